@@ -1,0 +1,332 @@
+"""The angle engine: goniometric joint angles from one pose's landmarks. Pure numpy, no I/O.
+
+Every motion in the catalog is measured the same way (see ``romcam/data/exercises.toml`` and
+docs/angles.md):
+
+1. body axes from the trunk (3D world landmarks): ``up`` (mid-hip → mid-shoulder), ``left``
+   (right → left shoulder for the thorax frame, right → left hip for the pelvis frame, made
+   perpendicular to ``up``) and ``anterior = left × up``;
+2. the motion's plane normal ``n``: a body axis (sagittal → left, frontal → anterior, transverse →
+   up), the plane of the two segments for hinge joints (``limb``), or a bone's own axis
+   (``perpendicular``), oriented so that turning the reference toward the motion's positive
+   direction is positive;
+3. the signed angle from the reference vector to the moving vector about ``n``: ``atan2`` of the
+   signed cross product and the dot product (stable near 0° and 180°, unlike ``arccos``);
+4. ``angle = offset + scale * raw``, kept on one branch around the motion's ``range_center`` so
+   it never wraps between conventions.
+
+Both estimates are computed: from the 2D image landmarks (the in-plane angle the camera sees) and
+from the 3D world landmarks. The view check compares ``n`` with the camera axis (world z): an
+in-plane motion is seen well when its plane faces the camera.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalog import Motion
+from .landmarks import INDEX, Pose, other_side
+
+VIEW_OK_DEG = 25.0  # plane normal within this of the camera axis: view ok
+VIEW_FULL_CONFIDENCE_DEG = 20.0  # confidence starts falling past this
+VIEW_ZERO_CONFIDENCE_DEG = 50.0  # and reaches 0 here
+MIN_VISIBILITY = 0.5
+_LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
+
+SIDED = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
+         "index", "pinky", "thumb", "eye")  # fmt: skip
+LIMB_POINTS = ("elbow", "wrist", "knee", "ankle", "heel", "foot_index", "index", "pinky", "thumb")
+
+
+@dataclass(frozen=True, slots=True)
+class AngleSample:
+    """One motion measured on one pose."""
+
+    angle: float  # the reported angle (per the motion's method), degrees; NaN when missing
+    angle_image: float  # from the 2D image landmarks
+    angle_world: float  # from the 3D world landmarks
+    angle_hybrid: float  # image x, y with world depth: the in-plane angle corrected for tilt
+    confidence: float  # 0..1: landmark visibility × how squarely the plane faces the camera
+    view_ok: bool
+    view_error: float  # degrees between the motion plane and the image plane
+    missing: str | None = None  # why no angle: e.g. "left_wrist not visible"
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-12 else v * 0.0
+
+
+def signed_angle(a: np.ndarray, b: np.ndarray, normal: np.ndarray) -> float:
+    """Signed angle in degrees from ``a`` to ``b`` about the unit ``normal``, both vectors first
+    projected onto the plane perpendicular to ``normal``; right-hand rule, range (-180, 180]."""
+    a_p = a - np.dot(a, normal) * normal
+    b_p = b - np.dot(b, normal) * normal
+    return math.degrees(math.atan2(float(np.dot(np.cross(a_p, b_p), normal)), float(np.dot(a_p, b_p))))
+
+
+def signed_angle_2d(a: np.ndarray, b: np.ndarray) -> float:
+    """Signed angle in degrees from 2D ``a`` to ``b`` (image x right, y down: positive turns
+    clockwise on screen, i.e. about the axis pointing into the screen)."""
+    cross = a[0] * b[1] - a[1] * b[0]
+    return math.degrees(math.atan2(float(cross), float(a[0] * b[0] + a[1] * b[1])))
+
+
+def wrap_to(value: float, center: float) -> float:
+    """``value`` shifted by whole turns into [center - 180, center + 180)."""
+    return center + ((value - center + 180.0) % 360.0) - 180.0
+
+
+def point_indices(motion: Motion, side: str) -> dict[str, int]:
+    """Side-relative point names of ``motion`` → landmark indices, by MediaPipe's labels."""
+    return {name: resolve_index(name, side) for name in motion.landmarks() if not name.startswith("mid_")}
+
+
+def resolve_index(name: str, side: str) -> int:
+    if name in INDEX:
+        return INDEX[name]
+    if name.startswith("other_"):
+        return INDEX[f"{other_side(side)}_{name.removeprefix('other_')}"]
+    return INDEX[f"{side}_{name}"]
+
+
+def _point(arr: np.ndarray, name: str, side: str, pick: Mapping[str, int]) -> np.ndarray:
+    if name.startswith("mid_"):
+        base = name.removeprefix("mid_")
+        return 0.5 * (arr[INDEX[f"left_{base}"]] + arr[INDEX[f"right_{base}"]])
+    return arr[pick[name]] if name in pick else arr[resolve_index(name, side)]
+
+
+def body_axes(world: np.ndarray, frame: str, side: str) -> dict[str, np.ndarray]:
+    """Unit body axes in world coordinates for ``frame`` ("thorax" or "pelvis")."""
+    mid_sh = 0.5 * (world[INDEX["left_shoulder"]] + world[INDEX["right_shoulder"]])
+    mid_hip = 0.5 * (world[INDEX["left_hip"]] + world[INDEX["right_hip"]])
+    up = _unit(mid_sh - mid_hip)
+    pair = ("left_shoulder", "right_shoulder") if frame == "thorax" else ("left_hip", "right_hip")
+    across = world[INDEX[pair[0]]] - world[INDEX[pair[1]]]
+    left = _unit(across - np.dot(across, up) * up)
+    anterior = np.cross(left, up)
+    lateral = left if side == "left" else -left
+    # perpendicular to the hip-to-hip line, toward the feet, in the frontal plane
+    hips = _unit(world[INDEX["left_hip"]] - world[INDEX["right_hip"]])
+    down = -up
+    pelvis_down = _unit(down - np.dot(down, hips) * hips)
+    return {
+        "up": up, "down": down, "left": left, "anterior": anterior, "posterior": -anterior,
+        "lateral": lateral, "medial": -lateral, "pelvis_down": pelvis_down,
+    }  # fmt: skip
+
+
+def _axes_2d(image: np.ndarray, axes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The body axes as image directions, measured on the 2D landmarks where they lie in the
+    image (up from the trunk line, pelvis_down from the hip line); axes perpendicular to the
+    trunk take their sense from the world axis' projection."""
+    mid_sh = 0.5 * (image[INDEX["left_shoulder"], :2] + image[INDEX["right_shoulder"], :2])
+    mid_hip = 0.5 * (image[INDEX["left_hip"], :2] + image[INDEX["right_hip"], :2])
+    up = mid_sh - mid_hip
+    perp = np.array([-up[1], up[0]])
+    out = {"up": up, "down": -up}
+    for name in ("anterior", "posterior", "lateral", "medial", "left"):
+        w = axes[name][:2]
+        out[name] = perp if np.dot(perp, w) >= 0 else -perp
+    hips = image[INDEX["left_hip"], :2] - image[INDEX["right_hip"], :2]
+    hperp = np.array([-hips[1], hips[0]])
+    out["pelvis_down"] = hperp if np.dot(hperp, -up) >= 0 else -hperp
+    return out
+
+
+def _vector(arr: np.ndarray, spec: tuple[str, str] | str, side: str, pick: Mapping[str, int],
+            axes: dict[str, np.ndarray]) -> np.ndarray:
+    if isinstance(spec, str):
+        return axes[spec]
+    return _point(arr, spec[1], side, pick) - _point(arr, spec[0], side, pick)
+
+
+def plane_normal(motion: Motion, world: np.ndarray, side: str, pick: Mapping[str, int],
+                 axes: dict[str, np.ndarray]) -> np.ndarray:
+    """The motion plane's unit normal in world coordinates, oriented so that turning the
+    reference toward the motion's positive direction is a positive rotation."""
+    r = _vector(world, motion.reference, side, pick, axes)
+    d = axes[motion.positive]
+    if motion.plane == "perpendicular":
+        assert motion.axis_segment is not None
+        n = _unit(_vector(world, motion.axis_segment, side, pick, axes))
+    elif motion.plane == "frontal":
+        n = axes["anterior"]
+    elif motion.plane == "transverse":
+        n = axes["up"]
+    else:  # sagittal, and limb's fallback
+        n = axes["left"]
+    if float(np.dot(np.cross(r, d), n)) < 0:
+        n = -n
+    if motion.plane == "limb":
+        m = _vector(world, motion.moving, side, pick, axes)
+        c = np.cross(r, m)
+        size = np.linalg.norm(r) * np.linalg.norm(m)
+        if size > 0 and np.linalg.norm(c) > _LIMB_PLANE_MIN_SIN * size:
+            c = _unit(c)
+            n = c if float(np.dot(c, n)) >= 0 else -c
+    return n
+
+
+def view_error_deg(motion: Motion, normal: np.ndarray, axes: dict[str, np.ndarray]) -> float:
+    """Degrees between the direction the camera must look along and where it does look (world z).
+
+    For in-plane (image) motions that direction is the motion plane's normal; for motions
+    measured from the world landmarks it is the catalog's view (front: the body's forward axis;
+    side: its left-right axis)."""
+    if motion.method == "world":
+        normal = axes["anterior"] if motion.view == "front" else axes["left"]
+    c = min(1.0, abs(float(normal[2])))
+    return math.degrees(math.acos(c))
+
+
+def _view_factor(err: float) -> float:
+    span = VIEW_ZERO_CONFIDENCE_DEG - VIEW_FULL_CONFIDENCE_DEG
+    return float(np.clip((VIEW_ZERO_CONFIDENCE_DEG - err) / span, 0.0, 1.0))
+
+
+def _measure_3d(points: np.ndarray, motion: Motion, side: str, pick: Mapping[str, int]
+                ) -> tuple[dict[str, np.ndarray], np.ndarray, float]:
+    axes = body_axes(points, motion.frame, side)
+    n = plane_normal(motion, points, side, pick, axes)
+    r = _vector(points, motion.reference, side, pick, axes)
+    m = _vector(points, motion.moving, side, pick, axes)
+    return axes, n, signed_angle(r, m, n)
+
+
+_SCALE_PAIRS = [(INDEX[a], INDEX[b]) for a, b in (
+    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+)]  # fmt: skip
+
+
+def _pixels_per_metre(image: np.ndarray, world: np.ndarray) -> float:
+    """How many image pixels a metre across the camera's view spans, from the trunk."""
+    px = sum(float(np.linalg.norm(image[a, :2] - image[b, :2])) for a, b in _SCALE_PAIRS)
+    m = sum(float(np.linalg.norm(world[a, :2] - world[b, :2])) for a, b in _SCALE_PAIRS)
+    return px / m if m > 1e-9 else 1.0
+
+
+def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | None = None,
+            min_visibility: float = MIN_VISIBILITY) -> AngleSample:
+    """Measure ``motion`` on the patient's ``side`` ("left" or "right") of ``pose``.
+
+    ``pick`` overrides which landmark index stands for a side-relative point (see
+    :class:`LimbPicker`); by default MediaPipe's left/right labels decide. A sample whose own
+    landmarks are less visible than ``min_visibility`` is missing (angle NaN): MediaPipe guesses
+    positions for hidden limbs, and a guess is not a measurement.
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    pick = dict(pick) if pick is not None else point_indices(motion, side)
+    world, image = pose.world, pose.image
+    axes, n, raw3 = _measure_3d(world, motion, side, pick)
+
+    # 2D: the in-plane angle the camera sees, its sense taken from the world plane normal
+    axes2 = _axes_2d(image, axes)
+    if isinstance(motion.reference, str) and motion.plane == "perpendicular":
+        # a body axis seen in the plane across the bone: project it there before flattening
+        ref3 = axes[motion.reference] - np.dot(axes[motion.reference], n) * n
+        r2 = ref3[:2]
+    else:
+        r2 = _vector(image[:, :2], motion.reference, side, pick, axes2)
+    m2 = _vector(image[:, :2], motion.moving, side, pick, axes2)
+    raw2 = signed_angle_2d(r2, m2) * (1.0 if n[2] >= 0 else -1.0)
+
+    # hybrid: image x, y with the world's depth (scaled to pixels), so a plane tilted away from
+    # the camera is not foreshortened
+    hybrid = np.column_stack([image[:, :2], world[:, 2] * _pixels_per_metre(image, world)])
+    _, _, raw_h = _measure_3d(hybrid, motion, side, pick)
+
+    def finish(raw: float) -> float:
+        return wrap_to(motion.offset + motion.scale * raw, motion.range_center)
+
+    angle_world, angle_image, angle_hybrid = finish(raw3), finish(raw2), finish(raw_h)
+
+    err = view_error_deg(motion, n, axes)
+    names = [nm for nm in motion.landmarks()]
+    idx = [i for nm in names for i in _indices(nm, side, pick)]
+    vis = float(np.min(pose.visibility[idx])) if idx else 1.0
+    missing = None
+    if vis < min_visibility:
+        worst = idx[int(np.argmin(pose.visibility[idx]))]
+        from .landmarks import LANDMARK_NAMES
+
+        missing = f"{LANDMARK_NAMES[worst]} not visible"
+    confidence = vis * _view_factor(err)
+    if motion.experimental:
+        confidence = min(confidence, 0.5)
+    chosen = {"world": angle_world, "image": angle_image, "hybrid": angle_hybrid}[motion.method]
+    return AngleSample(
+        angle=math.nan if missing else chosen,
+        angle_image=angle_image,
+        angle_world=angle_world,
+        angle_hybrid=angle_hybrid,
+        confidence=0.0 if missing else confidence,
+        view_ok=err <= VIEW_OK_DEG,
+        view_error=err,
+        missing=missing,
+    )
+
+
+def _indices(name: str, side: str, pick: Mapping[str, int]) -> list[int]:
+    if name.startswith("mid_"):
+        base = name.removeprefix("mid_")
+        return [INDEX[f"left_{base}"], INDEX[f"right_{base}"]]
+    return [pick[name] if name in pick else resolve_index(name, side)]
+
+
+def facing_side(pose: Pose) -> str | None:
+    """Which body side faces the camera, from the nose and the trunk line alone (no left/right
+    labels): "left", "right", or None when the patient faces the camera or away from it."""
+    w = pose.world
+    mid_sh = 0.5 * (w[INDEX["left_shoulder"]] + w[INDEX["right_shoulder"]])
+    mid_hip = 0.5 * (w[INDEX["left_hip"]] + w[INDEX["right_hip"]])
+    up = _unit(mid_sh - mid_hip)
+    fwd = w[INDEX["nose"]] - mid_sh
+    fwd = _unit(fwd - np.dot(fwd, up) * up)
+    left = np.cross(up, fwd)  # left = up × anterior in a right-handed (left, up, anterior) frame
+    if abs(float(left[2])) < math.sin(math.radians(45.0)):
+        return None
+    return "left" if left[2] < 0 else "right"  # z grows away from the camera
+
+
+class LimbPicker:
+    """Decides, frame by frame, which labelled landmark is the exercised limb's in a side view.
+
+    In a side view the model sometimes labels the near leg as the far one, or mixes the two. When
+    the exercised side faces the camera, each limb point is taken from whichever of its two
+    labelled candidates is nearer the camera (world z), with hysteresis so the choice does not
+    flicker when the limbs cross; elsewhere the labels stand.
+    """
+
+    def __init__(self, motion: Motion, side: str, *, hysteresis_m: float = 0.05) -> None:
+        self.motion = motion
+        self.side = side
+        self.hysteresis_m = hysteresis_m
+        self._choice: dict[str, str] = {}  # point name → the label side in use
+
+    def pick(self, pose: Pose) -> dict[str, int]:
+        base = point_indices(self.motion, self.side)
+        if self.motion.view != "side" or facing_side(pose) != self.side:
+            return base
+        out = dict(base)
+        for name in base:
+            if name not in LIMB_POINTS:
+                continue
+            own = INDEX[f"{self.side}_{name}"]
+            opp = INDEX[f"{other_side(self.side)}_{name}"]
+            z_own, z_opp = pose.world[own, 2], pose.world[opp, 2]
+            current = self._choice.get(name, "own")
+            if current == "own" and z_opp < z_own - self.hysteresis_m:
+                current = "opp"
+            elif current == "opp" and z_own < z_opp - self.hysteresis_m:
+                current = "own"
+            self._choice[name] = current
+            out[name] = own if current == "own" else opp
+        return out

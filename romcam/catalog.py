@@ -1,0 +1,214 @@
+"""The exercise catalog: ``romcam/data/exercises.toml`` loaded into typed, validated objects."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .errors import CatalogError, UnknownExerciseError
+from .landmarks import INDEX
+
+PLANES = ("sagittal", "frontal", "transverse", "limb", "perpendicular")
+FRAMES = ("thorax", "pelvis")
+VIEWS = ("front", "side")
+AXES = ("up", "down", "anterior", "posterior", "lateral", "medial", "pelvis_down")
+POSTURES = ("standing", "seated", "lying")
+METHODS = ("image", "hybrid", "world")
+SIDED_POINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
+                "index", "pinky", "thumb", "eye")  # fmt: skip
+CENTRE_POINTS = ("nose",)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalRange:
+    min: float
+    max: float
+    source: str  # key into the catalog's [sources]
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """One catalog motion; see the header of exercises.toml for what each field means."""
+
+    id: str
+    name: str
+    joint: str
+    plane: str
+    frame: str
+    view: str
+    reference: tuple[str, str] | str  # a landmark pair (from, to) or an axis name
+    moving: tuple[str, str]
+    positive: str
+    offset: float
+    scale: float
+    range_center: float
+    works: str
+    method: str
+    postures: tuple[str, ...]
+    test_position: str
+    definition: str
+    normal: NormalRange
+    instructions: str
+    axis_segment: tuple[str, str] | None = None
+    experimental: bool = False
+    experimental_reason: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} (experimental)" if self.experimental else self.name
+
+    def landmarks(self) -> tuple[str, ...]:
+        """The side-relative point names this motion reads (besides the trunk's frame)."""
+        pts: list[str] = []
+        for pair in (self.reference, self.moving, self.axis_segment):
+            if isinstance(pair, tuple):
+                pts.extend(pair)
+        return tuple(dict.fromkeys(pts))
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    motions: dict[str, Motion]
+    sources: dict[str, str]
+
+    def get(self, motion_id: str) -> Motion:
+        try:
+            return self.motions[motion_id]
+        except KeyError:
+            close = difflib.get_close_matches(motion_id, self.motions, n=1)
+            hint = f" — did you mean {close[0]}?" if close else ""
+            raise UnknownExerciseError(
+                f"unknown exercise {motion_id!r}{hint} (run `romcam exercises` for the list)"
+            ) from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.motions.values())
+
+    def ids(self) -> list[str]:
+        return list(self.motions)
+
+
+def _check_point(name: str, where: str) -> None:
+    base = name.removeprefix("other_").removeprefix("mid_")
+    if base in SIDED_POINTS or name in CENTRE_POINTS:
+        return
+    if name in INDEX:  # a fully named landmark such as "left_hip"
+        return
+    raise CatalogError(f"{where}: unknown landmark {name!r}")
+
+
+def _pair(value: object, where: str) -> tuple[str, str]:
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise CatalogError(f"{where}: expected a pair of landmark names, got {value!r}")
+    for v in value:
+        _check_point(v, where)
+    return (value[0], value[1])
+
+
+def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str, default: str | None = None) -> str:
+    value = entry.get(key, default)
+    if value not in allowed:
+        raise CatalogError(f"{where}.{key}: expected one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _text(entry: dict, key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogError(f"{where}.{key}: expected a non-empty text")
+    return value
+
+
+def parse_catalog(data: dict) -> Catalog:
+    """Validate a parsed catalog document and build the typed catalog."""
+    if data.get("schema") != "romcam.catalog/1":
+        raise CatalogError(f"catalog schema must be 'romcam.catalog/1', got {data.get('schema')!r}")
+    sources = data.get("sources", {})
+    motions: dict[str, Motion] = {}
+    for i, entry in enumerate(data.get("motion", [])):
+        where = f"motion[{i}]"
+        mid = _text(entry, "id", where)
+        where = f"motion {mid!r}"
+        if mid in motions:
+            raise CatalogError(f"{where}: duplicate id")
+        ref_raw = entry.get("reference")
+        reference: tuple[str, str] | str
+        if isinstance(ref_raw, str):
+            reference = _choice(entry, "reference", AXES, where)
+        else:
+            reference = _pair(ref_raw, f"{where}.reference")
+        plane = _choice(entry, "plane", PLANES, where)
+        axis_segment = None
+        if plane == "perpendicular":
+            axis_segment = _pair(entry.get("axis_segment"), f"{where}.axis_segment")
+        normal = entry.get("normal", {})
+        if not {"min", "max", "source"} <= set(normal):
+            raise CatalogError(f"{where}.normal: needs min, max and source")
+        if normal["source"] not in sources:
+            raise CatalogError(f"{where}.normal.source: {normal['source']!r} is not in [sources]")
+        if not normal["min"] < normal["max"]:
+            raise CatalogError(f"{where}.normal: min must be below max")
+        postures = tuple(entry.get("postures", ()))
+        for p in postures:
+            if p not in POSTURES:
+                raise CatalogError(f"{where}.postures: {p!r} is not one of {', '.join(POSTURES)}")
+        experimental = bool(entry.get("experimental", False))
+        if experimental and not entry.get("experimental_reason"):
+            raise CatalogError(f"{where}: an experimental motion must say why (experimental_reason)")
+        scale = float(entry.get("scale", 1.0))
+        if scale not in (1.0, -1.0):
+            raise CatalogError(f"{where}.scale: must be 1 or -1, got {scale}")
+        motions[mid] = Motion(
+            id=mid,
+            name=_text(entry, "name", where),
+            joint=_text(entry, "joint", where),
+            plane=plane,
+            frame=_choice(entry, "frame", FRAMES, where),
+            view=_choice(entry, "view", VIEWS, where),
+            reference=reference,
+            moving=_pair(entry.get("moving"), f"{where}.moving"),
+            positive=_choice(entry, "positive", AXES, where),
+            offset=float(entry.get("offset", 0.0)),
+            scale=scale,
+            range_center=float(entry.get("range_center", 0.0)),
+            works=_choice(entry, "works", ("max", "min"), where),
+            method=_choice(entry, "method", METHODS, where, default="hybrid"),
+            postures=postures,
+            test_position=_text(entry, "test_position", where),
+            definition=_text(entry, "definition", where),
+            normal=NormalRange(float(normal["min"]), float(normal["max"]), normal["source"],
+                               sources[normal["source"]]),
+            instructions=_text(entry, "instructions", where),
+            axis_segment=axis_segment,
+            experimental=experimental,
+            experimental_reason=str(entry.get("experimental_reason", "")),
+        )
+    if not motions:
+        raise CatalogError("the catalog has no [[motion]] entries")
+    return Catalog(motions=motions, sources=dict(sources))
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load the catalog from ``path``, or the one shipped with romcam."""
+    if path is None:
+        return default_catalog()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot read exercise catalog {path}: {exc}") from None
+    return parse_catalog(data)
+
+
+@cache
+def default_catalog() -> Catalog:
+    text = resources.files("romcam").joinpath("data/exercises.toml").read_text(encoding="utf-8")
+    return parse_catalog(tomllib.loads(text))
+
+
+def get_motion(motion_id: str) -> Motion:
+    return default_catalog().get(motion_id)

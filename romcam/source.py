@@ -1,0 +1,182 @@
+"""Frame sources: a video file, a camera index, or a stream URL, all through OpenCV.
+
+The only module that opens video. Each frame carries its own time in the source: for a file,
+the decoder's position (``CAP_PROP_POS_MSEC``), falling back to ``index / fps`` where the
+container gives none or gives a time that does not increase.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from .errors import CameraError, CorruptVideoError, NotAVideoError, SourceNotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    index: int  # frame number from 0
+    t: float  # seconds since the start of the source
+    image: np.ndarray  # H x W x 3 BGR uint8 (as OpenCV decodes it)
+
+
+class FrameSource(Protocol):
+    """What the pipeline reads frames from."""
+
+    name: str
+    fps: float
+    frame_count: int | None  # None for live sources
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+    def close(self) -> None: ...
+
+
+def _frame_time(cap: cv2.VideoCapture, index: int, fps: float, last_t: float | None) -> float:
+    ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+    t = ms / 1000.0 if ms and ms > 0 else index / fps
+    if index == 0 and ms <= 0:
+        t = 0.0
+    if last_t is not None and t <= last_t:  # containers without timestamps, or B-frame quirks
+        t = last_t + 1.0 / fps
+    return t
+
+
+class VideoFileSource:
+    """Frames of a video file, in order, each with its time in the file.
+
+    Raises :class:`SourceNotFoundError` for a missing path, :class:`NotAVideoError` for a file
+    OpenCV cannot decode, and :class:`CorruptVideoError` (after yielding every frame it could
+    decode) when the file stops well short of the frame count its header promises.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.name = self.path.name
+        if not self.path.exists():
+            raise SourceNotFoundError(f"video not found: {self.path} — check the path and try again")
+        if self.path.is_dir():
+            raise NotAVideoError(f"{self.path} is a folder, not a video file — give the path of a video")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise NotAVideoError(
+                f"cannot read {self.path} as a video — is it a video file (mp4, avi, mov, webm)?"
+            )
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and 0 < fps < 1000 else 30.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: int | None = count if count > 0 else None
+        self.frames_read = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        last_t: float | None = None
+        index = 0
+        while True:
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                break
+            t = _frame_time(self._cap, index, self.fps, last_t)
+            last_t = t
+            yield Frame(index, t, image)
+            index += 1
+            self.frames_read = index
+        if index == 0:
+            raise NotAVideoError(
+                f"{self.path} opened but no frame could be decoded — the file is empty or not a "
+                "video; re-export it as mp4"
+            )
+        if self.frame_count is not None and index < 0.9 * self.frame_count - 1:
+            raise CorruptVideoError(
+                f"{self.path} broke after frame {index} of {self.frame_count} "
+                f"({index / self.fps:.1f} s) — the file is truncated or damaged; results cover "
+                "only the part before the break"
+            )
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def __enter__(self) -> VideoFileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CameraSource:
+    """A live camera (an integer index such as 0) or a network stream URL.
+
+    Frame times are seconds since the first frame on the monotonic clock. Raises
+    :class:`CameraError` when the camera cannot be opened, and when it stops delivering frames
+    (unplugged, or taken by another program) mid-session, after the frames it did deliver.
+    """
+
+    def __init__(self, spec: int | str, *, read_timeout_s: float = 5.0) -> None:
+        import time
+
+        self._time = time.monotonic
+        self.spec = spec
+        self.name = f"camera {spec}" if isinstance(spec, int) else str(spec)
+        self._cap = cv2.VideoCapture(spec)
+        if not self._cap.isOpened():
+            self._cap.release()
+            what = f"camera {spec}" if isinstance(spec, int) else f"stream {spec}"
+            raise CameraError(
+                f"cannot open {what} — is a camera connected and not in use by another program? "
+                "Try another --source index, or a video file"
+            )
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and 0 < fps < 1000 else 30.0
+        self.frame_count: int | None = None
+        self._read_timeout_s = read_timeout_s
+
+    def __iter__(self) -> Iterator[Frame]:
+        t0: float | None = None
+        index = 0
+        last_ok = self._time()
+        while True:
+            ok, image = self._cap.read()
+            now = self._time()
+            if not ok or image is None:
+                if now - last_ok > self._read_timeout_s or index == 0:
+                    raise CameraError(
+                        f"{self.name} stopped sending frames — check the cable or whether another "
+                        "program took the camera; the session so far is saved"
+                    )
+                continue
+            last_ok = now
+            if t0 is None:
+                t0 = now
+            yield Frame(index, now - t0, image)
+            index += 1
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def __enter__(self) -> CameraSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parse_source(spec: str) -> int | str:
+    """``"0"`` → camera index 0; anything else stays a path or URL."""
+    return int(spec) if spec.strip().isdigit() else spec
+
+
+def open_source(spec: str | int | os.PathLike[str]) -> VideoFileSource | CameraSource:
+    """Open a camera index, a stream URL (``rtsp://``, ``http://`` …) or a video file."""
+    if isinstance(spec, int):
+        return CameraSource(spec)
+    text = os.fspath(spec)
+    parsed = parse_source(text)
+    if isinstance(parsed, int) or "://" in text:
+        return CameraSource(parsed)
+    return VideoFileSource(text)

@@ -1,0 +1,145 @@
+"""Exact geometry: landmarks built at known angles give those angles back."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from synthetic_pose import make_pose
+
+from romcam.angles import LimbPicker, facing_side, measure, signed_angle, signed_angle_2d, wrap_to
+from romcam.catalog import default_catalog
+from romcam.landmarks import INDEX
+
+CATALOG = default_catalog()
+
+
+def _angles_across(motion) -> list[float]:
+    lo, hi = motion.normal.min, motion.normal.max
+    # several angles across the range, staying clear of the exact ends where segments overlap
+    return [round(v, 1) for v in np.linspace(lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo), 6)]
+
+
+def _postures(motion) -> list[str]:
+    return [p for p in ("standing", "seated", "lying") if p in motion.postures or p == "standing"]
+
+
+CASES = [
+    pytest.param(m.id, side, posture, angle, id=f"{m.id}-{side}-{posture}-{angle:g}")
+    for m in CATALOG
+    for side in ("left", "right")
+    for posture in _postures(m)
+    for angle in _angles_across(m)
+]
+
+
+@pytest.mark.parametrize("motion_id, side, posture, angle", CASES)
+def test_every_motion_reads_its_angle_back(motion_id: str, side: str, posture: str, angle: float) -> None:
+    motion = CATALOG.get(motion_id)
+    pose = make_pose(motion_id, side, angle, posture=posture, view=motion.view)
+    s = measure(pose, motion, side)
+    assert s.angle_world == pytest.approx(angle, abs=0.5)
+    if motion.method != "world":
+        assert s.angle_hybrid == pytest.approx(angle, abs=0.5)
+        if s.view_error < 1.0:  # plane square to the camera: the flat image angle is exact too
+            assert s.angle_image == pytest.approx(angle, abs=0.5)
+    assert s.angle == pytest.approx(angle, abs=0.5)
+    assert s.view_ok, f"view error {s.view_error:.1f}° in the required view"
+    assert s.missing is None
+
+
+@pytest.mark.parametrize("motion_id", [m.id for m in CATALOG if m.method != "world"])
+@pytest.mark.parametrize("yaw, ok", [(0, True), (15, True), (40, False), (60, False)])
+def test_view_check_flags_a_turned_body(motion_id: str, yaw: float, ok: bool) -> None:
+    motion = CATALOG.get(motion_id)
+    angle = 0.5 * (motion.normal.min + motion.normal.max)
+    s = measure(make_pose(motion_id, "left", angle, view=motion.view, yaw=yaw), motion, "left")
+    assert s.view_ok is ok
+    assert s.view_error == pytest.approx(yaw, abs=1.0)
+    # the 3D estimate does not depend on where the camera is
+    assert s.angle_world == pytest.approx(angle, abs=0.5)
+
+
+def test_hip_abduction_is_measured_against_the_pelvis_not_the_trunk() -> None:
+    motion = CATALOG.get("hip_abduction")
+    pose = make_pose("hip_abduction", "left", 20.0)
+    # lean the trunk 15° sideways: shoulders move, the pelvis does not
+    world, image = pose.world.copy(), pose.image.copy()
+    for name in ("left_shoulder", "right_shoulder"):
+        i = INDEX[name]
+        world[i, 0] += 0.12
+        image[i, 0] += 0.12 * 500 / 3.5  # the same shift in pixels
+    leaned = type(pose)(image=image, world=world, visibility=pose.visibility, presence=pose.presence)
+    assert measure(leaned, motion, "left").angle == pytest.approx(20.0, abs=0.5)
+
+
+def test_low_visibility_is_missing_never_invented() -> None:
+    motion = CATALOG.get("elbow_flexion")
+    pose = make_pose("elbow_flexion", "right", 90.0, view="side")
+    vis = pose.visibility.copy()
+    vis[INDEX["right_wrist"]] = 0.2
+    hidden = type(pose)(image=pose.image, world=pose.world, visibility=vis, presence=pose.presence)
+    s = measure(hidden, motion, "right")
+    assert math.isnan(s.angle)
+    assert s.confidence == 0.0
+    assert s.missing == "right_wrist not visible"
+
+
+def test_experimental_motion_confidence_is_capped() -> None:
+    motion = CATALOG.get("neck_rotation")
+    s = measure(make_pose("neck_rotation", "left", 40.0), motion, "left")
+    assert motion.experimental
+    assert s.confidence <= 0.5
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        ((1, 0), (0, 1), 90.0),  # x right, y down: turning right → down is clockwise on screen
+        ((1, 0), (0, -1), -90.0),
+        ((1, 0), (-1, 1e-9), 180.0),
+        ((1, 0), (1, 1e-7), 0.0),  # stable near 0
+    ],
+)
+def test_signed_angle_2d(a, b, expected) -> None:
+    assert signed_angle_2d(np.array(a, float), np.array(b, float)) == pytest.approx(expected, abs=1e-4)
+
+
+def test_signed_angle_projects_into_the_plane() -> None:
+    n = np.array([0.0, 0.0, 1.0])
+    assert signed_angle(np.array([1.0, 0, 5]), np.array([0, 1.0, -3]), n) == pytest.approx(90.0)
+
+
+@pytest.mark.parametrize("value, center, expected", [(190, 60, 190), (-170, 60, 190), (250, 60, -110), (-60, 60, -60)])
+def test_wrap_keeps_one_branch(value, center, expected) -> None:
+    assert wrap_to(value, center) == pytest.approx(expected)
+
+
+def test_shoulder_flexion_past_180_does_not_wrap() -> None:
+    motion = CATALOG.get("shoulder_flexion")
+    s = measure(make_pose("shoulder_flexion", "left", 185.0, view="side"), motion, "left")
+    assert s.angle == pytest.approx(185.0, abs=0.5)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_facing_side_from_nose_and_trunk(side: str) -> None:
+    assert facing_side(make_pose("knee_flexion", side, 30.0, view="side")) == side
+    assert facing_side(make_pose("knee_flexion", side, 30.0, view="front")) is None
+
+
+def test_limb_picker_takes_the_near_leg_when_labels_are_swapped() -> None:
+    motion = CATALOG.get("knee_flexion")
+    pose = make_pose("knee_flexion", "left", 70.0, view="side")
+    # the model labels the near (left) shank's points as right and vice versa
+    image, world = pose.image.copy(), pose.world.copy()
+    for name in ("knee", "ankle", "heel", "foot_index"):
+        li, ri = INDEX[f"left_{name}"], INDEX[f"right_{name}"]
+        image[[li, ri]] = image[[ri, li]]
+        world[[li, ri]] = world[[ri, li]]
+    swapped = type(pose)(image=image, world=world, visibility=pose.visibility, presence=pose.presence)
+    naive = measure(swapped, motion, "left")
+    assert abs(naive.angle - 70.0) > 20.0  # the labels alone measure a mix of both legs
+    picker = LimbPicker(motion, "left")
+    s = measure(swapped, motion, "left", pick=picker.pick(swapped))
+    assert s.angle == pytest.approx(70.0, abs=0.5)
