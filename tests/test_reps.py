@@ -1,0 +1,366 @@
+"""Tests of romcam.reps: one detector for the offline analysis and the live coach."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from romcam.filters import OneEuroFilter, estimate_noise, smooth_zero_phase
+from romcam.reps import Rep, RepDetector, auto_hysteresis, detect_reps
+
+
+def reps_signal(
+    fps: float,
+    amps=(90.0, 90.0, 90.0),
+    *,
+    dur: float = 3.0,
+    hold: float = 0.0,
+    rest: float = 1.5,
+    base: float = 0.0,
+):
+    """Raised-cosine reps from ``base`` up by each amp (rise dur/2, hold, fall dur/2), with
+    ``rest`` s before, between and after. Returns t, x and the true (start, peak-middle, end)."""
+    period = dur + hold + rest
+    t = np.arange(0.0, rest + len(amps) * period, 1.0 / fps)
+    x = np.full(t.size, base, dtype=float)
+    truth = []
+    half = dur / 2
+    for k, amp in enumerate(amps):
+        t0 = rest + k * period
+        up = (t >= t0) & (t < t0 + half)
+        x[up] = base + amp / 2 * (1 - np.cos(np.pi * (t[up] - t0) / half))
+        top = (t >= t0 + half) & (t < t0 + half + hold)
+        x[top] = base + amp
+        dn = (t >= t0 + half + hold) & (t < t0 + dur + hold)
+        x[dn] = base + amp / 2 * (1 + np.cos(np.pi * (t[dn] - t0 - half - hold) / half))
+        truth.append((t0, t0 + half + hold / 2, t0 + dur + hold))
+    return t, x, truth
+
+
+def offline_pipeline(t, raw, **kwargs) -> list[Rep]:
+    """The offline analysis: hysteresis from the raw noise, reps on the zero-phase signal.
+
+    On raw angles the auto hysteresis (8 noise stds) is crossed by the noise itself every
+    minute or so of rest; on smoothed angles the noise estimate collapses. Hence both."""
+    h = auto_hysteresis(raw)
+    assert h == max(5.0, 8 * estimate_noise(raw))
+    return detect_reps(t, smooth_zero_phase(t, raw), hysteresis=h, **kwargs)
+
+
+def stream(det: RepDetector, t, x):
+    """Feed sample by sample; return the reps and the ``completed`` count after each sample."""
+    reps, counts = [], []
+    for ti, xi in zip(t, x, strict=True):
+        reps.extend(det.update(float(ti), float(xi)))
+        counts.append(det.completed)
+    return reps, counts
+
+
+# ---------------------------------------------------------------- clean reps
+
+
+@pytest.mark.parametrize(
+    "fps",
+    [
+        30.0,  # webcam
+        5.0,  # the squat clip
+    ],
+)
+def test_clean_reps(fps):
+    t, x, truth = reps_signal(fps)
+    reps = detect_reps(t, x)
+    assert len(reps) == 3
+    for rep, (t0, tp, t1) in zip(reps, truth, strict=True):
+        assert not rep.partial
+        assert rep.below_target is None
+        assert rep.max_angle == pytest.approx(90.0, abs=1.5)  # 5 fps may miss the top sample
+        assert rep.min_angle == pytest.approx(0.0, abs=1e-9)
+        assert rep.peak == pytest.approx(tp, abs=1.01 / fps)
+        # start/end: where the signal is 10 % of the way out (9°): 0.3 s into a 1.5 s rise
+        assert rep.start == pytest.approx(t0 + 0.31, abs=0.21)
+        assert rep.end == pytest.approx(t1 - 0.31, abs=0.21)
+        assert t0 < rep.start < rep.peak < rep.end < t1
+
+
+def test_to_dict_keys_and_rounding():
+    rep = Rep(1.23456, 2.0, 3.0004, 91.26, -0.04, 0.12345, False, True)
+    assert rep.to_dict() == {
+        "start": 1.235,
+        "peak": 2.0,
+        "end": 3.0,
+        "max_angle": 91.3,
+        "min_angle": -0.0,
+        "hold_s": 0.123,
+        "partial": False,
+        "below_target": True,
+    }
+
+
+# ---------------------------------------------------------------- noise
+
+
+@pytest.mark.parametrize(
+    ("sigma", "n_reps", "seed"),
+    [
+        (2.0, 5, 0),  # typical MediaPipe jitter
+        (3.0, 5, 1),  # bad lighting
+        (3.0, 8, 2),  # more reps
+    ],
+)
+def test_noisy_reps_exact_count(sigma, n_reps, seed):
+    rng = np.random.default_rng(seed)
+    t, x, truth = reps_signal(30.0, amps=(70.0,) * n_reps)
+    xn = x + rng.normal(0, sigma, t.size)
+    reps = detect_reps(t, xn)  # hysteresis from the noise: 8 sigma
+    assert len(reps) == n_reps
+    assert not any(r.partial for r in reps)
+    for rep, (t0, tp, t1) in zip(reps, truth, strict=True):
+        assert t0 - 0.3 < rep.start < tp < rep.end < t1 + 0.3
+        assert rep.peak == pytest.approx(tp, abs=0.4)
+
+
+@pytest.mark.parametrize(
+    ("sigma", "hold", "seed"),
+    [
+        (0.0, 2.0, 0),  # clean plateau
+        (2.0, 2.0, 3),  # noisy 2 s hold
+        (3.0, 3.0, 4),  # noisier, longer hold
+        (2.5, 1.0, 5),  # short hold
+    ],
+)
+def test_hold_is_one_rep_with_its_duration(sigma, hold, seed):
+    rng = np.random.default_rng(seed)
+    amps = (80.0, 80.0, 80.0)
+    t, x, _ = reps_signal(30.0, amps, hold=hold)
+    reps = offline_pipeline(t, x + rng.normal(0, sigma, t.size))
+    assert len(reps) == 3
+    # truth: the plateau plus the cosine ends within 5° of 80° (0.455 s in all)
+    for rep in reps:
+        assert rep.hold_s == pytest.approx(hold + 0.455, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("sigma", "duration_s", "seed"),
+    [
+        (2.0, 60.0, 6),  # a minute of rest
+        (3.0, 300.0, 7),  # five minutes of noisy rest
+    ],
+)
+def test_long_noisy_rest_makes_no_reps(sigma, duration_s, seed):
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, duration_s, 1 / 30)
+    raw = 20 + rng.normal(0, sigma, t.size)
+    assert offline_pipeline(t, raw) == []
+    # live: 1€-filtered angles, hysteresis from the raw noise
+    f = OneEuroFilter()
+    live = np.array([f(ti, xi) for ti, xi in zip(t, raw, strict=True)])
+    det = RepDetector(hysteresis=max(5.0, 8 * estimate_noise(raw)))
+    reps, counts = stream(det, t, live)
+    assert reps == [] and max(counts) == 0 and det.state == "rest"
+    assert det.finish() == []
+
+
+@pytest.mark.parametrize(
+    ("amp", "expected"),
+    [
+        (15.0, 4),  # an ALS patient's 15° rep with 1° noise is a rep
+        (3.0, 0),  # 3° wiggles with 1° noise are not
+    ],
+)
+def test_small_reps(amp, expected):
+    rng = np.random.default_rng(8)
+    t, x, _ = reps_signal(30.0, amps=(amp,) * 4)
+    reps = offline_pipeline(t, x + rng.normal(0, 1.0, t.size))
+    assert len(reps) == expected
+    for rep in reps:
+        assert not rep.partial
+        assert rep.max_angle - rep.min_angle == pytest.approx(amp, abs=4.0)
+
+
+def test_varying_amplitude_flags_short_reps_never_drops_them():
+    amps = (90.0, 40.0, 95.0, 20.0, 60.0)
+    t, x, _ = reps_signal(30.0, amps)
+    reps = detect_reps(t, x, target=80.0)
+    assert [round(r.max_angle) for r in reps] == [90, 40, 95, 20, 60]
+    assert [r.below_target for r in reps] == [False, True, False, True, True]
+    assert not any(r.partial for r in reps)
+
+
+# ---------------------------------------------------------------- partial reps
+
+
+@pytest.mark.parametrize(
+    ("cut", "expected_partial"),
+    [
+        ("none", [False, False, False]),
+        ("start_at_peak", [True, False, False]),  # camera started with the arm up
+        ("start_mid_fall", [True, False, False]),  # started on the way down
+        ("end_at_peak", [False, False, True]),  # recording stopped at the top
+        ("end_mid_fall", [False, False, True]),  # stopped a quarter of the way down
+        ("end_past_half", [False, False, False]),  # stopped 3/4 of the way down: a full rep
+    ],
+)
+def test_partial_reps(cut, expected_partial):
+    t, x, truth = reps_signal(30.0)
+    keep = np.ones(t.size, dtype=bool)
+    (_, tp0, _), (_, tp2, _) = truth[0], truth[2]
+    if cut == "start_at_peak":
+        keep = t >= tp0
+    elif cut == "start_mid_fall":
+        keep = t >= tp0 + 0.4
+    elif cut == "end_at_peak":
+        keep = t <= tp2
+    elif cut == "end_mid_fall":
+        keep = t <= tp2 + 0.5  # 25 % of the 90° fall
+    elif cut == "end_past_half":
+        keep = t <= tp2 + 1.0  # 75 %
+    reps = detect_reps(t[keep], x[keep])
+    assert [r.partial for r in reps] == expected_partial
+    assert sum(not r.partial for r in reps) == 3 - sum(expected_partial)
+
+
+# ---------------------------------------------------------------- works="min"
+
+
+def test_works_min_knee_extension():
+    # seated knee extension: rests at 90°, extends toward 10° and back
+    t, x, truth = reps_signal(30.0, amps=(80.0, 60.0, 80.0))
+    angle = 90.0 - x
+    reps = detect_reps(t, angle, works="min", target=20.0)
+    assert len(reps) == 3
+    assert [round(r.min_angle) for r in reps] == [10, 30, 10]
+    assert [round(r.max_angle) for r in reps] == [90, 90, 90]
+    assert [r.below_target for r in reps] == [False, True, False]  # 30° > 20°: short of it
+    for rep, (_, tp, _) in zip(reps, truth, strict=True):
+        assert rep.peak == pytest.approx(tp, abs=0.05)
+    # the same angles read as works="max" find nothing worked at the top but the rests
+    assert all(r.partial or r.max_angle == 90.0 for r in detect_reps(t, angle))
+
+
+# ---------------------------------------------------------------- missing data
+
+
+def test_nan_gap_mid_rep_keeps_rep_open():
+    t, x, truth = reps_signal(30.0, amps=(90.0, 90.0), hold=3.0)
+    t0, tp, t1 = truth[0]
+    x = x.copy()
+    gap = (t > tp - 1.2) & (t < tp + 1.2)  # 2.4 s of missing data across the hold
+    x[gap] = np.nan
+    reps = detect_reps(t, x)
+    assert len(reps) == 2
+    first = reps[0]
+    assert not first.partial
+    assert first.max_angle == 90.0
+    assert first.start < t[gap][0] and first.end > t[gap][-1]
+    # no hold credited across the gap: only the visible 0.3 s of plateau (+ cosine end)
+    assert first.hold_s < 0.6
+    assert reps[1].hold_s == pytest.approx(3.455, abs=0.1)
+
+
+def test_spike_outlier_is_not_a_rep_after_smoothing():
+    rng = np.random.default_rng(9)
+    t, x, _ = reps_signal(30.0, amps=(70.0, 70.0))
+    raw = x + rng.normal(0, 2.0, t.size)
+    rest_i = int(np.argmin(np.abs(t - 5.6)))  # in the rest between the reps
+    raw[rest_i] += 60.0
+    h = max(5.0, 8 * estimate_noise(raw))
+    assert len(detect_reps(t, raw, hysteresis=h)) == 3  # raw: the spike is a rep
+    reps = detect_reps(t, smooth_zero_phase(t, raw), hysteresis=h)
+    assert len(reps) == 2
+
+
+# ---------------------------------------------------------------- streaming
+
+
+@pytest.mark.parametrize(
+    ("fps", "sigma", "works"),
+    [
+        (30.0, 0.0, "max"),
+        (30.0, 2.5, "max"),
+        (5.0, 1.0, "max"),
+        (30.0, 2.0, "min"),
+    ],
+)
+def test_streaming_equals_offline(fps, sigma, works):
+    rng = np.random.default_rng(10)
+    t, x, _ = reps_signal(fps, amps=(80.0, 30.0, 70.0))
+    x = x + rng.normal(0, sigma, t.size)
+    x[len(x) // 3 : len(x) // 3 + 4] = np.nan
+    angle = x if works == "max" else 100.0 - x
+    h = max(5.0, 8 * estimate_noise(angle))
+    offline = detect_reps(t, angle, works=works, hysteresis=h, target=60.0)
+    det = RepDetector(works=works, hysteresis=h, target=60.0)
+    live, _ = stream(det, t, angle)
+    live += det.finish()
+    assert live == offline
+    assert det.completed == sum(not r.partial for r in offline) == 3
+
+
+def test_completed_goes_up_on_return_to_rest_without_a_next_rep():
+    t, x, truth = reps_signal(30.0, amps=(60.0,), rest=5.0)  # one rep, then 5 s of rest
+    det = RepDetector(hysteresis=8.0)
+    reps, counts = stream(det, t, x)
+    assert reps == []  # not final: its rest angle could still change
+    counts = np.array(counts)
+    first_counted = t[np.argmax(counts == 1)]
+    _, _, t_end = truth[0]
+    assert t_end - 0.5 < first_counted <= t_end  # counted when back at rest, not later
+    assert counts[-1] == 1 and det.state == "rest"
+    final = det.finish()
+    assert len(final) == 1 and not final[0].partial
+    assert det.completed == 1
+
+
+def test_states_through_a_held_rep():
+    t, x, truth = reps_signal(30.0, amps=(60.0,), hold=2.0, rest=2.0)
+    det = RepDetector(hysteresis=8.0)
+    states = []
+    for ti, xi in zip(t, x, strict=True):
+        det.update(float(ti), float(xi))
+        states.append(det.state)
+    t0, tp, t1 = truth[0]
+
+    def at(sec):
+        return states[int(np.argmin(np.abs(t - sec)))]
+
+    assert at(t0 - 0.5) == "rest"
+    assert at(t0 + 0.9) == "moving_out"
+    assert at(tp) == "at_peak"
+    assert at(t1 - 0.5) == "returning"
+    assert at(t1 + 1.0) == "rest"
+
+
+def test_update_checks_input():
+    det = RepDetector()
+    det.update(0.0, 10.0)
+    with pytest.raises(ValueError, match="t must increase"):
+        det.update(0.0, 11.0)
+    assert det.update(0.1, math.nan) == []
+    with pytest.raises(ValueError, match="t must increase"):
+        det.update(0.05, 11.0)
+    with pytest.raises(ValueError, match="angle"):
+        det.update(0.2, math.inf)
+    det.finish()
+    with pytest.raises(RuntimeError):
+        det.update(1.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"works": "up"}, "works"),  # only "max" or "min"
+        ({"hysteresis": 0.0}, "hysteresis"),  # must be positive
+        ({"hold_tolerance": -5.0}, "hold_tolerance"),
+        ({"target": math.nan}, "target"),
+    ],
+)
+def test_detector_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RepDetector(**kwargs)
+
+
+def test_detect_reps_rejects_mismatched_arrays():
+    with pytest.raises(ValueError, match="same length"):
+        detect_reps(np.arange(3.0), np.zeros(4))
