@@ -212,3 +212,27 @@ def default_catalog() -> Catalog:
 
 def get_motion(motion_id: str) -> Motion:
     return default_catalog().get(motion_id)
+
+
+def _describe_vector(spec: tuple[str, str] | str) -> str:
+    if isinstance(spec, str):
+        return f"axis {spec}"
+    return f"{spec[0]} → {spec[1]}"
+
+
+def conventions_table(catalog: Catalog) -> str:
+    """The angle-conventions table (markdown) that docs/angles.md carries, made from the catalog."""
+    rows = [
+        "| motion | plane | camera view | reference → moving | positive toward | 0° | normal range | method |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in catalog:
+        plane = m.plane if m.plane != "perpendicular" else f"across {m.axis_segment[0]} → {m.axis_segment[1]}"
+        zero = "perpendicular" if m.offset == 90 else "aligned"
+        flag = " (experimental)" if m.experimental else ""
+        rows.append(
+            f"| `{m.id}`{flag} | {plane} | {m.view} | {_describe_vector(m.reference)} ; "
+            f"{_describe_vector(m.moving)} | {m.positive} | {zero} | {m.normal.min:g}° to "
+            f"{m.normal.max:g}° ({m.normal.source}) | {m.method} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -133,7 +133,8 @@ class PoseEstimator:
     def close(self) -> None:
         landmarker = getattr(self, "_landmarker", None)
         if landmarker is not None:
-            landmarker.close()
+            with _quiet_native_stderr():
+                landmarker.close()
             self._landmarker = None
 
     def __enter__(self) -> PoseEstimator:

@@ -1,0 +1,198 @@
+"""Offline analysis of one video: source → pose → angles → filter → reps → the result document.
+
+``analyze_video`` is what ``romcam analyze`` runs; the live coach reuses every stage but the
+last, and the accuracy benchmark runs exactly this.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .catalog import Motion, get_motion
+from .errors import CorruptVideoError, NoPersonError, RomcamError
+from .filters import smooth_zero_phase
+from .landmarks import PoseFrame
+from .measure import MotionMeter, Sample
+from .reps import Rep, auto_hysteresis, detect_reps
+
+VIEW_OK_MIN_FRACTION = 0.8  # below this share of measured frames the view is reported not ideal
+
+ProgressFn = Callable[[int, int | None], None]
+
+
+@dataclass
+class Analysis:
+    """The measured angle signal of one exercise in one video, and its repetitions."""
+
+    motion: Motion
+    side: str
+    video: str
+    fps: float
+    frames: int
+    samples: list[Sample]
+    smoothed: np.ndarray  # zero-phase filtered angle per sample, NaN where missing
+    reps: list[Rep]
+    model: str = ""
+    target: float | None = None
+    error: RomcamError | None = None  # the video broke part-way: what came before is kept
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def frames_with_subject(self) -> int:
+        return sum(1 for s in self.samples if s.has_subject)
+
+    @property
+    def measured(self) -> int:
+        return int(np.sum(np.isfinite(self.smoothed)))
+
+    @property
+    def view_ok_fraction(self) -> float:
+        seen = [s.view_ok for s in self.samples if s.view_ok is not None]
+        return float(np.mean(seen)) if seen else 0.0
+
+    @property
+    def max_angle(self) -> float | None:
+        return _finite_or_none(np.nanmax(self.smoothed)) if self.measured else None
+
+    @property
+    def min_angle(self) -> float | None:
+        return _finite_or_none(np.nanmin(self.smoothed)) if self.measured else None
+
+    def to_document(self) -> dict:
+        """The ``romcam analyze --json`` document (fields may be added, never renamed)."""
+        samples = []
+        for s, a in zip(self.samples, self.smoothed, strict=True):
+            samples.append({
+                "t": round(s.t, 3),
+                "angle": _round(a, 1),
+                "angle_raw": _round(s.angle, 1),
+                "confidence": round(float(s.confidence), 2),
+                "view_ok": s.view_ok,
+            })  # fmt: skip
+        m = self.motion
+        return {
+            "schema": "romcam.analysis/1",
+            "exercise": m.id,
+            "exercise_name": m.display_name,
+            "experimental": m.experimental,
+            "side": self.side,
+            "video": self.video,
+            "fps": round(self.fps, 3),
+            "frames": self.frames,
+            "frames_with_subject": self.frames_with_subject,
+            "frames_measured": self.measured,
+            "view_ok_fraction": round(self.view_ok_fraction, 3),
+            "required_view": m.view,
+            "method": m.method,
+            "works": m.works,
+            "target": self.target,
+            "normal_range": {"min": m.normal.min, "max": m.normal.max, "source": m.normal.citation},
+            "samples": samples,
+            "reps": [r.to_dict() for r in self.reps],
+            "max_angle": _round(self.max_angle, 1),
+            "min_angle": _round(self.min_angle, 1),
+            "warnings": list(self.warnings),
+            "error": str(self.error) if self.error else None,
+            "model": self.model,
+            "romcam_version": __version__,
+        }
+
+
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None
+
+
+def _round(v: float | None, digits: int) -> float | None:
+    if v is None or not math.isfinite(v):
+        return None
+    return round(float(v), digits)
+
+
+def summarize(motion: Motion, side: str, samples: list[Sample], *, fps: float, video: str, frames: int,
+              target: float | None = None, model: str = "", error: RomcamError | None = None) -> Analysis:
+    """Filter the measured samples and find the reps (the offline end of the pipeline)."""
+    t = np.array([s.t for s in samples], dtype=float)
+    raw = np.array([s.angle for s in samples], dtype=float)
+    smoothed = smooth_zero_phase(t, raw) if np.isfinite(raw).any() else raw.copy()
+    reps: list[Rep] = []
+    if np.isfinite(smoothed).any():
+        # the noise is judged on the raw angles (smoothing hides it), the cycles on the smoothed
+        reps = detect_reps(t, smoothed, works=motion.works, target=target, hysteresis=auto_hysteresis(raw))
+    result = Analysis(motion=motion, side=side, video=video, fps=fps, frames=frames, samples=samples,
+                      smoothed=smoothed, reps=reps, model=model, target=target, error=error)
+    result.warnings.extend(_warnings(result))
+    return result
+
+
+def _warnings(a: Analysis) -> list[str]:
+    out = []
+    m = a.motion
+    if m.experimental:
+        out.append(f"{m.name} is experimental: {m.experimental_reason}")
+    if a.frames_with_subject and a.view_ok_fraction < VIEW_OK_MIN_FRACTION:
+        how = ("face the camera" if m.view == "front"
+               else f"turn so your {a.side} side faces the camera")
+        out.append(
+            f"the camera view is not ideal for {m.name.lower()}: it needs a {m.view} view "
+            f"(right in {a.view_ok_fraction:.0%} of frames) — {how}; angles are low-confidence"
+        )
+    if a.frames_with_subject and a.measured < 0.5 * a.frames_with_subject:
+        out.append(
+            f"the {a.side} {m.joint} was hidden in {1 - a.measured / a.frames_with_subject:.0%} of the "
+            "frames with a person: keep the whole limb in view"
+        )
+    return out
+
+
+def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, *, fps: float, video: str,
+                        target: float | None = None, model: str = "") -> Analysis:
+    """Analyse pose frames already estimated (tests, the live coach's end-of-set pass)."""
+    meter = MotionMeter(motion, side)
+    samples = [meter.update(f) for f in frames]
+    return summarize(motion, side, samples, fps=fps, video=video, frames=len(samples), target=target,
+                     model=model)
+
+
+def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left", *,
+                  target: float | None = None, model_path: str | os.PathLike[str] | None = None,
+                  progress: ProgressFn | None = None) -> Analysis:
+    """Measure ``exercise`` on the patient's ``side`` in the video at ``path``.
+
+    Raises :class:`NoPersonError` when no frame has a person. When the video breaks part-way the
+    returned analysis covers the frames before the break and carries the error in ``error``.
+    """
+    from .pose import PoseEstimator
+    from .source import VideoFileSource
+
+    motion = get_motion(exercise)
+    if side not in ("left", "right"):
+        from .errors import UsageError
+
+        raise UsageError(f"--side must be left or right, got {side!r}")
+    samples: list[Sample] = []
+    error: RomcamError | None = None
+    with VideoFileSource(path) as source, PoseEstimator(model_path) as estimator:
+        meter = MotionMeter(motion, side)
+        try:
+            for frame in source:
+                samples.append(meter.update(estimator.process(frame.image, frame.t, frame.index)))
+                if progress:
+                    progress(frame.index + 1, source.frame_count)
+        except CorruptVideoError as exc:
+            error = exc
+        fps = source.fps
+        model = estimator.model_path.name
+    if samples and not any(s.has_subject for s in samples):
+        raise NoPersonError(
+            f"no person found in any of the {len(samples)} frames of {Path(path).name} — make sure the "
+            "whole body is in view and well lit"
+        )
+    return summarize(motion, side, samples, fps=fps, video=os.fspath(path), frames=len(samples),
+                     target=target, model=model, error=error)

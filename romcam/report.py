@@ -1,0 +1,81 @@
+"""Human- and spreadsheet-readable output of an analysis: the summary table and the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from .analysis import Analysis
+
+
+def _fmt(v: float | None, unit: str = "°") -> str:
+    return "—" if v is None or not math.isfinite(v) else f"{v:.0f}{unit}"
+
+
+def summary_text(a: Analysis) -> str:
+    """The readable summary ``romcam analyze`` prints on stdout."""
+    m = a.motion
+    lines = [
+        f"{m.display_name}, {a.side} side — {a.video}",
+        f"  {a.frames} frames at {a.fps:.1f} fps; person found in {a.frames_with_subject}, "
+        f"angle measured in {a.measured}; view right ({m.view}) in {a.view_ok_fraction:.0%}",
+        f"  range reached: {_fmt(a.min_angle)} to {_fmt(a.max_angle)} "
+        f"(normal {m.normal.min:.0f}° to {m.normal.max:.0f}°)",
+    ]
+    if a.target is not None:
+        lines.append(f"  target: {a.target:.0f}°")
+    full = [r for r in a.reps if not r.partial]
+    partial = len(a.reps) - len(full)
+    lines.append(f"  repetitions: {len(full)}" + (f" (+{partial} partial)" if partial else ""))
+    if a.reps:
+        lines.append("")
+        header = f"  {'rep':>3}  {'start':>6}  {'peak':>6}  {'end':>6}  {'max':>5}  {'min':>5}  {'hold':>5}  note"
+        lines.append(header)
+        for i, r in enumerate(a.reps, 1):
+            notes = []
+            if r.partial:
+                notes.append("partial (cut off by the video)")
+            if r.below_target:
+                notes.append("short of target")
+            lines.append(
+                f"  {i:>3}  {r.start:>5.1f}s  {r.peak:>5.1f}s  {r.end:>5.1f}s  {r.max_angle:>4.0f}°  "
+                f"{r.min_angle:>4.0f}°  {r.hold_s:>4.1f}s  {', '.join(notes)}"
+            )
+    for w in a.warnings:
+        lines.append(f"  note: {w}")
+    if a.error:
+        lines.append(f"  stopped early: {a.error}")
+    return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = ["time_s", "angle_deg", "angle_raw_deg", "confidence", "view_ok", "rep", "rep_event"]
+
+
+def samples_csv(a: Analysis) -> str:
+    """One row per frame: time, filtered and raw angle (blank where not measured), confidence,
+    whether the view was right, the rep the frame belongs to and rep start/peak/end markers."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    events: dict[int, str] = {}
+    members: dict[int, int] = {}
+    times = [s.t for s in a.samples]
+    for n, r in enumerate(a.reps, 1):
+        for kind, when in (("start", r.start), ("peak", r.peak), ("end", r.end)):
+            i = min(range(len(times)), key=lambda k: abs(times[k] - when))
+            events[i] = f"{events[i]}+rep{n}_{kind}" if i in events else f"rep{n}_{kind}"
+        for i, t in enumerate(times):
+            if r.start - 1e-6 <= t <= r.end + 1e-6:
+                members.setdefault(i, n)
+    for i, (s, sm) in enumerate(zip(a.samples, a.smoothed, strict=True)):
+        w.writerow([
+            f"{s.t:.3f}",
+            "" if not math.isfinite(sm) else f"{sm:.1f}",
+            "" if not math.isfinite(s.angle) else f"{s.angle:.1f}",
+            f"{s.confidence:.2f}",
+            "" if s.view_ok is None else ("yes" if s.view_ok else "no"),
+            members.get(i, ""),
+            events.get(i, ""),
+        ])  # fmt: skip
+    return out.getvalue()
