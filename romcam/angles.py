@@ -150,7 +150,10 @@ def plane_normal(motion: Motion, world: np.ndarray, side: str, pick: Mapping[str
                  axes: dict[str, np.ndarray]) -> np.ndarray:
     """The motion plane's unit normal in world coordinates, oriented so that turning the
     reference toward the motion's positive direction is a positive rotation."""
-    r = _vector(world, motion.reference, side, pick, axes)
+    # the sense comes from the body, not the moving limb: in anatomical neutral, turning the
+    # reference toward the positive direction is positive (a squatting thigh points forward,
+    # which must not flip the knee's sign)
+    r = axes[motion.reference_neutral]
     d = axes[motion.positive]
     if motion.plane == "perpendicular":
         assert motion.axis_segment is not None
@@ -164,6 +167,7 @@ def plane_normal(motion: Motion, world: np.ndarray, side: str, pick: Mapping[str
     if float(np.dot(np.cross(r, d), n)) < 0:
         n = -n
     if motion.plane == "limb":
+        r = _vector(world, motion.reference, side, pick, axes)
         m = _vector(world, motion.moving, side, pick, axes)
         c = np.cross(r, m)
         size = np.linalg.norm(r) * np.linalg.norm(m)

@@ -42,6 +42,7 @@ class Motion:
     frame: str
     view: str
     reference: tuple[str, str] | str  # a landmark pair (from, to) or an axis name
+    reference_neutral: str  # the body axis the reference lies along in anatomical neutral
     moving: tuple[str, str]
     positive: str
     offset: float
@@ -140,8 +141,10 @@ def parse_catalog(data: dict) -> Catalog:
         reference: tuple[str, str] | str
         if isinstance(ref_raw, str):
             reference = _choice(entry, "reference", AXES, where)
+            neutral = reference
         else:
             reference = _pair(ref_raw, f"{where}.reference")
+            neutral = _choice(entry, "reference_neutral", AXES, where)
         plane = _choice(entry, "plane", PLANES, where)
         axis_segment = None
         if plane == "perpendicular":
@@ -171,6 +174,7 @@ def parse_catalog(data: dict) -> Catalog:
             frame=_choice(entry, "frame", FRAMES, where),
             view=_choice(entry, "view", VIEWS, where),
             reference=reference,
+            reference_neutral=neutral,
             moving=_pair(entry.get("moving"), f"{where}.moving"),
             positive=_choice(entry, "positive", AXES, where),
             offset=float(entry.get("offset", 0.0)),

@@ -24,8 +24,9 @@ def _rot(axis: np.ndarray, deg: float) -> np.ndarray:
     return np.eye(3) + math.sin(a) * k + (1 - math.cos(a)) * k @ k
 
 
-def body_points(motion: str, side: str, angle: float) -> dict[str, np.ndarray]:
-    """Landmark positions (metres, body coordinates: x left, y up, z anterior)."""
+def body_points(motion: str, side: str, angle: float, *, hip_flexion: float = 0.0) -> dict[str, np.ndarray]:
+    """Landmark positions (metres, body coordinates: x left, y up, z anterior). ``hip_flexion``
+    raises the exercised thigh forward for the knee motions (a squat, a seated knee)."""
     s = 1.0 if side == "left" else -1.0
     lat = s * L  # toward the exercised side
     d = -U
@@ -65,7 +66,9 @@ def body_points(motion: str, side: str, angle: float) -> dict[str, np.ndarray]:
         p[f"{own}_knee"] = hip + 0.45 * (c * d + sn * lat)
         p[f"{own}_ankle"] = hip + 0.90 * (c * d + sn * lat)
     elif motion in ("knee_flexion", "knee_extension"):
-        p[f"{own}_ankle"] = p[f"{own}_knee"] + 0.45 * (c * d - sn * A)
+        h = math.radians(hip_flexion)
+        p[f"{own}_knee"] = hip + 0.45 * (math.cos(h) * d + math.sin(h) * A)
+        p[f"{own}_ankle"] = p[f"{own}_knee"] + 0.45 * (math.cos(h - th) * d + math.sin(h - th) * A)
     elif motion == "ankle_dorsiflexion_knee_bent":  # knee bent 35°: the shank slopes back
         b = math.radians(35.0)
         shank = math.cos(b) * d - math.sin(b) * A
@@ -129,9 +132,9 @@ def orientation(posture: str, view: str, side: str, yaw: float = 0.0) -> np.ndar
 
 
 def make_pose(motion: str, side: str, angle: float, *, posture: str = "standing", view: str = "front",
-              yaw: float = 0.0, visibility: float = 0.99) -> Pose:
+              yaw: float = 0.0, visibility: float = 0.99, hip_flexion: float = 0.0) -> Pose:
     """A :class:`Pose` with ``motion`` at ``angle`` seen from ``view``, in a 640x480 frame."""
-    pts = body_points(motion, side, angle)
+    pts = body_points(motion, side, angle, hip_flexion=hip_flexion)
     rot = orientation(posture, view, side, yaw)
     world = np.zeros((NUM_LANDMARKS, 3))
     for name, v in pts.items():

@@ -143,3 +143,12 @@ def test_limb_picker_takes_the_near_leg_when_labels_are_swapped() -> None:
     picker = LimbPicker(motion, "left")
     s = measure(swapped, motion, "left", pick=picker.pick(swapped))
     assert s.angle == pytest.approx(70.0, abs=0.5)
+
+
+@pytest.mark.parametrize("hip_flexion", [0.0, 45.0, 90.0, 110.0])  # standing, ..., a deep squat
+@pytest.mark.parametrize("knee", [5.0, 60.0, 120.0])
+def test_knee_sign_holds_when_the_thigh_points_forward(hip_flexion: float, knee: float) -> None:
+    motion = CATALOG.get("knee_flexion")
+    pose = make_pose("knee_flexion", "right", knee, view="side", hip_flexion=hip_flexion)
+    s = measure(pose, motion, "right")
+    assert s.angle == pytest.approx(knee, abs=0.5)

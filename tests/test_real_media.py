@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from romcam.analysis import analyze_video
 from romcam.pose import PoseEstimator
 from romcam.source import VideoFileSource
 
@@ -67,3 +68,14 @@ def test_pose_squats_video_matches_reference_landmarks() -> None:
     assert legs.max() < 25.0
     assert (diff <= 15.0).mean() >= 0.97
     assert np.median(diff) < 5.0
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_squats_count_two_full_reps_and_one_partial_and_flag_the_front_view(side: str) -> None:
+    result = analyze_video(REAL / "pose_squats.mp4", "knee_flexion", side)
+    assert [r.partial for r in result.reps] == [False, False, True]  # the clip ends mid-squat
+    assert result.view_ok_fraction < 0.2
+    assert any("camera view is not ideal for knee flexion" in w for w in result.warnings)
+    # a squat is a large knee bend: every full rep goes from near straight to well past 80°
+    for r in result.reps[:2]:
+        assert r.max_angle > 80.0 and r.min_angle < 25.0
