@@ -34,6 +34,7 @@ from .landmarks import INDEX, Pose, other_side
 VIEW_OK_DEG = 25.0  # plane normal within this of the camera axis: view ok
 VIEW_FULL_CONFIDENCE_DEG = 20.0  # confidence starts falling past this
 VIEW_ZERO_CONFIDENCE_DEG = 50.0  # and reaches 0 here
+IMAGE_HANDOVER_END_DEG = 35.0  # "image" motions: from 20° to this, the hybrid estimate takes over
 MIN_VISIBILITY = 0.5
 _LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
 
@@ -146,6 +147,33 @@ def _vector(arr: np.ndarray, spec: tuple[str, str] | str, side: str, pick: Mappi
     return _point(arr, spec[1], side, pick) - _point(arr, spec[0], side, pick)
 
 
+STRAIGHT_FULL_DEG = 10.0  # a limb bent less than this is one straight line
+STRAIGHT_NONE_DEG = 25.0  # bent more than this, only the proximal segment counts
+
+
+def moving_vector(arr: np.ndarray, motion: Motion, side: str, pick: Mapping[str, int],
+                  axes: dict[str, np.ndarray]) -> np.ndarray:
+    """The moving segment's direction. With ``moving_through`` (e.g. the wrist for a straight-arm
+    motion) and the limb straight, the whole limb's line (shoulder → wrist) is used: twice the
+    baseline, so a misplaced proximal landmark tilts it half as much. Between 10° and 25° of bend
+    the two directions are blended, so the angle never jumps."""
+    m = _vector(arr, motion.moving, side, pick, axes)
+    if motion.moving_through is None:
+        return m
+    far = _point(arr, motion.moving_through, side, pick) - _point(arr, motion.moving[1], side, pick)
+    nm, nf = np.linalg.norm(m), np.linalg.norm(far)
+    if nm < 1e-12 or nf < 1e-12:
+        return m
+    um, uf = m / nm, far / nf
+    cross = np.cross(um, uf) if um.shape[0] == 3 else um[0] * uf[1] - um[1] * uf[0]
+    bend = math.degrees(math.atan2(float(np.linalg.norm(cross)), float(np.dot(um, uf))))
+    w = float(np.clip((STRAIGHT_NONE_DEG - bend) / (STRAIGHT_NONE_DEG - STRAIGHT_FULL_DEG), 0.0, 1.0))
+    if w == 0.0:
+        return m
+    whole = m + far
+    return (1.0 - w) * um + w * whole / np.linalg.norm(whole)
+
+
 def plane_normal(motion: Motion, world: np.ndarray, side: str, pick: Mapping[str, int],
                  axes: dict[str, np.ndarray]) -> np.ndarray:
     """The motion plane's unit normal in world coordinates, oriented so that turning the
@@ -199,7 +227,7 @@ def _measure_3d(points: np.ndarray, motion: Motion, side: str, pick: Mapping[str
     axes = body_axes(points, motion.frame, side)
     n = plane_normal(motion, points, side, pick, axes)
     r = _vector(points, motion.reference, side, pick, axes)
-    m = _vector(points, motion.moving, side, pick, axes)
+    m = moving_vector(points, motion, side, pick, axes)
     return axes, n, signed_angle(r, m, n)
 
 
@@ -239,7 +267,7 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
         r2 = ref3[:2]
     else:
         r2 = _vector(image[:, :2], motion.reference, side, pick, axes2)
-    m2 = _vector(image[:, :2], motion.moving, side, pick, axes2)
+    m2 = moving_vector(image[:, :2], motion, side, pick, axes2)
     raw2 = signed_angle_2d(r2, m2) * (1.0 if n[2] >= 0 else -1.0)
 
     # hybrid: image x, y with the world's depth (scaled to pixels), so a plane tilted away from
@@ -265,7 +293,14 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
     confidence = vis * _view_factor(err)
     if motion.experimental:
         confidence = min(confidence, 0.5)
-    chosen = {"world": angle_world, "image": angle_image, "hybrid": angle_hybrid}[motion.method]
+    if motion.method == "image":
+        # the flat angle is exact only while the plane faces the camera; as the view turns away,
+        # hand over to the depth-corrected estimate (the sample is low-confidence by then)
+        w = float(np.clip((IMAGE_HANDOVER_END_DEG - err) / (IMAGE_HANDOVER_END_DEG - VIEW_FULL_CONFIDENCE_DEG),
+                          0.0, 1.0))
+        chosen = angle_image if w == 1.0 else w * angle_image + (1.0 - w) * angle_hybrid
+    else:
+        chosen = angle_world if motion.method == "world" else angle_hybrid
     return AngleSample(
         angle=math.nan if missing else chosen,
         angle_image=angle_image,

@@ -56,6 +56,7 @@ class Motion:
     normal: NormalRange
     instructions: str
     axis_segment: tuple[str, str] | None = None
+    moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
     experimental: bool = False
     experimental_reason: str = ""
 
@@ -69,6 +70,8 @@ class Motion:
         for pair in (self.reference, self.moving, self.axis_segment):
             if isinstance(pair, tuple):
                 pts.extend(pair)
+        if self.moving_through:
+            pts.append(self.moving_through)
         return tuple(dict.fromkeys(pts))
 
 
@@ -122,6 +125,16 @@ def _text(entry: dict, key: str, where: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise CatalogError(f"{where}.{key}: expected a non-empty text")
+    return value
+
+
+def _through(entry: dict, where: str) -> str | None:
+    value = entry.get("moving_through")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CatalogError(f"{where}.moving_through: expected a landmark name, got {value!r}")
+    _check_point(value, f"{where}.moving_through")
     return value
 
 
@@ -181,7 +194,7 @@ def parse_catalog(data: dict) -> Catalog:
             scale=scale,
             range_center=float(entry.get("range_center", 0.0)),
             works=_choice(entry, "works", ("max", "min"), where),
-            method=_choice(entry, "method", METHODS, where, default="hybrid"),
+            method=_choice(entry, "method", METHODS, where, default="image"),
             postures=postures,
             test_position=_text(entry, "test_position", where),
             definition=_text(entry, "definition", where),
@@ -189,6 +202,7 @@ def parse_catalog(data: dict) -> Catalog:
                                sources[normal["source"]]),
             instructions=_text(entry, "instructions", where),
             axis_segment=axis_segment,
+            moving_through=_through(entry, where),
             experimental=experimental,
             experimental_reason=str(entry.get("experimental_reason", "")),
         )
@@ -234,9 +248,10 @@ def conventions_table(catalog: Catalog) -> str:
         plane = m.plane if m.plane != "perpendicular" else f"across {m.axis_segment[0]} → {m.axis_segment[1]}"
         zero = "perpendicular" if m.offset == 90 else "aligned"
         flag = " (experimental)" if m.experimental else ""
+        through = f" (→ {m.moving_through} while straight)" if m.moving_through else ""
         rows.append(
             f"| `{m.id}`{flag} | {plane} | {m.view} | {_describe_vector(m.reference)} ; "
-            f"{_describe_vector(m.moving)} | {m.positive} | {zero} | {m.normal.min:g}° to "
+            f"{_describe_vector(m.moving)}{through} | {m.positive} | {zero} | {m.normal.min:g}° to "
             f"{m.normal.max:g}° ({m.normal.source}) | {m.method} |"
         )
     return "\n".join(rows) + "\n"

@@ -1,0 +1,309 @@
+"""Render an exercise clip with known angles, and write it with its ground truth.
+
+``render_clip(spec, Path("clip.mp4"))`` writes ``clip.mp4`` (OpenCV, 'mp4v') and
+``clip.truth.json`` beside it (see :class:`Truth`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .camera import Camera
+from .exercises import POSTURES, get_exercise, neutral_pose
+from .figure import Appearance, figure_shapes
+from .raster import Canvas
+from .scene import (
+    add_noise,
+    background_canvas,
+    camera_lighting,
+    place_body,
+    place_camera,
+    scene_look,
+    view_azimuth,
+)
+from .skeleton import MOTIONS, BodyDims, JointAngles, Skeleton, measure_angles, pose_skeleton
+from .trajectory import Trajectory, frame_times
+
+TRUTH_SCHEMA = "romcam.truth/1"
+
+
+@dataclass(frozen=True)
+class RenderSpec:
+    """What to render. Angles in degrees, times in seconds, distances in metres.
+
+    ``view``: "front", "side" (the camera at the moving side), "oblique" (45°) or a number of
+    degrees away from the exercise's required view. ``peak``/``rest`` default per exercise and
+    posture (see :mod:`romcam.render.exercises`). ``rep_s`` is the rise plus the return; the hold
+    comes on top. ``seed`` drives clothes, skin, background, lighting and noise.
+    """
+
+    exercise: str
+    side: str = "left"
+    view: str | float = "front"
+    posture: str = "standing"
+    reps: int = 3
+    peak: float | None = None
+    rest: float | None = None
+    short_reps: tuple[int, ...] = ()
+    rep_s: float = 3.0
+    hold_s: float = 0.5
+    rest_s: float = 0.8
+    fps: float = 30.0
+    width: int = 640
+    height: int = 480
+    seed: int = 0
+    background: str = "plain"
+    noise: float = 0.0
+    camera_height: float | None = None
+    camera_tilt: float = 0.0
+    camera_distance: float | None = None
+
+    def trajectory(self) -> Trajectory:
+        ex = get_exercise(self.exercise)
+        _check_posture(self.posture)
+        ex.check_posture(self.posture)
+        return Trajectory(
+            rest=ex.rest[self.posture] if self.rest is None else float(self.rest),
+            peak=ex.peak[self.posture] if self.peak is None else float(self.peak),
+            reps=self.reps,
+            rep_s=self.rep_s,
+            hold_s=self.hold_s,
+            rest_s=self.rest_s,
+            short_reps=tuple(self.short_reps),
+        )
+
+
+@dataclass
+class Truth:
+    """Ground truth of a rendered clip (written as JSON beside the video).
+
+    ``angles``: catalog motion id -> per-frame angle (degrees) of the moving side, measured from
+    the figure's 3D skeleton by the catalog's definitions (the exercised motion is exactly the
+    commanded trajectory). ``reps``: per rep ``start``/``peak``/``end`` (seconds) and
+    ``max_angle``/``min_angle`` (degrees), ``short``.
+    """
+
+    fps: float
+    exercise: str
+    side: str
+    view: str | float
+    posture: str
+    times: list[float]
+    angles: dict[str, list[float]]
+    reps: list[dict]
+    width: int = 640
+    height: int = 480
+    camera_azimuth: float = 0.0  # degrees about the body's long axis, 0 = in front, + = left
+    spec: dict = field(default_factory=dict)
+    schema: str = TRUTH_SCHEMA
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @staticmethod
+    def from_json(text: str) -> Truth:
+        return Truth(**json.loads(text))
+
+
+def truth_path(video: Path) -> Path:
+    """Where the truth of ``video`` lives: ``clip.mp4`` -> ``clip.truth.json``."""
+    video = Path(video)
+    return video.with_suffix(".truth.json")
+
+
+def _check_posture(posture: str) -> None:
+    if posture not in POSTURES:
+        raise ValueError(f"posture must be one of {', '.join(POSTURES)}, got {posture!r}")
+
+
+def _extent_points(poses: list[JointAngles], dims: BodyDims) -> np.ndarray:
+    """Body-frame points bounding everything the figure reaches, padded by body thickness."""
+    pad = 0.1 * np.vstack([np.eye(3), -np.eye(3), np.zeros((1, 3))])
+    pts = []
+    for pose in poses:
+        sk = pose_skeleton(pose, dims)
+        for name, p in sk.points.items():
+            extra = 0.14 if name == "head" else 0.0
+            pts.append(p + pad)
+            if extra:
+                pts.append(p + sk.frames["head"] @ np.array([0, extra, 0]))
+        for suf in ("_l", "_r"):
+            hf = sk.frames["hand" + suf]
+            pts.append(sk.points["wrist" + suf] + 0.17 * hf[:, 1])
+    return np.vstack([np.atleast_2d(p) for p in pts])
+
+
+class _Renderer:
+    """The clip's fixed parts (camera, background, appearance) and a per-pose draw."""
+
+    def __init__(self, spec: RenderSpec, poses_for_extent: list[JointAngles]):
+        _check_posture(spec.posture)
+        self.spec = spec
+        self.dims = BodyDims()
+        ex = get_exercise(spec.exercise)
+        self.rotation, self.origin = place_body(spec.posture, self.dims)
+        self.azimuth = view_azimuth(spec.view, ex.view, spec.side)
+        self.camera: Camera = place_camera(
+            _extent_points(poses_for_extent, self.dims),
+            self.rotation,
+            self.origin,
+            self.azimuth,
+            spec.width,
+            spec.height,
+            distance=spec.camera_distance,
+            height_m=spec.camera_height,
+            tilt=spec.camera_tilt,
+        )
+        self.look = scene_look(spec.background, spec.seed)
+        self.light = camera_lighting(self.look.lighting, self.camera)
+        self.appearance = Appearance.from_seed(spec.seed)
+        self.background = background_canvas(self.camera, self.look, spec.posture)
+
+    def draw(self, sk: Skeleton) -> np.ndarray:
+        canvas: Canvas = self.background.copy()
+        canvas.draw(
+            figure_shapes(sk, self.rotation, self.origin, self.appearance), self.light
+        )
+        return canvas.image()
+
+
+def _frame_rng(seed: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 7, index])
+
+
+def render_frames(spec: RenderSpec) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield ``(t seconds, BGR uint8 frame)`` for every frame of the clip."""
+    ex = get_exercise(spec.exercise)
+    traj = spec.trajectory()
+    extremes = [traj.rest, traj.peak, (traj.rest + traj.peak) / 2]
+    renderer = _Renderer(spec, [ex.pose(a, spec.side, spec.posture) for a in extremes])
+    for i, t in enumerate(frame_times(traj.duration, spec.fps)):
+        sk = pose_skeleton(ex.pose(traj.angle_at(t), spec.side, spec.posture), renderer.dims)
+        yield t, add_noise(renderer.draw(sk), spec.noise, _frame_rng(spec.seed, i))
+
+
+def clip_truth(spec: RenderSpec) -> Truth:
+    """The truth of ``spec``'s clip, without rendering it."""
+    ex = get_exercise(spec.exercise)
+    traj = spec.trajectory()
+    times = frame_times(traj.duration, spec.fps)
+    angles: dict[str, list[float]] = {m: [] for m in MOTIONS}
+    dims = BodyDims()
+    for t in times:
+        commanded = traj.angle_at(t)
+        measured = measure_angles(pose_skeleton(ex.pose(commanded, spec.side, spec.posture), dims),
+                                  spec.side)
+        measured[spec.exercise] = commanded
+        for m in MOTIONS:
+            angles[m].append(round(float(measured[m]), 4))
+    spec_d = asdict(spec)
+    spec_d["short_reps"] = list(spec.short_reps)
+    return Truth(
+        fps=spec.fps,
+        exercise=spec.exercise,
+        side=spec.side,
+        view=spec.view,
+        posture=spec.posture,
+        times=times,
+        angles=angles,
+        reps=[r.as_dict() for r in traj.rep_truth()],
+        width=spec.width,
+        height=spec.height,
+        camera_azimuth=view_azimuth(spec.view, ex.view, spec.side),
+        spec=spec_d,
+    )
+
+
+def render_clip(spec: RenderSpec, out: Path) -> Truth:
+    """Render ``spec`` to ``out`` (mp4, 'mp4v') and write its truth JSON beside it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    truth = clip_truth(spec)
+    writer = cv2.VideoWriter(
+        str(out), cv2.VideoWriter_fourcc(*"mp4v"), spec.fps, (spec.width, spec.height)
+    )
+    if not writer.isOpened():
+        raise OSError(f"OpenCV cannot write video to {out}")
+    try:
+        for _, frame in render_frames(spec):
+            writer.write(frame)
+    finally:
+        writer.release()
+    truth_path(out).write_text(truth.to_json())
+    return truth
+
+
+def render_pose_image(
+    angles: dict[str, float],
+    side: str = "left",
+    view: str | float = "front",
+    posture: str = "standing",
+    *,
+    width: int = 640,
+    height: int = 480,
+    seed: int = 0,
+    background: str = "plain",
+    camera_distance: float | None = None,
+) -> np.ndarray:
+    """One still (BGR uint8) with the given catalog angles (degrees) applied to ``side``.
+
+    Several motions may be combined (e.g. ``{"shoulder_abduction": 90, "elbow_flexion": 45}``);
+    they are applied in catalog order. A numeric ``view`` is taken relative to the first motion's
+    required view.
+    """
+    pose = neutral_pose(posture)
+    required = "front"
+    for i, motion in enumerate(m for m in MOTIONS if m in angles):
+        ex = get_exercise(motion)
+        if i == 0:
+            required = ex.view
+        single = ex.pose(float(angles[motion]), side, posture)
+        pose = _merge(pose, single, neutral_pose(posture), side)
+    unknown = set(angles) - set(MOTIONS)
+    if unknown:
+        raise ValueError(f"unknown motions {sorted(unknown)}; expected some of {MOTIONS}")
+    first = next((m for m in MOTIONS if m in angles), "shoulder_abduction")
+    spec = RenderSpec(
+        exercise=first,
+        side=side,
+        view=view if not isinstance(view, (int, float)) else float(view),
+        posture=posture,
+        width=width,
+        height=height,
+        seed=seed,
+        background=background,
+        camera_distance=camera_distance,
+    )
+    del required
+    renderer = _Renderer(spec, [pose, neutral_pose(posture)])
+    return renderer.draw(pose_skeleton(pose, renderer.dims))
+
+
+def _merge(acc: JointAngles, single: JointAngles, neutral: JointAngles, side: str) -> JointAngles:
+    """Apply to ``acc`` every DOF where ``single`` differs from ``neutral``."""
+    from dataclasses import fields, replace
+
+    out = acc
+    s_new, s_neu = single.side(side), neutral.side(side)
+    changes = {
+        f.name: getattr(s_new, f.name)
+        for f in fields(s_new)
+        if not math.isclose(getattr(s_new, f.name), getattr(s_neu, f.name))
+    }
+    if changes:
+        out = out.with_side(side, **changes)
+    if single.neck_lat or single.neck_rot:
+        out = replace(
+            out,
+            neck_lat=single.neck_lat or out.neck_lat,
+            neck_rot=single.neck_rot or out.neck_rot,
+            neck_side=single.neck_side,
+        )
+    return out

@@ -1,0 +1,109 @@
+"""Bad input gets a one-line message naming the problem and what to do, a distinct exit code,
+and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from romcam.cli import main
+from romcam.errors import CameraError
+from romcam.source import CameraSource, open_source
+
+
+def _write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0, fourcc: str = "MJPG") -> None:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (w, h))
+    assert writer.isOpened()
+    for f in frames:
+        writer.write(f)
+    writer.release()
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "make, exercise, code, message",
+    [
+        # a path that does not exist
+        (lambda d: d / "nope.mp4", "elbow_flexion", 4, "video not found"),
+        # a text file with a video's name
+        (lambda d: (d / "notes.mp4").write_text("hello") and d / "notes.mp4", "elbow_flexion", 5,
+         "cannot read"),
+        # a folder
+        (lambda d: d, "elbow_flexion", 5, "is a folder"),
+        # an exercise the catalog does not have, with a suggestion
+        (lambda d: d / "nope.mp4", "shoulder_flex", 3, "did you mean shoulder_flexion"),
+    ],
+)
+def test_bad_input_exit_codes(tmp_path: Path, capsys, make, exercise, code, message) -> None:
+    path = make(tmp_path)
+    rc, out, err = _run(["analyze", str(path), "--exercise", exercise, "-q"], capsys)
+    assert rc == code
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("romcam: ")
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_no_person_found(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(90, 110, (240, 320, 3), dtype=np.uint8) for _ in range(6)]
+    video = tmp_path / "empty_room.avi"
+    _write_video(video, frames)
+    rc, out, err = _run(["analyze", str(video), "--exercise", "shoulder_abduction", "-q"], capsys)
+    assert rc == 7
+    assert "no person found in any of the 6 frames" in err
+
+
+def test_truncated_video_reports_what_came_before_the_break(tmp_path: Path, capsys, demo_clip: Path) -> None:
+    # re-encode the rendered clip as MJPG AVI (frames stored one after another), then cut it
+    cap = cv2.VideoCapture(str(demo_clip))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    full = tmp_path / "full.avi"
+    _write_video(full, frames, fps=30.0)
+    cut = tmp_path / "cut.avi"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    out_json = tmp_path / "cut.json"
+    argv = ["analyze", str(cut), "--exercise", "shoulder_abduction", "-q", "--json", str(out_json)]
+    rc, out, err = _run(argv, capsys)
+    assert rc == 6
+    assert "broke after frame" in err and "Traceback" not in err
+    doc = json.loads(out_json.read_text())
+    assert 0.3 * len(frames) < doc["frames"] < 0.7 * len(frames)
+    assert doc["frames_with_subject"] >= 0.9 * doc["frames"]
+    assert doc["error"].startswith(str(cut))
+    assert "stopped early" in out
+
+
+def test_camera_that_does_not_open() -> None:
+    with pytest.raises(CameraError, match="cannot open camera 97"):
+        open_source("97")
+    with pytest.raises(CameraError, match="cannot open stream"):
+        CameraSource("rtsp://127.0.0.1:9/none", read_timeout_s=0.1)
+
+
+def test_console_script_has_no_traceback(tmp_path: Path) -> None:
+    romcam = Path(sys.executable).with_name("romcam")
+    proc = subprocess.run([str(romcam), "analyze", str(tmp_path / "missing.mp4"), "--exercise", "knee_flexion"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 4
+    assert proc.stderr.strip().startswith("romcam: video not found")
+    assert "Traceback" not in proc.stderr
