@@ -26,3 +26,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+bench-accuracy: install
+	$(BIN)/python -m benchmarks.accuracy

@@ -57,6 +57,7 @@ class Motion:
     instructions: str
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
+    view_plane: str | None = None  # a body plane the view check uses instead of the motion plane
     experimental: bool = False
     experimental_reason: str = ""
 
@@ -203,6 +204,7 @@ def parse_catalog(data: dict) -> Catalog:
             instructions=_text(entry, "instructions", where),
             axis_segment=axis_segment,
             moving_through=_through(entry, where),
+            view_plane=_choice(entry, "view_plane", ("sagittal", "frontal"), where) if "view_plane" in entry else None,
             experimental=experimental,
             experimental_reason=str(entry.get("experimental_reason", "")),
         )

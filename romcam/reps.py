@@ -77,8 +77,9 @@ HOLD_MAX_DIP_S = 0.2
 AT_PEAK_DWELL_S = 0.5
 # A rep side shorter than this fraction of the other side marks a rep cut off by the signal.
 PARTIAL_FRACTION = 0.5
-# Automatic hysteresis of detect_reps: max(AUTO_HYSTERESIS_MIN_DEG, factor × noise std)
+# Automatic hysteresis (auto_hysteresis): max(AUTO_HYSTERESIS_MIN_DEG, factor × noise std, fraction × range)
 # (see detect_reps for why 8).
+AUTO_HYSTERESIS_RANGE_FRACTION = 0.12
 AUTO_HYSTERESIS_MIN_DEG = 5.0
 AUTO_HYSTERESIS_NOISE_FACTOR = 8.0
 
@@ -446,12 +447,23 @@ class RepDetector:
 
 
 def auto_hysteresis(raw_angle: np.ndarray) -> float:
-    """Degrees: ``max(5°, 8 × estimate_noise(raw_angle))``, the hysteresis ``detect_reps`` picks
-    by default. Give it the **raw** angles (before any smoothing): on a smoothed signal the
-    noise estimate collapses while slow wobble remains, and noisy rests then turn into reps."""
+    """Degrees: ``max(5°, 8 × estimate_noise(raw_angle), 12 % of the signal's range)``.
+
+    Give it the **raw** angles (before any smoothing): on a smoothed signal the noise estimate
+    collapses while slow wobble remains, and noisy rests then turn into reps. The range term
+    (robust: 2nd to 98th percentile) keeps a brief landmark glitch in the middle of a large
+    movement from splitting one rep in two — in rendered video the pose model occasionally
+    jumps by ~10° for two or three frames as a leg starts to move, which the noise estimate from
+    second differences (dominated by the smooth frames) does not see. A rep of 12 % of the set's
+    largest range is still found, so a set whose reps shrink with fatigue keeps them all.
+    """
+    raw = np.asarray(raw_angle, dtype=float)
+    finite = raw[np.isfinite(raw)]
+    span = float(np.percentile(finite, 98) - np.percentile(finite, 2)) if finite.size else 0.0
     return max(
         AUTO_HYSTERESIS_MIN_DEG,
-        AUTO_HYSTERESIS_NOISE_FACTOR * estimate_noise(np.asarray(raw_angle, dtype=float)),
+        AUTO_HYSTERESIS_NOISE_FACTOR * estimate_noise(raw),
+        AUTO_HYSTERESIS_RANGE_FRACTION * span,
     )
 
 
