@@ -110,11 +110,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     spec = RenderSpec(exercise=args.exercise, side=args.side, view=view, posture=args.posture, reps=args.reps,
                       fps=args.fps, width=args.width, height=args.height, seed=args.seed,
                       background=args.background, noise=args.noise, hold_s=args.hold,
-                      short_reps=tuple(args.short or ()))
+                      short_reps=tuple(args.short or ()), body=args.body)
     from .catalog import get_motion
 
     get_motion(args.exercise)  # a clear error for an unknown exercise
-    truth = render_clip(spec, Path(args.out))
+    try:
+        truth = render_clip(spec, Path(args.out))
+    except FileNotFoundError as exc:  # the MakeHuman assets are not on this machine
+        raise RomcamError(str(exc)) from None
+    except OSError as exc:
+        raise RomcamError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     print(f"wrote {args.out} ({len(truth.times)} frames, {len(truth.reps)} reps) and its truth file")
     return 0
 
@@ -176,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--background", choices=("plain", "textured", "room"), default="plain")
     r.add_argument("--noise", type=float, default=0.0, help="sensor noise std, 8-bit levels")
+    r.add_argument("--body", choices=("procedural", "makehuman"), default="procedural",
+                   help="procedural shapes, or the MakeHuman CC0 mesh (needs ../shared/media/makehuman)")
     r.add_argument("--out", required=True, help="output video (.mp4); the truth goes beside it")
     r.set_defaults(func=cmd_render)
 

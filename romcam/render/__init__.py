@@ -8,8 +8,10 @@ buffer through a pinhole camera (front, side or oblique views; standing, seated 
 Modules: :mod:`.skeleton` (angles -> 3D joints, and the catalog definitions measured back),
 :mod:`.exercises` (how each motion is performed), :mod:`.trajectory` (angle-time curves, rep
 truth), :mod:`.camera` (pinhole projection), :mod:`.raster` (ray-cast shapes, z-buffer, shading),
-:mod:`.figure` (the body's shapes), :mod:`.scene` (placement, furniture, backgrounds, camera
-placement, noise), :mod:`.clip` (frames, video and truth).
+:mod:`.figure` (the body's shapes), :mod:`.makehuman` (a second, realistic body: the MakeHuman CC0
+mesh posed from the same angles by linear blend skinning, ``RenderSpec(body="makehuman")``),
+:mod:`.scene` (placement, furniture, backgrounds, camera placement, noise), :mod:`.clip` (frames,
+video and truth).
 """
 
 from .camera import Camera, focal_from_fov, look_at

@@ -18,7 +18,7 @@ import numpy as np
 from .camera import Camera
 from .exercises import POSTURES, get_exercise, neutral_pose
 from .figure import Appearance, figure_shapes
-from .raster import Canvas
+from .raster import Canvas, draw_mesh
 from .scene import (
     add_noise,
     background_canvas,
@@ -41,7 +41,9 @@ class RenderSpec:
     ``view``: "front", "side" (the camera at the moving side), "oblique" (45°) or a number of
     degrees away from the exercise's required view. ``peak``/``rest`` default per exercise and
     posture (see :mod:`romcam.render.exercises`). ``rep_s`` is the rise plus the return; the hold
-    comes on top. ``seed`` drives clothes, skin, background, lighting and noise.
+    comes on top. ``seed`` drives clothes, skin, background, lighting and noise. ``body``:
+    "procedural" (the shapes of :mod:`.figure`) or "makehuman" (the MakeHuman CC0 mesh posed by
+    linear blend skinning, :mod:`.makehuman`; the same angles drive both).
     """
 
     exercise: str
@@ -64,6 +66,7 @@ class RenderSpec:
     camera_height: float | None = None
     camera_tilt: float = 0.0
     camera_distance: float | None = None
+    body: str = "procedural"
 
     def trajectory(self) -> Trajectory:
         ex = get_exercise(self.exercise)
@@ -123,6 +126,14 @@ def _check_posture(posture: str) -> None:
         raise ValueError(f"posture must be one of {', '.join(POSTURES)}, got {posture!r}")
 
 
+BODIES = ("procedural", "makehuman")
+
+
+def _check_body(body: str) -> None:
+    if body not in BODIES:
+        raise ValueError(f"body must be one of {', '.join(BODIES)}, got {body!r}")
+
+
 def _extent_points(poses: list[JointAngles], dims: BodyDims) -> np.ndarray:
     """Body-frame points bounding everything the figure reaches, padded by body thickness."""
     pad = 0.1 * np.vstack([np.eye(3), -np.eye(3), np.zeros((1, 3))])
@@ -145,13 +156,23 @@ class _Renderer:
 
     def __init__(self, spec: RenderSpec, poses_for_extent: list[JointAngles]):
         _check_posture(spec.posture)
+        _check_body(spec.body)
         self.spec = spec
-        self.dims = BodyDims()
+        self.mesh = None
+        if spec.body == "makehuman":
+            from . import makehuman
+
+            self.mesh = makehuman.load_model()
+            self.dims = self.mesh.dims
+            extent = makehuman.extent_points(self.mesh, [pose_skeleton(p, self.dims) for p in poses_for_extent])
+        else:
+            self.dims = BodyDims()
+            extent = _extent_points(poses_for_extent, self.dims)
         ex = get_exercise(spec.exercise)
         self.rotation, self.origin = place_body(spec.posture, self.dims)
         self.azimuth = view_azimuth(spec.view, ex.view, spec.side)
         self.camera: Camera = place_camera(
-            _extent_points(poses_for_extent, self.dims),
+            extent,
             self.rotation,
             self.origin,
             self.azimuth,
@@ -165,9 +186,19 @@ class _Renderer:
         self.light = camera_lighting(self.look.lighting, self.camera)
         self.appearance = Appearance.from_seed(spec.seed)
         self.background = background_canvas(self.camera, self.look, spec.posture)
+        if self.mesh is not None:
+            from .makehuman import vertex_colors
+
+            self.albedo = vertex_colors(self.mesh, self.appearance)
 
     def draw(self, sk: Skeleton) -> np.ndarray:
         canvas: Canvas = self.background.copy()
+        if self.mesh is not None:
+            from .makehuman import pose_mesh
+
+            world = pose_mesh(sk, self.mesh) @ self.rotation.T + self.origin
+            draw_mesh(canvas, world, self.mesh.tris, self.albedo, self.light)
+            return canvas.image()
         canvas.draw(
             figure_shapes(sk, self.rotation, self.origin, self.appearance), self.light
         )
@@ -251,8 +282,10 @@ def render_pose_image(
     seed: int = 0,
     background: str = "plain",
     camera_distance: float | None = None,
+    body: str = "procedural",
 ) -> np.ndarray:
-    """One still (BGR uint8) with the given catalog angles (degrees) applied to ``side``.
+    """One still (BGR uint8) with the given catalog angles (degrees) applied to ``side``, drawn
+    with ``body`` ("procedural" or "makehuman").
 
     Several motions may be combined (e.g. ``{"shoulder_abduction": 90, "elbow_flexion": 45}``);
     they are applied in catalog order. A numeric ``view`` is taken relative to the first motion's
@@ -280,6 +313,7 @@ def render_pose_image(
         seed=seed,
         background=background,
         camera_distance=camera_distance,
+        body=body,
     )
     del required
     renderer = _Renderer(spec, [pose, neutral_pose(posture)])

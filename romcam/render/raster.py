@@ -7,6 +7,10 @@ parts (the arm against the chest, the thigh in the pelvis) sort wrongly when ord
 
 Shapes: :class:`Ellipsoid`, :class:`Capsule` (a cylinder with hemispherical ends) and :class:`Box`
 (axis-aligned in the world). Positions in world metres; colours BGR floats 0-255.
+
+Triangle meshes (:func:`draw_mesh`, the MakeHuman body) are rasterised instead, vectorised over
+triangles into the same colour and depth buffers (depth = distance along the pixel's ray), so a
+mesh and ray-cast shapes hide each other correctly.
 """
 
 from __future__ import annotations
@@ -215,3 +219,119 @@ class Canvas:
     def image(self) -> np.ndarray:
         """The colour buffer as BGR uint8."""
         return np.clip(self.color, 0, 255).astype(np.uint8)
+
+
+# --- triangle meshes ---------------------------------------------------------------------------
+
+_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+
+
+def vertex_normals(verts: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Unit normals (V, 3) of a triangle mesh: area-weighted means of its faces' normals."""
+    fn = np.cross(verts[tris[:, 1]] - verts[tris[:, 0]], verts[tris[:, 2]] - verts[tris[:, 0]])
+    n = len(verts)
+    flat = tris.T.reshape(-1)
+    vn = np.stack([np.bincount(flat, np.tile(fn[:, c], 3), minlength=n) for c in range(3)], 1)
+    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+
+
+def shade_vertices(
+    albedo: np.ndarray, normals: np.ndarray, light: Lighting, gloss: float = 0.0,
+    view_dirs: np.ndarray | None = None,
+) -> np.ndarray:
+    """Lambert shading of per-vertex colours (V, 3) with ``light`` (the same model as the shapes)."""
+    key = np.asarray(light.key, float) / np.linalg.norm(light.key)
+    fill = np.asarray(light.fill, float) / np.linalg.norm(light.fill)
+    lam = light.ambient + light.key_strength * np.clip(normals @ key, 0, None)
+    lam += light.fill_strength * np.clip(normals @ fill, 0, None)
+    col = albedo * lam[:, None] * light.exposure
+    if gloss > 0 and view_dirs is not None:
+        h = key[None, :] - view_dirs
+        h /= np.linalg.norm(h, axis=1, keepdims=True)
+        col += (np.clip(np.einsum("ij,ij->i", normals, h), 0, 1) ** 30 * gloss * 255)[:, None]
+    return col
+
+
+def _mesh_fragments(
+    uv: np.ndarray, inv_z: np.ndarray, tris: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel centres covered by the triangles: (pixel index, 1/z, triangle, barycentrics (N, 3))."""
+    p0, p1, p2 = uv[tris[:, 0]], uv[tris[:, 1]], uv[tris[:, 2]]
+    area = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p2[:, 0] - p0[:, 0]) * (p1[:, 1] - p0[:, 1])
+    lo = np.ceil(np.minimum(np.minimum(p0, p1), p2)).astype(np.int64)
+    hi = np.floor(np.maximum(np.maximum(p0, p1), p2)).astype(np.int64)
+    lo = np.maximum(lo, 0)
+    hi[:, 0] = np.minimum(hi[:, 0], width - 1)
+    hi[:, 1] = np.minimum(hi[:, 1], height - 1)
+    size = hi - lo + 1
+    keep = (np.abs(area) > 1e-12) & (size[:, 0] > 0) & (size[:, 1] > 0)
+    ids = np.flatnonzero(keep)
+    # edge functions: lambda_k = a_k x + b_k y + c_k
+    pts = (p0, p1, p2)
+    coef = []
+    for k in range(3):
+        (xa, ya), (xb, yb) = pts[(k + 1) % 3].T, pts[(k + 2) % 3].T
+        coef.append(((ya - yb) / np.where(area == 0, 1, area), (xb - xa) / np.where(area == 0, 1, area),
+                     (xa * yb - xb * ya) / np.where(area == 0, 1, area)))
+    span = np.maximum(size[ids, 0], size[ids, 1])
+    edges = np.searchsorted(_BUCKETS, span)
+    out_pix, out_iz, out_tri, out_bary = [], [], [], []
+    for b in np.unique(edges):
+        s = _BUCKETS[b]
+        t = ids[edges == b]
+        dy, dx = np.divmod(np.arange(s * s), s)
+        x = lo[t, 0, None] + dx[None, :]
+        y = lo[t, 1, None] + dy[None, :]
+        ok = (dx[None, :] < size[t, 0, None]) & (dy[None, :] < size[t, 1, None])
+        lam = [coef[k][0][t, None] * x + coef[k][1][t, None] * y + coef[k][2][t, None] for k in range(3)]
+        ok &= (lam[0] >= -1e-9) & (lam[1] >= -1e-9) & (lam[2] >= -1e-9)
+        r, c = np.nonzero(ok)
+        if r.size == 0:
+            continue
+        tt = t[r]
+        bary = np.stack([lam[0][r, c], lam[1][r, c], lam[2][r, c]], 1)
+        out_pix.append(y[r, c] * width + x[r, c])
+        out_iz.append(np.einsum("ij,ij->i", bary, inv_z[tris[tt]]))
+        out_tri.append(tt)
+        out_bary.append(bary)
+    if not out_pix:
+        e = np.empty(0)
+        return e.astype(np.int64), e, e.astype(np.int64), np.empty((0, 3))
+    return np.concatenate(out_pix), np.concatenate(out_iz), np.concatenate(out_tri), np.concatenate(out_bary)
+
+
+def _draw_mesh(canvas: Canvas, verts: np.ndarray, tris: np.ndarray, colors: np.ndarray) -> None:
+    """Rasterise a triangle mesh (world metres) with per-vertex colours into ``canvas``, z-buffered
+    against what is already there. Back faces are culled (the mesh is closed)."""
+    cam = canvas.camera
+    uv, z = cam.project(verts)
+    near = 0.05
+    tz = z[tris]
+    facing = np.cross(verts[tris[:, 1]] - verts[tris[:, 0]], verts[tris[:, 2]] - verts[tris[:, 0]])
+    front = np.einsum("ij,ij->i", facing, cam.position[None, :] - verts[tris[:, 0]]) > 0
+    tris = tris[front & np.all(tz > near, 1)]
+    inv_z = np.where(z > near, 1.0 / np.where(z > near, z, 1.0), 0.0)
+    pix, iz, tri, bary = _mesh_fragments(uv, inv_z, tris, cam.width, cam.height)
+    if pix.size == 0:
+        return
+    # ray length t (the canvas' depth) = camera z * |(x, y, f)| / f
+    cx, cy = cam.center
+    px, py = pix % cam.width, pix // cam.width
+    t = np.sqrt(1.0 + ((px - cx) / cam.focal) ** 2 + ((py - cy) / cam.focal) ** 2) / iz
+    depth = canvas.depth.reshape(-1)
+    vis = t < depth[pix]
+    pix, t, tri, bary = pix[vis], t[vis], tri[vis], bary[vis]
+    order = np.lexsort((t, pix))
+    pix_s = pix[order]
+    first = np.ones(pix_s.size, bool)
+    first[1:] = pix_s[1:] != pix_s[:-1]
+    win = order[first]
+    col = np.einsum("ij,ijk->ik", bary[win], colors[tris[tri[win]]])
+    canvas.color.reshape(-1, 3)[pix[win]] = col
+    depth[pix[win]] = t[win]
+
+
+def draw_mesh(canvas: Canvas, verts: np.ndarray, tris: np.ndarray, albedo: np.ndarray, light: Lighting) -> None:
+    """Shade (per vertex, smooth normals, ``light``) and rasterise a closed triangle mesh."""
+    normals = vertex_normals(verts, tris)
+    _draw_mesh(canvas, verts, tris, shade_vertices(albedo, normals, light))
