@@ -16,7 +16,7 @@ import numpy as np
 
 from . import __version__
 from .catalog import Motion, get_motion
-from .errors import CorruptVideoError, NoPersonError, RomcamError
+from .errors import CorruptVideoError, NoPersonError, RomcamError, UsageError
 from .filters import smooth_zero_phase
 from .landmarks import PoseFrame
 from .measure import MotionMeter, Sample
@@ -173,8 +173,6 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
 
     motion = get_motion(exercise)
     if side not in ("left", "right"):
-        from .errors import UsageError
-
         raise UsageError(f"--side must be left or right, got {side!r}")
     samples: list[Sample] = []
     error: RomcamError | None = None
