@@ -34,7 +34,11 @@ from .landmarks import INDEX, Pose, other_side
 VIEW_OK_DEG = 25.0  # plane normal within this of the camera axis: view ok
 VIEW_FULL_CONFIDENCE_DEG = 20.0  # confidence starts falling past this
 VIEW_ZERO_CONFIDENCE_DEG = 50.0  # and reaches 0 here
-IMAGE_HANDOVER_END_DEG = 35.0  # "image" motions: from 20° to this, the hybrid estimate takes over
+# "image" motions: from IMAGE_HANDOVER_START_DEG of view error to IMAGE_HANDOVER_END_DEG the
+# depth-corrected hybrid estimate takes over. On rendered video (benchmarks/results) the flat
+# image angle was still the better one at 30° off the required view and the hybrid at 60°.
+IMAGE_HANDOVER_START_DEG = 30.0
+IMAGE_HANDOVER_END_DEG = 55.0
 MIN_VISIBILITY = 0.5
 _LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
 
@@ -317,7 +321,7 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
     if motion.method == "image":
         # the flat angle is exact only while the plane faces the camera; as the view turns away,
         # hand over to the depth-corrected estimate (the sample is low-confidence by then)
-        w = float(np.clip((IMAGE_HANDOVER_END_DEG - err) / (IMAGE_HANDOVER_END_DEG - VIEW_FULL_CONFIDENCE_DEG),
+        w = float(np.clip((IMAGE_HANDOVER_END_DEG - err) / (IMAGE_HANDOVER_END_DEG - IMAGE_HANDOVER_START_DEG),
                           0.0, 1.0))
         chosen = angle_image if w == 1.0 else w * angle_image + (1.0 - w) * angle_hybrid
     else:

@@ -156,16 +156,16 @@ def test_knee_sign_holds_when_the_thigh_points_forward(hip_flexion: float, knee:
     assert s.angle == pytest.approx(knee, abs=0.5)
 
 
-@pytest.mark.parametrize("yaw", [0.0, 25.0, 30.0, 40.0, 70.0])
+@pytest.mark.parametrize("yaw", [0.0, 25.0, 40.0, 50.0, 70.0])
 def test_image_angle_hands_over_to_the_depth_corrected_one_out_of_view(yaw: float) -> None:
     motion = CATALOG.get("knee_flexion")
     s = measure(make_pose("knee_flexion", "left", 80.0, view="side", yaw=yaw), motion, "left")
-    if yaw <= 20.0:
+    if yaw <= 30.0:
         assert s.angle == s.angle_image
-    elif yaw >= 35.0:
+    elif yaw >= 55.0:
         assert s.angle == s.angle_hybrid
     else:  # between, a blend: no jump as the patient turns
         lo, hi = sorted((s.angle_image, s.angle_hybrid))
         assert lo <= s.angle <= hi
-    if yaw == 0.0 or yaw >= 35.0:  # square to the camera, or fully handed over to the depth
+    if yaw == 0.0 or yaw >= 55.0:  # square to the camera, or fully handed over to the depth
         assert s.angle == pytest.approx(80.0, abs=0.5)
