@@ -10,9 +10,13 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY romcam ./romcam
 COPY models ./models
-RUN pip install --no-cache-dir .
+COPY web ./web
+# editable: the package finds models/ and web/ beside itself, as in a checkout
+RUN pip install --no-cache-dir -e .
 
-# the package finds the bundled model through ROMCAM_MODEL when installed non-editable
-ENV ROMCAM_MODEL=/app/models/pose_landmarker_full.task
+ENV ROMCAM_DATA=/data
+VOLUME /data
 ENTRYPOINT ["romcam"]
+# the demo analysis into /data; `docker run ... serve` serves the dashboard (loopback inside the
+# container until issue 7 brings authentication for other addresses)
 CMD ["demo"]

@@ -55,6 +55,7 @@ class Motion:
     definition: str
     normal: NormalRange
     instructions: str
+    measurement_noise_deg: float  # how far a session's best angle can move with no real change (alerts)
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
     view_plane: str | None = None  # a body plane the view check uses instead of the motion plane
@@ -177,6 +178,9 @@ def parse_catalog(data: dict) -> Catalog:
         experimental = bool(entry.get("experimental", False))
         if experimental and not entry.get("experimental_reason"):
             raise CatalogError(f"{where}: an experimental motion must say why (experimental_reason)")
+        noise = entry.get("measurement_noise_deg")
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise > 0:
+            raise CatalogError(f"{where}.measurement_noise_deg: expected a number of degrees above 0, got {noise!r}")
         scale = float(entry.get("scale", 1.0))
         if scale not in (1.0, -1.0):
             raise CatalogError(f"{where}.scale: must be 1 or -1, got {scale}")
@@ -202,6 +206,7 @@ def parse_catalog(data: dict) -> Catalog:
             normal=NormalRange(float(normal["min"]), float(normal["max"]), normal["source"],
                                sources[normal["source"]]),
             instructions=_text(entry, "instructions", where),
+            measurement_noise_deg=float(noise),
             axis_segment=axis_segment,
             moving_through=_through(entry, where),
             view_plane=_choice(entry, "view_plane", ("sagittal", "frontal"), where) if "view_plane" in entry else None,

@@ -1,0 +1,84 @@
+"""The FastAPI app: the REST API (routers per feature), the dashboard pages and static files.
+
+``create_app(settings)`` opens the store (running migrations) and wires everything; ``romcam serve``
+runs it under uvicorn. OpenAPI at /docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import UnknownExerciseError
+from ..store.db import Store
+from ..store.errors import ConflictError, InvalidError, NotFoundError
+from . import exports_router, patients_router, prescriptions_router, sessions_router, trends_router
+from .hostcheck import HostCheckMiddleware, allowed_hosts
+from .settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(ConflictError)
+    async def conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(InvalidError)
+    async def invalid(_: Request, exc: InvalidError) -> JSONResponse:
+        loc = list(exc.loc) if exc.loc and exc.loc[0] in ("body", "query", "path") else ["body", *exc.loc]
+        return JSONResponse({"detail": [{"loc": loc, "msg": exc.message, "type": "value_error"}]}, status_code=422)
+
+    @app.exception_handler(UnknownExerciseError)
+    async def unknown_exercise(_: Request, exc: UnknownExerciseError) -> JSONResponse:
+        return JSONResponse({"detail": [{"loc": ["body", "exercise"], "msg": str(exc), "type": "value_error"}]},
+                            status_code=422)
+
+
+def _pages_router():  # type: ignore[no-untyped-def]
+    """``romcam.server.pages.router`` when the dashboard module is there (it is built separately: the
+    API and its tests must not depend on it)."""
+    try:
+        from . import pages
+    except ImportError:
+        return None
+    return pages.router
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
+    """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``."""
+    settings = settings or Settings()
+    own_store = store is None
+    store = store or Store(settings.db_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_store:
+            store.close()
+
+    app = FastAPI(title="romcam", version=__version__, lifespan=lifespan,
+                  description="Range-of-motion coach for people with ALS: patients, prescriptions, sessions, "
+                              "trends, alerts and exports (docs/api.md).")
+    app.state.settings = settings
+    app.state.store = store
+    app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings.host))
+    _error_handlers(app)
+    for module in (patients_router, prescriptions_router, sessions_router, trends_router, exports_router):
+        app.include_router(module.router)
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    pages = _pages_router()
+    if pages is not None:
+        app.include_router(pages)
+    return app

@@ -1,0 +1,32 @@
+"""Patients: list (with last session, adherence and open alerts), create, read, update."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..store import service
+from .deps import DBDep, PatientDep, UserDep
+from .schemas import PatientCreate, PatientPublic, PatientUpdate
+
+router = APIRouter(prefix="/api/patients", tags=["patients"])
+
+
+@router.get("", response_model=list[PatientPublic])
+def list_patients(db: DBDep, user: UserDep) -> list[dict]:
+    return [service.patient_public(db, p) for p in service.list_patients(db)]
+
+
+@router.post("", response_model=PatientPublic, status_code=201)
+def create_patient(body: PatientCreate, db: DBDep, user: UserDep) -> dict:
+    return service.patient_public(db, service.create_patient(db, name=body.name, notes=body.notes))
+
+
+@router.get("/{patient_id}", response_model=PatientPublic)
+def get_patient(scope: PatientDep) -> dict:
+    return service.patient_public(scope.db, scope.patient)
+
+
+@router.patch("/{patient_id}", response_model=PatientPublic)
+def update_patient(body: PatientUpdate, scope: PatientDep) -> dict:
+    service.update_patient(scope.db, scope.patient, **body.model_dump(exclude_unset=True))
+    return service.patient_public(scope.db, scope.patient)

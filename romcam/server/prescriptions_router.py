@@ -1,0 +1,40 @@
+"""Prescriptions, versioned: an edit (PUT) makes a new version; DELETE deactivates (history kept)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from ..store import service
+from .deps import PatientDep, PrescriptionDep
+from .schemas import PrescriptionIn, PrescriptionPublic
+
+router = APIRouter(prefix="/api", tags=["prescriptions"])
+
+
+@router.get("/patients/{patient_id}/prescriptions", response_model=list[PrescriptionPublic])
+def list_prescriptions(scope: PatientDep) -> list[dict]:
+    return [service.prescription_public(rx, v) for rx, v in service.active_prescriptions(scope.db, scope.patient)]
+
+
+@router.post("/patients/{patient_id}/prescriptions", response_model=PrescriptionPublic, status_code=201)
+def create_prescription(body: PrescriptionIn, scope: PatientDep) -> dict:
+    rx = service.create_prescription(scope.db, scope.patient, body.model_dump())
+    return service.prescription_public(rx, service.current_version(scope.db, rx))
+
+
+@router.put("/prescriptions/{prescription_id}", response_model=PrescriptionPublic)
+def update_prescription(body: PrescriptionIn, scope: PrescriptionDep) -> dict:
+    rx = service.update_prescription(scope.db, scope.prescription, body.model_dump())
+    return service.prescription_public(rx, service.current_version(scope.db, rx))
+
+
+@router.get("/prescriptions/{prescription_id}/versions", response_model=list[PrescriptionPublic])
+def prescription_versions(scope: PrescriptionDep) -> list[dict]:
+    rx = scope.prescription
+    return [service.prescription_public(rx, v) for v in service.prescription_versions(scope.db, rx)]
+
+
+@router.delete("/prescriptions/{prescription_id}", status_code=204)
+def delete_prescription(scope: PrescriptionDep) -> Response:
+    service.deactivate_prescription(scope.db, scope.prescription)
+    return Response(status_code=204)

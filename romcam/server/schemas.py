@@ -1,0 +1,237 @@
+"""The API's request and response models: separate Create / Update / Public schemas, every field bounded."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..session_doc import Mode, Posture, Side, Status, check_exercise
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Notes = Annotated[str, Field(max_length=5000)]
+Angle = Annotated[float, Field(ge=-360, le=360)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- patients
+class PatientCreate(Strict):
+    name: Name
+    notes: Notes = ""
+
+
+class PatientUpdate(Strict):
+    name: Name | None = None
+    notes: Notes | None = None
+    plan_paused: bool | None = None
+
+
+class PatientPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    notes: str
+    created_at: datetime
+    is_local: bool
+    plan_paused: bool
+    last_session_at: datetime | None
+    adherence_7d: float | None = Field(description="sessions done / prescribed over 7 days, 0..1; "
+                                       "null when nothing is prescribed")
+    adherence_30d: float | None
+    open_alerts: int
+
+
+# --- prescriptions
+class PrescriptionIn(Strict):
+    """Body of POST (version 1) and PUT (a new version)."""
+
+    exercise: str = Field(min_length=1, max_length=64, description="a catalog id (`romcam exercises`)")
+    side: Side
+    mode: Mode
+    posture: Posture
+    target_min: Angle
+    target_max: Angle
+    safe_max: Angle = Field(description="never coach beyond this angle")
+    reps: int = Field(ge=1, le=500)
+    hold_s: float = Field(0.0, ge=0, le=600)
+    sessions_per_week: int = Field(ge=1, le=21)
+    max_reps: int | None = Field(None, ge=1, le=5000, description="cap on reps per session")
+    max_minutes: int | None = Field(None, ge=1, le=600, description="cap on minutes per session")
+    notes: str = Field("", max_length=2000, description="shown to the patient")
+
+    @field_validator("exercise")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        return check_exercise(value)
+
+    @model_validator(mode="after")
+    def _band(self) -> PrescriptionIn:
+        if not self.target_min < self.target_max:
+            raise ValueError(f"target_min ({self.target_min}) must be below target_max ({self.target_max})")
+        if not self.target_max <= self.safe_max:
+            raise ValueError(f"target_max ({self.target_max}) must not exceed safe_max ({self.safe_max})")
+        return self
+
+
+class PrescriptionPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    version: int
+    exercise: str
+    exercise_name: str
+    experimental: bool
+    side: Side
+    mode: Mode
+    posture: Posture
+    target_min: float
+    target_max: float
+    safe_max: float
+    reps: int
+    hold_s: float
+    sessions_per_week: int
+    max_reps: int | None
+    max_minutes: int | None
+    notes: str
+    active: bool
+    created_at: datetime
+
+
+# --- sessions
+class SessionCreated(BaseModel):
+    id: uuid.UUID
+    created: bool
+
+
+class SetBrief(BaseModel):
+    id: uuid.UUID
+    exercise: str
+    side: Side
+    mode: Mode
+    posture: Posture
+    best_angle: float | None
+    min_angle: float | None
+    max_angle: float | None
+    reps_full: int
+    reps_partial: int
+    prescription_id: uuid.UUID | None
+    prescription_version: int | None
+
+
+class SessionBrief(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    started_at: datetime
+    ended_at: datetime | None
+    status: Status
+    demo: bool
+    source: str
+    model: str
+    romcam_version: str
+    sets: list[SetBrief]
+
+
+class RepOut(BaseModel):
+    start: float
+    peak: float
+    end: float
+    max_angle: float
+    min_angle: float
+    hold_s: float
+    partial: bool
+    below_target: bool | None
+
+
+class SamplesOut(BaseModel):
+    t: list[float]
+    angle: list[float | None] = Field(description="null where the joint was not measured")
+
+
+class NormalRange(BaseModel):
+    min: float
+    max: float
+    source: str
+
+
+class SetDetail(SetBrief):
+    exercise_name: str
+    works: Literal["max", "min"]
+    started_at: datetime | None
+    fps: float
+    frames: int
+    view_ok_fraction: float
+    target_min: float | None
+    target_max: float | None
+    safe_max: float | None
+    normal: NormalRange
+    warnings: list[str]
+    reps: list[RepOut]
+    samples: SamplesOut
+
+
+class SessionDetail(SessionBrief):
+    sets: list[SetDetail]  # type: ignore[assignment]
+
+
+# --- trends, adherence, alerts
+class TrendPoint(BaseModel):
+    session_id: uuid.UUID
+    date: datetime
+    best_angle: float
+    min_angle: float | None
+    max_angle: float | None
+    target_min: float | None
+    target_max: float | None
+    prescription_id: uuid.UUID | None
+    prescription_version: int | None
+    demo: bool
+
+
+class TrendSeries(BaseModel):
+    mode: Mode
+    posture: Posture
+    points: list[TrendPoint]
+
+
+class TrendOut(BaseModel):
+    exercise: str
+    exercise_name: str
+    works: Literal["max", "min"]
+    side: Side
+    measurement_noise_deg: float
+    normal: NormalRange
+    series: list[TrendSeries]
+
+
+class AdherenceDay(BaseModel):
+    date: date
+    sessions: int
+
+
+class AdherenceOut(BaseModel):
+    prescribed_per_week: int | None
+    plan_paused: bool
+    days: list[AdherenceDay]
+
+
+class AlertPublic(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    kind: Literal["decline", "missed_sessions"]
+    exercise: str | None
+    side: Side | None
+    mode: Mode | None
+    posture: Posture | None
+    message: str
+    created_at: datetime
+    status: Literal["open", "snoozed"]
+    snoozed_until: datetime | None
+
+
+class SnoozeIn(Strict):
+    days: int = Field(ge=1, le=365)
+
+

@@ -1,0 +1,33 @@
+"""Sessions: ingest a ``romcam.session/1`` document (idempotent), list a patient's, read one in full."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response
+
+from ..session_doc import SessionDoc
+from ..store import service
+from .deps import DBDep, PatientDep, SessionDep, UserDep, authorize
+from .schemas import SessionBrief, SessionCreated, SessionDetail
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+
+@router.post("/sessions", response_model=SessionCreated, status_code=201,
+             responses={200: {"description": "already stored (same content)", "model": SessionCreated},
+                        409: {"description": "this id is stored with different content"}})
+def ingest_session(doc: SessionDoc, response: Response, db: DBDep, user: UserDep) -> dict:
+    authorize(db, user, doc.patient_id)
+    session_id, created = service.ingest_session(db, doc)
+    if not created:
+        response.status_code = 200
+    return {"id": session_id, "created": created}
+
+
+@router.get("/patients/{patient_id}/sessions", response_model=list[SessionBrief])
+def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000)) -> list[dict]:
+    return service.list_sessions(scope.db, scope.patient, limit=limit)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionDetail)
+def get_session(scope: SessionDep) -> dict:
+    return service.session_detail(scope.db, scope.session)

@@ -1,0 +1,197 @@
+"""The session document (``"schema": "romcam.session/1"``): what ``romcam analyze --save`` stores and
+``POST /api/sessions`` accepts, so a patient's machine can upload its sessions to a clinic server.
+
+Each set is the ``romcam analyze --json`` document (``romcam.analysis/1``) plus ``mode``,
+``posture``, the prescription version it followed and its start time. Fields may be added, never
+renamed; unknown fields are kept with the set's summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import __version__
+from .catalog import default_catalog
+
+SCHEMA = "romcam.session/1"
+Side = Literal["left", "right"]
+Mode = Literal["active", "active_assisted", "passive"]
+Posture = Literal["standing", "seated", "lying"]
+Status = Literal["complete", "interrupted"]
+Angle = Annotated[float, Field(ge=-360, le=360)]
+Seconds = Annotated[float, Field(ge=0, le=86_400)]
+MAX_SAMPLES = 1_000_000  # a set of 9 hours at 30 fps
+
+
+def check_exercise(value: str) -> str:
+    """A catalog id, or a ValueError naming the closest one."""
+    catalog = default_catalog()
+    if value not in catalog.motions:
+        import difflib
+
+        close = difflib.get_close_matches(value, catalog.motions, n=1)
+        hint = f" — did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown exercise {value!r}{hint} (GET /api/exercises or `romcam exercises` lists them)")
+    return value
+
+
+class SampleDoc(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    t: Seconds
+    angle: Angle | None = None
+
+
+class RepDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: Seconds
+    peak: Seconds
+    end: Seconds
+    max_angle: Angle
+    min_angle: Angle
+    hold_s: Seconds = 0.0
+    partial: bool = False
+    below_target: bool | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RepDoc:
+        if not self.start <= self.peak <= self.end:
+            raise ValueError(f"a rep needs start <= peak <= end, got {self.start}, {self.peak}, {self.end}")
+        if self.min_angle > self.max_angle:
+            raise ValueError(f"min_angle {self.min_angle} is above max_angle {self.max_angle}")
+        return self
+
+
+class SetDoc(BaseModel):
+    """One set: the analyze document plus mode, posture and the prescription version it followed."""
+
+    model_config = ConfigDict(extra="allow")  # the analyze document may gain fields
+
+    schema_: Literal["romcam.analysis/1"] = Field("romcam.analysis/1", alias="schema")
+    exercise: str = Field(min_length=1, max_length=64)
+    side: Side
+    mode: Mode
+    posture: Posture
+    prescription_id: uuid.UUID | None = None
+    prescription_version: int | None = Field(None, ge=1, le=100_000)
+    started_at: AwareDatetime | None = None
+    fps: float = Field(gt=0, le=1000)
+    frames: int = Field(ge=0, le=100_000_000)
+    view_ok_fraction: float = Field(ge=0, le=1)
+    samples: list[SampleDoc] = Field(default_factory=list, max_length=MAX_SAMPLES)
+    reps: list[RepDoc] = Field(default_factory=list, max_length=10_000)
+    max_angle: Angle | None = None
+    min_angle: Angle | None = None
+    warnings: list[Annotated[str, Field(max_length=1000)]] = Field(default_factory=list, max_length=50)
+    error: str | None = Field(None, max_length=1000)
+
+    @field_validator("exercise")
+    @classmethod
+    def _known_exercise(cls, value: str) -> str:
+        return check_exercise(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SetDoc:
+        if (self.prescription_id is None) != (self.prescription_version is None):
+            raise ValueError("give both prescription_id and prescription_version, or neither")
+        times = [s.t for s in self.samples]
+        if any(b < a for a, b in zip(times, times[1:], strict=False)):
+            raise ValueError("samples must be in time order (t never decreasing)")
+        if self.min_angle is not None and self.max_angle is not None and self.min_angle > self.max_angle:
+            raise ValueError(f"min_angle {self.min_angle} is above max_angle {self.max_angle}")
+        return self
+
+    @property
+    def works(self) -> str:
+        return default_catalog().get(self.exercise).works
+
+    @property
+    def best_angle(self) -> float | None:
+        return self.max_angle if self.works == "max" else self.min_angle
+
+    def summary(self) -> dict[str, Any]:
+        """The analyze document without its samples and reps (kept with the stored set)."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"samples", "reps"})
+
+
+class SessionDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_: Literal["romcam.session/1"] = Field(alias="schema")
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    source: str = Field("", max_length=200)
+    status: Status = "complete"
+    demo: bool = False
+    model: str = Field("", max_length=200)
+    romcam_version: str = Field("", max_length=40)
+    sets: list[SetDoc] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _times(self) -> SessionDoc:
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def set_from_analysis(document: dict[str, Any], *, mode: str, posture: str,
+                      prescription_id: uuid.UUID | None = None, prescription_version: int | None = None,
+                      started_at: datetime | None = None) -> dict[str, Any]:
+    """One set of a session document from a ``romcam analyze`` document."""
+    return {**document, "mode": mode, "posture": posture,
+            "prescription_id": str(prescription_id) if prescription_id else None,
+            "prescription_version": prescription_version,
+            "started_at": started_at.isoformat() if started_at else None}
+
+
+def session_document(sets: list[dict[str, Any]], *, patient_id: uuid.UUID, started_at: datetime,
+                     ended_at: datetime | None = None, session_id: uuid.UUID | None = None, source: str = "",
+                     status: str = "complete", demo: bool = False, model: str = "") -> dict[str, Any]:
+    """A ``romcam.session/1`` document around ``sets`` (each from :func:`set_from_analysis`)."""
+    if ended_at is None:
+        longest = max((s.get("frames", 0) / s["fps"] for s in sets if s.get("fps")), default=0.0)
+        ended_at = started_at + timedelta(seconds=math.ceil(longest))
+    return {
+        "schema": SCHEMA,
+        "id": str(session_id or uuid.uuid4()),
+        "patient_id": str(patient_id),
+        "started_at": started_at.astimezone(UTC).isoformat(),
+        "ended_at": ended_at.astimezone(UTC).isoformat(),
+        "source": source,
+        "status": status,
+        "demo": demo,
+        "model": model,
+        "romcam_version": __version__,
+        "sets": sets,
+    }
+
+
+def from_analysis(document: dict[str, Any], *, patient_id: uuid.UUID, mode: str = "active",
+                  posture: str = "standing", prescription_id: uuid.UUID | None = None,
+                  prescription_version: int | None = None, started_at: datetime | None = None,
+                  source: str = "", demo: bool = False, session_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The session document of one analysed video: what ``romcam analyze --save`` stores."""
+    started_at = started_at or datetime.now(UTC)
+    one = set_from_analysis(document, mode=mode, posture=posture, prescription_id=prescription_id,
+                            prescription_version=prescription_version, started_at=started_at)
+    status = "interrupted" if document.get("error") else "complete"
+    source = source or f"video {Path(document.get('video') or '').name}"
+    return session_document([one], patient_id=patient_id, started_at=started_at, source=source[:200],
+                            status=status, demo=demo, model=document.get("model", ""), session_id=session_id)

@@ -1,0 +1,113 @@
+"""Opening the database: URL resolution, SQLite pragmas, Alembic ``upgrade head`` on start-up.
+
+SQLite is the embedded default (``<data dir>/romcam.db``, WAL, foreign keys on every connection);
+PostgreSQL through a ``postgresql://`` URL (driven by psycopg 3).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import DatabaseError
+from .models import Patient
+
+ALEMBIC_DIR = Path(__file__).with_name("alembic")
+LOCAL_PATIENT_NAME = "Me"
+
+
+def data_dir() -> Path:
+    """``$ROMCAM_DATA`` or ``~/.local/share/romcam``."""
+    env = os.environ.get("ROMCAM_DATA")
+    return Path(env).expanduser() if env else Path.home() / ".local" / "share" / "romcam"
+
+
+def default_url(directory: Path | None = None) -> str:
+    return f"sqlite:///{(directory or data_dir()) / 'romcam.db'}"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: ``url``, else ``$ROMCAM_DB``, else SQLite in the data directory.
+    ``postgresql://`` and ``postgres://`` mean psycopg 3 (the driver romcam ships with)."""
+    url = url or os.environ.get("ROMCAM_DB") or default_url()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"cannot read database URL {url!r}: use sqlite:///PATH or "
+                            "postgresql://USER@HOST/DB") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision shipped with romcam (no alembic.ini needed)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """The opened database: ``with store.session() as db: ...`` for a unit of work."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_url(url)
+        self.engine = make_engine(self.url)
+        try:
+            migrate(self.engine)
+        except OperationalError as exc:
+            self.engine.dispose()
+            raise DatabaseError(f"cannot open the database {make_url(self.url).render_as_string()}: "
+                                f"{exc.orig} — check --db / ROMCAM_DB and that the server is running") from None
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.local_patient_id = self._ensure_local_patient()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessionmaker() as db:
+            yield db
+
+    def _ensure_local_patient(self):  # type: ignore[no-untyped-def]
+        with self.sessionmaker() as db:
+            patient = db.scalars(select(Patient).where(Patient.is_local).order_by(Patient.created_at)).first()
+            if patient is None:
+                patient = Patient(name=LOCAL_PATIENT_NAME, notes="", is_local=True)
+                db.add(patient)
+                db.commit()
+            return patient.id
+
+    def close(self) -> None:
+        self.engine.dispose()

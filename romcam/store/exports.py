@@ -1,0 +1,130 @@
+"""Exports of a patient's record: CSV (one row per rep) and a FHIR R4 ``Bundle`` of ``Observation``s
+(one per set).
+
+FHIR coding: ``code`` is SNOMED CT 364564000 "Range of joint movement" plus the romcam motion id
+(system :data:`MOTION_SYSTEM`); ``bodySite`` is one SNOMED CT concept, the joint structure refined
+by its laterality in a post-coordinated expression (``<joint>:272741003=7771000`` left /
+``=24028007`` right). The neck has no laterality, so its side (the direction of the motion) is in
+the motion coding's text. ``valueQuantity`` is the set's best angle in UCUM ``deg``, ``method`` says
+active, active-assisted or passive.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import selectinload
+
+from ..catalog import default_catalog
+from .models import ExerciseSet, Patient, PrescriptionVersion, Session
+
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+MOTION_SYSTEM = "https://github.com/romcam/romcam/motions"  # romcam's catalog ids
+METHOD_SYSTEM = "https://github.com/romcam/romcam/rom-mode"
+LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right")}
+LATERALITY_ATTRIBUTE = "272741003"
+# SNOMED CT body structures of the catalog's joints (the shoulder as the glenohumeral joint)
+JOINT_STRUCTURE = {
+    "shoulder": ("85537004", "Glenohumeral joint structure"),
+    "elbow": ("16953009", "Elbow joint structure"),
+    "hip": ("24136001", "Hip joint structure"),
+    "knee": ("49076000", "Knee joint structure"),
+    "ankle": ("70258002", "Ankle joint structure"),
+    "neck": ("122494005", "Cervical spine structure"),
+}
+UNLATERALIZED = {"neck"}
+METHOD_DISPLAY = {"active": "Active range of motion", "active_assisted": "Active-assisted range of motion",
+                  "passive": "Passive range of motion"}
+
+CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "set_id", "set_started_at",
+               "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
+               "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
+               "partial", "below_target"]
+
+
+def _sets(db: DB, patient: Patient) -> list[tuple[Session, ExerciseSet]]:
+    sessions = db.scalars(select(Session).where(Session.patient_id == patient.id)
+                          .order_by(Session.started_at, Session.id)
+                          .options(selectinload(Session.sets).selectinload(ExerciseSet.reps)))
+    return [(s, x) for s in sessions for x in s.sets]
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def export_csv(db: DB, patient: Patient) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    bands: dict[tuple, PrescriptionVersion | None] = {}
+    for session, s in _sets(db, patient):
+        key = (s.prescription_id, s.prescription_version)
+        if s.prescription_id is not None and key not in bands:
+            bands[key] = db.get(PrescriptionVersion, key)
+        v = bands.get(key)
+        for i, r in enumerate(s.reps, start=1):
+            w.writerow([_fmt(x) for x in (
+                session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
+                s.side, s.mode, s.posture, s.prescription_id, s.prescription_version,
+                v.target_min if v else None, v.target_max if v else None, i, r.start, r.peak, r.end,
+                r.max_angle, r.min_angle, r.hold_s, r.partial, r.below_target)])  # fmt: skip
+    return out.getvalue()
+
+
+def body_site(joint: str, side: str) -> dict[str, Any]:
+    code, display = JOINT_STRUCTURE[joint]
+    if joint in UNLATERALIZED:
+        return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": display}
+    lat, lat_name = LATERALITY[side]
+    text = f"{lat_name} {display[0].lower()}{display[1:]}"
+    return {"coding": [{"system": SNOMED, "code": f"{code}:{LATERALITY_ATTRIBUTE}={lat}", "display": text}],
+            "text": text}
+
+
+def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str, Any]:
+    motion = default_catalog().get(s.exercise)
+    side_text = f", toward the {s.side}" if motion.joint in UNLATERALIZED else f", {s.side}"
+    obs: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": str(s.id),
+        "status": "final" if session.status == "complete" else "preliminary",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "exam", "display": "Exam"}]}],
+        "code": {"coding": [{"system": SNOMED, "code": "364564000", "display": "Range of joint movement"},
+                            {"system": MOTION_SYSTEM, "code": motion.id, "display": motion.display_name}],
+                 "text": f"{motion.display_name}{side_text} ({s.posture})"},
+        "subject": {"reference": f"Patient/{patient.id}", "display": patient.name},
+        "effectiveDateTime": (s.started_at or session.started_at).isoformat(),
+        "bodySite": body_site(motion.joint, s.side),
+        "method": {"coding": [{"system": METHOD_SYSTEM, "code": s.mode, "display": METHOD_DISPLAY[s.mode]}],
+                   "text": METHOD_DISPLAY[s.mode]},
+        "valueQuantity": {"value": s.best_angle, "unit": "deg", "system": UCUM, "code": "deg"},
+        "note": [{"text": f"best angle of the set ({'maximum' if motion.works == 'max' else 'minimum'} reached); "
+                          f"{s.reps_full} full and {s.reps_partial} partial reps; measured by romcam from video"}],
+    }
+    if s.best_angle is None:
+        del obs["valueQuantity"]
+        obs["dataAbsentReason"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                                               "code": "not-performed", "display": "Not Performed"}]}
+    if motion.experimental:
+        obs["note"].append({"text": f"experimental motion: {motion.experimental_reason}"})
+    return obs
+
+
+def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
+    """A FHIR R4 Bundle (type collection) with one Observation per stored set."""
+    entries = [{"fullUrl": f"urn:uuid:{s.id}", "resource": observation(patient, session, s)}
+               for session, s in _sets(db, patient)]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}

@@ -1,0 +1,275 @@
+"""The repository/service layer: what the API and the command line call. Knows nothing of HTTP.
+
+Functions take an open ORM session ``db``; those that write commit once at the end (one
+transaction: nothing half-written on error). Results meant for the API are plain dicts shaped as
+docs/api.md says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import selectinload
+
+from ..catalog import default_catalog
+from ..session_doc import SessionDoc
+from .blob import pack_samples, unpack_samples
+from .errors import ConflictError, InvalidError, NotFoundError
+from .models import ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session, SetSamples
+
+PRESCRIPTION_FIELDS = ("exercise", "side", "mode", "posture", "target_min", "target_max", "safe_max", "reps",
+                       "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- patients -------------------------------------------------------------------------------------
+
+def get_patient(db: DB, patient_id: uuid.UUID) -> Patient:
+    patient = db.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError("patient")
+    return patient
+
+
+def list_patients(db: DB) -> list[Patient]:
+    return list(db.scalars(select(Patient).order_by(Patient.is_local.desc(), Patient.name, Patient.created_at)))
+
+
+def create_patient(db: DB, *, name: str, notes: str = "") -> Patient:
+    patient = Patient(name=name, notes=notes, is_local=False, plan_paused=False)
+    db.add(patient)
+    db.commit()
+    return patient
+
+
+def update_patient(db: DB, patient: Patient, **changes: Any) -> Patient:
+    for key in ("name", "notes", "plan_paused"):
+        if changes.get(key) is not None:
+            setattr(patient, key, changes[key])
+    db.commit()
+    return patient
+
+
+def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> dict[str, Any]:
+    """The patient as the list and detail routes show it (alerts refreshed first)."""
+    from .trends import adherence_ratio, open_alert_count, refresh_alerts
+
+    now = now or now_utc()
+    refresh_alerts(db, patient, now=now)
+    last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id))
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return {
+        "id": patient.id, "name": patient.name, "notes": patient.notes, "created_at": patient.created_at,
+        "is_local": patient.is_local, "plan_paused": patient.plan_paused, "last_session_at": last,
+        "adherence_7d": adherence_ratio(db, patient, 7, now=now),
+        "adherence_30d": adherence_ratio(db, patient, 30, now=now),
+        "open_alerts": open_alert_count(db, patient, now=now),
+    }  # fmt: skip
+
+
+# --- prescriptions --------------------------------------------------------------------------------
+
+def get_prescription(db: DB, prescription_id: uuid.UUID) -> Prescription:
+    rx = db.get(Prescription, prescription_id)
+    if rx is None:
+        raise NotFoundError("prescription")
+    return rx
+
+
+def current_version(db: DB, rx: Prescription) -> PrescriptionVersion:
+    version = db.get(PrescriptionVersion, (rx.id, rx.current_version))
+    assert version is not None, "a prescription always has its current version"
+    return version
+
+
+def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in PRESCRIPTION_FIELDS if k not in fields and k not in ("max_reps", "max_minutes", "notes")]
+    if missing:
+        raise InvalidError((missing[0],), "field required")
+    motion = default_catalog().get(fields["exercise"])
+    if motion.postures and fields["posture"] not in motion.postures:
+        raise InvalidError(("posture",), f"{motion.name} is done {', '.join(motion.postures)}, "
+                           f"not {fields['posture']}")
+    if not fields["target_min"] < fields["target_max"] <= fields["safe_max"]:
+        raise InvalidError(("target_max",), "needs target_min < target_max <= safe_max, got "
+                           f"{fields['target_min']}, {fields['target_max']}, {fields['safe_max']}")
+    return {k: fields.get(k) for k in PRESCRIPTION_FIELDS} | {"notes": fields.get("notes") or ""}
+
+
+def create_prescription(db: DB, patient: Patient, fields: dict[str, Any]) -> Prescription:
+    values = _check_fields(fields)
+    rx = Prescription(id=uuid.uuid4(), patient_id=patient.id, active=True, current_version=1)
+    db.add(rx)
+    db.add(PrescriptionVersion(prescription_id=rx.id, version=1, **values))
+    db.commit()
+    return rx
+
+
+def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any]) -> Prescription:
+    """An edit makes a new version; the old ones stay (sets recorded the version they followed)."""
+    values = _check_fields(fields)
+    rx.current_version += 1
+    rx.active = True
+    db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version, **values))
+    db.commit()
+    return rx
+
+
+def deactivate_prescription(db: DB, rx: Prescription) -> None:
+    rx.active = False
+    db.commit()
+
+
+def active_prescriptions(db: DB, patient: Patient) -> list[tuple[Prescription, PrescriptionVersion]]:
+    rows = db.execute(
+        select(Prescription, PrescriptionVersion)
+        .join(PrescriptionVersion, (PrescriptionVersion.prescription_id == Prescription.id)
+              & (PrescriptionVersion.version == Prescription.current_version))
+        .where(Prescription.patient_id == patient.id, Prescription.active)
+        .order_by(Prescription.created_at, Prescription.id))
+    return [(rx, v) for rx, v in rows]
+
+
+def prescription_versions(db: DB, rx: Prescription) -> list[PrescriptionVersion]:
+    return list(db.scalars(select(PrescriptionVersion).where(PrescriptionVersion.prescription_id == rx.id)
+                           .order_by(PrescriptionVersion.version)))
+
+
+def prescription_public(rx: Prescription, v: PrescriptionVersion) -> dict[str, Any]:
+    motion = default_catalog().get(v.exercise)
+    return {"id": rx.id, "patient_id": rx.patient_id, "version": v.version, "active": rx.active,
+            "created_at": v.created_at, "exercise_name": motion.display_name, "experimental": motion.experimental,
+            **{k: getattr(v, k) for k in PRESCRIPTION_FIELDS}}
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+def _check_prescriptions(db: DB, doc: SessionDoc) -> None:
+    for i, s in enumerate(doc.sets):
+        if s.prescription_id is None:
+            continue
+        rx = db.get(Prescription, s.prescription_id)
+        if rx is None or rx.patient_id != doc.patient_id:
+            raise InvalidError(("sets", i, "prescription_id"),
+                               f"no prescription {s.prescription_id} for this patient: send null or one of "
+                               "GET /api/patients/{id}/prescriptions")
+        v = db.get(PrescriptionVersion, (rx.id, s.prescription_version))
+        if v is None:
+            raise InvalidError(("sets", i, "prescription_version"),
+                               f"prescription {rx.id} has versions 1 to {rx.current_version}")
+        for key in ("exercise", "side", "mode", "posture"):
+            if getattr(v, key) != getattr(s, key):
+                raise InvalidError(("sets", i, key), f"the set says {getattr(s, key)!r} but prescription "
+                                   f"{rx.id} version {v.version} prescribes {getattr(v, key)!r}")
+
+
+def ingest_session(db: DB, doc: SessionDoc | dict[str, Any], *, now: datetime | None = None) -> tuple[uuid.UUID, bool]:
+    """Store a ``romcam.session/1`` document in one transaction. Returns ``(id, created)``: re-sending
+    the same document is a no-op (``created`` False); the same id with other content is a conflict."""
+    if not isinstance(doc, SessionDoc):
+        doc = SessionDoc.model_validate(doc)
+    digest = doc.sha256()
+    existing = db.get(Session, doc.id)
+    if existing is not None:
+        if existing.content_sha256 == digest and existing.patient_id == doc.patient_id:
+            return doc.id, False
+        raise ConflictError(f"session {doc.id} is already stored with different content: a new session "
+                            "needs a new id (re-sending the same document is fine)")
+    patient = get_patient(db, doc.patient_id)
+    _check_prescriptions(db, doc)
+    session = Session(id=doc.id, patient_id=patient.id, started_at=doc.started_at, ended_at=doc.ended_at,
+                      source=doc.source, status=doc.status, demo=doc.demo, model=doc.model,
+                      romcam_version=doc.romcam_version, content_sha256=digest)
+    for i, s in enumerate(doc.sets):
+        set_id = uuid.uuid5(doc.id, f"set/{i}")  # deterministic: laptop and clinic agree
+        row = ExerciseSet(
+            id=set_id, position=i, patient_id=patient.id, session_started_at=doc.started_at,
+            started_at=s.started_at, exercise=s.exercise, side=s.side, mode=s.mode, posture=s.posture,
+            prescription_id=s.prescription_id, prescription_version=s.prescription_version, fps=s.fps,
+            frames=s.frames, view_ok_fraction=s.view_ok_fraction, best_angle=s.best_angle,
+            min_angle=s.min_angle, max_angle=s.max_angle,
+            reps_full=sum(1 for r in s.reps if not r.partial), reps_partial=sum(1 for r in s.reps if r.partial),
+            summary=s.summary(),
+        )  # fmt: skip
+        row.reps = [Rep(id=uuid.uuid5(set_id, f"rep/{j}"), position=j, **r.model_dump())
+                    for j, r in enumerate(s.reps)]
+        row.samples = SetSamples(count=len(s.samples), data=pack_samples([x.t for x in s.samples],
+                                                                         [x.angle for x in s.samples]))
+        session.sets.append(row)
+    db.add(session)
+    try:
+        db.flush()
+        from .trends import refresh_alerts
+
+        refresh_alerts(db, patient, now=now or now_utc(), commit=False)
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        if db.get(Session, doc.id) is not None:  # the same session arrived twice at once
+            return ingest_session(db, doc, now=now)
+        raise
+    except BaseException:
+        db.rollback()
+        raise
+    return doc.id, True
+
+
+def get_session(db: DB, session_id: uuid.UUID) -> Session:
+    session = db.get(Session, session_id)
+    if session is None:
+        raise NotFoundError("session")
+    return session
+
+
+def _set_brief(s: ExerciseSet) -> dict[str, Any]:
+    return {"id": s.id, "exercise": s.exercise, "side": s.side, "mode": s.mode, "posture": s.posture,
+            "best_angle": s.best_angle, "min_angle": s.min_angle, "max_angle": s.max_angle,
+            "reps_full": s.reps_full, "reps_partial": s.reps_partial,
+            "prescription_id": s.prescription_id, "prescription_version": s.prescription_version}
+
+
+def _session_brief(s: Session) -> dict[str, Any]:
+    return {"id": s.id, "patient_id": s.patient_id, "started_at": s.started_at, "ended_at": s.ended_at,
+            "status": s.status, "demo": s.demo, "source": s.source, "model": s.model,
+            "romcam_version": s.romcam_version}
+
+
+def list_sessions(db: DB, patient: Patient, *, limit: int = 50) -> list[dict[str, Any]]:
+    rows = db.scalars(select(Session).where(Session.patient_id == patient.id)
+                      .order_by(Session.started_at.desc(), Session.id).limit(limit)
+                      .options(selectinload(Session.sets)))
+    return [_session_brief(s) | {"sets": [_set_brief(x) for x in s.sets]} for s in rows]
+
+
+def session_detail(db: DB, session: Session) -> dict[str, Any]:
+    """The session with every set's reps, samples and the target band it followed."""
+    sets = []
+    for s in session.sets:
+        t, angle = unpack_samples(s.samples.data) if s.samples else ([], [])
+        band: dict[str, float | None] = {"target_min": None, "target_max": None, "safe_max": None}
+        if s.prescription_id is not None:
+            v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version))
+            if v is not None:
+                band = {"target_min": v.target_min, "target_max": v.target_max, "safe_max": v.safe_max}
+        motion = default_catalog().get(s.exercise)
+        sets.append(_set_brief(s) | band | {
+            "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
+            "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,
+            "normal": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
+            "warnings": s.summary.get("warnings", []),
+            "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle,
+                      "min_angle": r.min_angle, "hold_s": r.hold_s, "partial": r.partial,
+                      "below_target": r.below_target} for r in s.reps],
+            "samples": {"t": [round(float(x), 3) for x in t],
+                        "angle": [None if x != x else round(float(x), 1) for x in angle]},
+        })  # fmt: skip
+    return _session_brief(session) | {"sets": sets}

@@ -1,0 +1,275 @@
+"""Trends, adherence and alerts, read from the per-set summaries (never from the samples).
+
+Rules (docs/api.md says the same):
+
+- A **trend point** is one session's best angle in one series (exercise, side, mode, posture): the
+  best of that session's sets (highest for motions that work the maximum, lowest for the minimum).
+- **decline**: in a series, the median best angle of the last 3 sessions is worse than the
+  baseline (the median of the sessions in the 28 days before the first of those 3, at least 3 of
+  them) by more than the motion's ``measurement_noise_deg``. Worse = lower for "max" motions,
+  higher for "min" motions (a knee that no longer straightens). Demo sessions are left out.
+- **missed_sessions**: no (non-demo) session for longer than 2 × 7 / sessions_per_week days, taking
+  the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
+  session, or from the oldest active prescription when there is none. Muted while the plan is paused.
+- Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
+  alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DB
+
+from ..catalog import Motion, default_catalog
+from .errors import NotFoundError
+from .models import Alert, ExerciseSet, Patient, Prescription, PrescriptionVersion, Session
+
+RECENT_SESSIONS = 3
+BASELINE_DAYS = 28
+BASELINE_MIN_SESSIONS = 3
+MISSED_FACTOR = 2.0
+MODE_LABEL = {"active": "active", "active_assisted": "active-assisted", "passive": "passive"}
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    session_id: uuid.UUID
+    at: datetime
+    best: float
+    min_angle: float | None
+    max_angle: float | None
+    prescription_id: uuid.UUID | None
+    prescription_version: int | None
+    demo: bool
+
+
+def _better(works: str, a: float, b: float) -> bool:
+    return a > b if works == "max" else a < b
+
+
+def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side: str | None = None,
+                  mode: str | None = None, posture: str | None = None,
+                  include_demo: bool = True) -> dict[tuple[str, str, str, str], list[Point]]:
+    """Per (exercise, side, mode, posture): one point per session, oldest first."""
+    q = (select(ExerciseSet, Session.demo).join(Session, Session.id == ExerciseSet.session_id)
+         .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
+    for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
+                       (ExerciseSet.posture, posture)):
+        if value is not None:
+            q = q.where(col == value)
+    if not include_demo:
+        q = q.where(Session.demo.is_(False))
+    q = q.order_by(ExerciseSet.session_started_at, ExerciseSet.session_id, ExerciseSet.position)
+    best: dict[tuple[tuple[str, str, str, str], uuid.UUID], Point] = {}
+    catalog = default_catalog()
+    for s, demo in db.execute(q):
+        works = catalog.get(s.exercise).works
+        key = (s.exercise, s.side, s.mode, s.posture)
+        p = Point(s.session_id, s.session_started_at, s.best_angle, s.min_angle, s.max_angle, s.prescription_id,
+                  s.prescription_version, demo)
+        old = best.get((key, s.session_id))
+        if old is None or _better(works, p.best, old.best):
+            best[(key, s.session_id)] = p
+    out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
+    for (key, _), p in best.items():  # dicts keep insertion order: oldest session first
+        out[key].append(p)
+    return dict(out)
+
+
+def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | None = None,
+           posture: str | None = None) -> dict[str, Any]:
+    motion = default_catalog().get(exercise)
+    bands: dict[tuple[uuid.UUID, int], PrescriptionVersion | None] = {}
+    series = []
+    for (_, _, m, pos), points in sorted(series_points(db, patient, exercise=exercise, side=side, mode=mode,
+                                                      posture=posture).items()):
+        out = []
+        for p in points:
+            v = None
+            if p.prescription_id is not None:
+                k = (p.prescription_id, p.prescription_version or 0)
+                if k not in bands:
+                    bands[k] = db.get(PrescriptionVersion, k)
+                v = bands[k]
+            out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
+                        "max_angle": p.max_angle, "target_min": v.target_min if v else None,
+                        "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
+                        "prescription_version": p.prescription_version, "demo": p.demo})
+        series.append({"mode": m, "posture": pos, "points": out})
+    return {"exercise": motion.id, "exercise_name": motion.display_name, "works": motion.works, "side": side,
+            "measurement_noise_deg": motion.measurement_noise_deg,
+            "normal": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
+            "series": series}
+
+
+# --- adherence ------------------------------------------------------------------------------------
+
+def prescribed_per_week(db: DB, patient: Patient) -> int | None:
+    """The most frequent active prescription's sessions per week (a session covers the whole plan)."""
+    rows = db.scalars(
+        select(PrescriptionVersion.sessions_per_week)
+        .join(Prescription, (PrescriptionVersion.prescription_id == Prescription.id)
+              & (PrescriptionVersion.version == Prescription.current_version))
+        .where(Prescription.patient_id == patient.id, Prescription.active))
+    return max(rows, default=None)
+
+
+def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> list[datetime]:
+    q = select(Session.started_at).where(Session.patient_id == patient.id, Session.demo.is_(False))
+    if since is not None:
+        q = q.where(Session.started_at >= since)
+    return list(db.scalars(q.order_by(Session.started_at)))
+
+
+def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> float | None:
+    """Sessions done / sessions prescribed over the last ``days`` days, 0..1; None when nothing is prescribed."""
+    per_week = prescribed_per_week(db, patient)
+    if not per_week:
+        return None
+    done = len(_session_times(db, patient, since=now - timedelta(days=days)))
+    return round(min(1.0, done / (per_week * days / 7)), 3)
+
+
+def adherence(db: DB, patient: Patient, *, days: int, now: datetime) -> dict[str, Any]:
+    """Sessions per UTC day over the last ``days`` days (oldest first), for the calendar."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    counts: dict[date, int] = defaultdict(int)
+    for t in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), UTC)):
+        counts[t.astimezone(UTC).date()] += 1
+    return {"prescribed_per_week": prescribed_per_week(db, patient), "plan_paused": patient.plan_paused,
+            "days": [{"date": first + timedelta(days=i), "sessions": counts.get(first + timedelta(days=i), 0)}
+                     for i in range(days)]}
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+AlertKey = tuple[str, str | None, str | None, str | None, str | None]
+
+
+def _motion_label(motion: Motion, side: str, mode: str, posture: str) -> str:
+    name = motion.name[0].lower() + motion.name[1:]
+    return f"{side.capitalize()} {name} ({MODE_LABEL.get(mode, mode)}, {posture})"
+
+
+def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
+    """The alert text when the series has declined beyond the motion's noise, else None."""
+    if len(points) < RECENT_SESSIONS + BASELINE_MIN_SESSIONS:
+        return None
+    recent = points[-RECENT_SESSIONS:]
+    since = recent[0].at - timedelta(days=BASELINE_DAYS)
+    baseline = [p.best for p in points[:-RECENT_SESSIONS] if since <= p.at < recent[0].at]
+    if len(baseline) < BASELINE_MIN_SESSIONS:
+        return None
+    now_med = statistics.median(p.best for p in recent)
+    base_med = statistics.median(baseline)
+    loss = base_med - now_med if motion.works == "max" else now_med - base_med
+    noise = motion.measurement_noise_deg
+    if loss <= noise:
+        return None
+    where = "below" if motion.works == "max" else "above"
+    return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
+            f"{now_med:.0f}°, {loss:.0f}° {where} the 4 weeks before ({base_med:.0f}°, {len(baseline)} sessions; "
+            f"measurement noise ±{noise:g}°)")
+
+
+def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
+    if patient.plan_paused:
+        return None
+    per_week = prescribed_per_week(db, patient)
+    if not per_week:
+        return None
+    times = _session_times(db, patient)
+    if times:
+        last, what = times[-1], "since the last session"
+    else:
+        first_rx = db.scalar(select(Prescription.created_at).where(Prescription.patient_id == patient.id,
+                                                                   Prescription.active)
+                             .order_by(Prescription.created_at).limit(1))
+        if first_rx is None:
+            return None
+        last, what = first_rx, "since the plan started (no session yet)"
+    allowed = timedelta(days=MISSED_FACTOR * 7 / per_week)
+    gap = now - last
+    if gap <= allowed:
+        return None
+    return (f"No session for {gap.total_seconds() / 86400:.0f} days {what}; the plan asks for {per_week} a week "
+            f"(this note appears after {allowed.total_seconds() / 86400:.1f} days without one).")
+
+
+def alert_conditions(db: DB, patient: Patient, *, now: datetime) -> dict[AlertKey, str]:
+    catalog = default_catalog()
+    out: dict[AlertKey, str] = {}
+    for (exercise, side, mode, posture), points in series_points(db, patient, include_demo=False).items():
+        message = decline_message(catalog.get(exercise), side, mode, posture, points)
+        if message:
+            out[("decline", exercise, side, mode, posture)] = message
+    missed = missed_message(db, patient, now=now)
+    if missed:
+        out[("missed_sessions", None, None, None, None)] = missed
+    return out
+
+
+def refresh_alerts(db: DB, patient: Patient, *, now: datetime, commit: bool = True) -> None:
+    """Bring the stored alerts in line with the current conditions."""
+    conditions = alert_conditions(db, patient, now=now)
+    stored = db.scalars(select(Alert).where(Alert.patient_id == patient.id, Alert.resolved_at.is_(None)))
+    seen: set[AlertKey] = set()
+    for alert in stored:
+        key = (alert.kind, alert.exercise, alert.side, alert.mode, alert.posture)
+        if key in conditions and key not in seen:
+            seen.add(key)
+            if alert.message != conditions[key]:
+                alert.message = conditions[key]
+        else:
+            alert.resolved_at = now
+    for key, message in conditions.items():
+        if key not in seen:
+            kind, exercise, side, mode, posture = key
+            db.add(Alert(patient_id=patient.id, kind=kind, exercise=exercise, side=side, mode=mode, posture=posture,
+                         message=message, created_at=now))
+    if commit:
+        db.commit()
+    else:
+        db.flush()
+
+
+def alert_public(alert: Alert, *, now: datetime) -> dict[str, Any]:
+    snoozed = alert.snoozed_until is not None and alert.snoozed_until > now
+    return {"id": alert.id, "patient_id": alert.patient_id, "kind": alert.kind, "exercise": alert.exercise,
+            "side": alert.side, "mode": alert.mode, "posture": alert.posture, "message": alert.message,
+            "created_at": alert.created_at, "status": "snoozed" if snoozed else "open",
+            "snoozed_until": alert.snoozed_until if snoozed else None}
+
+
+def list_alerts(db: DB, patient: Patient, *, now: datetime) -> list[dict[str, Any]]:
+    refresh_alerts(db, patient, now=now)
+    rows = db.scalars(select(Alert).where(Alert.patient_id == patient.id, Alert.resolved_at.is_(None))
+                      .order_by(Alert.created_at.desc(), Alert.id))
+    return [alert_public(a, now=now) for a in rows]
+
+
+def open_alert_count(db: DB, patient: Patient, *, now: datetime) -> int:
+    """Open (not snoozed, not resolved) alerts as stored: call :func:`refresh_alerts` first."""
+    rows = db.scalars(select(Alert).where(Alert.patient_id == patient.id, Alert.resolved_at.is_(None)))
+    return sum(1 for a in rows if alert_public(a, now=now)["status"] == "open")
+
+
+def get_alert(db: DB, alert_id: uuid.UUID) -> Alert:
+    alert = db.get(Alert, alert_id)
+    if alert is None or alert.resolved_at is not None:
+        raise NotFoundError("alert")
+    return alert
+
+
+def snooze_alert(db: DB, alert: Alert, *, days: int, now: datetime) -> dict[str, Any]:
+    alert.snoozed_until = now + timedelta(days=days)
+    db.commit()
+    return alert_public(alert, now=now)

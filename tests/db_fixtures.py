@@ -1,0 +1,130 @@
+"""Database fixtures for the store and API tests: every test runs on a real SQLite file AND a real
+PostgreSQL database (``db_url`` is parametrized over both).
+
+PostgreSQL: one throwaway server per test run, from the Debian package's ``initdb``/``pg_ctl``
+(``/usr/lib/postgresql/*/bin``). initdb refuses to run as root, so as root the server runs as the
+``postgres`` user in a temp dir it owns; it listens on a free port on 127.0.0.1 with its socket in
+that dir, and is stopped at the end. Each test gets a fresh database cloned from a migrated template.
+Without PostgreSQL those tests are skipped — unless ``CI`` is set, where that is a failure.
+
+Import the fixtures into a test module with ``from db_fixtures import *``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from romcam.store import Store
+
+__all__ = ["api", "db_url", "postgres_server", "store"]
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self, bin_dir: Path, root: Path) -> None:
+        self.bin, self.root = bin_dir, root
+        self.port = _free_port()
+        self.as_postgres = os.geteuid() == 0
+        self.data = root / "data"
+        self.base = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=self.root)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-sync")
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w",
+                  "start")
+        self._sql("CREATE DATABASE romcam_template")
+        Store(f"{self.base}/romcam_template").close()  # migrate once; each test clones it
+
+    def _sql(self, statement: str) -> None:
+        engine = create_engine(f"{self.base}/postgres", isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+        engine.dispose()
+
+    def new_database(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        self._sql(f"CREATE DATABASE {name} TEMPLATE romcam_template")
+        return f"{self.base}/{name}"
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        message = "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run the PostgreSQL tests")
+        pytest.skip(f"{message}; skipping the PostgreSQL half of the store/API tests")
+    server = PostgresServer(bin_dir, Path(tempfile.mkdtemp(prefix="romcam-pg-")))
+    try:
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'romcam.db'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def api(store: Store, db_url: str):  # type: ignore[no-untyped-def]
+    """A TestClient on the app, addressed as http://localhost (the Host check accepts it)."""
+    from fastapi.testclient import TestClient
+
+    from romcam.server.app import create_app
+    from romcam.server.settings import Settings
+
+    with TestClient(create_app(Settings(db=db_url), store=store), base_url="http://localhost") as client:
+        yield client

@@ -1,0 +1,366 @@
+"""The REST API (docs/api.md) on real SQLite and PostgreSQL databases, through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
+from fastapi.testclient import TestClient
+
+from romcam.server.app import create_app
+from romcam.server.settings import Settings
+from romcam.store import Store
+from romcam.store.seed import seed_demo, synthetic_session
+
+KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
+        "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3, "notes": "slowly"}
+
+
+def _patient(api: TestClient, name: str = "Ada") -> str:
+    r = api.post("/api/patients", json={"name": name})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _set(peak: float, mode: str = "active", posture: str = "seated", rx: dict | None = None, **kw) -> dict:
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": mode, "posture": posture, "peak": peak} | kw
+    return spec
+
+
+def _post_session(api: TestClient, pid: str, when: datetime, sets: list[dict], rx: dict | None = None,
+                  **kw) -> dict:
+    doc = synthetic_session(uuid.UUID(pid), when, sets, **kw)
+    if rx:
+        for s in doc["sets"]:
+            s["prescription_id"], s["prescription_version"] = rx["id"], rx["version"]
+    r = api.post("/api/sessions", json=doc)
+    assert r.status_code == 201, r.text
+    return doc
+
+
+def _days_ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
+
+
+# --- patients -------------------------------------------------------------------------------------
+
+def test_patients_crud(api: TestClient) -> None:
+    [me] = api.get("/api/patients").json()
+    assert (me["name"], me["is_local"], me["last_session_at"], me["adherence_7d"]) == ("Me", True, None, None)
+    pid = _patient(api, "Ada")
+    assert api.get(f"/api/patients/{pid}").json()["name"] == "Ada"
+    r = api.patch(f"/api/patients/{pid}", json={"notes": "hospital until May", "plan_paused": True})
+    assert r.status_code == 200 and r.json()["plan_paused"] is True and r.json()["notes"] == "hospital until May"
+    assert {p["name"] for p in api.get("/api/patients").json()} == {"Me", "Ada"}
+
+
+@pytest.mark.parametrize("method, path, body, status, loc", [
+    ("post", "/api/patients", {"name": ""}, 422, ["body", "name"]),  # empty name
+    ("post", "/api/patients", {"name": "x" * 201}, 422, ["body", "name"]),  # too long
+    ("patch", "/api/patients/{pid}", {"plan_paused": "sometimes"}, 422, ["body", "plan_paused"]),
+    ("get", "/api/patients/not-a-uuid", None, 422, ["path", "patient_id"]),
+    ("get", f"/api/patients/{uuid.uuid4()}", None, 404, None),  # unknown id
+    ("get", f"/api/sessions/{uuid.uuid4()}", None, 404, None),
+    ("put", f"/api/prescriptions/{uuid.uuid4()}", KNEE, 404, None),
+    ("post", f"/api/alerts/{uuid.uuid4()}/snooze", {"days": 3}, 404, None),
+])  # fmt: skip
+def test_errors_name_the_field_or_say_not_found(api: TestClient, method, path, body, status, loc) -> None:
+    pid = _patient(api)
+    r = getattr(api, method)(path.format(pid=pid), **({"json": body} if body is not None else {}))
+    assert r.status_code == status, r.text
+    if loc:
+        assert loc in [d["loc"] for d in r.json()["detail"]]
+    else:
+        assert r.json()["detail"].endswith("not found")
+
+
+# --- prescriptions --------------------------------------------------------------------------------
+
+def test_prescription_versions(api: TestClient) -> None:
+    pid = _patient(api)
+    r = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE)
+    assert r.status_code == 201, r.text
+    rx = r.json()
+    assert (rx["version"], rx["exercise_name"], rx["active"], rx["max_reps"]) == (1, "Knee flexion", True, None)
+    r = api.put(f"/api/prescriptions/{rx['id']}", json=KNEE | {"target_min": 80, "target_max": 110})
+    assert r.status_code == 200 and (r.json()["id"], r.json()["version"]) == (rx["id"], 2)
+    versions = api.get(f"/api/prescriptions/{rx['id']}/versions").json()
+    assert [(v["version"], v["target_min"]) for v in versions] == [(1, 90), (2, 80)]
+    assert [p["version"] for p in api.get(f"/api/patients/{pid}/prescriptions").json()] == [2]
+    assert api.delete(f"/api/prescriptions/{rx['id']}").status_code == 204
+    assert api.get(f"/api/patients/{pid}/prescriptions").json() == []
+    assert len(api.get(f"/api/prescriptions/{rx['id']}/versions").json()) == 2  # history kept
+
+
+@pytest.mark.parametrize("change, loc", [
+    ({"exercise": "knee_flexon"}, ["body", "exercise"]),  # not a catalog id (did you mean...)
+    ({"target_min": 130}, ["body"]),  # target_min above target_max
+    ({"safe_max": 100}, ["body"]),  # target_max beyond safe_max
+    ({"reps": 0}, ["body", "reps"]),
+    ({"sessions_per_week": 50}, ["body", "sessions_per_week"]),
+    ({"mode": "vigorous"}, ["body", "mode"]),
+    ({"posture": "standing", "exercise": "knee_extension"}, ["body", "posture"]),  # knee extension is seated
+])  # fmt: skip
+def test_bad_prescriptions_are_422_with_the_field(api: TestClient, change: dict, loc: list) -> None:
+    pid = _patient(api)
+    r = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE | change)
+    assert r.status_code == 422, r.text
+    assert loc in [d["loc"] for d in r.json()["detail"]]
+    assert api.get(f"/api/patients/{pid}/prescriptions").json() == []
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+def test_ingest_is_idempotent_and_conflicts_on_other_content(api: TestClient) -> None:
+    pid = _patient(api)
+    doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0)])
+    first = api.post("/api/sessions", json=doc)
+    assert (first.status_code, first.json()) == (201, {"id": doc["id"], "created": True})
+    again = api.post("/api/sessions", json=doc)
+    assert (again.status_code, again.json()) == (200, {"id": doc["id"], "created": False})
+    other = api.post("/api/sessions", json=doc | {"source": "camera 1"})
+    assert other.status_code == 409 and "new id" in other.json()["detail"]
+    assert len(api.get(f"/api/patients/{pid}/sessions").json()) == 1
+
+
+def test_malformed_session_is_422_with_the_field_named(api: TestClient) -> None:
+    pid = _patient(api)
+    doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0), _set(100.0)])
+    doc["sets"][1]["side"] = "middle"
+    r = api.post("/api/sessions", json=doc)
+    assert r.status_code == 422
+    assert ["body", "sets", 1, "side"] in [d["loc"] for d in r.json()["detail"]]
+
+
+@pytest.mark.parametrize("breakage, loc", [
+    (lambda s: s.update(exercise="knee_bend"), ["body", "sets", 1, "exercise"]),  # not in the catalog
+    (lambda s: s.update(prescription_id=str(uuid.uuid4()), prescription_version=1),
+     ["body", "sets", 1, "prescription_id"]),  # no such prescription (found only in the database)
+])  # fmt: skip
+def test_a_bad_later_set_stores_nothing(api: TestClient, breakage, loc) -> None:
+    pid = _patient(api)
+    doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0), _set(100.0)])
+    breakage(doc["sets"][1])
+    r = api.post("/api/sessions", json=doc)
+    assert r.status_code == 422, r.text
+    assert loc in [d["loc"] for d in r.json()["detail"]]
+    assert api.get(f"/api/sessions/{doc['id']}").status_code == 404
+    assert api.get(f"/api/patients/{pid}/sessions").json() == []
+
+
+def test_session_for_an_unknown_patient_is_404(api: TestClient) -> None:
+    doc = synthetic_session(uuid.uuid4(), _days_ago(1), [_set(110.0)])
+    r = api.post("/api/sessions", json=doc)
+    assert (r.status_code, r.json()) == (404, {"detail": "patient not found"})
+
+
+def test_session_list_and_detail(api: TestClient) -> None:
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+    old = _post_session(api, pid, _days_ago(3), [_set(105.0)], rx=rx)
+    new = _post_session(api, pid, _days_ago(1), [_set(112.0)], rx=rx)
+    listed = api.get(f"/api/patients/{pid}/sessions").json()
+    assert [s["id"] for s in listed] == [new["id"], old["id"]]  # newest first
+    s = listed[0]["sets"][0]
+    assert (s["exercise"], s["mode"], s["reps_full"], s["reps_partial"]) == ("knee_flexion", "active", 3, 0)
+    assert s["best_angle"] == s["max_angle"] == pytest.approx(112, abs=2)
+    assert len(api.get(f"/api/patients/{pid}/sessions?limit=1").json()) == 1
+    detail = api.get(f"/api/sessions/{new['id']}").json()
+    [d] = detail["sets"]
+    assert (d["target_min"], d["target_max"], d["safe_max"], d["prescription_version"]) == (90, 120, 135, 1)
+    assert len(d["reps"]) == 3 and set(d["reps"][0]) >= {"start", "peak", "end", "max_angle", "min_angle",
+                                                           "hold_s", "partial", "below_target"}
+    assert len(d["samples"]["t"]) == len(d["samples"]["angle"]) == len(new["sets"][0]["samples"])
+    duration = d["samples"]["t"][-1] - d["samples"]["t"][0]
+    assert len(d["samples"]["t"]) / duration >= 10  # at least 10 samples a second
+
+
+# --- trends, adherence, alerts --------------------------------------------------------------------
+
+def test_trends_keep_active_and_passive_apart_and_old_targets(api: TestClient) -> None:
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+    _post_session(api, pid, _days_ago(6), [_set(100.0), _set(130.0, mode="passive", posture="lying")])
+    _post_session(api, pid, _days_ago(4), [_set(102.0)], rx=rx)
+    rx2 = api.put(f"/api/prescriptions/{rx['id']}", json=KNEE | {"target_min": 80, "target_max": 110}).json()
+    _post_session(api, pid, _days_ago(2), [_set(104.0), _set(108.0)], rx=rx2)  # the better set counts
+    t = api.get(f"/api/patients/{pid}/trends", params={"exercise": "knee_flexion", "side": "right"}).json()
+    assert (t["works"], t["normal"]["max"]) == ("max", 135)  # the catalog's normal range
+    series = {(s["mode"], s["posture"]): s["points"] for s in t["series"]}
+    assert set(series) == {("active", "seated"), ("passive", "lying")}
+    active = series[("active", "seated")]
+    assert [round(p["best_angle"]) for p in active] == pytest.approx([100, 102, 108], abs=2)
+    assert [(p["prescription_version"], p["target_min"]) for p in active] == [(None, None), (1, 90), (2, 80)]
+    only = api.get(f"/api/patients/{pid}/trends",
+                   params={"exercise": "knee_flexion", "side": "right", "mode": "passive"}).json()
+    assert [s["mode"] for s in only["series"]] == ["passive"]
+    bad = api.get(f"/api/patients/{pid}/trends", params={"exercise": "kneeflexion", "side": "right"})
+    assert bad.status_code == 422 and ["query", "exercise"] in [d["loc"] for d in bad.json()["detail"]]
+
+
+def test_adherence(api: TestClient) -> None:
+    pid = _patient(api)
+    api.post(f"/api/patients/{pid}/prescriptions", json=KNEE)  # 3 a week
+    for days in (1.2, 3.2, 10.2):
+        _post_session(api, pid, _days_ago(days), [_set(100.0)])
+    _post_session(api, pid, _days_ago(2.2), [_set(100.0)], demo=True)  # demo sessions do not count
+    a = api.get(f"/api/patients/{pid}/adherence?days=14").json()
+    assert a["prescribed_per_week"] == 3 and len(a["days"]) == 14
+    assert sum(d["sessions"] for d in a["days"]) == 3
+    p = api.get(f"/api/patients/{pid}").json()
+    assert p["adherence_7d"] == pytest.approx(2 / 3, abs=0.01)
+    assert p["adherence_30d"] == pytest.approx(3 / (3 * 30 / 7), abs=0.01)
+
+
+def _series(api: TestClient, pid: str, peaks: list[float], rx: dict | None = None, every_days: float = 2.3) -> None:
+    n = len(peaks)
+    for i, peak in enumerate(peaks):
+        _post_session(api, pid, _days_ago(0.5 + every_days * (n - 1 - i)), [_set(peak)], rx=rx)
+
+
+def test_a_decline_beyond_the_noise_fires_an_alert_worded_for_the_pt(api: TestClient) -> None:
+    pid = _patient(api)
+    _series(api, pid, [110, 112, 109, 111, 110, 99, 97, 98])
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert (alert["kind"], alert["exercise"], alert["side"], alert["mode"], alert["posture"], alert["status"]) == \
+        ("decline", "knee_flexion", "right", "active", "seated", "open")
+    assert alert["message"].startswith("Right knee flexion (active, seated): median of the last 3 sessions")
+    assert "below the 4 weeks before" in alert["message"] and "measurement noise ±4°" in alert["message"]
+    assert api.get(f"/api/patients/{pid}").json()["open_alerts"] == 1
+
+
+def test_a_noisy_but_stable_series_does_not_alert(api: TestClient) -> None:
+    pid = _patient(api)
+    _series(api, pid, [110, 104, 113, 106, 111, 107, 112, 108])  # wobbles ±4°, no trend
+    assert api.get(f"/api/patients/{pid}/alerts").json() == []
+
+
+def test_a_decline_is_compared_within_mode_only(api: TestClient) -> None:
+    pid = _patient(api)
+    n = 8
+    for i in range(n):  # active stays put; passive is done in one session... passive only at the end
+        sets = [_set(110.0)] if i < n - 3 else [_set(110.0), _set(95.0, mode="passive", posture="lying")]
+        _post_session(api, pid, _days_ago(0.5 + 2.3 * (n - 1 - i)), sets)
+    assert api.get(f"/api/patients/{pid}/alerts").json() == []  # passive 95° is not a drop from active 110°
+
+
+def test_a_snoozed_alert_stays_quiet(api: TestClient) -> None:
+    pid = _patient(api)
+    _series(api, pid, [110, 112, 109, 111, 110, 99, 97, 98])
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    r = api.post(f"/api/alerts/{alert['id']}/snooze", json={"days": 7})
+    assert r.status_code == 200 and r.json()["status"] == "snoozed"
+    assert api.post(f"/api/alerts/{alert['id']}/snooze", json={"days": 0}).status_code == 422
+    _post_session(api, pid, _days_ago(0.2), [_set(96.0)])  # another low session: still the same alert
+    [after] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert (after["id"], after["status"]) == (alert["id"], "snoozed")
+    assert after["snoozed_until"] is not None
+    assert api.get(f"/api/patients/{pid}").json()["open_alerts"] == 0
+
+
+def test_missed_sessions_alert_and_a_paused_plan_mutes_it(api: TestClient) -> None:
+    pid = _patient(api)
+    api.post(f"/api/patients/{pid}/prescriptions", json=KNEE)  # 3 a week: more than 4.7 days is missed
+    _post_session(api, pid, _days_ago(6), [_set(110.0)])
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert alert["kind"] == "missed_sessions" and alert["exercise"] is None
+    assert "No session for 6 days" in alert["message"] and "3 a week" in alert["message"]
+    api.patch(f"/api/patients/{pid}", json={"plan_paused": True})
+    assert api.get(f"/api/patients/{pid}/alerts").json() == []
+    api.patch(f"/api/patients/{pid}", json={"plan_paused": False})
+    _post_session(api, pid, _days_ago(1), [_set(110.0)])  # back on track: the condition clears
+    assert api.get(f"/api/patients/{pid}/alerts").json() == []
+
+
+def test_seeded_demo_patient(api: TestClient, store: Store) -> None:
+    with store.session() as db:
+        patient = seed_demo(db)
+    pid = str(patient.id)
+    listed = {p["id"]: p for p in api.get("/api/patients").json()}[pid]
+    assert listed["open_alerts"] == 1 and listed["adherence_7d"] == 1.0
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert (alert["exercise"], alert["side"]) == ("knee_flexion", "right")
+    rxs = api.get(f"/api/patients/{pid}/prescriptions").json()
+    assert len(rxs) == 3
+    t = api.get(f"/api/patients/{pid}/trends", params={"exercise": "shoulder_abduction", "side": "left"}).json()
+    assert sorted((s["mode"], len(s["points"])) for s in t["series"]) == [("active", 24), ("passive", 24)]
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+def test_csv_export_has_a_row_per_rep(api: TestClient) -> None:
+    pid = _patient(api)
+    _post_session(api, pid, _days_ago(2), [_set(100.0), _set(130.0, mode="passive", posture="lying")])
+    r = api.get(f"/api/patients/{pid}/export.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 6
+    assert {"session_id", "set_id", "exercise", "side", "mode", "posture", "prescription_version", "rep",
+            "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s", "partial",
+            "below_target"} <= set(rows[0])
+    assert {r["mode"] for r in rows} == {"active", "passive"}
+
+
+def test_fhir_export_validates_as_r4b(api: TestClient) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    pid = _patient(api)
+    _post_session(api, pid, _days_ago(2), [_set(100.0), _set(130.0, mode="passive", posture="lying"),
+                                           _set(30.0, exercise="neck_lateral_flexion", side="left",
+                                                posture="standing")])
+    r = api.get(f"/api/patients/{pid}/export.fhir.json")
+    assert r.status_code == 200
+    bundle = Bundle.model_validate(r.json())  # raises when the document is not valid FHIR
+    assert bundle.type == "collection" and len(bundle.entry) == 3
+    knee, passive, neck = (e.resource for e in bundle.entry)
+    assert knee.get_resource_type() == "Observation"
+    codes = [(c.system, c.code) for c in knee.code.coding]
+    assert ("http://snomed.info/sct", "364564000") in codes and len(codes) == 2
+    [site] = knee.bodySite.coding  # one concept: the joint refined by its laterality
+    assert site.code == "49076000:272741003=24028007"
+    assert (knee.valueQuantity.code, knee.valueQuantity.system) == ("deg", "http://unitsofmeasure.org")
+    assert knee.valueQuantity.value == pytest.approx(100, abs=2)
+    assert knee.effectiveDateTime is not None
+    assert (knee.method.coding[0].code, passive.method.coding[0].code) == ("active", "passive")
+    assert neck.bodySite.coding[0].code == "122494005"
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("host, ok", [
+    ("localhost", True),
+    ("localhost:8000", True),
+    ("127.0.0.1:8000", True),
+    ("[::1]:8000", True),
+    ("evil.example", False),  # a DNS-rebinding page names its own host
+    ("evil.example:8000", False),
+    ("127.0.0.1.evil.example", False),
+    ("", False),
+])  # fmt: skip
+def test_host_header_check_on_loopback(api: TestClient, host: str, ok: bool) -> None:
+    r = api.get("/api/patients", headers={"host": host})
+    assert r.status_code == (200 if ok else 400), r.text
+    if not ok:
+        assert "127.0.0.1" in r.text
+
+
+def test_a_server_bound_beyond_loopback_does_not_check_host(store: Store, db_url: str) -> None:
+    app = create_app(Settings(db=db_url, host="0.0.0.0"), store=store)
+    with TestClient(app, base_url="http://clinic.example") as client:
+        assert client.get("/api/patients").status_code == 200
+
+
+def test_openapi_lists_every_route(api: TestClient) -> None:
+    assert api.get("/docs").status_code == 200
+    paths = api.get("/openapi.json").json()["paths"]
+    for p in ("/api/patients", "/api/patients/{patient_id}", "/api/patients/{patient_id}/prescriptions",
+              "/api/prescriptions/{prescription_id}", "/api/prescriptions/{prescription_id}/versions",
+              "/api/sessions", "/api/patients/{patient_id}/sessions", "/api/sessions/{session_id}",
+              "/api/patients/{patient_id}/trends", "/api/patients/{patient_id}/adherence",
+              "/api/patients/{patient_id}/alerts", "/api/alerts/{alert_id}/snooze",
+              "/api/patients/{patient_id}/export.csv", "/api/patients/{patient_id}/export.fhir.json"):
+        assert p in paths, p
