@@ -1,0 +1,342 @@
+/* romcam dashboard charts (Chart.js, vendored in /static/vendor/).
+ *
+ * trendChart: the best angle per session over time for one motion and side, one series per
+ *   (mode, posture), each with its own target band (stepped: a new prescription version may move
+ *   it) and the motion's normal range as dashed lines.
+ * sessionChart: one set's angle-time curve, its reps shaded and numbered, the target band and the
+ *   safe maximum.
+ * Colours are the Okabe-Ito colour-blind-safe palette; modes also differ by line dash and postures
+ * by marker shape, so no meaning rests on colour alone.
+ */
+"use strict";
+
+window.romcamCharts = (function () {
+  const R = window.romcam;
+  const MODE_STYLE = {
+    active: { color: "#0072B2", dash: [] },
+    active_assisted: { color: "#009E73", dash: [10, 4] },
+    passive: { color: "#D55E00", dash: [3, 4] },
+  };
+  const POSTURE_MARKER = { standing: "circle", seated: "rect", lying: "triangle" };
+  const NORMAL_COLOR = "#555555";
+  const SAFE_COLOR = "#B00020";
+  const TEXT_COLOR = "#1b1b1b";
+
+  function withAlpha(hex, alpha) {
+    const n = parseInt(hex.slice(1), 16);
+    return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+  }
+
+  /* Draws, under the data: horizontal bands (x0..x1 in data units, ±Infinity = the chart's edge),
+   * vertical regions (reps) and labelled horizontal lines (normal range, safe max). */
+  const overlayPlugin = {
+    id: "romcamOverlay",
+    beforeDatasetsDraw(chart, args, opts) {
+      const { ctx, chartArea: area, scales: { x, y } } = chart;
+      if (!area || !x || !y) return;
+      const px = (v) => (v === -Infinity ? area.left : v === Infinity ? area.right : x.getPixelForValue(v));
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(area.left, area.top, area.right - area.left, area.bottom - area.top);
+      ctx.clip();
+      for (const region of opts.regions || []) {
+        const x0 = px(region.x0), x1 = px(region.x1);
+        ctx.fillStyle = region.fill;
+        ctx.fillRect(x0, area.top, x1 - x0, area.bottom - area.top);
+      }
+      for (const band of opts.bands || []) {
+        for (const s of band.segments) {
+          const x0 = px(s.x0), x1 = px(s.x1);
+          const yTop = y.getPixelForValue(s.ymax), yBottom = y.getPixelForValue(s.ymin);
+          ctx.fillStyle = band.fill;
+          ctx.fillRect(x0, yTop, x1 - x0, yBottom - yTop);
+          if (band.edge) {
+            ctx.strokeStyle = band.edge;
+            ctx.lineWidth = 1;
+            ctx.setLineDash([]);
+            ctx.beginPath();
+            ctx.moveTo(x0, yTop); ctx.lineTo(x1, yTop);
+            ctx.moveTo(x0, yBottom); ctx.lineTo(x1, yBottom);
+            ctx.stroke();
+          }
+        }
+      }
+      ctx.font = `${Math.max(12, Chart.defaults.font.size - 2)}px ${Chart.defaults.font.family}`;
+      for (const line of opts.lines || []) {
+        if (line.y < y.min || line.y > y.max) continue;
+        const yy = y.getPixelForValue(line.y);
+        ctx.strokeStyle = line.color;
+        ctx.lineWidth = line.width || 2;
+        ctx.setLineDash(line.dash || [8, 5]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, yy); ctx.lineTo(area.right, yy);
+        ctx.stroke();
+        if (line.label) {
+          ctx.setLineDash([]);
+          ctx.textAlign = "right";
+          const above = yy - area.top > 20;
+          ctx.textBaseline = above ? "bottom" : "top";
+          const tw = ctx.measureText(line.label).width;
+          ctx.fillStyle = "rgba(255,255,255,0.85)";
+          ctx.fillRect(area.right - tw - 8, above ? yy - 19 : yy + 2, tw + 6, 17);
+          ctx.fillStyle = line.color;
+          ctx.fillText(line.label, area.right - 5, above ? yy - 3 : yy + 3);
+        }
+      }
+      ctx.restore();
+    },
+    afterDatasetsDraw(chart, args, opts) {
+      const { ctx, chartArea: area, scales: { x, y } } = chart;
+      if (!area || !opts.labels) return;
+      ctx.save();
+      ctx.font = `bold ${Chart.defaults.font.size - 1}px ${Chart.defaults.font.family}`;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "bottom";
+      for (const label of opts.labels) {
+        const xx = x.getPixelForValue(label.x);
+        const yy = Math.max(area.top + 16, y.getPixelForValue(label.y) - 10);
+        ctx.fillStyle = label.color || TEXT_COLOR;
+        ctx.fillText(label.text, xx, yy);
+      }
+      ctx.restore();
+    },
+  };
+
+  function setDefaults() {
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.font.size = 15;
+    Chart.defaults.color = TEXT_COLOR;
+    Chart.register(overlayPlugin);
+  }
+
+  /** The datasets' legend plus one entry per shaded band (which target belongs to which series). */
+  function legendWithBands(bands) {
+    return {
+      position: "bottom",
+      labels: {
+        usePointStyle: true,
+        boxHeight: 12,
+        pointStyleWidth: 14,
+        padding: 18,
+        generateLabels(chart) {
+          const items = Chart.defaults.plugins.legend.labels.generateLabels(chart);
+          for (const band of bands) {
+            if (!band.label || !band.segments.length) continue;
+            items.push({ text: band.label, fillStyle: band.fill, strokeStyle: band.edge, lineWidth: 2,
+              pointStyle: "rect", hidden: false, fontColor: TEXT_COLOR });
+          }
+          return items;
+        },
+      },
+      onClick(event, item, legend) {
+        if (item.datasetIndex === undefined) return; // a band: nothing to toggle
+        Chart.defaults.plugins.legend.onClick.call(this, event, item, legend);
+      },
+    };
+  }
+
+  const dayTick = (value) => R.fmtShortDate(new Date(value));
+
+  function niceBounds(values, pad) {
+    const v = values.filter((n) => n !== null && n !== undefined && Number.isFinite(n));
+    if (!v.length) return {};
+    const lo = Math.min(...v), hi = Math.max(...v);
+    return { min: Math.floor((lo - pad) / 10) * 10, max: Math.ceil((hi + pad) / 10) * 10 };
+  }
+
+  /**
+   * trends: the /api/patients/{id}/trends document. options.xMin/xMax (ms) share one time axis
+   * across charts; options.onPoint(point) is called when a point is selected; options.print turns
+   * animation off. Returns {chart, points, series: [{mode, posture, points}]}.
+   */
+  function trendChart(canvas, trends, options = {}) {
+    const datasets = [];
+    const bands = [];
+    const seriesInfo = [];
+    const values = [];
+    for (const series of trends.series || []) {
+      const style = MODE_STYLE[series.mode] || MODE_STYLE.active;
+      const points = (series.points || [])
+        .filter((p) => p.best_angle !== null && p.best_angle !== undefined)
+        .map((p) => ({ x: R.toDate(p.date).getTime(), y: p.best_angle, p }))
+        .sort((a, b) => a.x - b.x);
+      seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length });
+      if (!points.length) continue;
+      values.push(...points.map((p) => p.y));
+      datasets.push({
+        label: R.seriesLabel(series.mode, series.posture),
+        data: points,
+        borderColor: style.color,
+        backgroundColor: style.color,
+        borderDash: style.dash,
+        borderWidth: 2.5,
+        pointStyle: POSTURE_MARKER[series.posture] || "circle",
+        pointRadius: 5,
+        pointHoverRadius: 8,
+        pointHitRadius: 10,
+        tension: 0,
+      });
+      // the band of each point's prescription version, from that point to the next
+      const segments = [];
+      points.forEach((pt, i) => {
+        const { target_min: lo, target_max: hi } = pt.p;
+        if (lo === null || lo === undefined || hi === null || hi === undefined) return;
+        values.push(lo, hi);
+        const x0 = i === 0 ? -Infinity : pt.x;
+        const x1 = i === points.length - 1 ? Infinity : points[i + 1].x;
+        segments.push({ x0, x1, ymin: lo, ymax: hi });
+      });
+      bands.push({ fill: withAlpha(style.color, 0.09), edge: withAlpha(style.color, 0.8), segments,
+        label: `target, ${R.seriesLabel(series.mode, series.posture).toLowerCase()}` });
+    }
+    const normal = trends.normal || {};
+    const lines = [];
+    const worksMin = trends.works === "min";
+    const relevant = worksMin ? normal.min : normal.max;
+    const other = worksMin ? normal.max : normal.min;
+    if (relevant !== null && relevant !== undefined) {
+      lines.push({ y: relevant, color: NORMAL_COLOR, label: `normal ${worksMin ? "min" : "max"} ${R.fmtAngle(relevant)}` });
+      values.push(relevant);
+    }
+    if (other !== null && other !== undefined) {
+      lines.push({ y: other, color: NORMAL_COLOR, label: `normal ${worksMin ? "max" : "min"} ${R.fmtAngle(other)}` });
+    }
+    const bounds = niceBounds(values, 10);
+    const chart = new Chart(canvas, {
+      type: "line",
+      data: { datasets },
+      options: {
+        animation: options.print ? false : { duration: 300 },
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: false,
+        normalized: true,
+        interaction: { mode: "nearest", intersect: false, axis: "x" },
+        scales: {
+          x: {
+            type: "linear",
+            min: options.xMin,
+            max: options.xMax,
+            ticks: { callback: dayTick, stepSize: 7 * R.DAY_MS, maxRotation: 0, autoSkip: true },
+            grid: { color: "#e4e4e4" },
+          },
+          y: {
+            min: bounds.min,
+            max: bounds.max,
+            title: { display: true, text: "best angle (degrees)" },
+            ticks: { callback: (v) => R.fmtAngle(v) },
+            grid: { color: "#e4e4e4" },
+          },
+        },
+        plugins: {
+          legend: legendWithBands(bands),
+          tooltip: {
+            callbacks: {
+              title: (items) => (items.length ? R.fmtDate(items[0].raw.p.date) : ""),
+              label: (item) => {
+                const p = item.raw.p;
+                const target = p.target_min !== null && p.target_min !== undefined
+                  ? ` (target ${R.fmtRange(p.target_min, p.target_max)}${p.prescription_version ? `, plan v${p.prescription_version}` : ""})`
+                  : "";
+                return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${target}`;
+              },
+            },
+          },
+          romcamOverlay: { bands, lines },
+        },
+        onClick: (event, elements) => {
+          if (!options.onPoint || !elements.length) return;
+          const e = elements[0];
+          options.onPoint(datasets[e.datasetIndex].data[e.index].p);
+        },
+        onHover: (event, elements) => {
+          if (options.onPoint) event.native.target.style.cursor = elements.length ? "pointer" : "default";
+        },
+      },
+    });
+    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), series: seriesInfo };
+  }
+
+  /** The value of an angle curve nearest to time t (for placing a rep's label). */
+  function angleAt(samples, t) {
+    let best = null, bestDt = Infinity;
+    for (let i = 0; i < samples.t.length; i++) {
+      const a = samples.angle[i];
+      if (a === null || a === undefined) continue;
+      const dt = Math.abs(samples.t[i] - t);
+      if (dt < bestDt) { bestDt = dt; best = a; }
+    }
+    return best;
+  }
+
+  /** set: one set of /api/sessions/{id}, with samples {t, angle}, reps and the target band. */
+  function sessionChart(canvas, set, options = {}) {
+    const samples = set.samples || { t: [], angle: [] };
+    const data = samples.t.map((t, i) => ({ x: t, y: samples.angle[i] === undefined ? null : samples.angle[i] }));
+    const worksMin = set.works === "min";
+    const regions = [];
+    const labels = [];
+    const peaks = [];
+    (set.reps || []).forEach((rep, i) => {
+      regions.push({ x0: rep.start, x1: rep.end, fill: i % 2 ? "rgba(0,0,0,0.05)" : "rgba(0,0,0,0.09)" });
+      const y = worksMin ? rep.min_angle : rep.max_angle;
+      const atPeak = angleAt(samples, rep.peak);
+      peaks.push({ x: rep.peak, y: atPeak === null ? y : atPeak });
+      labels.push({ x: rep.peak, y: atPeak === null ? y : atPeak, text: rep.partial ? `${i + 1} (partial)` : String(i + 1) });
+    });
+    const lines = [];
+    const bands = [];
+    const values = data.map((d) => d.y);
+    if (set.target_min !== null && set.target_min !== undefined && set.target_max !== null && set.target_max !== undefined) {
+      bands.push({ fill: "rgba(0,158,115,0.16)", edge: "rgba(0,158,115,0.7)", label: "target range",
+        segments: [{ x0: -Infinity, x1: Infinity, ymin: set.target_min, ymax: set.target_max }] });
+      values.push(set.target_min, set.target_max);
+    }
+    if (set.safe_max !== null && set.safe_max !== undefined) {
+      lines.push({ y: set.safe_max, color: SAFE_COLOR, dash: [8, 5], label: `safe max ${R.fmtAngle(set.safe_max)}` });
+      values.push(set.safe_max);
+    }
+    const bounds = niceBounds(values, 12);
+    const chart = new Chart(canvas, {
+      type: "line",
+      data: {
+        datasets: [
+          { label: "joint angle", data, borderColor: "#0072B2", backgroundColor: "#0072B2", borderWidth: 2.5,
+            pointRadius: 0, pointHitRadius: 4, spanGaps: false, tension: 0 },
+          { label: "rep peak", data: peaks, showLine: false, borderColor: TEXT_COLOR, backgroundColor: "#ffffff",
+            borderWidth: 2, pointStyle: worksMin ? "triangle" : "triangle", rotation: worksMin ? 180 : 0,
+            pointRadius: 7, pointHoverRadius: 9 },
+        ],
+      },
+      options: {
+        animation: options.print ? false : { duration: 300 },
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: false,
+        normalized: true,
+        interaction: { mode: "nearest", intersect: false, axis: "x" },
+        scales: {
+          x: { type: "linear", min: 0, max: data.length ? data[data.length - 1].x : undefined,
+            title: { display: true, text: "time (seconds)" },
+            ticks: { callback: (v) => `${Math.round(v)} s` }, grid: { color: "#e4e4e4" } },
+          y: { min: bounds.min, max: bounds.max, title: { display: true, text: "angle (degrees)" },
+            ticks: { callback: (v) => R.fmtAngle(v) }, grid: { color: "#e4e4e4" } },
+        },
+        plugins: {
+          legend: legendWithBands(bands),
+          tooltip: {
+            callbacks: {
+              title: (items) => (items.length ? `${items[0].raw.x.toFixed(1)} s` : ""),
+              label: (item) => `${item.dataset.label}: ${R.fmtAngle(item.raw.y)}`,
+            },
+          },
+          romcamOverlay: { bands, lines, regions, labels },
+        },
+      },
+    });
+    return { chart, points: data.filter((d) => d.y !== null).length, reps: (set.reps || []).length };
+  }
+
+  if (window.Chart) setDefaults();
+  return { trendChart, sessionChart, MODE_STYLE, POSTURE_MARKER, available: Boolean(window.Chart) };
+})();

@@ -1,0 +1,275 @@
+/* romcam dashboard: helpers shared by every page (API calls, formatting, DOM, catalog, calendar, alerts).
+ *
+ * No framework and no inline script: each page loads this file, then its own. Data goes into the
+ * DOM as text (never as HTML), so a patient's name cannot inject markup.
+ */
+"use strict";
+
+window.romcam = (function () {
+  const MODE_LABEL = { active: "Active", active_assisted: "Active-assisted", passive: "Passive" };
+  const POSTURE_LABEL = { standing: "standing", seated: "seated", lying: "lying" };
+  const SIDE_LABEL = { left: "Left", right: "Right" };
+  const DAY_MS = 86400000;
+
+  /** Fetch JSON from the API; throw an Error whose message a person can read. */
+  async function api(path, options = {}) {
+    const init = { headers: { Accept: "application/json" }, ...options };
+    if (options.json !== undefined) {
+      init.method = init.method || "POST";
+      init.headers = { ...init.headers, "Content-Type": "application/json" };
+      init.body = JSON.stringify(options.json);
+      delete init.json;
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (err) {
+      throw new Error("The romcam server could not be reached. Is it running?");
+    }
+    if (response.status === 204) return null;
+    let body = null;
+    const text = await response.text();
+    if (text) {
+      try { body = JSON.parse(text); } catch (err) { body = text; }
+    }
+    if (!response.ok) {
+      const error = new Error(describeError(response.status, body));
+      error.status = response.status;
+      error.body = body;
+      throw error;
+    }
+    return body;
+  }
+
+  /** FastAPI errors: {"detail": "..."} or {"detail": [{loc, msg}, ...]} (422). */
+  function describeError(status, body) {
+    const detail = body && typeof body === "object" ? body.detail : null;
+    if (typeof detail === "string") return detail;
+    if (Array.isArray(detail)) {
+      return detail.map((d) => {
+        const loc = (d.loc || []).filter((part) => part !== "body").join(".");
+        return loc ? `${loc}: ${d.msg}` : d.msg;
+      }).join("; ");
+    }
+    return `The server answered ${status}.`;
+  }
+
+  /** el("a", {href: "/", class: "x", dataset: {id: 1}}, "text", child) */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on") && typeof value === "function") node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function setStatus(text, kind) {
+    const node = document.getElementById("status");
+    if (!node) return;
+    node.textContent = text || "";
+    node.hidden = !text;
+    node.className = "status" + (kind ? " status-" + kind : "");
+  }
+
+  // ---- formatting -------------------------------------------------------------------------
+
+  const dateFmt = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  const shortDateFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short" });
+  const timeFmt = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
+
+  /** A Date from an ISO time, or from a plain "YYYY-MM-DD" date taken as a local calendar day. */
+  function toDate(value) {
+    if (value instanceof Date) return value;
+    if (typeof value === "number") return new Date(value);
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value || "");
+    if (m) return new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+    return new Date(value);
+  }
+  const fmtDate = (v) => dateFmt.format(toDate(v));
+  const fmtShortDate = (v) => shortDateFmt.format(toDate(v));
+  const fmtDateTime = (v) => `${dateFmt.format(toDate(v))}, ${timeFmt.format(toDate(v))}`;
+  const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+
+  function fmtAngle(v) {
+    if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
+    return `${Math.round(Number(v))}°`.replace("-", "−");
+  }
+  function fmtRange(lo, hi) {
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
+    return `${fmtAngle(lo)} to ${fmtAngle(hi)}`;
+  }
+  /** Compact range for tables: "120–160°", "−60 to 180°" (a dash beside a minus sign would mislead). */
+  function fmtSpan(lo, hi) {
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
+    const a = fmtAngle(lo).replace("°", ""), b = fmtAngle(hi);
+    return Number(lo) < 0 ? `${a} to ${b}` : `${a}–${b}`;
+  }
+  function fmtPercent(v) {
+    if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
+    return `${Math.round(Number(v) * 100)}%`;
+  }
+  function daysAgo(value) {
+    const then = toDate(value);
+    const today = new Date();
+    const days = Math.round((new Date(today.getFullYear(), today.getMonth(), today.getDate())
+      - new Date(then.getFullYear(), then.getMonth(), then.getDate())) / DAY_MS);
+    if (days <= 0) return "today";
+    if (days === 1) return "yesterday";
+    return `${days} days ago`;
+  }
+  function median(values) {
+    const v = values.filter((x) => x !== null && x !== undefined && Number.isFinite(x)).sort((a, b) => a - b);
+    if (!v.length) return null;
+    const mid = Math.floor(v.length / 2);
+    return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  }
+  const modeLabel = (m) => MODE_LABEL[m] || m || "";
+  const postureLabel = (p) => POSTURE_LABEL[p] || p || "";
+  const sideLabel = (s) => SIDE_LABEL[s] || s || "";
+  const seriesLabel = (mode, posture) => [modeLabel(mode), postureLabel(posture)].filter(Boolean).join(", ");
+
+  // ---- the exercise catalog (rendered by the server as <datalist id="romcam-catalog">) -----
+
+  function catalog() {
+    const list = document.getElementById("romcam-catalog");
+    if (!list) return [];
+    return Array.from(list.options).map((o) => ({
+      id: o.value,
+      name: o.dataset.name,
+      joint: o.dataset.joint,
+      works: o.dataset.works,
+      postures: (o.dataset.postures || "").split(" ").filter(Boolean),
+      normal: { min: Number(o.dataset.normalMin), max: Number(o.dataset.normalMax), source: o.dataset.normalSource },
+      experimental: o.dataset.experimental === "true",
+    }));
+  }
+  function motion(id) {
+    return catalog().find((m) => m.id === id) || null;
+  }
+  function exerciseName(id, fallback) {
+    const m = motion(id);
+    return fallback || (m ? m.name : id);
+  }
+
+  // ---- adherence calendar -----------------------------------------------------------------
+
+  /** Weeks (Monday first) of the adherence days, each day with its session count. */
+  function renderCalendar(container, adherence, options = {}) {
+    container.replaceChildren();
+    const days = (adherence && adherence.days) || [];
+    if (!days.length) {
+      container.append(el("p", { class: "empty", text: "No days to show." }));
+      return;
+    }
+    const counts = new Map(days.map((d) => [d.date, d.sessions]));
+    const first = toDate(days[0].date);
+    const last = toDate(days[days.length - 1].date);
+    const start = new Date(first);
+    start.setDate(start.getDate() - ((start.getDay() + 6) % 7)); // back to Monday
+    const perWeek = adherence.prescribed_per_week;
+    const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
+    table.append(el("caption", { class: "visually-hidden", text: "Sessions per day over the last 8 weeks" }));
+    const head = el("tr", {}, el("th", { scope: "col", text: "Week of" }));
+    for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) head.append(el("th", { scope: "col", text: d }));
+    head.append(el("th", { scope: "col", text: perWeek ? `Done / planned` : "Done" }));
+    table.append(el("thead", {}, head));
+    const body = el("tbody");
+    const todayIso = isoDay(new Date());
+    for (let monday = new Date(start); monday <= last; monday.setDate(monday.getDate() + 7)) {
+      const row = el("tr", {}, el("th", { scope: "row", text: fmtShortDate(monday) }));
+      let done = 0;
+      for (let i = 0; i < 7; i++) {
+        const day = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + i);
+        const iso = isoDay(day);
+        if (!counts.has(iso)) {
+          row.append(el("td", { class: "day day-out", "aria-label": `${fmtDate(day)}: outside the period` }));
+          continue;
+        }
+        const n = counts.get(iso);
+        done += n;
+        const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
+        const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`;
+        row.append(el("td", {
+          class: `day ${level}${iso === todayIso ? " today" : ""}`,
+          title: label,
+          "aria-label": label,
+          dataset: { date: iso, sessions: String(n) },
+        }, el("span", { class: "day-num", "aria-hidden": "true", text: String(day.getDate()) }),
+        el("span", { class: "day-count", "aria-hidden": "true", text: n ? (n === 1 ? "●" : `●${n}`) : "" })));
+      }
+      const planned = perWeek ? ` / ${Number.isInteger(perWeek) ? perWeek : perWeek.toFixed(1)}` : "";
+      row.append(el("td", { class: "week-total", text: `${done}${planned}` }));
+      body.append(row);
+    }
+    table.append(body);
+    container.append(table);
+    if (options.paused) {
+      container.append(el("p", { class: "hint", text: "The plan is paused now: missed sessions are not flagged." }));
+    }
+  }
+
+  // ---- alerts -----------------------------------------------------------------------------
+
+  const ALERT_KIND = { decline: "Range below this patient's baseline", missed_sessions: "Fewer sessions than planned" };
+
+  function alertTitle(a) {
+    const what = a.exercise ? [exerciseName(a.exercise), a.side && sideLabel(a.side).toLowerCase(),
+      a.mode && modeLabel(a.mode).toLowerCase(), a.posture && postureLabel(a.posture)].filter(Boolean).join(", ") : "";
+    return what ? `${ALERT_KIND[a.kind] || a.kind}: ${what}` : (ALERT_KIND[a.kind] || a.kind);
+  }
+
+  /** The alert list; onSnooze(alert, days) given → a snooze control on each open alert. */
+  function renderAlerts(list, alerts, onSnooze) {
+    list.replaceChildren();
+    const sorted = [...alerts].sort((a, b) => (a.status === b.status ? 0 : a.status === "open" ? -1 : 1));
+    if (!sorted.length) {
+      list.append(el("li", { class: "empty", text: "Nothing to review: no change larger than the measurement noise, and sessions as planned." }));
+      return;
+    }
+    for (const a of sorted) {
+      const item = el("li", { class: `alert alert-${a.status}`, dataset: { alertId: a.id, kind: a.kind, status: a.status,
+        exercise: a.exercise || "", side: a.side || "", mode: a.mode || "", posture: a.posture || "" } },
+        el("p", { class: "alert-title" }, el("span", { class: "alert-icon", "aria-hidden": "true", text: "i" }), alertTitle(a)),
+        el("p", { class: "alert-message", text: a.message }),
+        el("p", { class: "alert-meta", text: a.status === "snoozed" && a.snoozed_until
+          ? `Snoozed until ${fmtDate(a.snoozed_until)} · first noted ${fmtDate(a.created_at)}`
+          : `First noted ${fmtDate(a.created_at)}` }));
+      if (onSnooze && a.status === "open") {
+        const select = el("select", { "aria-label": "Snooze for" },
+          el("option", { value: "7", text: "1 week" }), el("option", { value: "14", text: "2 weeks" }),
+          el("option", { value: "28", text: "4 weeks" }), el("option", { value: "3", text: "3 days" }));
+        const button = el("button", { type: "button", class: "secondary", text: "Snooze" });
+        button.addEventListener("click", async () => {
+          button.disabled = true;
+          try {
+            await onSnooze(a, Number(select.value));
+          } catch (err) {
+            button.disabled = false;
+            item.append(el("p", { class: "form-error", role: "alert", text: `Could not snooze: ${err.message}` }));
+          }
+        });
+        item.append(el("div", { class: "alert-actions" }, el("label", {}, "Snooze for ", select), button));
+      }
+      list.append(item);
+    }
+  }
+
+  function alertBadgeText(n) {
+    return n === 1 ? "1 change to review" : `${n} changes to review`;
+  }
+
+  return {
+    api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName,
+    renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
+  };
+})();

@@ -1,0 +1,390 @@
+/* The patient page: trend chart per prescribed motion, alerts with snooze, adherence calendar,
+ * the prescription editor (add, edit → new version, end) and pause / resume of the plan. */
+"use strict";
+
+(function () {
+  const R = window.romcam;
+  const C = window.romcamCharts;
+  const { el } = R;
+  const patientId = document.body.dataset.patientId;
+  const base = `/api/patients/${patientId}`;
+  const FIELD_LABEL = {
+    exercise: "Exercise", side: "Side", mode: "Mode", posture: "Posture", target_min: "Target from",
+    target_max: "Target to", safe_max: "Safe maximum", reps: "Repetitions", hold_s: "Hold",
+    sessions_per_week: "Sessions per week", max_reps: "Most reps per session", max_minutes: "Most minutes per session",
+    notes: "Notes",
+  };
+  const state = { patient: null, prescriptions: [], charts: [] };
+
+  // ---- header, summary ----------------------------------------------------------------------
+
+  function renderPatient(p) {
+    state.patient = p;
+    document.title = `${p.name} — romcam`;
+    document.getElementById("patient-name").textContent = p.name;
+    document.getElementById("paused-tag").hidden = !p.plan_paused;
+    const last = p.last_session_at ? `Last session ${R.fmtDate(p.last_session_at)} (${R.daysAgo(p.last_session_at)}).` : "No sessions yet.";
+    const adherence = p.adherence_7d === null && p.adherence_30d === null
+      ? "Nothing prescribed yet."
+      : `Sessions done against the plan: ${R.fmtPercent(p.adherence_7d)} over 7 days, ${R.fmtPercent(p.adherence_30d)} over 30 days.`;
+    document.getElementById("patient-summary").textContent = `${last} ${adherence}`;
+    document.getElementById("report-link").href = `/patients/${patientId}/report`;
+    document.getElementById("csv-link").href = `${base}/export.csv`;
+    document.getElementById("fhir-link").href = `${base}/export.fhir.json`;
+    document.getElementById("plan-state-text").textContent = p.plan_paused
+      ? "The plan is paused (for example, a hospital stay): missed sessions are not flagged."
+      : "The plan is active.";
+    const pause = document.getElementById("pause-button");
+    pause.textContent = p.plan_paused ? "Resume the plan" : "Pause the plan";
+    pause.dataset.paused = String(Boolean(p.plan_paused));
+  }
+
+  function renderBadge(alerts) {
+    const open = alerts.filter((a) => a.status === "open").length;
+    const badge = document.getElementById("alert-badge");
+    badge.hidden = open === 0;
+    badge.textContent = R.alertBadgeText(open);
+    badge.dataset.openAlerts = String(open);
+  }
+
+  async function loadAlerts() {
+    const alerts = await R.api(`${base}/alerts`);
+    renderBadge(alerts);
+    R.renderAlerts(document.getElementById("alerts"), alerts, async (alert, days) => {
+      await R.api(`/api/alerts/${alert.id}/snooze`, { json: { days } });
+      await loadAlerts();
+    });
+  }
+
+  // ---- trend charts ---------------------------------------------------------------------------
+
+  /** The prescribed motions, one per (exercise, side), in the order they were first prescribed. */
+  function motions(prescriptions) {
+    const seen = new Map();
+    for (const p of [...prescriptions].sort((a, b) => String(a.created_at).localeCompare(String(b.created_at)))) {
+      const key = `${p.exercise}|${p.side}`;
+      if (!seen.has(key)) seen.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name, prescriptions: [] });
+      seen.get(key).prescriptions.push(p);
+    }
+    return [...seen.values()];
+  }
+
+  function seriesSummary(trends) {
+    const list = el("ul", { class: "series-summary" });
+    for (const s of trends.series || []) {
+      const pts = (s.points || []).filter((p) => p.best_angle !== null && p.best_angle !== undefined);
+      if (!pts.length) continue;
+      const last = pts[pts.length - 1];
+      const last3 = R.median(pts.slice(-3).map((p) => p.best_angle));
+      list.append(el("li", {},
+        el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
+        `latest ${R.fmtAngle(last.best_angle)} on ${R.fmtDate(last.date)}; median of the last 3 sessions ${R.fmtAngle(last3)}; `,
+        `${pts.length} session${pts.length === 1 ? "" : "s"} shown; target now ${R.fmtRange(last.target_min, last.target_max)}.`));
+    }
+    return list;
+  }
+
+  async function renderCharts() {
+    const container = document.getElementById("charts");
+    for (const c of state.charts) c.chart.destroy();
+    state.charts = [];
+    container.replaceChildren();
+    container.dataset.ready = "false";
+    const groups = motions(state.prescriptions);
+    if (!groups.length) {
+      container.append(el("p", { class: "empty", text: "No exercise is prescribed yet: add one in the plan below." }));
+      container.dataset.ready = "true";
+      container.dataset.charts = "0";
+      return;
+    }
+    const all = await Promise.all(groups.map((g) => R.api(
+      `${base}/trends?exercise=${encodeURIComponent(g.exercise)}&side=${encodeURIComponent(g.side)}`)));
+    // one time axis for every chart, so the motions can be compared at a glance
+    let xMin = Infinity, xMax = -Infinity;
+    for (const t of all) for (const s of t.series || []) for (const p of s.points || []) {
+      const x = R.toDate(p.date).getTime();
+      xMin = Math.min(xMin, x); xMax = Math.max(xMax, x);
+    }
+    const pad = R.DAY_MS;
+    groups.forEach((g, i) => {
+      const trends = all[i];
+      const title = `${R.exerciseName(g.exercise, trends.exercise_name || g.name)} — ${R.sideLabel(g.side).toLowerCase()} side`;
+      const canvas = el("canvas", { role: "img", "aria-label": `${title}: best angle per session over time` });
+      const figure = el("figure", { class: "chart", dataset: { exercise: g.exercise, side: g.side } },
+        el("figcaption", {}, el("h3", { text: title })));
+      const normal = trends.normal || {};
+      figure.append(el("p", { class: "chart-note" },
+        `Normal range ${R.fmtRange(normal.min, normal.max)}. This exercise works the `
+        + `${trends.works === "min" ? "low end of the range (lower values reach further)" : "high end of the range"}. `
+        + (Number.isFinite(trends.measurement_noise_deg)
+          ? `Measurement noise for this motion: about ±${Math.round(trends.measurement_noise_deg)}°. ` : ""),
+        normal.source ? el("details", { class: "source" }, el("summary", { text: "Source of the normal range" }),
+          el("span", { text: normal.source })) : null));
+      const box = el("div", { class: "chart-box" }, canvas);
+      figure.append(box);
+      container.append(figure);
+      const hasPoints = (trends.series || []).some((s) => (s.points || []).length);
+      let result = { points: 0, series: [] };
+      if (hasPoints && C.available) {
+        result = C.trendChart(canvas, trends, {
+          xMin: Number.isFinite(xMin) ? xMin - pad : undefined,
+          xMax: Number.isFinite(xMax) ? xMax + pad : undefined,
+          onPoint: (p) => { if (p.session_id) window.location.href = `/sessions/${p.session_id}`; },
+        });
+        state.charts.push(result);
+        figure.append(seriesSummary(trends));
+      } else {
+        box.replaceChildren(el("p", { class: "empty", text: hasPoints
+          ? "The chart library did not load."
+          : "No sessions recorded for this motion yet." }));
+      }
+      figure.dataset.points = String(result.points);
+      figure.dataset.series = JSON.stringify(result.series);
+    });
+    container.dataset.charts = String(groups.length);
+    container.dataset.ready = "true";
+  }
+
+  // ---- adherence ------------------------------------------------------------------------------
+
+  async function loadAdherence() {
+    const adherence = await R.api(`${base}/adherence?days=56`);
+    R.renderCalendar(document.getElementById("adherence"), adherence, { paused: state.patient && state.patient.plan_paused });
+  }
+
+  // ---- the plan: prescriptions ----------------------------------------------------------------
+
+  function describeCaps(p) {
+    const caps = [];
+    if (p.max_reps) caps.push(`at most ${p.max_reps} reps`);
+    if (p.max_minutes) caps.push(`at most ${p.max_minutes} min`);
+    return caps.join(", ") || "—";
+  }
+
+  function renderPrescriptions() {
+    const container = document.getElementById("prescriptions");
+    container.replaceChildren();
+    if (!state.prescriptions.length) {
+      container.append(el("p", { class: "empty", text: "No exercise prescribed." }));
+      return;
+    }
+    const table = el("table", { class: "prescriptions" });
+    table.append(el("thead", {}, el("tr", {}, ...["Exercise", "Mode, posture", "Target", "Safe max", "Dose", "Per week",
+      "Cap", "Version", ""].map((h) => el("th", { scope: "col", text: h })))));
+    const body = el("tbody");
+    for (const p of state.prescriptions) {
+      const row = el("tr", { dataset: { prescriptionId: p.id } },
+        el("td", {}, el("strong", { text: R.exerciseName(p.exercise, p.exercise_name) }), el("br"), `${R.sideLabel(p.side)} side`,
+          p.notes ? el("div", { class: "notes", text: `Note to patient: ${p.notes}` }) : null),
+        el("td", { text: R.seriesLabel(p.mode, p.posture) }),
+        el("td", { text: R.fmtRange(p.target_min, p.target_max) }),
+        el("td", { text: R.fmtAngle(p.safe_max) }),
+        el("td", { text: `${p.reps} reps${p.hold_s ? `, hold ${p.hold_s} s` : ""}` }),
+        el("td", { text: String(p.sessions_per_week) }),
+        el("td", { text: describeCaps(p) }),
+        el("td", { text: `v${p.version}` }));
+      const history = el("tr", { class: "history", hidden: true }, el("td", { colspan: "9" }));
+      const actions = el("td", { class: "row-actions" },
+        el("button", { type: "button", class: "secondary", text: "Edit", onclick: () => openEditor(p) }),
+        el("button", { type: "button", class: "secondary", text: "History", onclick: () => toggleHistory(p, history) }),
+        el("button", { type: "button", class: "secondary danger", text: "End", onclick: () => endPrescription(p) }));
+      row.append(actions);
+      body.append(row, history);
+    }
+    table.append(body);
+    container.append(table);
+  }
+
+  async function toggleHistory(p, row) {
+    if (!row.hidden) { row.hidden = true; return; }
+    const cell = row.firstChild;
+    cell.replaceChildren(el("p", { text: "Loading the versions…" }));
+    row.hidden = false;
+    try {
+      const versions = await R.api(`/api/prescriptions/${p.id}/versions`);
+      const list = el("ol", { class: "versions" });
+      for (const v of versions) {
+        list.append(el("li", { text: `v${v.version}, from ${R.fmtDate(v.created_at)}: ${R.seriesLabel(v.mode, v.posture)}, `
+          + `target ${R.fmtRange(v.target_min, v.target_max)}, safe max ${R.fmtAngle(v.safe_max)}, ${v.reps} reps`
+          + `${v.hold_s ? `, hold ${v.hold_s} s` : ""}, ${v.sessions_per_week} per week` }));
+      }
+      cell.replaceChildren(list);
+    } catch (err) {
+      cell.replaceChildren(el("p", { class: "form-error", text: `Could not load the versions: ${err.message}` }));
+    }
+  }
+
+  async function endPrescription(p) {
+    const what = `${R.exerciseName(p.exercise, p.exercise_name)} (${R.sideLabel(p.side).toLowerCase()}, ${R.modeLabel(p.mode).toLowerCase()})`;
+    if (!window.confirm(`End ${what}? The patient will no longer be asked to do it; its history is kept.`)) return;
+    try {
+      await R.api(`/api/prescriptions/${p.id}`, { method: "DELETE" });
+      await reloadPlan();
+    } catch (err) {
+      R.setStatus(`Could not end the prescription: ${err.message}`, "error");
+    }
+  }
+
+  // the editor dialog
+  const dialog = () => document.getElementById("prescription-dialog");
+  const form = () => document.getElementById("prescription-form");
+
+  function fillPostures(exerciseId, selected) {
+    const select = form().elements.posture;
+    const m = R.motion(exerciseId);
+    const postures = m ? m.postures : ["standing", "seated", "lying"];
+    select.replaceChildren(...postures.map((p) => el("option", { value: p, text: p[0].toUpperCase() + p.slice(1) })));
+    if (selected && postures.includes(selected)) select.value = selected;
+    const hint = document.getElementById("normal-hint");
+    hint.textContent = m
+      ? `Normal range for ${m.name.toLowerCase()}: ${R.fmtRange(m.normal.min, m.normal.max)} (${m.normal.source}). `
+        + `This exercise works the ${m.works === "min" ? "low" : "high"} end of the range.`
+      : "";
+  }
+
+  function openEditor(p) {
+    const f = form();
+    f.reset();
+    f.dataset.prescriptionId = p ? p.id : "";
+    clearErrors();
+    const exercise = f.elements.exercise;
+    exercise.replaceChildren(...R.catalog().map((m) => el("option", { value: m.id, text: m.experimental ? `${m.name} (experimental)` : m.name })));
+    document.getElementById("prescription-dialog-h").textContent = p
+      ? `Edit ${R.exerciseName(p.exercise, p.exercise_name)} (${R.sideLabel(p.side).toLowerCase()})` : "Add an exercise";
+    document.getElementById("prescription-form-note").textContent = p
+      ? `Saving makes version ${p.version + 1}; sessions already done keep the targets of the version they followed. `
+        + "To change the exercise or the side, end this one and add a new one."
+      : "";
+    exercise.disabled = Boolean(p);
+    f.elements.side.disabled = Boolean(p);
+    if (p) {
+      for (const name of Object.keys(FIELD_LABEL)) {
+        if (name === "posture") continue;
+        const input = f.elements[name];
+        if (input) input.value = p[name] === null || p[name] === undefined ? "" : p[name];
+      }
+      fillPostures(p.exercise, p.posture);
+    } else {
+      f.elements.reps.value = 10;
+      f.elements.hold_s.value = 0;
+      f.elements.sessions_per_week.value = 3;
+      fillPostures(exercise.value);
+    }
+    dialog().showModal();
+  }
+
+  function clearErrors() {
+    const f = form();
+    for (const input of f.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+    const box = f.querySelector(".form-error");
+    box.hidden = true;
+    box.textContent = "";
+  }
+
+  function showErrors(messages, fields) {
+    const f = form();
+    for (const name of fields) if (f.elements[name]) f.elements[name].setAttribute("aria-invalid", "true");
+    const box = f.querySelector(".form-error");
+    box.textContent = messages.join(" ");
+    box.hidden = false;
+  }
+
+  function readForm() {
+    const f = form();
+    const num = (name) => (f.elements[name].value === "" ? null : Number(f.elements[name].value));
+    return {
+      exercise: f.elements.exercise.value,
+      side: f.elements.side.value,
+      mode: f.elements.mode.value,
+      posture: f.elements.posture.value,
+      target_min: num("target_min"),
+      target_max: num("target_max"),
+      safe_max: num("safe_max"),
+      reps: num("reps"),
+      hold_s: num("hold_s"),
+      sessions_per_week: num("sessions_per_week"),
+      max_reps: num("max_reps"),
+      max_minutes: num("max_minutes"),
+      notes: f.elements.notes.value.trim(),
+    };
+  }
+
+  async function savePrescription(event) {
+    event.preventDefault();
+    clearErrors();
+    const body = readForm();
+    const bad = [];
+    const messages = [];
+    if (body.target_min !== null && body.target_max !== null && !(body.target_min < body.target_max)) {
+      bad.push("target_min", "target_max");
+      messages.push("Target from must be below target to.");
+    }
+    if (body.target_max !== null && body.safe_max !== null && !(body.target_max <= body.safe_max)) {
+      bad.push("target_max", "safe_max");
+      messages.push("The safe maximum must be at or above the top of the target.");
+    }
+    if (bad.length) { showErrors(messages, bad); return; }
+    const id = form().dataset.prescriptionId;
+    const button = document.getElementById("prescription-save");
+    button.disabled = true;
+    try {
+      if (id) await R.api(`/api/prescriptions/${id}`, { method: "PUT", json: body });
+      else await R.api(`${base}/prescriptions`, { method: "POST", json: body });
+      dialog().close();
+      await reloadPlan();
+    } catch (err) {
+      const detail = err.body && Array.isArray(err.body.detail) ? err.body.detail : [];
+      const fields = detail.map((d) => (d.loc || [])[d.loc.length - 1]).filter((n) => FIELD_LABEL[n]);
+      const messages = detail.length
+        ? detail.map((d) => { const n = (d.loc || [])[d.loc.length - 1]; return `${FIELD_LABEL[n] || n}: ${d.msg}.`; })
+        : [`Could not save: ${err.message}`];
+      showErrors(messages, fields);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function reloadPlan() {
+    state.prescriptions = await R.api(`${base}/prescriptions`);
+    renderPrescriptions();
+    await renderCharts();
+  }
+
+  async function togglePause() {
+    const button = document.getElementById("pause-button");
+    button.disabled = true;
+    try {
+      const p = await R.api(base, { method: "PATCH", json: { plan_paused: !state.patient.plan_paused } });
+      renderPatient(p);
+      await Promise.all([loadAlerts(), loadAdherence()]);
+    } catch (err) {
+      R.setStatus(`Could not change the plan: ${err.message}`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ---- start ----------------------------------------------------------------------------------
+
+  async function main() {
+    document.getElementById("new-prescription").addEventListener("click", () => openEditor(null));
+    document.getElementById("prescription-cancel").addEventListener("click", () => dialog().close());
+    form().addEventListener("submit", savePrescription);
+    form().elements.exercise.addEventListener("change", (e) => fillPostures(e.target.value));
+    document.getElementById("pause-button").addEventListener("click", togglePause);
+    try {
+      const [patient, prescriptions] = await Promise.all([R.api(base), R.api(`${base}/prescriptions`)]);
+      renderPatient(patient);
+      state.prescriptions = prescriptions;
+      renderPrescriptions();
+      R.setStatus("");
+      await Promise.all([loadAlerts(), renderCharts(), loadAdherence()]);
+    } catch (err) {
+      R.setStatus(err.status === 404 ? "This patient was not found." : `Could not load the patient: ${err.message}`, "error");
+    } finally {
+      document.body.dataset.loaded = "true";
+    }
+  }
+
+  main();
+})();

@@ -1,0 +1,70 @@
+/* The patient list: last session, adherence over 7 and 30 days, changes to review. */
+"use strict";
+
+(function () {
+  const R = window.romcam;
+  const { el } = R;
+
+  function adherenceCell(value, paused) {
+    if (value === null || value === undefined) return el("td", { class: "num muted", text: "— (nothing prescribed)" });
+    const pct = Math.max(0, Math.min(1, Number(value)));
+    return el("td", { class: "num" },
+      el("span", { class: "pct", text: R.fmtPercent(value) }),
+      el("span", { class: "bar", "aria-hidden": "true" }, el("span", { class: "bar-fill", dataset: { pct: String(pct) } })),
+      paused ? el("span", { class: "tag tag-paused", text: "plan paused" }) : null);
+  }
+
+  function render(patients) {
+    const table = document.getElementById("patients");
+    const body = table.querySelector("tbody");
+    body.replaceChildren();
+    for (const p of patients) {
+      const last = p.last_session_at
+        ? [R.fmtDate(p.last_session_at), el("br"), el("span", { class: "muted", text: R.daysAgo(p.last_session_at) })]
+        : [el("span", { class: "muted", text: "No sessions yet" })];
+      const review = p.open_alerts > 0
+        ? el("a", { href: `/patients/${p.id}#alerts-h`, class: "badge badge-alert", dataset: { openAlerts: String(p.open_alerts) },
+          text: R.alertBadgeText(p.open_alerts) })
+        : el("span", { class: "muted", text: "Nothing new" });
+      body.append(el("tr", { dataset: { patientId: p.id } },
+        el("th", { scope: "row" }, el("a", { href: `/patients/${p.id}`, class: "patient-link", text: p.name }),
+          p.is_local ? el("span", { class: "tag", text: "this computer" }) : null),
+        el("td", {}, ...last),
+        adherenceCell(p.adherence_7d, p.plan_paused),
+        adherenceCell(p.adherence_30d, false),
+        el("td", {}, review)));
+    }
+    // widths from data attributes: no inline style attribute in the markup (CSP-friendly)
+    for (const fill of body.querySelectorAll(".bar-fill")) fill.style.width = `${Number(fill.dataset.pct) * 100}%`;
+    table.hidden = false;
+  }
+
+  async function load() {
+    try {
+      const patients = await R.api("/api/patients");
+      R.setStatus(patients.length ? "" : "No patients yet: add one below.");
+      render(patients);
+    } catch (err) {
+      R.setStatus(`Could not load the patients: ${err.message}`, "error");
+    } finally {
+      document.body.dataset.loaded = "true";
+    }
+  }
+
+  document.getElementById("add-patient").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const error = form.querySelector(".form-error");
+    error.hidden = true;
+    try {
+      const notes = form.elements.notes.value.trim();
+      const p = await R.api("/api/patients", { json: { name: form.elements.name.value.trim(), ...(notes ? { notes } : {}) } });
+      window.location.href = `/patients/${p.id}`;
+    } catch (err) {
+      error.textContent = `Could not add the patient: ${err.message}`;
+      error.hidden = false;
+    }
+  });
+
+  load();
+})();

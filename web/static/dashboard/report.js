@@ -1,0 +1,112 @@
+/* The printable report: latest values, changes to review, trend charts and the session calendar. */
+"use strict";
+
+(function () {
+  const R = window.romcam;
+  const C = window.romcamCharts;
+  const { el } = R;
+  const patientId = document.body.dataset.patientId;
+  const base = `/api/patients/${patientId}`;
+  const charts = [];
+
+  /** Mirrors the alert rule so the table explains any alert: the last 3 sessions against the 4 weeks before. */
+  function compare(points) {
+    const last3 = points.slice(-3);
+    const start = R.toDate(last3[0].date).getTime();
+    const before = points.filter((p) => {
+      const t = R.toDate(p.date).getTime();
+      return t < start && t >= start - 28 * R.DAY_MS;
+    });
+    return { recent: R.median(last3.map((p) => p.best_angle)), baseline: R.median(before.map((p) => p.best_angle)), n: before.length };
+  }
+
+  function latestRows(group, trends) {
+    const rows = [];
+    const normal = trends.normal || {};
+    for (const s of trends.series || []) {
+      const pts = (s.points || []).filter((p) => p.best_angle !== null && p.best_angle !== undefined)
+        .sort((a, b) => R.toDate(a.date) - R.toDate(b.date));
+      if (!pts.length) continue;
+      const last = pts[pts.length - 1];
+      const cmp = compare(pts);
+      rows.push(el("tr", {},
+        el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}` }),
+        el("td", { text: R.seriesLabel(s.mode, s.posture) }),
+        el("td", { class: "num", text: R.fmtAngle(last.best_angle) }),
+        el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
+        el("td", { class: "num", text: `${R.fmtAngle(cmp.recent)} / ${cmp.n ? R.fmtAngle(cmp.baseline) : "—"}` }),
+        el("td", { class: "num", text: R.fmtSpan(last.target_min, last.target_max) }),
+        el("td", { class: "num", text: R.fmtSpan(normal.min, normal.max) })));
+    }
+    return rows;
+  }
+
+  async function main() {
+    document.getElementById("print-button").addEventListener("click", () => window.print());
+    document.getElementById("patient-link").href = `/patients/${patientId}`;
+    try {
+      const [patient, prescriptions, alerts, adherence] = await Promise.all([
+        R.api(base), R.api(`${base}/prescriptions`), R.api(`${base}/alerts`), R.api(`${base}/adherence?days=56`)]);
+      document.title = `${patient.name}: range-of-motion report — romcam`;
+      document.getElementById("report-title").textContent = `Range-of-motion report: ${patient.name}`;
+      document.getElementById("report-summary").textContent = [
+        patient.last_session_at ? `Last session ${R.fmtDate(patient.last_session_at)}.` : "No sessions yet.",
+        `Sessions done against the plan: ${R.fmtPercent(patient.adherence_7d)} over 7 days, ${R.fmtPercent(patient.adherence_30d)} over 30 days.`,
+        patient.plan_paused ? "The plan is paused." : "",
+      ].join(" ");
+      const groups = new Map();
+      for (const p of prescriptions) {
+        const key = `${p.exercise}|${p.side}`;
+        if (!groups.has(key)) groups.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name });
+      }
+      const list = [...groups.values()];
+      const trends = await Promise.all(list.map((g) => R.api(
+        `${base}/trends?exercise=${encodeURIComponent(g.exercise)}&side=${encodeURIComponent(g.side)}`)));
+      const tbody = document.querySelector("#latest tbody");
+      list.forEach((g, i) => tbody.append(...latestRows(g, trends[i])));
+      if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "7", text: "No sessions recorded yet." })));
+
+      R.renderAlerts(document.getElementById("alerts"), alerts.filter((a) => a.status === "open"), null);
+
+      let xMin = Infinity, xMax = -Infinity;
+      for (const t of trends) for (const s of t.series || []) for (const p of s.points || []) {
+        const x = R.toDate(p.date).getTime();
+        xMin = Math.min(xMin, x); xMax = Math.max(xMax, x);
+      }
+      const container = document.getElementById("charts");
+      list.forEach((g, i) => {
+        const t = trends[i];
+        const title = `${R.exerciseName(g.exercise, t.exercise_name || g.name)} — ${R.sideLabel(g.side).toLowerCase()} side`;
+        const canvas = el("canvas", { role: "img", "aria-label": `${title}: best angle per session over time` });
+        const figure = el("figure", { class: "chart", dataset: { exercise: g.exercise, side: g.side } },
+          el("figcaption", {}, el("h3", { text: title })), el("div", { class: "chart-box" }, canvas));
+        container.append(figure);
+        const has = (t.series || []).some((s) => (s.points || []).length);
+        if (has && C.available) {
+          const r = C.trendChart(canvas, t, { print: true, xMin: xMin - R.DAY_MS, xMax: xMax + R.DAY_MS });
+          charts.push(r.chart);
+          figure.dataset.points = String(r.points);
+        } else {
+          figure.dataset.points = "0";
+          canvas.replaceWith(el("p", { class: "empty", text: "No sessions recorded for this motion yet." }));
+        }
+      });
+      R.renderCalendar(document.getElementById("adherence"), adherence, { paused: patient.plan_paused });
+      document.getElementById("generated").textContent =
+        `Generated by romcam on ${R.fmtDateTime(new Date())}. Angles are measured from a webcam; see each session for `
+        + "the measurement notes. Median columns: the last 3 sessions / the 4 weeks before them (the rule the "
+        + "change notes use).";
+      R.setStatus("");
+      container.dataset.ready = "true";
+    } catch (err) {
+      R.setStatus(err.status === 404 ? "This patient was not found." : `Could not load the report: ${err.message}`, "error");
+    } finally {
+      document.body.dataset.loaded = "true";
+    }
+  }
+
+  // charts keep their size on paper: the report column has the same width on screen and in print
+  window.addEventListener("beforeprint", () => charts.forEach((c) => c.resize()));
+  window.addEventListener("afterprint", () => charts.forEach((c) => c.resize()));
+  main();
+})();

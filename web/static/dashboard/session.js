@@ -1,0 +1,100 @@
+/* The session page: for each set, the angle-time curve with its reps and the target band. */
+"use strict";
+
+(function () {
+  const R = window.romcam;
+  const C = window.romcamCharts;
+  const { el } = R;
+  const sessionId = document.body.dataset.sessionId;
+
+  function repTable(set) {
+    const reps = set.reps || [];
+    if (!reps.length) return el("p", { class: "empty", text: "No complete repetition was detected in this set." });
+    const table = el("table", { class: "reps" });
+    table.append(el("thead", {}, el("tr", {}, ...["Rep", "Start", "Peak", "End", "Highest", "Lowest", "Hold", "Note"]
+      .map((h) => el("th", { scope: "col", text: h })))));
+    const body = el("tbody");
+    reps.forEach((r, i) => {
+      const notes = [];
+      if (r.partial) notes.push("partial (cut off at the start or end of the set)");
+      if (r.below_target) notes.push("short of the target");
+      body.append(el("tr", {},
+        el("td", { text: String(i + 1) }),
+        el("td", { class: "num", text: `${r.start.toFixed(1)} s` }),
+        el("td", { class: "num", text: `${r.peak.toFixed(1)} s` }),
+        el("td", { class: "num", text: `${r.end.toFixed(1)} s` }),
+        el("td", { class: "num", text: R.fmtAngle(r.max_angle) }),
+        el("td", { class: "num", text: R.fmtAngle(r.min_angle) }),
+        el("td", { class: "num", text: `${(r.hold_s || 0).toFixed(1)} s` }),
+        el("td", { text: notes.join("; ") })));
+    });
+    table.append(body);
+    return table;
+  }
+
+  function renderSet(container, set, index) {
+    const name = R.exerciseName(set.exercise, set.exercise_name);
+    const title = `${name} — ${R.sideLabel(set.side).toLowerCase()} side, ${R.seriesLabel(set.mode, set.posture).toLowerCase()}`;
+    const canvas = el("canvas", { role: "img", "aria-label": `${title}: joint angle over time with the repetitions marked` });
+    const figure = el("figure", { class: "chart session-chart", dataset: { exercise: set.exercise, side: set.side, set: String(index) } },
+      el("figcaption", {}, el("h2", { text: title })));
+    const full = (set.reps || []).filter((r) => !r.partial).length;
+    const partial = (set.reps || []).length - full;
+    const facts = [
+      `Range reached ${R.fmtRange(set.min_angle, set.max_angle)}`,
+      `${full} repetition${full === 1 ? "" : "s"}${partial ? ` (+${partial} partial)` : ""}`,
+      set.target_min !== null && set.target_min !== undefined
+        ? `target ${R.fmtRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
+        : "no target (not from a prescription)",
+      set.safe_max !== null && set.safe_max !== undefined ? `safe maximum ${R.fmtAngle(set.safe_max)}` : null,
+    ].filter(Boolean);
+    figure.append(el("p", { class: "chart-note", text: facts.join(" · ") + "." }));
+    for (const w of set.warnings || []) figure.append(el("p", { class: "warning", text: `Note: ${w}` }));
+    const box = el("div", { class: "chart-box" }, canvas);
+    figure.append(box);
+    container.append(figure);
+    let result = { points: 0, reps: 0 };
+    const samples = set.samples;
+    if (samples && samples.t && samples.t.length && C.available) {
+      result = C.sessionChart(canvas, set);
+    } else {
+      box.replaceChildren(el("p", { class: "empty", text: C.available ? "No samples were stored for this set." : "The chart library did not load." }));
+    }
+    figure.dataset.points = String(result.points);
+    figure.dataset.reps = String((set.reps || []).length);
+    figure.append(el("h3", { text: "Repetitions" }), repTable(set));
+  }
+
+  async function main() {
+    try {
+      const s = await R.api(`/api/sessions/${sessionId}`);
+      document.title = `Session ${R.fmtDate(s.started_at)} — romcam`;
+      document.getElementById("session-title").textContent = `Session of ${R.fmtDateTime(s.started_at)}`;
+      if (s.patient_id) {
+        const link = document.getElementById("patient-link");
+        link.href = `/patients/${s.patient_id}`;
+        link.hidden = false;
+      }
+      const minutes = s.ended_at ? Math.round((R.toDate(s.ended_at) - R.toDate(s.started_at)) / 60000) : null;
+      const bits = [
+        minutes !== null ? `${minutes} minute${minutes === 1 ? "" : "s"}` : null,
+        s.status === "interrupted" ? "interrupted before the end" : "completed",
+        s.demo ? "demo data, not a real patient session" : null,
+        s.source ? `source: ${s.source}` : null,
+      ].filter(Boolean);
+      document.getElementById("session-summary").textContent = bits.join(" · ");
+      const container = document.getElementById("sets");
+      container.replaceChildren();
+      (s.sets || []).forEach((set, i) => renderSet(container, set, i));
+      if (!(s.sets || []).length) container.append(el("p", { class: "empty", text: "This session has no exercise sets." }));
+      container.dataset.ready = "true";
+      R.setStatus("");
+    } catch (err) {
+      R.setStatus(err.status === 404 ? "This session was not found." : `Could not load the session: ${err.message}`, "error");
+    } finally {
+      document.body.dataset.loaded = "true";
+    }
+  }
+
+  main();
+})();
