@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# until the live coach exists: analyse a rendered demo clip into the local database, then serve
+# the dashboard on it (http://127.0.0.1:8000)
 run: install
 	$(BIN)/romcam demo
+	$(BIN)/romcam serve
 
 test: install
 	$(BIN)/ruff check romcam tests benchmarks

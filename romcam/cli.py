@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .errors import RomcamError
+from .errors import RomcamError, UsageError
 
 
 class _Progress:
@@ -72,9 +72,59 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         _write_text(args.json, json.dumps(result.to_document(), indent=1) + "\n")
     if args.csv:
         _write_text(args.csv, samples_csv(result))
+    if args.save:
+        _save_analysis(result.to_document(), args)
     if result.error is not None:
         print(f"romcam: {result.error}", file=sys.stderr)
         return result.error.exit_code
+    return 0
+
+
+def _save_analysis(document: dict, args: argparse.Namespace) -> None:
+    """Store the analysis as a one-set session (the same document and service as POST /api/sessions)."""
+    import uuid
+
+    patient_id = None
+    if args.patient:
+        try:
+            patient_id = uuid.UUID(args.patient)
+        except ValueError:
+            raise UsageError(f"--patient must be a patient id (a UUID), got {args.patient!r}") from None
+    session_id, patient_id, _ = _store_session(document, db_url=args.db, patient_id=patient_id, mode=args.mode,
+                                               posture=args.posture)
+    print(f"saved as session {session_id} of patient {patient_id}", file=sys.stderr)
+
+
+def _store_session(document: dict, *, db_url: str | None, patient_id: object = None, mode: str = "active",
+                   posture: str = "standing", **extra: object) -> tuple:
+    """Ingest one analysed video as a session; returns (session id, patient id, created)."""
+    from .session_doc import from_analysis
+    from .store import Store
+    from .store.service import ingest_session
+
+    store = Store(db_url)
+    try:
+        patient_id = patient_id or store.local_patient_id
+        doc = from_analysis(document, patient_id=patient_id, mode=mode, posture=posture, **extra)
+        with store.session() as db:
+            session_id, created = ingest_session(db, doc)
+    finally:
+        store.close()
+    return session_id, patient_id, created
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .server.app import create_app
+    from .server.settings import Settings
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db)) if v is not None}
+    settings = Settings(**overrides)
+    app = create_app(settings)
+    print(f"romcam serving on http://{settings.host}:{settings.port} (database {settings.db_url.split('@')[-1]})",
+          file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 
@@ -125,16 +175,24 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Render a demo clip of a patient and analyse it: what `make run` does until the live coach."""
+    """Render a demo clip of a patient, analyse it and store it as a demo session in the local
+    database (what `make run` does before serving the dashboard, until the live coach exists)."""
+    import uuid
+    from datetime import UTC, datetime
+
     from .analysis import analyze_video
     from .render import RenderSpec, render_clip
     from .report import summary_text
+    from .store.errors import ConflictError
 
     out_dir = Path(args.out_dir or Path(tempfile.gettempdir()) / "romcam-demo")
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():
         print(f"rendering a demo clip of {args.exercise.replace('_', ' ')} → {clip}", file=sys.stderr)
-        render_clip(RenderSpec(exercise=args.exercise, side="left", reps=3, seed=1), clip)
+        try:
+            render_clip(RenderSpec(exercise=args.exercise, side="left", reps=3, seed=1), clip)
+        except OSError as exc:
+            raise RomcamError(f"cannot write the demo clip to {clip}: {exc.strerror or exc}") from None
     progress = _Progress("analyzing the demo clip")
     try:
         result = analyze_video(clip, args.exercise, "left", progress=progress)
@@ -142,6 +200,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress.done()
     print("demo video (rendered, not a real patient):")
     print(summary_text(result), end="")
+    if args.no_save:
+        return 0
+    # one demo session per clip: the same clip stored twice is the same session, never a duplicate
+    session_id = uuid.uuid5(uuid.NAMESPACE_URL, f"romcam-demo:{clip.name}:{clip.stat().st_mtime_ns}")
+    started = datetime.fromtimestamp(clip.stat().st_mtime, UTC)
+    try:
+        _, patient_id, created = _store_session(result.to_document(), db_url=args.db, demo=True,
+                                                started_at=started, session_id=session_id)
+    except ConflictError:
+        created, patient_id = False, None
+    if created:
+        print(f"stored as a demo session of the local patient ({patient_id})", file=sys.stderr)
     return 0
 
 
@@ -160,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--csv", metavar="OUT", help="write the per-frame samples (CSV) here")
     a.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--save", action="store_true", help="store the result as a session in the database")
+    a.add_argument("--patient", metavar="ID", help="with --save: the patient's id (default: the local patient)")
+    a.add_argument("--mode", choices=("active", "active_assisted", "passive"), default="active",
+                   help="with --save: who moved the limb")
+    a.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing",
+                   help="with --save: the patient's posture")
+    a.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("exercises", help="list the exercise catalog")
@@ -186,10 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output video (.mp4); the truth goes beside it")
     r.set_defaults(func=cmd_render)
 
-    d = sub.add_parser("demo", help="render a demo clip and analyse it (no camera needed)")
+    d = sub.add_parser("demo", help="render a demo clip, analyse it and store it as a demo session")
     d.add_argument("--exercise", default="shoulder_abduction")
     d.add_argument("--out-dir", help="where the demo clip is kept (default: the temp folder)")
+    d.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    d.add_argument("--no-save", action="store_true", help="only print the analysis; store nothing")
     d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("serve", help="serve the REST API and the dashboard (FastAPI under uvicorn)")
+    s.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, help="port (default 8000)")
+    s.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    s.set_defaults(func=cmd_serve)
     return p
 
 

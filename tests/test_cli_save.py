@@ -1,0 +1,63 @@
+"""`romcam analyze --save` stores a rendered clip's analysis through the same service as the API."""
+
+from __future__ import annotations
+
+import pytest
+from db_fixtures import *  # noqa: F403 (db_url, store, postgres_server)
+
+from romcam.cli import main
+from romcam.store import Store, service
+
+
+def test_analyze_save_stores_the_clip_for_the_local_patient(demo_clip, db_url: str, capsys) -> None:
+    store = Store(db_url)
+    try:
+        code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "-q",
+                     "--save", "--mode", "active", "--posture", "standing", "--db", db_url])
+        assert code == 0
+        assert "saved as session" in capsys.readouterr().err
+        with store.session() as db:
+            me = service.get_patient(db, store.local_patient_id)
+            [session] = service.list_sessions(db, me)
+            [s] = session["sets"]
+            assert (s["exercise"], s["side"], s["mode"], s["posture"]) == ("shoulder_abduction", "left", "active",
+                                                                          "standing")
+            assert s["reps_full"] + s["reps_partial"] >= 2 and s["best_angle"] > 60
+            detail = service.session_detail(db, service.get_session(db, session["id"]))
+            assert len(detail["sets"][0]["samples"]["t"]) > 60
+    finally:
+        store.close()
+
+
+def test_analyze_save_refuses_an_unknown_patient(demo_clip, tmp_path, capsys) -> None:
+    code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "-q", "--save", "--patient",
+                 "not-a-uuid", "--db", f"sqlite:///{tmp_path / 'r.db'}"])
+    assert code == 2 and "--patient must be a patient id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["serve", "--help"]])
+def test_serve_is_a_command(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0 and "--db" in capsys.readouterr().out
+
+
+def test_demo_stores_one_demo_session_however_often_it_runs(demo_clip, tmp_path, capsys) -> None:
+    import shutil
+
+    clip_dir = tmp_path / "clips"
+    clip_dir.mkdir()
+    shutil.copy(demo_clip, clip_dir / "demo_shoulder_abduction.mp4")  # a clip already there is reused
+    db_url = f"sqlite:///{tmp_path / 'demo.db'}"
+    for _ in range(2):
+        assert main(["demo", "--out-dir", str(clip_dir), "--db", db_url]) == 0
+    out, err = capsys.readouterr()
+    assert "demo video (rendered, not a real patient)" in out
+    assert err.count("stored as a demo session") == 1
+    store = Store(db_url)
+    try:
+        with store.session() as db:
+            [session] = service.list_sessions(db, service.get_patient(db, store.local_patient_id))
+            assert session["demo"] is True
+    finally:
+        store.close()
