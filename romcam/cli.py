@@ -160,7 +160,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     spec = RenderSpec(exercise=args.exercise, side=args.side, view=view, posture=args.posture, reps=args.reps,
                       fps=args.fps, width=args.width, height=args.height, seed=args.seed,
                       background=args.background, noise=args.noise, hold_s=args.hold,
-                      short_reps=tuple(args.short or ()), body=args.body)
+                      short_reps=tuple(args.short or ()), body=args.body, rep_s=args.rep_seconds,
+                      peak=args.peak, rest=args.rest_angle, camera_height=args.camera_height,
+                      camera_tilt=args.camera_tilt)
     from .catalog import get_motion
 
     get_motion(args.exercise)  # a clear error for an unknown exercise
@@ -252,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--short", type=int, nargs="*", metavar="I", help="indices of reps that fall short")
     r.add_argument("--hold", type=float, default=0.5, help="hold at the peak, seconds")
+    r.add_argument("--rep-seconds", type=float, default=3.0, help="one rep's rise and return, seconds (speed)")
+    r.add_argument("--peak", type=float, help="peak angle of each rep, degrees (default: per exercise)")
+    r.add_argument("--rest-angle", type=float, help="angle between reps, degrees (default: per exercise)")
+    r.add_argument("--camera-height", type=float, help="camera height above the floor, metres")
+    r.add_argument("--camera-tilt", type=float, default=0.0, help="camera pitch, degrees")
     r.add_argument("--fps", type=float, default=30.0)
     r.add_argument("--width", type=int, default=640)
     r.add_argument("--height", type=int, default=480)
