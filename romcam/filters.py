@@ -55,10 +55,12 @@ def _alpha(cutoff_hz: float, dt: float) -> float:
     return r / (r + 1.0)
 
 
-def _check_positive(name: str, value: float) -> float:
+def check_positive(name: str, value: float, unit: str = "") -> float:
+    """``value`` as a float, or ValueError naming ``name`` when it is not a finite number > 0."""
     v = float(value)
     if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        what = f"a finite number of {unit} > 0" if unit else "a finite number > 0"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
     return v
 
 
@@ -95,13 +97,13 @@ class OneEuroFilter:
         d_cutoff: float = 1.0,
         max_gap_s: float = 0.5,
     ) -> None:
-        self.min_cutoff = _check_positive("min_cutoff", min_cutoff)
+        self.min_cutoff = check_positive("min_cutoff", min_cutoff)
         b = float(beta)
         if not math.isfinite(b) or b < 0:
             raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
         self.beta = b
-        self.d_cutoff = _check_positive("d_cutoff", d_cutoff)
-        self.max_gap_s = _check_positive("max_gap_s", max_gap_s)
+        self.d_cutoff = check_positive("d_cutoff", d_cutoff)
+        self.max_gap_s = check_positive("max_gap_s", max_gap_s)
         self.reset()
 
     def reset(self) -> None:
@@ -247,7 +249,7 @@ def smooth_zero_phase(
     if tt.shape != xx.shape:
         raise ValueError(f"t and x must have the same length, got {tt.size} and {xx.size}")
     _check_times(tt)
-    cutoff = _check_positive("cutoff_hz", cutoff_hz)
+    cutoff = check_positive("cutoff_hz", cutoff_hz)
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ValueError(f"order must be an integer >= 1, got {order!r}")
     if np.any(np.isinf(xx)):

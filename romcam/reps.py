@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from romcam.filters import estimate_noise
+from romcam.filters import check_positive, estimate_noise
 
 __all__ = ["Rep", "RepDetector", "auto_hysteresis", "detect_reps"]
 
@@ -113,13 +113,6 @@ class Rep:
         }
 
 
-def _positive(name: str, value: float) -> float:
-    v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number of degrees > 0, got {value!r}")
-    return v
-
-
 class RepDetector:
     """Streaming repetition detector (see the module docstring for every definition).
 
@@ -159,13 +152,13 @@ class RepDetector:
         if works not in ("max", "min"):
             raise ValueError(f"works must be 'max' or 'min', got {works!r}")
         self.works = works
-        self.hysteresis = _positive("hysteresis", hysteresis)
+        self.hysteresis = check_positive("hysteresis", hysteresis, "degrees")
         if target is not None:
             target = float(target)
             if not math.isfinite(target):
                 raise ValueError(f"target must be a finite angle in degrees or None, got {target}")
         self.target = target
-        self.hold_tolerance = _positive("hold_tolerance", hold_tolerance)
+        self.hold_tolerance = check_positive("hold_tolerance", hold_tolerance, "degrees")
         self._sign = 1.0 if works == "max" else -1.0
 
         # Valid samples since global index _base (y = sign × angle).
