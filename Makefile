@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench-accuracy clean
+.PHONY: install run test lint bench-accuracy bench-live clean
 
 install: $(STAMP)
 
@@ -14,10 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-# until the live coach exists: analyse a rendered demo clip into the local database, then serve
-# the dashboard on it (http://127.0.0.1:8000)
+# the live coach on camera 0 (or, when no camera opens, a rendered demo video), the dashboard and
+# the API on http://127.0.0.1:8000 (the coaching page is /coach). `romcam demo` still analyses a
+# demo clip into the database on its own.
 run: install
-	$(BIN)/romcam demo
 	$(BIN)/romcam serve
 
 test: install
@@ -32,3 +32,7 @@ clean:
 
 bench-accuracy: install
 	$(BIN)/python -m benchmarks.accuracy
+
+# frame-to-event latency and sustained fps of the live path on a 30 fps source (not in make test)
+bench-live: install
+	$(BIN)/python -m benchmarks.live

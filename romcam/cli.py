@@ -113,6 +113,37 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
     return session_id, patient_id, created
 
 
+def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """What ``romcam serve`` captures: ``--source``, else camera 0, else (one line says so) the demo clip."""
+    from .catalog import get_motion
+    from .live.capture import LiveOptions, is_live_spec, quiet_opencv
+    from .source import open_source, parse_source
+
+    if args.exercise:
+        get_motion(args.exercise)  # a clear error for an unknown exercise
+    elif args.side:
+        raise UsageError("--side goes with --exercise (the plan's prescriptions give each exercise its side)")
+    options = LiveOptions(source=None, exercise=args.exercise, side=args.side, every_frame=args.every_frame,
+                          model_path=args.model)
+    if args.source is not None:
+        spec = parse_source(args.source)
+        quiet_opencv()
+        source = open_source(spec)  # SourceNotFoundError, NotAVideoError, CameraError: one line, exit code
+        source.close()
+        options.source = spec
+        return options
+    quiet_opencv()
+    try:
+        open_source(0).close()
+        options.source = 0
+    except RomcamError:
+        print("romcam: no camera could be opened (camera 0) — serving a rendered demo video instead", file=sys.stderr)
+        options.demo = True
+        options.loop = True
+    assert options.demo or is_live_spec(options.source)
+    return options
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -121,9 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db)) if v is not None}
     settings = Settings(**overrides)
-    app = create_app(settings)
-    print(f"romcam serving on http://{settings.host}:{settings.port} (database {settings.db_url.split('@')[-1]})",
-          file=sys.stderr)
+    live = None if args.no_live else _live_options(args)
+    app = create_app(settings, live=live)
+    what = ""
+    if live is not None:
+        what = " — live coach on the demo video" if live.demo else f" — live coach on {live.source}"
+    print(f"romcam serving on http://{settings.host}:{settings.port} (database {settings.db_url.split('@')[-1]})"
+          f"{what}", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
@@ -277,10 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-save", action="store_true", help="only print the analysis; store nothing")
     d.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("serve", help="serve the REST API and the dashboard (FastAPI under uvicorn)")
+    s = sub.add_parser("serve", help="serve the live coach, the REST API and the dashboard (FastAPI under uvicorn)")
     s.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, help="port (default 8000)")
     s.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    s.add_argument("--source", metavar="0|PATH|URL",
+                   help="camera index, video file or stream URL for the live coach (default: camera 0, else a "
+                        "rendered demo video)")
+    s.add_argument("--exercise", help="run this one exercise (measure only) instead of today's plan")
+    s.add_argument("--side", choices=("left", "right"), help="with --exercise: the side that moves (default left)")
+    s.add_argument("--every-frame", action="store_true",
+                   help="process every frame of a file as fast as possible (default: play at its own frame rate)")
+    s.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
+    s.add_argument("--no-live", action="store_true", help="serve the API and dashboard only, no capture")
     s.set_defaults(func=cmd_serve)
     return p
 

@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import UnknownExerciseError
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError
-from . import exports_router, patients_router, prescriptions_router, sessions_router, trends_router
+from . import exports_router, live_router, patients_router, prescriptions_router, sessions_router, trends_router
 from .hostcheck import HostCheckMiddleware, allowed_hosts
 from .settings import Settings
 
@@ -55,15 +55,39 @@ def _pages_router():  # type: ignore[no-untyped-def]
     return pages.router
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None) -> FastAPI:
-    """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``."""
+def _coach_page_router():  # type: ignore[no-untyped-def]
+    """``romcam.server.coach_page.router`` (the coaching page, built separately) when it is there."""
+    try:
+        from . import coach_page
+    except ImportError:
+        return None
+    return getattr(coach_page, "router", None)
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None) -> FastAPI:  # type: ignore[no-untyped-def]
+    """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
+    ``live`` (``romcam.live.capture.LiveOptions``) runs the capture worker of the live coach."""
     settings = settings or Settings()
     own_store = store is None
     store = store or Store(settings.db_url)
+    hub = live_router.Hub()
+    live_service = live_router.LiveService(hub, None)
+    if live is not None:
+        from ..live.service import make_worker
+
+        live_service.worker = make_worker(live, store, settings, publish=hub.publish)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        import asyncio
+
+        hub.loop = asyncio.get_running_loop()
+        if live_service.worker is not None:
+            live_service.worker.start()
         yield
+        if live_service.worker is not None:
+            await asyncio.to_thread(live_service.worker.stop)
+        hub.loop = None
         if own_store:
             store.close()
 
@@ -72,13 +96,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
                               "trends, alerts and exports (docs/api.md).")
     app.state.settings = settings
     app.state.store = store
+    app.state.live = live_service
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings.host))
     _error_handlers(app)
-    for module in (patients_router, prescriptions_router, sessions_router, trends_router, exports_router):
+    for module in (patients_router, prescriptions_router, sessions_router, trends_router, exports_router, live_router):
         app.include_router(module.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     pages = _pages_router()
     if pages is not None:
         app.include_router(pages)
+    coach = _coach_page_router()
+    if coach is not None:
+        app.include_router(coach)
     return app

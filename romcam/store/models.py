@@ -213,3 +213,17 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (Index("ix_alerts_patient", "patient_id", "resolved_at"),)
+
+
+class Checkin(Base):
+    """The patient's short check-in after a live session (pain, tiredness, cramps), for the PT."""
+
+    __tablename__ = "checkins"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    pain: Mapped[int] = mapped_column(Integer)  # 0-10
+    tiredness: Mapped[int] = mapped_column(Integer)  # 0-10
+    cramps: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,116 @@
+"""Annotated frames for the MJPEG stream: the patient's skeleton, the measured angle at the joint and
+the target arc (the PT's band in green, the safe maximum in red), drawn on a copy of the frame.
+
+Pure drawing with OpenCV on numpy arrays; nothing leaves the machine (``/live/video.mjpg`` serves
+loopback clients only).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from ..angles import resolve_index, signed_angle_2d
+from ..catalog import Motion
+from ..landmarks import INDEX, Pose, PoseFrame
+from .coach import PlanItem
+
+# the body's segments (MediaPipe's 33-landmark topology, face left out)
+SEGMENTS = [(f"{side}_{a}", f"{side}_{b}") for side in ("left", "right") for a, b in (
+    ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "index"), ("shoulder", "hip"), ("hip", "knee"),
+    ("knee", "ankle"), ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index"))]
+CROSS = [("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")]
+ZONE_COLOURS = {"below": (0, 200, 255), "in_target": (80, 200, 60), "above_target": (0, 160, 255),
+                "above_safe_max": (40, 40, 230), "unknown": (200, 200, 200)}
+
+
+def _pt(pose: Pose, i: int) -> tuple[int, int]:
+    x, y = pose.image[i, :2]
+    return int(round(x)), int(round(y))
+
+
+def _point(pose: Pose, name: str, side: str) -> np.ndarray:
+    if name.startswith("mid_"):
+        base = name.removeprefix("mid_")
+        return 0.5 * (pose.image[INDEX[f"left_{base}"], :2] + pose.image[INDEX[f"right_{base}"], :2])
+    return pose.image[resolve_index(name, side), :2]
+
+
+def _reference_2d(pose: Pose, motion: Motion, side: str) -> np.ndarray | None:
+    if isinstance(motion.reference, tuple):
+        a, b = motion.reference
+        return _point(pose, b, side) - _point(pose, a, side)
+    trunk_down = _point(pose, "mid_hip", side) - _point(pose, "mid_shoulder", side)
+    if motion.reference == "down":
+        return trunk_down
+    if motion.reference == "up":
+        return -trunk_down
+    return None  # anterior / lateral axes: no reliable 2D direction, no arc
+
+
+def main_pose(frame: PoseFrame) -> Pose | None:
+    return max(frame.poses, key=lambda p: float(p.visibility.sum())) if frame.poses else None
+
+
+def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: PlanItem, *, angle: float,
+             zone: str, demo: bool = False, state: str = "", rep: int = 0) -> np.ndarray:
+    """A copy of ``image`` (BGR) with the skeleton, the angle at the joint and the target arc."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    pose = main_pose(frame) if frame is not None else None
+    colour = ZONE_COLOURS.get(zone, (200, 200, 200))
+    if pose is not None:
+        vis = pose.visibility
+        for a, b in SEGMENTS + CROSS:
+            ia, ib = INDEX[a], INDEX[b]
+            if vis[ia] > 0.3 and vis[ib] > 0.3:
+                cv2.line(out, _pt(pose, ia), _pt(pose, ib), (255, 255, 255), 2, cv2.LINE_AA)
+        for name in motion.moving:
+            if not name.startswith("mid_"):
+                i = resolve_index(name, item.side)
+                cv2.circle(out, _pt(pose, i), 6, colour, -1, cv2.LINE_AA)
+        pivot_name = motion.moving[0]
+        pivot = _point(pose, pivot_name, item.side)
+        moving = _point(pose, motion.moving[1], item.side) - pivot
+        ref = _reference_2d(pose, motion, item.side)
+        radius = int(max(30.0, 0.6 * float(np.linalg.norm(moving))))
+        centre = (int(round(pivot[0])), int(round(pivot[1])))
+        if ref is not None and np.linalg.norm(ref) > 1 and np.linalg.norm(moving) > 1 and math.isfinite(angle):
+            raw = (angle - motion.offset) * motion.scale
+            seen = signed_angle_2d(ref, moving)
+            sense = 1.0 if (seen >= 0) == (raw >= 0) else -1.0
+            base = math.degrees(math.atan2(ref[1], ref[0]))
+
+            def screen(a: float) -> float:
+                return base + sense * (a - motion.offset) * motion.scale
+
+            if item.target_min is not None and item.target_max is not None:
+                cv2.ellipse(out, centre, (radius, radius), 0, screen(item.target_min), screen(item.target_max),
+                            (80, 200, 60), 6, cv2.LINE_AA)
+            if item.safe_max is not None:
+                a = screen(item.safe_max)
+                cv2.ellipse(out, centre, (radius, radius), 0, a - 1.5, a + 1.5, (40, 40, 230), 10, cv2.LINE_AA)
+            cv2.line(out, centre, (int(pivot[0] + ref[0] / np.linalg.norm(ref) * radius),
+                                   int(pivot[1] + ref[1] / np.linalg.norm(ref) * radius)), (180, 180, 180), 1)
+        label = f"{angle:.0f} deg" if math.isfinite(angle) else "--"
+        org = (min(max(centre[0] + 12, 0), w - 140), min(max(centre[1] - 12, 30), h - 10))
+        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 5, cv2.LINE_AA)
+        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2, cv2.LINE_AA)
+    status = f"{state.replace('_', ' ')}  rep {rep}" if state else ""
+    if status:
+        cv2.putText(out, status, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 5, cv2.LINE_AA)
+        cv2.putText(out, status, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    if demo:
+        cv2.rectangle(out, (0, 0), (w, 34), (0, 140, 255), -1)
+        cv2.putText(out, "DEMO VIDEO - rendered, not a real patient", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
+                    (0, 0, 0), 2, cv2.LINE_AA)
+    return out
+
+
+def to_jpeg(image: np.ndarray, quality: int = 75) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode the frame as JPEG")
+    return buf.tobytes()

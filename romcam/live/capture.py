@@ -1,0 +1,517 @@
+"""The capture worker: source → pose → MotionMeter → One Euro → RepDetector → coach, in a thread.
+
+- A **file** plays at its own frame rate (the worker sleeps until each frame's time), so a test sees
+  the same events every run; ``every_frame`` processes every frame as fast as it can instead. A
+  demo clip loops.
+- A **live** source (camera index, stream URL) never queues stale frames: a grabber thread keeps
+  only the newest frame, counts the ones it overwrote (``dropped_frames``), and the worker reports
+  its effective fps.
+- A camera that stops sending frames, or a file that ends: a ``source_lost`` state and event; the
+  session is kept (a camera is retried with backoff and capture resumes when it comes back; a file
+  that ended closes the session as ``interrupted`` with its sets analysed).
+- Every processed frame is published as a ``frame`` event (``romcam.live.events``), state changes
+  as ``status`` events; annotated JPEG frames for the MJPEG stream at most ``MJPEG_MAX_FPS``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..catalog import get_motion
+from ..errors import CameraError, CorruptVideoError, RomcamError
+from ..filters import OneEuroFilter
+from ..measure import MotionMeter, Sample
+from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
+from ..source import Frame, open_source, parse_source
+from .annotate import annotate, to_jpeg
+from .coach import Coach, FrameInput, PlanItem
+from .events import frame_event, status_event
+from .recorder import Recorder
+
+MJPEG_MAX_FPS = 15.0
+RETRY_START_S = 1.0
+RETRY_MAX_S = 10.0
+FPS_WINDOW_S = 2.0
+# a live hysteresis for the streaming detector (the stored reps come from summarize's own choice):
+# three times the motion's measurement noise, at least the offline minimum
+LIVE_HYSTERESIS_NOISE_FACTOR = 3.0
+
+Publish = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class LiveOptions:
+    """How ``romcam serve`` captures (docs/live.md)."""
+
+    source: str | int | None = 0  # camera index, file path or URL
+    exercise: str | None = None
+    side: str | None = None
+    every_frame: bool = False
+    demo: bool = False  # the source is a rendered demo clip (events and sessions say so)
+    loop: bool = False  # replay the file when it ends (the demo)
+    model_path: str | None = None
+    demo_dir: Path | None = None  # where the demo clip is rendered (once, then cached)
+    retry_max_s: float = RETRY_MAX_S
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def is_live_spec(spec: str | int | None) -> bool:
+    if spec is None:
+        return True
+    if isinstance(spec, int):
+        return True
+    parsed = parse_source(str(spec))
+    return isinstance(parsed, int) or "://" in str(spec)
+
+
+class LatestFrameGrabber:
+    """Reads a live source in its own thread and keeps only the newest frame."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.dropped = 0
+        self._cond = threading.Condition()
+        self._frame: tuple[Frame, float] | None = None  # the newest frame and when it arrived
+        self._error: BaseException | None = None
+        self._ended = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="romcam-grabber", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for frame in self.source:
+                with self._cond:
+                    if self._closed:
+                        return
+                    if self._frame is not None:
+                        self.dropped += 1  # never processed: stale
+                    self._frame = (frame, time.monotonic())
+                    self._cond.notify_all()
+        except BaseException as exc:  # CameraError and the like: handed to the consumer
+            with self._cond:
+                self._error = exc
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def frames(self, stop: threading.Event) -> Iterator[tuple[Frame, float]]:
+        while not stop.is_set():
+            with self._cond:
+                while self._frame is None and not self._ended and not stop.is_set():
+                    self._cond.wait(0.2)
+                if self._frame is not None:
+                    item, self._frame = self._frame, None
+                elif self._error is not None:
+                    raise self._error
+                else:
+                    return
+            yield item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+        self.source.close()
+        self._thread.join(timeout=2.0)
+
+
+def live_hysteresis(item: PlanItem) -> float:
+    return max(AUTO_HYSTERESIS_MIN_DEG + 3.0, LIVE_HYSTERESIS_NOISE_FACTOR * item.noise_deg)
+
+
+class CaptureWorker:
+    """One thread running the live pipeline and the coach; commands come from the HTTP routes."""
+
+    def __init__(self, options: LiveOptions, plan: list[PlanItem], *, recorder: Recorder | None,
+                 publish: Publish | None = None, estimator_factory: Callable[[], Any] | None = None) -> None:
+        self.options = options
+        self.plan = plan
+        self.coach = Coach(plan)
+        self.recorder = recorder
+        self.publish = publish or (lambda ev: None)
+        self._estimator_factory = estimator_factory
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.source_name = "" if options.source is None else str(options.source)
+        self.source_fps = 0.0
+        self.dropped_frames = 0
+        self.source_error: str | None = None
+        self.model_name = ""
+        self.latest_event: dict[str, Any] | None = None
+        self.latest_jpeg: bytes | None = None
+        self.jpeg_seq = 0
+        self.frames_processed = 0
+        self.last_session_id: uuid.UUID | None = None
+        self.inference_ms: deque[float] = deque(maxlen=2000)  # the model's own time per frame (benchmark)
+        self.latency_ms: deque[float] = deque(maxlen=2000)  # frame available → event published
+        self._proc_times: deque[float] = deque()
+        self._t_offset = 0.0
+        self._last_t = -math.inf
+        self._last_jpeg_wall = -math.inf
+        self._last_state: str | None = None
+        self._source_ended = False
+        self._go = threading.Event()  # a file waits for its first viewer (see wake)
+        self._set_up_item(0)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="romcam-capture", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        with self._lock:
+            if self.recorder is not None and self.recorder.recording:
+                self.last_session_id = self.recorder.end_session("interrupted")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """A viewer is here (a WebSocket client, or Start): a file source starts playing."""
+        self._go.set()
+
+    # ------------------------------------------------------------------ commands (from the routes)
+
+    def command(self, name: str) -> dict[str, Any]:
+        if name not in ("start", "pause", "resume", "stop", "next", "rest"):
+            raise ValueError(f"unknown command {name!r}")
+        if name == "start":
+            self.wake()
+        with self._lock:
+            actions = getattr(self.coach, name)()
+            self._handle(actions, self._last_t if math.isfinite(self._last_t) else 0.0)
+            status = self.status()
+        self.publish(status_event(status))
+        return status
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            item = self.coach.item
+            sid = self.recorder.session_id if self.recorder is not None else None
+            return {
+                "state": self.coach.state, "demo": self.options.demo, "source": self.source_name,
+                "exercise": item.exercise, "side": item.side, "plan_index": self.coach.index,
+                "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
+                "last_session_id": str(self.last_session_id) if self.last_session_id else None,
+                "started": self.coach.started, "effective_fps": round(self.effective_fps(), 1),
+                "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
+                "source_error": self.source_error, "every_frame": self.options.every_frame,
+                "frames_processed": self.frames_processed,
+            }
+
+    def effective_fps(self) -> float:
+        times = self._proc_times
+        if len(times) < 2:
+            return 0.0
+        span = times[-1] - times[0]
+        return (len(times) - 1) / span if span > 0 else 0.0
+
+    # ------------------------------------------------------------------ the pipeline
+
+    def _set_up_item(self, index: int) -> None:
+        item = self.plan[index]
+        self.motion = get_motion(item.exercise)
+        self.meter = MotionMeter(self.motion, item.side)
+        self.filter = OneEuroFilter()
+        self.detector = RepDetector(works=self.motion.works, hysteresis=live_hysteresis(item))
+        self._counted = 0  # reps counted (and stored provisionally)
+        self._final_full = 0  # non-partial reps final
+        self._track_start = self._last_t if math.isfinite(self._last_t) else 0.0
+        self._track_peak = (-math.inf, 0.0)
+        self._track_lo = math.inf
+        self._track_hi = -math.inf
+        self._hold_est = 0.0
+
+    def _handle(self, actions: list[tuple[str, Any]], t: float) -> None:
+        rec = self.recorder
+        for what, arg in actions:
+            if what == "begin_session":
+                if rec is not None:
+                    rec.begin_session()
+            elif what == "begin_set":
+                self._set_up_item(int(arg))
+                if rec is not None:
+                    rec.begin_set(self.plan[int(arg)], t=t, fps=self.source_fps or 30.0)
+            elif what == "end_set":
+                if rec is not None:
+                    rec.end_set()
+            elif what == "end_session":
+                if rec is not None and rec.recording:
+                    self.last_session_id = rec.end_session(str(arg))
+
+    def _make_estimator(self) -> Any:
+        if self._estimator_factory is not None:
+            return self._estimator_factory()
+        from ..pose import PoseEstimator
+
+        return PoseEstimator(self.options.model_path)
+
+    def _run(self) -> None:
+        try:
+            estimator = self._make_estimator()
+        except RomcamError as exc:
+            self.source_error = str(exc)
+            print(f"romcam: {exc}", file=sys.stderr)
+            return
+        self.model_name = Path(getattr(estimator, "model_path", "") or "").name
+        if self.recorder is not None:
+            self.recorder.model = self.model_name
+        backoff = RETRY_START_S
+        try:
+            while not self._stop.is_set():
+                try:
+                    source = self._open()
+                except RomcamError as exc:
+                    self._lost(str(exc))
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, self.options.retry_max_s)
+                    continue
+                backoff = RETRY_START_S
+                live = is_live_spec(self.options.source) and not self.options.demo
+                error: str | None = None
+                try:
+                    self._play(source, estimator, live=live)
+                except (CameraError, CorruptVideoError) as exc:
+                    error = str(exc)
+                finally:
+                    source_close = getattr(source, "close", None)
+                    if source_close:
+                        source_close()
+                if self._stop.is_set():
+                    break
+                if live:
+                    self._lost(error or f"{self.source_name} stopped sending frames")
+                    self._stop.wait(backoff)
+                    continue
+                if self.options.loop:
+                    continue  # the demo clip plays again
+                # a file that ended: nothing will come back; keep what was recorded
+                self._lost(error or f"{self.source_name} ended", ended=True)
+                break
+        finally:
+            close = getattr(estimator, "close", None)
+            if close:
+                close()
+
+    def _open(self) -> Any:
+        spec = self.options.source
+        if self.options.demo and self.options.extra.get("demo_clip") is None:
+            self.options.extra["demo_clip"] = str(self._render_demo())
+        if self.options.demo:
+            spec = self.options.extra["demo_clip"]
+        source = open_source(spec if spec is not None else 0)
+        self.source_fps = float(source.fps)
+        if not self.source_name:
+            self.source_name = source.name
+        if is_live_spec(spec) and not self.options.demo:
+            return LatestFrameGrabber(source)
+        return source
+
+    def _render_demo(self) -> Path:
+        from ..render import RenderSpec, render_clip
+        from ..render.exercises import get_exercise
+
+        item = self.plan[0]
+        posture = item.posture
+        try:
+            get_exercise(item.exercise).check_posture(posture)
+        except ValueError:
+            posture = "standing"
+        directory = self.options.demo_dir or Path.home() / ".local" / "share" / "romcam" / "demo"
+        directory.mkdir(parents=True, exist_ok=True)
+        clip = directory / f"demo_{item.exercise}_{item.side}_{posture}.mp4"
+        if not clip.exists():
+            tmp = clip.with_name(f".{clip.stem}.tmp.mp4")
+            render_clip(RenderSpec(exercise=item.exercise, side=item.side, view=self.motion.view, posture=posture,
+                                   reps=4, seed=1, fps=15.0), tmp)
+            tmp.with_suffix(".truth.json").replace(clip.with_suffix(".truth.json"))
+            tmp.replace(clip)
+        self.source_name = f"demo video ({clip.name})"
+        return clip
+
+    def _frames(self, source: Any, *, live: bool) -> Iterator[tuple[Frame, float]]:
+        """(frame, wall time it became available), paced for a file unless every_frame."""
+        if isinstance(source, LatestFrameGrabber):
+            for frame, arrived in source.frames(self._stop):
+                self.dropped_frames = source.dropped
+                yield frame, arrived
+            return
+        wall0: float | None = None
+        if not self.options.demo:
+            # a file waits at its start until someone watches, so a page or a test sees all of it
+            while not self._go.wait(0.2):
+                if self._stop.is_set():
+                    return
+        for frame in source:
+            if self._stop.is_set():
+                return
+            if not self.options.every_frame:
+                now = time.monotonic()
+                if wall0 is None:
+                    wall0 = now - frame.t
+                due = wall0 + frame.t
+                if due > now:
+                    if self._stop.wait(due - now):
+                        return
+                elif now - due > 0.25:  # far behind (a slow first inference): play on from here
+                    wall0 = now - frame.t
+                    due = now
+                yield frame, max(due, 0.0)
+            else:
+                yield frame, time.monotonic()
+
+    def _play(self, source: Any, estimator: Any, *, live: bool) -> None:
+        first = True
+        for frame, available in self._frames(source, live=live):
+            if first:
+                # times continue across reopenings (a camera back, the demo clip again)
+                if math.isfinite(self._last_t) and frame.t + self._t_offset <= self._last_t:
+                    self._t_offset = self._last_t + 1.0 / max(self.source_fps, 1.0) - frame.t
+                first = False
+                with self._lock:
+                    if self.source_error is not None or self.coach.state == "source_lost":
+                        self.source_error = None
+                        self.coach.source_back()
+            self._process(frame, estimator, available)
+
+    def _process(self, frame: Frame, estimator: Any, available: float) -> None:
+        t = frame.t + self._t_offset
+        if t <= self._last_t:
+            t = self._last_t + 1e-3
+        t0 = time.perf_counter()
+        pose_frame = estimator.process(frame.image, t, frame.index)
+        self.inference_ms.append((time.perf_counter() - t0) * 1000.0)
+        with self._lock:
+            self._last_t = t
+            item = self.coach.item
+            sample = self.meter.update(pose_frame)
+            raw = sample.angle
+            filt = self.filter(t, raw)
+            finals = self.detector.update(t, filt)
+            self._track(t, filt)
+            out = self.coach.update(FrameInput(
+                t=t, angle=filt, raw=raw, has_subject=sample.has_subject, view_ok=sample.view_ok,
+                missing=sample.detail.missing if sample.detail is not None else None,
+                rep=self.detector.completed, rep_state=self.detector.state))
+            rec = self.recorder
+            recording = rec is not None and rec.recording and self.coach.started and self.coach._set_open
+            if recording:
+                rec.add_sample(Sample(frame.index, t, raw, sample.confidence, sample.view_ok, sample.view_error,
+                                      sample.detail))
+                self._store_reps(finals, t)
+            if out.actions:
+                self._handle(out.actions, t)
+            sid = rec.session_id if rec is not None else None
+            event = frame_event(t=t, item=item, angle=filt, confidence=sample.confidence, view_ok=sample.view_ok,
+                                out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
+                                frame_index=frame.index, session_id=str(sid) if sid else None)
+            now = time.monotonic()
+            self._proc_times.append(now)
+            while self._proc_times and now - self._proc_times[0] > FPS_WINDOW_S:
+                self._proc_times.popleft()
+            self.frames_processed += 1
+            self.latest_event = event
+            state_changed = out.state != self._last_state
+            self._last_state = out.state
+            status = self.status() if state_changed else None
+        self.publish(event)
+        self.latency_ms.append((time.monotonic() - available) * 1000.0)
+        if status is not None:
+            self.publish(status_event(status))
+        if now - self._last_jpeg_wall >= 1.0 / MJPEG_MAX_FPS:
+            self._last_jpeg_wall = now
+            image = annotate(frame.image, pose_frame, self.motion, item, angle=filt, zone=out.zone,
+                             demo=self.options.demo, state=out.state, rep=out.rep)
+            self.latest_jpeg = to_jpeg(image)
+            self.jpeg_seq += 1
+
+    def _track(self, t: float, angle: float) -> None:
+        """The counted rep in progress: its extremes (for the provisional rep row)."""
+        if not math.isfinite(angle):
+            return
+        y = angle if self.motion.works == "max" else -angle
+        if y > self._track_peak[0]:
+            self._track_peak = (y, t)
+        self._track_lo = min(self._track_lo, angle)
+        self._track_hi = max(self._track_hi, angle)
+
+    def _store_reps(self, finals: list[Any], t: float) -> None:
+        rec = self.recorder
+        assert rec is not None
+        item = self.coach.item
+        target = None
+        if item.prescribed:
+            target = item.target_min if self.motion.works == "max" else item.target_max
+        while self.detector.completed > self._counted:
+            # counted now: store it at once (provisional; rewritten when final)
+            if math.isfinite(self._track_hi):
+                below = None
+                if target is not None:
+                    below = self._track_hi < target if self.motion.works == "max" else self._track_lo > target
+                rec.rep(self._counted, {
+                    "start": self._track_start, "peak": self._track_peak[1], "end": t,
+                    "max_angle": self._track_hi, "min_angle": self._track_lo, "hold_s": 0.0, "partial": False,
+                    "below_target": below})
+            self._counted += 1
+            self._track_start = t
+            self._track_peak = (-math.inf, t)
+            self._track_lo, self._track_hi = math.inf, -math.inf
+        for rep in finals:
+            if rep.partial:
+                continue
+            d = rep.to_dict()
+            if target is not None:
+                d["below_target"] = rep.max_angle < target if self.motion.works == "max" else rep.min_angle > target
+            rec.rep(self._final_full, d)
+            self._final_full += 1
+
+    def _lost(self, message: str, *, ended: bool = False) -> None:
+        with self._lock:
+            self.source_error = message
+            self.coach.source_lost()
+            rep = None
+            if ended:  # the signal is over: the rep still open is final now
+                finals = self.detector.finish()
+                if self.recorder is not None and self.recorder.recording and self.coach._set_open:
+                    self._store_reps(finals, self._last_t if math.isfinite(self._last_t) else 0.0)
+                rep = self.detector.completed if self.coach.started else None
+            if ended and self.recorder is not None and self.recorder.recording:
+                self.last_session_id = self.recorder.end_session("interrupted")
+            elif self.recorder is not None and self.recorder.recording:
+                self.recorder.flush()
+            status = self.status()
+            event = dict(self.latest_event or {}) | {
+                "type": "frame", "state": "source_lost", "angle": None, "zone": "unknown", "cue": None,
+                "source_error": message, "demo": self.options.demo}
+            if rep is not None:
+                event["rep"] = max(rep, int(event.get("rep") or 0))
+            self.latest_event = event
+        print(f"romcam: {message}", file=sys.stderr)
+        self.publish(event)
+        self.publish(status_event(status))
+
+
+def quiet_opencv() -> None:
+    """OpenCV prints a page of warnings when a camera index does not open; the user gets one line."""
+    import cv2
+
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # an OpenCV build without the logging module
+        pass

@@ -1,0 +1,505 @@
+"""The live coach: the session state machine of docs/live.md. PURE: no I/O, no clock, no threads.
+
+The capture worker feeds it one :class:`FrameInput` per processed frame (the frame's time, the
+One Euro-filtered angle, the unsmoothed angle, the live rep count) and calls its commands (start,
+pause, resume, stop, next, rest); it answers with a :class:`CoachOutput` (state, zone, cue, hold)
+and a list of *actions* for the worker: ``("begin_set", i)``, ``("end_set", i)`` and
+``("end_session", status)``, which the worker turns into recorder calls and detector resets.
+
+States (docs/live.md): waiting_for_patient | positioning | exercising | holding | resting | paused |
+done | source_lost.
+
+Rules, each a constant below:
+- cues are rate-limited (one every ``CUE_INTERVAL_S``); safety cues ("slow down", "stop, come back
+  down") skip the queue, and a cue is not repeated while it stays the same situation;
+- safety is judged on the UNSMOOTHED angle: "stop, come back down" once it is above ``safe_max``
+  for ``SAFETY_CONFIRM_FRAMES`` frames in a row (one wild landmark frame is not a stop), "slow
+  down" once the angle comes within the motion's ``measurement_noise_deg`` of ``safe_max``;
+- "a little higher" only with a prescription, only below ``target_min`` (never toward or past
+  ``target_max``), only when the patient has stalled at the top of a rep, and never again in a
+  set after the peaks fell by more than the measurement noise over 3 reps (then rest is offered);
+- without a prescription the coach only measures: no band, no "higher", no reps target, no rest
+  offers (the patient may still rest: ``POST /live/rest``);
+- the patient leaving the frame for ``LEAVE_PAUSE_S`` pauses the session, coming back for
+  ``BACK_RESUME_S`` resumes it; a manual pause waits for resume;
+- a set ends when its reps are done, or at the PT's cap on reps or minutes (active time, not
+  pauses or rests); rest is offered between exercises (``REST_BETWEEN_S``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+CUE_INTERVAL_S = 2.5
+SAFETY_CONFIRM_FRAMES = 3
+LEAVE_PAUSE_S = 2.0
+BACK_RESUME_S = 1.0
+REST_BETWEEN_S = 20.0
+REST_FATIGUE_S = 15.0
+STALL_S = 0.6  # at the top of a rep this long below target_min: "a little higher"
+DECLINE_REPS = 3
+MISSING_CUE_S = 1.0  # the joint hidden this long (patient in view): "I can't see your wrist"
+
+STATES = ("waiting_for_patient", "positioning", "exercising", "holding", "resting", "paused", "done",
+          "source_lost")
+ZONES = ("below", "in_target", "above_target", "above_safe_max", "unknown")
+SAFETY_CUES = frozenset({"slow down", "stop, come back down"})
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One exercise of today's plan (docs/live.md ``GET /live/plan``). No targets = measure only."""
+
+    exercise: str
+    side: str
+    exercise_name: str = ""
+    mode: str = "active"
+    posture: str = "standing"
+    target_min: float | None = None
+    target_max: float | None = None
+    safe_max: float | None = None
+    reps: int | None = None
+    hold_s: float = 0.0
+    max_reps: int | None = None
+    max_minutes: float | None = None
+    notes: str = ""
+    instructions: str = ""
+    view: str = "front"
+    works: str = "max"
+    joint: str = ""
+    noise_deg: float = 3.0
+    experimental: bool = False
+    prescription_id: str | None = None
+    version: int | None = None
+
+    @property
+    def prescribed(self) -> bool:
+        return self.target_min is not None and self.target_max is not None
+
+    @property
+    def reps_cap(self) -> int | None:
+        caps = [n for n in (self.reps, self.max_reps) if n]
+        return min(caps) if caps else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prescription_id": self.prescription_id, "version": self.version, "exercise": self.exercise,
+                "exercise_name": self.exercise_name or self.exercise, "experimental": self.experimental,
+                "side": self.side, "mode": self.mode, "posture": self.posture, "target_min": self.target_min,
+                "target_max": self.target_max, "safe_max": self.safe_max, "reps": self.reps,
+                "hold_s": self.hold_s, "max_reps": self.max_reps, "max_minutes": self.max_minutes,
+                "notes": self.notes, "instructions": self.instructions, "view": self.view}
+
+
+@dataclass(frozen=True)
+class FrameInput:
+    """What the coach needs from one processed frame."""
+
+    t: float  # seconds, strictly increasing over the session
+    angle: float  # One Euro-filtered, NaN when not measured
+    raw: float  # unsmoothed, NaN when not measured
+    has_subject: bool  # a person is in view
+    view_ok: bool | None = True
+    missing: str | None = None  # why no angle ("left_wrist not visible")
+    rep: int = 0  # completed reps of the current set (RepDetector.completed)
+    rep_state: str = "rest"  # RepDetector.state
+
+
+@dataclass
+class CoachOutput:
+    state: str
+    zone: str
+    rep: int
+    hold_s: float
+    cue: str | None
+    cue_id: int
+    view_hint: str | None
+    missing: str | None
+    plan_index: int
+    started: bool
+    fatigued: bool
+    rest_remaining_s: float | None
+    actions: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def view_hint(item: PlanItem) -> str:
+    return f"turn your {item.side} side to the camera" if item.view == "side" else "face the camera"
+
+
+def missing_cue(missing: str | None, item: PlanItem) -> str:
+    """ "left_wrist not visible" → "I can't see your wrist"."""
+    part = (missing or "").split(" ")[0]
+    for prefix in ("left_", "right_"):
+        part = part.removeprefix(prefix)
+    part = part.replace("foot_index", "foot").replace("_", " ") or item.joint or "joint"
+    return f"I can't see your {part}"
+
+
+class Coach:
+    """The session state machine over today's plan (see the module docstring)."""
+
+    def __init__(self, plan: list[PlanItem]) -> None:
+        if not plan:
+            raise ValueError("the coach needs a plan of at least one exercise")
+        self.plan = list(plan)
+        self.index = 0
+        self.started = False
+        self.state = "waiting_for_patient"
+        self.cue: str | None = None
+        self.cue_id = 0
+        self._last_cue_t = -math.inf
+        self._last_cue: str | None = None
+        self._t = 0.0
+        self._actions: list[tuple[str, Any]] = []
+        self._manual_pause = False
+        self._auto_paused = False
+        self._absent_since: float | None = None
+        self._present_since: float | None = None
+        self._rest_until: float | None = None
+        self._rest_then_next = False
+        self._source_lost = False
+        self._cue_pending = False
+        self._in_update = False
+        self._reset_set()
+
+    # ------------------------------------------------------------------ commands
+
+    @property
+    def item(self) -> PlanItem:
+        return self.plan[self.index]
+
+    def start(self) -> list[tuple[str, Any]]:
+        if self.started:
+            return []
+        self.started = True
+        self.state = "positioning"
+        self._reset_set()
+        return [("begin_session", None), ("begin_set", self.index)]
+
+    def pause(self) -> list[tuple[str, Any]]:
+        if self.started and self.state not in ("done", "paused"):
+            self._manual_pause = True
+            self.state = "paused"
+        return []
+
+    def resume(self) -> list[tuple[str, Any]]:
+        if self.state == "paused":
+            self._manual_pause = self._auto_paused = False
+            self.state = "positioning"
+        elif self.state == "resting":
+            return self._end_rest()
+        return []
+
+    def rest(self) -> list[tuple[str, Any]]:
+        if self.started and self.state not in ("done", "resting"):
+            self._enter_rest(REST_FATIGUE_S, then_next=False)
+            self._say("rest a moment", force=True)
+        return []
+
+    def next(self) -> list[tuple[str, Any]]:
+        """Skip to the next exercise (or finish after the last)."""
+        if not self.started or self.state == "done":
+            return []
+        if self.state == "resting" and self._rest_then_next:
+            return self._end_rest()
+        return self._end_set(rest=False)
+
+    def stop(self) -> list[tuple[str, Any]]:
+        if not self.started or self.state == "done":
+            return []
+        actions: list[tuple[str, Any]] = []
+        if self._set_open:
+            actions.append(("end_set", self.index))
+            self._set_open = False
+        self.state = "done"
+        self._say("done for today", force=True)
+        actions.append(("end_session", "complete"))
+        return actions
+
+    def source_lost(self, t: float | None = None) -> None:
+        self._source_lost = True
+        if self.state != "done":
+            self.state = "source_lost"
+
+    def source_back(self) -> None:
+        self._source_lost = False
+        if self.state == "source_lost":
+            self.state = "positioning" if self.started else "waiting_for_patient"
+
+    # ------------------------------------------------------------------ per frame
+
+    def update(self, f: FrameInput) -> CoachOutput:
+        self._t = f.t
+        if not self._cue_pending:  # a cue said by a command is shown with the next frame
+            self.cue = None
+        self._cue_pending = False
+        self._in_update = True
+        self._actions = []
+        if self._source_lost:
+            self.source_back()
+        item = self.item
+        # the set's rep count and the current rep's peak
+        if self._set_open and f.rep > self._rep:
+            self._peaks.append(self._cur_peak)
+            self._cur_peak = -math.inf
+            self._rep = f.rep
+        if self._set_open and math.isfinite(f.angle):
+            y = f.angle if item.works == "max" else -f.angle
+            self._cur_peak = max(self._cur_peak, y)
+
+        zone = self._zone(f)
+        self._track_presence(f)
+
+        if self.state == "done":
+            pass
+        elif not self.started:
+            self.state = self._presence_state(f)
+            if self.state == "positioning":
+                self._positioning_cues(f)
+        elif self.state == "paused":
+            if self._auto_paused and not self._manual_pause and self._present_since is not None \
+                    and f.t - self._present_since >= BACK_RESUME_S:
+                self._auto_paused = False
+                self.state = "positioning"
+                self._say("welcome back", force=True)
+        elif self.state == "resting":
+            if self._rest_until is not None and f.t >= self._rest_until:
+                self._actions.extend(self._end_rest())
+        else:
+            if self._absent_since is not None and f.t - self._absent_since >= LEAVE_PAUSE_S:
+                self._auto_paused = True
+                self.state = "paused"
+            else:
+                self._active(f, zone)
+        self._in_update = False
+        hold = self._hold_s(f, zone)
+        rest_left = (max(0.0, self._rest_until - f.t) if self.state == "resting" and self._rest_until is not None
+                     else None)
+        return CoachOutput(
+            state=self.state, zone=zone, rep=self._rep if self.started else f.rep, hold_s=round(hold, 2),
+            cue=self.cue, cue_id=self.cue_id,
+            view_hint=view_hint(item) if f.has_subject and f.view_ok is False else None,
+            missing=f.missing if f.has_subject and not math.isfinite(f.angle) else None,
+            plan_index=self.index, started=self.started, fatigued=self._fatigued,
+            rest_remaining_s=None if rest_left is None else round(rest_left, 1), actions=list(self._actions))
+
+    # ------------------------------------------------------------------ internals
+
+    def _reset_set(self) -> None:
+        self._rep = 0
+        self._peaks: list[float] = []
+        self._cur_peak = -math.inf
+        self._fatigued = False
+        self._rest_offered = False
+        self._active_s = 0.0
+        self._last_active_t: float | None = None
+        self._above_count = 0
+        self._stop_on = False
+        self._slow_on = False
+        self._hold_start: float | None = None
+        self._hold_done = False
+        self._at_peak_since: float | None = None
+        self._missing_since: float | None = None
+        self._set_open = False
+        if self.started:
+            self._set_open = True
+
+    def _say(self, cue: str, *, force: bool = False) -> None:
+        safety = cue in SAFETY_CUES
+        if not (force or safety) and self._t - self._last_cue_t < CUE_INTERVAL_S:
+            return
+        self.cue = cue
+        self.cue_id += 1
+        self._last_cue_t = self._t
+        self._last_cue = cue
+        if not self._in_update:
+            self._cue_pending = True
+
+    def _say_once(self, cue: str) -> None:
+        """A cue that is not repeated while the situation stays the same (the last cue said)."""
+        if self._last_cue != cue:
+            self._say(cue)
+
+    def _zone(self, f: FrameInput) -> str:
+        item = self.item
+        if not math.isfinite(f.angle) and not math.isfinite(f.raw):
+            self._above_count = 0
+            return "unknown"
+        # safety first, on the unsmoothed angle confirmed over a few frames
+        if item.safe_max is not None and math.isfinite(f.raw) and f.raw > item.safe_max:
+            self._above_count += 1
+        elif math.isfinite(f.raw):
+            self._above_count = 0
+        if item.safe_max is not None and self._above_count >= SAFETY_CONFIRM_FRAMES:
+            return "above_safe_max"
+        angle = f.angle if math.isfinite(f.angle) else f.raw
+        if not item.prescribed:
+            return "unknown"
+        if angle < item.target_min:  # type: ignore[operator]
+            return "below"
+        if angle <= item.target_max:  # type: ignore[operator]
+            return "in_target"
+        return "above_target"
+
+    def _track_presence(self, f: FrameInput) -> None:
+        if f.has_subject:
+            self._absent_since = None
+            if self._present_since is None:
+                self._present_since = f.t
+        else:
+            self._present_since = None
+            if self._absent_since is None:
+                self._absent_since = f.t
+
+    def _presence_state(self, f: FrameInput) -> str:
+        if not f.has_subject:
+            return "waiting_for_patient"
+        return "positioning"
+
+    def _positioning_cues(self, f: FrameInput) -> bool:
+        """Cues about being seen; True when the patient is not measurable yet."""
+        if f.view_ok is False:
+            self._say_once(view_hint(self.item))
+            return True
+        if not math.isfinite(f.angle):
+            if self._missing_since is None:
+                self._missing_since = f.t
+            if f.t - self._missing_since >= MISSING_CUE_S or self.state == "positioning":
+                self._say_once(missing_cue(f.missing, self.item))
+            return True
+        self._missing_since = None
+        return False
+
+    def _active(self, f: FrameInput, zone: str) -> None:
+        item = self.item
+        if not f.has_subject:
+            return  # a moment out of view: the pause comes after LEAVE_PAUSE_S
+        if self._last_active_t is not None:
+            self._active_s += max(0.0, f.t - self._last_active_t)
+        self._last_active_t = f.t
+        # safety before anything else, even with the view wrong or the joint hidden
+        if zone == "above_safe_max":
+            if not self._stop_on:
+                self._stop_on = True
+                self._say("stop, come back down", force=True)
+            self.state = "exercising"
+            return
+        if self._stop_on and (not math.isfinite(f.raw) or f.raw <= item.safe_max - item.noise_deg):  # type: ignore[operator]
+            self._stop_on = False
+        if self._stop_on:
+            return
+        if item.safe_max is not None and math.isfinite(f.raw) and f.raw >= item.safe_max - item.noise_deg:
+            if not self._slow_on:
+                self._slow_on = True
+                self._say("slow down", force=True)
+        elif self._slow_on and (not math.isfinite(f.raw) or f.raw < item.safe_max - 2 * item.noise_deg):  # type: ignore[operator]
+            self._slow_on = False
+
+        if self._positioning_cues(f):
+            if self.state in ("exercising", "holding") and not math.isfinite(f.angle) and f.view_ok is not False:
+                pass  # keep the state: the joint is hidden for a moment (the cue says so)
+            else:
+                self.state = "positioning"
+            self._missing_since = self._missing_since if not math.isfinite(f.angle) else None
+            return
+        if self.state == "positioning":
+            self.state = "exercising"
+
+        # holding in the band
+        if item.prescribed and item.hold_s > 0 and zone == "in_target":
+            if self._hold_start is None:
+                self._hold_start = f.t
+                self._hold_done = False
+                self._say_once("hold")
+            self.state = "holding"
+            if not self._hold_done and f.t - self._hold_start >= item.hold_s:
+                self._hold_done = True
+                self._say("good, lower slowly", force=True)
+        else:
+            if self._hold_start is not None and zone != "above_target":
+                self._hold_start = None
+            self.state = "exercising"
+            if item.prescribed and zone in ("in_target", "above_target") and item.hold_s <= 0:
+                self._say_once("good, lower slowly")
+
+        # stalled at the top below the band: "a little higher" (never past target_max)
+        if f.rep_state == "at_peak":
+            self._at_peak_since = self._at_peak_since if self._at_peak_since is not None else f.t
+        else:
+            self._at_peak_since = None
+        if (item.prescribed and not self._fatigued and zone == "below" and self._at_peak_since is not None
+                and f.t - self._at_peak_since >= STALL_S):
+            self._say_once("a little higher" if item.works == "max" else "a little further")
+        if f.rep_state == "rest" and self._last_cue in ("a little higher", "a little further", "good, lower slowly",
+                                                         "hold"):
+            self._last_cue = None  # a new rep may hear them again
+
+        # the peaks fell: offer rest, stop asking for more
+        if item.prescribed and not self._rest_offered and self._declining():
+            self._fatigued = True
+            self._rest_offered = True
+            self._enter_rest(REST_FATIGUE_S, then_next=False)
+            self._say("rest a moment", force=True)
+            return
+
+        # the set is done: reps, or the PT's caps
+        cap = item.reps_cap
+        minutes_up = item.max_minutes is not None and self._active_s >= 60.0 * item.max_minutes
+        if (cap is not None and self._rep >= cap) or minutes_up:
+            self._actions.extend(self._end_set(rest=True))
+
+    def _declining(self) -> bool:
+        p = self._peaks[-DECLINE_REPS:]
+        if len(p) < DECLINE_REPS or not all(math.isfinite(x) for x in p):
+            return False
+        tol = 0.5 * self.item.noise_deg
+        monotonic = all(b <= a + tol for a, b in zip(p, p[1:], strict=False))
+        return monotonic and p[0] - p[-1] > self.item.noise_deg
+
+    def _hold_s(self, f: FrameInput, zone: str) -> float:
+        if self._hold_start is not None and self.state == "holding":
+            return max(0.0, f.t - self._hold_start)
+        return 0.0
+
+    def _enter_rest(self, seconds: float, *, then_next: bool) -> None:
+        self.state = "resting"
+        self._rest_until = self._t + seconds
+        self._rest_then_next = then_next
+        self._hold_start = None
+
+    def _end_rest(self) -> list[tuple[str, Any]]:
+        self._rest_until = None
+        if self._rest_then_next:
+            self._rest_then_next = False
+            self.index += 1
+            self._reset_set()
+            self.state = "positioning"
+            self._say(f"next: {self.item.exercise_name or self.item.exercise}", force=True)
+            return [("begin_set", self.index)]
+        self.state = "positioning"
+        return []
+
+    def _end_set(self, *, rest: bool) -> list[tuple[str, Any]]:
+        actions: list[tuple[str, Any]] = []
+        if self._set_open:
+            actions.append(("end_set", self.index))
+            self._set_open = False
+        if self.index + 1 >= len(self.plan):
+            self.state = "done"
+            self._say("well done — that's all for today", force=True)
+            actions.append(("end_session", "complete"))
+            return actions
+        if rest:
+            self._enter_rest(REST_BETWEEN_S, then_next=True)
+            self._say("well done — rest a moment", force=True)
+            return actions
+        self._rest_then_next = True
+        actions.extend(self._end_rest())
+        return actions
+
+
+def measure_only_item(item: PlanItem) -> PlanItem:
+    """The same exercise with no prescription: measure only."""
+    return replace(item, target_min=None, target_max=None, safe_max=None, reps=None, max_reps=None,
+                   max_minutes=None, hold_s=0.0, prescription_id=None, version=None)

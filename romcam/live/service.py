@@ -1,0 +1,28 @@
+"""Wiring the live coach into the server: today's plan, the recorder on the app's store, the worker."""
+
+from __future__ import annotations
+
+from ..server.settings import Settings
+from ..store.db import Store
+from .capture import CaptureWorker, LiveOptions, Publish
+from .plan import todays_plan
+from .recorder import Recorder
+
+
+def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publish: Publish) -> CaptureWorker:
+    plan = todays_plan(store, options.exercise, options.side)
+    if options.demo and options.demo_dir is None:
+        options.demo_dir = settings.data / "demo"
+    from pathlib import Path
+
+    from .capture import is_live_spec
+
+    spec = options.source if options.source is not None else 0
+    if options.demo:
+        source = "demo video (rendered)"
+    elif is_live_spec(spec):
+        source = f"live camera {spec}" if isinstance(spec, int) else f"live stream {spec}"
+    else:
+        source = f"live video {Path(str(spec)).name}"
+    recorder = Recorder(store, patient_id=store.local_patient_id, source=source, demo=options.demo, model="")
+    return CaptureWorker(options, plan, recorder=recorder, publish=publish)

@@ -1,0 +1,290 @@
+"""The pure live coach (romcam.live.coach): the session state machine of docs/live.md, frame by frame."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from romcam.live.coach import (
+    BACK_RESUME_S,
+    CUE_INTERVAL_S,
+    LEAVE_PAUSE_S,
+    REST_BETWEEN_S,
+    Coach,
+    FrameInput,
+    PlanItem,
+    missing_cue,
+)
+
+DT = 1 / 30
+
+
+def rx(**kw: object) -> PlanItem:
+    base = dict(exercise="shoulder_abduction", side="left", exercise_name="Shoulder abduction", target_min=90.0,
+                target_max=150.0, safe_max=160.0, reps=3, hold_s=0.0, noise_deg=3.0, view="front", joint="shoulder")
+    return PlanItem(**(base | kw))  # type: ignore[arg-type]
+
+
+class Run:
+    """Feeds frames at 30 fps and keeps every output."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+        self.t = 0.0
+        self.outs: list = []
+        self.rep = 0
+
+    def frames(self, seconds: float, angle: float | None = 20.0, *, raw: float | None = None, rep_state: str = "rest",
+               present: bool = True, view_ok: bool = True, missing: str | None = None) -> list:
+        out = []
+        for _ in range(max(1, round(seconds / DT))):
+            self.t += DT
+            a = math.nan if angle is None else angle
+            r = a if raw is None else raw
+            o = self.coach.update(FrameInput(t=self.t, angle=a, raw=r, has_subject=present, view_ok=view_ok,
+                                             missing=missing, rep=self.rep, rep_state=rep_state))
+            out.append(o)
+        self.outs.extend(out)
+        return out
+
+    def rep_cycle(self, peak: float, *, hold: float = 0.8) -> list:
+        """One rep: up to ``peak``, stay there, back to rest; the detector counts it on return."""
+        out = self.frames(0.5, (20 + peak) / 2, rep_state="moving_out")
+        out += self.frames(hold, peak, rep_state="at_peak")
+        out += self.frames(0.5, (20 + peak) / 2, rep_state="returning")
+        self.rep += 1
+        out += self.frames(0.5, 20.0)
+        return out
+
+    @property
+    def cues(self) -> list[str]:
+        return [o.cue for o in self.outs if o.cue]
+
+
+def actions(outs: list) -> list:
+    return [a for o in outs for a in o.actions]
+
+
+def test_before_start_it_measures_and_guides_positioning() -> None:
+    run = Run(Coach([rx()]))
+    assert run.frames(0.5, None, present=False)[-1].state == "waiting_for_patient"
+    out = run.frames(0.5, 40.0, view_ok=False)
+    assert out[-1].state == "positioning" and out[-1].view_hint == "face the camera"
+    assert "face the camera" in run.cues
+    out = run.frames(0.5, 40.0)
+    assert out[-1].state == "positioning" and not out[-1].started and out[-1].zone == "below"
+
+
+def test_side_view_hint_names_the_side() -> None:
+    run = Run(Coach([rx(view="side", side="right")]))
+    assert run.frames(0.2, 40.0, view_ok=False)[-1].view_hint == "turn your right side to the camera"
+
+
+def test_plan_progression_rest_between_exercises_then_done() -> None:
+    coach = Coach([rx(reps=2), rx(exercise="elbow_flexion", exercise_name="Elbow flexion", reps=1)])
+    run = Run(coach)
+    run.frames(0.5)
+    assert coach.start() == [("begin_session", None), ("begin_set", 0)]
+    assert run.frames(0.3)[-1].state == "exercising"
+    run.rep_cycle(120)
+    out = run.rep_cycle(120)
+    assert ("end_set", 0) in actions(out)
+    assert out[-1].state == "resting" and out[-1].rest_remaining_s is not None
+    assert "well done — rest a moment" in run.cues
+    run.rep = 0  # the worker resets the detector when the next set begins
+    out = run.frames(REST_BETWEEN_S + 0.5)
+    assert ("begin_set", 1) in actions(out)
+    assert coach.item.exercise == "elbow_flexion" and out[-1].plan_index == 1 and out[-1].rep == 0
+    out = run.rep_cycle(120)
+    assert actions(out)[-2:] == [("end_set", 1), ("end_session", "complete")]
+    assert out[-1].state == "done"
+
+
+def test_next_skips_and_stop_finishes() -> None:
+    coach = Coach([rx(), rx(exercise="elbow_flexion")])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.5, 40)
+    assert coach.next() == [("end_set", 0), ("begin_set", 1)]
+    assert coach.item.exercise == "elbow_flexion"
+    assert coach.stop() == [("end_set", 1), ("end_session", "complete")]
+    assert coach.state == "done" and coach.stop() == []
+
+
+def test_cap_on_minutes_ends_the_set() -> None:
+    coach = Coach([rx(reps=10, max_minutes=0.05)])  # 3 s of exercise
+    run = Run(coach)
+    coach.start()
+    out = run.frames(2.0, 40)
+    assert not actions(out)
+    out = run.frames(1.5, 40)
+    assert actions(out) == [("end_set", 0), ("end_session", "complete")]
+
+
+def test_cap_on_reps() -> None:
+    coach = Coach([rx(reps=5, max_reps=2)])
+    run = Run(coach)
+    coach.start()
+    run.rep_cycle(120)
+    assert ("end_set", 0) in actions(run.rep_cycle(120))
+
+
+def test_cues_are_rate_limited_and_numbered() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.2, 40)
+    # a stall below the band: "a little higher", then the view goes wrong right after: held back
+    run.frames(1.0, 60, rep_state="at_peak")
+    run.frames(0.5, 60, view_ok=False)
+    said = [(o.cue, o.cue_id) for o in run.outs if o.cue]
+    assert [c for c, _ in said] == ["a little higher"]
+    run.frames(CUE_INTERVAL_S, 60, view_ok=False)
+    said = [(o.cue, o.cue_id, i) for i, o in enumerate(run.outs) if o.cue]
+    assert [c for c, _, _ in said] == ["a little higher", "face the camera"]
+    assert said[1][1] == said[0][1] + 1  # cue_id increases with each new cue
+    assert (said[1][2] - said[0][2]) * DT >= CUE_INTERVAL_S - DT
+    assert all(o.cue_id == said[-1][1] for o in run.outs[said[-1][2]:])  # the page speaks each cue once
+
+
+def test_stop_needs_the_unsmoothed_angle_above_safe_max_for_a_few_frames() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 100)
+    # one or two wild raw frames: no stop
+    out = run.frames(2 * DT, 140, raw=175)
+    assert all(o.zone != "above_safe_max" for o in out) and "stop, come back down" not in run.cues
+    run.frames(0.1, 140, raw=140)
+    # the filtered angle lags under safe_max, the raw one is past it: stop after 3 frames, at once
+    run.frames(0.2, 150, raw=150)
+    out = run.frames(3 * DT, 152, raw=165)
+    assert [o.zone for o in out][-1] == "above_safe_max" and out[-1].cue == "stop, come back down"
+    assert out[0].zone != "above_safe_max"
+    assert run.cues.count("stop, come back down") == 1  # not repeated every frame
+    # back down under the limit, then over it again: said again, with no rate limit
+    run.frames(0.3, 120, raw=120)
+    out = run.frames(4 * DT, 170, raw=170)
+    assert run.cues.count("stop, come back down") == 2
+
+
+def test_slow_down_within_the_measurement_noise_of_safe_max() -> None:
+    coach = Coach([rx(noise_deg=4.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 100)
+    run.frames(0.2, 150, raw=155)  # 5° under safe_max: more than the noise
+    assert "slow down" not in run.cues
+    out = run.frames(DT, 157, raw=157)  # within 4° of 160
+    assert out[-1].cue == "slow down"
+
+
+def test_never_urges_past_target_max() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    run.frames(2.0, 155, rep_state="at_peak")  # above the band, stalled
+    run.frames(2.0, 120, rep_state="at_peak")  # in the band, stalled
+    assert not any("higher" in c for c in run.cues)
+    assert "good, lower slowly" in run.cues
+
+
+def test_hold_countdown_in_the_band() -> None:
+    coach = Coach([rx(hold_s=2.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    out = run.frames(1.0, 120, rep_state="at_peak")
+    assert out[-1].state == "holding" and out[-1].hold_s == pytest.approx(1.0, abs=0.1)
+    assert "hold" in run.cues
+    out = run.frames(1.2, 120, rep_state="at_peak")
+    assert out[-1].hold_s >= 2.0 and run.cues[-1] == "good, lower slowly"
+
+
+def test_declining_peaks_offer_rest_and_stop_asking_for_higher() -> None:
+    coach = Coach([rx(reps=10, target_min=130.0, noise_deg=3.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    for peak in (125.0, 121.0):
+        run.rep_cycle(peak, hold=1.0)
+    assert "a little higher" in run.cues and "rest a moment" not in run.cues
+    out = run.rep_cycle(117.0, hold=1.0)  # 125 → 117: 8° over 3 reps, more than the 3° noise
+    assert "rest a moment" in [o.cue for o in out]
+    resting = [o for o in out if o.state == "resting"]
+    assert resting and resting[-1].fatigued
+    coach.resume()  # done resting
+    n = len(run.cues)
+    run.frames(0.3, 40)
+    run.rep_cycle(110.0, hold=2.0)
+    assert "a little higher" not in run.cues[n:]
+
+
+def test_steady_peaks_within_noise_do_not_offer_rest() -> None:
+    coach = Coach([rx(reps=10, noise_deg=3.0)])
+    run = Run(coach)
+    coach.start()
+    for peak in (125.0, 124.0, 123.0, 122.5):  # falls 2.5°: within the noise
+        run.rep_cycle(peak)
+    assert "rest a moment" not in run.cues
+
+
+def test_without_a_prescription_it_only_measures() -> None:
+    coach = Coach([PlanItem(exercise="shoulder_abduction", side="left")])
+    run = Run(coach)
+    coach.start()
+    for peak in (60.0, 50.0, 40.0, 30.0):
+        run.rep_cycle(peak, hold=1.5)
+    assert not any("higher" in c or "rest" in c or "good" in c for c in run.cues)
+    assert {o.zone for o in run.outs} == {"unknown"}
+    assert run.outs[-1].rep == 4 and run.outs[-1].state == "exercising"  # no reps target: no end
+
+
+def test_hidden_joint_is_said() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    out = run.frames(1.5, None, missing="left_wrist not visible")
+    assert "I can't see your wrist" in run.cues
+    assert out[-1].missing == "left_wrist not visible" and out[-1].zone == "unknown"
+    assert missing_cue("right_foot_index not visible", rx()) == "I can't see your foot"
+
+
+def test_leaving_the_frame_pauses_and_coming_back_resumes() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.5, 40)
+    out = run.frames(LEAVE_PAUSE_S - 0.3, None, present=False)
+    assert out[-1].state != "paused"
+    out = run.frames(0.5, None, present=False)
+    assert out[-1].state == "paused"
+    out = run.frames(BACK_RESUME_S + 0.2, 40)
+    assert out[-1].state == "exercising"
+
+
+def test_manual_pause_waits_for_resume_and_rest_on_request() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    coach.pause()
+    assert run.frames(3.0, 40)[-1].state == "paused"
+    coach.resume()
+    assert run.frames(0.2, 40)[-1].state == "exercising"
+    coach.rest()
+    out = run.frames(1.0, 40)
+    assert out[-1].state == "resting" and "rest a moment" in run.cues
+
+
+def test_source_lost_and_back() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    coach.source_lost()
+    assert coach.state == "source_lost"
+    assert run.frames(0.1, 40)[-1].state in ("positioning", "exercising")
