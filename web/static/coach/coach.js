@@ -1,0 +1,911 @@
+/* romcam coaching page: follows the live coach (docs/live.md) so a patient can exercise hands-free.
+ *
+ * Events arrive on the WebSocket /live/ws (one per processed frame, plus {"type": "status"} on state
+ * changes); the page shows them (angle, gauge, reps, hold, cue, state), speaks each new cue once
+ * (after the Start gesture unlocks speech, rate-limited here as well as on the server) and drives
+ * the session with POST /live/start|pause|resume|stop|next|rest. At "done" it shows a summary that
+ * celebrates what went well, and a check-in posted to /live/checkin.
+ *
+ * No framework and no inline script or style (the page holds under a strict CSP). Data goes into
+ * the DOM as text, never as HTML.
+ */
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const SPEECH_GAP_MS = 2500;          // at most one ordinary spoken cue per 2.5 s
+  const SPEECH_STALE_MS = 4000;        // a cue that waited longer than this is not spoken any more
+  const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
+  const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
+  const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
+  const LIGHT_OK = 0.6;                // mean landmark confidence taken as "enough light"
+  const CONF_WINDOW = 30;              // frames over which the confidence is averaged
+
+  const MODE_LABEL = { active: "active", active_assisted: "active-assisted", passive: "passive (with a helper)" };
+  const STATE_TEXT = {
+    connecting: "Connecting to the camera…",
+    waiting_for_patient: "Waiting for you — come into the camera's view.",
+    positioning: "Let's get you in position.",
+    exercising: "Go ahead, at your own pace.",
+    holding: "Hold it there…",
+    resting: "Rest. Take your time.",
+    paused: "Paused. Press the space bar or Resume when you are ready.",
+    done: "Done for today — well done!",
+    source_lost: "The camera stopped sending pictures. Your session is kept.",
+    off: "The live coach is not running here. Start it with “romcam serve”.",
+  };
+  const PART_WORDS = {
+    nose: "face", eye: "face", ear: "head", mouth: "face", shoulder: "shoulder", elbow: "elbow",
+    wrist: "wrist", pinky: "hand", index: "hand", thumb: "hand", hip: "hip", knee: "knee", ankle: "ankle",
+    heel: "heel", foot: "foot",
+  };
+
+  const catalog = readCatalog();
+  const app = {
+    started: false,
+    state: "connecting",
+    demo: false,
+    plan: [],
+    status: null,
+    last: null,
+    lastFrameAt: 0,
+    ws: null,
+    wsDelay: 1000,
+    busy: false,
+    muted: readMuted(),
+    speechUnlocked: false,
+    lastCueId: null,
+    cueShownAt: 0,
+    lastSpeechAt: -1e9,
+    lastSpoken: { text: "", at: -1e9 },
+    pendingCue: null,
+    safetyUntil: 0,
+    finishArmedUntil: 0,
+    confidences: [],
+    results: new Map(),
+    order: [],
+    checkin: { pain: null, tiredness: null, cramps: null },
+    checkinSent: false,
+    summaryShown: false,
+    videoOk: null,
+    allOkSince: null,
+  };
+
+  // ---- small helpers ----------------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function readCatalog() {
+    const out = {};
+    document.querySelectorAll("#romcam-catalog option").forEach((o) => {
+      out[o.value] = {
+        name: o.dataset.name, works: o.dataset.works || "max", view: o.dataset.view,
+        normalMin: Number(o.dataset.normalMin), normalMax: Number(o.dataset.normalMax),
+      };
+    });
+    return out;
+  }
+
+  function readMuted() {
+    try { return window.localStorage.getItem("romcam.coach.muted") === "1"; } catch (err) { return false; }
+  }
+
+  function num(v) { return typeof v === "number" && isFinite(v) ? v : null; }
+  function deg(v) { return num(v) === null ? "—" : `${Math.round(v)}°`; }
+  function cap(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
+  function exerciseName(id, fallback) { return fallback || (catalog[id] && catalog[id].name) || (id || "").replace(/_/g, " "); }
+  function works(id) { return (catalog[id] && catalog[id].works) || "max"; }
+  function isSafetyCue(text) { return /stop|come back down/i.test(text || ""); }
+  function isSlowCue(text) { return /slow down/i.test(text || ""); }
+
+  /** "left_wrist not visible" → "wrist" (what the page says it cannot see). */
+  function partName(missing) {
+    if (!missing) return null;
+    const token = String(missing).split(/[\s,;]+/)[0].toLowerCase().replace(/^(left|right)_/, "");
+    const first = token.split("_")[0];
+    return PART_WORDS[first] || PART_WORDS[token] || token.replace(/_/g, " ");
+  }
+
+  async function api(path, options = {}) {
+    const init = { headers: { Accept: "application/json" }, method: options.method || "GET" };
+    if (options.json !== undefined) {
+      init.method = options.method || "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.json);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (err) {
+      throw new Error("The romcam coach could not be reached. Is it still running?");
+    }
+    const text = await response.text();
+    let body = null;
+    if (text) {
+      try { body = JSON.parse(text); } catch (err) { body = text; }
+    }
+    if (!response.ok) {
+      const detail = body && typeof body === "object" ? body.detail : null;
+      let message = `The coach answered ${response.status}.`;
+      if (typeof detail === "string") message = detail;
+      else if (Array.isArray(detail)) message = detail.map((d) => d.msg).join("; ");
+      const error = new Error(message);
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  function showError(text) {
+    const node = $("error-line");
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  // ---- speech -------------------------------------------------------------------------------------
+
+  const synth = "speechSynthesis" in window ? window.speechSynthesis : null;
+
+  function utter(text, urgent) {
+    if (!synth || app.muted || !app.speechUnlocked) return;
+    try {
+      if (urgent) synth.cancel();
+      const u = new SpeechSynthesisUtterance(text);
+      u.rate = urgent ? 1.0 : 0.9;
+      u.lang = document.documentElement.lang || "en";
+      u.onerror = () => {};
+      synth.speak(u);
+      const now = performance.now();
+      app.lastSpeechAt = now;
+      app.lastSpoken = { text, at: now };
+    } catch (err) {
+      /* speech is a help, never a requirement: the cue is on screen */
+    }
+  }
+
+  function speakCue(text) {
+    const now = performance.now();
+    if (isSafetyCue(text) || isSlowCue(text)) {   // safety: at once, interrupting anything else
+      app.pendingCue = null;
+      utter(text, true);
+      return;
+    }
+    app.pendingCue = { text, at: now };
+    flushSpeech();
+  }
+
+  function flushSpeech() {
+    const cue = app.pendingCue;
+    if (!cue) return;
+    const now = performance.now();
+    if (now - cue.at > SPEECH_STALE_MS) { app.pendingCue = null; return; }
+    if (now - app.lastSpeechAt < SPEECH_GAP_MS || (synth && synth.speaking)) return;
+    app.pendingCue = null;
+    if (cue.text === app.lastSpoken.text && now - app.lastSpoken.at < SAME_PHRASE_GAP_MS) return;
+    utter(cue.text, false);
+  }
+
+  /** Called inside a user gesture (click, tap, key): browsers allow speech from then on. */
+  function unlockSpeech(greeting) {
+    if (app.speechUnlocked || !synth) { app.speechUnlocked = true; return; }
+    app.speechUnlocked = true;
+    if (greeting) utter(greeting, true);
+    else {
+      try { synth.speak(new SpeechSynthesisUtterance("")); } catch (err) { /* ignore */ }
+    }
+  }
+
+  function setMuted(muted) {
+    app.muted = muted;
+    try { window.localStorage.setItem("romcam.coach.muted", muted ? "1" : "0"); } catch (err) { /* ignore */ }
+    const button = $("mute");
+    button.setAttribute("aria-pressed", muted ? "true" : "false");
+    button.querySelector(".toggle-text").textContent = muted ? "Voice off" : "Voice on";
+    if (muted && synth) synth.cancel();
+  }
+
+  // ---- the gauge ----------------------------------------------------------------------------------
+
+  const G = { cx: 160, cy: 170, r: 140 };
+
+  function gaugeRange(ev) {
+    const info = catalog[ev.exercise] || {};
+    let lo = Math.min(0, num(info.normalMin) ?? 0);
+    let hi = Math.max(num(info.normalMax) ?? 180, 30);
+    for (const v of [ev.target_min, ev.target_max, ev.safe_max, ev.angle]) {
+      if (num(v) === null) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v + (v === ev.safe_max ? 10 : 0));
+    }
+    return [Math.floor(lo / 10) * 10, Math.ceil(hi / 10) * 10];
+  }
+
+  function gaugePoint(frac, radius) {
+    const f = Math.max(0, Math.min(1, frac));
+    const theta = Math.PI * (1 - f);
+    const r = radius ?? G.r;
+    return [G.cx + r * Math.cos(theta), G.cy - r * Math.sin(theta)];
+  }
+
+  function arcPath(f1, f2) {
+    if (f2 <= f1) return "";
+    const [x1, y1] = gaugePoint(f1);
+    const [x2, y2] = gaugePoint(f2);
+    return `M ${x1.toFixed(1)} ${y1.toFixed(1)} A ${G.r} ${G.r} 0 0 1 ${x2.toFixed(1)} ${y2.toFixed(1)}`;
+  }
+
+  let gaugeKey = "";
+  function renderGauge(ev) {
+    const [lo, hi] = gaugeRange(ev);
+    const frac = (v) => (v - lo) / (hi - lo);
+    const tmin = num(ev.target_min), tmax = num(ev.target_max), safe = num(ev.safe_max);
+    const key = [ev.exercise, lo, hi, tmin, tmax, safe].join("|");
+    if (key !== gaugeKey) {
+      gaugeKey = key;
+      $("gauge-track").setAttribute("d", arcPath(0, 1));
+      $("gauge-band").setAttribute("d", tmin !== null || tmax !== null
+        ? arcPath(frac(tmin ?? lo), frac(tmax ?? hi)) : "");
+      $("gauge-over").setAttribute("d", safe !== null ? arcPath(frac(safe), 1) : "");
+      const line = $("gauge-safe");
+      if (safe !== null) {
+        const [x1, y1] = gaugePoint(frac(safe), G.r - 22);
+        const [x2, y2] = gaugePoint(frac(safe), G.r + 22);
+        line.setAttribute("x1", x1); line.setAttribute("y1", y1);
+        line.setAttribute("x2", x2); line.setAttribute("y2", y2);
+      } else {
+        ["x1", "y1", "x2", "y2"].forEach((a) => line.setAttribute(a, 0));
+      }
+      $("gauge-lo").textContent = `${lo}°`;
+      $("gauge-hi").textContent = `${hi}°`;
+      const legend = $("gauge-legend");
+      legend.replaceChildren();
+      if (tmin !== null || tmax !== null) {
+        legend.append(el("span", { class: "legend-item legend-band" },
+          `Target ${tmin !== null ? Math.round(tmin) : lo}°–${tmax !== null ? Math.round(tmax) : hi}°`));
+      } else {
+        legend.append(el("span", { class: "legend-item" }, "Measuring only — no target set"));
+      }
+      if (safe !== null) legend.append(el("span", { class: "legend-item legend-safe" }, `Safe limit ${Math.round(safe)}°`));
+      $("gauge-title").textContent = tmin !== null || tmax !== null
+        ? `Angle gauge: target ${tmin ?? lo} to ${tmax ?? hi} degrees` + (safe !== null ? `, safe limit ${safe}` : "")
+        : "Angle gauge: measuring only";
+    }
+    const needle = $("gauge-needle");
+    const angle = num(ev.angle);
+    if (angle === null) {
+      needle.classList.add("none");
+    } else {
+      needle.classList.remove("none");
+      const [x, y] = gaugePoint(frac(angle), G.r - 14);
+      needle.setAttribute("x2", x.toFixed(1));
+      needle.setAttribute("y2", y.toFixed(1));
+    }
+  }
+
+  // ---- rendering one event --------------------------------------------------------------------------
+
+  function planItemFor(ev) {
+    if (app.status && Number.isInteger(app.status.plan_index) && app.plan[app.status.plan_index]) {
+      const item = app.plan[app.status.plan_index];
+      if (!ev || (item.exercise === ev.exercise && item.side === ev.side)) return item;
+    }
+    if (!ev) return app.plan[0] || null;
+    return app.plan.find((p) => p.exercise === ev.exercise && p.side === ev.side) || null;
+  }
+
+  /** A video file (not a camera or a stream): its end is final, not a cable to check. */
+  function sourceIsFile() {
+    const src = String((app.status && app.status.source) || "");
+    const err = String((app.last && app.last.source_error) || (app.status && app.status.source_error) || "");
+    if (/ended|end of/i.test(err)) return true;
+    return Boolean(src) && !/^(camera\b|\d+$)/i.test(src) && !/^(rtsp|rtmp|https?):/i.test(src);
+  }
+
+  function stateMessage(ev) {
+    const state = app.state;
+    if (state === "positioning") {
+      if (ev && ev.view_hint) return cap(ev.view_hint) + ".";
+      if (ev && ev.missing) return `I can't see your ${partName(ev.missing)}. Move the laptop so all of you is in the picture.`;
+      return STATE_TEXT.positioning;
+    }
+    if (state === "source_lost" && sourceIsFile()) {
+      return "The video has ended. Your session is saved.";
+    }
+    if (state === "exercising" && !app.started) return "Ready when you are: press Start.";
+    if (state === "resting") {
+      const next = app.status && Number.isInteger(app.status.plan_index) ? app.plan[app.status.plan_index + 1] : null;
+      const left = num(ev && ev.rest_remaining_s);
+      const rest = left !== null && left > 0 ? `Rest ${Math.ceil(left)} s.` : "Rest.";
+      return next ? `${rest} Next: ${exerciseName(next.exercise, next.exercise_name)}, ${next.side}.` : STATE_TEXT.resting;
+    }
+    return STATE_TEXT[state] || state;
+  }
+
+  function renderEvent(ev) {
+    // angle
+    const angle = num(ev.angle);
+    const node = $("angle");
+    node.textContent = deg(angle);
+    node.classList.toggle("none", angle === null);
+    if (angle === null) delete node.dataset.angle; else node.dataset.angle = angle.toFixed(1);
+    node.dataset.zone = ev.zone || "unknown";
+    const uncertain = angle !== null && ev.view_ok === false;
+    node.classList.toggle("uncertain", uncertain);
+    let note = "";
+    if (angle === null && ev.missing) note = `I can't see your ${partName(ev.missing)}`;
+    else if (angle === null && app.state !== "waiting_for_patient") note = "Not measured";
+    else if (uncertain) note = "Rough: " + (ev.view_hint || "the camera sees this from the wrong side");
+    else if (ev.zone === "in_target") note = "In your target range";
+    else if (ev.zone === "above_target") note = "Top of your target reached";
+    else if (ev.zone === "above_safe_max") note = "Past your safe limit";
+    $("angle-note").textContent = note;
+    renderGauge(ev);
+
+    // reps
+    const rep = Number.isInteger(ev.rep) ? ev.rep : 0;
+    $("reps").textContent = String(rep);
+    $("reps").dataset.rep = String(rep);
+    $("reps-target").textContent = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? `/ ${ev.reps_target}` : "";
+
+    // hold countdown
+    const holdTarget = num(ev.hold_target_s);
+    const holdBox = $("hold-box");
+    if (holdTarget && holdTarget > 0) {
+      holdBox.hidden = false;
+      const held = Math.max(0, num(ev.hold_s) ?? 0);
+      const holding = app.state === "holding";
+      const left = holding ? Math.max(0, holdTarget - held) : holdTarget;
+      $("hold").textContent = left >= 10 ? String(Math.ceil(left)) : left.toFixed(1);
+      holdBox.dataset.active = holding ? "true" : "false";
+      $("hold-fill").style.width = `${holding ? Math.min(100, (held / holdTarget) * 100) : 0}%`;
+    } else {
+      holdBox.hidden = true;
+    }
+
+    // title
+    const item = planItemFor(ev);
+    const name = exerciseName(ev.exercise, item && item.exercise_name);
+    if (ev.exercise) $("now-title").textContent = `${name}, ${ev.side || ""}`.replace(/, $/, "");
+  }
+
+  function renderCue(ev) {
+    const cue = $("cue");
+    const now = performance.now();
+    if (ev && ev.cue) {
+      const id = ev.cue_id !== undefined && ev.cue_id !== null ? ev.cue_id : ev.cue;
+      if (id !== app.lastCueId) {
+        app.lastCueId = id;
+        app.cueShownAt = now;
+        cue.textContent = cap(ev.cue);
+        cue.classList.toggle("long", ev.cue.length > 22);   // one line, so the readout below never jumps
+        cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
+        if (app.started) speakCue(ev.cue);
+      }
+    }
+    cue.classList.toggle("stale", now - app.cueShownAt > CUE_SHOW_MS);
+  }
+
+  function renderSafety(ev) {
+    const now = performance.now();
+    const over = ev && (ev.zone === "above_safe_max" || (ev.cue && isSafetyCue(ev.cue) && ev.cue_id === app.lastCueId
+      && now - app.cueShownAt < 500));
+    if (over) app.safetyUntil = now + SAFETY_MIN_MS;
+    // back down within the target: the warning has done its job
+    else if (ev && num(ev.angle) !== null && num(ev.target_max) !== null && works(ev.exercise) === "max"
+             && ev.angle <= ev.target_max) app.safetyUntil = 0;
+    $("safety").hidden = !(now < app.safetyUntil);
+  }
+
+  // ---- first-run check ----------------------------------------------------------------------------
+
+  function setCheck(id, ok, detail) {
+    const li = $(id);
+    li.dataset.ok = ok === null ? "pending" : ok ? "yes" : "no";
+    li.querySelector(".check-detail").textContent = detail;
+  }
+
+  function renderChecks() {
+    const ev = app.last;
+    const fresh = ev && performance.now() - app.lastFrameAt < 3000;
+    const lost = app.state === "source_lost";
+    if (lost && sourceIsFile()) setCheck("check-camera", false, "The video has ended.");
+    else if (lost) setCheck("check-camera", false, "No picture: check that the camera is plugged in and not covered.");
+    else if (app.videoOk === false) setCheck("check-camera", false, "The video cannot be shown here.");
+    else if (fresh) setCheck("check-camera", true, app.demo ? "Playing the demo video" : "On");
+    else setCheck("check-camera", null, "Waiting for the camera…");
+
+    if (!fresh || lost) {
+      setCheck("check-inview", null, "Waiting…");
+      setCheck("check-view", null, "Waiting…");
+      setCheck("check-light", null, "Waiting…");
+    } else if (ev.state === "waiting_for_patient") {
+      setCheck("check-inview", false, "I can't see anyone yet. Move the laptop until the camera sees you.");
+      setCheck("check-view", null, "Waiting…");
+      setCheck("check-light", null, "Waiting…");
+    } else {
+      if (ev.missing) {
+        setCheck("check-inview", false, `I can't see your ${partName(ev.missing)}: move the laptop further back or to the side.`);
+      } else {
+        setCheck("check-inview", true, "Yes");
+      }
+      if (ev.view_ok === false) setCheck("check-view", false, cap(ev.view_hint || "turn so the camera sees the moving side"));
+      else if (ev.view_ok === true) setCheck("check-view", true, "Yes");
+      const conf = app.confidences;
+      if (conf.length >= 5) {
+        const mean = conf.reduce((a, b) => a + b, 0) / conf.length;
+        if (mean >= LIGHT_OK) setCheck("check-light", true, "Yes");
+        else setCheck("check-light", false, "Too dark to see you well: turn on a light in front of you, not behind you.");
+      }
+    }
+    const all = ["check-camera", "check-inview", "check-view", "check-light"].every((id) => $(id).dataset.ok === "yes");
+    const now = performance.now();
+    if (!all) app.allOkSince = null;
+    else if (app.allOkSince === null) app.allOkSince = now;
+    $("check").dataset.allOk = all ? "true" : "false";
+    // once all is well for a moment, fold the list to one line; unfold the moment anything is wrong
+    $("check").dataset.collapsed = all && now - app.allOkSince > 2000 ? "true" : "false";
+    $("check-summary").textContent = all ? "✓ All set" : "";
+  }
+
+  // ---- the session's results, for the summary ------------------------------------------------------
+
+  function track(ev) {
+    if (!ev.exercise || !app.started) return;
+    const key = `${ev.exercise}|${ev.side || ""}`;
+    let r = app.results.get(key);
+    if (!r) {
+      const item = planItemFor(ev);
+      r = { exercise: ev.exercise, side: ev.side, mode: ev.mode, name: exerciseName(ev.exercise, item && item.exercise_name),
+            target_min: null, target_max: null, safe_max: null, reps_target: null, reps: 0, setBase: 0, lastRep: 0,
+            low: null, high: null };
+      app.results.set(key, r);
+      app.order.push(key);
+    }
+    for (const f of ["target_min", "target_max", "safe_max", "reps_target"]) if (ev[f] !== null && ev[f] !== undefined) r[f] = ev[f];
+    const angle = num(ev.angle);
+    if (angle !== null && ev.view_ok !== false && (ev.state === "exercising" || ev.state === "holding")) {
+      r.low = r.low === null ? angle : Math.min(r.low, angle);
+      r.high = r.high === null ? angle : Math.max(r.high, angle);
+    }
+    if (Number.isInteger(ev.rep)) {
+      if (ev.rep < r.lastRep) r.setBase += r.lastRep;   // a new set of the same exercise
+      r.lastRep = ev.rep;
+      r.reps = r.setBase + ev.rep;
+    }
+  }
+
+  async function storedResults() {
+    const id = app.status && (app.status.session_id || app.status.last_session_id);
+    if (!id) return null;
+    try {
+      const doc = await api(`/api/sessions/${encodeURIComponent(id)}`);
+      if (!doc || !Array.isArray(doc.sets)) return null;
+      return doc.sets;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function summaryItem(r) {
+    const best = works(r.exercise) === "min" ? r.low : r.high;
+    const lines = [];
+    const praise = [];
+    const target = r.reps_target;
+    if (r.reps > 0) {
+      praise.push(target && r.reps >= target ? `All ${r.reps} reps done!` : `${r.reps} rep${r.reps === 1 ? "" : "s"} done.`);
+    } else {
+      lines.push("You gave it a go — every movement keeps the joint moving.");
+    }
+    if (best !== null) {
+      const tmin = num(r.target_min), tmax = num(r.target_max);
+      let text = `Your best: ${Math.round(best)}°`;
+      if (tmin !== null || tmax !== null) {
+        const band = `${tmin ?? "…"}°–${tmax ?? "…"}°`;
+        const min = works(r.exercise) === "min";
+        const reached = min ? tmax === null || best <= tmax : tmin === null || best >= tmin;
+        const beyond = min ? tmin !== null && best < tmin : tmax !== null && best > tmax;
+        if (reached && !beyond) praise.push(`You reached your target range (${band}).`);
+        else if (beyond) praise.push(`You reached the ${min ? "bottom" : "top"} of your target range (${band}).`);
+        else text += ` (your therapist's target: ${band}; they will see what you did today)`;
+        const safe = num(r.safe_max);
+        if (safe !== null && !min && best > safe) {
+          lines.push(`Once you went past your safe limit of ${Math.round(safe)}°: next time, stop at the top of the target.`);
+        }
+      } else if (r.low !== null && r.high !== null) {
+        text += ` — measured from ${Math.round(r.low)}° to ${Math.round(r.high)}°`;
+      }
+      lines.push(text + ".");
+    }
+    return el("li", { dataset: { exercise: r.exercise, side: r.side || "" } },
+      el("span", { class: "sum-name" }, `${r.name}, ${r.side || ""}`.replace(/, $/, "")),
+      praise.length ? el("p", { class: "sum-line sum-praise" }, praise.join(" ")) : null,
+      lines.map((l) => el("p", { class: "sum-line" }, l)));
+  }
+
+  async function showEnd() {
+    if (app.summaryShown) return;
+    app.summaryShown = true;
+    const sets = await storedResults();
+    if (sets && sets.length) {
+      // the stored sets are the authority (the offline filter over each set): use their reps and peaks
+      const seen = new Set();
+      for (const s of sets) {
+        const key = `${s.exercise}|${s.side || ""}`;
+        let r = app.results.get(key);
+        if (!r) {
+          r = { exercise: s.exercise, side: s.side, name: exerciseName(s.exercise, s.exercise_name), reps: 0,
+                target_min: null, target_max: null, safe_max: null, reps_target: null, low: null, high: null };
+          app.results.set(key, r);
+          app.order.push(key);
+        }
+        if (!seen.has(key)) {
+          seen.add(key);
+          r.live = { reps: r.reps, high: r.high, low: r.low };
+          r.reps = 0; r.high = null; r.low = null;
+        }
+        const reps = Array.isArray(s.reps) ? s.reps : [];
+        r.reps += reps.filter((x) => !x.partial).length;
+        const maxes = reps.map((x) => num(x.max_angle)).filter((v) => v !== null);
+        const mins = reps.map((x) => num(x.min_angle)).filter((v) => v !== null);
+        if (maxes.length) r.high = Math.max(r.high ?? -Infinity, ...maxes);
+        if (mins.length) r.low = Math.min(r.low ?? Infinity, ...mins);
+        for (const f of ["target_min", "target_max", "safe_max"]) if (num(s[f]) !== null) r[f] = s[f];
+      }
+      // a set still being written may lag the live count: never show fewer reps than were seen
+      for (const key of seen) {
+        const r = app.results.get(key);
+        r.reps = Math.max(r.reps, r.live.reps || 0);
+        if (r.high === null) r.high = r.live.high;
+        if (r.low === null) r.low = r.live.low;
+      }
+    }
+    const results = app.order.map((k) => app.results.get(k));
+    const total = results.reduce((a, r) => a + (r.reps || 0), 0);
+    $("summary").replaceChildren(...results.map(summaryItem));
+    $("end-lead").textContent = total > 0
+      ? `You did ${total} rep${total === 1 ? "" : "s"} today${results.length > 1 ? ` across ${results.length} exercises` : ""}.`
+      : "Thank you for showing up today. Any movement helps.";
+    if (app.demo) $("end-note").textContent = "This was the demo video: nothing from it is added to your progress.";
+    $("live").hidden = true;
+    $("plan").hidden = true;
+    $("end").hidden = false;
+    $("end-title").focus();
+  }
+
+  // ---- the check-in --------------------------------------------------------------------------------
+
+  function buildCheckin() {
+    for (const field of ["pain", "tiredness"]) {
+      const box = document.querySelector(`fieldset[data-field=${field}] .scale`);
+      for (let v = 0; v <= 10; v++) {
+        box.append(el("button", { type: "button", class: "choice", "aria-pressed": "false", dataset: { value: String(v) } }, String(v)));
+      }
+    }
+    document.querySelectorAll("fieldset.scale-set").forEach((set) => {
+      set.addEventListener("click", (e) => {
+        const button = e.target.closest("button.choice");
+        if (!button || app.checkinSent) return;
+        const field = set.dataset.field;
+        set.querySelectorAll("button.choice").forEach((b) => b.setAttribute("aria-pressed", b === button ? "true" : "false"));
+        app.checkin[field] = field === "cramps" ? button.dataset.value === "true" : Number(button.dataset.value);
+      });
+    });
+    $("checkin").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const msg = $("checkin-msg");
+      const missing = Object.entries(app.checkin).filter(([, v]) => v === null).map(([k]) => k);
+      if (missing.length) {
+        msg.dataset.kind = "error";
+        msg.textContent = `Please choose: ${missing.join(", ")}.`;
+        return;
+      }
+      $("checkin-send").disabled = true;
+      try {
+        await api("/live/checkin", { json: { ...app.checkin } });
+        app.checkinSent = true;
+        msg.dataset.kind = "ok";
+        msg.textContent = "Thank you — saved for your therapist.";
+        if (app.speechUnlocked) utter("Thank you. See you next time.", false);
+      } catch (err) {
+        $("checkin-send").disabled = false;
+        msg.dataset.kind = "error";
+        msg.textContent = `Not saved: ${err.message}`;
+      }
+    });
+  }
+
+  // ---- state and controls --------------------------------------------------------------------------
+
+  function setState(state) {
+    if (!state || state === app.state) return;
+    app.state = state;
+    document.body.dataset.state = state;
+    if (state === "done") showEnd();
+    if (state === "source_lost") reloadVideo(3000);
+  }
+
+  function renderControls() {
+    const primary = $("primary");
+    const state = app.state;
+    if (!app.started) primary.textContent = "Start";
+    else if (state === "paused") primary.textContent = "Resume";
+    else if (state === "source_lost" && sourceIsFile()) primary.textContent = "See today's summary";
+    else primary.textContent = "Pause";
+    primary.disabled = app.busy || state === "done";
+    const running = app.started && state !== "done";
+    $("rest").disabled = app.busy || !running || state === "resting";
+    $("next").disabled = app.busy || !running;
+    $("finish").disabled = app.busy || !running;
+    const armed = performance.now() < app.finishArmedUntil;
+    $("finish").dataset.armed = armed ? "true" : "false";
+    $("finish").textContent = armed ? "Press again to finish" : "Finish for today";
+    document.body.dataset.started = app.started ? "true" : "false";
+    $("state-msg").textContent = stateMessage(app.last);
+    const msg = $("video-msg");
+    if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
+      msg.hidden = false;
+      msg.textContent = state === "paused" ? "Paused" : state === "source_lost" ? "No picture" : "Nobody in view";
+    } else {
+      msg.hidden = true;
+    }
+  }
+
+  async function post(path, after) {
+    if (app.busy) return false;
+    app.busy = true;
+    renderControls();
+    try {
+      const body = await api(path, { method: "POST" });
+      showError("");
+      if (after) after(body);
+      if (body && typeof body === "object" && body.state) applyStatus(body);
+      return true;
+    } catch (err) {
+      showError(`That did not work: ${err.message}`);
+      return false;
+    } finally {
+      app.busy = false;
+      renderControls();
+    }
+  }
+
+  function primaryAction() {
+    unlockSpeech(app.started ? null : "Let's begin.");
+    if (!app.started) {
+      post("/live/start", () => { app.started = true; refreshStatus(); });
+    } else if (app.state === "paused") {
+      post("/live/resume");
+    } else if (app.state === "source_lost" && sourceIsFile()) {
+      finishNow();
+    } else if (app.state !== "done") {
+      post("/live/pause");
+    }
+  }
+
+  async function finishNow() {
+    const lost = app.state === "source_lost";
+    const ok = await post("/live/stop");
+    // a source that ended leaves nothing to stop: the session is kept, so show what was done
+    if (ok || lost) { showError(""); await refreshStatus(); showEnd(); }
+  }
+
+  async function finishAction() {
+    const now = performance.now();
+    if (now < app.finishArmedUntil) {
+      app.finishArmedUntil = 0;
+      await finishNow();
+    } else {
+      app.finishArmedUntil = now + 4000;
+      renderControls();
+      setTimeout(renderControls, 4100);
+    }
+  }
+
+  function bindControls() {
+    $("primary").addEventListener("click", primaryAction);
+    $("rest").addEventListener("click", () => { unlockSpeech(); post("/live/rest"); });
+    $("next").addEventListener("click", () => { unlockSpeech(); post("/live/next"); });
+    $("finish").addEventListener("click", () => { unlockSpeech(); finishAction(); });
+    $("mute").addEventListener("click", () => { unlockSpeech(); setMuted(!app.muted); });
+    // any gesture unlocks speech (a page reloaded mid-session has no Start to press)
+    window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
+
+    const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    const inCheckin = (t) => t && t.closest && t.closest("#end");
+    // space = start / pause / resume, wherever the focus is (a switch device sends a space);
+    // Enter still activates the focused button. In the check-in, space works on its buttons as usual.
+    document.addEventListener("keydown", (e) => {
+      if (e.altKey || e.ctrlKey || e.metaKey || typing(e.target)) return;
+      if ((e.key === " " || e.code === "Space") && !inCheckin(e.target) && app.state !== "done") {
+        e.preventDefault();
+        if (!e.repeat) primaryAction();
+      } else if ((e.key === "m" || e.key === "M") && !e.repeat) {
+        unlockSpeech();
+        setMuted(!app.muted);
+      }
+    }, true);
+    document.addEventListener("keyup", (e) => {
+      if ((e.key === " " || e.code === "Space") && !typing(e.target) && !inCheckin(e.target)) e.preventDefault();
+    }, true);
+  }
+
+  // ---- status, plan, video, WebSocket --------------------------------------------------------------
+
+  function applyStatus(s) {
+    app.status = { ...(app.status || {}), ...s };
+    if (s.started === true || (s.started === undefined && s.session_id)) app.started = true;
+    if (s.demo !== undefined) setDemo(!!s.demo);
+    if (s.state) setState(s.state);
+    renderPlan();
+    renderControls();
+  }
+
+  async function refreshStatus() {
+    try {
+      applyStatus(await api("/live/status"));
+      const fps = num(app.status.effective_fps);
+      if (app.ws && app.ws.readyState === WebSocket.OPEN) setConn(true);
+      $("conn").title = fps !== null ? `${fps.toFixed(1)} frames a second measured` : "";
+    } catch (err) {
+      /* the WebSocket shows the connection state */
+    }
+  }
+
+  function setDemo(demo) {
+    app.demo = demo;
+    $("demo-banner").hidden = !demo;
+  }
+
+  function setConn(ok, text) {
+    const node = $("conn");
+    node.dataset.kind = ok ? "ok" : "bad";
+    node.textContent = text || (ok ? "Connected" : "Reconnecting to the coach…");
+  }
+
+  async function loadPlan() {
+    try {
+      const plan = await api("/live/plan");
+      app.plan = Array.isArray(plan) ? plan : [];
+    } catch (err) {
+      app.plan = [];
+      $("plan-empty").hidden = false;
+      $("plan-empty").textContent = `Today's plan could not be loaded (${err.message}).`;
+    }
+    renderPlan();
+  }
+
+  function planFacts(p) {
+    const facts = [cap(p.side || ""), MODE_LABEL[p.mode] || p.mode, p.posture].filter(Boolean);
+    const tmin = num(p.target_min), tmax = num(p.target_max);
+    if (tmin === null && tmax === null) facts.push("measuring only");
+    else facts.push(`target ${tmin ?? "…"}°–${tmax ?? "…"}°`);
+    if (num(p.reps)) facts.push(`${p.reps} reps`);
+    if (num(p.hold_s)) facts.push(`hold ${p.hold_s} s`);
+    return facts.join(" · ");
+  }
+
+  let planKey = "";
+  function renderPlan() {
+    const index = app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : 0;
+    const key = JSON.stringify([app.plan.length, index, app.state === "done"]);
+    if (key === planKey) return;
+    planKey = key;
+    const list = $("plan-list");
+    list.replaceChildren(...app.plan.map((p, i) => {
+      const name = exerciseName(p.exercise, p.exercise_name);
+      return el("li", { "aria-current": i === index ? "step" : null, dataset: { exercise: p.exercise, side: p.side || "",
+                                                                          done: i < index ? "true" : "false" } },
+        el("span", { class: "plan-name" }, `${i + 1}. ${name}`),
+        i === index ? el("span", { class: "plan-tag now" }, "now") : null,
+        i < index ? el("span", { class: "plan-tag" }, "done") : null,
+        p.experimental ? el("span", { class: "plan-tag" }, "experimental") : null,
+        el("p", { class: "plan-facts" }, planFacts(p)),
+        p.notes ? el("p", { class: "plan-notes" }, `From your therapist: ${p.notes}`) : null,
+        p.instructions ? el("p", { class: "plan-facts" }, p.instructions) : null);
+    }));
+    if (app.plan.length) $("plan-empty").hidden = true;
+    const current = app.plan[index];
+    if (current) {
+      const name = exerciseName(current.exercise, current.exercise_name);
+      $("current-title").textContent = app.plan.length > 1 ? `Exercise ${index + 1} of ${app.plan.length}` : "Now";
+      $("current-line").textContent = `${name} — ${planFacts(current)}`;
+      const notes = [current.notes ? `From your therapist: ${current.notes}` : "", current.instructions || ""].filter(Boolean);
+      $("current-notes").hidden = !notes.length;
+      $("current-notes").textContent = notes.join(" ");
+    } else if (!app.plan.length) {
+      $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
+    }
+  }
+
+  let videoTimer = null;
+  function reloadVideo(delay) {
+    clearTimeout(videoTimer);
+    videoTimer = setTimeout(() => {
+      $("video").src = `/live/video.mjpg?t=${Date.now()}`;
+    }, delay);
+  }
+
+  function bindVideo() {
+    const img = $("video");
+    img.addEventListener("load", () => { app.videoOk = true; });
+    img.addEventListener("error", () => { app.videoOk = false; reloadVideo(3000); });
+    img.src = "/live/video.mjpg";
+  }
+
+  function onMessage(data) {
+    let ev;
+    try { ev = JSON.parse(data); } catch (err) { return; }
+    if (!ev || typeof ev !== "object") return;
+    if (ev.type === "status") { applyStatus(ev); return; }
+    if (ev.type && ev.type !== "frame") return;
+    app.last = ev;
+    app.lastFrameAt = performance.now();
+    if (ev.started === true) app.started = true;
+    if (ev.demo !== undefined && ev.demo !== app.demo) setDemo(!!ev.demo);
+    if (num(ev.confidence) !== null && !ev.missing && ev.state !== "waiting_for_patient") {   // light, not framing
+      app.confidences.push(ev.confidence);
+      if (app.confidences.length > CONF_WINDOW) app.confidences.shift();
+    }
+    setState(ev.state);
+    track(ev);
+    renderEvent(ev);
+    renderCue(ev);
+    renderSafety(ev);
+    renderControls();
+    renderChecks();
+  }
+
+  function connect() {
+    const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/live/ws`;
+    let ws;
+    try { ws = new WebSocket(url); } catch (err) { setTimeout(connect, app.wsDelay); return; }
+    app.ws = ws;
+    ws.addEventListener("open", () => { app.wsDelay = 1000; setConn(true); refreshStatus(); });
+    ws.addEventListener("message", (e) => onMessage(e.data));
+    ws.addEventListener("close", () => {
+      setConn(false);
+      app.wsDelay = Math.min(app.wsDelay * 1.6, 8000);
+      setTimeout(connect, app.wsDelay);
+    });
+  }
+
+  function tick() {
+    flushSpeech();
+    renderSafety(null);
+    renderChecks();
+    const cue = $("cue");
+    cue.classList.toggle("stale", performance.now() - app.cueShownAt > CUE_SHOW_MS);
+  }
+
+  function init() {
+    setMuted(app.muted);
+    buildCheckin();
+    bindControls();
+    renderControls();
+    loadPlan();
+    refreshStatus();
+    connect();
+    window.addEventListener("load", bindVideo);   // the endless MJPEG must not hold up the page's load
+    setInterval(tick, 250);
+    setInterval(refreshStatus, 3000);
+    $("primary").focus();
+    document.body.dataset.ready = "true";
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
