@@ -242,6 +242,13 @@ def view_error_deg(motion: Motion, normal: np.ndarray, view: dict[str, np.ndarra
     return math.degrees(math.acos(c))
 
 
+def body_view_error_deg(motion: Motion, view: dict[str, np.ndarray]) -> float:
+    """Degrees between the camera axis and the normal of the body plane the motion's view needs
+    (front: the frontal plane; side: the sagittal plane)."""
+    normal = view["anterior"] if motion.view == "front" else view["left"]
+    return math.degrees(math.acos(min(1.0, abs(float(normal[2])))))
+
+
 def _view_factor(err: float) -> float:
     span = VIEW_ZERO_CONFIDENCE_DEG - VIEW_FULL_CONFIDENCE_DEG
     return float(np.clip((VIEW_ZERO_CONFIDENCE_DEG - err) / span, 0.0, 1.0))
@@ -305,7 +312,8 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
 
     angle_world, angle_image, angle_hybrid = finish(raw3), finish(raw2), finish(raw_h)
 
-    err = view_error_deg(motion, n, view_axes(pose))
+    view = view_axes(pose)
+    err = view_error_deg(motion, n, view)
     names = [nm for nm in motion.landmarks()]
     idx = [i for nm in names for i in _indices(nm, side, pick)]
     vis = float(np.min(pose.visibility[idx])) if idx else 1.0
@@ -319,9 +327,13 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
     if motion.experimental:
         confidence = min(confidence, 0.5)
     if motion.method == "image":
-        # the flat angle is exact only while the plane faces the camera; as the view turns away,
-        # hand over to the depth-corrected estimate (the sample is low-confidence by then)
-        w = float(np.clip((IMAGE_HANDOVER_END_DEG - err) / (IMAGE_HANDOVER_END_DEG - IMAGE_HANDOVER_START_DEG),
+        # the flat angle is exact only while the plane faces the camera; as the body turns away,
+        # hand over to the depth-corrected estimate (the sample is low-confidence by then). Judged
+        # on the body's plane, from the trunk: a limb's own plane, estimated from the limb's depth,
+        # swings too much from frame to frame (on rendered video the elbow lost 3-5° of accuracy
+        # to handovers the body had not made).
+        body_err = err if motion.plane in ("sagittal", "frontal") else body_view_error_deg(motion, view)
+        w = float(np.clip((IMAGE_HANDOVER_END_DEG - body_err) / (IMAGE_HANDOVER_END_DEG - IMAGE_HANDOVER_START_DEG),
                           0.0, 1.0))
         chosen = angle_image if w == 1.0 else w * angle_image + (1.0 - w) * angle_hybrid
     else:
