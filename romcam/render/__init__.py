@@ -10,8 +10,9 @@ Modules: :mod:`.skeleton` (angles -> 3D joints, and the catalog definitions meas
 truth), :mod:`.camera` (pinhole projection), :mod:`.raster` (ray-cast shapes, z-buffer, shading),
 :mod:`.figure` (the body's shapes), :mod:`.makehuman` (a second, realistic body: the MakeHuman CC0
 mesh posed from the same angles by linear blend skinning, ``RenderSpec(body="makehuman")``),
-:mod:`.scene` (placement, furniture, backgrounds, camera placement, noise), :mod:`.clip` (frames,
-video and truth).
+:mod:`.scene` (placement, furniture, backgrounds, camera placement, noise), :mod:`.caregiver` (a
+second figure who holds and moves the patient's limb in passive ROM, ``RenderSpec(caregiver=True)``),
+:mod:`.clip` (frames, video and truth).
 """
 
 from .camera import Camera, focal_from_fov, look_at

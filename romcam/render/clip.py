@@ -16,6 +16,14 @@ import cv2
 import numpy as np
 
 from .camera import Camera
+from .caregiver import (
+    CROSSING_REST_S,
+    CaregiverFrame,
+    CaregiverPlan,
+    caregiver_appearance,
+    covered_landmarks,
+    shapes_bbox,
+)
 from .exercises import POSTURES, get_exercise, neutral_pose
 from .figure import Appearance, figure_shapes
 from .raster import Canvas, draw_mesh
@@ -44,6 +52,13 @@ class RenderSpec:
     comes on top. ``seed`` drives clothes, skin, background, lighting and noise. ``body``:
     "procedural" (the shapes of :mod:`.figure`) or "makehuman" (the MakeHuman CC0 mesh posed by
     linear blend skinning, :mod:`.makehuman`; the same angles drive both).
+
+    ``caregiver``: a second, procedural figure in scrubs whose hands hold the moving limb and move
+    it along the trajectory (passive ROM, :mod:`.caregiver`). ``caregiver_side``: "auto" (chosen
+    per view so the patient stays visible), "limb" or "opposite" (the patient's side they stand
+    on). ``caregiver_posture``: "auto" (standing by a bed, kneeling by a chair), "standing" or
+    "kneeling". ``crossing``: after the first rep the caregiver lets go, walks across behind the
+    patient and comes back; rests are lengthened to ``caregiver.CROSSING_REST_S``.
     """
 
     exercise: str
@@ -67,6 +82,10 @@ class RenderSpec:
     camera_tilt: float = 0.0
     camera_distance: float | None = None
     body: str = "procedural"
+    caregiver: bool = False
+    caregiver_side: str = "auto"
+    caregiver_posture: str = "auto"
+    crossing: bool = False
 
     def trajectory(self) -> Trajectory:
         ex = get_exercise(self.exercise)
@@ -78,7 +97,7 @@ class RenderSpec:
             reps=self.reps,
             rep_s=self.rep_s,
             hold_s=self.hold_s,
-            rest_s=self.rest_s,
+            rest_s=max(self.rest_s, CROSSING_REST_S) if self.caregiver and self.crossing else self.rest_s,
             short_reps=tuple(self.short_reps),
         )
 
@@ -91,6 +110,15 @@ class Truth:
     the figure's 3D skeleton by the catalog's definitions (the exercised motion is exactly the
     commanded trajectory). ``reps``: per rep ``start``/``peak``/``end`` (seconds) and
     ``max_angle``/``min_angle`` (degrees), ``short``.
+
+    With a caregiver (``spec.caregiver``), per frame: ``patient_bbox`` ([x0, y0, x1, y1] pixels,
+    from the procedural body's shapes, also for the MakeHuman body) and ``caregiver`` =
+    ``{"present": [bool], "holding": [bool], "bbox": [[x0, y0, x1, y1] or None],
+    "holds": [[landmark, ...]], "covered": [[landmark, ...]]}``: ``holds`` names the patient's
+    landmarks under the caregiver's hands ("left_wrist", "left_elbow"; empty while they are
+    away), ``covered`` the patient's landmarks (MediaPipe names) that the caregiver's body hides
+    from the camera in that frame (a ray test, the same geometry as the z-buffer). Without a
+    caregiver both are None. The angle truth is the commanded trajectory either way.
     """
 
     fps: float
@@ -104,6 +132,8 @@ class Truth:
     width: int = 640
     height: int = 480
     camera_azimuth: float = 0.0  # degrees about the body's long axis, 0 = in front, + = left
+    patient_bbox: list | None = None
+    caregiver: dict | None = None
     spec: dict = field(default_factory=dict)
     schema: str = TRUTH_SCHEMA
 
@@ -171,6 +201,16 @@ class _Renderer:
         ex = get_exercise(spec.exercise)
         self.rotation, self.origin = place_body(spec.posture, self.dims)
         self.azimuth = view_azimuth(spec.view, ex.view, spec.side)
+        self.plan: CaregiverPlan | None = None
+        if spec.caregiver:
+            a = math.radians(self.azimuth)
+            cam_dir = self.rotation @ np.array([math.sin(a), 0.0, math.cos(a)])
+            self.plan = CaregiverPlan(
+                spec.exercise, spec.side, spec.posture, spec.trajectory(), self.rotation, self.origin,
+                self.dims, cam_dir, where=spec.caregiver_side, cg_posture=spec.caregiver_posture,
+                crossing=spec.crossing,
+            )
+            extent = np.vstack([extent, self._caregiver_extent()])
         self.camera: Camera = place_camera(
             extent,
             self.rotation,
@@ -185,23 +225,46 @@ class _Renderer:
         self.look = scene_look(spec.background, spec.seed)
         self.light = camera_lighting(self.look.lighting, self.camera)
         self.appearance = Appearance.from_seed(spec.seed)
+        self.cg_appearance = caregiver_appearance(self.appearance, spec.seed)
         self.background = background_canvas(self.camera, self.look, spec.posture)
         if self.mesh is not None:
             from .makehuman import vertex_colors
 
             self.albedo = vertex_colors(self.mesh, self.appearance)
 
-    def draw(self, sk: Skeleton) -> np.ndarray:
+    def _caregiver_extent(self) -> np.ndarray:
+        """Caregiver points over the clip (a few per body part), in the patient's body frame, so
+        the camera frames both people."""
+        assert self.plan is not None
+        traj = self.plan.traj
+        pts = []
+        for t in np.linspace(0.0, traj.duration, 49):
+            f = self.plan.at(float(t))
+            world = np.array(list(f.skeleton.points.values())) @ f.rotation.T + f.origin
+            head = f.rotation @ f.skeleton.points["head"] + f.origin
+            pts.append(world)
+            pts.append(head + 0.12 * np.array([[0, 1.0, 0], [1, 0, 0], [-1, 0, 0], [0, 0, 1], [0, 0, -1]]))
+        world = np.vstack(pts)
+        return (world - self.origin) @ self.rotation  # inverse of world = R @ body + o
+
+    def caregiver_at(self, t: float, sk: Skeleton | None = None) -> CaregiverFrame | None:
+        return None if self.plan is None else self.plan.at(t, sk)
+
+    def draw(self, sk: Skeleton, t: float | None = None) -> np.ndarray:
         canvas: Canvas = self.background.copy()
         if self.mesh is not None:
             from .makehuman import pose_mesh
 
             world = pose_mesh(sk, self.mesh) @ self.rotation.T + self.origin
             draw_mesh(canvas, world, self.mesh.tris, self.albedo, self.light)
-            return canvas.image()
-        canvas.draw(
-            figure_shapes(sk, self.rotation, self.origin, self.appearance), self.light
-        )
+        else:
+            canvas.draw(
+                figure_shapes(sk, self.rotation, self.origin, self.appearance), self.light
+            )
+        if self.plan is not None and t is not None:
+            # the caregiver shares the z-buffer: their hands and arms really cover the limb
+            cg = self.plan.at(t)
+            canvas.draw(figure_shapes(cg.skeleton, cg.rotation, cg.origin, self.cg_appearance), self.light)
         return canvas.image()
 
 
@@ -217,7 +280,7 @@ def render_frames(spec: RenderSpec) -> Iterator[tuple[float, np.ndarray]]:
     renderer = _Renderer(spec, [ex.pose(a, spec.side, spec.posture) for a in extremes])
     for i, t in enumerate(frame_times(traj.duration, spec.fps)):
         sk = pose_skeleton(ex.pose(traj.angle_at(t), spec.side, spec.posture), renderer.dims)
-        yield t, add_noise(renderer.draw(sk), spec.noise, _frame_rng(spec.seed, i))
+        yield t, add_noise(renderer.draw(sk, t), spec.noise, _frame_rng(spec.seed, i))
 
 
 def clip_truth(spec: RenderSpec) -> Truth:
@@ -236,6 +299,7 @@ def clip_truth(spec: RenderSpec) -> Truth:
             angles[m].append(round(float(measured[m]), 4))
     spec_d = asdict(spec)
     spec_d["short_reps"] = list(spec.short_reps)
+    patient_bbox, caregiver = (_caregiver_truth(spec, times) if spec.caregiver else (None, None))
     return Truth(
         fps=spec.fps,
         exercise=spec.exercise,
@@ -249,7 +313,43 @@ def clip_truth(spec: RenderSpec) -> Truth:
         height=spec.height,
         camera_azimuth=view_azimuth(spec.view, ex.view, spec.side),
         spec=spec_d,
+        patient_bbox=patient_bbox,
+        caregiver=caregiver,
     )
+
+
+# the patient's points the truth reports as covered or held, by MediaPipe's names
+_LANDMARKS = {
+    "nose": "nose", "ear_l": "left_ear", "ear_r": "right_ear",
+    **{f"{k}_{s[0]}": f"{s}_{v}" for s in ("left", "right") for k, v in (
+        ("shoulder", "shoulder"), ("elbow", "elbow"), ("wrist", "wrist"), ("hip", "hip"), ("knee", "knee"),
+        ("ankle", "ankle"), ("heel", "heel"), ("toe", "foot_index"))},
+}
+
+
+def _caregiver_truth(spec: RenderSpec, times: list[float]) -> tuple[list, dict]:
+    """Per frame: the patient's bbox, and the caregiver's presence, bbox, holds and cover."""
+    ex = get_exercise(spec.exercise)
+    traj = spec.trajectory()
+    extremes = [traj.rest, traj.peak, (traj.rest + traj.peak) / 2]
+    r = _Renderer(spec, [ex.pose(a, spec.side, spec.posture) for a in extremes])
+    cam = r.camera
+    patient_bbox: list = []
+    cg: dict[str, list] = {"present": [], "holding": [], "bbox": [], "holds": [], "covered": []}
+    for t in times:
+        sk = pose_skeleton(ex.pose(traj.angle_at(t), spec.side, spec.posture), r.dims)
+        patient_bbox.append(shapes_bbox(figure_shapes(sk, r.rotation, r.origin, r.appearance), cam))
+        f = r.caregiver_at(t, sk)
+        assert f is not None
+        shapes = figure_shapes(f.skeleton, f.rotation, f.origin, r.cg_appearance)
+        box = shapes_bbox(shapes, cam)
+        pts = {_LANDMARKS[k]: r.rotation @ p + r.origin for k, p in sk.points.items() if k in _LANDMARKS}
+        cg["present"].append(box is not None)
+        cg["holding"].append(bool(f.holding))
+        cg["bbox"].append(box)
+        cg["holds"].append(sorted(set(f.holds.values())))
+        cg["covered"].append(covered_landmarks(pts, shapes, cam))
+    return patient_bbox, cg
 
 
 def render_clip(spec: RenderSpec, out: Path) -> Truth:
