@@ -21,6 +21,7 @@ from .filters import smooth_zero_phase
 from .landmarks import PoseFrame
 from .measure import MotionMeter, Sample
 from .reps import Rep, auto_hysteresis, detect_reps
+from .subject import SelectorError, SubjectTracker, parse_selector
 
 VIEW_OK_MIN_FRACTION = 0.8  # below this share of measured frames the view is reported not ideal
 
@@ -40,6 +41,8 @@ class Analysis:
     smoothed: np.ndarray  # zero-phase filtered angle per sample, NaN where missing
     reps: list[Rep]
     model: str = ""
+    subject: str = ""  # the subject selector, and how the subject was chosen
+    subject_confirmed: bool | None = None
     target: float | None = None
     error: RomcamError | None = None  # the video broke part-way: what came before is kept
     warnings: list[str] = field(default_factory=list)
@@ -87,6 +90,8 @@ class Analysis:
             "fps": round(self.fps, 3),
             "frames": self.frames,
             "frames_with_subject": self.frames_with_subject,
+            "subject": self.subject or None,
+            "subject_confirmed": self.subject_confirmed,
             "frames_measured": self.measured,
             "view_ok_fraction": round(self.view_ok_fraction, 3),
             "required_view": m.view,
@@ -152,9 +157,10 @@ def _warnings(a: Analysis) -> list[str]:
 
 
 def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, *, fps: float, video: str,
-                        target: float | None = None, model: str = "") -> Analysis:
+                        target: float | None = None, model: str = "",
+                        subject: SubjectTracker | None = None) -> Analysis:
     """Analyse pose frames already estimated (tests, the live coach's end-of-set pass)."""
-    meter = MotionMeter(motion, side)
+    meter = MotionMeter(motion, side, subject=subject)
     samples = [meter.update(f) for f in frames]
     return summarize(motion, side, samples, fps=fps, video=video, frames=len(samples), target=target,
                      model=model)
@@ -162,8 +168,15 @@ def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, 
 
 def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left", *,
                   target: float | None = None, model_path: str | os.PathLike[str] | None = None,
-                  progress: ProgressFn | None = None) -> Analysis:
+                  progress: ProgressFn | None = None, subject: str = "auto",
+                  posture: str | None = None, people: int = 1) -> Analysis:
     """Measure ``exercise`` on the patient's ``side`` in the video at ``path``.
+
+    ``subject`` chooses the patient among the people in frame (``auto|image-left|image-right|lying|
+    seated|X,Y``, see :mod:`romcam.subject`); ``posture`` (the prescription's) helps ``auto``;
+    ``people`` is how many people the pose model looks for (a second pass finds the ones it misses).
+    Look for one unless a second person is expected (passive or assisted ROM): with ``num_poses=2``
+    MediaPipe's VIDEO-mode landmarks are noisier (on the real squat video the knee peaks moved 4-6°).
 
     Raises :class:`NoPersonError` when no frame has a person. When the video breaks part-way the
     returned analysis covers the frames before the break and carries the error in ``error``.
@@ -174,10 +187,17 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     motion = get_motion(exercise)
     if side not in ("left", "right"):
         raise UsageError(f"--side must be left or right, got {side!r}")
+    try:
+        selector = parse_selector(subject)
+    except SelectorError as exc:
+        raise UsageError(f"--subject: {exc}") from None
+    tracker = SubjectTracker(selector, posture=posture)
     samples: list[Sample] = []
     error: RomcamError | None = None
-    with VideoFileSource(path) as source, PoseEstimator(model_path) as estimator:
-        meter = MotionMeter(motion, side)
+    people = max(1, int(people))
+    with VideoFileSource(path) as source, PoseEstimator(model_path, num_poses=people,
+                                                        expected_people=people if people > 1 else None) as estimator:
+        meter = MotionMeter(motion, side, subject=tracker)
         try:
             for frame in source:
                 samples.append(meter.update(estimator.process(frame.image, frame.t, frame.index)))
@@ -192,5 +212,12 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
             f"no person found in any of the {len(samples)} frames of {Path(path).name} — make sure the "
             "whole body is in view and well lit"
         )
-    return summarize(motion, side, samples, fps=fps, video=os.fspath(path), frames=len(samples),
-                     target=target, model=model, error=error)
+    result = summarize(motion, side, samples, fps=fps, video=os.fspath(path), frames=len(samples),
+                       target=target, model=model, error=error)
+    result.subject = f"{selector}: {tracker.reason}" if tracker.reason else str(selector)
+    result.subject_confirmed = tracker.confirmed if tracker.reason else None
+    if tracker.reason and not tracker.confirmed:
+        result.warnings.append(
+            f"the patient was chosen as {tracker.reason}: check it is the patient, or choose with --subject "
+            "(image-left, image-right, lying, seated, or X,Y where the patient is in the image)")
+    return result

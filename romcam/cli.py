@@ -59,11 +59,20 @@ def _write_text(path: str, text: str) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .analysis import analyze_video
     from .report import samples_csv, summary_text
+    from .subject import SelectorError, parse_selector
+
+    try:
+        parse_selector(args.subject)  # a malformed --subject fails before the video is opened
+    except SelectorError as exc:
+        raise UsageError(f"--subject: {exc}") from None
 
     progress = None if args.quiet else _Progress(f"analyzing {Path(args.video).name}")
     try:
+        # a caregiver in frame (passive or assisted ROM) or a chosen subject: look for two people
+        people = 2 if args.mode != "active" or args.subject != "auto" else 1
         result = analyze_video(args.video, args.exercise, args.side, target=args.target,
-                               model_path=args.model, progress=progress)
+                               model_path=args.model, progress=progress, subject=args.subject,
+                               posture=args.posture, people=people)
     finally:
         if progress:
             progress.done()
@@ -197,7 +206,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                       background=args.background, noise=args.noise, hold_s=args.hold,
                       short_reps=tuple(args.short or ()), body=args.body, rep_s=args.rep_seconds,
                       peak=args.peak, rest=args.rest_angle, camera_height=args.camera_height,
-                      camera_tilt=args.camera_tilt)
+                      camera_tilt=args.camera_tilt, caregiver=args.caregiver or args.crossing,
+                      crossing=args.crossing)
     from .catalog import get_motion
 
     get_motion(args.exercise)  # a clear error for an unknown exercise
@@ -262,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("video", help="path of the video file")
     a.add_argument("--exercise", required=True, help="catalog id, e.g. shoulder_abduction (see `romcam exercises`)")
     a.add_argument("--side", choices=("left", "right"), default="left", help="the patient's body side that moves")
+    a.add_argument("--subject", default="auto", metavar="WHO",
+                   help="which person is the patient: auto (default; the prescription's --posture decides when "
+                        "the scene is clear), image-left, image-right, lying, seated, or X,Y (a point on the patient, "
+                        "0..1 from the image's top-left; image positions, not the patient's --side)")
     a.add_argument("--target", type=float, help="the PT's target angle in degrees: reps short of it are flagged")
     a.add_argument("--json", metavar="OUT", help="write the full result document (JSON) here")
     a.add_argument("--csv", metavar="OUT", help="write the per-frame samples (CSV) here")
@@ -270,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--save", action="store_true", help="store the result as a session in the database")
     a.add_argument("--patient", metavar="ID", help="with --save: the patient's id (default: the local patient)")
     a.add_argument("--mode", choices=("active", "active_assisted", "passive"), default="active",
-                   help="with --save: who moved the limb")
+                   help="who moved the limb; passive or assisted: a caregiver is in frame too (and, with --save, "
+                        "recorded with the set)")
     a.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing",
                    help="with --save: the patient's posture")
     a.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
@@ -302,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--noise", type=float, default=0.0, help="sensor noise std, 8-bit levels")
     r.add_argument("--body", choices=("procedural", "makehuman"), default="procedural",
                    help="procedural shapes, or the MakeHuman CC0 mesh (needs ../shared/media/makehuman)")
+    r.add_argument("--caregiver", action="store_true",
+                   help="passive ROM: a caregiver holds and moves the patient's limb (two people in frame)")
+    r.add_argument("--crossing", action="store_true",
+                   help="with a caregiver (implies --caregiver): after the first rep they walk across behind "
+                   "the patient and come back")
     r.add_argument("--out", required=True, help="output video (.mp4); the truth goes beside it")
     r.set_defaults(func=cmd_render)
 

@@ -1,8 +1,9 @@
 """Frame-by-frame measurement: one pose frame in, one angle sample out.
 
-The same object serves the offline analysis and the live coach: it picks the subject (for now the
-most visible person; the subject tracker replaces this), keeps the side-view limb choice steady,
-and measures the motion.
+The same object serves the offline analysis and the live coach: it picks the subject (a
+:class:`romcam.subject.SubjectTracker` when given one — the patient chosen at the start of the set
+and followed frame to frame; without one, the most visible person), keeps the side-view limb
+choice steady, and measures the motion.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from .angles import AngleSample, LimbPicker, measure
 from .catalog import Motion
 from .landmarks import Pose, PoseFrame
+from .subject import SubjectTracker
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +43,16 @@ def _main_pose(frame: PoseFrame) -> Pose | None:
 class MotionMeter:
     """Measures one motion on one side of the patient, frame after frame."""
 
-    def __init__(self, motion: Motion, side: str) -> None:
+    def __init__(self, motion: Motion, side: str, subject: SubjectTracker | None = None) -> None:
         if side not in ("left", "right"):
             raise ValueError(f"side must be 'left' or 'right', got {side!r}")
         self.motion = motion
         self.side = side
+        self.subject = subject
         self._picker = LimbPicker(motion, side)
 
     def update(self, frame: PoseFrame) -> Sample:
-        pose = _main_pose(frame)
+        pose = self.subject.update(frame) if self.subject is not None else _main_pose(frame)
         if pose is None:
             return Sample(frame.index, frame.t, math.nan, 0.0, None, math.nan, None)
         s = measure(pose, self.motion, self.side, pick=self._picker.pick(pose))

@@ -2,6 +2,13 @@
 
 The only module that imports MediaPipe. It converts MediaPipe's results once, here, into
 :class:`romcam.landmarks.PoseFrame` arrays.
+
+Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
+one of two people (its detector runs only when tracking is lost, and a second person who enters
+later, or is small, stays unseen). When fewer than ``expected_people`` are found, the estimator can
+run a second, IMAGE-mode landmarker on the frame with every person already found painted out, and
+add what it finds there. It runs at most every ``second_pass_every`` frames, so the extra cost is
+bounded (about one extra inference per ``second_pass_every`` frames, only while someone is missing).
 """
 
 from __future__ import annotations
@@ -83,6 +90,8 @@ class PoseEstimator:
         min_detection_confidence: float = 0.5,
         min_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
+        expected_people: int | None = None,
+        second_pass_every: int = 3,
     ) -> None:
         path = Path(model_path) if model_path is not None else default_model_path()
         if not path.is_file():
@@ -105,6 +114,21 @@ class PoseEstimator:
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"cannot load pose model {path}: {exc}") from None
+            self._second = None
+            if expected_people is not None and expected_people > 1:
+                second = vision.PoseLandmarkerOptions(
+                    base_options=BaseOptions(model_asset_path=str(path)),
+                    running_mode=vision.RunningMode.IMAGE,
+                    num_poses=expected_people,
+                    min_pose_detection_confidence=min_detection_confidence,
+                    min_pose_presence_confidence=min_presence_confidence,
+                )
+                self._second = vision.PoseLandmarker.create_from_options(second)
+        self.expected_people = expected_people
+        self.second_pass_every = max(1, int(second_pass_every))
+        self._frames_since_second = self.second_pass_every
+        self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
+        self.second_pass_found = 0  # people the second pass added, summed over frames
         self.model_path = path
         self._last_ms = -1
         self._warm = False
@@ -128,14 +152,42 @@ class PoseEstimator:
             _to_pose(image_lms, world_lms, width, height)
             for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
         )
+        self._frames_since_second += 1
+        if (self._second is not None and self.expected_people is not None and len(poses) < self.expected_people
+                and self._frames_since_second >= self.second_pass_every):
+            self._frames_since_second = 0
+            poses = poses + self._second_pass(rgb, poses)
         return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
 
+    def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...]) -> tuple[Pose, ...]:
+        """Look for the people the first pass missed: paint out everyone found, run IMAGE mode."""
+        import mediapipe as mp
+
+        height, width = rgb.shape[:2]
+        masked = rgb.copy()
+        boxes = [_pose_box(p, width, height, pad=0.15) for p in found]
+        fill = np.array(np.median(rgb.reshape(-1, 3), axis=0), dtype=np.uint8)
+        for x0, y0, x1, y1 in boxes:
+            masked[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] = fill
+        self.second_pass_runs += 1
+        result = self._second.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(masked)))
+        extra: list[Pose] = []
+        for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
+            pose = _to_pose(image_lms, world_lms, width, height)
+            box = _pose_box(pose, width, height, pad=0.0)
+            if all(_iou(box, b) < 0.3 for b in boxes):  # a new person, not a re-find of someone painted out
+                extra.append(pose)
+                boxes.append(box)
+        self.second_pass_found += len(extra)
+        return tuple(extra)
+
     def close(self) -> None:
-        landmarker = getattr(self, "_landmarker", None)
-        if landmarker is not None:
-            with _quiet_native_stderr():
-                landmarker.close()
-            self._landmarker = None
+        for attr in ("_landmarker", "_second"):
+            landmarker = getattr(self, attr, None)
+            if landmarker is not None:
+                with _quiet_native_stderr():
+                    landmarker.close()
+                setattr(self, attr, None)
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -152,3 +204,22 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
     visibility = np.array([lm.visibility or 0.0 for lm in image_lms], dtype=np.float64)
     presence = np.array([lm.presence or 0.0 for lm in image_lms], dtype=np.float64)
     return Pose(image=image, world=world, visibility=visibility, presence=presence)
+
+
+def _pose_box(pose: Pose, width: int, height: int, *, pad: float) -> tuple[float, float, float, float]:
+    """The person's landmark bounding box in pixels, padded by ``pad`` of its size, clipped to the frame."""
+    xy = pose.image[:, :2]
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.max(axis=0)
+    px, py = pad * (x1 - x0), pad * (y1 - y0)
+    return (max(0.0, x0 - px), max(0.0, y0 - py), min(float(width), x1 + px), min(float(height), y1 + py))
+
+
+def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0

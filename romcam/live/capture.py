@@ -32,6 +32,7 @@ from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
 from ..source import Frame, open_source, parse_source
+from ..subject import SubjectTracker, parse_selector
 from .annotate import annotate, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
 from .events import frame_event, status_event
@@ -133,8 +134,11 @@ class CaptureWorker:
     """One thread running the live pipeline and the coach; commands come from the HTTP routes."""
 
     def __init__(self, options: LiveOptions, plan: list[PlanItem], *, recorder: Recorder | None,
-                 publish: Publish | None = None, estimator_factory: Callable[[], Any] | None = None) -> None:
+                 publish: Publish | None = None, estimator_factory: Callable[[], Any] | None = None,
+                 subject: str = "auto") -> None:
         self.options = options
+        self.subject_selector = parse_selector(subject)  # how each set picks the patient (docs/live.md)
+        self.subject: SubjectTracker | None = None
         self.plan = plan
         self.coach = Coach(plan)
         self.recorder = recorder
@@ -213,6 +217,7 @@ class CaptureWorker:
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
+                "subject": self.subject.status() if self.subject is not None else None,
             }
 
     def effective_fps(self) -> float:
@@ -227,7 +232,12 @@ class CaptureWorker:
     def _set_up_item(self, index: int) -> None:
         item = self.plan[index]
         self.motion = get_motion(item.exercise)
-        self.meter = MotionMeter(self.motion, item.side)
+        old = self.subject
+        if old is not None and old.locked and old.seen_within(1.0):
+            old.posture = item.posture  # the same patient, still in view: keep following them
+        else:
+            self.subject = SubjectTracker(self.subject_selector, posture=item.posture)
+        self.meter = MotionMeter(self.motion, item.side, subject=self.subject)
         self.filter = OneEuroFilter()
         self.detector = RepDetector(works=self.motion.works, hysteresis=live_hysteresis(item))
         self._counted = 0  # reps counted (and stored provisionally)
@@ -260,7 +270,17 @@ class CaptureWorker:
             return self._estimator_factory()
         from ..pose import PoseEstimator
 
-        return PoseEstimator(self.options.model_path)
+        # two people (patient and caregiver); the second pass looks for a missed one every 15 frames
+        return PoseEstimator(self.options.model_path, num_poses=2, expected_people=2, second_pass_every=15)
+
+    def relock(self, x: float, y: float) -> dict[str, Any]:
+        """A click on the patient at (x, y), normalized image coordinates: follow that person."""
+        with self._lock:
+            if self.subject is None:
+                self.subject = SubjectTracker(self.subject_selector, posture=self.coach.item.posture)
+                self.meter.subject = self.subject
+            self.subject.relock((x, y))
+            return self.subject.status()
 
     def _run(self) -> None:
         try:

@@ -232,3 +232,16 @@ def checkin(body: CheckinIn, request: Request) -> dict[str, Any]:
     except NotFoundError:
         raise HTTPException(409, "the session is not stored yet") from None
     return {"id": str(checkin_id), "session_id": str(session_id)}
+
+
+class SubjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = Field(ge=0.0, le=1.0)  # normalized image coordinates of the click, from the top-left
+    y: float = Field(ge=0.0, le=1.0)
+
+
+@router.post("/subject")
+def subject(body: SubjectIn, request: Request) -> dict[str, Any]:
+    """The caregiver clicked the patient on the video: follow the person at (x, y) from the next frame."""
+    return _worker(request).relock(body.x, body.y)

@@ -1,0 +1,494 @@
+"""Subject selection and tracking: which of the people in frame is the patient, frame after frame.
+
+Pure (no I/O, no MediaPipe): pose frames in, the subject's :class:`Pose` out.
+
+Selection (``selector``), decided when the set starts — at the first frame with people:
+
+- ``auto``: the prescription's posture decides when the scene makes it clear — the one person
+  lying (trunk near horizontal) or seated (hips and knees flexed, trunk upright) while the others
+  stand. Otherwise the largest, most visible person, and :attr:`SubjectTracker.confirmed` is False
+  (the caregiver should confirm by clicking the patient). For about a second after an unconfirmed
+  pick, a later frame that makes the scene clear still corrects it.
+- ``image-left`` / ``image-right``: the person whose torso is furthest left / right **in the
+  image** (not the patient's body side, which is ``--side``; frames are never mirrored).
+- ``lying`` / ``seated``: the one person in that posture.
+- ``X,Y``: the person at that point, in normalized image coordinates (0..1, x right, y down), e.g.
+  a click on the live page. Until someone's outline contains the point the tracker waits (it
+  returns None rather than guess).
+
+Tracking: every person in frame gets a track (torso landmarks, bounding box, a constant-velocity
+motion model); each frame the detections are assigned to tracks by a cost over torso landmark
+distance (in torso lengths, after the velocity prediction), bounding-box overlap and size change,
+with a gate. Tracking *every* person, not only the subject, is what stops a jump: when the subject
+is hidden, a caregiver walking across is claimed by her own track. A subject missing for a while
+keeps its identity (the gate widens a little with the time missing); the tracker never hands the
+subject's identity to someone else because the subject is briefly occluded.
+
+Occlusion by the caregiver's hands: :func:`occlude_by_hands` lowers the visibility of the subject's
+landmarks that another person's wrist or hand landmarks lie on, so that the angle engine reports no
+angle rather than the angle of a limb it cannot see (MediaPipe keeps guessing positions, and a
+caregiver's hand on the patient's wrist draws the wrist landmark toward the caregiver's arm).
+:meth:`SubjectTracker.update` applies it to the subject's pose.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .landmarks import INDEX, Pose, PoseFrame
+
+SELECTORS = ("auto", "image-left", "image-right", "lying", "seated")
+POSTURE_SELECTORS = ("lying", "seated")
+
+TORSO = [INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky", "index", "thumb")]
+BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the limbs and the trunk
+
+OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.5)
+HAND_RADIUS = 0.2  # in subject torso lengths (about 10 cm on an adult)
+HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not trusted to occlude
+
+GATE = 0.5  # torso lengths of unexplained torso displacement, after the velocity prediction ...
+GATE_SPEED = 3.0  # ... plus this many torso lengths per second since the track was last seen (a brisk walk)
+GATE_MAX = 2.0
+MAX_SPEED = 4.0  # torso lengths per second: the velocity model never predicts faster than this
+MIN_HITS_TO_LOCK = 3  # a person must be seen in this many frames before the set can lock onto them
+MAX_SIZE_RATIO = 1.8  # a detection this much larger or smaller than the track is someone else
+OTHER_TRACK_KEEP_S = 2.0  # non-subject tracks are forgotten after this long unseen
+PREDICT_MAX_S = 0.5  # the constant-velocity prediction runs at most this long into a gap
+SETTLE_S = 1.0  # an unconfirmed auto pick can still be corrected for this long
+REACQUIRE_S = 2.0  # a subject lost this long is re-found when one person, seen by no other track, is alone
+
+
+class SelectorError(ValueError):
+    """A subject selector that is not one of ``auto|image-left|image-right|lying|seated|X,Y``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    kind: str  # one of SELECTORS, or "point"
+    point: tuple[float, float] | None = None  # normalized image coordinates for "point"
+
+    def __str__(self) -> str:
+        return f"{self.point[0]:g},{self.point[1]:g}" if self.point is not None else self.kind
+
+
+def parse_selector(value: str | Selector | tuple[float, float]) -> Selector:
+    """``auto|image-left|image-right|lying|seated|X,Y`` → :class:`Selector`; raises :class:`SelectorError`."""
+    if isinstance(value, Selector):
+        return value
+    if isinstance(value, tuple):
+        x, y = (float(v) for v in value)
+    else:
+        text = str(value).strip().lower()
+        if text in SELECTORS:
+            return Selector(text)
+        parts = text.split(",")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            x, y = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise SelectorError(
+                f"subject must be one of {', '.join(SELECTORS)} or X,Y (a point in the image, 0..1 each), "
+                f"got {value!r}"
+            ) from None
+    if not (math.isfinite(x) and math.isfinite(y) and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        raise SelectorError(f"subject X,Y must be a point in the image, each between 0 and 1, got {x:g},{y:g}")
+    return Selector("point", (x, y))
+
+
+# ---------------------------------------------------------------------------- geometry
+
+
+def torso_points(pose: Pose) -> np.ndarray:
+    return pose.image[TORSO, :2]
+
+
+def torso_length(pose: Pose) -> float:
+    """Mid-shoulder to mid-hip in pixels (at least the shoulder width, and never 0)."""
+    p = pose.image[:, :2]
+    mid_sh = 0.5 * (p[TORSO[0]] + p[TORSO[1]])
+    mid_hip = 0.5 * (p[TORSO[2]] + p[TORSO[3]])
+    return max(float(np.linalg.norm(mid_sh - mid_hip)), float(np.linalg.norm(p[TORSO[0]] - p[TORSO[1]])), 1.0)
+
+
+def bbox(pose: Pose) -> np.ndarray:
+    """(x0, y0, x1, y1) of all 33 image landmarks, pixels."""
+    xy = pose.image[:, :2]
+    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """Angle at b (degrees) between b→a and b→c."""
+    u, v = a - b, c - b
+    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
+    if nu == 0 or nv == 0:
+        return 180.0
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(u, v) / (nu * nv))))))
+
+
+def trunk_tilt(pose: Pose) -> float:
+    """Degrees between the trunk (mid-hip → mid-shoulder, in the image) and image-up: 0 upright, 90 lying."""
+    p = pose.image[:, :2]
+    v = 0.5 * (p[TORSO[0]] + p[TORSO[1]]) - 0.5 * (p[TORSO[2]] + p[TORSO[3]])
+    n = float(np.linalg.norm(v))
+    if n == 0:
+        return 0.0
+    return math.degrees(math.acos(max(-1.0, min(1.0, -v[1] / n))))
+
+
+def posture_of(pose: Pose) -> str:
+    """``lying``, ``seated``, ``standing`` or ``unclear`` from one pose.
+
+    Lying: the trunk within 35° of horizontal in the image (a camera beside the bed or overhead-
+    oblique). Seated: trunk upright-ish and both hips and both knees flexed below 140° (world
+    landmarks, so the view matters little). Standing: trunk upright and hips and knees near straight.
+    """
+    tilt = trunk_tilt(pose)
+    if 55.0 <= tilt <= 125.0:
+        return "lying"
+    w = pose.world
+    hips = [_angle(w[INDEX[f"{s}_shoulder"]], w[INDEX[f"{s}_hip"]], w[INDEX[f"{s}_knee"]]) for s in ("left", "right")]
+    knees = [_angle(w[INDEX[f"{s}_hip"]], w[INDEX[f"{s}_knee"]], w[INDEX[f"{s}_ankle"]]) for s in ("left", "right")]
+    if tilt <= 50.0 and max(hips) < 140.0 and max(knees) < 140.0:
+        return "seated"
+    if tilt <= 35.0 and min(hips) > 145.0 and min(knees) > 145.0:
+        return "standing"
+    return "unclear"
+
+
+def occlude_by_hands(subject: Pose, others: Sequence[Pose], *, radius: float = HAND_RADIUS,
+                     min_hand_visibility: float = HAND_MIN_VISIBILITY,
+                     occluded_visibility: float = OCCLUDED_VISIBILITY) -> Pose:
+    """The subject's pose with the landmarks another person's hands cover marked occluded.
+
+    A subject landmark from the shoulders down is *covered* when one of another person's wrist,
+    index, pinky or thumb landmarks (visibility at least ``min_hand_visibility``) lies within
+    ``radius`` subject torso lengths of it in the image. Covered landmarks get visibility (and
+    presence) at most ``occluded_visibility`` — below the angle engine's threshold, so an angle that
+    needs them is reported missing instead of measured on a point the caregiver's hand may have
+    pulled off the patient's limb. Returns ``subject`` itself when nothing is covered.
+    """
+    if not others:
+        return subject
+    hands = [o.image[HANDS, :2][o.visibility[HANDS] >= min_hand_visibility] for o in others]
+    hands = [h for h in hands if len(h)]
+    if not hands:
+        return subject
+    hand_xy = np.concatenate(hands)
+    r = radius * torso_length(subject)
+    body_xy = subject.image[BODY, :2]
+    d = np.linalg.norm(body_xy[:, None, :] - hand_xy[None, :, :], axis=2).min(axis=1)
+    covered = [BODY[i] for i in np.flatnonzero(d <= r)]
+    if not covered:
+        return subject
+    vis = subject.visibility.copy()
+    pres = subject.presence.copy()
+    vis[covered] = np.minimum(vis[covered], occluded_visibility)
+    pres[covered] = np.minimum(pres[covered], occluded_visibility)
+    return replace(subject, visibility=vis, presence=pres)
+
+
+def covered_landmarks(before: Pose, after: Pose) -> list[str]:
+    """Names of the landmarks :func:`occlude_by_hands` marked (for messages: "I can't see the wrist")."""
+    from .landmarks import LANDMARK_NAMES
+
+    changed = np.flatnonzero(after.visibility < before.visibility)
+    return [LANDMARK_NAMES[i] for i in changed]
+
+
+# ---------------------------------------------------------------------------- tracking
+
+
+@dataclass
+class _Track:
+    id: int
+    points: np.ndarray  # (4, 2) torso landmarks at last sight
+    box: np.ndarray
+    scale: float
+    last_t: float
+    first_t: float
+    velocity: np.ndarray  # (4, 2) pixels per second
+    missed: int = 0
+    hits: int = 1
+    born_on_other: bool = False  # appeared on top of an existing track: maybe the same person found twice
+
+    def predict(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        dt = min(max(t - self.last_t, 0.0), PREDICT_MAX_S)
+        shift = self.velocity * dt
+        return self.points + shift, self.box + np.tile(shift.mean(axis=0), 2)
+
+    def update(self, pose: Pose, t: float) -> None:
+        pts = torso_points(pose)
+        if _torso_distance(pts, self.points) < float(np.linalg.norm(pts - self.points, axis=1).mean()):
+            pts = pts[[1, 0, 3, 2]]  # keep the track's own left/right order through a flip
+        dt = t - self.last_t
+        if dt > 0:
+            v = (pts - self.points) / dt
+            speed = float(np.linalg.norm(v.mean(axis=0)))
+            cap = MAX_SPEED * self.scale
+            if speed > cap:
+                v = v * (cap / speed)
+            self.velocity = 0.7 * self.velocity + 0.3 * v
+        self.points = pts
+        self.box = bbox(pose)
+        self.scale = 0.7 * self.scale + 0.3 * torso_length(pose)
+        self.last_t = t
+        self.missed = 0
+        self.hits += 1
+
+
+def _torso_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance between two torsos' four landmarks, forgiving a left/right swap (MediaPipe
+    flips a person's sides now and then, mostly seen from behind)."""
+    straight = float(np.linalg.norm(a - b, axis=1).mean())
+    swapped = float(np.linalg.norm(a - b[[1, 0, 3, 2]], axis=1).mean())
+    return min(straight, swapped)
+
+
+def _cost(track: _Track, pose: Pose, t: float) -> float:
+    """Assignment cost of ``pose`` to ``track``; ``inf`` outside the gate.
+
+    The torso distance is the smaller of the distance to the constant-velocity prediction and to
+    the last position (a jittery or reversing motion — jumping jacks — fools the prediction)."""
+    pred_pts, pred_box = track.predict(t)
+    s = torso_length(pose)
+    ratio = max(s / track.scale, track.scale / s)
+    if ratio > MAX_SIZE_RATIO:
+        return math.inf
+    pts = torso_points(pose)
+    d = min(_torso_distance(pts, pred_pts), _torso_distance(pts, track.points)) / track.scale
+    if d > min(GATE + GATE_SPEED * max(t - track.last_t, 0.0), GATE_MAX):
+        return math.inf
+    return d + 0.5 * (1.0 - max(iou(pred_box, bbox(pose)), iou(track.box, bbox(pose)))) + 0.5 * (ratio - 1.0)
+
+
+def _dedupe(poses: Sequence[Pose]) -> list[Pose]:
+    """Drop a pose that is a second detection of someone already in the list (MediaPipe does that)."""
+    order = sorted(poses, key=lambda p: -float(p.visibility.sum()))
+    kept: list[Pose] = []
+    for p in order:
+        dup = False
+        for k in kept:
+            d = _torso_distance(torso_points(p), torso_points(k))
+            if iou(bbox(p), bbox(k)) > 0.8 or (d < 0.3 * torso_length(k) and iou(bbox(p), bbox(k)) > 0.5):
+                dup = True
+                break
+        if not dup:
+            kept.append(p)
+    return kept
+
+
+def _prominence(pose: Pose) -> float:
+    """The "largest, most visible person" score: box area × mean visibility."""
+    b = bbox(pose)
+    return float((b[2] - b[0]) * (b[3] - b[1])) * float(pose.visibility.mean())
+
+
+class SubjectTracker:
+    """Locks onto the patient at the start of a set and follows that person frame to frame.
+
+    ``selector``: ``auto | image-left | image-right | lying | seated | X,Y`` (see the module
+    docstring). ``posture``: the prescription's posture (``standing``, ``seated``, ``lying``) that
+    ``auto`` uses. ``mask_hands``: apply :func:`occlude_by_hands` to the subject's pose.
+    """
+
+    def __init__(self, selector: str | Selector = "auto", *, posture: str | None = None,
+                 mask_hands: bool = True) -> None:
+        self.selector = parse_selector(selector)
+        self.posture = posture
+        self.mask_hands = mask_hands
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self.subject_id: int | None = None
+        self.confirmed = False
+        self.reason = ""  # how the subject was chosen (for status lines)
+        self._lock_t = -math.inf
+        self._t = -math.inf
+        self.switches = 0  # times the subject was re-chosen after the first lock (relock, settle)
+        self.last_poses: tuple[Pose, ...] = ()  # this frame's people, after de-duplication
+        self.last_subject_index: int | None = None  # index into last_poses
+
+    # -------------------------------------------------------------- public
+
+    @property
+    def locked(self) -> bool:
+        return self.subject_id is not None
+
+    def relock(self, selector: str | Selector | tuple[float, float]) -> None:
+        """Choose the subject again (a click on the live page): applied from the next frame with a match."""
+        self.selector = parse_selector(selector)
+        if self.subject_id is not None:
+            self.switches += 1
+        self.subject_id = None
+        self.confirmed = False
+
+    def seen_within(self, seconds: float) -> bool:
+        """The subject was in view during the last ``seconds`` (of frame time)."""
+        subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
+        return subj is not None and self._t - subj.last_t <= seconds
+
+    def status(self) -> dict[str, object]:
+        return {"selector": str(self.selector), "locked": self.locked, "confirmed": self.confirmed,
+                "reason": self.reason, "people": len(self.last_poses)}
+
+    def update(self, frame: PoseFrame) -> Pose | None:
+        """The subject's pose in ``frame`` (hands-occlusion applied), or None when not visible."""
+        t = frame.t if frame.t > self._t else self._t + 1e-3
+        self._t = t
+        poses = _dedupe(frame.poses)
+        assigned = self._assign(poses, t)  # track id → pose index
+        self.last_poses = tuple(poses)
+        by_track = {tid: i for tid, i in assigned.items()}
+        if self.subject_id is None or (not self.confirmed and self.selector.kind == "auto"
+                                       and t - self._lock_t <= SETTLE_S):
+            self._choose(frame, poses, by_track, t)
+        elif self.subject_id not in by_track:
+            self._maybe_reacquire(poses, by_track, t)
+        idx = by_track.get(self.subject_id) if self.subject_id is not None else None
+        self.last_subject_index = idx
+        if idx is None:
+            return None
+        pose = poses[idx]
+        if self.mask_hands:
+            pose = occlude_by_hands(pose, [p for i, p in enumerate(poses) if i != idx])
+        return pose
+
+    # -------------------------------------------------------------- internals
+
+    def _assign(self, poses: list[Pose], t: float) -> dict[int, int]:
+        pairs = []
+        for ti, tr in enumerate(self._tracks):
+            for di, p in enumerate(poses):
+                c = _cost(tr, p, t)
+                if math.isfinite(c):
+                    pairs.append((c, ti, di))
+        pairs.sort()
+        used_t: set[int] = set()
+        used_d: set[int] = set()
+        out: dict[int, int] = {}
+        for _, ti, di in pairs:
+            if ti in used_t or di in used_d:
+                continue
+            used_t.add(ti)
+            used_d.add(di)
+            self._tracks[ti].update(poses[di], t)
+            out[self._tracks[ti].id] = di
+        for ti, tr in enumerate(self._tracks):
+            if ti not in used_t:
+                tr.missed += 1
+        existing = list(self._tracks)
+        for di, p in enumerate(poses):
+            if di not in used_d:
+                pts, box = torso_points(p), bbox(p)
+                on_other = any(iou(box, o.box) > 0.5 and _torso_distance(pts, o.points) < 0.5 * o.scale
+                               for o in existing)
+                tr = _Track(self._next_id, pts, box, torso_length(p), t, t, np.zeros((4, 2)), born_on_other=on_other)
+                self._next_id += 1
+                self._tracks.append(tr)
+                out[tr.id] = di
+        self._tracks = [tr for tr in self._tracks
+                        if tr.id == self.subject_id or t - tr.last_t <= OTHER_TRACK_KEEP_S]
+        self._merge(t)
+        return {tid: di for tid, di in out.items() if any(tr.id == tid for tr in self._tracks)}
+
+    def _merge(self, t: float) -> None:
+        """Forget a track that was born on top of another and still sits on it, at the same size (the
+        same person found twice): the subject's, or the older one, stays. A person who walked in from
+        elsewhere is never merged away, however close they come."""
+        keep: list[_Track] = []
+        order = sorted(self._tracks, key=lambda tr: (tr.id != self.subject_id, tr.first_t, tr.id))
+        for tr in order:
+            if tr.born_on_other and tr.id != self.subject_id and any(
+                    _torso_distance(tr.points, k.points) < 0.3 * k.scale
+                    and max(tr.scale / k.scale, k.scale / tr.scale) < 1.35 for k in keep):
+                continue
+            keep.append(tr)
+        self._tracks = sorted(keep, key=lambda tr: tr.id)
+
+    def _choose(self, frame: PoseFrame, poses: list[Pose], by_track: dict[int, int], t: float) -> None:
+        if not poses:
+            return
+        hits = {tr.id: tr.hits for tr in self._tracks}
+        ids = [tid for tid in by_track if hits.get(tid, 0) >= MIN_HITS_TO_LOCK]
+        if not ids:
+            return
+        pick, confirmed, reason = self._select(frame, poses, by_track, ids)
+        if pick is None:
+            return
+        if self.subject_id is None:
+            self._lock_t = t
+        elif pick == self.subject_id:
+            if confirmed and not self.confirmed:
+                self.confirmed, self.reason = True, reason
+            return
+        elif not confirmed:  # within the settle window only a decisive choice may change the pick
+            return
+        else:
+            self.switches += 1
+        self.subject_id, self.confirmed, self.reason = pick, confirmed, reason
+
+    def _select(self, frame: PoseFrame, poses: list[Pose], by_track: dict[int, int],
+                ids: list[int]) -> tuple[int | None, bool, str]:
+        sel = self.selector
+        pose_of = {tid: poses[i] for tid, i in by_track.items()}
+        if sel.kind == "point":
+            assert sel.point is not None
+            x, y = sel.point[0] * frame.width, sel.point[1] * frame.height
+            inside = []
+            for tid in ids:
+                b = bbox(pose_of[tid])
+                mx, my = 0.1 * (b[2] - b[0]), 0.1 * (b[3] - b[1])
+                if b[0] - mx <= x <= b[2] + mx and b[1] - my <= y <= b[3] + my:
+                    c = torso_points(pose_of[tid]).mean(axis=0)
+                    inside.append((float(np.hypot(c[0] - x, c[1] - y)) / torso_length(pose_of[tid]), tid))
+            if not inside:
+                return None, False, ""
+            return min(inside)[1], True, f"the person at {sel}"
+        if sel.kind in ("image-left", "image-right"):
+            xs = [(float(torso_points(pose_of[tid])[:, 0].mean()), tid) for tid in ids]
+            pick = min(xs)[1] if sel.kind == "image-left" else max(xs)[1]
+            return pick, True, f"the person at the {sel.kind.removeprefix('image-')} of the image"
+        largest = max(ids, key=lambda tid: _prominence(pose_of[tid]))
+        postures = {tid: posture_of(pose_of[tid]) for tid in ids}
+        want = sel.kind if sel.kind in POSTURE_SELECTORS else (
+            self.posture if self.posture in POSTURE_SELECTORS else None)
+        if want is not None:
+            match = [tid for tid in ids if postures[tid] == want]
+            if len(match) == 1 and (sel.kind != "auto" or all(postures[o] != want for o in ids if o != match[0])):
+                return match[0], True, f"the person {want}"
+            if sel.kind != "auto" and match:
+                pick = max(match, key=lambda tid: _prominence(pose_of[tid]))
+                return pick, False, f"the largest of {len(match)} people {want}"
+        if len(ids) == 1:
+            return ids[0], True, "the only person in view"
+        return largest, False, f"the largest of {len(ids)} people (not confirmed)"
+
+    def _maybe_reacquire(self, poses: list[Pose], by_track: dict[int, int], t: float) -> None:
+        """A subject lost for REACQUIRE_S comes back when exactly one person is in view and that
+        person is new (not a track that existed while the subject was visible, e.g. the caregiver)."""
+        subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
+        if subj is None or t - subj.last_t < REACQUIRE_S or len(poses) != 1:
+            return
+        others = [tr for tr in self._tracks if tr.id != self.subject_id]
+        (tid,) = by_track
+        tr = next(tr for tr in others if tr.id == tid)
+        if tr.first_t <= subj.last_t + 1e-9 or any(o.id != tid and t - o.last_t <= REACQUIRE_S for o in others):
+            return
+        self._tracks.remove(subj)
+        self.subject_id = tid

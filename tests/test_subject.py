@@ -1,0 +1,252 @@
+"""Subject selection and tracking on synthetic two-person pose frames (pure, fast)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from romcam.angles import measure
+from romcam.catalog import get_motion
+from romcam.landmarks import INDEX, Pose, PoseFrame
+from romcam.measure import MotionMeter
+from romcam.subject import (
+    OCCLUDED_VISIBILITY,
+    SelectorError,
+    SubjectTracker,
+    covered_landmarks,
+    occlude_by_hands,
+    parse_selector,
+    posture_of,
+    torso_points,
+)
+from tests.synthetic_pose import make_pose
+
+W, H = 1280, 720
+
+
+def shifted(pose: Pose, dx: float, dy: float = 0.0, scale: float = 1.0) -> Pose:
+    """The pose moved in the image (pixels) and scaled about its hip centre; world unchanged."""
+    img = pose.image.copy()
+    hip = 0.5 * (img[INDEX["left_hip"], :2] + img[INDEX["right_hip"], :2])
+    img[:, :2] = (img[:, :2] - hip) * scale + hip + np.array([dx, dy])
+    return replace(pose, image=img)
+
+
+def frame(i: int, *poses: Pose, fps: float = 30.0) -> PoseFrame:
+    return PoseFrame(index=i, t=i / fps, width=W, height=H, poses=tuple(poses))
+
+
+def hip_x(pose: Pose) -> float:
+    return float(torso_points(pose)[2:, 0].mean())
+
+
+def standing(angle: float = 30.0) -> Pose:
+    return make_pose("shoulder_abduction", "left", angle)
+
+
+def point_on(pose: Pose) -> str:
+    """The ``X,Y`` selector of a click on the pose's chest."""
+    c = torso_points(pose).mean(axis=0)
+    return f"{c[0] / W:.4f},{c[1] / H:.4f}"
+
+
+def run(tracker: SubjectTracker, frames: list[PoseFrame]) -> list[Pose | None]:
+    return [tracker.update(f) for f in frames]
+
+
+# ---------------------------------------------------------------------------- selectors
+
+
+def test_parse_selector():
+    assert parse_selector("auto").kind == "auto"
+    assert parse_selector("IMAGE-LEFT").kind == "image-left"
+    sel = parse_selector("0.25,0.5")
+    assert sel.kind == "point" and sel.point == (0.25, 0.5)
+    assert str(sel) == "0.25,0.5"
+    for bad in ("left", "1,2", "0.5", "a,b", "0.1,0.2,0.3", "", "nan,0.5"):
+        with pytest.raises(SelectorError):
+            parse_selector(bad)
+
+
+def test_image_left_and_right_pick_by_image_position():
+    a, b = shifted(standing(), -300), shifted(standing(60.0), 300)
+    frames = [frame(i, b, a) for i in range(5)]  # MediaPipe's order is not the image order
+    left = run(SubjectTracker("image-left"), frames)
+    right = run(SubjectTracker("image-right"), frames)
+    assert left[-1] is not None and hip_x(left[-1]) < 100
+    assert right[-1] is not None and hip_x(right[-1]) > 500
+
+
+def test_xy_selection_picks_the_person_at_the_point_and_waits_for_one():
+    a, b = shifted(standing(), -300), shifted(standing(60.0), 300)
+    tracker = SubjectTracker(point_on(b))  # a click on the right-hand person's chest
+    out = run(tracker, [frame(i, a) for i in range(4)])  # only the left person yet: wait, do not guess
+    assert all(p is None for p in out) and not tracker.locked
+    out = run(tracker, [frame(i, a, b) for i in range(4, 10)])
+    assert out[-1] is not None and hip_x(out[-1]) > 500
+    assert tracker.confirmed
+
+
+def test_auto_with_one_person_is_confirmed_and_with_two_is_not():
+    t1 = SubjectTracker("auto")
+    run(t1, [frame(i, standing()) for i in range(4)])
+    assert t1.locked and t1.confirmed
+    big = shifted(standing(), 250, scale=1.3)
+    small = shifted(standing(), -250, scale=0.9)
+    t2 = SubjectTracker("auto")
+    out = run(t2, [frame(i, small, big) for i in range(4)])
+    assert out[-1] is not None and hip_x(out[-1]) > 500  # the largest
+    assert t2.locked and not t2.confirmed
+
+
+def lying_patient() -> Pose:
+    return shifted(make_pose("shoulder_flexion", "left", 40.0, posture="lying", view="side"), -100, 250)
+
+
+def seated_patient() -> Pose:
+    """Both hips and knees flexed about 90°: one side from each of two knee-flexion poses."""
+    lft = make_pose("knee_flexion", "left", 90.0, posture="seated", view="front", hip_flexion=90.0)
+    rgt = make_pose("knee_flexion", "right", 90.0, posture="seated", view="front", hip_flexion=90.0)
+    img, world = lft.image.copy(), lft.world.copy()
+    for name in ("right_knee", "right_ankle", "right_heel", "right_foot_index"):
+        img[INDEX[name]] = rgt.image[INDEX[name]]
+        world[INDEX[name]] = rgt.world[INDEX[name]]
+    return shifted(replace(lft, image=img, world=world), -250, 100, scale=0.8)
+
+
+def test_posture_classification():
+    assert posture_of(standing()) == "standing"
+    assert posture_of(lying_patient()) == "lying"
+    assert posture_of(seated_patient()) == "seated"
+
+
+@pytest.mark.parametrize("patient_fn, posture", [(lying_patient, "lying"), (seated_patient, "seated")])
+def test_auto_picks_the_patient_by_posture_even_when_the_caregiver_is_larger(patient_fn, posture):
+    patient = patient_fn()
+    caregiver = shifted(standing(), 350, scale=1.4)
+    for sel, hint in (("auto", posture), (posture, None)):
+        tracker = SubjectTracker(sel, posture=hint)
+        out = run(tracker, [frame(i, caregiver, patient) for i in range(5)])
+        assert out[-1] is not None
+        assert abs(hip_x(out[-1]) - hip_x(patient)) < 1e-6
+        assert tracker.confirmed, tracker.reason
+    # a standing prescription gives no posture cue: the largest, not confirmed
+    tracker = SubjectTracker("auto", posture="standing")
+    out = run(tracker, [frame(i, caregiver, patient) for i in range(5)])
+    assert out[-1] is not None and abs(hip_x(out[-1]) - hip_x(caregiver)) < 1e-6 and not tracker.confirmed
+
+
+# ---------------------------------------------------------------------------- tracking
+
+
+def crossing_frames(n: int = 90) -> tuple[list[PoseFrame], list[float]]:
+    """The patient stands at x≈440 (small jitter); a caregiver walks from the far right to the far
+    left through the patient, slightly larger (nearer the camera), hiding the patient for a few
+    frames in the middle (only the caregiver is found there)."""
+    rng = np.random.default_rng(0)
+    frames, truth = [], []
+    for i in range(n):
+        patient = shifted(standing(30.0 + 40.0 * np.sin(i / 8.0)), -200 + rng.normal(0, 2), rng.normal(0, 2))
+        cx = 500 - 14.0 * i  # walks right → left, 14 px a frame
+        caregiver = shifted(standing(10.0), cx, 10, scale=1.25)
+        hidden = abs(cx + 200) < 60  # caregiver right in front of the patient
+        poses = (caregiver,) if hidden else ((caregiver, patient) if i % 2 else (patient, caregiver))
+        frames.append(frame(i, *poses))
+        truth.append(hip_x(patient))
+    return frames, truth
+
+
+def test_crossing_keeps_the_subject_and_never_takes_the_caregiver():
+    frames, truth = crossing_frames()
+    tracker = SubjectTracker("image-left")  # at the start the patient is on the left
+    out = run(tracker, frames)
+    missing = 0
+    for i, (p, x) in enumerate(zip(out, truth, strict=True)):
+        if p is None:
+            missing += 1
+            continue
+        assert abs(hip_x(p) - x) < 10, f"frame {i}: tracked the caregiver"
+    assert missing <= 15  # the lock's first frames and the frames the patient is hidden
+    assert out[-1] is not None  # and the patient is found again after the crossing
+    assert tracker.switches == 0
+
+
+def test_two_people_swap_sides_and_identity_holds():
+    """Both walk: the patient left→right, the caregiver right→left, crossing mid-way."""
+    out_x, truth = [], []
+    tracker = SubjectTracker("image-left")
+    for i in range(60):
+        patient = shifted(standing(), -400 + 14 * i, 0)
+        caregiver = shifted(standing(), 400 - 14 * i, 30, scale=1.1)
+        poses = (caregiver, patient) if i % 3 else (patient, caregiver)
+        p = tracker.update(frame(i, *poses))
+        out_x.append(None if p is None else hip_x(p))
+        truth.append(hip_x(patient))
+    assert out_x[-1] is not None and out_x[-1] > 600  # the patient ended on the right
+    for x, tx in zip(out_x, truth, strict=True):
+        assert x is None or abs(x - tx) < 5
+
+
+def test_subject_missing_for_a_while_keeps_identity():
+    patient, other = shifted(standing(), -250), shifted(standing(), 250)
+    tracker = SubjectTracker("image-left")
+    run(tracker, [frame(i, patient, other) for i in range(5)])
+    gap = run(tracker, [frame(i, other) for i in range(5, 35)])  # a second with the patient hidden
+    assert all(p is None for p in gap)  # never the other person instead
+    back = tracker.update(frame(35, other, shifted(patient, 15)))
+    assert back is not None and hip_x(back) < 300
+
+
+def test_relock_follows_the_click():
+    a, b = shifted(standing(), -300), shifted(standing(), 300)
+    tracker = SubjectTracker("image-left")
+    run(tracker, [frame(i, a, b) for i in range(4)])
+    tracker.relock(point_on(b))
+    out = run(tracker, [frame(i, a, b) for i in range(4, 8)])
+    assert out[-1] is not None and hip_x(out[-1]) > 500 and tracker.confirmed
+
+
+def test_duplicate_detection_of_one_person_is_one_person():
+    p = standing()
+    dup = shifted(p, 8, 5, scale=1.1)
+    tracker = SubjectTracker("auto")
+    out = run(tracker, [frame(i, p, dup) if i % 2 else frame(i, p) for i in range(8)])
+    assert tracker.confirmed and out[-1] is not None
+
+
+# ---------------------------------------------------------------------------- occlusion
+
+
+def test_caregiver_hand_on_the_wrist_hides_the_wrist_only():
+    patient = shifted(make_pose("elbow_flexion", "left", 60.0), -100)
+    caregiver = shifted(standing(), 250)
+    wrist = patient.image[INDEX["left_wrist"], :2]
+    img = caregiver.image.copy()  # the caregiver's right hand holds the patient's left wrist
+    for name in ("right_wrist", "right_index", "right_pinky", "right_thumb"):
+        img[INDEX[name], :2] = wrist + np.array([4.0, 3.0])
+    caregiver = replace(caregiver, image=img)
+    out = occlude_by_hands(patient, [caregiver])
+    names = covered_landmarks(patient, out)
+    assert "left_wrist" in names and "left_elbow" not in names and "right_wrist" not in names
+    assert out.visibility[INDEX["left_wrist"]] <= OCCLUDED_VISIBILITY
+    motion = get_motion("elbow_flexion")
+    assert np.isfinite(measure(patient, motion, "left").angle)
+    assert np.isnan(measure(out, motion, "left").angle)  # no angle rather than a wrong one
+    # nobody near: the pose comes back untouched
+    assert occlude_by_hands(patient, [shifted(standing(), 400)]) is patient
+    # a hand the model itself does not trust does not occlude
+    unsure = replace(caregiver, visibility=np.full(33, 0.1))
+    assert occlude_by_hands(patient, [unsure]) is patient
+
+
+def test_motion_meter_uses_the_tracker():
+    motion = get_motion("shoulder_abduction")
+    patient = shifted(make_pose("shoulder_abduction", "left", 70.0), -250)
+    caregiver = shifted(make_pose("shoulder_abduction", "left", 10.0), 250, scale=1.3)
+    meter = MotionMeter(motion, "left", subject=SubjectTracker("image-left"))
+    samples = [meter.update(frame(i, caregiver, patient)) for i in range(6)]
+    assert abs(samples[-1].angle - 70.0) < 1.0
+    legacy = MotionMeter(motion, "left")  # no tracker: the most visible person (here a tie: the first)
+    assert legacy.update(frame(0, caregiver, patient)).has_subject
