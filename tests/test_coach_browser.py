@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,36 +24,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, require_browser
 
 from tests.conftest import DEMO_SPEC
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 STARTUP_S = 120  # the pose model loads before the first answer
 REPS_TIMEOUT_S = 90  # the clip is ~10 s at its own frame rate; slow machines process it slower
-
-
-def _require_browser() -> None:
-    why = None
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is absent (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            why = "the playwright Python package is not installed (pip install -e '.[test]')"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {why}")
-        pytest.skip(f"browser test skipped: {why}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get_json(url: str) -> object:
@@ -77,9 +52,9 @@ def _wait_until_up(base: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def live_server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     tmp = tmp_path_factory.mktemp("coach")
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     db = f"sqlite:///{tmp / 'romcam.db'}"
     env = {**os.environ, "HOME": str(tmp), "ROMCAM_DATA": str(tmp), "ROMCAM_DB": db}

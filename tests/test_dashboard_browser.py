@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,34 +28,16 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, require_browser
 
 from romcam.analysis import summarize
 from romcam.catalog import get_motion
 from romcam.measure import Sample
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 WEEKS = 8
 DECLINE_DEG = 28.0  # larger than any motion's measurement noise, so the alert must fire
-
-
-def _require_browser() -> None:
-    why = None
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is absent (apt-get install chromium chromium-driver)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            why = "the playwright Python package is not installed (pip install -e '.[test]')"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser test cannot run in CI: {why}")
-        pytest.skip(f"browser test skipped: {why}")
 
 
 # ---- the seed: built from the public API's documents ----------------------------------------------
@@ -180,12 +161,6 @@ def seed(api: Api) -> dict:
 
 # ---- the server ------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(base: str, proc: subprocess.Popen | None, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -201,7 +176,7 @@ def _wait_until_up(base: str, proc: subprocess.Popen | None, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    _require_browser()
+    require_browser()
     external = os.environ.get("ROMCAM_DASHBOARD_URL")
     if external:
         base = external.rstrip("/")
@@ -209,7 +184,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
         return
     tmp = tmp_path_factory.mktemp("dashboard")
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     env = {**os.environ, "HOME": str(tmp), "ROMCAM_DATA": str(tmp), "ROMCAM_DB": f"sqlite:///{tmp / 'romcam.db'}"}
     with open(log, "wb") as out:

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import free_port
 from websockets.sync.client import connect
 
 from romcam.render import truth_path
@@ -29,12 +29,6 @@ from romcam.server.live_router import client_is_loopback, origin_allowed
 from romcam.server.settings import Settings
 
 ROMCAM = [sys.executable, "-m", "romcam.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(port: int, path: str, timeout: float = 5.0) -> dict:
@@ -52,7 +46,7 @@ def _post(port: int, path: str, body: dict | None = None) -> tuple[int, dict]:
 
 @contextmanager
 def serve(tmp: Path, *args: str) -> Iterator[tuple[int, subprocess.Popen]]:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {"ROMCAM_DATA": str(tmp / "data")}
     log_path = tmp / f"serve-{port}.log"
     log = log_path.open("w")
@@ -176,7 +170,7 @@ def test_sigkill_mid_session_keeps_the_completed_reps(demo_clip: Path, tmp_path:
 ])
 def test_a_source_that_cannot_be_opened_is_one_line_and_an_exit_code(tmp_path: Path, source: str, code: int,
                                                                     words: str) -> None:
-    done = subprocess.run([*ROMCAM, "serve", "--source", source, "--port", str(_free_port()),
+    done = subprocess.run([*ROMCAM, "serve", "--source", source, "--port", str(free_port()),
                            "--db", f"sqlite:///{tmp_path / 'r.db'}"], capture_output=True, text=True, timeout=60,
                           env=os.environ | {"ROMCAM_DATA": str(tmp_path)})
     assert done.returncode == code
