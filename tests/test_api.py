@@ -11,6 +11,7 @@ import pytest
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
 from fastapi.testclient import TestClient
 
+from romcam.catalog import get_motion
 from romcam.server.app import create_app
 from romcam.server.settings import Settings
 from romcam.store import Store
@@ -222,20 +223,26 @@ def _series(api: TestClient, pid: str, peaks: list[float], rx: dict | None = Non
         _post_session(api, pid, _days_ago(0.5 + every_days * (n - 1 - i)), [_set(peak)], rx=rx)
 
 
+KNEE_NOISE = get_motion("knee_flexion").measurement_noise_deg
+DECLINE = [110, 112, 109, 111, 110] + [110 - KNEE_NOISE - 8 + d for d in (1, -1, 0)]  # 8° beyond the noise
+
+
 def test_a_decline_beyond_the_noise_fires_an_alert_worded_for_the_pt(api: TestClient) -> None:
     pid = _patient(api)
-    _series(api, pid, [110, 112, 109, 111, 110, 99, 97, 98])
+    _series(api, pid, DECLINE)
     [alert] = api.get(f"/api/patients/{pid}/alerts").json()
     assert (alert["kind"], alert["exercise"], alert["side"], alert["mode"], alert["posture"], alert["status"]) == \
         ("decline", "knee_flexion", "right", "active", "seated", "open")
     assert alert["message"].startswith("Right knee flexion (active, seated): median of the last 3 sessions")
-    assert "below the 4 weeks before" in alert["message"] and "measurement noise ±4°" in alert["message"]
+    assert "below the 4 weeks before" in alert["message"]
+    assert f"measurement noise ±{KNEE_NOISE:g}°" in alert["message"]
     assert api.get(f"/api/patients/{pid}").json()["open_alerts"] == 1
 
 
 def test_a_noisy_but_stable_series_does_not_alert(api: TestClient) -> None:
     pid = _patient(api)
-    _series(api, pid, [110, 104, 113, 106, 111, 107, 112, 108])  # wobbles ±4°, no trend
+    a = 0.9 * KNEE_NOISE  # wobbles by almost the noise, no trend: the last 3's median is a below the baseline
+    _series(api, pid, [110, 110 - a, 110 + a, 110 - a, 110 + a, 110 - a, 110 + a, 110 - a])
     assert api.get(f"/api/patients/{pid}/alerts").json() == []
 
 
@@ -250,12 +257,12 @@ def test_a_decline_is_compared_within_mode_only(api: TestClient) -> None:
 
 def test_a_snoozed_alert_stays_quiet(api: TestClient) -> None:
     pid = _patient(api)
-    _series(api, pid, [110, 112, 109, 111, 110, 99, 97, 98])
+    _series(api, pid, DECLINE)
     [alert] = api.get(f"/api/patients/{pid}/alerts").json()
     r = api.post(f"/api/alerts/{alert['id']}/snooze", json={"days": 7})
     assert r.status_code == 200 and r.json()["status"] == "snoozed"
     assert api.post(f"/api/alerts/{alert['id']}/snooze", json={"days": 0}).status_code == 422
-    _post_session(api, pid, _days_ago(0.2), [_set(96.0)])  # another low session: still the same alert
+    _post_session(api, pid, _days_ago(0.2), [_set(min(DECLINE))])  # another low session: still the same alert
     [after] = api.get(f"/api/patients/{pid}/alerts").json()
     assert (after["id"], after["status"]) == (alert["id"], "snoozed")
     assert after["snoozed_until"] is not None
