@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.orm import Session as DB
+from starlette.requests import HTTPConnection
 
 from ..store import service, trends
 from ..store.db import Store
@@ -27,23 +28,31 @@ class User:
 LOCAL_USER = User(id="local", name="local user", is_local=True)
 
 
-def get_store(request: Request) -> Store:
-    return request.app.state.store
+def get_store(conn: HTTPConnection) -> Store:
+    return conn.app.state.store
 
 
-def get_db(request: Request) -> Iterator[DB]:
-    with get_store(request).sessionmaker() as db:
+def get_db(conn: HTTPConnection) -> Iterator[DB]:
+    with get_store(conn).sessionmaker() as db:
         yield db
 
 
-def current_user(request: Request) -> User:
-    """A single local user for now; issue 7 authenticates here."""
+def current_user(conn: HTTPConnection) -> User:
+    """A single local user for now; issue 7 authenticates here (HTTP requests and WebSockets alike)."""
     return LOCAL_USER
 
 
 def authorize(db: DB, user: User, patient_id: uuid.UUID) -> Patient:
     """The patient ``user`` may see, or NotFoundError (404) — the one access check."""
     return service.get_patient(db, patient_id)
+
+
+def local_patient(conn: HTTPConnection) -> Patient:
+    """The patient at this laptop (the live coach's), through the same access check as every route.
+    Used by the live endpoints and their WebSocket; holds no database session open afterwards."""
+    store = get_store(conn)
+    with store.sessionmaker() as db:
+        return authorize(db, current_user(conn), store.local_patient_id)
 
 
 @dataclass(slots=True)

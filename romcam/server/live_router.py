@@ -10,15 +10,17 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..live.capture import CaptureWorker
 from ..store.errors import NotFoundError
+from .deps import local_patient
 from .hostcheck import allowed_hosts, host_name, is_loopback
 
-router = APIRouter(prefix="/live", tags=["live"])
+# every live route and the WebSocket resolve the user and the patient through deps (issue 7's one check)
+router = APIRouter(prefix="/live", tags=["live"], dependencies=[Depends(local_patient)])
 
 CLIENT_QUEUE = 120  # events kept for a slow WebSocket client (the oldest are dropped)
 MJPEG_INTERVAL_S = 1.0 / 15.0
