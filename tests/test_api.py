@@ -371,3 +371,14 @@ def test_openapi_lists_every_route(api: TestClient) -> None:
               "/api/patients/{patient_id}/alerts", "/api/alerts/{alert_id}/snooze",
               "/api/patients/{patient_id}/export.csv", "/api/patients/{patient_id}/export.fhir.json"):
         assert p in paths, p
+
+
+def test_the_catalog_is_served_with_experimental_motions_marked(api: TestClient) -> None:
+    from romcam.catalog import default_catalog
+
+    body = api.get("/api/exercises").json()
+    assert [m["id"] for m in body] == default_catalog().ids()
+    rotation = next(m for m in body if m["id"] == "neck_rotation")
+    assert rotation["experimental"] and "experimental" in rotation["display_name"] and rotation["experimental_reason"]
+    knee = next(m for m in body if m["id"] == "knee_flexion")
+    assert (knee["view"], knee["works"], knee["normal"]["max"]) == ("side", "max", 135)

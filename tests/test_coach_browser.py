@@ -197,3 +197,9 @@ def test_coach_follows_the_rendered_session(page, live_server: str) -> None:
     _screenshot(page, "coach-summary.png", full_page=True)
     session = _get_json(f"{live_server}/api/sessions/{checkin['session_id']}")
     assert sum(len([r for r in s["reps"] if not r.get("partial")]) for s in session["sets"]) == DEMO_SPEC.reps
+    assert len(session["checkins"]) == 1  # the PT sees how the patient felt
+    # ... on the dashboard's session page too
+    page.goto(f"{live_server}/sessions/{checkin['session_id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator("#checkins").is_visible()
+    assert "Pain" in page.locator("#checkin-list").inner_text()

@@ -137,6 +137,8 @@ def test_live_events_follow_the_rendered_truth_and_the_session_is_kept(demo_clip
         # the check-in is stored with the session just finished
         code, body = _post(port, "/live/checkin", {"pain": 2, "tiredness": 5, "cramps": False, "note": "ok"})
         assert code == 201 and body["session_id"] == status["last_session_id"]
+        kept = _get(port, f"/api/sessions/{body['session_id']}")  # the PT reads it with the session
+        assert [(c["pain"], c["tiredness"], c["cramps"], c["note"]) for c in kept["checkins"]] == [(2, 5, False, "ok")]
 
         # annotated frames, to this machine only (the client here is loopback)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)

@@ -18,7 +18,15 @@ from .. import __version__
 from ..errors import UnknownExerciseError
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError
-from . import exports_router, live_router, patients_router, prescriptions_router, sessions_router, trends_router
+from . import (
+    catalog_router,
+    exports_router,
+    live_router,
+    patients_router,
+    prescriptions_router,
+    sessions_router,
+    trends_router,
+)
 from .hostcheck import HostCheckMiddleware, allowed_hosts
 from .settings import Settings
 
@@ -99,7 +107,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.state.live = live_service
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings.host))
     _error_handlers(app)
-    for module in (patients_router, prescriptions_router, sessions_router, trends_router, exports_router, live_router):
+    for module in (catalog_router, patients_router, prescriptions_router, sessions_router, trends_router,
+                   exports_router, live_router):
         app.include_router(module.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

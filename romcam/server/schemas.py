@@ -172,8 +172,18 @@ class SetDetail(SetBrief):
     samples: SamplesOut
 
 
+class CheckinOut(BaseModel):
+    id: uuid.UUID
+    pain: int
+    tiredness: int
+    cramps: bool
+    note: str
+    created_at: datetime
+
+
 class SessionDetail(SessionBrief):
     sets: list[SetDetail]  # type: ignore[assignment]
+    checkins: list[CheckinOut] = []  # the patient's check-ins after the session (pain, tiredness, cramps)
 
 
 # --- trends, adherence, alerts

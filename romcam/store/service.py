@@ -272,4 +272,6 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
             "samples": {"t": [round(float(x), 3) for x in t],
                         "angle": [None if x != x else round(float(x), 1) for x in angle]},
         })  # fmt: skip
-    return _session_brief(session) | {"sets": sets}
+    from .live import checkins
+
+    return _session_brief(session) | {"sets": sets, "checkins": checkins(db, session.id)}

@@ -83,6 +83,15 @@
         s.source ? `source: ${s.source}` : null,
       ].filter(Boolean);
       document.getElementById("session-summary").textContent = bits.join(" · ");
+      const checkins = s.checkins || [];
+      if (checkins.length) {
+        const list = document.getElementById("checkin-list");
+        list.replaceChildren(...checkins.map((c) => el("li", {
+          text: `Pain ${c.pain}/10 · tiredness ${c.tiredness}/10 · cramps: ${c.cramps ? "yes" : "no"}` +
+            (c.note ? ` · “${c.note}”` : "") + ` (${R.fmtDateTime(c.created_at)})`,
+        })));
+        document.getElementById("checkins").hidden = false;
+      }
       const container = document.getElementById("sets");
       container.replaceChildren();
       (s.sets || []).forEach((set, i) => renderSet(container, set, i));
