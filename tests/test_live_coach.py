@@ -288,3 +288,13 @@ def test_source_lost_and_back() -> None:
     coach.source_lost()
     assert coach.state == "source_lost"
     assert run.frames(0.1, 40)[-1].state in ("positioning", "exercising")
+
+
+@pytest.mark.parametrize("level, expected", [(0, 0.0), (30, 30 / 255), (255, 1.0)])
+def test_scene_light_is_the_mean_luma(level: int, expected: float) -> None:
+    import numpy as np
+
+    from romcam.live.capture import scene_light
+
+    frame = np.full((480, 640, 3), level, dtype=np.uint8)
+    assert scene_light(frame) == pytest.approx(expected, abs=1e-6)

@@ -107,6 +107,7 @@ def test_live_events_follow_the_rendered_truth_and_the_session_is_kept(demo_clip
 
         assert set(FRAME_FIELDS) <= set(frames[-1])
         assert all(ev["demo"] is False and ev["exercise"] == "shoulder_abduction" for ev in frames)
+        assert all(0.2 < ev["light"] < 0.95 for ev in frames)  # a lit rendered room: enough light
         assert all(ev["zone"] == "unknown" and ev["cue"] not in ("a little higher",) for ev in frames)  # measure only
         # a file plays at its own frame rate, every frame once
         assert len(frames) >= 0.95 * len(true_angle)

@@ -126,6 +126,16 @@ class LatestFrameGrabber:
         self._thread.join(timeout=2.0)
 
 
+def scene_light(image: Any) -> float:
+    """How much light the camera gets: the mean luma of the frame, 0 (black) to 1 (white), on a
+    32x24 thumbnail (cheap enough for every frame). The coaching page's first-run check reads it."""
+    import cv2
+
+    small = cv2.resize(image, (32, 24), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+    return float(gray.mean()) / 255.0
+
+
 def live_hysteresis(item: PlanItem) -> float:
     return max(AUTO_HYSTERESIS_MIN_DEG + 3.0, LIVE_HYSTERESIS_NOISE_FACTOR * item.noise_deg)
 
@@ -441,6 +451,7 @@ class CaptureWorker:
             event = frame_event(t=t, item=item, angle=filt, confidence=sample.confidence, view_ok=sample.view_ok,
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
+            event["light"] = round(scene_light(frame.image), 2)
             now = time.monotonic()
             self._proc_times.append(now)
             while self._proc_times and now - self._proc_times[0] > FPS_WINDOW_S:

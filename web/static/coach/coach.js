@@ -19,7 +19,8 @@
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
-  const LIGHT_OK = 0.6;                // mean landmark confidence taken as "enough light"
+  const LIGHT_OK = 0.6;                // mean landmark confidence: the person is seen clearly
+  const LIGHT_MIN = 0.15;              // mean luma of the picture (event.light, 0..1) below this: too dark
   const CONF_WINDOW = 30;              // frames over which the confidence is averaged
 
   const MODE_LABEL = { active: "active", active_assisted: "active-assisted", passive: "passive (with a helper)" };
@@ -63,6 +64,7 @@
     safetyUntil: 0,
     finishArmedUntil: 0,
     confidences: [],
+    lights: [],                       // recent event.light values (mean luma of the picture)
     results: new Map(),
     order: [],
     checkin: { pain: null, tiredness: null, cramps: null },
@@ -445,10 +447,13 @@
       if (ev.view_ok === false) setCheck("check-view", false, cap(ev.view_hint || "turn so the camera sees the moving side"));
       else if (ev.view_ok === true) setCheck("check-view", true, "Yes");
       const conf = app.confidences;
-      if (conf.length >= 5) {
+      const light = app.lights.length ? app.lights.reduce((a, b) => a + b, 0) / app.lights.length : null;
+      if (light !== null && light < LIGHT_MIN) {
+        setCheck("check-light", false, "Too dark: turn on a light in front of you, not behind you.");
+      } else if (conf.length >= 5) {
         const mean = conf.reduce((a, b) => a + b, 0) / conf.length;
         if (mean >= LIGHT_OK) setCheck("check-light", true, "Yes");
-        else setCheck("check-light", false, "Too dark to see you well: turn on a light in front of you, not behind you.");
+        else setCheck("check-light", false, "I can't see you clearly: more light in front of you, not behind you.");
       }
     }
     const all = ["check-camera", "check-inview", "check-view", "check-light"].every((id) => $(id).dataset.ok === "yes");
@@ -856,6 +861,10 @@
     app.lastFrameAt = performance.now();
     if (ev.started === true) app.started = true;
     if (ev.demo !== undefined && ev.demo !== app.demo) setDemo(!!ev.demo);
+    if (num(ev.light) !== null) {
+      app.lights.push(ev.light);
+      if (app.lights.length > CONF_WINDOW) app.lights.shift();
+    }
     if (num(ev.confidence) !== null && !ev.missing && ev.state !== "waiting_for_patient") {   // light, not framing
       app.confidences.push(ev.confidence);
       if (app.confidences.length > CONF_WINDOW) app.confidences.shift();
