@@ -382,3 +382,13 @@ def test_the_catalog_is_served_with_experimental_motions_marked(api: TestClient)
     assert rotation["experimental"] and "experimental" in rotation["display_name"] and rotation["experimental_reason"]
     knee = next(m for m in body if m["id"] == "knee_flexion")
     assert (knee["view"], knee["works"], knee["normal"]["max"]) == ("side", "max", 135)
+
+
+def test_demo_sessions_never_enter_trends(api: TestClient) -> None:
+    pid = _patient(api)
+    _post_session(api, pid, _days_ago(3), [_set(100.0)])
+    _post_session(api, pid, _days_ago(2), [_set(60.0)], demo=True)  # the rendered demo video
+    t = api.get(f"/api/patients/{pid}/trends", params={"exercise": "knee_flexion", "side": "right"}).json()
+    [series] = t["series"]
+    assert [round(p["best_angle"]) for p in series["points"]] == pytest.approx([100], abs=2)
+    assert len(api.get(f"/api/patients/{pid}/sessions").json()) == 2  # still listed, marked demo

@@ -88,8 +88,9 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
     motion = default_catalog().get(exercise)
     bands: dict[tuple[uuid.UUID, int], PrescriptionVersion | None] = {}
     series = []
+    # demo-video sessions never enter trends (they stay listed among the sessions, marked demo)
     for (_, _, m, pos), points in sorted(series_points(db, patient, exercise=exercise, side=side, mode=mode,
-                                                      posture=posture).items()):
+                                                      posture=posture, include_demo=False).items()):
         out = []
         for p in points:
             v = None
