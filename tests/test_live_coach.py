@@ -298,3 +298,34 @@ def test_scene_light_is_the_mean_luma(level: int, expected: float) -> None:
 
     frame = np.full((480, 640, 3), level, dtype=np.uint8)
     assert scene_light(frame) == pytest.approx(expected, abs=1e-6)
+
+
+def test_passive_mode_cues_speak_to_the_caregiver_with_numbers() -> None:
+    coach = Coach([rx(mode="passive", target_min=110.0, hold_s=5.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 40)
+    run.frames(2.0, 95, rep_state="at_peak")  # stalled short of the band
+    assert "move slowly to 110°" in run.cues and not any("higher" in c for c in run.cues)
+    run.frames(1.0, 120, rep_state="at_peak")  # into the band: "hold" at once
+    assert "hold 5 seconds" in run.cues
+    run.frames(0.2, 150, raw=150)
+    out = run.frames(4 * DT, 165, raw=165)  # past the safe maximum
+    assert out[-1].zone == "above_safe_max" and "stop: this is the PT's safe maximum" in run.cues
+    run.frames(0.3, 100, raw=100)
+    run.frames(3.0, None, missing="left_wrist not visible")  # after the rate limit's 2.5 s
+    assert "I can't see the wrist: go by feel" in run.cues
+
+
+@pytest.mark.parametrize("cue, expected", [
+    ("a little higher", "move slowly to 90°"),
+    ("hold", "hold"),  # no hold prescribed
+    ("good, lower slowly", "good, bring it back slowly"),
+    ("slow down", "slow down: nearly at the PT's safe maximum"),
+    ("face the camera", "face the camera"),  # positioning is for whoever is in the picture
+])
+def test_phrase_in_passive_mode(cue: str, expected: str) -> None:
+    from romcam.live.coach import phrase
+
+    assert phrase(cue, rx(mode="passive")) == expected
+    assert phrase(cue, rx(mode="active")) == cue  # the patient moving alone hears the plain cue

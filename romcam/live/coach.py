@@ -136,6 +136,29 @@ def missing_cue(missing: str | None, item: PlanItem) -> str:
     return f"I can't see your {part}"
 
 
+def phrase(cue: str, item: PlanItem) -> str:
+    """The words for ``cue``. In passive ROM the caregiver moves the limb, so cues are addressed to
+    them, with the numbers they need: "move slowly to 110°", "hold 5 seconds", "stop: this is the
+    PT's safe maximum", "I can't see the wrist: go by feel". Otherwise the cue as it is."""
+    if item.mode != "passive":
+        return cue
+    if cue in ("a little higher", "a little further") and item.target_min is not None:
+        goal = item.target_min if item.works == "max" else item.target_max
+        return f"move slowly to {goal:.0f}°" if goal is not None else cue
+    if cue == "hold":
+        return f"hold {item.hold_s:g} seconds" if item.hold_s else "hold"
+    if cue == "good, lower slowly":
+        return "good, bring it back slowly"
+    if cue == "slow down":
+        return "slow down: nearly at the PT's safe maximum"
+    if cue == "stop, come back down":
+        return "stop: this is the PT's safe maximum"
+    unseen = "I can't see your "
+    if cue.startswith(unseen):
+        return f"I can't see the {cue.removeprefix(unseen)}: go by feel"
+    return cue
+
+
 class Coach:
     """The session state machine over today's plan (see the module docstring)."""
 
@@ -309,7 +332,7 @@ class Coach:
         safety = cue in SAFETY_CUES
         if not (force or safety) and self._t - self._last_cue_t < CUE_INTERVAL_S:
             return
-        self.cue = cue
+        self.cue = phrase(cue, self.item)  # the words; the logic below keeps the cue's name
         self.cue_id += 1
         self._last_cue_t = self._t
         self._last_cue = cue
@@ -411,7 +434,7 @@ class Coach:
             if self._hold_start is None:
                 self._hold_start = f.t
                 self._hold_done = False
-                self._say_once("hold")
+                self._say("hold", force=True)  # entering the band: said even right after another cue
             self.state = "holding"
             if not self._hold_done and f.t - self._hold_start >= item.hold_s:
                 self._hold_done = True
