@@ -45,6 +45,7 @@ class Analysis:
     subject_confirmed: bool | None = None
     target: float | None = None
     error: RomcamError | None = None  # the video broke part-way: what came before is kept
+    mode: str = "active"  # active | active_assisted | passive (a caregiver moved the limb)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -97,6 +98,7 @@ class Analysis:
             "required_view": m.view,
             "method": m.method,
             "works": m.works,
+            "mode": self.mode,
             "target": self.target,
             "normal_range": {"min": m.normal.min, "max": m.normal.max, "source": m.normal.citation},
             "samples": samples,
@@ -169,7 +171,7 @@ def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, 
 def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left", *,
                   target: float | None = None, model_path: str | os.PathLike[str] | None = None,
                   progress: ProgressFn | None = None, subject: str = "auto",
-                  posture: str | None = None, people: int = 1) -> Analysis:
+                  posture: str | None = None, people: int = 1, mode: str = "active") -> Analysis:
     """Measure ``exercise`` on the patient's ``side`` in the video at ``path``.
 
     ``subject`` chooses the patient among the people in frame (``auto|image-left|image-right|lying|
@@ -214,6 +216,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
         )
     result = summarize(motion, side, samples, fps=fps, video=os.fspath(path), frames=len(samples),
                        target=target, model=model, error=error)
+    result.mode = mode
     result.subject = f"{selector}: {tracker.reason}" if tracker.reason else str(selector)
     result.subject_confirmed = tracker.confirmed if tracker.reason else None
     if tracker.reason and not tracker.confirmed:

@@ -72,7 +72,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         people = 2 if args.mode != "active" or args.subject != "auto" else 1
         result = analyze_video(args.video, args.exercise, args.side, target=args.target,
                                model_path=args.model, progress=progress, subject=args.subject,
-                               posture=args.posture, people=people)
+                               posture=args.posture, people=people, mode=args.mode)
     finally:
         if progress:
             progress.done()

@@ -42,11 +42,34 @@ def summary_text(a: Analysis) -> str:
                 f"  {i:>3}  {r.start:>5.1f}s  {r.peak:>5.1f}s  {r.end:>5.1f}s  {r.max_angle:>4.0f}°  "
                 f"{r.min_angle:>4.0f}°  {r.hold_s:>4.1f}s  {', '.join(notes)}"
             )
+    if a.mode == "passive":
+        lines.extend(caregiver_lines(a))
     for w in a.warnings:
         lines.append(f"  note: {w}")
     if a.error:
         lines.append(f"  stopped early: {a.error}")
     return "\n".join(lines) + "\n"
+
+
+def caregiver_lines(a: Analysis) -> list[str]:
+    """For passive ROM, what the caregiver who moved the limb needs to hear, in their terms."""
+    m = a.motion
+    full = [r for r in a.reps if not r.partial]
+    if not full:
+        return ["  for the caregiver: no complete movement was measured — keep the limb in view and move slowly"]
+    key = (lambda r: r.max_angle) if m.works == "max" else (lambda r: r.min_angle)
+    best = max(key(r) for r in full) if m.works == "max" else min(key(r) for r in full)
+    out = [f"  for the caregiver: you moved the {a.side} {m.joint} through {len(full)} repetitions, "
+           f"furthest {best:.0f}°"]
+    if a.target is not None:
+        short = [i for i, r in enumerate(full, 1) if r.below_target]
+        if short:
+            out.append(f"  for the caregiver: repetitions {', '.join(map(str, short))} stopped short of "
+                       f"{a.target:.0f}° — next time move slowly to {a.target:.0f}° if it is comfortable, never "
+                       "past the PT's safe maximum")
+        else:
+            out.append(f"  for the caregiver: every repetition reached {a.target:.0f}°")
+    return out
 
 
 CSV_COLUMNS = ["time_s", "angle_deg", "angle_raw_deg", "confidence", "view_ok", "rep", "rep_event"]

@@ -62,3 +62,16 @@ def test_wrong_view_is_flagged(demo_clip: Path, capsys) -> None:
     assert rc == 0
     assert "camera view is not ideal for shoulder flexion" in out
     assert "turn so your left side faces the camera" in out
+
+
+def test_passive_mode_summary_speaks_to_the_caregiver(demo_clip: Path, tmp_path: Path, capsys) -> None:
+    out_json = tmp_path / "p.json"
+    rc = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "--mode", "passive",
+               "--target", "170", "-q", "--json", str(out_json)])  # above the rendered 140°: every rep short
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    doc = json.loads(out_json.read_text())
+    assert doc["mode"] == "passive"
+    assert "for the caregiver: you moved the left shoulder through 3 repetitions" in out
+    assert [r["below_target"] for r in doc["reps"]] == [True, True, True]
+    assert "repetitions 1, 2, 3 stopped short of 170° — next time move slowly to 170°" in out
