@@ -14,9 +14,6 @@ Without /usr/bin/chromium or the playwright package the test skips, unless CI is
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, require_browser
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
 
 from tests.conftest import DEMO_SPEC
 
@@ -37,44 +34,13 @@ def _get_json(url: str) -> object:
         return json.loads(response.read())
 
 
-def _wait_until_up(base: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"romcam serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            _get_json(base + "/live/status")
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"romcam serve did not answer /live/status within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def live_server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
     tmp = tmp_path_factory.mktemp("coach")
-    port = free_port()
-    log = tmp / "server.log"
-    db = f"sqlite:///{tmp / 'romcam.db'}"
-    env = {**os.environ, "HOME": str(tmp), "ROMCAM_DATA": str(tmp), "ROMCAM_DB": db}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "romcam.cli", "serve", "--source", str(demo_clip),
-             "--exercise", DEMO_SPEC.exercise, "--side", DEMO_SPEC.side,
-             "--host", "127.0.0.1", "--port", str(port), "--db", db],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, proc, log)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with romcam_serve(tmp, "--source", str(demo_clip), "--exercise", DEMO_SPEC.exercise, "--side", DEMO_SPEC.side,
+                      timeout=STARTUP_S) as (port, _):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -17,9 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +25,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, require_browser
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve, wait_until_up
 
 from romcam.analysis import summarize
 from romcam.catalog import get_motion
@@ -161,48 +158,18 @@ def seed(api: Api) -> dict:
 
 # ---- the server ------------------------------------------------------------------------------------
 
-def _wait_until_up(base: str, proc: subprocess.Popen | None, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"romcam serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            Api(base)("GET", "/api/patients")
-            return
-        except (OSError, AssertionError):
-            time.sleep(0.3)
-    raise AssertionError(f"romcam serve did not answer within 60 s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
     external = os.environ.get("ROMCAM_DASHBOARD_URL")
     if external:
         base = external.rstrip("/")
-        _wait_until_up(base, None, Path(os.devnull))
+        wait_until_up(base + "/api/patients")
         yield base
         return
     tmp = tmp_path_factory.mktemp("dashboard")
-    port = free_port()
-    log = tmp / "server.log"
-    env = {**os.environ, "HOME": str(tmp), "ROMCAM_DATA": str(tmp), "ROMCAM_DB": f"sqlite:///{tmp / 'romcam.db'}"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "romcam.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--db", f"sqlite:///{tmp / 'romcam.db'}"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, proc, log)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with romcam_serve(tmp, ready="/api/patients") as (port, _):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import free_port
+from helpers import free_port, romcam_serve
 from websockets.sync.client import connect
 
 from romcam.render import truth_path
@@ -44,36 +42,8 @@ def _post(port: int, path: str, body: dict | None = None) -> tuple[int, dict]:
         return r.status, json.loads(r.read())
 
 
-@contextmanager
-def serve(tmp: Path, *args: str) -> Iterator[tuple[int, subprocess.Popen]]:
-    port = free_port()
-    env = os.environ | {"ROMCAM_DATA": str(tmp / "data")}
-    log_path = tmp / f"serve-{port}.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen([*ROMCAM, "serve", "--port", str(port), "--db", f"sqlite:///{tmp / 'romcam.db'}", *args],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"romcam serve exited {proc.returncode}: {log_path.read_text()}")
-            try:
-                _get(port, "/api/patients" if "--no-live" in args else "/live/status", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield port, proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+def serve(tmp: Path, *args: str):  # type: ignore[no-untyped-def]
+    return romcam_serve(tmp, *args, ready="/api/patients" if "--no-live" in args else "/live/status", timeout=60)
 
 
 def _events(port: int, *, start: bool, until, timeout: float = 45.0) -> list[dict]:  # type: ignore[no-untyped-def]
