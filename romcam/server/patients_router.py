@@ -1,8 +1,8 @@
-"""Patients: list (with last session, adherence and open alerts), create, read, update."""
+"""Patients: list (with last session, adherence and open alerts), create, read, update, delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from ..store import service
 from .deps import DBDep, PatientDep, UserDep
@@ -30,3 +30,11 @@ def get_patient(scope: PatientDep) -> dict:
 def update_patient(body: PatientUpdate, scope: PatientDep) -> dict:
     service.update_patient(scope.db, scope.patient, **body.model_dump(exclude_unset=True))
     return service.patient_public(scope.db, scope.patient)
+
+
+@router.delete("/{patient_id}", status_code=204,
+               responses={409: {"description": "the patient at this laptop cannot be deleted"}})
+def delete_patient(scope: PatientDep) -> Response:
+    """Erase the patient and all their data (sessions, samples, check-ins, alerts, prescriptions)."""
+    service.delete_patient(scope.db, scope.patient)
+    return Response(status_code=204)

@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     data: Path = Field(default_factory=data_dir, description="data directory (default ~/.local/share/romcam)")
     host: str = Field("127.0.0.1", description="address to bind; loopback by default")
     port: int = Field(8000, ge=1, le=65535)
+    # hardening (romcam/server/hardening.py)
+    cors_origins: str = Field("", description="comma-separated origins other sites may call the API from "
+                              "(e.g. https://portal.example.org); empty: CORS closed")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest request body accepted "
+                                "(413 above it); a 20-minute session document at 30 fps is about 5 MB")
+    trusted_proxies: str = Field("", description="comma-separated IPs/networks of reverse proxies whose "
+                                 "X-Forwarded-Proto/-For are believed (127.0.0.1 always is)")
 
     @property
     def db_url(self) -> str:
