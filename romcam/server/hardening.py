@@ -12,6 +12,9 @@
   "error_id": ...}`` while the log keeps the traceback under the same id;
 - ``OriginMiddleware``: CORS closed unless ``ROMCAM_CORS_ORIGINS`` lists the origin; a foreign
   ``Origin`` may neither preflight, nor write (POST/PUT/PATCH/DELETE), nor open a WebSocket;
+- ``FrameGuardMiddleware``: a response carrying pictures (``image/jpeg``, ``image/png``, ``video/*``,
+  ``multipart/x-mixed-replace``: the MJPEG preview) outside ``/static/`` goes only to a loopback
+  client that no proxy relayed; anyone else gets 403 instead (video never leaves the machine);
 - ``BodyLimitMiddleware``: request bodies over ``ROMCAM_MAX_BODY_BYTES`` answer 413, from the
   ``Content-Length`` before reading anything, or as soon as a chunked body passes the cap;
 - ``GET /healthz``: no auth, no patient data; 200 when the database answers, else 503.
@@ -35,6 +38,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .hostcheck import is_loopback
 from .settings import Settings
 
 log = logging.getLogger("romcam.server")
@@ -313,6 +317,53 @@ class OriginMiddleware:
         await self.app(scope, receive, send_with_cors)
 
 
+# --- pictures stay on this machine --------------------------------------------------------------
+
+FRAME_TYPES = (b"image/jpeg", b"image/png", b"image/webp", b"video/", b"multipart/x-mixed-replace")
+FORWARDING_HEADERS = frozenset({b"forwarded", b"x-forwarded-for", b"x-forwarded-host", b"x-real-ip", b"via"})
+
+
+class FrameRefused(Exception):
+    pass
+
+
+def local_unrelayed(scope: Scope) -> bool:
+    """A loopback client that no proxy relayed (no forwarding header)."""
+    client = scope.get("client")
+    if not client or not is_loopback(str(client[0])):
+        return False
+    return not any(key.lower() in FORWARDING_HEADERS for key, _ in scope.get("headers") or [])
+
+
+class FrameGuardMiddleware:
+    """Whatever the route, a response whose content type is a picture or a video stream is sent only
+    to :func:`local_unrelayed` clients; for anyone else it is replaced by a 403 and the app is stopped
+    before a frame is sent. (``/live/video.mjpg`` checks this itself; this holds for any route.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path", "").startswith("/static/") or local_unrelayed(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kind = dict((k.lower(), v) for k, v in message.get("headers") or []).get(b"content-type", b"")
+                if kind.lower().startswith(FRAME_TYPES):
+                    log.warning("refused pictures (%s) on %s to a non-local client", kind.decode("latin-1"),
+                                scope.get("path"))
+                    await _plain(send, 403, "pictures are served to this machine only (loopback clients)")
+                    raise FrameRefused
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except FrameRefused:
+            return
+
+
 # --- body cap -----------------------------------------------------------------------------------
 
 class BodyTooLarge(Exception):
@@ -396,6 +447,7 @@ def harden(app: FastAPI, settings: Settings) -> None:
     app.include_router(health_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(OriginMiddleware, allowed=cors_origins(settings))
+    app.add_middleware(FrameGuardMiddleware)
     app.add_middleware(ErrorIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware,
                        docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url))
