@@ -22,10 +22,12 @@ run: install
 
 test: install
 	$(BIN)/ruff check romcam tests benchmarks
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check romcam tests benchmarks
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
