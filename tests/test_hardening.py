@@ -27,6 +27,7 @@ from helpers import free_port, wait_until_up
 from sqlalchemy import create_engine
 from starlette.websockets import WebSocketDisconnect
 
+from romcam.errors import UsageError
 from romcam.server.app import create_app
 from romcam.server.hardening import normalize_origin, same_origin
 from romcam.server.settings import Settings
@@ -194,7 +195,7 @@ def test_cors_allow_list(tmp_path: Path) -> None:
 
 
 def test_a_malformed_allow_list_says_what_to_write(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"ROMCAM_CORS_ORIGINS: '\*' is not an origin; write scheme://host"):
+    with pytest.raises(UsageError, match=r"ROMCAM_CORS_ORIGINS: '\*' is not an origin; write scheme://host"):
         _app(tmp_path, cors_origins="*")
 
 

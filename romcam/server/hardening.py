@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..errors import UsageError
 from .hostcheck import is_loopback
 from .settings import Settings
 
@@ -87,7 +88,7 @@ def cors_origins(settings: Settings) -> frozenset[str]:
     for item in split_list(settings.cors_origins):
         origin = normalize_origin(item)
         if origin is None:
-            raise ValueError(f"ROMCAM_CORS_ORIGINS: {item!r} is not an origin; write scheme://host[:port], "
+            raise UsageError(f"ROMCAM_CORS_ORIGINS: {item!r} is not an origin; write scheme://host[:port], "
                              "e.g. https://portal.example.org (comma-separated; no wildcard)")
         origins.add(origin)
     return frozenset(origins)
