@@ -31,7 +31,7 @@ from ..errors import CameraError, CorruptVideoError, RomcamError
 from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
-from ..source import Frame, open_source, parse_source
+from ..source import Frame, open_source, parse_source, prefetched
 from ..subject import SubjectTracker, parse_selector
 from .annotate import annotate, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
@@ -388,7 +388,8 @@ class CaptureWorker:
             while not self._go.wait(0.2):
                 if self._stop.is_set():
                     return
-        for frame in source:
+        # decoded ahead in a second thread: a frame is ready when it is due, and decoding overlaps the model
+        for frame in prefetched(source):
             if self._stop.is_set():
                 return
             if not self.options.every_frame:
