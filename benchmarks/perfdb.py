@@ -19,6 +19,7 @@ through the real path and bulk-inserts the rest.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import statistics
 import threading
@@ -62,8 +63,7 @@ _DATETIME = TypeAdapter(AwareDatetime)
 @dataclass(frozen=True, slots=True)
 class SetSpec:
     motion: int  # index in MOTIONS
-    peak: float
-    seed: int
+    peak: float  # degrees, to 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +90,13 @@ _SHAPE = (1 - np.cos(2 * np.pi * np.clip((_T - 0.5) / REP_S, 0, REPS))) / 2
 _REP_SLICES = [np.flatnonzero((_T >= 0.5 + i * REP_S) & (_T <= 0.5 + (i + 1) * REP_S)) for i in range(REPS)]
 
 
+@functools.lru_cache(maxsize=20_000)
 def set_values(spec: SetSpec) -> SetValues:
+    """The set's signal: 3 reps up to ``peak`` and measurement noise. A pure function of the spec
+    (the noise is seeded by it), so the 400,000 sets of a clinic are made from a few thousand."""
     motion = default_catalog().get(MOTIONS[spec.motion][0])
     rest = max(motion.normal.min, 0.0)
-    rng = np.random.default_rng(spec.seed)
+    rng = np.random.default_rng([spec.motion, int(round(spec.peak * 10)) % 2**31])
     angle = np.round(rest + (spec.peak - rest) * _SHAPE + rng.normal(0, NOISE_DEG, _T.size), 1)
     reps = []
     for i, idx in enumerate(_REP_SLICES):
@@ -102,6 +105,12 @@ def set_values(spec: SetSpec) -> SetValues:
                      "max_angle": float(angle[idx].max()), "min_angle": float(angle[idx].min()), "hold_s": 0.3,
                      "partial": False, "below_target": None})
     return SetValues(_T, angle, reps, float(angle.max()), float(angle.min()))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _packed(spec: SetSpec) -> bytes:
+    v = set_values(spec)
+    return pack_samples(v.t, v.angle)
 
 
 def _analysis(spec: SetSpec, v: SetValues, *, samples: bool) -> dict[str, Any]:
@@ -196,15 +205,37 @@ def session_rows(s: SessionSpec, rx: dict[tuple[uuid.UUID, int], tuple[uuid.UUID
         })  # fmt: skip
         for j, r in enumerate(v.reps):
             rows.reps.append({"id": uuid.uuid5(set_id, f"rep/{j}"), "set_id": set_id, "position": j, **r})
-        rows.samples.append({"set_id": set_id, "count": int(v.t.size), "data": pack_samples(v.t, v.angle)})
+        rows.samples.append({"set_id": set_id, "count": int(v.t.size), "data": _packed(spec)})
 
 
 def insert_rows(db: Any, rows: Rows) -> None:
-    """Bulk insert (executemany) in the order the foreign keys need; the caller commits."""
+    """Bulk insert (one executemany a table, in the order the foreign keys need); the caller commits.
+
+    The values go through each column type's own bind processor (so they are stored exactly as the
+    ORM stores them: tests/test_perf_parts.py compares), but the executemany is the driver's own:
+    SQLAlchemy's per-row parameter handling was most of the seeding time."""
+    conn = db.connection()
     for table, values in ((Session.__table__, rows.sessions), (ExerciseSet.__table__, rows.sets),
                           (Rep.__table__, rows.reps), (SetSamples.__table__, rows.samples)):
         if values:
-            db.execute(insert(table), values)
+            _executemany(conn, table, values)
+
+
+def _executemany(conn: Any, table: Any, values: list[dict[str, Any]]) -> None:
+    dialect = conn.dialect
+    keys = list(values[0])
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    procs = [(k, table.columns[k].type._cached_bind_processor(dialect)) for k in keys]
+    if compiled.positional:
+        order = [k for k in compiled.positiontup]
+        index = {k: i for i, (k, _) in enumerate(procs)}
+        params: list[Any] = []
+        for row in values:
+            converted = [proc(row[k]) if proc else row[k] for k, proc in procs]
+            params.append(tuple(converted[index[k]] for k in order))
+    else:
+        params = [{k: proc(row[k]) if proc else row[k] for k, proc in procs} for row in values]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def session_specs(patient_ids: list[uuid.UUID], *, years: float, per_week: int, now: datetime,
@@ -228,7 +259,7 @@ def session_specs(patient_ids: list[uuid.UUID], *, years: float, per_week: int, 
                 peak = base[m] - LOSS_PER_YEAR * years_done + rng.normal(0, 1.5)
                 if declines and m == 0 and k >= n - 3:
                     peak -= DECLINE_DEG
-                sets.append(SetSpec(m, round(float(peak), 1), int(rng.integers(0, 2**31))))
+                sets.append(SetSpec(m, round(float(peak), 1)))
             yield SessionSpec(uuid.uuid5(patient_id, f"bench/{k}"), patient_id, at, tuple(sets))
 
 
@@ -258,7 +289,7 @@ def make_patients(store: Store, n: int) -> tuple[list[uuid.UUID], dict[tuple[uui
 
 
 def seed_clinic(store: Store, *, patients: int = 200, years: float = 2.0, per_week: int = 5, ingest_first: int = 20,
-                now: datetime | None = None, batch: int = 500,
+                now: datetime | None = None, batch: int = 2000,
                 progress: Callable[[int], None] | None = None) -> SeedResult:
     """Seed the clinic: the first ``ingest_first`` sessions through ``ingest_session`` (documents validated
     as the API does), the rest bulk-inserted; then every patient's alerts computed once."""
@@ -267,6 +298,9 @@ def seed_clinic(store: Store, *, patients: int = 200, years: float = 2.0, per_we
     ids, rx = make_patients(store, patients)
     rows, count, ingested = Rows(), 0, 0
     with store.session() as db:
+        sqlite = store.engine.dialect.name == "sqlite"
+        if sqlite:  # a bulk load: no fsync per commit (set back below)
+            db.connection().exec_driver_sql("PRAGMA synchronous=OFF")
         for spec in session_specs(ids, years=years, per_week=per_week, now=now):
             if ingested < ingest_first:
                 service.ingest_session(db, session_document(spec, rx), now=now)
@@ -282,6 +316,8 @@ def seed_clinic(store: Store, *, patients: int = 200, years: float = 2.0, per_we
                 progress(count)
         insert_rows(db, rows)
         db.commit()
+        if sqlite:
+            db.connection().exec_driver_sql("PRAGMA synchronous=FULL")
         for pid in ids:
             refresh_alerts(db, db.get(Patient, pid), now=now)
     return SeedResult(ids, rx, count, ingested, time.perf_counter() - t0)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, func, select
+from sqlalchemy import false, func, select, true
 from sqlalchemy.orm import Session as DB
 
 from ..catalog import Motion, default_catalog
@@ -65,29 +65,30 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
                   mode: str | None = None, posture: str | None = None,
                   include_demo: bool = True) -> dict[tuple[str, str, str, str], list[Point]]:
     """Per (exercise, side, mode, posture): one point per session, oldest first."""
-    # columns, not ORM rows: a patient's two years are ~2,000 sets, and building ExerciseSet objects
-    # (with their JSON summaries) was most of the trend endpoint's time
+    # Speed (a patient's two years are ~2,000 sets): columns, not ORM rows with their JSON summaries;
+    # no join with sessions — the patient's few demo sessions are read once, by index, and looked up.
+    demo_ids = set(db.scalars(select(Session.id).where(Session.patient_id == patient.id, Session.demo == true())))
     q = (select(ExerciseSet.exercise, ExerciseSet.side, ExerciseSet.mode, ExerciseSet.posture,
                 ExerciseSet.session_id, ExerciseSet.session_started_at, ExerciseSet.best_angle,
                 ExerciseSet.min_angle, ExerciseSet.max_angle, ExerciseSet.prescription_id,
-                ExerciseSet.prescription_version, Session.demo)
-         .join(Session, Session.id == ExerciseSet.session_id)
+                ExerciseSet.prescription_version)
          .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
     for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
                        (ExerciseSet.posture, posture)):
         if value is not None:
             q = q.where(col == value)
-    if not include_demo:
-        q = q.where(Session.demo.is_(False))
     q = q.order_by(ExerciseSet.session_started_at, ExerciseSet.session_id, ExerciseSet.position)
     best: dict[tuple[tuple[str, str, str, str], uuid.UUID], Point] = {}
     catalog = default_catalog()
     works_of: dict[str, str] = {}
-    for exercise, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version, demo in db.execute(q):
-        works = works_of.get(exercise)
+    for exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version in db.execute(q):
+        demo = session_id in demo_ids
+        if demo and not include_demo:
+            continue
+        works = works_of.get(exercise_)
         if works is None:
-            works = works_of[exercise] = catalog.get(exercise).works
-        key = (exercise, side_, mode_, posture_)
+            works = works_of[exercise_] = catalog.get(exercise_).works
+        key = (exercise_, side_, mode_, posture_)
         old = best.get((key, session_id))
         if old is None or _better(works, best_angle, old.best):
             best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo)
