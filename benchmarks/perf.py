@@ -299,16 +299,19 @@ def memory(clip: Path, minutes: tuple[float, float], work: Path) -> dict[str, An
 # --- 5. dashboard ----------------------------------------------------------------------------------------
 
 class Postgres:
-    """A throwaway PostgreSQL server (as tests/db_fixtures.py starts one), or None without its binaries."""
+    """A PostgreSQL server of our own (started as tests/db_fixtures.py starts one) whose data
+    directory ``root`` is kept between runs (the seeded clinic is cached there); ``bin`` is None
+    without PostgreSQL's binaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
         import glob
 
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4]))
         self.bin = Path(found[-1]).parent if found else None
-        self.root = Path(tempfile.mkdtemp(prefix="romcam-bench-pg-"))
+        self.root = root
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0
+        self.base = f"postgresql://postgres@127.0.0.1:{self.port}"
 
     def _run(self, *args: str) -> None:
         cmd = ["runuser", "-u", "postgres", "--", *args] if self.as_postgres else list(args)
@@ -316,29 +319,90 @@ class Postgres:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
 
-    def start(self) -> str:
+    def start(self) -> None:
         assert self.bin is not None
+        self.root.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "postgres", "--auth=trust", "-E",
-                  "UTF8", "--no-sync")
+        if not (self.root / "data" / "PG_VERSION").exists():
+            shutil.rmtree(self.root / "data", ignore_errors=True)
+            self._run(str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--no-sync")
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-o", opts, "-l", str(self.root / "log"),
                   "-w", "start")
+
+    def sql(self, statement: str) -> None:
         from sqlalchemy import create_engine, text
 
         engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres",
                                isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
-            conn.execute(text("CREATE DATABASE romcam_bench"))
+            conn.execute(text(statement))
         engine.dispose()
-        return f"postgresql://postgres@127.0.0.1:{self.port}/romcam_bench"
 
     def stop(self) -> None:
-        try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+
+def seed_key(patients: int, years: float) -> str:
+    """What the cached clinic depends on: its size, the seeding code and the schema's migrations."""
+    import hashlib
+
+    from benchmarks.perfdb import SEED_VERSION
+
+    h = hashlib.sha256(str(SEED_VERSION).encode())
+    for f in sorted((ROOT / "romcam" / "store" / "alembic" / "versions").glob("*.py")):
+        h.update(f.read_bytes())
+    return f"{patients}p-{years:g}y-{h.hexdigest()[:10]}"
+
+
+def _save_seed(path: Path, seeded: Any) -> None:
+    path.write_text(json.dumps({"patient_ids": [str(p) for p in seeded.patient_ids],
+                                "rx": [[str(p), m, str(r), v] for (p, m), (r, v) in seeded.rx.items()],
+                                "sessions": seeded.sessions, "ingested": seeded.ingested,
+                                "seconds": seeded.seconds}))
+
+
+def _load_seed(path: Path) -> Any:
+    from benchmarks.perfdb import SeedResult
+
+    d = json.loads(path.read_text())
+    return SeedResult([uuid.UUID(p) for p in d["patient_ids"]],
+                      {(uuid.UUID(p), m): (uuid.UUID(r), v) for p, m, r, v in d["rx"]},
+                      d["sessions"], d["ingested"], d["seconds"])
+
+
+def sqlite_clinic(patients: int, years: float, work: Path) -> tuple[str, Any]:
+    """A copy (in ``work``) of the seeded SQLite clinic, seeded first if it is not cached yet."""
+    cached = CACHE / f"clinic-{seed_key(patients, years)}.db"
+    meta = cached.with_suffix(".json")
+    if not (cached.exists() and meta.exists()):
+        tmp = cached.with_name(".seeding.db")
+        for leftover in CACHE.glob(".seeding.db*"):
+            leftover.unlink()
+        store, seeded = dashboard_seed(f"sqlite:///{tmp}", patients=patients, years=years)
+        store.close()
+        tmp.replace(cached)
+        _save_seed(meta, seeded)
+    shutil.copy(cached, work / "clinic.db")
+    return f"sqlite:///{work / 'clinic.db'}", _load_seed(meta)
+
+
+def postgres_clinic(patients: int, years: float) -> tuple[Postgres, str, Any]:
+    """A started PostgreSQL with a fresh copy (CREATE DATABASE ... TEMPLATE) of the seeded clinic."""
+    pg = Postgres(CACHE / f"pg-clinic-{seed_key(patients, years)}")
+    pg.start()
+    meta = CACHE / f"pg-clinic-{seed_key(patients, years)}.json"
+    if not meta.exists():
+        pg.sql("DROP DATABASE IF EXISTS romcam_bench")
+        pg.sql("CREATE DATABASE romcam_bench")
+        store, seeded = dashboard_seed(f"{pg.base}/romcam_bench", patients=patients, years=years)
+        store.close()
+        _save_seed(meta, seeded)
+    pg.sql("DROP DATABASE IF EXISTS romcam_run")
+    pg.sql("CREATE DATABASE romcam_run TEMPLATE romcam_bench")
+    return pg, f"{pg.base}/romcam_run", _load_seed(meta)
 
 
 def dashboard_seed(url: str, *, patients: int, years: float) -> tuple[Any, Any]:
@@ -536,16 +600,20 @@ def main(argv: list[str] | None = None) -> int:
 
         mem_thread = threading.Thread(target=run_memory, name="bench-memory")
         mem_thread.start()
+    pg = None
     if "dashboard" in parts:
+        from romcam.store import Store
+
         years, repeat, ingest = 2.0, 3, 50
         db_dir = tempfile.TemporaryDirectory(prefix="romcam-bench-db-")
-        print("5. dashboard: seeding", flush=True)
-        seeded = [dashboard_seed(f"sqlite:///{db_dir.name}/clinic.db", patients=patients, years=years)]
-        pg = Postgres()
-        if pg.bin is None:
+        print("5. dashboard: the clinic databases (seeded once, then cached in the temp folder)", flush=True)
+        url, result = sqlite_clinic(patients, years, Path(db_dir.name))
+        seeded = [(Store(url), result)]
+        if Postgres(CACHE).bin is None:
             doc["postgresql"] = "not installed: skipped"
         else:
-            seeded.append(dashboard_seed(pg.start(), patients=patients, years=years))
+            pg, url, result = postgres_clinic(patients, years)
+            seeded.append((Store(url), result))
     if mem_thread is not None:
         mem_thread.join()
         mem_dir.cleanup()
@@ -559,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                 doc["dashboard"].append(dashboard_time(store, result, repeat=repeat, ingest=ingest))
                 store.close()
         finally:
-            if pg.bin is not None:
+            if pg is not None:
                 pg.stop()
             db_dir.cleanup()
     if "models" in parts:

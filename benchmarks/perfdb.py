@@ -57,6 +57,7 @@ NOISE_DEG = 0.5
 LOSS_PER_YEAR = 4.0  # slow loss of range (degrees a year): ALS is progressive
 DECLINE_DEG = 25.0  # one patient in 10: the knee loses this much over the last 3 sessions
 SOURCE = "synthetic (bench seed)"
+SEED_VERSION = 1  # bump when what is seeded changes: benchmarks/perf.py caches the seeded clinic by it
 _DATETIME = TypeAdapter(AwareDatetime)
 
 
