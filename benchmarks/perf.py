@@ -581,7 +581,11 @@ def main(argv: list[str] | None = None) -> int:
         doc["model_analyze"] = model_and_analyze(clip, DEFAULT_MODEL, rounds)
     if "live" in parts:
         print("3. live", flush=True)
-        doc["live"] = live(live_clip(clip), ["camera", "file", "every-frame"], DEFAULT_MODEL)
+        try:
+            doc["live"] = live(live_clip(clip), ["camera", "file", "every-frame"], DEFAULT_MODEL)
+        except Exception as exc:  # the other parts still run; the failure is in the results
+            doc["live_error"] = repr(exc)
+            print(f"live part failed: {exc!r}", flush=True)
     # the memory run (10 minutes of mostly waiting) goes on while the clinic databases are seeded; the
     # dashboard is timed after it ends
     mem_thread = None

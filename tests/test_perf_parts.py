@@ -292,3 +292,24 @@ def test_patient_list_figures_match_the_per_patient_ones(store) -> None:  # type
     assert by_name["New, plan only"]["adherence_30d"] == 0.0
     assert by_name["No plan"]["adherence_7d"] is None
     assert by_name["Demo only"]["last_session_at"] is not None
+
+
+@pytest.mark.parametrize(
+    "mode, subject, option, people",
+    [
+        ("active", "auto", None, 1),  # the patient alone: one person, as `romcam analyze` does
+        ("passive", "auto", None, 2),  # a caregiver moves the limb: two
+        ("active_assisted", "auto", None, 2),
+        ("active", "image-left", None, 2),  # the patient chosen among several
+        ("active", "auto", 2, 2),  # LiveOptions.people overrides
+    ],
+)
+def test_the_live_worker_looks_for_a_caregiver_only_when_one_is_expected(mode, subject, option, people) -> None:
+    from dataclasses import replace
+
+    from romcam.live.capture import CaptureWorker, LiveOptions
+    from romcam.live.plan import measure_only
+
+    plan = [measure_only("elbow_flexion", "left"), replace(measure_only("shoulder_abduction", "left"), mode=mode)]
+    worker = CaptureWorker(LiveOptions(source="x.mp4", people=option), plan, recorder=None, subject=subject)
+    assert worker.people() == people
