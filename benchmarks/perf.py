@@ -705,8 +705,8 @@ NOTES = """How each figure is measured (benchmarks/perf.py):
    frames of the model alone (the ratios' reference, taken close in time). Modes:
    camera-like = real-time delivery through the
    newest-frame grabber; file = the file at its own 30 fps; every-frame = as fast as possible. The
-   live estimator looks for two people (patient and caregiver), so its own inference is slower
-   than part 1's. "No growing queue": the median latency of the last quarter of the frames
+   plan is one active exercise, so the live estimator looks for one person, as part 1 does.
+   "No growing queue": the median latency of the last quarter of the frames
    against the first.
 4. A real `romcam serve --source CLIP --loop --exercise shoulder_abduction` subprocess with one
    WebSocket client (the coaching page before Start), peak RSS = VmHWM from /proc.
