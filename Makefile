@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench-accuracy bench-live clean
+.PHONY: install run test lint bench bench-accuracy bench-live clean
 
 install: $(STAMP)
 
@@ -38,3 +38,9 @@ bench-accuracy: install
 # frame-to-event latency and sustained fps of the live path on a 30 fps source (not in make test)
 bench-live: install
 	$(BIN)/python -m benchmarks.live
+
+# the whole path against the pose model's own speed, in one table (issue 8; about 30 minutes, 10 of them
+# the memory run): benchmarks/results/perf.{json,md}. `make bench BENCH_ARGS=--quick` to try it (perf-quick.*)
+BENCH_ARGS ?=
+bench: install
+	nice -n 5 $(BIN)/python -m benchmarks.perf $(BENCH_ARGS)

@@ -74,7 +74,7 @@ class BenchWorker(CaptureWorker):
         return super()._open()
 
 
-def run_mode(clip: Path, mode: str) -> dict[str, Any]:
+def run_mode(clip: Path, mode: str, *, keep_series: bool = False) -> dict[str, Any]:
     options = LiveOptions(source=str(clip), exercise=SPEC.exercise, side=SPEC.side, every_frame=mode == "every-frame")
     events: list[float] = []
     done = threading.Event()
@@ -94,8 +94,9 @@ def run_mode(clip: Path, mode: str) -> dict[str, Any]:
     lat = np.array(list(worker.latency_ms)[5:])  # the first frames include the model's warm-up
     inf = np.array(list(worker.inference_ms)[5:])
     span = events[-1] - events[5] if len(events) > 6 else float("nan")
-    return {
+    row = {
         "mode": mode,
+        "source_fps": round(worker.source_fps, 2),
         "frames_in_source": None,
         "frames_processed": worker.frames_processed,
         "dropped_frames": worker.dropped_frames,
@@ -105,6 +106,9 @@ def run_mode(clip: Path, mode: str) -> dict[str, Any]:
         "inference_ms_median": round(float(np.median(inf)), 1),
         "inference_ms_p95": round(float(np.percentile(inf, 95)), 1),
     }
+    if keep_series:
+        row["latency_series"] = [float(x) for x in lat]  # in frame order (benchmarks/perf.py: a growing queue)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -184,7 +184,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     returned analysis covers the frames before the break and carries the error in ``error``.
     """
     from .pose import PoseEstimator
-    from .source import VideoFileSource
+    from .source import VideoFileSource, prefetched
 
     motion = get_motion(exercise)
     if side not in ("left", "right"):
@@ -201,7 +201,8 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
                                                         expected_people=people if people > 1 else None) as estimator:
         meter = MotionMeter(motion, side, subject=tracker)
         try:
-            for frame in source:
+            # decoding runs ahead in a second thread, overlapped with the pose model (benchmarks/perf.py)
+            for frame in prefetched(source):
                 samples.append(meter.update(estimator.process(frame.image, frame.t, frame.index)))
                 if progress:
                     progress(frame.index + 1, source.frame_count)

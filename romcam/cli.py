@@ -65,6 +65,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         parse_selector(args.subject)  # a malformed --subject fails before the video is opened
     except SelectorError as exc:
         raise UsageError(f"--subject: {exc}") from None
+    from .pose import check_model
+
+    check_model(args.model)  # a wrong --model fails at once, before the video is read
 
     progress = None if args.quiet else _Progress(f"analyzing {Path(args.video).name}")
     try:
@@ -132,8 +135,11 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         get_motion(args.exercise)  # a clear error for an unknown exercise
     elif args.side:
         raise UsageError("--side goes with --exercise (the plan's prescriptions give each exercise its side)")
+    from .pose import check_model
+
+    model = check_model(args.model)  # a wrong --model fails before the server starts
     options = LiveOptions(source=None, exercise=args.exercise, side=args.side, every_frame=args.every_frame,
-                          model_path=args.model)
+                          model_path=str(model), loop=args.loop)
     if args.source is not None:
         spec = parse_source(args.source)
         quiet_opencv()
@@ -228,10 +234,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from .analysis import analyze_video
+    from .pose import check_model
     from .render import RenderSpec, render_clip
     from .report import summary_text
     from .store.errors import ConflictError
 
+    check_model(args.model)
     out_dir = Path(args.out_dir or Path(tempfile.gettempdir()) / "romcam-demo")
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():
@@ -242,7 +250,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise RomcamError(f"cannot write the demo clip to {clip}: {exc.strerror or exc}") from None
     progress = _Progress("analyzing the demo clip")
     try:
-        result = analyze_video(clip, args.exercise, "left", progress=progress)
+        result = analyze_video(clip, args.exercise, "left", progress=progress, model_path=args.model)
     finally:
         progress.done()
     print("demo video (rendered, not a real patient):")
@@ -330,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out-dir", help="where the demo clip is kept (default: the temp folder)")
     d.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     d.add_argument("--no-save", action="store_true", help="only print the analysis; store nothing")
+    d.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
     d.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("serve", help="serve the live coach, the REST API and the dashboard (FastAPI under uvicorn)")
@@ -343,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--side", choices=("left", "right"), help="with --exercise: the side that moves (default left)")
     s.add_argument("--every-frame", action="store_true",
                    help="process every frame of a file as fast as possible (default: play at its own frame rate)")
+    s.add_argument("--loop", action="store_true", help="play a --source video file again each time it ends")
     s.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
     s.add_argument("--no-live", action="store_true", help="serve the API and dashboard only, no capture")
     s.set_defaults(func=cmd_serve)

@@ -42,6 +42,35 @@ def default_model_path() -> Path:
     return Path(env) if env else DEFAULT_MODEL
 
 
+POSE_BUNDLE_FILES = ("pose_detector.tflite", "pose_landmarks_detector.tflite")  # inside every pose_landmarker_*.task
+
+
+def check_model(model_path: str | os.PathLike[str] | None = None) -> Path:
+    """The pose model bundle to use (``model_path``, else :func:`default_model_path`), checked without
+    loading MediaPipe: it must be a MediaPipe pose landmarker ``.task`` bundle (a zip holding the
+    detector and the landmark model), such as the bundled full model or the official
+    ``pose_landmarker_lite.task`` / ``pose_landmarker_heavy.task``. Raises :class:`ModelError`
+    (exit code 9) saying what is wrong and what to pass instead."""
+    import zipfile
+
+    path = Path(model_path) if model_path is not None else default_model_path()
+    hint = "pass --model with the path of a pose_landmarker_*.task file (lite, full or heavy)"
+    if not path.exists():
+        raise ModelError(f"pose model not found at {path} — reinstall romcam or {hint}")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a pose model — {hint}")
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            names = set(bundle.namelist())
+    except (zipfile.BadZipFile, OSError):
+        raise ModelError(f"{path} is not a MediaPipe model bundle (.task) — {hint}") from None
+    missing = [n for n in POSE_BUNDLE_FILES if n not in names]
+    if missing:
+        raise ModelError(f"{path} is a MediaPipe bundle but not a pose landmarker (it lacks {', '.join(missing)})"
+                         f" — {hint}")
+    return path
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
     """Silence what MediaPipe's C++ side writes straight to file descriptor 2."""
@@ -98,12 +127,7 @@ class PoseEstimator:
         expected_people: int | None = None,
         second_pass_every: int = 3,
     ) -> None:
-        path = Path(model_path) if model_path is not None else default_model_path()
-        if not path.is_file():
-            raise ModelError(
-                f"pose model not found at {path} — reinstall romcam or pass --model with the path "
-                "of a pose_landmarker_*.task file"
-            )
+        path = check_model(model_path)
         with _quiet_native_stderr():
             from mediapipe.tasks.python import BaseOptions, vision
 

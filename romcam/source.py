@@ -8,7 +8,9 @@ container gives none or gives a time that does not increase.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -54,9 +56,13 @@ class VideoFileSource:
     Raises :class:`SourceNotFoundError` for a missing path, :class:`NotAVideoError` for a file
     OpenCV cannot decode, and :class:`CorruptVideoError` (after yielding every frame it could
     decode) when the file stops well short of the frame count its header promises.
+
+    ``loop=True`` plays the file again from its start each time it ends, for ever (a demo, a
+    memory benchmark): frame indices and times keep increasing across the restarts, one frame
+    interval apart, so downstream stages see one long video. ``frame_count`` stays the file's.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, loop: bool = False) -> None:
         self.path = Path(path)
         self.name = self.path.name
         if not self.path.exists():
@@ -74,8 +80,30 @@ class VideoFileSource:
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count: int | None = count if count > 0 else None
         self.frames_read = 0
+        self.loop = loop
+        self.loops = 0  # how many times a looping file restarted
 
     def __iter__(self) -> Iterator[Frame]:
+        index = 0
+        offset_t, offset_i = 0.0, 0  # where the current pass starts (a looping file)
+        while True:
+            passed = 0
+            for i, t, image in self._read_pass():
+                yield Frame(offset_i + i, offset_t + t, image)
+                index = offset_i + i + 1
+                self.frames_read = index
+                passed = i + 1
+                last_t = offset_t + t
+            if not self.loop or passed == 0:
+                break
+            # play again from the start: one frame interval after the last frame
+            self._cap.release()
+            self._cap = cv2.VideoCapture(str(self.path))
+            self.loops += 1
+            offset_t, offset_i = last_t + 1.0 / self.fps, index
+
+    def _read_pass(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        """One pass over the file: (index in the file, time in the file, image)."""
         last_t: float | None = None
         index = 0
         while True:
@@ -84,9 +112,8 @@ class VideoFileSource:
                 break
             t = _frame_time(self._cap, index, self.fps, last_t)
             last_t = t
-            yield Frame(index, t, image)
+            yield index, t, image
             index += 1
-            self.frames_read = index
         if index == 0:
             raise NotAVideoError(
                 f"{self.path} opened but no frame could be decoded — the file is empty or not a "
@@ -164,6 +191,51 @@ class CameraSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_END = object()
+
+
+def prefetched(frames: Iterable[Frame], depth: int = 4) -> Iterator[Frame]:
+    """The same frames, decoded ahead in a second thread (``depth`` frames at most, so memory stays
+    bounded): decoding overlaps the pose model, which releases the GIL while it runs. The frames,
+    their order and any error the source raises (re-raised here, after the frames before it) are
+    exactly those of iterating ``frames`` directly. Stopping early (``close`` or garbage collection
+    of this generator) stops the reader thread."""
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            put(exc)
+
+    reader = threading.Thread(target=read, name="romcam-decode", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5.0)
 
 
 def parse_source(spec: str) -> int | str:

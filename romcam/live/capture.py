@@ -31,7 +31,7 @@ from ..errors import CameraError, CorruptVideoError, RomcamError
 from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
-from ..source import Frame, open_source, parse_source
+from ..source import Frame, open_source, parse_source, prefetched
 from ..subject import SubjectTracker, parse_selector
 from .annotate import annotate, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
@@ -39,6 +39,7 @@ from .events import frame_event, status_event
 from .recorder import Recorder
 
 MJPEG_MAX_FPS = 15.0
+MJPEG_IDLE_S = 2.0  # no video client polled for this long: stop making JPEGs (benchmarks/perf.py)
 RETRY_START_S = 1.0
 RETRY_MAX_S = 10.0
 FPS_WINDOW_S = 2.0
@@ -62,6 +63,7 @@ class LiveOptions:
     model_path: str | None = None
     demo_dir: Path | None = None  # where the demo clip is rendered (once, then cached)
     retry_max_s: float = RETRY_MAX_S
+    people: int | None = None  # how many people the pose model looks for (None: by the plan, see CaptureWorker.people)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,7 +166,8 @@ class CaptureWorker:
         self.model_name = ""
         self.latest_event: dict[str, Any] | None = None
         self.latest_jpeg: bytes | None = None
-        self.jpeg_seq = 0
+        self._jpeg_seq = 0
+        self._mjpeg_polled = -math.inf  # when a video client last asked (see jpeg_seq)
         self.frames_processed = 0
         self.last_session_id: uuid.UUID | None = None
         self.inference_ms: deque[float] = deque(maxlen=2000)  # the model's own time per frame (benchmark)
@@ -177,6 +180,12 @@ class CaptureWorker:
         self._source_ended = False
         self._go = threading.Event()  # a file waits for its first viewer (see wake)
         self._set_up_item(0)
+
+    @property
+    def jpeg_seq(self) -> int:
+        """The number of the newest annotated JPEG; reading it (the MJPEG route polls it) asks for more."""
+        self._mjpeg_polled = time.monotonic()
+        return self._jpeg_seq
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -280,8 +289,22 @@ class CaptureWorker:
             return self._estimator_factory()
         from ..pose import PoseEstimator
 
-        # two people (patient and caregiver); the second pass looks for a missed one every 15 frames
-        return PoseEstimator(self.options.model_path, num_poses=2, expected_people=2, second_pass_every=15)
+        people = self.people()
+        # two people (patient and caregiver): the second pass looks for a missed one every 15 frames
+        return PoseEstimator(self.options.model_path, num_poses=people,
+                             expected_people=people if people > 1 else None, second_pass_every=15)
+
+    def people(self) -> int:
+        """How many people the pose model looks for: two when a caregiver is expected in view (a
+        passive or assisted item in the plan) or the patient is chosen among several (a subject
+        selector other than ``auto``), else one — the rule ``romcam analyze`` follows. Looking for two
+        costs 1.5-1.8x the model's time a frame (MediaPipe keeps running its detector for the
+        missing person; benchmarks/perf.py), too much for an old laptop at 30 fps when nobody else
+        is there. ``LiveOptions.people`` overrides it."""
+        if self.options.people:
+            return max(1, int(self.options.people))
+        caregiver = any(item.mode != "active" for item in self.plan)
+        return 2 if caregiver or str(self.subject_selector) != "auto" else 1
 
     def relock(self, x: float, y: float) -> dict[str, Any]:
         """A click on the patient at (x, y), normalized image coordinates: follow that person."""
@@ -388,7 +411,8 @@ class CaptureWorker:
             while not self._go.wait(0.2):
                 if self._stop.is_set():
                     return
-        for frame in source:
+        # decoded ahead in a second thread: a frame is ready when it is due, and decoding overlaps the model
+        for frame in prefetched(source):
             if self._stop.is_set():
                 return
             if not self.options.every_frame:
@@ -465,12 +489,15 @@ class CaptureWorker:
         self.latency_ms.append((time.monotonic() - available) * 1000.0)
         if status is not None:
             self.publish(status_event(status))
-        if now - self._last_jpeg_wall >= 1.0 / MJPEG_MAX_FPS:
+        # the annotated JPEG costs about a tenth of a frame's time: made only while a video client polls
+        # (and once at the start, so the first client has a picture at once)
+        watched = self.latest_jpeg is None or now - self._mjpeg_polled < MJPEG_IDLE_S
+        if watched and now - self._last_jpeg_wall >= 1.0 / MJPEG_MAX_FPS:
             self._last_jpeg_wall = now
             image = annotate(frame.image, pose_frame, self.motion, item, angle=filt, zone=out.zone,
                              demo=self.options.demo, state=out.state, rep=out.rep)
             self.latest_jpeg = to_jpeg(image)
-            self.jpeg_seq += 1
+            self._jpeg_seq += 1
 
     def _track(self, t: float, angle: float) -> None:
         """The counted rep in progress: its extremes (for the provisional rep row)."""

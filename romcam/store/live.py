@@ -149,6 +149,13 @@ def finish_session(db: DB, *, session_id: uuid.UUID, status: str, ended_at: date
                                demo=session.demo, model=session.model)
         doc["romcam_version"] = session.romcam_version
         session.content_sha256 = SessionDoc.model_validate(doc).sha256()
+    db.flush()
+    from .models import Patient
+    from .trends import refresh_alerts
+
+    patient = db.get(Patient, session.patient_id)
+    if patient is not None:  # the patient list reads decline alerts as stored: bring them up to date now
+        refresh_alerts(db, patient, now=ended_at, commit=False)
     db.commit()
 
 

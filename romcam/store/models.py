@@ -126,7 +126,8 @@ class Session(Base):
     sets: Mapped[list[ExerciseSet]] = relationship(
         back_populates="session", order_by="ExerciseSet.position", cascade="all, delete-orphan")
 
-    __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),)
+    __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),
+                      Index("ix_sessions_patient_demo_started", "patient_id", "demo", "started_at"))  # 0004p
 
 
 class ExerciseSet(Base):

@@ -12,7 +12,14 @@ Rules (docs/api.md says the same):
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
   session, or from the oldest active prescription when there is none. Muted while the plan is paused.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
-  alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``.
+  alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``. The patient
+  list (:func:`patient_summaries`) recomputes the time-dependent ``missed_sessions`` condition of
+  every patient at each read, in a fixed number of queries; ``decline`` depends only on the stored
+  sets, so the list shows it as last computed (on ingest, at the end of a live session, and when a
+  patient's page or alerts are read).
+
+Speed (benchmarks/perf.py, 200 patients x 2 years): the queries read only the columns they need
+(never the ORM rows with their JSON summaries) and use the indexes of migration 0004p.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select, true
 from sqlalchemy.orm import Session as DB
 
 from ..catalog import Motion, default_catalog
@@ -58,25 +65,33 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
                   mode: str | None = None, posture: str | None = None,
                   include_demo: bool = True) -> dict[tuple[str, str, str, str], list[Point]]:
     """Per (exercise, side, mode, posture): one point per session, oldest first."""
-    q = (select(ExerciseSet, Session.demo).join(Session, Session.id == ExerciseSet.session_id)
+    # Speed (a patient's two years are ~2,000 sets): columns, not ORM rows with their JSON summaries;
+    # no join with sessions — the patient's few demo sessions are read once, by index, and looked up.
+    demo_ids = set(db.scalars(select(Session.id).where(Session.patient_id == patient.id, Session.demo == true())))
+    q = (select(ExerciseSet.exercise, ExerciseSet.side, ExerciseSet.mode, ExerciseSet.posture,
+                ExerciseSet.session_id, ExerciseSet.session_started_at, ExerciseSet.best_angle,
+                ExerciseSet.min_angle, ExerciseSet.max_angle, ExerciseSet.prescription_id,
+                ExerciseSet.prescription_version)
          .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
     for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
                        (ExerciseSet.posture, posture)):
         if value is not None:
             q = q.where(col == value)
-    if not include_demo:
-        q = q.where(Session.demo.is_(False))
     q = q.order_by(ExerciseSet.session_started_at, ExerciseSet.session_id, ExerciseSet.position)
     best: dict[tuple[tuple[str, str, str, str], uuid.UUID], Point] = {}
     catalog = default_catalog()
-    for s, demo in db.execute(q):
-        works = catalog.get(s.exercise).works
-        key = (s.exercise, s.side, s.mode, s.posture)
-        p = Point(s.session_id, s.session_started_at, s.best_angle, s.min_angle, s.max_angle, s.prescription_id,
-                  s.prescription_version, demo)
-        old = best.get((key, s.session_id))
-        if old is None or _better(works, p.best, old.best):
-            best[(key, s.session_id)] = p
+    works_of: dict[str, str] = {}
+    for exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version in db.execute(q):
+        demo = session_id in demo_ids
+        if demo and not include_demo:
+            continue
+        works = works_of.get(exercise_)
+        if works is None:
+            works = works_of[exercise_] = catalog.get(exercise_).works
+        key = (exercise_, side_, mode_, posture_)
+        old = best.get((key, session_id))
+        if old is None or _better(works, best_angle, old.best):
+            best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo)
     out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
     for (key, _), p in best.items():  # dicts keep insertion order: oldest session first
         out[key].append(p)
@@ -187,16 +202,26 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
     per_week = prescribed_per_week(db, patient)
     if not per_week:
         return None
-    times = _session_times(db, patient)
-    if times:
-        last, what = times[-1], "since the last session"
-    else:
+    last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id,
+                                                                 Session.demo.is_(False)))
+    first_rx = None
+    if last is None:
         first_rx = db.scalar(select(Prescription.created_at).where(Prescription.patient_id == patient.id,
                                                                    Prescription.active)
                              .order_by(Prescription.created_at).limit(1))
-        if first_rx is None:
-            return None
+    return _missed_text(per_week, last, first_rx, now=now)
+
+
+def _missed_text(per_week: int, last: datetime | None, first_rx: datetime | None, *, now: datetime) -> str | None:
+    """The missed-sessions note from the newest non-demo session (or the first active prescription)."""
+    if last is not None:
+        what = "since the last session"
+    elif first_rx is not None:
         last, what = first_rx, "since the plan started (no session yet)"
+    else:
+        return None
+    if last.tzinfo is None:  # func.max on SQLite gives the stored naive UTC text back
+        last = last.replace(tzinfo=UTC)
     allowed = timedelta(days=MISSED_FACTOR * 7 / per_week)
     gap = now - last
     if gap <= allowed:
@@ -274,3 +299,72 @@ def snooze_alert(db: DB, alert: Alert, *, days: int, now: datetime) -> dict[str,
     alert.snoozed_until = now + timedelta(days=days)
     db.commit()
     return alert_public(alert, now=now)
+
+
+# --- the patient list -----------------------------------------------------------------------------
+
+def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list[dict[str, Any]]:
+    """The patient list's figures (as :func:`romcam.store.service.patient_public`) for many patients in a
+    fixed number of queries, whatever their count and history: last session, adherence over 7 and 30
+    days, and open alerts after refreshing every patient's ``missed_sessions`` alert (decline alerts
+    are read as stored, see the module docstring)."""
+    if not patients:
+        return []
+    ids = [p.id for p in patients]
+    since7, since30 = now - timedelta(days=7), now - timedelta(days=30)
+    real = (Session.patient_id == Patient.id) & (Session.demo == false())
+
+    def per_patient(expr: Any, *where: Any) -> Any:
+        return select(expr).where(*where).correlate(Patient).scalar_subquery()
+
+    rows = db.execute(select(
+        Patient.id,
+        per_patient(func.max(Session.started_at), Session.patient_id == Patient.id),
+        per_patient(func.max(Session.started_at), real),
+        per_patient(func.count(), real, Session.started_at >= since7),
+        per_patient(func.count(), real, Session.started_at >= since30),
+        per_patient(func.max(PrescriptionVersion.sessions_per_week),
+                    PrescriptionVersion.prescription_id == Prescription.id,
+                    PrescriptionVersion.version == Prescription.current_version,
+                    Prescription.patient_id == Patient.id, Prescription.active),
+        per_patient(func.min(Prescription.created_at), Prescription.patient_id == Patient.id, Prescription.active),
+    ).where(Patient.id.in_(ids)))
+    figures = {row[0]: row[1:] for row in rows}
+    alerts: dict[uuid.UUID, list[Alert]] = defaultdict(list)
+    for alert in db.scalars(select(Alert).where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))):
+        alerts[alert.patient_id].append(alert)
+    changed = False
+    out = []
+    for p in patients:
+        last_any, last_real, n7, n30, per_week, first_rx = figures[p.id]
+        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_real, first_rx, now=now)
+        open_missed = [a for a in alerts[p.id] if a.kind == "missed_sessions"]
+        for extra in open_missed[1:] if message else open_missed:  # cleared (or a duplicate): resolve it
+            extra.resolved_at = now
+            alerts[p.id].remove(extra)
+            changed = True
+        if message:
+            if open_missed:
+                if open_missed[0].message != message:
+                    open_missed[0].message = message
+                    changed = True
+            else:
+                alert = Alert(patient_id=p.id, kind="missed_sessions", message=message, created_at=now)
+                db.add(alert)
+                alerts[p.id].append(alert)
+                changed = True
+        if last_any is not None and last_any.tzinfo is None:
+            last_any = last_any.replace(tzinfo=UTC)
+
+        def ratio(done: int, days: int, per_week: int | None = per_week) -> float | None:
+            return round(min(1.0, done / (per_week * days / 7)), 3) if per_week else None
+
+        out.append({
+            "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
+            "plan_paused": p.plan_paused, "last_session_at": last_any,
+            "adherence_7d": ratio(n7, 7), "adherence_30d": ratio(n30, 30),
+            "open_alerts": sum(1 for a in alerts[p.id] if alert_public(a, now=now)["status"] == "open"),
+        })  # fmt: skip
+    if changed:
+        db.commit()
+    return out
