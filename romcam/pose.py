@@ -129,6 +129,7 @@ class PoseEstimator:
         self._frames_since_second = self.second_pass_every
         self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
         self.second_pass_found = 0  # people the second pass added, summed over frames
+        self._second_turn = 0  # the turn of the picture (np.rot90) that last found someone
         self.model_path = path
         self._last_ms = -1
         self._warm = False
@@ -160,24 +161,30 @@ class PoseEstimator:
         return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
 
     def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...]) -> tuple[Pose, ...]:
-        """Look for the people the first pass missed: paint out everyone found, run IMAGE mode."""
+        """Look for the people the first pass missed: paint out everyone found (their body, not their
+        whole box: a caregiver leaning over a bed covers most of the patient's box), then run the
+        IMAGE-mode landmarker on that picture upright and turned 90° each way — the detector finds
+        upright people far better than lying ones — and map what it finds back to the frame.
+        The turn that found someone is tried first next time."""
         import mediapipe as mp
 
         height, width = rgb.shape[:2]
-        masked = rgb.copy()
-        boxes = [_pose_box(p, width, height, pad=0.15) for p in found]
-        fill = np.array(np.median(rgb.reshape(-1, 3), axis=0), dtype=np.uint8)
-        for x0, y0, x1, y1 in boxes:
-            masked[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] = fill
+        masked = _paint_out(rgb, found)
         self.second_pass_runs += 1
-        result = self._second.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(masked)))
         extra: list[Pose] = []
-        for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
-            pose = _to_pose(image_lms, world_lms, width, height)
-            box = _pose_box(pose, width, height, pad=0.0)
-            if all(_iou(box, b) < 0.3 for b in boxes):  # a new person, not a re-find of someone painted out
-                extra.append(pose)
-                boxes.append(box)
+        order = [self._second_turn] + [k for k in SECOND_PASS_TURNS if k != self._second_turn]
+        for turn in order:
+            view = np.ascontiguousarray(np.rot90(masked, turn))
+            result = self._second.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=view))
+            for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
+                pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0]), turn, width, height)
+                if all(not _same_person(pose, p) for p in (*found, *extra)):
+                    extra.append(pose)
+            if extra:
+                self._second_turn = turn
+                break
+            if len(found) + len(extra) >= (self.expected_people or 0):
+                break
         self.second_pass_found += len(extra)
         return tuple(extra)
 
@@ -206,20 +213,55 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
     return Pose(image=image, world=world, visibility=visibility, presence=presence)
 
 
-def _pose_box(pose: Pose, width: int, height: int, *, pad: float) -> tuple[float, float, float, float]:
-    """The person's landmark bounding box in pixels, padded by ``pad`` of its size, clipped to the frame."""
-    xy = pose.image[:, :2]
-    x0, y0 = xy.min(axis=0)
-    x1, y1 = xy.max(axis=0)
-    px, py = pad * (x1 - x0), pad * (y1 - y0)
-    return (max(0.0, x0 - px), max(0.0, y0 - py), min(float(width), x1 + px), min(float(height), y1 + py))
+SECOND_PASS_TURNS = (0, 1, 3)  # np.rot90 turns: upright, 90° counter-clockwise, 90° clockwise
+# the body drawn as thick strokes to paint a person out (MediaPipe indices: shoulders to feet, the head)
+_BODY_STROKES = ((11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16), (15, 19),
+                 (16, 20), (23, 25), (25, 27), (24, 26), (26, 28), (27, 31), (28, 32), (0, 11), (0, 12))
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+def _paint_out(rgb: np.ndarray, people: tuple[Pose, ...]) -> np.ndarray:
+    """A copy of ``rgb`` with each person's body painted over in the picture's median colour: thick
+    strokes along the limbs and the trunk (about a third of the torso length wide) and the head."""
+    import cv2
+
+    out = rgb.copy()
+    if not people:
+        return out
+    fill = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
+    for p in people:
+        xy = p.image[:, :2]
+        torso = max(float(np.linalg.norm(0.5 * (xy[11] + xy[12]) - 0.5 * (xy[23] + xy[24]))),
+                    float(np.linalg.norm(xy[11] - xy[12])), 8.0)
+        thick = max(4, int(round(0.4 * torso)))
+        for a, b in _BODY_STROKES:
+            cv2.line(out, (int(xy[a, 0]), int(xy[a, 1])), (int(xy[b, 0]), int(xy[b, 1])), fill, thick, cv2.LINE_8)
+        cv2.fillPoly(out, [cv2.convexHull(xy[[11, 12, 24, 23]].astype(np.int32))], fill)
+        cv2.circle(out, (int(xy[0, 0]), int(xy[0, 1])), max(4, int(round(0.35 * torso))), fill, -1)
+    return out
+
+
+def _unturn(pose: Pose, turn: int, width: int, height: int) -> Pose:
+    """A pose found in ``np.rot90(frame, turn)`` back in the frame's coordinates (image pixels, and
+    the world landmarks' x, y turned back the same way; depth unchanged)."""
+    if turn == 0:
+        return pose
+    im = pose.image.copy()
+    w = pose.world.copy()
+    if turn == 1:  # the view was turned counter-clockwise: x' = y, y' = W - x
+        im[:, 0], im[:, 1] = width - pose.image[:, 1], pose.image[:, 0]
+        w[:, 0], w[:, 1] = -pose.world[:, 1], pose.world[:, 0]
+    elif turn == 3:  # clockwise: x' = H - y, y' = x
+        im[:, 0], im[:, 1] = pose.image[:, 1], height - pose.image[:, 0]
+        w[:, 0], w[:, 1] = pose.world[:, 1], -pose.world[:, 0]
+    else:
+        raise ValueError(f"turn must be 0, 1 or 3, got {turn}")
+    return Pose(image=im, world=w, visibility=pose.visibility, presence=pose.presence)
+
+
+def _same_person(a: Pose, b: Pose) -> bool:
+    """``a`` is a re-find of ``b``: their torsos (shoulders, hips) lie within half a torso of each other."""
+    ta, tb = a.image[[11, 12, 23, 24], :2], b.image[[11, 12, 23, 24], :2]
+    size = max(float(np.linalg.norm(0.5 * (tb[0] + tb[1]) - 0.5 * (tb[2] + tb[3]))),
+               float(np.linalg.norm(tb[0] - tb[1])), 1.0)
+    d = min(float(np.linalg.norm(ta - tb, axis=1).mean()), float(np.linalg.norm(ta - tb[[1, 0, 3, 2]], axis=1).mean()))
+    return d < 0.5 * size

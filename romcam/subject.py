@@ -62,6 +62,7 @@ OTHER_TRACK_KEEP_S = 2.0  # non-subject tracks are forgotten after this long uns
 PREDICT_MAX_S = 0.5  # the constant-velocity prediction runs at most this long into a gap
 SETTLE_S = 1.0  # an unconfirmed auto pick can still be corrected for this long
 REACQUIRE_S = 2.0  # a subject lost this long is re-found when one person, seen by no other track, is alone
+REACQUIRE_POSTURE_S = 0.15  # a subject chosen by posture is re-found this soon in the one person with it
 
 
 class SelectorError(ValueError):
@@ -476,14 +477,44 @@ class SubjectTracker:
                 pick = max(match, key=lambda tid: _prominence(pose_of[tid]))
                 return pick, False, f"the largest of {len(match)} people {want}"
         if len(ids) == 1:
+            if sel.kind == "auto" and want is not None and postures[ids[0]] != want:
+                # the prescription says the patient is lying or seated: a lone person who is not (the
+                # caregiver, while the model misses the patient) is never taken for the patient
+                return None, False, ""
             return ids[0], True, "the only person in view"
         return largest, False, f"the largest of {len(ids)} people (not confirmed)"
 
+    def _want_posture(self) -> str | None:
+        sel = self.selector
+        if sel.kind in POSTURE_SELECTORS:
+            return sel.kind
+        if sel.kind == "auto" and self.posture in POSTURE_SELECTORS:
+            return self.posture
+        return None
+
     def _maybe_reacquire(self, poses: list[Pose], by_track: dict[int, int], t: float) -> None:
         """A subject lost for REACQUIRE_S comes back when exactly one person is in view and that
-        person is new (not a track that existed while the subject was visible, e.g. the caregiver)."""
+        person is new (not a track that existed while the subject was visible, e.g. the caregiver).
+
+        A subject chosen by posture (lying or seated) comes back sooner, after REACQUIRE_POSTURE_S:
+        when exactly one person in view has that posture, is not the track of someone seen while the
+        subject was, and no one else in view has it. (The model's landmarks of a
+        lying person jump from frame to frame, enough to leave the tracking gate; the caregiver
+        standing or kneeling beside them never takes their place.)"""
         subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
-        if subj is None or t - subj.last_t < REACQUIRE_S or len(poses) != 1:
+        if subj is None:
+            return
+        want = self._want_posture()
+        if want is not None and t - subj.last_t >= REACQUIRE_POSTURE_S and self.reason.startswith("the person "):
+            postures = {tid: posture_of(poses[i]) for tid, i in by_track.items()}
+            match = [tid for tid, p in postures.items() if p == want]
+            born = {tr.id: tr.first_t for tr in self._tracks}
+            if (len(match) == 1 and born.get(match[0], -math.inf) > subj.last_t - 1e-9
+                    and all(p != want for tid, p in postures.items() if tid != match[0])):
+                self._tracks.remove(subj)
+                self.subject_id = match[0]
+                return
+        if t - subj.last_t < REACQUIRE_S or len(poses) != 1:
             return
         others = [tr for tr in self._tracks if tr.id != self.subject_id]
         (tid,) = by_track

@@ -32,7 +32,7 @@ from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
 from ..source import Frame, open_source, parse_source
-from ..subject import SubjectTracker, parse_selector
+from ..subject import SubjectTracker, bbox, parse_selector
 from .annotate import annotate, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
 from .events import frame_event, status_event
@@ -62,6 +62,9 @@ class LiveOptions:
     model_path: str | None = None
     demo_dir: Path | None = None  # where the demo clip is rendered (once, then cached)
     retry_max_s: float = RETRY_MAX_S
+    subject: str = "auto"  # who the patient is when two people are in view (romcam.subject selectors)
+    mode: str = "active"  # with --exercise: active | active_assisted | passive
+    posture: str | None = None  # with --exercise: standing | seated | lying (default: the catalog's first)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -290,7 +293,25 @@ class CaptureWorker:
                 self.subject = SubjectTracker(self.subject_selector, posture=self.coach.item.posture)
                 self.meter.subject = self.subject
             self.subject.relock((x, y))
-            return self.subject.status()
+            status = self.subject.status()
+        self.publish({"type": "subject", **status})
+        return status
+
+    def subject_info(self, width: int, height: int) -> dict[str, Any] | None:
+        """The subject lock for the page: its status and the patient's box in normalized image
+        coordinates ([x0, y0, x1, y1], 0..1), or None without a tracker."""
+        tracker = self.subject
+        if tracker is None:
+            return None
+        info: dict[str, Any] = tracker.status()
+        box = None
+        idx = tracker.last_subject_index
+        if idx is not None and idx < len(tracker.last_poses) and width > 0 and height > 0:
+            b = bbox(tracker.last_poses[idx])
+            box = [round(min(max(float(v) / d, 0.0), 1.0), 4) for v, d in zip(b, (width, height, width, height),
+                                                                                 strict=True)]
+        info["box"] = box
+        return info
 
     def _run(self) -> None:
         try:
@@ -452,6 +473,14 @@ class CaptureWorker:
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
             event["light"] = round(scene_light(frame.image), 2)
+            event["subject"] = self.subject_info(pose_frame.width, pose_frame.height)
+            tracker = self.subject
+            subject_pose = None
+            others: tuple[Any, ...] = ()
+            if tracker is not None:
+                idx = tracker.last_subject_index
+                subject_pose = tracker.last_poses[idx] if idx is not None else None
+                others = tuple(p for i, p in enumerate(tracker.last_poses) if i != idx)
             now = time.monotonic()
             self._proc_times.append(now)
             while self._proc_times and now - self._proc_times[0] > FPS_WINDOW_S:
@@ -468,7 +497,9 @@ class CaptureWorker:
         if now - self._last_jpeg_wall >= 1.0 / MJPEG_MAX_FPS:
             self._last_jpeg_wall = now
             image = annotate(frame.image, pose_frame, self.motion, item, angle=filt, zone=out.zone,
-                             demo=self.options.demo, state=out.state, rep=out.rep)
+                             demo=self.options.demo, state=out.state, rep=out.rep,
+                             subject=subject_pose, others=others, tracked=tracker is not None,
+                             confirmed=bool(tracker is not None and tracker.confirmed))
             self.latest_jpeg = to_jpeg(image)
             self.jpeg_seq += 1
 
