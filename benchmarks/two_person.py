@@ -129,18 +129,22 @@ def who(subject_torso: np.ndarray, patient: np.ndarray, carer: np.ndarray) -> st
 
 
 def run_scene(scene: Scene, workdir: Path, *, fps: float = 15.0, width: int = 480, height: int = 360,
-              model_path: str | None = None) -> Row:
-    """Render ``scene``, analyse it as ``romcam analyze --mode passive`` does, score it."""
+              model_path: str | None = None, clip: Path | None = None) -> Row:
+    """Render ``scene`` (unless ``clip``, rendered from ``scene.spec(fps, width, height)``, is given),
+    analyse it as ``romcam analyze --mode passive`` does, and score it."""
     from romcam.analysis import analyze_video
     from romcam.catalog import get_motion
     from romcam.render import render_clip
-    from romcam.render.clip import people_torsos
+    from romcam.render.clip import Truth, people_torsos, truth_path
     from romcam.subject import TORSO
 
     t0 = time.monotonic()
     spec = scene.spec(fps, width, height)
-    clip = workdir / f"{scene.exercise}_{scene.posture}_{scene.view}_{scene.seed}.mp4"
-    truth = render_clip(spec, clip)
+    if clip is not None and truth_path(clip).exists():
+        truth = Truth.from_json(truth_path(clip).read_text())
+    else:
+        clip = workdir / f"{scene.exercise}_{scene.posture}_{scene.view}_{scene.seed}.mp4"
+        truth = render_clip(spec, clip)
     patient_torso, carer_torso = people_torsos(spec)
     identity: list[str | None] = []
 

@@ -49,7 +49,7 @@ HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky"
 BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the limbs and the trunk
 
 OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.5)
-HAND_RADIUS = 0.2  # in subject torso lengths (about 10 cm on an adult)
+HAND_RADIUS = 0.1  # in subject torso lengths (about 5 cm on an adult)
 HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not trusted to occlude
 
 GATE = 0.5  # torso lengths of unexplained torso displacement, after the velocity prediction ...

@@ -179,6 +179,7 @@ class CaptureWorker:
         self._last_state: str | None = None
         self._source_ended = False
         self._go = threading.Event()  # a file waits for its first viewer (see wake)
+        self._frame_size = (0, 0)  # the last frame's width and height (the subject's box in status)
         self._set_up_item(0)
 
     # ------------------------------------------------------------------ lifecycle
@@ -230,7 +231,8 @@ class CaptureWorker:
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
-                "subject": self.subject.status() if self.subject is not None else None,
+                "subject": self.subject_info(*self._frame_size),
+                "t": round(self._last_t, 3) if math.isfinite(self._last_t) else None,
             }
 
     def effective_fps(self) -> float:
@@ -473,6 +475,7 @@ class CaptureWorker:
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
             event["light"] = round(scene_light(frame.image), 2)
+            self._frame_size = (pose_frame.width, pose_frame.height)
             event["subject"] = self.subject_info(pose_frame.width, pose_frame.height)
             tracker = self.subject
             subject_pose = None
