@@ -49,7 +49,7 @@ HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky"
 BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the limbs and the trunk
 
 OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.5)
-HAND_RADIUS = 0.1  # in subject torso lengths (about 5 cm on an adult)
+HAND_RADIUS = 0.05  # in subject torso lengths (about 2.5 cm on an adult): the landmark lies on the hand
 HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not trusted to occlude
 
 GATE = 0.5  # torso lengths of unexplained torso displacement, after the velocity prediction ...
@@ -154,11 +154,12 @@ def trunk_tilt(pose: Pose) -> float:
 
 
 def posture_of(pose: Pose) -> str:
-    """``lying``, ``seated``, ``standing`` or ``unclear`` from one pose.
+    """``lying``, ``seated``, ``kneeling``, ``standing`` or ``unclear`` from one pose.
 
     Lying: the trunk within 35° of horizontal in the image (a camera beside the bed or overhead-
     oblique). Seated: trunk upright-ish and both hips and both knees flexed below 140° (world
-    landmarks, so the view matters little). Standing: trunk upright and hips and knees near straight.
+    landmarks, so the view matters little), unless both thighs point down in the image (kneeling: a
+    caregiver beside the chair). Standing: trunk upright and hips and knees near straight.
     """
     tilt = trunk_tilt(pose)
     if 55.0 <= tilt <= 125.0:
@@ -167,10 +168,24 @@ def posture_of(pose: Pose) -> str:
     hips = [_angle(w[INDEX[f"{s}_shoulder"]], w[INDEX[f"{s}_hip"]], w[INDEX[f"{s}_knee"]]) for s in ("left", "right")]
     knees = [_angle(w[INDEX[f"{s}_hip"]], w[INDEX[f"{s}_knee"]], w[INDEX[f"{s}_ankle"]]) for s in ("left", "right")]
     if tilt <= 50.0 and max(hips) < 140.0 and max(knees) < 140.0:
-        return "seated"
+        return "kneeling" if _thighs_down(pose) else "seated"
     if tilt <= 35.0 and min(hips) > 145.0 and min(knees) > 145.0:
         return "standing"
     return "unclear"
+
+
+def _thighs_down(pose: Pose) -> bool:
+    """Both thighs long in the image and within 35° of straight down: kneeling (or squatting), not
+    sitting — a seated person's thighs lie level (seen from the side) or point at the camera (seen
+    from the front, so they look short). Judged in the image, where down is gravity for a level camera."""
+    p = pose.image[:, :2]
+    size = torso_length(pose)
+    for s in ("left", "right"):
+        thigh = p[INDEX[f"{s}_knee"]] - p[INDEX[f"{s}_hip"]]
+        n = float(np.linalg.norm(thigh))
+        if n < 0.6 * size or thigh[1] / n < math.cos(math.radians(35.0)):
+            return False
+    return True
 
 
 def occlude_by_hands(subject: Pose, others: Sequence[Pose], *, radius: float = HAND_RADIUS,

@@ -2,8 +2,8 @@
 a real ``romcam serve`` on a rendered two-person clip: a seated patient whose left arm a standing
 caregiver moves (passive shoulder abduction, front view).
 
-The subject is left on ``auto`` with a standing posture, so romcam cannot tell who the patient is on
-its own: the click decides. Clicking the caregiver locks onto the caregiver (the green box is on
+The subject is left on ``auto`` with a standing posture, so romcam cannot tell who the patient is by
+posture: the click decides. Clicking the caregiver locks onto the caregiver (the green box is on
 them); clicking the patient locks onto the patient, the page says so in large text, and the measured
 angles follow the patient's rendered truth. Any script error, console error (CSP included) or request
 off the server fails the test. Screenshot: tests/artifacts/coach_click.png (gitignored).
@@ -35,7 +35,9 @@ def _status(base: str) -> dict:
         return json.loads(r.read())
 
 
-def _wait(base: str, check, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
+def _wait(pg, base: str, check, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
+    """Poll GET /live/status until ``check``; waits through the page (its requests are routed through
+    this test's handler, which only runs while Playwright is called)."""
     deadline = time.monotonic() + timeout
     while True:
         s = _status(base)
@@ -43,7 +45,7 @@ def _wait(base: str, check, timeout: float = 30.0) -> dict:  # type: ignore[no-u
             return s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out; last status subject: {s.get('subject')}, t={s.get('t')}")
-        time.sleep(0.1)
+        pg.wait_for_timeout(100)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,7 @@ def _click(pg, point: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     w, h = SPEC.width * scale, SPEC.height * scale
     x = box["x"] + (box["width"] - w) / 2 + point[0] * w
     y = box["y"] + (box["height"] - h) / 2 + point[1] * h
+    assert pg.evaluate("([x, y]) => document.elementFromPoint(x, y).id", [x, y]) == "video"
     pg.mouse.click(x, y)
 
 
@@ -116,18 +119,22 @@ def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: i
                 route.abort()
 
         pg.route("**/*", same_origin_only)
+
         pg.set_default_timeout(30_000)
         try:
             pg.goto(f"{served}/coach")
-            pg.wait_for_function("document.getElementById('video').naturalWidth > 0")
-            s = _wait(served, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"])
-            assert s["subject"]["confirmed"] is False  # auto could not tell: nobody is lying or seated for it
-            # the page asks the caregiver to choose
-            pg.wait_for_function("document.getElementById('subject-line').dataset.kind === 'choose'")
+            deadline = time.monotonic() + 60
+            while pg.evaluate("() => document.getElementById('video').naturalWidth") == 0:  # the MJPEG plays
+                assert time.monotonic() < deadline, "the video never showed"
+                pg.wait_for_timeout(200)
+            s = _wait(pg, served, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"])
+            # two people in view: the page says who is measured and that a tap changes it
+            pg.wait_for_selector("#subject-line[data-kind=choose], #subject-line[data-kind=locked]")
+            assert "tap" in pg.locator("#subject-line").inner_text().lower()
 
             # 1. click the caregiver: the caregiver is measured (so the click really decides)
             _click(pg, _centre(carer, s["t"]))
-            s = _wait(served, lambda s: s["subject"]["locked"] and "," in s["subject"]["selector"]
+            s = _wait(pg, served, lambda s: s["subject"]["locked"] and "," in s["subject"]["selector"]
                       and s["subject"]["box"] is not None)
             c = _box_centre(s["subject"])
             assert np.linalg.norm(c - _centre(carer, s["t"])) < np.linalg.norm(c - _centre(patient, s["t"]))
@@ -135,12 +142,12 @@ def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: i
             # 2. click the patient: the patient is measured, the page says so, the angles follow the truth
             _click(pg, _centre(patient, s["t"]))
             first = s["subject"]["selector"]
-            s = _wait(served, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
+            s = _wait(pg, served, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
                       and s["subject"]["box"] is not None)
             c = _box_centre(s["subject"])
             assert np.linalg.norm(c - _centre(patient, s["t"])) < np.linalg.norm(c - _centre(carer, s["t"]))
             assert s["subject"]["confirmed"] is True
-            pg.wait_for_function("document.getElementById('subject-line').dataset.kind === 'locked'")
+            pg.wait_for_selector("#subject-line[data-kind=locked]")
             line = pg.locator("#subject-line")
             assert "measuring the person you tapped" in line.inner_text()
             assert float(line.evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 20  # large text
