@@ -171,10 +171,10 @@ def _posture_setup(a: Analysis, posture: str | None) -> None:
     if setup is None:
         return
     a.setup = setup.to_dict()
-    prefix = f"the camera view is not ideal for {a.motion.name.lower()}"
+    prefix = "the camera view is not ideal for "
     for i, w in enumerate(a.warnings):
         if w.startswith(prefix):
-            a.warnings[i] = (f"{prefix} {posture}: it needs a {a.motion.view} view (right in "
+            a.warnings[i] = (f"{prefix}{a.motion.name.lower()} {posture}: it needs a {a.motion.view} view (right in "
                              f"{a.view_ok_fraction:.0%} of frames); angles are low-confidence — {setup.sentence()}")
 
 

@@ -28,6 +28,11 @@ Occlusion by the caregiver's hands: :func:`occlude_by_hands` lowers the visibili
 landmarks that another person's wrist or hand landmarks lie on, so that the angle engine reports no
 angle rather than the angle of a limb it cannot see (MediaPipe keeps guessing positions, and a
 caregiver's hand on the patient's wrist draws the wrist landmark toward the caregiver's arm).
+"Lie on" is tight (``HAND_RADIUS``, about 2.5 cm): a hand that holds the limb beside the landmark
+leaves it visible. On the rendered caregiver scenes a wider radius (10 cm, then 5 cm) hid wrists
+the camera saw plainly — none of the 120 wrists it hid in one scene was covered — and cost most of
+the measurements, while the angles measured without it were as accurate
+(benchmarks/results/two_person.md).
 :meth:`SubjectTracker.update` applies it to the subject's pose.
 """
 

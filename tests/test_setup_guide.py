@@ -144,3 +144,24 @@ def test_setup_endpoint(tmp_path: Path):
         assert missing.status_code == 404 and "seated and lying" in missing.json()["detail"]
         assert client.get("/live/setup", params={"exercise": "hip_flexion", "posture": "lying",
                                                  "side": "up"}).status_code == 422
+
+
+def test_analyze_notes_say_where_the_camera_goes_when_the_view_was_wrong():
+    """``romcam analyze --posture lying``: the note on a view that was not ideal carries the setup's
+    instruction, not "turn so your left side faces the camera"; the document carries the setup."""
+    from romcam.analysis import _posture_setup, summarize
+    from romcam.measure import Sample
+    from romcam.report import summary_text
+
+    motion = CATALOG.get("hip_flexion")
+
+    a = summarize(motion, "left", [Sample(i, i / 10, 30.0, 0.9, False, 60.0, None) for i in range(5)],
+                  fps=10.0, video="bed.mp4", frames=5)
+    a.warnings.append(f"the camera view is not ideal for {motion.name.lower()}: it needs a side view "
+                      "(right in 0% of frames) — turn so your left side faces the camera; angles are low-confidence")
+    _posture_setup(a, "lying")
+    assert a.setup is not None and a.setup["posture"] == "lying"
+    note = a.warnings[-1]
+    assert "turn so your" not in note
+    assert note.endswith(setup_for("hip_flexion", "lying", "left").sentence())
+    assert "beside the bed on the patient's left side, at bed height, level with the patient's hip" in summary_text(a)
