@@ -111,8 +111,8 @@ class Row:
     @property
     def ok(self) -> bool:
         mae_ok = self.mae <= TARGET_MAE or not self.in_required_view
-        return (self.identity_switches == 0 and self.caregiver_measured_frames == 0
-                and self.patient_measured_pct >= TARGET_MEASURED_PCT and mae_ok)
+        measured_ok = math.isnan(self.patient_measured_pct) or self.patient_measured_pct >= TARGET_MEASURED_PCT
+        return self.identity_switches == 0 and self.caregiver_measured_frames == 0 and measured_ok and mae_ok
 
 
 def _torso_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -189,7 +189,8 @@ def run_scene(scene: Scene, workdir: Path, *, fps: float = 15.0, width: int = 48
         in_required_view=scene.in_required_view, frames=n, uncovered_frames=int(uncovered.sum()),
         identity_switches=switches, caregiver_measured_frames=int((on_carer & raw_measured).sum()),
         patient_frames=int(on_patient.sum()),
-        patient_measured_pct=round(100.0 * float((good & uncovered).sum()) / max(int(uncovered.sum()), 1), 1),
+        patient_measured_pct=(round(100.0 * float((good & uncovered).sum()) / int(uncovered.sum()), 1)
+                              if uncovered.any() else math.nan),
         view_ok_pct=round(100.0 * float(np.mean(view_seen)) if view_seen else 0.0, 1),
         mae=round(float(err.mean()), 2) if len(err) else math.nan,
         p95=round(float(np.percentile(err, 95)), 2) if len(err) else math.nan,
@@ -200,6 +201,10 @@ def run_scene(scene: Scene, workdir: Path, *, fps: float = 15.0, width: int = 48
 def _run(args: tuple[Scene, str, float]) -> Row:
     scene, workdir, fps = args
     return run_scene(scene, Path(workdir), fps=fps)
+
+
+def _pct(v: float) -> str:
+    return "n/a" if math.isnan(v) else f"{v:.0f}"
 
 
 def markdown(rows: list[Row]) -> str:
@@ -221,7 +226,7 @@ def markdown(rows: list[Row]) -> str:
         view = r.view + ("" if r.in_required_view else " (off the required view)")
         lines.append(
             f"| {r.scene} | {r.exercise} {r.side} | {r.posture} | {view} | {carer} | {r.identity_switches} | "
-            f"{r.caregiver_measured_frames} | {r.patient_measured_pct:.0f} ({r.uncovered_frames}) | "
+            f"{r.caregiver_measured_frames} | {_pct(r.patient_measured_pct)} ({r.uncovered_frames}) | "
             f"{r.view_ok_pct:.0f} | "
             f"{r.mae:.1f} | {r.p95:.1f} | {r.reps_found}/{r.reps_true} | {'ok' if r.ok else 'MISS'} |")
     met = sum(r.ok for r in rows)

@@ -5,10 +5,12 @@ The only module that imports MediaPipe. It converts MediaPipe's results once, he
 
 Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
 one of two people (its detector runs only when tracking is lost, and a second person who enters
-later, or is small, stays unseen). When fewer than ``expected_people`` are found, the estimator can
-run a second, IMAGE-mode landmarker on the frame with every person already found painted out, and
-add what it finds there. It runs at most every ``second_pass_every`` frames, so the extra cost is
-bounded (about one extra inference per ``second_pass_every`` frames, only while someone is missing).
+later, or is small, stays unseen; a patient lying in bed is often missed altogether). When fewer
+than ``expected_people`` are found, the estimator runs a second landmarker on the frame with every
+person already found painted out — upright and turned 90° each way, since the detector finds
+upright people far better than lying ones — and adds what it finds there, mapped back to the frame.
+It runs at most every ``second_pass_every`` frames and only while someone is missing: one to three
+extra inferences then (the turn that last found someone is tried first).
 """
 
 from __future__ import annotations
@@ -114,16 +116,19 @@ class PoseEstimator:
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"cannot load pose model {path}: {exc}") from None
-            self._second = None
+            self._second: dict[int, object] | None = None
             if expected_people is not None and expected_people > 1:
+                # one VIDEO-mode landmarker per turn of the picture: each tracks the person it found from
+                # frame to frame (steadier landmarks than a fresh detection every frame)
                 second = vision.PoseLandmarkerOptions(
                     base_options=BaseOptions(model_asset_path=str(path)),
-                    running_mode=vision.RunningMode.IMAGE,
-                    num_poses=expected_people,
+                    running_mode=vision.RunningMode.VIDEO,
+                    num_poses=expected_people - 1,
                     min_pose_detection_confidence=min_detection_confidence,
                     min_pose_presence_confidence=min_presence_confidence,
+                    min_tracking_confidence=min_tracking_confidence,
                 )
-                self._second = vision.PoseLandmarker.create_from_options(second)
+                self._second = {turn: vision.PoseLandmarker.create_from_options(second) for turn in SECOND_PASS_TURNS}
         self.expected_people = expected_people
         self.second_pass_every = max(1, int(second_pass_every))
         self._frames_since_second = self.second_pass_every
@@ -157,15 +162,15 @@ class PoseEstimator:
         if (self._second is not None and self.expected_people is not None and len(poses) < self.expected_people
                 and self._frames_since_second >= self.second_pass_every):
             self._frames_since_second = 0
-            poses = poses + self._second_pass(rgb, poses)
+            poses = poses + self._second_pass(rgb, poses, ms)
         return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
 
-    def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...]) -> tuple[Pose, ...]:
+    def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...], ms: int) -> tuple[Pose, ...]:
         """Look for the people the first pass missed: paint out everyone found (their body, not their
         whole box: a caregiver leaning over a bed covers most of the patient's box), then run the
-        IMAGE-mode landmarker on that picture upright and turned 90° each way — the detector finds
-        upright people far better than lying ones — and map what it finds back to the frame.
-        The turn that found someone is tried first next time."""
+        second landmarkers (VIDEO mode, one per turn, so each tracks whom it found) on that picture
+        upright and turned 90° each way — the detector finds upright people far better than lying
+        ones — and map what they find back to the frame. The turn that found someone goes first."""
         import mediapipe as mp
 
         height, width = rgb.shape[:2]
@@ -175,7 +180,7 @@ class PoseEstimator:
         order = [self._second_turn] + [k for k in SECOND_PASS_TURNS if k != self._second_turn]
         for turn in order:
             view = np.ascontiguousarray(np.rot90(masked, turn))
-            result = self._second.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=view))
+            result = self._second[turn].detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=view), ms)
             for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
                 pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0]), turn, width, height)
                 if all(not _same_person(pose, p) for p in (*found, *extra)):
@@ -189,12 +194,13 @@ class PoseEstimator:
         return tuple(extra)
 
     def close(self) -> None:
-        for attr in ("_landmarker", "_second"):
-            landmarker = getattr(self, attr, None)
+        landmarkers = [getattr(self, "_landmarker", None), *(getattr(self, "_second", None) or {}).values()]
+        for landmarker in landmarkers:
             if landmarker is not None:
                 with _quiet_native_stderr():
                     landmarker.close()
-                setattr(self, attr, None)
+        self._landmarker = None
+        self._second = None
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -214,14 +220,16 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
 
 
 SECOND_PASS_TURNS = (0, 1, 3)  # np.rot90 turns: upright, 90° counter-clockwise, 90° clockwise
-# the body drawn as thick strokes to paint a person out (MediaPipe indices: shoulders to feet, the head)
-_BODY_STROKES = ((11, 12), (11, 23), (12, 24), (23, 24), (11, 13), (13, 15), (12, 14), (14, 16), (15, 19),
-                 (16, 20), (23, 25), (25, 27), (24, 26), (26, 28), (27, 31), (28, 32), (0, 11), (0, 12))
+# the body drawn as thick strokes to paint a person out (MediaPipe indices: the trunk, the legs, the
+# head). Not the arms: a caregiver's arms lie on the patient's limb, and painting them out would
+# erase the limb being measured.
+_BODY_STROKES = ((11, 12), (11, 23), (12, 24), (23, 24), (23, 25), (25, 27), (24, 26), (26, 28), (27, 31),
+                 (28, 32), (0, 11), (0, 12))
 
 
 def _paint_out(rgb: np.ndarray, people: tuple[Pose, ...]) -> np.ndarray:
     """A copy of ``rgb`` with each person's body painted over in the picture's median colour: thick
-    strokes along the limbs and the trunk (about a third of the torso length wide) and the head."""
+    strokes along the trunk and the legs (0.4 of the torso length wide) and the head; the arms stay."""
     import cv2
 
     out = rgb.copy()

@@ -285,8 +285,11 @@ class CaptureWorker:
             return self._estimator_factory()
         from ..pose import PoseEstimator
 
-        # two people (patient and caregiver); the second pass looks for a missed one every 15 frames
-        return PoseEstimator(self.options.model_path, num_poses=2, expected_people=2, second_pass_every=15)
+        # two people (patient and caregiver); the second pass looks for a missed one every 15 frames, or
+        # every 3 when a caregiver is expected (passive or assisted sets, or a chosen subject)
+        helper = any(p.mode != "active" for p in self.plan) or self.subject_selector.kind != "auto"
+        return PoseEstimator(self.options.model_path, num_poses=2, expected_people=2,
+                             second_pass_every=3 if helper else 15)
 
     def relock(self, x: float, y: float) -> dict[str, Any]:
         """A click on the patient at (x, y), normalized image coordinates: follow that person."""
