@@ -110,7 +110,8 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        mae_ok = self.mae <= TARGET_MAE or not self.in_required_view
+        # off the required view the MAE is not targeted, but the view check must flag the view
+        mae_ok = self.mae <= TARGET_MAE if self.in_required_view else self.view_ok_pct < 50.0
         measured_ok = math.isnan(self.patient_measured_pct) or self.patient_measured_pct >= TARGET_MEASURED_PCT
         return self.identity_switches == 0 and self.caregiver_measured_frames == 0 and measured_ok and mae_ok
 
@@ -203,6 +204,11 @@ def _run(args: tuple[Scene, str, float]) -> Row:
     return run_scene(scene, Path(workdir), fps=fps)
 
 
+def _json_row(r: Row) -> dict:
+    """A row for the JSON file: NaN (nothing to measure) as null, and whether it meets the targets."""
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(r).items()} | {"ok": r.ok}
+
+
 def _pct(v: float) -> str:
     return "n/a" if math.isnan(v) else f"{v:.0f}"
 
@@ -215,7 +221,8 @@ def markdown(rows: list[Row]) -> str:
         "`romcam analyze --mode passive` path (two people, `--subject auto`, the posture given).",
         f"Targets: 0 identity switches, the caregiver never measured, the patient measured in ≥ "
         f"{TARGET_MEASURED_PCT:.0f} % of the frames where the limb is not covered, MAE ≤ {TARGET_MAE:.0f}° in the "
-        "required view (the overhead-oblique scene is 45° off it: reported, flagged by the view check).",
+        "required view (the overhead-oblique scene is 45° off it: its MAE is not targeted, the view check must "
+        "flag it instead).",
         "",
         "| scene | motion | posture | view | caregiver | identity switches | caregiver measured (frames) | "
         "patient measured % (uncovered frames) | view ok % | MAE ° | p95 ° | reps found/true | target |",
@@ -257,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         (RESULTS / "two_person.json").write_text(json.dumps(
             {"targets": {"identity_switches": 0, "caregiver_measured_frames": 0,
                          "patient_measured_pct": TARGET_MEASURED_PCT, "mae_deg": TARGET_MAE},
-             "rows": [asdict(r) | {"ok": r.ok} for r in rows]}, indent=1))
+             "rows": [_json_row(r) for r in rows]}, indent=1))
     return 0
 
 
