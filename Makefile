@@ -34,6 +34,7 @@ clean:
 
 bench-accuracy: install
 	$(BIN)/python -m benchmarks.accuracy
+	$(BIN)/python -m benchmarks.two_person
 
 # frame-to-event latency and sustained fps of the live path on a 30 fps source (not in make test)
 bench-live: install

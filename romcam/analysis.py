@@ -46,6 +46,8 @@ class Analysis:
     target: float | None = None
     error: RomcamError | None = None  # the video broke part-way: what came before is kept
     mode: str = "active"  # active | active_assisted | passive (a caregiver moved the limb)
+    posture: str | None = None  # the patient's posture (standing | seated | lying), when given
+    setup: dict | None = None  # the camera setup for a seated or lying patient (romcam/data/setup.toml)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +101,8 @@ class Analysis:
             "method": m.method,
             "works": m.works,
             "mode": self.mode,
+            "posture": self.posture,
+            "setup": self.setup,
             "target": self.target,
             "normal_range": {"min": m.normal.min, "max": m.normal.max, "source": m.normal.citation},
             "samples": samples,
@@ -158,6 +162,22 @@ def _warnings(a: Analysis) -> list[str]:
     return out
 
 
+def _posture_setup(a: Analysis, posture: str | None) -> None:
+    """A seated or lying patient cannot turn to the camera: when the view was not ideal, the view
+    warning says where the camera goes instead (romcam/data/setup.toml)."""
+    from .setup_guide import setup_for
+
+    setup = setup_for(a.motion.id, posture, a.side)
+    if setup is None:
+        return
+    a.setup = setup.to_dict()
+    prefix = "the camera view is not ideal for "
+    for i, w in enumerate(a.warnings):
+        if w.startswith(prefix):
+            a.warnings[i] = (f"{prefix}{a.motion.name.lower()} {posture}: it needs a {a.motion.view} view (right in "
+                             f"{a.view_ok_fraction:.0%} of frames); angles are low-confidence — {setup.sentence()}")
+
+
 def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, *, fps: float, video: str,
                         target: float | None = None, model: str = "",
                         subject: SubjectTracker | None = None) -> Analysis:
@@ -171,7 +191,8 @@ def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, 
 def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left", *,
                   target: float | None = None, model_path: str | os.PathLike[str] | None = None,
                   progress: ProgressFn | None = None, subject: str = "auto",
-                  posture: str | None = None, people: int = 1, mode: str = "active") -> Analysis:
+                  posture: str | None = None, people: int = 1, mode: str = "active",
+                  observe: Callable[[PoseFrame, SubjectTracker, Sample], None] | None = None) -> Analysis:
     """Measure ``exercise`` on the patient's ``side`` in the video at ``path``.
 
     ``subject`` chooses the patient among the people in frame (``auto|image-left|image-right|lying|
@@ -179,6 +200,9 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     ``people`` is how many people the pose model looks for (a second pass finds the ones it misses).
     Look for one unless a second person is expected (passive or assisted ROM): with ``num_poses=2``
     MediaPipe's VIDEO-mode landmarks are noisier (on the real squat video the knee peaks moved 4-6°).
+
+    ``observe`` (benchmarks) is called after each frame with the pose frame, the subject tracker and
+    the sample.
 
     Raises :class:`NoPersonError` when no frame has a person. When the video breaks part-way the
     returned analysis covers the frames before the break and carries the error in ``error``.
@@ -198,12 +222,16 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     error: RomcamError | None = None
     people = max(1, int(people))
     with VideoFileSource(path) as source, PoseEstimator(model_path, num_poses=people,
-                                                        expected_people=people if people > 1 else None) as estimator:
+                                                        expected_people=people if people > 1 else None,
+                                                        second_pass_every=1) as estimator:
         meter = MotionMeter(motion, side, subject=tracker)
         try:
             # decoding runs ahead in a second thread, overlapped with the pose model (benchmarks/perf.py)
             for frame in prefetched(source):
-                samples.append(meter.update(estimator.process(frame.image, frame.t, frame.index)))
+                pose_frame = estimator.process(frame.image, frame.t, frame.index)
+                samples.append(meter.update(pose_frame))
+                if observe is not None:
+                    observe(pose_frame, tracker, samples[-1])
                 if progress:
                     progress(frame.index + 1, source.frame_count)
         except CorruptVideoError as exc:
@@ -218,6 +246,8 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     result = summarize(motion, side, samples, fps=fps, video=os.fspath(path), frames=len(samples),
                        target=target, model=model, error=error)
     result.mode = mode
+    result.posture = posture
+    _posture_setup(result, posture)
     result.subject = f"{selector}: {tracker.reason}" if tracker.reason else str(selector)
     result.subject_confirmed = tracker.confirmed if tracker.reason else None
     if tracker.reason and not tracker.confirmed:

@@ -130,16 +130,24 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .catalog import get_motion
     from .live.capture import LiveOptions, is_live_spec, quiet_opencv
     from .source import open_source, parse_source
+    from .subject import SelectorError, parse_selector
 
     if args.exercise:
         get_motion(args.exercise)  # a clear error for an unknown exercise
     elif args.side:
         raise UsageError("--side goes with --exercise (the plan's prescriptions give each exercise its side)")
+    if (args.mode != "active" or args.posture) and not args.exercise:
+        raise UsageError("--mode and --posture go with --exercise (a prescription gives each exercise its own)")
+    try:
+        parse_selector(args.subject)
+    except SelectorError as exc:
+        raise UsageError(f"--subject: {exc}") from None
     from .pose import check_model
 
     model = check_model(args.model)  # a wrong --model fails before the server starts
     options = LiveOptions(source=None, exercise=args.exercise, side=args.side, every_frame=args.every_frame,
-                          model_path=str(model), loop=args.loop)
+                          model_path=str(model), loop=args.loop, subject=args.subject, mode=args.mode,
+                          posture=args.posture)
     if args.source is not None:
         spec = parse_source(args.source)
         quiet_opencv()
@@ -355,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--loop", action="store_true", help="play a --source video file again each time it ends")
     s.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
     s.add_argument("--no-live", action="store_true", help="serve the API and dashboard only, no capture")
+    s.add_argument("--subject", default="auto", metavar="WHO",
+                   help="which person is the patient: auto, image-left, image-right, lying, seated or X,Y (a point "
+                        "in the image, 0..1); the caregiver can also tap the patient on /coach")
+    s.add_argument("--mode", choices=("active", "active_assisted", "passive"), default="active",
+                   help="with --exercise: who moves the limb (passive: a caregiver; the cues speak to them)")
+    s.add_argument("--posture", choices=("standing", "seated", "lying"),
+                   help="with --exercise: the patient's posture (camera setup, subject choice)")
     s.set_defaults(func=cmd_serve)
     return p
 

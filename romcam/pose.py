@@ -5,10 +5,12 @@ The only module that imports MediaPipe. It converts MediaPipe's results once, he
 
 Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
 one of two people (its detector runs only when tracking is lost, and a second person who enters
-later, or is small, stays unseen). When fewer than ``expected_people`` are found, the estimator can
-run a second, IMAGE-mode landmarker on the frame with every person already found painted out, and
-add what it finds there. It runs at most every ``second_pass_every`` frames, so the extra cost is
-bounded (about one extra inference per ``second_pass_every`` frames, only while someone is missing).
+later, or is small, stays unseen; a patient lying in bed is often missed altogether). When fewer
+than ``expected_people`` are found, the estimator runs a second landmarker on the frame with every
+person already found painted out — upright and turned 90° each way, since the detector finds
+upright people far better than lying ones — and adds what it finds there, mapped back to the frame.
+It runs at most every ``second_pass_every`` frames and only while someone is missing: one to three
+extra inferences then (the turn that last found someone is tried first).
 """
 
 from __future__ import annotations
@@ -143,21 +145,25 @@ class PoseEstimator:
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"cannot load pose model {path}: {exc}") from None
-            self._second = None
+            self._second: dict[int, object] | None = None
             if expected_people is not None and expected_people > 1:
+                # one VIDEO-mode landmarker per turn of the picture: each tracks the person it found from
+                # frame to frame (steadier landmarks than a fresh detection every frame)
                 second = vision.PoseLandmarkerOptions(
                     base_options=BaseOptions(model_asset_path=str(path)),
-                    running_mode=vision.RunningMode.IMAGE,
-                    num_poses=expected_people,
+                    running_mode=vision.RunningMode.VIDEO,
+                    num_poses=expected_people - 1,
                     min_pose_detection_confidence=min_detection_confidence,
                     min_pose_presence_confidence=min_presence_confidence,
+                    min_tracking_confidence=min_tracking_confidence,
                 )
-                self._second = vision.PoseLandmarker.create_from_options(second)
+                self._second = {turn: vision.PoseLandmarker.create_from_options(second) for turn in SECOND_PASS_TURNS}
         self.expected_people = expected_people
         self.second_pass_every = max(1, int(second_pass_every))
         self._frames_since_second = self.second_pass_every
         self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
         self.second_pass_found = 0  # people the second pass added, summed over frames
+        self._second_turn = 0  # the turn of the picture (np.rot90) that last found someone
         self.model_path = path
         self._last_ms = -1
         self._warm = False
@@ -185,38 +191,45 @@ class PoseEstimator:
         if (self._second is not None and self.expected_people is not None and len(poses) < self.expected_people
                 and self._frames_since_second >= self.second_pass_every):
             self._frames_since_second = 0
-            poses = poses + self._second_pass(rgb, poses)
+            poses = poses + self._second_pass(rgb, poses, ms)
         return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
 
-    def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...]) -> tuple[Pose, ...]:
-        """Look for the people the first pass missed: paint out everyone found, run IMAGE mode."""
+    def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...], ms: int) -> tuple[Pose, ...]:
+        """Look for the people the first pass missed: paint out everyone found (their body, not their
+        whole box: a caregiver leaning over a bed covers most of the patient's box), then run the
+        second landmarkers (VIDEO mode, one per turn, so each tracks whom it found) on that picture
+        upright and turned 90° each way — the detector finds upright people far better than lying
+        ones — and map what they find back to the frame. The turn that found someone goes first."""
         import mediapipe as mp
 
         height, width = rgb.shape[:2]
-        masked = rgb.copy()
-        boxes = [_pose_box(p, width, height, pad=0.15) for p in found]
-        fill = np.array(np.median(rgb.reshape(-1, 3), axis=0), dtype=np.uint8)
-        for x0, y0, x1, y1 in boxes:
-            masked[int(y0):int(np.ceil(y1)), int(x0):int(np.ceil(x1))] = fill
+        masked = _paint_out(rgb, found)
         self.second_pass_runs += 1
-        result = self._second.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(masked)))
         extra: list[Pose] = []
-        for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
-            pose = _to_pose(image_lms, world_lms, width, height)
-            box = _pose_box(pose, width, height, pad=0.0)
-            if all(_iou(box, b) < 0.3 for b in boxes):  # a new person, not a re-find of someone painted out
-                extra.append(pose)
-                boxes.append(box)
+        order = [self._second_turn] + [k for k in SECOND_PASS_TURNS if k != self._second_turn]
+        for turn in order:
+            view = np.ascontiguousarray(np.rot90(masked, turn))
+            result = self._second[turn].detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=view), ms)
+            for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
+                pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0]), turn, width, height)
+                if all(not _same_person(pose, p) for p in (*found, *extra)):
+                    extra.append(pose)
+            if extra:
+                self._second_turn = turn
+                break
+            if len(found) + len(extra) >= (self.expected_people or 0):
+                break
         self.second_pass_found += len(extra)
         return tuple(extra)
 
     def close(self) -> None:
-        for attr in ("_landmarker", "_second"):
-            landmarker = getattr(self, attr, None)
+        landmarkers = [getattr(self, "_landmarker", None), *(getattr(self, "_second", None) or {}).values()]
+        for landmarker in landmarkers:
             if landmarker is not None:
                 with _quiet_native_stderr():
                     landmarker.close()
-                setattr(self, attr, None)
+        self._landmarker = None
+        self._second = None
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -235,20 +248,57 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
     return Pose(image=image, world=world, visibility=visibility, presence=presence)
 
 
-def _pose_box(pose: Pose, width: int, height: int, *, pad: float) -> tuple[float, float, float, float]:
-    """The person's landmark bounding box in pixels, padded by ``pad`` of its size, clipped to the frame."""
-    xy = pose.image[:, :2]
-    x0, y0 = xy.min(axis=0)
-    x1, y1 = xy.max(axis=0)
-    px, py = pad * (x1 - x0), pad * (y1 - y0)
-    return (max(0.0, x0 - px), max(0.0, y0 - py), min(float(width), x1 + px), min(float(height), y1 + py))
+SECOND_PASS_TURNS = (0, 1, 3)  # np.rot90 turns: upright, 90° counter-clockwise, 90° clockwise
+# the body drawn as thick strokes to paint a person out (MediaPipe indices: the trunk, the legs, the
+# head). Not the arms: a caregiver's arms lie on the patient's limb, and painting them out would
+# erase the limb being measured.
+_BODY_STROKES = ((11, 12), (11, 23), (12, 24), (23, 24), (23, 25), (25, 27), (24, 26), (26, 28), (27, 31),
+                 (28, 32), (0, 11), (0, 12))
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+def _paint_out(rgb: np.ndarray, people: tuple[Pose, ...]) -> np.ndarray:
+    """A copy of ``rgb`` with each person's body painted over in the picture's median colour: thick
+    strokes along the trunk and the legs (0.4 of the torso length wide) and the head; the arms stay."""
+    import cv2
+
+    out = rgb.copy()
+    if not people:
+        return out
+    fill = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
+    for p in people:
+        xy = p.image[:, :2]
+        torso = max(float(np.linalg.norm(0.5 * (xy[11] + xy[12]) - 0.5 * (xy[23] + xy[24]))),
+                    float(np.linalg.norm(xy[11] - xy[12])), 8.0)
+        thick = max(4, int(round(0.4 * torso)))
+        for a, b in _BODY_STROKES:
+            cv2.line(out, (int(xy[a, 0]), int(xy[a, 1])), (int(xy[b, 0]), int(xy[b, 1])), fill, thick, cv2.LINE_8)
+        cv2.fillPoly(out, [cv2.convexHull(xy[[11, 12, 24, 23]].astype(np.int32))], fill)
+        cv2.circle(out, (int(xy[0, 0]), int(xy[0, 1])), max(4, int(round(0.35 * torso))), fill, -1)
+    return out
+
+
+def _unturn(pose: Pose, turn: int, width: int, height: int) -> Pose:
+    """A pose found in ``np.rot90(frame, turn)`` back in the frame's coordinates (image pixels, and
+    the world landmarks' x, y turned back the same way; depth unchanged)."""
+    if turn == 0:
+        return pose
+    im = pose.image.copy()
+    w = pose.world.copy()
+    if turn == 1:  # the view was turned counter-clockwise: x' = y, y' = W - x
+        im[:, 0], im[:, 1] = width - pose.image[:, 1], pose.image[:, 0]
+        w[:, 0], w[:, 1] = -pose.world[:, 1], pose.world[:, 0]
+    elif turn == 3:  # clockwise: x' = H - y, y' = x
+        im[:, 0], im[:, 1] = pose.image[:, 1], height - pose.image[:, 0]
+        w[:, 0], w[:, 1] = pose.world[:, 1], -pose.world[:, 0]
+    else:
+        raise ValueError(f"turn must be 0, 1 or 3, got {turn}")
+    return Pose(image=im, world=w, visibility=pose.visibility, presence=pose.presence)
+
+
+def _same_person(a: Pose, b: Pose) -> bool:
+    """``a`` is a re-find of ``b``: their torsos (shoulders, hips) lie within half a torso of each other."""
+    ta, tb = a.image[[11, 12, 23, 24], :2], b.image[[11, 12, 23, 24], :2]
+    size = max(float(np.linalg.norm(0.5 * (tb[0] + tb[1]) - 0.5 * (tb[2] + tb[3]))),
+               float(np.linalg.norm(tb[0] - tb[1])), 1.0)
+    d = min(float(np.linalg.norm(ta - tb, axis=1).mean()), float(np.linalg.norm(ta - tb[[1, 0, 3, 2]], axis=1).mean()))
+    return d < 0.5 * size

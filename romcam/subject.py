@@ -28,6 +28,11 @@ Occlusion by the caregiver's hands: :func:`occlude_by_hands` lowers the visibili
 landmarks that another person's wrist or hand landmarks lie on, so that the angle engine reports no
 angle rather than the angle of a limb it cannot see (MediaPipe keeps guessing positions, and a
 caregiver's hand on the patient's wrist draws the wrist landmark toward the caregiver's arm).
+"Lie on" is tight (``HAND_RADIUS``, about 2.5 cm): a hand that holds the limb beside the landmark
+leaves it visible. On the rendered caregiver scenes a wider radius (10 cm, then 5 cm) hid wrists
+the camera saw plainly — none of the 120 wrists it hid in one scene was covered — and cost most of
+the measurements, while the angles measured without it were as accurate
+(benchmarks/results/two_person.md).
 :meth:`SubjectTracker.update` applies it to the subject's pose.
 """
 
@@ -49,7 +54,7 @@ HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky"
 BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the limbs and the trunk
 
 OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.5)
-HAND_RADIUS = 0.2  # in subject torso lengths (about 10 cm on an adult)
+HAND_RADIUS = 0.05  # in subject torso lengths (about 2.5 cm on an adult): the landmark lies on the hand
 HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not trusted to occlude
 
 GATE = 0.5  # torso lengths of unexplained torso displacement, after the velocity prediction ...
@@ -62,6 +67,7 @@ OTHER_TRACK_KEEP_S = 2.0  # non-subject tracks are forgotten after this long uns
 PREDICT_MAX_S = 0.5  # the constant-velocity prediction runs at most this long into a gap
 SETTLE_S = 1.0  # an unconfirmed auto pick can still be corrected for this long
 REACQUIRE_S = 2.0  # a subject lost this long is re-found when one person, seen by no other track, is alone
+REACQUIRE_POSTURE_S = 0.15  # a subject chosen by posture is re-found this soon in the one person with it
 
 
 class SelectorError(ValueError):
@@ -153,11 +159,12 @@ def trunk_tilt(pose: Pose) -> float:
 
 
 def posture_of(pose: Pose) -> str:
-    """``lying``, ``seated``, ``standing`` or ``unclear`` from one pose.
+    """``lying``, ``seated``, ``kneeling``, ``standing`` or ``unclear`` from one pose.
 
     Lying: the trunk within 35° of horizontal in the image (a camera beside the bed or overhead-
     oblique). Seated: trunk upright-ish and both hips and both knees flexed below 140° (world
-    landmarks, so the view matters little). Standing: trunk upright and hips and knees near straight.
+    landmarks, so the view matters little), unless both thighs point down in the image (kneeling: a
+    caregiver beside the chair). Standing: trunk upright and hips and knees near straight.
     """
     tilt = trunk_tilt(pose)
     if 55.0 <= tilt <= 125.0:
@@ -166,10 +173,24 @@ def posture_of(pose: Pose) -> str:
     hips = [_angle(w[INDEX[f"{s}_shoulder"]], w[INDEX[f"{s}_hip"]], w[INDEX[f"{s}_knee"]]) for s in ("left", "right")]
     knees = [_angle(w[INDEX[f"{s}_hip"]], w[INDEX[f"{s}_knee"]], w[INDEX[f"{s}_ankle"]]) for s in ("left", "right")]
     if tilt <= 50.0 and max(hips) < 140.0 and max(knees) < 140.0:
-        return "seated"
+        return "kneeling" if _thighs_down(pose) else "seated"
     if tilt <= 35.0 and min(hips) > 145.0 and min(knees) > 145.0:
         return "standing"
     return "unclear"
+
+
+def _thighs_down(pose: Pose) -> bool:
+    """Both thighs long in the image and within 35° of straight down: kneeling (or squatting), not
+    sitting — a seated person's thighs lie level (seen from the side) or point at the camera (seen
+    from the front, so they look short). Judged in the image, where down is gravity for a level camera."""
+    p = pose.image[:, :2]
+    size = torso_length(pose)
+    for s in ("left", "right"):
+        thigh = p[INDEX[f"{s}_knee"]] - p[INDEX[f"{s}_hip"]]
+        n = float(np.linalg.norm(thigh))
+        if n < 0.6 * size or thigh[1] / n < math.cos(math.radians(35.0)):
+            return False
+    return True
 
 
 def occlude_by_hands(subject: Pose, others: Sequence[Pose], *, radius: float = HAND_RADIUS,
@@ -476,14 +497,44 @@ class SubjectTracker:
                 pick = max(match, key=lambda tid: _prominence(pose_of[tid]))
                 return pick, False, f"the largest of {len(match)} people {want}"
         if len(ids) == 1:
+            if sel.kind == "auto" and want is not None and postures[ids[0]] != want:
+                # the prescription says the patient is lying or seated: a lone person who is not (the
+                # caregiver, while the model misses the patient) is never taken for the patient
+                return None, False, ""
             return ids[0], True, "the only person in view"
         return largest, False, f"the largest of {len(ids)} people (not confirmed)"
 
+    def _want_posture(self) -> str | None:
+        sel = self.selector
+        if sel.kind in POSTURE_SELECTORS:
+            return sel.kind
+        if sel.kind == "auto" and self.posture in POSTURE_SELECTORS:
+            return self.posture
+        return None
+
     def _maybe_reacquire(self, poses: list[Pose], by_track: dict[int, int], t: float) -> None:
         """A subject lost for REACQUIRE_S comes back when exactly one person is in view and that
-        person is new (not a track that existed while the subject was visible, e.g. the caregiver)."""
+        person is new (not a track that existed while the subject was visible, e.g. the caregiver).
+
+        A subject chosen by posture (lying or seated) comes back sooner, after REACQUIRE_POSTURE_S:
+        when exactly one person in view has that posture, is not the track of someone seen while the
+        subject was, and no one else in view has it. (The model's landmarks of a
+        lying person jump from frame to frame, enough to leave the tracking gate; the caregiver
+        standing or kneeling beside them never takes their place.)"""
         subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
-        if subj is None or t - subj.last_t < REACQUIRE_S or len(poses) != 1:
+        if subj is None:
+            return
+        want = self._want_posture()
+        if want is not None and t - subj.last_t >= REACQUIRE_POSTURE_S and self.reason.startswith("the person "):
+            postures = {tid: posture_of(poses[i]) for tid, i in by_track.items()}
+            match = [tid for tid, p in postures.items() if p == want]
+            born = {tr.id: tr.first_t for tr in self._tracks}
+            if (len(match) == 1 and born.get(match[0], -math.inf) > subj.last_t - 1e-9
+                    and all(p != want for tid, p in postures.items() if tid != match[0])):
+                self._tracks.remove(subj)
+                self.subject_id = match[0]
+                return
+        if t - subj.last_t < REACQUIRE_S or len(poses) != 1:
             return
         others = [tr for tr in self._tracks if tr.id != self.subject_id]
         (tid,) = by_track

@@ -223,9 +223,13 @@ def test_caregiver_hand_on_the_wrist_hides_the_wrist_only():
     patient = shifted(make_pose("elbow_flexion", "left", 60.0), -100)
     caregiver = shifted(standing(), 250)
     wrist = patient.image[INDEX["left_wrist"], :2]
-    img = caregiver.image.copy()  # the caregiver's right hand holds the patient's left wrist
+    img = caregiver.image.copy()  # the model put the patient's left wrist on the caregiver's right hand
     for name in ("right_wrist", "right_index", "right_pinky", "right_thumb"):
-        img[INDEX[name], :2] = wrist + np.array([4.0, 3.0])
+        img[INDEX[name], :2] = wrist + np.array([1.6, 1.2])
+    beside = caregiver.image.copy()  # the hand holds the wrist from beside it (about 7 cm away): still seen
+    for name in ("right_wrist", "right_index", "right_pinky", "right_thumb"):
+        beside[INDEX[name], :2] = wrist + np.array([8.0, 6.0])
+    assert occlude_by_hands(patient, [replace(caregiver, image=beside)]) is patient
     caregiver = replace(caregiver, image=img)
     out = occlude_by_hands(patient, [caregiver])
     names = covered_landmarks(patient, out)

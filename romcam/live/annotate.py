@@ -54,13 +54,43 @@ def main_pose(frame: PoseFrame) -> Pose | None:
     return max(frame.poses, key=lambda p: float(p.visibility.sum())) if frame.poses else None
 
 
+PATIENT_COLOUR = (80, 200, 60)  # BGR green: the person measured
+OTHER_COLOUR = (170, 170, 170)
+
+
+def _label(out: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int], scale: float = 0.7) -> None:
+    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 5, cv2.LINE_AA)
+    cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 2, cv2.LINE_AA)
+
+
+def _outline(out: np.ndarray, pose: Pose, colour: tuple[int, int, int], thickness: int, text: str) -> None:
+    """A box around the person with a label above it (who is measured, who is not)."""
+    h, w = out.shape[:2]
+    xy = pose.image[:, :2]
+    x0, y0 = (int(v) for v in np.clip(xy.min(axis=0) - 12, 0, [w - 1, h - 1]))
+    x1, y1 = (int(v) for v in np.clip(xy.max(axis=0) + 12, 0, [w - 1, h - 1]))
+    cv2.rectangle(out, (x0, y0), (x1, y1), colour, thickness, cv2.LINE_AA)
+    _label(out, text, (x0 + 4, max(y0 - 8, 22)), colour, 0.6)
+
+
 def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: PlanItem, *, angle: float,
-             zone: str, demo: bool = False, state: str = "", rep: int = 0) -> np.ndarray:
-    """A copy of ``image`` (BGR) with the skeleton, the angle at the joint and the target arc."""
+             zone: str, demo: bool = False, state: str = "", rep: int = 0, subject: Pose | None = None,
+             others: tuple[Pose, ...] = (), tracked: bool = False, confirmed: bool = False) -> np.ndarray:
+    """A copy of ``image`` (BGR) with the skeleton, the angle at the joint and the target arc.
+
+    With a subject tracker (``tracked``), the patient (``subject``) is drawn in a green box labelled
+    PATIENT and everyone else (``others``) in a grey one whenever more than one person is in view, so
+    the caregiver sees who is measured; with nobody locked, everyone is grey and labelled "tap the
+    patient"."""
     out = image.copy()
     h, w = out.shape[:2]
-    pose = main_pose(frame) if frame is not None else None
+    pose = subject if tracked else (main_pose(frame) if frame is not None else None)
     colour = ZONE_COLOURS.get(zone, (200, 200, 200))
+    if tracked and others:  # two or more people in view: say who is measured
+        for other in others:
+            _outline(out, other, OTHER_COLOUR, 1, "not measured" if pose is not None else "tap the patient")
+        if pose is not None:
+            _outline(out, pose, PATIENT_COLOUR, 3, "PATIENT" + ("" if confirmed else " (tap to change)"))
     if pose is not None:
         vis = pose.visibility
         for a, b in SEGMENTS + CROSS:

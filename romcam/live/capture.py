@@ -32,7 +32,7 @@ from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
 from ..source import Frame, open_source, parse_source, prefetched
-from ..subject import SubjectTracker, parse_selector
+from ..subject import SubjectTracker, bbox, parse_selector
 from .annotate import annotate, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
 from .events import frame_event, status_event
@@ -64,6 +64,9 @@ class LiveOptions:
     demo_dir: Path | None = None  # where the demo clip is rendered (once, then cached)
     retry_max_s: float = RETRY_MAX_S
     people: int | None = None  # how many people the pose model looks for (None: by the plan, see CaptureWorker.people)
+    subject: str = "auto"  # who the patient is when two people are in view (romcam.subject selectors)
+    mode: str = "active"  # with --exercise: active | active_assisted | passive
+    posture: str | None = None  # with --exercise: standing | seated | lying (default: the catalog's first)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -179,6 +182,7 @@ class CaptureWorker:
         self._last_state: str | None = None
         self._source_ended = False
         self._go = threading.Event()  # a file waits for its first viewer (see wake)
+        self._frame_size = (0, 0)  # the last frame's width and height (the subject's box in status)
         self._set_up_item(0)
 
     @property
@@ -236,7 +240,8 @@ class CaptureWorker:
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
-                "subject": self.subject.status() if self.subject is not None else None,
+                "subject": self.subject_info(*self._frame_size),
+                "t": round(self._last_t, 3) if math.isfinite(self._last_t) else None,
             }
 
     def effective_fps(self) -> float:
@@ -290,9 +295,14 @@ class CaptureWorker:
         from ..pose import PoseEstimator
 
         people = self.people()
-        # two people (patient and caregiver): the second pass looks for a missed one every 15 frames
+        # two people (patient and caregiver): the second pass looks for a missed one every 3 frames when a
+        # caregiver is expected (passive or assisted sets, or a chosen subject), else every 15
         return PoseEstimator(self.options.model_path, num_poses=people,
-                             expected_people=people if people > 1 else None, second_pass_every=15)
+                             expected_people=people if people > 1 else None,
+                             second_pass_every=3 if self._caregiver_expected() else 15)
+
+    def _caregiver_expected(self) -> bool:
+        return any(item.mode != "active" for item in self.plan) or self.subject_selector.kind != "auto"
 
     def people(self) -> int:
         """How many people the pose model looks for: two when a caregiver is expected in view (a
@@ -303,8 +313,7 @@ class CaptureWorker:
         is there. ``LiveOptions.people`` overrides it."""
         if self.options.people:
             return max(1, int(self.options.people))
-        caregiver = any(item.mode != "active" for item in self.plan)
-        return 2 if caregiver or str(self.subject_selector) != "auto" else 1
+        return 2 if self._caregiver_expected() else 1
 
     def relock(self, x: float, y: float) -> dict[str, Any]:
         """A click on the patient at (x, y), normalized image coordinates: follow that person."""
@@ -313,7 +322,25 @@ class CaptureWorker:
                 self.subject = SubjectTracker(self.subject_selector, posture=self.coach.item.posture)
                 self.meter.subject = self.subject
             self.subject.relock((x, y))
-            return self.subject.status()
+            status = self.subject.status()
+        self.publish({"type": "subject", **status})
+        return status
+
+    def subject_info(self, width: int, height: int) -> dict[str, Any] | None:
+        """The subject lock for the page: its status and the patient's box in normalized image
+        coordinates ([x0, y0, x1, y1], 0..1), or None without a tracker."""
+        tracker = self.subject
+        if tracker is None:
+            return None
+        info: dict[str, Any] = tracker.status()
+        box = None
+        idx = tracker.last_subject_index
+        if idx is not None and idx < len(tracker.last_poses) and width > 0 and height > 0:
+            b = bbox(tracker.last_poses[idx])
+            box = [round(min(max(float(v) / d, 0.0), 1.0), 4) for v, d in zip(b, (width, height, width, height),
+                                                                                 strict=True)]
+        info["box"] = box
+        return info
 
     def _run(self) -> None:
         try:
@@ -476,6 +503,15 @@ class CaptureWorker:
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
             event["light"] = round(scene_light(frame.image), 2)
+            self._frame_size = (pose_frame.width, pose_frame.height)
+            event["subject"] = self.subject_info(pose_frame.width, pose_frame.height)
+            tracker = self.subject
+            subject_pose = None
+            others: tuple[Any, ...] = ()
+            if tracker is not None:
+                idx = tracker.last_subject_index
+                subject_pose = tracker.last_poses[idx] if idx is not None else None
+                others = tuple(p for i, p in enumerate(tracker.last_poses) if i != idx)
             now = time.monotonic()
             self._proc_times.append(now)
             while self._proc_times and now - self._proc_times[0] > FPS_WINDOW_S:
@@ -495,7 +531,9 @@ class CaptureWorker:
         if watched and now - self._last_jpeg_wall >= 1.0 / MJPEG_MAX_FPS:
             self._last_jpeg_wall = now
             image = annotate(frame.image, pose_frame, self.motion, item, angle=filt, zone=out.zone,
-                             demo=self.options.demo, state=out.state, rep=out.rep)
+                             demo=self.options.demo, state=out.state, rep=out.rep,
+                             subject=subject_pose, others=others, tracked=tracker is not None,
+                             confirmed=bool(tracker is not None and tracker.confirmed))
             self.latest_jpeg = to_jpeg(image)
             self._jpeg_seq += 1
 

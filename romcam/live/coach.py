@@ -32,6 +32,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..setup_guide import Setup, setup_for
+
 CUE_INTERVAL_S = 2.5
 SAFETY_CONFIRM_FRAMES = 3
 LEAVE_PAUSE_S = 2.0
@@ -78,6 +80,10 @@ class PlanItem:
     def prescribed(self) -> bool:
         return self.target_min is not None and self.target_max is not None
 
+    def setup(self) -> Setup | None:
+        """The camera setup for this exercise in this posture (None standing)."""
+        return setup_for(self.exercise, self.posture, self.side)
+
     @property
     def reps_cap(self) -> int | None:
         caps = [n for n in (self.reps, self.max_reps) if n]
@@ -89,7 +95,8 @@ class PlanItem:
                 "side": self.side, "mode": self.mode, "posture": self.posture, "target_min": self.target_min,
                 "target_max": self.target_max, "safe_max": self.safe_max, "reps": self.reps,
                 "hold_s": self.hold_s, "max_reps": self.max_reps, "max_minutes": self.max_minutes,
-                "notes": self.notes, "instructions": self.instructions, "view": self.view}
+                "notes": self.notes, "instructions": self.instructions, "view": self.view,
+                "setup": setup.to_dict() if (setup := self.setup()) is not None else None}
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,11 @@ class CoachOutput:
 
 
 def view_hint(item: PlanItem) -> str:
+    """What to do about a wrong camera view. A seated or lying patient does not turn: the camera
+    moves, as the setup file says for the motion and posture (romcam/data/setup.toml)."""
+    setup = item.setup()
+    if setup is not None:
+        return setup.fix
     return f"turn your {item.side} side to the camera" if item.view == "side" else "face the camera"
 
 

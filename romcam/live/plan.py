@@ -12,10 +12,11 @@ DEFAULT_EXERCISE = "shoulder_abduction"
 DEFAULT_SIDE = "left"
 
 
-def measure_only(exercise: str, side: str) -> PlanItem:
+def measure_only(exercise: str, side: str, *, mode: str = "active", posture: str | None = None) -> PlanItem:
     m = get_motion(exercise)
-    posture = "standing" if not m.postures or "standing" in m.postures else m.postures[0]
-    return PlanItem(exercise=m.id, side=side, exercise_name=m.display_name, posture=posture,
+    if posture is None:
+        posture = "standing" if not m.postures or "standing" in m.postures else m.postures[0]
+    return PlanItem(exercise=m.id, side=side, exercise_name=m.display_name, mode=mode, posture=posture,
                     instructions=m.instructions, view=m.view, works=m.works, joint=m.joint,
                     noise_deg=m.measurement_noise_deg, experimental=m.experimental)
 
@@ -36,10 +37,11 @@ def plan_from_store(store: Store) -> list[PlanItem]:
         return items
 
 
-def todays_plan(store: Store, exercise: str | None = None, side: str | None = None) -> list[PlanItem]:
-    """``--exercise`` (and ``--side``) → that one exercise, measure only; else the prescriptions; with
-    none, the default exercise measured only."""
+def todays_plan(store: Store, exercise: str | None = None, side: str | None = None, *, mode: str = "active",
+                posture: str | None = None) -> list[PlanItem]:
+    """``--exercise`` (and ``--side``, ``--mode``, ``--posture``) → that one exercise, measure only; else
+    the prescriptions; with none, the default exercise measured only."""
     if exercise:
-        return [measure_only(exercise, side or DEFAULT_SIDE)]
+        return [measure_only(exercise, side or DEFAULT_SIDE, mode=mode, posture=posture)]
     plan = plan_from_store(store)
     return plan or [measure_only(DEFAULT_EXERCISE, side or DEFAULT_SIDE)]

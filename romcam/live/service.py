@@ -10,7 +10,7 @@ from .recorder import Recorder
 
 
 def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publish: Publish) -> CaptureWorker:
-    plan = todays_plan(store, options.exercise, options.side)
+    plan = todays_plan(store, options.exercise, options.side, mode=options.mode, posture=options.posture)
     if options.demo and options.demo_dir is None:
         options.demo_dir = settings.data / "demo"
     from pathlib import Path
@@ -25,4 +25,4 @@ def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publi
     else:
         source = f"live video {Path(str(spec)).name}"
     recorder = Recorder(store, patient_id=store.local_patient_id, source=source, demo=options.demo, model="")
-    return CaptureWorker(options, plan, recorder=recorder, publish=publish)
+    return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject)

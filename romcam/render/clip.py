@@ -352,6 +352,36 @@ def _caregiver_truth(spec: RenderSpec, times: list[float]) -> tuple[list, dict]:
     return patient_bbox, cg
 
 
+TORSO_KEYS = ("shoulder_l", "shoulder_r", "hip_l", "hip_r")  # MediaPipe's left/right shoulder, hip order
+
+
+def people_torsos(spec: RenderSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Where each person's torso is in the image, per frame: ``(patient, caregiver)``, each of shape
+    (frames, 4, 2) in pixels (left shoulder, right shoulder, left hip, right hip); the caregiver's
+    rows are NaN without a caregiver or while they are out of the picture. For benchmarks that ask
+    *who* was measured (the two-person benchmark's identity check)."""
+    ex = get_exercise(spec.exercise)
+    traj = spec.trajectory()
+    times = frame_times(traj.duration, spec.fps)
+    r = _Renderer(spec, [ex.pose(a, spec.side, spec.posture) for a in (traj.rest, traj.peak,
+                                                                      (traj.rest + traj.peak) / 2)])
+    cam = r.camera
+    patient = np.full((len(times), 4, 2), np.nan)
+    carer = np.full((len(times), 4, 2), np.nan)
+    for i, t in enumerate(times):
+        sk = pose_skeleton(ex.pose(traj.angle_at(t), spec.side, spec.posture), r.dims)
+        pts = np.array([r.rotation @ sk.points[k] + r.origin for k in TORSO_KEYS])
+        patient[i] = cam.project(pts)[0]
+        f = r.caregiver_at(t, sk)
+        if f is not None:
+            cpts = np.array([f.rotation @ f.skeleton.points[k] + f.origin for k in TORSO_KEYS])
+            uv, z = cam.project(cpts)
+            inside = (z > 0.05).all() and ((uv >= 0) & (uv < [spec.width, spec.height])).any(axis=1).any()
+            if inside:
+                carer[i] = uv
+    return patient, carer
+
+
 def render_clip(spec: RenderSpec, out: Path) -> Truth:
     """Render ``spec`` to ``out`` (mp4, 'mp4v') and write its truth JSON beside it."""
     out = Path(out)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -247,3 +247,19 @@ class SubjectIn(BaseModel):
 def subject(body: SubjectIn, request: Request) -> dict[str, Any]:
     """The caregiver clicked the patient on the video: follow the person at (x, y) from the next frame."""
     return _worker(request).relock(body.x, body.y)
+
+
+@router.get("/setup", responses={404: {"description": "no camera setup for that exercise and posture"}})
+def setup(exercise: str | None = None, posture: str | None = None,
+          side: Literal["left", "right"] = "left") -> Any:
+    """Where the camera goes for a seated or lying patient (romcam/data/setup.toml): every entry, or
+    with ``exercise`` and ``posture`` the one for that motion, posture and ``side``, filled in."""
+    from ..setup_guide import all_setups, setup_for
+
+    if exercise is None and posture is None:
+        return [s.to_dict() for s in all_setups()]
+    found = setup_for(exercise or "", posture, side)
+    if found is None:
+        raise HTTPException(404, f"no camera setup for {exercise} {posture}: the setup covers seated and lying "
+                                 "patients (a standing patient turns to the camera as the exercise says)")
+    return found.to_dict()

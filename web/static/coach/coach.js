@@ -72,6 +72,9 @@
     summaryShown: false,
     videoOk: null,
     allOkSince: null,
+    lockClick: null,                  // {x, y, at}: the caregiver tapped the patient; waiting for the lock
+    lockAnnounced: "",                // the lock already announced (so it is said once)
+    setupSpoken: "",                  // the camera setup already spoken for this exercise
   };
 
   // ---- small helpers ----------------------------------------------------------------------------
@@ -633,6 +636,92 @@
     });
   }
 
+  // ---- who is measured: the caregiver taps the patient ----------------------------------------------
+
+  /** Where the picture is drawn inside the <img> (object-fit: contain leaves bars around it). */
+  function pictureRect(img) {
+    const r = img.getBoundingClientRect();
+    const nw = img.naturalWidth || img.width || 640;
+    const nh = img.naturalHeight || img.height || 480;
+    const scale = Math.min(r.width / nw, r.height / nh);
+    const w = nw * scale, h = nh * scale;
+    return { left: r.left + (r.width - w) / 2, top: r.top + (r.height - h) / 2, width: w, height: h,
+             offsetX: (r.width - w) / 2, offsetY: (r.height - h) / 2 };
+  }
+
+  function setSubjectLine(kind, text) {
+    const line = $("subject-line");
+    line.dataset.kind = kind;
+    line.textContent = text;
+    line.hidden = !text;
+  }
+
+  async function chooseSubject(e) {
+    const img = $("video");
+    const box = pictureRect(img);
+    const x = (e.clientX - box.left) / box.width;
+    const y = (e.clientY - box.top) / box.height;
+    if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
+    unlockSpeech();
+    app.lockClick = { x, y, at: performance.now() };
+    app.lockAnnounced = "";
+    setSubjectLine("looking", "Looking for the person you tapped…");
+    try {
+      const status = await api("/live/subject", { json: { x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) } });
+      showError("");
+      renderSubject(status);
+    } catch (err) {
+      app.lockClick = null;
+      setSubjectLine("choose", "");
+      showError(`That did not work: ${err.message}`);
+    }
+  }
+
+  function renderSubject(subject) {
+    const marker = $("subject-box");
+    if (!subject) { marker.hidden = true; return; }
+    const people = Number.isInteger(subject.people) ? subject.people : 0;
+    const box = Array.isArray(subject.box) && subject.box.length === 4 ? subject.box : null;
+    const img = $("video");
+    const several = people >= 2 || app.lockClick !== null;
+    if (box && subject.locked && several && img.clientWidth > 0) {
+      const pic = pictureRect(img);
+      marker.style.left = `${pic.offsetX + box[0] * pic.width}px`;
+      marker.style.top = `${pic.offsetY + box[1] * pic.height}px`;
+      marker.style.width = `${Math.max(8, (box[2] - box[0]) * pic.width)}px`;
+      marker.style.height = `${Math.max(8, (box[3] - box[1]) * pic.height)}px`;
+      marker.hidden = false;
+    } else {
+      marker.hidden = true;
+    }
+    const tapped = /^[\d.]+,[\d.]+$/.test(String(subject.selector || ""));
+    if (subject.locked && subject.confirmed && tapped && app.lockClick) {
+      const text = "Got it: I'm measuring the person you tapped (green frame).";
+      setSubjectLine("locked", text);
+      if (app.lockAnnounced !== subject.selector) {
+        app.lockAnnounced = subject.selector;
+        utter("Got it. I'm measuring the person you tapped.", true);
+      }
+    } else if (app.lockClick && !subject.locked) {
+      setSubjectLine("looking", "Looking for the person you tapped… tap on their body.");
+    } else if (several && !subject.locked) {
+      setSubjectLine("choose", "Two people in view: tap the patient on the picture.");
+    } else if (several && !subject.confirmed) {
+      setSubjectLine("choose", "Measuring the person in the green frame. Not the patient? Tap the patient.");
+    } else if (several) {
+      setSubjectLine("locked", "Measuring the patient in the green frame. Tap someone else to change.");
+    } else {
+      setSubjectLine("none", "");
+    }
+  }
+
+  /** The camera setup for a seated or lying patient (romcam/data/setup.toml), shown before Start. */
+  function setupText(item) {
+    if (!item || !item.setup) return "";
+    const s = item.setup;
+    return item.mode === "passive" || item.mode === "active_assisted" ? `${s.text} Helper: ${s.helper}.` : s.text;
+  }
+
   // ---- state and controls --------------------------------------------------------------------------
 
   function setState(state) {
@@ -689,7 +778,9 @@
   }
 
   function primaryAction() {
-    unlockSpeech(app.started ? null : "Let's begin.");
+    const item = planItemFor(app.last);
+    const setup = item && item.setup && app.last && app.last.view_ok !== true ? ` ${item.setup.text}` : "";
+    unlockSpeech(app.started ? null : `Let's begin.${setup}`);
     if (!app.started) {
       post("/live/start", () => { app.started = true; refreshStatus(); });
     } else if (app.state === "paused") {
@@ -831,6 +922,11 @@
       const notes = [current.notes ? `From your therapist: ${current.notes}` : "", current.instructions || ""].filter(Boolean);
       $("current-notes").hidden = !notes.length;
       $("current-notes").textContent = notes.join(" ");
+      const setup = setupText(current);
+      const setupNode = $("current-setup");
+      setupNode.hidden = !setup;
+      setupNode.replaceChildren(el("strong", {}, "Camera setup: "), setup);
+      $("check-view").querySelector(".check-label").textContent = current.setup ? "Camera in the right place" : "Facing the right way";
     } else if (!app.plan.length) {
       $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
     }
@@ -848,6 +944,7 @@
     const img = $("video");
     img.addEventListener("load", () => { app.videoOk = true; });
     img.addEventListener("error", () => { app.videoOk = false; reloadVideo(3000); });
+    img.addEventListener("click", chooseSubject);
     img.src = "/live/video.mjpg";
   }
 
@@ -856,6 +953,7 @@
     try { ev = JSON.parse(data); } catch (err) { return; }
     if (!ev || typeof ev !== "object") return;
     if (ev.type === "status") { applyStatus(ev); return; }
+    if (ev.type === "subject") { renderSubject(ev); return; }
     if (ev.type && ev.type !== "frame") return;
     app.last = ev;
     app.lastFrameAt = performance.now();
@@ -871,6 +969,7 @@
     }
     setState(ev.state);
     track(ev);
+    renderSubject(ev.subject || null);
     renderEvent(ev);
     renderCue(ev);
     renderSafety(ev);

@@ -1,0 +1,166 @@
+"""Click-to-select on the coaching page, in a real browser (Debian's chromium via Playwright), against
+a real ``romcam serve`` on a rendered two-person clip: a seated patient whose left arm a standing
+caregiver moves (passive shoulder abduction, front view).
+
+The subject is left on ``auto`` with a standing posture, so romcam cannot tell who the patient is by
+posture: the click decides. Clicking the caregiver locks onto the caregiver (the green box is on
+them); clicking the patient locks onto the patient, the page says so in large text, and the measured
+angles follow the patient's rendered truth. Any script error, console error (CSP included) or request
+off the server fails the test. Screenshot: tests/artifacts/coach_click.png (gitignored).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
+
+from romcam.render import RenderSpec, render_clip
+from romcam.render.clip import Truth, people_torsos, truth_path
+
+SPEC = RenderSpec(exercise="shoulder_abduction", side="left", view="front", posture="seated", reps=5, fps=10,
+                  width=480, height=360, seed=11, caregiver=True, caregiver_posture="standing")
+STARTUP_S = 120
+
+
+def _status(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/live/status", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def _wait(pg, base: str, check, timeout: float = 30.0) -> dict:  # type: ignore[no-untyped-def]
+    """Poll GET /live/status until ``check``; waits through the page (its requests are routed through
+    this test's handler, which only runs while Playwright is called)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = _status(base)
+        if check(s):
+            return s
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; last status subject: {s.get('subject')}, t={s.get('t')}")
+        pg.wait_for_timeout(100)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    require_browser()
+    out = tmp_path_factory.mktemp("click") / "two_people.mp4"
+    render_clip(SPEC, out)
+    patient, carer = people_torsos(SPEC)
+    return out, patient, carer
+
+
+@pytest.fixture
+def served(clip, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with romcam_serve(tmp_path, "--source", str(clip[0]), "--exercise", SPEC.exercise, "--side", SPEC.side,
+                      "--mode", "passive", timeout=STARTUP_S) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+def _centre(torsos: np.ndarray, t: float) -> np.ndarray:
+    """The person's torso centre (normalized 0..1) at time ``t`` of the clip."""
+    i = int(np.clip(round(t * SPEC.fps), 0, len(torsos) - 1))
+    return torsos[i].mean(axis=0) / [SPEC.width, SPEC.height]
+
+
+def _box_centre(subject: dict) -> np.ndarray:
+    x0, y0, x1, y1 = subject["box"]
+    return np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+
+
+def _click(pg, point: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Click the picture at a normalized image point (the <img> letterboxes it: object-fit contain)."""
+    box = pg.locator("#video").bounding_box()
+    scale = min(box["width"] / SPEC.width, box["height"] / SPEC.height)
+    w, h = SPEC.width * scale, SPEC.height * scale
+    x = box["x"] + (box["width"] - w) / 2 + point[0] * w
+    y = box["y"] + (box["height"] - h) / 2 + point[1] * h
+    assert pg.evaluate("([x, y]) => document.elementFromPoint(x, y).id", [x, y]) == "video"
+    pg.mouse.click(x, y)
+
+
+COLLECT_JS = """(ms) => new Promise((resolve) => {
+  const out = [];
+  const ws = new WebSocket(`ws://${location.host}/live/ws`);
+  ws.onmessage = (e) => { const ev = JSON.parse(e.data);
+    if (ev.type === "frame") out.push([ev.t, ev.angle, ev.subject ? ev.subject.selector : null]); };
+  setTimeout(() => { ws.close(); resolve(out); }, ms);
+})"""
+
+
+def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    path, patient, carer = clip
+    truth = Truth.from_json(truth_path(path).read_text())
+    problems: list[str] = []
+    origin = urlsplit(served)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+        pg = context.new_page()
+        pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
+        pg.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+              if msg.type == "error" else None)
+
+        def same_origin_only(route) -> None:  # type: ignore[no-untyped-def]
+            url = urlsplit(route.request.url)
+            if (url.scheme, url.netloc) == (origin.scheme, origin.netloc) or url.scheme in ("data", "blob"):
+                route.continue_()
+            else:
+                problems.append(f"request off the server: {route.request.url}")
+                route.abort()
+
+        pg.route("**/*", same_origin_only)
+
+        pg.set_default_timeout(30_000)
+        try:
+            pg.goto(f"{served}/coach")
+            deadline = time.monotonic() + 60
+            while pg.evaluate("() => document.getElementById('video').naturalWidth") == 0:  # the MJPEG plays
+                assert time.monotonic() < deadline, "the video never showed"
+                pg.wait_for_timeout(200)
+            s = _wait(pg, served, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"])
+            # two people in view: the page says who is measured and that a tap changes it
+            pg.wait_for_selector("#subject-line[data-kind=choose], #subject-line[data-kind=locked]")
+            assert "tap" in pg.locator("#subject-line").inner_text().lower()
+
+            # 1. click the caregiver: the caregiver is measured (so the click really decides)
+            _click(pg, _centre(carer, s["t"]))
+            s = _wait(pg, served, lambda s: s["subject"]["locked"] and "," in s["subject"]["selector"]
+                      and s["subject"]["box"] is not None)
+            c = _box_centre(s["subject"])
+            assert np.linalg.norm(c - _centre(carer, s["t"])) < np.linalg.norm(c - _centre(patient, s["t"]))
+
+            # 2. click the patient: the patient is measured, the page says so, the angles follow the truth
+            _click(pg, _centre(patient, s["t"]))
+            first = s["subject"]["selector"]
+            s = _wait(pg, served, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
+                      and s["subject"]["box"] is not None)
+            c = _box_centre(s["subject"])
+            assert np.linalg.norm(c - _centre(patient, s["t"])) < np.linalg.norm(c - _centre(carer, s["t"]))
+            assert s["subject"]["confirmed"] is True
+            pg.wait_for_selector("#subject-line[data-kind=locked]")
+            line = pg.locator("#subject-line")
+            assert "measuring the person you tapped" in line.inner_text()
+            assert float(line.evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 20  # large text
+            assert pg.locator("#subject-box").is_visible()
+            events = pg.evaluate(COLLECT_JS, 4000)
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / "coach_click.png"))
+        finally:
+            context.close()
+            browser.close()
+    assert not problems, "\n".join(problems)
+    chosen = s["subject"]["selector"]
+    measured = [(t, a) for t, a, sel in events if a is not None and sel == chosen]
+    assert len(measured) >= 5, events[-5:]
+    errors = [abs(a - float(np.interp(t, truth.times, truth.angles[SPEC.exercise]))) for t, a in measured]
+    assert float(np.mean(errors)) <= 12.0, (np.mean(errors), measured[:10])
