@@ -49,9 +49,12 @@ END_ON_NONE_DEG = 30.0
 # LIMB_VIEW_NO_BEND_DEG the body plane's is used, blended between
 LIMB_VIEW_NO_BEND_DEG = 25.0
 LIMB_VIEW_FULL_BEND_DEG = 45.0
-# MediaPipe's hip-to-hip landmark distance over the trunk's length (mid-hip to mid-shoulder), for a
-# body square to the camera: 0.54 on both rendered bodies (0.25-0.28 apart at 30° off a side view)
-HIP_WIDTH_TO_TRUNK = 0.54
+# MediaPipe's hip-to-hip and shoulder-to-shoulder landmark distances over the trunk's length (mid-hip
+# to mid-shoulder) for a body square to the camera, as side_turn_deg uses them: at 30° off a side view
+# the rendered bodies' ratios (half these) put them at 0.42-0.56 and 0.64-0.92; the low ends are used,
+# so that a 30° turn reads 27° or more (in view the estimate stayed under 17°)
+HIP_WIDTH_TO_TRUNK = 0.45
+SHOULDER_WIDTH_TO_TRUNK = 0.7
 _LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
 
 SIDED = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
@@ -437,21 +440,27 @@ def _unsigned_angle(a: np.ndarray, b: np.ndarray) -> float:
 def side_turn_deg(pose: Pose) -> float:
     """How far the body is turned from a true side view, from the image alone.
 
-    Seen from the side, the hip line points at the camera and the two hip landmarks coincide in the
-    image; turned by ``a`` they lie ``width * sin(a)`` apart. Measured against the trunk's length
-    in the image (mid-hip to mid-shoulder) it needs no depth, which MediaPipe estimates worst for
-    the hips in a side view (its world hip line read a 30° turn as 8-25° on rendered video, and
-    let lower-limb clips 30° off pass as side views). The hips, not the shoulders: a raised arm
-    moves the shoulder landmark."""
+    Seen from the side, the hip line and the shoulder line point at the camera and each pair of
+    landmarks coincides in the image; turned by ``a`` they lie ``width * sin(a)`` apart. Measured
+    against the trunk's length in the image (mid-hip to mid-shoulder) it needs no depth, which
+    MediaPipe estimates worst across the body in a side view (its world hip line read a 30° turn as
+    8-25° on rendered video, and let lower-limb clips 30° off pass as side views). The mean of the
+    hips' and the shoulders' estimates: a raised arm moves the shoulder landmark, a lifted leg the
+    hip's."""
     im = pose.image
-    hips = im[INDEX["left_hip"], :2] - im[INDEX["right_hip"], :2]
-    trunk = 0.5 * (im[INDEX["left_shoulder"], :2] + im[INDEX["right_shoulder"], :2]) - 0.5 * (
-        im[INDEX["left_hip"], :2] + im[INDEX["right_hip"], :2])
-    length = float(np.linalg.norm(trunk))
+
+    def apart(name: str) -> np.ndarray:
+        return im[INDEX[f"left_{name}"], :2] - im[INDEX[f"right_{name}"], :2]
+
+    def mid(name: str) -> np.ndarray:
+        return 0.5 * (im[INDEX[f"left_{name}"], :2] + im[INDEX[f"right_{name}"], :2])
+
+    length = float(np.linalg.norm(mid("shoulder") - mid("hip")))
     if length < 1e-6:
         return 0.0
-    ratio = float(np.linalg.norm(hips)) / length / HIP_WIDTH_TO_TRUNK
-    return math.degrees(math.asin(min(1.0, ratio)))
+    hips = float(np.linalg.norm(apart("hip"))) / length / HIP_WIDTH_TO_TRUNK
+    shoulders = float(np.linalg.norm(apart("shoulder"))) / length / SHOULDER_WIDTH_TO_TRUNK
+    return 0.5 * (math.degrees(math.asin(min(1.0, hips))) + math.degrees(math.asin(min(1.0, shoulders))))
 
 
 def _indices(name: str, side: str, pick: Mapping[str, int]) -> list[int]:
