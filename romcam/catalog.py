@@ -271,6 +271,8 @@ def conventions_table(catalog: Catalog) -> str:
         zero = "perpendicular" if m.offset == 90 else "aligned"
         flag = " (experimental)" if m.experimental else ""
         through = f" (→ {m.moving_through} while straight)" if m.moving_through else ""
+        if m.moving_end_on:
+            through = f" (line {' → '.join(m.moving_end_on)} in the {m.view_plane} plane while end-on)"
         rows.append(
             f"| `{m.id}`{flag} | {plane} | {m.view} | {_describe_vector(m.reference)} ; "
             f"{_describe_vector(m.moving)}{through} | {m.positive} | {zero} | {m.normal.min:g}° to "
