@@ -58,7 +58,7 @@ SHOULDER_WIDTH_TO_TRUNK = 0.7
 _LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
 
 SIDED = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
-         "index", "pinky", "thumb", "eye")  # fmt: skip
+         "index", "pinky", "thumb", "eye", "eye_outer")  # fmt: skip
 LIMB_POINTS = ("elbow", "wrist", "knee", "ankle", "heel", "foot_index", "index", "pinky", "thumb")
 
 

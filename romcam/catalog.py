@@ -19,7 +19,7 @@ AXES = ("up", "down", "anterior", "posterior", "lateral", "medial", "pelvis_down
 POSTURES = ("standing", "seated", "lying")
 METHODS = ("image", "hybrid", "world")
 SIDED_POINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
-                "index", "pinky", "thumb", "eye")  # fmt: skip
+                "index", "pinky", "thumb", "eye", "eye_outer")  # fmt: skip
 CENTRE_POINTS = ("nose",)
 
 
