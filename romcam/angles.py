@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,10 +40,25 @@ VIEW_ZERO_CONFIDENCE_DEG = 50.0  # and reaches 0 here
 IMAGE_HANDOVER_START_DEG = 30.0
 IMAGE_HANDOVER_END_DEG = 55.0
 MIN_VISIBILITY = 0.5
+# motions with ``moving_end_on`` (shoulder rotation at 90° abduction): up to END_ON_FULL_DEG of body
+# view error the bone points at the camera and the end-on pair alone is measured; past
+# END_ON_NONE_DEG the bone shows its length and the plane across it is measured; blended between.
+END_ON_FULL_DEG = 15.0
+END_ON_NONE_DEG = 30.0
+# a limb plane's view check counts fully from LIMB_VIEW_FULL_BEND_DEG of bend (world landmarks); below
+# LIMB_VIEW_NO_BEND_DEG the body plane's is used, blended between
+LIMB_VIEW_NO_BEND_DEG = 25.0
+LIMB_VIEW_FULL_BEND_DEG = 45.0
+# MediaPipe's hip-to-hip and shoulder-to-shoulder landmark distances over the trunk's length (mid-hip
+# to mid-shoulder) for a body square to the camera, as side_turn_deg uses them: at 30° off a side view
+# the rendered bodies' ratios (half these) put them at 0.42-0.56 and 0.64-0.92; the low ends are used,
+# so that a 30° turn reads 27° or more (in view the estimate stayed under 17°)
+HIP_WIDTH_TO_TRUNK = 0.45
+SHOULDER_WIDTH_TO_TRUNK = 0.7
 _LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
 
 SIDED = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
-         "index", "pinky", "thumb", "eye")  # fmt: skip
+         "index", "pinky", "thumb", "eye", "eye_outer")  # fmt: skip
 LIMB_POINTS = ("elbow", "wrist", "knee", "ankle", "heel", "foot_index", "index", "pinky", "thumb")
 
 
@@ -144,11 +159,23 @@ def _axes_2d(image: np.ndarray, axes: dict[str, np.ndarray]) -> dict[str, np.nda
     return out
 
 
-def _vector(arr: np.ndarray, spec: tuple[str, str] | str, side: str, pick: Mapping[str, int],
+def _vector(arr: np.ndarray, spec: tuple[str, ...] | str, side: str, pick: Mapping[str, int],
             axes: dict[str, np.ndarray]) -> np.ndarray:
     if isinstance(spec, str):
         return axes[spec]
+    if len(spec) > 2:
+        return _line_through(np.array([_point(arr, name, side, pick) for name in spec]))
     return _point(arr, spec[1], side, pick) - _point(arr, spec[0], side, pick)
+
+
+def _line_through(points: np.ndarray) -> np.ndarray:
+    """The best-fit line through ``points`` (total least squares), from the first toward the last,
+    as long as their span along it: one landmark misplaced across the line tilts it a third as
+    much as it would tilt a line through two."""
+    span = points[-1] - points[0]
+    _, _, vt = np.linalg.svd(points - points.mean(axis=0))
+    d = vt[0]
+    return d * float(np.dot(d, span))
 
 
 STRAIGHT_FULL_DEG = 10.0  # a limb bent less than this is one straight line
@@ -288,6 +315,51 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
     pick = dict(pick) if pick is not None else point_indices(motion, side)
+    if motion.moving_end_on is not None:
+        return _measure_end_on(pose, motion, side, pick, min_visibility)
+    return _measure_one(pose, motion, side, pick, min_visibility)
+
+
+def _blend_angle(w: float, a: float, b: float, center: float) -> float:
+    """``w`` of angle ``a`` plus ``1 - w`` of ``b``, the two taken on the same branch."""
+    if w >= 1.0:
+        return a
+    if w <= 0.0:
+        return b
+    return wrap_to(w * a + (1.0 - w) * wrap_to(b, a), center)
+
+
+def _measure_end_on(pose: Pose, motion: Motion, side: str, pick: Mapping[str, int],
+                    min_visibility: float) -> AngleSample:
+    """A rotation about a bone that points at the camera in the required view (see
+    ``moving_end_on`` in exercises.toml). End-on, MediaPipe cannot tell where along the line of
+    sight the bone's far joint is: on rendered video it put the elbow halfway along the forearm,
+    which turned the plane across the humerus by up to 90°. The far joint projects onto the near
+    one, though, so the near joint → the wrist is the forearm's own direction, measured in the
+    view's body plane (the plane across the bone in the test position). As the body turns from the
+    camera the bone shows its length, its landmarks become reliable and the line from the near
+    joint would include it: the bone's own plane takes over."""
+    assert motion.moving_end_on is not None and motion.view_plane is not None
+    across = _measure_one(pose, replace(motion, moving_end_on=None), side, pick, min_visibility)
+    end_on = _measure_one(pose, replace(motion, plane=motion.view_plane, moving=motion.moving_end_on,
+                                        axis_segment=None, moving_end_on=None), side, pick, min_visibility)
+    err = body_view_error_deg(motion, view_axes(pose))
+    w = float(np.clip((END_ON_NONE_DEG - err) / (END_ON_NONE_DEG - END_ON_FULL_DEG), 0.0, 1.0))
+    c = motion.range_center
+    return AngleSample(
+        angle=_blend_angle(w, end_on.angle, across.angle, c),
+        angle_image=_blend_angle(w, end_on.angle_image, across.angle_image, c),
+        angle_world=_blend_angle(w, end_on.angle_world, across.angle_world, c),
+        angle_hybrid=_blend_angle(w, end_on.angle_hybrid, across.angle_hybrid, c),
+        confidence=min(end_on.confidence, across.confidence),
+        view_ok=end_on.view_ok,
+        view_error=end_on.view_error,
+        missing=end_on.missing or across.missing,
+    )
+
+
+def _measure_one(pose: Pose, motion: Motion, side: str, pick: Mapping[str, int],
+                 min_visibility: float) -> AngleSample:
     world, image = pose.world, pose.image
     axes, n, raw3 = _measure_3d(world, motion, side, pick)
 
@@ -314,6 +386,17 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
 
     view = view_axes(pose)
     err = view_error_deg(motion, n, view)
+    if motion.plane == "limb" and motion.view_plane is None:
+        # a nearly straight limb's plane is set by landmark noise (on rendered video the elbow's
+        # swung 60-90° from the camera axis at rest): judge the body's plane until it bends
+        bend = _unsigned_angle(_vector(world, motion.reference, side, pick, axes),
+                               _vector(world, motion.moving, side, pick, axes))
+        w_limb = float(np.clip((bend - LIMB_VIEW_NO_BEND_DEG) / (LIMB_VIEW_FULL_BEND_DEG - LIMB_VIEW_NO_BEND_DEG),
+                               0.0, 1.0))
+        err = w_limb * err + (1.0 - w_limb) * body_view_error_deg(motion, view)
+    # the flag and the confidence also heed the turn the image shows (see side_turn_deg); the
+    # handover below keeps to the landmarks' own estimate, which the accuracy figures were made on
+    seen_err = max(err, side_turn_deg(pose)) if motion.view == "side" else err
     names = [nm for nm in motion.landmarks()]
     idx = [i for nm in names for i in _indices(nm, side, pick)]
     vis = float(np.min(pose.visibility[idx])) if idx else 1.0
@@ -323,7 +406,7 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
         from .landmarks import LANDMARK_NAMES
 
         missing = f"{LANDMARK_NAMES[worst]} not visible"
-    confidence = vis * _view_factor(err)
+    confidence = vis * _view_factor(seen_err)
     if motion.experimental:
         confidence = min(confidence, 0.5)
     if motion.method == "image":
@@ -344,10 +427,40 @@ def measure(pose: Pose, motion: Motion, side: str, *, pick: Mapping[str, int] | 
         angle_world=angle_world,
         angle_hybrid=angle_hybrid,
         confidence=0.0 if missing else confidence,
-        view_ok=err <= VIEW_OK_DEG,
-        view_error=err,
+        view_ok=seen_err <= VIEW_OK_DEG,
+        view_error=seen_err,
         missing=missing,
     )
+
+
+def _unsigned_angle(a: np.ndarray, b: np.ndarray) -> float:
+    return math.degrees(math.atan2(float(np.linalg.norm(np.cross(a, b))), float(np.dot(a, b))))
+
+
+def side_turn_deg(pose: Pose) -> float:
+    """How far the body is turned from a true side view, from the image alone.
+
+    Seen from the side, the hip line and the shoulder line point at the camera and each pair of
+    landmarks coincides in the image; turned by ``a`` they lie ``width * sin(a)`` apart. Measured
+    against the trunk's length in the image (mid-hip to mid-shoulder) it needs no depth, which
+    MediaPipe estimates worst across the body in a side view (its world hip line read a 30° turn as
+    8-25° on rendered video, and let lower-limb clips 30° off pass as side views). The mean of the
+    hips' and the shoulders' estimates: a raised arm moves the shoulder landmark, a lifted leg the
+    hip's."""
+    im = pose.image
+
+    def apart(name: str) -> np.ndarray:
+        return im[INDEX[f"left_{name}"], :2] - im[INDEX[f"right_{name}"], :2]
+
+    def mid(name: str) -> np.ndarray:
+        return 0.5 * (im[INDEX[f"left_{name}"], :2] + im[INDEX[f"right_{name}"], :2])
+
+    length = float(np.linalg.norm(mid("shoulder") - mid("hip")))
+    if length < 1e-6:
+        return 0.0
+    hips = float(np.linalg.norm(apart("hip"))) / length / HIP_WIDTH_TO_TRUNK
+    shoulders = float(np.linalg.norm(apart("shoulder"))) / length / SHOULDER_WIDTH_TO_TRUNK
+    return 0.5 * (math.degrees(math.asin(min(1.0, hips))) + math.degrees(math.asin(min(1.0, shoulders))))
 
 
 def _indices(name: str, side: str, pick: Mapping[str, int]) -> list[int]:
@@ -398,10 +511,14 @@ class LimbPicker:
             own = INDEX[f"{self.side}_{name}"]
             opp = INDEX[f"{other_side(self.side)}_{name}"]
             z_own, z_opp = pose.world[own, 2], pose.world[opp, 2]
+            # a hidden candidate is a guess: never switch to it, and leave it once it is hidden (on
+            # rendered video the far wrist's guessed depth came nearer as the near elbow bent, and
+            # the switch dropped every frame at the top of the curl)
+            opp_seen = pose.visibility[opp] >= MIN_VISIBILITY or pose.visibility[opp] >= pose.visibility[own]
             current = self._choice.get(name, "own")
-            if current == "own" and z_opp < z_own - self.hysteresis_m:
+            if current == "own" and opp_seen and z_opp < z_own - self.hysteresis_m:
                 current = "opp"
-            elif current == "opp" and z_own < z_opp - self.hysteresis_m:
+            elif current == "opp" and (not opp_seen or z_own < z_opp - self.hysteresis_m):
                 current = "own"
             self._choice[name] = current
             out[name] = own if current == "own" else opp

@@ -19,7 +19,7 @@ AXES = ("up", "down", "anterior", "posterior", "lateral", "medial", "pelvis_down
 POSTURES = ("standing", "seated", "lying")
 METHODS = ("image", "hybrid", "world")
 SIDED_POINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
-                "index", "pinky", "thumb", "eye")  # fmt: skip
+                "index", "pinky", "thumb", "eye", "eye_outer")  # fmt: skip
 CENTRE_POINTS = ("nose",)
 
 
@@ -59,6 +59,7 @@ class Motion:
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
     view_plane: str | None = None  # a body plane the view check uses instead of the motion plane
+    moving_end_on: tuple[str, ...] | None = None  # the moving pair while axis_segment points at the camera
     experimental: bool = False
     experimental_reason: str = ""
 
@@ -69,7 +70,7 @@ class Motion:
     def landmarks(self) -> tuple[str, ...]:
         """The side-relative point names this motion reads (besides the trunk's frame)."""
         pts: list[str] = []
-        for pair in (self.reference, self.moving, self.axis_segment):
+        for pair in (self.reference, self.moving, self.axis_segment, self.moving_end_on):
             if isinstance(pair, tuple):
                 pts.extend(pair)
         if self.moving_through:
@@ -114,6 +115,14 @@ def _pair(value: object, where: str) -> tuple[str, str]:
     for v in value:
         _check_point(v, where)
     return (value[0], value[1])
+
+
+def _points(value: object, where: str) -> tuple[str, ...]:
+    if not (isinstance(value, list) and len(value) >= 2 and all(isinstance(v, str) for v in value)):
+        raise CatalogError(f"{where}: expected two or more landmark names, got {value!r}")
+    for v in value:
+        _check_point(v, where)
+    return tuple(value)
 
 
 def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str, default: str | None = None) -> str:
@@ -164,6 +173,11 @@ def parse_catalog(data: dict) -> Catalog:
         axis_segment = None
         if plane == "perpendicular":
             axis_segment = _pair(entry.get("axis_segment"), f"{where}.axis_segment")
+        end_on = None
+        if "moving_end_on" in entry:
+            if plane != "perpendicular" or "view_plane" not in entry:
+                raise CatalogError(f"{where}.moving_end_on: only for a perpendicular plane with a view_plane")
+            end_on = _points(entry["moving_end_on"], f"{where}.moving_end_on")
         normal = entry.get("normal", {})
         if not {"min", "max", "source"} <= set(normal):
             raise CatalogError(f"{where}.normal: needs min, max and source")
@@ -210,6 +224,7 @@ def parse_catalog(data: dict) -> Catalog:
             axis_segment=axis_segment,
             moving_through=_through(entry, where),
             view_plane=_choice(entry, "view_plane", ("sagittal", "frontal"), where) if "view_plane" in entry else None,
+            moving_end_on=end_on,
             experimental=experimental,
             experimental_reason=str(entry.get("experimental_reason", "")),
         )
@@ -256,6 +271,8 @@ def conventions_table(catalog: Catalog) -> str:
         zero = "perpendicular" if m.offset == 90 else "aligned"
         flag = " (experimental)" if m.experimental else ""
         through = f" (→ {m.moving_through} while straight)" if m.moving_through else ""
+        if m.moving_end_on:
+            through = f" (line {' → '.join(m.moving_end_on)} in the {m.view_plane} plane while end-on)"
         rows.append(
             f"| `{m.id}`{flag} | {plane} | {m.view} | {_describe_vector(m.reference)} ; "
             f"{_describe_vector(m.moving)}{through} | {m.positive} | {zero} | {m.normal.min:g}° to "

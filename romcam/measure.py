@@ -9,12 +9,20 @@ choice steady, and measures the motion.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .angles import AngleSample, LimbPicker, measure
+import numpy as np
+
+from .angles import AngleSample, LimbPicker, measure, resolve_index
 from .catalog import Motion
-from .landmarks import Pose, PoseFrame
+from .landmarks import INDEX, LANDMARK_NAMES, Pose, PoseFrame
 from .subject import SubjectTracker
+
+# A limb segment that looks shorter than this share of its usual length (the median so far, over the
+# trunk's length) is a misplaced landmark, not a measurement: lying or seated with the leg out, the
+# model put the near foot's landmarks on the shin (shank at 28% of its length) with visibility 0.8.
+COLLAPSED_FRACTION = 0.6
+COLLAPSE_HISTORY_MIN = 5  # frames of history before a segment is judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +58,41 @@ class MotionMeter:
         self.side = side
         self.subject = subject
         self._picker = LimbPicker(motion, side)
+        # the limb segments whose image length stays put when the view is kept: a hinge joint's
+        # two segments, which move in the plane the side view faces
+        self._segments = ([p for p in (motion.reference, motion.moving) if isinstance(p, tuple)]
+                          if motion.plane == "limb" and motion.view == "side" else [])
+        self._lengths: list[list[float]] = [[] for _ in self._segments]
 
     def update(self, frame: PoseFrame) -> Sample:
         pose = self.subject.update(frame) if self.subject is not None else _main_pose(frame)
         if pose is None:
             return Sample(frame.index, frame.t, math.nan, 0.0, None, math.nan, None)
-        s = measure(pose, self.motion, self.side, pick=self._picker.pick(pose))
+        pick = self._picker.pick(pose)
+        s = measure(pose, self.motion, self.side, pick=pick)
+        if s.missing is None:
+            collapsed = self._collapsed(pose, pick)
+            if collapsed is not None:
+                s = replace(s, angle=math.nan, confidence=0.0, missing=collapsed)
         return Sample(frame.index, frame.t, s.angle, s.confidence, s.view_ok, s.view_error, s)
+
+    def _collapsed(self, pose: Pose, pick: dict[str, int]) -> str | None:
+        """Why the sample is not a measurement when one of its segments has collapsed, else None."""
+        im = pose.image[:, :2]
+        trunk = float(np.linalg.norm(
+            0.5 * (im[INDEX["left_shoulder"]] + im[INDEX["right_shoulder"]])
+            - 0.5 * (im[INDEX["left_hip"]] + im[INDEX["right_hip"]])))
+        if trunk < 1e-6:
+            return None
+        out = None
+        for (a, b), history in zip(self._segments, self._lengths, strict=True):
+            ia = pick.get(a, resolve_index(a, self.side)) if not a.startswith("mid_") else None
+            ib = pick.get(b, resolve_index(b, self.side)) if not b.startswith("mid_") else None
+            if ia is None or ib is None:
+                continue
+            length = float(np.linalg.norm(im[ib] - im[ia])) / trunk
+            if len(history) >= COLLAPSE_HISTORY_MIN and length < COLLAPSED_FRACTION * float(np.median(history)):
+                out = out or (f"{LANDMARK_NAMES[ia]} → {LANDMARK_NAMES[ib]} looks "
+                              f"{length / float(np.median(history)):.0%} of its length: a misplaced landmark")
+            history.append(length)
+        return out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from synthetic_pose import make_pose
 
-from romcam.angles import LimbPicker, facing_side, measure, signed_angle, signed_angle_2d, wrap_to
+from romcam.angles import LimbPicker, facing_side, measure, side_turn_deg, signed_angle, signed_angle_2d, wrap_to
 from romcam.catalog import default_catalog
 from romcam.landmarks import INDEX
 
@@ -169,3 +169,95 @@ def test_image_angle_hands_over_to_the_depth_corrected_one_out_of_view(yaw: floa
         assert lo <= s.angle <= hi
     if yaw == 0.0 or yaw >= 55.0:  # square to the camera, or fully handed over to the depth
         assert s.angle == pytest.approx(80.0, abs=0.5)
+
+
+def _moved(pose, name: str, image_xy=None, world=None, visibility=None):
+    image, w, vis = pose.image.copy(), pose.world.copy(), pose.visibility.copy()
+    i = INDEX[name]
+    if image_xy is not None:
+        image[i, :2] = image_xy
+    if world is not None:
+        w[i] = world
+    if visibility is not None:
+        vis[i] = visibility
+    return type(pose)(image=image, world=w, visibility=vis, presence=pose.presence)
+
+
+@pytest.mark.parametrize("angle", [0.0, 30.0, 70.0])
+def test_shoulder_rotation_end_on_ignores_where_the_elbow_is_put_along_the_forearm(angle: float) -> None:
+    # side view, humerus at 90° abduction pointing at the camera: MediaPipe may put the elbow anywhere
+    # on the forearm's image line (rendered video: halfway to the wrist), and in depth as it likes
+    motion = CATALOG.get("shoulder_external_rotation")
+    pose = make_pose("shoulder_external_rotation", "left", angle, view="side")
+    sh, wr = pose.image[INDEX["left_shoulder"], :2], pose.image[INDEX["left_wrist"], :2]
+    wsh, wwr = pose.world[INDEX["left_shoulder"]], pose.world[INDEX["left_wrist"]]
+    misplaced = _moved(pose, "left_elbow", image_xy=0.5 * (sh + wr), world=0.5 * (wsh + wwr))
+    assert measure(misplaced, motion, "left").angle == pytest.approx(angle, abs=1.0)
+
+
+def test_shoulder_rotation_turned_from_the_camera_uses_the_plane_across_the_humerus() -> None:
+    motion = CATALOG.get("shoulder_external_rotation")
+    s = measure(make_pose("shoulder_external_rotation", "left", 40.0, view="side", yaw=40.0), motion, "left")
+    assert not s.view_ok
+    assert s.angle_world == pytest.approx(40.0, abs=0.5)
+    assert s.angle_hybrid == pytest.approx(40.0, abs=0.5)
+
+
+def test_limb_picker_never_switches_to_a_hidden_limb() -> None:
+    motion = CATALOG.get("elbow_flexion")
+    pose = make_pose("elbow_flexion", "left", 120.0, view="side")
+    # the far (right) wrist is hidden, but its guessed depth comes nearer than the near wrist's
+    near_z = pose.world[INDEX["left_wrist"], 2]
+    far = pose.world[INDEX["right_wrist"]].copy()
+    far[2] = near_z - 0.2
+    hidden = _moved(pose, "right_wrist", world=far, visibility=0.05)
+    picker = LimbPicker(motion, "left")
+    assert picker.pick(hidden)["wrist"] == INDEX["left_wrist"]
+    seen = _moved(pose, "right_wrist", world=far, visibility=0.9)  # seen: a swapped label, taken
+    assert picker.pick(seen)["wrist"] == INDEX["right_wrist"]
+    assert LimbPicker(motion, "left").pick(hidden)["wrist"] == INDEX["left_wrist"]
+
+
+@pytest.mark.parametrize("yaw", [0.0, 10.0, 20.0, 30.0, 40.0])
+def test_side_turn_is_read_from_the_image_widths(yaw: float) -> None:
+    pose = make_pose("ankle_dorsiflexion", "left", 0.0, view="side", yaw=yaw)
+    assert side_turn_deg(pose) == pytest.approx(yaw, abs=3.0)
+
+
+def test_side_view_flag_heeds_the_image_when_the_depth_says_side_on() -> None:
+    motion = CATALOG.get("ankle_dorsiflexion")
+    turned = make_pose("ankle_dorsiflexion", "left", 0.0, view="side", yaw=32.0)
+    square = make_pose("ankle_dorsiflexion", "left", 0.0, view="side")
+    # the model's depth reads the turn as a true side view (world landmarks of the square pose)
+    fooled = type(turned)(image=turned.image, world=square.world, visibility=turned.visibility,
+                          presence=turned.presence)
+    s = measure(fooled, motion, "left")
+    assert not s.view_ok
+    assert s.view_error > 25.0
+
+
+def test_a_collapsed_limb_segment_is_missing_not_measured() -> None:
+    from romcam.landmarks import PoseFrame
+    from romcam.measure import MotionMeter
+
+    motion = CATALOG.get("ankle_dorsiflexion")
+    meter = MotionMeter(motion, "left")
+    good = [make_pose("ankle_dorsiflexion", "left", a, view="side") for a in (-20.0, -10.0, 0.0, 10.0, 15.0, 5.0)]
+    for i, pose in enumerate(good):
+        s = meter.update(PoseFrame(index=i, t=i / 15, width=640, height=480, poses=(pose,)))
+        assert s.angle == pytest.approx(s.detail.angle_image)
+        assert not math.isnan(s.angle)
+    # the model puts the foot's landmarks on the shin, confidently: the shank looks a quarter as long
+    pose = good[-1]
+    knee, ankle = pose.image[INDEX["left_knee"], :2], pose.image[INDEX["left_ankle"], :2]
+    shift = 0.75 * (knee - ankle)
+    moved = pose
+    for name in ("left_ankle", "left_heel", "left_foot_index"):
+        moved = _moved(moved, name, image_xy=moved.image[INDEX[name], :2] + shift)
+    s = meter.update(PoseFrame(index=6, t=6 / 15, width=640, height=480, poses=(moved,)))
+    assert math.isnan(s.angle)
+    assert s.confidence == 0.0
+    assert s.detail.missing == "left_ankle → left_knee looks 25% of its length: a misplaced landmark"
+    # a limb seen whole again is measured again
+    s = meter.update(PoseFrame(index=7, t=7 / 15, width=640, height=480, poses=(pose,)))
+    assert s.angle == pytest.approx(5.0, abs=0.5)
