@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
+from starlette.requests import HTTPConnection
 
 from ..session_doc import SessionDoc
 from ..store import service
-from .deps import DBDep, PatientDep, SessionDep, UserDep, authorize
+from .deps import DBDep, PatientDep, SessionDep, UserDep, authorize, record_access
 from .schemas import SessionBrief, SessionCreated, SessionDetail
 
 router = APIRouter(prefix="/api", tags=["sessions"])
@@ -15,8 +16,11 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 @router.post("/sessions", response_model=SessionCreated, status_code=201,
              responses={200: {"description": "already stored (same content)", "model": SessionCreated},
                         409: {"description": "this id is stored with different content"}})
-def ingest_session(doc: SessionDoc, response: Response, db: DBDep, user: UserDep) -> dict:
-    authorize(db, user, doc.patient_id)
+def ingest_session(doc: SessionDoc, response: Response, conn: HTTPConnection, db: DBDep, user: UserDep) -> dict:
+    """Store a session of a patient the caller may upload for (staff, the patient or caregiver, or the
+    patient's device token)."""
+    authorize(db, user, doc.patient_id, "ingest")
+    record_access(conn, user, [doc.patient_id], "ingest")
     session_id, created = service.ingest_session(db, doc)
     if not created:
         response.status_code = 200
