@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from ..store import accounts, audit, service
 from ..store.accounts import Role
-from .deps import AdminDep, DBDep, DeviceDep, StaffDep, StaffPatientDep, get_settings, now, scoped_patient
+from .deps import AdminDep, DBDep, DeviceDep, StaffPatientDep, UserDep, get_settings, now, scoped_patient
 from .schemas import PrescriptionPublic
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -114,9 +114,9 @@ def create_token(body: TokenCreate, conn: HTTPConnection, scope: StaffPatientDep
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenPublic)
-def revoke_token(token_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: StaffDep) -> dict:
+def revoke_token(token_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: UserDep) -> dict:
     row = accounts.get_device_token(db, token_id)
-    scoped_patient(conn, db, user, row.patient_id, "staff")
+    scoped_patient(conn, db, user, row.patient_id, "staff", "device token")
     return accounts.device_token_public(accounts.revoke_device_token(db, row, now=now(conn)))
 
 

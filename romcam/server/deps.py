@@ -38,6 +38,7 @@ from starlette.requests import HTTPConnection
 
 from ..store import accounts, audit, service, trends
 from ..store.db import Store
+from ..store.errors import NotFoundError
 from ..store.models import Alert, Patient, Prescription, Session
 from .settings import Settings
 
@@ -188,8 +189,6 @@ def authorize(db: DB, user: User, patient_id: uuid.UUID, access: Access = "read"
     user's role may not do ``access``."""
     patient = db.get(Patient, patient_id)
     if patient is None or not may_see(user, patient):
-        from ..store.errors import NotFoundError
-
         raise NotFoundError("patient")
     check_access(user, access)
     return patient
@@ -224,7 +223,12 @@ def local_patient(conn: HTTPConnection) -> Patient:
     On a clinic server nobody but the local user sees a laptop's own patient: 404."""
     store = get_store(conn)
     with store.sessionmaker() as db:
-        return authorize(db, current_user(conn), store.local_patient_id, method_access(conn))
+        try:
+            return authorize(db, current_user(conn), store.local_patient_id, method_access(conn))
+        except NotFoundError:
+            if conn.scope["type"] == "websocket":  # a WebSocket is refused (closed before it opens)
+                raise WebSocketException(code=1008, reason="patient not found") from None
+            raise
 
 
 @dataclass(slots=True)
@@ -240,8 +244,14 @@ DBDep = Annotated[DB, Depends(get_db)]
 UserDep = Annotated[User, Depends(current_user)]
 
 
-def scoped_patient(conn: HTTPConnection, db: DB, user: User, patient_id: uuid.UUID, access: Access) -> Patient:
-    patient = authorize(db, user, patient_id, access)
+def scoped_patient(conn: HTTPConnection, db: DB, user: User, patient_id: uuid.UUID, access: Access,
+                   what: str = "patient") -> Patient:
+    """``authorize``, recorded in the audit log. ``what``: the object the path named (a session, an
+    alert...): a not-yours object answers exactly as a missing one, "<what> not found"."""
+    try:
+        patient = authorize(db, user, patient_id, access)
+    except NotFoundError:
+        raise NotFoundError(what) from None
     record_access(conn, user, [patient.id], access)
     return patient
 
@@ -268,7 +278,7 @@ class PrescriptionScope(Scope):
 def prescription_scope(prescription_id: uuid.UUID, conn: HTTPConnection, db: DBDep,
                        user: UserDep) -> PrescriptionScope:
     rx = service.get_prescription(db, prescription_id)
-    return PrescriptionScope(user, db, scoped_patient(conn, db, user, rx.patient_id, method_access(conn)), rx)
+    return PrescriptionScope(user, db, scoped_patient(conn, db, user, rx.patient_id, method_access(conn), "prescription"), rx)
 
 
 @dataclass(slots=True)
@@ -278,7 +288,7 @@ class SessionScope(Scope):
 
 def session_scope(session_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: UserDep) -> SessionScope:
     session = service.get_session(db, session_id)
-    return SessionScope(user, db, scoped_patient(conn, db, user, session.patient_id, method_access(conn)), session)
+    return SessionScope(user, db, scoped_patient(conn, db, user, session.patient_id, method_access(conn), "session"), session)
 
 
 @dataclass(slots=True)
@@ -288,7 +298,7 @@ class AlertScope(Scope):
 
 def alert_scope(alert_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: UserDep) -> AlertScope:
     alert = trends.get_alert(db, alert_id)
-    return AlertScope(user, db, scoped_patient(conn, db, user, alert.patient_id, method_access(conn)), alert)
+    return AlertScope(user, db, scoped_patient(conn, db, user, alert.patient_id, method_access(conn), "alert"), alert)
 
 
 def require_roles(*roles: Role) -> Callable[[User], User]:
