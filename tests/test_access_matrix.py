@@ -312,7 +312,7 @@ def test_not_yours_answers_exactly_like_does_not_exist(ctx: Ctx, db_url: str) ->
     client = ctx.clinic.client("clinician")
     missing = {k: uuid.uuid4() for k in ("patient_id", "prescription_id", "session_id", "alert_id", "token_id")}
     checked = 0
-    for (method, template), (kind, _, build) in ROUTES.items():
+    for (method, template), (_, _, build) in ROUTES.items():
         if "{" not in template or method == "WS" or template.startswith("/api/users"):
             continue
         path, kwargs = build(ctx, "other")

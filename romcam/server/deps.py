@@ -278,7 +278,8 @@ class PrescriptionScope(Scope):
 def prescription_scope(prescription_id: uuid.UUID, conn: HTTPConnection, db: DBDep,
                        user: UserDep) -> PrescriptionScope:
     rx = service.get_prescription(db, prescription_id)
-    return PrescriptionScope(user, db, scoped_patient(conn, db, user, rx.patient_id, method_access(conn), "prescription"), rx)
+    patient = scoped_patient(conn, db, user, rx.patient_id, method_access(conn), "prescription")
+    return PrescriptionScope(user, db, patient, rx)
 
 
 @dataclass(slots=True)
@@ -288,7 +289,8 @@ class SessionScope(Scope):
 
 def session_scope(session_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: UserDep) -> SessionScope:
     session = service.get_session(db, session_id)
-    return SessionScope(user, db, scoped_patient(conn, db, user, session.patient_id, method_access(conn), "session"), session)
+    patient = scoped_patient(conn, db, user, session.patient_id, method_access(conn), "session")
+    return SessionScope(user, db, patient, session)
 
 
 @dataclass(slots=True)
