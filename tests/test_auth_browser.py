@@ -70,6 +70,23 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
             assert r is not None and r.status == 404
             assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
             assert page.request.get(f"{base}/api/patients/{ids['ada']}").status == 200
+            # a device token for Ada, made on her page: shown once, works, then revoked
+            page.goto(f"{base}/patients/{ids['ada']}")
+            expect(page.locator("#devices-section")).to_be_visible()
+            page.fill("#new-device input[name=label]", "Ada's laptop")
+            page.click("#new-device button[type=submit]")
+            expect(page.locator("#new-token")).to_be_visible()
+            token = page.locator("#new-token-value").inner_text()
+            assert token.startswith("romcam_dt_")
+            device = {"Authorization": f"Bearer {token}"}
+            seen = pw.request.new_context()
+            r = seen.get(f"{base}/api/device", headers=device)
+            assert r.status == 200 and r.json()["patient_name"] == "Ada Lovelace"
+            expect(page.locator("#devices li")).to_have_count(1)
+            page.click("#devices button.revoke")
+            expect(page.locator("#devices button.revoke")).to_have_count(0)
+            assert seen.get(f"{base}/api/device", headers=device).status == 401
+            seen.dispose()
             ARTIFACTS.mkdir(exist_ok=True)
             page.goto(base + "/")
             expect(page.locator("#logout")).to_be_visible()
