@@ -83,9 +83,10 @@ def test_unknown_user_and_wrong_password_answer_identically(clinic: Clinic) -> N
             timings[kind].append(time.perf_counter() - t0)
             answers.add((r.status_code, r.content, r.headers.get("content-type"), "set-cookie" in r.headers))
     assert answers == {(401, b'{"detail":"wrong email or password"}', "application/json", False)}
-    # both pay one argon2 verification: medians within a factor of 2 (a skipped hash would be ~100x faster)
+    # both pay one argon2 verification: medians within a factor of 3 on a busy machine (skipping the
+    # hash for an unknown email would make it ~100x faster)
     ratio = statistics.median(timings["unknown"]) / statistics.median(timings["wrong"])
-    assert 0.5 < ratio < 2.0, timings
+    assert 1 / 3 < ratio < 3.0, timings
 
 
 def test_sixth_failed_login_from_one_client_is_429(clinic: Clinic) -> None:
