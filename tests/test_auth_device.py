@@ -72,6 +72,14 @@ def test_a_token_uploads_its_patients_sessions_idempotently_and_nothing_else(cli
     assert device.post("/api/sessions", json=doc).status_code == 200  # re-sent: stored once
     sessions = clinic.client("clinician").get(f"/api/patients/{clinic.own}/sessions").json()
     assert [s["id"] for s in sessions] == [doc["id"]]
+    # the check-in after it, under the client's id: idempotent too, and the PT sees it
+    checkin = {"pain": 3, "tiredness": 4, "cramps": True, "note": "calf", "created_at": "2026-11-20T10:30:00Z"}
+    path = f"/api/sessions/{doc['id']}/checkins/{uuid.uuid4()}"
+    assert device.put(path, json=checkin).status_code == 201
+    assert device.put(path, json=checkin).status_code == 200
+    assert device.put(path, json=checkin | {"pain": 9}).status_code == 409
+    detail = clinic.client("clinician").get(f"/api/sessions/{doc['id']}").json()
+    assert [(c["pain"], c["tiredness"], c["cramps"], c["note"]) for c in detail["checkins"]] == [(3, 4, True, "calf")]
     # another patient's session: that patient does not exist for this token
     assert device.post("/api/sessions", json=_doc(clinic.other)).status_code == 404
     # its own patient's data beyond the plan, and any change: refused

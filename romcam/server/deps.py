@@ -293,6 +293,14 @@ def session_scope(session_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: 
     return SessionScope(user, db, patient, session)
 
 
+def session_upload_scope(session_id: uuid.UUID, conn: HTTPConnection, db: DBDep, user: UserDep) -> SessionScope:
+    """A session the user may add to (its check-ins): the patient's uploaders — staff, the patient or
+    caregiver, the patient's device."""
+    session = service.get_session(db, session_id)
+    patient = scoped_patient(conn, db, user, session.patient_id, "ingest", "session")
+    return SessionScope(user, db, patient, session)
+
+
 @dataclass(slots=True)
 class AlertScope(Scope):
     alert: Alert
@@ -319,6 +327,7 @@ PlanDep = Annotated[Scope, Depends(plan_scope)]
 StaffPatientDep = Annotated[Scope, Depends(staff_scope)]
 PrescriptionDep = Annotated[PrescriptionScope, Depends(prescription_scope)]
 SessionDep = Annotated[SessionScope, Depends(session_scope)]
+SessionUploadDep = Annotated[SessionScope, Depends(session_upload_scope)]
 AlertDep = Annotated[AlertScope, Depends(alert_scope)]
 StaffDep = Annotated[User, Depends(require_roles("local", "admin", "clinician"))]
 AdminDep = Annotated[User, Depends(require_roles("admin"))]
