@@ -92,7 +92,9 @@ def test_a_token_uploads_its_patients_sessions_idempotently_and_nothing_else(cli
 
 def test_revoked_unknown_and_malformed_tokens_are_401(clinic: Clinic) -> None:
     for token in (clinic.revoked_token, "romcam_dt_" + "x" * 43, "not-a-token"):
-        assert _bearer(clinic, token).get("/api/device").status_code == 401
+        r = _bearer(clinic, token).get("/api/device")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="romcam"'
+        assert r.json() == {"detail": "unknown or revoked device token: ask the clinician for a new one"}
     c = TestClient(clinic.app, base_url="https://localhost", headers={"Authorization": "Basic abc"})
     assert c.get("/api/device").status_code == 401
 

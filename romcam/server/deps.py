@@ -116,7 +116,8 @@ def get_db(conn: HTTPConnection) -> Iterator[DB]:
 def _refuse(conn: HTTPConnection, status: int, detail: str) -> Exception:
     if conn.scope["type"] == "websocket":
         return WebSocketException(code=1008, reason=detail)
-    return HTTPException(status, detail)
+    headers = {"WWW-Authenticate": 'Bearer realm="romcam"'} if status == 401 else None
+    return HTTPException(status, detail, headers=headers)
 
 
 def _bearer(conn: HTTPConnection) -> str | None:
