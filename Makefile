@@ -22,6 +22,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check romcam tests benchmarks
+	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
 
 # the long checks kept out of make test: the API fuzzer with 300 examples per operation
@@ -30,6 +31,7 @@ test-slow: install
 
 lint: install
 	$(BIN)/ruff check romcam tests benchmarks
+	$(BIN)/hadolint Dockerfile
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -27,6 +27,11 @@ from .landmarks import NUM_LANDMARKS, Pose, PoseFrame
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# MediaPipe's native library sends usage telemetry to play.googleapis.com (Clearcut), with no opt-out
+# (google-ai-edge/mediapipe#6291). Its HTTP client follows curl's `all_proxy`: a closed loopback port
+# keeps that traffic on this machine (tests/test_no_frames.py watches every connection). Python's
+# urllib and websockets ignore `all_proxy`; an httpx/requests client in romcam must not trust env proxies.
+os.environ["all_proxy"] = "http://127.0.0.1:9"
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "pose_landmarker_full.task"
 

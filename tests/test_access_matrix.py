@@ -77,6 +77,7 @@ class Ctx:
 
     clinic: Clinic
     objects: dict[str, dict[str, uuid.UUID]]
+    role: str = ""  # the role of the call being built
 
     def patient(self, target: str) -> uuid.UUID:
         return self.clinic.own if target == "own" else self.clinic.other
@@ -157,6 +158,17 @@ def _checkin(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
     return path, {"json": {"pain": 2, "tiredness": 3, "cramps": False, "created_at": "2026-11-20T11:00:00Z"}}
 
 
+def _delete_patient(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
+    """Those who may delete (admin, the owning clinician) delete a new patient of the target's clinician,
+    not the shared one; everyone else tries the target itself."""
+    pid = ctx.patient(target)
+    if ctx.role in ("admin", "clinician"):
+        with ctx.clinic.store.session() as db:
+            owner = service.get_patient(db, pid).clinician_id
+            pid = service.create_patient(db, name="To delete", clinician_id=owner).id
+    return f"/api/patients/{pid}", {}
+
+
 def _new_user(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
     return "/api/users", {"json": {"email": f"{uuid.uuid4().hex}@clinic.test", "role": "clinician",
                                    "password": PASSWORD}}
@@ -189,6 +201,8 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("GET", "/api/patients"): ("list_patients", 200, _p("/api/patients")),
     ("POST", "/api/patients"): ("create_patient", 201, _p("/api/patients", json={"name": "New"})),
     ("GET", "/api/patients/{patient_id}"): ("read", 200, _p("/api/patients/{patient_id}")),
+    ("DELETE", "/api/patients/{patient_id}"): ("staff", 204, _delete_patient),
+    ("GET", "/healthz"): ("public", 200, _p("/healthz")),
     ("PATCH", "/api/patients/{patient_id}"): ("staff", 200, _p("/api/patients/{patient_id}", json={"notes": "n"})),
     ("GET", "/api/patients/{patient_id}/prescriptions"): ("plan", 200, _p("/api/patients/{patient_id}/prescriptions")),
     ("POST", "/api/patients/{patient_id}/prescriptions"): ("staff", 201, _p(
@@ -265,6 +279,7 @@ def call(ctx: Ctx, key: tuple[str, str], role: str, target: str) -> int:
     its close code."""
     kind, success, build = ROUTES[key]
     method, _ = key
+    ctx.role = role
     path, kwargs = build(ctx, target)
     client = _client(ctx.clinic, role, fresh=kind == "logout")
     if method == "WS":

@@ -28,7 +28,7 @@ from romcam.server.settings import Settings
 from romcam.store import Store, accounts, service
 
 EXAMPLES = int(os.environ.get("ROMCAM_FUZZ_EXAMPLES", "8"))
-PUBLIC = {("POST", "/api/auth/login")}
+PUBLIC = {("POST", "/api/auth/login"), ("GET", "/healthz")}  # /healthz: no patient data
 # logging out would end the session the rest of the run uses; its refusal of anonymous calls is
 # still checked below
 NOT_AUTHENTICATED_FUZZ = {("POST", "/api/auth/logout")}

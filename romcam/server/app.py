@@ -29,6 +29,7 @@ from . import (
     sessions_router,
     trends_router,
 )
+from .hardening import harden
 from .hostcheck import HostCheckMiddleware, allowed_hosts
 from .settings import Settings
 
@@ -121,4 +122,5 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     coach = _coach_page_router()
     if coach is not None:
         app.include_router(coach)
+    harden(app, settings)  # security headers, origins, body cap, generic 500, /healthz
     return app

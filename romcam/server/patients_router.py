@@ -1,4 +1,4 @@
-"""Patients: list (with last session, adherence and open alerts), create, read, update.
+"""Patients: list (with last session, adherence and open alerts), create, read, update, delete.
 
 Each user lists only the patients deps.authorize lets them see; only staff create or edit, and only
 an admin hands a patient to a clinician (``clinician_id``)."""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from starlette.requests import HTTPConnection
 
 from ..store import service
@@ -56,3 +56,11 @@ def update_patient(body: PatientUpdate, scope: PatientDep) -> dict:
         _check_owner(scope.db, scope.user, changes["clinician_id"])
     service.update_patient(scope.db, scope.patient, **changes)
     return service.patient_public(scope.db, scope.patient)
+
+
+@router.delete("/{patient_id}", status_code=204,
+               responses={409: {"description": "the patient at this laptop cannot be deleted"}})
+def delete_patient(scope: PatientDep) -> Response:
+    """Erase the patient and all their data (sessions, samples, check-ins, alerts, prescriptions)."""
+    service.delete_patient(scope.db, scope.patient)
+    return Response(status_code=204)

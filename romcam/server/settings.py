@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(SecretStr(DEFAULT_SECRET_KEY),
                                   description="keys the audit log's patient pseudonyms; set a random one "
                                               f"of at least {MIN_SECRET_KEY} characters for a clinic server")
+    # hardening (romcam/server/hardening.py)
+    cors_origins: str = Field("", description="comma-separated origins other sites may call the API from "
+                              "(e.g. https://portal.example.org); empty: CORS closed")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest request body accepted "
+                                "(413 above it); a 20-minute session document at 30 fps is about 5 MB")
+    trusted_proxies: str = Field("", description="comma-separated IPs/networks of reverse proxies whose "
+                                 "X-Forwarded-Proto/-For are believed (127.0.0.1 always is)")
 
     @property
     def db_url(self) -> str:

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
@@ -56,6 +56,27 @@ def update_patient(db: DB, patient: Patient, **changes: Any) -> Patient:
             setattr(patient, key, changes[key])
     db.commit()
     return patient
+
+
+def delete_patient(db: DB, patient: Patient) -> None:
+    """Remove the patient and every row of theirs in one transaction, through the schema's ON DELETE
+    CASCADE: prescriptions and their versions, sessions, sets, reps, samples, check-ins, alerts (a
+    table added later that refers to a patient must cascade too; tests/test_patient_delete.py scans
+    every table). On SQLite, ``secure_delete`` zeroes the freed pages and the WAL is checkpointed and
+    truncated, so the file keeps no trace (PostgreSQL keeps dead rows until VACUUM: docs/deploy.md).
+    The patient at this laptop (the live coach's) cannot be deleted."""
+    if patient.is_local:
+        raise ConflictError("the patient at this laptop (the live coach's) cannot be deleted; "
+                            "remove the database file to erase everything")
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        db.execute(text("PRAGMA secure_delete=ON"))
+    db.execute(delete(Patient).where(Patient.id == patient.id))
+    db.commit()
+    db.expunge_all()
+    if sqlite:
+        db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        db.commit()
 
 
 def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> dict[str, Any]:
