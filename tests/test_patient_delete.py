@@ -101,7 +101,7 @@ def scan(engine: Engine, patient: dict[str, Any]) -> Counter[str]:
     metadata.reflect(engine)
     hits: Counter[str] = Counter()
     with engine.connect() as conn:
-        for table in metadata.tables.values():  # any order (users and patients refer to each other)
+        for table in metadata.sorted_tables:
             for row in conn.execute(select(table)):
                 for column, value in row._mapping.items():
                     if _holds(value, patient["ids"], words, raw):

@@ -65,10 +65,11 @@ class Patient(Base):
     is_local: Mapped[bool] = mapped_column(Boolean, default=False)  # the person at this laptop
     plan_paused: Mapped[bool] = mapped_column(Boolean, default=False)  # mutes missed-session alerts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # the clinician who owns this patient on a clinic server (None: nobody's, e.g. the laptop's own patient)
-    clinician_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL", use_alter=True, name="fk_patients_clinician_id"),
-        nullable=True, index=True)
+    # the clinician who owns this patient on a clinic server (None: nobody's, e.g. the laptop's own patient).
+    # A users.id, checked by the API; no foreign key, so that users -> patients (a patient's own account)
+    # stays the only edge between the two tables (no cycle for tools that sort tables; accounts are
+    # deactivated, never deleted)
+    clinician_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
 class Prescription(Base):

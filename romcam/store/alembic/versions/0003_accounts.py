@@ -76,27 +76,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_log_patient_ref", "audit_log", ["patient_ref"])
-    # patients.clinician_id: SQLite adds a column with a REFERENCES clause in place (rebuilding the
-    # patients table in batch mode would cascade-delete every child row under PRAGMA foreign_keys=ON).
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        op.execute("ALTER TABLE patients ADD COLUMN clinician_id CHAR(32) "
-                   "CONSTRAINT fk_patients_clinician_id REFERENCES users (id) ON DELETE SET NULL")
-    else:
-        op.add_column("patients", sa.Column("clinician_id", sa.Uuid(), nullable=True))
-        op.create_foreign_key("fk_patients_clinician_id", "patients", "users", ["clinician_id"], ["id"],
-                              ondelete="SET NULL")
+    # patients.clinician_id: a users.id without a foreign key (models.Patient says why), added in place
+    # (on SQLite, rebuilding the patients table in batch mode would cascade-delete every child row
+    # under PRAGMA foreign_keys=ON)
+    op.add_column("patients", sa.Column("clinician_id", sa.Uuid(), nullable=True))
     op.create_index("ix_patients_clinician_id", "patients", ["clinician_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_patients_clinician_id", table_name="patients")
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        op.execute("ALTER TABLE patients DROP COLUMN clinician_id")
-    else:
-        op.drop_constraint("fk_patients_clinician_id", "patients", type_="foreignkey")
-        op.drop_column("patients", "clinician_id")
+    op.drop_column("patients", "clinician_id")
     op.drop_table("audit_log")
     op.drop_table("device_tokens")
     op.drop_table("auth_sessions")
