@@ -31,7 +31,8 @@ RUN python -m venv .venv \
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     ROMCAM_DATA=/data \
-    ROMCAM_PORT=8000
+    ROMCAM_PORT=8000 \
+    ROMCAM_AUTH=clinic
 
 USER 10001:10001
 EXPOSE 8000

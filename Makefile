@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-accuracy bench-live clean
+.PHONY: install run test test-slow lint bench bench-accuracy bench-live clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ test: install
 	$(BIN)/ruff check romcam tests benchmarks
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/pytest
+
+# the long checks kept out of make test: the API fuzzer with 300 examples per operation
+test-slow: install
+	ROMCAM_FUZZ_EXAMPLES=300 $(BIN)/pytest tests/test_fuzz_api.py
 
 lint: install
 	$(BIN)/ruff check romcam tests benchmarks

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .errors import RomcamError, UsageError
+from .errors import InsecureBindError, RomcamError, UsageError
 
 
 class _Progress:
@@ -173,8 +173,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.settings import Settings
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db), ("auth", args.auth))
+                 if v is not None}
     settings = Settings(**overrides)
+    problem = settings.bind_problem()
+    if problem:
+        raise InsecureBindError(problem)
     live = None if args.no_live else _live_options(args)
     app = create_app(settings, live=live)
     what = ""
@@ -278,6 +282,85 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- accounts and device tokens (issue 7) ----------------------------------------------------------
+
+def _read_password(prompt: str) -> str:
+    """From a prompt on a terminal (asked twice), else the first line of standard input."""
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise UsageError("the two passwords differ: run the command again")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    import uuid
+
+    from .store import Store, accounts
+
+    patient_id = _uuid_arg(args.patient, "--patient") if args.patient else None
+    password = _read_password(f"password for {args.email} (at least {accounts.MIN_PASSWORD} characters): ")
+    store = Store(args.db)
+    try:
+        with store.session() as db:
+            user = accounts.create_user(db, email=args.email, password=password, role=args.role, name=args.name or "",
+                                        patient_id=patient_id)
+            print(f"created {user.role} {user.email} ({uuid.UUID(str(user.id))})", file=sys.stderr)
+            print(user.id)
+    finally:
+        store.close()
+    return 0
+
+
+def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a patient id (a UUID, as the dashboard shows)") from None
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from .store import Store, accounts, service
+
+    patient_id = _uuid_arg(args.patient, "--patient")
+    store = Store(args.db)
+    try:
+        with store.session() as db:
+            patient = service.get_patient(db, patient_id)
+            row, plaintext = accounts.create_device_token(db, patient, label=args.label or "", now=service.now_utc())
+            print(f"device token {row.id} for {patient.name}: shown this once, keep it on the patient's machine",
+                  file=sys.stderr)
+            print(plaintext)
+    finally:
+        store.close()
+    return 0
+
+
+def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
+    u = sub.add_parser("user", help="clinic accounts: `romcam user create` makes the first admin or clinician")
+    usub = u.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    uc = usub.add_parser("create", help="create an account (password from a prompt, or stdin's first line)")
+    uc.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    uc.add_argument("--email", required=True, help="the login name")
+    uc.add_argument("--role", required=True, choices=("admin", "clinician", "patient", "caregiver"))
+    uc.add_argument("--patient", metavar="ID", help="with --role patient or caregiver: the patient they act for")
+    uc.add_argument("--name", help="display name")
+    uc.set_defaults(func=cmd_user_create)
+
+    t = sub.add_parser("token", help="device tokens: a patient's machine uploads to the clinic with one")
+    tsub = t.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    tc = tsub.add_parser("create", help="create a device token for a patient; prints only the token on stdout")
+    tc.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    tc.add_argument("--patient", required=True, metavar="ID", help="the patient's id")
+    tc.add_argument("--label", help="which machine, e.g. 'living-room laptop'")
+    tc.set_defaults(func=cmd_token_create)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="romcam", description="Range-of-motion coach: measures joint angles "
                                 "from video against the PT's target range.")
@@ -370,7 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --exercise: who moves the limb (passive: a caregiver; the cues speak to them)")
     s.add_argument("--posture", choices=("standing", "seated", "lying"),
                    help="with --exercise: the patient's posture (camera setup, subject choice)")
+    s.add_argument("--auth", choices=("local", "clinic"),
+                   help="local (default: this laptop's user, no login, loopback only) or clinic (accounts and "
+                        "login; also ROMCAM_AUTH); any --host but loopback needs clinic and ROMCAM_SECRET_KEY")
     s.set_defaults(func=cmd_serve)
+    _account_parsers(sub)
     return p
 
 

@@ -62,3 +62,9 @@ class CatalogError(RomcamError):
     """The exercise catalog data file is malformed."""
 
     exit_code = 10
+
+
+class InsecureBindError(RomcamError):
+    """``romcam serve`` was asked to listen beyond loopback without clinic auth and a secret key of its own."""
+
+    exit_code = 11

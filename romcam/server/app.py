@@ -19,6 +19,8 @@ from ..errors import UnknownExerciseError
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError
 from . import (
+    accounts_router,
+    auth_router,
     catalog_router,
     exports_router,
     live_router,
@@ -108,8 +110,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.state.live = live_service
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings.host))
     _error_handlers(app)
-    for module in (catalog_router, patients_router, prescriptions_router, sessions_router, trends_router,
-                   exports_router, live_router):
+    auth_router.install(app)
+    for module in (auth_router, accounts_router, catalog_router, patients_router, prescriptions_router,
+                   sessions_router, trends_router, exports_router, live_router):
         app.include_router(module.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -22,6 +22,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from ..catalog import default_catalog
+from .deps import HumanDep
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "web" / "templates" / "coach.html"
 
@@ -50,7 +51,7 @@ def _catalog_datalist() -> str:
 
 
 @router.get("/coach", response_class=HTMLResponse)
-def coach_page() -> HTMLResponse:
+def coach_page(user: HumanDep) -> HTMLResponse:
     """The coaching page a patient (or a caregiver) follows hands-free during a live session."""
     text = TEMPLATE.read_text(encoding="utf-8").replace("{{catalog}}", _catalog_datalist())
     return HTMLResponse(text, headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP})

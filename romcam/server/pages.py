@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from ..catalog import default_catalog
-from .deps import PatientDep, SessionDep, UserDep
+from .deps import HumanDep, PatientDep, SessionDep
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -60,7 +60,7 @@ def _render(template: str, **values: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-def patient_list_page(user: UserDep) -> HTMLResponse:
+def patient_list_page(user: HumanDep) -> HTMLResponse:
     """All patients: last session, adherence over 7 and 30 days, alerts to review."""
     return _render("patients.html")
 

@@ -1,25 +1,48 @@
-"""Patients: list (with last session, adherence and open alerts), create, read, update, delete."""
+"""Patients: list (with last session, adherence and open alerts), create, read, update, delete.
+
+Each user lists only the patients deps.authorize lets them see; only staff create or edit, and only
+an admin hands a patient to a clinician (``clinician_id``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import uuid
+
+from fastapi import APIRouter, HTTPException, Response
+from starlette.requests import HTTPConnection
 
 from ..store import service, trends
-from .deps import DBDep, PatientDep, UserDep
+from ..store.errors import InvalidError
+from .deps import DBDep, PatientDep, StaffDep, UserDep, clinician_exists, record_access, visible_patients
 from .schemas import PatientCreate, PatientPublic, PatientUpdate
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 
 
+def _check_owner(db: DBDep, user: UserDep, clinician_id: object) -> None:
+    if user.role != "admin":
+        raise HTTPException(403, "only an admin assigns a patient's clinician")
+    if clinician_id is not None and not clinician_exists(db, clinician_id):  # type: ignore[arg-type]
+        raise InvalidError(("body", "clinician_id"), "no clinician account has this id")
+
+
 @router.get("", response_model=list[PatientPublic])
-def list_patients(db: DBDep, user: UserDep) -> list[dict]:
+def list_patients(conn: HTTPConnection, db: DBDep, user: UserDep) -> list[dict]:
+    patients = visible_patients(db, user)
+    record_access(conn, user, [p.id for p in patients], "read")
     # every patient's figures in a fixed number of queries (not a handful per patient): see trends.patient_summaries
-    return trends.patient_summaries(db, service.list_patients(db), now=service.now_utc())
+    return trends.patient_summaries(db, patients, now=service.now_utc())
 
 
 @router.post("", response_model=PatientPublic, status_code=201)
-def create_patient(body: PatientCreate, db: DBDep, user: UserDep) -> dict:
-    return service.patient_public(db, service.create_patient(db, name=body.name, notes=body.notes))
+def create_patient(body: PatientCreate, conn: HTTPConnection, db: DBDep, user: StaffDep) -> dict:
+    owner = body.clinician_id
+    if owner is not None:
+        _check_owner(db, user, owner)
+    elif user.role == "clinician":
+        owner = uuid.UUID(user.id)
+    patient = service.create_patient(db, name=body.name, notes=body.notes, clinician_id=owner)
+    record_access(conn, user, [patient.id], "staff")
+    return service.patient_public(db, patient)
 
 
 @router.get("/{patient_id}", response_model=PatientPublic)
@@ -29,7 +52,10 @@ def get_patient(scope: PatientDep) -> dict:
 
 @router.patch("/{patient_id}", response_model=PatientPublic)
 def update_patient(body: PatientUpdate, scope: PatientDep) -> dict:
-    service.update_patient(scope.db, scope.patient, **body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    if "clinician_id" in changes:
+        _check_owner(scope.db, scope.user, changes["clinician_id"])
+    service.update_patient(scope.db, scope.patient, **changes)
     return service.patient_public(scope.db, scope.patient)
 
 

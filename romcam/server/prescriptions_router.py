@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ..store import service
-from .deps import PatientDep, PrescriptionDep
+from .deps import PatientDep, PlanDep, PrescriptionDep
 from .schemas import PrescriptionIn, PrescriptionPublic
 
 router = APIRouter(prefix="/api", tags=["prescriptions"])
 
 
 @router.get("/patients/{patient_id}/prescriptions", response_model=list[PrescriptionPublic])
-def list_prescriptions(scope: PatientDep) -> list[dict]:
+def list_prescriptions(scope: PlanDep) -> list[dict]:
     return [service.prescription_public(rx, v) for rx, v in service.active_prescriptions(scope.db, scope.patient)]
 
 

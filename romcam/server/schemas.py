@@ -23,12 +23,15 @@ class Strict(BaseModel):
 class PatientCreate(Strict):
     name: Name
     notes: Notes = ""
+    clinician_id: uuid.UUID | None = Field(None, description="the owning clinician (admin only; a clinician "
+                                           "creating a patient owns it)")
 
 
 class PatientUpdate(Strict):
     name: Name | None = None
     notes: Notes | None = None
     plan_paused: bool | None = None
+    clinician_id: uuid.UUID | None = Field(None, description="hand the patient to another clinician (admin only)")
 
 
 class PatientPublic(BaseModel):
@@ -37,6 +40,7 @@ class PatientPublic(BaseModel):
     notes: str
     created_at: datetime
     is_local: bool
+    clinician_id: uuid.UUID | None = None
     plan_paused: bool
     last_session_at: datetime | None
     adherence_7d: float | None = Field(description="sessions done / prescribed over 7 days, 0..1; "

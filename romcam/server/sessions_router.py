@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.requests import HTTPConnection
 
 from ..session_doc import SessionDoc
-from ..store import service
-from .deps import DBDep, PatientDep, SessionDep, UserDep, authorize
-from .schemas import SessionBrief, SessionCreated, SessionDetail
+from ..store import live, service
+from .deps import DBDep, PatientDep, SessionDep, SessionUploadDep, UserDep, authorize, record_access
+from .schemas import CheckinOut, SessionBrief, SessionCreated, SessionDetail
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 
@@ -15,8 +19,11 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 @router.post("/sessions", response_model=SessionCreated, status_code=201,
              responses={200: {"description": "already stored (same content)", "model": SessionCreated},
                         409: {"description": "this id is stored with different content"}})
-def ingest_session(doc: SessionDoc, response: Response, db: DBDep, user: UserDep) -> dict:
-    authorize(db, user, doc.patient_id)
+def ingest_session(doc: SessionDoc, response: Response, conn: HTTPConnection, db: DBDep, user: UserDep) -> dict:
+    """Store a session of a patient the caller may upload for (staff, the patient or caregiver, or the
+    patient's device token)."""
+    authorize(db, user, doc.patient_id, "ingest")
+    record_access(conn, user, [doc.patient_id], "ingest")
     session_id, created = service.ingest_session(db, doc)
     if not created:
         response.status_code = 200
@@ -31,3 +38,26 @@ def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000)) -> l
 @router.get("/sessions/{session_id}", response_model=SessionDetail)
 def get_session(scope: SessionDep) -> dict:
     return service.session_detail(scope.db, scope.session)
+
+
+class CheckinUpload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pain: int = Field(ge=0, le=10)
+    tiredness: int = Field(ge=0, le=10)
+    cramps: bool
+    note: str = Field("", max_length=2000)
+    created_at: AwareDatetime = Field(description="when the patient answered (with a UTC offset)")
+
+
+@router.put("/sessions/{session_id}/checkins/{checkin_id}", response_model=CheckinOut, status_code=201,
+            responses={200: {"description": "already stored (same content)", "model": CheckinOut},
+                       409: {"description": "this id is stored with different content"}})
+def put_checkin(checkin_id: uuid.UUID, body: CheckinUpload, response: Response, scope: SessionUploadDep) -> dict:
+    """Upload the patient's check-in after a session under the client's id (idempotent, like the session
+    ingest): what a patient's machine syncs with its device token."""
+    out, created = live.put_checkin(scope.db, checkin_id=checkin_id, session_id=scope.session.id, pain=body.pain,
+                                    tiredness=body.tiredness, cramps=body.cramps, note=body.note, at=body.created_at)
+    if not created:
+        response.status_code = 200
+    return out

@@ -174,3 +174,27 @@ def checkins(db: DB, session_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = db.scalars(select(Checkin).where(Checkin.session_id == session_id).order_by(Checkin.created_at))
     return [{"id": r.id, "pain": r.pain, "tiredness": r.tiredness, "cramps": r.cramps, "note": r.note,
              "created_at": r.created_at} for r in rows]
+
+
+def put_checkin(db: DB, *, checkin_id: uuid.UUID, session_id: uuid.UUID, pain: int, tiredness: int, cramps: bool,
+                note: str, at: datetime) -> tuple[dict[str, Any], bool]:
+    """Store a check-in under the client's id (a synced upload): ``(check-in, created)``. Re-sending the
+    same check-in is a no-op; the same id with other content, or under another session, is a conflict."""
+    from .errors import ConflictError
+
+    if db.get(Session, session_id) is None:
+        raise NotFoundError("session")
+    fields = {"pain": pain, "tiredness": tiredness, "cramps": cramps, "note": note}
+    row = db.get(Checkin, checkin_id)
+    if row is not None:
+        same = row.session_id == session_id and all(getattr(row, k) == v for k, v in fields.items())
+        if not same:
+            raise ConflictError(f"check-in {checkin_id} is already stored with different content: a new check-in "
+                                "needs a new id")
+        created = False
+    else:
+        row = Checkin(id=checkin_id, session_id=session_id, created_at=at, **fields)
+        db.add(row)
+        db.commit()
+        created = True
+    return {"id": row.id, **fields, "created_at": row.created_at}, created

@@ -65,6 +65,11 @@ class Patient(Base):
     is_local: Mapped[bool] = mapped_column(Boolean, default=False)  # the person at this laptop
     plan_paused: Mapped[bool] = mapped_column(Boolean, default=False)  # mutes missed-session alerts
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the clinician who owns this patient on a clinic server (None: nobody's, e.g. the laptop's own patient).
+    # A users.id, checked by the API; no foreign key, so that users -> patients (a patient's own account)
+    # stays the only edge between the two tables (no cycle for tools that sort tables; accounts are
+    # deactivated, never deleted)
+    clinician_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
 class Prescription(Base):
@@ -228,3 +233,70 @@ class Checkin(Base):
     cramps: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- accounts (issue 7): users, their server-side sessions, device tokens, the audit log ---------------
+
+class User(Base):
+    """An account on a clinic server. ``role``: admin | clinician | patient | caregiver; a patient or a
+    caregiver acts for exactly one patient (``patient_id``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuthSession(Base):
+    """A login: the cookie carries a random secret, the table only its SHA-256 (``id``)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie's secret
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeviceToken(Base):
+    """A patient machine's bearer token, scoped to one patient; only its SHA-256 is stored."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(24))  # the first characters, to recognise it in a list
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """Who viewed or changed which patient's data. The patient is a keyed pseudonym (HMAC of the id
+    with the server's secret key), never the id or the name, so the rows outlive a deleted patient
+    de-identified. ``route`` is the path template (``/api/patients/{patient_id}``), never the path."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user | device | local
+    actor_id: Mapped[str] = mapped_column(String(64))  # user id, device token id, or "local"
+    actor_role: Mapped[str] = mapped_column(String(16))
+    patient_ref: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # view | change
+    method: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str] = mapped_column(String(200))

@@ -43,15 +43,15 @@ def list_patients(db: DB) -> list[Patient]:
     return list(db.scalars(select(Patient).order_by(Patient.is_local.desc(), Patient.name, Patient.created_at)))
 
 
-def create_patient(db: DB, *, name: str, notes: str = "") -> Patient:
-    patient = Patient(name=name, notes=notes, is_local=False, plan_paused=False)
+def create_patient(db: DB, *, name: str, notes: str = "", clinician_id: uuid.UUID | None = None) -> Patient:
+    patient = Patient(name=name, notes=notes, is_local=False, plan_paused=False, clinician_id=clinician_id)
     db.add(patient)
     db.commit()
     return patient
 
 
 def update_patient(db: DB, patient: Patient, **changes: Any) -> Patient:
-    for key in ("name", "notes", "plan_paused"):
+    for key in ("name", "notes", "plan_paused", "clinician_id"):
         if changes.get(key) is not None:
             setattr(patient, key, changes[key])
     db.commit()
@@ -90,7 +90,8 @@ def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> 
         last = last.replace(tzinfo=UTC)
     return {
         "id": patient.id, "name": patient.name, "notes": patient.notes, "created_at": patient.created_at,
-        "is_local": patient.is_local, "plan_paused": patient.plan_paused, "last_session_at": last,
+        "is_local": patient.is_local, "clinician_id": patient.clinician_id, "plan_paused": patient.plan_paused,
+        "last_session_at": last,
         "adherence_7d": adherence_ratio(db, patient, 7, now=now),
         "adherence_30d": adherence_ratio(db, patient, 30, now=now),
         "open_alerts": open_alert_count(db, patient, now=now),

@@ -361,7 +361,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
 
         out.append({
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
-            "plan_paused": p.plan_paused, "last_session_at": last_any,
+            "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": last_any,
             "adherence_7d": ratio(n7, 7), "adherence_30d": ratio(n30, 30),
             "open_alerts": sum(1 for a in alerts[p.id] if alert_public(a, now=now)["status"] == "open"),
         })  # fmt: skip

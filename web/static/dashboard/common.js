@@ -11,7 +11,21 @@ window.romcam = (function () {
   const SIDE_LABEL = { left: "Left", right: "Right" };
   const DAY_MS = 86400000;
 
-  /** Fetch JSON from the API; throw an Error whose message a person can read. */
+  const SAFE_METHODS = ["GET", "HEAD", "OPTIONS"];
+  let mePromise = null;
+
+  /** Who is logged in, and the session's CSRF token ({user, csrf_token, mode}); asked once per page. */
+  function me() {
+    if (!mePromise) {
+      mePromise = fetch("/api/auth/me", { headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : null))
+        .catch(() => null);
+    }
+    return mePromise;
+  }
+
+  /** Fetch JSON from the API; throw an Error whose message a person can read. Writes carry the login
+   * session's CSRF token in X-CSRF-Token (clinic servers refuse a cookie-authenticated write without it). */
   async function api(path, options = {}) {
     const init = { headers: { Accept: "application/json" }, ...options };
     if (options.json !== undefined) {
@@ -20,11 +34,19 @@ window.romcam = (function () {
       init.body = JSON.stringify(options.json);
       delete init.json;
     }
+    if (!SAFE_METHODS.includes((init.method || "GET").toUpperCase())) {
+      const who = await me();
+      if (who && who.csrf_token) init.headers = { ...init.headers, "X-CSRF-Token": who.csrf_token };
+    }
     let response;
     try {
       response = await fetch(path, init);
     } catch (err) {
       throw new Error("The romcam server could not be reached. Is it running?");
+    }
+    if (response.status === 401) {
+      window.location.assign("/login");  // the login session ended (logout, timeout, password change)
+      throw new Error("Please log in again.");
     }
     if (response.status === 204) return null;
     let body = null;
@@ -267,7 +289,24 @@ window.romcam = (function () {
     return n === 1 ? "1 change to review" : `${n} changes to review`;
   }
 
+  /** On a clinic server: who is logged in, and a Log out button, in the page header. */
+  async function showAccount() {
+    const who = await me();
+    const header = document.querySelector("header.site");
+    if (!who || who.mode !== "clinic" || !header) return;
+    const button = el("button", { type: "button", id: "logout", class: "link-button" }, "Log out");
+    button.addEventListener("click", async () => {
+      try { await api("/api/auth/logout", { method: "POST" }); } catch (err) { /* ended already */ }
+      window.location.assign("/login");
+    });
+    header.append(el("nav", { class: "account" },
+      el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button));
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showAccount);
+  else showAccount();
+
   return {
+    me,
     api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName,
     renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,

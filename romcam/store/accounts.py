@@ -1,0 +1,222 @@
+"""Accounts (issue 7): users with argon2id passwords, server-side login sessions, device tokens.
+
+Knows nothing of HTTP. Secrets (session cookies, device tokens) are random; only their SHA-256
+is stored, so a copy of the database lets nobody in. Functions that write commit once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DB
+
+from .errors import ConflictError, InvalidError, NotFoundError
+from .models import AuthSession, DeviceToken, Patient, User
+
+Role = Literal["admin", "clinician", "patient", "caregiver"]
+ROLES: tuple[str, ...] = get_args(Role)
+PATIENT_ROLES = frozenset({"patient", "caregiver"})  # act for exactly one patient
+TOKEN_PREFIX = "romcam_dt_"  # device tokens are recognisable in logs and secret scanners
+IDLE_TIMEOUT = timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = timedelta(hours=12)
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often
+MIN_PASSWORD = 12
+
+_hasher = PasswordHasher()
+# verified against when the email is unknown, so that answer costs the same time as a wrong password
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidError(("body", "password"), f"use at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+def create_user(db: DB, *, email: str, password: str, role: str, name: str = "",
+                patient_id: uuid.UUID | None = None) -> User:
+    """A new active account. Patients and caregivers need ``patient_id``; the other roles refuse one."""
+    if role not in ROLES:
+        raise InvalidError(("body", "role"), f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    email = normalize_email(email)
+    if "@" not in email or len(email) > 254:
+        raise InvalidError(("body", "email"), "give an email address")
+    if role in PATIENT_ROLES:
+        if patient_id is None:
+            raise InvalidError(("body", "patient_id"), f"a {role} acts for one patient: give --patient / patient_id")
+        if db.get(Patient, patient_id) is None:
+            raise NotFoundError("patient")
+    elif patient_id is not None:
+        raise InvalidError(("body", "patient_id"), f"a {role} is not tied to one patient: leave patient_id out")
+    user = User(email=email, name=name, role=role, patient_id=patient_id, password_hash=hash_password(password),
+                active=True)
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        raise ConflictError(f"an account with email {email} exists already") from None
+    return user
+
+
+def get_user(db: DB, user_id: uuid.UUID) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFoundError("user")
+    return user
+
+
+def list_users(db: DB) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.role, User.email)))
+
+
+def authenticate(db: DB, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None. An unknown email costs one argon2
+    verification all the same (against a dummy hash), so timing does not tell the two apart."""
+    user = db.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        db.commit()
+    return user
+
+
+def change_password(db: DB, user: User, old_password: str, new_password: str, *, now: datetime) -> None:
+    """Set a new password after checking the old one; every login session of the user is revoked."""
+    if not _verify(user.password_hash, old_password):
+        raise InvalidError(("body", "old_password"), "the current password is wrong")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    db.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    db.commit()
+
+
+def deactivate_user(db: DB, user: User) -> None:
+    """The account can no longer log in; its sessions end now."""
+    user.active = False
+    db.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    db.commit()
+
+
+# --- login sessions -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    secret: str  # goes into the cookie, never stored
+    csrf_token: str
+
+
+def start_session(db: DB, user: User, *, now: datetime) -> NewSession:
+    secret = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    db.add(AuthSession(id=sha256_hex(secret), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now))
+    db.commit()
+    return NewSession(secret, csrf)
+
+
+def resolve_session(db: DB, secret: str, *, now: datetime) -> tuple[AuthSession, User] | None:
+    """The live session and its (active) user for a cookie's secret; None when unknown, revoked, idle
+    for longer than IDLE_TIMEOUT or older than ABSOLUTE_TIMEOUT (an expired row is deleted)."""
+    row = db.get(AuthSession, sha256_hex(secret))
+    if row is None:
+        return None
+    user = db.get(User, row.user_id)
+    expired = now - row.last_seen_at >= IDLE_TIMEOUT or now - row.created_at >= ABSOLUTE_TIMEOUT
+    if expired or user is None or not user.active:
+        db.delete(row)
+        db.commit()
+        return None
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+        db.commit()
+    return row, user
+
+
+def end_session(db: DB, secret: str) -> None:
+    db.execute(delete(AuthSession).where(AuthSession.id == sha256_hex(secret)))
+    db.commit()
+
+
+# --- device tokens --------------------------------------------------------------------------------
+
+def create_device_token(db: DB, patient: Patient, *, label: str = "", created_by: uuid.UUID | None = None,
+                        now: datetime) -> tuple[DeviceToken, str]:
+    """A new token for ``patient``'s machine: the row and the plaintext (shown once, never stored)."""
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = DeviceToken(patient_id=patient.id, label=label, token_sha256=sha256_hex(plaintext),
+                      prefix=plaintext[: len(TOKEN_PREFIX) + 4], created_by=created_by, created_at=now)
+    db.add(row)
+    db.commit()
+    return row, plaintext
+
+
+def resolve_device_token(db: DB, plaintext: str, *, now: datetime) -> DeviceToken | None:
+    """The live (not revoked) token row for a presented token, else None."""
+    if not plaintext.startswith(TOKEN_PREFIX):
+        return None
+    row = db.scalar(select(DeviceToken).where(DeviceToken.token_sha256 == sha256_hex(plaintext)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+        row.last_used_at = now
+        db.commit()
+    return row
+
+
+def list_device_tokens(db: DB, patient: Patient) -> list[DeviceToken]:
+    return list(db.scalars(select(DeviceToken).where(DeviceToken.patient_id == patient.id)
+                           .order_by(DeviceToken.created_at)))
+
+
+def get_device_token(db: DB, token_id: uuid.UUID) -> DeviceToken:
+    row = db.get(DeviceToken, token_id)
+    if row is None:
+        raise NotFoundError("device token")
+    return row
+
+
+def revoke_device_token(db: DB, row: DeviceToken, *, now: datetime) -> DeviceToken:
+    if row.revoked_at is None:
+        row.revoked_at = now
+        db.commit()
+    return row
+
+
+def device_token_public(row: DeviceToken) -> dict:
+    return {"id": row.id, "patient_id": row.patient_id, "label": row.label, "prefix": row.prefix,
+            "created_at": row.created_at, "last_used_at": row.last_used_at, "revoked_at": row.revoked_at}
+
+
+def user_public(user: User) -> dict:
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role, "patient_id": user.patient_id,
+            "active": user.active, "created_at": user.created_at}

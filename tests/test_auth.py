@@ -1,0 +1,285 @@
+"""Clinic login: the session cookie, brute-force limits, identical failures, revocation on logout and
+password change, idle and absolute timeouts (on an injected clock), CSRF, the refusal to bind beyond
+loopback without auth, and local mode left as it was. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
+from auth_fixtures import BASE, PASSWORD, SECRET, Clinic, login
+from db_fixtures import *  # noqa: F403 (store, db_url, postgres_server)
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from romcam.server.app import create_app
+from romcam.server.auth_router import LoginThrottle
+from romcam.server.deps import SESSION_COOKIE
+from romcam.server.settings import DEFAULT_SECRET_KEY, Settings
+
+GOOD = {"email": "clinician@clinic.test", "password": PASSWORD}
+
+
+class Monotonic:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _throttle(clinic: Clinic) -> Monotonic:
+    clock = Monotonic()
+    clinic.app.state.login_throttle = LoginThrottle(clock)
+    return clock
+
+
+def _with_cookie(clinic: Clinic, secret: str, csrf: str | None = None) -> TestClient:
+    c = TestClient(clinic.app, base_url=BASE, cookies={SESSION_COOKIE: secret})
+    if csrf:
+        c.headers["X-CSRF-Token"] = csrf
+    return c
+
+
+# --- the cookie -----------------------------------------------------------------------------------
+
+def test_login_sets_a_host_prefixed_secure_httponly_strict_cookie(clinic: Clinic) -> None:
+    c = TestClient(clinic.app, base_url=BASE)
+    r = c.post("/api/auth/login", json=GOOD)
+    assert r.status_code == 200
+    assert r.json()["user"]["role"] == "clinician" and len(r.json()["csrf_token"]) >= 40
+    name, _, rest = r.headers["set-cookie"].partition("=")
+    attrs = {a.strip().split("=")[0].lower(): a.strip() for a in rest.split(";")[1:]}
+    assert name == "__Host-romcam_session"
+    assert set(attrs) == {"httponly", "max-age", "path", "samesite", "secure"}  # no Domain: __Host- forbids it
+    assert attrs["path"] == "Path=/" and attrs["samesite"].lower() == "samesite=strict"
+    assert attrs["max-age"] == "Max-Age=43200"
+    # the cookie authenticates (it is sent back over https)
+    me = c.get("/api/auth/me").json()
+    assert me["user"]["id"] == str(clinic.users["clinician"]) and me["mode"] == "clinic"
+    # over plain http a client does not send a Secure cookie back, so nothing is authenticated
+    plain = TestClient(clinic.app, base_url="http://localhost")
+    plain.post("/api/auth/login", json=GOOD).raise_for_status()
+    assert plain.get("/api/auth/me").status_code == 401
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+def test_unknown_user_and_wrong_password_answer_identically(clinic: Clinic) -> None:
+    c = TestClient(clinic.app, base_url=BASE)
+    timings: dict[str, list[float]] = {"unknown": [], "wrong": []}
+    answers = set()
+    for _ in range(4):
+        for kind, email in (("unknown", "nobody@clinic.test"), ("wrong", "clinician@clinic.test")):
+            _throttle(clinic)  # keep the limiter out of this test
+            t0 = time.perf_counter()
+            r = c.post("/api/auth/login", json={"email": email, "password": "not the password"})
+            timings[kind].append(time.perf_counter() - t0)
+            answers.add((r.status_code, r.content, r.headers.get("content-type"), "set-cookie" in r.headers))
+    assert answers == {(401, b'{"detail":"wrong email or password"}', "application/json", False)}
+    # both pay one argon2 verification: medians within a factor of 3 on a busy machine (skipping the
+    # hash for an unknown email would make it ~100x faster)
+    ratio = statistics.median(timings["unknown"]) / statistics.median(timings["wrong"])
+    assert 1 / 3 < ratio < 3.0, timings
+
+
+def test_sixth_failed_login_from_one_client_is_429(clinic: Clinic) -> None:
+    clock = _throttle(clinic)
+    c = TestClient(clinic.app, base_url=BASE, client=("10.0.0.7", 5000))
+    for i in range(5):  # five different accounts: only the client is common
+        r = c.post("/api/auth/login", json={"email": f"guess{i}@clinic.test", "password": "x"})
+        assert r.status_code == 401
+    r = c.post("/api/auth/login", json=GOOD)  # even the right password: the client is blocked
+    assert r.status_code == 429 and r.headers["retry-after"] == "60"
+    # another client is not blocked
+    assert TestClient(clinic.app, base_url=BASE, client=("10.0.0.8", 5000)).post(
+        "/api/auth/login", json=GOOD).status_code == 200
+    clock.t += 61  # the window has passed
+    assert c.post("/api/auth/login", json=GOOD).status_code == 200
+
+
+def test_sixth_failed_login_for_one_account_is_429_from_any_client(clinic: Clinic) -> None:
+    clock = _throttle(clinic)
+    for i in range(5):  # five clients, one account
+        c = TestClient(clinic.app, base_url=BASE, client=(f"10.0.1.{i}", 5000))
+        assert c.post("/api/auth/login", json={**GOOD, "password": "wrong"}).status_code == 401
+        clock.t += 10
+    fresh = TestClient(clinic.app, base_url=BASE, client=("10.0.2.1", 5000))
+    assert fresh.post("/api/auth/login", json=GOOD).status_code == 429
+    # the same answer for an account that does not exist (the limiter tells nothing either)
+    for _ in range(5):
+        fresh.post("/api/auth/login", json={"email": "ghost@clinic.test", "password": "x"})
+    r = TestClient(clinic.app, base_url=BASE, client=("10.0.2.2", 5000)).post(
+        "/api/auth/login", json={"email": "ghost@clinic.test", "password": "x"})
+    assert r.status_code == 429
+    clock.t += 61
+    assert fresh.post("/api/auth/login", json=GOOD).status_code == 200
+
+
+# --- revocation and timeouts ----------------------------------------------------------------------
+
+def _login_raw(clinic: Clinic, email: str = GOOD["email"], password: str = PASSWORD) -> tuple[str, str]:
+    r = TestClient(clinic.app, base_url=BASE).post("/api/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return r.cookies[SESSION_COOKIE], r.json()["csrf_token"]
+
+
+def test_logout_revokes_the_session_server_side(clinic: Clinic) -> None:
+    secret, csrf = _login_raw(clinic)
+    c = _with_cookie(clinic, secret, csrf)
+    assert c.get("/api/patients").status_code == 200
+    r = c.post("/api/auth/logout")
+    assert r.status_code == 204 and SESSION_COOKIE in r.headers["set-cookie"]  # cleared in the browser too
+    # a copy of the old cookie is worthless now
+    assert _with_cookie(clinic, secret).get("/api/patients").status_code == 401
+
+
+def test_password_change_revokes_every_session(clinic: Clinic) -> None:
+    laptop, laptop_csrf = _login_raw(clinic)
+    phone, _ = _login_raw(clinic)
+    c = _with_cookie(clinic, laptop, laptop_csrf)
+    r = c.post("/api/auth/password", json={"old_password": "wrong wrong wrong", "new_password": "n" * 16})
+    assert r.status_code == 422  # the old password is checked
+    assert _with_cookie(clinic, phone).get("/api/patients").status_code == 200
+    r = c.post("/api/auth/password", json={"old_password": PASSWORD, "new_password": "a new long passphrase"})
+    assert r.status_code == 200
+    assert _with_cookie(clinic, phone).get("/api/patients").status_code == 401
+    assert _with_cookie(clinic, laptop).get("/api/patients").status_code == 401
+    # this browser got a fresh session; the old password no longer logs in, the new one does
+    assert _with_cookie(clinic, r.cookies[SESSION_COOKIE]).get("/api/patients").status_code == 200
+    _throttle(clinic)
+    bad = TestClient(clinic.app, base_url=BASE).post("/api/auth/login", json=GOOD)
+    assert bad.status_code == 401
+    _login_raw(clinic, password="a new long passphrase")
+
+
+def test_idle_timeout_is_30_minutes(clinic: Clinic) -> None:
+    secret, _ = _login_raw(clinic)
+    c = _with_cookie(clinic, secret)
+    for _ in range(3):  # activity keeps it alive
+        clinic.clock.t += timedelta(minutes=29)
+        assert c.get("/api/patients").status_code == 200
+    clinic.clock.t += timedelta(minutes=30)
+    assert c.get("/api/patients").status_code == 401
+    clinic.clock.t -= timedelta(minutes=5)  # and it stays dead (the row is gone)
+    assert c.get("/api/patients").status_code == 401
+
+
+def test_absolute_timeout_is_12_hours_even_when_active(clinic: Clinic) -> None:
+    secret, _ = _login_raw(clinic)
+    c = _with_cookie(clinic, secret)
+    for _ in range(int(12 * 60 / 20) - 1):  # a request every 20 minutes for 11 h 40 min
+        clinic.clock.t += timedelta(minutes=20)
+        assert c.get("/api/auth/me").status_code == 200
+    clinic.clock.t += timedelta(minutes=20)  # 12 h after login
+    assert c.get("/api/auth/me").status_code == 401
+
+
+def test_deactivated_account_cannot_log_in_and_its_sessions_end(clinic: Clinic) -> None:
+    secret, _ = _login_raw(clinic, "clinician_b@clinic.test")
+    admin = clinic.client("admin")
+    r = admin.delete(f"/api/users/{clinic.users['clinician_b']}")
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert _with_cookie(clinic, secret).get("/api/patients").status_code == 401
+    r = TestClient(clinic.app, base_url=BASE).post(
+        "/api/auth/login", json={"email": "clinician_b@clinic.test", "password": PASSWORD})
+    assert (r.status_code, r.json()) == (401, {"detail": "wrong email or password"})
+
+
+# --- CSRF -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header", [None, "", "forged-token"])
+def test_cookie_writes_without_the_csrf_token_are_403(clinic: Clinic, header: str | None) -> None:
+    secret, csrf = _login_raw(clinic)
+    c = _with_cookie(clinic, secret)
+    headers = {} if header is None else {"X-CSRF-Token": header}
+    for method, path, body in (("post", "/api/patients", {"name": "Forged"}),
+                               ("patch", f"/api/patients/{clinic.own}", {"notes": "forged"}),
+                               ("post", "/api/auth/logout", None)):
+        r = c.request(method.upper(), path, json=body, headers=headers)
+        assert r.status_code == 403 and "X-CSRF-Token" in r.json()["detail"], (method, path, r.text)
+    assert c.get("/api/patients").status_code == 200  # reads need no token
+    # with the session's own token the same write goes through
+    r = c.post("/api/patients", json={"name": "Real"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201 and r.json()["clinician_id"] == str(clinic.users["clinician"])
+    # another session's token does not fit this session
+    _, other_csrf = _login_raw(clinic)
+    assert c.post("/api/patients", json={"name": "X"}, headers={"X-CSRF-Token": other_csrf}).status_code == 403
+
+
+# --- anonymous ------------------------------------------------------------------------------------
+
+def test_anonymous_gets_401_from_the_api_and_the_login_page_for_pages(clinic: Clinic) -> None:
+    anon = clinic.client("anonymous")
+    assert anon.get("/api/patients").json() == {"detail": "log in first (POST /api/auth/login)"}
+    r = anon.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    page = anon.get("/login")
+    assert page.status_code == 200 and 'src="/static/dashboard/login.js"' in page.text and "<script>" not in page.text
+    with pytest.raises(WebSocketDisconnect) as closed, anon.websocket_connect("/live/ws") as ws:
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+# --- accounts from the command line ---------------------------------------------------------------
+
+def test_cli_user_create_reads_the_password_from_stdin(clinic: Clinic, db_url: str) -> None:
+    cmd = [sys.executable, "-m", "romcam.cli", "user", "create", "--db", db_url, "--email", "New.PT@Clinic.test",
+           "--role", "clinician"]
+    done = subprocess.run(cmd, input="a long enough password\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    login(clinic.app, "new.pt@clinic.test", "a long enough password")  # email is case-insensitive
+    again = subprocess.run(cmd, input="a long enough password\n", capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    short = subprocess.run(cmd[:-4] + ["--email", "x@clinic.test", "--role", "admin"], input="short\n",
+                           capture_output=True, text=True, timeout=120)
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    caregiver = subprocess.run(cmd[:-4] + ["--email", "c@clinic.test", "--role", "caregiver"],
+                               input="a long enough password\n", capture_output=True, text=True, timeout=120)
+    assert caregiver.returncode == 2 and "--patient" in caregiver.stderr
+
+
+# --- binding beyond loopback ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("env, says", [
+    ({}, ["ROMCAM_AUTH=clinic", "ROMCAM_SECRET_KEY="]),  # nothing configured
+    ({"ROMCAM_AUTH": "clinic"}, ["ROMCAM_SECRET_KEY="]),  # auth but the default secret
+    ({"ROMCAM_AUTH": "clinic", "ROMCAM_SECRET_KEY": "short"}, ["ROMCAM_SECRET_KEY="]),  # a weak secret
+    ({"ROMCAM_SECRET_KEY": SECRET}, ["ROMCAM_AUTH=clinic"]),  # a secret but no auth
+])  # fmt: skip
+def test_serve_refuses_a_public_address_without_auth_and_secret(tmp_path: Path, env: dict, says: list[str]) -> None:
+    import os
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ROMCAM_")} | env
+    done = subprocess.run([sys.executable, "-m", "romcam.cli", "serve", "--host", "0.0.0.0", "--no-live", "--db",
+                           f"sqlite:///{tmp_path / 'r.db'}"], capture_output=True, text=True, timeout=120, env=full_env)
+    assert done.returncode == 11, done.stderr
+    assert done.stderr.startswith("romcam: refusing to serve on 0.0.0.0")
+    for text in says:
+        assert text in done.stderr
+    for text in {"ROMCAM_AUTH=clinic", "ROMCAM_SECRET_KEY="} - set(says):
+        assert text not in done.stderr
+
+
+def test_bind_rules() -> None:
+    assert Settings(host="127.0.0.1").bind_problem() is None  # make run: unchanged
+    assert Settings(host="::1").bind_problem() is None
+    assert Settings(host="0.0.0.0", auth="clinic", secret_key=SECRET).bind_problem() is None
+    assert Settings(host="192.168.1.5", auth="clinic", secret_key=DEFAULT_SECRET_KEY).bind_problem() is not None
+
+
+# --- local mode is unchanged ----------------------------------------------------------------------
+
+def test_local_mode_needs_no_login_and_ignores_accounts(store, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    app = create_app(Settings(db=db_url), store=store)
+    c = TestClient(app, base_url="http://localhost")
+    assert c.get("/api/auth/me").json()["user"]["role"] == "local"
+    assert c.post("/api/patients", json={"name": "Ada"}).status_code == 201  # no CSRF token, no cookie
+    assert c.get("/", follow_redirects=False).status_code == 200
+    assert c.post("/api/auth/login", json=GOOD).status_code == 404  # no accounts on a laptop

@@ -1,0 +1,118 @@
+"""Device tokens: created by the patient's clinician (shown once, stored hashed), listed and revoked;
+a token reads its patient's plan (``GET /api/device``) and uploads that patient's sessions, nothing
+else. ``romcam token create`` prints only the token on stdout's last line. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+
+from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
+from auth_fixtures import Clinic
+from db_fixtures import *  # noqa: F403 (store, db_url, postgres_server)
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from romcam.store import accounts
+from romcam.store.seed import synthetic_session
+
+KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
+        "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3}
+
+
+def _doc(patient_id: uuid.UUID) -> dict:
+    return synthetic_session(patient_id, datetime(2026, 11, 20, 10, tzinfo=UTC),
+                             [{"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated",
+                               "peak": 100.0}])
+
+
+def _bearer(clinic: Clinic, token: str) -> TestClient:
+    c = TestClient(clinic.app, base_url="https://localhost")
+    c.headers["Authorization"] = f"Bearer {token}"
+    return c
+
+
+def test_clinician_creates_lists_and_revokes_a_token(clinic: Clinic) -> None:
+    pt = clinic.client("clinician")
+    pt.post(f"/api/patients/{clinic.own}/prescriptions", json=KNEE).raise_for_status()
+    r = pt.post(f"/api/patients/{clinic.own}/tokens", json={"label": "kitchen laptop"})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    token = made["token"]
+    assert token.startswith("romcam_dt_") and len(token) >= 50 and made["prefix"] == token[:14]
+    # shown once: the list never carries it, and the database holds only its SHA-256
+    listed = pt.get(f"/api/patients/{clinic.own}/tokens").json()
+    assert made["id"] in [t["id"] for t in listed] and all("token" not in t for t in listed)
+    with clinic.store.engine.connect() as conn:
+        dump = " ".join(str(v) for row in conn.execute(text("SELECT * FROM device_tokens")) for v in row)
+    assert token not in dump and accounts.sha256_hex(token) in dump
+
+    device = _bearer(clinic, token)
+    r = device.get("/api/device")
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["patient_id"], body["patient_name"]) == (str(clinic.own), "Ada Own")
+    assert [(p["exercise"], p["target_min"], p["target_max"]) for p in body["plan"]] == [("knee_flexion", 90, 120)]
+
+    # the other clinician cannot see or revoke it: 404, as if it did not exist
+    assert clinic.client("clinician_b").delete(f"/api/tokens/{made['id']}").status_code == 404
+    assert clinic.client("clinician_b").get(f"/api/patients/{clinic.own}/tokens").status_code == 404
+    r = pt.delete(f"/api/tokens/{made['id']}")
+    assert r.status_code == 200 and r.json()["revoked_at"] is not None
+    assert device.get("/api/device").status_code == 401
+
+
+def test_a_token_uploads_its_patients_sessions_idempotently_and_nothing_else(clinic: Clinic) -> None:
+    device = clinic.client("device")
+    doc = _doc(clinic.own)
+    r = device.post("/api/sessions", json=doc)  # a bearer write needs no CSRF token
+    assert r.status_code == 201, r.text
+    assert device.post("/api/sessions", json=doc).status_code == 200  # re-sent: stored once
+    sessions = clinic.client("clinician").get(f"/api/patients/{clinic.own}/sessions").json()
+    assert [s["id"] for s in sessions] == [doc["id"]]
+    # the check-in after it, under the client's id: idempotent too, and the PT sees it
+    checkin = {"pain": 3, "tiredness": 4, "cramps": True, "note": "calf", "created_at": "2026-11-20T10:30:00Z"}
+    path = f"/api/sessions/{doc['id']}/checkins/{uuid.uuid4()}"
+    assert device.put(path, json=checkin).status_code == 201
+    assert device.put(path, json=checkin).status_code == 200
+    assert device.put(path, json=checkin | {"pain": 9}).status_code == 409
+    detail = clinic.client("clinician").get(f"/api/sessions/{doc['id']}").json()
+    assert [(c["pain"], c["tiredness"], c["cramps"], c["note"]) for c in detail["checkins"]] == [(3, 4, True, "calf")]
+    # another patient's session: that patient does not exist for this token
+    assert device.post("/api/sessions", json=_doc(clinic.other)).status_code == 404
+    # its own patient's data beyond the plan, and any change: refused
+    assert device.get(f"/api/patients/{clinic.own}/sessions").status_code == 403
+    assert device.get(f"/api/patients/{clinic.own}/prescriptions").status_code == 200
+    assert device.post(f"/api/patients/{clinic.own}/prescriptions", json=KNEE).status_code == 403
+    assert device.get("/api/patients").status_code == 403
+    assert device.get(f"/api/patients/{clinic.other}/prescriptions").status_code == 404
+
+
+def test_revoked_unknown_and_malformed_tokens_are_401(clinic: Clinic) -> None:
+    for token in (clinic.revoked_token, "romcam_dt_" + "x" * 43, "not-a-token"):
+        r = _bearer(clinic, token).get("/api/device")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="romcam"'
+        assert r.json() == {"detail": "unknown or revoked device token: ask the clinician for a new one"}
+    c = TestClient(clinic.app, base_url="https://localhost", headers={"Authorization": "Basic abc"})
+    assert c.get("/api/device").status_code == 401
+
+
+def test_device_route_is_for_devices_only(clinic: Clinic) -> None:
+    assert clinic.client("clinician").get("/api/device").status_code == 403
+    assert clinic.client("anonymous").get("/api/device").status_code == 401
+
+
+def test_cli_token_create_prints_only_the_token(clinic: Clinic, db_url: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "romcam.cli", "token", "create", "--db", db_url, "--patient",
+                           str(clinic.own), "--label", "cli laptop"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1 and lines[-1].startswith("romcam_dt_")
+    r = _bearer(clinic, lines[-1]).get("/api/device")
+    assert r.status_code == 200 and r.json()["patient_id"] == str(clinic.own)
+
+    bad = subprocess.run([sys.executable, "-m", "romcam.cli", "token", "create", "--db", db_url, "--patient",
+                          str(uuid.uuid4())], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stdout == "" and "patient not found" in bad.stderr

@@ -1,0 +1,62 @@
+/* The patient page's device tokens (staff only): list, create (the token is shown once), revoke.
+ * Patients, caregivers and anyone else get 403 from the API, and the section stays hidden. */
+"use strict";
+
+(function () {
+  const R = window.romcam;
+  const { el } = R;
+  const patientId = document.body.dataset.patientId;
+  const section = document.getElementById("devices-section");
+  const list = document.getElementById("devices");
+  const error = document.getElementById("devices-error");
+
+  function say(text) {
+    error.textContent = text || "";
+    error.hidden = !text;
+  }
+
+  function row(t) {
+    const state = t.revoked_at ? `revoked ${R.fmtDate(t.revoked_at)}`
+      : t.last_used_at ? `last used ${R.fmtDate(t.last_used_at)}` : "never used";
+    const item = el("li", { dataset: { tokenId: t.id } },
+      el("code", { text: `${t.prefix}…` }), " ", t.label || "(no label)", ` — created ${R.fmtDate(t.created_at)}, ${state} `);
+    if (!t.revoked_at) {
+      item.append(el("button", {
+        type: "button", class: "secondary revoke", onclick: async () => {
+          try {
+            await R.api(`/api/tokens/${t.id}`, { method: "DELETE" });
+            await load();
+          } catch (err) { say(err.message); }
+        },
+      }, "Revoke"));
+    }
+    return item;
+  }
+
+  async function load() {
+    let tokens;
+    try {
+      tokens = await R.api(`/api/patients/${patientId}/tokens`);
+    } catch (err) {
+      section.hidden = true;  // not this user's to manage
+      return;
+    }
+    section.hidden = false;
+    list.replaceChildren(...(tokens.length ? tokens.map(row) : [el("li", { text: "No device yet." })]));
+  }
+
+  document.getElementById("new-device").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say("");
+    const form = event.currentTarget;
+    try {
+      const made = await R.api(`/api/patients/${patientId}/tokens`, { json: { label: form.elements.label.value.trim() } });
+      document.getElementById("new-token-value").textContent = made.token;
+      document.getElementById("new-token").hidden = false;
+      form.reset();
+      await load();
+    } catch (err) { say(err.message); }
+  });
+
+  load();
+})();
