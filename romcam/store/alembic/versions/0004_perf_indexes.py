@@ -5,7 +5,7 @@
   (romcam.store.trends.patient_summaries).
 
 Revision ID: 0004p
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-26
 """
 
