@@ -148,20 +148,20 @@ class Laptop(Server):
         self.db_url = f"sqlite:///{tmp / 'laptop.db'}"
         super().__init__(tmp, "laptop", ["--db", self.db_url, "--upload-to", clinic.url, "--token", clinic.token],
                          FAST_SYNC | {"HOME": str(tmp), "ROMCAM_DATA": str(tmp / "laptop-data")} | (extra_env or {}),
-                         "/link/status")
+                         "/api/link/status")
         self.store = Store(self.db_url)
         self.clock = datetime(2026, 11, 1, 9, tzinfo=UTC)
 
     def status(self) -> dict[str, Any]:
-        code, body = http("GET", self.url + "/link/status")
+        code, body = http("GET", self.url + "/api/link/status")
         assert code == 200, body
         return body
 
     def consent(self, given: bool = True) -> dict[str, Any]:
         if given:
-            code, body = http("POST", self.url + "/link/consent", {"consent": True})
+            code, body = http("POST", self.url + "/api/link/consent", {"consent": True})
         else:
-            code, body = http("DELETE", self.url + "/link/consent")
+            code, body = http("DELETE", self.url + "/api/link/consent")
         assert code == 200, body
         return body
 

@@ -151,6 +151,11 @@ def _ingest(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
     return "/api/sessions", {"json": ctx.session_doc(target)}
 
 
+def _checkin(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
+    return f"/api/sessions/{ctx.objects[target]['session_id']}/checkins", {"json": {
+        "id": str(uuid.uuid4()), "pain": 2, "tiredness": 3, "cramps": False, "created_at": "2026-11-20T10:30:00Z"}}
+
+
 def _new_user(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
     return "/api/users", {"json": {"email": f"{uuid.uuid4().hex}@clinic.test", "role": "clinician",
                                    "password": PASSWORD}}
@@ -194,6 +199,7 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("DELETE", "/api/prescriptions/{prescription_id}"): ("staff", 204, _fresh(
         "/api/prescriptions/{prescription_id}", "prescription_id", "prescription")),
     ("POST", "/api/sessions"): ("ingest", 201, _ingest),
+    ("POST", "/api/sessions/{session_id}/checkins"): ("ingest", 201, _checkin),
     ("GET", "/api/patients/{patient_id}/sessions"): ("read", 200, _p("/api/patients/{patient_id}/sessions")),
     ("GET", "/api/sessions/{session_id}"): ("read", 200, _p("/api/sessions/{session_id}")),
     ("GET", "/api/patients/{patient_id}/trends"): ("read", 200, _p("/api/patients/{patient_id}/trends",
@@ -214,6 +220,9 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
                                                                          "rest")},
     ("POST", "/live/checkin"): ("live", 201, _p("/live/checkin", json={"pain": 1, "tiredness": 2, "cramps": False})),
     ("POST", "/live/subject"): ("live", 200, _p("/live/subject", json={"x": 0.5, "y": 0.5})),
+    ("GET", "/api/link/status"): ("live", 200, _p("/api/link/status")),
+    ("POST", "/api/link/consent"): ("live", 200, _p("/api/link/consent", json={"consent": True})),
+    ("DELETE", "/api/link/consent"): ("live", 200, _p("/api/link/consent")),
     ("GET", "/"): ("human_page", 200, _p("/")),
     ("GET", "/coach"): ("human_page", 200, _p("/coach")),
     ("GET", "/patients/{patient_id}"): ("read_page", 200, _p("/patients/{patient_id}")),

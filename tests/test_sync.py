@@ -76,7 +76,7 @@ def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites
     assert code == 409
 
     # a consent from another site's page is refused; from the laptop's own page it starts the uploads
-    code, _ = http("POST", laptop.url + "/link/consent", {"consent": True}, headers={"Origin": "https://evil.test"})
+    code, _ = http("POST", laptop.url + "/api/link/consent", {"consent": True}, headers={"Origin": "https://evil.test"})
     assert code == 403 and laptop.status()["consent"] is False
     assert laptop.consent()["consent"] is True
     wait_for("the outbox emptied", lambda: laptop.status()["waiting"] == 0 and laptop.status()["sent"] == 3)

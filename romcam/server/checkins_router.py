@@ -1,6 +1,6 @@
-"""Check-ins uploaded by a patient's machine (issue 7 sync): ``PUT
-/api/sessions/{session_id}/checkins/{checkin_id}``, idempotent like the session ingest — the laptop
-chooses the id, the same check-in again is a 200 no-op, the same id with other content a 409.
+"""Check-ins uploaded by a patient's machine (issue 7 sync): ``POST
+/api/sessions/{session_id}/checkins``, idempotent like the session ingest — the laptop chooses the
+check-in's ``id``, the same check-in again is a 200 no-op, the same id with other content a 409.
 Who may: whoever may upload the session's patient's sessions (``ingest``: their staff, the patient
 or caregiver, the patient's device token)."""
 
@@ -24,6 +24,7 @@ router = APIRouter(prefix="/api", tags=["sessions"])
 class CheckinUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    id: uuid.UUID
     pain: int = Field(ge=0, le=10)
     tiredness: int = Field(ge=0, le=10)
     cramps: bool
@@ -36,14 +37,15 @@ class CheckinStored(BaseModel):
     created: bool
 
 
-@router.put("/sessions/{session_id}/checkins/{checkin_id}", response_model=CheckinStored, status_code=201,
+@router.post("/sessions/{session_id}/checkins", response_model=CheckinStored, status_code=201,
             responses={200: {"description": "already stored (same content)", "model": CheckinStored},
                        409: {"description": "this id is stored with different content"}})
-def put_checkin(session_id: uuid.UUID, checkin_id: uuid.UUID, body: CheckinUpload, response: Response,
+def upload_checkin(session_id: uuid.UUID, body: CheckinUpload, response: Response,
                 conn: HTTPConnection, db: DBDep, user: UserDep) -> dict:
     session = service.get_session(db, session_id)
     scoped_patient(conn, db, user, session.patient_id, "ingest", "session")
-    fields = body.model_dump()
+    fields = body.model_dump(exclude={"id"})
+    checkin_id = body.id
     existing = db.get(Checkin, checkin_id)
     if existing is None:
         db.add(Checkin(id=checkin_id, session_id=session_id, **fields))

@@ -1,6 +1,6 @@
 """The laptop's link to a clinic (issue 7 sync, docs/sync.md), for the patient's local page:
-``GET /link/status`` (linked to whom, sessions waiting, last upload, last error in plain words) and
-the consent to share results with the PT (``POST /link/consent`` gives it, ``DELETE`` withdraws it).
+``GET /api/link/status`` (linked to whom, sessions waiting, last upload, last error in plain words) and
+the consent to share results with the PT (``POST /api/link/consent`` gives it, ``DELETE`` withdraws it).
 
 Only the laptop's own user reaches these (the same check as the live coach: on a clinic server they
 answer 404). A consent must come from this laptop's own page: a JSON body (a cross-site form cannot
@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 from ..store.errors import ConflictError
 from .deps import local_patient
 
-router = APIRouter(prefix="/link", tags=["link"], dependencies=[Depends(local_patient)])
+router = APIRouter(prefix="/api/link", tags=["link"], dependencies=[Depends(local_patient)])
 
 
 class ConsentIn(BaseModel):

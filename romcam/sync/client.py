@@ -89,4 +89,4 @@ class ClinicClient:
         return self.request("POST", "/api/sessions", canonical_json.encode())
 
     def upload_checkin(self, session_id: str, checkin_id: str, doc: dict[str, Any]) -> Reply:
-        return self.request("PUT", f"/api/sessions/{session_id}/checkins/{checkin_id}", doc)
+        return self.request("POST", f"/api/sessions/{session_id}/checkins", {"id": checkin_id, **doc})

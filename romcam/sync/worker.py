@@ -48,7 +48,7 @@ def _now() -> datetime:
 
 @dataclass
 class Status:
-    """What the local page shows (``GET /link/status``)."""
+    """What the local page shows (``GET /api/link/status``)."""
 
     linked: bool
     clinic: str
