@@ -92,6 +92,12 @@ def test_the_pulled_plan_replaces_the_local_one_and_keeps_old_versions(store: St
         assert [(p.id, v.version, v.target_max) for p, v in plan] == [(rx, 2, 130)]
         assert [v.target_max for v in service.prescription_versions(db, plan[0][0])] == [120, 130]
         assert (state.clinic_patient_id, state.managed_rx) == (CLINIC_PATIENT, [str(rx)])
+    # the live coach's plan is the clinic's (its targets, and the ids a recorded set will carry)
+    from romcam.live.plan import todays_plan
+
+    coach = todays_plan(store)
+    assert [(i.exercise, i.target_min, i.target_max, i.prescription_id, i.version) for i in coach] == [
+        ("knee_flexion", 90, 130, str(rx), 2)]
 
 
 def test_the_document_is_readdressed_to_the_clinic(store: Store) -> None:
