@@ -56,6 +56,7 @@ def test_kill_9_of_either_side_during_upload_loses_and_duplicates_nothing(tmp_pa
         with clinic.store.session() as db:  # and no set or session twice
             assert db.scalar(select(func.count()).select_from(SessionRow)) == len(local)
             assert db.scalar(select(func.count()).select_from(ExerciseSet)) == 4 * len(local)
+        print(f"\n{mid_upload} of {KILLS} kills came while sessions were still waiting to go")
         # most kills must have hit while sessions were still waiting to go, or the test proves little
         assert mid_upload >= KILLS // 2, f"only {mid_upload} of {KILLS} kills came while uploads were pending"
         assert laptop.starts + clinic.starts == KILLS + 2

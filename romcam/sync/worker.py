@@ -107,6 +107,11 @@ class SyncWorker:
             db.commit()
         self.wake()
 
+    def _still_consented(self) -> bool:
+        with self.store.session() as db:
+            state = db.get(LinkState, 1)
+            return state is not None and self.consented(state)
+
     def _error(self, message: str) -> None:
         with self.store.session() as db:
             state = self._state(db)
@@ -180,8 +185,8 @@ class SyncWorker:
             items = outbox.due(db)
         sent = 0
         for item in items:
-            if self._stop.is_set():
-                break
+            if self._stop.is_set() or not self._still_consented():
+                break  # a consent withdrawn mid-batch stops the very next upload
             try:
                 digest = self._send(item, state)
             except ClinicError as exc:
