@@ -185,7 +185,14 @@ def cmd_link(args: argparse.Namespace) -> int:
     """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
     from .sync.config import LinkConfig, check_token, check_url, default_config_path, write_config
 
-    token = args.token if args.token is not None else sys.stdin.readline()
+    token = args.token
+    if token is None:
+        if sys.stdin.isatty():
+            import getpass
+
+            token = getpass.getpass("device token (romcam_dt_..., not shown): ")
+        else:
+            token = sys.stdin.readline()
     link = LinkConfig(check_url(args.upload_to), check_token(token))
     path = Path(args.config).expanduser() if args.config else default_config_path()
     try:

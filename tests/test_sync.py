@@ -6,7 +6,9 @@ outbox keeps the sessions; the token never reaches a log."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sync_fixtures import KNEE, ClinicSite, Laptop, http, romcam, wait_for
 
 from romcam.store import accounts, live
-from romcam.store.models import Checkin, DeviceToken, OutboxItem
+from romcam.store.models import Checkin, DeviceToken, LinkState, OutboxItem
 from romcam.sync.document import clinic_document
 
 
@@ -33,8 +35,6 @@ def sites(tmp_path: Path, postgres_server):  # type: ignore[no-untyped-def]  # n
 def _expected_sha(laptop: Laptop, clinic: ClinicSite, session_id: uuid.UUID) -> str:
     """The sha256 of the session as the laptop must send it, recomputed from its rows."""
     with laptop.store.session() as db:
-        from romcam.store.models import LinkState
-
         state = db.get(LinkState, 1)
         return clinic_document(db, session_id, clinic_patient_id=clinic.patient_id,
                                managed_rx=set(state.managed_rx)).sha256()
@@ -58,8 +58,6 @@ def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites
     wait_for("the plan pulled", lambda: laptop.status()["plan_pulled_at"], timeout=30)
     # no consent: nothing leaves, however long we wait (several poll rounds and plan pulls)
     wait_for("a few more sync rounds", lambda: laptop.status()["last_error"] == "" or None, timeout=10)
-    import time
-
     time.sleep(1.5)
     assert clinic.sessions() == {} and laptop.status()["waiting"] == 3
 
@@ -90,8 +88,6 @@ def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites
     # a check-in after a session follows it
     sid = sorted(recorded)[0]
     with laptop.store.session() as db:
-        from datetime import UTC, datetime
-
         cid = live.add_checkin(db, session_id=sid, pain=3, tiredness=6, cramps=True, note="calf", at=datetime.now(UTC))
     wait_for("the check-in at the clinic", lambda: _clinic_checkin(clinic, cid))
     got = _clinic_checkin(clinic, cid)

@@ -146,3 +146,34 @@ def test_the_outbox_queues_finished_sessions_once_and_orphans_after_a_crash(stor
         assert outbox.enqueue_pending(db, patient_id=me, orphans_before=T0 + timedelta(hours=3), now=T0) == 1
         assert outbox.counts(db) == {"pending": 2, "sent": 0, "rejected": 0}
         assert demo not in {i.object_id for i in db.query(OutboxItem)}
+        # the crashed session goes as it stands: interrupted, no end, the rep counted before the crash
+        set_id = live.begin_set(db, session_id=running, position=0, started_at=T0 + timedelta(hours=2),
+                                exercise="knee_flexion", side="right", mode="active", posture="seated",
+                                prescription_id=None, prescription_version=None, fps=30.0)
+        live.put_samples(db, set_id=set_id, t=[0.0, 0.5, 1.0], angle=[10.0, 60.0, 95.0], frames=3,
+                         view_ok_fraction=1.0)
+        live.put_rep(db, set_id=set_id, position=0, works="max", rep={
+            "start": 0.0, "peak": 1.0, "end": 1.0, "max_angle": 95.0, "min_angle": 10.0, "hold_s": 0.0,
+            "partial": True, "below_target": None})
+        doc = clinic_document(db, running, clinic_patient_id=CLINIC_PATIENT, managed_rx=set())
+    assert (doc.status, doc.ended_at, len(doc.sets)) == ("interrupted", None, 1)
+    assert [s.angle for s in doc.sets[0].samples] == [10.0, 60.0, 95.0]
+    assert [(r.max_angle, r.partial) for r in doc.sets[0].reps] == [(95.0, True)]
+
+
+def test_romcam_link_writes_a_private_file_and_serve_refuses_a_readable_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from romcam.cli import main
+
+    path = tmp_path / "link.toml"
+    monkeypatch.setattr("sys.stdin", io.StringIO(TOKEN + "\n"))
+    assert main(["link", "--upload-to", "https://clinic.example/", "--config", str(path)]) == 0
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert read_config(path) == LinkConfig("https://clinic.example", TOKEN)
+    assert TOKEN not in capsys.readouterr().err
+    os.chmod(path, 0o640)
+    assert main(["serve", "--no-live", "--config", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert f"chmod 600 {path}" in err and TOKEN not in err
