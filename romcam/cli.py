@@ -179,14 +179,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)
+    from .sync.config import resolve_link
+
+    link = resolve_link(args.upload_to, args.token, args.config)
     live = None if args.no_live else _live_options(args)
-    app = create_app(settings, live=live)
+    app = create_app(settings, live=live, link=link)
     what = ""
     if live is not None:
         what = " — live coach on the demo video" if live.demo else f" — live coach on {live.source}"
+    if link is not None:
+        what += f" — linked to the clinic {link.url}"
     print(f"romcam serving on http://{settings.host}:{settings.port} (database {settings.db_url.split('@')[-1]})"
           f"{what}", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
+    from .sync.config import LinkConfig, check_token, check_url, default_config_path, write_config
+
+    token = args.token
+    if token is None:
+        if sys.stdin.isatty():
+            import getpass
+
+            token = getpass.getpass("device token (romcam_dt_..., not shown): ")
+        else:
+            token = sys.stdin.readline()
+    link = LinkConfig(check_url(args.upload_to), check_token(token))
+    path = Path(args.config).expanduser() if args.config else default_config_path()
+    try:
+        write_config(path, link)
+    except OSError as exc:
+        raise RomcamError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"linked to {link.url}: saved in {path} (mode 0600); `romcam serve` now uploads there once the patient "
+          "consents on the coach page", file=sys.stderr)
     return 0
 
 
@@ -456,7 +484,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--auth", choices=("local", "clinic"),
                    help="local (default: this laptop's user, no login, loopback only) or clinic (accounts and "
                         "login; also ROMCAM_AUTH); any --host but loopback needs clinic and ROMCAM_SECRET_KEY")
+    s.add_argument("--upload-to", metavar="URL", help="link this laptop to a clinic server: upload every session "
+                   "there (after the patient consents on the page) and take the plan from it (docs/sync.md)")
+    s.add_argument("--token", metavar="TOKEN", help="with --upload-to: this laptop's device token from the clinic")
+    s.add_argument("--config", metavar="PATH", help="the link file (upload_to, token; mode 0600) instead of "
+                   "--upload-to/--token (default: ~/.config/romcam/link.toml when it exists)")
     s.set_defaults(func=cmd_serve)
+    lk = sub.add_parser("link", help="save this laptop's link to a clinic (URL and device token) in a 0600 file")
+    lk.add_argument("--upload-to", required=True, metavar="URL", help="the clinic server's address (https://...)")
+    lk.add_argument("--token", metavar="TOKEN", help="the device token (default: read from standard input)")
+    lk.add_argument("--config", metavar="PATH", help="where to write it (default: ~/.config/romcam/link.toml)")
+    lk.set_defaults(func=cmd_link)
     _account_parsers(sub)
     return p
 

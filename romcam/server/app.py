@@ -23,6 +23,7 @@ from . import (
     auth_router,
     catalog_router,
     exports_router,
+    link_router,
     live_router,
     patients_router,
     prescriptions_router,
@@ -75,12 +76,21 @@ def _coach_page_router():  # type: ignore[no-untyped-def]
     return getattr(coach_page, "router", None)
 
 
-def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None) -> FastAPI:  # type: ignore[no-untyped-def]
+def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None,  # type: ignore[no-untyped-def]
+               link=None) -> FastAPI:
     """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
-    ``live`` (``romcam.live.capture.LiveOptions``) runs the capture worker of the live coach."""
+    ``live`` (``romcam.live.capture.LiveOptions``) runs the capture worker of the live coach;
+    ``link`` (``romcam.sync.config.LinkConfig``) links this laptop to a clinic (docs/sync.md): the plan
+    is pulled before the coach starts, and the sync worker uploads sessions while the app runs."""
     settings = settings or Settings()
     own_store = store is None
     store = store or Store(settings.db_url)
+    sync = None
+    if link is not None:
+        from ..sync.worker import SyncWorker
+
+        sync = SyncWorker(store, link)
+        sync.pull_plan(timeout=sync.settings.start_pull_timeout_s)  # offline: the last pulled plan is used
     hub = live_router.Hub()
     live_service = live_router.LiveService(hub, None)
     if live is not None:
@@ -95,7 +105,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         hub.loop = asyncio.get_running_loop()
         if live_service.worker is not None:
             live_service.worker.start()
+        if sync is not None:
+            sync.start()
         yield
+        if sync is not None:
+            await asyncio.to_thread(sync.stop)
         if live_service.worker is not None:
             await asyncio.to_thread(live_service.worker.stop)
         hub.loop = None
@@ -108,11 +122,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.state.settings = settings
     app.state.store = store
     app.state.live = live_service
+    app.state.sync = sync
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings.host))
     _error_handlers(app)
     auth_router.install(app)
     for module in (auth_router, accounts_router, catalog_router, patients_router, prescriptions_router,
-                   sessions_router, trends_router, exports_router, live_router):
+                   sessions_router, trends_router, exports_router, live_router, link_router):
         app.include_router(module.router)
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from starlette.requests import HTTPConnection
 
 from ..store import service
-from .deps import PatientDep, PlanDep, PrescriptionDep
+from ..store.errors import ConflictError
+from .deps import PatientDep, PlanDep, PrescriptionDep, Scope
 from .schemas import PrescriptionIn, PrescriptionPublic
 
 router = APIRouter(prefix="/api", tags=["prescriptions"])
+
+
+def _not_linked(conn: HTTPConnection, scope: Scope) -> None:
+    """A laptop linked to a clinic takes its plan from there (docs/sync.md): local edits are refused."""
+    sync = getattr(conn.app.state, "sync", None)
+    if sync is not None and scope.patient.is_local:
+        raise ConflictError(f"this plan is managed by your PT at {sync.link.clinic}: ask them to change it")
 
 
 @router.get("/patients/{patient_id}/prescriptions", response_model=list[PrescriptionPublic])
@@ -17,13 +26,15 @@ def list_prescriptions(scope: PlanDep) -> list[dict]:
 
 
 @router.post("/patients/{patient_id}/prescriptions", response_model=PrescriptionPublic, status_code=201)
-def create_prescription(body: PrescriptionIn, scope: PatientDep) -> dict:
+def create_prescription(body: PrescriptionIn, scope: PatientDep, conn: HTTPConnection) -> dict:
+    _not_linked(conn, scope)
     rx = service.create_prescription(scope.db, scope.patient, body.model_dump())
     return service.prescription_public(rx, service.current_version(scope.db, rx))
 
 
 @router.put("/prescriptions/{prescription_id}", response_model=PrescriptionPublic)
-def update_prescription(body: PrescriptionIn, scope: PrescriptionDep) -> dict:
+def update_prescription(body: PrescriptionIn, scope: PrescriptionDep, conn: HTTPConnection) -> dict:
+    _not_linked(conn, scope)
     rx = service.update_prescription(scope.db, scope.prescription, body.model_dump())
     return service.prescription_public(rx, service.current_version(scope.db, rx))
 
@@ -35,6 +46,7 @@ def prescription_versions(scope: PrescriptionDep) -> list[dict]:
 
 
 @router.delete("/prescriptions/{prescription_id}", status_code=204)
-def delete_prescription(scope: PrescriptionDep) -> Response:
+def delete_prescription(scope: PrescriptionDep, conn: HTTPConnection) -> Response:
+    _not_linked(conn, scope)
     service.deactivate_prescription(scope.db, scope.prescription)
     return Response(status_code=204)

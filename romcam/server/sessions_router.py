@@ -46,7 +46,7 @@ class CheckinUpload(BaseModel):
     pain: int = Field(ge=0, le=10)
     tiredness: int = Field(ge=0, le=10)
     cramps: bool
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, pattern=r"^[^\x00]*$")  # PostgreSQL text holds no NUL
     created_at: AwareDatetime = Field(description="when the patient answered (with a UTC offset)")
 
 

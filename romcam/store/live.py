@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
 from ..session_doc import SessionDoc, SetDoc, session_document
@@ -195,6 +196,11 @@ def put_checkin(db: DB, *, checkin_id: uuid.UUID, session_id: uuid.UUID, pain: i
     else:
         row = Checkin(id=checkin_id, session_id=session_id, created_at=at, **fields)
         db.add(row)
-        db.commit()
+        try:
+            db.commit()
+        except IntegrityError:  # the same check-in arrived twice at once: the other request stored it
+            db.rollback()
+            return put_checkin(db, checkin_id=checkin_id, session_id=session_id, pain=pain, tiredness=tiredness,
+                               cramps=cramps, note=note, at=at)
         created = True
     return {"id": row.id, **fields, "created_at": row.created_at}, created

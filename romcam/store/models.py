@@ -300,3 +300,51 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(16))  # view | change
     method: Mapped[str] = mapped_column(String(10))
     route: Mapped[str] = mapped_column(String(200))
+
+
+# --- sync (issue 7): this laptop's link to a clinic server and the outbox of its uploads -------------
+
+class LinkState(Base):
+    """What this laptop knows of the clinic it uploads to (one row, ``id`` 1): the clinic's patient id
+    (from ``GET /api/device``), the prescriptions pulled from it, the patient's consent and the last
+    upload. The URL and token live in the link configuration, never here."""
+
+    __tablename__ = "link_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_url: Mapped[str] = mapped_column(String(500), default="")
+    clinic_patient_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    clinic_patient_name: Mapped[str] = mapped_column(String(200), default="")
+    managed_rx: Mapped[list] = mapped_column(JSON, default=list)  # ids of the prescriptions pulled from it
+    plan_pulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_url: Mapped[str] = mapped_column(String(500), default="")  # the clinic the consent was given for
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_upload_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxItem(Base):
+    """One thing to upload to the clinic: a session or a check-in (``kind``, ``object_id``). The
+    document is built from the stored rows when it is sent, so a retry sends the same bytes.
+    ``state``: pending | sent | rejected (the clinic refused the document itself: kept, not retried)."""
+
+    __tablename__ = "sync_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(16))  # session | checkin
+    object_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the document the clinic took
+
+    __table_args__ = (
+        Index("ix_outbox_object", "kind", "object_id", unique=True),
+        Index("ix_outbox_state", "state", "enqueued_at"),
+    )

@@ -1,0 +1,92 @@
+"""The clinic's HTTP API as the laptop uses it (stdlib ``urllib``; the device token as a bearer).
+
+Every failure becomes a :class:`ClinicError` with a plain-words message for the patient and a
+``kind``: ``offline`` (no answer, a timeout, a 5xx or 429: retry later), ``auth`` (the token is
+refused: retry slowly, the patient must ask their PT), ``rejected`` (the clinic refuses this
+document: keep it, do not resend). The token never appears in a message.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .config import LinkConfig
+
+ErrorKind = Literal["offline", "auth", "rejected"]
+
+
+class ClinicError(Exception):
+    def __init__(self, kind: ErrorKind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+
+
+def _detail(raw: bytes) -> str:
+    try:
+        detail = json.loads(raw).get("detail", "")
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(detail, list) and detail:
+        first = detail[0]
+        return f"{'.'.join(str(x) for x in first.get('loc', []))}: {first.get('msg', '')}"
+    return str(detail)[:300]
+
+
+class ClinicClient:
+    def __init__(self, link: LinkConfig, *, timeout: float = 30.0) -> None:
+        self.link = link
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None, *, timeout: float | None = None) -> Reply:
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        req = urllib.request.Request(self.link.url + path, data=data, method=method)
+        req.add_header("Authorization", f"Bearer {self.link.token}")
+        req.add_header("Accept", "application/json")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        clinic = self.link.clinic
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:  # noqa: S310 (http/https checked)
+                raw = resp.read()
+                return Reply(resp.status, json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as exc:
+            status, detail = exc.code, _detail(exc.read())
+            if status == 401:
+                raise ClinicError("auth", f"{clinic} no longer accepts this laptop's key (it may have been "
+                                  "revoked): ask your PT for a new one", status) from None
+            if status in (403, 404) and path.startswith("/api/device"):
+                raise ClinicError("auth", f"{clinic} does not know this laptop's key: ask your PT for a new one",
+                                  status) from None
+            if status == 429 or status >= 500:
+                raise ClinicError("offline", f"{clinic} is having trouble (HTTP {status}); trying again later",
+                                  status) from None
+            raise ClinicError("rejected", f"{clinic} refused it (HTTP {status}{': ' + detail if detail else ''})",
+                              status) from None
+        except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ClinicError("offline", f"cannot reach {clinic} ({reason}); trying again later") from None
+        except ValueError:
+            raise ClinicError("offline", f"{clinic} sent an answer that is not JSON; trying again later") from None
+
+    def device(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """``GET /api/device``: the token's patient and their current plan."""
+        return self.request("GET", "/api/device", timeout=timeout).body
+
+    def upload_session(self, canonical_json: str) -> Reply:
+        return self.request("POST", "/api/sessions", canonical_json.encode())
+
+    def upload_checkin(self, session_id: str, checkin_id: str, doc: dict[str, Any]) -> Reply:
+        return self.request("PUT", f"/api/sessions/{session_id}/checkins/{checkin_id}", doc)

@@ -1,0 +1,71 @@
+"""The outbox: what is still to be uploaded to the clinic, kept in the local database.
+
+:func:`enqueue_pending` adds a row for every finished session of the local patient (and every
+check-in) that has none yet; it runs in the worker right after sessions commit, and on start-up, and
+is idempotent (a unique index on ``(kind, object_id)``), so neither a crash nor a second run loses or
+doubles anything. A session still being recorded (``ended_at`` unset) waits, unless it predates this
+process: then it was cut off by a crash, stays ``interrupted``, and is sent as it is. Demo sessions
+(rendered video, not the patient) are never sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DB
+
+from ..store.models import Checkin, OutboxItem, Session
+
+
+def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans_before: datetime, now: datetime) -> int:
+    """Add outbox rows for what is ready and not yet queued; returns how many were added."""
+    queued_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session")
+    sessions = db.execute(
+        select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False),
+                                 or_(Session.ended_at.is_not(None), Session.started_at < orphans_before),
+                                 Session.id.not_in(queued_sessions))
+        .order_by(Session.started_at)).scalars().all()
+    queued_checkins = select(OutboxItem.object_id).where(OutboxItem.kind == "checkin")
+    checkins = db.execute(
+        select(Checkin.id, Checkin.session_id).join(Session, Session.id == Checkin.session_id)
+        .where(Session.patient_id == patient_id, Session.demo.is_(False), Checkin.id.not_in(queued_checkins))
+        .order_by(Checkin.created_at)).all()
+    rows = [OutboxItem(kind="session", object_id=sid, session_id=sid, enqueued_at=now) for sid in sessions]
+    rows += [OutboxItem(kind="checkin", object_id=cid, session_id=sid, enqueued_at=now) for cid, sid in checkins]
+    if not rows:
+        return 0
+    db.add_all(rows)
+    try:
+        db.commit()
+    except IntegrityError:  # another writer queued some of them first: queue the rest one by one
+        db.rollback()
+        added = 0
+        for row in rows:
+            db.add(OutboxItem(kind=row.kind, object_id=row.object_id, session_id=row.session_id, enqueued_at=now))
+            try:
+                db.commit()
+                added += 1
+            except IntegrityError:
+                db.rollback()
+        return added
+    return len(rows)
+
+
+def due(db: DB, limit: int = 50) -> list[OutboxItem]:
+    """Pending items, sessions before check-ins, oldest first. A check-in waits for its session."""
+    sent_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+    return list(db.scalars(
+        select(OutboxItem).where(OutboxItem.state == "pending",
+                                 or_(OutboxItem.kind == "session", OutboxItem.session_id.in_(sent_sessions)))
+        .order_by(OutboxItem.kind.desc(), OutboxItem.enqueued_at, OutboxItem.id).limit(limit)))
+
+
+def counts(db: DB) -> dict[str, int]:
+    """Sessions per state (check-ins are counted with nothing: the patient thinks in sessions)."""
+    rows = db.execute(select(OutboxItem.state, func.count()).where(OutboxItem.kind == "session")
+                      .group_by(OutboxItem.state)).all()
+    found = {state: n for state, n in rows}
+    return {"pending": found.get("pending", 0), "sent": found.get("sent", 0), "rejected": found.get("rejected", 0)}

@@ -1,0 +1,70 @@
+"""The plan pulled from the clinic, stored as the local patient's prescriptions.
+
+Each clinic prescription is kept locally under the clinic's own id and version (so a set recorded
+against it uploads with ids the clinic knows, and old sessions keep the targets they followed);
+local prescriptions the clinic's plan does not hold are deactivated. The live coach reads the local
+prescriptions as before; offline, the last pulled plan stays. Once linked the plan is read-only
+locally (the prescription routes answer 409).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DB
+
+from ..store.models import LinkState, Prescription, PrescriptionVersion
+from ..store.service import PRESCRIPTION_FIELDS
+
+
+def link_state(db: DB, clinic_url: str) -> LinkState:
+    """The one link row (made on first use); a new clinic URL forgets the old clinic's patient."""
+    state = db.get(LinkState, 1)
+    if state is None:
+        state = LinkState(id=1, clinic_url=clinic_url, clinic_patient_name="", managed_rx=[], consent_url="",
+                          last_error="")
+        db.add(state)
+        db.flush()
+    if state.clinic_url != clinic_url:
+        state.clinic_url = clinic_url
+        state.clinic_patient_id = None
+        state.clinic_patient_name = ""
+    return state
+
+
+def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: dict[str, Any],
+               now: datetime) -> LinkState:
+    """Store ``GET /api/device``'s answer: the clinic's patient id and name, and its plan."""
+    state = link_state(db, clinic_url)
+    state.clinic_patient_id = uuid.UUID(str(device["patient_id"]))
+    state.clinic_patient_name = str(device.get("patient_name", ""))[:200]
+    pulled: list[str] = []
+    for item in device.get("plan", []):
+        rx_id, version = uuid.UUID(str(item["id"])), int(item["version"])
+        rx = db.get(Prescription, rx_id)
+        if rx is None:
+            rx = Prescription(id=rx_id, patient_id=local_patient_id, active=True, current_version=version,
+                              created_at=now)
+            db.add(rx)
+            db.flush()
+        elif rx.patient_id != local_patient_id:
+            continue  # an id the laptop already uses for someone else: never mix patients
+        if db.get(PrescriptionVersion, (rx_id, version)) is None:
+            fields = {k: item.get(k) for k in PRESCRIPTION_FIELDS}
+            fields["notes"] = fields["notes"] or ""
+            created = datetime.fromisoformat(item["created_at"]) if item.get("created_at") else now
+            db.add(PrescriptionVersion(prescription_id=rx_id, version=version, created_at=created, **fields))
+        rx.current_version = version
+        rx.active = True
+        pulled.append(str(rx_id))
+    for rx in db.scalars(select(Prescription).where(Prescription.patient_id == local_patient_id,
+                                                    Prescription.active)):
+        if str(rx.id) not in pulled:
+            rx.active = False
+    state.managed_rx = sorted(set(state.managed_rx or []) | set(pulled))
+    state.plan_pulled_at = now
+    db.commit()
+    return state

@@ -1,0 +1,284 @@
+"""The sync worker: a background thread of ``romcam serve`` that pulls the plan from the clinic and
+empties the outbox into it.
+
+Every ``poll_s`` it queues what is ready (:func:`romcam.sync.outbox.enqueue_pending`), and, when the
+patient has consented, sends the oldest pending items one at a time: ``POST /api/sessions``, then the
+check-ins. The clinic's ingest is idempotent (same id and content: 200), so an item is marked sent
+only after the clinic answered, and a crash in between just sends it again. After a failure the
+whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most
+``backoff_cap_s``, times a random factor in [0.5, 1]); a refused token stops uploads until the token
+works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
+go on. The plan is pulled at start and every ``plan_every_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..store.db import Store
+from ..store.models import LinkState, OutboxItem
+from . import outbox
+from .client import ClinicClient, ClinicError
+from .config import LinkConfig, SyncSettings
+from .document import checkin_document, clinic_document
+from .plan import apply_plan, link_state
+
+log = logging.getLogger("romcam.sync")
+
+
+def backoff_delay(failures: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after ``failures`` failures in a row: exponential, capped, jittered to [½, 1]×."""
+    if failures <= 0:
+        return 0.0
+    raw = min(cap, base * 2 ** min(failures - 1, 30))
+    return raw * (0.5 + 0.5 * rng())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Status:
+    """What the local page shows (``GET /api/link/status``)."""
+
+    linked: bool
+    clinic: str
+    clinic_url: str
+    patient_name: str
+    consent_at: datetime | None
+    waiting: int
+    sent: int
+    rejected: int
+    last_upload_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    plan_pulled_at: datetime | None
+    token_refused: bool
+    next_try_in_s: float | None
+
+    def public(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()} | {
+            "consent": self.consent_at is not None,
+            "shares": ["joint angles and their curves", "repetitions and holds", "your check-ins (pain, tiredness, "
+                       "cramps, note)", "exercise times"],
+            "never": ["video", "pictures"],
+        }
+
+
+class SyncWorker:
+    def __init__(self, store: Store, link: LinkConfig, settings: SyncSettings | None = None) -> None:
+        self.store = store
+        self.link = link
+        self.settings = settings or SyncSettings()
+        self.client = ClinicClient(link, timeout=self.settings.timeout_s)
+        self.started_at = _now()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failures = 0
+        self._retry_at = 0.0  # time.monotonic() before which nothing is sent
+        self._plan_at = 0.0
+        self.token_refused = False
+
+    # ------------------------------------------------------------------ state
+
+    def _state(self, db) -> LinkState:  # type: ignore[no-untyped-def]
+        return link_state(db, self.link.url)
+
+    def consented(self, state: LinkState) -> bool:
+        return state.consent_at is not None and state.consent_url == self.link.url
+
+    def set_consent(self, given: bool) -> None:
+        with self.store.session() as db:
+            state = self._state(db)
+            if given:
+                state.consent_at, state.consent_url, state.consent_withdrawn_at = _now(), self.link.url, None
+            else:
+                state.consent_at, state.consent_withdrawn_at = None, _now()
+            db.commit()
+        self.wake()
+
+    def _still_consented(self) -> bool:
+        with self.store.session() as db:
+            state = db.get(LinkState, 1)
+            return state is not None and self.consented(state)
+
+    def _error(self, message: str) -> None:
+        with self.store.session() as db:
+            state = self._state(db)
+            state.last_error, state.last_error_at = message[:1000], _now()
+            db.commit()
+        log.warning("sync: %s", message)
+
+    def status(self) -> Status:
+        with self.store.session() as db:
+            state = self._state(db)
+            db.commit()
+            n = outbox.counts(db)
+            wait = self._retry_at - time.monotonic()
+            return Status(linked=True, clinic=self.link.clinic, clinic_url=self.link.url,
+                          patient_name=state.clinic_patient_name,
+                          consent_at=state.consent_at if self.consented(state) else None, waiting=n["pending"],
+                          sent=n["sent"], rejected=n["rejected"], last_upload_at=state.last_upload_at,
+                          last_error=state.last_error, last_error_at=state.last_error_at,
+                          plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
+                          next_try_in_s=round(wait, 1) if wait > 0 else None)
+
+    # ------------------------------------------------------------------ plan
+
+    def pull_plan(self, *, timeout: float | None = None) -> bool:
+        """``GET /api/device`` and store the plan; False (the error recorded) when it failed."""
+        try:
+            device = self.client.device(timeout=timeout)
+        except ClinicError as exc:
+            self.token_refused = exc.kind == "auth"
+            self._error(f"could not get your plan: {exc.message}")
+            return False
+        self.token_refused = False
+        with self.store.session() as db:
+            state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
+                               device=device, now=_now())
+            if state.last_error.startswith(("could not get your plan", "cannot reach", f"{self.link.clinic} ")):
+                state.last_error, state.last_error_at = "", None  # the clinic answers again
+                db.commit()
+        self._failures = 0
+        return True
+
+    # ------------------------------------------------------------------ uploads
+
+    def _fail(self, message: str | None) -> None:
+        """Back off after a failure (``message``: the error to show, when not yet recorded)."""
+        self._failures += 1
+        self._retry_at = time.monotonic() + backoff_delay(self._failures, base=self.settings.backoff_base_s,
+                                                          cap=self.settings.backoff_cap_s)
+        if message:
+            self._error(message)
+
+    def _send(self, item: OutboxItem, state: LinkState) -> str | None:
+        """Send one item; the sha256 of what the clinic took."""
+        with self.store.session() as db:
+            if item.kind == "session":
+                doc = clinic_document(db, item.object_id, clinic_patient_id=state.clinic_patient_id,  # type: ignore[arg-type]
+                                      managed_rx=set(state.managed_rx or []))
+                self.client.upload_session(doc.canonical_json())
+                return doc.sha256()
+            body = checkin_document(db, item.object_id)
+        self.client.upload_checkin(str(item.session_id), str(item.object_id), body)
+        return None
+
+    def upload_due(self) -> int:
+        """Send what is pending (consent given, the clinic's patient known); returns how many were sent."""
+        with self.store.session() as db:
+            state = self._state(db)
+            db.commit()
+            if not self.consented(state) or state.clinic_patient_id is None:
+                return 0
+            items = outbox.due(db)
+        sent = 0
+        for item in items:
+            if self._stop.is_set() or not self._still_consented():
+                break  # a consent withdrawn mid-batch stops the very next upload
+            try:
+                digest = self._send(item, state)
+            except ClinicError as exc:
+                with self.store.session() as db:
+                    row = db.get(OutboxItem, item.id)
+                    if row is not None:
+                        row.attempts += 1
+                        row.last_attempt_at, row.last_error = _now(), exc.message
+                        if exc.kind == "rejected":
+                            row.state = "rejected"
+                        db.commit()
+                if exc.kind == "rejected":
+                    self._error(f"one session was refused and is kept on this laptop: {exc.message}")
+                    continue
+                self.token_refused = exc.kind == "auth"
+                self._fail(exc.message)
+                break
+            except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
+                with self.store.session() as db:
+                    row = db.get(OutboxItem, item.id)
+                    if row is not None:
+                        row.state, row.last_error = "rejected", f"could not prepare it: {exc}"[:1000]
+                        db.commit()
+                self._error(f"one session could not be prepared for upload: {exc}")
+                continue
+            with self.store.session() as db:
+                row = db.get(OutboxItem, item.id)
+                if row is not None:
+                    row.state, row.sent_at, row.sent_sha256 = "sent", _now(), digest
+                    row.attempts += 1
+                    row.last_attempt_at, row.last_error = row.sent_at, ""
+                st = self._state(db)
+                st.last_upload_at = _now()
+                st.last_error, st.last_error_at = "", None
+                db.commit()
+            self._failures = 0
+            self.token_refused = False
+            sent += 1
+        return sent
+
+    # ------------------------------------------------------------------ loop
+
+    def step(self) -> None:
+        """One round: pull the plan when due, queue what is ready, send when allowed."""
+        mono = time.monotonic()
+        with self.store.session() as db:
+            outbox.enqueue_pending(db, patient_id=self.store.local_patient_id, orphans_before=self.started_at,
+                                   now=_now())
+        if mono >= self._plan_at and mono >= self._retry_at:
+            if self.pull_plan():
+                self._plan_at = mono + self.settings.plan_every_s
+            else:
+                self._fail(None)  # pull_plan recorded why
+                return
+        if time.monotonic() >= self._retry_at:
+            self.upload_due()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception as exc:  # the database busy or gone for a moment: say so, try again
+                log.warning("sync: %s", exc)
+                try:
+                    self._fail(f"the upload stopped on an error: {type(exc).__name__}")
+                except Exception:
+                    pass
+            self._wake.wait(self.settings.poll_s)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Look at the outbox now (after a consent, or a session just saved); a backoff still holds."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.run, name="romcam-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.settings.timeout_s + 5)
+            self._thread = None
+
+
+def session_ids_sent(store: Store) -> dict[uuid.UUID, str]:
+    """Session id → the sha256 of the document the clinic took (tests and the status page)."""
+    from sqlalchemy import select
+
+    with store.session() as db:
+        rows = db.execute(select(OutboxItem.object_id, OutboxItem.sent_sha256)
+                          .where(OutboxItem.kind == "session", OutboxItem.state == "sent"))
+        return {oid: sha for oid, sha in rows}

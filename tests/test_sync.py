@@ -1,0 +1,126 @@
+"""Sync, end to end: a patient's laptop (SQLite) linked to a clinic (PostgreSQL), both real `romcam
+serve` processes on loopback. Sessions recorded while the clinic is down arrive once it is up and
+the patient has consented; nothing leaves without consent or after it is withdrawn; the clinic's plan
+is pulled and read-only on the laptop; a revoked token stops uploads with a plain status while the
+outbox keeps the sessions; the token never reaches a log."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from db_fixtures import postgres_server  # noqa: F401 (fixture)
+from sqlalchemy import select
+from sync_fixtures import KNEE, ClinicSite, Laptop, http, romcam, wait_for
+
+from romcam.store import accounts, live
+from romcam.store.models import Checkin, DeviceToken, LinkState, OutboxItem
+from romcam.sync.document import clinic_document
+
+
+@pytest.fixture
+def sites(tmp_path: Path, postgres_server):  # type: ignore[no-untyped-def]  # noqa: F811
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic)
+    try:
+        yield clinic, laptop
+    finally:
+        laptop.close()
+        clinic.close()
+
+
+def _expected_sha(laptop: Laptop, clinic: ClinicSite, session_id: uuid.UUID) -> str:
+    """The sha256 of the session as the laptop must send it, recomputed from its rows."""
+    with laptop.store.session() as db:
+        state = db.get(LinkState, 1)
+        return clinic_document(db, session_id, clinic_patient_id=clinic.patient_id,
+                               managed_rx=set(state.managed_rx)).sha256()
+
+
+def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites, demo_clip: Path) -> None:
+    clinic, laptop = sites
+    laptop.start()  # the clinic is down
+    status = wait_for("the unreachable clinic in the status", lambda: (s := laptop.status())["last_error"] and s)
+    assert status["linked"] and status["clinic"] == f"127.0.0.1:{clinic.port}"
+    assert "cannot reach" in status["last_error"] and status["consent"] is False
+
+    # sessions recorded offline: one measured on rendered video by `romcam analyze --save`, two more
+    romcam("analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "--quiet", "--save",
+           "--db", laptop.db_url)
+    recorded = laptop.local_sessions() | set(laptop.record(2))
+    assert len(recorded) == 3
+    wait_for("3 sessions queued", lambda: laptop.status()["waiting"] == 3)
+
+    clinic.start()
+    wait_for("the plan pulled", lambda: laptop.status()["plan_pulled_at"], timeout=30)
+    # no consent: nothing leaves, however long we wait (several poll rounds and plan pulls)
+    wait_for("a few more sync rounds", lambda: laptop.status()["last_error"] == "" or None, timeout=10)
+    time.sleep(1.5)
+    assert clinic.sessions() == {} and laptop.status()["waiting"] == 3
+
+    # the plan is the clinic's, under the clinic's ids, and read-only here
+    me = laptop.local_patient().id
+    code, plan = http("GET", f"{laptop.url}/api/patients/{me}/prescriptions")
+    assert code == 200 and [(p["id"], p["exercise"], p["target_min"], p["target_max"]) for p in plan] == [
+        (str(clinic.rx_id), "knee_flexion", KNEE["target_min"], KNEE["target_max"])]
+    code, body = http("POST", f"{laptop.url}/api/patients/{me}/prescriptions", KNEE)
+    assert code == 409 and body["detail"].startswith(f"this plan is managed by your PT at 127.0.0.1:{clinic.port}")
+    code, _ = http("PUT", f"{laptop.url}/api/prescriptions/{clinic.rx_id}", KNEE | {"target_max": 125})
+    assert code == 409
+    code, _ = http("DELETE", f"{laptop.url}/api/prescriptions/{clinic.rx_id}")
+    assert code == 409
+
+    # a consent from another site's page is refused; from the laptop's own page it starts the uploads
+    code, _ = http("POST", laptop.url + "/api/link/consent", {"consent": True}, headers={"Origin": "https://evil.test"})
+    assert code == 403 and laptop.status()["consent"] is False
+    assert laptop.consent()["consent"] is True
+    wait_for("the outbox emptied", lambda: laptop.status()["waiting"] == 0 and laptop.status()["sent"] == 3)
+    held = clinic.sessions()
+    assert set(held) == recorded
+    for sid in recorded:  # what the clinic holds is what the laptop has, re-addressed to the clinic's patient
+        assert held[sid] == _expected_sha(laptop, clinic, sid)
+    status = laptop.status()
+    assert status["last_upload_at"] and status["last_error"] == "" and status["patient_name"] == "Ada Clinic"
+
+    # a check-in after a session follows it
+    sid = sorted(recorded)[0]
+    with laptop.store.session() as db:
+        cid = live.add_checkin(db, session_id=sid, pain=3, tiredness=6, cramps=True, note="calf", at=datetime.now(UTC))
+    wait_for("the check-in at the clinic", lambda: _clinic_checkin(clinic, cid))
+    got = _clinic_checkin(clinic, cid)
+    assert (got.session_id, got.pain, got.tiredness, got.cramps, got.note) == (sid, 3, 6, True, "calf")
+
+    # consent withdrawn: a new session stays here
+    laptop.consent(False)
+    (late,) = laptop.record(1)
+    wait_for("the new session queued", lambda: laptop.status()["waiting"] == 1)
+    time.sleep(1.5)
+    assert late not in clinic.sessions() and laptop.status()["consent"] is False
+
+    # the token revoked at the clinic: uploads stop with a plain status; the outbox keeps the session
+    with clinic.store.session() as db:
+        row = db.scalar(select(DeviceToken).where(DeviceToken.patient_id == clinic.patient_id))
+        accounts.revoke_device_token(db, row, now=datetime.now(UTC))
+    laptop.consent(True)
+    status = wait_for("the refused token in the status", lambda: (s := laptop.status())["token_refused"] and s)
+    assert "revoked" in status["last_error"] and "ask your PT" in status["last_error"]
+    time.sleep(1.5)
+    assert late not in clinic.sessions() and laptop.status()["waiting"] == 1
+    with laptop.store.session() as db:
+        item = db.scalar(select(OutboxItem).where(OutboxItem.object_id == late))
+        assert item.state == "pending"
+
+    # the token never reached a log, nor the status
+    laptop.stop()
+    clinic.stop()
+    for log in (laptop.log, clinic.log):
+        assert clinic.token not in log.read_text()
+    assert clinic.token not in str(status)
+
+
+def _clinic_checkin(clinic: ClinicSite, checkin_id: uuid.UUID) -> Checkin | None:
+    with clinic.store.session() as db:
+        return db.get(Checkin, checkin_id)

@@ -1,0 +1,57 @@
+"""The consent panel on the patient's coach page, in the real browser: a linked laptop shows the
+clinic and what is shared (never video) before anything leaves; "Yes, share my results" starts the
+uploads and the panel turns into the link status; "Stop sharing" stops them. The page's strict CSP
+holds (no inline script: a violation is a console error)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from db_fixtures import postgres_server  # noqa: F401 (fixture)
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
+from sync_fixtures import ClinicSite, Laptop, wait_for
+
+
+def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic)
+    problems: list[str] = []
+    try:
+        clinic.start()
+        laptop.start()
+        (sid,) = laptop.record(1)
+        wait_for("the session queued", lambda: laptop.status()["waiting"] == 1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            pg = browser.new_page(viewport={"width": 1280, "height": 800})
+            pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
+            pg.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+            pg.set_default_timeout(20_000)
+            pg.goto(laptop.url + "/coach")
+            panel = pg.locator("#link-panel")
+            expect(panel).to_be_visible()
+            expect(panel).to_contain_text("Share your results with your physical therapist?")
+            expect(panel).to_contain_text(f"127.0.0.1:{clinic.port}")
+            expect(panel).to_contain_text("never sends video")
+            expect(panel).to_contain_text("1 session is kept on this laptop")
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / "sync_consent.png"))
+            assert clinic.sessions() == {}  # the panel is up, nothing has left
+
+            pg.click("#link-consent")
+            expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=30_000)
+            assert set(clinic.sessions()) == {sid}
+            status = laptop.status()
+            assert status["consent"] is True and status["consent_at"]
+
+            pg.click("#link-withdraw")
+            expect(pg.locator("#link-status")).to_contain_text("Not sharing with")
+            assert laptop.status()["consent"] is False
+            browser.close()
+    finally:
+        laptop.close()
+        clinic.close()
+    assert not problems, "\n".join(problems)

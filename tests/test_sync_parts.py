@@ -1,0 +1,179 @@
+"""The parts of sync on their own: the backoff schedule, the link file (mode 0600, https), the
+document re-addressed to the clinic, the outbox's enqueue rules and the pulled plan — on a real
+SQLite database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from romcam.errors import UsageError
+from romcam.store import Store, live, service
+from romcam.store.models import OutboxItem
+from romcam.store.seed import synthetic_session
+from romcam.sync import outbox
+from romcam.sync.config import LinkConfig, read_config, resolve_link, write_config
+from romcam.sync.document import clinic_document
+from romcam.sync.plan import apply_plan
+from romcam.sync.worker import backoff_delay
+
+TOKEN = "romcam_dt_" + "x" * 40
+KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
+        "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3}
+T0 = datetime(2026, 11, 20, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("failures", "jitter", "expected"), [
+    (0, 1.0, 0.0),      # no failure: no wait
+    (1, 1.0, 2.0),      # the base
+    (2, 1.0, 4.0),      # doubling
+    (5, 1.0, 32.0),
+    (10, 1.0, 600.0),   # capped
+    (1000, 1.0, 600.0),  # no overflow however long the clinic is away
+    (3, 0.0, 4.0),      # jitter: half of 8 at the low end
+    (3, 0.5, 6.0),      # ... three quarters in the middle
+])  # fmt: skip
+def test_backoff_is_exponential_capped_and_jittered(failures: int, jitter: float, expected: float) -> None:
+    assert backoff_delay(failures, base=2.0, cap=600.0, rng=lambda: jitter) == pytest.approx(expected)
+
+
+def test_the_link_file_is_secret_and_the_url_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty"))
+    path = tmp_path / "conf" / "link.toml"
+    write_config(path, LinkConfig("https://clinic.example", TOKEN))
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    link = read_config(path)
+    assert (link.url, link.token, link.clinic) == ("https://clinic.example", TOKEN, "clinic.example")
+    assert TOKEN not in repr(link)
+    os.chmod(path, 0o644)
+    with pytest.raises(UsageError, match="chmod 600"):
+        read_config(path)
+    with pytest.raises(UsageError, match="use https"):
+        resolve_link("http://clinic.example", TOKEN, None)
+    with pytest.raises(UsageError, match="go together"):
+        resolve_link("https://clinic.example", None, None)
+    with pytest.raises(UsageError, match="not a romcam device token"):
+        resolve_link("https://clinic.example", "hunter2", None)
+    assert resolve_link("http://127.0.0.1:8001/", TOKEN, None).url == "http://127.0.0.1:8001"  # loopback may
+    assert resolve_link(None, None, None) is None  # no file at the default path: not linked
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = Store(f"sqlite:///{tmp_path / 'laptop.db'}")
+    yield s
+    s.close()
+
+
+def _device(rx_id: uuid.UUID, version: int = 1, **changes: object) -> dict:
+    return {"patient_id": str(CLINIC_PATIENT), "patient_name": "Ada Clinic",
+            "plan": [{"id": str(rx_id), "version": version, "created_at": T0.isoformat(), **KNEE, **changes}]}
+
+
+CLINIC_PATIENT = uuid.UUID("00000000-0000-4000-8000-00000000c11c")
+
+
+def test_the_pulled_plan_replaces_the_local_one_and_keeps_old_versions(store: Store) -> None:
+    me = store.local_patient_id
+    with store.session() as db:
+        mine = service.create_prescription(db, service.get_patient(db, me), KNEE | {"target_max": 100})
+        rx = uuid.uuid4()
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)
+        plan = service.active_prescriptions(db, service.get_patient(db, me))
+        assert [(p.id, v.version, v.target_max) for p, v in plan] == [(rx, 1, 120)]
+        assert service.get_prescription(db, mine.id).active is False  # the laptop's own plan is set aside
+        state = apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx, 2, target_max=130),
+                           now=T0)
+        plan = service.active_prescriptions(db, service.get_patient(db, me))
+        assert [(p.id, v.version, v.target_max) for p, v in plan] == [(rx, 2, 130)]
+        assert [v.target_max for v in service.prescription_versions(db, plan[0][0])] == [120, 130]
+        assert (state.clinic_patient_id, state.managed_rx) == (CLINIC_PATIENT, [str(rx)])
+    # the live coach's plan is the clinic's (its targets, and the ids a recorded set will carry)
+    from romcam.live.plan import todays_plan
+
+    coach = todays_plan(store)
+    assert [(i.exercise, i.target_min, i.target_max, i.prescription_id, i.version) for i in coach] == [
+        ("knee_flexion", 90, 130, str(rx), 2)]
+
+
+def test_the_document_is_readdressed_to_the_clinic(store: Store) -> None:
+    me = store.local_patient_id
+    with store.session() as db:
+        patient = service.get_patient(db, me)
+        mine = service.create_prescription(db, patient, KNEE)
+        rx = uuid.uuid4()
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)
+        clinic_rx = service.get_prescription(db, rx)
+        spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+        doc = synthetic_session(me, T0, [spec | {"prescription": service.get_prescription(db, mine.id)},
+                                         spec | {"prescription": clinic_rx}])
+        doc["sets"][0]["video"] = "/home/ada/Videos/knee.mp4"
+        sid, _ = service.ingest_session(db, doc)
+        out = clinic_document(db, sid, clinic_patient_id=CLINIC_PATIENT, managed_rx={str(rx)})
+        again = clinic_document(db, sid, clinic_patient_id=CLINIC_PATIENT, managed_rx={str(rx)})
+    assert out.id == sid and out.patient_id == CLINIC_PATIENT
+    assert [(s.prescription_id, s.prescription_version) for s in out.sets] == [(None, None), (rx, 1)]
+    assert out.sets[0].model_extra["video"] == "knee.mp4"  # the file name only, not the laptop's folders
+    assert out.canonical_json() == again.canonical_json()  # a retry sends the same bytes
+    sent, kept = out.sets[1], doc["sets"][1]
+    assert len(sent.samples) == len(kept["samples"]) and [r.max_angle for r in sent.reps] == [
+        r["max_angle"] for r in kept["reps"]]
+    assert max(abs(a.angle - b["angle"]) for a, b in zip(sent.samples, kept["samples"], strict=True)) < 1e-4
+
+
+def test_the_outbox_queues_finished_sessions_once_and_orphans_after_a_crash(store: Store) -> None:
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    with store.session() as db:
+        done, _ = service.ingest_session(db, synthetic_session(me, T0, [spec]))
+        demo, _ = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=1), [spec], demo=True))
+        running = uuid.uuid4()  # a live session being recorded: no end yet
+        live.begin_session(db, session_id=running, patient_id=me, started_at=T0 + timedelta(hours=2), source="cam",
+                           demo=False, model="", romcam_version="x")
+        cid = live.add_checkin(db, session_id=done, pain=1, tiredness=2, cramps=False, note="", at=T0)
+        process_start = T0 + timedelta(hours=1)  # the running session started after this process did
+        assert outbox.enqueue_pending(db, patient_id=me, orphans_before=process_start, now=T0) == 2
+        assert outbox.enqueue_pending(db, patient_id=me, orphans_before=process_start, now=T0) == 0  # idempotent
+        queued = {(i.kind, i.object_id) for i in db.query(OutboxItem)}
+        assert queued == {("session", done), ("checkin", cid)}  # never the demo, not yet the running one
+        # the check-in waits for its session to be sent
+        assert [(i.kind, i.object_id) for i in outbox.due(db)] == [("session", done)]
+        # after a crash the next process finds the running session unfinished and older than itself
+        assert outbox.enqueue_pending(db, patient_id=me, orphans_before=T0 + timedelta(hours=3), now=T0) == 1
+        assert outbox.counts(db) == {"pending": 2, "sent": 0, "rejected": 0}
+        assert demo not in {i.object_id for i in db.query(OutboxItem)}
+        # the crashed session goes as it stands: interrupted, no end, the rep counted before the crash
+        set_id = live.begin_set(db, session_id=running, position=0, started_at=T0 + timedelta(hours=2),
+                                exercise="knee_flexion", side="right", mode="active", posture="seated",
+                                prescription_id=None, prescription_version=None, fps=30.0)
+        live.put_samples(db, set_id=set_id, t=[0.0, 0.5, 1.0], angle=[10.0, 60.0, 95.0], frames=3,
+                         view_ok_fraction=1.0)
+        live.put_rep(db, set_id=set_id, position=0, works="max", rep={
+            "start": 0.0, "peak": 1.0, "end": 1.0, "max_angle": 95.0, "min_angle": 10.0, "hold_s": 0.0,
+            "partial": True, "below_target": None})
+        doc = clinic_document(db, running, clinic_patient_id=CLINIC_PATIENT, managed_rx=set())
+    assert (doc.status, doc.ended_at, len(doc.sets)) == ("interrupted", None, 1)
+    assert [s.angle for s in doc.sets[0].samples] == [10.0, 60.0, 95.0]
+    assert [(r.max_angle, r.partial) for r in doc.sets[0].reps] == [(95.0, True)]
+
+
+def test_romcam_link_writes_a_private_file_and_serve_refuses_a_readable_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from romcam.cli import main
+
+    path = tmp_path / "link.toml"
+    monkeypatch.setattr("sys.stdin", io.StringIO(TOKEN + "\n"))
+    assert main(["link", "--upload-to", "https://clinic.example/", "--config", str(path)]) == 0
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert read_config(path) == LinkConfig("https://clinic.example", TOKEN)
+    assert TOKEN not in capsys.readouterr().err
+    os.chmod(path, 0o640)
+    assert main(["serve", "--no-live", "--config", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert f"chmod 600 {path}" in err and TOKEN not in err

@@ -1,0 +1,96 @@
+// The clinic link on the patient's page (docs/sync.md): the consent panel before the first upload,
+// then a status line (linked to X, N sessions waiting, last upload, last error) with "Stop sharing".
+// No inline script (the page's CSP): this file fills <section id="link-panel">, with textContent only.
+"use strict";
+
+(function () {
+  const POLL_MS = 5000;
+  let panel = null;
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function when(iso) {
+    if (!iso) return "never";
+    const d = new Date(iso);
+    return d.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  }
+
+  async function send(method) {
+    const opts = { method, headers: { "Content-Type": "application/json" } };
+    if (method === "POST") opts.body = JSON.stringify({ consent: true });
+    const r = await fetch("/api/link/consent", opts);
+    if (r.ok) render(await r.json());
+  }
+
+  function consentPanel(s) {
+    panel.dataset.view = "consent";
+    const h = el("h2", { id: "link-title" }, "Share your results with your physical therapist?");
+    const who = el("p", { class: "link-who" });
+    who.append("This laptop is linked to ", el("strong", {}, s.clinic), " (", el("span", { class: "link-url" }, s.clinic_url), ").");
+    const what = el("p", {}, "If you say yes, romcam sends your physical therapist, after each session:");
+    const list = el("ul", { class: "link-shares" });
+    for (const item of s.shares) list.append(el("li", {}, item));
+    const never = el("p", { class: "link-never" }, "It never sends video or pictures of you. They stay on this laptop.");
+    const later = el("p", {}, "Nothing is sent until you say yes. You can stop sharing at any time.");
+    const waiting = s.waiting ? el("p", { class: "link-waiting" },
+      `${s.waiting} session${s.waiting === 1 ? " is" : "s are"} kept on this laptop until you decide.`) : null;
+    const yes = el("button", { type: "button", id: "link-consent", class: "link-yes" }, "Yes, share my results");
+    yes.addEventListener("click", () => send("POST"));
+    const no = el("button", { type: "button", id: "link-later", class: "link-no" }, "Not now");
+    no.addEventListener("click", () => { panel.dataset.dismissed = "true"; notSharing(s); });
+    const buttons = el("p", { class: "link-buttons" });
+    buttons.append(yes, no);
+    panel.replaceChildren(...[h, who, what, list, never, later, waiting, buttons].filter(Boolean));
+  }
+
+  function statusLine(s) {
+    panel.dataset.view = "status";
+    const line = el("p", { id: "link-status", role: "status" });
+    line.append("Sharing with ", el("strong", {}, s.clinic), ": ");
+    line.append(s.waiting ? `${s.waiting} session${s.waiting === 1 ? "" : "s"} waiting to be sent` : "everything sent");
+    line.append(` · last sent ${when(s.last_upload_at)}`);
+    const parts = [line];
+    if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
+    const stop = el("button", { type: "button", id: "link-withdraw", class: "link-no" }, "Stop sharing");
+    stop.addEventListener("click", () => { panel.dataset.dismissed = "true"; send("DELETE"); });
+    parts.push(stop);
+    panel.replaceChildren(...parts);
+  }
+
+  function notSharing(s) {
+    panel.dataset.view = "off";
+    const line = el("p", { id: "link-status", role: "status" });
+    line.append("Not sharing with ", el("strong", {}, s.clinic), ": ",
+      s.waiting ? `${s.waiting} session${s.waiting === 1 ? "" : "s"} kept on this laptop` : "nothing is sent");
+    const again = el("button", { type: "button", id: "link-ask", class: "link-no" }, "Share my results…");
+    again.addEventListener("click", () => { panel.dataset.dismissed = "false"; consentPanel(s); });
+    panel.replaceChildren(line, again);
+  }
+
+  function render(s) {
+    if (!s.linked) { panel.hidden = true; return; }
+    panel.hidden = false;
+    if (s.consent) statusLine(s);
+    else if (panel.dataset.dismissed === "true") notSharing(s);
+    else if (panel.dataset.view !== "consent") consentPanel(s); // not rebuilt while the patient reads it
+  }
+
+  async function poll() {
+    try {
+      const r = await fetch("/api/link/status", { headers: { Accept: "application/json" } });
+      if (r.ok) render(await r.json());
+    } catch (_) { /* the server is restarting: the next poll tries again */ }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    panel = document.getElementById("link-panel");
+    if (!panel) return;
+    poll();
+    setInterval(poll, POLL_MS);
+  });
+})();
