@@ -2,7 +2,7 @@
 the outbox of uploads to the clinic.
 
 Revision ID: 0005s
-Revises: 0003
+Revises: 0004p
 Create Date: 2026-11-26
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005s"
-down_revision = "0003"
+down_revision = "0004p"
 branch_labels = None
 depends_on = None
 
