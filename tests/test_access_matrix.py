@@ -231,6 +231,7 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("GET", "/live/video.mjpg"): ("live", 200, _p("/live/video.mjpg")),
     ("GET", "/live/status"): ("live", 200, _p("/live/status")),
     ("GET", "/live/plan"): ("live", 200, _p("/live/plan")),
+    ("GET", "/live/setup"): ("live", 200, _p("/live/setup")),
     **{("POST", f"/live/{c}"): ("live", 200, _p(f"/live/{c}")) for c in ("start", "pause", "resume", "stop", "next",
                                                                          "rest")},
     ("POST", "/live/checkin"): ("live", 201, _p("/live/checkin", json={"pain": 1, "tiredness": 2, "cramps": False})),
