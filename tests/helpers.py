@@ -12,6 +12,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -80,10 +82,80 @@ def romcam_serve(tmp: Path, *args: str, ready: str = "/live/status",
             wait_until_up(f"http://127.0.0.1:{port}{ready}", proc, log_path, timeout)
             yield port, proc
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen, wait: float = 15.0, *, group: bool = False) -> None:
+    """Stop a server as Ctrl-C does (SIGINT, so it shuts down cleanly); kill it if it has not gone in ``wait`` s.
+    ``group``: ``proc`` was started with ``start_new_session=True`` and the signals go to its whole process
+    group (a server run under a wrapper such as strace, which on SIGINT would detach and leave it running)."""
+    if group:
+        for sig, grace in ((signal.SIGINT, wait), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline:
+                proc.poll()  # reap the wrapper
+                if not _group_alive(proc.pid):
+                    return
+                time.sleep(0.1)
+        proc.poll()
+        return
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(wait)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def offline_page(server: str, problems: list[str], *, width: int = 1280, height: int = 800,
+                 init_script: str | None = None, timeout_ms: int = 30_000) -> Iterator[Any]:
+    """One page of Debian's chromium (Playwright) for pages of ``server`` that must work offline: a script
+    error, a console error, a Content-Security-Policy report or any request off the server is appended to
+    ``problems``, which the caller asserts empty. The server's own headers reach the page unchanged."""
+    from playwright.sync_api import sync_playwright
+
+    origin = urlsplit(server)
+
+    def same_origin_only(route: Any) -> None:
+        url = urlsplit(route.request.url)
+        if (url.scheme, url.netloc) == (origin.scheme, origin.netloc) or url.scheme in ("data", "blob"):
+            route.continue_()
+        else:
+            problems.append(f"request off the server (the pages must work offline): {route.request.url}")
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+        if init_script:
+            context.add_init_script(init_script)
+        pg = context.new_page()
+        pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
+        pg.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+              if msg.type == "error" or "Content Security Policy" in msg.text else None)
+        pg.route("**/*", same_origin_only)
+        pg.set_default_timeout(timeout_ms)
+        try:
+            yield pg
+        finally:
+            context.close()
+            browser.close()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies do not count: an orphan's may linger)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False

@@ -18,10 +18,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
+from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
 
 from tests.conftest import DEMO_SPEC
 
@@ -47,33 +46,9 @@ def live_server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 def page(live_server: str) -> Iterator[object]:
     """The coaching page at 1280×800; fails the test on a script error, a console error or any request
     off the server."""
-    from playwright.sync_api import sync_playwright
-
     problems: list[str] = []
-    origin = urlsplit(live_server)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
-        pg = context.new_page()
-        pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
-        pg.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-              if msg.type == "error" else None)
-
-        def same_origin_only(route) -> None:
-            url = urlsplit(route.request.url)
-            if (url.scheme, url.netloc) == (origin.scheme, origin.netloc) or url.scheme in ("data", "blob"):
-                route.continue_()
-            else:
-                problems.append(f"request off the server (the coach must work offline): {route.request.url}")
-                route.abort()
-
-        pg.route("**/*", same_origin_only)
-        pg.set_default_timeout(20_000)
-        try:
-            yield pg
-        finally:
-            context.close()
-            browser.close()
+    with offline_page(live_server, problems, timeout_ms=20_000) as pg:
+        yield pg
     assert not problems, "\n".join(problems)
 
 

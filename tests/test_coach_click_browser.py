@@ -16,11 +16,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
+from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
 
 from romcam.render import RenderSpec, render_clip
 from romcam.render.clip import Truth, people_torsos, truth_path
@@ -96,68 +95,43 @@ COLLECT_JS = """(ms) => new Promise((resolve) => {
 
 
 def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
     path, patient, carer = clip
     truth = Truth.from_json(truth_path(path).read_text())
     problems: list[str] = []
-    origin = urlsplit(served)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
-        pg = context.new_page()
-        pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
-        pg.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-              if msg.type == "error" else None)
+    with offline_page(served, problems) as pg:
+        pg.goto(f"{served}/coach")
+        deadline = time.monotonic() + 60
+        while pg.evaluate("() => document.getElementById('video').naturalWidth") == 0:  # the MJPEG plays
+            assert time.monotonic() < deadline, "the video never showed"
+            pg.wait_for_timeout(200)
+        s = _wait(pg, served, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"])
+        # two people in view: the page says who is measured and that a tap changes it
+        pg.wait_for_selector("#subject-line[data-kind=choose], #subject-line[data-kind=locked]")
+        assert "tap" in pg.locator("#subject-line").inner_text().lower()
 
-        def same_origin_only(route) -> None:  # type: ignore[no-untyped-def]
-            url = urlsplit(route.request.url)
-            if (url.scheme, url.netloc) == (origin.scheme, origin.netloc) or url.scheme in ("data", "blob"):
-                route.continue_()
-            else:
-                problems.append(f"request off the server: {route.request.url}")
-                route.abort()
+        # 1. click the caregiver: the caregiver is measured (so the click really decides)
+        _click(pg, _centre(carer, s["t"]))
+        s = _wait(pg, served, lambda s: s["subject"]["locked"] and "," in s["subject"]["selector"]
+                  and s["subject"]["box"] is not None)
+        c = _box_centre(s["subject"])
+        assert np.linalg.norm(c - _centre(carer, s["t"])) < np.linalg.norm(c - _centre(patient, s["t"]))
 
-        pg.route("**/*", same_origin_only)
-
-        pg.set_default_timeout(30_000)
-        try:
-            pg.goto(f"{served}/coach")
-            deadline = time.monotonic() + 60
-            while pg.evaluate("() => document.getElementById('video').naturalWidth") == 0:  # the MJPEG plays
-                assert time.monotonic() < deadline, "the video never showed"
-                pg.wait_for_timeout(200)
-            s = _wait(pg, served, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"])
-            # two people in view: the page says who is measured and that a tap changes it
-            pg.wait_for_selector("#subject-line[data-kind=choose], #subject-line[data-kind=locked]")
-            assert "tap" in pg.locator("#subject-line").inner_text().lower()
-
-            # 1. click the caregiver: the caregiver is measured (so the click really decides)
-            _click(pg, _centre(carer, s["t"]))
-            s = _wait(pg, served, lambda s: s["subject"]["locked"] and "," in s["subject"]["selector"]
-                      and s["subject"]["box"] is not None)
-            c = _box_centre(s["subject"])
-            assert np.linalg.norm(c - _centre(carer, s["t"])) < np.linalg.norm(c - _centre(patient, s["t"]))
-
-            # 2. click the patient: the patient is measured, the page says so, the angles follow the truth
-            _click(pg, _centre(patient, s["t"]))
-            first = s["subject"]["selector"]
-            s = _wait(pg, served, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
-                      and s["subject"]["box"] is not None)
-            c = _box_centre(s["subject"])
-            assert np.linalg.norm(c - _centre(patient, s["t"])) < np.linalg.norm(c - _centre(carer, s["t"]))
-            assert s["subject"]["confirmed"] is True
-            pg.wait_for_selector("#subject-line[data-kind=locked]")
-            line = pg.locator("#subject-line")
-            assert "measuring the person you tapped" in line.inner_text()
-            assert float(line.evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 20  # large text
-            assert pg.locator("#subject-box").is_visible()
-            events = pg.evaluate(COLLECT_JS, 4000)
-            ARTIFACTS.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACTS / "coach_click.png"))
-        finally:
-            context.close()
-            browser.close()
+        # 2. click the patient: the patient is measured, the page says so, the angles follow the truth
+        _click(pg, _centre(patient, s["t"]))
+        first = s["subject"]["selector"]
+        s = _wait(pg, served, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
+                  and s["subject"]["box"] is not None)
+        c = _box_centre(s["subject"])
+        assert np.linalg.norm(c - _centre(patient, s["t"])) < np.linalg.norm(c - _centre(carer, s["t"]))
+        assert s["subject"]["confirmed"] is True
+        pg.wait_for_selector("#subject-line[data-kind=locked]")
+        line = pg.locator("#subject-line")
+        assert "measuring the person you tapped" in line.inner_text()
+        assert float(line.evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 20  # large text
+        assert pg.locator("#subject-box").is_visible()
+        events = pg.evaluate(COLLECT_JS, 4000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "coach_click.png"))
     assert not problems, "\n".join(problems)
     chosen = s["subject"]["selector"]
     measured = [(t, a) for t, a, sel in events if a is not None and sel == chosen]

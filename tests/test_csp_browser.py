@@ -18,10 +18,9 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
+from helpers import offline_page, require_browser, romcam_serve
 
 from romcam.store.seed import synthetic_session
 from tests.conftest import DEMO_SPEC
@@ -64,34 +63,9 @@ def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def page(server: dict) -> Iterator[tuple[object, list[str]]]:
-    from playwright.sync_api import sync_playwright
-
-    problems: list[str] = []
-    origin = urlsplit(server["base"])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_init_script(WATCH)
-        pg = context.new_page()
-        pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
-        pg.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-              if msg.type == "error" or "Content Security Policy" in msg.text else None)
-
-        def same_origin_only(route) -> None:  # the headers are the server's own: nothing is rewritten
-            url = urlsplit(route.request.url)
-            if (url.scheme, url.netloc) == (origin.scheme, origin.netloc) or url.scheme in ("data", "blob"):
-                route.continue_()
-            else:
-                problems.append(f"request off the server: {route.request.url}")
-                route.abort()
-
-        pg.route("**/*", same_origin_only)
-        pg.set_default_timeout(30_000)
-        try:
-            yield pg, problems
-        finally:
-            context.close()
-            browser.close()
+    problems: list[str] = []  # the headers are the server's own: nothing is rewritten
+    with offline_page(server["base"], problems, height=900, init_script=WATCH) as pg:
+        yield pg, problems
 
 
 def _wait(pg, expression: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from db_fixtures import *  # noqa: F403 (postgres_server)
-from helpers import free_port, wait_until_up
+from helpers import free_port, stop, wait_until_up
 from sqlalchemy import create_engine, text
 
 from romcam.server.settings import Settings
@@ -228,10 +227,5 @@ def test_the_image_command_serves_and_its_healthcheck_tells(postgres_server, tmp
             sick = subprocess.run(health, env=env, capture_output=True, text=True, timeout=30)
             assert sick.returncode != 0 and "503" in sick.stderr
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, 15)
     assert "romcam serving on http://0.0.0.0:" in log_path.read_text()

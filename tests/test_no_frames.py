@@ -28,7 +28,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import free_port, wait_until_up
+from helpers import free_port, stop, wait_until_up
 from sqlalchemy import MetaData, create_engine, select
 
 from tests.conftest import DEMO_SPEC
@@ -253,7 +252,8 @@ def test_serve_writes_and_sends_no_frame(demo_clip: Path, tmp_path: Path) -> Non
                  "--source", str(demo_clip), "--exercise", DEMO_SPEC.exercise, "--side", DEMO_SPEC.side)
     messages: list[str | bytes] = []
     with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, env=box.env(), cwd=box.cwd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=box.env(), cwd=box.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # stopped as a group: strace alone would detach
         try:
             wait_until_up(base + "/live/status", proc, log_path, timeout=180)
             with connect(f"ws://127.0.0.1:{port}/live/ws", origin=base, open_timeout=30) as ws:
@@ -268,12 +268,7 @@ def test_serve_writes_and_sends_no_frame(demo_clip: Path, tmp_path: Path) -> Non
                         break
             assert _post(base, "/live/checkin", {"pain": 2, "tiredness": 4, "cramps": False, "note": "fine"})
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, 30, group=True)
 
     # the preview reaches this machine, and only it: the checks below are not vacuous
     assert status == 200 and preview.count(b"\xff\xd8\xff") >= 2, (status, preview[:200])
