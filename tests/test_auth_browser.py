@@ -14,6 +14,8 @@ from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_
 from romcam.store import Store, accounts, service
 
 PASSWORD = "correct horse battery staple"
+KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
+        "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3}
 
 
 def _seed(db: Path) -> dict[str, str]:
@@ -24,6 +26,9 @@ def _seed(db: Path) -> dict[str, str]:
             b = accounts.create_user(s, email="ben@clinic.test", password=PASSWORD, role="clinician", name="Ben PT")
             ada = service.create_patient(s, name="Ada Lovelace", clinician_id=a.id)
             bo = service.create_patient(s, name="Bo Theirs", clinician_id=b.id)
+            service.create_prescription(s, ada, dict(KNEE))
+            accounts.create_user(s, email="ada@home.test", password=PASSWORD, role="patient", name="Ada",
+                                 patient_id=ada.id)
             return {"ada": str(ada.id), "bo": str(bo.id)}
     finally:
         store.close()
@@ -97,6 +102,39 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
             assert page.request.get(f"{base}/api/patients").status == 401
             page.goto(base + "/")
             expect(page).to_have_url(base + "/login")
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def test_a_patient_reads_their_plan_without_the_care_teams_controls(tmp_path: Path) -> None:
+    """A patient logged in sees their own plan, read-only: the editing controls are not on the page (and
+    the server refuses the writes anyway: test_access_matrix)."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    ids = _seed(tmp_path / "romcam.db")
+    with romcam_serve(tmp_path, "--no-live", "--auth", "clinic", ready="/login") as (port, _), \
+            sync_playwright() as pw:
+        base = f"http://127.0.0.1:{port}"
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(base + "/login")
+            page.fill("input[name=email]", "ada@home.test")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            expect(page.locator("#account-name")).to_have_text("Ada (patient)")
+            expect(page.locator("details.add-patient")).to_be_hidden()
+            page.goto(f"{base}/patients/{ids['ada']}")
+            expect(page.locator("#prescriptions tbody tr").first).to_contain_text("Knee")
+            for hidden in ("#new-prescription", "#pause-button", "#prescriptions button:has-text('Edit')",
+                           "#prescriptions button:has-text('End')"):
+                expect(page.locator(hidden).first).to_be_hidden()
+            expect(page.locator("#prescriptions button:has-text('History')").first).to_be_visible()
+            assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
             assert errors == []
         finally:
             browser.close()

@@ -279,7 +279,7 @@ window.romcam = (function () {
             item.append(el("p", { class: "form-error", role: "alert", text: `Could not snooze: ${err.message}` }));
           }
         });
-        item.append(el("div", { class: "alert-actions" }, el("label", {}, "Snooze for ", select), button));
+        item.append(el("div", { class: "alert-actions staff-only" }, el("label", {}, "Snooze for ", select), button));
       }
       list.append(item);
     }
@@ -289,11 +289,16 @@ window.romcam = (function () {
     return n === 1 ? "1 change to review" : `${n} changes to review`;
   }
 
-  /** On a clinic server: who is logged in, and a Log out button, in the page header. */
+  /** The roles that read a patient's data and plan but change neither (the server answers 403 anyway). */
+  const READ_ONLY_ROLES = ["patient", "caregiver"];
+
+  /** On a clinic server: who is logged in, and a Log out button, in the page header; for a patient or
+   * caregiver the page hides the controls only the care team may use (class staff-only). */
   async function showAccount() {
     const who = await me();
     const header = document.querySelector("header.site");
     if (!who || who.mode !== "clinic" || !header) return;
+    if (READ_ONLY_ROLES.includes(who.user.role)) document.body.classList.add("read-only");
     const button = el("button", { type: "button", id: "logout", class: "link-button" }, "Log out");
     button.addEventListener("click", async () => {
       try { await api("/api/auth/logout", { method: "POST" }); } catch (err) { /* ended already */ }

@@ -185,9 +185,9 @@
         el("td", { text: `v${p.version}` }));
       const history = el("tr", { class: "history", hidden: true }, el("td", { colspan: "9" }));
       const actions = el("td", { class: "row-actions" },
-        el("button", { type: "button", class: "secondary", text: "Edit", onclick: () => openEditor(p) }),
+        el("button", { type: "button", class: "secondary staff-only", text: "Edit", onclick: () => openEditor(p) }),
         el("button", { type: "button", class: "secondary", text: "History", onclick: () => toggleHistory(p, history) }),
-        el("button", { type: "button", class: "secondary danger", text: "End", onclick: () => endPrescription(p) }));
+        el("button", { type: "button", class: "secondary danger staff-only", text: "End", onclick: () => endPrescription(p) }));
       row.append(actions);
       body.append(row, history);
     }
