@@ -76,8 +76,23 @@ class AngleSample:
     missing: str | None = None  # why no angle: e.g. "left_wrist not visible"
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a × b``. For two 3-vectors, written out: ``np.cross`` costs about 25 µs a call on single vectors,
+    which added up to half of the angle engine's time per live frame (benchmarks/perf.py)."""
+    if a.shape != (3,) or b.shape != (3,):
+        return np.cross(a, b)
+    a0, a1, a2 = a.tolist()
+    b0, b1, b2 = b.tolist()
+    return np.array((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0))
+
+
+def _norm(v: np.ndarray) -> float:
+    """The length of one vector (``np.linalg.norm`` is ten times slower on a single short vector)."""
+    return math.hypot(*v.tolist()) if v.ndim == 1 else float(np.linalg.norm(v))
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v)
+    n = _norm(v)
     return v / n if n > 1e-12 else v * 0.0
 
 
@@ -86,7 +101,7 @@ def signed_angle(a: np.ndarray, b: np.ndarray, normal: np.ndarray) -> float:
     projected onto the plane perpendicular to ``normal``; right-hand rule, range (-180, 180]."""
     a_p = a - np.dot(a, normal) * normal
     b_p = b - np.dot(b, normal) * normal
-    return math.degrees(math.atan2(float(np.dot(np.cross(a_p, b_p), normal)), float(np.dot(a_p, b_p))))
+    return math.degrees(math.atan2(float(np.dot(_cross(a_p, b_p), normal)), float(np.dot(a_p, b_p))))
 
 
 def signed_angle_2d(a: np.ndarray, b: np.ndarray) -> float:
@@ -129,7 +144,7 @@ def body_axes(world: np.ndarray, frame: str, side: str) -> dict[str, np.ndarray]
     pair = ("left_shoulder", "right_shoulder") if frame == "thorax" else ("left_hip", "right_hip")
     across = world[INDEX[pair[0]]] - world[INDEX[pair[1]]]
     left = _unit(across - np.dot(across, up) * up)
-    anterior = np.cross(left, up)
+    anterior = _cross(left, up)
     lateral = left if side == "left" else -left
     # perpendicular to the hip-to-hip line, toward the feet, in the frontal plane
     hips = _unit(world[INDEX["left_hip"]] - world[INDEX["right_hip"]])
@@ -192,12 +207,12 @@ def moving_vector(arr: np.ndarray, motion: Motion, side: str, pick: Mapping[str,
     if motion.moving_through is None:
         return m
     far = _point(arr, motion.moving_through, side, pick) - _point(arr, motion.moving[1], side, pick)
-    nm, nf = np.linalg.norm(m), np.linalg.norm(far)
+    nm, nf = _norm(m), _norm(far)
     if nm < 1e-12 or nf < 1e-12:
         return m
     um, uf = m / nm, far / nf
-    cross = np.cross(um, uf) if um.shape[0] == 3 else um[0] * uf[1] - um[1] * uf[0]
-    bend = math.degrees(math.atan2(float(np.linalg.norm(cross)), float(np.dot(um, uf))))
+    cross = _cross(um, uf) if um.shape[0] == 3 else um[0] * uf[1] - um[1] * uf[0]
+    bend = math.degrees(math.atan2(_norm(np.atleast_1d(cross)), float(np.dot(um, uf))))
     w = float(np.clip((STRAIGHT_NONE_DEG - bend) / (STRAIGHT_NONE_DEG - STRAIGHT_FULL_DEG), 0.0, 1.0))
     if w == 0.0:
         return m
@@ -223,14 +238,14 @@ def plane_normal(motion: Motion, world: np.ndarray, side: str, pick: Mapping[str
         n = axes["up"]
     else:  # sagittal, and limb's fallback
         n = axes["left"]
-    if float(np.dot(np.cross(r, d), n)) < 0:
+    if float(np.dot(_cross(r, d), n)) < 0:
         n = -n
     if motion.plane == "limb":
         r = _vector(world, motion.reference, side, pick, axes)
         m = _vector(world, motion.moving, side, pick, axes)
-        c = np.cross(r, m)
-        size = np.linalg.norm(r) * np.linalg.norm(m)
-        if size > 0 and np.linalg.norm(c) > _LIMB_PLANE_MIN_SIN * size:
+        c = _cross(r, m)
+        size = _norm(r) * _norm(m)
+        if size > 0 and _norm(c) > _LIMB_PLANE_MIN_SIN * size:
             c = _unit(c)
             n = c if float(np.dot(c, n)) >= 0 else -c
     return n
@@ -250,7 +265,7 @@ def view_axes(pose: Pose) -> dict[str, np.ndarray]:
     hips_i = _unit(im[li] - im[ri])
     left = hips_w + hips_i
     left = _unit(left - np.dot(left, up) * up)
-    return {"left": left, "anterior": np.cross(left, up)}
+    return {"left": left, "anterior": _cross(left, up)}
 
 
 def view_error_deg(motion: Motion, normal: np.ndarray, view: dict[str, np.ndarray]) -> float:
@@ -434,7 +449,7 @@ def _measure_one(pose: Pose, motion: Motion, side: str, pick: Mapping[str, int],
 
 
 def _unsigned_angle(a: np.ndarray, b: np.ndarray) -> float:
-    return math.degrees(math.atan2(float(np.linalg.norm(np.cross(a, b))), float(np.dot(a, b))))
+    return math.degrees(math.atan2(_norm(_cross(a, b)), float(np.dot(a, b))))
 
 
 def side_turn_deg(pose: Pose) -> float:
@@ -479,7 +494,7 @@ def facing_side(pose: Pose) -> str | None:
     up = _unit(mid_sh - mid_hip)
     fwd = w[INDEX["nose"]] - mid_sh
     fwd = _unit(fwd - np.dot(fwd, up) * up)
-    left = np.cross(up, fwd)  # left = up × anterior in a right-handed (left, up, anterior) frame
+    left = _cross(up, fwd)  # left = up × anterior in a right-handed (left, up, anterior) frame
     if abs(float(left[2])) < math.sin(math.radians(45.0)):
         return None
     return "left" if left[2] < 0 else "right"  # z grows away from the camera

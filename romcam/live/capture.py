@@ -132,13 +132,15 @@ class LatestFrameGrabber:
 
 
 def scene_light(image: Any) -> float:
-    """How much light the camera gets: the mean luma of the frame, 0 (black) to 1 (white), on a
-    32x24 thumbnail (cheap enough for every frame). The coaching page's first-run check reads it."""
+    """How much light the camera gets: the mean luma of the frame, 0 (black) to 1 (white), from every
+    16th pixel of every 16th row (about 1200 pixels of a 640x480 frame: a few µs, where an area-averaged
+    thumbnail cost 0.4 ms a frame). The coaching page's first-run check reads it."""
     import cv2
 
-    small = cv2.resize(image, (32, 24), interpolation=cv2.INTER_AREA)
-    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
-    return float(gray.mean()) / 255.0
+    sample = image[::16, ::16].copy()
+    if sample.ndim == 3:
+        sample = cv2.cvtColor(sample, cv2.COLOR_BGRA2GRAY if sample.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    return float(sample.mean()) / 255.0
 
 
 def live_hysteresis(item: PlanItem) -> float:
