@@ -472,7 +472,9 @@ def dashboard_time(store: Any, seeded: Any, *, repeat: int, ingest: int) -> dict
                            "sessions": seeded.sessions, "sets": seeded.sessions * len(perfdb.MOTIONS),
                            "seeded_through_ingest": seeded.ingested, "seed_seconds": round(seeded.seconds, 1),
                            "load_before": load()}
-    with perfdb.ServerThread(store, free_port()) as server, httpx2.Client(base_url=server.base, timeout=120) as client:
+    # trust_env=False: romcam.pose points all_proxy at a closed port (MediaPipe's telemetry); httpx would follow it
+    with perfdb.ServerThread(store, free_port()) as server, \
+            httpx2.Client(base_url=server.base, timeout=120, trust_env=False) as client:
         for url_ in (trend_urls[:3] + ["/api/patients"] + [f"/api/sessions/{s}" for s in session_ids[:3]]):
             client.get(url_)  # warm-up
         print(f"  {out['backend']}: timing …", flush=True)
