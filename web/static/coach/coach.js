@@ -683,7 +683,11 @@
     const people = Number.isInteger(subject.people) ? subject.people : 0;
     const box = Array.isArray(subject.box) && subject.box.length === 4 ? subject.box : null;
     const img = $("video");
-    const several = people >= 2 || app.lockClick !== null;
+    // two people seen in the last 3 s still count: the pose model misses the second person now and then,
+    // and the line must not flicker away between frames
+    if (people >= 2) app.severalSeenAt = performance.now();
+    const several = people >= 2 || app.lockClick !== null
+      || (app.severalSeenAt !== undefined && performance.now() - app.severalSeenAt < 3000);
     if (box && subject.locked && several && img.clientWidth > 0) {
       const pic = pictureRect(img);
       marker.style.left = `${pic.offsetX + box[0] * pic.width}px`;
