@@ -7,7 +7,10 @@ a secure context, so the Secure ``__Host-`` cookie works without TLS there).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
 
@@ -34,107 +37,104 @@ def _seed(db: Path) -> dict[str, str]:
         store.close()
 
 
-def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
+@contextmanager
+def _clinic(tmp: Path) -> Iterator[tuple[Any, str, Any, list[str], dict[str, str]]]:
+    """A real clinic-mode server on the seeded database and a chromium page: ``(playwright, base URL,
+    page, script errors, patient ids)``."""
     require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    ids = _seed(tmp_path / "romcam.db")
-    with romcam_serve(tmp_path, "--no-live", "--auth", "clinic", ready="/login") as (port, _), \
-            sync_playwright() as pw:
-        base = f"http://127.0.0.1:{port}"
+    ids = _seed(tmp / "romcam.db")
+    with romcam_serve(tmp, "--no-live", "--auth", "clinic", ready="/login") as (port, _), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         try:
-            page.goto(base + "/")
-            expect(page).to_have_url(base + "/login")  # not logged in: the login page
-            page.fill("input[name=email]", "ann@clinic.test")
-            page.fill("input[name=password]", "wrong password here")
-            page.click("button[type=submit]")
-            expect(page.locator("#login-error")).to_have_text("Wrong email or password.")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            expect(page).to_have_url(base + "/")
-            expect(page.locator("#patients")).to_be_visible()
-            names = page.locator("#patients tbody tr").all_inner_texts()
-            assert len(names) == 1 and "Ada Lovelace" in names[0], names
-            expect(page.locator("#account-name")).to_have_text("Ann PT (clinician)")
-
-            # a write from the dashboard (common.js sends X-CSRF-Token): the new patient is Ann's
-            page.click("details.add-patient summary")
-            page.fill("#add-patient input[name=name]", "Cy New")
-            page.click("#add-patient button[type=submit]")
-            page.wait_for_url(f"{base}/patients/*")
-            page.goto(base + "/")
-            expect(page.locator("#patients tbody tr")).to_have_count(2)
-            assert "Bo Theirs" not in page.locator("#patients").inner_text()
-
-            # another clinician's patient is "not found", page and API alike
-            r = page.goto(f"{base}/patients/{ids['bo']}")
-            assert r is not None and r.status == 404
-            assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
-            assert page.request.get(f"{base}/api/patients/{ids['ada']}").status == 200
-            # a device token for Ada, made on her page: shown once, works, then revoked
-            page.goto(f"{base}/patients/{ids['ada']}")
-            expect(page.locator("#devices-section")).to_be_visible()
-            page.fill("#new-device input[name=label]", "Ada's laptop")
-            page.click("#new-device button[type=submit]")
-            expect(page.locator("#new-token")).to_be_visible()
-            token = page.locator("#new-token-value").inner_text()
-            assert token.startswith("romcam_dt_")
-            device = {"Authorization": f"Bearer {token}"}
-            seen = pw.request.new_context()
-            r = seen.get(f"{base}/api/device", headers=device)
-            assert r.status == 200 and r.json()["patient_name"] == "Ada Lovelace"
-            expect(page.locator("#devices li")).to_have_count(1)
-            page.click("#devices button.revoke")
-            expect(page.locator("#devices button.revoke")).to_have_count(0)
-            assert seen.get(f"{base}/api/device", headers=device).status == 401
-            seen.dispose()
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.goto(base + "/")
-            expect(page.locator("#logout")).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "auth-patients.png"), full_page=True)
-
-            page.click("#logout")
-            expect(page).to_have_url(base + "/login")
-            assert page.request.get(f"{base}/api/patients").status == 401
-            page.goto(base + "/")
-            expect(page).to_have_url(base + "/login")
-            assert errors == []
+            yield pw, f"http://127.0.0.1:{port}", page, errors, ids
         finally:
             browser.close()
+
+
+def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with _clinic(tmp_path) as (pw, base, page, errors, ids):
+        page.goto(base + "/")
+        expect(page).to_have_url(base + "/login")  # not logged in: the login page
+        page.fill("input[name=email]", "ann@clinic.test")
+        page.fill("input[name=password]", "wrong password here")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text("Wrong email or password.")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(base + "/")
+        expect(page.locator("#patients")).to_be_visible()
+        names = page.locator("#patients tbody tr").all_inner_texts()
+        assert len(names) == 1 and "Ada Lovelace" in names[0], names
+        expect(page.locator("#account-name")).to_have_text("Ann PT (clinician)")
+
+        # a write from the dashboard (common.js sends X-CSRF-Token): the new patient is Ann's
+        page.click("details.add-patient summary")
+        page.fill("#add-patient input[name=name]", "Cy New")
+        page.click("#add-patient button[type=submit]")
+        page.wait_for_url(f"{base}/patients/*")
+        page.goto(base + "/")
+        expect(page.locator("#patients tbody tr")).to_have_count(2)
+        assert "Bo Theirs" not in page.locator("#patients").inner_text()
+
+        # another clinician's patient is "not found", page and API alike
+        r = page.goto(f"{base}/patients/{ids['bo']}")
+        assert r is not None and r.status == 404
+        assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
+        assert page.request.get(f"{base}/api/patients/{ids['ada']}").status == 200
+        # a device token for Ada, made on her page: shown once, works, then revoked
+        page.goto(f"{base}/patients/{ids['ada']}")
+        expect(page.locator("#devices-section")).to_be_visible()
+        page.fill("#new-device input[name=label]", "Ada's laptop")
+        page.click("#new-device button[type=submit]")
+        expect(page.locator("#new-token")).to_be_visible()
+        token = page.locator("#new-token-value").inner_text()
+        assert token.startswith("romcam_dt_")
+        device = {"Authorization": f"Bearer {token}"}
+        seen = pw.request.new_context()
+        r = seen.get(f"{base}/api/device", headers=device)
+        assert r.status == 200 and r.json()["patient_name"] == "Ada Lovelace"
+        expect(page.locator("#devices li")).to_have_count(1)
+        page.click("#devices button.revoke")
+        expect(page.locator("#devices button.revoke")).to_have_count(0)
+        assert seen.get(f"{base}/api/device", headers=device).status == 401
+        seen.dispose()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.goto(base + "/")
+        expect(page.locator("#logout")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "auth-patients.png"), full_page=True)
+
+        page.click("#logout")
+        expect(page).to_have_url(base + "/login")
+        assert page.request.get(f"{base}/api/patients").status == 401
+        page.goto(base + "/")
+        expect(page).to_have_url(base + "/login")
+        assert errors == []
 
 
 def test_a_patient_reads_their_plan_without_the_care_teams_controls(tmp_path: Path) -> None:
     """A patient logged in sees their own plan, read-only: the editing controls are not on the page (and
     the server refuses the writes anyway: test_access_matrix)."""
-    require_browser()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    ids = _seed(tmp_path / "romcam.db")
-    with romcam_serve(tmp_path, "--no-live", "--auth", "clinic", ready="/login") as (port, _), \
-            sync_playwright() as pw:
-        base = f"http://127.0.0.1:{port}"
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        try:
-            page.goto(base + "/login")
-            page.fill("input[name=email]", "ada@home.test")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            expect(page.locator("#account-name")).to_have_text("Ada (patient)")
-            expect(page.locator("details.add-patient")).to_be_hidden()
-            page.goto(f"{base}/patients/{ids['ada']}")
-            expect(page.locator("#prescriptions tbody tr").first).to_contain_text("Knee")
-            for hidden in ("#new-prescription", "#pause-button", "#prescriptions button:has-text('Edit')",
-                           "#prescriptions button:has-text('End')"):
-                expect(page.locator(hidden).first).to_be_hidden()
-            expect(page.locator("#prescriptions button:has-text('History')").first).to_be_visible()
-            assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
-            assert errors == []
-        finally:
-            browser.close()
+    with _clinic(tmp_path) as (pw, base, page, errors, ids):
+        page.goto(base + "/login")
+        page.fill("input[name=email]", "ada@home.test")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#account-name")).to_have_text("Ada (patient)")
+        expect(page.locator("details.add-patient")).to_be_hidden()
+        page.goto(f"{base}/patients/{ids['ada']}")
+        expect(page.locator("#prescriptions tbody tr").first).to_contain_text("Knee")
+        for hidden in ("#new-prescription", "#pause-button", "#prescriptions button:has-text('Edit')",
+                       "#prescriptions button:has-text('End')"):
+            expect(page.locator(hidden).first).to_be_hidden()
+        expect(page.locator("#prescriptions button:has-text('History')").first).to_be_visible()
+        assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
+        assert errors == []
