@@ -28,12 +28,6 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "web" / "templates" / "coach.ht
 
 router = APIRouter(include_in_schema=False)
 
-# The page's own policy, until the app sets one for every page: nothing inline, nothing off this
-# server ('self' covers the same-origin WebSocket), no framing.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
-
 @lru_cache(maxsize=1)
 def _catalog_datalist() -> str:
     rows = []
@@ -54,4 +48,4 @@ def _catalog_datalist() -> str:
 def coach_page(user: HumanDep) -> HTMLResponse:
     """The coaching page a patient (or a caregiver) follows hands-free during a live session."""
     text = TEMPLATE.read_text(encoding="utf-8").replace("{{catalog}}", _catalog_datalist())
-    return HTMLResponse(text, headers={"Cache-Control": "no-store", "Content-Security-Policy": CSP})
+    return HTMLResponse(text)  # security headers and no-store: romcam/server/hardening.py, as for every page
