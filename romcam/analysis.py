@@ -217,10 +217,10 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
         selector = parse_selector(subject)
     except SelectorError as exc:
         raise UsageError(f"--subject: {exc}") from None
-    tracker = SubjectTracker(selector, posture=posture)
+    people = max(1, int(people))
+    tracker = SubjectTracker(selector, posture=posture, people=people)
     samples: list[Sample] = []
     error: RomcamError | None = None
-    people = max(1, int(people))
     with VideoFileSource(path) as source, PoseEstimator(model_path, num_poses=people,
                                                         expected_people=people if people > 1 else None,
                                                         second_pass_every=1) as estimator:

@@ -64,6 +64,9 @@ class Pose:
     world: np.ndarray  # (33, 3) metres, camera-aligned, origin mid-hip
     visibility: np.ndarray  # (33,)
     presence: np.ndarray  # (33,)
+    # colour of the person's clothes on the trunk (romcam.appearance), set when several people are
+    # expected in frame: it tells two people apart where their torsos overlap
+    signature: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("image", "world"):

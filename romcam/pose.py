@@ -10,12 +10,15 @@ than ``expected_people`` are found, the estimator runs a second landmarker on th
 person already found painted out — upright and turned 90° each way, since the detector finds
 upright people far better than lying ones — and adds what it finds there, mapped back to the frame.
 It runs at most every ``second_pass_every`` frames and only while someone is missing: one to three
-extra inferences then (the turn that last found someone is tried first).
+extra inferences then (the turn that last found someone is tried first). With several people
+expected, each pose also carries the colour signature of its trunk (:mod:`romcam.appearance`), which
+the subject tracker uses to tell people apart where they overlap.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import appearance
 from .errors import ModelError
 from .landmarks import NUM_LANDMARKS, Pose, PoseFrame
 
@@ -192,6 +196,8 @@ class PoseEstimator:
                 and self._frames_since_second >= self.second_pass_every):
             self._frames_since_second = 0
             poses = poses + self._second_pass(rgb, poses, ms)
+        if self._second is not None:  # several people expected: what their clothes look like tells them apart
+            poses = tuple(dataclasses.replace(p, signature=appearance.signature(rgb, p)) for p in poses)
         return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
 
     def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...], ms: int) -> tuple[Pose, ...]:

@@ -22,7 +22,15 @@ distance (in torso lengths, after the velocity prediction), bounding-box overlap
 with a gate. Tracking *every* person, not only the subject, is what stops a jump: when the subject
 is hidden, a caregiver walking across is claimed by her own track. A subject missing for a while
 keeps its identity (the gate widens a little with the time missing); the tracker never hands the
-subject's identity to someone else because the subject is briefly occluded.
+subject's identity to someone else because the subject is briefly occluded. Where torsos overlap,
+the clothes decide: each pose carries a colour signature of its trunk (:mod:`romcam.appearance`,
+attached by the pose stage when two people are expected), each track a running one, and a detection
+is never given to a track it looks clearly less like than another, differently dressed, track.
+A patient known to lie or sit (``auto`` with that posture, or the ``lying``/``seated`` selector)
+stays put: their track takes no detection in a posture they cannot be in (standing, kneeling), and
+every torso point must stay near where it has been lately, so a detection that mixes the caregiver's
+shoulders with the patient's hips cannot lead it away. With a caregiver expected (``people=2``),
+``auto`` waits up to a second to see both people before choosing from fewer.
 
 Occlusion by the caregiver's hands: :func:`occlude_by_hands` lowers the visibility of the subject's
 landmarks that another person's wrist or hand landmarks lie on, so that the angle engine reports no
@@ -40,14 +48,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .appearance import distance
 from .landmarks import INDEX, Pose, PoseFrame
 
 SELECTORS = ("auto", "image-left", "image-right", "lying", "seated")
 POSTURE_SELECTORS = ("lying", "seated")
+# a patient known to be lying or seated is never followed onto a detection in one of these postures:
+# where two people overlap in the image the tracker might otherwise hand the patient's track to the
+# caregiver standing or kneeling behind them (posture_of says "unclear" when it cannot tell)
+NOT_THE_PATIENT = {"lying": ("standing", "seated", "kneeling"), "seated": ("standing", "lying", "kneeling")}
 
 TORSO = [INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky", "index", "thumb")]
@@ -60,6 +73,8 @@ HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not 
 GATE = 0.5  # torso lengths of unexplained torso displacement, after the velocity prediction ...
 GATE_SPEED = 3.0  # ... plus this many torso lengths per second since the track was last seen (a brisk walk)
 GATE_MAX = 2.0
+GATE_SPEED_STILL = 0.5  # ... for a patient known to be lying or seated, who does not walk about
+ANCHOR_FRAMES = 15  # a still patient's detections are also held to the median of this many recent ones
 MAX_SPEED = 4.0  # torso lengths per second: the velocity model never predicts faster than this
 MIN_HITS_TO_LOCK = 3  # a person must be seen in this many frames before the set can lock onto them
 MAX_SIZE_RATIO = 1.8  # a detection this much larger or smaller than the track is someone else
@@ -68,6 +83,18 @@ PREDICT_MAX_S = 0.5  # the constant-velocity prediction runs at most this long i
 SETTLE_S = 1.0  # an unconfirmed auto pick can still be corrected for this long
 REACQUIRE_S = 2.0  # a subject lost this long is re-found when one person, seen by no other track, is alone
 REACQUIRE_POSTURE_S = 0.15  # a subject chosen by posture is re-found this soon in the one person with it
+# Appearance (romcam.appearance: the colours of the clothes on the trunk). On the rendered caregiver
+# scenes a person's own signature lay within 0.48 of their running mean in 95% of frames, the other
+# person's at 0.56 or more in 95% (benchmarks/two_person.py): a detection is never given to a track
+# it looks less like than another track by APPEARANCE_MARGIN, nor to one it looks nothing like.
+APPEARANCE_GATE = 0.8  # Hellinger distance beyond which a detection is someone else
+APPEARANCE_MARGIN = 0.15  # ... or when it is this much nearer another established track's look
+APPEARANCE_WEIGHT = 1.0  # cost per unit of distance (torso lengths of displacement)
+APPEARANCE_DISTINCT = 0.5  # two tracks' looks this far apart are two differently dressed people
+APPEARANCE_MIN_LOOKS = 5  # a track's look counts once it was seen this often
+APPEARANCE_RATE = 0.1  # how fast a track's look follows the person (light, a turn)
+REACQUIRE_LOOK = 0.5  # a lost subject is re-found only in someone who looks like them (within this)
+WAIT_FOR_OTHERS_S = 1.0  # auto: with a caregiver expected, wait this long for both before choosing from fewer
 
 
 class SelectorError(ValueError):
@@ -180,17 +207,29 @@ def posture_of(pose: Pose) -> str:
 
 
 def _thighs_down(pose: Pose) -> bool:
-    """Both thighs long in the image and within 35° of straight down: kneeling (or squatting), not
-    sitting — a seated person's thighs lie level (seen from the side) or point at the camera (seen
-    from the front, so they look short). Judged in the image, where down is gravity for a level camera."""
+    """Kneeling (or squatting), not sitting, judged in the image, where down is gravity for a level
+    camera: the thighs long and within 35° of straight down, or the thighs pointing down (within 60°
+    of it) while the shins lie within 30° of level — on the floor. Judged on the legs the model sees
+    (knee and ankle visibility 0.5 or more; seen from the side the far leg is a guess), or both when
+    it sees neither. A seated person's thighs lie level (seen from the side; then a knee extension
+    brings the shin level too) or point at the camera (seen from the front, so they look short), and
+    their shins hang down."""
     p = pose.image[:, :2]
     size = torso_length(pose)
-    for s in ("left", "right"):
+    sides = [s for s in ("left", "right")
+             if min(pose.visibility[INDEX[f"{s}_knee"]], pose.visibility[INDEX[f"{s}_ankle"]]) >= 0.5]
+    steep = shins_level = True
+    for s in sides or ("left", "right"):
         thigh = p[INDEX[f"{s}_knee"]] - p[INDEX[f"{s}_hip"]]
-        n = float(np.linalg.norm(thigh))
-        if n < 0.6 * size or thigh[1] / n < math.cos(math.radians(35.0)):
+        shin = p[INDEX[f"{s}_ankle"]] - p[INDEX[f"{s}_knee"]]
+        n, m = float(np.linalg.norm(thigh)), float(np.linalg.norm(shin))
+        if n < 0.6 * size:
             return False
-    return True
+        down = thigh[1] / n
+        steep = steep and down >= math.cos(math.radians(35.0))
+        level = m >= 0.4 * size and abs(shin[1]) / m <= math.sin(math.radians(30.0))
+        shins_level = shins_level and down >= math.cos(math.radians(60.0)) and level
+    return steep or shins_level
 
 
 def occlude_by_hands(subject: Pose, others: Sequence[Pose], *, radius: float = HAND_RADIUS,
@@ -248,6 +287,13 @@ class _Track:
     missed: int = 0
     hits: int = 1
     born_on_other: bool = False  # appeared on top of an existing track: maybe the same person found twice
+    signature: np.ndarray | None = None  # running colour signature of the trunk (romcam.appearance)
+    looks: int = 0  # frames that fed the signature
+    recent: list[np.ndarray] = field(default_factory=list)  # torso points over the last ANCHOR_FRAMES sightings
+
+    def anchor(self) -> np.ndarray:
+        """Where the torso has been lately (the median of recent sightings): a still patient's place."""
+        return np.median(np.stack(self.recent), axis=0) if self.recent else self.points
 
     def predict(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         dt = min(max(t - self.last_t, 0.0), PREDICT_MAX_S)
@@ -267,26 +313,78 @@ class _Track:
                 v = v * (cap / speed)
             self.velocity = 0.7 * self.velocity + 0.3 * v
         self.points = pts
+        self.recent = [*self.recent[-(ANCHOR_FRAMES - 1):], pts]
         self.box = bbox(pose)
         self.scale = 0.7 * self.scale + 0.3 * torso_length(pose)
         self.last_t = t
         self.missed = 0
         self.hits += 1
+        self.see(pose)
+
+    def see(self, pose: Pose) -> None:
+        """Fold the pose's colour signature into the track's look."""
+        if pose.signature is None:
+            return
+        if self.signature is None:
+            self.signature = pose.signature.copy()
+        else:
+            rate = max(APPEARANCE_RATE, 1.0 / (self.looks + 1))
+            self.signature = (1.0 - rate) * self.signature + rate * pose.signature
+        self.looks += 1
+
+    @property
+    def known_look(self) -> bool:
+        return self.signature is not None and self.looks >= APPEARANCE_MIN_LOOKS
 
 
-def _torso_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean distance between two torsos' four landmarks, forgiving a left/right swap (MediaPipe
-    flips a person's sides now and then, mostly seen from behind)."""
-    straight = float(np.linalg.norm(a - b, axis=1).mean())
-    swapped = float(np.linalg.norm(a - b[[1, 0, 3, 2]], axis=1).mean())
+def _torso_distance(a: np.ndarray, b: np.ndarray, *, worst: bool = False) -> float:
+    """Mean (``worst``: largest) distance between two torsos' four landmarks, forgiving a left/right
+    swap (MediaPipe flips a person's sides now and then, mostly seen from behind)."""
+    pick = np.max if worst else np.mean
+    straight = float(pick(np.linalg.norm(a - b, axis=1)))
+    swapped = float(pick(np.linalg.norm(a - b[[1, 0, 3, 2]], axis=1)))
     return min(straight, swapped)
 
 
-def _cost(track: _Track, pose: Pose, t: float) -> float:
+def _look_cost(track: _Track, pose: Pose, tracks: Sequence[_Track]) -> float:
+    """The appearance part of the cost of ``pose`` for ``track``: 0 without signatures, ``inf`` when
+    the pose looks like someone else (beyond APPEARANCE_GATE, or clearly nearer another track's look)."""
+    if pose.signature is None or not track.known_look:
+        return 0.0
+    assert track.signature is not None
+    d = distance(pose.signature, track.signature)
+    if d > APPEARANCE_GATE:
+        return math.inf
+    for other in tracks:
+        if other is not track and other.known_look:
+            assert other.signature is not None
+            # only between people who look different: two tracks of one person (a jittery detection
+            # split in two) or two people dressed alike are left to the landmarks
+            if (distance(pose.signature, other.signature) + APPEARANCE_MARGIN < d
+                    and distance(other.signature, track.signature) > APPEARANCE_DISTINCT):
+                return math.inf
+    return APPEARANCE_WEIGHT * d
+
+
+def _looks_alike(a: _Track, b: _Track, within: float = 0.5) -> bool:
+    """True unless both tracks have a known look and the looks differ by more than ``within``."""
+    if not (a.known_look and b.known_look):
+        return True
+    assert a.signature is not None and b.signature is not None
+    return distance(a.signature, b.signature) <= within
+
+
+def _cost(track: _Track, pose: Pose, t: float, tracks: Sequence[_Track] = (), *, still: bool = False) -> float:
     """Assignment cost of ``pose`` to ``track``; ``inf`` outside the gate.
 
     The torso distance is the smaller of the distance to the constant-velocity prediction and to
-    the last position (a jittery or reversing motion — jumping jacks — fools the prediction)."""
+    the last position (a jittery or reversing motion — jumping jacks — fools the prediction). With
+    colour signatures, the look (:func:`_look_cost`) gates and adds to it: where two torsos overlap
+    in the image, the clothes decide. ``still``: the track is a patient lying or seated, whose trunk
+    stays put — its gate does not widen for walking speed."""
+    look = _look_cost(track, pose, tracks)
+    if not math.isfinite(look):
+        return math.inf
     pred_pts, pred_box = track.predict(t)
     s = torso_length(pose)
     ratio = max(s / track.scale, track.scale / s)
@@ -294,9 +392,14 @@ def _cost(track: _Track, pose: Pose, t: float) -> float:
         return math.inf
     pts = torso_points(pose)
     d = min(_torso_distance(pts, pred_pts), _torso_distance(pts, track.points)) / track.scale
-    if d > min(GATE + GATE_SPEED * max(t - track.last_t, 0.0), GATE_MAX):
+    if still:  # every torso point must stay near: a detection mixing the caregiver's shoulders with the
+        # patient's hips (two people overlapping) moves the mean a little but one pair a lot
+        # and to where the patient has been lately, so that a run of such detections cannot lead it away
+        d = max(d, _torso_distance(pts, track.points, worst=True) / track.scale,
+                _torso_distance(pts, track.anchor(), worst=True) / track.scale)
+    if d > min(GATE + (GATE_SPEED_STILL if still else GATE_SPEED) * max(t - track.last_t, 0.0), GATE_MAX):
         return math.inf
-    return d + 0.5 * (1.0 - max(iou(pred_box, bbox(pose)), iou(track.box, bbox(pose)))) + 0.5 * (ratio - 1.0)
+    return d + 0.5 * (1.0 - max(iou(pred_box, bbox(pose)), iou(track.box, bbox(pose)))) + 0.5 * (ratio - 1.0) + look
 
 
 def _dedupe(poses: Sequence[Pose]) -> list[Pose]:
@@ -330,9 +433,11 @@ class SubjectTracker:
     """
 
     def __init__(self, selector: str | Selector = "auto", *, posture: str | None = None,
-                 mask_hands: bool = True) -> None:
+                 mask_hands: bool = True, people: int = 1) -> None:
         self.selector = parse_selector(selector)
         self.posture = posture
+        self.people = max(1, int(people))  # how many people are expected in view (2: a caregiver too)
+        self._first_people_t: float | None = None
         self.mask_hands = mask_hands
         self._tracks: list[_Track] = []
         self._next_id = 0
@@ -394,9 +499,14 @@ class SubjectTracker:
 
     def _assign(self, poses: list[Pose], t: float) -> dict[int, int]:
         pairs = []
+        want = self._want_posture()
+        shunned = NOT_THE_PATIENT.get(want, ()) if want is not None else ()
+        postures = [posture_of(p) for p in poses] if shunned and self.subject_id is not None else []
         for ti, tr in enumerate(self._tracks):
             for di, p in enumerate(poses):
-                c = _cost(tr, p, t)
+                if tr.id == self.subject_id and postures and postures[di] in shunned:
+                    continue
+                c = _cost(tr, p, t, self._tracks, still=bool(shunned) and tr.id == self.subject_id)
                 if math.isfinite(c):
                     pairs.append((c, ti, di))
         pairs.sort()
@@ -420,6 +530,7 @@ class SubjectTracker:
                 on_other = any(iou(box, o.box) > 0.5 and _torso_distance(pts, o.points) < 0.5 * o.scale
                                for o in existing)
                 tr = _Track(self._next_id, pts, box, torso_length(p), t, t, np.zeros((4, 2)), born_on_other=on_other)
+                tr.see(p)
                 self._next_id += 1
                 self._tracks.append(tr)
                 out[tr.id] = di
@@ -445,10 +556,15 @@ class SubjectTracker:
     def _choose(self, frame: PoseFrame, poses: list[Pose], by_track: dict[int, int], t: float) -> None:
         if not poses:
             return
+        if self._first_people_t is None:
+            self._first_people_t = t
         hits = {tr.id: tr.hits for tr in self._tracks}
         ids = [tid for tid in by_track if hits.get(tid, 0) >= MIN_HITS_TO_LOCK]
         if not ids:
             return
+        if (self.selector.kind == "auto" and self.subject_id is None and len(ids) < self.people
+                and t - self._first_people_t < WAIT_FOR_OTHERS_S):
+            return  # a caregiver is expected too: the choice by posture needs to see both
         pick, confirmed, reason = self._select(frame, poses, by_track, ids)
         if pick is None:
             return
@@ -529,8 +645,10 @@ class SubjectTracker:
             postures = {tid: posture_of(poses[i]) for tid, i in by_track.items()}
             match = [tid for tid, p in postures.items() if p == want]
             born = {tr.id: tr.first_t for tr in self._tracks}
+            looks = {tr.id: tr for tr in self._tracks}
             if (len(match) == 1 and born.get(match[0], -math.inf) > subj.last_t - 1e-9
-                    and all(p != want for tid, p in postures.items() if tid != match[0])):
+                    and all(p != want for tid, p in postures.items() if tid != match[0])
+                    and _looks_alike(looks[match[0]], subj, REACQUIRE_LOOK)):
                 self._tracks.remove(subj)
                 self.subject_id = match[0]
                 return
@@ -540,6 +658,8 @@ class SubjectTracker:
         (tid,) = by_track
         tr = next(tr for tr in others if tr.id == tid)
         if tr.first_t <= subj.last_t + 1e-9 or any(o.id != tid and t - o.last_t <= REACQUIRE_S for o in others):
+            return
+        if not _looks_alike(tr, subj, REACQUIRE_LOOK):
             return
         self._tracks.remove(subj)
         self.subject_id = tid

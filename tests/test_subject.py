@@ -254,3 +254,99 @@ def test_motion_meter_uses_the_tracker():
     assert abs(samples[-1].angle - 70.0) < 1.0
     legacy = MotionMeter(motion, "left")  # no tracker: the most visible person (here a tie: the first)
     assert legacy.update(frame(0, caregiver, patient)).has_subject
+
+
+# ---------------------------------------------------------------------------- appearance, still patients
+
+def dressed(pose: Pose, rgb: tuple[int, int, int]) -> Pose:
+    """The pose with the colour signature of a plain shirt of colour ``rgb`` (what romcam.pose attaches)."""
+    import cv2
+
+    from romcam.appearance import histogram
+
+    hsv = cv2.cvtColor(np.full((1, 64, 3), rgb, np.uint8), cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    return replace(pose, signature=histogram(hsv))
+
+
+@pytest.mark.parametrize("with_clothes", [True, False])
+def test_clothes_keep_the_subject_when_the_caregiver_steps_in_front(with_clothes):
+    """The patient alone; then the caregiver, the patient's size, steps in from outside the picture
+    right in front of them (the model finds only her, where the patient was) and later moves aside.
+    Landmarks alone hand her the patient's track; the colour of her clothes does not."""
+    tracker = SubjectTracker("auto")
+    took_caregiver = 0
+    p = None
+    for i in range(60):
+        patient = shifted(standing(30.0), -200)
+        caregiver = shifted(standing(10.0), -200 + max(0, i - 40) * 15.0)  # in front from frame 20, aside after 40
+        if with_clothes:
+            patient, caregiver = dressed(patient, (40, 60, 200)), dressed(caregiver, (40, 160, 60))
+        poses = (patient,) if i < 20 else ((caregiver,) if i < 42 else (patient, caregiver))
+        p = tracker.update(frame(i, *poses))
+        if p is not None and np.allclose(p.image, caregiver.image):  # her arms, wherever she is
+            took_caregiver += 1
+    if with_clothes:
+        assert took_caregiver == 0
+        assert p is not None and np.allclose(p.image, patient.image)  # and the patient again afterwards
+    else:
+        assert took_caregiver > 0  # what the clothes prevent
+
+
+def test_clothes_alike_leave_it_to_the_landmarks():
+    """Two people dressed alike: appearance says nothing, tracking works as without it."""
+    frames, truth = crossing_frames()
+    tracker = SubjectTracker("image-left")
+    out = run(tracker, [replace(f, poses=tuple(dressed(p, (128, 128, 128)) for p in f.poses)) for f in frames])
+    assert all(p is None or abs(hip_x(p) - x) < 10 for p, x in zip(out, truth, strict=True))
+    assert out[-1] is not None and tracker.switches == 0
+
+
+@pytest.mark.parametrize("posture, kept", [("seated", False), ("standing", True)])
+def test_a_still_patient_is_not_led_away_by_mixed_detections(posture, kept):
+    """A seated patient: a detection that mixes the caregiver's shoulders (higher) with the patient's
+    hips, in the patient's colours (the patient hides the caregiver's trunk), is not the patient —
+    for a patient known to sit, whose trunk stays put; a standing prescription gives no such cue."""
+    patient = dressed(seated_patient(), (40, 60, 200))
+    caregiver = dressed(shifted(standing(), 350, scale=1.2), (40, 160, 60))
+    tracker = SubjectTracker("auto", posture=posture, people=2) if posture == "seated" else SubjectTracker(
+        "image-left", people=2)
+    run(tracker, [frame(i, patient, caregiver) for i in range(10)])
+    assert tracker.locked
+    mixed = patient.image.copy()
+    size = float(np.linalg.norm(mixed[INDEX["left_shoulder"], :2] - mixed[INDEX["left_hip"], :2]))
+    for name in ("left_shoulder", "right_shoulder", "nose"):
+        mixed[INDEX[name], 1] -= 0.7 * size
+    out = run(tracker, [frame(i, replace(patient, image=mixed)) for i in range(10, 14)])
+    assert all(p is not None for p in out) if kept else all(p is None for p in out)
+    back = tracker.update(frame(14, patient, caregiver))
+    assert back is not None and abs(hip_x(back) - hip_x(patient)) < 1e-6
+
+
+def test_auto_waits_for_both_people_when_a_caregiver_is_expected():
+    """Passive ROM: the caregiver, kneeling and read as seated, is found first; with two people
+    expected the choice waits to see both rather than lock onto the only one in view."""
+    kneeler = shifted(seated_patient(), 600)
+    tracker = SubjectTracker("auto", posture="seated", people=2)
+    early = run(tracker, [frame(i, kneeler) for i in range(10)])  # a third of a second: wait
+    assert all(p is None for p in early) and not tracker.locked
+    late = run(tracker, [frame(i, kneeler) for i in range(10, 40)])  # nobody else for over a second: take her
+    assert late[-1] is not None and tracker.locked
+    lone = SubjectTracker("auto", posture="seated", people=1)
+    assert run(lone, [frame(i, kneeler) for i in range(10)])[-1] is not None  # alone expected: take her
+
+
+@pytest.mark.parametrize("thigh, shin, expected", [
+    ((0.3, 0.85), (-0.8, 0.1), "kneeling"),   # thighs straight down, shins on the floor
+    ((0.55, 0.6), (-0.8, 0.1), "kneeling"),   # leaning forward: thighs 45° from down, shins on the floor
+    ((0.9, 0.05), (0.0, 0.85), "seated"),     # thighs level, shins hanging
+    ((0.9, 0.05), (0.85, 0.0), "seated"),     # a knee extension: the shin comes level, the thigh stays level
+])
+def test_kneeling_is_told_from_sitting(thigh, shin, expected):
+    pose = seated_patient()
+    img = pose.image.copy()
+    size = float(np.linalg.norm(img[INDEX["left_shoulder"], :2] - img[INDEX["left_hip"], :2]))
+    for s in ("left", "right"):
+        hip = img[INDEX[f"{s}_hip"], :2]
+        img[INDEX[f"{s}_knee"], :2] = hip + size * np.array(thigh)
+        img[INDEX[f"{s}_ankle"], :2] = img[INDEX[f"{s}_knee"], :2] + size * np.array(shin)
+    assert posture_of(replace(pose, image=img)) == expected

@@ -261,8 +261,10 @@ class CaptureWorker:
         old = self.subject
         if old is not None and old.locked and old.seen_within(1.0):
             old.posture = item.posture  # the same patient, still in view: keep following them
+            old.people = 2 if item.mode != "active" else 1
         else:
-            self.subject = SubjectTracker(self.subject_selector, posture=item.posture)
+            self.subject = SubjectTracker(self.subject_selector, posture=item.posture,
+                                          people=2 if item.mode != "active" else 1)
         self.meter = MotionMeter(self.motion, item.side, subject=self.subject)
         self.filter = OneEuroFilter()
         self.detector = RepDetector(works=self.motion.works, hysteresis=live_hysteresis(item))
