@@ -95,6 +95,7 @@ APPEARANCE_MIN_LOOKS = 5  # a track's look counts once it was seen this often
 APPEARANCE_RATE = 0.1  # how fast a track's look follows the person (light, a turn)
 REACQUIRE_LOOK = 0.5  # a lost subject is re-found only in someone who looks like them (within this)
 WAIT_FOR_OTHERS_S = 1.0  # auto: with a caregiver expected, wait this long for both before choosing from fewer
+TAP_WAIT_S = 0.5  # a tap (X,Y) waits this long for every expected person before choosing from fewer
 
 
 class SelectorError(ValueError):
@@ -463,6 +464,7 @@ class SubjectTracker:
             self.switches += 1
         self.subject_id = None
         self.confirmed = False
+        self._first_people_t = None  # a tap, too, waits a moment to see everyone expected
 
     def seen_within(self, seconds: float) -> bool:
         """The subject was in view during the last ``seconds`` (of frame time)."""
@@ -562,9 +564,11 @@ class SubjectTracker:
         ids = [tid for tid in by_track if hits.get(tid, 0) >= MIN_HITS_TO_LOCK]
         if not ids:
             return
-        if (self.selector.kind == "auto" and self.subject_id is None and len(ids) < self.people
-                and t - self._first_people_t < WAIT_FOR_OTHERS_S):
-            return  # a caregiver is expected too: the choice by posture needs to see both
+        wait = {"auto": WAIT_FOR_OTHERS_S, "point": TAP_WAIT_S}.get(self.selector.kind, 0.0)
+        if self.subject_id is None and len(ids) < self.people and t - self._first_people_t < wait:
+            # a caregiver is expected too: the choice by posture needs to see both, and a tap on the
+            # caregiver in a frame where the model missed her must not fall on the patient beside her
+            return
         pick, confirmed, reason = self._select(frame, poses, by_track, ids)
         if pick is None:
             return

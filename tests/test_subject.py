@@ -350,3 +350,28 @@ def test_kneeling_is_told_from_sitting(thigh, shin, expected):
         img[INDEX[f"{s}_knee"], :2] = hip + size * np.array(thigh)
         img[INDEX[f"{s}_ankle"], :2] = img[INDEX[f"{s}_knee"], :2] + size * np.array(shin)
     assert posture_of(replace(pose, image=img)) == expected
+
+
+def test_a_tap_waits_for_the_person_the_model_missed_in_that_frame():
+    """A tap on the caregiver standing close beside the patient lands in the patient's outline too. In
+    the frame after the tap the model misses the caregiver: with two people expected the tap waits
+    for her rather than fall on the patient; with one expected it takes the person at the point."""
+    from romcam.subject import bbox
+
+    patient = standing(60.0)  # arms out: a wide outline
+    carer = shifted(standing(10.0), 90)
+    c = torso_points(carer).mean(axis=0)
+    b = bbox(patient)
+    assert b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3]  # the tap point lies in the patient's box too
+    tap = (float(c[0] / W), float(c[1] / H))
+    for people, expected in ((2, carer), (1, patient)):
+        tracker = SubjectTracker("image-left", people=people)
+        run(tracker, [frame(i, patient, carer) for i in range(5)])
+        tracker.relock(tap)
+        first = tracker.update(frame(5, patient))  # the model missed the caregiver here
+        if people == 2:
+            assert first is None and not tracker.locked
+            after = tracker.update(frame(6, patient, carer))
+        else:
+            after = first
+        assert after is not None and np.allclose(after.image, expected.image)
