@@ -26,11 +26,11 @@ subject's identity to someone else because the subject is briefly occluded. Wher
 the clothes decide: each pose carries a colour signature of its trunk (:mod:`romcam.appearance`,
 attached by the pose stage when two people are expected), each track a running one, and a detection
 is never given to a track it looks clearly less like than another, differently dressed, track.
-A patient known to lie or sit (``auto`` with that posture, or the ``lying``/``seated`` selector)
-stays put: their track takes no detection in a posture they cannot be in (standing, kneeling), and
-every torso point must stay near where it has been lately, so a detection that mixes the caregiver's
-shoulders with the patient's hips cannot lead it away. With a caregiver expected (``people=2``),
-``auto`` waits up to a second to see both people before choosing from fewer.
+With a caregiver expected (``people=2``), a patient known to lie or sit (``auto`` with that
+posture, or the ``lying``/``seated`` selector) stays put: their track takes no detection in a
+posture they cannot be in (standing, kneeling), and every torso point must stay near where it has
+been lately, so a detection that mixes the caregiver's shoulders with the patient's hips cannot lead
+it away. And ``auto`` waits up to a second to see both people before choosing from fewer.
 
 Occlusion by the caregiver's hands: :func:`occlude_by_hands` lowers the visibility of the subject's
 landmarks that another person's wrist or hand landmarks lie on, so that the angle engine reports no
@@ -502,7 +502,9 @@ class SubjectTracker:
     def _assign(self, poses: list[Pose], t: float) -> dict[int, int]:
         pairs = []
         want = self._want_posture()
-        shunned = NOT_THE_PATIENT.get(want, ()) if want is not None else ()
+        # with a caregiver expected: a lying or seated patient is never followed onto someone standing or
+        # kneeling, nor away from where they lie or sit
+        shunned = NOT_THE_PATIENT.get(want, ()) if want is not None and self.people > 1 else ()
         postures = [posture_of(p) for p in poses] if shunned and self.subject_id is not None else []
         for ti, tr in enumerate(self._tracks):
             for di, p in enumerate(poses):
