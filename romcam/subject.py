@@ -94,6 +94,7 @@ APPEARANCE_DISTINCT = 0.5  # two tracks' looks this far apart are two differentl
 APPEARANCE_MIN_LOOKS = 5  # a track's look counts once it was seen this often
 APPEARANCE_RATE = 0.1  # how fast a track's look follows the person (light, a turn)
 REACQUIRE_LOOK = 0.5  # a lost subject is re-found only in someone who looks like them (within this)
+REACQUIRE_SIZE_RATIO = 1.35  # ... and, lying or seated (they do not walk nearer the camera), is their size
 WAIT_FOR_OTHERS_S = 1.0  # auto: with a caregiver expected, wait this long for both before choosing from fewer
 TAP_WAIT_S = 0.5  # a tap (X,Y) waits this long for every expected person before choosing from fewer
 
@@ -367,9 +368,17 @@ def _look_cost(track: _Track, pose: Pose, tracks: Sequence[_Track]) -> float:
     return APPEARANCE_WEIGHT * d
 
 
-def _looks_alike(a: _Track, b: _Track, within: float = 0.5) -> bool:
-    """True unless both tracks have a known look and the looks differ by more than ``within``."""
-    if not (a.known_look and b.known_look):
+def _same_size(a: _Track, b: _Track) -> bool:
+    return max(a.scale / b.scale, b.scale / a.scale) < REACQUIRE_SIZE_RATIO
+
+
+def _looks_alike(a: _Track, b: _Track, within: float = 0.5, *, any_look: bool = False) -> bool:
+    """True unless both tracks have a known look (``any_look``: any signature at all) and the looks
+    differ by more than ``within``."""
+    if any_look:
+        if a.signature is None or b.signature is None:
+            return True
+    elif not (a.known_look and b.known_look):
         return True
     assert a.signature is not None and b.signature is not None
     return distance(a.signature, b.signature) <= within
@@ -640,9 +649,10 @@ class SubjectTracker:
 
         A subject chosen by posture (lying or seated) comes back sooner, after REACQUIRE_POSTURE_S:
         when exactly one person in view has that posture, is not the track of someone seen while the
-        subject was, and no one else in view has it. (The model's landmarks of a
-        lying person jump from frame to frame, enough to leave the tracking gate; the caregiver
-        standing or kneeling beside them never takes their place.)"""
+        subject was, and no one else in view has it, and has the subject's size in the image. (The
+        model's landmarks of a lying person jump from frame to frame, enough to leave the tracking
+        gate; the caregiver standing or kneeling beside them never takes their place.) Either way the
+        person found must look like the subject where both have a colour signature."""
         subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
         if subj is None:
             return
@@ -654,7 +664,8 @@ class SubjectTracker:
             looks = {tr.id: tr for tr in self._tracks}
             if (len(match) == 1 and born.get(match[0], -math.inf) > subj.last_t - 1e-9
                     and all(p != want for tid, p in postures.items() if tid != match[0])
-                    and _looks_alike(looks[match[0]], subj, REACQUIRE_LOOK)):
+                    and _looks_alike(looks[match[0]], subj, REACQUIRE_LOOK, any_look=True)
+                    and _same_size(looks[match[0]], subj)):
                 self._tracks.remove(subj)
                 self.subject_id = match[0]
                 return
@@ -665,7 +676,7 @@ class SubjectTracker:
         tr = next(tr for tr in others if tr.id == tid)
         if tr.first_t <= subj.last_t + 1e-9 or any(o.id != tid and t - o.last_t <= REACQUIRE_S for o in others):
             return
-        if not _looks_alike(tr, subj, REACQUIRE_LOOK):
+        if not _looks_alike(tr, subj, REACQUIRE_LOOK, any_look=True):
             return
         self._tracks.remove(subj)
         self.subject_id = tid

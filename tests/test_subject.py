@@ -375,3 +375,18 @@ def test_a_tap_waits_for_the_person_the_model_missed_in_that_frame():
         else:
             after = first
         assert after is not None and np.allclose(after.image, expected.image)
+
+
+@pytest.mark.parametrize("scale, taken", [(1.0, True), (0.6, False)])
+def test_a_lost_seated_patient_is_found_again_only_at_their_own_size(scale, taken):
+    """Lost for a moment (the model's landmarks jumped), a patient chosen by posture is re-found in
+    the one new seated person in view — not in a fragment of half their size (a hand and a knee)."""
+    patient = seated_patient()
+    caregiver = shifted(standing(), 350, scale=1.2)
+    tracker = SubjectTracker("auto", posture="seated", people=2)
+    run(tracker, [frame(i, patient, caregiver) for i in range(10)])
+    assert tracker.locked and tracker.confirmed
+    run(tracker, [frame(i, caregiver) for i in range(10, 16)])  # 0.2 s without the patient
+    again = shifted(patient, 80, scale=scale)  # found again a little further off: a new track
+    out = run(tracker, [frame(i, caregiver, again) for i in range(16, 22)])
+    assert (out[-1] is not None) == taken
