@@ -37,9 +37,11 @@ landmarks that another person's wrist or hand landmarks lie on, so that the angl
 angle rather than the angle of a limb it cannot see (MediaPipe keeps guessing positions, and a
 caregiver's hand on the patient's wrist draws the wrist landmark toward the caregiver's arm).
 "Lie on" is tight (``HAND_RADIUS``, about 2.5 cm): a hand that holds the limb beside the landmark
-leaves it visible. On the rendered caregiver scenes a wider radius (10 cm, then 5 cm) hid wrists
-the camera saw plainly — none of the 120 wrists it hid in one scene was covered — and cost most of
-the measurements, while the angles measured without it were as accurate
+leaves it visible. And the model must itself doubt it sees the landmark (visibility below
+``HAND_SEEN_VISIBILITY``): a hand holding the limb from behind is seen past. On the rendered
+caregiver scenes a wider radius (10 cm, then 5 cm) hid wrists the camera saw plainly — none of the
+120 wrists it hid in one scene was covered — and even at 2.5 cm 91% of the landmarks distance alone
+flagged were in the camera's sight; the angles measured on them were as accurate
 (benchmarks/results/two_person.md).
 :meth:`SubjectTracker.update` applies it to the subject's pose.
 """
@@ -69,6 +71,7 @@ BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the li
 OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.5)
 HAND_RADIUS = 0.05  # in subject torso lengths (about 2.5 cm on an adult): the landmark lies on the hand
 HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not trusted to occlude
+HAND_SEEN_VISIBILITY = 0.8  # a subject landmark the model sees this surely is not covered by a hand on it
 
 GATE = 0.5  # torso lengths of unexplained torso displacement, after the velocity prediction ...
 GATE_SPEED = 3.0  # ... plus this many torso lengths per second since the track was last seen (a brisk walk)
@@ -236,12 +239,15 @@ def _thighs_down(pose: Pose) -> bool:
 
 def occlude_by_hands(subject: Pose, others: Sequence[Pose], *, radius: float = HAND_RADIUS,
                      min_hand_visibility: float = HAND_MIN_VISIBILITY,
-                     occluded_visibility: float = OCCLUDED_VISIBILITY) -> Pose:
+                     occluded_visibility: float = OCCLUDED_VISIBILITY,
+                     seen_visibility: float = HAND_SEEN_VISIBILITY) -> Pose:
     """The subject's pose with the landmarks another person's hands cover marked occluded.
 
     A subject landmark from the shoulders down is *covered* when one of another person's wrist,
     index, pinky or thumb landmarks (visibility at least ``min_hand_visibility``) lies within
-    ``radius`` subject torso lengths of it in the image. Covered landmarks get visibility (and
+    ``radius`` subject torso lengths of it in the image, and the model itself is not sure it sees
+    it (its visibility below ``seen_visibility``: a hand holding the limb from behind, seen past by
+    the camera, leaves the landmark plainly visible). Covered landmarks get visibility (and
     presence) at most ``occluded_visibility`` — below the angle engine's threshold, so an angle that
     needs them is reported missing instead of measured on a point the caregiver's hand may have
     pulled off the patient's limb. Returns ``subject`` itself when nothing is covered.
@@ -256,7 +262,7 @@ def occlude_by_hands(subject: Pose, others: Sequence[Pose], *, radius: float = H
     r = radius * torso_length(subject)
     body_xy = subject.image[BODY, :2]
     d = np.linalg.norm(body_xy[:, None, :] - hand_xy[None, :, :], axis=2).min(axis=1)
-    covered = [BODY[i] for i in np.flatnonzero(d <= r)]
+    covered = [BODY[i] for i in np.flatnonzero(d <= r) if subject.visibility[BODY[i]] < seen_visibility]
     if not covered:
         return subject
     vis = subject.visibility.copy()

@@ -220,7 +220,10 @@ def test_duplicate_detection_of_one_person_is_one_person():
 
 
 def test_caregiver_hand_on_the_wrist_hides_the_wrist_only():
-    patient = shifted(make_pose("elbow_flexion", "left", 60.0), -100)
+    sure = shifted(make_pose("elbow_flexion", "left", 60.0), -100)
+    vis = sure.visibility.copy()
+    vis[INDEX["left_wrist"]] = 0.7  # the model is unsure it sees the wrist under the hand
+    patient = replace(sure, visibility=vis)
     caregiver = shifted(standing(), 250)
     wrist = patient.image[INDEX["left_wrist"], :2]
     img = caregiver.image.copy()  # the model put the patient's left wrist on the caregiver's right hand
@@ -243,6 +246,8 @@ def test_caregiver_hand_on_the_wrist_hides_the_wrist_only():
     # a hand the model itself does not trust does not occlude
     unsure = replace(caregiver, visibility=np.full(33, 0.1))
     assert occlude_by_hands(patient, [unsure]) is patient
+    # a wrist the model sees plainly (0.99) is not hidden by a hand on it: held from behind, seen past
+    assert occlude_by_hands(sure, [caregiver]) is sure
 
 
 def test_motion_meter_uses_the_tracker():
