@@ -92,7 +92,8 @@ REACQUIRE_POSTURE_S = 0.15  # a subject chosen by posture is re-found this soon 
 # it looks less like than another track by APPEARANCE_MARGIN, nor to one it looks nothing like.
 APPEARANCE_GATE = 0.8  # Hellinger distance beyond which a detection is someone else
 APPEARANCE_MARGIN = 0.15  # ... or when it is this much nearer another established track's look
-APPEARANCE_WEIGHT = 1.0  # cost per unit of distance (torso lengths of displacement)
+APPEARANCE_WEIGHT = 1.0  # cost per unit of distance (torso lengths of displacement) ...
+APPEARANCE_FREE = 0.35  # ... beyond this much, a person's usual variation (median own distance 0.03-0.29)
 APPEARANCE_DISTINCT = 0.5  # two tracks' looks this far apart are two differently dressed people
 APPEARANCE_MIN_LOOKS = 5  # a track's look counts once it was seen this often
 APPEARANCE_RATE = 0.1  # how fast a track's look follows the person (light, a turn)
@@ -371,7 +372,9 @@ def _look_cost(track: _Track, pose: Pose, tracks: Sequence[_Track]) -> float:
             if (distance(pose.signature, other.signature) + APPEARANCE_MARGIN < d
                     and distance(other.signature, track.signature) > APPEARANCE_DISTINCT):
                 return math.inf
-    return APPEARANCE_WEIGHT * d
+    # a person's look varies (their own arm across the trunk): only the part beyond the usual costs,
+    # so a track whose look is known pays no more than one whose look is not for a typical match
+    return APPEARANCE_WEIGHT * max(0.0, d - APPEARANCE_FREE)
 
 
 def _same_size(a: _Track, b: _Track) -> bool:
