@@ -21,8 +21,11 @@ leg along the caregiver's arm). Once the subject tracker knows where a lying or 
 patient's recent region (the union of their boxes over their last 30 sightings, plus half a torso
 length and 15 % of the region each side) and runs a dedicated one-person VIDEO-mode landmarker on the crop. When
 the person it finds there has the patient's torso (within ``FOCUS_MATCH`` torso lengths), that pose,
-mapped back to the frame, replaces the frame's detections of the patient. One extra inference per
-frame, only while a caregiver is expected and the patient is known.
+mapped back to the frame, replaces the frame's detections of the patient. When it finds someone else
+in a lying patient's crop (the upright caregiver, whom the detector prefers), the landmarker is made
+afresh (VIDEO mode would go on tracking her) and its next detection sees the crop with her head and
+upper trunk painted out. One extra inference per frame, only while a caregiver is expected and the
+patient is known.
 """
 
 from __future__ import annotations
@@ -174,12 +177,15 @@ class PoseEstimator:
                 )
                 self._second = {turn: vision.PoseLandmarker.create_from_options(second) for turn in SECOND_PASS_TURNS}
                 # the patient pass: one person, in the crop around the patient, tracked from frame to frame
-                self._focus = vision.PoseLandmarker.create_from_options(dataclasses.replace(second, num_poses=1))
+                self._focus_options = dataclasses.replace(second, num_poses=1)
+                self._focus = vision.PoseLandmarker.create_from_options(self._focus_options)
         self.expected_people = expected_people
         self.second_pass_every = max(1, int(second_pass_every))
         self._frames_since_second = self.second_pass_every
         self.focus_runs = 0  # how many patient passes ran (benchmarks, tests)
         self.focus_used = 0  # ... and how many found the patient there (their pose replaced the frame's)
+        self._focus_seek = True  # the patient landmarker will detect afresh (new, or reset after a miss)
+        self.focus_resets = 0
         self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
         self.second_pass_found = 0  # people the second pass added, summed over frames
         self._second_turn = 0  # the turn of the picture (np.rot90) that last found someone
@@ -260,20 +266,37 @@ class PoseEstimator:
         right, bottom = min(width, int(np.ceil(x1 + mx))), min(height, int(np.ceil(y1 + my)))
         if right - left < FOCUS_MIN_SIDE or bottom - top < FOCUS_MIN_SIDE:
             return found
+        near = FOCUS_MATCH * focus.scale
+        seek = self._focus_seek and focus.lying
+        if seek:  # the detector prefers the upright caregiver: it sees only their legs and arms this once
+            others = [p for p in found if _torso_gap(p, focus.torso) > near]
+            rgb = _paint_out_upper(rgb, others, focus.torso) if others else rgb
+        self._focus_seek = False
         view = np.ascontiguousarray(rgb[top:bottom, left:right])
         self.focus_runs += 1
         result = self._focus.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=view), ms)
         if not result.pose_landmarks:
+            self._focus_seek = True  # VIDEO mode runs its detector on the next frame
             return found
         pose = _to_pose(result.pose_landmarks[0], result.pose_world_landmarks[0], view.shape[1], view.shape[0])
         image = pose.image.copy()
         image[:, :2] += (left, top)  # the world landmarks need nothing: the crop only moves the picture
         pose = dataclasses.replace(pose, image=image)
-        near = FOCUS_MATCH * focus.scale
         if _torso_gap(pose, focus.torso) > near:  # someone else (the caregiver) filled the crop
+            if focus.lying:  # VIDEO mode would go on tracking them: start afresh, to seek the patient
+                self._reset_focus()
             return found
         self.focus_used += 1
         return (pose, *(p for p in found if _torso_gap(p, focus.torso) > near))
+
+    def _reset_focus(self) -> None:
+        from mediapipe.tasks.python import vision
+
+        with _quiet_native_stderr():
+            self._focus.close()
+            self._focus = vision.PoseLandmarker.create_from_options(self._focus_options)
+        self._focus_seek = True
+        self.focus_resets += 1
 
     def close(self) -> None:
         landmarkers = [getattr(self, "_landmarker", None), getattr(self, "_focus", None),
@@ -374,3 +397,31 @@ def _torso_gap(pose: Pose, torso: np.ndarray) -> float:
     mine = pose.image[[11, 12, 23, 24], :2]
     return min(float(np.linalg.norm(mine - torso, axis=1).mean()),
                float(np.linalg.norm(mine - torso[[1, 0, 3, 2]], axis=1).mean()))
+
+
+def _paint_out_upper(rgb: np.ndarray, people: list[Pose], keep_torso: np.ndarray) -> np.ndarray:
+    """A copy of ``rgb`` with each person's head and upper trunk (the shoulders, the upper half of the
+    trunk line, 0.4 torso lengths wide) painted over in the picture's median colour, except on the
+    patient's torso (``keep_torso``, (4, 2), widened by 30 %). Their arms and legs stay: they lie on
+    the patient's limbs."""
+    import cv2
+
+    out = rgb.copy()
+    fill = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
+    keep = np.zeros(rgb.shape[:2], np.uint8)
+    t = keep_torso
+    c = t.mean(axis=0)
+    cv2.fillPoly(keep, [cv2.convexHull((c + (t - c) * 1.3).astype(np.int32))], 1)
+    paint = np.zeros(rgb.shape[:2], np.uint8)
+    for p in people:
+        xy = p.image[:, :2]
+        torso = max(float(np.linalg.norm(0.5 * (xy[11] + xy[12]) - 0.5 * (xy[23] + xy[24]))),
+                    float(np.linalg.norm(xy[11] - xy[12])), 8.0)
+        thick = max(4, int(round(0.4 * torso)))
+        sh = 0.5 * (xy[11] + xy[12])
+        mid = sh + 0.5 * (0.5 * (xy[23] + xy[24]) - sh)
+        for a, b in ((xy[11], xy[12]), (sh, mid), (xy[0], sh)):
+            cv2.line(paint, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 1, thick)
+        cv2.circle(paint, (int(xy[0, 0]), int(xy[0, 1])), max(4, int(round(0.35 * torso))), 1, -1)
+    out[(paint > 0) & (keep == 0)] = fill
+    return out

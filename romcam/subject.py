@@ -480,7 +480,7 @@ class SubjectTracker:
             return None
         b = np.stack(subj.boxes)
         box = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
-        return Focus(box=box, torso=subj.anchor(), scale=subj.scale)
+        return Focus(box=box, torso=subj.anchor(), scale=subj.scale, lying=self._want_posture() == "lying")
 
     def seen_within(self, seconds: float) -> bool:
         """The subject was in view during the last ``seconds`` (of frame time)."""
