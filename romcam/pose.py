@@ -186,6 +186,7 @@ class PoseEstimator:
         self.focus_used = 0  # ... and how many found the patient there (their pose replaced the frame's)
         self._focus_seek = True  # the patient landmarker will detect afresh (new, or reset after a miss)
         self.focus_resets = 0
+        self._focus_reset_ms = -FOCUS_RESEEK_MS
         self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
         self.second_pass_found = 0  # people the second pass added, summed over frames
         self._second_turn = 0  # the turn of the picture (np.rot90) that last found someone
@@ -283,8 +284,11 @@ class PoseEstimator:
         image[:, :2] += (left, top)  # the world landmarks need nothing: the crop only moves the picture
         pose = dataclasses.replace(pose, image=image)
         if _torso_gap(pose, focus.torso) > near:  # someone else (the caregiver) filled the crop
-            if focus.lying:  # VIDEO mode would go on tracking them: start afresh, to seek the patient
+            if focus.lying and ms - self._focus_reset_ms >= FOCUS_RESEEK_MS:
+                # VIDEO mode would go on tracking them: start afresh, to seek the patient (making a
+                # landmarker costs ~90 ms, so at most once a second)
                 self._reset_focus()
+                self._focus_reset_ms = ms
             return found
         self.focus_used += 1
         return (pose, *(p for p in found if _torso_gap(p, focus.torso) > near))
@@ -333,6 +337,7 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
 FOCUS_MARGIN = 0.5
 FOCUS_MARGIN_BOX = 0.15
 FOCUS_MATCH = 0.6  # torso lengths: the person found in the crop is the patient when their torsos lie this near
+FOCUS_RESEEK_MS = 1000  # the patient landmarker is made afresh at most this often (milliseconds of frame time)
 FOCUS_MIN_SIDE = 16  # pixels: a smaller crop is not worth a pass
 
 SECOND_PASS_TURNS = (0, 1, 3)  # np.rot90 turns: upright, 90° counter-clockwise, 90° clockwise
