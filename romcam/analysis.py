@@ -228,7 +228,8 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
         try:
             # decoding runs ahead in a second thread, overlapped with the pose model (benchmarks/perf.py)
             for frame in prefetched(source):
-                pose_frame = estimator.process(frame.image, frame.t, frame.index)
+                # with a caregiver in frame the pose stage looks again around the patient (romcam.pose)
+                pose_frame = estimator.process(frame.image, frame.t, frame.index, focus=tracker.focus())
                 samples.append(meter.update(pose_frame))
                 if observe is not None:
                     observe(pose_frame, tracker, samples[-1])

@@ -88,3 +88,13 @@ class PoseFrame:
     width: int
     height: int
     poses: tuple[Pose, ...]  # every person found, MediaPipe's order
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """Where the patient is, for the pose stage's patient pass (:meth:`romcam.subject.SubjectTracker.focus`)."""
+
+    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) image pixels: the union of their recent boxes
+    torso: np.ndarray  # (4, 2) their torso landmarks (shoulders, hips) lately, image pixels
+    scale: float  # their torso length, pixels
+    lying: bool = False  # the patient lies (a standing or kneeling caregiver is then upright beside them)

@@ -13,6 +13,19 @@ It runs at most every ``second_pass_every`` frames and only while someone is mis
 extra inferences then (the turn that last found someone is tried first). With several people
 expected, each pose also carries the colour signature of its trunk (:mod:`romcam.appearance`), which
 the subject tracker uses to tell people apart where they overlap.
+
+Patient pass (``focus``): with a caregiver in frame the model's landmarks for the patient suffer where
+the two overlap (it fuses the caregiver's trunk with the patient's legs, or draws the patient's resting
+leg along the caregiver's arm). Once the subject tracker knows where a lying or seated patient is
+(:meth:`romcam.subject.SubjectTracker.focus`), :meth:`PoseEstimator.process` crops the frame to the
+patient's recent region (the union of their boxes over their last 30 sightings, plus half a torso
+length and 15 % of the region each side) and runs a dedicated one-person VIDEO-mode landmarker on the crop. When
+the person it finds there has the patient's torso (within ``FOCUS_MATCH`` torso lengths), that pose,
+mapped back to the frame, replaces the frame's detections of the patient. When it finds someone else
+in a lying patient's crop (the upright caregiver, whom the detector prefers), the landmarker is made
+afresh (VIDEO mode would go on tracking her) and its next detection sees the crop with her head and
+upper trunk painted out. One extra inference per frame, only while a caregiver is expected and the
+patient is known.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ import numpy as np
 
 from . import appearance
 from .errors import ModelError
-from .landmarks import NUM_LANDMARKS, Pose, PoseFrame
+from .landmarks import NUM_LANDMARKS, Focus, Pose, PoseFrame
 
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -150,6 +163,7 @@ class PoseEstimator:
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"cannot load pose model {path}: {exc}") from None
             self._second: dict[int, object] | None = None
+            self._focus: object | None = None
             if expected_people is not None and expected_people > 1:
                 # one VIDEO-mode landmarker per turn of the picture: each tracks the person it found from
                 # frame to frame (steadier landmarks than a fresh detection every frame)
@@ -162,9 +176,17 @@ class PoseEstimator:
                     min_tracking_confidence=min_tracking_confidence,
                 )
                 self._second = {turn: vision.PoseLandmarker.create_from_options(second) for turn in SECOND_PASS_TURNS}
+                # the patient pass: one person, in the crop around the patient, tracked from frame to frame
+                self._focus_options = dataclasses.replace(second, num_poses=1)
+                self._focus = vision.PoseLandmarker.create_from_options(self._focus_options)
         self.expected_people = expected_people
         self.second_pass_every = max(1, int(second_pass_every))
         self._frames_since_second = self.second_pass_every
+        self.focus_runs = 0  # how many patient passes ran (benchmarks, tests)
+        self.focus_used = 0  # ... and how many found the patient there (their pose replaced the frame's)
+        self._focus_seek = True  # the patient landmarker will detect afresh (new, or reset after a miss)
+        self.focus_resets = 0
+        self._focus_reset_ms = -FOCUS_RESEEK_MS
         self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
         self.second_pass_found = 0  # people the second pass added, summed over frames
         self._second_turn = 0  # the turn of the picture (np.rot90) that last found someone
@@ -172,8 +194,9 @@ class PoseEstimator:
         self._last_ms = -1
         self._warm = False
 
-    def process(self, image: np.ndarray, t: float, index: int = 0) -> PoseFrame:
-        """Find the people in one frame (``image`` BGR/BGRA/gray uint8, ``t`` seconds)."""
+    def process(self, image: np.ndarray, t: float, index: int = 0, focus: Focus | None = None) -> PoseFrame:
+        """Find the people in one frame (``image`` BGR/BGRA/gray uint8, ``t`` seconds). ``focus``: where
+        the patient is (several people expected): the patient pass looks for them in that region."""
         import mediapipe as mp
 
         rgb = to_rgb(image)
@@ -196,6 +219,8 @@ class PoseEstimator:
                 and self._frames_since_second >= self.second_pass_every):
             self._frames_since_second = 0
             poses = poses + self._second_pass(rgb, poses, ms)
+        if focus is not None and self._focus is not None:
+            poses = self._focus_pass(rgb, poses, focus, ms)
         if self._second is not None:  # several people expected: what their clothes look like tells them apart
             poses = tuple(dataclasses.replace(p, signature=appearance.signature(rgb, p)) for p in poses)
         return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
@@ -228,14 +253,65 @@ class PoseEstimator:
         self.second_pass_found += len(extra)
         return tuple(extra)
 
+    def _focus_pass(self, rgb: np.ndarray, found: tuple[Pose, ...], focus: Focus, ms: int) -> tuple[Pose, ...]:
+        """The patient pass: run the one-person landmarker on the crop around ``focus``; when it finds
+        someone with the patient's torso there, their pose (in frame pixels) replaces the frame's
+        detections of the patient. Otherwise ``found`` is returned as it is."""
+        import mediapipe as mp
+
+        height, width = rgb.shape[:2]
+        x0, y0, x1, y1 = focus.box
+        mx = FOCUS_MARGIN * focus.scale + FOCUS_MARGIN_BOX * (x1 - x0)
+        my = FOCUS_MARGIN * focus.scale + FOCUS_MARGIN_BOX * (y1 - y0)
+        left, top = max(0, int(x0 - mx)), max(0, int(y0 - my))
+        right, bottom = min(width, int(np.ceil(x1 + mx))), min(height, int(np.ceil(y1 + my)))
+        if right - left < FOCUS_MIN_SIDE or bottom - top < FOCUS_MIN_SIDE:
+            return found
+        near = FOCUS_MATCH * focus.scale
+        seek = self._focus_seek and focus.lying
+        if seek:  # the detector prefers the upright caregiver: it sees only their legs and arms this once
+            others = [p for p in found if _torso_gap(p, focus.torso) > near]
+            rgb = _paint_out_upper(rgb, others, focus.torso) if others else rgb
+        self._focus_seek = False
+        view = np.ascontiguousarray(rgb[top:bottom, left:right])
+        self.focus_runs += 1
+        result = self._focus.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=view), ms)
+        if not result.pose_landmarks:
+            self._focus_seek = True  # VIDEO mode runs its detector on the next frame
+            return found
+        pose = _to_pose(result.pose_landmarks[0], result.pose_world_landmarks[0], view.shape[1], view.shape[0])
+        image = pose.image.copy()
+        image[:, :2] += (left, top)  # the world landmarks need nothing: the crop only moves the picture
+        pose = dataclasses.replace(pose, image=image)
+        if _torso_gap(pose, focus.torso) > near:  # someone else (the caregiver) filled the crop
+            if focus.lying and ms - self._focus_reset_ms >= FOCUS_RESEEK_MS:
+                # VIDEO mode would go on tracking them: start afresh, to seek the patient (making a
+                # landmarker costs ~90 ms, so at most once a second)
+                self._reset_focus()
+                self._focus_reset_ms = ms
+            return found
+        self.focus_used += 1
+        return (pose, *(p for p in found if _torso_gap(p, focus.torso) > near))
+
+    def _reset_focus(self) -> None:
+        from mediapipe.tasks.python import vision
+
+        with _quiet_native_stderr():
+            self._focus.close()
+            self._focus = vision.PoseLandmarker.create_from_options(self._focus_options)
+        self._focus_seek = True
+        self.focus_resets += 1
+
     def close(self) -> None:
-        landmarkers = [getattr(self, "_landmarker", None), *(getattr(self, "_second", None) or {}).values()]
+        landmarkers = [getattr(self, "_landmarker", None), getattr(self, "_focus", None),
+                       *(getattr(self, "_second", None) or {}).values()]
         for landmarker in landmarkers:
             if landmarker is not None:
                 with _quiet_native_stderr():
                     landmarker.close()
         self._landmarker = None
         self._second = None
+        self._focus = None
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -253,6 +329,16 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
     presence = np.array([lm.presence or 0.0 for lm in image_lms], dtype=np.float64)
     return Pose(image=image, world=world, visibility=visibility, presence=presence)
 
+
+# the patient pass's crop: the patient's recent region plus this many torso lengths and this share of the
+# region's size each side (a limb being raised leaves the region it has been in; on the two-person
+# benchmark a quarter torso and 10 % lost the patient in one scene, a torso and 25 % let the caregiver
+# fill the crop)
+FOCUS_MARGIN = 0.5
+FOCUS_MARGIN_BOX = 0.15
+FOCUS_MATCH = 0.6  # torso lengths: the person found in the crop is the patient when their torsos lie this near
+FOCUS_RESEEK_MS = 1000  # the patient landmarker is made afresh at most this often (milliseconds of frame time)
+FOCUS_MIN_SIDE = 16  # pixels: a smaller crop is not worth a pass
 
 SECOND_PASS_TURNS = (0, 1, 3)  # np.rot90 turns: upright, 90° counter-clockwise, 90° clockwise
 # the body drawn as thick strokes to paint a person out (MediaPipe indices: the trunk, the legs, the
@@ -308,3 +394,39 @@ def _same_person(a: Pose, b: Pose) -> bool:
                float(np.linalg.norm(tb[0] - tb[1])), 1.0)
     d = min(float(np.linalg.norm(ta - tb, axis=1).mean()), float(np.linalg.norm(ta - tb[[1, 0, 3, 2]], axis=1).mean()))
     return d < 0.5 * size
+
+
+def _torso_gap(pose: Pose, torso: np.ndarray) -> float:
+    """Mean distance (pixels) between ``pose``'s torso landmarks and ``torso`` (4, 2), forgiving a
+    left/right swap."""
+    mine = pose.image[[11, 12, 23, 24], :2]
+    return min(float(np.linalg.norm(mine - torso, axis=1).mean()),
+               float(np.linalg.norm(mine - torso[[1, 0, 3, 2]], axis=1).mean()))
+
+
+def _paint_out_upper(rgb: np.ndarray, people: list[Pose], keep_torso: np.ndarray) -> np.ndarray:
+    """A copy of ``rgb`` with each person's head and upper trunk (the shoulders, the upper half of the
+    trunk line, 0.4 torso lengths wide) painted over in the picture's median colour, except on the
+    patient's torso (``keep_torso``, (4, 2), widened by 30 %). Their arms and legs stay: they lie on
+    the patient's limbs."""
+    import cv2
+
+    out = rgb.copy()
+    fill = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
+    keep = np.zeros(rgb.shape[:2], np.uint8)
+    t = keep_torso
+    c = t.mean(axis=0)
+    cv2.fillPoly(keep, [cv2.convexHull((c + (t - c) * 1.3).astype(np.int32))], 1)
+    paint = np.zeros(rgb.shape[:2], np.uint8)
+    for p in people:
+        xy = p.image[:, :2]
+        torso = max(float(np.linalg.norm(0.5 * (xy[11] + xy[12]) - 0.5 * (xy[23] + xy[24]))),
+                    float(np.linalg.norm(xy[11] - xy[12])), 8.0)
+        thick = max(4, int(round(0.4 * torso)))
+        sh = 0.5 * (xy[11] + xy[12])
+        mid = sh + 0.5 * (0.5 * (xy[23] + xy[24]) - sh)
+        for a, b in ((xy[11], xy[12]), (sh, mid), (xy[0], sh)):
+            cv2.line(paint, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 1, thick)
+        cv2.circle(paint, (int(xy[0, 0]), int(xy[0, 1])), max(4, int(round(0.35 * torso))), 1, -1)
+    out[(paint > 0) & (keep == 0)] = fill
+    return out

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .appearance import distance
-from .landmarks import INDEX, Pose, PoseFrame
+from .landmarks import INDEX, Focus, Pose, PoseFrame
 
 SELECTORS = ("auto", "image-left", "image-right", "lying", "seated")
 POSTURE_SELECTORS = ("lying", "seated")
@@ -99,6 +99,8 @@ APPEARANCE_MIN_LOOKS = 5  # a track's look counts once it was seen this often
 APPEARANCE_RATE = 0.1  # how fast a track's look follows the person (light, a turn)
 REACQUIRE_LOOK = 0.5  # a lost subject is re-found only in someone who looks like them (within this)
 REACQUIRE_SIZE_RATIO = 1.35  # ... and, lying or seated (they do not walk nearer the camera), is their size
+FOCUS_FRAMES = 30  # focus(): the patient's region is the union of their boxes over this many sightings ...
+FOCUS_LOST_S = 1.0  # ... while they were seen this recently
 WAIT_FOR_OTHERS_S = 1.0  # auto: with a caregiver expected, wait this long for both before choosing from fewer
 TAP_WAIT_S = 0.5  # a tap (X,Y) waits this long for every expected person before choosing from fewer
 
@@ -299,6 +301,7 @@ class _Track:
     signature: np.ndarray | None = None  # running colour signature of the trunk (romcam.appearance)
     looks: int = 0  # frames that fed the signature
     recent: list[np.ndarray] = field(default_factory=list)  # torso points over the last ANCHOR_FRAMES sightings
+    boxes: list[np.ndarray] = field(default_factory=list)  # boxes over the last FOCUS_FRAMES sightings
 
     def anchor(self) -> np.ndarray:
         """Where the torso has been lately (the median of recent sightings): a still patient's place."""
@@ -324,6 +327,7 @@ class _Track:
         self.points = pts
         self.recent = [*self.recent[-(ANCHOR_FRAMES - 1):], pts]
         self.box = bbox(pose)
+        self.boxes = [*self.boxes[-(FOCUS_FRAMES - 1):], self.box]
         self.scale = 0.7 * self.scale + 0.3 * torso_length(pose)
         self.last_t = t
         self.missed = 0
@@ -483,6 +487,20 @@ class SubjectTracker:
         self.subject_id = None
         self.confirmed = False
         self._first_people_t = None  # a tap, too, waits a moment to see everyone expected
+
+    def focus(self) -> Focus | None:
+        """Where the patient is, for the pose stage's patient pass (:mod:`romcam.pose`): the union of
+        their recent boxes, where their torso has been lately, their torso length. Only with a
+        caregiver expected (``people`` 2 or more) and a patient known to lie or sit, who stays put;
+        None until they are chosen, and once they have been out of sight for FOCUS_LOST_S."""
+        if self.people < 2 or self.subject_id is None or self._want_posture() is None:
+            return None
+        subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
+        if subj is None or self._t - subj.last_t > FOCUS_LOST_S or not subj.boxes:
+            return None
+        b = np.stack(subj.boxes)
+        box = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
+        return Focus(box=box, torso=subj.anchor(), scale=subj.scale, lying=self._want_posture() == "lying")
 
     def seen_within(self, seconds: float) -> bool:
         """The subject was in view during the last ``seconds`` (of frame time)."""

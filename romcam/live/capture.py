@@ -479,8 +479,10 @@ class CaptureWorker:
         t = frame.t + self._t_offset
         if t <= self._last_t:
             t = self._last_t + 1e-3
+        with self._lock:  # a caregiver expected and the patient known: the pose stage looks again around them
+            focus = self.subject.focus() if self.subject is not None else None
         t0 = time.perf_counter()
-        pose_frame = estimator.process(frame.image, t, frame.index)
+        pose_frame = estimator.process(frame.image, t, frame.index, focus=focus)
         self.inference_ms.append((time.perf_counter() - t0) * 1000.0)
         with self._lock:
             self._last_t = t
