@@ -385,15 +385,11 @@ def _same_size(a: _Track, b: _Track) -> bool:
     return max(a.scale / b.scale, b.scale / a.scale) < REACQUIRE_SIZE_RATIO
 
 
-def _looks_alike(a: _Track, b: _Track, within: float = 0.5, *, any_look: bool = False) -> bool:
-    """True unless both tracks have a known look (``any_look``: any signature at all) and the looks
-    differ by more than ``within``."""
-    if any_look:
-        if a.signature is None or b.signature is None:
-            return True
-    elif not (a.known_look and b.known_look):
+def _looks_alike(a: _Track, b: _Track, within: float = REACQUIRE_LOOK) -> bool:
+    """True unless both tracks have a colour signature (however few sightings fed it: a lost subject
+    is judged on what is known) and the two differ by more than ``within``."""
+    if a.signature is None or b.signature is None:
         return True
-    assert a.signature is not None and b.signature is not None
     return distance(a.signature, b.signature) <= within
 
 
@@ -691,7 +687,7 @@ class SubjectTracker:
             looks = {tr.id: tr for tr in self._tracks}
             if (len(match) == 1 and born.get(match[0], -math.inf) > subj.last_t - 1e-9
                     and all(p != want for tid, p in postures.items() if tid != match[0])
-                    and _looks_alike(looks[match[0]], subj, REACQUIRE_LOOK, any_look=True)
+                    and _looks_alike(looks[match[0]], subj)
                     and _same_size(looks[match[0]], subj)):
                 self._tracks.remove(subj)
                 self.subject_id = match[0]
@@ -703,7 +699,7 @@ class SubjectTracker:
         tr = next(tr for tr in others if tr.id == tid)
         if tr.first_t <= subj.last_t + 1e-9 or any(o.id != tid and t - o.last_t <= REACQUIRE_S for o in others):
             return
-        if not _looks_alike(tr, subj, REACQUIRE_LOOK, any_look=True):
+        if not _looks_alike(tr, subj):
             return
         self._tracks.remove(subj)
         self.subject_id = tid
