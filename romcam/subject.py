@@ -98,7 +98,8 @@ APPEARANCE_DISTINCT = 0.5  # two tracks' looks this far apart are two differentl
 APPEARANCE_MIN_LOOKS = 5  # a track's look counts once it was seen this often
 APPEARANCE_RATE = 0.1  # how fast a track's look follows the person (light, a turn)
 REACQUIRE_LOOK = 0.5  # a lost subject is re-found only in someone who looks like them (within this)
-REACQUIRE_SIZE_RATIO = 1.35  # ... and, lying or seated (they do not walk nearer the camera), is their size
+REACQUIRE_SIZE_RATIO = 1.35  # ... and, lying or seated (they do not walk nearer the camera), is their size ...
+SIZE_KNOWN_HITS = 10  # ... once it is known: the first few detections of a lying person are often partial
 FOCUS_FRAMES = 30  # focus(): the patient's region is the union of their boxes over this many sightings ...
 FOCUS_LOST_S = 1.0  # ... while they were seen this recently
 WAIT_FOR_OTHERS_S = 1.0  # auto: with a caregiver expected, wait this long for both before choosing from fewer
@@ -381,8 +382,14 @@ def _look_cost(track: _Track, pose: Pose, tracks: Sequence[_Track]) -> float:
     return APPEARANCE_WEIGHT * max(0.0, d - APPEARANCE_FREE)
 
 
-def _same_size(a: _Track, b: _Track) -> bool:
-    return max(a.scale / b.scale, b.scale / a.scale) < REACQUIRE_SIZE_RATIO
+def _same_size(candidate: _Track, subject: _Track) -> bool:
+    """True unless the lost ``subject`` was seen often enough (SIZE_KNOWN_HITS) for their size to be
+    known and ``candidate``'s differs from it by REACQUIRE_SIZE_RATIO or more. A subject locked on
+    their first few detections (a lying patient's are often partial: half the trunk, a torso two
+    thirds its length) and lost straight away has no size to hold the next detections to."""
+    if subject.hits < SIZE_KNOWN_HITS:
+        return True
+    return max(candidate.scale / subject.scale, subject.scale / candidate.scale) < REACQUIRE_SIZE_RATIO
 
 
 def _looks_alike(a: _Track, b: _Track, within: float = REACQUIRE_LOOK) -> bool:
@@ -672,10 +679,11 @@ class SubjectTracker:
 
         A subject chosen by posture (lying or seated) comes back sooner, after REACQUIRE_POSTURE_S:
         when exactly one person in view has that posture, is not the track of someone seen while the
-        subject was, and no one else in view has it, and has the subject's size in the image. (The
-        model's landmarks of a lying person jump from frame to frame, enough to leave the tracking
-        gate; the caregiver standing or kneeling beside them never takes their place.) Either way the
-        person found must look like the subject where both have a colour signature."""
+        subject was, and no one else in view has it, and has the subject's size in the image (once
+        known: SIZE_KNOWN_HITS sightings). (The model's landmarks of a lying person jump from frame to
+        frame, enough to leave the tracking gate; the caregiver standing or kneeling beside them never
+        takes their place.) Either way the person found must look like the subject where both have a
+        colour signature."""
         subj = next((tr for tr in self._tracks if tr.id == self.subject_id), None)
         if subj is None:
             return

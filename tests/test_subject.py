@@ -395,3 +395,24 @@ def test_a_lost_seated_patient_is_found_again_only_at_their_own_size(scale, take
     again = shifted(patient, 80, scale=scale)  # found again a little further off: a new track
     out = run(tracker, [frame(i, caregiver, again) for i in range(16, 22)])
     assert (out[-1] is not None) == taken
+
+
+@pytest.mark.parametrize("first_sightings, taken", [(3, True), (12, False)])
+def test_a_patient_whose_size_is_not_known_yet_is_found_again_at_another_size(first_sightings, taken):
+    """The first detections of a lying or seated patient are often partial (on the rendered hip-flexion
+    scene a torso two thirds its length). Locked on a few of those and lost at once, the patient has
+    no known size yet: they are re-found in the one new person with their posture, at full size. Seen
+    often enough at one size, they are not re-found at another (as above)."""
+    patient = seated_patient()
+    caregiver = shifted(standing(), 350, scale=1.2)
+    partial = shifted(patient, 0, scale=0.65)
+    tracker = SubjectTracker("auto", posture="seated", people=2)
+    run(tracker, [frame(i, partial, caregiver) for i in range(first_sightings)])
+    assert tracker.locked and tracker.confirmed
+    n = first_sightings
+    run(tracker, [frame(i, caregiver) for i in range(n, n + 6)])  # 0.2 s without the patient
+    whole = shifted(patient, 80)  # the whole patient, a little further off: a new track
+    out = run(tracker, [frame(i, caregiver, whole) for i in range(n + 6, n + 12)])
+    assert (out[-1] is not None) == taken
+    if taken:
+        assert np.allclose(out[-1].image, whole.image)
