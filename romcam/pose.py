@@ -190,6 +190,7 @@ class PoseEstimator:
         self.second_pass_runs = 0  # how many second passes ran (benchmarks, tests)
         self.second_pass_found = 0  # people the second pass added, summed over frames
         self._second_turn = 0  # the turn of the picture (np.rot90) that last found someone
+        self._second_whole = True  # the second pass paints out whole bodies (else heads and shoulders only)
         self.model_path = path
         self._last_ms = -1
         self._warm = False
@@ -230,11 +231,17 @@ class PoseEstimator:
         whole box: a caregiver leaning over a bed covers most of the patient's box), then run the
         second landmarkers (VIDEO mode, one per turn, so each tracks whom it found) on that picture
         upright and turned 90° each way — the detector finds upright people far better than lying
-        ones — and map what they find back to the frame. The turn that found someone goes first."""
+        ones — and map what they find back to the frame. The turn that found someone goes first.
+
+        When a pass finds no one, the next paints out only the heads and shoulders of the people
+        found (and back again after a miss): a caregiver bending over a bed can come out of the
+        first pass as one "person" whose trunk and arms are the caregiver's and whose hips and legs
+        are the patient's, and painting out that body paints out the patient."""
         import mediapipe as mp
 
         height, width = rgb.shape[:2]
-        masked = _paint_out(rgb, found)
+        whole = self._second_whole
+        masked = _paint_out(rgb, found) if whole else _paint_out_upper(rgb, list(found))
         self.second_pass_runs += 1
         extra: list[Pose] = []
         order = [self._second_turn] + [k for k in SECOND_PASS_TURNS if k != self._second_turn]
@@ -251,6 +258,8 @@ class PoseEstimator:
             if len(found) + len(extra) >= (self.expected_people or 0):
                 break
         self.second_pass_found += len(extra)
+        if not extra:
+            self._second_whole = not whole
         return tuple(extra)
 
     def _focus_pass(self, rgb: np.ndarray, found: tuple[Pose, ...], focus: Focus, ms: int) -> tuple[Pose, ...]:
@@ -404,19 +413,20 @@ def _torso_gap(pose: Pose, torso: np.ndarray) -> float:
                float(np.linalg.norm(mine - torso[[1, 0, 3, 2]], axis=1).mean()))
 
 
-def _paint_out_upper(rgb: np.ndarray, people: list[Pose], keep_torso: np.ndarray) -> np.ndarray:
+def _paint_out_upper(rgb: np.ndarray, people: list[Pose], keep_torso: np.ndarray | None = None) -> np.ndarray:
     """A copy of ``rgb`` with each person's head and upper trunk (the shoulders, the upper half of the
     trunk line, 0.4 torso lengths wide) painted over in the picture's median colour, except on the
-    patient's torso (``keep_torso``, (4, 2), widened by 30 %). Their arms and legs stay: they lie on
-    the patient's limbs."""
+    patient's torso (``keep_torso``, (4, 2), widened by 30 %, when given). Their arms and legs stay:
+    they lie on the patient's limbs."""
     import cv2
 
     out = rgb.copy()
     fill = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
     keep = np.zeros(rgb.shape[:2], np.uint8)
-    t = keep_torso
-    c = t.mean(axis=0)
-    cv2.fillPoly(keep, [cv2.convexHull((c + (t - c) * 1.3).astype(np.int32))], 1)
+    if keep_torso is not None:
+        t = keep_torso
+        c = t.mean(axis=0)
+        cv2.fillPoly(keep, [cv2.convexHull((c + (t - c) * 1.3).astype(np.int32))], 1)
     paint = np.zeros(rgb.shape[:2], np.uint8)
     for p in people:
         xy = p.image[:, :2]
