@@ -16,9 +16,14 @@
    (benchmarks/perfdb.py) on SQLite and, when its binaries are installed, PostgreSQL: the real
    FastAPI app under uvicorn on loopback, timed over HTTP with an httpx client.
 6. models — every ``models/*.task`` and each ``--model PATH``: (1) and (2) on the same clip.
+7. passive — what a caregiver in frame costs: ``analyze_video`` with two people expected (``romcam
+   analyze --mode passive --posture lying``) on a rendered two-person clip (the hip-flexion lying
+   scene of benchmarks/two_person.py), with the patient pass (the default) and without it, and the
+   same clip analysed as one person's; rounds alternate, the ratios are medians of per-round ratios.
 
-Prints one table and writes ``benchmarks/results/perf.json`` and ``perf.md``. The rendered clip is
-cached in the temp folder (``romcam-bench-perf``), never in git.
+Prints one table and writes ``benchmarks/results/perf.json`` and ``perf.md``. With ``--only`` the
+parts not run are kept from the results already there (each part keeps the date it ran). The
+rendered clips are cached in the temp folder (``romcam-bench-perf``), never in git.
 """
 
 from __future__ import annotations
@@ -195,6 +200,74 @@ def model_and_analyze(clip: Path, model: Path, rounds: int) -> dict[str, Any]:
             "analyze_fps": round(statistics.median(r["analyze"]["fps"] for r in runs), 1),
             "ratio": round(statistics.median(r["ratio"] for r in runs), 3),
             "pose_share": round(statistics.median(r["analyze"]["pose_share"] for r in runs), 3)}
+
+
+# --- 7. passive ------------------------------------------------------------------------------------------
+
+def passive_clip() -> tuple[Path, Any]:
+    """The two-person benchmark's hip-flexion lying scene (15 fps, 480x360), rendered once."""
+    from benchmarks.two_person import SCENES
+    from romcam.render import render_clip
+
+    scene = next(s for s in SCENES if s.name == "hip flexion lying side")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    clip = CACHE / "passive_hip_flexion_lying_480x360_15fps.mp4"
+    if not clip.exists():
+        tmp = clip.with_name(".rendering-passive.mp4")
+        render_clip(scene.spec(), tmp)
+        tmp.with_suffix(".truth.json").replace(clip.with_suffix(".truth.json"))
+        tmp.replace(clip)
+    return clip, scene
+
+
+def passive_run(clip: Path, scene: Any, model: Path, variant: str) -> dict[str, Any]:
+    """``analyze_video`` timed whole: ``variant`` "patient pass" (two people, the default path of
+    ``--mode passive``), "no patient pass" (the same without it) or "one person" (``people=1`` and
+    no posture: the active path's cost on the same frames; it measures whoever the model finds)."""
+    from contextlib import nullcontext
+    from unittest import mock
+
+    from romcam.analysis import analyze_video
+    from romcam.pose import PoseEstimator
+    from romcam.subject import SubjectTracker
+
+    people = 1 if variant == "one person" else 2
+    off = (mock.patch.object(SubjectTracker, "focus", lambda self: None) if variant == "no patient pass"
+           else nullcontext())
+    counts: dict[str, int] = {}
+    close = PoseEstimator.close
+
+    def counted(self: PoseEstimator) -> None:  # the pose stage's pass counts, read as it closes
+        counts.update(focus_runs=self.focus_runs, focus_used=self.focus_used, second_pass_runs=self.second_pass_runs)
+        close(self)
+
+    with off, mock.patch.object(PoseEstimator, "close", counted):
+        t0 = time.perf_counter()
+        result = analyze_video(clip, scene.exercise, scene.side, model_path=model, subject="auto",
+                               posture=scene.posture if people > 1 else None, people=people,
+                               mode="passive" if people > 1 else "active")
+        seconds = time.perf_counter() - t0
+    return {"variant": variant, "frames": result.frames, "seconds": round(seconds, 2),
+            "fps": round(result.frames / seconds, 1), "frames_measured": result.measured, **counts}
+
+
+def passive(model: Path, rounds: int) -> dict[str, Any]:
+    clip, scene = passive_clip()
+    variants = ("patient pass", "no patient pass", "one person")
+    runs = []
+    for r in range(rounds):
+        got = {}
+        for v in variants:
+            got[v] = passive_run(clip, scene, model, v)
+            print(f"  round {r + 1}/{rounds}: {v}: {got[v]['fps']} fps", flush=True)
+        runs.append({"runs": got, "load": load(),
+                     "cost_of_pass": round(got["no patient pass"]["fps"] / got["patient pass"]["fps"], 3),
+                     "cost_vs_one_person": round(got["one person"]["fps"] / got["patient pass"]["fps"], 3)})
+    return {"clip": clip.name, "scene": scene.name, "rounds": runs,
+            "fps": {v: round(statistics.median(r["runs"][v]["fps"] for r in runs), 1) for v in variants},
+            "cost_of_pass": round(statistics.median(r["cost_of_pass"] for r in runs), 3),
+            "cost_vs_one_person": round(statistics.median(r["cost_vs_one_person"] for r in runs), 3),
+            "frames_measured": {v: runs[-1]["runs"][v]["frames_measured"] for v in variants}}
 
 
 # --- 3. live ---------------------------------------------------------------------------------------------
@@ -498,6 +571,11 @@ def dashboard_time(store: Any, seeded: Any, *, repeat: int, ingest: int) -> dict
 
 # --- the table --------------------------------------------------------------------------------------------
 
+PARTS = ("model", "live", "memory", "dashboard", "models", "passive")
+PART_KEYS = {"model": ("model_analyze",), "live": ("live", "live_error"), "memory": ("memory",),
+             "dashboard": ("dashboard", "postgresql"), "models": ("models",), "passive": ("passive",)}
+
+
 def _row(part: str, what: str, value: str, target: str = "", ok: bool | None = None) -> dict[str, Any]:
     return {"part": part, "what": what, "value": value, "target": target,
             "ok": None if ok is None else bool(ok)}
@@ -559,6 +637,14 @@ def table_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row("6 models", f"{Path(m['model_path']).name}: model alone / analyze fps (ratio)",
                          f"{m['model_fps']} / {m['analyze_fps']} ({m['ratio']:.3f})", ">= 0.90",
                          m["ratio"] >= 0.90))
+    pa = doc.get("passive")
+    if pa:
+        f = pa["fps"]
+        rows.append(_row("7 passive", f"romcam analyze --mode passive, two people ({pa['scene']}): fps with the "
+                         "patient pass / without it / the clip as one person's",
+                         f"{f['patient pass']} / {f['no patient pass']} / {f['one person']} fps"))
+        rows.append(_row("7 passive", "time with the patient pass over time without it; over one person's",
+                         f"{pa['cost_of_pass']:.2f}x; {pa['cost_vs_one_person']:.2f}x"))
     return rows
 
 
@@ -575,8 +661,9 @@ def main(argv: list[str] | None = None) -> int:
                    "a smaller clinic: for trying, not for the results")
     p.add_argument("--model", action="append", default=[], metavar="PATH",
                    help="also bench this pose model bundle (repeatable), e.g. the official lite or heavy")
-    p.add_argument("--only", default="model,live,memory,dashboard,models",
-                   help="comma-separated parts to run (model = parts 1 and 2)")
+    p.add_argument("--only", default=",".join(PARTS),
+                   help="comma-separated parts to run (model = parts 1 and 2); the others are kept from the "
+                   "saved results")
     p.add_argument("--rounds", type=int, help="alternating model/analyze rounds (default 2; --quick 1)")
     p.add_argument("--patients", type=int, help="clinic size (default 200; --quick 20)")
     p.add_argument("--out", type=Path, help="where the results go (default benchmarks/results/; with --quick the "
@@ -668,16 +755,31 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"6. model {model}", flush=True)
             doc["models"].append(model_and_analyze(clip, model, 1))
+    if "passive" in parts:
+        print("7. passive: two people expected, with and without the patient pass", flush=True)
+        doc["passive"] = passive(DEFAULT_MODEL, rounds)
     doc["load_at_end"] = load()
     doc["minutes"] = round((datetime.now(UTC) - started).total_seconds() / 60, 1)
     rows = table_rows(doc)
     doc["table"] = rows
     table = markdown_table(rows)
-    print()
-    print(table)
     args.out = args.out or (CACHE / "results" if quick else RESULTS)
     args.out.mkdir(parents=True, exist_ok=True)
     name = "perf-quick" if quick else "perf"
+    doc["part_dates"] = {part: doc["date"] for part in parts}
+    saved = args.out / f"{name}.json"
+    if parts != set(PARTS) and saved.exists():  # keep the parts not run from the saved results
+        old = json.loads(saved.read_text())
+        for part in set(PARTS) - parts:
+            for key in PART_KEYS[part]:
+                if key in old:
+                    doc[key] = old[key]
+                    doc["part_dates"][part] = old.get("part_dates", {}).get(part, old["date"])
+        rows = table_rows(doc)
+        doc["table"] = rows
+        table = markdown_table(rows)
+    print()
+    print(table)
     (args.out / f"{name}.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
     (args.out / f"{name}.md").write_text(render_markdown(doc, table))
     print(f"wrote {args.out / (name + '.json')} and {args.out / (name + '.md')}")
@@ -685,11 +787,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render_markdown(doc: dict[str, Any], table: str) -> str:
+    dates = doc.get("part_dates", {})
+    older = sorted(f"{part} ({d})" for part, d in dates.items() if d != doc["date"])
+    kept = f" Parts kept from earlier runs: {', '.join(older)}." if older else ""
     return (f"# Performance benchmark (`make bench`)\n\n"
             f"Run {doc['date']} ({doc['minutes']} min{', --quick' if doc['quick'] else ''}) on {doc['machine']}; "
             f"load average (1, 5, 15 min) {doc['load_at_start']} at the start and {doc['load_at_end']} at the end "
             "— the 2 cores were shared with other work, so absolute figures are noisy; the targets are "
-            "ratios measured in the same run.\n\n"
+            f"ratios measured in the same run.{kept}\n\n"
             f"Clip: {doc['clip']['name']} (rendered by romcam.render, {doc['clip']['seconds']:g} s, "
             f"{doc['clip']['width']}x{doc['clip']['height']}, {doc['clip']['fps']:g} fps). Model: "
             "models/pose_landmarker_full.task on the CPU (XNNPACK).\n\n" + table + "\n\n" + NOTES)
@@ -718,6 +823,12 @@ NOTES = """How each figure is measured (benchmarks/perf.py):
    `GET /sessions/{id}`; ingest = `POST /api/sessions` of new 4-set sessions (documents prepared
    beforehand). The clinic (benchmarks/perfdb.py): the first 20 sessions through `ingest_session`,
    the rest bulk-inserted as the same rows; each set has 3 reps and 100 samples.
+7. `analyze_video` on benchmarks/two_person.py's hip-flexion lying scene (15 fps, 480x360, 142
+   frames), three ways in each round: two people expected with the patient pass (what `romcam
+   analyze --mode passive --posture lying` runs), the same with the pass turned off, and one person
+   expected with no posture (an active set's path on the same frames). Two people expected, the
+   first pass looks for two and a second pass (the picture turned) runs on every frame where it
+   finds fewer; once the lying patient is locked the patient pass runs on every frame too.
 """
 
 
