@@ -766,15 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out = args.out or (CACHE / "results" if quick else RESULTS)
     args.out.mkdir(parents=True, exist_ok=True)
     name = "perf-quick" if quick else "perf"
-    doc["part_dates"] = {part: doc["date"] for part in parts}
-    saved = args.out / f"{name}.json"
-    if parts != set(PARTS) and saved.exists():  # keep the parts not run from the saved results
-        old = json.loads(saved.read_text())
-        for part in set(PARTS) - parts:
-            for key in PART_KEYS[part]:
-                if key in old:
-                    doc[key] = old[key]
-                    doc["part_dates"][part] = old.get("part_dates", {}).get(part, old["date"])
+    if keep_saved_parts(doc, parts, args.out / f"{name}.json"):
         rows = table_rows(doc)
         doc["table"] = rows
         table = markdown_table(rows)
@@ -784,6 +776,23 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{name}.md").write_text(render_markdown(doc, table))
     print(f"wrote {args.out / (name + '.json')} and {args.out / (name + '.md')}")
     return 0
+
+
+def keep_saved_parts(doc: dict[str, Any], parts: set[str], saved: Path) -> bool:
+    """Fill ``doc`` (this run's results, of ``parts``) with the other parts' results from the ``saved``
+    results file, if any, and record in ``doc["part_dates"]`` when each part ran. True if any was kept."""
+    doc["part_dates"] = {part: doc["date"] for part in parts}
+    if not saved.exists():
+        return False
+    old = json.loads(saved.read_text())
+    kept = False
+    for part in set(PARTS) - parts:
+        for key in PART_KEYS[part]:
+            if key in old:
+                doc[key] = old[key]
+                doc["part_dates"][part] = old.get("part_dates", {}).get(part, old["date"])
+                kept = True
+    return kept
 
 
 def render_markdown(doc: dict[str, Any], table: str) -> str:

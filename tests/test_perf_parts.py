@@ -4,6 +4,7 @@ seeding, the patient list's bulk figures, and `--model` everywhere a model is us
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 import zipfile
@@ -313,3 +314,29 @@ def test_the_live_worker_looks_for_a_caregiver_only_when_one_is_expected(mode, s
     plan = [measure_only("elbow_flexion", "left"), replace(measure_only("shoulder_abduction", "left"), mode=mode)]
     worker = CaptureWorker(LiveOptions(source="x.mp4", people=option), plan, recorder=None, subject=subject)
     assert worker.people() == people
+
+
+def test_a_partial_bench_run_keeps_the_other_parts_saved_results(tmp_path: Path) -> None:
+    """`make bench`'s ``--only`` runs some parts; the others keep their saved figures and dates."""
+    from benchmarks.perf import keep_saved_parts, render_markdown, table_rows
+
+    saved = tmp_path / "perf.json"
+    first = {"date": "2026-01-01T00:00:00+00:00", "memory": {"minutes": [1, 10], "peak_rss_mb_first": 300.0,
+                                                            "peak_rss_mb_second": 301.0, "peak_growth_mb": 1.0},
+             "passive": {"scene": "old"}}
+    assert not keep_saved_parts(dict(first), {"memory"}, saved)  # nothing saved yet
+    saved.write_text(json.dumps(first))
+    doc = {"date": "2026-02-02T00:00:00+00:00", "quick": False, "minutes": 1.0, "machine": "m",
+           "load_at_start": [0, 0, 0], "load_at_end": [0, 0, 0],
+           "clip": {"name": "c", "seconds": 61.0, "width": 640, "height": 480, "fps": 30.0},
+           "passive": {"scene": "hip flexion lying side", "fps": {"patient pass": 10.0, "no patient pass": 15.0,
+                                                                 "one person": 40.0},
+                       "cost_of_pass": 1.5, "cost_vs_one_person": 4.0}}
+    assert keep_saved_parts(doc, {"passive"}, saved)
+    assert doc["memory"] == first["memory"]  # kept
+    assert doc["passive"]["scene"] == "hip flexion lying side"  # this run's, not the saved one
+    assert doc["part_dates"] == {"passive": doc["date"], "memory": first["date"]}
+    rows = table_rows(doc)
+    assert [r["part"] for r in rows] == ["4 memory", "7 passive", "7 passive"]
+    assert "1.50x; 4.00x" in rows[-1]["value"]
+    assert "Parts kept from earlier runs: memory (2026-01-01T00:00:00+00:00)." in render_markdown(doc, "")
