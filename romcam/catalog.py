@@ -32,6 +32,17 @@ class NormalRange:
 
 
 @dataclass(frozen=True, slots=True)
+class PossibleRange:
+    """What the joint can do at all (degrees); a reading outside is a misplaced landmark."""
+
+    min: float
+    max: float
+
+    def __contains__(self, angle: float) -> bool:
+        return self.min <= angle <= self.max
+
+
+@dataclass(frozen=True, slots=True)
 class Motion:
     """One catalog motion; see the header of exercises.toml for what each field means."""
 
@@ -56,6 +67,7 @@ class Motion:
     normal: NormalRange
     instructions: str
     measurement_noise_deg: float  # how far a session's best angle can move with no real change (alerts)
+    possible: PossibleRange = PossibleRange(-180.0, 360.0)  # readings outside are not measurements
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
     view_plane: str | None = None  # a body plane the view check uses instead of the motion plane
@@ -185,6 +197,11 @@ def parse_catalog(data: dict) -> Catalog:
             raise CatalogError(f"{where}.normal.source: {normal['source']!r} is not in [sources]")
         if not normal["min"] < normal["max"]:
             raise CatalogError(f"{where}.normal: min must be below max")
+        possible = entry.get("possible", {})
+        if set(possible) != {"min", "max"} or not all(isinstance(possible[k], int | float) for k in ("min", "max")):
+            raise CatalogError(f"{where}.possible: needs min and max (degrees)")
+        if not possible["min"] <= normal["min"] < normal["max"] <= possible["max"]:
+            raise CatalogError(f"{where}.possible: must contain the normal range")
         postures = tuple(entry.get("postures", ()))
         for p in postures:
             if p not in POSTURES:
@@ -221,6 +238,7 @@ def parse_catalog(data: dict) -> Catalog:
                                sources[normal["source"]]),
             instructions=_text(entry, "instructions", where),
             measurement_noise_deg=float(noise),
+            possible=PossibleRange(float(possible["min"]), float(possible["max"])),
             axis_segment=axis_segment,
             moving_through=_through(entry, where),
             view_plane=_choice(entry, "view_plane", ("sagittal", "frontal"), where) if "view_plane" in entry else None,

@@ -23,6 +23,9 @@ from .subject import SubjectTracker
 # model put the near foot's landmarks on the shin (shank at 28% of its length) with visibility 0.8.
 COLLAPSED_FRACTION = 0.6
 COLLAPSE_HISTORY_MIN = 5  # frames of history before a segment is judged
+# A reading outside the motion's ``possible`` range (romcam/data/exercises.toml) is not a measurement
+# either: with the caregiver's arm beside the patient's resting shin, the model drew the shin up the
+# arm, and the knee read 50-110° of hyperextension.
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,19 @@ class MotionMeter:
             collapsed = self._collapsed(pose, pick)
             if collapsed is not None:
                 s = replace(s, angle=math.nan, confidence=0.0, missing=collapsed)
+        if s.missing is None and math.isfinite(s.angle) and s.angle not in self.motion.possible:
+            s = replace(s, angle=math.nan, confidence=0.0, missing=self._impossible(s.angle, pick))
         return Sample(frame.index, frame.t, s.angle, s.confidence, s.view_ok, s.view_error, s)
+
+    def _impossible(self, angle: float, pick: dict[str, int]) -> str:
+        """Why a reading beyond what the joint can do (the catalog's ``possible``) is not a measurement;
+        it starts with the moving segment's far landmark ("I can't see your ankle", says the coach)."""
+        far = self.motion.moving[1]
+        name = (LANDMARK_NAMES[pick.get(far, resolve_index(far, self.side))] if not far.startswith("mid_")
+                else self.motion.joint)
+        p = self.motion.possible
+        return (f"{name} misplaced: the {self.motion.joint} would be at {angle:.0f}°, beyond the {p.min:g} to "
+                f"{p.max:g}° it can move")
 
     def _collapsed(self, pose: Pose, pick: dict[str, int]) -> str | None:
         """Why the sample is not a measurement when one of its segments has collapsed, else None."""

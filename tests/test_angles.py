@@ -261,3 +261,51 @@ def test_a_collapsed_limb_segment_is_missing_not_measured() -> None:
     # a limb seen whole again is measured again
     s = meter.update(PoseFrame(index=7, t=7 / 15, width=640, height=480, poses=(pose,)))
     assert s.angle == pytest.approx(5.0, abs=0.5)
+
+
+@pytest.mark.parametrize("motion_id", CATALOG.ids())
+def test_a_reading_beyond_what_the_joint_can_do_is_missing_not_measured(motion_id: str) -> None:
+    """The catalog's ``possible`` range: a reading outside it is a misplaced landmark (a shin drawn up the
+    caregiver's arm reads a knee bent backward), reported as no angle, with the landmark to blame first
+    (the coach says "I can't see your ankle"); readings inside it are measured."""
+    from romcam.landmarks import PoseFrame
+    from romcam.measure import MotionMeter
+
+    motion = CATALOG.get(motion_id)
+    lo, hi = motion.possible.min, motion.possible.max
+    assert lo <= motion.normal.min - 15 and motion.normal.max + 15 <= hi
+    meter = MotionMeter(motion, "left")
+    for i, angle in enumerate((lo + 3.0, hi - 3.0, lo - 8.0, hi + 8.0)):
+        pose = make_pose(motion_id, "left", angle, view=motion.view)
+        s = meter.update(PoseFrame(index=i, t=i / 15, width=640, height=480, poses=(pose,)))
+        if lo <= angle <= hi:
+            assert s.angle == pytest.approx(angle, abs=0.5), s.detail
+            assert s.detail.missing is None
+        else:
+            assert math.isnan(s.angle) and s.confidence == 0.0
+            far = motion.moving[1]
+            blamed = motion.joint if far.startswith("mid_") else f"left_{far.removeprefix('other_')}"
+            if far.startswith("other_"):
+                blamed = f"right_{far.removeprefix('other_')}"
+            elif far == "nose":
+                blamed = "nose"
+            assert s.detail.missing.startswith(f"{blamed} misplaced: the {motion.joint} would be at "), s.detail.missing
+            assert f"beyond the {lo:g} to {hi:g}° it can move" in s.detail.missing
+
+
+@pytest.mark.parametrize("possible, message", [(None, "needs min and max"), ({"min": 0}, "needs min and max"),
+                                               ({"min": 10, "max": 400}, "must contain the normal range")])
+def test_catalog_refuses_a_missing_or_too_narrow_possible_range(possible, message) -> None:
+    import tomllib
+    from importlib import resources
+
+    from romcam.catalog import parse_catalog
+    from romcam.errors import CatalogError
+
+    data = tomllib.loads(resources.files("romcam").joinpath("data/exercises.toml").read_text(encoding="utf-8"))
+    if possible is None:
+        del data["motion"][0]["possible"]
+    else:
+        data["motion"][0]["possible"] = possible
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog(data)
