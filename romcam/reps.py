@@ -20,10 +20,13 @@ statement about movement, not a tuned filter, and none looks at a rep's size: sm
 shrinking reps are found as before, short ones flagged, never dropped.
 
 1. *Glitch gate* (before the zig-zag): a sample more than ``hysteresis`` away from the last
-   accepted one is held back; the samples held are accepted once the jump has lasted
-   ``CONFIRM_S`` (0.2 s), and dropped (as missing data) if a sample comes back within
-   ``hysteresis`` of the last accepted one before that. A limb that moves keeps going; a
-   landmark that jumps and jumps back within 0.2 s did not move.
+   accepted one, and less than ``CONFIRM_S`` (0.2 s) after it, is a jump: it and the samples
+   after it that are still that far away are held back. They are accepted once a sample at
+   least 0.2 s after the jump is still away, and dropped (as missing data) if a sample comes
+   back within ``hysteresis`` of the last accepted one less than 0.2 s after the last held one
+   (later, after missing data, nothing tells a glitch from a movement: they are accepted). A
+   limb that moves keeps going; a landmark that jumps and jumps back within 0.2 s did not
+   move. Samples 0.2 s apart or more (5 fps and slower, or across a gap) are never a jump.
 2. *Confirmation time*: a turning point is confirmed only once the signal has stayed back from
    it by at least ``hysteresis`` on every valid sample for ``CONFIRM_S`` (the samples between
    may be missing). This catches the glitches that build up in steps under the hysteresis. The
@@ -36,8 +39,8 @@ shrinking reps are found as before, short ones flagged, never dropped.
    stays the first sample reaching the extreme); a return past half-way and out again is a new
    rep.
 
-At 15 fps the gate and the confirmation time need 4 samples, at 30 fps 7, at 5 fps 2: a
-real peak seen by a single sample at 5 fps (one frame up, then back) is taken for a glitch.
+At 15 fps a glitch is at most 3 samples (a 4th sample still away confirms a movement), at 30
+fps 6; at 5 fps the gate does nothing and the confirmation time needs 2 samples.
 
 Definitions (all times are sample times of valid samples — measured, and not dropped by the
 glitch gate; nothing is interpolated except the edges of ``hold_s``)
@@ -232,7 +235,7 @@ class RepDetector:
         self._run_from = 0  # first sample of the run that confirmed the last turning point
         # The glitch gate: samples held since a jump from the last accepted one (see update).
         self._gate: list[tuple[float, float]] = []
-        self._gate_ref = 0.0  # the last accepted y
+        self._gate_t = self._gate_y = 0.0  # the last accepted sample
 
     # ------------------------------------------------------------------ public API
 
@@ -278,25 +281,32 @@ class RepDetector:
         if math.isinf(a):
             raise ValueError(f"angle must be finite degrees or NaN (missing), got {a!r}")
         y = self._sign * a
-        # the glitch gate: a jump of more than the hysteresis is held until it has lasted
-        # CONFIRM_S, and dropped (as missing) if the signal comes back before
+        # the glitch gate (rule 1 of the module docstring)
+        out: list[Rep] = []
         if self._gate:
-            if abs(y - self._gate_ref) <= self.hysteresis:
-                self._gate.clear()  # came back: what was held was a glitch
-            else:
+            if abs(y - self._gate_y) > self.hysteresis:  # still away: has the jump lasted?
                 self._gate.append((t, y))
                 if t - self._gate[0][0] < CONFIRM_S - 1e-9:
                     return []
                 held, self._gate = self._gate, []
-                out: list[Rep] = []
                 for tj, yj in held:
-                    out.extend(self._step(tj, yj))
-                self._gate_ref = y
+                    out.extend(self._accept(tj, yj))
                 return out
-        elif self._n > 0 and abs(y - self._gate_ref) > self.hysteresis:
-            self._gate.append((t, y))
+            held, self._gate = self._gate, []
+            if t - held[-1][0] >= CONFIRM_S - 1e-9:  # back only after a gap: not seen as a glitch
+                for tj, yj in held:
+                    out.extend(self._accept(tj, yj))
+            # else: back within 0.2 s, what was held was a glitch: dropped
+        elif (self._n > 0 and abs(y - self._gate_y) > self.hysteresis
+              and t - self._gate_t < CONFIRM_S - 1e-9):
+            self._gate.append((t, y))  # a jump from the last accepted sample
             return []
-        self._gate_ref = y
+        out.extend(self._accept(t, y))
+        return out
+
+    def _accept(self, t: float, y: float) -> list[Rep]:
+        """A sample through the glitch gate: remember it as the last accepted, run the zig-zag."""
+        self._gate_t, self._gate_y = t, y
         return self._step(t, y)
 
     def _step(self, t: float, y: float) -> list[Rep]:

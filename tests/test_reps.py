@@ -319,6 +319,21 @@ def test_a_glitch_in_steps_under_the_hysteresis_is_not_a_rep_boundary():
     assert len(detect_reps(t, x, hysteresis=10.0)) == 2
 
 
+def test_a_jump_across_missing_data_is_not_a_glitch():
+    # the patient was not measured from mid-rise (30°) to mid-fall (50°): the first samples after
+    # the gap are 20° from the last one before it and fall back toward it, which within 0.2 s
+    # would be a glitch; after a gap nothing tells, so they are kept and give the rep's peak
+    t, x, truth = reps_signal(15.0, amps=(60.0,))
+    x = x.copy()
+    t0, tp, _ = truth[0]
+    gap = (t > t0 + 0.75) & (t < tp + 0.4)
+    x[gap] = np.nan
+    first_after = x[np.argmax(t >= tp + 0.4)]
+    reps = detect_reps(t, x, hysteresis=15.0)
+    assert len(reps) == 1 and not reps[0].partial
+    assert reps[0].max_angle == pytest.approx(first_after) and first_after > 45.0
+
+
 def test_few_frame_glitches_at_rest_are_not_reps():
     # rendered two-person scenes: at rest the angle jumps 20-50° for 2-3 frames (15 fps)
     rng = np.random.default_rng(12)
