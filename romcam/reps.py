@@ -30,8 +30,8 @@ shrinking reps are found as before, short ones flagged, never dropped.
 2. *Confirmation time*: a turning point is confirmed only once the signal has stayed back from
    it by at least ``hysteresis`` on every valid sample for ``CONFIRM_S`` (the samples between
    may be missing). This catches the glitches that build up in steps under the hysteresis. The
-   valley (or peak) a turning point leads to is searched in the samples of that confirming run
-   only, so a glitch that did not last never becomes a rep's extreme.
+   valley (or peak) a turning point leads to is searched from the first sample of that
+   confirming run on, so a glitch that did not last, before it, never becomes a rep's extreme.
 3. *Return rule*: a valley ends a rep only if the signal came back from the peak at least
    ``RETURN_FRACTION`` (one half, the same fraction that tells a full rep from one cut off by the
    end of the recording) of the rep's rise, or to within the rest tolerance of the valley before
