@@ -14,8 +14,36 @@ left it by at least ``hysteresis``. Noise smaller than the hysteresis can neithe
 is a rep, however small (an ALS patient's 15° rep counts). A rep is valley → peak → valley;
 consecutive reps share the valley between them.
 
-Definitions (all times are sample times of valid samples; nothing is interpolated except the
-edges of ``hold_s``)
+Three rules keep pose-model glitches (issues 3 and 6: the angle jumping 20-60° for 1-3 frames,
+over and over in a hold, or at rest) from splitting reps or making new ones. Each is a
+statement about movement, not a tuned filter, and none looks at a rep's size: small and
+shrinking reps are found as before, short ones flagged, never dropped.
+
+1. *Glitch gate* (before the zig-zag): a sample more than ``hysteresis`` away from the last
+   accepted one, and less than ``CONFIRM_S`` (0.2 s) after it, is a jump: it and the samples
+   after it that are still that far away are held back. They are accepted once a sample at
+   least 0.2 s after the jump is still away, and dropped (as missing data) if a sample comes
+   back within ``hysteresis`` of the last accepted one less than 0.2 s after the last held one
+   (later, after missing data, nothing tells a glitch from a movement: they are accepted). A
+   limb that moves keeps going; a landmark that jumps and jumps back within 0.2 s did not
+   move. Samples 0.2 s apart or more (5 fps and slower, or across a gap) are never a jump.
+2. *Confirmation time*: a turning point is confirmed only once the signal has stayed back from
+   it by at least ``hysteresis`` on every valid sample for ``CONFIRM_S`` (the samples between
+   may be missing). This catches the glitches that build up in steps under the hysteresis. The
+   valley (or peak) a turning point leads to is searched from the first sample of that
+   confirming run on, so a glitch that did not last, before it, never becomes a rep's extreme.
+3. *Return rule*: a valley ends a rep only if the signal came back from the peak at least
+   ``RETURN_FRACTION`` (one half, the same fraction that tells a full rep from one cut off by the
+   end of the recording) of the rep's rise, or to within the rest tolerance of the valley before
+   it. A dip part of the way back in a hold followed by a new push out is the same rep (its peak
+   stays the first sample reaching the extreme); a return past half-way and out again is a new
+   rep.
+
+At 15 fps a glitch is at most 3 samples (a 4th sample still away confirms a movement), at 30
+fps 6; at 5 fps the gate does nothing and the confirmation time needs 2 samples.
+
+Definitions (all times are sample times of valid samples — measured, and not dropped by the
+glitch gate; nothing is interpolated except the edges of ``hold_s``)
 ---------------------------------------------------------------------------------------------
 - *rest tolerance* of a rep side: ``max(2°, 10 % of that side's excursion, hysteresis / 2)``.
   The hysteresis term keeps the start and end on the rest level when the rest is noisy (the
@@ -24,9 +52,11 @@ edges of ``hold_s``)
 - ``end``: the first sample after the peak within the rest tolerance of the valley after.
 - ``peak`` (plateau rule): the middle sample of the contiguous samples within 1°
   (``PLATEAU_TOL_DEG``) of the extreme that contain the first sample reaching the extreme.
-- ``max_angle`` / ``min_angle``: the true extremes of the rep's samples from the valley before to
-  the valley after: one is the peak, the other the lower (for ``works="max"``) of the two rest
-  valleys. For ``works="min"`` the peak is ``min_angle``.
+- ``max_angle`` / ``min_angle``: the extremes of the rep's samples from the valley before to
+  the valley after, glitches left out (samples dropped by the gate; a valley is the extreme of
+  the run that confirmed it and the samples after, see rule 2): one is the peak, the other the
+  lower (for ``works="max"``) of the two rest valleys. For ``works="min"`` the peak is
+  ``min_angle``.
 - ``hold_s``: duration of the contiguous stretch around the peak within ``hold_tolerance`` of the
   *peak level*, limited to [start, end]. The peak level is the median of the samples of that
   stretch taken within ``hold_tolerance`` of the extreme sample: on a clean plateau it is the
@@ -44,16 +74,23 @@ edges of ``hold_s``)
 
 Streaming
 ---------
-``update`` is O(1) amortized with no look-ahead. A rep becomes *final* (returned) when the valley
-after it is confirmed (the next movement left rest by ``hysteresis``) or at ``finish``, because
-only then are its end and rest angle known. It is *completed* (``completed`` goes up) earlier, as
-soon as the signal is back within the rest tolerance of the valley before it: a patient who does
-one rep and rests sees the count go up. Memory: the samples since the start of the rep in
-progress (including the rest after the last rep, until the next one starts).
+``update`` is O(1) amortized. Its only look-ahead is the glitch gate and the confirmation time:
+a sample reaches the zig-zag at most ``CONFIRM_S`` (0.2 s) late (only while a jump is held; at
+once otherwise), and a turning point is known ``CONFIRM_S`` after the signal came back from it
+by the hysteresis. A rep becomes *final* (returned) when the valley after it is confirmed (the
+next movement left it by ``hysteresis`` for ``CONFIRM_S``, and the rep had come back at least
+half-way) or at ``finish``, because only then are its end and rest angle known. It is
+*completed* (``completed`` goes up) earlier, as soon as the signal is back within the rest
+tolerance of the valley before it: a patient who does one rep and rests sees the count go up,
+at most 0.2 s later than without the confirmation time (and only for a rep that comes back
+within 0.2 s of leaving its peak by the hysteresis). Memory: the samples since the start of the
+rep in progress (including the rest after the last rep, until the next one starts), plus the
+samples held by the gate (at most 0.2 s).
 
 Missing samples (``NaN``) are skipped. A gap, however long (even > 2 s), neither ends nor splits a
 rep: the rep stays open and continues with the next valid sample; no angle is invented across
-the gap, and no hold is credited across more than 0.2 s of missing data.
+the gap, and no hold is credited across more than 0.2 s of missing data. At ``finish`` the
+samples still held by the gate (a jump that neither lasted 0.2 s nor came back) are dropped.
 """
 
 from __future__ import annotations
@@ -77,6 +114,12 @@ HOLD_MAX_DIP_S = 0.2
 AT_PEAK_DWELL_S = 0.5
 # A rep side shorter than this fraction of the other side marks a rep cut off by the signal.
 PARTIAL_FRACTION = 0.5
+# A turning point is confirmed only once the signal has stayed back from it by the hysteresis for
+# this long: a pose-model glitch of 1-3 frames at 15 fps (<= 0.2 s) is not a movement.
+CONFIRM_S = 0.2
+# A dip ends a rep only if it came back at least this fraction of the rep's rise toward the rest
+# it started from (or to that rest's tolerance): a dip part of the way back in a hold is the hold.
+RETURN_FRACTION = 0.5
 # Automatic hysteresis (auto_hysteresis): max(AUTO_HYSTERESIS_MIN_DEG, factor × noise std, fraction × range)
 # (see detect_reps for why 8).
 AUTO_HYSTERESIS_RANGE_FRACTION = 0.12
@@ -184,6 +227,15 @@ class RepDetector:
         self._anchor_y = 0.0
         self._returned = False  # down mode: back within the rest tolerance of v0
         self._countable = False  # down mode: the return counts live (see _enter_down)
+        # Index of the first sample of the current run beyond a confirmation threshold
+        # (CONFIRM_S), or None: _pend_out in every mode for leaving the running extreme by the
+        # hysteresis, _pend_back in init mode for coming down from the running max.
+        self._pend_out: int | None = None
+        self._pend_back: int | None = None
+        self._run_from = 0  # first sample of the run that confirmed the last turning point
+        # The glitch gate: samples held since a jump from the last accepted one (see update).
+        self._gate: list[tuple[float, float]] = []
+        self._gate_t = self._gate_y = 0.0  # the last accepted sample
 
     # ------------------------------------------------------------------ public API
 
@@ -210,7 +262,8 @@ class RepDetector:
 
     def update(self, t: float, angle: float) -> list[Rep]:
         """Feed one sample (seconds, degrees; ``NaN`` = not measured, skipped). Returns the reps
-        that became final with this sample (usually none, at most one)."""
+        that became final with this sample (usually none; more than one only when the glitch
+        gate releases the samples it held)."""
         if self._finished:
             raise RuntimeError("RepDetector.finish() was called; start a new RepDetector")
         t = float(t)
@@ -228,6 +281,36 @@ class RepDetector:
         if math.isinf(a):
             raise ValueError(f"angle must be finite degrees or NaN (missing), got {a!r}")
         y = self._sign * a
+        # the glitch gate (rule 1 of the module docstring)
+        out: list[Rep] = []
+        if self._gate:
+            if abs(y - self._gate_y) > self.hysteresis:  # still away: has the jump lasted?
+                self._gate.append((t, y))
+                if t - self._gate[0][0] < CONFIRM_S - 1e-9:
+                    return []
+                held, self._gate = self._gate, []
+                for tj, yj in held:
+                    out.extend(self._accept(tj, yj))
+                return out
+            held, self._gate = self._gate, []
+            if t - held[-1][0] >= CONFIRM_S - 1e-9:  # back only after a gap: not seen as a glitch
+                for tj, yj in held:
+                    out.extend(self._accept(tj, yj))
+            # else: back within 0.2 s, what was held was a glitch: dropped
+        elif (self._n > 0 and abs(y - self._gate_y) > self.hysteresis
+              and t - self._gate_t < CONFIRM_S - 1e-9):
+            self._gate.append((t, y))  # a jump from the last accepted sample
+            return []
+        out.extend(self._accept(t, y))
+        return out
+
+    def _accept(self, t: float, y: float) -> list[Rep]:
+        """A sample through the glitch gate: remember it as the last accepted, run the zig-zag."""
+        self._gate_t, self._gate_y = t, y
+        return self._step(t, y)
+
+    def _step(self, t: float, y: float) -> list[Rep]:
+        """One sample through the glitch gate: the zig-zag itself."""
         i = self._n
         self._ts.append(t)
         self._ys.append(y)
@@ -246,11 +329,11 @@ class RepDetector:
                 self._trim(self._ilo_before_hi)
             if y <= self._lo:
                 self._lo, self._ilo = y, i
-            if y >= self._lo + h:  # left rest: the running minimum was a valley
-                self._enter_up(self._lo, self._ilo)
-            elif y <= self._hi - h:  # came down first: the signal started out of rest
+            if self._held(y >= self._lo + h, "_pend_out", i):  # left rest: the running minimum was a valley
+                self._enter_up(self._lo, self._ilo, self._run_from)
+            elif self._held(y <= self._hi - h, "_pend_back", i):  # came down first: started out of rest
                 v0, iv0 = self._lo_before_hi
-                self._enter_down(v0, iv0, self._hi, self._ihi)
+                self._enter_down(v0, iv0, self._hi, self._ihi, self._run_from)
             return []
 
         if self._mode == "up":
@@ -258,17 +341,21 @@ class RepDetector:
                 self._hi, self._ihi = y, i
                 if y > self._anchor_y + self.hold_tolerance:
                     self._anchor_t, self._anchor_y = t, y
-            if y <= self._hi - h:
-                self._enter_down(self._v0, self._iv0, self._hi, self._ihi)
+            if self._held(y <= self._hi - h, "_pend_out", i):
+                self._enter_down(self._v0, self._iv0, self._hi, self._ihi, self._run_from)
             return []
 
         # down: seeking the valley after the pending rep's peak
         if y <= self._lo:
             self._lo, self._ilo = y, i
             self._check_returned()
-        if y >= self._lo + h:  # the next movement started: the valley is confirmed
-            rep = self._finalize(self._lo, self._ilo, end_confirmed=True)
-            self._enter_up(self._lo, self._ilo)
+        if self._held(y >= self._lo + h, "_pend_out", i):  # the signal moved out again
+            if self._lo > self._v0 + self._return_tol(self._hi - self._v0):
+                # not back far enough toward rest: the dip was part of this rep (a held peak)
+                self._resume_up()
+                return []
+            rep = self._finalize(self._lo, self._ilo, end_confirmed=True)  # the valley is confirmed
+            self._enter_up(self._lo, self._ilo, self._run_from)
             return [rep]
         return []
 
@@ -278,10 +365,11 @@ class RepDetector:
         if self._finished:
             return []
         self._finished = True
+        self._gate.clear()  # a jump that neither lasted CONFIRM_S nor came back: unconfirmed
         out: list[Rep] = []
         if self._mode == "up":
             # The signal ended on the way out or at the peak: that peak is the last extreme.
-            self._enter_down(self._v0, self._iv0, self._hi, self._ihi)
+            self._enter_down(self._v0, self._iv0, self._hi, self._ihi, self._ihi + 1)
             out.append(self._finalize(self._lo, self._ilo, end_confirmed=False))
         elif self._mode == "down":
             out.append(self._finalize(self._lo, self._ilo, end_confirmed=False))
@@ -316,20 +404,60 @@ class RepDetector:
             REST_TOL_HYSTERESIS_FRACTION * self.hysteresis,
         )
 
-    def _enter_up(self, v0: float, iv0: int) -> None:
-        """A valley at ``iv0`` is confirmed: seek the next peak from there."""
+    def _held(self, beyond: bool, pend: str, i: int) -> bool:
+        """True once ``beyond`` has held on every valid sample for at least CONFIRM_S. The index
+        of the run's first sample is kept in the attribute named ``pend``, and in ``_run_from``
+        once confirmed: the turning point's extremes are searched in that run only, so a glitch
+        that did not last never becomes one."""
+        if not beyond:
+            setattr(self, pend, None)
+            return False
+        i0 = getattr(self, pend)
+        if i0 is None:
+            setattr(self, pend, i)
+            i0 = i
+        if self._t(i) - self._t(i0) >= CONFIRM_S - 1e-9:
+            setattr(self, pend, None)
+            self._run_from = i0
+            return True
+        return False
+
+    def _return_tol(self, rise: float) -> float:
+        """How far above the valley before a rep the signal may stay and still have come back
+        from the rep (RETURN_FRACTION of the way, or to the rest tolerance)."""
+        return max(self._rest_tol(rise), (1.0 - RETURN_FRACTION) * rise)
+
+    def _resume_up(self) -> None:
+        """Down mode, the signal moved out again without having come back: the same rep goes on
+        (same valley before, same peak unless the run moving out passes it)."""
+        anchor = (self._anchor_t, self._anchor_y)
+        peak, ipeak = self._hi, self._ihi
+        self._enter_up(self._v0, self._iv0, self._run_from)
+        if peak >= self._hi:  # the run that moved out has not passed the peak (yet)
+            self._hi, self._ihi = peak, ipeak
+        if self._hi <= anchor[1] + self.hold_tolerance:  # still at the peak it was holding
+            self._anchor_t, self._anchor_y = anchor
+        else:
+            self._anchor_t, self._anchor_y = self._t(self._ihi), self._hi
+
+    def _enter_up(self, v0: float, iv0: int, scan_from: int) -> None:
+        """A valley at ``iv0`` is confirmed by the run of samples from ``scan_from`` on: seek the
+        next peak from there (the highest sample of that run so far)."""
         self._mode = "up"
+        self._pend_out = self._pend_back = None
         self._v0, self._iv0 = v0, iv0
         self._trim(iv0)
         self._hi, self._ihi = v0, iv0
-        for j in range(iv0 + 1, self._n):
+        for j in range(max(iv0 + 1, scan_from), self._n):
             if self._y(j) > self._hi:
                 self._hi, self._ihi = self._y(j), j
         self._anchor_t, self._anchor_y = self._ts[-1], self._hi
 
-    def _enter_down(self, v0: float, iv0: int, peak: float, ipeak: int) -> None:
-        """A peak at ``ipeak`` is confirmed: the pending rep is v0 → peak; seek its valley."""
+    def _enter_down(self, v0: float, iv0: int, peak: float, ipeak: int, scan_from: int) -> None:
+        """A peak at ``ipeak`` is confirmed by the run of samples from ``scan_from`` on: the
+        pending rep is v0 → peak; seek its valley (the lowest sample of that run so far)."""
         self._mode = "down"
+        self._pend_out = self._pend_back = None
         self._v0, self._iv0 = v0, iv0
         self._hi, self._ihi = peak, ipeak
         thr = v0 + self._rest_tol(peak - v0)
@@ -341,7 +469,7 @@ class RepDetector:
         self._istart = istart
         self._trim(istart)
         self._lo, self._ilo = peak, ipeak
-        for j in range(ipeak + 1, self._n):
+        for j in range(max(ipeak + 1, scan_from), self._n):
             if self._y(j) <= self._lo:
                 self._lo, self._ilo = self._y(j), j
         # The first rep whose valley is the very first sample may turn out cut off by the start

@@ -260,16 +260,157 @@ def test_nan_gap_mid_rep_keeps_rep_open():
     assert reps[1].hold_s == pytest.approx(3.455, abs=0.1)
 
 
-def test_spike_outlier_is_not_a_rep_after_smoothing():
+def test_spike_outlier_is_not_a_rep():
     rng = np.random.default_rng(9)
     t, x, _ = reps_signal(30.0, amps=(70.0, 70.0))
     raw = x + rng.normal(0, 2.0, t.size)
     rest_i = int(np.argmin(np.abs(t - 5.6)))  # in the rest between the reps
     raw[rest_i] += 60.0
     h = max(5.0, 8 * estimate_noise(raw))
-    assert len(detect_reps(t, raw, hysteresis=h)) == 3  # raw: the spike is a rep
+    # one sample out and back is no movement (CONFIRM_S), on the raw angles as after smoothing
+    assert len(detect_reps(t, raw, hysteresis=h)) == 2
     reps = detect_reps(t, smooth_zero_phase(t, raw), hysteresis=h)
     assert len(reps) == 2
+
+
+# ---------------------------------------------------------------- glitches and dips (issues 3, 6)
+
+
+def _glitch(x: np.ndarray, t: np.ndarray, at: float, deltas: list[float]) -> None:
+    """Add ``deltas`` (degrees) to the consecutive samples from time ``at``."""
+    i = int(np.searchsorted(t, at))
+    x[i:i + len(deltas)] += np.asarray(deltas)
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_few_frame_glitches_toward_rest_do_not_split_a_hold(fps):
+    # rendered seated ankle / knee-extension clips at 15 fps: during the hold the pose model drops
+    # the angle most of the way back to rest for 1 to 3 frames, again and again
+    rng = np.random.default_rng(11)
+    t, x, truth = reps_signal(fps, amps=(60.0, 60.0), hold=2.0, rest=1.0)
+    x = x + rng.normal(0, 1.0, t.size)
+    dt = 1.0 / fps
+    for t0, _, _ in truth:
+        hold_start = t0 + 1.5
+        _glitch(x, t, hold_start + 0.3, [-50.0])
+        _glitch(x, t, hold_start + 0.8, [-45.0, -40.0])
+        _glitch(x, t, hold_start + 1.4, [-35.0, -50.0, -30.0][: max(1, round(0.14 / dt))])
+    reps = detect_reps(t, x, hysteresis=10.0)
+    assert len(reps) == 2  # the detector without CONFIRM_S found 8
+    for rep, (t0, tp, t1) in zip(reps, truth, strict=True):
+        assert not rep.partial
+        assert rep.max_angle == pytest.approx(60.0, abs=4.0)
+        assert t0 < rep.start < tp < rep.end < t1
+    assert len(offline_pipeline(t, x)) == 2
+
+
+def test_a_glitch_in_steps_under_the_hysteresis_is_not_a_rep_boundary():
+    # 60 % of the way back to rest and out again in 0.23 s, in steps of 9° (under the 10°
+    # hysteresis, so no single jump gives it away): back by the hysteresis for only 0.13 s
+    t, x, truth = reps_signal(30.0, amps=(60.0,), hold=2.0)
+    _glitch(x, t, truth[0][1], [-9.0, -18.0, -27.0, -36.0, -27.0, -18.0, -9.0])
+    reps = detect_reps(t, x, hysteresis=10.0)
+    assert len(reps) == 1  # the detector without CONFIRM_S found 2
+    assert reps[0].max_angle == 60.0 and not reps[0].partial
+    # the same dip lasting 0.5 s (in steps of 4.5°) is a movement: the arm went 60 % of the way
+    # back and out again, two reps
+    t, x, truth = reps_signal(30.0, amps=(60.0,), hold=2.0)
+    _glitch(x, t, truth[0][1], list(-4.5 * np.r_[1:9, 8:0:-1]))
+    assert len(detect_reps(t, x, hysteresis=10.0)) == 2
+
+
+def test_a_jump_across_missing_data_is_not_a_glitch():
+    # the patient was not measured from mid-rise (30°) to mid-fall (50°): the first samples after
+    # the gap are 20° from the last one before it and fall back toward it, which within 0.2 s
+    # would be a glitch; after a gap nothing tells, so they are kept and give the rep's peak
+    t, x, truth = reps_signal(15.0, amps=(60.0,))
+    x = x.copy()
+    t0, tp, _ = truth[0]
+    gap = (t > t0 + 0.75) & (t < tp + 0.4)
+    x[gap] = np.nan
+    first_after = x[np.argmax(t >= tp + 0.4)]
+    reps = detect_reps(t, x, hysteresis=15.0)
+    assert len(reps) == 1 and not reps[0].partial
+    assert reps[0].max_angle == pytest.approx(first_after) and first_after > 45.0
+
+
+def test_few_frame_glitches_at_rest_are_not_reps():
+    # rendered two-person scenes: at rest the angle jumps 20-50° for 2-3 frames (15 fps)
+    rng = np.random.default_rng(12)
+    t, x, truth = reps_signal(15.0, amps=(70.0, 70.0), rest=3.0)
+    x = x + rng.normal(0, 1.0, t.size)
+    _glitch(x, t, 0.5, [35.0, 50.0])
+    _glitch(x, t, 1.6, [-30.0, -40.0, -25.0])  # away from the worked side
+    _glitch(x, t, truth[0][2] + 1.0, [20.0, 45.0, 30.0])
+    _glitch(x, t, truth[1][2] + 1.2, [40.0])
+    reps = detect_reps(t, x, hysteresis=12.0)
+    assert [r.partial for r in reps] == [False, False]  # the detector without CONFIRM_S found 5
+    for rep, (t0, tp, t1) in zip(reps, truth, strict=True):
+        assert t0 < rep.start < tp < rep.end < t1
+        assert rep.peak == pytest.approx(tp, abs=0.3)
+
+
+@pytest.mark.parametrize(
+    ("dip", "expected"),
+    [
+        (10.0, 1),  # a held peak wobbling 10° back: one rep (seated knee flexion, rendered)
+        (27.0, 1),  # 45 % of the way back to rest: still the same rep
+        (45.0, 2),  # 75 % of the way back, then out again: a second rep
+    ],
+)
+def test_a_dip_part_way_back_in_a_hold(dip, expected):
+    t, x, truth = reps_signal(30.0, amps=(60.0,), hold=3.0, rest=1.5)
+    t0, tp, t1 = truth[0]
+    x = x.copy()
+    dip_s = 0.6  # far longer than a glitch: the signal stays back by the hysteresis for > 0.2 s
+    on = (t >= tp - dip_s / 2) & (t < tp + dip_s / 2)
+    x[on] -= dip / 2 * (1 - np.cos(2 * np.pi * (t[on] - tp + dip_s / 2) / dip_s))
+    reps = detect_reps(t, x, hysteresis=8.0)
+    assert len(reps) == expected  # the detector without RETURN_FRACTION found 2 for every dip
+    assert not any(r.partial for r in reps)
+    assert reps[0].start == pytest.approx(t0 + 0.31, abs=0.21)
+    assert reps[-1].end == pytest.approx(t1 - 0.31, abs=0.21)
+    if expected == 1:
+        assert reps[0].max_angle == pytest.approx(60.0)
+        assert reps[0].min_angle == pytest.approx(0.0)
+        assert reps[0].peak < tp - dip_s / 2  # the first sample at the extreme: the hold's start
+    else:
+        # the dip is the rest between them: the first ends, the second starts at its bottom
+        assert reps[0].end == pytest.approx(tp, abs=0.15)
+        assert reps[1].start == pytest.approx(tp, abs=0.15)
+
+
+def test_dip_rule_streams_like_offline_and_keeps_the_live_state():
+    rng = np.random.default_rng(13)
+    t, x, truth = reps_signal(15.0, amps=(60.0, 60.0), hold=2.0, rest=1.0)
+    x = x + rng.normal(0, 1.0, t.size)
+    for _, tp, _ in truth:
+        _glitch(x, t, tp - 0.4, [-20.0, -25.0, -25.0, -25.0, -25.0, -20.0])  # 0.4 s, 40 % back
+        _glitch(x, t, tp + 0.5, [-50.0, -55.0])  # a 2-frame glitch nearly to rest
+    offline = detect_reps(t, x, hysteresis=8.0)
+    det = RepDetector(hysteresis=8.0)
+    states = []
+    live: list[Rep] = []
+    for ti, xi in zip(t, x, strict=True):
+        live.extend(det.update(float(ti), float(xi)))
+        states.append(det.state)
+    live += det.finish()
+    assert live == offline and len(offline) == 2
+    # after the dip the hold goes on: at the peak again, not a new movement out
+    i = int(np.searchsorted(t, truth[0][1] + 0.2))
+    assert states[i] == "at_peak"
+
+
+def test_fatigue_shrinking_fast_small_reps_all_count():
+    # the rules against glitches must not eat real reps: 40° shrinking to 15°, 1.2 s each with
+    # 0.3 s of rest, 1° noise, at 15 fps (about the fastest a ROM rep is done)
+    rng = np.random.default_rng(14)
+    amps = (40.0, 30.0, 22.0, 15.0)
+    t, x, _ = reps_signal(15.0, amps=amps, dur=1.2, rest=0.3)
+    reps = offline_pipeline(t, x + rng.normal(0, 1.0, t.size), target=30.0)
+    assert [r.max_angle for r in reps] == pytest.approx(amps, abs=3.0)
+    assert [r.below_target for r in reps] == [False, False, True, True]
+    assert not any(r.partial for r in reps)
 
 
 # ---------------------------------------------------------------- streaming
