@@ -10,9 +10,11 @@ than ``expected_people`` are found, the estimator runs a second landmarker on th
 person already found painted out — upright and turned 90° each way, since the detector finds
 upright people far better than lying ones — and adds what it finds there, mapped back to the frame.
 It runs at most every ``second_pass_every`` frames and only while someone is missing: one to three
-extra inferences then (the turn that last found someone is tried first). With several people
-expected, each pose also carries the colour signature of its trunk (:mod:`romcam.appearance`), which
-the subject tracker uses to tell people apart where they overlap.
+extra inferences then (the turn that last found someone is tried first). After a pass that finds
+no one the next paints out only heads and shoulders (a caregiver bending over the bed can come out
+of the first pass with the patient's legs, and painting out that body paints out the patient).
+With several people expected, each pose also carries the colour signature of its trunk
+(:mod:`romcam.appearance`), which the subject tracker uses to tell people apart where they overlap.
 
 Patient pass (``focus``): with a caregiver in frame the model's landmarks for the patient suffer where
 the two overlap (it fuses the caregiver's trunk with the patient's legs, or draws the patient's resting
