@@ -198,7 +198,8 @@ def parse_catalog(data: dict) -> Catalog:
         if not normal["min"] < normal["max"]:
             raise CatalogError(f"{where}.normal: min must be below max")
         possible = entry.get("possible", {})
-        if set(possible) != {"min", "max"} or not all(isinstance(possible[k], int | float) for k in ("min", "max")):
+        if set(possible) != {"min", "max"} or not all(
+                isinstance(possible[k], int | float) and not isinstance(possible[k], bool) for k in possible):
             raise CatalogError(f"{where}.possible: needs min and max (degrees)")
         if not possible["min"] <= normal["min"] < normal["max"] <= possible["max"]:
             raise CatalogError(f"{where}.possible: must contain the normal range")

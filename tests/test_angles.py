@@ -294,6 +294,7 @@ def test_a_reading_beyond_what_the_joint_can_do_is_missing_not_measured(motion_i
 
 
 @pytest.mark.parametrize("possible, message", [(None, "needs min and max"), ({"min": 0}, "needs min and max"),
+                                               ({"min": -90, "max": True}, "needs min and max"),
                                                ({"min": 10, "max": 400}, "must contain the normal range")])
 def test_catalog_refuses_a_missing_or_too_narrow_possible_range(possible, message) -> None:
     import tomllib
