@@ -116,16 +116,12 @@ class Row:
         return self.identity_switches == 0 and self.caregiver_measured_frames == 0 and measured_ok and mae_ok
 
 
-def _torso_distance(a: np.ndarray, b: np.ndarray) -> float:
-    straight = float(np.linalg.norm(a - b, axis=1).mean())
-    swapped = float(np.linalg.norm(a - b[[1, 0, 3, 2]], axis=1).mean())
-    return min(straight, swapped)
-
-
 def who(subject_torso: np.ndarray, patient: np.ndarray, carer: np.ndarray) -> str:
     """"patient" or "caregiver": whose rendered torso the measured person's torso is nearer."""
-    d_p = _torso_distance(subject_torso, patient)
-    d_c = _torso_distance(subject_torso, carer) if np.isfinite(carer).all() else math.inf
+    from romcam.landmarks import torso_distance
+
+    d_p = torso_distance(subject_torso, patient)
+    d_c = torso_distance(subject_torso, carer) if np.isfinite(carer).all() else math.inf
     return "patient" if d_p <= d_c else "caregiver"
 
 

@@ -67,7 +67,7 @@ class Motion:
     normal: NormalRange
     instructions: str
     measurement_noise_deg: float  # how far a session's best angle can move with no real change (alerts)
-    possible: PossibleRange = PossibleRange(-180.0, 360.0)  # readings outside are not measurements
+    possible: PossibleRange  # what the joint can do at all: readings outside are not measurements
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
     view_plane: str | None = None  # a body plane the view check uses instead of the motion plane

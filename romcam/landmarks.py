@@ -40,6 +40,7 @@ LANDMARK_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 NUM_LANDMARKS = len(LANDMARK_NAMES)
 INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
+TORSO = [INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
 
 def landmark_index(name: str, side: str | None = None) -> int:
@@ -98,3 +99,21 @@ class Focus:
     torso: np.ndarray  # (4, 2) their torso landmarks (shoulders, hips) lately, image pixels
     scale: float  # their torso length, pixels
     lying: bool = False  # the patient lies (a standing or kneeling caregiver is then upright beside them)
+
+
+def torso_length(pose: Pose) -> float:
+    """Mid-shoulder to mid-hip in pixels (at least the shoulder width, and never 0)."""
+    p = pose.image[:, :2]
+    mid_sh = 0.5 * (p[TORSO[0]] + p[TORSO[1]])
+    mid_hip = 0.5 * (p[TORSO[2]] + p[TORSO[3]])
+    return max(float(np.linalg.norm(mid_sh - mid_hip)), float(np.linalg.norm(p[TORSO[0]] - p[TORSO[1]])), 1.0)
+
+
+def torso_distance(a: np.ndarray, b: np.ndarray, *, worst: bool = False) -> float:
+    """Mean (``worst``: largest) distance between two torsos' four landmarks ((4, 2) each, in TORSO's
+    order), forgiving a left/right swap (MediaPipe flips a person's sides now and then, mostly seen
+    from behind)."""
+    pick = np.max if worst else np.mean
+    straight = float(pick(np.linalg.norm(a - b, axis=1)))
+    swapped = float(pick(np.linalg.norm(a - b[[1, 0, 3, 2]], axis=1)))
+    return min(straight, swapped)

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import appearance
 from .errors import ModelError
-from .landmarks import NUM_LANDMARKS, Focus, Pose, PoseFrame
+from .landmarks import NUM_LANDMARKS, TORSO, Focus, Pose, PoseFrame, torso_distance, torso_length
 
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -370,8 +370,7 @@ def _paint_out(rgb: np.ndarray, people: tuple[Pose, ...]) -> np.ndarray:
     fill = tuple(int(v) for v in np.median(rgb.reshape(-1, 3), axis=0))
     for p in people:
         xy = p.image[:, :2]
-        torso = max(float(np.linalg.norm(0.5 * (xy[11] + xy[12]) - 0.5 * (xy[23] + xy[24]))),
-                    float(np.linalg.norm(xy[11] - xy[12])), 8.0)
+        torso = max(torso_length(p), 8.0)
         thick = max(4, int(round(0.4 * torso)))
         for a, b in _BODY_STROKES:
             cv2.line(out, (int(xy[a, 0]), int(xy[a, 1])), (int(xy[b, 0]), int(xy[b, 1])), fill, thick, cv2.LINE_8)
@@ -400,19 +399,13 @@ def _unturn(pose: Pose, turn: int, width: int, height: int) -> Pose:
 
 def _same_person(a: Pose, b: Pose) -> bool:
     """``a`` is a re-find of ``b``: their torsos (shoulders, hips) lie within half a torso of each other."""
-    ta, tb = a.image[[11, 12, 23, 24], :2], b.image[[11, 12, 23, 24], :2]
-    size = max(float(np.linalg.norm(0.5 * (tb[0] + tb[1]) - 0.5 * (tb[2] + tb[3]))),
-               float(np.linalg.norm(tb[0] - tb[1])), 1.0)
-    d = min(float(np.linalg.norm(ta - tb, axis=1).mean()), float(np.linalg.norm(ta - tb[[1, 0, 3, 2]], axis=1).mean()))
-    return d < 0.5 * size
+    return _torso_gap(a, b.image[TORSO, :2]) < 0.5 * torso_length(b)
 
 
 def _torso_gap(pose: Pose, torso: np.ndarray) -> float:
     """Mean distance (pixels) between ``pose``'s torso landmarks and ``torso`` (4, 2), forgiving a
     left/right swap."""
-    mine = pose.image[[11, 12, 23, 24], :2]
-    return min(float(np.linalg.norm(mine - torso, axis=1).mean()),
-               float(np.linalg.norm(mine - torso[[1, 0, 3, 2]], axis=1).mean()))
+    return torso_distance(pose.image[TORSO, :2], torso)
 
 
 def _paint_out_upper(rgb: np.ndarray, people: list[Pose], keep_torso: np.ndarray | None = None) -> np.ndarray:
@@ -432,8 +425,7 @@ def _paint_out_upper(rgb: np.ndarray, people: list[Pose], keep_torso: np.ndarray
     paint = np.zeros(rgb.shape[:2], np.uint8)
     for p in people:
         xy = p.image[:, :2]
-        torso = max(float(np.linalg.norm(0.5 * (xy[11] + xy[12]) - 0.5 * (xy[23] + xy[24]))),
-                    float(np.linalg.norm(xy[11] - xy[12])), 8.0)
+        torso = max(torso_length(p), 8.0)
         thick = max(4, int(round(0.4 * torso)))
         sh = 0.5 * (xy[11] + xy[12])
         mid = sh + 0.5 * (0.5 * (xy[23] + xy[24]) - sh)

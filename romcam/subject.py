@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .appearance import distance
-from .landmarks import INDEX, Focus, Pose, PoseFrame
+from .landmarks import INDEX, TORSO, Focus, Pose, PoseFrame, torso_distance, torso_length
 
 SELECTORS = ("auto", "image-left", "image-right", "lying", "seated")
 POSTURE_SELECTORS = ("lying", "seated")
@@ -64,7 +64,6 @@ POSTURE_SELECTORS = ("lying", "seated")
 # caregiver standing or kneeling behind them (posture_of says "unclear" when it cannot tell)
 NOT_THE_PATIENT = {"lying": ("standing", "seated", "kneeling"), "seated": ("standing", "lying", "kneeling")}
 
-TORSO = [INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky", "index", "thumb")]
 BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the limbs and the trunk
 
@@ -149,14 +148,6 @@ def parse_selector(value: str | Selector | tuple[float, float]) -> Selector:
 
 def torso_points(pose: Pose) -> np.ndarray:
     return pose.image[TORSO, :2]
-
-
-def torso_length(pose: Pose) -> float:
-    """Mid-shoulder to mid-hip in pixels (at least the shoulder width, and never 0)."""
-    p = pose.image[:, :2]
-    mid_sh = 0.5 * (p[TORSO[0]] + p[TORSO[1]])
-    mid_hip = 0.5 * (p[TORSO[2]] + p[TORSO[3]])
-    return max(float(np.linalg.norm(mid_sh - mid_hip)), float(np.linalg.norm(p[TORSO[0]] - p[TORSO[1]])), 1.0)
 
 
 def bbox(pose: Pose) -> np.ndarray:
@@ -315,7 +306,7 @@ class _Track:
 
     def update(self, pose: Pose, t: float) -> None:
         pts = torso_points(pose)
-        if _torso_distance(pts, self.points) < float(np.linalg.norm(pts - self.points, axis=1).mean()):
+        if torso_distance(pts, self.points) < float(np.linalg.norm(pts - self.points, axis=1).mean()):
             pts = pts[[1, 0, 3, 2]]  # keep the track's own left/right order through a flip
         dt = t - self.last_t
         if dt > 0:
@@ -349,15 +340,6 @@ class _Track:
     @property
     def known_look(self) -> bool:
         return self.signature is not None and self.looks >= APPEARANCE_MIN_LOOKS
-
-
-def _torso_distance(a: np.ndarray, b: np.ndarray, *, worst: bool = False) -> float:
-    """Mean (``worst``: largest) distance between two torsos' four landmarks, forgiving a left/right
-    swap (MediaPipe flips a person's sides now and then, mostly seen from behind)."""
-    pick = np.max if worst else np.mean
-    straight = float(pick(np.linalg.norm(a - b, axis=1)))
-    swapped = float(pick(np.linalg.norm(a - b[[1, 0, 3, 2]], axis=1)))
-    return min(straight, swapped)
 
 
 def _look_cost(track: _Track, pose: Pose, tracks: Sequence[_Track]) -> float:
@@ -417,12 +399,12 @@ def _cost(track: _Track, pose: Pose, t: float, tracks: Sequence[_Track] = (), *,
     if ratio > MAX_SIZE_RATIO:
         return math.inf
     pts = torso_points(pose)
-    d = min(_torso_distance(pts, pred_pts), _torso_distance(pts, track.points)) / track.scale
+    d = min(torso_distance(pts, pred_pts), torso_distance(pts, track.points)) / track.scale
     if still:  # every torso point must stay near: a detection mixing the caregiver's shoulders with the
         # patient's hips (two people overlapping) moves the mean a little but one pair a lot
         # and to where the patient has been lately, so that a run of such detections cannot lead it away
-        d = max(d, _torso_distance(pts, track.points, worst=True) / track.scale,
-                _torso_distance(pts, track.anchor(), worst=True) / track.scale)
+        d = max(d, torso_distance(pts, track.points, worst=True) / track.scale,
+                torso_distance(pts, track.anchor(), worst=True) / track.scale)
     if d > min(GATE + (GATE_SPEED_STILL if still else GATE_SPEED) * max(t - track.last_t, 0.0), GATE_MAX):
         return math.inf
     return d + 0.5 * (1.0 - max(iou(pred_box, bbox(pose)), iou(track.box, bbox(pose)))) + 0.5 * (ratio - 1.0) + look
@@ -435,7 +417,7 @@ def _dedupe(poses: Sequence[Pose]) -> list[Pose]:
     for p in order:
         dup = False
         for k in kept:
-            d = _torso_distance(torso_points(p), torso_points(k))
+            d = torso_distance(torso_points(p), torso_points(k))
             if iou(bbox(p), bbox(k)) > 0.8 or (d < 0.3 * torso_length(k) and iou(bbox(p), bbox(k)) > 0.5):
                 dup = True
                 break
@@ -570,7 +552,7 @@ class SubjectTracker:
         for di, p in enumerate(poses):
             if di not in used_d:
                 pts, box = torso_points(p), bbox(p)
-                on_other = any(iou(box, o.box) > 0.5 and _torso_distance(pts, o.points) < 0.5 * o.scale
+                on_other = any(iou(box, o.box) > 0.5 and torso_distance(pts, o.points) < 0.5 * o.scale
                                for o in existing)
                 tr = _Track(self._next_id, pts, box, torso_length(p), t, t, np.zeros((4, 2)), born_on_other=on_other)
                 tr.see(p)
@@ -590,7 +572,7 @@ class SubjectTracker:
         order = sorted(self._tracks, key=lambda tr: (tr.id != self.subject_id, tr.first_t, tr.id))
         for tr in order:
             if tr.born_on_other and tr.id != self.subject_id and any(
-                    _torso_distance(tr.points, k.points) < 0.3 * k.scale
+                    torso_distance(tr.points, k.points) < 0.3 * k.scale
                     and max(tr.scale / k.scale, k.scale / tr.scale) < 1.35 for k in keep):
                 continue
             keep.append(tr)
