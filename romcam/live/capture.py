@@ -41,6 +41,7 @@ from .recorder import Recorder
 MJPEG_MAX_FPS = 15.0
 MJPEG_IDLE_S = 2.0  # no video client polled for this long: stop making JPEGs (benchmarks/perf.py)
 RETRY_START_S = 1.0
+SAVE_RETRY_S = 2.0  # after the source ended: how often an unsaved session is tried again
 RETRY_MAX_S = 10.0
 FPS_WINDOW_S = 2.0
 # a live hysteresis for the streaming detector (the stored reps come from summarize's own choice):
@@ -206,6 +207,8 @@ class CaptureWorker:
         with self._lock:
             if self.recorder is not None and self.recorder.recording:
                 self.last_session_id = self.recorder.end_session("interrupted")
+            if self.recorder is not None:
+                self.recorder.close()
 
     @property
     def running(self) -> bool:
@@ -243,6 +246,7 @@ class CaptureWorker:
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
                 "subject": self.subject_info(*self._frame_size),
+                "recording_problem": self.recorder.problem if self.recorder is not None else None,
                 "t": round(self._last_t, 3) if math.isfinite(self._last_t) else None,
             }
 
@@ -387,11 +391,24 @@ class CaptureWorker:
                     continue  # the demo clip plays again
                 # a file that ended: nothing will come back; keep what was recorded
                 self._lost(error or f"{self.source_name} ended", ended=True)
+                self._save_what_is_left()
                 break
         finally:
             close = getattr(estimator, "close", None)
             if close:
                 close()
+
+    def _save_what_is_left(self) -> None:
+        """After the source ended, go on trying to store a session a failed write left unsaved (a full
+        disk freed, the database back), telling the page when it is saved."""
+        rec = self.recorder
+        while rec is not None and rec.unsaved and not self._stop.wait(SAVE_RETRY_S):
+            with self._lock:
+                saved = rec.retry()
+                status = self.status()
+            self.publish(status_event(status))
+            if saved:
+                return
 
     def _open(self) -> Any:
         spec = self.options.source
@@ -509,6 +526,7 @@ class CaptureWorker:
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
             event["light"] = round(scene_light(frame.image), 2)
+            event["recording_problem"] = rec.problem if rec is not None else None
             self._frame_size = (pose_frame.width, pose_frame.height)
             event["subject"] = self.subject_info(pose_frame.width, pose_frame.height)
             tracker = self.subject
@@ -600,7 +618,8 @@ class CaptureWorker:
             status = self.status()
             event = dict(self.latest_event or {}) | {
                 "type": "frame", "state": "source_lost", "angle": None, "zone": "unknown", "cue": None,
-                "source_error": message, "demo": self.options.demo}
+                "source_error": message, "demo": self.options.demo,
+                "recording_problem": self.recorder.problem if self.recorder is not None else None}
             if rep is not None:
                 event["rep"] = max(rep, int(event.get("rep") or 0))
             self.latest_event = event

@@ -3,6 +3,7 @@ session runs, so a killed server keeps everything up to the last completed rep.
 
 - :func:`begin_session` stores the session at once with status ``interrupted``;
 - :func:`begin_set` adds a set row (summary ``{"live": true}`` until it ends);
+- both are no-ops for a row already stored, so the recorder can repeat them after a failed write;
 - :func:`put_rep` upserts a rep as soon as it is counted (and again when it becomes final);
 - :func:`put_samples` rewrites the set's samples blob (the worker calls it about once a second);
 - :func:`finish_set` replaces the set's live reps, samples and summary by the offline analysis of
@@ -41,6 +42,10 @@ def rep_id_of(set_id: uuid.UUID, position: int) -> uuid.UUID:
 
 def begin_session(db: DB, *, session_id: uuid.UUID, patient_id: uuid.UUID, started_at: datetime, source: str,
                   demo: bool, model: str, romcam_version: str) -> None:
+    """Store the session (status ``interrupted`` until it ends); a no-op when it is stored already (the
+    recorder tries again after a failed write)."""
+    if db.get(Session, session_id) is not None:
+        return
     placeholder = hashlib.sha256(f"live:{session_id}".encode()).hexdigest()
     db.add(Session(id=session_id, patient_id=patient_id, started_at=started_at, ended_at=None, source=source[:200],
                    status="interrupted", demo=demo, model=model[:200], romcam_version=romcam_version,
@@ -55,6 +60,8 @@ def begin_set(db: DB, *, session_id: uuid.UUID, position: int, started_at: datet
     if session is None:
         raise NotFoundError("session")
     set_id = set_id_of(session_id, position)
+    if db.get(ExerciseSet, set_id) is not None:  # stored already: a retry after a failed write
+        return set_id
     row = ExerciseSet(id=set_id, session_id=session_id, position=position, patient_id=session.patient_id,
                       session_started_at=session.started_at, started_at=started_at, exercise=exercise, side=side,
                       mode=mode, posture=posture, prescription_id=prescription_id,
