@@ -161,6 +161,19 @@
     node.hidden = !text;
   }
 
+  /** A write to the database failed (a full disk, the database gone): say so, plainly and once; and
+   * once more when the session is saved after all. */
+  function renderSaving(problem) {
+    const text = problem ? String(problem) : "";
+    const before = app.saveProblem || "";
+    app.saveProblem = text;
+    const node = $("save-problem");
+    node.textContent = text;
+    node.hidden = !text;
+    if (text && !before) speakCue(text.split(/(?<=\.)\s/)[0]);
+    else if (!text && before) speakCue("Your session is saved now.");
+  }
+
   // ---- speech -------------------------------------------------------------------------------------
 
   const synth = "speechSynthesis" in window ? window.speechSynthesis : null;
@@ -328,7 +341,8 @@
       return STATE_TEXT.positioning;
     }
     if (state === "source_lost" && sourceIsFile()) {
-      return "The video has ended. Your session is saved.";
+      return app.saveProblem ? "The video has ended. Your session is not saved yet: see the message above."
+        : "The video has ended. Your session is saved.";
     }
     if (state === "exercising" && !app.started) return "Ready when you are: press Start.";
     if (state === "resting") {
@@ -850,6 +864,7 @@
     if (s.started === true || (s.started === undefined && s.session_id)) app.started = true;
     if (s.demo !== undefined) setDemo(!!s.demo);
     if (s.state) setState(s.state);
+    if ("recording_problem" in s) renderSaving(s.recording_problem);
     renderPlan();
     renderControls();
   }
@@ -972,6 +987,7 @@
       if (app.confidences.length > CONF_WINDOW) app.confidences.shift();
     }
     setState(ev.state);
+    if ("recording_problem" in ev) renderSaving(ev.recording_problem);
     track(ev);
     renderSubject(ev.subject || null);
     renderEvent(ev);
