@@ -110,8 +110,11 @@ def _save_analysis(document: dict, args: argparse.Namespace) -> None:
 def _store_session(document: dict, *, db_url: str | None, patient_id: object = None, mode: str = "active",
                    posture: str = "standing", **extra: object) -> tuple:
     """Ingest one analysed video as a session; returns (session id, patient id, created)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .session_doc import from_analysis
     from .store import Store
+    from .store.errors import StoreError, storage_cause
     from .store.service import ingest_session
 
     store = Store(db_url)
@@ -120,6 +123,13 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
         doc = from_analysis(document, patient_id=patient_id, mode=mode, posture=posture, **extra)
         with store.session() as db:
             session_id, created = ingest_session(db, doc)
+    except (SQLAlchemyError, OSError) as exc:  # one transaction: nothing of the session was stored
+        cause = storage_cause(exc)
+        todo = {"the disk is full": "free some space",
+                "the database is read-only": "make the database writable",
+                "the database cannot be reached": "check that the database is running and reachable"}
+        raise StoreError(f"could not save the session: {cause or exc}. Nothing of it was stored; "
+                         f"{todo.get(cause or '', 'fix that')}, then run the same command again") from None
     finally:
         store.close()
     return session_id, patient_id, created

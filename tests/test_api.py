@@ -128,6 +128,32 @@ def test_ingest_is_idempotent_and_conflicts_on_other_content(api: TestClient) ->
     assert len(api.get(f"/api/patients/{pid}/sessions").json()) == 1
 
 
+def test_a_database_that_takes_no_writes_is_503_and_stores_nothing(postgres_server) -> None:
+    url = postgres_server.new_database()
+    name = url.rsplit("/", 1)[1]
+    store = Store(url)
+
+    def read_only(on: bool) -> None:
+        postgres_server._sql(f"ALTER DATABASE {name} SET default_transaction_read_only = {'on' if on else 'off'}")
+        store.engine.dispose()  # new connections take the setting
+
+    try:
+        with TestClient(create_app(Settings(db=url), store=store), base_url="http://localhost") as api:
+            pid = _patient(api)
+            doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0)])
+            read_only(True)
+            r = api.post("/api/sessions", json=doc)
+            assert r.status_code == 503 and r.headers["retry-after"] == "60", r.text
+            assert r.json()["detail"] == ("the database cannot take writes now: the database is read-only; nothing "
+                                          "was changed, try again later")
+            read_only(False)
+            again = api.post("/api/sessions", json=doc)
+            assert (again.status_code, again.json()["created"]) == (201, True), "the failed request stored nothing"
+            assert len(api.get(f"/api/patients/{pid}/sessions").json()) == 1
+    finally:
+        store.close()
+
+
 def test_malformed_session_is_422_with_the_field_named(api: TestClient) -> None:
     pid = _patient(api)
     doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0), _set(100.0)])

@@ -29,6 +29,31 @@ def test_analyze_save_stores_the_clip_for_the_local_patient(demo_clip, db_url: s
         store.close()
 
 
+def test_analyze_save_on_a_read_only_database_says_so_and_stores_nothing(demo_clip, postgres_server,
+                                                                       capsys) -> None:
+    """A database that takes no writes: one line naming the cause and what to do, exit code 1, the
+    measurements still printed, and no half session stored."""
+    url = postgres_server.new_database()
+    Store(url).close()  # migrated and with its local patient, before it turns read-only
+    name = url.rsplit("/", 1)[1]
+    postgres_server._sql(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "-q",
+                 "--save", "--db", url])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Shoulder abduction, left side" in out and "repetitions:" in out, out
+    assert ("romcam: could not save the session: the database is read-only. Nothing of it was stored; make the "
+            "database writable, then run the same command again") in err, err
+    assert "Traceback" not in err
+    postgres_server._sql(f"ALTER DATABASE {name} SET default_transaction_read_only = off")
+    store = Store(url)
+    try:
+        with store.session() as db:
+            assert service.list_sessions(db, service.get_patient(db, store.local_patient_id)) == []
+    finally:
+        store.close()
+
+
 def test_analyze_save_refuses_an_unknown_patient(demo_clip, tmp_path, capsys) -> None:
     code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "-q", "--save", "--patient",
                  "not-a-uuid", "--db", f"sqlite:///{tmp_path / 'r.db'}"])

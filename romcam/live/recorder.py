@@ -20,7 +20,6 @@ missing, in order, with the same row ids. Sessions that ended unsaved wait in a 
 
 from __future__ import annotations
 
-import errno
 import math
 import sys
 import uuid
@@ -35,6 +34,7 @@ from ..measure import Sample
 from ..session_doc import set_from_analysis
 from ..store import live as live_store
 from ..store.db import Store
+from ..store.errors import storage_cause
 from .coach import PlanItem
 
 FLUSH_EVERY_S = 1.0
@@ -42,14 +42,13 @@ FLUSH_EVERY_S = 1.0
 
 def storage_problem(exc: BaseException) -> str:
     """What a failed write means for the user, and what to do (the live page shows and speaks it)."""
-    text = f"{exc}".lower()
-    codes = {getattr(e, "errno", None) for e in (exc, getattr(exc, "orig", None), exc.__cause__) if e is not None}
     keep = "romcam keeps this session in memory and saves it as soon as it can"
-    if errno.ENOSPC in codes or "disk is full" in text or "no space left" in text or "disk full" in text:
+    cause = storage_cause(exc)
+    if cause == "the disk is full":
         return f"The disk is full, so this session is not saved yet. Free some space on this computer: {keep}."
-    if "readonly" in text or "read-only" in text or errno.EROFS in codes:
+    if cause == "the database is read-only":
         return f"The database cannot be written to (read-only), so this session is not saved yet: {keep}."
-    if "could not connect" in text or "connection" in text or "unable to open" in text:
+    if cause == "the database cannot be reached":
         return f"The database cannot be reached, so this session is not saved yet: {keep}."
     return f"This session is not saved yet ({type(exc).__name__}: {exc}): {keep}."
 
@@ -123,7 +122,7 @@ class Recorder:
                 print(f"romcam: could not record the live session: {message}", file=sys.stderr)
             self.last_error = message
             self.problem = storage_problem(exc)
-            self._database_down = not self.problem.startswith("This session is not saved yet (")
+            self._database_down = storage_cause(exc) is not None
             return False
 
     def _store(self, j: _Journal) -> bool:

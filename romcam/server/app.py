@@ -13,11 +13,12 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..errors import UnknownExerciseError
 from ..store.db import Store
-from ..store.errors import ConflictError, InvalidError, NotFoundError
+from ..store.errors import ConflictError, InvalidError, NotFoundError, storage_cause
 from . import (
     accounts_router,
     auth_router,
@@ -50,6 +51,17 @@ def _error_handlers(app: FastAPI) -> None:
     async def invalid(_: Request, exc: InvalidError) -> JSONResponse:
         loc = list(exc.loc) if exc.loc and exc.loc[0] in ("body", "query", "path") else ["body", *exc.loc]
         return JSONResponse({"detail": [{"loc": loc, "msg": exc.message, "type": "value_error"}]}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def database_refused(_: Request, exc: DBAPIError) -> JSONResponse:
+        """The database failed the request (its transaction is rolled back: nothing was stored). A full
+        disk, a read-only or unreachable database is 503 (the sync client tries again later)."""
+        cause = storage_cause(exc)
+        if cause is None:
+            raise exc  # an internal error: logged with its traceback under an error id (hardening.py)
+        return JSONResponse({"detail": f"the database cannot take writes now: {cause}; nothing was changed, "
+                                       "try again later"},
+                            status_code=503, headers={"Retry-After": "60"})
 
     @app.exception_handler(UnknownExerciseError)
     async def unknown_exercise(_: Request, exc: UnknownExerciseError) -> JSONResponse:

@@ -34,3 +34,25 @@ class InvalidError(StoreError):
         super().__init__(f"{'.'.join(str(p) for p in loc)}: {message}")
         self.loc = loc
         self.message = message
+
+
+def storage_cause(exc: BaseException) -> str | None:
+    """Why a write failed, in words for the user, when the cause is the database's own state: "the disk
+    is full", "the database is read-only" or "the database cannot be reached"; None for anything else.
+    Reads the exception and its causes (SQLAlchemy wraps the driver's error, which wraps the OS's)."""
+    import errno
+
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in chain:
+        chain.append(e)
+        e = getattr(e, "orig", None) or e.__cause__
+    text = " ".join(str(c) for c in chain).lower()
+    codes = {getattr(c, "errno", None) for c in chain}
+    if errno.ENOSPC in codes or "disk is full" in text or "no space left" in text or "disk full" in text:
+        return "the disk is full"
+    if errno.EROFS in codes or "readonly" in text or "read-only" in text:
+        return "the database is read-only"
+    if "could not connect" in text or "connection" in text or "unable to open" in text:
+        return "the database cannot be reached"
+    return None
