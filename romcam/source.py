@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ import cv2
 import numpy as np
 
 from .errors import CameraError, CorruptVideoError, NotAVideoError, SourceNotFoundError
+
+READ_RETRY_S = 0.02  # a live source's failed read is tried again after this long (until read_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +148,6 @@ class CameraSource:
     """
 
     def __init__(self, spec: int | str, *, read_timeout_s: float = 5.0) -> None:
-        import time
-
         self._time = time.monotonic
         self.spec = spec
         self.name = f"camera {spec}" if isinstance(spec, int) else str(spec)
@@ -176,6 +177,7 @@ class CameraSource:
                         f"{self.name} stopped sending frames — check the cable or whether another "
                         "program took the camera; the session so far is saved"
                     )
+                time.sleep(READ_RETRY_S)  # a closed stream fails at once: no busy loop while waiting
                 continue
             last_ok = now
             if t0 is None:

@@ -1,0 +1,155 @@
+"""A camera that disconnects mid-session and comes back, for real.
+
+``romcam serve --source http://…/stream.mjpg`` reads an MJPEG stream over HTTP (what an IP camera or a
+phone's camera app serves) through OpenCV's ``VideoCapture``, the same path as a webcam index. The
+stream, served here by a small HTTP server, plays the rendered demo clip in a loop at its frame rate.
+After the first rep the camera goes away (the stream breaks, reconnections are refused), then comes
+back. romcam must say the camera is lost in plain words, keep the session open, pick up the stream
+again by itself, go on counting reps in the same session, and store every rep counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import pytest
+from helpers import romcam_serve
+from websockets.sync.client import connect
+
+from tests.conftest import DEMO_SPEC
+
+
+class MjpegCamera:
+    """An HTTP MJPEG camera playing ``clip`` in a loop; :meth:`unplug` and :meth:`plug_in`."""
+
+    def __init__(self, clip: Path) -> None:
+        cap = cv2.VideoCapture(str(clip))
+        self.fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
+        self.jpegs: list[bytes] = []
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            self.jpegs.append(cv2.imencode(".jpg", image)[1].tobytes())
+        cap.release()
+        assert self.jpegs, f"no frames in {clip}"
+        self.plugged = threading.Event()
+        self.plugged.set()
+        camera = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if not camera.plugged.is_set():
+                    self.send_error(503, "camera unplugged")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                i = 0
+                try:
+                    while camera.plugged.is_set():
+                        jpeg = camera.jpegs[i % len(camera.jpegs)]
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                                         + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+                        i += 1
+                        time.sleep(1.0 / camera.fps)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def unplug(self) -> None:
+        self.plugged.clear()
+
+    def plug_in(self) -> None:
+        self.plugged.set()
+
+    def close(self) -> None:
+        self.plugged.clear()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def camera(demo_clip: Path) -> Iterator[MjpegCamera]:
+    cam = MjpegCamera(demo_clip)
+    yield cam
+    cam.close()
+
+
+def _get(port: int, path: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _post(port: int, path: str) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _until(ws, check: Callable[[dict], bool], seconds: float, what: str, seen: list[dict]) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ev = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        seen.append(ev)
+        if check(ev):
+            return ev
+    raise AssertionError(f"timed out waiting for {what}; last events: {seen[-3:]}")
+
+
+def test_a_camera_that_disconnects_mid_session_and_comes_back(camera: MjpegCamera, tmp_path: Path) -> None:
+    with romcam_serve(tmp_path, "--source", camera.url, "--exercise", DEMO_SPEC.exercise, "--side", DEMO_SPEC.side,
+                      timeout=120) as (port, _):
+        seen: list[dict] = []
+        with connect(f"ws://127.0.0.1:{port}/live/ws", origin=f"http://127.0.0.1:{port}", open_timeout=10) as ws:
+            assert _post(port, "/live/start")["started"] is True
+            frame = _until(ws, lambda ev: ev.get("type") == "frame" and (ev.get("rep") or 0) >= 1, 90,
+                           "the first rep", seen)
+            session_id = frame["session_id"]
+            assert session_id
+
+            camera.unplug()
+            lost = _until(ws, lambda ev: ev.get("type") == "frame" and ev.get("state") == "source_lost", 30,
+                          "the camera reported lost", seen)
+            assert camera.url in lost["source_error"] and "stopped sending frames" in lost["source_error"], lost
+            assert "Traceback" not in lost["source_error"]
+            status = _get(port, "/live/status")
+            assert status["state"] == "source_lost" and status["session_id"] == session_id, "the session stays open"
+            reps_before = max(ev.get("rep") or 0 for ev in seen if ev.get("type") == "frame")
+            time.sleep(3.0)  # unplugged for a while: reconnections are refused meanwhile
+
+            camera.plug_in()
+            back = _until(ws, lambda ev: ev.get("type") == "frame" and ev.get("state") not in ("source_lost", None)
+                          and ev.get("angle") is not None, 60, "frames again after the camera came back", seen)
+            assert back["session_id"] == session_id, "the same session goes on"
+            _until(ws, lambda ev: ev.get("type") == "frame" and (ev.get("rep") or 0) > reps_before, 60,
+                   "a rep counted after the camera came back", seen)
+            counted = max(ev.get("rep") or 0 for ev in seen if ev.get("type") == "frame")
+            times = [ev["t"] for ev in seen if ev.get("type") == "frame" and ev.get("t") is not None]
+            assert all(b >= a for a, b in zip(times, times[1:], strict=False)), "times go on across the outage"
+            _post(port, "/live/stop")
+
+        status = _get(port, "/live/status")
+        assert status["last_session_id"] == session_id
+        session = _get(port, f"/api/sessions/{session_id}")
+        assert session["status"] == "complete"
+        (stored,) = session["sets"]
+        assert stored["reps_full"] + stored["reps_partial"] >= counted >= reps_before + 1
+        # one session: the outage did not start a second one
+        sessions = _get(port, f"/api/patients/{session['patient_id']}/sessions")
+        assert [s["id"] for s in sessions] == [session_id]
