@@ -21,6 +21,7 @@ from .models import Patient
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
 LOCAL_PATIENT_NAME = "Me"
+CONNECT_TIMEOUT_S = 5  # PostgreSQL: give up a connection attempt after this long
 
 
 def data_dir() -> Path:
@@ -64,7 +65,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
+        # a database host gone from the network fails a connection in seconds, not the OS's minutes: the
+        # live recorder tries again every second from the capture thread (romcam/live/recorder.py)
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     raise DatabaseError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql://")
 
 
