@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,18 @@ def wait_until_up(url: str, proc: subprocess.Popen | None = None, log: Path | No
 
 def _tail(log: Path | None) -> str:
     return log.read_text(errors="replace")[-3000:] if log is not None and log.exists() else ""
+
+
+def ws_until(ws: Any, until: Callable[[dict], bool], seconds: float, seen: list[dict]) -> dict:
+    """Receive JSON events from the live WebSocket ``ws`` into ``seen`` until ``until(event)``; that event.
+    Fails after ``seconds`` with the last events received."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ev = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        seen.append(ev)
+        if until(ev):
+            return ev
+    raise AssertionError(f"timed out; last events: {seen[-3:]}")
 
 
 @contextmanager

@@ -12,13 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import free_port, romcam_serve
+from helpers import free_port, romcam_serve, ws_until
 from websockets.sync.client import connect
 
 from romcam.render import truth_path
@@ -53,13 +52,8 @@ def _events(port: int, *, start: bool, until, timeout: float = 45.0) -> list[dic
         if start:
             status, body = _post(port, "/live/start")
             assert status == 200 and body["started"] is True
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ev = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            out.append(ev)
-            if until(ev):
-                return out
-    raise AssertionError(f"timed out; last events: {out[-3:]}")
+        ws_until(ws, until, timeout, out)
+    return out
 
 
 def test_live_events_follow_the_rendered_truth_and_the_session_is_kept(demo_clip: Path, tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
 import pytest
-from helpers import romcam_serve
+from helpers import romcam_serve, ws_until
 from websockets.sync.client import connect
 
 from tests.conftest import DEMO_SPEC
@@ -102,30 +102,18 @@ def _post(port: int, path: str) -> dict:
         return json.loads(r.read())
 
 
-def _until(ws, check: Callable[[dict], bool], seconds: float, what: str, seen: list[dict]) -> dict:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ev = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-        seen.append(ev)
-        if check(ev):
-            return ev
-    raise AssertionError(f"timed out waiting for {what}; last events: {seen[-3:]}")
-
-
 def test_a_camera_that_disconnects_mid_session_and_comes_back(camera: MjpegCamera, tmp_path: Path) -> None:
     with romcam_serve(tmp_path, "--source", camera.url, "--exercise", DEMO_SPEC.exercise, "--side", DEMO_SPEC.side,
                       timeout=120) as (port, _):
         seen: list[dict] = []
         with connect(f"ws://127.0.0.1:{port}/live/ws", origin=f"http://127.0.0.1:{port}", open_timeout=10) as ws:
             assert _post(port, "/live/start")["started"] is True
-            frame = _until(ws, lambda ev: ev.get("type") == "frame" and (ev.get("rep") or 0) >= 1, 90,
-                           "the first rep", seen)
+            frame = ws_until(ws, lambda ev: ev.get("type") == "frame" and (ev.get("rep") or 0) >= 1, 90, seen)
             session_id = frame["session_id"]
             assert session_id
 
             camera.unplug()
-            lost = _until(ws, lambda ev: ev.get("type") == "frame" and ev.get("state") == "source_lost", 30,
-                          "the camera reported lost", seen)
+            lost = ws_until(ws, lambda ev: ev.get("type") == "frame" and ev.get("state") == "source_lost", 30, seen)
             assert camera.url in lost["source_error"] and "stopped sending frames" in lost["source_error"], lost
             assert "Traceback" not in lost["source_error"]
             status = _get(port, "/live/status")
@@ -134,11 +122,10 @@ def test_a_camera_that_disconnects_mid_session_and_comes_back(camera: MjpegCamer
             time.sleep(3.0)  # unplugged for a while: reconnections are refused meanwhile
 
             camera.plug_in()
-            back = _until(ws, lambda ev: ev.get("type") == "frame" and ev.get("state") not in ("source_lost", None)
-                          and ev.get("angle") is not None, 60, "frames again after the camera came back", seen)
+            back = ws_until(ws, lambda ev: ev.get("type") == "frame" and ev.get("state") not in ("source_lost", None)
+                            and ev.get("angle") is not None, 60, seen)
             assert back["session_id"] == session_id, "the same session goes on"
-            _until(ws, lambda ev: ev.get("type") == "frame" and (ev.get("rep") or 0) > reps_before, 60,
-                   "a rep counted after the camera came back", seen)
+            ws_until(ws, lambda ev: ev.get("type") == "frame" and (ev.get("rep") or 0) > reps_before, 60, seen)
             counted = max(ev.get("rep") or 0 for ev in seen if ev.get("type") == "frame")
             times = [ev["t"] for ev in seen if ev.get("type") == "frame" and ev.get("t") is not None]
             assert all(b >= a for a, b in zip(times, times[1:], strict=False)), "times go on across the outage"
