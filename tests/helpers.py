@@ -80,12 +80,13 @@ def ws_until(ws: Any, until: Callable[[dict], bool], seconds: float, seen: list[
 
 
 @contextmanager
-def romcam_serve(tmp: Path, *args: str, ready: str = "/live/status",
-                 timeout: float = 120.0) -> Iterator[tuple[int, subprocess.Popen]]:
+def romcam_serve(tmp: Path, *args: str, ready: str = "/live/status", timeout: float = 120.0,
+                 env: dict[str, str] | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
     """A real ``romcam serve`` subprocess on a free port, a fresh SQLite database and data directory
-    in ``tmp``; yields ``(port, process)`` once ``ready`` answers, and stops it (SIGINT) afterwards."""
+    in ``tmp`` (``env`` overrides the environment); yields ``(port, process)`` once ``ready`` answers, and
+    stops it (SIGINT) afterwards."""
     port = free_port()
-    env = os.environ | {"HOME": str(tmp), "ROMCAM_DATA": str(tmp / "data")}
+    env = os.environ | {"HOME": str(tmp), "ROMCAM_DATA": str(tmp / "data")} | (env or {})
     log_path = tmp / f"serve-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "romcam.cli", "serve", "--host", "127.0.0.1", "--port",

@@ -19,6 +19,7 @@ import math
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -377,6 +378,12 @@ class CaptureWorker:
                     self._play(source, estimator, live=live)
                 except (CameraError, CorruptVideoError) as exc:
                     error = str(exc)
+                except Exception as exc:  # a bug: say so on the page, keep what was recorded, stop capturing
+                    traceback.print_exc()
+                    self._lost(f"romcam stopped with an internal error ({type(exc).__name__}: {exc}); the "
+                               "session so far is kept — restart romcam", ended=True)
+                    self._save_what_is_left()
+                    break
                 finally:
                     source_close = getattr(source, "close", None)
                     if source_close:
@@ -435,14 +442,21 @@ class CaptureWorker:
         except ValueError:
             posture = "standing"
         directory = self.options.demo_dir or Path.home() / ".local" / "share" / "romcam" / "demo"
-        directory.mkdir(parents=True, exist_ok=True)
         clip = directory / f"demo_{item.exercise}_{item.side}_{posture}.mp4"
-        if not clip.exists():
-            tmp = clip.with_name(f".{clip.stem}.tmp.mp4")
-            render_clip(RenderSpec(exercise=item.exercise, side=item.side, view=self.motion.view, posture=posture,
-                                   reps=4, seed=1, fps=15.0), tmp)
-            tmp.with_suffix(".truth.json").replace(clip.with_suffix(".truth.json"))
-            tmp.replace(clip)
+        tmp = clip.with_name(f".{clip.stem}.tmp.mp4")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            if not clip.exists():
+                render_clip(RenderSpec(exercise=item.exercise, side=item.side, view=self.motion.view,
+                                       posture=posture, reps=4, seed=1, fps=15.0), tmp)
+                tmp.with_suffix(".truth.json").replace(clip.with_suffix(".truth.json"))
+                tmp.replace(clip)
+        except OSError as exc:  # a full disk, a folder that cannot be written
+            for leftover in (tmp, tmp.with_suffix(".truth.json")):
+                if leftover.parent.is_dir():
+                    leftover.unlink(missing_ok=True)
+            raise RomcamError(f"cannot write the demo video to {directory}: {exc.strerror or exc} — free some "
+                              "space, or set ROMCAM_DATA to a folder romcam can write to") from None
         self.source_name = f"demo video ({clip.name})"
         return clip
 

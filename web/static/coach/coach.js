@@ -442,7 +442,10 @@
     const fresh = ev && performance.now() - app.lastFrameAt < 3000;
     const lost = app.state === "source_lost";
     if (lost && sourceIsFile()) setCheck("check-camera", false, "The video has ended.");
-    else if (lost) setCheck("check-camera", false, "No picture: check that the camera is plugged in and not covered.");
+    else if (lost) {   // the server's own words when it has them (a camera unplugged, a demo video it cannot write)
+      const why = String((ev && ev.source_error) || (app.status && app.status.source_error) || "");
+      setCheck("check-camera", false, why ? cap(why) : "No picture: check that the camera is plugged in and not covered.");
+    }
     else if (app.videoOk === false) setCheck("check-camera", false, "The video cannot be shown here.");
     else if (fresh) setCheck("check-camera", true, app.demo ? "Playing the demo video" : "On");
     else setCheck("check-camera", null, "Waiting for the camera…");
