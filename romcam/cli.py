@@ -189,6 +189,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)
+    _check_port_free(settings.host, settings.port)
     from .sync.config import resolve_link
 
     link = resolve_link(args.upload_to, args.token, args.config)
@@ -203,6 +204,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"{what}", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before loading anything when another program already listens on ``host:port``."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing port is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RomcamError(f"cannot serve on {host}:{port}: {exc.strerror or exc} — another romcam serve may "
+                              f"be running there (open http://{host}:{port}), or choose another --port") from None
 
 
 def cmd_link(args: argparse.Namespace) -> int:

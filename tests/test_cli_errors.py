@@ -93,6 +93,23 @@ def test_truncated_video_reports_what_came_before_the_break(tmp_path: Path, caps
     assert "stopped early" in out
 
 
+def test_serve_on_a_port_in_use_says_so_before_loading_anything(tmp_path: Path, capsys,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setenv("ROMCAM_DATA", str(tmp_path / "data"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = _run(["serve", "--port", str(port), "--no-live", "--db", f"sqlite:///{tmp_path / 'r.db'}"],
+                              capsys)
+    assert code == 1
+    assert err.strip() == (f"romcam: cannot serve on 127.0.0.1:{port}: Address already in use — another romcam "
+                           f"serve may be running there (open http://127.0.0.1:{port}), or choose another --port")
+    assert not (tmp_path / "r.db").exists(), "nothing is opened before the port is known to be free"
+
+
 def test_camera_that_does_not_open() -> None:
     with pytest.raises(CameraError, match="cannot open camera 97"):
         open_source("97")
