@@ -114,7 +114,7 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
 
     from .session_doc import from_analysis
     from .store import Store
-    from .store.errors import StoreError, storage_cause
+    from .store.errors import STORAGE_FIX, StoreError, storage_cause
     from .store.service import ingest_session
 
     store = Store(db_url)
@@ -125,11 +125,8 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
             session_id, created = ingest_session(db, doc)
     except (SQLAlchemyError, OSError) as exc:  # one transaction: nothing of the session was stored
         cause = storage_cause(exc)
-        todo = {"the disk is full": "free some space",
-                "the database is read-only": "make the database writable",
-                "the database cannot be reached": "check that the database is running and reachable"}
         raise StoreError(f"could not save the session: {cause or exc}. Nothing of it was stored; "
-                         f"{todo.get(cause or '', 'fix that')}, then run the same command again") from None
+                         f"{STORAGE_FIX.get(cause or '', 'fix that')}, then run the same command again") from None
     finally:
         store.close()
     return session_id, patient_id, created

@@ -353,6 +353,15 @@ class CaptureWorker:
 
     def _run(self) -> None:
         try:
+            self._capture()
+        except Exception as exc:  # a bug: say so on the page, keep what was recorded, stop capturing
+            traceback.print_exc()
+            self._lost(f"romcam stopped with an internal error ({type(exc).__name__}: {exc}); the session so "
+                       "far is kept — restart romcam", ended=True)
+            self._save_what_is_left()
+
+    def _capture(self) -> None:
+        try:
             estimator = self._make_estimator()
         except RomcamError as exc:
             self.source_error = str(exc)
@@ -378,12 +387,6 @@ class CaptureWorker:
                     self._play(source, estimator, live=live)
                 except (CameraError, CorruptVideoError) as exc:
                     error = str(exc)
-                except Exception as exc:  # a bug: say so on the page, keep what was recorded, stop capturing
-                    traceback.print_exc()
-                    self._lost(f"romcam stopped with an internal error ({type(exc).__name__}: {exc}); the "
-                               "session so far is kept — restart romcam", ended=True)
-                    self._save_what_is_left()
-                    break
                 finally:
                     source_close = getattr(source, "close", None)
                     if source_close:

@@ -34,7 +34,7 @@ from ..measure import Sample
 from ..session_doc import set_from_analysis
 from ..store import live as live_store
 from ..store.db import Store
-from ..store.errors import storage_cause
+from ..store.errors import DISK_FULL, READ_ONLY, UNREACHABLE, storage_cause
 from .coach import PlanItem
 
 FLUSH_EVERY_S = 1.0
@@ -44,11 +44,11 @@ def storage_problem(exc: BaseException) -> str:
     """What a failed write means for the user, and what to do (the live page shows and speaks it)."""
     keep = "romcam keeps this session in memory and saves it as soon as it can"
     cause = storage_cause(exc)
-    if cause == "the disk is full":
+    if cause == DISK_FULL:
         return f"The disk is full, so this session is not saved yet. Free some space on this computer: {keep}."
-    if cause == "the database is read-only":
+    if cause == READ_ONLY:
         return f"The database cannot be written to (read-only), so this session is not saved yet: {keep}."
-    if cause == "the database cannot be reached":
+    if cause == UNREACHABLE:
         return f"The database cannot be reached, so this session is not saved yet: {keep}."
     return f"This session is not saved yet ({type(exc).__name__}: {exc}): {keep}."
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from ..errors import RomcamError
 
 
@@ -36,12 +38,20 @@ class InvalidError(StoreError):
         self.message = message
 
 
-def storage_cause(exc: BaseException) -> str | None:
-    """Why a write failed, in words for the user, when the cause is the database's own state: "the disk
-    is full", "the database is read-only" or "the database cannot be reached"; None for anything else.
-    Reads the exception and its causes (SQLAlchemy wraps the driver's error, which wraps the OS's)."""
-    import errno
 
+# Why a write failed, when the cause is the database's own state (storage_cause), and what fixes it
+DISK_FULL = "the disk is full"
+READ_ONLY = "the database is read-only"
+UNREACHABLE = "the database cannot be reached"
+STORAGE_FIX = {DISK_FULL: "free some space", READ_ONLY: "make the database writable",
+               UNREACHABLE: "check that the database is running and reachable"}
+
+
+def storage_cause(exc: BaseException) -> str | None:
+    """Why a write failed, in words for the user, when the cause is the database's own state:
+    :data:`DISK_FULL`, :data:`READ_ONLY` or :data:`UNREACHABLE` (:data:`STORAGE_FIX` says what to do);
+    None for anything else. Reads the exception and its causes (SQLAlchemy wraps the driver's error,
+    which wraps the OS's)."""
     chain: list[BaseException] = []
     e: BaseException | None = exc
     while e is not None and e not in chain:
@@ -50,9 +60,9 @@ def storage_cause(exc: BaseException) -> str | None:
     text = " ".join(str(c) for c in chain).lower()
     codes = {getattr(c, "errno", None) for c in chain}
     if errno.ENOSPC in codes or "disk is full" in text or "no space left" in text or "disk full" in text:
-        return "the disk is full"
+        return DISK_FULL
     if errno.EROFS in codes or "readonly" in text or "read-only" in text:
-        return "the database is read-only"
+        return READ_ONLY
     if "could not connect" in text or "connection" in text or "unable to open" in text:
-        return "the database cannot be reached"
+        return UNREACHABLE
     return None
