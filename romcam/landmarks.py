@@ -89,6 +89,9 @@ class PoseFrame:
     width: int
     height: int
     poses: tuple[Pose, ...]  # every person found, MediaPipe's order
+    # how many people the model's own pass found, before romcam's second and patient passes (None when
+    # one person is expected: there are no other passes)
+    found_first: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

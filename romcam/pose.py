@@ -217,6 +217,7 @@ class PoseEstimator:
             _to_pose(image_lms, world_lms, width, height)
             for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
         )
+        found_first = len(poses) if self.expected_people is not None and self.expected_people > 1 else None
         self._frames_since_second += 1
         if (self._second is not None and self.expected_people is not None and len(poses) < self.expected_people
                 and self._frames_since_second >= self.second_pass_every):
@@ -226,7 +227,7 @@ class PoseEstimator:
             poses = self._focus_pass(rgb, poses, focus, ms)
         if self._second is not None:  # several people expected: what their clothes look like tells them apart
             poses = tuple(dataclasses.replace(p, signature=appearance.signature(rgb, p)) for p in poses)
-        return PoseFrame(index=index, t=t, width=width, height=height, poses=poses)
+        return PoseFrame(index=index, t=t, width=width, height=height, poses=poses, found_first=found_first)
 
     def _second_pass(self, rgb: np.ndarray, found: tuple[Pose, ...], ms: int) -> tuple[Pose, ...]:
         """Look for the people the first pass missed: paint out everyone found (their body, not their

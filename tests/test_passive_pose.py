@@ -62,6 +62,8 @@ def test_second_pass_finds_the_lying_patient_beside_the_caregiver():
         assert est.second_pass_found == 1
     assert len(alone.poses) == 1  # the known problem: the first pass alone misses the lying patient
     assert len(both.poses) == 2
+    assert alone.found_first is None  # one person expected: no other pass to tell apart
+    assert both.found_first == 1  # the frame says what the model's own pass found (the benchmark counts it)
     lying = _nearest(both.poses, patient[0])
     standing = _nearest(both.poses, carer[0])
     assert lying is not standing
