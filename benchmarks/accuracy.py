@@ -65,6 +65,7 @@ class Row:
     mae_world: float
     peak_err_max: float
     peak_errors: list[float]  # per matched rep: measured minus true peak, degrees
+    return_errors: list[float]  # per matched rep: the other end (where it starts and returns), measured minus true
     reps_found: int
     reps_true: int
     reps_invented: int
@@ -134,14 +135,16 @@ def run_case(case: Case, seed: int = 7) -> Row:
 
     mae, p95 = _nan_stats(a.smoothed[:n] - true)
     key = "max_angle" if motion.works == "max" else "min_angle"
+    other = "min_angle" if key == "max_angle" else "max_angle"
     full = [r for r in a.reps if not r.partial]
-    matched, peak_errs = set(), []
+    matched, peak_errs, return_errs = set(), [], []
     for tr in truth.reps:
         best = min((r for r in full if tr["start"] - 0.5 <= r.peak <= tr["end"] + 0.5),
                    key=lambda r: abs(r.peak - tr["peak"]), default=None)
         if best is not None and id(best) not in matched:
             matched.add(id(best))
             peak_errs.append(float(getattr(best, key) - tr[key]))
+            return_errs.append(float(getattr(best, other) - tr[other]))
     return Row(
         body=case.body, exercise=case.exercise, side=case.side, posture=case.posture, view=motion.view,
         off_view=case.off_view,
@@ -154,6 +157,7 @@ def run_case(case: Case, seed: int = 7) -> Row:
         mae_hybrid=_nan_stats(est("angle_hybrid") - true)[0],
         mae_world=_nan_stats(est("angle_world") - true)[0],
         peak_err_max=max(abs(e) for e in peak_errs) if peak_errs else math.nan, peak_errors=peak_errs,
+        return_errors=return_errs,
         reps_found=len(matched), reps_true=len(truth.reps), reps_invented=len(full) - len(matched),
         seconds=time.perf_counter() - t0,
     )
@@ -182,20 +186,30 @@ def summary(rows: list[Row]) -> str:
 NOISE_FLOOR_DEG = 3.0
 
 
+def noise_deg(errors: list[float] | np.ndarray) -> float:
+    """The catalog's noise figure from rep errors: the 95th percentile of |error|, rounded up, at least 3°."""
+    return float(max(NOISE_FLOOR_DEG, math.ceil(float(np.percentile(np.abs(errors), 95)))))
+
+
 def noise_table(rows: list[Row]) -> str:
-    """Per motion, how far a session's best angle (a rep's peak) lands from the truth, over every
-    in-view clip (both bodies, sides and postures): the 95th percentile of |peak error|, rounded
-    up, at least 3°. This is the provisional ``measurement_noise_deg`` of the catalog, which decline
-    alerts must exceed."""
-    lines = ["| motion | reps | median peak error ° | p95 abs(peak error) ° | measurement_noise_deg |",
-             "|---|---|---|---|---|"]
+    """Per motion, how far each end of a rep lands from the truth, over every in-view clip (both
+    bodies, sides and postures): the 95th percentile of |error|, rounded up, at least 3°. At the
+    peak (the end the exercise works, a session's best angle) this is the provisional
+    ``measurement_noise_deg`` of the catalog, which decline alerts must exceed; at the other end
+    (where a rep starts and returns: an elbow's or knee's extension) ``return_noise_deg``, shown
+    to the PT beside that end."""
+    lines = ["| motion | reps | median peak error ° | p95 abs(peak error) ° | measurement_noise_deg | "
+             "median other-end error ° | p95 abs(other-end error) ° | return_noise_deg |",
+             "|---|---|---|---|---|---|---|---|"]
     for motion in dict.fromkeys(r.exercise for r in rows):
-        errs = np.array([e for r in rows if r.exercise == motion and not r.off_view for e in r.peak_errors])
+        inview = [r for r in rows if r.exercise == motion and not r.off_view]
+        errs = np.array([e for r in inview for e in r.peak_errors])
+        back = np.array([e for r in inview for e in r.return_errors])
         if errs.size == 0:
             continue
-        p95 = float(np.percentile(np.abs(errs), 95))
-        lines.append(f"| {motion} | {errs.size} | {np.median(errs):+.1f} | {p95:.1f} | "
-                     f"{max(NOISE_FLOOR_DEG, math.ceil(p95)):.0f} |")
+        lines.append(f"| {motion} | {errs.size} | {np.median(errs):+.1f} | "
+                     f"{float(np.percentile(np.abs(errs), 95)):.1f} | {noise_deg(errs):.0f} | "
+                     f"{np.median(back):+.1f} | {float(np.percentile(np.abs(back), 95)):.1f} | {noise_deg(back):.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -261,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
         "MAE / p95: per-frame error of the reported (filtered) angle; peak err: the worst rep's "
         "peak; MAE image / hybrid / world: the three raw estimates.\n\n## Summary\n\n"
         + summary(rows)
-        + "\n## Measurement noise of a rep's peak, per motion (the catalog's measurement_noise_deg)\n\n"
+        + "\n## Measurement noise at each end of a rep, per motion (the catalog's measurement_noise_deg and "
+        "return_noise_deg)\n\n"
         + noise_table(rows) + "\n## Every clip\n\n" + table
     )
     return 0

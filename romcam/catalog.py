@@ -67,6 +67,7 @@ class Motion:
     normal: NormalRange
     instructions: str
     measurement_noise_deg: float  # how far a session's best angle can move with no real change (alerts)
+    return_noise_deg: float  # the same at the other end of a rep, where it starts and returns (an elbow's extension)
     possible: PossibleRange  # what the joint can do at all: readings outside are not measurements
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
@@ -151,6 +152,13 @@ def _text(entry: dict, key: str, where: str) -> str:
     return value
 
 
+def _degrees_above_0(entry: dict, key: str, where: str) -> float:
+    value = entry.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise CatalogError(f"{where}.{key}: expected a number of degrees above 0, got {value!r}")
+    return float(value)
+
+
 def _through(entry: dict, where: str) -> str | None:
     value = entry.get("moving_through")
     if value is None:
@@ -210,9 +218,8 @@ def parse_catalog(data: dict) -> Catalog:
         experimental = bool(entry.get("experimental", False))
         if experimental and not entry.get("experimental_reason"):
             raise CatalogError(f"{where}: an experimental motion must say why (experimental_reason)")
-        noise = entry.get("measurement_noise_deg")
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise > 0:
-            raise CatalogError(f"{where}.measurement_noise_deg: expected a number of degrees above 0, got {noise!r}")
+        noise = _degrees_above_0(entry, "measurement_noise_deg", where)
+        return_noise = _degrees_above_0(entry, "return_noise_deg", where)
         scale = float(entry.get("scale", 1.0))
         if scale not in (1.0, -1.0):
             raise CatalogError(f"{where}.scale: must be 1 or -1, got {scale}")
@@ -238,7 +245,8 @@ def parse_catalog(data: dict) -> Catalog:
             normal=NormalRange(float(normal["min"]), float(normal["max"]), normal["source"],
                                sources[normal["source"]]),
             instructions=_text(entry, "instructions", where),
-            measurement_noise_deg=float(noise),
+            measurement_noise_deg=noise,
+            return_noise_deg=return_noise,
             possible=PossibleRange(float(possible["min"]), float(possible["max"])),
             axis_segment=axis_segment,
             moving_through=_through(entry, where),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from romcam.catalog import get_motion
 from romcam.cli import main
 from romcam.render import truth_path
 
@@ -46,6 +47,9 @@ def test_analyze_finds_every_rep_and_each_peak(demo_clip: Path, tmp_path: Path, 
 
     # the summary and the CSV say the same
     assert "repetitions: 3" in out
+    abduction = get_motion("shoulder_abduction")  # works the high end: its peak noise is the high end's
+    assert (f"measurement noise: about ±{abduction.measurement_noise_deg:.0f}° at the high end, "
+            f"±{abduction.return_noise_deg:.0f}° at the low end") in out
     with out_csv.open() as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["time_s", "angle_deg", "angle_raw_deg", "confidence", "view_ok", "rep", "rep_event"]

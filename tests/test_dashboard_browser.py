@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -254,6 +255,21 @@ def test_patient_list_shows_the_alert_badge(page, server, seeded) -> None:
     _screenshot(page, "dashboard-patients.png")
 
 
+def _noise_note(figure) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(high end, low end) from a chart's note "… about ±H° at the high end …, ±L° at the low end"."""
+    text = figure.locator("p.chart-note").inner_text()
+    found = re.search(r"about ±(\d+)° at the high end of the range, ±(\d+)° at the low end", text)
+    assert found, text
+    return int(found[1]), int(found[2])
+
+
+def _expected_noise(exercise: str) -> tuple[int, int]:
+    m = get_motion(exercise)
+    high, low = (m.measurement_noise_deg, m.return_noise_deg) if m.works == "max" else (m.return_noise_deg,
+                                                                                      m.measurement_noise_deg)
+    return round(high), round(low)
+
+
 def test_patient_page_has_a_chart_per_motion_with_every_session(page, server, seeded) -> None:
     pid = seeded["patient"]["id"]
     counts = seeded["counts"]
@@ -276,6 +292,9 @@ def test_patient_page_has_a_chart_per_motion_with_every_session(page, server, se
                                   "c => Chart.getChart(c).data.datasets.map(d => [d.label, d.data.length])")
     assert sorted(n for _, n in drawn) == sorted([counts["shoulder_active"], counts["shoulder_passive"]])
     assert _ink(page, "figure.chart[data-exercise=shoulder_flexion] canvas", (0x00, 0x72, 0xB2)) > 200
+    # how sure each end of the range is, from the catalog: the elbow's straight end far less than its peak
+    assert _noise_note(elbow) == _expected_noise("elbow_flexion")
+    assert _noise_note(shoulder) == _expected_noise("shoulder_flexion")
 
     # the decline is flagged, for the declining series only
     badge = page.locator("#alert-badge")
@@ -313,6 +332,7 @@ def test_session_page_draws_the_curve_with_its_reps(page, server, seeded) -> Non
         assert int(fig.get_attribute("data-points")) == len(set_doc["samples"])
         assert int(fig.get_attribute("data-reps")) == len(set_doc["reps"]) > 0
         assert fig.locator("table.reps tbody tr").count() == len(set_doc["reps"])
+        assert _noise_note(fig) == _expected_noise(set_doc["exercise"])
     assert _ink(page, "#sets figure.chart >> nth=0 >> canvas", (0x00, 0x72, 0xB2)) > 300, "the curve is drawn"
     assert page.locator("#patient-link").get_attribute("href") == f"/patients/{doc['patient_id']}"
     _screenshot(page, "dashboard-session.png")
@@ -324,6 +344,7 @@ def test_report_is_printable(page, server, seeded) -> None:
     page.wait_for_selector("#charts[data-ready=true]")
     assert page.locator("#charts figure.chart").count() == 2
     assert page.locator("#latest tbody tr").count() == 3  # one row per (motion, side, mode, posture)
+    assert _noise_note(page.locator("figure.chart[data-exercise=elbow_flexion]")) == _expected_noise("elbow_flexion")
     _screenshot(page, "dashboard-report.png")
     page.emulate_media(media="print")
     assert not page.locator("#print-button").is_visible()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 from db_fixtures import *  # noqa: F403 (db_url, store, postgres_server)
 from sqlalchemy import func, inspect, select, text
 
-from romcam.catalog import default_catalog, parse_catalog
+from romcam.catalog import default_catalog, get_motion, parse_catalog
 from romcam.errors import CatalogError
 from romcam.session_doc import SessionDoc
 from romcam.store import Store, resolve_url, service, trends
@@ -179,15 +180,36 @@ def test_every_motion_has_its_own_measurement_noise() -> None:
     assert noise["neck_rotation"] > noise["shoulder_flexion"]  # the experimental motion is the noisiest
 
 
+def test_each_end_of_a_rep_has_the_noise_the_accuracy_benchmark_measured() -> None:
+    """The catalog's noise figures are the saved accuracy benchmark's (benchmarks/results/accuracy.json):
+    rerunning the benchmark without updating the catalog fails here."""
+    import json
+
+    from benchmarks.accuracy import noise_deg
+
+    rows = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "accuracy.json").read_text())
+    for m in default_catalog():
+        inview = [r for r in rows if r["exercise"] == m.id and not r["off_view"]]
+        peaks = [e for r in inview for e in r["peak_errors"]]
+        ends = [e for r in inview for e in r["return_errors"]]
+        assert peaks and ends, m.id
+        assert m.measurement_noise_deg == noise_deg(peaks), m.id
+        assert m.return_noise_deg == noise_deg(ends), m.id
+    # an elbow seen from the side reads bent where it is straight: its straight end is far less sure than its peak
+    elbow = get_motion("elbow_flexion")
+    assert elbow.return_noise_deg >= 2 * elbow.measurement_noise_deg
+
+
+@pytest.mark.parametrize("key", ["measurement_noise_deg", "return_noise_deg"])
 @pytest.mark.parametrize("value", [0, -2, "5", None])
-def test_catalog_refuses_a_missing_or_non_positive_noise(value: object) -> None:
+def test_catalog_refuses_a_missing_or_non_positive_noise(key: str, value: object) -> None:
     import tomllib
     from importlib import resources
 
     data = tomllib.loads(resources.files("romcam").joinpath("data/exercises.toml").read_text(encoding="utf-8"))
     if value is None:
-        del data["motion"][0]["measurement_noise_deg"]
+        del data["motion"][0][key]
     else:
-        data["motion"][0]["measurement_noise_deg"] = value
-    with pytest.raises(CatalogError, match="measurement_noise_deg"):
+        data["motion"][0][key] = value
+    with pytest.raises(CatalogError, match=key):
         parse_catalog(data)

@@ -15,7 +15,8 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 @router.get("/exercises")
 def exercises(user: UserDep) -> list[dict[str, Any]]:
     """Every catalog motion: its names, plane and required camera view, which end of the range it
-    works, the postures it is done in, its normal range with the source, its measurement noise, and
+    works, the postures it is done in, its normal range with the source, its measurement noise at each
+    end of a rep, and
     the patient-facing instructions. Experimental motions say so and why."""
     return [{
         "id": m.id, "name": m.name, "display_name": m.display_name, "joint": m.joint, "plane": m.plane,
@@ -23,5 +24,5 @@ def exercises(user: UserDep) -> list[dict[str, Any]]:
         "experimental_reason": m.experimental_reason or None, "test_position": m.test_position,
         "definition": m.definition, "instructions": m.instructions,
         "normal": {"min": m.normal.min, "max": m.normal.max, "source": m.normal.citation},
-        "measurement_noise_deg": m.measurement_noise_deg,
+        "measurement_noise_deg": m.measurement_noise_deg, "return_noise_deg": m.return_noise_deg,
     } for m in default_catalog()]  # fmt: skip

@@ -43,6 +43,8 @@ def _catalog_datalist() -> str:
             "data-normal-max": f"{m.normal.max:g}",
             "data-normal-source": m.normal.citation,
             "data-experimental": "true" if m.experimental else "false",
+            "data-noise-peak": f"{m.measurement_noise_deg:g}",
+            "data-noise-return": f"{m.return_noise_deg:g}",
         }
         rows.append("<option " + " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items()) + "></option>")
     return '<datalist id="romcam-catalog">\n' + "\n".join(rows) + "\n</datalist>"

@@ -215,7 +215,8 @@ class TrendOut(BaseModel):
     exercise_name: str
     works: Literal["max", "min"]
     side: Side
-    measurement_noise_deg: float
+    measurement_noise_deg: float  # at the end of the range the exercise works (a session's best angle)
+    return_noise_deg: float  # at the other end of a rep (where it starts and returns)
     normal: NormalRange
     series: list[TrendSeries]
 

@@ -120,7 +120,7 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
                         "prescription_version": p.prescription_version, "demo": p.demo})
         series.append({"mode": m, "posture": pos, "points": out})
     return {"exercise": motion.id, "exercise_name": motion.display_name, "works": motion.works, "side": side,
-            "measurement_noise_deg": motion.measurement_noise_deg,
+            "measurement_noise_deg": motion.measurement_noise_deg, "return_noise_deg": motion.return_noise_deg,
             "normal": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
             "series": series}
 

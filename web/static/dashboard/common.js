@@ -172,7 +172,15 @@ window.romcam = (function () {
       postures: (o.dataset.postures || "").split(" ").filter(Boolean),
       normal: { min: Number(o.dataset.normalMin), max: Number(o.dataset.normalMax), source: o.dataset.normalSource },
       experimental: o.dataset.experimental === "true",
+      noise: { peak: Number(o.dataset.noisePeak), back: Number(o.dataset.noiseReturn) },
     }));
+  }
+  // how sure each end of the range is (the catalog's noise, measured on rendered video): "" when unknown
+  function noiseNote(works, peak, back) {
+    if (!Number.isFinite(peak) || !Number.isFinite(back)) return "";
+    const [hi, lo] = works === "min" ? [back, peak] : [peak, back];
+    return `Measurement noise for this motion: about ±${Math.round(hi)}° at the high end of the range, `
+      + `±${Math.round(lo)}° at the low end.`;
   }
   function motion(id) {
     return catalog().find((m) => m.id === id) || null;
@@ -313,7 +321,7 @@ window.romcam = (function () {
   return {
     me,
     api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
-    isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName,
+    isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
   };
 })();

@@ -79,7 +79,9 @@
         const title = `${R.exerciseName(g.exercise, t.exercise_name || g.name)} — ${R.sideLabel(g.side).toLowerCase()} side`;
         const canvas = el("canvas", { role: "img", "aria-label": `${title}: best angle per session over time` });
         const figure = el("figure", { class: "chart", dataset: { exercise: g.exercise, side: g.side } },
-          el("figcaption", {}, el("h3", { text: title })), el("div", { class: "chart-box" }, canvas));
+          el("figcaption", {}, el("h3", { text: title })),
+          el("p", { class: "chart-note", text: R.noiseNote(t.works, t.measurement_noise_deg, t.return_noise_deg) }),
+          el("div", { class: "chart-box" }, canvas));
         container.append(figure);
         const has = (t.series || []).some((s) => (s.points || []).length);
         if (has && C.available) {

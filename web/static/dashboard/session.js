@@ -48,7 +48,9 @@
         : "no target (not from a prescription)",
       set.safe_max !== null && set.safe_max !== undefined ? `safe maximum ${R.fmtAngle(set.safe_max)}` : null,
     ].filter(Boolean);
-    figure.append(el("p", { class: "chart-note", text: facts.join(" · ") + "." }));
+    const m = R.motion(set.exercise);
+    const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";
+    figure.append(el("p", { class: "chart-note", text: facts.join(" · ") + "." + (noise ? ` ${noise}` : "") }));
     for (const w of set.warnings || []) figure.append(el("p", { class: "warning", text: `Note: ${w}` }));
     const box = el("div", { class: "chart-box" }, canvas);
     figure.append(box);
