@@ -77,6 +77,12 @@ class Motion:
     experimental_reason: str = ""
 
     @property
+    def high_end_noise_deg(self) -> float:
+        """The noise at the high end of the range, where a PT's safe maximum sits: the peak's for a
+        motion that works the maximum, the other end's for one that works the minimum (knee extension)."""
+        return self.measurement_noise_deg if self.works == "max" else self.return_noise_deg
+
+    @property
     def display_name(self) -> str:
         return f"{self.name} (experimental)" if self.experimental else self.name
 

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from romcam.catalog import default_catalog, get_motion
 from romcam.live.coach import (
     BACK_RESUME_S,
     CUE_INTERVAL_S,
@@ -16,6 +17,7 @@ from romcam.live.coach import (
     PlanItem,
     missing_cue,
 )
+from romcam.live.plan import measure_only
 
 DT = 1 / 30
 
@@ -170,7 +172,7 @@ def test_stop_needs_the_unsmoothed_angle_above_safe_max_for_a_few_frames() -> No
 
 
 def test_slow_down_within_the_measurement_noise_of_safe_max() -> None:
-    coach = Coach([rx(noise_deg=4.0)])
+    coach = Coach([rx(noise_deg=9.0, safe_noise_deg=4.0)])
     run = Run(coach)
     coach.start()
     run.frames(0.3, 100)
@@ -329,3 +331,13 @@ def test_phrase_in_passive_mode(cue: str, expected: str) -> None:
 
     assert phrase(cue, rx(mode="passive")) == expected
     assert phrase(cue, rx(mode="active")) == cue  # the patient moving alone hears the plain cue
+
+
+@pytest.mark.parametrize("exercise", [m.id for m in default_catalog()])
+def test_the_safe_limit_uses_the_noise_of_the_high_end_of_the_range(exercise: str) -> None:
+    """safe_max sits at the high end of the range: for knee extension (which works the low end) that is
+    the other end of its reps, with its own noise (the catalog's return_noise_deg), not the peaks'."""
+    m = get_motion(exercise)
+    item = measure_only(exercise, "left")
+    assert item.noise_deg == m.measurement_noise_deg
+    assert item.safe_noise_deg == (m.measurement_noise_deg if m.works == "max" else m.return_noise_deg)

@@ -14,7 +14,8 @@ Rules, each a constant below:
   down") skip the queue, and a cue is not repeated while it stays the same situation;
 - safety is judged on the UNSMOOTHED angle: "stop, come back down" once it is above ``safe_max``
   for ``SAFETY_CONFIRM_FRAMES`` frames in a row (one wild landmark frame is not a stop), "slow
-  down" once the angle comes within the motion's ``measurement_noise_deg`` of ``safe_max``;
+  down" once the angle comes within the measurement noise of the range's high end (the motion's
+  ``high_end_noise_deg``) of ``safe_max``;
 - "a little higher" only with a prescription, only below ``target_min`` (never toward or past
   ``target_max``), only when the patient has stalled at the top of a rep, and never again in a
   set after the peaks fell by more than the measurement noise over 3 reps (then rest is offered);
@@ -71,7 +72,8 @@ class PlanItem:
     view: str = "front"
     works: str = "max"
     joint: str = ""
-    noise_deg: float = 3.0
+    noise_deg: float = 3.0  # at the end of the range the exercise works (its peaks: fatigue, hysteresis)
+    safe_noise_deg: float = 3.0  # at the high end, where safe_max sits (Motion.high_end_noise_deg)
     experimental: bool = False
     prescription_id: str | None = None
     version: int | None = None
@@ -420,15 +422,15 @@ class Coach:
                 self._say("stop, come back down", force=True)
             self.state = "exercising"
             return
-        if self._stop_on and (not math.isfinite(f.raw) or f.raw <= item.safe_max - item.noise_deg):  # type: ignore[operator]
+        if self._stop_on and (not math.isfinite(f.raw) or f.raw <= item.safe_max - item.safe_noise_deg):  # type: ignore[operator]
             self._stop_on = False
         if self._stop_on:
             return
-        if item.safe_max is not None and math.isfinite(f.raw) and f.raw >= item.safe_max - item.noise_deg:
+        if item.safe_max is not None and math.isfinite(f.raw) and f.raw >= item.safe_max - item.safe_noise_deg:
             if not self._slow_on:
                 self._slow_on = True
                 self._say("slow down", force=True)
-        elif self._slow_on and (not math.isfinite(f.raw) or f.raw < item.safe_max - 2 * item.noise_deg):  # type: ignore[operator]
+        elif self._slow_on and (not math.isfinite(f.raw) or f.raw < item.safe_max - 2 * item.safe_noise_deg):  # type: ignore[operator]
             self._slow_on = False
 
         if self._positioning_cues(f):
