@@ -272,6 +272,43 @@ def test_a_noisy_but_stable_series_does_not_alert(api: TestClient) -> None:
     assert api.get(f"/api/patients/{pid}/alerts").json() == []
 
 
+ELBOW_RETURN_NOISE = get_motion("elbow_flexion").return_noise_deg
+KNEE_EXT = get_motion("knee_extension")
+
+
+@pytest.mark.parametrize(("exercise", "rests", "alerts"), [
+    # an elbow whose peaks hold but which straightens less and less: its low end rises beyond that end's noise
+    ("elbow_flexion", [5, 6, 4, 5, 5] + [5 + ELBOW_RETURN_NOISE + 6 + d for d in (1, -1, 0)], ["other_end"]),
+    # the same, within the noise: nothing
+    ("elbow_flexion", [5, 6, 4, 5, 5] + [5 + 0.8 * ELBOW_RETURN_NOISE + d for d in (1, -1, 0)], []),
+    # a straightening better than before is no alert either
+    ("elbow_flexion", [25, 24, 26, 25, 25, 5, 6, 4], []),
+    # seated knee extension works the low end: its other end is the bend back, which falls as it is lost
+    ("knee_extension", [90, 92, 89, 91, 90] + [90 - KNEE_EXT.return_noise_deg - 6 + d for d in (1, -1, 0)],
+     ["other_end"]),
+])
+def test_the_other_end_of_the_range_narrowing_beyond_its_noise_alerts(api: TestClient, exercise: str,
+                                                                       rests: list[float], alerts: list[str]) -> None:
+    """The end where each rep starts and returns (an elbow's straightening) is where a contracture shows;
+    its peaks hold, so only the other-end rule can see it, against that end's own noise."""
+    pid = _patient(api)
+    peak = 130.0 if exercise == "elbow_flexion" else 5.0
+    n = len(rests)
+    for i, rest in enumerate(rests):
+        _post_session(api, pid, _days_ago(0.5 + 2.3 * (n - 1 - i)),
+                      [_set(peak, exercise=exercise, posture="seated", rest=float(rest))])
+    got = api.get(f"/api/patients/{pid}/alerts").json()
+    assert [a["kind"] for a in got] == alerts, got
+    if alerts:
+        [alert] = got
+        end, where = ("low", "above") if exercise == "elbow_flexion" else ("high", "below")
+        assert alert["exercise"] == exercise and alert["mode"] == "active"
+        assert f"the {end} end of the range (where each rep starts and returns)" in alert["message"]
+        assert f"{where} the 4 weeks before" in alert["message"]
+        noise = get_motion(exercise).return_noise_deg
+        assert f"measurement noise ±{noise:g}°" in alert["message"]
+
+
 def test_a_decline_is_compared_within_mode_only(api: TestClient) -> None:
     pid = _patient(api)
     n = 8

@@ -235,7 +235,7 @@ class AdherenceOut(BaseModel):
 class AlertPublic(BaseModel):
     id: uuid.UUID
     patient_id: uuid.UUID
-    kind: Literal["decline", "missed_sessions"]
+    kind: Literal["decline", "other_end", "missed_sessions"]
     exercise: str | None
     side: Side | None
     mode: Mode | None

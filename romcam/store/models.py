@@ -208,7 +208,7 @@ class Alert(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))  # decline | missed_sessions
+    kind: Mapped[str] = mapped_column(String(32))  # decline | other_end | missed_sessions
     exercise: Mapped[str | None] = mapped_column(String(64), nullable=True)
     side: Mapped[str | None] = mapped_column(String(8), nullable=True)
     mode: Mapped[str | None] = mapped_column(String(16), nullable=True)

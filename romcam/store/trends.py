@@ -8,15 +8,20 @@ Rules (docs/api.md says the same):
   baseline (the median of the sessions in the 28 days before the first of those 3, at least 3 of
   them) by more than the motion's ``measurement_noise_deg``. Worse = lower for "max" motions,
   higher for "min" motions (a knee that no longer straightens). Demo sessions are left out.
+- **other_end**: the same rule at the other end of the range, where each rep starts and returns —
+  per session the furthest any of its sets in the series got there (the lowest angle for "max"
+  motions, the highest for "min" ones) — against the motion's ``return_noise_deg``: an elbow whose
+  straightest reading rises, a knee that no longer bends back as far. A joint that no longer returns
+  as far as it did is how a contracture shows (ALS), even while the peaks hold.
 - **missed_sessions**: no (non-demo) session for longer than 2 × 7 / sessions_per_week days, taking
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
   session, or from the oldest active prescription when there is none. Muted while the plan is paused.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
   alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``. The patient
   list (:func:`patient_summaries`) recomputes the time-dependent ``missed_sessions`` condition of
-  every patient at each read, in a fixed number of queries; ``decline`` depends only on the stored
-  sets, so the list shows it as last computed (on ingest, at the end of a live session, and when a
-  patient's page or alerts are read).
+  every patient at each read, in a fixed number of queries; ``decline`` and ``other_end`` depend
+  only on the stored sets, so the list shows them as last computed (on ingest, at the end of a live
+  session, and when a patient's page or alerts are read).
 
 Speed (benchmarks/perf.py, 200 patients x 2 years): the queries read only the columns they need
 (never the ORM rows with their JSON summaries) and use the indexes of migration 0004p.
@@ -24,6 +29,7 @@ Speed (benchmarks/perf.py, 200 patients x 2 years): the queries read only the co
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import uuid
 from collections import defaultdict
@@ -55,10 +61,21 @@ class Point:
     prescription_id: uuid.UUID | None
     prescription_version: int | None
     demo: bool
+    # the session's furthest reach at the other end of the range (where reps start and return: the
+    # lowest angle of any of its sets in the series for a motion that works the maximum, the highest
+    # for one that works the minimum); None when no set recorded it
+    other: float | None = None
 
 
 def _better(works: str, a: float, b: float) -> bool:
     return a > b if works == "max" else a < b
+
+
+def _further_back(works: str, a: float | None, b: float | None) -> float | None:
+    """Of two other-end readings, the one further toward the other end of the range (None = unknown)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return min(a, b) if works == "max" else max(a, b)
 
 
 def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side: str | None = None,
@@ -90,8 +107,11 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
             works = works_of[exercise_] = catalog.get(exercise_).works
         key = (exercise_, side_, mode_, posture_)
         old = best.get((key, session_id))
+        other = _further_back(works, lo if works == "max" else hi, old.other if old is not None else None)
         if old is None or _better(works, best_angle, old.best):
-            best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo)
+            best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo, other)
+        elif other != old.other:
+            best[(key, session_id)] = dataclasses.replace(old, other=other)
     out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
     for (key, _), p in best.items():  # dicts keep insertion order: oldest session first
         out[key].append(p)
@@ -175,25 +195,52 @@ def _motion_label(motion: Motion, side: str, mode: str, posture: str) -> str:
     return f"{side.capitalize()} {name} ({MODE_LABEL.get(mode, mode)}, {posture})"
 
 
-def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
-    """The alert text when the series has declined beyond the motion's noise, else None."""
+def _recent_and_baseline(points: list[tuple[datetime, float]]) -> tuple[float, float, int] | None:
+    """(median of the last RECENT_SESSIONS values, median of the baseline, baseline size) for dated values
+    oldest first, or None without enough of either (the rule in the module's docstring)."""
     if len(points) < RECENT_SESSIONS + BASELINE_MIN_SESSIONS:
         return None
     recent = points[-RECENT_SESSIONS:]
-    since = recent[0].at - timedelta(days=BASELINE_DAYS)
-    baseline = [p.best for p in points[:-RECENT_SESSIONS] if since <= p.at < recent[0].at]
+    since = recent[0][0] - timedelta(days=BASELINE_DAYS)
+    baseline = [v for at, v in points[:-RECENT_SESSIONS] if since <= at < recent[0][0]]
     if len(baseline) < BASELINE_MIN_SESSIONS:
         return None
-    now_med = statistics.median(p.best for p in recent)
-    base_med = statistics.median(baseline)
+    return statistics.median(v for _, v in recent), statistics.median(baseline), len(baseline)
+
+
+def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
+    """The alert text when the series has declined beyond the motion's noise, else None."""
+    found = _recent_and_baseline([(p.at, p.best) for p in points])
+    if found is None:
+        return None
+    now_med, base_med, n = found
     loss = base_med - now_med if motion.works == "max" else now_med - base_med
     noise = motion.measurement_noise_deg
     if loss <= noise:
         return None
     where = "below" if motion.works == "max" else "above"
     return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
-            f"{now_med:.0f}°, {loss:.0f}° {where} the 4 weeks before ({base_med:.0f}°, {len(baseline)} sessions; "
+            f"{now_med:.0f}°, {loss:.0f}° {where} the 4 weeks before ({base_med:.0f}°, {n} sessions; "
             f"measurement noise ±{noise:g}°)")
+
+
+def other_end_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
+    """The alert text when the other end of the range (where reps start and return: an elbow's or a
+    knee's straightening) has moved toward the middle of the range beyond that end's noise
+    (``return_noise_deg``), else None. A joint that no longer returns as far is how a contracture
+    shows."""
+    found = _recent_and_baseline([(p.at, p.other) for p in points if p.other is not None])
+    if found is None:
+        return None
+    now_med, base_med, n = found
+    loss = now_med - base_med if motion.works == "max" else base_med - now_med
+    noise = motion.return_noise_deg
+    if loss <= noise:
+        return None
+    end, where = ("low", "above") if motion.works == "max" else ("high", "below")
+    return (f"{_motion_label(motion, side, mode, posture)}: the {end} end of the range (where each rep starts "
+            f"and returns), median of the last {RECENT_SESSIONS} sessions {now_med:.0f}°, {loss:.0f}° {where} the "
+            f"4 weeks before ({base_med:.0f}°, {n} sessions; measurement noise ±{noise:g}°)")
 
 
 def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
@@ -234,9 +281,13 @@ def alert_conditions(db: DB, patient: Patient, *, now: datetime) -> dict[AlertKe
     catalog = default_catalog()
     out: dict[AlertKey, str] = {}
     for (exercise, side, mode, posture), points in series_points(db, patient, include_demo=False).items():
-        message = decline_message(catalog.get(exercise), side, mode, posture, points)
+        motion = catalog.get(exercise)
+        message = decline_message(motion, side, mode, posture, points)
         if message:
             out[("decline", exercise, side, mode, posture)] = message
+        message = other_end_message(motion, side, mode, posture, points)
+        if message:
+            out[("other_end", exercise, side, mode, posture)] = message
     missed = missed_message(db, patient, now=now)
     if missed:
         out[("missed_sessions", None, None, None, None)] = missed

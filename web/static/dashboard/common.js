@@ -249,7 +249,8 @@ window.romcam = (function () {
 
   // ---- alerts -----------------------------------------------------------------------------
 
-  const ALERT_KIND = { decline: "Range below this patient's baseline", missed_sessions: "Fewer sessions than planned" };
+  const ALERT_KIND = { decline: "Range below this patient's baseline",
+    other_end: "The other end of the range is narrowing", missed_sessions: "Fewer sessions than planned" };
 
   function alertTitle(a) {
     const what = a.exercise ? [exerciseName(a.exercise), a.side && sideLabel(a.side).toLowerCase(),
