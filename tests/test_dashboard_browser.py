@@ -72,11 +72,15 @@ def _peak(key: str, index: int, total: int) -> float:
     return round(base + wobble, 1)
 
 
-def _set_document(key: str, peak: float, rx: dict, version: int, started_at: datetime) -> dict:
-    """One set: a 4-rep synthetic angle curve at 10 Hz through romcam's own analysis, plus the session fields."""
+def _set_document(key: str, peak: float, rx: dict, version: int, started_at: datetime,
+                  rest: float | None = None) -> dict:
+    """One set: a 4-rep synthetic angle curve at 10 Hz through romcam's own analysis, plus the session fields.
+    ``rest``: where each rep starts and returns (default 10°, or 60° past the peak for a motion that works
+    the minimum)."""
     exercise, side, mode, posture, *_ = PRESCRIPTIONS[key]
     motion = get_motion(exercise)
-    rest = 10.0 if motion.works == "max" else peak + 60
+    if rest is None:
+        rest = 10.0 if motion.works == "max" else peak + 60
     t = np.arange(0, 26.0, 0.1)
     phase = np.clip(t - 1.0, 0, 24.0) / 6.0
     angle = rest + (peak - rest) * (1 - np.cos(2 * np.pi * phase)) / 2
@@ -349,6 +353,39 @@ def test_report_is_printable(page, server, seeded) -> None:
     page.emulate_media(media="print")
     assert not page.locator("#print-button").is_visible()
     assert page.pdf(format="A4")[:4] == b"%PDF"
+
+
+def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, server) -> None:
+    """The other end of the range narrowing (how a contracture shows) has an alert of its own, titled
+    for the PT, even while every peak stays put."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Contracture Example {uuid.uuid4().hex[:4]}"})
+    exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["elbow_active"]
+    _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
+        "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
+        "max_minutes": 20, "notes": ""})
+    noise = get_motion("elbow_flexion").return_noise_deg
+    rests = [8.0, 9.0, 7.0, 8.0, 8.0] + [8.0 + noise + 7.0 + d for d in (1.0, -1.0, 0.0)]
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    for i, rest in enumerate(rests):
+        start = today - timedelta(days=2 * (len(rests) - i))
+        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
+               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
+               "source": "synthetic (browser test)", "status": "complete", "demo": False,
+               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
+               "sets": [_set_document("elbow_active", 128.0, rx, 1, start, rest=rest)]}
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    alerts = page.locator("#alerts li.alert[data-status=open]")
+    assert alerts.count() == 1  # the peaks held: no decline, only the other end
+    assert alerts.first.get_attribute("data-kind") == "other_end"
+    title = alerts.first.locator(".alert-title").inner_text()
+    assert "The other end of the range is narrowing" in title and "Elbow flexion" in title, title
+    message = alerts.first.locator(".alert-message").inner_text()
+    assert "the low end of the range (where each rep starts and returns)" in message, message
+    assert f"measurement noise ±{noise:g}°" in message
 
 
 def test_snoozing_the_alert_clears_the_badge(page, server, seeded) -> None:
