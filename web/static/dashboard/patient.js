@@ -116,7 +116,7 @@
       figure.append(el("p", { class: "chart-note" },
         `Normal range ${R.fmtRange(normal.min, normal.max)}. This exercise works the `
         + `${trends.works === "min" ? "low end of the range (lower values reach further)" : "high end of the range"}. `
-        + R.noiseNote(trends.works, trends.measurement_noise_deg, trends.return_noise_deg),
+        + R.noiseNote(trends.works, trends.measurement_noise_deg, trends.return_noise_deg) + " ",
         normal.source ? el("details", { class: "source" }, el("summary", { text: "Source of the normal range" }),
           el("span", { text: normal.source })) : null));
       const box = el("div", { class: "chart-box" }, canvas);
