@@ -208,16 +208,25 @@ def _recent_and_baseline(points: list[tuple[datetime, float]]) -> tuple[float, f
     return statistics.median(v for _, v in recent), statistics.median(baseline), len(baseline)
 
 
-def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
-    """The alert text when the series has declined beyond the motion's noise, else None."""
-    found = _recent_and_baseline([(p.at, p.best) for p in points])
+def _loss_beyond(values: list[tuple[datetime, float]], *, falling: bool,
+                 noise: float) -> tuple[float, float, float, int] | None:
+    """(recent median, baseline median, loss, baseline size) when the values moved the wrong way — down
+    when ``falling`` is the loss, else up — by more than ``noise``; None otherwise."""
+    found = _recent_and_baseline(values)
     if found is None:
         return None
     now_med, base_med, n = found
-    loss = base_med - now_med if motion.works == "max" else now_med - base_med
+    loss = base_med - now_med if falling else now_med - base_med
+    return (now_med, base_med, loss, n) if loss > noise else None
+
+
+def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
+    """The alert text when the series has declined beyond the motion's noise, else None."""
     noise = motion.measurement_noise_deg
-    if loss <= noise:
+    found = _loss_beyond([(p.at, p.best) for p in points], falling=motion.works == "max", noise=noise)
+    if found is None:
         return None
+    now_med, base_med, loss, n = found
     where = "below" if motion.works == "max" else "above"
     return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
             f"{now_med:.0f}°, {loss:.0f}° {where} the 4 weeks before ({base_med:.0f}°, {n} sessions; "
@@ -229,14 +238,12 @@ def other_end_message(motion: Motion, side: str, mode: str, posture: str, points
     knee's straightening) has moved toward the middle of the range beyond that end's noise
     (``return_noise_deg``), else None. A joint that no longer returns as far is how a contracture
     shows."""
-    found = _recent_and_baseline([(p.at, p.other) for p in points if p.other is not None])
+    noise = motion.return_noise_deg
+    found = _loss_beyond([(p.at, p.other) for p in points if p.other is not None],
+                         falling=motion.works == "min", noise=noise)
     if found is None:
         return None
-    now_med, base_med, n = found
-    loss = now_med - base_med if motion.works == "max" else base_med - now_med
-    noise = motion.return_noise_deg
-    if loss <= noise:
-        return None
+    now_med, base_med, loss, n = found
     end, where = ("low", "above") if motion.works == "max" else ("high", "below")
     return (f"{_motion_label(motion, side, mode, posture)}: the {end} end of the range (where each rep starts "
             f"and returns), median of the last {RECENT_SESSIONS} sessions {now_med:.0f}°, {loss:.0f}° {where} the "
