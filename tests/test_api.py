@@ -397,6 +397,11 @@ def test_fhir_export_validates_as_r4b(api: TestClient) -> None:
     assert knee.effectiveDateTime is not None
     assert (knee.method.coding[0].code, passive.method.coding[0].code) == ("active", "passive")
     assert neck.bodySite.coding[0].code == "122494005"
+    # both ends of the range, each with its noise (the elbow's and knee's ends differ: docs/angles.md)
+    k = get_motion("knee_flexion")
+    assert knee.note[1].text.startswith("range reached ")
+    assert knee.note[1].text.endswith(f"measurement noise about ±{k.measurement_noise_deg:g} deg at the high end of "
+                                      f"the range, ±{k.return_noise_deg:g} deg at the low end")
 
 
 # --- the server ------------------------------------------------------------------------------------

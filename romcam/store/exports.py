@@ -6,7 +6,8 @@ FHIR coding: ``code`` is SNOMED CT 364564000 "Range of joint movement" plus the 
 by its laterality in a post-coordinated expression (``<joint>:272741003=7771000`` left /
 ``=24028007`` right). The neck has no laterality, so its side (the direction of the motion) is in
 the motion coding's text. ``valueQuantity`` is the set's best angle in UCUM ``deg``, ``method`` says
-active, active-assisted or passive.
+active, active-assisted or passive. A second ``note`` gives both ends of the set's range and how far
+each end can be off (the catalog's ``measurement_noise_deg`` and ``return_noise_deg``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
-from ..catalog import default_catalog
+from ..catalog import Motion, default_catalog
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 
 SNOMED = "http://snomed.info/sct"
@@ -112,7 +113,8 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
                    "text": METHOD_DISPLAY[s.mode]},
         "valueQuantity": {"value": s.best_angle, "unit": "deg", "system": UCUM, "code": "deg"},
         "note": [{"text": f"best angle of the set ({'maximum' if motion.works == 'max' else 'minimum'} reached); "
-                          f"{s.reps_full} full and {s.reps_partial} partial reps; measured by romcam from video"}],
+                          f"{s.reps_full} full and {s.reps_partial} partial reps; measured by romcam from video"},
+                 {"text": _range_note(motion, s)}],
     }
     if s.best_angle is None:
         del obs["valueQuantity"]
@@ -121,6 +123,15 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
     if motion.experimental:
         obs["note"].append({"text": f"experimental motion: {motion.experimental_reason}"})
     return obs
+
+
+def _range_note(motion: Motion, s: ExerciseSet) -> str:
+    """Both ends of the set's range, with how far each end can be off (the catalog's noise)."""
+    high, low = ((motion.measurement_noise_deg, motion.return_noise_deg) if motion.works == "max"
+                 else (motion.return_noise_deg, motion.measurement_noise_deg))
+    reached = ("" if s.min_angle is None or s.max_angle is None
+               else f"range reached {s.min_angle:.0f} to {s.max_angle:.0f} deg; ")
+    return f"{reached}measurement noise about ±{high:g} deg at the high end of the range, ±{low:g} deg at the low end"
 
 
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
