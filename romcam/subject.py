@@ -410,6 +410,15 @@ def _cost(track: _Track, pose: Pose, t: float, tracks: Sequence[_Track] = (), *,
     return d + 0.5 * (1.0 - max(iou(pred_box, bbox(pose)), iou(track.box, bbox(pose)))) + 0.5 * (ratio - 1.0) + look
 
 
+# a second detection of the same person has their torso (within this many torso lengths where the boxes
+# overlap by half, within the looser one where they overlap by 80 %). Boxes alone are not enough: a
+# lying patient raising an arm toward a caregiver standing behind the bed fills the caregiver's box,
+# and the model's other detection there (the caregiver's trunk on the patient's legs) has its
+# shoulders 0.7-1.0 torso lengths from the patient's
+DUPLICATE_TORSO_NEAR = 0.3
+DUPLICATE_TORSO_FAR = 0.5
+
+
 def _dedupe(poses: Sequence[Pose]) -> list[Pose]:
     """Drop a pose that is a second detection of someone already in the list (MediaPipe does that)."""
     order = sorted(poses, key=lambda p: -float(p.visibility.sum()))
@@ -417,8 +426,9 @@ def _dedupe(poses: Sequence[Pose]) -> list[Pose]:
     for p in order:
         dup = False
         for k in kept:
-            d = torso_distance(torso_points(p), torso_points(k))
-            if iou(bbox(p), bbox(k)) > 0.8 or (d < 0.3 * torso_length(k) and iou(bbox(p), bbox(k)) > 0.5):
+            d = torso_distance(torso_points(p), torso_points(k)) / torso_length(k)
+            overlap = iou(bbox(p), bbox(k))
+            if (overlap > 0.8 and d < DUPLICATE_TORSO_FAR) or (overlap > 0.5 and d < DUPLICATE_TORSO_NEAR):
                 dup = True
                 break
         if not dup:

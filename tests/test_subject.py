@@ -416,3 +416,23 @@ def test_a_patient_whose_size_is_not_known_yet_is_found_again_at_another_size(fi
     assert (out[-1] is not None) == taken
     if taken:
         assert np.allclose(out[-1].image, whole.image)
+
+
+def test_two_people_whose_boxes_coincide_are_not_taken_for_one() -> None:
+    """A lying patient's raised arm can fill the box of a caregiver standing behind the bed: the model's
+    other detection there has the same box but a torso elsewhere. Both stay; a second detection of the
+    same person (same torso, jittered) is dropped, the more visible one kept."""
+    from romcam.subject import TORSO, _dedupe, bbox, iou, torso_length
+
+    patient = standing(60.0)
+    length = torso_length(patient)
+    img = patient.image.copy()
+    img[TORSO, 1] -= 0.4 * length  # shoulders and hips 0.4 torso lengths higher, inside the same box
+    img[TORSO, 0] += 0.6 * length  # ... and to the side
+    other = replace(patient, image=img)
+    assert iou(bbox(patient), bbox(other)) > 0.8  # the boxes alone would call them one person
+    assert len(_dedupe([patient, other])) == 2
+
+    again = replace(shifted(patient, 0.1 * length, 0.05 * length), visibility=patient.visibility * 0.9)
+    kept = _dedupe([again, patient])
+    assert len(kept) == 1 and kept[0] is patient
