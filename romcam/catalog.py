@@ -83,6 +83,11 @@ class Motion:
         return self.measurement_noise_deg if self.works == "max" else self.return_noise_deg
 
     @property
+    def low_end_noise_deg(self) -> float:
+        """The noise at the low end of the range (an elbow's or knee's straightening for the flexions)."""
+        return self.return_noise_deg if self.works == "max" else self.measurement_noise_deg
+
+    @property
     def display_name(self) -> str:
         return f"{self.name} (experimental)" if self.experimental else self.name
 

@@ -16,15 +16,14 @@ def _fmt(v: float | None, unit: str = "°") -> str:
 def summary_text(a: Analysis) -> str:
     """The readable summary ``romcam analyze`` prints on stdout."""
     m = a.motion
-    high, low = ((m.measurement_noise_deg, m.return_noise_deg) if m.works == "max"
-                 else (m.return_noise_deg, m.measurement_noise_deg))
     lines = [
         f"{m.display_name}, {a.side} side — {a.video}",
         f"  {a.frames} frames at {a.fps:.1f} fps; person found in {a.frames_with_subject}, "
         f"angle measured in {a.measured}; view right ({m.view}) in {a.view_ok_fraction:.0%}",
         f"  range reached: {_fmt(a.min_angle)} to {_fmt(a.max_angle)} "
         f"(normal {m.normal.min:.0f}° to {m.normal.max:.0f}°)",
-        f"  measurement noise: about ±{high:.0f}° at the high end, ±{low:.0f}° at the low end",
+        f"  measurement noise: about ±{m.high_end_noise_deg:.0f}° at the high end, "
+        f"±{m.low_end_noise_deg:.0f}° at the low end",
     ]
     if a.target is not None:
         lines.append(f"  target: {a.target:.0f}°")

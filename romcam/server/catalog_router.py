@@ -16,8 +16,7 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 def exercises(user: UserDep) -> list[dict[str, Any]]:
     """Every catalog motion: its names, plane and required camera view, which end of the range it
     works, the postures it is done in, its normal range with the source, its measurement noise at each
-    end of a rep, and
-    the patient-facing instructions. Experimental motions say so and why."""
+    end of a rep, and the patient-facing instructions. Experimental motions say so and why."""
     return [{
         "id": m.id, "name": m.name, "display_name": m.display_name, "joint": m.joint, "plane": m.plane,
         "view": m.view, "works": m.works, "postures": list(m.postures), "experimental": m.experimental,

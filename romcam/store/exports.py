@@ -127,11 +127,10 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
 
 def _range_note(motion: Motion, s: ExerciseSet) -> str:
     """Both ends of the set's range, with how far each end can be off (the catalog's noise)."""
-    high, low = ((motion.measurement_noise_deg, motion.return_noise_deg) if motion.works == "max"
-                 else (motion.return_noise_deg, motion.measurement_noise_deg))
     reached = ("" if s.min_angle is None or s.max_angle is None
                else f"range reached {s.min_angle:.0f} to {s.max_angle:.0f} deg; ")
-    return f"{reached}measurement noise about ±{high:g} deg at the high end of the range, ±{low:g} deg at the low end"
+    return (f"{reached}measurement noise about ±{motion.high_end_noise_deg:g} deg at the high end of the range, "
+            f"±{motion.low_end_noise_deg:g} deg at the low end")
 
 
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
