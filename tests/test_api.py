@@ -214,7 +214,8 @@ def test_trends_keep_active_and_passive_apart_and_old_targets(api: TestClient) -
     _post_session(api, pid, _days_ago(6), [_set(100.0), _set(130.0, mode="passive", posture="lying")])
     _post_session(api, pid, _days_ago(4), [_set(102.0)], rx=rx)
     rx2 = api.put(f"/api/prescriptions/{rx['id']}", json=KNEE | {"target_min": 80, "target_max": 110}).json()
-    _post_session(api, pid, _days_ago(2), [_set(104.0), _set(108.0)], rx=rx2)  # the better set counts
+    # the better set counts; the other end is the furthest any set got there (the first set's 3°)
+    _post_session(api, pid, _days_ago(2), [_set(104.0, rest=3.0), _set(108.0, rest=12.0)], rx=rx2)
     t = api.get(f"/api/patients/{pid}/trends", params={"exercise": "knee_flexion", "side": "right"}).json()
     assert (t["works"], t["normal"]["max"]) == ("max", 135)  # the catalog's normal range
     series = {(s["mode"], s["posture"]): s["points"] for s in t["series"]}
@@ -222,6 +223,8 @@ def test_trends_keep_active_and_passive_apart_and_old_targets(api: TestClient) -
     active = series[("active", "seated")]
     assert [round(p["best_angle"]) for p in active] == pytest.approx([100, 102, 108], abs=2)
     assert [(p["prescription_version"], p["target_min"]) for p in active] == [(None, None), (1, 90), (2, 80)]
+    assert active[-1]["min_angle"] == pytest.approx(12, abs=2)  # the best set's own range
+    assert active[-1]["other_end"] == pytest.approx(3, abs=2)
     only = api.get(f"/api/patients/{pid}/trends",
                    params={"exercise": "knee_flexion", "side": "right", "mode": "passive"}).json()
     assert [s["mode"] for s in only["series"]] == ["passive"]

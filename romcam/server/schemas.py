@@ -197,6 +197,7 @@ class TrendPoint(BaseModel):
     best_angle: float
     min_angle: float | None
     max_angle: float | None
+    other_end: float | None  # the session's furthest reach at the other end of the range (the other_end alert's)
     target_min: float | None
     target_max: float | None
     prescription_id: uuid.UUID | None

@@ -135,7 +135,7 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
                     bands[k] = db.get(PrescriptionVersion, k)
                 v = bands[k]
             out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
-                        "max_angle": p.max_angle, "target_min": v.target_min if v else None,
+                        "max_angle": p.max_angle, "other_end": p.other, "target_min": v.target_min if v else None,
                         "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
                         "prescription_version": p.prescription_version, "demo": p.demo})
         series.append({"mode": m, "posture": pos, "points": out})

@@ -238,7 +238,9 @@ window.romcamCharts = (function () {
                 const target = p.target_min !== null && p.target_min !== undefined
                   ? ` (target ${R.fmtRange(p.target_min, p.target_max)}${p.prescription_version ? `, plan v${p.prescription_version}` : ""})`
                   : "";
-                return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${target}`;
+                const back = p.other_end !== null && p.other_end !== undefined
+                  ? `, other end ${R.fmtAngle(p.other_end)}` : "";
+                return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${back}${target}`;
               },
             },
           },
