@@ -233,6 +233,11 @@ class CaptureWorker:
         self.publish(status_event(status))
         return status
 
+    @property
+    def recording_problem(self) -> str | None:
+        """What is wrong with saving the session, for the page (None while everything is stored)."""
+        return self.recorder.problem if self.recorder is not None else None
+
     def status(self) -> dict[str, Any]:
         with self._lock:
             item = self.coach.item
@@ -247,7 +252,7 @@ class CaptureWorker:
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
                 "subject": self.subject_info(*self._frame_size),
-                "recording_problem": self.recorder.problem if self.recorder is not None else None,
+                "recording_problem": self.recording_problem,
                 "t": round(self._last_t, 3) if math.isfinite(self._last_t) else None,
             }
 
@@ -543,7 +548,7 @@ class CaptureWorker:
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
             event["light"] = round(scene_light(frame.image), 2)
-            event["recording_problem"] = rec.problem if rec is not None else None
+            event["recording_problem"] = self.recording_problem
             self._frame_size = (pose_frame.width, pose_frame.height)
             event["subject"] = self.subject_info(pose_frame.width, pose_frame.height)
             tracker = self.subject
@@ -636,7 +641,7 @@ class CaptureWorker:
             event = dict(self.latest_event or {}) | {
                 "type": "frame", "state": "source_lost", "angle": None, "zone": "unknown", "cue": None,
                 "source_error": message, "demo": self.options.demo,
-                "recording_problem": self.recorder.problem if self.recorder is not None else None}
+                "recording_problem": self.recording_problem}
             if rep is not None:
                 event["rep"] = max(rep, int(event.get("rep") or 0))
             self.latest_event = event

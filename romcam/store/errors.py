@@ -38,7 +38,6 @@ class InvalidError(StoreError):
         self.message = message
 
 
-
 # Why a write failed, when the cause is the database's own state (storage_cause), and what fixes it
 DISK_FULL = "the disk is full"
 READ_ONLY = "the database is read-only"
