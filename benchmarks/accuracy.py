@@ -9,7 +9,9 @@ each, and prints a table per motion × view × posture. Results are saved as JSO
 
 Targets (issue 3; experimental motions reported, not targeted): subject detected in ≥ 98 % of
 frames; mean absolute error ≤ 4°, rep-peak error ≤ 5°, 95th percentile ≤ 8°; every rep found,
-none invented; 30° off view: mean error ≤ 8° and the view flagged.
+none invented; 30° off view: mean error ≤ 8° and the view flagged. They hold standing and seated:
+lying is reported here and targeted by the two-person benchmark (benchmarks/two_person.py), where a
+caregiver moves the patient's limb in bed.
 """
 
 from __future__ import annotations
@@ -164,22 +166,30 @@ def run_case(case: Case, seed: int = 7) -> Row:
 
 
 def summary(rows: list[Row]) -> str:
-    """Per body: the in-view rows' worst figures against the targets (experimental excluded)."""
-    out = ["| body | clips in view | detected % (min) | MAE ° (max) | p95 ° (max) | peak err ° (max) | "
-           "reps missed / invented | 30° off: MAE ° (max), flagged |", "|---|---|---|---|---|---|---|---|"]
+    """Per body: the in-view rows' worst figures against the targets (experimental excluded), standing
+    and seated (targeted) apart from lying (reported)."""
+    out = ["| body | postures | clips in view | detected % (min) | MAE ° (max) | p95 ° (max) | peak err ° (max) | "
+           "reps missed / invented | 30° off: MAE ° (max), flagged | rows missing a target |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for body in dict.fromkeys(r.body for r in rows):
-        inv = [r for r in rows if r.body == body and not r.off_view and not r.experimental]
-        off = [r for r in rows if r.body == body and r.off_view == 30.0 and not r.experimental]
-        if not inv:
-            continue
-        out.append(
-            f"| {body} | {len(inv)} | {min(r.detected_pct for r in inv):.0f} | "
-            f"{np.nanmax([r.mae for r in inv]):.1f} | "
-            f"{np.nanmax([r.p95 for r in inv]):.1f} | {np.nanmax([r.peak_err_max for r in inv]):.1f} | "
-            f"{sum(r.reps_true - r.reps_found for r in inv)} / {sum(r.reps_invented for r in inv)} | "
-            f"{np.nanmax([r.mae for r in off]) if off else math.nan:.1f}, "
-            f"{sum(r.view_ok_pct < 50 for r in off)}/{len(off)} |"
-        )
+        for lying in (False, True):
+            inv = [r for r in rows if r.body == body and not r.off_view and not r.experimental
+                   and (r.posture == "lying") == lying]
+            off = [r for r in rows if r.body == body and r.off_view == 30.0 and not r.experimental and not lying]
+            if not inv:
+                continue
+            missed = sum(_passes(r) == "MISS" for r in rows if r.body == body and not r.experimental
+                         and (r.posture == "lying") == lying)
+            out.append(
+                f"| {body} | {'lying (reported)' if lying else 'standing, seated'} | {len(inv)} | "
+                f"{min(r.detected_pct for r in inv):.0f} | "
+                f"{np.nanmax([r.mae for r in inv]):.1f} | "
+                f"{np.nanmax([r.p95 for r in inv]):.1f} | {np.nanmax([r.peak_err_max for r in inv]):.1f} | "
+                f"{sum(r.reps_true - r.reps_found for r in inv)} / {sum(r.reps_invented for r in inv)} | "
+                + (f"{np.nanmax([r.mae for r in off]):.1f}, {sum(r.view_ok_pct < 50 for r in off)}/{len(off)}"
+                   if off else "—")
+                + f" | {'—' if lying else missed} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -214,8 +224,12 @@ def noise_table(rows: list[Row]) -> str:
 
 
 def _passes(r: Row) -> str:
+    """"ok" or "MISS" against issue 3's targets; "exp." (experimental motion), "lying" (reported, targeted in
+    the two-person benchmark) and "—" (60° off the view) are not targeted."""
     if r.experimental:
         return "exp."
+    if r.posture == "lying" and not r.off_view:
+        return "lying"
     if r.off_view == 30.0:
         return "ok" if r.mae <= 8.0 and r.view_ok_pct < 50.0 else "MISS"
     if r.off_view:
@@ -246,6 +260,27 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_results(rows: list[Row]) -> None:
+    """Save ``rows`` as benchmarks/results/accuracy.json and accuracy.md."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "accuracy.json").write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
+    misses = sum(_passes(r) == "MISS" for r in rows)
+    targeted = sum(_passes(r) in ("ok", "MISS") for r in rows)
+    (RESULTS / "accuracy.md").write_text(
+        "# Accuracy on rendered ground truth\n\n"
+        "Made by `make bench-accuracy`; see benchmarks/accuracy.py for the set and the targets.\n"
+        "MAE / p95: per-frame error of the reported (filtered) angle; peak err: the worst rep's "
+        "peak; MAE image / hybrid / world: the three raw estimates.\n"
+        "Targets hold standing and seated, in the required view and 30° off it; lying rows are reported here "
+        "and targeted in benchmarks/results/two_person.md, with the caregiver.\n\n## Summary\n\n"
+        + summary(rows)
+        + f"\n{misses} of the {targeted} targeted rows miss a target.\n"
+        + "\n## Measurement noise at each end of a rep, per motion (the catalog's measurement_noise_deg and "
+        "return_noise_deg)\n\n"
+        + noise_table(rows) + "\n## Every clip\n\n" + markdown(rows)
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="left side, standing only")
@@ -253,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", help="exercise ids to run")
     p.add_argument("--body", choices=("procedural", "makehuman"), action="append",
                    help="which bodies (default: both where the MakeHuman assets are present)")
+    p.add_argument("--rewrite", action="store_true",
+                   help="run nothing: rewrite accuracy.md from the saved accuracy.json")
     args = p.parse_args(argv)
+    if args.rewrite:
+        write_results([Row(**d) for d in json.loads((RESULTS / "accuracy.json").read_text())])
+        return 0
     todo = [c for body in (args.body or bodies()) for c in cases(args.quick, body)]
     if args.only:
         todo = [c for c in todo if c.exercise in args.only]
@@ -261,24 +301,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(run_case, todo))
-    table = markdown(rows)
-    print(table)
+    print(markdown(rows))
     print(summary(rows))
     print(noise_table(rows))
     misses = sum(_passes(r) == "MISS" for r in rows)
     print(f"{len(rows)} clips in {time.perf_counter() - t0:.0f} s; {misses} miss a target", file=sys.stderr)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "accuracy.json").write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n")
-    (RESULTS / "accuracy.md").write_text(
-        "# Accuracy on rendered ground truth\n\n"
-        "Made by `make bench-accuracy`; see benchmarks/accuracy.py for the set and the targets.\n"
-        "MAE / p95: per-frame error of the reported (filtered) angle; peak err: the worst rep's "
-        "peak; MAE image / hybrid / world: the three raw estimates.\n\n## Summary\n\n"
-        + summary(rows)
-        + "\n## Measurement noise at each end of a rep, per motion (the catalog's measurement_noise_deg and "
-        "return_noise_deg)\n\n"
-        + noise_table(rows) + "\n## Every clip\n\n" + table
-    )
+    write_results(rows)
     return 0
 
 
