@@ -12,6 +12,12 @@ Coordinates
 - ``visibility``: (33,) in [0, 1], MediaPipe's estimate that the landmark is visible (not
   occluded, not out of frame). MediaPipe still *guesses* positions for invisible landmarks: the
   angle engine marks those samples missing rather than trusting the guess.
+- ``support``: (len(LIMB_SEGMENTS),) in [0, 1] or None, per limb segment: the share of the drawn
+  segment (the line between its two landmarks) that lies on the person in the pose model's own
+  segmentation mask for that pose (:func:`segment_support`). The model can draw a limb through empty
+  space with high visibility (a leg held out straight, drawn bent down to the floor) while its mask
+  keeps the limb where it is; the angle engine does not measure a segment drawn where the mask sees
+  no one.
 """
 
 from __future__ import annotations
@@ -53,6 +59,34 @@ def landmark_index(name: str, side: str | None = None) -> int:
         raise KeyError(f"unknown landmark {key!r}; expected one of {', '.join(LANDMARK_NAMES)}") from None
 
 
+# limb segments (proximal, distal landmark) whose support in the person mask the pose stage measures
+LIMB_SEGMENTS: tuple[tuple[int, int], ...] = tuple(
+    (INDEX[f"{side}_{a}"], INDEX[f"{side}_{b}"])
+    for side in ("left", "right")
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"),
+                 ("ankle", "heel"), ("ankle", "foot_index"), ("heel", "foot_index"))
+)
+SEGMENT_INDEX: dict[frozenset[int], int] = {frozenset(seg): i for i, seg in enumerate(LIMB_SEGMENTS)}
+SUPPORT_SAMPLES = np.linspace(0.1, 0.9, 9)  # where along a segment the mask is read (its ends are joints)
+MASK_ON_PERSON = 0.5  # a mask value at or above this is the person
+
+
+def segment_support(xy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """For each of :data:`LIMB_SEGMENTS`, the share of points along the segment drawn between its
+    landmarks ``xy`` (33, 2) pixels that the person ``mask`` (H, W, values 0..1, the pose model's
+    segmentation of that person) covers; a point outside the picture is not covered."""
+    h, w = mask.shape[:2]
+    a = xy[[s[0] for s in LIMB_SEGMENTS]]
+    b = xy[[s[1] for s in LIMB_SEGMENTS]]
+    pts = a[:, None, :] + SUPPORT_SAMPLES[None, :, None] * (b - a)[:, None, :]  # (S, K, 2)
+    x = np.rint(pts[..., 0])
+    y = np.rint(pts[..., 1])
+    inside = np.isfinite(x) & np.isfinite(y) & (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    on = np.zeros(x.shape, dtype=bool)
+    on[inside] = mask[y[inside].astype(int), x[inside].astype(int)] >= MASK_ON_PERSON
+    return on.mean(axis=1)
+
+
 def other_side(side: str) -> str:
     return {"left": "right", "right": "left"}[side]
 
@@ -68,6 +102,8 @@ class Pose:
     # colour of the person's clothes on the trunk (romcam.appearance), set when several people are
     # expected in frame: it tells two people apart where their torsos overlap
     signature: np.ndarray | None = None
+    # per LIMB_SEGMENTS: the share of the drawn segment on the person in the model's mask (None: no mask)
+    support: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("image", "world"):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .angles import AngleSample, LimbPicker, measure, resolve_index
 from .catalog import Motion
-from .landmarks import INDEX, LANDMARK_NAMES, Pose, PoseFrame
+from .landmarks import INDEX, LANDMARK_NAMES, LIMB_SEGMENTS, SEGMENT_INDEX, Pose, PoseFrame
 from .subject import SubjectTracker
 
 # A limb segment that looks shorter than this share of its usual length (the median so far, over the
@@ -26,6 +26,10 @@ COLLAPSE_HISTORY_MIN = 5  # frames of history before a segment is judged
 # A reading outside the motion's ``possible`` range (romcam/data/exercises.toml) is not a measurement
 # either: with the caregiver's arm beside the patient's resting shin, the model drew the shin up the
 # arm, and the knee read 50-110° of hyperextension.
+# Nor is a segment the model drew where its own person mask sees no one (``Pose.support``): seated with
+# the leg held out straight, it drew the shin bent down to the floor through empty space, with
+# visibility 0.9, while its mask kept the leg where it was.
+MIN_SUPPORT = 0.5  # share of the drawn segment that must lie on the person
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,20 @@ class Sample:
     @property
     def has_subject(self) -> bool:
         return self.detail is not None
+
+
+def _unsupported(pose: Pose, segments: list[tuple[int, int]]) -> str | None:
+    """Why the sample is not a measurement when one of ``segments`` was drawn off the person in the pose
+    model's own mask, else None; it starts with the segment's far landmark ("I can't see your ankle")."""
+    if pose.support is None:
+        return None
+    for a, b in segments:
+        j = SEGMENT_INDEX.get(frozenset((a, b)))
+        if j is not None and pose.support[j] < MIN_SUPPORT:
+            near, far = (LANDMARK_NAMES[i] for i in LIMB_SEGMENTS[j])
+            return (f"{far} misplaced: {near} → {far} is drawn where the model sees no one "
+                    f"({pose.support[j]:.0%} of it on the person)")
+    return None
 
 
 def _main_pose(frame: PoseFrame) -> Pose | None:
@@ -77,9 +95,22 @@ class MotionMeter:
             collapsed = self._collapsed(pose, pick)
             if collapsed is not None:
                 s = replace(s, angle=math.nan, confidence=0.0, missing=collapsed)
+        if s.missing is None:
+            unsupported = _unsupported(pose, self._limb_segments(pick))
+            if unsupported is not None:
+                s = replace(s, angle=math.nan, confidence=0.0, missing=unsupported)
         if s.missing is None and math.isfinite(s.angle) and s.angle not in self.motion.possible:
             s = replace(s, angle=math.nan, confidence=0.0, missing=self._impossible(s.angle, pick))
         return Sample(frame.index, frame.t, s.angle, s.confidence, s.view_ok, s.view_error, s)
+
+    def _limb_segments(self, pick: dict[str, int]) -> list[tuple[int, int]]:
+        """The motion's reference and moving segments that are limb segments, as landmark indices."""
+        out = []
+        for seg in (self.motion.reference, self.motion.moving):
+            if not isinstance(seg, tuple) or any(n.startswith(("mid_", "other_")) for n in seg):
+                continue
+            out.append(tuple(pick.get(n, resolve_index(n, self.side)) for n in seg))
+        return out
 
     def _impossible(self, angle: float, pick: dict[str, int]) -> str:
         """Why a reading beyond what the joint can do (the catalog's ``possible``) is not a measurement;

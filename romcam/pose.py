@@ -43,7 +43,7 @@ import numpy as np
 
 from . import appearance
 from .errors import ModelError
-from .landmarks import NUM_LANDMARKS, TORSO, Focus, Pose, PoseFrame, torso_distance, torso_length
+from .landmarks import NUM_LANDMARKS, TORSO, Focus, Pose, PoseFrame, segment_support, torso_distance, torso_length
 
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -159,6 +159,7 @@ class PoseEstimator:
                 min_pose_detection_confidence=min_detection_confidence,
                 min_pose_presence_confidence=min_presence_confidence,
                 min_tracking_confidence=min_tracking_confidence,
+                output_segmentation_masks=True,
             )
             try:
                 self._landmarker = vision.PoseLandmarker.create_from_options(options)
@@ -176,6 +177,7 @@ class PoseEstimator:
                     min_pose_detection_confidence=min_detection_confidence,
                     min_pose_presence_confidence=min_presence_confidence,
                     min_tracking_confidence=min_tracking_confidence,
+                    output_segmentation_masks=True,
                 )
                 self._second = {turn: vision.PoseLandmarker.create_from_options(second) for turn in SECOND_PASS_TURNS}
                 # the patient pass: one person, in the crop around the patient, tracked from frame to frame
@@ -214,8 +216,9 @@ class PoseEstimator:
             self._warm = True
         height, width = rgb.shape[:2]
         poses = tuple(
-            _to_pose(image_lms, world_lms, width, height)
-            for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True)
+            _to_pose(image_lms, world_lms, width, height, mask)
+            for image_lms, world_lms, mask in zip(result.pose_landmarks, result.pose_world_landmarks, _masks(result),
+                                                  strict=True)
         )
         found_first = len(poses) if self.expected_people is not None and self.expected_people > 1 else None
         self._frames_since_second += 1
@@ -251,8 +254,9 @@ class PoseEstimator:
         for turn in order:
             view = np.ascontiguousarray(np.rot90(masked, turn))
             result = self._second[turn].detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=view), ms)
-            for image_lms, world_lms in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
-                pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0]), turn, width, height)
+            for image_lms, world_lms, mask in zip(result.pose_landmarks, result.pose_world_landmarks, _masks(result),
+                                                  strict=True):
+                pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0], mask), turn, width, height)
                 if all(not _same_person(pose, p) for p in (*found, *extra)):
                     extra.append(pose)
             if extra:
@@ -291,7 +295,8 @@ class PoseEstimator:
         if not result.pose_landmarks:
             self._focus_seek = True  # VIDEO mode runs its detector on the next frame
             return found
-        pose = _to_pose(result.pose_landmarks[0], result.pose_world_landmarks[0], view.shape[1], view.shape[0])
+        pose = _to_pose(result.pose_landmarks[0], result.pose_world_landmarks[0], view.shape[1], view.shape[0],
+                        _masks(result)[0])
         image = pose.image.copy()
         image[:, :2] += (left, top)  # the world landmarks need nothing: the crop only moves the picture
         pose = dataclasses.replace(pose, image=image)
@@ -332,14 +337,26 @@ class PoseEstimator:
         self.close()
 
 
-def _to_pose(image_lms: list, world_lms: list, width: int, height: int) -> Pose:
+def _to_pose(image_lms: list, world_lms: list, width: int, height: int, mask: object | None = None) -> Pose:
+    """romcam's pose from MediaPipe's landmarks of one person, in a picture ``width`` × ``height``, with
+    ``mask`` (that person's segmentation, an ``mp.Image``) read along the limb segments."""
     if len(image_lms) != NUM_LANDMARKS:
         raise ValueError(f"expected {NUM_LANDMARKS} landmarks from the pose model, got {len(image_lms)}")
     image = np.array([(lm.x * width, lm.y * height, lm.z * width) for lm in image_lms], dtype=np.float64)
     world = np.array([(lm.x, lm.y, lm.z) for lm in world_lms], dtype=np.float64)
     visibility = np.array([lm.visibility or 0.0 for lm in image_lms], dtype=np.float64)
     presence = np.array([lm.presence or 0.0 for lm in image_lms], dtype=np.float64)
-    return Pose(image=image, world=world, visibility=visibility, presence=presence)
+    support = None
+    if mask is not None:
+        m = mask.numpy_view()
+        support = segment_support(image[:, :2], m[..., 0] if m.ndim == 3 else m)
+    return Pose(image=image, world=world, visibility=visibility, presence=presence, support=support)
+
+
+def _masks(result: object) -> list:
+    """The per-person segmentation masks of a landmarker result (None for each when there are none)."""
+    masks = getattr(result, "segmentation_masks", None)
+    return list(masks) if masks and len(masks) == len(result.pose_landmarks) else [None] * len(result.pose_landmarks)
 
 
 # the patient pass's crop: the patient's recent region plus this many torso lengths and this share of the
@@ -395,7 +412,7 @@ def _unturn(pose: Pose, turn: int, width: int, height: int) -> Pose:
         w[:, 0], w[:, 1] = pose.world[:, 1], -pose.world[:, 0]
     else:
         raise ValueError(f"turn must be 0, 1 or 3, got {turn}")
-    return Pose(image=im, world=w, visibility=pose.visibility, presence=pose.presence)
+    return Pose(image=im, world=w, visibility=pose.visibility, presence=pose.presence, support=pose.support)
 
 
 def _same_person(a: Pose, b: Pose) -> bool:

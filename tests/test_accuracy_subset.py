@@ -40,3 +40,16 @@ def test_thirty_degrees_off_view_is_flagged_and_still_close(case: Case) -> None:
     row = run_case(case)
     assert row.view_ok_pct < 50.0
     assert row.mae <= 8.0
+
+
+def test_a_leg_drawn_through_empty_space_is_not_measured() -> None:
+    """Seated with the leg held out straight, the model draws the procedural figure's near shin bent down
+    to the floor through empty space, with high visibility, while its own person mask keeps the leg where
+    it is (``Pose.support``). Those frames are refused ("I can't see your ankle"), not measured: before
+    the mask was read, this clip's mean error was 15.7°, its 95th percentile 46.7°, with a rep invented."""
+    row = run_case(Case("knee_extension", "left", "seated", 0.0))
+    assert row.detected_pct >= 98.0
+    assert row.measured_pct < row.detected_pct - 20.0  # the phantom shins are left unmeasured
+    assert row.mae <= 5.0
+    assert row.p95 <= 12.0
+    assert (row.reps_found, row.reps_invented) == (row.reps_true, 0)

@@ -310,3 +310,62 @@ def test_catalog_refuses_a_missing_or_too_narrow_possible_range(possible, messag
         data["motion"][0]["possible"] = possible
     with pytest.raises(CatalogError, match=message):
         parse_catalog(data)
+
+
+def test_segment_support_reads_the_person_mask_along_each_limb_segment() -> None:
+    from romcam.landmarks import LIMB_SEGMENTS, SEGMENT_INDEX, segment_support
+
+    xy = np.zeros((33, 2))
+    knee, ankle = INDEX["left_knee"], INDEX["left_ankle"]
+    hip, elbow = INDEX["left_hip"], INDEX["left_elbow"]
+    xy[hip], xy[knee], xy[ankle] = (100.0, 100.0), (200.0, 100.0), (200.0, 300.0)
+    xy[elbow] = (-50.0, -50.0)  # out of the picture
+    mask = np.zeros((240, 320), np.float32)
+    mask[90:111, 90:211] = 0.9  # the thigh, lying along y = 100
+    mask[90:200, 195:206] = 0.7  # the top half of the shin (y 100 to 200 of its 100 to 300)
+    support = segment_support(xy, mask)
+    assert support.shape == (len(LIMB_SEGMENTS),)
+    assert support[SEGMENT_INDEX[frozenset((hip, knee))]] == 1.0
+    # samples at 10 %, 20 %, ... 90 % of the shin: y = 120 ... 280, four of them on the mask (120-180), one
+    # beyond the picture's bottom edge (y 240 and more are outside)
+    assert support[SEGMENT_INDEX[frozenset((knee, ankle))]] == pytest.approx(4 / 9)
+    assert support[SEGMENT_INDEX[frozenset((INDEX["left_shoulder"], elbow))]] == 0.0
+    # a mask value under one half is not the person
+    assert segment_support(xy, mask * 0.5)[SEGMENT_INDEX[frozenset((hip, knee))]] == 0.0
+
+
+@pytest.mark.parametrize("motion_id", CATALOG.ids())
+def test_a_segment_drawn_off_the_person_mask_is_missing_not_measured(motion_id: str) -> None:
+    """The model drew a limb where its own segmentation of the person sees no one (a leg held out straight,
+    drawn bent down to the floor): no angle, the far landmark blamed first ("I can't see your ankle");
+    the same pose with the segment on the person is measured."""
+    import dataclasses
+
+    from romcam.landmarks import LANDMARK_NAMES, LIMB_SEGMENTS, SEGMENT_INDEX, PoseFrame
+    from romcam.measure import MotionMeter
+
+    motion = CATALOG.get(motion_id)
+    angle = 0.5 * (motion.normal.min + motion.normal.max)
+    pose = make_pose(motion_id, "left", angle, view=motion.view)
+    segments = [seg for seg in (motion.reference, motion.moving) if isinstance(seg, tuple)
+                and not any(n.startswith(("mid_", "other_")) for n in seg)]
+    keys = [frozenset(INDEX[f"left_{n}"] for n in seg) for seg in segments]
+    keys = [k for k in keys if k in SEGMENT_INDEX]
+    whole = dataclasses.replace(pose, support=np.ones(len(LIMB_SEGMENTS)))
+    meter = MotionMeter(motion, "left")
+    s = meter.update(PoseFrame(index=0, t=0.0, width=640, height=480, poses=(whole,)))
+    assert s.detail.missing is None and math.isfinite(s.angle)
+    if not keys:  # neck motions: no limb segment to read
+        return
+    for i, key in enumerate(keys, start=1):
+        support = np.ones(len(LIMB_SEGMENTS))
+        support[SEGMENT_INDEX[key]] = 0.3
+        s = meter.update(PoseFrame(index=i, t=i / 15, width=640, height=480,
+                                   poses=(dataclasses.replace(pose, support=support),)))
+        assert math.isnan(s.angle) and s.confidence == 0.0
+        near, far = (LANDMARK_NAMES[j] for j in LIMB_SEGMENTS[SEGMENT_INDEX[key]])
+        assert s.detail.missing == (f"{far} misplaced: {near} → {far} is drawn where the model sees no one "
+                                    "(30% of it on the person)")
+    # without a mask (a pose from elsewhere) nothing is refused for it
+    s = meter.update(PoseFrame(index=9, t=9 / 15, width=640, height=480, poses=(pose,)))
+    assert math.isfinite(s.angle)

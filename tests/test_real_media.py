@@ -40,6 +40,18 @@ def test_pose_jpg_matches_the_mediapipe_tasks_golden() -> None:
     assert diff.max() < 0.03  # MediaPipe's pose_landmarker_test margin
 
 
+def test_every_limb_of_a_person_in_plain_view_lies_on_the_models_person_mask() -> None:
+    """``Pose.support``: the pose stage reads MediaPipe's segmentation of the person along each limb
+    segment (the angle engine refuses a segment drawn off it). A real person seen whole: all of it."""
+    from romcam.landmarks import LIMB_SEGMENTS
+
+    with PoseEstimator() as est:
+        frame = est.process(cv2.imread(str(REAL / "pose.jpg")), 0.0)
+    support = frame.poses[0].support
+    assert support is not None and support.shape == (len(LIMB_SEGMENTS),)
+    assert support.min() >= 0.9
+
+
 def test_grayscale_and_bgra_input_give_the_same_person() -> None:
     image = cv2.imread(str(REAL / "pose.jpg"))
     with PoseEstimator() as est:
