@@ -103,9 +103,11 @@ def load() -> list[float]:
 
 # --- 1. the model alone -------------------------------------------------------------------------------
 
-def model_alone(clip: Path, model: Path, *, batch: int = 120, max_frames: int | None = None) -> dict[str, Any]:
+def model_alone(clip: Path, model: Path, *, batch: int = 120, max_frames: int | None = None,
+                masks: bool = True) -> dict[str, Any]:
     """Inference only: frames decoded and converted to RGB in batches beforehand, then one
-    ``detect_for_video`` per frame, timed."""
+    ``detect_for_video`` per frame, timed. With ``masks`` the model also gives each person's
+    segmentation mask, as romcam asks it to (romcam/pose.py reads it along the limbs)."""
     import cv2
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
@@ -113,7 +115,8 @@ def model_alone(clip: Path, model: Path, *, batch: int = 120, max_frames: int | 
     from romcam.pose import _quiet_native_stderr, check_model
 
     options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(check_model(model))),
-                                           running_mode=vision.RunningMode.VIDEO, num_poses=1)
+                                           running_mode=vision.RunningMode.VIDEO, num_poses=1,
+                                           output_segmentation_masks=masks)
     with _quiet_native_stderr():
         landmarker = vision.PoseLandmarker.create_from_options(options)
     cap = cv2.VideoCapture(str(clip))
@@ -190,16 +193,21 @@ def model_and_analyze(clip: Path, model: Path, rounds: int) -> dict[str, Any]:
     for r in range(rounds):
         print(f"  round {r + 1}/{rounds}: model alone …", flush=True)
         m = model_alone(clip, model)
-        print(f"    {m['fps']} fps; romcam analyze …", flush=True)
+        print(f"    {m['fps']} fps; without the segmentation masks …", flush=True)
+        bare = model_alone(clip, model, masks=False)
+        print(f"    {bare['fps']} fps; romcam analyze …", flush=True)
         a = analyze_run(clip, model)
         print(f"    {a['fps']} fps (ratio {a['fps'] / m['fps']:.3f}); load {load()}", flush=True)
-        runs.append({"model": m, "analyze": a, "ratio": round(a["fps"] / m["fps"], 3), "load": load()})
+        runs.append({"model": m, "model_no_masks": bare, "analyze": a, "ratio": round(a["fps"] / m["fps"], 3),
+                     "mask_ratio": round(m["fps"] / bare["fps"], 3), "load": load()})
     return {"model_path": str(model), "rounds": runs,
             "model_fps": round(statistics.median(r["model"]["fps"] for r in runs), 1),
             "inference_ms_median": round(statistics.median(r["model"]["inference_ms_median"] for r in runs), 1),
             "analyze_fps": round(statistics.median(r["analyze"]["fps"] for r in runs), 1),
             "ratio": round(statistics.median(r["ratio"] for r in runs), 3),
-            "pose_share": round(statistics.median(r["analyze"]["pose_share"] for r in runs), 3)}
+            "pose_share": round(statistics.median(r["analyze"]["pose_share"] for r in runs), 3),
+            "model_no_masks_fps": round(statistics.median(r["model_no_masks"]["fps"] for r in runs), 1),
+            "mask_ratio": round(statistics.median(r["mask_ratio"] for r in runs), 3)}
 
 
 # --- 7. passive ------------------------------------------------------------------------------------------
@@ -585,8 +593,11 @@ def table_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     ma = doc.get("model_analyze")
     if ma:
-        rows.append(_row("1 model", "pose inference alone (fps; median ms a frame)",
-                         f"{ma['model_fps']} fps; {ma['inference_ms_median']} ms"))
+        rows.append(_row("1 model", "pose inference alone, with the segmentation masks romcam reads (fps; median ms "
+                         "a frame)", f"{ma['model_fps']} fps; {ma['inference_ms_median']} ms"))
+        if "mask_ratio" in ma:
+            rows.append(_row("1 model", "the masks' own cost: the model alone without them (fps; ratio with / without)",
+                             f"{ma['model_no_masks_fps']} fps; {ma['mask_ratio']:.3f}"))
         rows.append(_row("2 analyze", "romcam analyze, whole pipeline incl. decode (fps; ratio to 1)",
                          f"{ma['analyze_fps']} fps; {ma['ratio']:.3f}", ">= 0.90", ma["ratio"] >= 0.90))
         if "pose_share" in ma:
@@ -811,8 +822,10 @@ def render_markdown(doc: dict[str, Any], table: str) -> str:
 
 NOTES = """How each figure is measured (benchmarks/perf.py):
 
-1. MediaPipe PoseLandmarker alone, VIDEO mode, `num_poses=1` (as `romcam analyze`): frames decoded
-   and converted to RGB in batches of 120 beforehand; only `detect_for_video` is timed.
+1. MediaPipe PoseLandmarker alone, VIDEO mode, `num_poses=1` and each person's segmentation mask (as
+   `romcam analyze` asks for them): frames decoded and converted to RGB in batches of 120 beforehand;
+   only `detect_for_video` is timed. Beside it, in each round, the same without the masks: their cost
+   is the model's (MediaPipe warps the mask to the frame), romcam's reading of them about 0.3 ms.
 2. `analyze_video` (the function `romcam analyze` calls) in the same process, the whole call timed:
    open, decode (a second thread decodes ahead), pose, subject, angles, filters, reps, the result.
    Parts 1 and 2 alternate (rounds); the ratio is the median of the per-round ratios.
