@@ -3,6 +3,12 @@
 The only module that imports MediaPipe. It converts MediaPipe's results once, here, into
 :class:`romcam.landmarks.PoseFrame` arrays.
 
+Person masks: every landmarker here also gives each person's segmentation mask, and each pose
+carries the share of each limb segment that lies on it (``Pose.support``, read in the picture the
+landmarker saw: the frame, a turned copy or the patient's crop). The angle engine does not measure
+a segment drawn where the mask sees no one (``romcam.measure``). The masks cost the model about a
+tenth of its speed (benchmarks/results/perf.md).
+
 Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
 one of two people (its detector runs only when tracking is lost, and a second person who enters
 later, or is small, stays unseen; a patient lying in bed is often missed altogether). When fewer
