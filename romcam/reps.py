@@ -26,7 +26,15 @@ shrinking reps are found as before, short ones flagged, never dropped.
    back within ``hysteresis`` of the last accepted one less than 0.2 s after the last held one
    (later, after missing data, nothing tells a glitch from a movement: they are accepted). A
    limb that moves keeps going; a landmark that jumps and jumps back within 0.2 s did not
-   move. Samples 0.2 s apart or more (5 fps and slower, or across a gap) are never a jump.
+   move. Samples 0.2 s apart or more (5 fps and slower) are never a jump. Missing data
+   (samples not measured) is no excuse either: a sample seen again after it, more than
+   ``hysteresis`` from the last accepted one, is held the same way — but if what comes next is
+   back within ``hysteresis`` of that held sample (the limb seen again mid-movement, gliding on),
+   everything held is accepted. And a held jump lasts only where it stays: a sample that jumps
+   again from the last held one (more than ``hysteresis``, within 0.2 s or across missing data)
+   drops what was held and is held as a jump of its own. (With the caregiver kneeling in front
+   of a seated patient's straightened leg, lone readings of the shin drawn down to the floor,
+   60-80° off, came between unmeasured frames, passed for jumps that lasted, and made reps.)
 2. *Confirmation time*: a turning point is confirmed only once the signal has stayed back from
    it by at least ``hysteresis`` on every valid sample for ``CONFIRM_S`` (the samples between
    may be missing). This catches the glitches that build up in steps under the hysteresis. The
@@ -236,6 +244,8 @@ class RepDetector:
         # The glitch gate: samples held since a jump from the last accepted one (see update).
         self._gate: list[tuple[float, float]] = []
         self._gate_t = self._gate_y = 0.0  # the last accepted sample
+        self._missed = False  # a sample was missing (NaN) since the last valid one
+        self._gate_after_missing = False  # the held jump came right after missing data
 
     # ------------------------------------------------------------------ public API
 
@@ -277,14 +287,23 @@ class RepDetector:
         self._t_last = t
         a = float(angle)
         if math.isnan(a):
+            self._missed = True
             return []
         if math.isinf(a):
             raise ValueError(f"angle must be finite degrees or NaN (missing), got {a!r}")
         y = self._sign * a
         # the glitch gate (rule 1 of the module docstring)
         out: list[Rep] = []
+        missed, self._missed = self._missed, False
         if self._gate:
+            last_t, last_y = self._gate[-1]
             if abs(y - self._gate_y) > self.hysteresis:  # still away: has the jump lasted?
+                if abs(y - last_y) > self.hysteresis and (missed or t - last_t < CONFIRM_S - 1e-9):
+                    # a jump away from where the held jump was: what was held neither lasted nor came
+                    # back (dropped), and this sample is held as a jump of its own
+                    self._gate = [(t, y)]
+                    self._gate_after_missing = missed
+                    return []
                 self._gate.append((t, y))
                 if t - self._gate[0][0] < CONFIRM_S - 1e-9:
                     return []
@@ -293,13 +312,16 @@ class RepDetector:
                     out.extend(self._accept(tj, yj))
                 return out
             held, self._gate = self._gate, []
-            if t - held[-1][0] >= CONFIRM_S - 1e-9:  # back only after a gap: not seen as a glitch
+            glided = self._gate_after_missing and abs(y - last_y) <= self.hysteresis
+            if t - last_t >= CONFIRM_S - 1e-9 or glided:
+                # back only after a gap, or seen again after missing data and moving on: not a glitch
                 for tj, yj in held:
                     out.extend(self._accept(tj, yj))
-            # else: back within 0.2 s, what was held was a glitch: dropped
+            # else: jumped back within 0.2 s, what was held was a glitch: dropped
         elif (self._n > 0 and abs(y - self._gate_y) > self.hysteresis
-              and t - self._gate_t < CONFIRM_S - 1e-9):
-            self._gate.append((t, y))  # a jump from the last accepted sample
+              and (missed or t - self._gate_t < CONFIRM_S - 1e-9)):
+            self._gate.append((t, y))  # a jump from the last accepted sample (or across missing data)
+            self._gate_after_missing = missed
             return []
         out.extend(self._accept(t, y))
         return out

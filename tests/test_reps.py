@@ -319,6 +319,27 @@ def test_a_glitch_in_steps_under_the_hysteresis_is_not_a_rep_boundary():
     assert len(detect_reps(t, x, hysteresis=10.0)) == 2
 
 
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_lone_phantom_reading_between_unmeasured_frames_makes_no_rep(fps):
+    # the caregiver kneeling in front of a seated patient's straightened leg: on the way back the
+    # frames go unmeasured (the shin drawn off the person's mask), all but one that reads the shin
+    # drawn down to the floor, at rest, then the leg is seen again where it was, still coming back;
+    # in the hold, two lone readings 0.3 s apart read it at rest and half-way, then the hold again
+    t, x, truth = reps_signal(fps, amps=(60.0, 60.0), hold=2.0, rest=1.0)
+    x = x.copy()
+    (t0, tp, t1), (u0, up, u1) = truth
+    fall = np.flatnonzero((t > tp + 1.0) & (x < 45.0) & (t < t1))[0]  # the first rep's way back, at 45°
+    x[fall:fall + int(0.3 * fps)] = np.nan
+    x[fall + int(0.3 * fps)] = 0.0  # the phantom, at rest
+    hold = np.flatnonzero(t >= up - 0.5)[0]
+    x[hold:hold + int(0.6 * fps)] = np.nan
+    x[hold + int(0.2 * fps)] = 30.0
+    x[hold + int(0.5 * fps)] = 0.0
+    reps = detect_reps(t, x, hysteresis=10.0)
+    assert len(reps) == 2
+    assert [r.max_angle for r in reps] == pytest.approx([60.0, 60.0], abs=4.0)
+
+
 def test_a_jump_across_missing_data_is_not_a_glitch():
     # the patient was not measured from mid-rise (30°) to mid-fall (50°): the first samples after
     # the gap are 20° from the last one before it and fall back toward it, which within 0.2 s
