@@ -26,8 +26,8 @@ shrinking reps are found as before, short ones flagged, never dropped.
    back within ``hysteresis`` of the last accepted one less than 0.2 s after the last held one
    (later, after missing data, nothing tells a glitch from a movement: they are accepted). A
    limb that moves keeps going; a landmark that jumps and jumps back within 0.2 s did not
-   move. Samples 0.2 s apart or more (5 fps and slower) are never a jump. Missing data
-   (samples not measured) is no excuse either: a sample seen again after it, more than
+   move. Samples 0.2 s apart or more with nothing missing between (5 fps and slower) are never
+   a jump. Missing data (samples not measured) is no excuse: a sample seen again after it, more than
    ``hysteresis`` from the last accepted one, is held the same way — but if what comes next is
    back within ``hysteresis`` of that held sample (the limb seen again mid-movement, gliding on),
    everything held is accepted. And a held jump lasts only where it stays: a sample that jumps
