@@ -109,14 +109,18 @@ class MotionMeter:
         for seg in (self.motion.reference, self.motion.moving):
             if not isinstance(seg, tuple) or any(n.startswith(("mid_", "other_")) for n in seg):
                 continue
-            out.append(tuple(pick.get(n, resolve_index(n, self.side)) for n in seg))
+            out.append(tuple(self._index(n, pick) for n in seg))
         return out
+
+    def _index(self, name: str, pick: dict[str, int]) -> int:
+        """The landmark index of the catalog landmark ``name`` on this frame (the limb picker's choice)."""
+        return pick.get(name, resolve_index(name, self.side))
 
     def _impossible(self, angle: float, pick: dict[str, int]) -> str:
         """Why a reading beyond what the joint can do (the catalog's ``possible``) is not a measurement;
         it starts with the moving segment's far landmark ("I can't see your ankle", says the coach)."""
         far = self.motion.moving[1]
-        name = (LANDMARK_NAMES[pick.get(far, resolve_index(far, self.side))] if not far.startswith("mid_")
+        name = (LANDMARK_NAMES[self._index(far, pick)] if not far.startswith("mid_")
                 else self.motion.joint)
         p = self.motion.possible
         return (f"{name} misplaced: the {self.motion.joint} would be at {angle:.0f}°, beyond the {p.min:g} to "
@@ -132,8 +136,8 @@ class MotionMeter:
             return None
         out = None
         for (a, b), history in zip(self._segments, self._lengths, strict=True):
-            ia = pick.get(a, resolve_index(a, self.side)) if not a.startswith("mid_") else None
-            ib = pick.get(b, resolve_index(b, self.side)) if not b.startswith("mid_") else None
+            ia = self._index(a, pick) if not a.startswith("mid_") else None
+            ib = self._index(b, pick) if not b.startswith("mid_") else None
             if ia is None or ib is None:
                 continue
             length = float(np.linalg.norm(im[ib] - im[ia])) / trunk
