@@ -77,6 +77,14 @@ glitch gate; nothing is interpolated except the edges of ``hold_s``)
 - ``partial``: cut off by the start of the signal — the first rep, whose valley before is the
   very first valid sample, with a rise less than half its fall — or by the end — the signal ended
   before the rep came back to rest, with a fall less than half its rise.
+- ``peak_seen``: ``False`` when the furthest point may have fallen in unmeasured frames: between
+  ``start`` and ``end`` the limb went unmeasured for longer than ``UNSEEN_GAP_S`` (0.2 s, and at
+  least 1.5 frame intervals: one lost frame at 5 fps) — missing samples, or samples the glitch gate
+  dropped — next to a sample within ``hysteresis`` of the rep's extreme. The limb was near its
+  furthest point when it was lost from view, so it may have gone further unseen: the peak angle is
+  what was seen, a bound on the range reached (a knee straightened under a caregiver's hands reads
+  45° where it reached 0°), not a measurement of it. ``below_target`` is then ``None`` (not known)
+  where the seen angle falls short of the target.
 - ``below_target``: ``max_angle < target`` (``works="max"``) or ``min_angle > target``
   (``works="min"``); ``None`` without a target. A short rep is never dropped, only flagged.
 
@@ -128,6 +136,10 @@ CONFIRM_S = 0.2
 # A dip ends a rep only if it came back at least this fraction of the rep's rise toward the rest
 # it started from (or to that rest's tolerance): a dip part of the way back in a hold is the hold.
 RETURN_FRACTION = 0.5
+# Unmeasured for longer than this (and than 1.5 frame intervals) next to a rep's extreme: the rep's
+# furthest point may not have been seen (Rep.peak_seen).
+UNSEEN_GAP_S = 0.2
+UNSEEN_GAP_FRAMES = 1.5
 # Automatic hysteresis (auto_hysteresis): max(AUTO_HYSTERESIS_MIN_DEG, factor × noise std, fraction × range)
 # (see detect_reps for why 8).
 AUTO_HYSTERESIS_RANGE_FRACTION = 0.12
@@ -149,6 +161,9 @@ class Rep:
     hold_s: float
     partial: bool
     below_target: bool | None
+    # False when the rep's worked end may lie in frames where the limb was not measured: the peak
+    # angle is then the furthest point *seen*, a bound, not the furthest reached (module docstring)
+    peak_seen: bool = True
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict: times (and ``hold_s``) to 3 decimals, angles to 1."""
@@ -161,6 +176,7 @@ class Rep:
             "hold_s": round(float(self.hold_s), 3),
             "partial": bool(self.partial),
             "below_target": None if self.below_target is None else bool(self.below_target),
+            "peak_seen": bool(self.peak_seen),
         }
 
 
@@ -218,6 +234,7 @@ class RepDetector:
         self._base = 0
         self._n = 0  # valid samples seen
         self._t_last: float | None = None  # last time seen, valid sample or not
+        self._frame_dt: float | None = None  # shortest interval between samples fed (valid or not)
         self._finished = False
         self._n_final = 0  # reps returned so far
         self._n_full = 0  # reps returned so far that are not partial
@@ -284,6 +301,8 @@ class RepDetector:
                 f"t must increase strictly from sample to sample, got t={t!r} "
                 f"after t={self._t_last!r}"
             )
+        if self._t_last is not None and (self._frame_dt is None or t - self._t_last < self._frame_dt):
+            self._frame_dt = t - self._t_last
         self._t_last = t
         a = float(angle)
         if math.isnan(a):
@@ -537,9 +556,12 @@ class RepDetector:
             max_angle, min_angle = peak, rest
         else:
             max_angle, min_angle = -rest, -peak
+        seen = self._peak_seen(istart, iend, peak)
         below: bool | None = None
         if self.target is not None:
             below = max_angle < self.target if self._sign > 0 else min_angle > self.target
+            if below and not seen:
+                below = None  # short of the target as far as it was seen; it may have got there unseen
         self._n_final += 1
         if not partial:
             self._n_full += 1
@@ -552,7 +574,17 @@ class RepDetector:
             hold_s=hold,
             partial=partial,
             below_target=below,
+            peak_seen=seen,
         )
+
+    def _peak_seen(self, istart: int, iend: int, peak: float) -> bool:
+        """``Rep.peak_seen`` (see the module docstring) of the rep from ``istart`` to ``iend``."""
+        gap = max(UNSEEN_GAP_S, UNSEEN_GAP_FRAMES * (self._frame_dt or 0.0)) + 1e-9
+        near = peak - self.hysteresis
+        for j in range(istart, iend):
+            if self._t(j + 1) - self._t(j) > gap and max(self._y(j), self._y(j + 1)) >= near:
+                return False
+        return True
 
     def _hold(self, ip: int, istart: int, iend: int, peak: float) -> float:
         """``hold_s`` of the rep peaking at ``ip`` (see the module docstring)."""

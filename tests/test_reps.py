@@ -96,6 +96,7 @@ def test_to_dict_keys_and_rounding():
         "hold_s": 0.123,
         "partial": False,
         "below_target": True,
+        "peak_seen": True,
     }
 
 
@@ -353,6 +354,56 @@ def test_a_jump_across_missing_data_is_not_a_glitch():
     reps = detect_reps(t, x, hysteresis=15.0)
     assert len(reps) == 1 and not reps[0].partial
     assert reps[0].max_angle == pytest.approx(first_after) and first_after > 45.0
+
+
+@pytest.mark.parametrize("fps", [5.0, 15.0, 30.0])
+@pytest.mark.parametrize("works", ["max", "min"])
+def test_a_rep_whose_furthest_point_went_unmeasured_says_so(fps, works):
+    # a knee straightened under the caregiver's hands (works="min": 90° → 0°) or an arm raised out
+    # of view (works="max"): unmeasured from 45° on the way out until 45° on the way back. The rep
+    # is found; its peak is what was seen (45°), flagged as not the furthest point; "short of the
+    # target" is then not known. The rep measured throughout is seen.
+    t, x, truth = reps_signal(fps, amps=(90.0, 90.0), hold=1.0)
+    angle = 90.0 - x if works == "min" else x.copy()
+    t0, _, t1 = truth[0]
+    angle[(t > t0) & (t < t1) & (x > 45.0)] = np.nan
+    target = 10.0 if works == "min" else 80.0
+    reps = detect_reps(t, angle, works=works, hysteresis=10.0, target=target)
+    assert len(reps) == 2
+    first, second = reps
+    seen_peak = first.min_angle if works == "min" else first.max_angle
+    assert seen_peak == pytest.approx(45.0, abs=6.0)
+    assert not first.peak_seen and first.below_target is None
+    assert first.to_dict()["peak_seen"] is False
+    assert second.peak_seen and second.below_target is False
+    assert (second.min_angle if works == "min" else second.max_angle) == pytest.approx(
+        0.0 if works == "min" else 90.0, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("where", "seen"),
+    [
+        ("rise", True),  # lost on the way out, far from the peak, and seen again before it
+        ("rest", True),  # lost at rest between reps
+        ("brief", True),  # lost for 0.1 s in the hold (3 frames at 30 fps): not long enough to hide a rep's end
+        ("hold", False),  # lost for 0.5 s at the peak
+    ],
+)
+def test_only_a_gap_next_to_the_furthest_point_leaves_it_unseen(where, seen):
+    t, x, truth = reps_signal(30.0, amps=(80.0,), hold=1.0)
+    t0, tp, t1 = truth[0]
+    lost = {
+        "rise": (t > t0 + 0.3) & (t < t0 + 0.6),
+        "rest": (t > t1 + 0.2) & (t < t1 + 1.0),
+        "brief": (t > tp) & (t < tp + 0.1),
+        "hold": (t > tp - 0.25) & (t < tp + 0.25),
+    }[where]
+    x = x.copy()
+    x[lost] = np.nan
+    reps = detect_reps(t, x, hysteresis=10.0, target=85.0)
+    assert len(reps) == 1
+    assert reps[0].peak_seen is seen
+    assert reps[0].below_target is (True if seen else None)
 
 
 def test_few_frame_glitches_at_rest_are_not_reps():
