@@ -71,6 +71,12 @@ class Analysis:
     def min_angle(self) -> float | None:
         return _finite_or_none(np.nanmin(self.smoothed)) if self.measured else None
 
+    @property
+    def best_seen(self) -> bool:
+        """False when a rep's furthest point may have fallen in unmeasured frames
+        (``Rep.peak_seen``): the best angle is then a bound on the range reached, not a measure of it."""
+        return all(r.peak_seen for r in self.reps)
+
     def to_document(self) -> dict:
         """The ``romcam analyze --json`` document (fields may be added, never renamed)."""
         samples = []
@@ -109,6 +115,7 @@ class Analysis:
             "reps": [r.to_dict() for r in self.reps],
             "max_angle": _round(self.max_angle, 1),
             "min_angle": _round(self.min_angle, 1),
+            "best_seen": self.best_seen,
             "warnings": list(self.warnings),
             "error": str(self.error) if self.error else None,
             "model": self.model,
@@ -153,6 +160,14 @@ def _warnings(a: Analysis) -> list[str]:
         out.append(
             f"the camera view is not ideal for {m.name.lower()}: it needs a {m.view} view "
             f"(right in {a.view_ok_fraction:.0%} of frames) — {how}; angles are low-confidence"
+        )
+    unseen = [i for i, r in enumerate(a.reps, 1) if not r.peak_seen]
+    if unseen:
+        which = f"repetition {unseen[0]}" if len(unseen) == 1 else f"repetitions {', '.join(map(str, unseen))}"
+        out.append(
+            f"the {a.side} {m.joint} was out of view at the furthest point of {which} (of {len(a.reps)}): "
+            "the angle shown is the furthest seen, at least this far, not how far it went — keep the "
+            "whole limb in view, with no hand over the joint"
         )
     if a.frames_with_subject and a.measured < 0.5 * a.frames_with_subject:
         out.append(

@@ -40,6 +40,8 @@ def summary_text(a: Analysis) -> str:
                 notes.append("partial (cut off by the video)")
             if r.below_target:
                 notes.append("short of target")
+            if not r.peak_seen:
+                notes.append("furthest point not seen (at least this far)")
             lines.append(
                 f"  {i:>3}  {r.start:>5.1f}s  {r.peak:>5.1f}s  {r.end:>5.1f}s  {r.max_angle:>4.0f}°  "
                 f"{r.min_angle:>4.0f}°  {r.hold_s:>4.1f}s  {', '.join(notes)}"
@@ -61,8 +63,9 @@ def caregiver_lines(a: Analysis) -> list[str]:
         return ["  for the caregiver: no complete movement was measured — keep the limb in view and move slowly"]
     key = (lambda r: r.max_angle) if m.works == "max" else (lambda r: r.min_angle)
     best = max(key(r) for r in full) if m.works == "max" else min(key(r) for r in full)
+    furthest = "furthest" if all(r.peak_seen for r in full) else "furthest seen"
     out = [f"  for the caregiver: you moved the {a.side} {m.joint} through {len(full)} repetitions, "
-           f"furthest {best:.0f}°"]
+           f"{furthest} {best:.0f}°"]
     if a.target is not None:
         short = [i for i, r in enumerate(full, 1) if r.below_target]
         if short:

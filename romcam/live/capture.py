@@ -619,7 +619,9 @@ class CaptureWorker:
                 continue
             d = rep.to_dict()
             if target is not None:
-                d["below_target"] = rep.max_angle < target if self.motion.works == "max" else rep.min_angle > target
+                below = rep.max_angle < target if self.motion.works == "max" else rep.min_angle > target
+                # short as far as it was seen, but its furthest point was out of view: not known
+                d["below_target"] = None if below and not rep.peak_seen else below
             rec.rep(self._final_full, d)
             self._final_full += 1
 
