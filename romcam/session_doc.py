@@ -4,6 +4,13 @@
 Each set is the ``romcam analyze --json`` document (``romcam.analysis/1``) plus ``mode``,
 ``posture``, the prescription version it followed and its start time. Fields may be added, never
 renamed; unknown fields are kept with the set's summary.
+
+A rep's ``peak_seen`` (``romcam.reps.Rep``) is optional, true when absent (documents from before it
+existed). False means the rep's furthest point may have fallen in frames where the limb was not
+measured: its peak angle is then a bound on the range reached, not a measurement. A set's
+``best_seen`` is computed from its reps, never read from the document. The canonical form (the
+idempotency hash, and the bytes a laptop uploads) leaves ``peak_seen`` out where it is true, so a
+document stored before the field existed hashes as it did then, and re-sending it is still a no-op.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ class RepDoc(BaseModel):
     hold_s: Seconds = 0.0
     partial: bool = False
     below_target: bool | None = None
+    # False: the furthest point may have fallen in unmeasured frames; the peak angle is a bound
+    peak_seen: bool = True
 
     @model_validator(mode="after")
     def _ordered(self) -> RepDoc:
@@ -118,9 +127,19 @@ class SetDoc(BaseModel):
     def best_angle(self) -> float | None:
         return self.max_angle if self.works == "max" else self.min_angle
 
+    @property
+    def best_seen(self) -> bool:
+        """False when any rep's furthest point may have gone unseen: the set's best angle is then a
+        bound on the range reached, not a measurement. From the reps, whatever the document says."""
+        return all(r.peak_seen for r in self.reps)
+
     def summary(self) -> dict[str, Any]:
-        """The analyze document without its samples and reps (kept with the stored set)."""
-        return self.model_dump(mode="json", by_alias=True, exclude={"samples", "reps"})
+        """The analyze document without its samples and reps (kept with the stored set); a
+        ``best_seen`` it states is replaced by the one its reps give."""
+        out = self.model_dump(mode="json", by_alias=True, exclude={"samples", "reps"})
+        if "best_seen" in out:
+            out["best_seen"] = self.best_seen
+        return out
 
 
 class SessionDoc(BaseModel):
@@ -145,7 +164,14 @@ class SessionDoc(BaseModel):
         return self
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        """The document as hashed and uploaded: sorted keys, no spaces, ``peak_seen`` left out where
+        true (the default), so documents from before the field existed keep their hash."""
+        doc = self.model_dump(mode="json", by_alias=True)
+        for s in doc["sets"]:
+            for r in s["reps"]:
+                if r["peak_seen"]:
+                    del r["peak_seen"]
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -177,6 +178,54 @@ def test_a_bad_later_set_stores_nothing(api: TestClient, breakage, loc) -> None:
     assert loc in [d["loc"] for d in r.json()["detail"]]
     assert api.get(f"/api/sessions/{doc['id']}").status_code == 404
     assert api.get(f"/api/patients/{pid}/sessions").json() == []
+
+
+def _strip_peak_seen(doc: dict) -> dict:
+    """The document as a romcam from before ``peak_seen`` sent it (no such field, in reps or sets)."""
+    old = json.loads(json.dumps(doc))
+    for s in old["sets"]:
+        s.pop("best_seen", None)
+        for r in s["reps"]:
+            del r["peak_seen"]
+    return old
+
+
+def test_a_rep_whose_furthest_point_was_not_seen_says_so_and_its_set_too(api: TestClient) -> None:
+    """The knee straightened under a caregiver's hands: the rep's peak angle is the furthest seen, a bound."""
+    pid = _patient(api)
+    doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0), _set(112.0, unseen_s=0.6)])
+    hidden = doc["sets"][1]
+    assert [r["peak_seen"] for r in hidden["reps"]] == [False, False, False]
+    hidden["reps"][0]["peak_seen"] = True  # one rep seen, two not: the set's best is still a bound
+    hidden["best_seen"] = True  # what the document claims for the set is not trusted: its reps decide
+    assert api.post("/api/sessions", json=doc).status_code == 201
+    [listed] = api.get(f"/api/patients/{pid}/sessions").json()
+    assert [s["best_seen"] for s in listed["sets"]] == [True, False]
+    seen, unseen = api.get(f"/api/sessions/{doc['id']}").json()["sets"]
+    assert [r["peak_seen"] for r in seen["reps"]] == [True, True, True]
+    assert [r["peak_seen"] for r in unseen["reps"]] == [True, False, False]
+    assert (seen["best_seen"], unseen["best_seen"]) == (True, False)
+    assert unseen["best_angle"] < 110  # the furthest point seen, short of the 112° reached
+
+
+def test_an_old_document_without_peak_seen_reads_as_seen_and_hashes_as_before(api: TestClient) -> None:
+    pid = _patient(api)
+    doc = synthetic_session(uuid.UUID(pid), _days_ago(1), [_set(110.0)])
+    old = _strip_peak_seen(doc)
+    r = api.post("/api/sessions", json=old)
+    assert r.status_code == 201, r.text
+    [s] = api.get(f"/api/sessions/{doc['id']}").json()["sets"]
+    assert s["best_seen"] is True and [r["peak_seen"] for r in s["reps"]] == [True, True, True]
+    # a laptop re-sending the session it sent before peak_seen existed, now with "peak_seen": true on each rep,
+    # sends the same document: no conflict (the canonical form leaves a true peak_seen out)
+    resent = json.loads(json.dumps(old))
+    for rep in resent["sets"][0]["reps"]:
+        rep["peak_seen"] = True
+    again = api.post("/api/sessions", json=resent)
+    assert (again.status_code, again.json()["created"]) == (200, False), again.text
+    # while a rep newly marked not seen is other content
+    resent["sets"][0]["reps"][0]["peak_seen"] = False
+    assert api.post("/api/sessions", json=resent).status_code == 409
 
 
 def test_session_for_an_unknown_patient_is_404(api: TestClient) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, inspect, select, text
 from romcam.catalog import default_catalog, get_motion, parse_catalog
 from romcam.errors import CatalogError
 from romcam.session_doc import SessionDoc
-from romcam.store import Store, resolve_url, service, trends
+from romcam.store import Store, live, resolve_url, service, trends
 from romcam.store.blob import pack_samples, unpack_samples
 from romcam.store.errors import ConflictError, InvalidError
 from romcam.store.models import Alert, ExerciseSet, Rep, Session, SetSamples
@@ -153,6 +153,36 @@ def test_prescription_edits_make_versions_and_sets_keep_theirs(store: Store) -> 
         assert [v.version for v in service.prescription_versions(db, rx)] == [1, 2]
         points = trends.trends(db, patient, exercise="knee_flexion", side="right")["series"][0]["points"]
         assert [(p["prescription_version"], p["target_min"]) for p in points] == [(1, 90), (2, 80)]
+
+
+def test_the_live_coach_stores_whether_each_rep_s_furthest_point_was_seen(store: Store) -> None:
+    """The live recorder's path (romcam.store.live): reps as they are counted, then the final analysis."""
+    rep = {"start": 0.5, "peak": 2.0, "end": 3.5, "max_angle": 100.0, "min_angle": 5.0, "hold_s": 0.3,
+           "partial": False, "below_target": None}
+    with store.session() as db:
+        sid = uuid.uuid4()
+        live.begin_session(db, session_id=sid, patient_id=store.local_patient_id, started_at=NOW, source="camera 0",
+                           demo=False, model="", romcam_version="0.1.0")
+        set_id = live.begin_set(db, session_id=sid, position=0, started_at=NOW, exercise="knee_flexion",
+                                side="right", mode="active", posture="seated", prescription_id=None,
+                                prescription_version=None, fps=15.0)
+
+        def stored() -> tuple[bool, list[bool]]:
+            db.expire_all()
+            [s] = service.session_detail(db, service.get_session(db, sid))["sets"]
+            return s["best_seen"], [r["peak_seen"] for r in s["reps"]]
+
+        live.put_rep(db, set_id=set_id, position=0, works="max", rep=rep)  # a recorder from before: seen
+        assert stored() == (True, [True])
+        live.put_rep(db, set_id=set_id, position=1, works="max", rep=rep | {"peak_seen": False, "start": 4.0})
+        assert stored() == (False, [True, False])
+        live.put_rep(db, set_id=set_id, position=1, works="max", rep=rep | {"peak_seen": True, "start": 4.0})
+        assert stored() == (True, [True, True])  # the rep became final, its peak seen after all
+        final = synthetic_session(store.local_patient_id, NOW, [
+            {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0,
+             "unseen_s": 0.6}])["sets"][0]
+        live.finish_set(db, set_id=set_id, set_doc=final)
+        assert stored() == (False, [False, False, False])
 
 
 def test_seed_demo_declines_in_one_motion_only(store: Store) -> None:

@@ -4,6 +4,7 @@ SQLite database."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -123,6 +124,19 @@ def test_the_document_is_readdressed_to_the_clinic(store: Store) -> None:
     assert len(sent.samples) == len(kept["samples"]) and [r.max_angle for r in sent.reps] == [
         r["max_angle"] for r in kept["reps"]]
     assert max(abs(a.angle - b["angle"]) for a, b in zip(sent.samples, kept["samples"], strict=True)) < 1e-4
+
+
+def test_the_document_carries_whether_each_peak_was_seen(store: Store) -> None:
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    with store.session() as db:
+        doc = synthetic_session(me, T0, [spec, spec | {"unseen_s": 0.6}])
+        sid, _ = service.ingest_session(db, doc)
+        out = clinic_document(db, sid, clinic_patient_id=CLINIC_PATIENT, managed_rx=set())
+    assert [[r.peak_seen for r in s.reps] for s in out.sets] == [[True] * 3, [False] * 3]
+    assert [s.best_seen for s in out.sets] == [True, False]
+    sent = json.loads(out.canonical_json())  # the bytes uploaded: false is said, true left to the default
+    assert [[r.get("peak_seen") for r in s["reps"]] for s in sent["sets"]] == [[None] * 3, [False] * 3]
 
 
 def test_the_outbox_queues_finished_sessions_once_and_orphans_after_a_crash(store: Store) -> None:

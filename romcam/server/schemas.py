@@ -117,6 +117,8 @@ class SetBrief(BaseModel):
     mode: Mode
     posture: Posture
     best_angle: float | None
+    best_seen: bool = Field(description="false when any rep's furthest point may have gone unseen (the limb out "
+                            "of view): best_angle is then a bound on the range reached, not a measurement")
     min_angle: float | None
     max_angle: float | None
     reps_full: int
@@ -146,7 +148,10 @@ class RepOut(BaseModel):
     min_angle: float
     hold_s: float
     partial: bool
-    below_target: bool | None
+    below_target: bool | None = Field(description="null without a target, or when the peak was not seen and the "
+                                      "angle seen falls short of it (not known)")
+    peak_seen: bool = Field(description="false when the furthest point may have fallen in frames where the limb "
+                            "was not measured: the peak angle is then the furthest point seen, a bound")
 
 
 class SamplesOut(BaseModel):
@@ -198,6 +203,8 @@ class TrendPoint(BaseModel):
     min_angle: float | None
     max_angle: float | None
     other_end: float | None  # the session's furthest reach at the other end of the range (the other_end alert's)
+    best_seen: bool = Field(description="false when the furthest point of a set of this session in the series may "
+                            "have gone unseen: best_angle is then a bound")
     target_min: float | None
     target_max: float | None
     prescription_id: uuid.UUID | None

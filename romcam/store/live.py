@@ -79,6 +79,7 @@ def _refresh_set_stats(db: DB, row: ExerciseSet, works: str) -> None:
     reps = list(db.scalars(select(Rep).where(Rep.set_id == row.id)))
     row.reps_full = sum(1 for r in reps if not r.partial)
     row.reps_partial = sum(1 for r in reps if r.partial)
+    row.best_seen = all(r.peak_seen for r in reps)
     if reps:
         row.max_angle = max(r.max_angle for r in reps)
         row.min_angle = min(r.min_angle for r in reps)
@@ -86,13 +87,15 @@ def _refresh_set_stats(db: DB, row: ExerciseSet, works: str) -> None:
 
 
 def put_rep(db: DB, *, set_id: uuid.UUID, position: int, rep: dict[str, Any], works: str) -> None:
-    """Insert or replace rep ``position`` of the set (``rep``: the fields of ``romcam.reps.Rep``)."""
+    """Insert or replace rep ``position`` of the set (``rep``: the fields of ``romcam.reps.Rep``; a rep
+    without ``peak_seen`` is taken as seen)."""
     row = db.get(ExerciseSet, set_id)
     if row is None:
         raise NotFoundError("set")
     rid = rep_id_of(set_id, position)
     fields = {k: rep[k] for k in ("start", "peak", "end", "max_angle", "min_angle", "hold_s", "partial",
                                   "below_target")}
+    fields["peak_seen"] = bool(rep.get("peak_seen", True))
     existing = db.get(Rep, rid)
     if existing is None:
         db.add(Rep(id=rid, set_id=set_id, position=position, **fields))
@@ -134,6 +137,7 @@ def finish_set(db: DB, *, set_id: uuid.UUID, set_doc: dict[str, Any]) -> None:
     row.best_angle, row.min_angle, row.max_angle = s.best_angle, s.min_angle, s.max_angle
     row.reps_full = sum(1 for r in s.reps if not r.partial)
     row.reps_partial = sum(1 for r in s.reps if r.partial)
+    row.best_seen = s.best_seen
     row.summary = s.summary()
     blob = pack_samples([x.t for x in s.samples], [x.angle for x in s.samples])
     if row.samples is None:

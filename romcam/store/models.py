@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -160,6 +161,10 @@ class ExerciseSet(Base):
     max_angle: Mapped[float | None] = mapped_column(Float, nullable=True)
     reps_full: Mapped[int] = mapped_column(Integer, default=0)
     reps_partial: Mapped[int] = mapped_column(Integer, default=0)
+    # False when any rep's furthest point may have gone unseen (Rep.peak_seen): best_angle is then a
+    # bound on the range reached, not a measurement (0006). A server default only, like Rep.peak_seen: a
+    # row written without it (an older writer, a bulk insert) reads as seen
+    best_seen: Mapped[bool] = mapped_column(Boolean, server_default=true())
     summary: Mapped[dict] = mapped_column(JSON)  # the analyze document without samples and reps
 
     session: Mapped[Session] = relationship(back_populates="sets")
@@ -189,6 +194,9 @@ class Rep(Base):
     hold_s: Mapped[float] = mapped_column(Float)
     partial: Mapped[bool] = mapped_column(Boolean)
     below_target: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # False: the furthest point may have fallen in unmeasured frames, the peak angle is the furthest
+    # seen, a bound (romcam.reps.Rep.peak_seen); rows from before 0006 read as seen
+    peak_seen: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class SetSamples(Base):

@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session as DB
 
 from ..catalog import default_catalog
+from ..reps import UNSEEN_GAP_FRAMES, UNSEEN_GAP_S
 from ..session_doc import session_document, set_from_analysis
 from . import service
 from .models import Patient, Prescription
@@ -22,8 +23,12 @@ from .models import Patient, Prescription
 
 def synthetic_analysis(exercise: str, side: str, peak: float, *, reps: int = 3, fps: float = 15.0,
                        rep_s: float = 3.0, rest: float | None = None, noise_deg: float = 0.5,
-                       rng: np.random.Generator | None = None) -> dict[str, Any]:
-    """A ``romcam.analysis/1`` document of ``reps`` smooth reps reaching ``peak`` (no video)."""
+                       unseen_s: float = 0.0, rng: np.random.Generator | None = None) -> dict[str, Any]:
+    """A ``romcam.analysis/1`` document of ``reps`` smooth reps reaching ``peak`` (no video).
+
+    ``unseen_s``: seconds around each rep's peak in which the limb is not measured (a caregiver's
+    hands over the joint): those samples have no angle, the rep's angles are the ones seen, and a gap
+    long enough to hide the furthest point (as ``romcam.reps`` defines it) makes ``peak_seen`` False."""
     rng = rng or np.random.default_rng(0)
     motion = default_catalog().get(exercise)
     if rest is None:
@@ -32,14 +37,17 @@ def synthetic_analysis(exercise: str, side: str, peak: float, *, reps: int = 3, 
     t = np.arange(0.0, duration, 1.0 / fps)
     phase = np.clip((t - 0.5) / rep_s, 0, reps)
     angle = rest + (peak - rest) * (1 - np.cos(2 * np.pi * phase)) / 2 + rng.normal(0, noise_deg, t.size)
+    peaks = [0.5 + (i + 0.5) * rep_s for i in range(reps)]
+    if unseen_s > 0:
+        angle[np.any([np.abs(t - p) < unseen_s / 2 for p in peaks], axis=0)] = np.nan
     rep_list = []
-    for i in range(reps):
+    for i, at in enumerate(peaks):
         start, end = 0.5 + i * rep_s, 0.5 + (i + 1) * rep_s
-        inside = (t >= start) & (t <= end)
-        rep_list.append({"start": round(start, 3), "peak": round(start + rep_s / 2, 3), "end": round(end, 3),
+        inside = (t >= start) & (t <= end) & ~np.isnan(angle)
+        rep_list.append({"start": round(start, 3), "peak": round(at, 3), "end": round(end, 3),
                          "max_angle": round(float(angle[inside].max()), 1),
                          "min_angle": round(float(angle[inside].min()), 1), "hold_s": 0.3, "partial": False,
-                         "below_target": None})
+                         "below_target": None, "peak_seen": _seen_at(t, angle, at, fps)})
     return {
         "schema": "romcam.analysis/1", "exercise": exercise, "exercise_name": motion.display_name,
         "experimental": motion.experimental, "side": side, "video": "synthetic (no video)", "fps": fps,
@@ -47,12 +55,27 @@ def synthetic_analysis(exercise: str, side: str, peak: float, *, reps: int = 3, 
         "view_ok_fraction": 1.0, "required_view": motion.view, "method": motion.method, "works": motion.works,
         "target": None,
         "normal_range": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
-        "samples": [{"t": round(float(a), 3), "angle": round(float(b), 1), "angle_raw": round(float(b), 1),
-                     "confidence": 0.9, "view_ok": True} for a, b in zip(t, angle, strict=True)],
-        "reps": rep_list,
-        "max_angle": round(float(angle.max()), 1), "min_angle": round(float(angle.min()), 1),
+        "samples": [_sample(a, b) for a, b in zip(t, angle, strict=True)],
+        "reps": rep_list, "best_seen": all(r["peak_seen"] for r in rep_list),
+        "max_angle": round(float(np.nanmax(angle)), 1), "min_angle": round(float(np.nanmin(angle)), 1),
         "warnings": [], "error": None, "model": "synthetic", "romcam_version": "0.1.0",
     }  # fmt: skip
+
+
+def _sample(t: float, angle: float) -> dict[str, Any]:
+    if math.isnan(angle):
+        return {"t": round(float(t), 3), "angle": None, "angle_raw": None, "confidence": 0.0, "view_ok": True}
+    return {"t": round(float(t), 3), "angle": round(float(angle), 1), "angle_raw": round(float(angle), 1),
+            "confidence": 0.9, "view_ok": True}
+
+
+def _seen_at(t: np.ndarray, angle: np.ndarray, at: float, fps: float) -> bool:
+    """Whether the time ``at`` was measured closely enough (``romcam.reps``: no gap longer than 0.2 s and
+    1.5 frame intervals between the measured samples around it)."""
+    before, after = t[(t <= at) & ~np.isnan(angle)], t[(t > at) & ~np.isnan(angle)]
+    if not before.size or not after.size:
+        return False
+    return float(after[0] - before[-1]) <= max(UNSEEN_GAP_S, UNSEEN_GAP_FRAMES / fps) + 1e-9
 
 
 def synthetic_session(patient_id: uuid.UUID, started_at: datetime,

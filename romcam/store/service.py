@@ -220,7 +220,7 @@ def ingest_session(db: DB, doc: SessionDoc | dict[str, Any], *, now: datetime | 
             frames=s.frames, view_ok_fraction=s.view_ok_fraction, best_angle=s.best_angle,
             min_angle=s.min_angle, max_angle=s.max_angle,
             reps_full=sum(1 for r in s.reps if not r.partial), reps_partial=sum(1 for r in s.reps if r.partial),
-            summary=s.summary(),
+            best_seen=s.best_seen, summary=s.summary(),
         )  # fmt: skip
         row.reps = [Rep(id=uuid.uuid5(set_id, f"rep/{j}"), position=j, **r.model_dump())
                     for j, r in enumerate(s.reps)]
@@ -254,7 +254,7 @@ def get_session(db: DB, session_id: uuid.UUID) -> Session:
 
 def _set_brief(s: ExerciseSet) -> dict[str, Any]:
     return {"id": s.id, "exercise": s.exercise, "side": s.side, "mode": s.mode, "posture": s.posture,
-            "best_angle": s.best_angle, "min_angle": s.min_angle, "max_angle": s.max_angle,
+            "best_angle": s.best_angle, "best_seen": s.best_seen, "min_angle": s.min_angle, "max_angle": s.max_angle,
             "reps_full": s.reps_full, "reps_partial": s.reps_partial,
             "prescription_id": s.prescription_id, "prescription_version": s.prescription_version}
 
@@ -290,7 +290,7 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
             "warnings": s.summary.get("warnings", []),
             "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle,
                       "min_angle": r.min_angle, "hold_s": r.hold_s, "partial": r.partial,
-                      "below_target": r.below_target} for r in s.reps],
+                      "below_target": r.below_target, "peak_seen": r.peak_seen} for r in s.reps],
             "samples": {"t": [round(float(x), 3) for x in t],
                         "angle": [None if x != x else round(float(x), 1) for x in angle]},
         })  # fmt: skip

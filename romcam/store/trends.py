@@ -4,6 +4,9 @@ Rules (docs/api.md says the same):
 
 - A **trend point** is one session's best angle in one series (exercise, side, mode, posture): the
   best of that session's sets (highest for motions that work the maximum, lowest for the minimum).
+  It is *seen* (``best_seen``) only when every set of that session in the series has ``best_seen``:
+  otherwise a rep's furthest point may have gone unmeasured (romcam.reps, "peak_seen") and the best
+  angle is a bound on the range reached (at least that far), not a measurement.
 - **decline**: in a series, the median best angle of the last 3 sessions is worse than the
   baseline (the median of the sessions in the 28 days before the first of those 3, at least 3 of
   them) by more than the motion's ``measurement_noise_deg``. Worse = lower for "max" motions,
@@ -65,6 +68,9 @@ class Point:
     # lowest angle of any of its sets in the series for a motion that works the maximum, the highest
     # for one that works the minimum); None when no set recorded it
     other: float | None = None
+    # every set of the session in the series had its furthest point seen: ``best`` is a measurement,
+    # not a bound
+    seen: bool = True
 
 
 def _better(works: str, a: float, b: float) -> bool:
@@ -88,7 +94,7 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     q = (select(ExerciseSet.exercise, ExerciseSet.side, ExerciseSet.mode, ExerciseSet.posture,
                 ExerciseSet.session_id, ExerciseSet.session_started_at, ExerciseSet.best_angle,
                 ExerciseSet.min_angle, ExerciseSet.max_angle, ExerciseSet.prescription_id,
-                ExerciseSet.prescription_version)
+                ExerciseSet.prescription_version, ExerciseSet.best_seen)
          .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
     for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
                        (ExerciseSet.posture, posture)):
@@ -98,7 +104,8 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     best: dict[tuple[tuple[str, str, str, str], uuid.UUID], Point] = {}
     catalog = default_catalog()
     works_of: dict[str, str] = {}
-    for exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version in db.execute(q):
+    for (exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version,
+         set_seen) in db.execute(q):
         demo = session_id in demo_ids
         if demo and not include_demo:
             continue
@@ -108,10 +115,12 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
         key = (exercise_, side_, mode_, posture_)
         old = best.get((key, session_id))
         other = _further_back(works, lo if works == "max" else hi, old.other if old is not None else None)
+        seen = bool(set_seen) and (old is None or old.seen)
         if old is None or _better(works, best_angle, old.best):
-            best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo, other)
-        elif other != old.other:
-            best[(key, session_id)] = dataclasses.replace(old, other=other)
+            best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo, other,
+                                            seen)
+        elif other != old.other or seen != old.seen:
+            best[(key, session_id)] = dataclasses.replace(old, other=other, seen=seen)
     out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
     for (key, _), p in best.items():  # dicts keep insertion order: oldest session first
         out[key].append(p)
@@ -135,7 +144,8 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
                     bands[k] = db.get(PrescriptionVersion, k)
                 v = bands[k]
             out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
-                        "max_angle": p.max_angle, "other_end": p.other, "target_min": v.target_min if v else None,
+                        "max_angle": p.max_angle, "other_end": p.other, "best_seen": p.seen,
+                        "target_min": v.target_min if v else None,
                         "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
                         "prescription_version": p.prescription_version, "demo": p.demo})
         series.append({"mode": m, "posture": pos, "points": out})

@@ -5,7 +5,9 @@ idempotent on it); ``patient_id`` becomes the clinic's id of the token's patient
 /api/device``), since the laptop's own patient has an id of its own; a set keeps its prescription id
 and version only when that prescription was pulled from the clinic (a plan the laptop made before it
 was linked means nothing there: null). The video path is cut to its file name. The document is built
-from the stored rows every time it is sent, deterministically, so a retry sends the same bytes.
+from the stored rows every time it is sent, deterministically, so a retry sends the same bytes. Each
+rep carries ``peak_seen``; the canonical bytes leave it out where it is true (romcam.session_doc), so a
+session all of whose peaks were seen is the same document it was before the field existed.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def set_document(s: ExerciseSet, managed_rx: set[str]) -> dict[str, Any]:
         "samples": [{"t": float(a), "angle": None if math.isnan(float(b)) else float(b)}
                     for a, b in zip(t, angle, strict=True)],
         "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle, "min_angle": r.min_angle,
-                  "hold_s": r.hold_s, "partial": r.partial, "below_target": r.below_target} for r in s.reps],
+                  "hold_s": r.hold_s, "partial": r.partial, "below_target": r.below_target,
+                  "peak_seen": r.peak_seen} for r in s.reps],
     }  # fmt: skip
 
 
