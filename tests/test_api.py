@@ -324,6 +324,41 @@ def test_a_noisy_but_stable_series_does_not_alert(api: TestClient) -> None:
     assert api.get(f"/api/patients/{pid}/alerts").json() == []
 
 
+@pytest.mark.parametrize(("unseen_s", "alerts"), [
+    (0.0, ["decline"]),  # the last 3 sessions' worse best angles were measured: a decline
+    # the same sessions with the bent knee out of view at each peak: the worse angles are the furthest points
+    # seen, bounds, not measurements, and raise no alert
+    (0.6, []),
+])
+def test_a_decline_counts_only_sessions_whose_furthest_point_was_seen(api: TestClient, unseen_s: float,
+                                                                       alerts: list[str]) -> None:
+    pid = _patient(api)
+    n = len(DECLINE)
+    for i, peak in enumerate(DECLINE):
+        hidden = {"unseen_s": unseen_s} if i >= n - 3 else {}
+        _post_session(api, pid, _days_ago(0.5 + 2.3 * (n - 1 - i)), [_set(peak, **hidden)])
+    got = api.get(f"/api/patients/{pid}/alerts").json()
+    assert [a["kind"] for a in got] == alerts, got
+    t = api.get(f"/api/patients/{pid}/trends", params={"exercise": "knee_flexion", "side": "right"}).json()
+    [series] = t["series"]
+    assert [p["best_seen"] for p in series["points"]] == [True] * (n - 3) + [not unseen_s] * 3
+    # the unseen best angles are no better than the seen ones (the alert is not spared by the numbers)
+    assert max(p["best_angle"] for p in series["points"][-3:]) < 110 - KNEE_NOISE
+
+
+def test_a_decline_leaves_out_the_unseen_sessions_and_says_so(api: TestClient) -> None:
+    """Sessions not seen between seen ones are skipped: the last 3 seen sessions still show the decline."""
+    pid = _patient(api)
+    peaks = DECLINE[:5] + [DECLINE[5], 60.0, DECLINE[6], DECLINE[7]]
+    n = len(peaks)
+    for i, peak in enumerate(peaks):
+        hidden = {"unseen_s": 0.6} if i == 6 else {}
+        _post_session(api, pid, _days_ago(0.5 + 2.3 * (n - 1 - i)), [_set(peak, **hidden)])
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert alert["kind"] == "decline"
+    assert alert["message"].endswith("; 1 session left out: its furthest point was not seen)"), alert["message"]
+
+
 ELBOW_RETURN_NOISE = get_motion("elbow_flexion").return_noise_deg
 KNEE_EXT = get_motion("knee_extension")
 

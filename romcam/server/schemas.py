@@ -204,7 +204,7 @@ class TrendPoint(BaseModel):
     max_angle: float | None
     other_end: float | None  # the session's furthest reach at the other end of the range (the other_end alert's)
     best_seen: bool = Field(description="false when the furthest point of a set of this session in the series may "
-                            "have gone unseen: best_angle is then a bound")
+                            "have gone unseen: best_angle is then a bound, and the decline alert leaves it out")
     target_min: float | None
     target_max: float | None
     prescription_id: uuid.UUID | None

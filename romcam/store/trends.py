@@ -10,7 +10,9 @@ Rules (docs/api.md says the same):
 - **decline**: in a series, the median best angle of the last 3 sessions is worse than the
   baseline (the median of the sessions in the 28 days before the first of those 3, at least 3 of
   them) by more than the motion's ``measurement_noise_deg``. Worse = lower for "max" motions,
-  higher for "min" motions (a knee that no longer straightens). Demo sessions are left out.
+  higher for "min" motions (a knee that no longer straightens). Only sessions whose best angle was
+  seen count, for the last 3 and for the baseline alike: a knee straightened under a caregiver's
+  hands reads short of where it got, and a bound is no evidence of a loss. Demo sessions are left out.
 - **other_end**: the same rule at the other end of the range, where each rep starts and returns —
   per session the furthest any of its sets in the series got there (the lowest angle for "max"
   motions, the highest for "min" ones) — against the motion's ``return_noise_deg``: an elbow whose
@@ -69,7 +71,7 @@ class Point:
     # for one that works the minimum); None when no set recorded it
     other: float | None = None
     # every set of the session in the series had its furthest point seen: ``best`` is a measurement,
-    # not a bound
+    # not a bound (the decline rule reads only these)
     seen: bool = True
 
 
@@ -231,16 +233,23 @@ def _loss_beyond(values: list[tuple[datetime, float]], *, falling: bool,
 
 
 def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
-    """The alert text when the series has declined beyond the motion's noise, else None."""
+    """The alert text when the series has declined beyond the motion's noise, else None. Only the
+    sessions whose best angle was seen count (a bound is not a measurement); the text says how many
+    others in the weeks compared were left out."""
     noise = motion.measurement_noise_deg
-    found = _loss_beyond([(p.at, p.best) for p in points], falling=motion.works == "max", noise=noise)
+    seen = [p for p in points if p.seen]
+    found = _loss_beyond([(p.at, p.best) for p in seen], falling=motion.works == "max", noise=noise)
     if found is None:
         return None
     now_med, base_med, loss, n = found
     where = "below" if motion.works == "max" else "above"
+    since = seen[-RECENT_SESSIONS].at - timedelta(days=BASELINE_DAYS)
+    unseen = sum(1 for p in points if not p.seen and p.at >= since)
+    left_out = ("" if not unseen else "; 1 session left out: its furthest point was not seen" if unseen == 1
+                else f"; {unseen} sessions left out: their furthest point was not seen")
     return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
             f"{now_med:.0f}°, {loss:.0f}° {where} the 4 weeks before ({base_med:.0f}°, {n} sessions; "
-            f"measurement noise ±{noise:g}°)")
+            f"measurement noise ±{noise:g}°{left_out})")
 
 
 def other_end_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
