@@ -460,6 +460,30 @@ def test_csv_export_has_a_row_per_rep(api: TestClient) -> None:
             "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s", "partial",
             "below_target"} <= set(rows[0])
     assert {r["mode"] for r in rows} == {"active", "passive"}
+    assert {r["peak_seen"] for r in rows} == {"true"}
+
+
+def test_csv_and_fhir_mark_a_furthest_point_not_seen(api: TestClient) -> None:
+    pid = _patient(api)
+    _post_session(api, pid, _days_ago(2), [_set(100.0), _set(100.0, unseen_s=0.6),
+                                           _set(5.0, exercise="knee_extension", unseen_s=0.6)])
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [r["peak_seen"] for r in rows] == ["true"] * 3 + ["false"] * 6
+    assert {r["below_target"] for r in rows} == {""}  # no target; never "false" for an unseen peak either
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    seen, flexion, extension = (e["resource"] for e in bundle["entry"])
+    assert "comparator" not in seen["valueQuantity"]
+    assert seen["note"][0]["text"].startswith("best angle of the set (maximum reached); 3 full")
+    # the value is kept, marked as the bound it is: the knee bent at least this far, straightened at least this far
+    assert (flexion["valueQuantity"]["comparator"], extension["valueQuantity"]["comparator"]) == (">=", "<=")
+    for obs, beyond in ((flexion, "or more"), (extension, "or less")):
+        value = obs["valueQuantity"]["value"]
+        assert obs["note"][0]["text"].startswith(
+            "furthest point not seen (the limb was out of view at the end of a repetition): the best angle of the "
+            f"set is at least as far as {value:.0f} deg ({value:.0f} deg {beyond}), a bound"), obs["note"][0]
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)  # still valid FHIR
 
 
 def test_fhir_export_validates_as_r4b(api: TestClient) -> None:

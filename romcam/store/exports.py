@@ -8,6 +8,11 @@ by its laterality in a post-coordinated expression (``<joint>:272741003=7771000`
 the motion coding's text. ``valueQuantity`` is the set's best angle in UCUM ``deg``, ``method`` says
 active, active-assisted or passive. A second ``note`` gives both ends of the set's range and how far
 each end can be off (the catalog's ``measurement_noise_deg`` and ``return_noise_deg``).
+
+A set whose furthest point was not seen (``best_seen`` false: the limb was out of view at the end of
+a repetition, romcam.reps "peak_seen") keeps its best angle as the value, marked as the bound it is:
+``valueQuantity.comparator`` ``>=`` (``<=`` for motions that work the minimum: the joint got at least
+that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep.
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ METHOD_DISPLAY = {"active": "Active range of motion", "active_assisted": "Active
 CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "set_id", "set_started_at",
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
-               "partial", "below_target"]
+               "partial", "below_target", "peak_seen"]
+NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
 
 def _sets(db: DB, patient: Patient) -> list[tuple[Session, ExerciseSet]]:
@@ -80,7 +86,7 @@ def export_csv(db: DB, patient: Patient) -> str:
                 session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
                 s.side, s.mode, s.posture, s.prescription_id, s.prescription_version,
                 v.target_min if v else None, v.target_max if v else None, i, r.start, r.peak, r.end,
-                r.max_angle, r.min_angle, r.hold_s, r.partial, r.below_target)])  # fmt: skip
+                r.max_angle, r.min_angle, r.hold_s, r.partial, r.below_target, r.peak_seen)])  # fmt: skip
     return out.getvalue()
 
 
@@ -112,10 +118,12 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
         "method": {"coding": [{"system": METHOD_SYSTEM, "code": s.mode, "display": METHOD_DISPLAY[s.mode]}],
                    "text": METHOD_DISPLAY[s.mode]},
         "valueQuantity": {"value": s.best_angle, "unit": "deg", "system": UCUM, "code": "deg"},
-        "note": [{"text": f"best angle of the set ({'maximum' if motion.works == 'max' else 'minimum'} reached); "
-                          f"{s.reps_full} full and {s.reps_partial} partial reps; measured by romcam from video"},
+        "note": [{"text": f"{_best_note(motion, s)}; {s.reps_full} full and {s.reps_partial} partial reps; "
+                          "measured by romcam from video"},
                  {"text": _range_note(motion, s)}],
     }
+    if not s.best_seen:  # a bound: the joint got at least this far
+        obs["valueQuantity"]["comparator"] = ">=" if motion.works == "max" else "<="
     if s.best_angle is None:
         del obs["valueQuantity"]
         obs["dataAbsentReason"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
@@ -123,6 +131,16 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
     if motion.experimental:
         obs["note"].append({"text": f"experimental motion: {motion.experimental_reason}"})
     return obs
+
+
+def _best_note(motion: Motion, s: ExerciseSet) -> str:
+    """What the value is: the best angle reached, or, its furthest point not seen, a bound."""
+    extreme = "maximum" if motion.works == "max" else "minimum"
+    if s.best_seen or s.best_angle is None:
+        return f"best angle of the set ({extreme} reached)"
+    beyond = "or more" if motion.works == "max" else "or less"
+    return (f"{NOT_SEEN}: the best angle of the set is at least as far as {s.best_angle:.0f} deg "
+            f"({s.best_angle:.0f} deg {beyond}), a bound on the {extreme} reached, not a measurement of it")
 
 
 def _range_note(motion: Motion, s: ExerciseSet) -> str:
