@@ -73,10 +73,11 @@ def _peak(key: str, index: int, total: int) -> float:
 
 
 def _set_document(key: str, peak: float, rx: dict, version: int, started_at: datetime,
-                  rest: float | None = None) -> dict:
+                  rest: float | None = None, hidden_beyond: float | None = None) -> dict:
     """One set: a 4-rep synthetic angle curve at 10 Hz through romcam's own analysis, plus the session fields.
     ``rest``: where each rep starts and returns (default 10°, or 60° past the peak for a motion that works
-    the minimum)."""
+    the minimum). ``hidden_beyond``: angles past this (toward the peak) are not measured, as when a
+    caregiver's hands cover the joint at the end of each movement."""
     exercise, side, mode, posture, *_ = PRESCRIPTIONS[key]
     motion = get_motion(exercise)
     if rest is None:
@@ -85,6 +86,8 @@ def _set_document(key: str, peak: float, rx: dict, version: int, started_at: dat
     phase = np.clip(t - 1.0, 0, 24.0) / 6.0
     angle = rest + (peak - rest) * (1 - np.cos(2 * np.pi * phase)) / 2
     angle += 0.4 * np.sin(7.3 * t)  # a little sensor noise
+    if hidden_beyond is not None:
+        angle[angle > hidden_beyond if motion.works == "max" else angle < hidden_beyond] = np.nan
     samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
                for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
     doc = summarize(motion, side, samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
@@ -386,6 +389,77 @@ def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, s
     message = alerts.first.locator(".alert-message").inner_text()
     assert "the low end of the range (where each rep starts and returns)" in message, message
     assert f"measurement noise ±{noise:g}°" in message
+
+
+def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server) -> None:
+    """The elbow's last 3 sessions were filmed with a caregiver's hands over it at the top of each movement:
+    romcam's own analysis finds the reps but not their furthest point. The angles seen (about 90°, well
+    below the 128° before) are bounds: marked as such on every page, and no decline note."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Out Of View Example {uuid.uuid4().hex[:4]}"})
+    exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["elbow_active"]
+    _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
+        "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
+        "max_minutes": 20, "notes": ""})
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    n, docs = 8, []
+    for i in range(n):
+        start = today - timedelta(days=2 * (n - i))
+        hidden = 90.0 if i >= n - 3 else None
+        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
+               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
+               "source": "synthetic (browser test)", "status": "complete", "demo": False,
+               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
+               "sets": [_set_document("elbow_active", 128.0, rx, 1, start, hidden_beyond=hidden)]}
+        assert [r["peak_seen"] for r in doc["sets"][0]["reps"]] == [hidden is None] * 4  # the analysis says so
+        assert api("POST", "/api/sessions", doc)[0] == 201
+        docs.append(doc)
+
+    # the patient page: no decline note; the 3 bounds are hollow markers, said so in the legend and tooltip
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    assert page.locator("#alerts li.alert[data-status=open]").count() == 0
+    canvas = "figure.chart[data-exercise=elbow_flexion] canvas"
+    fills = page.eval_on_selector(canvas, """c => { const ch = Chart.getChart(c); const d = ch.data.datasets[0];
+        return d.data.map((_, i) => ch.getDatasetMeta(0).data[i].options.backgroundColor); }""")
+    assert fills[-3:] == ["#ffffff"] * 3 and "#ffffff" not in fills[:-3], fills
+    legend = page.eval_on_selector(canvas, "c => Chart.getChart(c).legend.legendItems.map(i => i.text)")
+    assert any("furthest point not seen" in text for text in legend), legend
+    tooltip = page.eval_on_selector(canvas, """c => { const ch = Chart.getChart(c);
+        const i = ch.data.datasets[0].data.length - 1;
+        ch.tooltip.setActiveElements([{datasetIndex: 0, index: i}], {x: 0, y: 0}); ch.update();
+        return ch.tooltip.body.flatMap(b => b.lines); }""")
+    assert "furthest point not seen: at least this far" in tooltip, tooltip
+    assert re.search(r"\d+° or more", tooltip[0]), tooltip
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary").inner_text()
+    assert "(furthest point not seen)" in summary and "left out of the median" in summary, summary
+    _screenshot(page, "dashboard-not-seen-patient.png")
+
+    # the session page: each rep says so, and the set
+    page.goto(f"{server}/sessions/{docs[-1]['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    rows = page.locator("table.reps tbody tr")
+    assert rows.count() == 4
+    for i in range(4):
+        assert "furthest point not seen" in rows.nth(i).inner_text()
+        assert "or more" in rows.nth(i).locator("td").nth(4).inner_text()  # the highest angle seen, a bound
+    note = page.locator("figure.chart p.chart-note")
+    assert note.get_attribute("data-best-seen") == "false"
+    assert re.search(r"Range reached 10° to \d+° or more \(furthest point not seen in 4 of 4 repetitions",
+                     note.inner_text()), note.inner_text()
+    _screenshot(page, "dashboard-not-seen-session.png")
+    # an earlier session, seen throughout, has no such note
+    page.goto(f"{server}/sessions/{docs[0]['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    assert page.locator("figure.chart p.chart-note").get_attribute("data-best-seen") == "true"
+    assert "not seen" not in page.locator("figure.chart").inner_text()
+
+    # the report: the latest value is marked as a bound
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    latest = page.locator("#latest tbody tr").first.locator("td").nth(2).inner_text()
+    assert latest.endswith("or more: furthest point not seen"), latest
 
 
 def test_snoozing_the_alert_clears_the_badge(page, server, seeded) -> None:

@@ -6,7 +6,8 @@
  * sessionChart: one set's angle-time curve, its reps shaded and numbered, the target band and the
  *   safe maximum.
  * Colours are the Okabe-Ito colour-blind-safe palette; modes also differ by line dash and postures
- * by marker shape, so no meaning rests on colour alone.
+ * by marker shape, so no meaning rests on colour alone. A session whose furthest point was not seen
+ * (best_seen false: its best angle is a bound, the joint got at least that far) has a hollow marker.
  */
 "use strict";
 
@@ -109,8 +110,9 @@ window.romcamCharts = (function () {
     Chart.register(overlayPlugin);
   }
 
-  /** The datasets' legend plus one entry per shaded band (which target belongs to which series). */
-  function legendWithBands(bands) {
+  /** The datasets' legend plus one entry per shaded band (which target belongs to which series) and
+   * any extra entries ({text, pointStyle, fillStyle, strokeStyle}). */
+  function legendWithBands(bands, extras = []) {
     return {
       position: "bottom",
       labels: {
@@ -125,6 +127,7 @@ window.romcamCharts = (function () {
             items.push({ text: band.label, fillStyle: band.fill, strokeStyle: band.edge, lineWidth: 2,
               pointStyle: "rect", hidden: false, fontColor: TEXT_COLOR });
           }
+          for (const extra of extras) items.push({ lineWidth: 2, hidden: false, fontColor: TEXT_COLOR, ...extra });
           return items;
         },
       },
@@ -154,13 +157,18 @@ window.romcamCharts = (function () {
     const bands = [];
     const seriesInfo = [];
     const values = [];
+    let unseen = 0;
+    const notSeen = (pt) => Boolean(pt && pt.p && pt.p.best_seen === false);
+    const hollow = (color) => (ctx) => (notSeen(ctx.raw) ? "#ffffff" : color);
     for (const series of trends.series || []) {
       const style = MODE_STYLE[series.mode] || MODE_STYLE.active;
       const points = (series.points || [])
         .filter((p) => p.best_angle !== null && p.best_angle !== undefined)
         .map((p) => ({ x: R.toDate(p.date).getTime(), y: p.best_angle, p }))
         .sort((a, b) => a.x - b.x);
-      seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length });
+      const hollowCount = points.filter(notSeen).length;
+      unseen += hollowCount;
+      seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length, not_seen: hollowCount });
       if (!points.length) continue;
       values.push(...points.map((p) => p.y));
       datasets.push({
@@ -171,10 +179,16 @@ window.romcamCharts = (function () {
         borderDash: style.dash,
         borderWidth: 2.5,
         pointStyle: POSTURE_MARKER[series.posture] || "circle",
+        pointBackgroundColor: hollow(style.color),
+        pointBorderColor: style.color,
+        pointBorderWidth: (ctx) => (notSeen(ctx.raw) ? 2.5 : 1),
         pointRadius: 5,
         pointHoverRadius: 8,
         pointHitRadius: 10,
         tension: 0,
+        // a line to or from a bound is faint: it shows no measured change
+        segment: { borderColor: (ctx) => (notSeen(points[ctx.p0DataIndex]) || notSeen(points[ctx.p1DataIndex])
+          ? withAlpha(style.color, 0.3) : undefined) },
       });
       // the band of each point's prescription version, from that point to the next
       const segments = [];
@@ -202,6 +216,8 @@ window.romcamCharts = (function () {
       lines.push({ y: other, color: NORMAL_COLOR, label: `normal ${worksMin ? "max" : "min"} ${R.fmtAngle(other)}` });
     }
     const bounds = niceBounds(values, 10);
+    const extras = unseen ? [{ text: `hollow marker: ${R.NOT_SEEN}, the joint got at least this far`,
+      pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR }] : [];
     const chart = new Chart(canvas, {
       type: "line",
       data: { datasets },
@@ -229,7 +245,7 @@ window.romcamCharts = (function () {
           },
         },
         plugins: {
-          legend: legendWithBands(bands),
+          legend: legendWithBands(bands, extras),
           tooltip: {
             callbacks: {
               title: (items) => (items.length ? R.fmtDate(items[0].raw.p.date) : ""),
@@ -240,6 +256,10 @@ window.romcamCharts = (function () {
                   : "";
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";
+                if (p.best_seen === false) {
+                  return [`${item.dataset.label}: ${R.fmtBound(p.best_angle, trends.works)}${back}${target}`,
+                    `${R.NOT_SEEN}: at least this far`];
+                }
                 return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${back}${target}`;
               },
             },
@@ -256,7 +276,7 @@ window.romcamCharts = (function () {
         },
       },
     });
-    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), series: seriesInfo };
+    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), notSeen: unseen, series: seriesInfo };
   }
 
   /** The value of an angle curve nearest to time t (for placing a rep's label). */
@@ -284,7 +304,8 @@ window.romcamCharts = (function () {
       const y = worksMin ? rep.min_angle : rep.max_angle;
       const atPeak = angleAt(samples, rep.peak);
       peaks.push({ x: rep.peak, y: atPeak === null ? y : atPeak });
-      labels.push({ x: rep.peak, y: atPeak === null ? y : atPeak, text: rep.partial ? `${i + 1} (partial)` : String(i + 1) });
+      const note = [rep.partial ? "partial" : null, rep.peak_seen === false ? "peak not seen" : null].filter(Boolean);
+      labels.push({ x: rep.peak, y: atPeak === null ? y : atPeak, text: note.length ? `${i + 1} (${note.join(", ")})` : String(i + 1) });
     });
     const lines = [];
     const bands = [];

@@ -135,6 +135,12 @@ window.romcam = (function () {
     const a = fmtAngle(lo).replace("°", ""), b = fmtAngle(hi);
     return Number(lo) < 0 ? `${a} to ${b}` : `${a}–${b}`;
   }
+  /** A furthest point not seen: the angle seen is a bound, the joint got at least that far
+   * ("97° or more" for a motion that works the high end, "45° or less" for one that works the low end). */
+  const NOT_SEEN = "furthest point not seen";
+  function fmtBound(v, works) {
+    return `${fmtAngle(v)} ${works === "min" ? "or less" : "or more"}`;
+  }
   function fmtPercent(v) {
     if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
     return `${Math.round(Number(v) * 100)}%`;
@@ -322,6 +328,7 @@ window.romcam = (function () {
   return {
     me,
     api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
   };

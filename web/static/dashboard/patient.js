@@ -75,11 +75,18 @@
       const pts = (s.points || []).filter((p) => p.best_angle !== null && p.best_angle !== undefined);
       if (!pts.length) continue;
       const last = pts[pts.length - 1];
-      const last3 = R.median(pts.slice(-3).map((p) => p.best_angle));
+      // as the change notes do: a furthest point not seen is a bound, left out of the median
+      const seen = pts.filter((p) => p.best_seen !== false);
+      const unseen = pts.length - seen.length;
+      const last3 = R.median(seen.slice(-3).map((p) => p.best_angle));
+      const latest = last.best_seen === false
+        ? `${R.fmtBound(last.best_angle, trends.works)} (${R.NOT_SEEN})` : R.fmtAngle(last.best_angle);
       list.append(el("li", {},
         el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
-        `latest ${R.fmtAngle(last.best_angle)} on ${R.fmtDate(last.date)}; median of the last 3 sessions ${R.fmtAngle(last3)}; `,
-        `${pts.length} session${pts.length === 1 ? "" : "s"} shown; target now ${R.fmtRange(last.target_min, last.target_max)}.`));
+        `latest ${latest} on ${R.fmtDate(last.date)}; median of the last 3 sessions ${R.fmtAngle(last3)}; `,
+        `${pts.length} session${pts.length === 1 ? "" : "s"} shown; target now ${R.fmtRange(last.target_min, last.target_max)}.`,
+        unseen ? ` ${unseen} session${unseen === 1 ? "" : "s"} with the ${R.NOT_SEEN} (hollow marker${unseen === 1 ? "" : "s"}): `
+          + "the joint got at least that far; left out of the median." : ""));
     }
     return list;
   }

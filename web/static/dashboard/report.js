@@ -9,8 +9,11 @@
   const base = `/api/patients/${patientId}`;
   const charts = [];
 
-  /** Mirrors the alert rule so the table explains any alert: the last 3 sessions against the 4 weeks before. */
-  function compare(points) {
+  /** Mirrors the alert rule so the table explains any alert: the last 3 sessions against the 4 weeks before,
+   * counting only sessions whose furthest point was seen (a bound is not a measurement). */
+  function compare(all) {
+    const points = all.filter((p) => p.best_seen !== false);
+    if (!points.length) return { recent: null, baseline: null, n: 0 };
     const last3 = points.slice(-3);
     const start = R.toDate(last3[0].date).getTime();
     const before = points.filter((p) => {
@@ -32,7 +35,8 @@
       rows.push(el("tr", {},
         el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}` }),
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
-        el("td", { class: "num", text: R.fmtAngle(last.best_angle) }),
+        el("td", { class: "num", text: last.best_seen === false
+          ? `${R.fmtBound(last.best_angle, trends.works)}: ${R.NOT_SEEN}` : R.fmtAngle(last.best_angle) }),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num", text: `${R.fmtAngle(cmp.recent)} / ${cmp.n ? R.fmtAngle(cmp.baseline) : "—"}` }),
         el("td", { class: "num", text: R.fmtSpan(last.target_min, last.target_max) }),

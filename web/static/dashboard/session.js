@@ -1,4 +1,5 @@
-/* The session page: for each set, the angle-time curve with its reps and the target band. */
+/* The session page: for each set, the angle-time curve with its reps and the target band. A rep whose
+ * furthest point was not seen (the limb out of view, peak_seen false) shows the angle seen as a bound. */
 "use strict";
 
 (function () {
@@ -9,6 +10,7 @@
 
   function repTable(set) {
     const reps = set.reps || [];
+    const worksMin = set.works === "min";
     if (!reps.length) return el("p", { class: "empty", text: "No complete repetition was detected in this set." });
     const table = el("table", { class: "reps" });
     table.append(el("thead", {}, el("tr", {}, ...["Rep", "Start", "Peak", "End", "Highest", "Lowest", "Hold", "Note"]
@@ -18,13 +20,17 @@
       const notes = [];
       if (r.partial) notes.push("partial (cut off at the start or end of the set)");
       if (r.below_target) notes.push("short of the target");
-      body.append(el("tr", {},
+      const unseen = r.peak_seen === false;
+      if (unseen) notes.push(`${R.NOT_SEEN} (out of view): it got at least this far`);
+      const high = unseen && !worksMin ? R.fmtBound(r.max_angle, "max") : R.fmtAngle(r.max_angle);
+      const low = unseen && worksMin ? R.fmtBound(r.min_angle, "min") : R.fmtAngle(r.min_angle);
+      body.append(el("tr", { class: unseen ? "not-seen" : null, dataset: { peakSeen: String(!unseen) } },
         el("td", { text: String(i + 1) }),
         el("td", { class: "num", text: `${r.start.toFixed(1)} s` }),
         el("td", { class: "num", text: `${r.peak.toFixed(1)} s` }),
         el("td", { class: "num", text: `${r.end.toFixed(1)} s` }),
-        el("td", { class: "num", text: R.fmtAngle(r.max_angle) }),
-        el("td", { class: "num", text: R.fmtAngle(r.min_angle) }),
+        el("td", { class: "num", text: high }),
+        el("td", { class: "num", text: low }),
         el("td", { class: "num", text: `${(r.hold_s || 0).toFixed(1)} s` }),
         el("td", { text: notes.join("; ") })));
     });
@@ -40,8 +46,15 @@
       el("figcaption", {}, el("h2", { text: title })));
     const full = (set.reps || []).filter((r) => !r.partial).length;
     const partial = (set.reps || []).length - full;
+    const reps = set.reps || [];
+    const unseen = reps.filter((r) => r.peak_seen === false).length;
+    const reached = set.best_seen === false
+      ? `Range reached ${set.works === "min" ? `${R.fmtBound(set.min_angle, "min")} to ${R.fmtAngle(set.max_angle)}`
+        : `${R.fmtAngle(set.min_angle)} to ${R.fmtBound(set.max_angle, "max")}`} (${R.NOT_SEEN} in ${unseen} of `
+        + `${reps.length} repetition${reps.length === 1 ? "" : "s"}: the joint was out of view, so it got at least that far)`
+      : `Range reached ${R.fmtRange(set.min_angle, set.max_angle)}`;
     const facts = [
-      `Range reached ${R.fmtRange(set.min_angle, set.max_angle)}`,
+      reached,
       `${full} repetition${full === 1 ? "" : "s"}${partial ? ` (+${partial} partial)` : ""}`,
       set.target_min !== null && set.target_min !== undefined
         ? `target ${R.fmtRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
@@ -50,7 +63,8 @@
     ].filter(Boolean);
     const m = R.motion(set.exercise);
     const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";
-    figure.append(el("p", { class: "chart-note", text: facts.join(" · ") + "." + (noise ? ` ${noise}` : "") }));
+    figure.append(el("p", { class: "chart-note", dataset: { bestSeen: String(set.best_seen !== false) },
+      text: facts.join(" · ") + "." + (noise ? ` ${noise}` : "") }));
     for (const w of set.warnings || []) figure.append(el("p", { class: "warning", text: `Note: ${w}` }));
     const box = el("div", { class: "chart-box" }, canvas);
     figure.append(box);
