@@ -110,6 +110,7 @@ class Row:
     reps_true: int
     subject: str
     seconds: float
+    reps_unseen: int = 0  # of the reps found: those whose furthest point fell in unmeasured frames (Rep.peak_seen)
 
     @property
     def ok(self) -> bool:
@@ -201,7 +202,8 @@ def run_scene(scene: Scene, workdir: Path, *, fps: float = 15.0, width: int = 48
         mae=round(float(err.mean()), 2) if len(err) else math.nan,
         p95=round(float(np.percentile(err, 95)), 2) if len(err) else math.nan,
         reps_found=sum(1 for r in result.reps if not r.partial), reps_true=full_true,
-        subject=result.subject, seconds=round(time.monotonic() - t0, 1))
+        subject=result.subject, seconds=round(time.monotonic() - t0, 1),
+        reps_unseen=sum(1 for r in result.reps if not r.partial and not r.peak_seen))
 
 
 def _share(part: np.ndarray, whole: np.ndarray) -> float:
@@ -233,6 +235,10 @@ def markdown(rows: list[Row]) -> str:
         "required view (the overhead-oblique scene is 45° off it: its MAE is not targeted, the view check must "
         "flag it instead).",
         "",
+        "Reps found/true: the complete reps romcam found; \"furthest point not seen\": how many of them said "
+        "their furthest point fell in frames where the limb went unmeasured (the rep reports the furthest point "
+        "seen, a bound).",
+        "",
         "Both found %: of the frames with both people in the picture, those in which two people were found — by "
         "the model's own pass (`num_poses=2`), and after romcam's second pass and patient pass (romcam/pose.py).",
         "",
@@ -249,7 +255,8 @@ def markdown(rows: list[Row]) -> str:
             f"{_pct(r.both_found_first_pct)} / {_pct(r.both_found_pct)} | {r.identity_switches} | "
             f"{r.caregiver_measured_frames} | {_pct(r.patient_measured_pct)} ({r.uncovered_frames}) | "
             f"{r.view_ok_pct:.0f} | "
-            f"{r.mae:.1f} | {r.p95:.1f} | {r.reps_found}/{r.reps_true} | {'ok' if r.ok else 'MISS'} |")
+            f"{r.mae:.1f} | {r.p95:.1f} | {r.reps_found}/{r.reps_true}"
+            f"{f' ({r.reps_unseen} furthest point not seen)' if r.reps_unseen else ''} | {'ok' if r.ok else 'MISS'} |")
     met = sum(r.ok for r in rows)
     both = sum(r.both_in_view_frames for r in rows)
     first = sum(r.both_in_view_frames * r.both_found_first_pct for r in rows if r.both_in_view_frames) / 100.0
