@@ -537,7 +537,8 @@
     }
     if (best !== null) {
       const tmin = num(r.target_min), tmax = num(r.target_max);
-      let text = `Your best: ${Math.round(best)}°`;
+      // a movement whose far end the camera lost (a hand over the joint): its angle is how far it got at least
+      let text = r.unseen ? `Your best seen: ${Math.round(best)}°` : `Your best: ${Math.round(best)}°`;
       if (tmin !== null || tmax !== null) {
         const band = `${tmin ?? "…"}°–${tmax ?? "…"}°`;
         const min = works(r.exercise) === "min";
@@ -545,7 +546,7 @@
         const beyond = min ? tmin !== null && best < tmin : tmax !== null && best > tmax;
         if (reached && !beyond) praise.push(`You reached your target range (${band}).`);
         else if (beyond) praise.push(`You reached the ${min ? "bottom" : "top"} of your target range (${band}).`);
-        else text += ` (your therapist's target: ${band}; they will see what you did today)`;
+        else if (!r.unseen) text += ` (your therapist's target: ${band}; they will see what you did today)`;
         const safe = num(r.safe_max);
         if (safe !== null && !min && best > safe) {
           lines.push(`Once you went past your safe limit of ${Math.round(safe)}°: next time, stop at the top of the target.`);
@@ -554,6 +555,9 @@
         text += ` — measured from ${Math.round(r.low)}° to ${Math.round(r.high)}°`;
       }
       lines.push(text + ".");
+      if (r.unseen) {
+        lines.push("The camera lost sight of the joint at the end of a movement, so you may have gone further than this. Keep the whole limb in view, with no hand over the joint.");
+      }
     }
     return el("li", { dataset: { exercise: r.exercise, side: r.side || "" } },
       el("span", { class: "sum-name" }, `${r.name}, ${r.side || ""}`.replace(/, $/, "")),
@@ -580,10 +584,11 @@
         if (!seen.has(key)) {
           seen.add(key);
           r.live = { reps: r.reps, high: r.high, low: r.low };
-          r.reps = 0; r.high = null; r.low = null;
+          r.reps = 0; r.high = null; r.low = null; r.unseen = false;
         }
         const reps = Array.isArray(s.reps) ? s.reps : [];
         r.reps += reps.filter((x) => !x.partial).length;
+        if (reps.some((x) => x.peak_seen === false)) r.unseen = true;
         const maxes = reps.map((x) => num(x.max_angle)).filter((v) => v !== null);
         const mins = reps.map((x) => num(x.min_angle)).filter((v) => v !== null);
         if (maxes.length) r.high = Math.max(r.high ?? -Infinity, ...maxes);
