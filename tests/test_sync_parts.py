@@ -191,3 +191,40 @@ def test_romcam_link_writes_a_private_file_and_serve_refuses_a_readable_one(
     assert main(["serve", "--no-live", "--config", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
     err = capsys.readouterr().err
     assert f"chmod 600 {path}" in err and TOKEN not in err
+
+
+def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store: Store) -> None:
+    """An older clinic server refuses a rep whose furthest point was not seen (its rep model forbids the
+    field); once the clinic is updated, the laptop's next start sends the session again."""
+    import time
+
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_extension", "side": "left", "mode": "passive", "posture": "seated", "peak": 5.0,
+            "unseen_s": 0.6}
+    with store.session() as db:
+        sid, _ = service.ingest_session(db, synthetic_session(me, T0, [spec]))
+        outbox.enqueue_pending(db, patient_id=me, orphans_before=T0, now=T0)
+        item = db.query(OutboxItem).filter_by(object_id=sid).one()
+        item.state, item.last_error = "rejected", "the clinic refused it (HTTP 422: peak_seen: extra inputs)"
+        db.commit()
+        assert outbox.counts(db) == {"pending": 0, "sent": 0, "rejected": 1}
+    # the next start, while the clinic is out of reach: the session waits in the queue again
+    link = LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "t" * 40)  # nothing listens there
+    worker = SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with store.session() as db:
+                if outbox.counts(db)["pending"] == 1:
+                    break
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    with store.session() as db:
+        assert outbox.counts(db) == {"pending": 1, "sent": 0, "rejected": 0}
+        assert [i.object_id for i in outbox.due(db)] == [sid]
+        assert outbox.offer_refused_again(db) == 0  # nothing else was refused

@@ -5,7 +5,8 @@ check-in) that has none yet; it runs in the worker right after sessions commit, 
 is idempotent (a unique index on ``(kind, object_id)``), so neither a crash nor a second run loses or
 doubles anything. A session still being recorded (``ended_at`` unset) waits, unless it predates this
 process: then it was cut off by a crash, stays ``interrupted``, and is sent as it is. Demo sessions
-(rendered video, not the patient) are never sent.
+(rendered video, not the patient) are never sent. What the clinic refused is offered again once each
+time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
@@ -69,3 +70,12 @@ def counts(db: DB) -> dict[str, int]:
                       .group_by(OutboxItem.state)).all()
     found = {state: n for state, n in rows}
     return {"pending": found.get("pending", 0), "sent": found.get("sent", 0), "rejected": found.get("rejected", 0)}
+
+
+def offer_refused_again(db: DB) -> int:
+    """Put every item the clinic refused back in the queue; returns how many. The worker does this once
+    when it starts: a clinic server updated since may take what an older one refused (a rep whose
+    furthest point was not seen, for one), and one that still refuses just refuses again."""
+    n = db.execute(update(OutboxItem).where(OutboxItem.state == "rejected").values(state="pending")).rowcount
+    db.commit()
+    return int(n or 0)

@@ -8,7 +8,8 @@ only after the clinic answered, and a crash in between just sends it again. Afte
 whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most
 ``backoff_cap_s``, times a random factor in [0.5, 1]); a refused token stops uploads until the token
 works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
-go on. The plan is pulled at start and every ``plan_every_s``.
+go on, and it is offered again once when the worker next starts (the clinic may have been updated).
+The plan is pulled at start and every ``plan_every_s``.
 """
 
 from __future__ import annotations
@@ -244,7 +245,19 @@ class SyncWorker:
         if time.monotonic() >= self._retry_at:
             self.upload_due()
 
+    def offer_refused_again(self) -> int:
+        """Once at start: what the clinic refused goes back in the queue (see :mod:`romcam.sync.outbox`)."""
+        with self.store.session() as db:
+            n = outbox.offer_refused_again(db)
+        if n:
+            log.info("sync: %d item(s) the clinic refused before are offered again", n)
+        return n
+
     def run(self) -> None:
+        try:
+            self.offer_refused_again()
+        except Exception as exc:  # the database busy for a moment: they wait for the next start
+            log.warning("sync: %s", exc)
         while not self._stop.is_set():
             try:
                 self.step()
