@@ -54,7 +54,12 @@ def test_a_rep_whose_furthest_point_was_hidden_is_reported_as_a_bound(motion: Mo
     text = summary_text(a)
     rows = [line for line in text.splitlines() if line.strip().startswith(("1 ", "2 "))]
     assert "furthest point not seen" in rows[0] and "furthest point not seen" not in rows[1]
-    assert any("furthest seen" in line for line in caregiver_lines(a))
+    lines = caregiver_lines(a)
+    assert any("furthest seen" in line for line in lines)
+    # the target is out of reach of the synthetic reps: the seen one fell short, the hidden one is not known
+    assert any("repetition 2 stopped short" in line for line in lines), lines
+    assert any("furthest point of repetition 1, so romcam could not check it" in line for line in lines), lines
+    assert not any("every repetition reached" in line for line in lines)
 
 
 @pytest.mark.parametrize("motion", MOTIONS, ids=lambda m: m.id)
