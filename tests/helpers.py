@@ -113,6 +113,8 @@ def stop(proc: subprocess.Popen, wait: float = 15.0, *, group: bool = False) -> 
             while time.monotonic() < deadline:
                 proc.poll()  # reap the wrapper
                 if not _group_alive(proc.pid):
+                    # it may have died after that poll, a zombie not yet reaped (Popen would warn "still running")
+                    proc.wait(10)
                     return
                 time.sleep(0.1)
         proc.poll()
