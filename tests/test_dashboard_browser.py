@@ -358,16 +358,22 @@ def test_report_is_printable(page, server, seeded) -> None:
     assert page.pdf(format="A4")[:4] == b"%PDF"
 
 
-def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, server) -> None:
-    """The other end of the range narrowing (how a contracture shows) has an alert of its own, titled
-    for the PT, even while every peak stays put."""
-    api = Api(server)
-    _, patient = api("POST", "/api/patients", {"name": f"Contracture Example {uuid.uuid4().hex[:4]}"})
+def _patient_with_elbow_plan(api: Api, name: str) -> tuple[dict, dict]:
+    """A new patient (``name`` and a random suffix) with the active elbow prescription: (patient, prescription)."""
+    _, patient = api("POST", "/api/patients", {"name": f"{name} {uuid.uuid4().hex[:4]}"})
     exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["elbow_active"]
     _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
         "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
         "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
         "max_minutes": 20, "notes": ""})
+    return patient, rx
+
+
+def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, server) -> None:
+    """The other end of the range narrowing (how a contracture shows) has an alert of its own, titled
+    for the PT, even while every peak stays put."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Contracture Example")
     noise = get_motion("elbow_flexion").return_noise_deg
     rests = [8.0, 9.0, 7.0, 8.0, 8.0] + [8.0 + noise + 7.0 + d for d in (1.0, -1.0, 0.0)]
     today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
@@ -396,12 +402,7 @@ def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server)
     romcam's own analysis finds the reps but not their furthest point. The angles seen (about 90°, well
     below the 128° before) are bounds: marked as such on every page, and no decline note."""
     api = Api(server)
-    _, patient = api("POST", "/api/patients", {"name": f"Out Of View Example {uuid.uuid4().hex[:4]}"})
-    exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["elbow_active"]
-    _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
-        "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
-        "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
-        "max_minutes": 20, "notes": ""})
+    patient, rx = _patient_with_elbow_plan(api, "Out Of View Example")
     today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
     n, docs = 8, []
     for i in range(n):
