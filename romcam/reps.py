@@ -79,8 +79,9 @@ glitch gate; nothing is interpolated except the edges of ``hold_s``)
   before the rep came back to rest, with a fall less than half its rise.
 - ``peak_seen``: ``False`` when the furthest point may have fallen in unmeasured frames: between
   ``start`` and ``end`` the limb went unmeasured for longer than ``UNSEEN_GAP_S`` (0.2 s, and at
-  least 1.5 frame intervals: one lost frame at 5 fps) — missing samples, or samples the glitch gate
-  dropped — next to a sample within ``hysteresis`` of the rep's extreme. The limb was near its
+  least 1.5 frame intervals, the median of the last 63: one lost frame at 5 fps, not a jittery
+  camera) — missing samples, or samples the glitch gate dropped — next to a sample within
+  ``hysteresis`` of the rep's extreme. The limb was near its
   furthest point when it was lost from view, so it may have gone further unseen: the peak angle is
   what was seen, a bound on the range reached (a knee straightened under a caregiver's hands reads
   45° where it reached 0°), not a measurement of it. ``below_target`` is then ``None`` (not known)
@@ -112,6 +113,7 @@ samples still held by the gate (a jump that neither lasted 0.2 s nor came back) 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,6 +142,7 @@ RETURN_FRACTION = 0.5
 # furthest point may not have been seen (Rep.peak_seen).
 UNSEEN_GAP_S = 0.2
 UNSEEN_GAP_FRAMES = 1.5
+FRAME_DT_WINDOW = 63  # the frame interval is the median of the last this many intervals (jitter-proof)
 # Automatic hysteresis (auto_hysteresis): max(AUTO_HYSTERESIS_MIN_DEG, factor × noise std, fraction × range)
 # (see detect_reps for why 8).
 AUTO_HYSTERESIS_RANGE_FRACTION = 0.12
@@ -234,7 +237,7 @@ class RepDetector:
         self._base = 0
         self._n = 0  # valid samples seen
         self._t_last: float | None = None  # last time seen, valid sample or not
-        self._frame_dt: float | None = None  # shortest interval between samples fed (valid or not)
+        self._dts: deque[float] = deque(maxlen=FRAME_DT_WINDOW)  # the last intervals between samples fed
         self._finished = False
         self._n_final = 0  # reps returned so far
         self._n_full = 0  # reps returned so far that are not partial
@@ -301,8 +304,8 @@ class RepDetector:
                 f"t must increase strictly from sample to sample, got t={t!r} "
                 f"after t={self._t_last!r}"
             )
-        if self._t_last is not None and (self._frame_dt is None or t - self._t_last < self._frame_dt):
-            self._frame_dt = t - self._t_last
+        if self._t_last is not None:
+            self._dts.append(t - self._t_last)
         self._t_last = t
         a = float(angle)
         if math.isnan(a):
@@ -579,7 +582,8 @@ class RepDetector:
 
     def _peak_seen(self, istart: int, iend: int, peak: float) -> bool:
         """``Rep.peak_seen`` (see the module docstring) of the rep from ``istart`` to ``iend``."""
-        gap = max(UNSEEN_GAP_S, UNSEEN_GAP_FRAMES * (self._frame_dt or 0.0)) + 1e-9
+        frame_dt = float(np.median(self._dts)) if self._dts else 0.0
+        gap = max(UNSEEN_GAP_S, UNSEEN_GAP_FRAMES * frame_dt) + 1e-9
         near = peak - self.hysteresis
         for j in range(istart, iend):
             if self._t(j + 1) - self._t(j) > gap and max(self._y(j), self._y(j + 1)) >= near:

@@ -406,6 +406,22 @@ def test_only_a_gap_next_to_the_furthest_point_leaves_it_unseen(where, seen):
     assert reps[0].below_target is (True if seen else None)
 
 
+@pytest.mark.parametrize(("lost_frames", "seen"), [(0, True), (1, False)])
+def test_a_jittery_5fps_camera_loses_the_furthest_point_only_with_a_frame(lost_frames, seen):
+    # a webcam at 5 fps whose frames come 0.19-0.21 s apart, two of them in a burst 0.02 s apart: no
+    # frame lost is no gap; one frame lost at the peak (0.4 s unmeasured at 5 fps) is
+    rng = np.random.default_rng(3)
+    t, x, truth = reps_signal(5.0, amps=(80.0,), hold=1.0)
+    t = t + rng.uniform(-0.01, 0.01, t.size)
+    t[3] = t[2] + 0.02  # at rest, before the rep
+    x = x.copy()
+    peak = int(np.argmin(np.abs(t - truth[0][1])))
+    x[peak:peak + lost_frames] = np.nan
+    reps = detect_reps(t, x, hysteresis=10.0)
+    assert len(reps) == 1
+    assert reps[0].peak_seen is seen
+
+
 def test_few_frame_glitches_at_rest_are_not_reps():
     # rendered two-person scenes: at rest the angle jumps 20-50° for 2-3 frames (15 fps)
     rng = np.random.default_rng(12)
