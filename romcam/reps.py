@@ -120,7 +120,7 @@ import numpy as np
 
 from romcam.filters import check_positive, estimate_noise
 
-__all__ = ["Rep", "RepDetector", "auto_hysteresis", "detect_reps"]
+__all__ = ["Rep", "RepDetector", "auto_hysteresis", "below_target", "detect_reps"]
 
 REST_TOL_MIN_DEG = 2.0
 REST_TOL_FRACTION = 0.10
@@ -560,11 +560,7 @@ class RepDetector:
         else:
             max_angle, min_angle = -rest, -peak
         seen = self._peak_seen(istart, iend, peak)
-        below: bool | None = None
-        if self.target is not None:
-            below = max_angle < self.target if self._sign > 0 else min_angle > self.target
-            if below and not seen:
-                below = None  # short of the target as far as it was seen; it may have got there unseen
+        below = below_target(self.works, max_angle, min_angle, self.target, peak_seen=seen)
         self._n_final += 1
         if not partial:
             self._n_full += 1
@@ -623,6 +619,17 @@ class RepDetector:
         # Pass 2: time within hold_tolerance of that level.
         thr = level - self.hold_tolerance
         return max(0.0, edge(+1, thr)[1] - edge(-1, thr)[1])
+
+
+def below_target(works: str, max_angle: float, min_angle: float, target: float | None, *,
+                 peak_seen: bool = True) -> bool | None:
+    """``Rep.below_target``: whether the worked end fell short of ``target`` (``max_angle < target``
+    for ``works="max"``, ``min_angle > target`` for ``"min"``); ``None`` without a target, or when it
+    fell short as far as it was seen but its furthest point was not (it may have got there unseen)."""
+    if target is None:
+        return None
+    below = max_angle < target if works == "max" else min_angle > target
+    return None if below and not peak_seen else below
 
 
 def auto_hysteresis(raw_angle: np.ndarray) -> float:

@@ -31,7 +31,7 @@ from ..catalog import get_motion
 from ..errors import CameraError, CorruptVideoError, RomcamError
 from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
-from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector
+from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..source import Frame, open_source, parse_source, prefetched
 from ..subject import SubjectTracker, bbox, parse_selector
 from .annotate import annotate, to_jpeg
@@ -603,13 +603,10 @@ class CaptureWorker:
         while self.detector.completed > self._counted:
             # counted now: store it at once (provisional; rewritten when final)
             if math.isfinite(self._track_hi):
-                below = None
-                if target is not None:
-                    below = self._track_hi < target if self.motion.works == "max" else self._track_lo > target
                 rec.rep(self._counted, {
                     "start": self._track_start, "peak": self._track_peak[1], "end": t,
                     "max_angle": self._track_hi, "min_angle": self._track_lo, "hold_s": 0.0, "partial": False,
-                    "below_target": below})
+                    "below_target": below_target(self.motion.works, self._track_hi, self._track_lo, target)})
             self._counted += 1
             self._track_start = t
             self._track_peak = (-math.inf, t)
@@ -617,11 +614,9 @@ class CaptureWorker:
         for rep in finals:
             if rep.partial:
                 continue
-            d = rep.to_dict()
-            if target is not None:
-                below = rep.max_angle < target if self.motion.works == "max" else rep.min_angle > target
-                # short as far as it was seen, but its furthest point was out of view: not known
-                d["below_target"] = None if below and not rep.peak_seen else below
+            d = rep.to_dict()  # the live detector has no target: this item's, as the detector would judge it
+            d["below_target"] = below_target(self.motion.works, rep.max_angle, rep.min_angle, target,
+                                             peak_seen=rep.peak_seen)
             rec.rep(self._final_full, d)
             self._final_full += 1
 
