@@ -163,9 +163,9 @@ def _warnings(a: Analysis) -> list[str]:
         )
     unseen = [i for i, r in enumerate(a.reps, 1) if not r.peak_seen]
     if unseen:
-        which = f"repetition {unseen[0]}" if len(unseen) == 1 else f"repetitions {', '.join(map(str, unseen))}"
         out.append(
-            f"the {a.side} {m.joint} was out of view at the furthest point of {which} (of {len(a.reps)}): "
+            f"the {a.side} {m.joint} was out of view at the furthest point of {repetitions(unseen)} "
+            f"(of {len(a.reps)}): "
             "the angle shown is the furthest seen, at least this far, not how far it went — keep the "
             "whole limb in view, with no hand over the joint"
         )
@@ -175,6 +175,12 @@ def _warnings(a: Analysis) -> list[str]:
             "frames with a person: keep the whole limb in view"
         )
     return out
+
+
+def repetitions(numbers: list[int]) -> str:
+    """"repetition 2" or "repetitions 1, 3" (rep numbers from 1)."""
+    return (f"repetition {numbers[0]}" if len(numbers) == 1
+            else f"repetitions {', '.join(map(str, numbers))}")
 
 
 def _posture_setup(a: Analysis, posture: str | None) -> None:

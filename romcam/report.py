@@ -6,7 +6,7 @@ import csv
 import io
 import math
 
-from .analysis import Analysis
+from .analysis import Analysis, repetitions
 
 
 def _fmt(v: float | None, unit: str = "°") -> str:
@@ -70,23 +70,17 @@ def caregiver_lines(a: Analysis) -> list[str]:
         short = [i for i, r in enumerate(full, 1) if r.below_target]
         unknown = [i for i, r in enumerate(full, 1) if r.below_target is None and not r.peak_seen]
         if short:
-            out.append(f"  for the caregiver: {_which(short)} stopped short of "
+            out.append(f"  for the caregiver: {repetitions(short)} stopped short of "
                        f"{a.target:.0f}° — next time move slowly to {a.target:.0f}° if it is comfortable, never "
                        "past the PT's safe maximum")
         if unknown:
             it = "it" if len(unknown) == 1 else "they"
             out.append(f"  for the caregiver: the {m.joint} was out of view at the furthest point of "
-                       f"{_which(unknown)}, so romcam could not check {it} reached {a.target:.0f}° — "
+                       f"{repetitions(unknown)}, so romcam could not check {it} reached {a.target:.0f}° — "
                        "keep your hands off the joint, on the side away from the camera")
         if not short and not unknown:
             out.append(f"  for the caregiver: every repetition reached {a.target:.0f}°")
     return out
-
-
-def _which(numbers: list[int]) -> str:
-    """"repetition 2" or "repetitions 1, 3"."""
-    return (f"repetition {numbers[0]}" if len(numbers) == 1
-            else f"repetitions {', '.join(map(str, numbers))}")
 
 
 CSV_COLUMNS = ["time_s", "angle_deg", "angle_raw_deg", "confidence", "view_ok", "rep", "rep_event"]
