@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy.orm import Session as DB
 
 from ..catalog import default_catalog
-from ..reps import UNSEEN_GAP_FRAMES, UNSEEN_GAP_S
+from ..reps import detect_reps
 from ..session_doc import session_document, set_from_analysis
 from . import service
 from .models import Patient, Prescription
@@ -27,8 +27,8 @@ def synthetic_analysis(exercise: str, side: str, peak: float, *, reps: int = 3, 
     """A ``romcam.analysis/1`` document of ``reps`` smooth reps reaching ``peak`` (no video).
 
     ``unseen_s``: seconds around each rep's peak in which the limb is not measured (a caregiver's
-    hands over the joint): those samples have no angle, the rep's angles are the ones seen, and a gap
-    long enough to hide the furthest point (as ``romcam.reps`` defines it) makes ``peak_seen`` False."""
+    hands over the joint): those samples have no angle, the rep's angles are the ones seen, and each
+    rep's ``peak_seen`` is what romcam's own rep detector (``romcam.reps``) says of the signal."""
     rng = rng or np.random.default_rng(0)
     motion = default_catalog().get(exercise)
     if rest is None:
@@ -40,6 +40,10 @@ def synthetic_analysis(exercise: str, side: str, peak: float, *, reps: int = 3, 
     peaks = [0.5 + (i + 0.5) * rep_s for i in range(reps)]
     if unseen_s > 0:
         angle[np.any([np.abs(t - p) < unseen_s / 2 for p in peaks], axis=0)] = np.nan
+    found = [r for r in detect_reps(t, angle, works=motion.works) if not r.partial]
+    if len(found) != reps:
+        raise ValueError(f"the rep detector finds {len(found)} reps in this synthetic signal, not {reps}: "
+                         "make the reps larger than the noise")
     rep_list = []
     for i, at in enumerate(peaks):
         start, end = 0.5 + i * rep_s, 0.5 + (i + 1) * rep_s
@@ -47,7 +51,7 @@ def synthetic_analysis(exercise: str, side: str, peak: float, *, reps: int = 3, 
         rep_list.append({"start": round(start, 3), "peak": round(at, 3), "end": round(end, 3),
                          "max_angle": round(float(angle[inside].max()), 1),
                          "min_angle": round(float(angle[inside].min()), 1), "hold_s": 0.3, "partial": False,
-                         "below_target": None, "peak_seen": _seen_at(t, angle, at, fps)})
+                         "below_target": None, "peak_seen": found[i].peak_seen})
     return {
         "schema": "romcam.analysis/1", "exercise": exercise, "exercise_name": motion.display_name,
         "experimental": motion.experimental, "side": side, "video": "synthetic (no video)", "fps": fps,
@@ -67,15 +71,6 @@ def _sample(t: float, angle: float) -> dict[str, Any]:
         return {"t": round(float(t), 3), "angle": None, "angle_raw": None, "confidence": 0.0, "view_ok": True}
     return {"t": round(float(t), 3), "angle": round(float(angle), 1), "angle_raw": round(float(angle), 1),
             "confidence": 0.9, "view_ok": True}
-
-
-def _seen_at(t: np.ndarray, angle: np.ndarray, at: float, fps: float) -> bool:
-    """Whether the time ``at`` was measured closely enough (``romcam.reps``: no gap longer than 0.2 s and
-    1.5 frame intervals between the measured samples around it)."""
-    before, after = t[(t <= at) & ~np.isnan(angle)], t[(t > at) & ~np.isnan(angle)]
-    if not before.size or not after.size:
-        return False
-    return float(after[0] - before[-1]) <= max(UNSEEN_GAP_S, UNSEEN_GAP_FRAMES / fps) + 1e-9
 
 
 def synthetic_session(patient_id: uuid.UUID, started_at: datetime,
