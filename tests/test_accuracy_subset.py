@@ -53,3 +53,6 @@ def test_a_leg_drawn_through_empty_space_is_not_measured() -> None:
     assert row.mae <= 5.0
     assert row.p95 <= 12.0
     assert (row.reps_found, row.reps_invented) == (row.reps_true, 0)
+    # the straightened knee is among the frames left unmeasured: each rep says its furthest point was not
+    # seen (the angle it gives is a bound), instead of reporting 45° as an extension deficit
+    assert row.peaks_seen == [False] * row.reps_true
