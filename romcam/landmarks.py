@@ -104,6 +104,9 @@ class Pose:
     signature: np.ndarray | None = None
     # per LIMB_SEGMENTS: the share of the drawn segment on the person in the model's mask (None: no mask)
     support: np.ndarray | None = None
+    # per LIMB_SEGMENTS: the unit image direction of the limb's long axis in the model's mask
+    # (romcam.limb_axes), NaN rows where the mask gives none (None: no mask)
+    axes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("image", "world"):

@@ -6,8 +6,9 @@ The only module that imports MediaPipe. It converts MediaPipe's results once, he
 Person masks: every landmarker here also gives each person's segmentation mask, and each pose
 carries the share of each limb segment that lies on it (``Pose.support``, read in the picture the
 landmarker saw: the frame, a turned copy or the patient's crop). The angle engine does not measure
-a segment drawn where the mask sees no one (``romcam.measure``). The masks cost the model about a
-tenth of its speed (benchmarks/results/perf.md).
+a segment drawn where the mask sees no one (``romcam.measure``). Each pose also carries the thighs'
+long axes in its mask (``Pose.axes``, :mod:`romcam.limb_axes`), which the angle engine measures on in
+side views. The masks cost the model about a tenth of its speed (benchmarks/results/perf.md).
 
 Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
 one of two people (its detector runs only when tracking is lost, and a second person who enters
@@ -50,6 +51,7 @@ import numpy as np
 from . import appearance
 from .errors import ModelError
 from .landmarks import NUM_LANDMARKS, TORSO, Focus, Pose, PoseFrame, segment_support, torso_distance, torso_length
+from .limb_axes import limb_axes
 
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -352,11 +354,19 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int, mask: ob
     world = np.array([(lm.x, lm.y, lm.z) for lm in world_lms], dtype=np.float64)
     visibility = np.array([lm.visibility or 0.0 for lm in image_lms], dtype=np.float64)
     presence = np.array([lm.presence or 0.0 for lm in image_lms], dtype=np.float64)
-    support = None
+    support = axes = None
     if mask is not None:
         m = mask.numpy_view()
-        support = segment_support(image[:, :2], m[..., 0] if m.ndim == 3 else m)
-    return Pose(image=image, world=world, visibility=visibility, presence=presence, support=support)
+        m = m[..., 0] if m.ndim == 3 else m
+        support = segment_support(image[:, :2], m)
+        axes = limb_axes(image[:, :2], m, _torso_px(image))
+    return Pose(image=image, world=world, visibility=visibility, presence=presence, support=support, axes=axes)
+
+
+def _torso_px(image: np.ndarray) -> float:
+    """Mid-shoulder to mid-hip in pixels, from the landmarks ``image`` (33, 3)."""
+    p = image[:, :2]
+    return float(np.linalg.norm(0.5 * (p[TORSO[0]] + p[TORSO[1]]) - 0.5 * (p[TORSO[2]] + p[TORSO[3]])))
 
 
 def _masks(result: object) -> list:
@@ -418,7 +428,15 @@ def _unturn(pose: Pose, turn: int, width: int, height: int) -> Pose:
         w[:, 0], w[:, 1] = pose.world[:, 1], -pose.world[:, 0]
     else:
         raise ValueError(f"turn must be 0, 1 or 3, got {turn}")
-    return Pose(image=im, world=w, visibility=pose.visibility, presence=pose.presence, support=pose.support)
+    axes = None
+    if pose.axes is not None:  # directions turn as the image x, y do
+        axes = pose.axes.copy()
+        if turn == 1:
+            axes[:, 0], axes[:, 1] = -pose.axes[:, 1], pose.axes[:, 0]
+        else:
+            axes[:, 0], axes[:, 1] = pose.axes[:, 1], -pose.axes[:, 0]
+    return Pose(image=im, world=w, visibility=pose.visibility, presence=pose.presence, support=pose.support,
+                axes=axes)
 
 
 def _same_person(a: Pose, b: Pose) -> bool:

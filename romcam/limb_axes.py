@@ -1,0 +1,155 @@
+"""A thigh's long axis from the pose model's own person mask. Pure numpy, no I/O.
+
+The model's hip and knee landmarks sit off the joints' centres now and then (on the rendered
+MakeHuman legs the knee landmark at the back of a bent knee read knee flexion 5-14° short, the hip
+landmark above the hip joint read hip flexion 5-8° short), and a line between two misplaced joints
+is tilted. A goniometer's arm follows the limb's long axis, which the limb's outline shows: across
+the middle of the segment drawn between the landmarks (from 20 % to 80 % of its length) the person
+mask is read along cross-sections; each cross-section's centre is the middle of the run of person
+pixels through the drawn line, and the line fitted through those centres is the axis.
+
+The outline is only the limb's own where nothing else of the person lies beside it, so a
+cross-section is left out when:
+
+- its run goes past :data:`MAX_HALF_WIDTH` of the torso's length either side of the drawn line, or
+  ends at the picture's edge (the trunk, or the picture's edge, not the limb's);
+- another of the person's drawn limb segments (or the trunk's line) crosses it away from the drawn
+  line (more than :data:`SHARED_LINE_FRACTION` of the run's width from it). Seen from the side, the
+  far thigh beside the near one, partly overlapping, widens the run on one side: the procedural
+  hip flexion's 15-40° read 8-12° off until those sections were left out. Two thighs that coincide in
+  the picture make one outline, and their sections stay;
+- it is much wider than the rest (:data:`MAX_WIDTH_OVER_MEDIAN` × their median).
+
+A segment with fewer than :data:`MIN_SECTIONS` sections left has no axis, nor has one whose axis
+turns more than :data:`MAX_TURN_DEG` from the drawn segment (another limb's outline).
+
+Only the thighs (:data:`AXIS_SEGMENTS`): the shank's outline bulges at the calf and meets the foot,
+and its midline tilts from the shin (on the rendered bodies the ankles read 2-8° worse with it); a
+hanging arm seen from the side lies on the trunk's outline.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .landmarks import INDEX, LIMB_SEGMENTS, MASK_ON_PERSON
+
+SECTIONS = np.linspace(0.2, 0.8, 13)  # where along the drawn segment the cross-sections lie
+MAX_HALF_WIDTH = 0.3  # torso lengths: a run wider than this either side of the drawn line is not one limb's
+MAX_WIDTH_OVER_MEDIAN = 1.5  # a cross-section this much wider than the median is another body part alongside
+MIN_SECTIONS = 5  # cross-sections that must be the limb's own
+MIN_LENGTH_PX = 8.0  # a segment drawn shorter than this has no axis to find
+MAX_TURN_DEG = 20.0  # an axis further than this from the drawn segment is another limb's outline
+# another drawn segment crossing a cross-section within this share of the run's width of the drawn line
+# lies along the same outline (two thighs that coincide in the picture)
+SHARED_LINE_FRACTION = 0.15
+
+# the segments whose axis is read: the thighs (see the module's docstring)
+AXIS_SEGMENTS: tuple[int, ...] = tuple(
+    i for i, (a, b) in enumerate(LIMB_SEGMENTS)
+    if (a, b) in ((INDEX["left_hip"], INDEX["left_knee"]), (INDEX["right_hip"], INDEX["right_knee"]))
+)
+
+
+def limb_axes(xy: np.ndarray, mask: np.ndarray, torso: float) -> np.ndarray:
+    """Per :data:`LIMB_SEGMENTS`, the unit image direction (proximal → distal) of the limb's long
+    axis in the person ``mask`` (H, W, 0..1), from the landmarks ``xy`` (33, 2) pixels, for a person
+    whose torso is ``torso`` pixels long; NaN rows for segments outside :data:`AXIS_SEGMENTS` and
+    where the mask gives no axis."""
+    out = np.full((len(LIMB_SEGMENTS), 2), np.nan)
+    if not math.isfinite(torso) or torso <= 0:
+        return out
+    reach = max(2, int(round(MAX_HALF_WIDTH * torso)))
+    trunk = (0.5 * (xy[INDEX["left_hip"]] + xy[INDEX["right_hip"]]),
+             0.5 * (xy[INDEX["left_shoulder"]] + xy[INDEX["right_shoulder"]]))
+    for j in AXIS_SEGMENTS:
+        ia, ib = LIMB_SEGMENTS[j]
+        a, b = xy[ia], xy[ib]
+        # the person's other limbs and trunk line, as drawn: a cross-section they cross is not this limb's own
+        others = [(xy[p], xy[q]) for p, q in LIMB_SEGMENTS if not {p, q} & {ia, ib}]
+        others.append(trunk)
+        axis = segment_axis(a, b, mask, reach, others)
+        if axis is not None:
+            out[j] = axis
+    return out
+
+
+def segment_axis(a: np.ndarray, b: np.ndarray, mask: np.ndarray, reach: int,
+                 others: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray | None:
+    """The unit direction (from ``a`` toward ``b``) of the limb's axis through the centres of its
+    cross-sections in ``mask``, each read up to ``reach`` pixels either side of the line ``a``–``b``;
+    None when it cannot be told (see the module's docstring)."""
+    d = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
+    length = math.hypot(float(d[0]), float(d[1]))
+    if not np.isfinite(d).all() or length < MIN_LENGTH_PX:
+        return None
+    u = d / length
+    n = np.array([-u[1], u[0]])
+    h, w = mask.shape[:2]
+    centres = np.asarray(a, dtype=np.float64)[None, :] + SECTIONS[:, None] * d[None, :]  # (K, 2)
+    steps = np.arange(-reach - 1, reach + 2)  # one step past the reach each side: a run that reaches it is too wide
+    pts = centres[:, None, :] + steps[None, :, None] * n[None, None, :]  # (K, S, 2)
+    x = np.rint(pts[..., 0]).astype(np.int64)
+    y = np.rint(pts[..., 1]).astype(np.int64)
+    inside = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    on = np.zeros(x.shape, dtype=bool)
+    on[inside] = mask[y[inside], x[inside]] >= MASK_ON_PERSON
+    mid = reach + 1  # the drawn line's column
+    left = ~on[:, :mid][:, ::-1]  # off-person steps going outward from the line, each side
+    right = ~on[:, mid + 1:]
+    # the run of person pixels through the line ends before the first off-person step each side; a
+    # section whose line is off the person, or whose run goes past the reach (the trunk or another limb
+    # alongside), or ends at the picture's edge rather than the limb's, is not the limb's own
+    first = mid - 1 - np.argmax(left, axis=1)  # the first off-person column on each side
+    last = mid + 1 + np.argmax(right, axis=1)
+    rows = np.arange(len(SECTIONS))
+    ok = (on[:, mid] & left.any(axis=1) & right.any(axis=1) & inside[rows, first] & inside[rows, last])
+    if int(ok.sum()) < MIN_SECTIONS:
+        return None
+    lo = centres + steps[first + 1][:, None] * n[None, :]  # each run's two ends
+    hi = centres + steps[last - 1][:, None] * n[None, :]
+    if others:
+        ends = np.concatenate([lo[ok], hi[ok]])
+        low, high = ends.min(axis=0), ends.max(axis=0)
+        near = [(p, q) for p, q in others  # only segments whose box meets the sections' can cross them
+                if np.all(np.minimum(p, q) <= high) and np.all(np.maximum(p, q) >= low)]
+        if near:
+            ok &= ~_crossed(lo, hi, centres, near)
+        if int(ok.sum()) < MIN_SECTIONS:
+            return None
+    mids_a = 0.5 * (lo[ok] + hi[ok])
+    widths_a = (last[ok] - first[ok] - 1).astype(np.float64)
+    own = widths_a <= MAX_WIDTH_OVER_MEDIAN * float(np.median(widths_a))
+    if int(own.sum()) < MIN_SECTIONS:
+        return None
+    pts_own = mids_a[own]
+    _, _, vt = np.linalg.svd(pts_own - pts_own.mean(axis=0))
+    axis = vt[0] if float(np.dot(vt[0], u)) >= 0 else -vt[0]
+    if math.degrees(math.acos(min(1.0, float(np.dot(axis, u))))) > MAX_TURN_DEG:
+        return None
+    return axis
+
+
+def _crossed(lo: np.ndarray, hi: np.ndarray, line: np.ndarray, others: list[tuple[np.ndarray, np.ndarray]]
+             ) -> np.ndarray:
+    """For each cross-section ``lo[k]``–``hi[k]`` ((K, 2) each), whether any of the segments ``others``
+    crosses it away from ``line[k]`` (where the segment being read crosses it)."""
+    p = np.array([o[0] for o in others], dtype=np.float64)  # (M, 2)
+    q = np.array([o[1] for o in others], dtype=np.float64)
+
+    def orient(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (c[..., 0] - a[..., 0])
+
+    L, H = lo[:, None, :], hi[:, None, :]
+    P, Q = p[None, :, :], q[None, :, :]
+    d1, d2 = orient(L, H, P), orient(L, H, Q)
+    d3, d4 = orient(P, Q, L), orient(P, Q, H)
+    hit = (d1 * d2 <= 0) & (d3 * d4 <= 0) & np.isfinite(P).all(axis=-1) & np.isfinite(Q).all(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.clip(np.nan_to_num(d3 / (d3 - d4), nan=0.5), 0.0, 1.0)
+    x = L + t[..., None] * (H - L)
+    width = np.linalg.norm(H - L, axis=-1)
+    near = np.linalg.norm(x - line[:, None, :], axis=-1) <= SHARED_LINE_FRACTION * width
+    return (hit & ~near).any(axis=1)

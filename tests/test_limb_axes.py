@@ -1,0 +1,172 @@
+"""A limb's long axis from the person mask (romcam/limb_axes.py), and the angle engine using it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+import pytest
+from synthetic_pose import make_pose
+
+from romcam.angles import LIMB_AXES_MAX_VIEW_DEG, measure
+from romcam.catalog import default_catalog
+from romcam.landmarks import INDEX, LIMB_SEGMENTS, SEGMENT_INDEX
+from romcam.limb_axes import AXIS_SEGMENTS, MAX_HALF_WIDTH, limb_axes, segment_axis
+
+CATALOG = default_catalog()
+TORSO = 200.0  # pixels
+REACH = int(round(MAX_HALF_WIDTH * TORSO))
+
+
+def _limb_mask(a: tuple[float, float], b: tuple[float, float], width: int, shape: tuple[int, int] = (480, 640)
+               ) -> np.ndarray:
+    mask = np.zeros(shape, np.float32)
+    cv2.line(mask, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 1.0, width)
+    return mask
+
+
+def _deg(u: np.ndarray, v: np.ndarray) -> float:
+    return math.degrees(math.acos(min(1.0, abs(float(np.dot(u, v)) / np.linalg.norm(u) / np.linalg.norm(v)))))
+
+
+@pytest.mark.parametrize("tilt", [0.0, 25.0, 70.0, 135.0])
+def test_the_axis_follows_the_limb_where_the_landmarks_sit_off_its_centre(tilt: float) -> None:
+    centre = np.array([320.0, 240.0])
+    u = np.array([math.sin(math.radians(tilt)), math.cos(math.radians(tilt))])
+    n = np.array([-u[1], u[0]])
+    a, b = centre - 120 * u, centre + 120 * u
+    mask = _limb_mask(tuple(a), tuple(b), 40)
+    # the landmarks: one at the limb's back edge, the other near its front edge — a line 7° off the limb
+    drawn_a, drawn_b = a + 10 * u + 15 * n, b - 10 * u - 12 * n
+    axis = segment_axis(drawn_a, drawn_b, mask, REACH)
+    assert axis is not None
+    assert _deg(drawn_b - drawn_a, u) > 6.5
+    assert _deg(axis, u) < 1.0
+    assert float(np.dot(axis, drawn_b - drawn_a)) > 0  # from the first landmark toward the second
+
+
+def test_no_axis_where_the_limb_lies_on_a_wider_body_part() -> None:
+    # an arm hanging in front of the trunk, seen from the side: the run of person pixels is the trunk's
+    mask = _limb_mask((320, 100), (320, 400), 40)
+    mask[120:380, 250:400] = 1.0
+    assert segment_axis(np.array([320.0, 120.0]), np.array([320.0, 380.0]), mask, REACH) is None
+
+
+def test_sections_widened_by_a_second_limb_alongside_are_left_out() -> None:
+    mask = _limb_mask((300, 60), (300, 420), 36)
+    mask[300:420, 300:340] = 1.0  # the other leg beside the lower part
+    axis = segment_axis(np.array([300.0, 60.0]), np.array([300.0, 420.0]), mask, REACH)
+    assert axis is not None
+    assert _deg(axis, np.array([0.0, 1.0])) < 1.0
+
+
+def test_no_axis_for_a_segment_drawn_off_the_person() -> None:
+    mask = _limb_mask((100, 100), (100, 400), 40)
+    assert segment_axis(np.array([400.0, 100.0]), np.array([400.0, 400.0]), mask, REACH) is None
+
+
+def test_an_outline_turned_far_from_the_drawn_segment_is_not_the_same_limb() -> None:
+    # the drawn segment crosses a different limb's outline at 45°: only a short stretch of it is on the person
+    mask = _limb_mask((200, 100), (440, 340), 120)
+    assert segment_axis(np.array([320.0, 100.0]), np.array([320.0, 380.0]), mask, REACH) is None
+
+
+def test_no_axis_where_the_limb_runs_off_the_picture() -> None:
+    mask = _limb_mask((2, 100), (2, 400), 40)
+    assert segment_axis(np.array([4.0, 100.0]), np.array([4.0, 400.0]), mask, REACH) is None
+
+
+def test_only_the_thighs_get_an_axis() -> None:
+    thighs = {(INDEX[f"{s}_hip"], INDEX[f"{s}_knee"]) for s in ("left", "right")}
+    for j, (a, b) in enumerate(LIMB_SEGMENTS):  # each segment drawn on its own as a clear limb
+        xy = np.full((33, 2), -1000.0)  # every other landmark far outside the picture
+        xy[a], xy[b] = (320, 60), (320, 400)
+        axes = limb_axes(xy, _limb_mask((320, 60), (320, 400), 30), TORSO)
+        is_thigh = (a, b) in thighs
+        assert (j in AXIS_SEGMENTS) is is_thigh
+        assert bool(np.isfinite(axes[j]).all()) is is_thigh, LIMB_SEGMENTS[j]
+        assert int(np.isfinite(axes).all(axis=1).sum()) == int(is_thigh)
+
+
+def test_sections_the_other_thigh_crosses_beside_the_line_are_left_out() -> None:
+    """Seen from the side, the far thigh partly behind the near one widens the outline on one side."""
+    xy = np.full((33, 2), -1000.0)
+    hip, knee = INDEX["left_hip"], INDEX["left_knee"]
+    xy[hip], xy[knee] = (320, 100), (320, 400)  # the near thigh, straight down
+    mask = _limb_mask((320, 100), (320, 400), 40)
+    # the far thigh from the same hip, 10° forward: it overlaps the near one's upper half and widens it
+    far_knee = np.array([320 + 300 * math.sin(math.radians(10)), 100 + 300 * math.cos(math.radians(10))])
+    cv2.line(mask, (320, 100), (int(far_knee[0]), int(far_knee[1])), 1.0, 40)
+    alone = limb_axes(xy, mask, TORSO)[SEGMENT_INDEX[frozenset((hip, knee))]]
+    xy[INDEX["right_hip"]], xy[INDEX["right_knee"]] = (320, 100), far_knee
+    xy[INDEX["right_ankle"]] = far_knee + (0, 250)
+    told = limb_axes(xy, mask, TORSO)[SEGMENT_INDEX[frozenset((hip, knee))]]
+    down = np.array([0.0, 1.0])
+    assert _deg(alone, down) > 1.5  # the widened sections pull the axis toward the far thigh
+    assert _deg(told, down) < 1.0
+
+
+def test_two_thighs_that_coincide_in_the_picture_keep_their_outline() -> None:
+    xy = np.full((33, 2), -1000.0)
+    for side, dx in (("left", 0), ("right", 3)):  # the far thigh right behind the near one
+        xy[INDEX[f"{side}_hip"]], xy[INDEX[f"{side}_knee"]] = (320 + dx, 100), (320 + dx, 400)
+    mask = _limb_mask((320, 100), (323, 400), 44)
+    axes = limb_axes(xy, mask, TORSO)
+    assert np.isfinite(axes[SEGMENT_INDEX[frozenset((INDEX["left_hip"], INDEX["left_knee"]))]]).all()
+
+
+def _turned(v: np.ndarray, deg: float) -> np.ndarray:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([c * v[0] - s * v[1], s * v[0] + c * v[1]])
+
+
+def _axes(pose, turn: float = 0.0) -> np.ndarray:
+    """The thighs' drawn directions, turned by ``turn`` degrees, as the pose stage would give them."""
+    axes = np.full((len(LIMB_SEGMENTS), 2), np.nan)
+    for j in AXIS_SEGMENTS:
+        a, b = LIMB_SEGMENTS[j]
+        d = pose.image[b, :2] - pose.image[a, :2]
+        axes[j] = _turned(d / np.linalg.norm(d), turn)
+    return axes
+
+
+def _uses_thigh(motion) -> bool:
+    segments = (motion.reference, motion.moving)
+    return any(isinstance(seg, tuple) and tuple(seg[:2]) == ("hip", "knee") for seg in segments)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("motion_id", [m.id for m in CATALOG if m.method == "image"])
+def test_every_side_view_motion_on_the_thigh_reads_its_axis(motion_id: str, side: str) -> None:
+    """Given the thigh's axis 6° from its drawn segment, the image angle of a side-view motion measured on
+    the thigh moves with it; every other motion, and every front-view one, reads the landmarks alone."""
+    motion = CATALOG.get(motion_id)
+    angle = round(motion.normal.min + 0.6 * (motion.normal.max - motion.normal.min), 1)
+    pose = make_pose(motion_id, side, angle, view=motion.view)
+    plain = measure(pose, motion, side).angle_image
+    assert measure(dataclasses.replace(pose, axes=_axes(pose)), motion, side).angle_image == pytest.approx(plain)
+    moved = measure(dataclasses.replace(pose, axes=_axes(pose, 6.0)), motion, side).angle_image
+    if motion.view == "side" and _uses_thigh(motion):
+        # the whole leg's line counts while a straight-leg motion's leg is straight: half the turn
+        assert 2.5 <= abs(moved - plain) <= 6.5
+    else:
+        assert moved == pytest.approx(plain)
+
+
+@pytest.mark.parametrize("yaw", [30.0, 45.0])
+def test_a_body_turned_from_the_side_view_reads_its_landmarks(yaw: float) -> None:
+    """Turned away, the two legs' outlines part and cross: the drawn thigh is measured, not its outline."""
+    motion = CATALOG.get("hip_flexion")
+    pose = make_pose("hip_flexion", "left", 60.0, view="side", yaw=yaw)
+    plain = measure(pose, motion, "left").angle_image
+    assert measure(dataclasses.replace(pose, axes=_axes(pose, 6.0)), motion, "left").angle_image == pytest.approx(plain)
+    assert LIMB_AXES_MAX_VIEW_DEG < 30.0
+
+
+def test_a_pose_whose_mask_gave_no_axis_reads_its_landmarks() -> None:
+    motion = CATALOG.get("knee_flexion")
+    pose = make_pose("knee_flexion", "left", 60.0, view="side")
+    none = dataclasses.replace(pose, axes=np.full((len(LIMB_SEGMENTS), 2), np.nan))
+    assert measure(none, motion, "left").angle_image == pytest.approx(measure(pose, motion, "left").angle_image)
