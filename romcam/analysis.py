@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .angles import reads_limb_axes
 from .catalog import Motion, get_motion
 from .errors import CorruptVideoError, NoPersonError, RomcamError, UsageError
 from .filters import smooth_zero_phase
@@ -244,7 +245,8 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     error: RomcamError | None = None
     with VideoFileSource(path) as source, PoseEstimator(model_path, num_poses=people,
                                                         expected_people=people if people > 1 else None,
-                                                        second_pass_every=1) as estimator:
+                                                        second_pass_every=1,
+                                                        limb_axes=reads_limb_axes(motion)) as estimator:
         meter = MotionMeter(motion, side, subject=tracker)
         try:
             # decoding runs ahead in a second thread, overlapped with the pose model (benchmarks/perf.py)

@@ -30,6 +30,7 @@ import numpy as np
 
 from .catalog import Motion
 from .landmarks import INDEX, SEGMENT_INDEX, Pose, other_side
+from .limb_axes import AXIS_SEGMENTS
 
 VIEW_OK_DEG = 25.0  # plane normal within this of the camera axis: view ok
 VIEW_FULL_CONFIDENCE_DEG = 20.0  # confidence starts falling past this
@@ -194,6 +195,23 @@ def _vector(arr: np.ndarray, spec: tuple[str, ...] | str, side: str, pick: Mappi
         if j is not None and np.isfinite(limb_axes[j]).all():
             return limb_axes[j] * float(np.dot(limb_axes[j], v))
     return v
+
+
+def reads_limb_axes(motion: Motion) -> bool:
+    """Whether the image estimate of ``motion`` can measure on a limb's outline axis (``Pose.axes``): a
+    side-view motion with a segment the pose stage reads one for. The pose stage skips the work for the
+    others (``PoseEstimator(limb_axes=...)``)."""
+    if motion.view != "side":
+        return False
+    specs = [motion.reference, motion.moving]
+    if motion.moving_through is not None and isinstance(motion.moving, tuple):
+        specs.append((motion.moving[1], motion.moving_through))
+    for spec in specs:
+        if isinstance(spec, tuple) and len(spec) == 2 and not any(n.startswith(("mid_", "other_")) for n in spec):
+            for side in ("left", "right"):
+                if SEGMENT_INDEX.get(frozenset(resolve_index(n, side) for n in spec)) in AXIS_SEGMENTS:
+                    return True
+    return False
 
 
 def _line_through(points: np.ndarray) -> np.ndarray:

@@ -155,6 +155,7 @@ class PoseEstimator:
         min_tracking_confidence: float = 0.5,
         expected_people: int | None = None,
         second_pass_every: int = 3,
+        limb_axes: bool = True,
     ) -> None:
         path = check_model(model_path)
         with _quiet_native_stderr():
@@ -192,6 +193,7 @@ class PoseEstimator:
                 self._focus_options = dataclasses.replace(second, num_poses=1)
                 self._focus = vision.PoseLandmarker.create_from_options(self._focus_options)
         self.expected_people = expected_people
+        self.limb_axes = limb_axes  # read the thighs' outline axes (romcam.angles.reads_limb_axes says who needs them)
         self.second_pass_every = max(1, int(second_pass_every))
         self._frames_since_second = self.second_pass_every
         self.focus_runs = 0  # how many patient passes ran (benchmarks, tests)
@@ -224,7 +226,7 @@ class PoseEstimator:
             self._warm = True
         height, width = rgb.shape[:2]
         poses = tuple(
-            _to_pose(image_lms, world_lms, width, height, mask)
+            _to_pose(image_lms, world_lms, width, height, mask, self.limb_axes)
             for image_lms, world_lms, mask in zip(result.pose_landmarks, result.pose_world_landmarks, _masks(result),
                                                   strict=True)
         )
@@ -264,7 +266,8 @@ class PoseEstimator:
             result = self._second[turn].detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=view), ms)
             for image_lms, world_lms, mask in zip(result.pose_landmarks, result.pose_world_landmarks, _masks(result),
                                                   strict=True):
-                pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0], mask), turn, width, height)
+                pose = _unturn(_to_pose(image_lms, world_lms, view.shape[1], view.shape[0], mask, self.limb_axes),
+                               turn, width, height)
                 if all(not _same_person(pose, p) for p in (*found, *extra)):
                     extra.append(pose)
             if extra:
@@ -304,7 +307,7 @@ class PoseEstimator:
             self._focus_seek = True  # VIDEO mode runs its detector on the next frame
             return found
         pose = _to_pose(result.pose_landmarks[0], result.pose_world_landmarks[0], view.shape[1], view.shape[0],
-                        _masks(result)[0])
+                        _masks(result)[0], self.limb_axes)
         image = pose.image.copy()
         image[:, :2] += (left, top)  # the world landmarks need nothing: the crop only moves the picture
         pose = dataclasses.replace(pose, image=image)
@@ -345,22 +348,25 @@ class PoseEstimator:
         self.close()
 
 
-def _to_pose(image_lms: list, world_lms: list, width: int, height: int, mask: object | None = None) -> Pose:
+def _to_pose(image_lms: list, world_lms: list, width: int, height: int, mask: object | None = None,
+             axes: bool = True) -> Pose:
     """romcam's pose from MediaPipe's landmarks of one person, in a picture ``width`` × ``height``, with
-    ``mask`` (that person's segmentation, an ``mp.Image``) read along the limb segments."""
+    ``mask`` (that person's segmentation, an ``mp.Image``) read along the limb segments and, with
+    ``axes``, across the thighs (:mod:`romcam.limb_axes`)."""
     if len(image_lms) != NUM_LANDMARKS:
         raise ValueError(f"expected {NUM_LANDMARKS} landmarks from the pose model, got {len(image_lms)}")
     image = np.array([(lm.x * width, lm.y * height, lm.z * width) for lm in image_lms], dtype=np.float64)
     world = np.array([(lm.x, lm.y, lm.z) for lm in world_lms], dtype=np.float64)
     visibility = np.array([lm.visibility or 0.0 for lm in image_lms], dtype=np.float64)
     presence = np.array([lm.presence or 0.0 for lm in image_lms], dtype=np.float64)
-    support = axes = None
+    support = outline = None
     if mask is not None:
         m = mask.numpy_view()
         m = m[..., 0] if m.ndim == 3 else m
         support = segment_support(image[:, :2], m)
-        axes = limb_axes(image[:, :2], m, _torso_px(image))
-    return Pose(image=image, world=world, visibility=visibility, presence=presence, support=support, axes=axes)
+        if axes:
+            outline = limb_axes(image[:, :2], m, _torso_px(image))
+    return Pose(image=image, world=world, visibility=visibility, presence=presence, support=support, axes=outline)
 
 
 def _torso_px(image: np.ndarray) -> float:

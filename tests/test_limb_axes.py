@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from synthetic_pose import make_pose
 
-from romcam.angles import LIMB_AXES_MAX_VIEW_DEG, measure
+from romcam.angles import LIMB_AXES_MAX_VIEW_DEG, measure, reads_limb_axes
 from romcam.catalog import default_catalog
 from romcam.landmarks import INDEX, LIMB_SEGMENTS, SEGMENT_INDEX
 from romcam.limb_axes import AXIS_SEGMENTS, MAX_HALF_WIDTH, limb_axes, segment_axis
@@ -143,6 +144,8 @@ def test_every_side_view_motion_on_the_thigh_reads_its_axis(motion_id: str, side
     """Given the thigh's axis 6° from its drawn segment, the image angle of a side-view motion measured on
     the thigh moves with it; every other motion, and every front-view one, reads the landmarks alone."""
     motion = CATALOG.get(motion_id)
+    # the pose stage reads the axes only for the motions that measure on them (PoseEstimator(limb_axes=...))
+    assert reads_limb_axes(motion) is (motion.view == "side" and _uses_thigh(motion))
     angle = round(motion.normal.min + 0.6 * (motion.normal.max - motion.normal.min), 1)
     pose = make_pose(motion_id, side, angle, view=motion.view)
     plain = measure(pose, motion, side).angle_image
@@ -170,3 +173,24 @@ def test_a_pose_whose_mask_gave_no_axis_reads_its_landmarks() -> None:
     pose = make_pose("knee_flexion", "left", 60.0, view="side")
     none = dataclasses.replace(pose, axes=np.full((len(LIMB_SEGMENTS), 2), np.nan))
     assert measure(none, motion, "left").angle_image == pytest.approx(measure(pose, motion, "left").angle_image)
+
+
+MODEL = Path(__file__).resolve().parents[1] / "models" / "pose_landmarker_full.task"
+
+
+@pytest.mark.skipif(not MODEL.is_file(), reason=f"pose model missing: {MODEL}")
+def test_the_pose_stage_reads_the_near_thigh_on_a_rendered_side_view_and_skips_it_when_not_asked() -> None:
+    """Real MediaPipe on a rendered side view with the hip flexed 60°: the near thigh gets an axis, and the
+    hip flexion measured on it is within 5° of the truth; an estimator told no motion needs them reads none."""
+    from romcam.pose import PoseEstimator
+    from romcam.render import render_pose_image
+
+    image = render_pose_image({"hip_flexion": 60.0}, side="left", view="side", background="room")
+    thigh = SEGMENT_INDEX[frozenset((INDEX["left_hip"], INDEX["left_knee"]))]
+    with PoseEstimator() as estimator:
+        (pose,) = estimator.process(image, 0.0).poses
+    assert pose.axes is not None and np.isfinite(pose.axes[thigh]).all()
+    assert measure(pose, CATALOG.get("hip_flexion"), "left").angle_image == pytest.approx(60.0, abs=5.0)
+    with PoseEstimator(limb_axes=False) as estimator:
+        (pose,) = estimator.process(image, 0.0).poses
+    assert pose.axes is None and pose.support is not None

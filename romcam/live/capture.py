@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..angles import reads_limb_axes
 from ..catalog import get_motion
 from ..errors import CameraError, CorruptVideoError, RomcamError
 from ..filters import OneEuroFilter
@@ -313,7 +314,8 @@ class CaptureWorker:
         # caregiver is expected (passive or assisted sets, or a chosen subject), else every 15
         return PoseEstimator(self.options.model_path, num_poses=people,
                              expected_people=people if people > 1 else None,
-                             second_pass_every=3 if self._caregiver_expected() else 15)
+                             second_pass_every=3 if self._caregiver_expected() else 15,
+                             limb_axes=any(reads_limb_axes(get_motion(item.exercise)) for item in self.plan))
 
     def _caregiver_expected(self) -> bool:
         return any(item.mode != "active" for item in self.plan) or self.subject_selector.kind != "auto"
