@@ -153,3 +153,12 @@ def _crossed(lo: np.ndarray, hi: np.ndarray, line: np.ndarray, others: list[tupl
     width = np.linalg.norm(H - L, axis=-1)
     near = np.linalg.norm(x - line[:, None, :], axis=-1) <= SHARED_LINE_FRACTION * width
     return (hit & ~near).any(axis=1)
+
+
+def trunk_length(xy: np.ndarray) -> float:
+    """Mid-shoulder to mid-hip in pixels, from the landmarks ``xy`` (33, 2): what the cross-sections' reach
+    is measured in."""
+    shoulders = 0.5 * (xy[INDEX["left_shoulder"]] + xy[INDEX["right_shoulder"]])
+    hips = 0.5 * (xy[INDEX["left_hip"]] + xy[INDEX["right_hip"]])
+    return float(np.linalg.norm(shoulders - hips))
+

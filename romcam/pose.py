@@ -51,7 +51,7 @@ import numpy as np
 from . import appearance
 from .errors import ModelError
 from .landmarks import NUM_LANDMARKS, TORSO, Focus, Pose, PoseFrame, segment_support, torso_distance, torso_length
-from .limb_axes import limb_axes
+from .limb_axes import limb_axes, trunk_length
 
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -365,14 +365,8 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int, mask: ob
         m = m[..., 0] if m.ndim == 3 else m
         support = segment_support(image[:, :2], m)
         if axes:
-            outline = limb_axes(image[:, :2], m, _torso_px(image))
+            outline = limb_axes(image[:, :2], m, trunk_length(image[:, :2]))
     return Pose(image=image, world=world, visibility=visibility, presence=presence, support=support, axes=outline)
-
-
-def _torso_px(image: np.ndarray) -> float:
-    """Mid-shoulder to mid-hip in pixels, from the landmarks ``image`` (33, 3)."""
-    p = image[:, :2]
-    return float(np.linalg.norm(0.5 * (p[TORSO[0]] + p[TORSO[1]]) - 0.5 * (p[TORSO[2]] + p[TORSO[3]])))
 
 
 def _masks(result: object) -> list:
