@@ -6,9 +6,10 @@ The only module that imports MediaPipe. It converts MediaPipe's results once, he
 Person masks: every landmarker here also gives each person's segmentation mask, and each pose
 carries the share of each limb segment that lies on it (``Pose.support``, read in the picture the
 landmarker saw: the frame, a turned copy or the patient's crop). The angle engine does not measure
-a segment drawn where the mask sees no one (``romcam.measure``). Each pose also carries the thighs'
-long axes in its mask (``Pose.axes``, :mod:`romcam.limb_axes`), which the angle engine measures on in
-side views. The masks cost the model about a tenth of its speed (benchmarks/results/perf.md).
+a segment drawn where the mask sees no one (``romcam.measure``). Asked for them (``limb_axes``: the
+motions :func:`romcam.angles.reads_limb_axes` names), each pose also carries the thighs' long axes in
+its mask (``Pose.axes``, :mod:`romcam.limb_axes`), which the angle engine measures on in side views.
+The masks cost the model about a tenth of its speed (benchmarks/results/perf.md).
 
 Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
 one of two people (its detector runs only when tracking is lost, and a second person who enters

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from romcam.landmarks import NUM_LANDMARKS, Pose
+from romcam.landmarks import LIMB_SEGMENTS, NUM_LANDMARKS, Pose
 from romcam.pose import PoseEstimator, _paint_out, _unturn
 from romcam.render import RenderSpec
 from romcam.render.clip import people_torsos, render_frames
@@ -40,10 +40,18 @@ def test_unturn_maps_a_turned_picture_back(turn):
         ty, tx = np.argwhere(np.rot90(marker, turn))[0]
         image[i, :2] = (tx + 0.5, ty + 0.5)  # pixel centres, as the model reports positions
     world = np.tile([0.0, 1.0, 0.0], (NUM_LANDMARKS, 1))  # a bone pointing image-down in the turned view
-    pose = Pose(image=image, world=world, visibility=np.ones(NUM_LANDMARKS), presence=np.ones(NUM_LANDMARKS))
+    # each limb segment's outline axis along its drawn segment in the turned view (Pose.axes)
+    d = np.array([image[b, :2] - image[a, :2] for a, b in LIMB_SEGMENTS])
+    axes = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+    pose = Pose(image=image, world=world, visibility=np.ones(NUM_LANDMARKS), presence=np.ones(NUM_LANDMARKS),
+                axes=axes)
     back = _unturn(pose, turn, w, h)
     assert turned.shape == (w, h)
     assert np.allclose(back.image[:, :2], pts + 0.5, atol=1e-9)
+    # the axes turn with the picture: still along their segments, from the first landmark to the second
+    drawn = np.array([back.image[b, :2] - back.image[a, :2] for a, b in LIMB_SEGMENTS])
+    long = np.linalg.norm(drawn, axis=1) > 0
+    assert np.allclose(back.axes[long], drawn[long] / np.linalg.norm(drawn[long], axis=1, keepdims=True))
     # image-down in the turned view is image-left (turned counter-clockwise) or image-right in the frame
     assert np.allclose(back.world[0, :2], [-1.0, 0.0] if turn == 1 else [1.0, 0.0])
 
