@@ -194,3 +194,33 @@ def test_the_pose_stage_reads_the_near_thigh_on_a_rendered_side_view_and_skips_i
     with PoseEstimator(limb_axes=False) as estimator:
         (pose,) = estimator.process(image, 0.0).poses
     assert pose.axes is None and pose.support is not None
+
+
+REAL_PHOTO = Path(__file__).resolve().parents[2] / "shared" / "media" / "real" / "pose.jpg"
+
+
+@pytest.mark.skipif(not REAL_PHOTO.is_file() or not MODEL.is_file(),
+                    reason=f"needs ../shared/media/real/pose.jpg ({REAL_PHOTO}) and the pose model")
+def test_on_a_real_photo_the_thighs_get_their_axes() -> None:
+    """MediaPipe's golden photo: a real man in a lunge on a beach, the left leg straight behind, the right
+    knee bent with the shin near vertical and the thigh a few degrees below the horizontal (by eye, about
+    85° of knee flexion; the landmarks' thigh runs from a hip landmark drawn high on the shorts and reads
+    74°). Both thighs get an axis from the real person mask; the straight leg's is along its drawn thigh
+    and reads it straight; the bent knee reads nearer the eye's 85° on it."""
+    import cv2
+
+    from romcam.pose import PoseEstimator
+
+    image = cv2.imread(str(REAL_PHOTO))
+    with PoseEstimator() as estimator:
+        (pose,) = estimator.process(image, 0.0).poses
+    knee = {}
+    for side in ("left", "right"):
+        hip, kn, ankle = (INDEX[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
+        axis = pose.axes[SEGMENT_INDEX[frozenset((hip, kn))]]
+        assert np.isfinite(axis).all(), side
+        shank = pose.image[ankle, :2] - pose.image[kn, :2]
+        bend = math.degrees(math.acos(float(np.dot(axis, shank)) / float(np.linalg.norm(shank))))
+        knee[side] = (_deg(axis, pose.image[kn, :2] - pose.image[hip, :2]), bend)
+    assert knee["left"][0] < 5.0 and knee["left"][1] < 10.0  # straight behind: along the drawn thigh
+    assert 78.0 <= knee["right"][1] <= 92.0
