@@ -68,10 +68,17 @@ def test_no_axis_for_a_segment_drawn_off_the_person() -> None:
     assert segment_axis(np.array([400.0, 100.0]), np.array([400.0, 400.0]), mask, REACH) is None
 
 
-def test_an_outline_turned_far_from_the_drawn_segment_is_not_the_same_limb() -> None:
-    # the drawn segment crosses a different limb's outline at 45°: only a short stretch of it is on the person
-    mask = _limb_mask((200, 100), (440, 340), 120)
-    assert segment_axis(np.array([320.0, 100.0]), np.array([320.0, 380.0]), mask, REACH) is None
+@pytest.mark.parametrize("turn, found", [(10.0, True), (25.0, False)])
+def test_an_outline_turned_far_from_the_drawn_segment_is_not_the_same_limb(turn: float, found: bool) -> None:
+    """A drawn segment across the middle of a limb whose outline runs ``turn``° from it: within
+    MAX_TURN_DEG (20°) the outline's axis is the limb's, past it another limb's."""
+    u = np.array([math.sin(math.radians(turn)), math.cos(math.radians(turn))])
+    centre = np.array([320.0, 240.0])
+    mask = _limb_mask(tuple(centre - 200 * u), tuple(centre + 200 * u), 40)
+    axis = segment_axis(np.array([320.0, 190.0]), np.array([320.0, 290.0]), mask, REACH)
+    assert (axis is not None) is found
+    if found:
+        assert _deg(axis, u) < 1.0
 
 
 def test_no_axis_where_the_limb_runs_off_the_picture() -> None:
