@@ -190,11 +190,18 @@ def _vector(arr: np.ndarray, spec: tuple[str, ...] | str, side: str, pick: Mappi
     if len(spec) > 2:
         return _line_through(np.array([_point(arr, name, side, pick) for name in spec]))
     v = _point(arr, spec[1], side, pick) - _point(arr, spec[0], side, pick)
-    if limb_axes is not None and not any(name.startswith(("mid_", "other_")) for name in spec):
-        j = SEGMENT_INDEX.get(frozenset(pick.get(name, resolve_index(name, side)) for name in spec))
-        if j is not None and np.isfinite(limb_axes[j]).all():
-            return limb_axes[j] * float(np.dot(limb_axes[j], v))
+    j = _limb_segment(spec, side, pick) if limb_axes is not None else None
+    if j is not None and np.isfinite(limb_axes[j]).all():
+        return limb_axes[j] * float(np.dot(limb_axes[j], v))
     return v
+
+
+def _limb_segment(spec: tuple[str, ...], side: str, pick: Mapping[str, int]) -> int | None:
+    """The index in ``LIMB_SEGMENTS`` of the segment a two-point ``spec`` names on ``side`` (the limb
+    picker's labels in ``pick``), or None when it names no limb segment."""
+    if len(spec) != 2 or any(name.startswith(("mid_", "other_")) for name in spec):
+        return None
+    return SEGMENT_INDEX.get(frozenset(pick.get(name, resolve_index(name, side)) for name in spec))
 
 
 def reads_limb_axes(motion: Motion) -> bool:
@@ -206,12 +213,8 @@ def reads_limb_axes(motion: Motion) -> bool:
     specs = [motion.reference, motion.moving]
     if motion.moving_through is not None and isinstance(motion.moving, tuple):
         specs.append((motion.moving[1], motion.moving_through))
-    for spec in specs:
-        if isinstance(spec, tuple) and len(spec) == 2 and not any(n.startswith(("mid_", "other_")) for n in spec):
-            for side in ("left", "right"):
-                if SEGMENT_INDEX.get(frozenset(resolve_index(n, side) for n in spec)) in AXIS_SEGMENTS:
-                    return True
-    return False
+    return any(isinstance(spec, tuple) and _limb_segment(spec, side, {}) in AXIS_SEGMENTS
+               for spec in specs for side in ("left", "right"))
 
 
 def _line_through(points: np.ndarray) -> np.ndarray:

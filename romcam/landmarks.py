@@ -18,6 +18,10 @@ Coordinates
   space with high visibility (a leg held out straight, drawn bent down to the floor) while its mask
   keeps the limb where it is; the angle engine does not measure a segment drawn where the mask sees
   no one.
+- ``axes``: (len(LIMB_SEGMENTS), 2) or None, per limb segment: the unit image direction (proximal →
+  distal) of the limb's long axis in that mask, NaN rows where there is none (only the thighs get one,
+  :mod:`romcam.limb_axes`); None when the pose stage was not asked for them. The angle engine measures
+  a side view's thigh on it.
 """
 
 from __future__ import annotations
