@@ -20,8 +20,8 @@ Coordinates
   no one.
 - ``axes``: (len(LIMB_SEGMENTS), 2) or None, per limb segment: the unit image direction (proximal →
   distal) of the limb's long axis in that mask, NaN rows where there is none (only the thighs get one,
-  :mod:`romcam.limb_axes`); None when the pose stage was not asked for them. The angle engine measures
-  a side view's thigh on it.
+  and the feet, heel → toe, their sole's line: :mod:`romcam.limb_axes`); None when the pose stage was not
+  asked for them. The angle engine measures a side view's thigh and foot on them.
 """
 
 from __future__ import annotations

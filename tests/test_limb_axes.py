@@ -14,7 +14,7 @@ from synthetic_pose import make_pose
 from romcam.angles import LIMB_AXES_MAX_VIEW_DEG, measure, reads_limb_axes
 from romcam.catalog import default_catalog
 from romcam.landmarks import INDEX, LIMB_SEGMENTS, SEGMENT_INDEX
-from romcam.limb_axes import AXIS_SEGMENTS, MAX_HALF_WIDTH, limb_axes, segment_axis
+from romcam.limb_axes import AXIS_SEGMENTS, MAX_HALF_WIDTH, SOLE_SEGMENTS, limb_axes, segment_axis, sole_axis
 
 CATALOG = default_catalog()
 TORSO = 200.0  # pixels
@@ -86,16 +86,76 @@ def test_no_axis_where_the_limb_runs_off_the_picture() -> None:
     assert segment_axis(np.array([4.0, 100.0]), np.array([4.0, 400.0]), mask, REACH) is None
 
 
-def test_only_the_thighs_get_an_axis() -> None:
-    thighs = {(INDEX[f"{s}_hip"], INDEX[f"{s}_knee"]) for s in ("left", "right")}
+def test_only_the_thighs_and_the_feet_get_an_axis() -> None:
+    outlined = {(INDEX[f"{s}_{a}"], INDEX[f"{s}_{b}"]) for s in ("left", "right")
+                for a, b in (("hip", "knee"), ("heel", "foot_index"))}
     for j, (a, b) in enumerate(LIMB_SEGMENTS):  # each segment drawn on its own as a clear limb
         xy = np.full((33, 2), -1000.0)  # every other landmark far outside the picture
         xy[a], xy[b] = (320, 60), (320, 400)
         axes = limb_axes(xy, _limb_mask((320, 60), (320, 400), 30), TORSO)
-        is_thigh = (a, b) in thighs
-        assert (j in AXIS_SEGMENTS) is is_thigh
-        assert bool(np.isfinite(axes[j]).all()) is is_thigh, LIMB_SEGMENTS[j]
-        assert int(np.isfinite(axes).all(axis=1).sum()) == int(is_thigh)
+        has = (a, b) in outlined
+        assert (j in AXIS_SEGMENTS) is has
+        assert bool(np.isfinite(axes[j]).all()) is has, LIMB_SEGMENTS[j]
+        assert int(np.isfinite(axes).all(axis=1).sum()) == int(has)
+
+
+def _foot(tilt: float, facing: float, length: float = 120.0) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """A foot seen from the side: a wedge, thick at the ankle, with the shank rising from it, its sole along
+    ``tilt``° and the toes toward image-right (``facing`` +1) or image-left (-1). Returns the person mask, the
+    landmarks a pose model might give (the heel landmark up in the heel, the toe landmark above the sole:
+    their line 9° off the sole), and the sole's direction heel → toe."""
+    c, s = math.cos(math.radians(tilt)), math.sin(math.radians(tilt))
+    along = np.array([facing * c, s])  # heel → toe (facing -1: the mirror image)
+    up = np.array([facing * s, -c])  # from the sole toward the top of the foot (image y is down)
+    heel = np.array([320.0, 300.0]) - 0.5 * length * along
+
+    def at(x: float, y: float) -> np.ndarray:  # foot lengths along the sole and up from it
+        return heel + length * (x * along + y * up)
+
+    wedge = [at(0, 0), at(1, 0), at(1, 0.08), at(0.45, 0.42), at(0.05, 0.38)]
+    mask = np.zeros((600, 640), np.float32)
+    cv2.fillPoly(mask, [np.rint(np.array(wedge)).astype(np.int32)], 1.0)
+    ankle, knee = at(0.22, 0.35), at(0.22, 3.5)
+    cv2.line(mask, tuple(int(v) for v in np.rint(ankle)), tuple(int(v) for v in np.rint(knee)), 1.0, 40)
+    points = {"heel": at(0.08, 0.2), "foot_index": at(0.97, 0.05), "ankle": ankle, "knee": knee}
+    return mask, points, along
+
+
+@pytest.mark.parametrize("facing", [1.0, -1.0])
+@pytest.mark.parametrize("tilt", [0.0, 30.0, -35.0, 80.0])
+def test_the_foot_is_measured_along_its_sole(tilt: float, facing: float) -> None:
+    """The sole's edge, on the side away from the knee, is the foot's line; the drawn heel → toe is 9° off
+    it and the midline of the wedge's outline further still. Near the heel the run on the top's side
+    climbs the shank: those sections are left out, the sole is still found."""
+    mask, p, sole = _foot(tilt, facing)
+    assert _deg(p["foot_index"] - p["heel"], sole) > 8.0
+    axis = sole_axis(p["heel"], p["foot_index"], p["knee"], mask, REACH)
+    assert axis is not None
+    assert _deg(axis, sole) < 1.0
+    assert float(np.dot(axis, sole)) > 0  # heel → toe
+    middle = segment_axis(p["heel"], p["foot_index"], mask, REACH)
+    assert middle is None or _deg(middle, sole) > 8.0  # the wedge's midline is not the sole
+
+
+def test_the_pose_stage_reads_each_foot_on_the_sole_away_from_its_own_knee() -> None:
+    mask, p, sole = _foot(20.0, 1.0)
+    for side in ("left", "right"):
+        xy = np.full((33, 2), -1000.0)
+        for name, point in p.items():
+            xy[INDEX[f"{side}_{name}"]] = point
+        axes = limb_axes(xy, mask, TORSO)
+        (j,) = [j for j in SOLE_SEGMENTS if LIMB_SEGMENTS[j][0] == INDEX[f"{side}_heel"]]
+        assert _deg(axes[j], sole) < 1.0
+        # with the knee drawn on the other side of the foot its top is read as the sole: the wedge's top
+        # slopes 36° from it, past MAX_TURN_DEG, and the foot gets no axis
+        xy[INDEX[f"{side}_knee"]] = 2 * p["ankle"] - p["knee"]
+        assert not np.isfinite(limb_axes(xy, mask, TORSO)[j]).any()
+
+
+def test_no_sole_for_a_foot_drawn_off_the_person() -> None:
+    mask, p, _ = _foot(0.0, 1.0)
+    shift = np.array([0.0, 200.0])
+    assert sole_axis(p["heel"] + shift, p["foot_index"] + shift, p["knee"], mask, REACH) is None
 
 
 def test_sections_the_other_thigh_crosses_beside_the_line_are_left_out() -> None:
@@ -131,34 +191,38 @@ def _turned(v: np.ndarray, deg: float) -> np.ndarray:
 
 
 def _axes(pose, turn: float = 0.0) -> np.ndarray:
-    """The thighs' drawn directions, turned by ``turn`` degrees, as the pose stage would give them."""
+    """The thighs' and feet's drawn directions, turned by ``turn`` degrees, as the pose stage would give them."""
     axes = np.full((len(LIMB_SEGMENTS), 2), np.nan)
     for j in AXIS_SEGMENTS:
         a, b = LIMB_SEGMENTS[j]
         d = pose.image[b, :2] - pose.image[a, :2]
-        axes[j] = _turned(d / np.linalg.norm(d), turn)
+        if np.linalg.norm(d) > 1e-9:  # a foot pointing at the camera is drawn as a point: no axis
+            axes[j] = _turned(d / np.linalg.norm(d), turn)
     return axes
 
 
-def _uses_thigh(motion) -> bool:
+def _uses_outline(motion) -> bool:
+    """Whether ``motion`` measures on a thigh (hip → knee) or a foot (heel → toe)."""
     segments = (motion.reference, motion.moving)
-    return any(isinstance(seg, tuple) and tuple(seg[:2]) == ("hip", "knee") for seg in segments)
+    return any(isinstance(seg, tuple) and tuple(seg[:2]) in (("hip", "knee"), ("heel", "foot_index"))
+               for seg in segments)
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize("motion_id", [m.id for m in CATALOG if m.method == "image"])
-def test_every_side_view_motion_on_the_thigh_reads_its_axis(motion_id: str, side: str) -> None:
-    """Given the thigh's axis 6° from its drawn segment, the image angle of a side-view motion measured on
-    the thigh moves with it; every other motion, and every front-view one, reads the landmarks alone."""
+def test_every_side_view_motion_on_the_thigh_or_foot_reads_its_axis(motion_id: str, side: str) -> None:
+    """Given the thigh's axis and the foot's sole 6° from their drawn segments, the image angle of a
+    side-view motion measured on the thigh or the foot moves with them; every other motion, and every
+    front-view one, reads the landmarks alone."""
     motion = CATALOG.get(motion_id)
     # the pose stage reads the axes only for the motions that measure on them (PoseEstimator(limb_axes=...))
-    assert reads_limb_axes(motion) is (motion.view == "side" and _uses_thigh(motion))
+    assert reads_limb_axes(motion) is (motion.view == "side" and _uses_outline(motion))
     angle = round(motion.normal.min + 0.6 * (motion.normal.max - motion.normal.min), 1)
     pose = make_pose(motion_id, side, angle, view=motion.view)
     plain = measure(pose, motion, side).angle_image
     assert measure(dataclasses.replace(pose, axes=_axes(pose)), motion, side).angle_image == pytest.approx(plain)
     moved = measure(dataclasses.replace(pose, axes=_axes(pose, 6.0)), motion, side).angle_image
-    if motion.view == "side" and _uses_thigh(motion):
+    if motion.view == "side" and _uses_outline(motion):
         # the whole leg's line counts while a straight-leg motion's leg is straight: half the turn
         assert 2.5 <= abs(moved - plain) <= 6.5
     else:
