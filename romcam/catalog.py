@@ -72,7 +72,7 @@ class Motion:
     axis_segment: tuple[str, str] | None = None
     moving_through: str | None = None  # the next joint along a limb kept straight (see angles.py)
     view_plane: str | None = None  # a body plane the view check uses instead of the motion plane
-    moving_end_on: tuple[str, ...] | None = None  # the moving pair while axis_segment points at the camera
+    moving_end_on: tuple[str, ...] | None = None  # the moving points while axis_segment points at the camera
     experimental: bool = False
     experimental_reason: str = ""
 
@@ -310,7 +310,8 @@ def conventions_table(catalog: Catalog) -> str:
         flag = " (experimental)" if m.experimental else ""
         through = f" (→ {m.moving_through} while straight)" if m.moving_through else ""
         if m.moving_end_on:
-            through = f" (line {' → '.join(m.moving_end_on)} in the {m.view_plane} plane while end-on)"
+            through = (f" (mean of {' and '.join(m.moving_end_on[:-1])} → {m.moving_end_on[-1]} in the {m.view_plane} "
+                       "plane while end-on)")
         rows.append(
             f"| `{m.id}`{flag} | {plane} | {m.view} | {_describe_vector(m.reference)} ; "
             f"{_describe_vector(m.moving)}{through} | {m.positive} | {zero} | {m.normal.min:g}° to "
