@@ -183,8 +183,8 @@ def _axes_2d(image: np.ndarray, axes: dict[str, np.ndarray]) -> dict[str, np.nda
 
 def _vector(arr: np.ndarray, spec: tuple[str, ...] | str, side: str, pick: Mapping[str, int],
             axes: dict[str, np.ndarray], limb_axes: np.ndarray | None = None) -> np.ndarray:
-    """The direction ``spec`` names: a body axis, from one point to another, or (three points, end-on)
-    from the mean of the first two to the last. ``limb_axes`` (image landmarks only: ``Pose.axes``): a
+    """The direction ``spec`` names: a body axis, from one point to another, or (more points, end-on)
+    from the mean of all but the last to the last. ``limb_axes`` (image landmarks only: ``Pose.axes``): a
     limb segment whose long axis the person mask gave follows that axis, as long as the segment drawn
     between its landmarks."""
     if isinstance(spec, str):

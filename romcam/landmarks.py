@@ -147,12 +147,17 @@ class Focus:
     lying: bool = False  # the patient lies (a standing or kneeling caregiver is then upright beside them)
 
 
+def trunk_length(xy: np.ndarray) -> float:
+    """Mid-shoulder to mid-hip in pixels, from the image landmarks ``xy`` (33, 2); 0 when they coincide."""
+    mid_sh = 0.5 * (xy[TORSO[0]] + xy[TORSO[1]])
+    mid_hip = 0.5 * (xy[TORSO[2]] + xy[TORSO[3]])
+    return float(np.linalg.norm(mid_sh - mid_hip))
+
+
 def torso_length(pose: Pose) -> float:
     """Mid-shoulder to mid-hip in pixels (at least the shoulder width, and never 0)."""
     p = pose.image[:, :2]
-    mid_sh = 0.5 * (p[TORSO[0]] + p[TORSO[1]])
-    mid_hip = 0.5 * (p[TORSO[2]] + p[TORSO[3]])
-    return max(float(np.linalg.norm(mid_sh - mid_hip)), float(np.linalg.norm(p[TORSO[0]] - p[TORSO[1]])), 1.0)
+    return max(trunk_length(p), float(np.linalg.norm(p[TORSO[0]] - p[TORSO[1]])), 1.0)
 
 
 def torso_distance(a: np.ndarray, b: np.ndarray, *, worst: bool = False) -> float:

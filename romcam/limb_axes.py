@@ -48,7 +48,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .landmarks import INDEX, LIMB_SEGMENTS, MASK_ON_PERSON
+from .landmarks import INDEX, LIMB_SEGMENTS, MASK_ON_PERSON, SEGMENT_INDEX
 
 SECTIONS = np.linspace(0.2, 0.8, 13)  # where along the drawn segment the cross-sections lie
 MAX_HALF_WIDTH = 0.3  # torso lengths: a run wider than this either side of the drawn line is not one limb's
@@ -62,17 +62,16 @@ SHARED_LINE_FRACTION = 0.15
 
 SOLE_SECTIONS = np.linspace(0.0, 1.0, 21)  # where along the drawn heel → toe line the sole is read
 
+
+def _segment(side: str, a: str, b: str) -> int:
+    return SEGMENT_INDEX[frozenset((INDEX[f"{side}_{a}"], INDEX[f"{side}_{b}"]))]
+
+
 # the segments whose axis is read: the thighs, and the feet along their soles (see the module's docstring)
-THIGH_SEGMENTS: tuple[int, ...] = tuple(
-    i for i, (a, b) in enumerate(LIMB_SEGMENTS)
-    if (a, b) in ((INDEX["left_hip"], INDEX["left_knee"]), (INDEX["right_hip"], INDEX["right_knee"]))
-)
-SOLE_SEGMENTS: tuple[int, ...] = tuple(
-    i for i, (a, b) in enumerate(LIMB_SEGMENTS)
-    if (a, b) in ((INDEX["left_heel"], INDEX["left_foot_index"]), (INDEX["right_heel"], INDEX["right_foot_index"]))
-)
+THIGH_SEGMENTS: tuple[int, ...] = tuple(_segment(s, "hip", "knee") for s in ("left", "right"))
+SOLE_SEGMENTS: tuple[int, ...] = tuple(_segment(s, "heel", "foot_index") for s in ("left", "right"))
 AXIS_SEGMENTS: tuple[int, ...] = THIGH_SEGMENTS + SOLE_SEGMENTS
-_KNEE_OF = {j: INDEX[f"{'left' if LIMB_SEGMENTS[j][0] == INDEX['left_heel'] else 'right'}_knee"] for j in SOLE_SEGMENTS}
+_KNEE_OF = dict(zip(SOLE_SEGMENTS, (INDEX["left_knee"], INDEX["right_knee"]), strict=True))  # the knee above each foot
 
 
 def limb_axes(xy: np.ndarray, mask: np.ndarray, torso: float) -> np.ndarray:
@@ -222,12 +221,3 @@ def _crossed(lo: np.ndarray, hi: np.ndarray, line: np.ndarray, others: list[tupl
     width = np.linalg.norm(H - L, axis=-1)
     near = np.linalg.norm(x - line[:, None, :], axis=-1) <= SHARED_LINE_FRACTION * width
     return (hit & ~near).any(axis=1)
-
-
-def trunk_length(xy: np.ndarray) -> float:
-    """Mid-shoulder to mid-hip in pixels, from the landmarks ``xy`` (33, 2): what the cross-sections' reach
-    is measured in."""
-    shoulders = 0.5 * (xy[INDEX["left_shoulder"]] + xy[INDEX["right_shoulder"]])
-    hips = 0.5 * (xy[INDEX["left_hip"]] + xy[INDEX["right_hip"]])
-    return float(np.linalg.norm(shoulders - hips))
-

@@ -51,8 +51,18 @@ import numpy as np
 
 from . import appearance
 from .errors import ModelError
-from .landmarks import NUM_LANDMARKS, TORSO, Focus, Pose, PoseFrame, segment_support, torso_distance, torso_length
-from .limb_axes import limb_axes, trunk_length
+from .landmarks import (
+    NUM_LANDMARKS,
+    TORSO,
+    Focus,
+    Pose,
+    PoseFrame,
+    segment_support,
+    torso_distance,
+    torso_length,
+    trunk_length,
+)
+from .limb_axes import limb_axes
 
 # MediaPipe (glog, LiteRT) logs a page of start-up noise; quiet it before the first import.
 os.environ.setdefault("GLOG_minloglevel", "2")
