@@ -135,6 +135,7 @@ def run_scene(scene: Scene, workdir: Path, *, fps: float = 15.0, width: int = 48
     analyse it as ``romcam analyze --mode passive`` does, and score it."""
     from romcam.analysis import analyze_video
     from romcam.catalog import get_motion
+    from romcam.landmarks import LANDMARK_NAMES, point_landmarks
     from romcam.render import render_clip
     from romcam.render.clip import Truth, people_torsos, truth_path
     from romcam.subject import TORSO
@@ -165,15 +166,7 @@ def run_scene(scene: Scene, workdir: Path, *, fps: float = 15.0, width: int = 48
     motion = get_motion(scene.exercise)
     true = np.array(truth.angles[scene.exercise], dtype=float)
     n = min(len(true), len(result.samples))
-    needed = set()
-    for name in motion.landmarks():
-        if name.startswith("mid_"):
-            base = name.removeprefix("mid_")
-            needed |= {f"left_{base}", f"right_{base}"}
-        elif name.startswith("other_"):
-            needed.add(f"{'right' if scene.side == 'left' else 'left'}_{name.removeprefix('other_')}")
-        else:
-            needed.add(f"{scene.side}_{name}")
+    needed = {LANDMARK_NAMES[i] for name in motion.landmarks() for i in point_landmarks(name, scene.side)}
     covered = [bool(needed & set(c)) for c in truth.caregiver["covered"]][:n]
     measured = np.isfinite(result.smoothed[:n])
     on_patient = np.array([identity[i] == "patient" for i in range(n)])

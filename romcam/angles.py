@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .catalog import Motion
-from .landmarks import INDEX, SEGMENT_INDEX, Pose, other_side
+from .landmarks import INDEX, SEGMENT_INDEX, Pose, other_side, point_landmarks
 from .limb_axes import AXIS_SEGMENTS
 
 VIEW_OK_DEG = 25.0  # plane normal within this of the camera axis: view ok
@@ -64,8 +64,6 @@ SHOULDER_WIDTH_TO_TRUNK = 0.7
 LIMB_AXES_MAX_VIEW_DEG = 20.0
 _LIMB_PLANE_MIN_SIN = math.sin(math.radians(15.0))  # below this the segments are ~straight
 
-SIDED = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
-         "index", "pinky", "thumb", "eye", "eye_outer")  # fmt: skip
 LIMB_POINTS = ("elbow", "wrist", "knee", "ankle", "heel", "foot_index", "index", "pinky", "thumb")
 
 
@@ -124,23 +122,29 @@ def wrap_to(value: float, center: float) -> float:
 
 
 def point_indices(motion: Motion, side: str) -> dict[str, int]:
-    """Side-relative point names of ``motion`` → landmark indices, by MediaPipe's labels."""
-    return {name: resolve_index(name, side) for name in motion.landmarks() if not name.startswith("mid_")}
+    """Side-relative point names of ``motion`` that are one landmark → its index, by MediaPipe's labels
+    (points that are the mean of several, such as ``mid_hip``, are left out)."""
+    out = {}
+    for name in motion.landmarks():
+        idx = point_landmarks(name, side)
+        if len(idx) == 1 and not name.startswith("mid_"):
+            out[name] = idx[0]
+    return out
 
 
 def resolve_index(name: str, side: str) -> int:
-    if name in INDEX:
-        return INDEX[name]
-    if name.startswith("other_"):
-        return INDEX[f"{other_side(side)}_{name.removeprefix('other_')}"]
-    return INDEX[f"{side}_{name}"]
+    """The landmark index of a point name that is one landmark ("elbow", "other_ear", "nose")."""
+    idx = point_landmarks(name, side)
+    if len(idx) != 1:
+        raise KeyError(f"{name!r} is the mean of {len(idx)} landmarks, not one")
+    return idx[0]
 
 
 def _point(arr: np.ndarray, name: str, side: str, pick: Mapping[str, int]) -> np.ndarray:
-    if name.startswith("mid_"):
-        base = name.removeprefix("mid_")
-        return 0.5 * (arr[INDEX[f"left_{base}"]] + arr[INDEX[f"right_{base}"]])
-    return arr[pick[name]] if name in pick else arr[resolve_index(name, side)]
+    if name in pick:
+        return arr[pick[name]]
+    idx = point_landmarks(name, side)
+    return arr[idx[0]] if len(idx) == 1 else arr[list(idx)].mean(axis=0)
 
 
 def body_axes(world: np.ndarray, frame: str, side: str) -> dict[str, np.ndarray]:
@@ -201,7 +205,8 @@ def _vector(arr: np.ndarray, spec: tuple[str, ...] | str, side: str, pick: Mappi
 def _limb_segment(spec: tuple[str, ...], side: str, pick: Mapping[str, int]) -> int | None:
     """The index in ``LIMB_SEGMENTS`` of the segment a two-point ``spec`` names on ``side`` (the limb
     picker's labels in ``pick``), or None when it names no limb segment."""
-    if len(spec) != 2 or any(name.startswith(("mid_", "other_")) for name in spec):
+    if len(spec) != 2 or any(name.startswith(("mid_", "other_")) or len(point_landmarks(name, side)) != 1
+                             for name in spec):
         return None
     return SEGMENT_INDEX.get(frozenset(pick.get(name, resolve_index(name, side)) for name in spec))
 
@@ -520,10 +525,7 @@ def side_turn_deg(pose: Pose) -> float:
 
 
 def _indices(name: str, side: str, pick: Mapping[str, int]) -> list[int]:
-    if name.startswith("mid_"):
-        base = name.removeprefix("mid_")
-        return [INDEX[f"left_{base}"], INDEX[f"right_{base}"]]
-    return [pick[name] if name in pick else resolve_index(name, side)]
+    return [pick[name]] if name in pick else list(point_landmarks(name, side))
 
 
 def facing_side(pose: Pose) -> str | None:

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import CatalogError, UnknownExerciseError
-from .landmarks import INDEX
+from .landmarks import point_landmarks
 
 PLANES = ("sagittal", "frontal", "transverse", "limb", "perpendicular")
 FRAMES = ("thorax", "pelvis")
@@ -18,9 +18,6 @@ VIEWS = ("front", "side")
 AXES = ("up", "down", "anterior", "posterior", "lateral", "medial", "pelvis_down")
 POSTURES = ("standing", "seated", "lying")
 METHODS = ("image", "hybrid", "world")
-SIDED_POINTS = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear",
-                "index", "pinky", "thumb", "eye", "eye_outer")  # fmt: skip
-CENTRE_POINTS = ("nose",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +122,10 @@ class Catalog:
 
 
 def _check_point(name: str, where: str) -> None:
-    base = name.removeprefix("other_").removeprefix("mid_")
-    if base in SIDED_POINTS or name in CENTRE_POINTS:
-        return
-    if name in INDEX:  # a fully named landmark such as "left_hip"
-        return
-    raise CatalogError(f"{where}: unknown landmark {name!r}")
+    try:
+        point_landmarks(name, "left")
+    except KeyError:
+        raise CatalogError(f"{where}: unknown landmark {name!r}") from None
 
 
 def _pair(value: object, where: str) -> tuple[str, str]:

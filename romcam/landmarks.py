@@ -95,6 +95,32 @@ def other_side(side: str) -> str:
     return {"left": "right", "right": "left"}[side]
 
 
+# one side of the face, a landmark for each feature: the eye's outer corner, the ear and the mouth corner
+# (the catalog's "face" and "other_face" points are their mean). Not the eye's other two points: they move
+# with its outer corner (on rendered video their errors were within 2° of its) and would weigh the
+# eye three times (docs/angles.md)
+FACE_POINTS = ("eye_outer", "ear", "mouth")
+
+
+def point_landmarks(name: str, side: str) -> tuple[int, ...]:
+    """The landmarks a catalog point name stands for on the patient's ``side`` (a point of several is
+    their mean): ``"left_hip"`` or ``"nose"`` that landmark; ``"elbow"`` the side's own, ``"other_elbow"``
+    the other side's; ``"mid_hip"`` both sides'; ``"face"`` (``"other_face"``) the side's
+    :data:`FACE_POINTS`. The line between the two sides' faces averages three landmark pairs, each
+    weighed by its length: on rendered video each pair alone tilted up to 8-10° from the head at the top
+    of a side bend, not the same way (docs/angles.md). Raises KeyError for a name that is none of these."""
+    if name in INDEX:
+        return (INDEX[name],)
+    if name.startswith("mid_"):
+        base = name.removeprefix("mid_")
+        return (INDEX[f"left_{base}"], INDEX[f"right_{base}"])
+    if name.startswith("other_"):
+        name, side = name.removeprefix("other_"), other_side(side)
+    if name == "face":
+        return tuple(INDEX[f"mouth_{side}" if part == "mouth" else f"{side}_{part}"] for part in FACE_POINTS)
+    return (INDEX[f"{side}_{name}"],)
+
+
 @dataclass(frozen=True, slots=True)
 class Pose:
     """One person's landmarks in one frame."""

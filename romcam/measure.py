@@ -15,7 +15,7 @@ import numpy as np
 
 from .angles import AngleSample, LimbPicker, measure, resolve_index
 from .catalog import Motion
-from .landmarks import INDEX, LANDMARK_NAMES, LIMB_SEGMENTS, SEGMENT_INDEX, Pose, PoseFrame
+from .landmarks import INDEX, LANDMARK_NAMES, LIMB_SEGMENTS, SEGMENT_INDEX, Pose, PoseFrame, point_landmarks
 from .subject import SubjectTracker
 
 # A limb segment that looks shorter than this share of its usual length (the median so far, over the
@@ -107,7 +107,8 @@ class MotionMeter:
         """The motion's reference and moving segments that are limb segments, as landmark indices."""
         out = []
         for seg in (self.motion.reference, self.motion.moving):
-            if not isinstance(seg, tuple) or any(n.startswith(("mid_", "other_")) for n in seg):
+            if not isinstance(seg, tuple) or any(
+                    n.startswith(("mid_", "other_")) or len(point_landmarks(n, self.side)) != 1 for n in seg):
                 continue
             out.append(tuple(self._index(n, pick) for n in seg))
         return out
@@ -120,8 +121,10 @@ class MotionMeter:
         """Why a reading beyond what the joint can do (the catalog's ``possible``) is not a measurement;
         it starts with the moving segment's far landmark ("I can't see your ankle", says the coach)."""
         far = self.motion.moving[1]
-        name = (LANDMARK_NAMES[self._index(far, pick)] if not far.startswith("mid_")
-                else self.motion.joint)
+        if len(point_landmarks(far, self.side)) == 1:
+            name = LANDMARK_NAMES[self._index(far, pick)]
+        else:  # the mean of several: both sides' ("mid_ear": the joint) or a side of the face ("face")
+            name = self.motion.joint if far.startswith("mid_") else far.removeprefix("other_")
         p = self.motion.possible
         return (f"{name} misplaced: the {self.motion.joint} would be at {angle:.0f}°, beyond the {p.min:g} to "
                 f"{p.max:g}° it can move")

@@ -253,6 +253,9 @@ def test_hidden_joint_is_said() -> None:
     assert "I can't see your wrist" in run.cues
     assert out[-1].missing == "left_wrist not visible" and out[-1].zone == "unknown"
     assert missing_cue("right_foot_index not visible", rx()) == "I can't see your foot"
+    assert missing_cue("mouth_right not visible", rx()) == "I can't see your mouth"
+    assert missing_cue("left_eye_outer not visible", rx()) == "I can't see your eye"
+    assert missing_cue("face misplaced: the neck would be at 80°", rx()) == "I can't see your face"
 
 
 def test_leaving_the_frame_pauses_and_coming_back_resumes() -> None:

@@ -12,9 +12,9 @@ import math
 import cv2
 import numpy as np
 
-from ..angles import resolve_index, signed_angle_2d
+from ..angles import signed_angle_2d
 from ..catalog import Motion
-from ..landmarks import INDEX, Pose, PoseFrame
+from ..landmarks import INDEX, Pose, PoseFrame, point_landmarks
 from .coach import PlanItem
 
 # the body's segments (MediaPipe's 33-landmark topology, face left out)
@@ -32,10 +32,7 @@ def _pt(pose: Pose, i: int) -> tuple[int, int]:
 
 
 def _point(pose: Pose, name: str, side: str) -> np.ndarray:
-    if name.startswith("mid_"):
-        base = name.removeprefix("mid_")
-        return 0.5 * (pose.image[INDEX[f"left_{base}"], :2] + pose.image[INDEX[f"right_{base}"], :2])
-    return pose.image[resolve_index(name, side), :2]
+    return pose.image[list(point_landmarks(name, side)), :2].mean(axis=0)
 
 
 def _reference_2d(pose: Pose, motion: Motion, side: str) -> np.ndarray | None:
@@ -99,8 +96,8 @@ def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: P
                 cv2.line(out, _pt(pose, ia), _pt(pose, ib), (255, 255, 255), 2, cv2.LINE_AA)
         for name in motion.moving:
             if not name.startswith("mid_"):
-                i = resolve_index(name, item.side)
-                cv2.circle(out, _pt(pose, i), 6, colour, -1, cv2.LINE_AA)
+                x, y = _point(pose, name, item.side)
+                cv2.circle(out, (int(round(x)), int(round(y))), 6, colour, -1, cv2.LINE_AA)
         pivot_name = motion.moving[0]
         pivot = _point(pose, pivot_name, item.side)
         moving = _point(pose, motion.moving[1], item.side) - pivot

@@ -142,10 +142,12 @@ def view_hint(item: PlanItem) -> str:
 
 
 def missing_cue(missing: str | None, item: PlanItem) -> str:
-    """ "left_wrist not visible" → "I can't see your wrist"."""
+    """ "left_wrist not visible" → "I can't see your wrist" ("mouth_right", "left_eye_outer": "mouth", "eye")."""
     part = (missing or "").split(" ")[0]
     for prefix in ("left_", "right_"):
         part = part.removeprefix(prefix)
+    for suffix in ("_left", "_right", "_outer", "_inner"):
+        part = part.removesuffix(suffix)
     part = part.replace("foot_index", "foot").replace("_", " ") or item.joint or "joint"
     return f"I can't see your {part}"
 
