@@ -56,7 +56,7 @@ LIMB_VIEW_FULL_BEND_DEG = 45.0
 # so that a 30° turn reads 27° or more (in view the estimate stayed under 17°)
 HIP_WIDTH_TO_TRUNK = 0.45
 SHOULDER_WIDTH_TO_TRUNK = 0.7
-# a thigh's long axis or a foot's sole from the person mask (``Pose.axes``) stands for its drawn segment in
+# a thigh's long axis, a shin or a foot's sole from the person mask (``Pose.axes``) stands for its drawn segment in
 # the image estimate while the body is within this of the side view (body plane and the turn the image
 # shows). Turned further, the two legs' outlines part and cross: on rendered video 30° off the side view the
 # axes read worse than the landmarks (hip flexion 8.2° → 10.1° mean error), in the view better (see
@@ -421,7 +421,8 @@ def _measure_one(pose: Pose, motion: Motion, side: str, pick: Mapping[str, int],
 
     view = view_axes(pose)
     turn = side_turn_deg(pose) if motion.view == "side" else 0.0
-    # the thighs' long axes and the soles from the person mask (romcam/limb_axes.py), while the body faces the side view
+    # the thighs' long axes, the shins and the soles from the person mask (romcam/limb_axes.py), while the body faces
+    # the side view
     outline = (pose.axes if pose.axes is not None and motion.view == "side"
                and max(body_view_error_deg(motion, view), turn) < LIMB_AXES_MAX_VIEW_DEG else None)
 

@@ -19,9 +19,9 @@ Coordinates
   keeps the limb where it is; the angle engine does not measure a segment drawn where the mask sees
   no one.
 - ``axes``: (len(LIMB_SEGMENTS), 2) or None, per limb segment: the unit image direction (proximal →
-  distal) of the limb's long axis in that mask, NaN rows where there is none (only the thighs get one,
-  and the feet, heel → toe, their sole's line: :mod:`romcam.limb_axes`); None when the pose stage was not
-  asked for them. The angle engine measures a side view's thigh and foot on them.
+  distal) of the limb's long axis in that mask, NaN rows where there is none (only the thighs get one, the
+  shanks their shin's line and the feet, heel → toe, their sole's: :mod:`romcam.limb_axes`); None when the
+  pose stage was not asked for them. The angle engine measures a side view's legs and feet on them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""A limb's direction from the pose model's own person mask: the thigh's long axis, the foot's sole.
-Pure numpy, no I/O.
+"""A limb's direction from the pose model's own person mask: the thigh's long axis, the shin, the foot's
+sole. Pure numpy, no I/O.
 
 The model's hip and knee landmarks sit off the joints' centres now and then (on the rendered
 MakeHuman legs the knee landmark at the back of a bent knee read knee flexion 5-14° short, the hip
@@ -36,9 +36,17 @@ the run on the top's side climbs the shank. Another foot's drawn segments crossi
 leave it out: a patient's feet lie side by side in bed, and that rule dropped good sections (lying
 ankles 2.4° → 5.6° mean error).
 
-Only the thighs and the soles (:data:`AXIS_SEGMENTS`): the shank's outline bulges at the calf and
-meets the foot, and its midline tilts from the shin (on the rendered bodies the ankles read 2-8° worse
-with it); a hanging arm seen from the side lies on the trunk's outline.
+The shank is measured along the shin, its front edge (:func:`shin_axis`): its midline tilts from the
+shin where the calf bulges behind and the foot meets it (on the rendered bodies the ankles read 2-8°
+worse with it), while the tibia's front edge runs straight from the knee to the ankle. The front is the
+side of the drawn knee → ankle line that the toe lies on. Its cross-sections are left out as the
+thigh's are, and also where the run is wider than :data:`MAX_SHANK_OVER_THIGH` times the thigh's: seated
+with the knee bent past 90°, the near shank swings back past the far one, which hangs down ahead of it,
+the two make one run, and its front edge is the far shank's (the model draws the far leg's landmarks on
+the near leg there, so no drawn segment crosses those sections). So a shank is read only where the
+thigh above it was.
+
+Not the arms (:data:`AXIS_SEGMENTS`): a hanging arm seen from the side lies on the trunk's outline.
 """
 
 from __future__ import annotations
@@ -61,17 +69,26 @@ MAX_TURN_DEG = 20.0  # an axis further than this from the drawn segment is anoth
 SHARED_LINE_FRACTION = 0.15
 
 SOLE_SECTIONS = np.linspace(0.0, 1.0, 21)  # where along the drawn heel → toe line the sole is read
+# a cross-section of the shank wider than this times the thigh's median width is both legs side by side: on
+# the rendered bodies one shank's sections were 0.47-0.72 of it (10th to 90th percentile, standing knee
+# flexion, side view). 0.9 let the other shank through on one rendered clip (procedural right standing knee
+# flexion, 95th percentile 3.7° → 9.5°); 0.7 left fewer sections (docs/angles.md)
+MAX_SHANK_OVER_THIGH = 0.8
 
 
 def _segment(side: str, a: str, b: str) -> int:
     return SEGMENT_INDEX[frozenset((INDEX[f"{side}_{a}"], INDEX[f"{side}_{b}"]))]
 
 
-# the segments whose axis is read: the thighs, and the feet along their soles (see the module's docstring)
+# the segments whose axis is read: the thighs, the feet along their soles, the shanks along the shin (see the
+# module's docstring)
 THIGH_SEGMENTS: tuple[int, ...] = tuple(_segment(s, "hip", "knee") for s in ("left", "right"))
 SOLE_SEGMENTS: tuple[int, ...] = tuple(_segment(s, "heel", "foot_index") for s in ("left", "right"))
-AXIS_SEGMENTS: tuple[int, ...] = THIGH_SEGMENTS + SOLE_SEGMENTS
+SHANK_SEGMENTS: tuple[int, ...] = tuple(_segment(s, "knee", "ankle") for s in ("left", "right"))
+AXIS_SEGMENTS: tuple[int, ...] = THIGH_SEGMENTS + SOLE_SEGMENTS + SHANK_SEGMENTS
 _KNEE_OF = dict(zip(SOLE_SEGMENTS, (INDEX["left_knee"], INDEX["right_knee"]), strict=True))  # the knee above each foot
+_TOE_OF = dict(zip(SHANK_SEGMENTS, (INDEX["left_foot_index"], INDEX["right_foot_index"]), strict=True))
+_THIGH_OF = dict(zip(SHANK_SEGMENTS, THIGH_SEGMENTS, strict=True))
 
 
 def limb_axes(xy: np.ndarray, mask: np.ndarray, torso: float) -> np.ndarray:
@@ -90,16 +107,49 @@ def limb_axes(xy: np.ndarray, mask: np.ndarray, torso: float) -> np.ndarray:
         axis = sole_axis(xy[ia], xy[ib], xy[_KNEE_OF[j]], mask, reach)
         if axis is not None:
             out[j] = axis
+    thigh_width: dict[int, float] = {}
     for j in THIGH_SEGMENTS:
         ia, ib = LIMB_SEGMENTS[j]
-        a, b = xy[ia], xy[ib]
-        # the person's other limbs and trunk line, as drawn: a cross-section they cross is not this limb's own
-        others = [(xy[p], xy[q]) for p, q in LIMB_SEGMENTS if not {p, q} & {ia, ib}]
-        others.append(trunk)
-        axis = segment_axis(a, b, mask, reach, others)
+        axis, width = _segment_axis(xy[ia], xy[ib], mask, reach, _others(xy, j, trunk))
+        if axis is not None:
+            out[j] = axis
+            thigh_width[j] = width
+    for j in SHANK_SEGMENTS:  # only where the thigh above was read: its width bounds the shank's
+        width = thigh_width.get(_THIGH_OF[j])
+        if width is None:
+            continue
+        ia, ib = LIMB_SEGMENTS[j]
+        axis = shin_axis(xy[ia], xy[ib], xy[_TOE_OF[j]], mask, reach, _others(xy, j, trunk), width)
         if axis is not None:
             out[j] = axis
     return out
+
+
+def _others(xy: np.ndarray, j: int, trunk: tuple[np.ndarray, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The person's other limb segments and trunk line, as drawn, beside segment ``j``: a cross-section
+    they cross is not that limb's own."""
+    ia, ib = LIMB_SEGMENTS[j]
+    return [(xy[p], xy[q]) for p, q in LIMB_SEGMENTS if not {p, q} & {ia, ib}] + [trunk]
+
+
+def shin_axis(knee: np.ndarray, ankle: np.ndarray, toe: np.ndarray, mask: np.ndarray, reach: int,
+              others: list[tuple[np.ndarray, np.ndarray]], thigh_width: float) -> np.ndarray | None:
+    """The unit direction (knee → ankle) of the shin in ``mask``: the shank's outline on the side of the
+    line ``knee``–``ankle`` that the ``toe`` lies on (its front), read across the middle of the shank; None
+    when it cannot be told. Cross-sections are left out as the thigh's are, and where the run is wider
+    than :data:`MAX_SHANK_OVER_THIGH` times the thigh's median width (``thigh_width`` pixels): there the
+    other leg lies alongside (see the module's docstring)."""
+    runs = _runs(knee, ankle, mask, reach, SECTIONS)
+    front = _plus_side(runs, toe, ankle) if runs is not None else None
+    if runs is None or front is None:
+        return None
+    ok = _not_crossed(runs, runs.ok & (runs.widths <= MAX_SHANK_OVER_THIGH * thigh_width), others)
+    if int(ok.sum()) < MIN_SECTIONS:
+        return None
+    ok &= runs.widths <= MAX_WIDTH_OVER_MEDIAN * float(np.median(runs.widths[ok]))
+    if int(ok.sum()) < MIN_SECTIONS:
+        return None
+    return _fit((runs.hi if front else runs.lo)[ok], runs.u)
 
 
 def segment_axis(a: np.ndarray, b: np.ndarray, mask: np.ndarray, reach: int,
@@ -107,25 +157,25 @@ def segment_axis(a: np.ndarray, b: np.ndarray, mask: np.ndarray, reach: int,
     """The unit direction (from ``a`` toward ``b``) of the limb's axis through the centres of its
     cross-sections in ``mask``, each read up to ``reach`` pixels either side of the line ``a``–``b``;
     None when it cannot be told (see the module's docstring)."""
+    return _segment_axis(a, b, mask, reach, others)[0]
+
+
+def _segment_axis(a: np.ndarray, b: np.ndarray, mask: np.ndarray, reach: int,
+                  others: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray | None, float]:
+    """:func:`segment_axis`, and the median width in pixels of the cross-sections it was read on."""
     runs = _runs(a, b, mask, reach, SECTIONS)
     if runs is None:
-        return None
-    lo, hi, ok = runs.lo, runs.hi, runs.ok
-    if others:
-        ends = np.concatenate([lo[ok], hi[ok]])
-        low, high = ends.min(axis=0), ends.max(axis=0)
-        near = [(p, q) for p, q in others  # only segments whose box meets the sections' can cross them
-                if np.all(np.minimum(p, q) <= high) and np.all(np.maximum(p, q) >= low)]
-        if near:
-            ok &= ~_crossed(lo, hi, runs.centres, near)
-        if int(ok.sum()) < MIN_SECTIONS:
-            return None
+        return None, math.nan
+    lo, hi = runs.lo, runs.hi
+    ok = _not_crossed(runs, runs.ok, others)
+    if int(ok.sum()) < MIN_SECTIONS:
+        return None, math.nan
     mids_a = 0.5 * (lo[ok] + hi[ok])
     widths_a = runs.widths[ok]
     own = widths_a <= MAX_WIDTH_OVER_MEDIAN * float(np.median(widths_a))
     if int(own.sum()) < MIN_SECTIONS:
-        return None
-    return _fit(mids_a[own], runs.u)
+        return None, math.nan
+    return _fit(mids_a[own], runs.u), float(np.median(widths_a[own]))
 
 
 def sole_axis(heel: np.ndarray, toe: np.ndarray, shin: np.ndarray, mask: np.ndarray, reach: int
@@ -135,13 +185,10 @@ def sole_axis(heel: np.ndarray, toe: np.ndarray, shin: np.ndarray, mask: np.ndar
     read across the foot from heel to toe (:data:`SOLE_SECTIONS`), each cross-section up to ``reach``
     pixels either side; None when it cannot be told (see the module's docstring)."""
     runs = _runs(heel, toe, mask, reach, SOLE_SECTIONS)
-    if runs is None:
+    top = _plus_side(runs, shin, heel) if runs is not None else None
+    if runs is None or top is None:
         return None
-    up = np.asarray(shin, dtype=np.float64) - np.asarray(heel, dtype=np.float64)
-    if not np.isfinite(up).all():
-        return None
-    edge = runs.lo if float(np.dot(up, runs.n)) > 0 else runs.hi  # ``lo`` lies on the ``-n`` side of the line
-    return _fit(edge[runs.ok], runs.u)
+    return _fit((runs.lo if top else runs.hi)[runs.ok], runs.u)
 
 
 class _Runs(NamedTuple):
@@ -190,6 +237,13 @@ def _runs(a: np.ndarray, b: np.ndarray, mask: np.ndarray, reach: int, fractions:
     return _Runs(u, n, centres, lo, hi, ok, (last - first - 1).astype(np.float64))
 
 
+def _plus_side(runs: _Runs, point: np.ndarray, origin: np.ndarray) -> bool | None:
+    """Whether ``point`` lies on the ``+n`` side of the line read (``hi``'s side; ``lo`` is on the ``-n`` side),
+    from ``origin`` on that line; None when either is not a finite point."""
+    d = np.asarray(point, dtype=np.float64) - np.asarray(origin, dtype=np.float64)
+    return float(np.dot(d, runs.n)) > 0 if np.isfinite(d).all() else None
+
+
 def _fit(points: np.ndarray, u: np.ndarray) -> np.ndarray | None:
     """The unit direction (along ``u``) of the line through ``points``; None when it turns more than
     :data:`MAX_TURN_DEG` from ``u`` (another limb's outline)."""
@@ -198,6 +252,17 @@ def _fit(points: np.ndarray, u: np.ndarray) -> np.ndarray | None:
     if math.degrees(math.acos(min(1.0, float(np.dot(axis, u))))) > MAX_TURN_DEG:
         return None
     return axis
+
+
+def _not_crossed(runs: _Runs, ok: np.ndarray, others: list[tuple[np.ndarray, np.ndarray]] | None) -> np.ndarray:
+    """``ok`` without the cross-sections that one of the segments ``others`` crosses away from the line read."""
+    if not others or not ok.any():
+        return ok
+    ends = np.concatenate([runs.lo[ok], runs.hi[ok]])
+    low, high = ends.min(axis=0), ends.max(axis=0)
+    near = [(p, q) for p, q in others  # only segments whose box meets the sections' can cross them
+            if np.all(np.minimum(p, q) <= high) and np.all(np.maximum(p, q) >= low)]
+    return ok & ~_crossed(runs.lo, runs.hi, runs.centres, near) if near else ok
 
 
 def _crossed(lo: np.ndarray, hi: np.ndarray, line: np.ndarray, others: list[tuple[np.ndarray, np.ndarray]]

@@ -7,8 +7,9 @@ Person masks: every landmarker here also gives each person's segmentation mask, 
 carries the share of each limb segment that lies on it (``Pose.support``, read in the picture the
 landmarker saw: the frame, a turned copy or the patient's crop). The angle engine does not measure
 a segment drawn where the mask sees no one (``romcam.measure``). Asked for them (``limb_axes``: the
-motions :func:`romcam.angles.reads_limb_axes` names), each pose also carries the thighs' long axes and the
-soles' lines in its mask (``Pose.axes``, :mod:`romcam.limb_axes`), which the angle engine measures on in side views.
+motions :func:`romcam.angles.reads_limb_axes` names), each pose also carries the thighs' long axes, the
+shins' and the soles' lines in its mask (``Pose.axes``, :mod:`romcam.limb_axes`), which the angle engine
+measures on in side views.
 The masks cost the model about a tenth of its speed (benchmarks/results/perf.md).
 
 Second pass (``expected_people``): with ``num_poses=2`` MediaPipe's VIDEO mode often finds only
@@ -204,7 +205,8 @@ class PoseEstimator:
                 self._focus_options = dataclasses.replace(second, num_poses=1)
                 self._focus = vision.PoseLandmarker.create_from_options(self._focus_options)
         self.expected_people = expected_people
-        self.limb_axes = limb_axes  # read the thighs' and soles' outlines (angles.reads_limb_axes: who needs them)
+        # read the thighs', shins' and soles' outlines (angles.reads_limb_axes: who needs them)
+        self.limb_axes = limb_axes
         self.second_pass_every = max(1, int(second_pass_every))
         self._frames_since_second = self.second_pass_every
         self.focus_runs = 0  # how many patient passes ran (benchmarks, tests)
@@ -363,7 +365,7 @@ def _to_pose(image_lms: list, world_lms: list, width: int, height: int, mask: ob
              axes: bool = True) -> Pose:
     """romcam's pose from MediaPipe's landmarks of one person, in a picture ``width`` × ``height``, with
     ``mask`` (that person's segmentation, an ``mp.Image``) read along the limb segments and, with
-    ``axes``, across the thighs and the feet (:mod:`romcam.limb_axes`)."""
+    ``axes``, across the legs and the feet (:mod:`romcam.limb_axes`)."""
     if len(image_lms) != NUM_LANDMARKS:
         raise ValueError(f"expected {NUM_LANDMARKS} landmarks from the pose model, got {len(image_lms)}")
     image = np.array([(lm.x * width, lm.y * height, lm.z * width) for lm in image_lms], dtype=np.float64)

@@ -14,7 +14,15 @@ from synthetic_pose import make_pose
 from romcam.angles import LIMB_AXES_MAX_VIEW_DEG, measure, reads_limb_axes
 from romcam.catalog import default_catalog
 from romcam.landmarks import INDEX, LIMB_SEGMENTS, SEGMENT_INDEX
-from romcam.limb_axes import AXIS_SEGMENTS, MAX_HALF_WIDTH, SOLE_SEGMENTS, limb_axes, segment_axis, sole_axis
+from romcam.limb_axes import (
+    AXIS_SEGMENTS,
+    MAX_HALF_WIDTH,
+    SHANK_SEGMENTS,
+    SOLE_SEGMENTS,
+    limb_axes,
+    segment_axis,
+    sole_axis,
+)
 
 CATALOG = default_catalog()
 TORSO = 200.0  # pixels
@@ -86,17 +94,97 @@ def test_no_axis_where_the_limb_runs_off_the_picture() -> None:
     assert segment_axis(np.array([4.0, 100.0]), np.array([4.0, 400.0]), mask, REACH) is None
 
 
-def test_only_the_thighs_and_the_feet_get_an_axis() -> None:
+def test_only_the_legs_and_the_feet_get_an_axis() -> None:
     outlined = {(INDEX[f"{s}_{a}"], INDEX[f"{s}_{b}"]) for s in ("left", "right")
                 for a, b in (("hip", "knee"), ("heel", "foot_index"))}
     for j, (a, b) in enumerate(LIMB_SEGMENTS):  # each segment drawn on its own as a clear limb
         xy = np.full((33, 2), -1000.0)  # every other landmark far outside the picture
         xy[a], xy[b] = (320, 60), (320, 400)
         axes = limb_axes(xy, _limb_mask((320, 60), (320, 400), 30), TORSO)
-        has = (a, b) in outlined
-        assert (j in AXIS_SEGMENTS) is has
+        has = (a, b) in outlined  # a shank alone gets none: it is read only below a thigh that was
+        assert (j in AXIS_SEGMENTS) is (has or j in SHANK_SEGMENTS)
         assert bool(np.isfinite(axes[j]).all()) is has, LIMB_SEGMENTS[j]
         assert int(np.isfinite(axes).all(axis=1).sum()) == int(has)
+
+
+def _leg(bend: float, calf: float = 12.0, far_shank: float | None = None
+         ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """A leg seen from the side, facing image-left: the thigh level from the hip (image-right) to the knee,
+    40 px thick; the shank hanging from the knee bent ``bend``° past straight down... measured as knee flexion
+    from the thigh's line (90: straight down), its front edge (the shin) straight, its back bulging ``calf`` px
+    at the calf; the foot pointing forward. ``far_shank``: the other leg's shank hangs from the same knee at
+    that knee flexion, as seen beside it. Returns the mask, landmarks a pose model might give (the knee
+    landmark at the back of the knee, the ankle at the back of the ankle: their line 6-8° off the shin) and
+    the shin's direction knee → ankle."""
+    mask = np.zeros((600, 640), np.float32)
+    hip, knee_front = np.array([520.0, 200.0]), np.array([300.0, 180.0])
+    cv2.fillPoly(mask, [np.rint(np.array([hip + (0, -20), knee_front, knee_front + (0, 40), hip + (0, 20)])
+                                ).astype(np.int32)], 1.0)
+
+    def shank(flexion: float) -> tuple[np.ndarray, np.ndarray]:
+        t = math.radians(flexion - 90.0)  # 0: straight down; positive: swung back (toward image-right)
+        down = np.array([math.sin(t), math.cos(t)])
+        back = np.array([math.cos(t), -math.sin(t)])
+        top = knee_front + (0, 20)
+        length = 200.0
+        outline = [top, top + length * down, top + length * down + 16 * back,
+                   top + 0.35 * length * down + (28 + calf) * back, top + 34 * back]
+        cv2.fillPoly(mask, [np.rint(np.array(outline)).astype(np.int32)], 1.0)
+        return top, down
+
+    if far_shank is not None:
+        shank(far_shank)
+    top, down = shank(90.0 + bend)
+    back = np.array([down[1], -down[0]])
+    ankle = top + 200.0 * down
+    cv2.fillPoly(mask, [np.rint(np.array([ankle, ankle + (-60, 0), ankle + (-60, 12), ankle + (16, 12)])
+                                ).astype(np.int32)], 1.0)
+    points = {"hip": hip, "knee": top + 30 * back, "ankle": ankle + 10 * back, "foot_index": ankle + (-55, 6)}
+    return mask, points, down
+
+
+def _leg_axes(mask: np.ndarray, p: dict[str, np.ndarray], side: str = "left") -> np.ndarray:
+    xy = np.full((33, 2), -1000.0)
+    for name, point in p.items():
+        xy[INDEX[f"{side}_{name}"]] = point
+    return limb_axes(xy, mask, TORSO)
+
+
+def _shank(side: str = "left") -> int:
+    return SEGMENT_INDEX[frozenset((INDEX[f"{side}_knee"], INDEX[f"{side}_ankle"]))]
+
+
+@pytest.mark.parametrize("bend", [0.0, 20.0, 40.0])
+def test_the_shank_is_measured_along_the_shin(bend: float) -> None:
+    """The shin (the shank's front edge, the side its toe points to) runs straight from knee to ankle; the
+    calf bulges behind, so the outline's midline tilts from it, and the model's knee landmark at the back of
+    a bent knee tilts the drawn shank too."""
+    mask, p, shin = _leg(bend)
+    assert _deg(p["ankle"] - p["knee"], shin) > 5.0
+    axis = _leg_axes(mask, p)[_shank()]
+    assert np.isfinite(axis).all()
+    assert _deg(axis, shin) < 1.5  # the mask's pixel steps
+    assert float(np.dot(axis, shin)) > 0  # knee → ankle
+    middle = segment_axis(p["knee"], p["ankle"], mask, REACH)
+    assert middle is None or _deg(middle, shin) > 2.0  # the calf tilts the midline
+
+
+def test_where_the_other_shank_lies_alongside_its_sections_are_left_out() -> None:
+    """Seated, the near knee bent past 90° swings its shank back past the far one hanging straight down:
+    near the knee the two make one run, wider than a shank, whose front edge is the far shank's. Those
+    sections are left out; lower down the near shin is read. Where they make one run all along, no shin."""
+    mask, p, shin = _leg(30.0, far_shank=90.0)
+    axis = _leg_axes(mask, p)[_shank()]
+    assert np.isfinite(axis).all() and _deg(axis, shin) < 1.5
+    mask, p, shin = _leg(6.0, far_shank=90.0)  # a few degrees apart: one run all the way down
+    axis = _leg_axes(mask, p)[_shank()]
+    assert not np.isfinite(axis).all() or _deg(axis, shin) < 1.5
+
+
+def test_no_shin_below_a_thigh_that_was_not_read() -> None:
+    mask, p, _ = _leg(20.0)
+    p["hip"] = p["knee"] + (0.0, -200.0)  # the thigh drawn up through empty space: no thigh, no shin
+    assert not np.isfinite(_leg_axes(mask, p)[_shank()]).all()
 
 
 def _foot(tilt: float, facing: float, length: float = 120.0) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
@@ -191,39 +279,46 @@ def _turned(v: np.ndarray, deg: float) -> np.ndarray:
     return np.array([c * v[0] - s * v[1], s * v[0] + c * v[1]])
 
 
-def _axes(pose, turn: float = 0.0) -> np.ndarray:
-    """The thighs' and feet's drawn directions, turned by ``turn`` degrees, as the pose stage would give them."""
+def _axes(pose, turn: float = 0.0, only: tuple[int, int] | None = None) -> np.ndarray:
+    """The legs' and feet's drawn directions as the pose stage would give them, turned by ``turn`` degrees
+    (``only``: just that segment's, given as its two landmark indices, the others as drawn)."""
     axes = np.full((len(LIMB_SEGMENTS), 2), np.nan)
     for j in AXIS_SEGMENTS:
         a, b = LIMB_SEGMENTS[j]
         d = pose.image[b, :2] - pose.image[a, :2]
         if np.linalg.norm(d) > 1e-9:  # a foot pointing at the camera is drawn as a point: no axis
-            axes[j] = _turned(d / np.linalg.norm(d), turn)
+            axes[j] = _turned(d / np.linalg.norm(d), turn if only is None or {a, b} == set(only) else 0.0)
     return axes
 
 
-def _uses_outline(motion) -> bool:
-    """Whether ``motion`` measures on a thigh (hip → knee) or a foot (heel → toe)."""
-    segments = (motion.reference, motion.moving)
-    return any(isinstance(seg, tuple) and tuple(seg[:2]) in (("hip", "knee"), ("heel", "foot_index"))
-               for seg in segments)
+OUTLINED = (("hip", "knee"), ("knee", "ankle"), ("heel", "foot_index"))  # thigh, shin, sole
+
+
+def _outlined(motion) -> tuple[str, str] | None:
+    """The segment of ``motion`` measured on an outline (the moving one if both are), or None."""
+    for seg in (motion.moving, motion.reference):
+        if isinstance(seg, tuple) and tuple(seg[:2]) in OUTLINED:
+            return (seg[0], seg[1])
+    return None
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize("motion_id", [m.id for m in CATALOG if m.method == "image"])
-def test_every_side_view_motion_on_the_thigh_or_foot_reads_its_axis(motion_id: str, side: str) -> None:
-    """Given the thigh's axis and the foot's sole 6° from their drawn segments, the image angle of a
-    side-view motion measured on the thigh or the foot moves with them; every other motion, and every
-    front-view one, reads the landmarks alone."""
+def test_every_side_view_motion_on_the_legs_or_feet_reads_its_axis(motion_id: str, side: str) -> None:
+    """Given an outline's axis 6° from its drawn segment, the image angle of a side-view motion measured on
+    a thigh, a shin or a foot moves with it; every other motion, and every front-view one, reads the
+    landmarks alone."""
     motion = CATALOG.get(motion_id)
+    seg = _outlined(motion)
     # the pose stage reads the axes only for the motions that measure on them (PoseEstimator(limb_axes=...))
-    assert reads_limb_axes(motion) is (motion.view == "side" and _uses_outline(motion))
+    assert reads_limb_axes(motion) is (motion.view == "side" and seg is not None)
     angle = round(motion.normal.min + 0.6 * (motion.normal.max - motion.normal.min), 1)
     pose = make_pose(motion_id, side, angle, view=motion.view)
     plain = measure(pose, motion, side).angle_image
     assert measure(dataclasses.replace(pose, axes=_axes(pose)), motion, side).angle_image == pytest.approx(plain)
-    moved = measure(dataclasses.replace(pose, axes=_axes(pose, 6.0)), motion, side).angle_image
-    if motion.view == "side" and _uses_outline(motion):
+    only = (INDEX[f"{side}_{seg[0]}"], INDEX[f"{side}_{seg[1]}"]) if seg is not None else None
+    moved = measure(dataclasses.replace(pose, axes=_axes(pose, 6.0, only)), motion, side).angle_image
+    if motion.view == "side" and seg is not None:
         # the whole leg's line counts while a straight-leg motion's leg is straight: half the turn
         assert 2.5 <= abs(moved - plain) <= 6.5
     else:
@@ -273,12 +368,13 @@ REAL_PHOTO = Path(__file__).resolve().parents[2] / "shared" / "media" / "real" /
 
 @pytest.mark.skipif(not REAL_PHOTO.is_file() or not MODEL.is_file(),
                     reason=f"needs ../shared/media/real/pose.jpg ({REAL_PHOTO}) and the pose model")
-def test_on_a_real_photo_the_thighs_get_their_axes() -> None:
+def test_on_a_real_photo_the_legs_get_their_axes() -> None:
     """MediaPipe's golden photo: a real man in a lunge on a beach, the left leg straight behind, the right
     knee bent with the shin near vertical and the thigh a few degrees below the horizontal (by eye, about
     85° of knee flexion; the landmarks' thigh runs from a hip landmark drawn high on the shorts and reads
-    74°). Both thighs get an axis from the real person mask; the straight leg's is along its drawn thigh
-    and reads it straight; the bent knee reads nearer the eye's 85° on it."""
+    74°). Both thighs and both shins get an axis from the real person mask; the straight leg's thigh is
+    along its drawn thigh and the leg reads straight; the bent knee reads nearer the eye's 85° on the
+    thigh's axis, and about that on thigh and shin both (86°)."""
     import cv2
 
     from romcam.pose import PoseEstimator
@@ -290,9 +386,13 @@ def test_on_a_real_photo_the_thighs_get_their_axes() -> None:
     for side in ("left", "right"):
         hip, kn, ankle = (INDEX[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
         axis = pose.axes[SEGMENT_INDEX[frozenset((hip, kn))]]
-        assert np.isfinite(axis).all(), side
+        shin = pose.axes[SEGMENT_INDEX[frozenset((kn, ankle))]]
+        assert np.isfinite(axis).all() and np.isfinite(shin).all(), side
         shank = pose.image[ankle, :2] - pose.image[kn, :2]
         bend = math.degrees(math.acos(float(np.dot(axis, shank)) / float(np.linalg.norm(shank))))
-        knee[side] = (_deg(axis, pose.image[kn, :2] - pose.image[hip, :2]), bend)
+        on_axes = math.degrees(math.acos(float(np.dot(axis, shin))))
+        knee[side] = (_deg(axis, pose.image[kn, :2] - pose.image[hip, :2]), bend, on_axes)
     assert knee["left"][0] < 5.0 and knee["left"][1] < 10.0  # straight behind: along the drawn thigh
+    assert knee["left"][2] < 10.0  # ... and its shin along it
     assert 78.0 <= knee["right"][1] <= 92.0
+    assert 80.0 <= knee["right"][2] <= 90.0  # thigh and shin both from the outline: 86°
