@@ -127,7 +127,7 @@ def point_indices(motion: Motion, side: str) -> dict[str, int]:
     out = {}
     for name in motion.landmarks():
         idx = point_landmarks(name, side)
-        if len(idx) == 1 and not name.startswith("mid_"):
+        if len(idx) == 1:
             out[name] = idx[0]
     return out
 

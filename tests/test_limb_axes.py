@@ -110,12 +110,11 @@ def test_only_the_legs_and_the_feet_get_an_axis() -> None:
 def _leg(bend: float, calf: float = 12.0, far_shank: float | None = None
          ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """A leg seen from the side, facing image-left: the thigh level from the hip (image-right) to the knee,
-    40 px thick; the shank hanging from the knee bent ``bend``° past straight down... measured as knee flexion
-    from the thigh's line (90: straight down), its front edge (the shin) straight, its back bulging ``calf`` px
-    at the calf; the foot pointing forward. ``far_shank``: the other leg's shank hangs from the same knee at
-    that knee flexion, as seen beside it. Returns the mask, landmarks a pose model might give (the knee
-    landmark at the back of the knee, the ankle at the back of the ankle: their line 6-8° off the shin) and
-    the shin's direction knee → ankle."""
+    40 px thick; the shank at 90 + ``bend``° of knee flexion (90: hanging straight down; more: swung back),
+    its front edge (the shin) straight, its back bulging ``calf`` px at the calf; the foot pointing forward.
+    ``far_shank``: the other leg's shank hangs from the same knee at that knee flexion, seen beside it.
+    Returns the mask, landmarks a pose model might give (the knee landmark behind the knee, the ankle
+    landmark behind the ankle: their line 5° or more off the shin) and the shin's direction knee → ankle."""
     mask = np.zeros((600, 640), np.float32)
     hip, knee_front = np.array([520.0, 200.0]), np.array([300.0, 180.0])
     cv2.fillPoly(mask, [np.rint(np.array([hip + (0, -20), knee_front, knee_front + (0, 40), hip + (0, 20)])
