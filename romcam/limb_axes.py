@@ -71,8 +71,8 @@ SHARED_LINE_FRACTION = 0.15
 SOLE_SECTIONS = np.linspace(0.0, 1.0, 21)  # where along the drawn heel → toe line the sole is read
 # a cross-section of the shank wider than this times the thigh's median width is both legs side by side: on
 # the rendered bodies one shank's sections were 0.47-0.72 of it (10th to 90th percentile, standing knee
-# flexion, side view). 0.9 let the other shank through on one rendered clip (procedural right standing knee
-# flexion, 95th percentile 3.7° → 9.5°); 0.7 left fewer sections (docs/angles.md)
+# flexion, side view). 1.0 let the other shank through on three rendered clips, 0.9 on one (procedural right
+# standing knee flexion, 95th percentile 3.7° → 9.5°); 0.7 left fewer sections (docs/angles.md)
 MAX_SHANK_OVER_THIGH = 0.8
 
 
