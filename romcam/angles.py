@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .catalog import Motion
-from .landmarks import INDEX, SEGMENT_INDEX, Pose, other_side, point_landmarks
+from .landmarks import INDEX, SEGMENT_INDEX, Pose, other_side, own_point, point_landmarks
 from .limb_axes import AXIS_SEGMENTS
 
 VIEW_OK_DEG = 25.0  # plane normal within this of the camera axis: view ok
@@ -205,8 +205,7 @@ def _vector(arr: np.ndarray, spec: tuple[str, ...] | str, side: str, pick: Mappi
 def _limb_segment(spec: tuple[str, ...], side: str, pick: Mapping[str, int]) -> int | None:
     """The index in ``LIMB_SEGMENTS`` of the segment a two-point ``spec`` names on ``side`` (the limb
     picker's labels in ``pick``), or None when it names no limb segment."""
-    if len(spec) != 2 or any(name.startswith(("mid_", "other_")) or len(point_landmarks(name, side)) != 1
-                             for name in spec):
+    if len(spec) != 2 or any(own_point(name, side) is None for name in spec):
         return None
     return SEGMENT_INDEX.get(frozenset(pick.get(name, resolve_index(name, side)) for name in spec))
 

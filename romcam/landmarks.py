@@ -121,6 +121,13 @@ def point_landmarks(name: str, side: str) -> tuple[int, ...]:
     return (INDEX[f"{side}_{name}"],)
 
 
+def own_point(name: str, side: str) -> int | None:
+    """The landmark index of ``name`` when it is one landmark of the patient's own ``side`` or centre (a
+    limb segment's end), else None: the other side's points and the means of several are not."""
+    idx = point_landmarks(name, side)
+    return idx[0] if len(idx) == 1 and not name.startswith("other_") else None
+
+
 @dataclass(frozen=True, slots=True)
 class Pose:
     """One person's landmarks in one frame."""

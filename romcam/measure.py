@@ -15,7 +15,7 @@ import numpy as np
 
 from .angles import AngleSample, LimbPicker, measure, resolve_index
 from .catalog import Motion
-from .landmarks import INDEX, LANDMARK_NAMES, LIMB_SEGMENTS, SEGMENT_INDEX, Pose, PoseFrame, point_landmarks
+from .landmarks import INDEX, LANDMARK_NAMES, LIMB_SEGMENTS, SEGMENT_INDEX, Pose, PoseFrame, own_point, point_landmarks
 from .subject import SubjectTracker
 
 # A limb segment that looks shorter than this share of its usual length (the median so far, over the
@@ -107,8 +107,7 @@ class MotionMeter:
         """The motion's reference and moving segments that are limb segments, as landmark indices."""
         out = []
         for seg in (self.motion.reference, self.motion.moving):
-            if not isinstance(seg, tuple) or any(
-                    n.startswith(("mid_", "other_")) or len(point_landmarks(n, self.side)) != 1 for n in seg):
+            if not isinstance(seg, tuple) or any(own_point(n, self.side) is None for n in seg):
                 continue
             out.append(tuple(self._index(n, pick) for n in seg))
         return out

@@ -10,7 +10,7 @@ from synthetic_pose import make_pose
 
 from romcam.angles import LimbPicker, facing_side, measure, side_turn_deg, signed_angle, signed_angle_2d, wrap_to
 from romcam.catalog import default_catalog
-from romcam.landmarks import INDEX, point_landmarks
+from romcam.landmarks import INDEX, own_point, point_landmarks
 
 CATALOG = default_catalog()
 
@@ -225,6 +225,12 @@ def test_shoulder_rotation_end_on_leans_little_on_a_shoulder_landmark_off_the_fo
 ])
 def test_point_names_stand_for_their_landmarks(name: str, side: str, expected: tuple[str, ...]) -> None:
     assert point_landmarks(name, side) == tuple(INDEX[n] for n in expected)
+
+
+@pytest.mark.parametrize(("name", "own"), [("elbow", "left_elbow"), ("nose", "nose"), ("left_hip", "left_hip"),
+                                         ("other_elbow", None), ("mid_hip", None), ("face", None)])
+def test_only_one_own_landmark_can_end_a_limb_segment(name: str, own: str | None) -> None:
+    assert own_point(name, "left") == (INDEX[own] if own else None)
 
 
 @pytest.mark.parametrize("name", ["mouth", "mid_nose", "other_face_x", "elbows"])
