@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 from synthetic_pose import make_pose
 
-from romcam.angles import (LimbPicker, facing_side, measure, plane_lift_2d, side_turn_deg, signed_angle, signed_angle_2d,
-                           wrap_to)
+from romcam.angles import (
+    LimbPicker,
+    facing_side,
+    measure,
+    plane_lift_2d,
+    side_turn_deg,
+    signed_angle,
+    signed_angle_2d,
+    wrap_to,
+)
 from romcam.catalog import default_catalog
 from romcam.landmarks import INDEX, own_point, point_landmarks
 
