@@ -15,10 +15,11 @@ docs/angles.md):
 4. ``angle = offset + scale * raw``, kept on one branch around the motion's ``range_center`` so
    it never wraps between conventions.
 
-Both estimates are computed: from the 2D image landmarks (the in-plane angle the camera sees; in
-side views taken in the body's sagittal plane as turned from the camera, see :func:`plane_lift_2d`)
-and from the 3D world landmarks. The view check compares ``n`` with the camera axis (world z): an
-in-plane motion is seen well when its plane faces the camera.
+Three estimates are computed: from the 2D image landmarks (the in-plane angle the camera sees; in
+side views taken in the body's sagittal plane as turned from the camera, see :func:`plane_lift_2d`),
+from the 3D world landmarks, and the hybrid (image x, y with the world's depth). The view check
+compares ``n`` with the camera axis (world z): an in-plane motion is seen well when its plane faces
+the camera.
 """
 
 from __future__ import annotations
