@@ -397,6 +397,31 @@ def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, s
     assert f"measurement noise ±{noise:g}°" in message
 
 
+def test_the_target_now_is_the_plan_as_it_stands_not_the_last_sessions(page, server) -> None:
+    """The PT edits the plan after the last session: the chart's summary gives the new target (the
+    points keep the one they followed, in their tooltips)."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Plan Edit Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    for days_ago in (4, 2):
+        start = today - timedelta(days=days_ago)
+        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
+               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
+               "source": "synthetic (browser test)", "status": "complete", "demo": False,
+               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
+               "sets": [_set_document("elbow_active", 128.0, rx, 1, start)]}
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    edit = {k: rx[k] for k in ("exercise", "side", "mode", "posture", "safe_max", "reps", "hold_s",
+                               "sessions_per_week", "max_reps", "max_minutes", "notes")}
+    status, v2 = api("PUT", f"/api/prescriptions/{rx['id']}", edit | {"target_min": 90, "target_max": 120})
+    assert status == 200 and v2["version"] == 2, v2
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary").inner_text()
+    assert "target now 90° to 120° (plan v2)" in summary, summary
+    assert "110°" not in summary, summary
+
+
 def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server) -> None:
     """The elbow's last 3 sessions were filmed with a caregiver's hands over it at the top of each movement:
     romcam's own analysis finds the reps but not their furthest point. The angles seen (about 90°, well

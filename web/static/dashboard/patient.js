@@ -69,7 +69,15 @@
     return [...seen.values()];
   }
 
-  function seriesSummary(trends) {
+  /** The target of the plan as it stands for this series (the current version of the active
+   * prescription with its mode and posture), not the one its last session followed. */
+  function targetNow(group, series) {
+    const rx = group.prescriptions.find((p) => p.mode === series.mode && p.posture === series.posture);
+    return rx ? `target now ${R.fmtRange(rx.target_min, rx.target_max)} (plan v${rx.version})`
+      : "no target prescribed now in this mode and posture";
+  }
+
+  function seriesSummary(trends, group) {
     const list = el("ul", { class: "series-summary" });
     for (const s of trends.series || []) {
       const pts = (s.points || []).filter((p) => p.best_angle !== null && p.best_angle !== undefined);
@@ -84,7 +92,7 @@
       list.append(el("li", {},
         el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
         `latest ${latest} on ${R.fmtDate(last.date)}; median of the last 3 sessions ${R.fmtAngle(last3)}; `,
-        `${pts.length} session${pts.length === 1 ? "" : "s"} shown; target now ${R.fmtRange(last.target_min, last.target_max)}.`,
+        `${pts.length} session${pts.length === 1 ? "" : "s"} shown; ${targetNow(group, s)}.`,
         unseen ? ` ${unseen} session${unseen === 1 ? "" : "s"} with the ${R.NOT_SEEN} (hollow marker${unseen === 1 ? "" : "s"}): `
           + "the joint got at least that far; left out of the median." : ""));
     }
@@ -138,7 +146,7 @@
           onPoint: (p) => { if (p.session_id) window.location.href = `/sessions/${p.session_id}`; },
         });
         state.charts.push(result);
-        figure.append(seriesSummary(trends));
+        figure.append(seriesSummary(trends, g));
       } else {
         box.replaceChildren(el("p", { class: "empty", text: hasPoints
           ? "The chart library did not load."
