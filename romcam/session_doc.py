@@ -23,10 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import __version__
 from .catalog import default_catalog
+from .input_checks import CheckedInput, PastTime
 
 SCHEMA = "romcam.session/1"
 Side = Literal["left", "right"]
@@ -36,6 +37,10 @@ Status = Literal["complete", "interrupted"]
 Angle = Annotated[float, Field(ge=-360, le=360)]
 Seconds = Annotated[float, Field(ge=0, le=86_400)]
 MAX_SAMPLES = 1_000_000  # a set of 9 hours at 30 fps
+# an angle further than this beyond the joint's possible range (romcam/data/exercises.toml) is refused: the
+# engine drops raw readings beyond it, and the zero-phase smoothing overshoots a sudden step by a few degrees
+POSSIBLE_MARGIN_DEG = 15.0
+ROUNDING_DEG = 0.1  # angles in documents are rounded to 0.1°
 
 
 def check_exercise(value: str) -> str:
@@ -92,7 +97,7 @@ class SetDoc(BaseModel):
     posture: Posture
     prescription_id: uuid.UUID | None = None
     prescription_version: int | None = Field(None, ge=1, le=100_000)
-    started_at: AwareDatetime | None = None
+    started_at: PastTime | None = None
     fps: float = Field(gt=0, le=1000)
     frames: int = Field(ge=0, le=100_000_000)
     view_ok_fraction: float = Field(ge=0, le=1)
@@ -117,7 +122,57 @@ class SetDoc(BaseModel):
             raise ValueError("samples must be in time order (t never decreasing)")
         if self.min_angle is not None and self.max_angle is not None and self.min_angle > self.max_angle:
             raise ValueError(f"min_angle {self.min_angle} is above max_angle {self.max_angle}")
+        motion = default_catalog().get(self.exercise)
+        if motion.postures and self.posture not in motion.postures:
+            raise ValueError(f"{motion.name} is done {', '.join(motion.postures)}, not {self.posture}")
+        self._within_reach(motion)
+        self._reps_agree()
         return self
+
+    def _within_reach(self, motion: Any) -> None:
+        """Every angle lies within what the joint can do (the catalog's ``possible``, with a margin for
+        the smoothing filter's overshoot): 300° of elbow flexion is not a measurement."""
+        p = motion.possible
+        low, high = p.min - POSSIBLE_MARGIN_DEG, p.max + POSSIBLE_MARGIN_DEG
+
+        def beyond(name: str, value: float | None) -> None:
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name} {value}° is beyond what the {motion.joint} can do in {self.exercise} "
+                                 f"({p.min:g} to {p.max:g}°): not a measurement")
+
+        beyond("max_angle", self.max_angle)
+        beyond("min_angle", self.min_angle)
+        for i, r in enumerate(self.reps):
+            beyond(f"reps[{i}].max_angle", r.max_angle)
+            beyond(f"reps[{i}].min_angle", r.min_angle)
+        for i, x in enumerate(self.samples):
+            if x.angle is not None and not low <= x.angle <= high:
+                beyond(f"samples[{i}].angle", x.angle)
+
+    def _reps_agree(self) -> None:
+        """The reps come in time order, each holds no longer than it lasts, and the set's extremes take in
+        every rep's (they are the extremes of the same samples): a summary that contradicts its reps would
+        show the PT a drop that never happened."""
+        if not self.reps:
+            return
+        for i, (a, b) in enumerate(zip(self.reps, self.reps[1:], strict=False)):
+            if b.start < a.start:
+                raise ValueError(f"reps must be in time order: rep {i + 1} starts at {b.start} s, before rep {i} "
+                                 f"({a.start} s)")
+        slack = 1.0 / self.fps + 0.01
+        for i, r in enumerate(self.reps):
+            if r.hold_s > r.end - r.start + slack:
+                raise ValueError(f"reps[{i}] holds {r.hold_s} s but lasts {r.end - r.start:g} s")
+        if self.max_angle is None or self.min_angle is None:
+            raise ValueError("a set with reps needs its max_angle and min_angle")
+        top = max(r.max_angle for r in self.reps)
+        bottom = min(r.min_angle for r in self.reps)
+        if self.max_angle < top - ROUNDING_DEG:
+            raise ValueError(f"max_angle {self.max_angle}° is below a rep's max_angle ({top}°): the set's extremes "
+                             "must take in its reps'")
+        if self.min_angle > bottom + ROUNDING_DEG:
+            raise ValueError(f"min_angle {self.min_angle}° is above a rep's min_angle ({bottom}°): the set's extremes "
+                             "must take in its reps'")
 
     @property
     def works(self) -> str:
@@ -142,14 +197,14 @@ class SetDoc(BaseModel):
         return out
 
 
-class SessionDoc(BaseModel):
+class SessionDoc(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     schema_: Literal["romcam.session/1"] = Field(alias="schema")
     id: uuid.UUID
     patient_id: uuid.UUID
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: PastTime
+    ended_at: PastTime | None = None
     source: str = Field("", max_length=200)
     status: Status = "complete"
     demo: bool = False

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
+from ..input_checks import CheckedInput
 from ..store import accounts, audit, service
 from ..store.accounts import Role
 from .deps import AdminDep, DBDep, DeviceDep, StaffPatientDep, UserDep, get_settings, now, scoped_patient
@@ -18,7 +19,7 @@ from .schemas import PrescriptionPublic
 router = APIRouter(prefix="/api", tags=["accounts"])
 
 
-class UserCreate(BaseModel):
+class UserCreate(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=254)
@@ -38,7 +39,7 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field("", max_length=100, description="which machine, e.g. 'living-room laptop'")

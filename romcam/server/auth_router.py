@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..input_checks import CheckedInput
 from ..store import accounts
 from ..store.accounts import ABSOLUTE_TIMEOUT
 from .deps import SESSION_COOKIE, DBDep, LoginRequired, UserDep, get_settings, now
@@ -74,14 +75,14 @@ def throttle(request: Request) -> LoginThrottle:
     return t
 
 
-class LoginIn(BaseModel):
+class LoginIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class PasswordIn(BaseModel):
+class PasswordIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     old_password: str = Field(min_length=1, max_length=1024)

@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from ..input_checks import CheckedInput
 from ..live.capture import CaptureWorker
 from ..store.errors import NotFoundError
 from .deps import local_patient
@@ -212,7 +213,7 @@ def rest(request: Request) -> dict[str, Any]:
     return _command(request, "rest")
 
 
-class CheckinIn(BaseModel):
+class CheckinIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     pain: int = Field(ge=0, le=10)
@@ -236,7 +237,7 @@ def checkin(body: CheckinIn, request: Request) -> dict[str, Any]:
     return {"id": str(checkin_id), "session_id": str(session_id)}
 
 
-class SubjectIn(BaseModel):
+class SubjectIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     x: float = Field(ge=0.0, le=1.0)  # normalized image coordinates of the click, from the top-left

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..input_checks import CheckedInput
 from ..session_doc import Mode, Posture, Side, Status, check_exercise
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -15,7 +16,7 @@ Notes = Annotated[str, Field(max_length=5000)]
 Angle = Annotated[float, Field(ge=-360, le=360)]
 
 
-class Strict(BaseModel):
+class Strict(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -28,10 +29,20 @@ class PatientCreate(Strict):
 
 
 class PatientUpdate(Strict):
+    """The fields to change (those left out stay as they are)."""
+
     name: Name | None = None
     notes: Notes | None = None
     plan_paused: bool | None = None
-    clinician_id: uuid.UUID | None = Field(None, description="hand the patient to another clinician (admin only)")
+    clinician_id: uuid.UUID | None = Field(None, description="hand the patient to another clinician, or null to "
+                                           "leave them with no clinician (admin only)")
+
+    @model_validator(mode="after")
+    def _no_null_values(self) -> PatientUpdate:
+        for key in ("name", "notes", "plan_paused"):
+            if key in self.model_fields_set and getattr(self, key) is None:
+                raise ValueError(f"{key} cannot be null: leave it out to keep it as it is")
+        return self
 
 
 class PatientPublic(BaseModel):

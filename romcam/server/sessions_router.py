@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from starlette.requests import HTTPConnection
 
+from ..input_checks import CheckedInput, PastTime
 from ..session_doc import SessionDoc
 from ..store import live, service
 from .deps import DBDep, PatientDep, SessionDep, SessionUploadDep, UserDep, authorize, record_access
@@ -40,14 +41,14 @@ def get_session(scope: SessionDep) -> dict:
     return service.session_detail(scope.db, scope.session)
 
 
-class CheckinUpload(BaseModel):
+class CheckinUpload(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     pain: int = Field(ge=0, le=10)
     tiredness: int = Field(ge=0, le=10)
     cramps: bool
-    note: str = Field("", max_length=2000, pattern=r"^[^\x00]*$")  # PostgreSQL text holds no NUL
-    created_at: AwareDatetime = Field(description="when the patient answered (with a UTC offset)")
+    note: str = Field("", max_length=2000)
+    created_at: PastTime = Field(description="when the patient answered (with a UTC offset)")
 
 
 @router.put("/sessions/{session_id}/checkins/{checkin_id}", response_model=CheckinOut, status_code=201,

@@ -51,9 +51,14 @@ def create_patient(db: DB, *, name: str, notes: str = "", clinician_id: uuid.UUI
 
 
 def update_patient(db: DB, patient: Patient, **changes: Any) -> Patient:
+    """Set the fields given; ``clinician_id=None`` leaves the patient with no clinician, the others must
+    not be None."""
     for key in ("name", "notes", "plan_paused", "clinician_id"):
-        if changes.get(key) is not None:
-            setattr(patient, key, changes[key])
+        if key not in changes:
+            continue
+        if changes[key] is None and key != "clinician_id":
+            raise InvalidError((key,), f"{key} cannot be null")
+        setattr(patient, key, changes[key])
     db.commit()
     return patient
 
@@ -124,6 +129,11 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if not fields["target_min"] < fields["target_max"] <= fields["safe_max"]:
         raise InvalidError(("target_max",), "needs target_min < target_max <= safe_max, got "
                            f"{fields['target_min']}, {fields['target_max']}, {fields['safe_max']}")
+    for key in ("target_min", "target_max", "safe_max"):
+        if fields[key] not in motion.possible:
+            raise InvalidError((key,), f"{fields[key]}° is beyond what the {motion.joint} can do "
+                               f"({motion.possible.min:g} to {motion.possible.max:g}° for {motion.name}); "
+                               f"its normal range is {motion.normal.min:g} to {motion.normal.max:g}°")
     return {k: fields.get(k) for k in PRESCRIPTION_FIELDS} | {"notes": fields.get("notes") or ""}
 
 
@@ -136,14 +146,30 @@ def create_prescription(db: DB, patient: Patient, fields: dict[str, Any]) -> Pre
     return rx
 
 
+EDIT_ATTEMPTS = 3  # an edit that loses the race for its version number to another this often is refused
+
+
 def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any]) -> Prescription:
-    """An edit makes a new version; the old ones stay (sets recorded the version they followed)."""
+    """An edit makes a new version; the old ones stay (sets recorded the version they followed). The
+    exercise and side stay: another joint is another prescription. Two edits at once (a double click
+    on Save) become two versions, one after the other."""
     values = _check_fields(fields)
-    rx.current_version += 1
-    rx.active = True
-    db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version, **values))
-    db.commit()
-    return rx
+    current = current_version(db, rx)
+    for key in ("exercise", "side"):
+        if values[key] != getattr(current, key):
+            raise InvalidError((key,), f"a prescription's {key} cannot change ({getattr(current, key)} here): end "
+                               "this prescription and make a new one")
+    for _ in range(EDIT_ATTEMPTS):
+        rx.current_version += 1
+        rx.active = True
+        db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version, **values))
+        try:
+            db.commit()
+            return rx
+        except IntegrityError:  # another edit took this version number meanwhile: come after it
+            db.rollback()
+            db.refresh(rx)
+    raise ConflictError("this prescription is being edited elsewhere at the same time: reload it and try again")
 
 
 def deactivate_prescription(db: DB, rx: Prescription) -> None:
