@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -41,19 +42,91 @@ class _Progress:
 
 
 def _write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a full disk leaves no half file)."""
-    target = Path(path)
+    """Write ``text`` to ``path`` whole or not at all (a full disk leaves no half file). A symbolic link
+    is written through (its target is replaced, not the link), a device or a pipe (``/dev/stdout``) is
+    written to as it is, and a new file gets the usual permissions (the umask's), not a temporary's."""
+    target = Path(os.path.realpath(path))
     try:
+        if target.exists() and not target.is_file():  # a device, a pipe: nothing to replace
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
         if "tmp" in locals() and os.path.exists(tmp):
             os.unlink(tmp)
-        raise RomcamError(f"cannot write {path}: {exc.strerror or exc} — free some space or choose "
-                          "another place") from None
+        raise RomcamError(f"cannot write {path}: {exc.strerror or exc} — {_write_fix(exc)}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_fix(exc: OSError) -> str:
+    """What to do about a file that could not be written."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "free some space or choose another place"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "choose a place you may write to"
+    return "choose another place"
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Before the video is read: no output may be the input video or the other output (writing it would
+    replace the patient's recording)."""
+    outputs = [(flag, value) for flag, value in (("--json", args.json), ("--csv", args.csv)) if value]
+    video = os.path.realpath(args.video)
+    seen: dict[str, str] = {}
+    for flag, value in outputs:
+        where = os.path.realpath(value)
+        if where == video:
+            raise UsageError(f"{flag} {value} is the video being analysed: writing it would replace the recording; "
+                             "choose another file name")
+        if where in seen:
+            raise UsageError(f"{seen[where]} and {flag} are the same file ({value}): give each its own")
+        seen[where] = flag
+
+
+def _open_store_for_save(args: argparse.Namespace) -> None:
+    """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
+    patient is in it (a minutes-long analysis should not end in 'patient not found')."""
+    import uuid
+
+    from .store import Store
+    from .store.errors import NotFoundError
+    from .store.service import get_patient
+
+    patient_id = None
+    if args.patient:
+        try:
+            patient_id = uuid.UUID(args.patient)
+        except ValueError:
+            raise UsageError(f"--patient must be a patient id (a UUID), got {args.patient!r}") from None
+    store = Store(args.db)
+    try:
+        if store.engine.url.get_backend_name() == "sqlite" and store.engine.url.database in (None, "", ":memory:"):
+            raise UsageError("--save needs a database file: an in-memory database is gone when romcam exits "
+                             "(give --db sqlite:///PATH, or leave --db out for the default)")
+        if patient_id is not None:
+            with store.session() as db:
+                try:
+                    get_patient(db, patient_id)
+                except NotFoundError:
+                    raise UsageError(f"--patient {patient_id}: no such patient in this database (GET /api/patients "
+                                     "on the dashboard's server lists them; leave --patient out for this "
+                                     "laptop's own patient)") from None
+    finally:
+        store.close()
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -68,6 +141,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .pose import check_model
 
     check_model(args.model)  # a wrong --model fails at once, before the video is read
+    _check_outputs(args)
+    if args.save:
+        _open_store_for_save(args)
 
     progress = None if args.quiet else _Progress(f"analyzing {Path(args.video).name}")
     try:
@@ -79,29 +155,36 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     finally:
         if progress:
             progress.done()
-    print(summary_text(result), end="")
+    # every output is tried, whatever happened to the others: one that cannot be written loses no other
+    failed: list[RomcamError] = []
+    steps = [lambda: print(summary_text(result), end="", flush=True)]
     if args.json:
-        _write_text(args.json, json.dumps(result.to_document(), indent=1) + "\n")
+        steps.append(lambda: _write_text(args.json, json.dumps(result.to_document(), indent=1) + "\n"))
     if args.csv:
-        _write_text(args.csv, samples_csv(result))
+        steps.append(lambda: _write_text(args.csv, samples_csv(result)))
     if args.save:
-        _save_analysis(result.to_document(), args)
+        steps.append(lambda: _save_analysis(result.to_document(), args))
+    for step in steps:
+        try:
+            step()
+        except RomcamError as exc:
+            failed.append(exc)
+        except OSError as exc:  # the summary on a standard output that cannot be written (a full disk)
+            failed.append(RomcamError(f"cannot print the summary: {exc.strerror or exc}"))
     if result.error is not None:
         print(f"romcam: {result.error}", file=sys.stderr)
-        return result.error.exit_code
-    return 0
+    for exc in failed:
+        print(f"romcam: {exc}", file=sys.stderr)
+    if failed:  # the results were not all kept: that matters more than why the video stopped
+        return failed[0].exit_code
+    return result.error.exit_code if result.error is not None else 0
 
 
 def _save_analysis(document: dict, args: argparse.Namespace) -> None:
     """Store the analysis as a one-set session (the same document and service as POST /api/sessions)."""
     import uuid
 
-    patient_id = None
-    if args.patient:
-        try:
-            patient_id = uuid.UUID(args.patient)
-        except ValueError:
-            raise UsageError(f"--patient must be a patient id (a UUID), got {args.patient!r}") from None
+    patient_id = uuid.UUID(args.patient) if args.patient else None  # checked before the analysis
     session_id, patient_id, _ = _store_session(document, db_url=args.db, patient_id=patient_id, mode=args.mode,
                                                posture=args.posture)
     print(f"saved as session {session_id} of patient {patient_id}", file=sys.stderr)
@@ -110,6 +193,7 @@ def _save_analysis(document: dict, args: argparse.Namespace) -> None:
 def _store_session(document: dict, *, db_url: str | None, patient_id: object = None, mode: str = "active",
                    posture: str = "standing", **extra: object) -> tuple:
     """Ingest one analysed video as a session; returns (session id, patient id, created)."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
     from .session_doc import from_analysis
@@ -127,6 +211,11 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
         cause = storage_cause(exc)
         raise StoreError(f"could not save the session: {cause or exc}. Nothing of it was stored; "
                          f"{STORAGE_FIX.get(cause or '', 'fix that')}, then run the same command again") from None
+    except ValidationError as exc:  # the document itself is refused, as the API would refuse it
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise StoreError(f"could not save the session: {where}: {first.get('msg')}. Nothing of it was "
+                         "stored") from None
     finally:
         store.close()
     return session_id, patient_id, created
@@ -176,13 +265,18 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from pydantic import ValidationError
 
     from .server.app import create_app
     from .server.settings import Settings
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db), ("auth", args.auth))
                  if v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UsageError(f"--{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}") from None
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)
@@ -269,6 +363,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         view = float(args.view)
     except ValueError:
         pass
+    if isinstance(view, float) and not (math.isfinite(view) and abs(view) <= 180):
+        raise UsageError(f"--view {args.view}: give front, side, oblique, or degrees from -180 to 180")
     spec = RenderSpec(exercise=args.exercise, side=args.side, view=view, posture=args.posture, reps=args.reps,
                       fps=args.fps, width=args.width, height=args.height, seed=args.seed,
                       background=args.background, noise=args.noise, hold_s=args.hold,
@@ -285,6 +381,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise RomcamError(str(exc)) from None
     except OSError as exc:
         raise RomcamError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:  # a damaged asset file
+        raise RomcamError(f"the body's asset files are damaged ({exc}): copy them again") from None
+    except ValueError as exc:  # options that do not fit together (a short rep beyond --reps, a view)
+        raise UsageError(str(exc)) from None
     print(f"wrote {args.out} ({len(truth.times)} frames, {len(truth.reps)} reps) and its truth file")
     return 0
 
@@ -296,11 +396,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from .analysis import analyze_video
+    from .catalog import get_motion
     from .pose import check_model
     from .render import RenderSpec, render_clip
     from .report import summary_text
     from .store.errors import ConflictError
 
+    get_motion(args.exercise)  # an unknown exercise fails before anything is rendered (exit 3)
     check_model(args.model)
     out_dir = Path(args.out_dir or Path(tempfile.gettempdir()) / "romcam-demo")
     clip = out_dir / f"demo_{args.exercise}.mp4"
@@ -411,6 +513,31 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     tc.set_defaults(func=cmd_token_create)
 
 
+def _angle(value: str) -> float:
+    """An argparse type: a finite angle in degrees, -360 to 360."""
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of degrees") from None
+    if not math.isfinite(x) or abs(x) > 360:
+        raise argparse.ArgumentTypeError(f"{value} is not an angle: give degrees from -360 to 360")
+    return x
+
+
+def _number(low: float, high: float, kind: type = float):  # type: ignore[no-untyped-def]
+    """An argparse type: a finite ``kind`` (float or int) from ``low`` to ``high``."""
+    def parse(value: str):  # type: ignore[no-untyped-def]
+        try:
+            x = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {'a whole number' if kind is int else 'a number'}") \
+                from None
+        if not (math.isfinite(x) and low <= x <= high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {low:g} to {high:g}")
+        return x
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="romcam", description="Range-of-motion coach: measures joint angles "
                                 "from video against the PT's target range.")
@@ -425,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which person is the patient: auto (default; the prescription's --posture decides when "
                         "the scene is clear), image-left, image-right, lying, seated, or X,Y (a point on the patient, "
                         "0..1 from the image's top-left; image positions, not the patient's --side)")
-    a.add_argument("--target", type=float, help="the PT's target angle in degrees: reps short of it are flagged")
+    a.add_argument("--target", type=_angle, help="the PT's target angle in degrees: reps short of it are flagged")
     a.add_argument("--json", metavar="OUT", help="write the full result document (JSON) here")
     a.add_argument("--csv", metavar="OUT", help="write the per-frame samples (CSV) here")
     a.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
@@ -450,20 +577,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--side", choices=("left", "right"), default="left")
     r.add_argument("--view", default="front", help="front, side, oblique, or degrees off the required view")
     r.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing")
-    r.add_argument("--reps", type=int, default=3)
+    r.add_argument("--reps", type=_number(1, 100, int), default=3)
     r.add_argument("--short", type=int, nargs="*", metavar="I", help="indices of reps that fall short")
-    r.add_argument("--hold", type=float, default=0.5, help="hold at the peak, seconds")
-    r.add_argument("--rep-seconds", type=float, default=3.0, help="one rep's rise and return, seconds (speed)")
-    r.add_argument("--peak", type=float, help="peak angle of each rep, degrees (default: per exercise)")
-    r.add_argument("--rest-angle", type=float, help="angle between reps, degrees (default: per exercise)")
-    r.add_argument("--camera-height", type=float, help="camera height above the floor, metres")
-    r.add_argument("--camera-tilt", type=float, default=0.0, help="camera pitch, degrees")
-    r.add_argument("--fps", type=float, default=30.0)
-    r.add_argument("--width", type=int, default=640)
-    r.add_argument("--height", type=int, default=480)
+    r.add_argument("--hold", type=_number(0, 60), default=0.5, help="hold at the peak, seconds")
+    r.add_argument("--rep-seconds", type=_number(0.2, 120), default=3.0,
+                   help="one rep's rise and return, seconds (speed)")
+    r.add_argument("--peak", type=_angle, help="peak angle of each rep, degrees (default: per exercise)")
+    r.add_argument("--rest-angle", type=_angle, help="angle between reps, degrees (default: per exercise)")
+    r.add_argument("--camera-height", type=_number(0, 10), help="camera height above the floor, metres")
+    r.add_argument("--camera-tilt", type=_number(-89, 89), default=0.0, help="camera pitch, degrees")
+    r.add_argument("--fps", type=_number(1, 240), default=30.0)
+    r.add_argument("--width", type=_number(32, 7680, int), default=640)
+    r.add_argument("--height", type=_number(32, 4320, int), default=480)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--background", choices=("plain", "textured", "room"), default="plain")
-    r.add_argument("--noise", type=float, default=0.0, help="sensor noise std, 8-bit levels")
+    r.add_argument("--noise", type=_number(0, 100), default=0.0, help="sensor noise std, 8-bit levels")
     r.add_argument("--body", choices=("procedural", "makehuman"), default="procedural",
                    help="procedural shapes, or the MakeHuman CC0 mesh (needs ../shared/media/makehuman)")
     r.add_argument("--caregiver", action="store_true",
@@ -484,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="serve the live coach, the REST API and the dashboard (FastAPI under uvicorn)")
     s.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    s.add_argument("--port", type=int, help="port (default 8000)")
+    s.add_argument("--port", type=_number(1, 65535, int), help="port (default 8000)")
     s.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     s.add_argument("--source", metavar="0|PATH|URL",
                    help="camera index, video file or stream URL for the live coach (default: camera 0, else a "

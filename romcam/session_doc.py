@@ -235,7 +235,13 @@ class SessionDoc(CheckedInput):
 def set_from_analysis(document: dict[str, Any], *, mode: str, posture: str,
                       prescription_id: uuid.UUID | None = None, prescription_version: int | None = None,
                       started_at: datetime | None = None) -> dict[str, Any]:
-    """One set of a session document from a ``romcam analyze`` document."""
+    """One set of a session document from a ``romcam analyze`` document (its error and warnings cut to
+    the document's 1000 characters: a message naming a long video path may run over)."""
+    document = dict(document)
+    if isinstance(document.get("error"), str):
+        document["error"] = document["error"][:1000]
+    if isinstance(document.get("warnings"), list):
+        document["warnings"] = [w[:1000] if isinstance(w, str) else w for w in document["warnings"]][:50]
     return {**document, "mode": mode, "posture": posture,
             "prescription_id": str(prescription_id) if prescription_id else None,
             "prescription_version": prescription_version,

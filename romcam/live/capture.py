@@ -453,18 +453,12 @@ class CaptureWorker:
             posture = "standing"
         directory = self.options.demo_dir or Path.home() / ".local" / "share" / "romcam" / "demo"
         clip = directory / f"demo_{item.exercise}_{item.side}_{posture}.mp4"
-        tmp = clip.with_name(f".{clip.stem}.tmp.mp4")
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            if not clip.exists():
+            if not clip.exists():  # render_clip writes it whole or not at all
                 render_clip(RenderSpec(exercise=item.exercise, side=item.side, view=self.motion.view,
-                                       posture=posture, reps=4, seed=1, fps=15.0), tmp)
-                tmp.with_suffix(".truth.json").replace(clip.with_suffix(".truth.json"))
-                tmp.replace(clip)
+                                       posture=posture, reps=4, seed=1, fps=15.0), clip)
         except OSError as exc:  # a full disk, a folder that cannot be written
-            for leftover in (tmp, tmp.with_suffix(".truth.json")):
-                if leftover.parent.is_dir():
-                    leftover.unlink(missing_ok=True)
             raise RomcamError(f"cannot write the demo video to {directory}: {exc.strerror or exc} — free some "
                               "space, or set ROMCAM_DATA to a folder romcam can write to") from None
         self.source_name = f"demo video ({clip.name})"

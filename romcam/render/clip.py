@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -383,21 +384,31 @@ def people_torsos(spec: RenderSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_clip(spec: RenderSpec, out: Path) -> Truth:
-    """Render ``spec`` to ``out`` (mp4, 'mp4v') and write its truth JSON beside it."""
+    """Render ``spec`` to ``out`` (mp4, 'mp4v') and write its truth JSON beside it. Both appear whole
+    or not at all: they are written under temporary names and renamed, the truth first, so a full
+    disk or a kill half-way leaves no partial video to be taken for the clip by a later run."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     truth = clip_truth(spec)
-    writer = cv2.VideoWriter(
-        str(out), cv2.VideoWriter_fourcc(*"mp4v"), spec.fps, (spec.width, spec.height)
-    )
-    if not writer.isOpened():
-        raise OSError(f"OpenCV cannot write video to {out}")
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{out.suffix}")
     try:
-        for _, frame in render_frames(spec):
-            writer.write(frame)
-    finally:
-        writer.release()
-    truth_path(out).write_text(truth.to_json())
+        writer = cv2.VideoWriter(
+            str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), spec.fps, (spec.width, spec.height)
+        )
+        if not writer.isOpened():
+            raise OSError(f"OpenCV cannot write a {spec.width} x {spec.height} video to {out.parent}")
+        try:
+            for _, frame in render_frames(spec):
+                writer.write(frame)
+        finally:
+            writer.release()
+        truth_path(tmp).write_text(truth.to_json())
+        truth_path(tmp).replace(truth_path(out))
+        tmp.replace(out)
+    except BaseException:
+        for leftover in (tmp, truth_path(tmp)):
+            leftover.unlink(missing_ok=True)
+        raise
     return truth
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import DatabaseError
+from .errors import STORAGE_FIX, UNREACHABLE, DatabaseError, storage_cause
 from .models import Patient
 
 ALEMBIC_DIR = Path(__file__).with_name("alembic")
@@ -83,18 +83,40 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def open_problem(url: str, exc: BaseException) -> DatabaseError:
+    """Why the database at ``url`` could not be opened, and what to do, from what opening it raised."""
+    where = make_url(url).render_as_string()
+    cause = storage_cause(exc)
+    detail = str(getattr(exc, "orig", None) or (exc.strerror if isinstance(exc, OSError) else None) or exc)
+    if cause is not None and cause != UNREACHABLE:
+        return DatabaseError(f"cannot open the database {where}: {cause} — {STORAGE_FIX[cause]}")
+    if "disk i/o error" in detail.lower():
+        return DatabaseError(f"cannot open the database {where}: the disk could not be written ({detail}) — free "
+                             "some space, or give --db a file on another disk")
+    if "not a database" in detail.lower():
+        return DatabaseError(f"cannot open the database {where}: the file is not a database ({detail}) — give "
+                             "--db (or ROMCAM_DB) another file")
+    if isinstance(exc, OSError):
+        return DatabaseError(f"cannot open the database {where}: {detail} — give --db (or ROMCAM_DB, or "
+                             "ROMCAM_DATA for the default) a place romcam may write to")
+    return DatabaseError(f"cannot open the database {where}: {detail} — check --db / ROMCAM_DB and that the "
+                         "server is running")
+
+
 class Store:
     """The opened database: ``with store.session() as db: ...`` for a unit of work."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_url(url)
-        self.engine = make_engine(self.url)
+        try:
+            self.engine = make_engine(self.url)
+        except OSError as exc:  # the SQLite file's folder cannot be made
+            raise open_problem(self.url, exc) from None
         try:
             migrate(self.engine)
-        except OperationalError as exc:
+        except (DBAPIError, OSError) as exc:
             self.engine.dispose()
-            raise DatabaseError(f"cannot open the database {make_url(self.url).render_as_string()}: "
-                                f"{exc.orig} — check --db / ROMCAM_DB and that the server is running") from None
+            raise open_problem(self.url, exc) from None
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.local_patient_id = self._ensure_local_patient()
 
