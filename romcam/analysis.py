@@ -22,7 +22,7 @@ from .filters import smooth_zero_phase
 from .landmarks import PoseFrame
 from .measure import MotionMeter, Sample
 from .reps import Rep, auto_hysteresis, detect_reps
-from .subject import SelectorError, SubjectTracker, parse_selector
+from .subject import MIN_HITS_TO_LOCK, SelectorError, SubjectTracker, parse_selector
 
 VIEW_OK_MIN_FRACTION = 0.8  # below this share of measured frames the view is reported not ideal
 
@@ -242,6 +242,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     people = max(1, int(people))
     tracker = SubjectTracker(selector, posture=posture, people=people)
     samples: list[Sample] = []
+    with_people = 0  # frames in which the pose model found anyone
     error: RomcamError | None = None
     with VideoFileSource(path) as source, PoseEstimator(model_path, num_poses=people,
                                                         expected_people=people if people > 1 else None,
@@ -253,6 +254,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
             for frame in prefetched(source):
                 # with a caregiver in frame the pose stage looks again around the patient (romcam.pose)
                 pose_frame = estimator.process(frame.image, frame.t, frame.index, focus=tracker.focus())
+                with_people += bool(pose_frame.poses)
                 samples.append(meter.update(pose_frame))
                 if observe is not None:
                     observe(pose_frame, tracker, samples[-1])
@@ -263,6 +265,14 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
         fps = source.fps
         model = estimator.model_path.name
     if samples and not any(s.has_subject for s in samples):
+        if error is not None:  # the file broke before anyone could be measured: that is the news
+            raise error
+        if 0 < with_people < MIN_HITS_TO_LOCK:  # someone was there, too briefly to be followed
+            raise NoPersonError(
+                f"{Path(path).name} is too short to measure: a person is in {with_people} of its "
+                f"{len(samples)} frames, and romcam follows someone seen in at least {MIN_HITS_TO_LOCK} — "
+                "record a longer video (a second or more)"
+            )
         raise NoPersonError(
             f"no person found in any of the {len(samples)} frames of {Path(path).name} — make sure the "
             "whole body is in view and well lit"
