@@ -81,11 +81,11 @@ def ws_until(ws: Any, until: Callable[[dict], bool], seconds: float, seen: list[
 
 @contextmanager
 def romcam_serve(tmp: Path, *args: str, ready: str = "/live/status", timeout: float = 120.0,
-                 env: dict[str, str] | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
-    """A real ``romcam serve`` subprocess on a free port, a fresh SQLite database and data directory
-    in ``tmp`` (``env`` overrides the environment); yields ``(port, process)`` once ``ready`` answers, and
-    stops it (SIGINT) afterwards."""
-    port = free_port()
+                 env: dict[str, str] | None = None, port: int | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A real ``romcam serve`` subprocess on a free port (or ``port``: a server started again), a SQLite
+    database and data directory in ``tmp`` (``env`` overrides the environment); yields ``(port, process)``
+    once ``ready`` answers, and stops it (SIGINT) afterwards."""
+    port = port or free_port()
     env = os.environ | {"HOME": str(tmp), "ROMCAM_DATA": str(tmp / "data")} | (env or {})
     log_path = tmp / f"serve-{port}.log"
     with log_path.open("w") as log:

@@ -173,3 +173,22 @@ def test_websocket_origin_must_be_this_server(tmp_path: Path) -> None:
         with pytest.raises(Exception), client.websocket_connect(  # noqa: B017 (starlette's disconnect type)
                 "/live/ws", headers={"origin": "http://evil.example", "host": "127.0.0.1:8000"}) as ws:
             ws.receive_json()
+
+
+def test_reps_done_while_paused_are_neither_counted_nor_kept(demo_clip: Path, tmp_path: Path) -> None:
+    """Paused, the patient is not exercising: the limb moving then (the clip's 3 reps) is no rep, on
+    the page or in the stored session."""
+    with serve(tmp_path, "--source", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left") as (port, _):
+        out: list[dict] = []
+        with connect(f"ws://127.0.0.1:{port}/live/ws", origin=f"http://127.0.0.1:{port}", open_timeout=10) as ws:
+            assert _post(port, "/live/start")[0] == 200
+            assert _post(port, "/live/pause")[0] == 200
+            ws_until(ws, lambda ev: ev.get("state") == "source_lost", 45, out)
+        paused = [ev for ev in out if ev["type"] == "frame" and ev.get("state") == "paused"]
+        assert len(paused) > 60, "the clip played on while paused"
+        assert {ev["rep"] for ev in paused} == {0}
+        status = _get(port, "/live/status")
+        session = _get(port, f"/api/sessions/{status['last_session_id']}")
+        (stored,) = session["sets"]
+        assert stored["reps_full"] == 0 and stored["reps"] == []
+        assert len(stored["samples"]["t"]) < 10, "nothing measured while paused is kept"

@@ -525,8 +525,11 @@ class CaptureWorker:
             sample = self.meter.update(pose_frame)
             raw = sample.angle
             filt = self.filter(t, raw)
-            finals = self.detector.update(t, filt)
-            self._track(t, filt)
+            # paused or resting, the patient is not exercising: what the limb does then is no rep, is not
+            # counted toward the set and is not kept (the coach still sees the angle, for its cues)
+            idle = self.coach.started and self.coach.state in ("paused", "resting")
+            finals = self.detector.update(t, math.nan if idle else filt)
+            self._track(t, math.nan if idle else filt)
             out = self.coach.update(FrameInput(
                 t=t, angle=filt, raw=raw, has_subject=sample.has_subject, view_ok=sample.view_ok,
                 missing=sample.detail.missing if sample.detail is not None else None,
@@ -534,9 +537,10 @@ class CaptureWorker:
             rec = self.recorder
             recording = rec is not None and rec.recording and self.coach.started and self.coach._set_open
             if recording:
-                rec.add_sample(Sample(frame.index, t, raw, sample.confidence, sample.view_ok, sample.view_error,
-                                      sample.detail))
-                self._store_reps(finals, t)
+                if not idle:
+                    rec.add_sample(Sample(frame.index, t, raw, sample.confidence, sample.view_ok, sample.view_error,
+                                          sample.detail))
+                self._store_reps(finals, t)  # a rep ended before the pause may be settled during it
             if out.actions:
                 self._handle(out.actions, t)
             sid = rec.session_id if rec is not None else None

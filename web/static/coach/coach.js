@@ -36,6 +36,14 @@
     source_lost: "The camera stopped sending pictures. Your session is kept.",
     off: "The live coach is not running here. Start it with “romcam serve”.",
   };
+  // passive ROM: the caregiver reads the page, so it speaks to them about the patient
+  const HELPER_TEXT = {
+    waiting_for_patient: "Waiting for the patient — bring them into the camera's view.",
+    positioning: "Let's get the patient in position.",
+    exercising: "Move the limb slowly, within the patient's comfort.",
+    holding: "Hold it there…",
+    resting: "Rest. Let the patient relax.",
+  };
   const PART_WORDS = {
     nose: "face", eye: "face", ear: "head", mouth: "face", shoulder: "shoulder", elbow: "elbow",
     wrist: "wrist", pinky: "hand", index: "hand", thumb: "hand", hip: "hip", knee: "knee", ankle: "ankle",
@@ -217,14 +225,15 @@
     utter(cue.text, false);
   }
 
-  /** Called inside a user gesture (click, tap, key): browsers allow speech from then on. */
+  /** Called inside a user gesture (click, tap, key): browsers allow speech from then on. A greeting is
+   * said whether or not an earlier gesture (the tap that reached the page first) already unlocked it. */
   function unlockSpeech(greeting) {
-    if (app.speechUnlocked || !synth) { app.speechUnlocked = true; return; }
-    app.speechUnlocked = true;
-    if (greeting) utter(greeting, true);
-    else {
+    if (!synth) { app.speechUnlocked = true; return; }
+    if (!app.speechUnlocked && !greeting) {
       try { synth.speak(new SpeechSynthesisUtterance("")); } catch (err) { /* ignore */ }
     }
+    app.speechUnlocked = true;
+    if (greeting) utter(greeting, true);
   }
 
   function setMuted(muted) {
@@ -333,18 +342,42 @@
     return Boolean(src) && !/^(camera\b|\d+$)/i.test(src) && !/^(rtsp|rtmp|https?):/i.test(src);
   }
 
+  /** The server's reason the picture stopped ("… broke after frame 207 — the file is damaged"). */
+  function sourceError() {
+    return String((app.last && app.last.source_error) || (app.status && app.status.source_error) || "");
+  }
+
+  /** A video file that played to its end (not one that broke part-way). */
+  function sourceEnded() {
+    const err = sourceError();
+    return sourceIsFile() && (!err || /ended|end of/i.test(err));
+  }
+
+  /** Passive ROM: the caregiver moves the limb, so the page speaks to them about the patient. */
+  function forHelper() {
+    const item = planItemFor(app.last);
+    return Boolean(item && item.mode === "passive");
+  }
+
   function stateMessage(ev) {
     const state = app.state;
+    const helper = forHelper();
     if (state === "positioning") {
       if (ev && ev.view_hint) return cap(ev.view_hint) + ".";
-      if (ev && ev.missing) return `I can't see your ${partName(ev.missing)}. Move the laptop so all of you is in the picture.`;
-      return STATE_TEXT.positioning;
+      if (ev && ev.missing) {
+        return helper ? `I can't see the patient's ${partName(ev.missing)}. Move the laptop so all of them is in the picture.`
+          : `I can't see your ${partName(ev.missing)}. Move the laptop so all of you is in the picture.`;
+      }
+      if (!app.started && ev && ev.view_ok === true) return "Ready when you are: press Start.";
+      return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
     }
     if (state === "source_lost" && sourceIsFile()) {
-      return app.saveProblem ? "The video has ended. Your session is not saved yet: see the message above."
-        : "The video has ended. Your session is saved.";
+      const saved = app.saveProblem ? "Your session is not saved yet: see the message above." : "Your session is saved.";
+      return sourceEnded() ? `The video has ended. ${saved}`
+        : `The video stopped: ${sourceError() || "it cannot be read further"}. What came before is kept. ${saved}`;
     }
     if (state === "exercising" && !app.started) return "Ready when you are: press Start.";
+    if (helper && HELPER_TEXT[state]) return HELPER_TEXT[state];
     if (state === "resting") {
       const next = app.status && Number.isInteger(app.status.plan_index) ? app.plan[app.status.plan_index + 1] : null;
       const left = num(ev && ev.rest_remaining_s);
@@ -365,12 +398,14 @@
     const uncertain = angle !== null && ev.view_ok === false;
     node.classList.toggle("uncertain", uncertain);
     let note = "";
-    if (angle === null && ev.missing) note = `I can't see your ${partName(ev.missing)}`;
+    const helper = forHelper();
+    const whose = helper ? "the patient's" : "your";
+    if (angle === null && ev.missing) note = helper ? `I can't see the ${partName(ev.missing)}: go by feel` : `I can't see your ${partName(ev.missing)}`;
     else if (angle === null && app.state !== "waiting_for_patient") note = "Not measured";
     else if (uncertain) note = "Rough: " + (ev.view_hint || "the camera sees this from the wrong side");
-    else if (ev.zone === "in_target") note = "In your target range";
-    else if (ev.zone === "above_target") note = "Top of your target reached";
-    else if (ev.zone === "above_safe_max") note = "Past your safe limit";
+    else if (ev.zone === "in_target") note = `In ${whose} target range`;
+    else if (ev.zone === "above_target") note = "Top of the target reached";
+    else if (ev.zone === "above_safe_max") note = helper ? "Past the PT's safe maximum" : "Past your safe limit";
     $("angle-note").textContent = note;
     renderGauge(ev);
 
@@ -420,7 +455,7 @@
 
   function renderSafety(ev) {
     const now = performance.now();
-    const over = ev && (ev.zone === "above_safe_max" || (ev.cue && isSafetyCue(ev.cue) && ev.cue_id === app.lastCueId
+    const over = app.started && ev && (ev.zone === "above_safe_max" || (ev.cue && isSafetyCue(ev.cue) && ev.cue_id === app.lastCueId
       && now - app.cueShownAt < 500));
     if (over) app.safetyUntil = now + SAFETY_MIN_MS;
     // back down within the target: the warning has done its job
@@ -441,7 +476,7 @@
     const ev = app.last;
     const fresh = ev && performance.now() - app.lastFrameAt < 3000;
     const lost = app.state === "source_lost";
-    if (lost && sourceIsFile()) setCheck("check-camera", false, "The video has ended.");
+    if (lost && sourceEnded()) setCheck("check-camera", false, "The video has ended.");
     else if (lost) {   // the server's own words when it has them (a camera unplugged, a demo video it cannot write)
       const why = String((ev && ev.source_error) || (app.status && app.status.source_error) || "");
       setCheck("check-camera", false, why ? cap(why) : "No picture: check that the camera is plugged in and not covered.");
@@ -869,7 +904,9 @@
 
   function applyStatus(s) {
     app.status = { ...(app.status || {}), ...s };
+    // the server's word: a restarted server has no session, and the page must offer Start again
     if (s.started === true || (s.started === undefined && s.session_id)) app.started = true;
+    else if (s.started === false) app.started = false;
     if (s.demo !== undefined) setDemo(!!s.demo);
     if (s.state) setState(s.state);
     if ("recording_problem" in s) renderSaving(s.recording_problem);
@@ -984,7 +1021,7 @@
     if (ev.type && ev.type !== "frame") return;
     app.last = ev;
     app.lastFrameAt = performance.now();
-    if (ev.started === true) app.started = true;
+    if (typeof ev.started === "boolean") app.started = ev.started;
     if (ev.demo !== undefined && ev.demo !== app.demo) setDemo(!!ev.demo);
     if (num(ev.light) !== null) {
       app.lights.push(ev.light);
@@ -1038,7 +1075,7 @@
     window.addEventListener("load", bindVideo);   // the endless MJPEG must not hold up the page's load
     setInterval(tick, 250);
     setInterval(refreshStatus, 3000);
-    $("primary").focus();
+    $("primary").focus({ preventScroll: true });   // a small window keeps its header and video in view
     document.body.dataset.ready = "true";
   }
 
