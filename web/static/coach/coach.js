@@ -445,7 +445,7 @@
         app.lastCueId = id;
         app.cueShownAt = now;
         cue.textContent = cap(ev.cue);
-        cue.classList.toggle("long", ev.cue.length > 22);   // one line, so the readout below never jumps
+        cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
         cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
         if (app.started) speakCue(ev.cue);
       }
@@ -755,8 +755,11 @@
     } else {
       marker.hidden = true;
     }
-    const tapped = /^[\d.]+,[\d.]+$/.test(String(subject.selector || ""));
-    if (subject.locked && subject.confirmed && tapped && app.lockClick) {
+    // the lock on the point tapped last (events still naming an earlier tap say nothing new)
+    const point = String(subject.selector || "").split(",").map(Number);
+    const tapped = point.length === 2 && app.lockClick !== null
+      && Math.abs(point[0] - app.lockClick.x) < 2e-3 && Math.abs(point[1] - app.lockClick.y) < 2e-3;
+    if (subject.locked && subject.confirmed && tapped) {
       const text = "Got it: I'm measuring the person you tapped (green frame).";
       setSubjectLine("locked", text);
       if (app.lockAnnounced !== subject.selector) {
