@@ -45,12 +45,12 @@ def _write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all (a full disk leaves no half file). A symbolic link
     is written through (its target is replaced, not the link), a device or a pipe (``/dev/stdout``) is
     written to as it is, and a new file gets the usual permissions (the umask's), not a temporary's."""
-    target = Path(os.path.realpath(path))
     try:
-        if target.exists() and not target.is_file():  # a device, a pipe: nothing to replace
-            with open(target, "w", encoding="utf-8", newline="") as f:
+        if os.path.exists(path) and not os.path.isfile(path):  # a device, a pipe (/dev/stdout): nothing to replace
+            with open(path, "w", encoding="utf-8", newline="") as f:
                 f.write(text)
             return
+        target = Path(os.path.realpath(path))
         target.parent.mkdir(parents=True, exist_ok=True)
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")

@@ -57,7 +57,8 @@ def test_tapping_start_says_lets_begin_and_no_stop_banner_before_it(demo_clip: P
             spoken = pg.evaluate("window.__spoken")
             assert spoken and spoken[0].startswith("Let's begin."), spoken
             # a long cue takes no more room than a short one: the readout below does not jump
-            tops = pg.evaluate("""() => ["hold", "Move the camera beside the bed, on the left side, level with the knee"]
+            tops = pg.evaluate("""() => ["hold",
+                                         "Move the camera beside the bed, on the left side, level with the knee"]
                 .map((text) => { const cue = document.getElementById("cue");
                                  cue.textContent = text; cue.classList.toggle("long", text.length > 22);
                                  return document.getElementById("angle").getBoundingClientRect().top; })""")
