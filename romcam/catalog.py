@@ -84,6 +84,15 @@ class Motion:
         """The noise at the low end of the range (an elbow's or knee's straightening for the flexions)."""
         return self.return_noise_deg if self.works == "max" else self.measurement_noise_deg
 
+    def posture_or_default(self, posture: str | None) -> str:
+        """``posture`` when the motion is done in it, standing (or the motion's first posture) when None;
+        a ValueError naming the postures it is done in otherwise."""
+        if posture is None:
+            return "standing" if not self.postures or "standing" in self.postures else self.postures[0]
+        if self.postures and posture not in self.postures:
+            raise ValueError(f"{self.name} is done {' or '.join(self.postures)}, not {posture}")
+        return posture
+
     @property
     def display_name(self) -> str:
         return f"{self.name} (experimental)" if self.experimental else self.name

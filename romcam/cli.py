@@ -138,8 +138,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         parse_selector(args.subject)  # a malformed --subject fails before the video is opened
     except SelectorError as exc:
         raise UsageError(f"--subject: {exc}") from None
+    from .catalog import get_motion
     from .pose import check_model
 
+    try:  # an unknown exercise is exit 3 (UnknownExerciseError); a posture it is not done in, a usage error
+        args.posture = get_motion(args.exercise).posture_or_default(args.posture)
+    except ValueError as exc:
+        raise UsageError(f"--posture: {exc}") from None
     check_model(args.model)  # a wrong --model fails at once, before the video is read
     _check_outputs(args)
     if args.save:
@@ -229,7 +234,10 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .subject import SelectorError, parse_selector
 
     if args.exercise:
-        get_motion(args.exercise)  # a clear error for an unknown exercise
+        try:  # a clear error for an unknown exercise, or a posture it is not done in
+            args.posture = get_motion(args.exercise).posture_or_default(args.posture)
+        except ValueError as exc:
+            raise UsageError(f"--posture: {exc}") from None
     elif args.side:
         raise UsageError("--side goes with --exercise (the plan's prescriptions give each exercise its side)")
     if (args.mode != "active" or args.posture) and not args.exercise:
@@ -562,8 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--mode", choices=("active", "active_assisted", "passive"), default="active",
                    help="who moved the limb; passive or assisted: a caregiver is in frame too (and, with --save, "
                         "recorded with the set)")
-    a.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing",
-                   help="with --save: the patient's posture")
+    a.add_argument("--posture", choices=("standing", "seated", "lying"),
+                   help="the patient's posture (default: standing, or the one the exercise is done in)")
     a.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     a.set_defaults(func=cmd_analyze)
 

@@ -207,3 +207,31 @@ def test_a_video_that_breaks_before_anyone_is_followed_says_it_broke(tmp_path: P
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 12])
     code, _, err = _run(["analyze", str(cut), "--exercise", "shoulder_abduction", "-q"], capsys)
     assert code == 6 and "broke after frame" in err and "no person" not in err, err
+
+
+def test_a_posture_the_exercise_is_not_done_in_is_refused_and_the_default_fits(tmp_path: Path, capsys,
+                                                                              demo_clip: Path) -> None:
+    """Knee extension is done seated: --posture standing is a usage error before anything runs (a stored
+    set must name a posture its motion is done in), and without --posture the set is stored seated."""
+    code, out, err = _run(["analyze", str(demo_clip), "--exercise", "knee_extension", "--posture", "standing",
+                           "-q"], capsys)
+    assert code == 2 and "--posture: Knee extension (seated) is done seated, not standing" in err and out == ""
+    code, _, err = _run(["serve", "--exercise", "knee_extension", "--posture", "standing", "--source",
+                         str(demo_clip)], capsys)
+    assert code == 2 and "is done seated, not standing" in err, err
+    db = f"sqlite:///{tmp_path / 'romcam.db'}"
+    seated = tmp_path / "knee_extension.mp4"
+    render_clip(RenderSpec(exercise="knee_extension", side="left", view="side", posture="seated", reps=2,
+                           width=480, height=360, fps=15.0), seated)
+    code, _, err = _run(["analyze", str(seated), "--exercise", "knee_extension", "-q", "--save", "--db", db],
+                        capsys)
+    assert code == 0 and "saved as session" in err, err
+    store = Store(db)
+    try:
+        from romcam.store import service
+
+        with store.session() as s:
+            (brief,) = service.list_sessions(s, service.get_patient(s, store.local_patient_id))
+            assert [x["posture"] for x in brief["sets"]] == ["seated"]
+    finally:
+        store.close()

@@ -14,8 +14,7 @@ DEFAULT_SIDE = "left"
 
 def measure_only(exercise: str, side: str, *, mode: str = "active", posture: str | None = None) -> PlanItem:
     m = get_motion(exercise)
-    if posture is None:
-        posture = "standing" if not m.postures or "standing" in m.postures else m.postures[0]
+    posture = m.posture_or_default(posture)
     return PlanItem(exercise=m.id, side=side, exercise_name=m.display_name, mode=mode, posture=posture,
                     instructions=m.instructions, view=m.view, works=m.works, joint=m.joint,
                     noise_deg=m.measurement_noise_deg, safe_noise_deg=m.high_end_noise_deg, experimental=m.experimental)
