@@ -11,6 +11,8 @@ from db_fixtures import postgres_server  # noqa: F401 (fixture)
 from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
 from sync_fixtures import ClinicSite, Laptop, wait_for
 
+from romcam.store.models import OutboxItem
+
 
 def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -> None:  # noqa: F811
     require_browser()
@@ -46,6 +48,19 @@ def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -
             assert set(clinic.sessions()) == {sid}
             status = laptop.status()
             assert status["consent"] is True and status["consent_at"]
+            # the panel is polled every 5 s: a keyboard user's focus on its button survives the polls
+            pg.focus("#link-withdraw")
+            pg.wait_for_timeout(6_000)
+            assert pg.evaluate("document.activeElement && document.activeElement.id") == "link-withdraw"
+            # a session the clinic refused is said on the panel for as long as it is kept, whatever was sent since
+            with laptop.store.session() as db:
+                item = db.query(OutboxItem).filter_by(object_id=sid).one()
+                item.state = "rejected"
+                db.commit()
+            (later,) = laptop.record(1)
+            wait_for("the later session sent", lambda: later in clinic.sessions())
+            expect(pg.locator("#link-refused")).to_contain_text("1 session was refused by the clinic", timeout=15_000)
+            expect(pg.locator("#link-status")).to_contain_text("everything sent")
 
             pg.click("#link-withdraw")
             expect(pg.locator("#link-status")).to_contain_text("Not sharing with")

@@ -149,15 +149,17 @@ def test_the_outbox_queues_finished_sessions_once_and_orphans_after_a_crash(stor
         live.begin_session(db, session_id=running, patient_id=me, started_at=T0 + timedelta(hours=2), source="cam",
                            demo=False, model="", romcam_version="x")
         cid = live.add_checkin(db, session_id=done, pain=1, tiredness=2, cramps=False, note="", at=T0)
-        process_start = T0 + timedelta(hours=1)  # the running session started after this process did
-        assert outbox.enqueue_pending(db, patient_id=me, orphans_before=process_start, now=T0) == 2
-        assert outbox.enqueue_pending(db, patient_id=me, orphans_before=process_start, now=T0) == 0  # idempotent
+        # the running session started after this process did (whatever the clocks say: it was not
+        # unfinished when the process started)
+        assert outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0 + timedelta(hours=9)) == 2
+        assert outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0) == 0  # idempotent
         queued = {(i.kind, i.object_id) for i in db.query(OutboxItem)}
         assert queued == {("session", done), ("checkin", cid)}  # never the demo, not yet the running one
         # the check-in waits for its session to be sent
         assert [(i.kind, i.object_id) for i in outbox.due(db)] == [("session", done)]
-        # after a crash the next process finds the running session unfinished and older than itself
-        assert outbox.enqueue_pending(db, patient_id=me, orphans_before=T0 + timedelta(hours=3), now=T0) == 1
+        # after a crash the next process finds the running session unfinished when it starts
+        assert outbox.unfinished_sessions(db) == {running}
+        assert outbox.enqueue_pending(db, patient_id=me, orphans=outbox.unfinished_sessions(db), now=T0) == 1
         assert outbox.counts(db) == {"pending": 2, "sent": 0, "rejected": 0}
         assert demo not in {i.object_id for i in db.query(OutboxItem)}
         # the crashed session goes as it stands: interrupted, no end, the rep counted before the crash
@@ -206,7 +208,7 @@ def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store:
             "unseen_s": 0.6}
     with store.session() as db:
         sid, _ = service.ingest_session(db, synthetic_session(me, T0, [spec]))
-        outbox.enqueue_pending(db, patient_id=me, orphans_before=T0, now=T0)
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         item = db.query(OutboxItem).filter_by(object_id=sid).one()
         item.state, item.last_error = "rejected", "the clinic refused it (HTTP 422: peak_seen: extra inputs)"
         db.commit()
@@ -228,3 +230,21 @@ def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store:
         assert outbox.counts(db) == {"pending": 1, "sent": 0, "rejected": 0}
         assert [i.object_id for i in outbox.due(db)] == [sid]
         assert outbox.offer_refused_again(db) == 0  # nothing else was refused
+
+
+def test_a_document_this_laptop_cannot_prepare_is_explained_in_plain_words() -> None:
+    """The patient reads the reason on the coach page: the document's first problem, not pydantic's dump."""
+    from pydantic import ValidationError
+
+    from romcam.session_doc import SessionDoc
+    from romcam.sync.worker import _plain
+
+    doc = synthetic_session(uuid.uuid4(), T0, [{"exercise": "elbow_flexion", "side": "left", "mode": "active",
+                                                "posture": "seated", "peak": 120.0}])
+    doc["sets"][0]["max_angle"] = 500.0
+    with pytest.raises(ValidationError) as err:
+        SessionDoc.model_validate(doc)
+    text = _plain(err.value)
+    assert text.startswith("sets.0.max_angle:") or text.startswith("sets.0:"), text
+    assert "pydantic" not in text and "input_value" not in text and "\n" not in text, text
+    assert _plain(ValueError("plain")) == "plain"

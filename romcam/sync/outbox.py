@@ -3,8 +3,11 @@
 :func:`enqueue_pending` adds a row for every finished session of the local patient (and every
 check-in) that has none yet; it runs in the worker right after sessions commit, and on start-up, and
 is idempotent (a unique index on ``(kind, object_id)``), so neither a crash nor a second run loses or
-doubles anything. A session still being recorded (``ended_at`` unset) waits, unless it predates this
-process: then it was cut off by a crash, stays ``interrupted``, and is sent as it is. Demo sessions
+doubles anything. A session still being recorded (``ended_at`` unset) waits, unless it was already
+unfinished when this process started (:func:`unfinished_sessions`, read once at start): then it was cut
+off by a crash, stays ``interrupted``, and is sent as it is. The orphans are known by id, not by
+comparing clocks: a clock stepped back after the start (an NTP correction) made a session being
+recorded look older than the process, and it was sent as an empty shell and never again. Demo sessions
 (rendered video, not the patient) are never sent. What the clinic refused is offered again once each
 time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since.
 """
@@ -12,6 +15,7 @@ time romcam starts (:func:`offer_refused_again`): the clinic may have been updat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
@@ -21,12 +25,20 @@ from sqlalchemy.orm import Session as DB
 from ..store.models import Checkin, OutboxItem, Session
 
 
-def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans_before: datetime, now: datetime) -> int:
-    """Add outbox rows for what is ready and not yet queued; returns how many were added."""
+def unfinished_sessions(db: DB) -> frozenset[uuid.UUID]:
+    """The sessions with no end yet: read when the process starts, they are the ones a crash cut off."""
+    return frozenset(db.execute(select(Session.id).where(Session.ended_at.is_(None))).scalars())
+
+
+def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.UUID], now: datetime) -> int:
+    """Add outbox rows for what is ready and not yet queued (a finished session, or one of ``orphans``,
+    unfinished when this process started); returns how many were added."""
     queued_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session")
+    ready = Session.ended_at.is_not(None)
+    if orphans:
+        ready = or_(ready, Session.id.in_(list(orphans)))
     sessions = db.execute(
-        select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False),
-                                 or_(Session.ended_at.is_not(None), Session.started_at < orphans_before),
+        select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False), ready,
                                  Session.id.not_in(queued_sessions))
         .order_by(Session.started_at)).scalars().all()
     queued_checkins = select(OutboxItem.object_id).where(OutboxItem.kind == "checkin")

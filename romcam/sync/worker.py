@@ -75,6 +75,18 @@ class Status:
         }
 
 
+def _plain(exc: Exception) -> str:
+    """An exception in a line a patient can read: a refused document's first problem, not pydantic's dump."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        return f"{where}: {msg}" if where else msg
+    return str(exc)
+
+
 class SyncWorker:
     def __init__(self, store: Store, link: LinkConfig, settings: SyncSettings | None = None) -> None:
         self.store = store
@@ -82,6 +94,8 @@ class SyncWorker:
         self.settings = settings or SyncSettings()
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
         self.started_at = _now()
+        with store.session() as db:  # what a crash left unfinished, before this process records anything
+            self.orphans = outbox.unfinished_sessions(db)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -206,12 +220,13 @@ class SyncWorker:
                 self._fail(exc.message)
                 break
             except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
+                why = _plain(exc)
                 with self.store.session() as db:
                     row = db.get(OutboxItem, item.id)
                     if row is not None:
-                        row.state, row.last_error = "rejected", f"could not prepare it: {exc}"[:1000]
+                        row.state, row.last_error = "rejected", f"could not prepare it: {why}"[:1000]
                         db.commit()
-                self._error(f"one session could not be prepared for upload: {exc}")
+                self._error(f"one session could not be prepared for upload and is kept on this laptop: {why}")
                 continue
             with self.store.session() as db:
                 row = db.get(OutboxItem, item.id)
@@ -234,8 +249,7 @@ class SyncWorker:
         """One round: pull the plan when due, queue what is ready, send when allowed."""
         mono = time.monotonic()
         with self.store.session() as db:
-            outbox.enqueue_pending(db, patient_id=self.store.local_patient_id, orphans_before=self.started_at,
-                                   now=_now())
+            outbox.enqueue_pending(db, patient_id=self.store.local_patient_id, orphans=self.orphans, now=_now())
         if mono >= self._plan_at and mono >= self._retry_at:
             if self.pull_plan():
                 self._plan_at = mono + self.settings.plan_every_s

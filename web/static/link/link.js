@@ -56,6 +56,11 @@
     line.append(` · last sent ${when(s.last_upload_at)}`);
     const parts = [line];
     if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
+    if (s.rejected) {  // said for as long as they are kept, not only until the next upload goes through
+      parts.push(el("p", { id: "link-refused", class: "link-error" },
+        `${s.rejected} session${s.rejected === 1 ? " was" : "s were"} refused by the clinic and ${s.rejected === 1 ? "is" : "are"} `
+        + "kept on this laptop; romcam offers them again each time it starts. Tell your PT if this stays."));
+    }
     const stop = el("button", { type: "button", id: "link-withdraw", class: "link-no" }, "Stop sharing");
     stop.addEventListener("click", () => { panel.dataset.dismissed = "true"; send("DELETE"); });
     parts.push(stop);
@@ -72,9 +77,14 @@
     panel.replaceChildren(line, again);
   }
 
+  let shown = "";  // what the panel shows now: rebuilt only when that changes, so keyboard focus stays put
   function render(s) {
-    if (!s.linked) { panel.hidden = true; return; }
+    if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
+    const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.rejected, s.last_upload_at,
+                                s.last_error]);
+    if ((s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
+    shown = key;
     if (s.consent) statusLine(s);
     else if (panel.dataset.dismissed === "true") notSharing(s);
     else if (panel.dataset.view !== "consent") consentPanel(s); // not rebuilt while the patient reads it
