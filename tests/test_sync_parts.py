@@ -14,7 +14,7 @@ import pytest
 
 from romcam.errors import UsageError
 from romcam.store import Store, live, service
-from romcam.store.models import OutboxItem
+from romcam.store.models import LinkState, OutboxItem
 from romcam.store.seed import synthetic_session
 from romcam.sync import outbox
 from romcam.sync.config import LinkConfig, read_config, resolve_link, write_config
@@ -160,7 +160,7 @@ def test_the_outbox_queues_finished_sessions_once_and_orphans_after_a_crash(stor
         # after a crash the next process finds the running session unfinished when it starts
         assert outbox.unfinished_sessions(db) == {running}
         assert outbox.enqueue_pending(db, patient_id=me, orphans=outbox.unfinished_sessions(db), now=T0) == 1
-        assert outbox.counts(db) == {"pending": 2, "sent": 0, "rejected": 0}
+        assert outbox.counts(db) == {"pending": 2, "sent": 0, "rejected": 0, "held": 0}
         assert demo not in {i.object_id for i in db.query(OutboxItem)}
         # the crashed session goes as it stands: interrupted, no end, the rep counted before the crash
         set_id = live.begin_set(db, session_id=running, position=0, started_at=T0 + timedelta(hours=2),
@@ -212,7 +212,7 @@ def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store:
         item = db.query(OutboxItem).filter_by(object_id=sid).one()
         item.state, item.last_error = "rejected", "the clinic refused it (HTTP 422: peak_seen: extra inputs)"
         db.commit()
-        assert outbox.counts(db) == {"pending": 0, "sent": 0, "rejected": 1}
+        assert outbox.counts(db) == {"pending": 0, "sent": 0, "rejected": 1, "held": 0}
     # the next start, while the clinic is out of reach: the session waits in the queue again
     link = LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "t" * 40)  # nothing listens there
     worker = SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
@@ -227,7 +227,7 @@ def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store:
     finally:
         worker.stop()
     with store.session() as db:
-        assert outbox.counts(db) == {"pending": 1, "sent": 0, "rejected": 0}
+        assert outbox.counts(db) == {"pending": 1, "sent": 0, "rejected": 0, "held": 0}
         assert [i.object_id for i in outbox.due(db)] == [sid]
         assert outbox.offer_refused_again(db) == 0  # nothing else was refused
 
@@ -248,3 +248,38 @@ def test_a_document_this_laptop_cannot_prepare_is_explained_in_plain_words() -> 
     assert text.startswith("sets.0.max_angle:") or text.startswith("sets.0:"), text
     assert "pydantic" not in text and "input_value" not in text and "\n" not in text, text
     assert _plain(ValueError("plain")) == "plain"
+
+
+def test_a_token_for_another_clinic_patient_ends_the_consent_and_holds_what_was_recorded(store: Store) -> None:
+    """The laptop passes to someone else (the clinic gives it Bob's token): Alice's consent does not
+    cover Bob, and nothing Alice recorded that was not sent yet goes into Bob's record."""
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    bob = uuid.UUID("00000000-0000-4000-8000-0000000000b0")
+    with store.session() as db:
+        rx = uuid.uuid4()
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)
+        state = db.get(LinkState, 1)
+        state.consent_at, state.consent_url = T0, "https://c"
+        sent, _ = service.ingest_session(db, synthetic_session(me, T0, [spec]))
+        queued, _ = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=1), [spec]))
+        unqueued, _ = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=2), [spec]))
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+        db.query(OutboxItem).filter_by(object_id=sent).one().state = "sent"
+        db.query(OutboxItem).filter_by(object_id=unqueued).delete()
+        db.commit()
+        device = _device(rx) | {"patient_id": str(bob), "patient_name": "Bob Other"}
+        state = apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0 + timedelta(days=1))
+        db.commit()
+        assert state.consent_at is None and state.clinic_patient_id == bob
+        assert "1 session" not in state.last_error and "2 sessions recorded for Ada Clinic" in state.last_error
+        rows = {i.object_id: i.state for i in db.query(OutboxItem).filter_by(kind="session")}
+        assert rows == {sent: "sent", queued: "held", unqueued: "held"}
+        assert "not sent to Bob Other" in db.query(OutboxItem).filter_by(object_id=queued).one().last_error
+        assert outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0) == 0
+        assert [i.object_id for i in outbox.due(db) if i.kind == "session"] == []
+        assert outbox.counts(db) == {"pending": 0, "sent": 1, "rejected": 0, "held": 2}
+        assert outbox.offer_refused_again(db) == 0, "held is not refused: it is never offered again"
+        # the same patient's plan pulled again changes nothing
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0 + timedelta(days=2))
+        assert outbox.counts(db)["held"] == 2

@@ -9,7 +9,8 @@ off by a crash, stays ``interrupted``, and is sent as it is. The orphans are kno
 comparing clocks: a clock stepped back after the start (an NTP correction) made a session being
 recorded look older than the process, and it was sent as an empty shell and never again. Demo sessions
 (rendered video, not the patient) are never sent. What the clinic refused is offered again once each
-time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since.
+time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since. What was
+recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,23 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
     return len(rows)
 
 
+def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime) -> int:
+    """Keep every session of ``patient_id`` not yet sent off the queue for good (``held``, with ``why``):
+    the device token now names another clinic patient, and what was recorded before is not theirs.
+    Returns how many sessions are held."""
+    sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+    ids = db.execute(select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False),
+                                              Session.id.not_in(sent))).scalars().all()
+    for sid in ids:
+        row = db.scalars(select(OutboxItem).where(OutboxItem.kind == "session", OutboxItem.object_id == sid)).first()
+        if row is None:
+            db.add(OutboxItem(kind="session", object_id=sid, session_id=sid, enqueued_at=now, state="held",
+                              last_error=why[:1000]))
+        else:
+            row.state, row.last_error = "held", why[:1000]
+    return len(ids)
+
+
 def due(db: DB, limit: int = 50) -> list[OutboxItem]:
     """Pending items, sessions before check-ins, oldest first. A check-in waits for its session."""
     sent_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
@@ -81,7 +99,8 @@ def counts(db: DB) -> dict[str, int]:
     rows = db.execute(select(OutboxItem.state, func.count()).where(OutboxItem.kind == "session")
                       .group_by(OutboxItem.state)).all()
     found = {state: n for state, n in rows}
-    return {"pending": found.get("pending", 0), "sent": found.get("sent", 0), "rejected": found.get("rejected", 0)}
+    return {"pending": found.get("pending", 0), "sent": found.get("sent", 0), "rejected": found.get("rejected", 0),
+            "held": found.get("held", 0)}
 
 
 def offer_refused_again(db: DB) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DB
 
 from ..store.models import LinkState, Prescription, PrescriptionVersion
 from ..store.service import PRESCRIPTION_FIELDS
+from .outbox import hold_unsent
 
 
 def link_state(db: DB, clinic_url: str) -> LinkState:
@@ -37,10 +38,25 @@ def link_state(db: DB, clinic_url: str) -> LinkState:
 
 def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: dict[str, Any],
                now: datetime) -> LinkState:
-    """Store ``GET /api/device``'s answer: the clinic's patient id and name, and its plan."""
+    """Store ``GET /api/device``'s answer: the clinic's patient id and name, and its plan. When the token
+    now names another patient of the clinic (the laptop passed to someone else), the consent given for
+    the first one ends, and the sessions not yet sent are held: they are not the new patient's."""
     state = link_state(db, clinic_url)
-    state.clinic_patient_id = uuid.UUID(str(device["patient_id"]))
-    state.clinic_patient_name = str(device.get("patient_name", ""))[:200]
+    patient_id = uuid.UUID(str(device["patient_id"]))
+    name = str(device.get("patient_name", ""))[:200]
+    if state.clinic_patient_id is not None and state.clinic_patient_id != patient_id:
+        before = state.clinic_patient_name or str(state.clinic_patient_id)
+        why = (f"recorded while this laptop was linked to {before} at the clinic: not sent to {name or patient_id} "
+               "(ask the PT if it should be)")
+        held = hold_unsent(db, patient_id=local_patient_id, why=why, now=now)
+        state.consent_at, state.consent_withdrawn_at = None, now
+        if held:
+            sessions = f"{held} session{'s' if held != 1 else ''}"
+            state.last_error = (f"this laptop is now linked to {name or patient_id}: {sessions} recorded for {before} "
+                                "stay on this laptop and are not sent")
+            state.last_error_at = now
+    state.clinic_patient_id = patient_id
+    state.clinic_patient_name = name
     pulled: list[str] = []
     for item in device.get("plan", []):
         rx_id, version = uuid.UUID(str(item["id"])), int(item["version"])

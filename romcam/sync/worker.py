@@ -59,6 +59,7 @@ class Status:
     waiting: int
     sent: int
     rejected: int
+    held: int  # recorded while the token named another clinic patient: never sent
     last_upload_at: datetime | None
     last_error: str
     last_error_at: datetime | None
@@ -143,7 +144,7 @@ class SyncWorker:
             return Status(linked=True, clinic=self.link.clinic, clinic_url=self.link.url,
                           patient_name=state.clinic_patient_name,
                           consent_at=state.consent_at if self.consented(state) else None, waiting=n["pending"],
-                          sent=n["sent"], rejected=n["rejected"], last_upload_at=state.last_upload_at,
+                          sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
                           next_try_in_s=round(wait, 1) if wait > 0 else None)

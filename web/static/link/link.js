@@ -61,6 +61,11 @@
         `${s.rejected} session${s.rejected === 1 ? " was" : "s were"} refused by the clinic and ${s.rejected === 1 ? "is" : "are"} `
         + "kept on this laptop; romcam offers them again each time it starts. Tell your PT if this stays."));
     }
+    if (s.held) {
+      parts.push(el("p", { id: "link-held", class: "link-error" },
+        `${s.held} session${s.held === 1 ? " was" : "s were"} recorded while this laptop was linked to another `
+        + "patient of the clinic: kept here, never sent to this one."));
+    }
     const stop = el("button", { type: "button", id: "link-withdraw", class: "link-no" }, "Stop sharing");
     stop.addEventListener("click", () => { panel.dataset.dismissed = "true"; send("DELETE"); });
     parts.push(stop);
@@ -81,8 +86,8 @@
   function render(s) {
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
-    const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.rejected, s.last_upload_at,
-                                s.last_error]);
+    const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.rejected, s.held,
+                                s.last_upload_at, s.last_error]);
     if ((s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.consent) statusLine(s);
