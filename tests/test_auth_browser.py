@@ -77,7 +77,7 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
         # a write from the dashboard (common.js sends X-CSRF-Token): the new patient is Ann's
         page.click("details.add-patient summary")
         page.fill("#add-patient input[name=name]", "Cy New")
-        page.click("#add-patient button[type=submit]")
+        page.dblclick("#add-patient button[type=submit]")  # a double click adds one patient
         page.wait_for_url(f"{base}/patients/*")
         page.goto(base + "/")
         expect(page.locator("#patients tbody tr")).to_have_count(2)
@@ -92,7 +92,7 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
         page.goto(f"{base}/patients/{ids['ada']}")
         expect(page.locator("#devices-section")).to_be_visible()
         page.fill("#new-device input[name=label]", "Ada's laptop")
-        page.click("#new-device button[type=submit]")
+        page.dblclick("#new-device button[type=submit]")  # a double click makes one token
         expect(page.locator("#new-token")).to_be_visible()
         token = page.locator("#new-token-value").inner_text()
         assert token.startswith("romcam_dt_")

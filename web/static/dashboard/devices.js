@@ -47,15 +47,22 @@
 
   document.getElementById("new-device").addEventListener("submit", async (event) => {
     event.preventDefault();
-    say("");
     const form = event.currentTarget;
+    if (form.dataset.busy === "true") return;   // a double click makes one token, not two (one never shown)
+    const button = form.querySelector("button[type=submit]");
+    form.dataset.busy = "true";
+    if (button) button.disabled = true;
+    say("");
     try {
       const made = await R.api(`/api/patients/${patientId}/tokens`, { json: { label: form.elements.label.value.trim() } });
       document.getElementById("new-token-value").textContent = made.token;
       document.getElementById("new-token").hidden = false;
       form.reset();
       await load();
-    } catch (err) { say(err.message); }
+    } catch (err) { say(err.message); } finally {
+      form.dataset.busy = "false";
+      if (button) button.disabled = false;
+    }
   });
 
   load();

@@ -54,6 +54,10 @@
   document.getElementById("add-patient").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = event.target;
+    if (form.dataset.busy === "true") return;   // a double click adds one patient, not two
+    const button = form.querySelector("button[type=submit]");
+    form.dataset.busy = "true";
+    if (button) button.disabled = true;
     const error = form.querySelector(".form-error");
     error.hidden = true;
     try {
@@ -63,6 +67,8 @@
     } catch (err) {
       error.textContent = `Could not add the patient: ${err.message}`;
       error.hidden = false;
+      form.dataset.busy = "false";
+      if (button) button.disabled = false;
     }
   });
 
