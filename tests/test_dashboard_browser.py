@@ -319,6 +319,18 @@ def test_patient_page_has_a_chart_per_motion_with_every_session(page, server, se
     total = sum(int(n) for n in days.evaluate_all("cells => cells.map(c => c.dataset.sessions)"))
     assert total == len(seeded["sessions"])
 
+    # every recent session is a link a keyboard reaches (a chart point needs a pointer), newest first
+    links = page.locator("#sessions li a")
+    assert links.count() == min(20, len(seeded["sessions"]))
+    newest = max(seeded["sessions"], key=lambda d: d["started_at"])
+    assert links.first.get_attribute("href") == f"/sessions/{newest['id']}"
+    assert "Shoulder flexion" in page.locator("#sessions li").first.inner_text()
+    page.locator("#sessions li a").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server}/sessions/{newest['id']}")
+    page.go_back()
+    page.wait_for_selector("#charts[data-ready=true]")
+
     # the plan: three prescriptions, the elbow at version 2
     rows = page.locator("table.prescriptions tbody tr[data-prescription-id]")
     assert rows.count() == 3

@@ -8,6 +8,7 @@
   const { el } = R;
   const patientId = document.body.dataset.patientId;
   const base = `/api/patients/${patientId}`;
+  const SESSIONS_SHOWN = 20;  // the session list: the latest this many
   const FIELD_LABEL = {
     exercise: "Exercise", side: "Side", mode: "Mode", posture: "Posture", target_min: "Target from",
     target_max: "Target to", safe_max: "Safe maximum", reps: "Repetitions", hold_s: "Hold",
@@ -160,6 +161,31 @@
   }
 
   // ---- adherence ------------------------------------------------------------------------------
+
+  /** The latest sessions as links (a keyboard or a screen reader reaches each one; a chart point needs a
+   * pointer, and a motion no longer prescribed has no chart). */
+  async function loadSessions() {
+    const list = document.getElementById("sessions");
+    const sessions = await R.api(`${base}/sessions?limit=${SESSIONS_SHOWN}`);
+    if (!sessions.length) {
+      list.replaceChildren(el("li", { class: "empty", text: "No session recorded yet." }));
+      return;
+    }
+    list.replaceChildren(...sessions.map((s) => {
+      const sets = (s.sets || []).map((x) => {
+        const best = x.best_angle === null || x.best_angle === undefined ? "not measured"
+          : x.best_seen === false ? `${R.fmtBound(x.best_angle, R.motion(x.exercise)?.works || "max")} (${R.NOT_SEEN})`
+            : `best ${R.fmtAngle(x.best_angle)}`;
+        return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
+          + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}`;
+      });
+      const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
+      return el("li", { dataset: { sessionId: s.id } },
+        el("a", { href: `/sessions/${s.id}`, text: R.fmtDateTime(s.started_at) }),
+        flags.length ? ` (${flags.join(", ")})` : "",
+        el("span", { class: "session-sets", text: ` — ${sets.join("; ") || "no exercise recorded"}` }));
+    }));
+  }
 
   async function loadAdherence() {
     const adherence = await R.api(`${base}/adherence?days=56`);
@@ -392,7 +418,7 @@
       state.prescriptions = prescriptions;
       renderPrescriptions();
       R.setStatus("");
-      await Promise.all([loadAlerts(), renderCharts(), loadAdherence()]);
+      await Promise.all([loadAlerts(), renderCharts(), loadAdherence(), loadSessions()]);
     } catch (err) {
       R.setStatus(err.status === 404 ? "This patient was not found." : `Could not load the patient: ${err.message}`, "error");
     } finally {
