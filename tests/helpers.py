@@ -25,6 +25,35 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots to look at (gitignored)
 
 
+def video_frames(path: Path, limit: int | None = None) -> list[Any]:
+    """The frames of a video file (BGR arrays), all or the first ``limit``."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames: list[Any] = []
+    try:
+        while limit is None or len(frames) < limit:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        cap.release()
+    return frames
+
+
+def write_mjpg(path: Path, frames: list[Any], fps: float) -> None:
+    """``frames`` as an MJPEG AVI: frames stored one after another, so cutting the file breaks it part-way."""
+    import cv2
+
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

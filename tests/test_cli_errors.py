@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from helpers import video_frames, write_mjpg
 
 from romcam.cli import main
 from romcam.errors import CameraError
@@ -68,16 +69,9 @@ def test_no_person_found(tmp_path: Path, capsys) -> None:
 
 def test_truncated_video_reports_what_came_before_the_break(tmp_path: Path, capsys, demo_clip: Path) -> None:
     # re-encode the rendered clip as MJPG AVI (frames stored one after another), then cut it
-    cap = cv2.VideoCapture(str(demo_clip))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames = video_frames(demo_clip)
     full = tmp_path / "full.avi"
-    _write_video(full, frames, fps=30.0)
+    write_mjpg(full, frames, 30.0)
     cut = tmp_path / "cut.avi"
     data = full.read_bytes()
     cut.write_bytes(data[: len(data) // 2])

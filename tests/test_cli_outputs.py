@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import video_frames, write_mjpg
 
 from romcam.cli import main
 from romcam.render import RenderSpec, render_clip
@@ -177,32 +178,16 @@ def test_a_long_error_is_cut_to_what_a_session_document_holds() -> None:
 
 
 def test_a_video_too_short_to_follow_anyone_says_so(tmp_path: Path, capsys, demo_clip: Path) -> None:
-    import cv2
-
-    cap = cv2.VideoCapture(str(demo_clip))
-    ok, frame = cap.read()
-    cap.release()
-    assert ok
     one = tmp_path / "one_frame.avi"
-    writer = cv2.VideoWriter(str(one), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (frame.shape[1], frame.shape[0]))
-    writer.write(frame)
-    writer.release()
+    write_mjpg(one, video_frames(demo_clip, 1), 15.0)
     code, _, err = _run(["analyze", str(one), "--exercise", "shoulder_abduction", "-q"], capsys)
     assert code == 7 and "is too short to measure: a person is in 1 of its 1 frames" in err, err
 
 
 def test_a_video_that_breaks_before_anyone_is_followed_says_it_broke(tmp_path: Path, capsys,
                                                                      demo_clip: Path) -> None:
-    import cv2
-
-    cap = cv2.VideoCapture(str(demo_clip))
-    frames = [cap.read()[1] for _ in range(20)]
-    cap.release()
     full = tmp_path / "full.avi"
-    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (frames[0].shape[1], frames[0].shape[0]))
-    for f in frames:
-        writer.write(f)
-    writer.release()
+    write_mjpg(full, video_frames(demo_clip, 20), 15.0)
     cut = tmp_path / "cut.avi"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 12])
     code, _, err = _run(["analyze", str(cut), "--exercise", "shoulder_abduction", "-q"], capsys)

@@ -13,9 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import cv2
 import pytest
-from helpers import offline_page, require_browser, romcam_serve
+from helpers import offline_page, require_browser, romcam_serve, video_frames, write_mjpg
 
 from tests.conftest import DEMO_SPEC
 
@@ -108,20 +107,8 @@ def test_a_restarted_server_gets_start_again(demo_clip: Path, tmp_path: Path) ->
 @pytest.fixture
 def broken_clip(demo_clip: Path, tmp_path: Path) -> Path:
     """The demo clip as MJPEG frames cut in the middle: a file that breaks part-way."""
-    cap = cv2.VideoCapture(str(demo_clip))
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
     full = tmp_path / "full.avi"
-    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), DEMO_SPEC.fps,
-                             (frames[0].shape[1], frames[0].shape[0]))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    write_mjpg(full, video_frames(demo_clip), DEMO_SPEC.fps)
     cut = tmp_path / "cut.avi"
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     return cut
