@@ -266,9 +266,9 @@ def test_leaving_the_frame_pauses_and_coming_back_resumes() -> None:
     out = run.frames(LEAVE_PAUSE_S - 0.3, None, present=False)
     assert out[-1].state != "paused"
     out = run.frames(0.5, None, present=False)
-    assert out[-1].state == "paused"
+    assert out[-1].state == "paused" and out[-1].auto_paused, "the page says it resumes by itself"
     out = run.frames(BACK_RESUME_S + 0.2, 40)
-    assert out[-1].state == "exercising"
+    assert out[-1].state == "exercising" and not out[-1].auto_paused
 
 
 def test_manual_pause_waits_for_resume_and_rest_on_request() -> None:
@@ -277,7 +277,8 @@ def test_manual_pause_waits_for_resume_and_rest_on_request() -> None:
     coach.start()
     run.frames(0.3, 40)
     coach.pause()
-    assert run.frames(3.0, 40)[-1].state == "paused"
+    paused = run.frames(3.0, 40)[-1]
+    assert paused.state == "paused" and not paused.auto_paused, "a pause pressed waits for Resume"
     coach.resume()
     assert run.frames(0.2, 40)[-1].state == "exercising"
     coach.rest()

@@ -130,6 +130,7 @@ class CoachOutput:
     fatigued: bool
     rest_remaining_s: float | None
     actions: list[tuple[str, Any]] = field(default_factory=list)
+    auto_paused: bool = False  # paused because nobody is in view: it resumes by itself
 
 
 def view_hint(item: PlanItem) -> str:
@@ -321,7 +322,8 @@ class Coach:
             view_hint=view_hint(item) if f.has_subject and f.view_ok is False else None,
             missing=f.missing if f.has_subject and not math.isfinite(f.angle) else None,
             plan_index=self.index, started=self.started, fatigued=self._fatigued,
-            rest_remaining_s=None if rest_left is None else round(rest_left, 1), actions=list(self._actions))
+            rest_remaining_s=None if rest_left is None else round(rest_left, 1), actions=list(self._actions),
+            auto_paused=self.state == "paused" and self._auto_paused and not self._manual_pause)
 
     # ------------------------------------------------------------------ internals
 

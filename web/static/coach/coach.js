@@ -377,6 +377,10 @@
         : `The video stopped: ${sourceError() || "it cannot be read further"}. What came before is kept. ${saved}`;
     }
     if (state === "exercising" && !app.started) return "Ready when you are: press Start.";
+    if (state === "paused" && ev && ev.auto_paused) {
+      return helper ? "Paused: nobody in view. I carry on when the patient is back in the picture."
+        : "Paused: I can't see you. I carry on when you are back in the picture.";
+    }
     if (helper && HELPER_TEXT[state]) return HELPER_TEXT[state];
     if (state === "resting") {
       const next = app.status && Number.isInteger(app.status.plan_index) ? app.plan[app.status.plan_index + 1] : null;
@@ -816,7 +820,8 @@
     const msg = $("video-msg");
     if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
-      msg.textContent = state === "paused" ? "Paused" : state === "source_lost" ? "No picture" : "Nobody in view";
+      msg.textContent = state === "paused" ? (app.last && app.last.auto_paused ? "Nobody in view" : "Paused")
+        : state === "source_lost" ? "No picture" : "Nobody in view";
     } else {
       msg.hidden = true;
     }
