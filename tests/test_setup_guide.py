@@ -144,6 +144,10 @@ def test_setup_endpoint(tmp_path: Path):
         assert missing.status_code == 404 and "seated and lying" in missing.json()["detail"]
         assert client.get("/live/setup", params={"exercise": "hip_flexion", "posture": "lying",
                                                  "side": "up"}).status_code == 422
+        unknown = client.get("/live/setup", params={"exercise": "hip_flexon", "posture": "lying"})
+        assert unknown.status_code == 422 and "did you mean hip_flexion" in unknown.text, unknown.text
+        assert unknown.json()["detail"][0]["loc"] == ["query", "exercise"]
+        assert client.get("/live/setup", params={"exercise": "hip_flexion", "posture": "sideways"}).status_code == 422
 
 
 def test_analyze_notes_say_where_the_camera_goes_when_the_view_was_wrong():

@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 
 from ..input_checks import CheckedInput
 from ..live.capture import CaptureWorker
-from ..store.errors import NotFoundError
+from ..store.errors import InvalidError, NotFoundError
 from .deps import local_patient
 from .hostcheck import allowed_hosts, host_name, is_loopback
 
@@ -251,12 +251,20 @@ def subject(body: SubjectIn, request: Request) -> dict[str, Any]:
 
 
 @router.get("/setup", responses={404: {"description": "no camera setup for that exercise and posture"}})
-def setup(exercise: str | None = None, posture: str | None = None,
+def setup(exercise: str | None = None, posture: Literal["standing", "seated", "lying"] | None = None,
           side: Literal["left", "right"] = "left") -> Any:
     """Where the camera goes for a seated or lying patient (romcam/data/setup.toml): every entry, or
-    with ``exercise`` and ``posture`` the one for that motion, posture and ``side``, filled in."""
+    with ``exercise`` and ``posture`` the one for that motion, posture and ``side``, filled in. An
+    exercise the catalog does not have, or a posture that is none, is a 422."""
+    from ..catalog import get_motion
+    from ..errors import UnknownExerciseError
     from ..setup_guide import all_setups, setup_for
 
+    if exercise is not None:
+        try:
+            get_motion(exercise)
+        except UnknownExerciseError as exc:  # 422 naming the closest id
+            raise InvalidError(("query", "exercise"), str(exc)) from None
     if exercise is None and posture is None:
         return [s.to_dict() for s in all_setups()]
     found = setup_for(exercise or "", posture, side)
