@@ -220,3 +220,22 @@ def test_a_posture_the_exercise_is_not_done_in_is_refused_and_the_default_fits(t
             assert [x["posture"] for x in brief["sets"]] == ["seated"]
     finally:
         store.close()
+
+
+def test_a_summary_that_cannot_be_printed_loses_no_file(tmp_path: Path, demo_clip: Path) -> None:
+    """Standard output on a full disk (/dev/full): the JSON is still written, and the one-line reason
+    is on stderr, not a traceback."""
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this machine")
+    out = tmp_path / "out.json"
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "romcam.cli", "analyze", str(demo_clip), "--exercise",
+                               "shoulder_abduction", "-q", "--json", str(out)], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "romcam: cannot print the summary: No space left on device" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert json.loads(out.read_text())["exercise"] == "shoulder_abduction"
