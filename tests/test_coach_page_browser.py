@@ -51,6 +51,17 @@ def test_tapping_start_says_lets_begin_and_no_stop_banner_before_it(demo_clip: P
             pg.wait_for_selector("#angle[data-angle]")
             pg.wait_for_timeout(3000)  # the clip's arm rises before Start: nothing may sound the alarm
             assert pg.locator("#safety").is_hidden()
+            # in view and measured, before Start: the page says what to do next
+            deadline = time.monotonic() + 20
+            while "press Start" not in pg.locator("#state-msg").inner_text():
+                assert time.monotonic() < deadline, pg.locator("#state-msg").inner_text()
+                time.sleep(0.2)
+            # an old "stop" cue fades like any other (in red it would be a false alarm once back down)
+            colors = pg.evaluate("""() => { const cue = document.getElementById("cue");
+                const color = (kind) => { cue.dataset.kind = kind; return getComputedStyle(cue).color; };
+                cue.classList.add("stale");
+                return [color("normal"), color("stop"), color("slow")]; }""")
+            assert colors[0] == colors[1] == colors[2], colors
             pg.locator("#primary").click()
             pg.wait_for_selector("body[data-started=true]")
             spoken = pg.evaluate("window.__spoken")
