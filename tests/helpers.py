@@ -25,6 +25,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots to look at (gitignored)
 
 
+# an init script for a page: the browser's speech, recorded in window.__spoken (headless chromium has no voices)
+RECORD_SPEECH = """
+window.__spoken = [];
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
+  speaking: false, cancel() {}, speak(u) { if (u.text) window.__spoken.push(u.text); } } });
+"""
+
+
 def video_frames(path: Path, limit: int | None = None) -> list[Any]:
     """The frames of a video file (BGR arrays), all or the first ``limit``."""
     import cv2

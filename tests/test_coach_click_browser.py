@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, RECORD_SPEECH, offline_page, require_browser, romcam_serve
 
 from romcam.render import RenderSpec, render_clip
 from romcam.render.clip import Truth, people_torsos, truth_path
@@ -85,6 +85,10 @@ def _click(pg, point: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     pg.mouse.click(x, y)
 
 
+# the page's lines that speak to the patient ("you" in passive mode is the caregiver, who presses Start)
+TO_THE_PATIENT = ("Let's get you in position", "Waiting for you", "at your own pace", "I can't see your",
+                  "In your target range", "Past your safe limit", "Rest. Take your time")
+
 COLLECT_JS = """(ms) => new Promise((resolve) => {
   const out = [];
   const ws = new WebSocket(`ws://${location.host}/live/ws`);
@@ -98,7 +102,7 @@ def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: i
     path, patient, carer = clip
     truth = Truth.from_json(truth_path(path).read_text())
     problems: list[str] = []
-    with offline_page(served, problems) as pg:
+    with offline_page(served, problems, init_script=RECORD_SPEECH) as pg:
         pg.goto(f"{served}/coach")
         deadline = time.monotonic() + 60
         while pg.evaluate("() => document.getElementById('video').naturalWidth") == 0:  # the MJPEG plays
@@ -130,6 +134,14 @@ def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: i
         assert float(line.evaluate("(n) => parseFloat(getComputedStyle(n).fontSize)")) >= 20  # large text
         assert pg.locator("#subject-box").is_visible()
         events = pg.evaluate(COLLECT_JS, 4000)
+        # each tap's lock is announced once (events still naming the first tap do not announce it again)
+        said = [u for u in pg.evaluate("window.__spoken") if u.startswith("Got it")]
+        assert len(said) == 2, said
+        # passive: the page's own lines speak to the caregiver about the patient, not to the patient
+        for _ in range(10):
+            shown = pg.locator("#state-msg").inner_text() + " " + pg.locator("#angle-note").inner_text()
+            assert not any(p in shown for p in TO_THE_PATIENT), shown
+            pg.wait_for_timeout(150)
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "coach_click.png"))
     assert not problems, "\n".join(problems)

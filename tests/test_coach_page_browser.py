@@ -14,18 +14,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import offline_page, require_browser, romcam_serve, video_frames, write_mjpg
+from helpers import RECORD_SPEECH, offline_page, require_browser, romcam_serve, video_frames, write_mjpg
 
 from tests.conftest import DEMO_SPEC
 
 STARTUP_S = 120
-RECORD_SPEECH = """
-window.__spoken = [];
-window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
-Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
-  speaking: false, cancel() {}, speak(u) { if (u.text) window.__spoken.push(u.text); } } });
-"""
-
 
 def _status(server: str) -> dict:
     with urllib.request.urlopen(server + "/live/status", timeout=5) as r:
