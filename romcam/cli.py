@@ -201,6 +201,7 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
     from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
+    from .input_checks import first_problem
     from .session_doc import from_analysis
     from .store import Store
     from .store.errors import STORAGE_FIX, StoreError, storage_cause
@@ -217,10 +218,7 @@ def _store_session(document: dict, *, db_url: str | None, patient_id: object = N
         raise StoreError(f"could not save the session: {cause or exc}. Nothing of it was stored; "
                          f"{STORAGE_FIX.get(cause or '', 'fix that')}, then run the same command again") from None
     except ValidationError as exc:  # the document itself is refused, as the API would refuse it
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise StoreError(f"could not save the session: {where}: {first.get('msg')}. Nothing of it was "
-                         "stored") from None
+        raise StoreError(f"could not save the session: {first_problem(exc)}. Nothing of it was stored") from None
     finally:
         store.close()
     return session_id, patient_id, created
@@ -275,6 +273,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from .input_checks import first_problem
     from .server.app import create_app
     from .server.settings import Settings
 
@@ -283,8 +282,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise UsageError(f"--{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg')}") from None
+        raise UsageError(f"--{first_problem(exc)}") from None
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)

@@ -16,7 +16,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, ValidationError, model_validator
 
 FINITE = ConfigDict(allow_inf_nan=False)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -41,6 +41,17 @@ def check_past_time(value: datetime, *, now: datetime | None = None) -> datetime
 
 
 PastTime = Annotated[AwareDatetime, AfterValidator(check_past_time)]
+
+
+def first_problem(exc: ValidationError) -> str:
+    """A refused model's first problem in one line a person can read ("sets.0.max_angle: max_angle 500.0°
+    is beyond …"), not pydantic's multi-line dump."""
+    errors = exc.errors()
+    if not errors:
+        return str(exc)
+    where = ".".join(str(p) for p in errors[0].get("loc", ()))
+    msg = str(errors[0].get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
 
 
 def unstorable(value: Any, path: tuple[Any, ...] = ()) -> tuple[tuple[Any, ...], str] | None:

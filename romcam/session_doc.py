@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import __version__
-from .catalog import default_catalog
+from .catalog import Motion, default_catalog
 from .input_checks import CheckedInput, PastTime
 
 SCHEMA = "romcam.session/1"
@@ -123,13 +123,12 @@ class SetDoc(BaseModel):
         if self.min_angle is not None and self.max_angle is not None and self.min_angle > self.max_angle:
             raise ValueError(f"min_angle {self.min_angle} is above max_angle {self.max_angle}")
         motion = default_catalog().get(self.exercise)
-        if motion.postures and self.posture not in motion.postures:
-            raise ValueError(f"{motion.name} is done {', '.join(motion.postures)}, not {self.posture}")
+        motion.posture_or_default(self.posture)  # a ValueError naming the postures it is done in
         self._within_reach(motion)
         self._reps_agree()
         return self
 
-    def _within_reach(self, motion: Any) -> None:
+    def _within_reach(self, motion: Motion) -> None:
         """Every angle lies within what the joint can do (the catalog's ``possible``, with a margin for
         the smoothing filter's overshoot): 300° of elbow flexion is not a measurement."""
         p = motion.possible

@@ -29,20 +29,14 @@ class PatientCreate(Strict):
 
 
 class PatientUpdate(Strict):
-    """The fields to change (those left out stay as they are)."""
+    """The fields to change (those left out stay as they are; null only for clinician_id, see
+    service.update_patient)."""
 
     name: Name | None = None
     notes: Notes | None = None
     plan_paused: bool | None = None
     clinician_id: uuid.UUID | None = Field(None, description="hand the patient to another clinician, or null to "
                                            "leave them with no clinician (admin only)")
-
-    @model_validator(mode="after")
-    def _no_null_values(self) -> PatientUpdate:
-        for key in ("name", "notes", "plan_paused"):
-            if key in self.model_fields_set and getattr(self, key) is None:
-                raise ValueError(f"{key} cannot be null: leave it out to keep it as it is")
-        return self
 
 
 class PatientPublic(BaseModel):

@@ -57,7 +57,7 @@ def update_patient(db: DB, patient: Patient, **changes: Any) -> Patient:
         if key not in changes:
             continue
         if changes[key] is None and key != "clinician_id":
-            raise InvalidError((key,), f"{key} cannot be null")
+            raise InvalidError((key,), f"{key} cannot be null: leave it out to keep it as it is")
         setattr(patient, key, changes[key])
     db.commit()
     return patient
@@ -123,9 +123,10 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise InvalidError((missing[0],), "field required")
     motion = default_catalog().get(fields["exercise"])
-    if motion.postures and fields["posture"] not in motion.postures:
-        raise InvalidError(("posture",), f"{motion.name} is done {', '.join(motion.postures)}, "
-                           f"not {fields['posture']}")
+    try:
+        motion.posture_or_default(fields["posture"])
+    except ValueError as exc:
+        raise InvalidError(("posture",), str(exc)) from None
     if not fields["target_min"] < fields["target_max"] <= fields["safe_max"]:
         raise InvalidError(("target_max",), "needs target_min < target_max <= safe_max, got "
                            f"{fields['target_min']}, {fields['target_max']}, {fields['safe_max']}")

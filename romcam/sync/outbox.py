@@ -75,8 +75,10 @@ def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime) -> in
     sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
     ids = db.execute(select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False),
                                               Session.id.not_in(sent))).scalars().all()
+    rows = {r.object_id: r for r in db.scalars(select(OutboxItem).where(OutboxItem.kind == "session",
+                                                                         OutboxItem.object_id.in_(ids)))}
     for sid in ids:
-        row = db.scalars(select(OutboxItem).where(OutboxItem.kind == "session", OutboxItem.object_id == sid)).first()
+        row = rows.get(sid)
         if row is None:
             db.add(OutboxItem(kind="session", object_id=sid, session_id=sid, enqueued_at=now, state="held",
                               last_error=why[:1000]))

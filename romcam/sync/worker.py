@@ -80,12 +80,9 @@ def _plain(exc: Exception) -> str:
     """An exception in a line a patient can read: a refused document's first problem, not pydantic's dump."""
     from pydantic import ValidationError
 
-    if isinstance(exc, ValidationError) and exc.errors():
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        msg = str(first.get("msg", "")).removeprefix("Value error, ")
-        return f"{where}: {msg}" if where else msg
-    return str(exc)
+    from ..input_checks import first_problem
+
+    return first_problem(exc) if isinstance(exc, ValidationError) else str(exc)
 
 
 class SyncWorker:
@@ -94,7 +91,6 @@ class SyncWorker:
         self.link = link
         self.settings = settings or SyncSettings()
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
-        self.started_at = _now()
         with store.session() as db:  # what a crash left unfinished, before this process records anything
             self.orphans = outbox.unfinished_sessions(db)
         self._stop = threading.Event()
