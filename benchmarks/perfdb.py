@@ -273,8 +273,10 @@ class SeedResult:
     seconds: float
 
 
-def make_patients(store: Store, n: int) -> tuple[list[uuid.UUID], dict[tuple[uuid.UUID, int], tuple[uuid.UUID, int]]]:
-    """``n`` patients with one prescription per motion, through the service layer."""
+def make_patients(store: Store, n: int, *, plan_made: datetime | None = None,
+                  ) -> tuple[list[uuid.UUID], dict[tuple[uuid.UUID, int], tuple[uuid.UUID, int]]]:
+    """``n`` patients with one prescription per motion, made at ``plan_made`` (default now), through the
+    service layer."""
     ids, rx = [], {}
     with store.session() as db:
         for i in range(n):
@@ -283,7 +285,8 @@ def make_patients(store: Store, n: int) -> tuple[list[uuid.UUID], dict[tuple[uui
             for m, (exercise, side, mode, posture, tmin, tmax, safe, _) in enumerate(MOTIONS):
                 row = service.create_prescription(db, patient, {
                     "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": tmin,
-                    "target_max": tmax, "safe_max": safe, "reps": 10, "hold_s": 2.0, "sessions_per_week": 5})
+                    "target_max": tmax, "safe_max": safe, "reps": 10, "hold_s": 2.0, "sessions_per_week": 5},
+                    created_at=plan_made)
                 rx[(patient.id, m)] = (row.id, row.current_version)
             ids.append(patient.id)
     return ids, rx
@@ -296,7 +299,7 @@ def seed_clinic(store: Store, *, patients: int = 200, years: float = 2.0, per_we
     as the API does), the rest bulk-inserted; then every patient's alerts computed once."""
     now = now or datetime.now(UTC)
     t0 = time.perf_counter()
-    ids, rx = make_patients(store, patients)
+    ids, rx = make_patients(store, patients, plan_made=now - timedelta(days=365.25 * years + 1))
     rows, count, ingested = Rows(), 0, 0
     with store.session() as db:
         sqlite = store.engine.dialect.name == "sqlite"

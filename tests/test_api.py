@@ -16,6 +16,7 @@ from romcam.catalog import get_motion
 from romcam.server.app import create_app
 from romcam.server.settings import Settings
 from romcam.store import Store
+from romcam.store.models import Prescription
 from romcam.store.seed import seed_demo, synthetic_session
 
 KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
@@ -281,18 +282,88 @@ def test_trends_keep_active_and_passive_apart_and_old_targets(api: TestClient) -
     assert bad.status_code == 422 and ["query", "exercise"] in [d["loc"] for d in bad.json()["detail"]]
 
 
-def test_adherence(api: TestClient) -> None:
+def _plan_made(store: Store, rx_id: str, days_ago: float) -> datetime:
+    """Backdate a prescription (the API makes them now) as if the PT had made it ``days_ago``."""
+    at = _days_ago(days_ago)
+    with store.session() as db:
+        db.get(Prescription, uuid.UUID(rx_id)).created_at = at
+        db.commit()
+    return at
+
+
+def _listed(api: TestClient, pid: str) -> dict:
+    return {p["id"]: p for p in api.get("/api/patients").json()}[pid]
+
+
+def test_adherence(api: TestClient, store: Store) -> None:
     pid = _patient(api)
-    api.post(f"/api/patients/{pid}/prescriptions", json=KNEE)  # 3 a week
-    for days in (1.2, 3.2, 10.2):
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()  # 3 a week
+    started = _plan_made(store, rx["id"], 20)
+    for days in (1.2, 3.2, 10.2, 25.0):  # the last before the plan existed: not counted against it
         _post_session(api, pid, _days_ago(days), [_set(100.0)])
     _post_session(api, pid, _days_ago(2.2), [_set(100.0)], demo=True)  # demo sessions do not count
     a = api.get(f"/api/patients/{pid}/adherence?days=14").json()
     assert a["prescribed_per_week"] == 3 and len(a["days"]) == 14
     assert sum(d["sessions"] for d in a["days"]) == 3
-    p = api.get(f"/api/patients/{pid}").json()
-    assert p["adherence_7d"] == pytest.approx(2 / 3, abs=0.01)
-    assert p["adherence_30d"] == pytest.approx(3 / (3 * 30 / 7), abs=0.01)
+    assert datetime.fromisoformat(a["plan_started_at"]) == started
+    for p in (api.get(f"/api/patients/{pid}").json(), _listed(api, pid)):  # the detail and the list agree
+        assert p["adherence_7d"] == pytest.approx(2 / 3, abs=0.01)
+        assert p["adherence_30d"] == pytest.approx(3 / (3 * 20 / 7), abs=0.01)  # 20 days of plan, not 30
+        assert datetime.fromisoformat(p["plan_started_at"]) == started
+
+
+@pytest.mark.parametrize("plan_days, sessions, expected_7d, expected_30d", [
+    (0.1, [0.05], 1.0, 1.0),  # a plan made this morning, done once: on track (was 33 % and 8 %)
+    (0.1, [], 0.0, 0.0),
+    (3.0, [2.5], 1 / (3 * 3 / 7), 1 / (3 * 3 / 7)),  # 1 of the 1.3 asked in 3 days
+    (10.0, [9.0, 5.0, 1.0], 2 / 3, 3 / (3 * 10 / 7)),
+    (40.0, [35.0, 1.0], 1 / 3, 1 / (3 * 30 / 7)),  # an old plan: the whole 7 and 30 days
+])  # fmt: skip
+def test_adherence_counts_from_the_plans_start(api: TestClient, store: Store, plan_days, sessions, expected_7d,
+                                               expected_30d) -> None:
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+    _plan_made(store, rx["id"], plan_days)
+    for days in sessions:
+        _post_session(api, pid, _days_ago(days), [_set(100.0)])
+    for p in (api.get(f"/api/patients/{pid}").json(), _listed(api, pid)):
+        assert (p["adherence_7d"], p["adherence_30d"]) == (pytest.approx(expected_7d, abs=0.002),
+                                                           pytest.approx(expected_30d, abs=0.002))
+
+
+def _last_evening(zone: str, hour: int = 20) -> datetime:
+    """The latest ``hour`` o'clock in ``zone`` at least an hour ago (a session whose day differs by zone)."""
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(ZoneInfo(zone)) - timedelta(hours=1)
+    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    return at if at <= local else at - timedelta(days=1)
+
+
+def test_adherence_calendar_days_are_the_readers(api: TestClient) -> None:
+    pid = _patient(api)
+    api.post(f"/api/patients/{pid}/prescriptions", json=KNEE)
+    evening = _last_evening("America/Denver")  # 8 pm in Denver is 2 or 3 am the next day in UTC
+    _post_session(api, pid, evening, [_set(100.0)])
+
+    def day_of_session(tz: str) -> str:
+        a = api.get(f"/api/patients/{pid}/adherence", params={"days": 5, "tz": tz})
+        assert a.status_code == 200, a.text
+        [day] = [d["date"] for d in a.json()["days"] if d["sessions"]]
+        return day
+
+    from zoneinfo import ZoneInfo
+
+    assert day_of_session("America/Denver") == evening.astimezone(ZoneInfo("America/Denver")).date().isoformat()
+    assert day_of_session("UTC") == evening.astimezone(UTC).date().isoformat() != day_of_session("America/Denver")
+    assert day_of_session("Asia/Tokyo") == evening.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus_Mons", "../../etc/passwd", "", "x" * 65])
+def test_adherence_unknown_time_zone_is_a_422(api: TestClient, tz: str) -> None:
+    pid = _patient(api)
+    r = api.get(f"/api/patients/{pid}/adherence", params={"tz": tz})
+    assert r.status_code == 422 and ["query", "tz"] in [d["loc"] for d in r.json()["detail"]], r.text
 
 
 def _series(api: TestClient, pid: str, peaks: list[float], rx: dict | None = None, every_days: float = 2.3) -> None:

@@ -14,6 +14,7 @@ Without /usr/bin/chromium or the playwright package the test skips, unless CI is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -200,7 +201,14 @@ def browser(server: str) -> Iterator[object]:
 @pytest.fixture
 def page(browser, server: str) -> Iterator[object]:
     """A page that fails the test on a script error, a console error or any request off the server."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    with checked_page(browser, server) as pg:
+        yield pg
+
+
+@contextlib.contextmanager
+def checked_page(browser, server: str, **context: object) -> Iterator[object]:
+    """As the ``page`` fixture, in a browser context with ``context`` (a time zone, say) added."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1, **context})
     pg = context.new_page()
     problems: list[str] = []
     origin = urlsplit(server)
@@ -282,6 +290,7 @@ def test_patient_page_has_a_chart_per_motion_with_every_session(page, server, se
     counts = seeded["counts"]
     page.goto(f"{server}/patients/{pid}")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     assert page.locator("#patient-name").inner_text() == seeded["patient"]["name"]
 
     figures = page.locator("#charts figure.chart")
@@ -330,6 +339,7 @@ def test_patient_page_has_a_chart_per_motion_with_every_session(page, server, se
     page.wait_for_url(f"{server}/sessions/{newest['id']}")
     page.go_back()
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
 
     # the plan: three prescriptions, the elbow at version 2
     rows = page.locator("table.prescriptions tbody tr[data-prescription-id]")
@@ -361,6 +371,7 @@ def test_report_is_printable(page, server, seeded) -> None:
     pid = seeded["patient"]["id"]
     page.goto(f"{server}/patients/{pid}/report")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     assert page.locator("#charts figure.chart").count() == 2
     assert page.locator("#latest tbody tr").count() == 3  # one row per (motion, side, mode, posture)
     assert _noise_note(page.locator("figure.chart[data-exercise=elbow_flexion]")) == _expected_noise("elbow_flexion")
@@ -399,6 +410,7 @@ def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, s
         assert api("POST", "/api/sessions", doc)[0] == 201
     page.goto(f"{server}/patients/{patient['id']}")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     alerts = page.locator("#alerts li.alert[data-status=open]")
     assert alerts.count() == 1  # the peaks held: no decline, only the other end
     assert alerts.first.get_attribute("data-kind") == "other_end"
@@ -429,9 +441,59 @@ def test_the_target_now_is_the_plan_as_it_stands_not_the_last_sessions(page, ser
     assert status == 200 and v2["version"] == 2, v2
     page.goto(f"{server}/patients/{patient['id']}")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary").inner_text()
     assert "target now 90° to 120° (plan v2)" in summary, summary
     assert "110°" not in summary, summary
+
+
+def test_a_new_plan_counts_from_its_start_in_the_readers_days(browser, server) -> None:
+    """A plan made today with a session done: on track, not 33 % / 8 % of weeks nobody asked for; the list
+    and the page say the figures count from the plan's start, and the calendar greys the days before it.
+    The calendar's days are the reader's: a session at 8 pm in Denver is on that Denver day, where the
+    PT in Denver looks for it (in UTC it is the next day's)."""
+    from zoneinfo import ZoneInfo
+
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "New Plan Example")
+    denver = ZoneInfo("America/Denver")
+    local = datetime.now(denver) - timedelta(hours=1)
+    evening = local.replace(hour=20, minute=0, second=0, microsecond=0)
+    evening = evening if evening <= local else evening - timedelta(days=1)
+    for start in (evening, datetime.now(UTC)):  # the evening one was before the plan: not counted
+        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
+               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
+               "source": "synthetic (browser test)", "status": "complete", "demo": False,
+               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
+               "sets": [_set_document("elbow_active", 128.0, rx, 1, start)]}
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    with checked_page(browser, server, timezone_id="America/Denver") as page:
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-loaded=true]")
+        row = page.locator(f"tr[data-patient-id='{patient['id']}']")
+        assert row.locator(".pct").all_inner_texts() == ["100%", "100%"]
+        plan_day = datetime.fromisoformat(rx["created_at"]).astimezone(denver).date()
+        age = (datetime.now(denver).date() - plan_day).days  # 0, or 1 just after local midnight
+        assert row.locator(".since").all_inner_texts() == ["plan made today" if age == 0 else "plan 1 day old"] * 2
+
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("#charts[data-ready=true]")
+        page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
+        summary = page.locator("#patient-summary").inner_text()
+        assert "100% over 7 days, 100% over 30 days" in summary, summary
+        assert "both figures count from then" in summary, summary
+        cells = {c["date"]: c for c in page.locator("#adherence td[data-date]").evaluate_all(
+            "cells => cells.map(c => ({date: c.dataset.date, n: Number(c.dataset.sessions),"
+            " before: c.classList.contains('day-before')}))")}
+        today = datetime.now(denver).date()
+        assert max(cells) == today.isoformat()  # the reader's today, not UTC's
+        assert cells[evening.date().isoformat()]["n"] >= 1  # the Denver evening's own day
+        utc_day = evening.astimezone(UTC).date().isoformat()
+        if utc_day in cells and utc_day != today.isoformat():
+            assert cells[utc_day]["n"] == 0
+        greyed = sorted(d for d, c in cells.items() if c["before"])
+        assert greyed == [d for d in sorted(cells) if d < plan_day.isoformat()]
+        assert "the days before it are greyed" in page.locator("#adherence").inner_text()
 
 
 def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server) -> None:
@@ -457,6 +519,7 @@ def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server)
     # the patient page: no decline note; the 3 bounds are hollow markers, said so in the legend and tooltip
     page.goto(f"{server}/patients/{patient['id']}")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     assert page.locator("#alerts li.alert[data-status=open]").count() == 0
     canvas = "figure.chart[data-exercise=elbow_flexion] canvas"
     fills = page.eval_on_selector(canvas, """c => { const ch = Chart.getChart(c); const d = ch.data.datasets[0];
@@ -496,6 +559,7 @@ def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server)
     # the report: the latest value is marked as a bound
     page.goto(f"{server}/patients/{patient['id']}/report")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     latest = page.locator("#latest tbody tr").first.locator("td").nth(2).inner_text()
     assert latest.endswith("or more: furthest point not seen"), latest
 
@@ -504,6 +568,7 @@ def test_snoozing_the_alert_clears_the_badge(page, server, seeded) -> None:
     pid = seeded["patient"]["id"]
     page.goto(f"{server}/patients/{pid}")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     page.locator("#alerts li.alert[data-status=open] button", has_text="Snooze").click()
     page.wait_for_selector("#alerts li.alert[data-status=snoozed]")
     assert page.locator("#alert-badge").is_hidden()
@@ -517,6 +582,7 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     elbow = seeded["rx"]["elbow_active"]["id"]
     page.goto(f"{server}/patients/{pid}")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     page.once("dialog", lambda d: d.accept())  # window.confirm when ending a prescription
 
     # edit → a new version; an inconsistent target is refused in the form, naming the fields
@@ -546,6 +612,7 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     form.locator("#prescription-save").click()
     page.wait_for_selector("figure.chart[data-exercise=knee_flexion][data-side=left]")
     page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     assert page.locator("#charts figure.chart").count() == 3
     assert page.locator("figure.chart[data-exercise=knee_flexion]").get_attribute("data-points") == "0"
     knee = page.locator("table.prescriptions tr[data-prescription-id]", has_text="Knee flexion")

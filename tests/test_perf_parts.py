@@ -260,7 +260,7 @@ def test_patient_list_figures_match_the_per_patient_ones(store) -> None:  # type
         # a declining patient (seed_demo), a clinic patient who stopped 10 days ago (missed sessions),
         # one with a paused plan, one with a plan and no session, one without a plan, one demo-only
         seed_demo(db, now=NOW)
-        ids, rx = perfdb.make_patients(store, 2)
+        ids, rx = perfdb.make_patients(store, 2, plan_made=NOW - timedelta(days=9 + 0.1 * 365.25 + 1))
         rows = perfdb.Rows()
         for spec in perfdb.session_specs(ids, years=0.1, per_week=5, now=NOW - timedelta(days=9)):
             perfdb.session_rows(spec, rx, rows, received_at=NOW)
@@ -273,7 +273,8 @@ def test_patient_list_figures_match_the_per_patient_ones(store) -> None:  # type
         fresh = service.create_patient(db, name="New, plan only")
         service.create_prescription(db, fresh, {"exercise": "knee_flexion", "side": "left", "mode": "active",
                                                 "posture": "seated", "target_min": 90, "target_max": 120,
-                                                "safe_max": 130, "reps": 10, "hold_s": 1.0, "sessions_per_week": 3})
+                                                "safe_max": 130, "reps": 10, "hold_s": 1.0, "sessions_per_week": 3},
+                                    created_at=NOW - timedelta(days=1))
         service.create_patient(db, name="No plan")
         demo_only = service.create_patient(db, name="Demo only")
         service.ingest_session(db, synthetic_session(demo_only.id, NOW - timedelta(days=2), [

@@ -83,9 +83,10 @@ def test_the_pulled_plan_replaces_the_local_one_and_keeps_old_versions(store: St
     with store.session() as db:
         mine = service.create_prescription(db, service.get_patient(db, me), KNEE | {"target_max": 100})
         rx = uuid.uuid4()
-        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0 + timedelta(days=3))
         plan = service.active_prescriptions(db, service.get_patient(db, me))
         assert [(p.id, v.version, v.target_max) for p, v in plan] == [(rx, 1, 120)]
+        assert plan[0][0].created_at == T0  # dated as the clinic's version, not the pull: adherence counts from it
         assert service.get_prescription(db, mine.id).active is False  # the laptop's own plan is set aside
         state = apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx, 2, target_max=130),
                            now=T0)

@@ -48,9 +48,12 @@ class PatientPublic(BaseModel):
     clinician_id: uuid.UUID | None = None
     plan_paused: bool
     last_session_at: datetime | None
-    adherence_7d: float | None = Field(description="sessions done / prescribed over 7 days, 0..1; "
+    plan_started_at: datetime | None = Field(description="when the oldest active prescription was made; "
+                                             "null when nothing is prescribed")
+    adherence_7d: float | None = Field(description="sessions done / prescribed over 7 days, 0..1, or over the "
+                                       "days since plan_started_at when fewer (at least one day); "
                                        "null when nothing is prescribed")
-    adherence_30d: float | None
+    adherence_30d: float | None = Field(description="as adherence_7d, over 30 days")
     open_alerts: int
 
 
@@ -242,6 +245,8 @@ class AdherenceDay(BaseModel):
 class AdherenceOut(BaseModel):
     prescribed_per_week: int | None
     plan_paused: bool
+    plan_started_at: datetime | None = Field(description="when the oldest active prescription was made: "
+                                             "days before it asked for nothing")
     days: list[AdherenceDay]
 
 

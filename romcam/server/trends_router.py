@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 
@@ -27,8 +28,15 @@ def get_trends(scope: PatientDep, exercise: Annotated[str, Query(max_length=64)]
 
 
 @router.get("/patients/{patient_id}/adherence", response_model=AdherenceOut)
-def get_adherence(scope: PatientDep, days: int = Query(56, ge=1, le=731)) -> dict:
-    return trends.adherence(scope.db, scope.patient, days=days, now=now_utc())
+def get_adherence(scope: PatientDep, days: int = Query(56, ge=1, le=731),
+                  tz: str = Query("UTC", max_length=64, description="an IANA time zone (Europe/Paris): the "
+                                  "calendar's days are that zone's, as the dashboard's reader lives them")) -> dict:
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like name such as ../x
+        raise InvalidError(("query", "tz"), f"unknown time zone {tz!r}: give an IANA name such as "
+                           "Europe/Paris or UTC") from None
+    return trends.adherence(scope.db, scope.patient, days=days, now=now_utc(), zone=zone)
 
 
 @router.get("/patients/{patient_id}/alerts", response_model=list[AlertPublic])

@@ -115,22 +115,24 @@ def seed_demo(db: DB, patient: Patient | None = None, *, weeks: int = 8, session
     now = now or datetime.now(UTC)
     if patient is None:
         patient = service.create_patient(db, name=name, notes="Synthetic data made by romcam.store.seed.seed_demo")
-    rxs = []
+    n = weeks * sessions_per_week
+    step = timedelta(days=7 / sessions_per_week)
+    first = (now - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0) - step * (n - 1)
+    rxs = []  # the plan was made the day before the first session (adherence counts from then)
     for exercise, side, mode, posture, tmin, tmax, safe, *_ in DEMO_PLAN:
         rxs.append(service.create_prescription(db, patient, {
             "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": tmin,
             "target_max": tmax, "safe_max": safe, "reps": 10, "hold_s": 2.0,
-            "sessions_per_week": sessions_per_week, "notes": "Go slowly; stop if it hurts."}))
-    n = weeks * sessions_per_week
-    step = timedelta(days=7 / sessions_per_week)
-    first = (now - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0) - step * (n - 1)
+            "sessions_per_week": sessions_per_week, "notes": "Go slowly; stop if it hurts."},
+            created_at=first - timedelta(days=1)))
     for k in range(n):
         if k == n // 2:  # the PT lowers the knee target half-way: later sets follow version 2
             knee = DEMO_PLAN[0]
             service.update_prescription(db, rxs[0], {
                 "exercise": knee[0], "side": knee[1], "mode": knee[2], "posture": knee[3], "target_min": 85,
                 "target_max": 115, "safe_max": knee[6], "reps": 10, "hold_s": 2.0,
-                "sessions_per_week": sessions_per_week, "notes": "Target eased a little."})
+                "sessions_per_week": sessions_per_week, "notes": "Target eased a little."},
+                created_at=first + step * k - timedelta(hours=2))
         sets = []
         for rx, (exercise, side, mode, posture, *_, base, drop) in zip(rxs, DEMO_PLAN, strict=True):
             peak = base + rng.normal(0, 1.5) - (drop if k >= n - 3 else 0.0)

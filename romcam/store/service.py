@@ -86,7 +86,7 @@ def delete_patient(db: DB, patient: Patient) -> None:
 
 def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> dict[str, Any]:
     """The patient as the list and detail routes show it (alerts refreshed first)."""
-    from .trends import adherence_ratio, open_alert_count, refresh_alerts
+    from .trends import adherence_ratio, open_alert_count, plan_started_at, prescribed_per_week, refresh_alerts
 
     now = now or now_utc()
     refresh_alerts(db, patient, now=now)
@@ -97,6 +97,7 @@ def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> 
         "id": patient.id, "name": patient.name, "notes": patient.notes, "created_at": patient.created_at,
         "is_local": patient.is_local, "clinician_id": patient.clinician_id, "plan_paused": patient.plan_paused,
         "last_session_at": last,
+        "plan_started_at": plan_started_at(db, patient) if prescribed_per_week(db, patient) else None,
         "adherence_7d": adherence_ratio(db, patient, 7, now=now),
         "adherence_30d": adherence_ratio(db, patient, 30, now=now),
         "open_alerts": open_alert_count(db, patient, now=now),
@@ -138,11 +139,14 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: fields.get(k) for k in PRESCRIPTION_FIELDS} | {"notes": fields.get("notes") or ""}
 
 
-def create_prescription(db: DB, patient: Patient, fields: dict[str, Any]) -> Prescription:
+def create_prescription(db: DB, patient: Patient, fields: dict[str, Any], *,
+                        created_at: datetime | None = None) -> Prescription:
+    """Version 1 of a new prescription, made now (``created_at``: a plan's history, for seeding)."""
     values = _check_fields(fields)
-    rx = Prescription(id=uuid.uuid4(), patient_id=patient.id, active=True, current_version=1)
+    at = created_at or now_utc()
+    rx = Prescription(id=uuid.uuid4(), patient_id=patient.id, active=True, current_version=1, created_at=at)
     db.add(rx)
-    db.add(PrescriptionVersion(prescription_id=rx.id, version=1, **values))
+    db.add(PrescriptionVersion(prescription_id=rx.id, version=1, created_at=at, **values))
     db.commit()
     return rx
 
@@ -150,10 +154,11 @@ def create_prescription(db: DB, patient: Patient, fields: dict[str, Any]) -> Pre
 EDIT_ATTEMPTS = 3  # an edit that loses the race for its version number to another this often is refused
 
 
-def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any]) -> Prescription:
+def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
+                        created_at: datetime | None = None) -> Prescription:
     """An edit makes a new version; the old ones stay (sets recorded the version they followed). The
     exercise and side stay: another joint is another prescription. Two edits at once (a double click
-    on Save) become two versions, one after the other."""
+    on Save) become two versions, one after the other. ``created_at``: as :func:`create_prescription`."""
     values = _check_fields(fields)
     current = current_version(db, rx)
     for key in ("exercise", "side"):
@@ -163,7 +168,8 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any]) -> Pre
     for _ in range(EDIT_ATTEMPTS):
         rx.current_version += 1
         rx.active = True
-        db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version, **values))
+        db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version,
+                                   created_at=created_at or now_utc(), **values))
         try:
             db.commit()
             return rx

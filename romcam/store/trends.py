@@ -39,7 +39,7 @@ import statistics
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import false, func, select, true
@@ -176,23 +176,57 @@ def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> l
     return list(db.scalars(q.order_by(Session.started_at)))
 
 
+def plan_started_at(db: DB, patient: Patient) -> datetime | None:
+    """When the oldest active prescription was made: adherence counts from then (None without a plan)."""
+    first = db.scalar(select(func.min(Prescription.created_at))
+                      .where(Prescription.patient_id == patient.id, Prescription.active))
+    return _aware(first)
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """SQLite's func.min/max give the stored naive UTC text back."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def adherence_window(days: int, plan_start: datetime | None, *, now: datetime) -> datetime:
+    """Where the last ``days`` days' adherence starts counting: ``days`` ago, or when the plan started
+    if that is later (days before a plan asked for nothing)."""
+    since = now - timedelta(days=days)
+    return max(since, plan_start) if plan_start is not None else since
+
+
+def adherence_figure(done: int, per_week: int | None, days: int, plan_start: datetime | None, *,
+                     now: datetime) -> float | None:
+    """Sessions done / sessions prescribed, 0..1, over the last ``days`` days or the days since the plan
+    started when fewer (at least one day: a plan made this morning with a session done reads 100 %,
+    not more). None when nothing is prescribed."""
+    if not per_week:
+        return None
+    span = now - adherence_window(days, plan_start, now=now)
+    expected = per_week * max(span, timedelta(days=1)) / timedelta(days=7)
+    return round(min(1.0, done / expected), 3)
+
+
 def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> float | None:
-    """Sessions done / sessions prescribed over the last ``days`` days, 0..1; None when nothing is prescribed."""
+    """Sessions done / sessions prescribed over the last ``days`` days (see :func:`adherence_figure`)."""
     per_week = prescribed_per_week(db, patient)
     if not per_week:
         return None
-    done = len(_session_times(db, patient, since=now - timedelta(days=days)))
-    return round(min(1.0, done / (per_week * days / 7)), 3)
+    start = plan_started_at(db, patient)
+    done = len(_session_times(db, patient, since=adherence_window(days, start, now=now)))
+    return adherence_figure(done, per_week, days, start, now=now)
 
 
-def adherence(db: DB, patient: Patient, *, days: int, now: datetime) -> dict[str, Any]:
-    """Sessions per UTC day over the last ``days`` days (oldest first), for the calendar."""
-    today = now.astimezone(UTC).date()
+def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any]:
+    """Sessions per day over the last ``days`` days (oldest first), for the calendar: the days of
+    ``zone``, where the reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's)."""
+    today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
     counts: dict[date, int] = defaultdict(int)
-    for t in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), UTC)):
-        counts[t.astimezone(UTC).date()] += 1
+    for t in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+        counts[t.astimezone(zone).date()] += 1
     return {"prescribed_per_week": prescribed_per_week(db, patient), "plan_paused": patient.plan_paused,
+            "plan_started_at": plan_started_at(db, patient),
             "days": [{"date": first + timedelta(days=i), "sessions": counts.get(first + timedelta(days=i), 0)}
                      for i in range(days)]}
 
@@ -277,12 +311,7 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
         return None
     last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id,
                                                                  Session.demo.is_(False)))
-    first_rx = None
-    if last is None:
-        first_rx = db.scalar(select(Prescription.created_at).where(Prescription.patient_id == patient.id,
-                                                                   Prescription.active)
-                             .order_by(Prescription.created_at).limit(1))
-    return _missed_text(per_week, last, first_rx, now=now)
+    return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now)
 
 
 def _missed_text(per_week: int, last: datetime | None, first_rx: datetime | None, *, now: datetime) -> str | None:
@@ -394,17 +423,19 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     def per_patient(expr: Any, *where: Any) -> Any:
         return select(expr).where(*where).correlate(Patient).scalar_subquery()
 
+    plan_start = per_patient(func.min(Prescription.created_at), Prescription.patient_id == Patient.id,
+                             Prescription.active)
     rows = db.execute(select(
         Patient.id,
         per_patient(func.max(Session.started_at), Session.patient_id == Patient.id),
         per_patient(func.max(Session.started_at), real),
-        per_patient(func.count(), real, Session.started_at >= since7),
-        per_patient(func.count(), real, Session.started_at >= since30),
+        per_patient(func.count(), real, Session.started_at >= since7, Session.started_at >= plan_start),
+        per_patient(func.count(), real, Session.started_at >= since30, Session.started_at >= plan_start),
         per_patient(func.max(PrescriptionVersion.sessions_per_week),
                     PrescriptionVersion.prescription_id == Prescription.id,
                     PrescriptionVersion.version == Prescription.current_version,
                     Prescription.patient_id == Patient.id, Prescription.active),
-        per_patient(func.min(Prescription.created_at), Prescription.patient_id == Patient.id, Prescription.active),
+        plan_start,
     ).where(Patient.id.in_(ids)))
     figures = {row[0]: row[1:] for row in rows}
     alerts: dict[uuid.UUID, list[Alert]] = defaultdict(list)
@@ -430,16 +461,13 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                 db.add(alert)
                 alerts[p.id].append(alert)
                 changed = True
-        if last_any is not None and last_any.tzinfo is None:
-            last_any = last_any.replace(tzinfo=UTC)
-
-        def ratio(done: int, days: int, per_week: int | None = per_week) -> float | None:
-            return round(min(1.0, done / (per_week * days / 7)), 3) if per_week else None
-
+        first_rx = _aware(first_rx)
         out.append({
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
-            "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": last_any,
-            "adherence_7d": ratio(n7, 7), "adherence_30d": ratio(n30, 30),
+            "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": _aware(last_any),
+            "plan_started_at": first_rx if per_week else None,
+            "adherence_7d": adherence_figure(n7, per_week, 7, first_rx, now=now),
+            "adherence_30d": adherence_figure(n30, per_week, 30, first_rx, now=now),
             "open_alerts": sum(1 for a in alerts[p.id] if alert_public(a, now=now)["status"] == "open"),
         })  # fmt: skip
     if changed:

@@ -61,9 +61,10 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
     for item in device.get("plan", []):
         rx_id, version = uuid.UUID(str(item["id"])), int(item["version"])
         rx = db.get(Prescription, rx_id)
-        if rx is None:
+        created = min(datetime.fromisoformat(item["created_at"]), now) if item.get("created_at") else now
+        if rx is None:  # dated as the version pulled (the clinic does not send its start): adherence counts from then
             rx = Prescription(id=rx_id, patient_id=local_patient_id, active=True, current_version=version,
-                              created_at=now)
+                              created_at=created)
             db.add(rx)
             db.flush()
         elif rx.patient_id != local_patient_id:
@@ -71,7 +72,6 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
         if db.get(PrescriptionVersion, (rx_id, version)) is None:
             fields = {k: item.get(k) for k in PRESCRIPTION_FIELDS}
             fields["notes"] = fields["notes"] or ""
-            created = datetime.fromisoformat(item["created_at"]) if item.get("created_at") else now
             db.add(PrescriptionVersion(prescription_id=rx_id, version=version, created_at=created, **fields))
         rx.current_version = version
         rx.active = True

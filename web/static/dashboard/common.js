@@ -145,11 +145,15 @@ window.romcam = (function () {
     if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
     return `${Math.round(Number(v) * 100)}%`;
   }
-  function daysAgo(value) {
+  /** Calendar days (the reader's) from ``value`` to today: 0 today, 1 yesterday. */
+  function calendarDaysAgo(value) {
     const then = toDate(value);
     const today = new Date();
-    const days = Math.round((new Date(today.getFullYear(), today.getMonth(), today.getDate())
+    return Math.round((new Date(today.getFullYear(), today.getMonth(), today.getDate())
       - new Date(then.getFullYear(), then.getMonth(), then.getDate())) / DAY_MS);
+  }
+  function daysAgo(value) {
+    const days = calendarDaysAgo(value);
     if (days <= 0) return "today";
     if (days === 1) return "yesterday";
     return `${days} days ago`;
@@ -196,6 +200,32 @@ window.romcam = (function () {
     return fallback || (m ? m.name : id);
   }
 
+  // ---- adherence ----------------------------------------------------------------------------
+
+  /** The reader's IANA time zone: the calendar's days are the ones they live. */
+  function timeZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { return "UTC"; }
+  }
+  /** The adherence calendar's path under a patient's API base. */
+  function adherencePath(base, days) {
+    return `${base}/adherence?days=${days}&tz=${encodeURIComponent(timeZone())}`;
+  }
+  /** Calendar days since the plan started (0: made today), or null without a plan. */
+  function planAgeDays(planStartedAt) {
+    return planStartedAt ? Math.max(0, calendarDaysAgo(planStartedAt)) : null;
+  }
+  /** "Sessions done against the plan: …" for a patient, saying when a figure counts from the plan's
+   * start (a plan made this week has not asked for 30 days of sessions). */
+  function adherenceSentence(p) {
+    if (p.adherence_7d === null && p.adherence_30d === null) return "Nothing prescribed yet.";
+    const text = `Sessions done against the plan: ${fmtPercent(p.adherence_7d)} over 7 days, ${fmtPercent(p.adherence_30d)} over 30 days.`;
+    const age = planAgeDays(p.plan_started_at);
+    if (age === null || age >= 30) return text;
+    const since = age === 0 ? "today" : age === 1 ? "yesterday" : `${age} days ago`;
+    const which = age >= 7 ? "the 30-day figure counts" : "both figures count";
+    return `${text} The plan started ${since} (${fmtDate(p.plan_started_at)}): ${which} from then.`;
+  }
+
   // ---- adherence calendar -----------------------------------------------------------------
 
   /** Weeks (Monday first) of the adherence days, each day with its session count. */
@@ -212,6 +242,7 @@ window.romcam = (function () {
     const start = new Date(first);
     start.setDate(start.getDate() - ((start.getDay() + 6) % 7)); // back to Monday
     const perWeek = adherence.prescribed_per_week;
+    const planDay = adherence.plan_started_at ? isoDay(toDate(adherence.plan_started_at)) : null;
     const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
     table.append(el("caption", { class: "visually-hidden", text: "Sessions per day over the last 8 weeks" }));
     const head = el("tr", {}, el("th", { scope: "col", text: "Week of" }));
@@ -233,9 +264,11 @@ window.romcam = (function () {
         const n = counts.get(iso);
         done += n;
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
-        const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`;
+        const before = planDay !== null && iso < planDay; // nothing was asked that day
+        const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
+          + (before ? " (before the plan)" : "");
         row.append(el("td", {
-          class: `day ${level}${iso === todayIso ? " today" : ""}`,
+          class: `day ${level}${before ? " day-before" : ""}${iso === todayIso ? " today" : ""}`,
           title: label,
           "aria-label": label,
           dataset: { date: iso, sessions: String(n) },
@@ -248,6 +281,9 @@ window.romcam = (function () {
     }
     table.append(body);
     container.append(table);
+    if (planDay !== null && planDay > days[0].date) {
+      container.append(el("p", { class: "hint", text: `The plan started ${fmtDate(adherence.plan_started_at)}: the days before it are greyed.` }));
+    }
     if (options.paused) {
       container.append(el("p", { class: "hint", text: "The plan is paused now: missed sessions are not flagged." }));
     }
@@ -330,6 +366,6 @@ window.romcam = (function () {
     api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
-    renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
+    timeZone, adherencePath, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
   };
 })();

@@ -25,10 +25,7 @@
     document.getElementById("patient-name").textContent = p.name;
     document.getElementById("paused-tag").hidden = !p.plan_paused;
     const last = p.last_session_at ? `Last session ${R.fmtDate(p.last_session_at)} (${R.daysAgo(p.last_session_at)}).` : "No sessions yet.";
-    const adherence = p.adherence_7d === null && p.adherence_30d === null
-      ? "Nothing prescribed yet."
-      : `Sessions done against the plan: ${R.fmtPercent(p.adherence_7d)} over 7 days, ${R.fmtPercent(p.adherence_30d)} over 30 days.`;
-    document.getElementById("patient-summary").textContent = `${last} ${adherence}`;
+    document.getElementById("patient-summary").textContent = `${last} ${R.adherenceSentence(p)}`;
     document.getElementById("report-link").href = `/patients/${patientId}/report`;
     document.getElementById("csv-link").href = `${base}/export.csv`;
     document.getElementById("fhir-link").href = `${base}/export.fhir.json`;
@@ -188,7 +185,7 @@
   }
 
   async function loadAdherence() {
-    const adherence = await R.api(`${base}/adherence?days=56`);
+    const adherence = await R.api(R.adherencePath(base, 56));
     R.renderCalendar(document.getElementById("adherence"), adherence, { paused: state.patient && state.patient.plan_paused });
   }
 

@@ -5,13 +5,18 @@
   const R = window.romcam;
   const { el } = R;
 
-  function adherenceCell(value, paused) {
+  /** The figure over ``days`` days; a plan younger than that is counted from its start, and says so. */
+  function adherenceCell(value, paused, planStartedAt, days) {
     if (value === null || value === undefined) return el("td", { class: "num muted", text: "— (nothing prescribed)" });
     const pct = Math.max(0, Math.min(1, Number(value)));
+    const age = R.planAgeDays(planStartedAt);
+    const young = age !== null && age < days
+      ? el("span", { class: "since muted", text: age === 0 ? "plan made today" : `plan ${age} day${age === 1 ? "" : "s"} old` })
+      : null;
     return el("td", { class: "num" },
       el("span", { class: "pct", text: R.fmtPercent(value) }),
       el("span", { class: "bar", "aria-hidden": "true" }, el("span", { class: "bar-fill", dataset: { pct: String(pct) } })),
-      paused ? el("span", { class: "tag tag-paused", text: "plan paused" }) : null);
+      young, paused ? el("span", { class: "tag tag-paused", text: "plan paused" }) : null);
   }
 
   function render(patients) {
@@ -30,8 +35,8 @@
         el("th", { scope: "row" }, el("a", { href: `/patients/${p.id}`, class: "patient-link", text: p.name }),
           p.is_local ? el("span", { class: "tag", text: "this computer" }) : null),
         el("td", {}, ...last),
-        adherenceCell(p.adherence_7d, p.plan_paused),
-        adherenceCell(p.adherence_30d, false),
+        adherenceCell(p.adherence_7d, p.plan_paused, p.plan_started_at, 7),
+        adherenceCell(p.adherence_30d, false, p.plan_started_at, 30),
         el("td", {}, review)));
     }
     // widths from data attributes: no inline style attribute in the markup (CSP-friendly)

@@ -50,12 +50,12 @@
     document.getElementById("patient-link").href = `/patients/${patientId}`;
     try {
       const [patient, prescriptions, alerts, adherence] = await Promise.all([
-        R.api(base), R.api(`${base}/prescriptions`), R.api(`${base}/alerts`), R.api(`${base}/adherence?days=56`)]);
+        R.api(base), R.api(`${base}/prescriptions`), R.api(`${base}/alerts`), R.api(R.adherencePath(base, 56))]);
       document.title = `${patient.name}: range-of-motion report — romcam`;
       document.getElementById("report-title").textContent = `Range-of-motion report: ${patient.name}`;
       document.getElementById("report-summary").textContent = [
         patient.last_session_at ? `Last session ${R.fmtDate(patient.last_session_at)}.` : "No sessions yet.",
-        `Sessions done against the plan: ${R.fmtPercent(patient.adherence_7d)} over 7 days, ${R.fmtPercent(patient.adherence_30d)} over 30 days.`,
+        R.adherenceSentence(patient),
         patient.plan_paused ? "The plan is paused." : "",
       ].join(" ");
       const groups = new Map();
