@@ -73,6 +73,23 @@ class PostgresServer:
         self._sql(f"CREATE DATABASE {name} TEMPLATE romcam_template")
         return f"{self.base}/{name}"
 
+    def dump(self, url: str) -> Path:
+        """A backup of ``url``'s database by ``pg_dump`` (custom format), as a clinic's nightly job makes
+        one while the server runs."""
+        name = url.rsplit("/", 1)[1]
+        path = self.root / f"{name}-{uuid.uuid4().hex[:6]}.dump"
+        self._run(str(self.bin / "pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-Fc",
+                  "-f", str(path), name)
+        return path
+
+    def restore(self, url: str, dump: Path) -> None:
+        """Replace ``url``'s database by the backup ``dump`` (its server and engines stopped first)."""
+        name = url.rsplit("/", 1)[1]
+        self._sql(f"DROP DATABASE {name} WITH (FORCE)")
+        self._sql(f"CREATE DATABASE {name}")
+        self._run(str(self.bin / "pg_restore"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                  "-d", name, str(dump))
+
     def stop(self) -> None:
         try:
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")

@@ -331,6 +331,22 @@ def test_adherence_counts_from_the_plans_start(api: TestClient, store: Store, pl
                                                            pytest.approx(expected_30d, abs=0.002))
 
 
+def test_sessions_held_answers_only_for_the_patients_own_sessions(api: TestClient) -> None:
+    """What a laptop asks after a clinic's restore from a backup: which of the sessions it sent are here."""
+    ada, bea = _patient(api, "Ada"), _patient(api, "Bea")
+    mine = [uuid.UUID(_post_session(api, ada, _days_ago(d), [_set(100.0)])["id"]) for d in (3, 2)]
+    hers = uuid.UUID(_post_session(api, bea, _days_ago(1), [_set(100.0)])["id"])
+    lost = uuid.uuid4()
+    r = api.post(f"/api/patients/{ada}/sessions/held", json={"ids": [str(i) for i in (lost, mine[1], hers, mine[0],
+                                                                                        mine[1])]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"held": [str(mine[1]), str(mine[0])]}  # in the order asked, once; never Bea's
+    assert api.post(f"/api/patients/{ada}/sessions/held", json={"ids": []}).json() == {"held": []}
+    too_many = api.post(f"/api/patients/{ada}/sessions/held", json={"ids": [str(uuid.uuid4())] * 1001})
+    assert too_many.status_code == 422 and ["body", "ids"] in [d["loc"] for d in too_many.json()["detail"]]
+    assert api.post(f"/api/patients/{uuid.uuid4()}/sessions/held", json={"ids": []}).status_code == 404
+
+
 def _last_evening(zone: str, hour: int = 20) -> datetime:
     """The latest ``hour`` o'clock in ``zone`` at least an hour ago (a session whose day differs by zone)."""
     from zoneinfo import ZoneInfo

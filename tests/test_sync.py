@@ -124,3 +124,42 @@ def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites
 def _clinic_checkin(clinic: ClinicSite, checkin_id: uuid.UUID) -> Checkin | None:
     with clinic.store.session() as db:
         return db.get(Checkin, checkin_id)
+
+
+def test_a_clinic_restored_from_a_backup_gets_the_lost_sessions_again(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The clinic's database is restored from last night's pg_dump: the sessions (and check-ins) that
+    arrived after it are gone there, though the laptop marked them sent. The laptop asks the clinic
+    what it holds (at start and every ROMCAM_SYNC_AUDIT_EVERY_S) and sends the lost ones again."""
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic, {"ROMCAM_SYNC_AUDIT_EVERY_S": "1"})
+    try:
+        clinic.start()
+        laptop.start()
+        laptop.consent()
+        before = set(laptop.record(2))
+        wait_for("2 sessions sent", lambda: laptop.status()["sent"] == 2)
+        backup = postgres_server.dump(clinic.db_url)
+
+        after = set(laptop.record(2))
+        with laptop.store.session() as db:
+            cid = live.add_checkin(db, session_id=sorted(after)[0], pain=2, tiredness=5, cramps=False, note="",
+                                   at=datetime.now(UTC))
+        wait_for("4 sessions and the check-in at the clinic",
+                 lambda: laptop.status()["sent"] == 4 and _clinic_checkin(clinic, cid))
+        assert set(clinic.sessions()) == before | after
+
+        clinic.stop()
+        clinic.store.engine.dispose()
+        postgres_server.restore(clinic.db_url, backup)
+        assert set(clinic.sessions()) == before and _clinic_checkin(clinic, cid) is None  # lost at the clinic
+        clinic.start()
+        wait_for("the lost sessions sent again", lambda: set(clinic.sessions()) == before | after, timeout=60)
+        wait_for("the lost check-in sent again", lambda: _clinic_checkin(clinic, cid))
+        held = clinic.sessions()
+        for sid in before | after:  # the same bytes as the first time
+            assert held[sid] == _expected_sha(laptop, clinic, sid)
+        assert laptop.status()["sent"] == 4 and laptop.status()["waiting"] == 0
+        assert "no longer holds 2 session(s)" in laptop.log.read_text()
+    finally:
+        laptop.close()
+        clinic.close()

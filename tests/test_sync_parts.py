@@ -284,3 +284,54 @@ def test_a_token_for_another_clinic_patient_ends_the_consent_and_holds_what_was_
         # the same patient's plan pulled again changes nothing
         apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0 + timedelta(days=2))
         assert outbox.counts(db)["held"] == 2
+
+
+def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkins(store: Store, monkeypatch) -> None:
+    """After a clinic's restore from a backup: what it no longer holds goes back in the queue; a clinic too
+    old to say is not asked again until the next start; one out of reach is asked again next round."""
+    import math
+
+    from romcam.sync import worker as worker_module
+    from romcam.sync.client import ClinicError
+    from romcam.sync.config import SyncSettings
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)
+    with store.session() as db:
+        ids = [service.ingest_session(db, synthetic_session(me, T0 + timedelta(days=i), [spec]))[0] for i in range(3)]
+        cid = live.add_checkin(db, session_id=ids[2], pain=1, tiredness=2, cramps=False, note="", at=T0)
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+        for item in db.query(OutboxItem):
+            item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
+    worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
+    asked: list[list[str]] = []
+
+    def clinic_holds_only_the_first(patient_id: str, batch: list[str]) -> set[str]:
+        assert patient_id == str(CLINIC_PATIENT)
+        asked.append(batch)
+        return {str(ids[0])}
+
+    monkeypatch.setattr(worker.client, "sessions_held", clinic_holds_only_the_first)
+    assert worker.audit_sent() is None and asked == []  # no consent: the clinic is not even asked
+    worker.set_consent(True)
+    monkeypatch.setattr(worker_module, "AUDIT_BATCH", 2)
+    assert worker.audit_sent() == 2
+    assert asked == [[str(ids[0]), str(ids[1])], [str(ids[2])]]  # in batches
+    with store.session() as db:
+        assert outbox.counts(db) == {"pending": 2, "sent": 1, "rejected": 0, "held": 0}
+        assert {i.object_id for i in outbox.due(db)} == {ids[1], ids[2]}  # the check-in waits for its session
+        checkin = db.query(OutboxItem).filter_by(object_id=cid).one()
+        assert (checkin.state, checkin.sent_at) == ("pending", None)
+    assert worker.audit_sent() == 0  # asked again: nothing more is marked sent, nothing more to send
+
+    def fails(kind: str, status: int | None):  # type: ignore[no-untyped-def]
+        def held(patient_id: str, batch: list[str]) -> set[str]:
+            raise ClinicError(kind, f"{kind} ({status})", status)
+        return held
+
+    monkeypatch.setattr(worker.client, "sessions_held", fails("offline", None))
+    assert worker.audit_sent() is None and worker._audit_at == 0.0  # asked again at the next round
+    monkeypatch.setattr(worker.client, "sessions_held", fails("rejected", 405))  # a clinic without the route
+    assert worker.audit_sent() is None and worker._audit_at == math.inf

@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Query, Response
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
 from ..input_checks import CheckedInput, PastTime
 from ..session_doc import SessionDoc
 from ..store import live, service
-from .deps import DBDep, PatientDep, SessionDep, SessionUploadDep, UserDep, authorize, record_access
+from .deps import DBDep, PatientDep, SessionDep, SessionUploadDep, UserDep, authorize, record_access, scoped_patient
 from .schemas import CheckinOut, SessionBrief, SessionCreated, SessionDetail
 
 router = APIRouter(prefix="/api", tags=["sessions"])
+
+HELD_QUERY_MAX = 1000  # ids per POST /patients/{id}/sessions/held
 
 
 @router.post("/sessions", response_model=SessionCreated, status_code=201,
@@ -34,6 +36,25 @@ def ingest_session(doc: SessionDoc, response: Response, conn: HTTPConnection, db
 @router.get("/patients/{patient_id}/sessions", response_model=list[SessionBrief])
 def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000)) -> list[dict]:
     return service.list_sessions(scope.db, scope.patient, limit=limit)
+
+
+class HeldQuery(CheckedInput):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[uuid.UUID] = Field(max_length=HELD_QUERY_MAX, description=f"session ids, at most {HELD_QUERY_MAX}")
+
+
+class HeldOut(BaseModel):
+    held: list[uuid.UUID] = Field(description="the ids asked about that this server holds for the patient")
+
+
+@router.post("/patients/{patient_id}/sessions/held", response_model=HeldOut)
+def sessions_held(patient_id: uuid.UUID, body: HeldQuery, conn: HTTPConnection, db: DBDep, user: UserDep) -> dict:
+    """Which of ``ids`` this server holds for the patient, for the patient's uploaders (staff, the patient
+    or caregiver, their device): a laptop asks about the sessions it sent, and sends again the ones a
+    clinic restored from a backup no longer has. Ids of other patients' sessions are never held here."""
+    patient = scoped_patient(conn, db, user, patient_id, "ingest")
+    return {"held": service.sessions_held(db, patient, body.ids)}
 
 
 @router.get("/sessions/{session_id}", response_model=SessionDetail)

@@ -298,6 +298,14 @@ def _session_brief(s: Session) -> dict[str, Any]:
             "romcam_version": s.romcam_version}
 
 
+def sessions_held(db: DB, patient: Patient, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The ids among ``ids`` of sessions stored for ``patient`` (in the order asked)."""
+    if not ids:
+        return []
+    found = set(db.scalars(select(Session.id).where(Session.patient_id == patient.id, Session.id.in_(ids))))
+    return [i for i in dict.fromkeys(ids) if i in found]
+
+
 def list_sessions(db: DB, patient: Patient, *, limit: int = 50) -> list[dict[str, Any]]:
     rows = db.scalars(select(Session).where(Session.patient_id == patient.id)
                       .order_by(Session.started_at.desc(), Session.id).limit(limit)

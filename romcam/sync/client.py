@@ -85,6 +85,11 @@ class ClinicClient:
         """``GET /api/device``: the token's patient and their current plan."""
         return self.request("GET", "/api/device", timeout=timeout).body
 
+    def sessions_held(self, clinic_patient_id: str, ids: list[str]) -> set[str]:
+        """``POST /api/patients/{id}/sessions/held``: which of ``ids`` the clinic holds for the patient."""
+        body = self.request("POST", f"/api/patients/{clinic_patient_id}/sessions/held", {"ids": ids}).body
+        return {str(i) for i in (body or {}).get("held", [])}
+
     def upload_session(self, canonical_json: str) -> Reply:
         return self.request("POST", "/api/sessions", canonical_json.encode())
 

@@ -38,6 +38,9 @@ class SyncSettings(BaseSettings):
     backoff_cap_s: float = Field(600.0, gt=0, le=86_400, description="the longest retry delay")
     timeout_s: float = Field(30.0, gt=0, le=600, description="one HTTP request's timeout")
     start_pull_timeout_s: float = Field(5.0, gt=0, le=120, description="the plan pull before the coach starts")
+    audit_every_s: float = Field(21_600.0, gt=0, le=7 * 86_400,
+                                 description="how often the clinic is asked whether it still holds every session "
+                                 "sent (one restored from a backup lost the later ones): at start, then this often")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ recorded look older than the process, and it was sent as an empty shell and neve
 (rendered video, not the patient) are never sent. What the clinic refused is offered again once each
 time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since. What was
 recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`).
+What was sent and the clinic no longer holds (restored from a backup made before it arrived) is sent
+again (:func:`send_again`, after the worker asked the clinic).
 """
 
 from __future__ import annotations
@@ -103,6 +105,29 @@ def counts(db: DB) -> dict[str, int]:
     found = {state: n for state, n in rows}
     return {"pending": found.get("pending", 0), "sent": found.get("sent", 0), "rejected": found.get("rejected", 0),
             "held": found.get("held", 0)}
+
+
+def sent_sessions(db: DB) -> list[uuid.UUID]:
+    """The sessions marked sent, oldest first."""
+    return list(db.scalars(select(OutboxItem.object_id).join(Session, Session.id == OutboxItem.object_id)
+                           .where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+                           .order_by(Session.started_at, Session.id)))
+
+
+def send_again(db: DB, session_ids: Collection[uuid.UUID]) -> int:
+    """Put sent sessions, and their check-ins, back in the queue (the clinic no longer holds them: it was
+    restored from a backup made before they arrived); returns how many sessions."""
+    if not session_ids:
+        return 0
+    ids = list(session_ids)
+    n = db.execute(update(OutboxItem).where(OutboxItem.kind == "session", OutboxItem.state == "sent",
+                                            OutboxItem.object_id.in_(ids))
+                   .values(state="pending", sent_at=None, sent_sha256=None)).rowcount
+    db.execute(update(OutboxItem).where(OutboxItem.kind == "checkin", OutboxItem.state == "sent",
+                                        OutboxItem.session_id.in_(ids))
+               .values(state="pending", sent_at=None))
+    db.commit()
+    return int(n or 0)
 
 
 def offer_refused_again(db: DB) -> int:

@@ -9,12 +9,15 @@ whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(
 ``backoff_cap_s``, times a random factor in [0.5, 1]); a refused token stops uploads until the token
 works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
 go on, and it is offered again once when the worker next starts (the clinic may have been updated).
-The plan is pulled at start and every ``plan_every_s``.
+The plan is pulled at start and every ``plan_every_s``. At start, and every ``audit_every_s``, the
+clinic is asked which of the sessions marked sent it holds; any it no longer has (a clinic restored
+from a backup) go back in the queue with their check-ins.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -33,6 +36,8 @@ from .document import checkin_document, clinic_document
 from .plan import apply_plan, link_state
 
 log = logging.getLogger("romcam.sync")
+
+AUDIT_BATCH = 1000  # session ids per question to the clinic (its HELD_QUERY_MAX)
 
 
 def backoff_delay(failures: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
@@ -99,6 +104,7 @@ class SyncWorker:
         self._failures = 0
         self._retry_at = 0.0  # time.monotonic() before which nothing is sent
         self._plan_at = 0.0
+        self._audit_at = 0.0  # time.monotonic() when the clinic is next asked what it holds (inf: it cannot say)
         self.token_refused = False
 
     # ------------------------------------------------------------------ state
@@ -240,6 +246,39 @@ class SyncWorker:
             sent += 1
         return sent
 
+    # ------------------------------------------------------------------ the clinic still holds what was sent?
+
+    def audit_sent(self) -> int | None:
+        """Ask the clinic which of the sessions marked sent it holds, and queue the others again with their
+        check-ins (a clinic restored from a backup made before they arrived has lost them, and this
+        laptop's "sent" would otherwise be final). Returns how many are sent again; None when the clinic
+        could not be asked (offline: the next round asks; a clinic too old to answer: not again until the
+        next start)."""
+        with self.store.session() as db:
+            state = self._state(db)
+            db.commit()
+            if not self.consented(state) or state.clinic_patient_id is None:
+                return None
+            sent = outbox.sent_sessions(db)
+        missing: list[uuid.UUID] = []
+        for start in range(0, len(sent), AUDIT_BATCH):
+            batch = sent[start:start + AUDIT_BATCH]
+            try:
+                held = self.client.sessions_held(str(state.clinic_patient_id), [str(i) for i in batch])
+            except ClinicError as exc:
+                if exc.kind == "rejected":
+                    self._audit_at = math.inf
+                    log.info("sync: %s cannot say which sessions it holds (%s): not asked again until the next "
+                             "start", self.link.clinic, exc.message)
+                return None
+            missing += [i for i in batch if str(i) not in held]
+        with self.store.session() as db:
+            n = outbox.send_again(db, missing)
+        if n:
+            log.warning("sync: %s no longer holds %d session(s) it took before (restored from a backup?): "
+                        "sending them again", self.link.clinic, n)
+        return n
+
     # ------------------------------------------------------------------ loop
 
     def step(self) -> None:
@@ -253,6 +292,9 @@ class SyncWorker:
             else:
                 self._fail(None)  # pull_plan recorded why
                 return
+        if time.monotonic() >= self._retry_at and time.monotonic() >= self._audit_at:
+            if self.audit_sent() is not None:
+                self._audit_at = time.monotonic() + self.settings.audit_every_s
         if time.monotonic() >= self._retry_at:
             self.upload_due()
 
