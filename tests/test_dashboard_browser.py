@@ -559,3 +559,96 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     assert page.locator("#pause-button").inner_text() == "Resume the plan"
     page.locator("#pause-button").click()
     page.wait_for_selector("#paused-tag", state="hidden")
+
+
+# ---- narrow windows: a PT on a tablet or a phone ----------------------------------------------------
+
+# every table on a page, as laid out: the page's own width against the window's, each table's cells that
+# lie outside the window, and the box that scrolls it sideways (if any) with its name and what it hides
+_TABLE_LAYOUT = """() => {
+  const cw = document.documentElement.clientWidth;
+  const named = (n) => (n.getAttribute("aria-label") || (n.getAttribute("aria-labelledby") || "").split(/\\s+/)
+    .map((id) => (document.getElementById(id) || {}).textContent || "").join(" ")).trim();
+  const scroller = (n) => {
+    for (let a = n.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (["auto", "scroll"].includes(getComputedStyle(a).overflowX)) return a;
+    }
+    return null;
+  };
+  const tables = [...document.querySelectorAll("main table")].filter((t) => t.getClientRects().length).map((t) => {
+    const cells = [...t.querySelectorAll("th, td")].filter((c) => c.getClientRects().length);
+    const outside = (lo, hi) => cells.filter((c) => {
+      const r = c.getBoundingClientRect();
+      return r.left < lo - 0.5 || r.right > hi + 0.5;
+    }).length;
+    const out = { table: t.className, cells: cells.length, outsideWindow: outside(0, cw),
+      fontSizes: cells.map((c) => parseFloat(getComputedStyle(c).fontSize)), box: null };
+    const box = scroller(t);
+    if (box) {
+      const b = box.getBoundingClientRect();
+      box.scrollLeft = 0;
+      const hiddenAtStart = cells.filter((c) => c.getBoundingClientRect().left < b.left - 0.5).length;
+      box.scrollLeft = box.scrollWidth;
+      const hiddenAtEnd = cells.filter((c) => c.getBoundingClientRect().right > b.right + 0.5).length;
+      box.scrollLeft = 0;
+      out.box = { left: b.left, right: b.right, role: box.getAttribute("role"), tabindex: box.getAttribute("tabindex"),
+        name: named(box), scrolls: box.scrollWidth > box.clientWidth, hiddenAtStart, hiddenAtEnd };
+    }
+    return out;
+  });
+  return { scrollWidth: document.documentElement.scrollWidth, clientWidth: cw, tables };
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 768])  # a phone, a tablet held upright
+def test_tables_fit_a_narrow_window_or_scroll_in_a_box_of_their_own(page, server, seeded, width) -> None:
+    """On a tablet or a phone the page never scrolls sideways: every cell of every table is in the window, or
+    in a box that scrolls sideways, which a keyboard reaches and a screen reader names. The type is as large
+    as on a desktop."""
+    pid = seeded["patient"]["id"]
+    sets = len(seeded["sessions"][-1]["sets"])
+    pages = [  # (address, drawn when these are, the tables it must have)
+        ("/", ["#patients tbody tr"], ["patients"]),
+        (f"/patients/{pid}", ["#charts[data-ready=true]", "#adherence table", "table.prescriptions"],
+         ["calendar", "prescriptions"]),
+        (f"/sessions/{seeded['sessions'][-1]['id']}", ["#sets[data-ready=true]"], ["reps"] * sets),
+        (f"/patients/{pid}/report", ["#charts[data-ready=true]"], ["latest", "calendar"]),
+    ]
+    scrolled = 0
+    for path, ready, expected in pages:
+        layouts = []
+        for viewport in (1280, width):  # a desktop's, then the narrow window's (opened at that width)
+            page.set_viewport_size({"width": viewport, "height": 900})
+            page.goto(server + path)
+            for selector in ready:
+                page.wait_for_selector(selector)
+            layouts.append(page.evaluate(_TABLE_LAYOUT))
+        desktop, narrow = layouts
+        where = f"{path} at {width} px"
+        assert sorted(t["table"] for t in narrow["tables"]) == sorted(expected), where
+        assert narrow["scrollWidth"] <= narrow["clientWidth"], f"{where}: the page scrolls sideways"
+        for big, small in zip(desktop["tables"], narrow["tables"], strict=True):
+            assert small["fontSizes"] == big["fontSizes"], f"{where}: smaller type in {small['table']}"
+            assert min(small["fontSizes"]) >= 15, f"{where}: {small['table']}"
+            if not small["outsideWindow"]:
+                continue  # every cell in view
+            box = small["box"]
+            assert box is not None, f"{where}: {small['outsideWindow']} cells of {small['table']} cut off"
+            assert 0 <= box["left"] and box["right"] <= width, f"{where}: the box of {small['table']}: {box}"
+            assert box["hiddenAtStart"] == box["hiddenAtEnd"] == 0, f"{where}: {small['table']}: {box}"
+            assert (box["role"], box["tabindex"]) == ("region", "0") and box["name"], f"{where}: {box}"
+        # a keyboard scrolls each box that needs it: focused (tabindex 0 puts it in the Tab order), the right
+        # arrow moves it
+        boxes = page.locator("main .table-scroll")
+        for i in range(boxes.count()):
+            box = boxes.nth(i)
+            if not box.evaluate("b => b.scrollWidth > b.clientWidth"):
+                continue
+            scrolled += 1
+            box.focus()
+            assert box.evaluate("b => document.activeElement === b")
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("b => b.scrollLeft > 0", arg=box.element_handle())
+        _screenshot(page, f"dashboard-{width}px-{path.strip('/').replace('/', '-') or 'patients'}.png")
+    if width == 390:  # a phone: the patient list, the plan, the calendars, the reps and the report's values
+        assert scrolled >= 4, "on a phone the wide tables must scroll in their boxes"

@@ -94,6 +94,13 @@ window.romcam = (function () {
     return node;
   }
 
+  /** A table in a box of its own that scrolls sideways when the window is narrower than the table (a tablet,
+   * a phone), so the page itself never does and the type stays large: a keyboard reaches the box (Tab, then
+   * the arrow keys) and a screen reader names it (``label``). */
+  function scrollBox(table, label) {
+    return el("div", { class: "table-scroll", role: "region", tabindex: "0", "aria-label": label }, table);
+  }
+
   function setStatus(text, kind) {
     const node = document.getElementById("status");
     if (!node) return;
@@ -213,7 +220,8 @@ window.romcam = (function () {
     start.setDate(start.getDate() - ((start.getDay() + 6) % 7)); // back to Monday
     const perWeek = adherence.prescribed_per_week;
     const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
-    table.append(el("caption", { class: "visually-hidden", text: "Sessions per day over the last 8 weeks" }));
+    const caption = "Sessions per day over the last 8 weeks";
+    table.append(el("caption", { class: "visually-hidden", text: caption }));
     const head = el("tr", {}, el("th", { scope: "col", text: "Week of" }));
     for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) head.append(el("th", { scope: "col", text: d }));
     head.append(el("th", { scope: "col", text: perWeek ? `Done / planned` : "Done" }));
@@ -247,7 +255,7 @@ window.romcam = (function () {
       body.append(row);
     }
     table.append(body);
-    container.append(table);
+    container.append(scrollBox(table, caption));
     if (options.paused) {
       container.append(el("p", { class: "hint", text: "The plan is paused now: missed sessions are not flagged." }));
     }
@@ -327,7 +335,7 @@ window.romcam = (function () {
 
   return {
     me,
-    api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    api, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,

@@ -232,7 +232,7 @@
       body.append(row, history);
     }
     table.append(body);
-    container.append(table);
+    container.append(R.scrollBox(table, "Exercise plan"));
   }
 
   async function toggleHistory(p, row) {
