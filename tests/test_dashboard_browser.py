@@ -652,3 +652,69 @@ def test_tables_fit_a_narrow_window_or_scroll_in_a_box_of_their_own(page, server
         _screenshot(page, f"dashboard-{width}px-{path.strip('/').replace('/', '-') or 'patients'}.png")
     if width == 390:  # a phone: the patient list, the plan, the calendars, the reps and the report's values
         assert scrolled >= 4, "on a phone the wide tables must scroll in their boxes"
+
+
+def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, server) -> None:
+    """The right shoulder's prescription was ended, and the left shoulder was never prescribed (sessions
+    recorded without a plan): both lost 28° in their last 3 sessions, so each has a decline note, and each
+    its chart with every session's best angle, said to be outside the current plan. A snoozed note keeps
+    its chart (the note stays on the page)."""
+    api = Api(server)
+    patient, elbow_rx = _patient_with_elbow_plan(api, "Ended Plan Example")
+    exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["shoulder_active"]
+    _, shoulder_rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
+        "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
+        "max_minutes": 20, "notes": ""})
+    no_plan = {"id": None, "target_min": lo}
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    n = 8
+    peaks: dict[str, list[float]] = {"right": [], "left": []}
+    for i in range(n):
+        start = today - timedelta(days=2 * (n - i))
+        peak = 150.0 - (DECLINE_DEG if i >= n - 3 else 0.0) + (i % 2)
+        right = _set_document("shoulder_active", peak, shoulder_rx, 1, start)
+        left = _set_document("shoulder_active", peak - 5.0, no_plan, 1, start + timedelta(minutes=4))
+        left.update(side="left", prescription_id=None, prescription_version=None)
+        elbow = _set_document("elbow_active", 128.0, elbow_rx, 1, start + timedelta(minutes=8))
+        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
+               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=15)).isoformat(),
+               "source": "synthetic (browser test)", "status": "complete", "demo": False,
+               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0", "sets": [right, left, elbow]}
+        assert api("POST", "/api/sessions", doc)[0] == 201
+        peaks["right"].append(right["max_angle"])
+        peaks["left"].append(left["max_angle"])
+    assert api("DELETE", f"/api/prescriptions/{shoulder_rx['id']}")[0] == 204  # the PT ended it
+
+    def check_charts() -> None:
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("#charts[data-ready=true]")
+        alerts = page.locator("#alerts li.alert[data-kind=decline]")
+        assert sorted(alerts.evaluate_all("items => items.map(a => a.dataset.side)")) == ["left", "right"]
+        assert page.locator("#charts figure.chart").count() == 3, "the elbow's, and one per shoulder with a note"
+        elbow_chart = page.locator("figure.chart[data-exercise=elbow_flexion][data-side=left]")
+        assert elbow_chart.get_attribute("data-in-plan") == "true"
+        assert elbow_chart.locator(".plan-note").count() == 0
+        for chart_side in ("right", "left"):
+            selector = f"figure.chart[data-exercise=shoulder_flexion][data-side={chart_side}]"
+            fig = page.locator(selector)
+            assert fig.get_attribute("data-in-plan") == "false"
+            assert "(not in the current plan)" in fig.locator("h3").inner_text()
+            why = {"right": "its prescription was ended", "left": "its sessions were recorded without a plan"}
+            assert fig.locator(".plan-note").inner_text() == (
+                f"Not in the current plan: {why[chart_side]}. Shown for the change to review above.")
+            assert json.loads(fig.get_attribute("data-series")) == [
+                {"mode": "active", "posture": "standing", "points": n, "not_seen": 0}]
+            drawn = page.eval_on_selector(f"{selector} canvas",
+                                          "c => Chart.getChart(c).data.datasets.map(d => d.data.map(p => p.y))")
+            assert drawn == [peaks[chart_side]], chart_side
+            assert drawn[0][-1] < drawn[0][0] - 20  # the decline the note speaks of, on the chart
+            summary = fig.locator("ul.series-summary").inner_text()
+            assert "not in the current plan" in summary, summary
+
+    check_charts()
+    right_alert = page.locator("#alerts li.alert[data-kind=decline][data-side=right]").get_attribute("data-alert-id")
+    assert api("POST", f"/api/alerts/{right_alert}/snooze", {"days": 7})[0] == 200
+    check_charts()
+    assert page.locator("#alerts li.alert[data-side=right]").get_attribute("data-status") == "snoozed"
+    _screenshot(page, "dashboard-not-in-plan.png")
