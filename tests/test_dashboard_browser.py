@@ -657,8 +657,8 @@ def test_tables_fit_a_narrow_window_or_scroll_in_a_box_of_their_own(page, server
 def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, server) -> None:
     """The right shoulder's prescription was ended, and the left shoulder was never prescribed (sessions
     recorded without a plan): both lost 28° in their last 3 sessions, so each has a decline note, and each
-    its chart with every session's best angle, said to be outside the current plan. A snoozed note keeps
-    its chart (the note stays on the page)."""
+    its chart with every session's best angle, said to be outside the current plan — on the patient page
+    and in the report. A snoozed note keeps its chart on the patient page (the note stays there)."""
     api = Api(server)
     patient, elbow_rx = _patient_with_elbow_plan(api, "Ended Plan Example")
     exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["shoulder_active"]
@@ -713,6 +713,19 @@ def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, serv
             assert "not in the current plan" in summary, summary
 
     check_charts()
+    # the report too: a chart and a row of latest values for each, marked
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    assert page.locator("#charts figure.chart").count() == 3
+    for chart_side in ("right", "left"):
+        fig = page.locator(f"figure.chart[data-exercise=shoulder_flexion][data-side={chart_side}]")
+        assert fig.get_attribute("data-in-plan") == "false" and int(fig.get_attribute("data-points")) == n
+        assert fig.locator(".plan-note").inner_text().startswith("Not in the current plan: its ")
+        row = page.locator("#latest tbody tr", has_text=f"Shoulder flexion, {chart_side} (not in the current plan)")
+        assert row.locator("td").nth(2).inner_text() == f"{round(peaks[chart_side][-1])}°"
+    assert page.locator("#latest tbody tr").count() == 3
+
+    page.goto(f"{server}/patients/{patient['id']}")
     right_alert = page.locator("#alerts li.alert[data-kind=decline][data-side=right]").get_attribute("data-alert-id")
     assert api("POST", f"/api/alerts/{right_alert}/snooze", {"days": 7})[0] == 200
     check_charts()

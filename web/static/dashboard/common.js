@@ -308,6 +308,31 @@ window.romcam = (function () {
     }
   }
 
+  /** The motions ({exercise, side}) that the alerts concern and ``known`` (objects with exercise and side)
+   * does not hold, once each, in the alerts' order: charts the plan alone would not draw. */
+  function alertedMotions(alerts, known) {
+    const keys = new Set(known.map((m) => `${m.exercise}|${m.side}`));
+    const out = [];
+    for (const a of alerts) {
+      const key = `${a.exercise}|${a.side}`;
+      if (!a.exercise || !a.side || keys.has(key)) continue;
+      keys.add(key);
+      out.push({ exercise: a.exercise, side: a.side });
+    }
+    return out;
+  }
+
+  /** Why a chart's motion is not in the plan, from its trend points: sessions that followed a prescription
+   * (since ended) or none. */
+  function notInPlanNote(trends) {
+    const points = (trends.series || []).flatMap((s) => s.points || []);
+    const followed = points.some((p) => p.prescription_id);
+    const without = points.some((p) => !p.prescription_id);
+    const why = followed && without ? "its prescription was ended, and some of its sessions were recorded without one"
+      : followed ? "its prescription was ended" : "its sessions were recorded without a plan";
+    return `Not in the current plan: ${why}. Shown for the change to review above.`;
+  }
+
   function alertBadgeText(n) {
     return n === 1 ? "1 change to review" : `${n} changes to review`;
   }
@@ -338,6 +363,6 @@ window.romcam = (function () {
     api, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
-    renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
+    renderCalendar, renderAlerts, alertTitle, alertBadgeText, alertedMotions, notInPlanNote, DAY_MS,
   };
 })();

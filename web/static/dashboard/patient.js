@@ -77,14 +77,7 @@
    * recorded without one —, so the PT can check the note against the points. */
   function chartGroups(prescriptions, alerts) {
     const groups = motions(prescriptions);
-    const keys = new Set(groups.map((g) => `${g.exercise}|${g.side}`));
-    for (const a of alerts) {
-      const key = `${a.exercise}|${a.side}`;
-      if (!a.exercise || !a.side || keys.has(key)) continue;
-      keys.add(key);
-      groups.push({ exercise: a.exercise, side: a.side, name: null, prescriptions: [] });
-    }
-    return groups;
+    return groups.concat(R.alertedMotions(alerts, groups).map((m) => ({ ...m, name: null, prescriptions: [] })));
   }
 
   /** The target of the plan as it stands for this series (the current version of the active
@@ -117,17 +110,6 @@
     return list;
   }
 
-  /** Why a chart's motion is not in the plan, from its points: sessions that followed a prescription (since
-   * ended) or none. */
-  function notInPlanNote(trends) {
-    const points = (trends.series || []).flatMap((s) => s.points || []);
-    const followed = points.some((p) => p.prescription_id);
-    const without = points.some((p) => !p.prescription_id);
-    const why = followed && without ? "its prescription was ended, and some of its sessions were recorded without one"
-      : followed ? "its prescription was ended" : "its sessions were recorded without a plan";
-    return `Not in the current plan: ${why}. Shown for the change to review above.`;
-  }
-
   async function renderCharts() {
     const container = document.getElementById("charts");
     for (const c of state.charts) c.chart.destroy();
@@ -158,7 +140,7 @@
       const figure = el("figure", { class: inPlan ? "chart" : "chart not-in-plan",
         dataset: { exercise: g.exercise, side: g.side, inPlan: String(inPlan) } },
         el("figcaption", {}, el("h3", { text: inPlan ? title : `${title} (not in the current plan)` })));
-      if (!inPlan) figure.append(el("p", { class: "plan-note", text: notInPlanNote(trends) }));
+      if (!inPlan) figure.append(el("p", { class: "plan-note", text: R.notInPlanNote(trends) }));
       const normal = trends.normal || {};
       figure.append(el("p", { class: "chart-note" },
         `Normal range ${R.fmtRange(normal.min, normal.max)}. This exercise works the `
