@@ -626,3 +626,175 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     assert page.locator("#pause-button").inner_text() == "Resume the plan"
     page.locator("#pause-button").click()
     page.wait_for_selector("#paused-tag", state="hidden")
+
+
+# ---- narrow windows: a PT on a tablet or a phone ----------------------------------------------------
+
+# every table on a page, as laid out: the page's own width against the window's, each table's cells that
+# lie outside the window, and the box that scrolls it sideways (if any) with its name and what it hides
+_TABLE_LAYOUT = """() => {
+  const cw = document.documentElement.clientWidth;
+  const named = (n) => (n.getAttribute("aria-label") || (n.getAttribute("aria-labelledby") || "").split(/\\s+/)
+    .map((id) => (document.getElementById(id) || {}).textContent || "").join(" ")).trim();
+  const scroller = (n) => {
+    for (let a = n.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (["auto", "scroll"].includes(getComputedStyle(a).overflowX)) return a;
+    }
+    return null;
+  };
+  const tables = [...document.querySelectorAll("main table")].filter((t) => t.getClientRects().length).map((t) => {
+    const cells = [...t.querySelectorAll("th, td")].filter((c) => c.getClientRects().length);
+    const outside = (lo, hi) => cells.filter((c) => {
+      const r = c.getBoundingClientRect();
+      return r.left < lo - 0.5 || r.right > hi + 0.5;
+    }).length;
+    const out = { table: t.className, cells: cells.length, outsideWindow: outside(0, cw),
+      fontSizes: cells.map((c) => parseFloat(getComputedStyle(c).fontSize)), box: null };
+    const box = scroller(t);
+    if (box) {
+      const b = box.getBoundingClientRect();
+      box.scrollLeft = 0;
+      const hiddenAtStart = cells.filter((c) => c.getBoundingClientRect().left < b.left - 0.5).length;
+      box.scrollLeft = box.scrollWidth;
+      const hiddenAtEnd = cells.filter((c) => c.getBoundingClientRect().right > b.right + 0.5).length;
+      box.scrollLeft = 0;
+      out.box = { left: b.left, right: b.right, role: box.getAttribute("role"), tabindex: box.getAttribute("tabindex"),
+        name: named(box), scrolls: box.scrollWidth > box.clientWidth, hiddenAtStart, hiddenAtEnd };
+    }
+    return out;
+  });
+  return { scrollWidth: document.documentElement.scrollWidth, clientWidth: cw, tables };
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 768])  # a phone, a tablet held upright
+def test_tables_fit_a_narrow_window_or_scroll_in_a_box_of_their_own(page, server, seeded, width) -> None:
+    """On a tablet or a phone the page never scrolls sideways: every cell of every table is in the window, or
+    in a box that scrolls sideways, which a keyboard reaches and a screen reader names. The type is as large
+    as on a desktop."""
+    pid = seeded["patient"]["id"]
+    sets = len(seeded["sessions"][-1]["sets"])
+    pages = [  # (address, drawn when these are, the tables it must have)
+        ("/", ["#patients tbody tr"], ["patients"]),
+        (f"/patients/{pid}", ["#charts[data-ready=true]", "#adherence table", "table.prescriptions"],
+         ["calendar", "prescriptions"]),
+        (f"/sessions/{seeded['sessions'][-1]['id']}", ["#sets[data-ready=true]"], ["reps"] * sets),
+        (f"/patients/{pid}/report", ["#charts[data-ready=true]"], ["latest", "calendar"]),
+    ]
+    scrolled = 0
+    for path, ready, expected in pages:
+        layouts = []
+        for viewport in (1280, width):  # a desktop's, then the narrow window's (opened at that width)
+            page.set_viewport_size({"width": viewport, "height": 900})
+            page.goto(server + path)
+            for selector in ready:
+                page.wait_for_selector(selector)
+            layouts.append(page.evaluate(_TABLE_LAYOUT))
+        desktop, narrow = layouts
+        where = f"{path} at {width} px"
+        assert sorted(t["table"] for t in narrow["tables"]) == sorted(expected), where
+        assert narrow["scrollWidth"] <= narrow["clientWidth"], f"{where}: the page scrolls sideways"
+        for big, small in zip(desktop["tables"], narrow["tables"], strict=True):
+            assert small["fontSizes"] == big["fontSizes"], f"{where}: smaller type in {small['table']}"
+            assert min(small["fontSizes"]) >= 15, f"{where}: {small['table']}"
+            if not small["outsideWindow"]:
+                continue  # every cell in view
+            box = small["box"]
+            assert box is not None, f"{where}: {small['outsideWindow']} cells of {small['table']} cut off"
+            assert 0 <= box["left"] and box["right"] <= width, f"{where}: the box of {small['table']}: {box}"
+            assert box["hiddenAtStart"] == box["hiddenAtEnd"] == 0, f"{where}: {small['table']}: {box}"
+            assert (box["role"], box["tabindex"]) == ("region", "0") and box["name"], f"{where}: {box}"
+        # a keyboard scrolls each box that needs it: focused (tabindex 0 puts it in the Tab order), the right
+        # arrow moves it
+        boxes = page.locator("main .table-scroll")
+        for i in range(boxes.count()):
+            box = boxes.nth(i)
+            if not box.evaluate("b => b.scrollWidth > b.clientWidth"):
+                continue
+            scrolled += 1
+            box.focus()
+            assert box.evaluate("b => document.activeElement === b")
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("b => b.scrollLeft > 0", arg=box.element_handle())
+        _screenshot(page, f"dashboard-{width}px-{path.strip('/').replace('/', '-') or 'patients'}.png")
+    if width == 390:  # a phone: the patient list, the plan, the calendars, the reps and the report's values
+        assert scrolled >= 4, "on a phone the wide tables must scroll in their boxes"
+
+
+def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, server) -> None:
+    """The right shoulder's prescription was ended, and the left shoulder was never prescribed (sessions
+    recorded without a plan): both lost 28° in their last 3 sessions, so each has a decline note, and each
+    its chart with every session's best angle, said to be outside the current plan — on the patient page
+    and in the report. A snoozed note keeps its chart on the patient page (the note stays there)."""
+    api = Api(server)
+    patient, elbow_rx = _patient_with_elbow_plan(api, "Ended Plan Example")
+    exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["shoulder_active"]
+    _, shoulder_rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
+        "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
+        "max_minutes": 20, "notes": ""})
+    no_plan = {"id": None, "target_min": lo}
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    n = 8
+    peaks: dict[str, list[float]] = {"right": [], "left": []}
+    for i in range(n):
+        start = today - timedelta(days=2 * (n - i))
+        peak = 150.0 - (DECLINE_DEG if i >= n - 3 else 0.0) + (i % 2)
+        right = _set_document("shoulder_active", peak, shoulder_rx, 1, start)
+        left = _set_document("shoulder_active", peak - 5.0, no_plan, 1, start + timedelta(minutes=4))
+        left.update(side="left", prescription_id=None, prescription_version=None)
+        elbow = _set_document("elbow_active", 128.0, elbow_rx, 1, start + timedelta(minutes=8))
+        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
+               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=15)).isoformat(),
+               "source": "synthetic (browser test)", "status": "complete", "demo": False,
+               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0", "sets": [right, left, elbow]}
+        assert api("POST", "/api/sessions", doc)[0] == 201
+        peaks["right"].append(right["max_angle"])
+        peaks["left"].append(left["max_angle"])
+    assert api("DELETE", f"/api/prescriptions/{shoulder_rx['id']}")[0] == 204  # the PT ended it
+
+    def check_charts() -> None:
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("#charts[data-ready=true]")
+        alerts = page.locator("#alerts li.alert[data-kind=decline]")
+        assert sorted(alerts.evaluate_all("items => items.map(a => a.dataset.side)")) == ["left", "right"]
+        assert page.locator("#charts figure.chart").count() == 3, "the elbow's, and one per shoulder with a note"
+        elbow_chart = page.locator("figure.chart[data-exercise=elbow_flexion][data-side=left]")
+        assert elbow_chart.get_attribute("data-in-plan") == "true"
+        assert elbow_chart.locator(".plan-note").count() == 0
+        for chart_side in ("right", "left"):
+            selector = f"figure.chart[data-exercise=shoulder_flexion][data-side={chart_side}]"
+            fig = page.locator(selector)
+            assert fig.get_attribute("data-in-plan") == "false"
+            assert "(not in the current plan)" in fig.locator("h3").inner_text()
+            why = {"right": "its prescription was ended", "left": "its sessions were recorded without a plan"}
+            assert fig.locator(".plan-note").inner_text() == (
+                f"Not in the current plan: {why[chart_side]}. Shown for the change to review above.")
+            assert json.loads(fig.get_attribute("data-series")) == [
+                {"mode": "active", "posture": "standing", "points": n, "not_seen": 0}]
+            drawn = page.eval_on_selector(f"{selector} canvas",
+                                          "c => Chart.getChart(c).data.datasets.map(d => d.data.map(p => p.y))")
+            assert drawn == [peaks[chart_side]], chart_side
+            assert drawn[0][-1] < drawn[0][0] - 20  # the decline the note speaks of, on the chart
+            summary = fig.locator("ul.series-summary").inner_text()
+            assert "not in the current plan" in summary, summary
+
+    check_charts()
+    # the report too: a chart and a row of latest values for each, marked
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    assert page.locator("#charts figure.chart").count() == 3
+    for chart_side in ("right", "left"):
+        fig = page.locator(f"figure.chart[data-exercise=shoulder_flexion][data-side={chart_side}]")
+        assert fig.get_attribute("data-in-plan") == "false" and int(fig.get_attribute("data-points")) == n
+        assert fig.locator(".plan-note").inner_text().startswith("Not in the current plan: its ")
+        row = page.locator("#latest tbody tr", has_text=f"Shoulder flexion, {chart_side} (not in the current plan)")
+        assert row.locator("td").nth(2).inner_text() == f"{round(peaks[chart_side][-1])}°"
+    assert page.locator("#latest tbody tr").count() == 3
+
+    page.goto(f"{server}/patients/{patient['id']}")
+    right_alert = page.locator("#alerts li.alert[data-kind=decline][data-side=right]").get_attribute("data-alert-id")
+    assert api("POST", f"/api/alerts/{right_alert}/snooze", {"days": 7})[0] == 200
+    check_charts()
+    assert page.locator("#alerts li.alert[data-side=right]").get_attribute("data-status") == "snoozed"
+    _screenshot(page, "dashboard-not-in-plan.png")

@@ -69,7 +69,8 @@ def patient_list_page(user: HumanDep) -> HTMLResponse:
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(patient_id: UUID, scope: PatientDep) -> HTMLResponse:
-    """One patient: a trend chart per prescribed motion, adherence calendar, alerts, the plan."""
+    """One patient: a trend chart per prescribed motion (and per alerted one the plan no longer holds),
+    adherence calendar, alerts, the plan."""
     return _render("patient.html", patient_id=str(scope.patient.id))
 
 

@@ -94,6 +94,13 @@ window.romcam = (function () {
     return node;
   }
 
+  /** A table in a box of its own that scrolls sideways when the window is narrower than the table (a tablet,
+   * a phone), so the page itself never does and the type stays large: a keyboard reaches the box (Tab, then
+   * the arrow keys) and a screen reader names it (``label``). */
+  function scrollBox(table, label) {
+    return el("div", { class: "table-scroll", role: "region", tabindex: "0", "aria-label": label }, table);
+  }
+
   function setStatus(text, kind) {
     const node = document.getElementById("status");
     if (!node) return;
@@ -244,7 +251,8 @@ window.romcam = (function () {
     const perWeek = adherence.prescribed_per_week;
     const planDay = adherence.plan_started_at ? isoDay(toDate(adherence.plan_started_at)) : null;
     const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
-    table.append(el("caption", { class: "visually-hidden", text: "Sessions per day over the last 8 weeks" }));
+    const caption = "Sessions per day over the last 8 weeks";
+    table.append(el("caption", { class: "visually-hidden", text: caption }));
     const head = el("tr", {}, el("th", { scope: "col", text: "Week of" }));
     for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) head.append(el("th", { scope: "col", text: d }));
     head.append(el("th", { scope: "col", text: perWeek ? `Done / planned` : "Done" }));
@@ -280,7 +288,7 @@ window.romcam = (function () {
       body.append(row);
     }
     table.append(body);
-    container.append(table);
+    container.append(scrollBox(table, caption));
     if (planDay !== null && planDay > days[0].date) {
       container.append(el("p", { class: "hint", text: `The plan started ${fmtDate(adherence.plan_started_at)}: the days before it are greyed.` }));
     }
@@ -336,6 +344,31 @@ window.romcam = (function () {
     }
   }
 
+  /** The motions ({exercise, side}) that the alerts concern and ``known`` (objects with exercise and side)
+   * does not hold, once each, in the alerts' order: charts the plan alone would not draw. */
+  function alertedMotions(alerts, known) {
+    const keys = new Set(known.map((m) => `${m.exercise}|${m.side}`));
+    const out = [];
+    for (const a of alerts) {
+      const key = `${a.exercise}|${a.side}`;
+      if (!a.exercise || !a.side || keys.has(key)) continue;
+      keys.add(key);
+      out.push({ exercise: a.exercise, side: a.side });
+    }
+    return out;
+  }
+
+  /** Why a chart's motion is not in the plan, from its trend points: sessions that followed a prescription
+   * (since ended) or none. */
+  function notInPlanNote(trends) {
+    const points = (trends.series || []).flatMap((s) => s.points || []);
+    const followed = points.some((p) => p.prescription_id);
+    const without = points.some((p) => !p.prescription_id);
+    const why = followed && without ? "its prescription was ended, and some of its sessions were recorded without one"
+      : followed ? "its prescription was ended" : "its sessions were recorded without a plan";
+    return `Not in the current plan: ${why}. Shown for the change to review above.`;
+  }
+
   function alertBadgeText(n) {
     return n === 1 ? "1 change to review" : `${n} changes to review`;
   }
@@ -363,9 +396,10 @@ window.romcam = (function () {
 
   return {
     me,
-    api, el, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    api, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
-    timeZone, adherencePath, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText, DAY_MS,
+    timeZone, adherencePath, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
+    alertedMotions, notInPlanNote, DAY_MS,
   };
 })();

@@ -1,4 +1,5 @@
-/* The patient page: trend chart per prescribed motion, alerts with snooze, adherence calendar,
+/* The patient page: trend chart per prescribed motion (and per motion with a change to review that the plan
+ * no longer holds), alerts with snooze, adherence calendar,
  * the prescription editor (add, edit → new version, end) and pause / resume of the plan. */
 "use strict";
 
@@ -15,7 +16,7 @@
     sessions_per_week: "Sessions per week", max_reps: "Most reps per session", max_minutes: "Most minutes per session",
     notes: "Notes",
   };
-  const state = { patient: null, prescriptions: [], charts: [] };
+  const state = { patient: null, prescriptions: [], alerts: [], charts: [] };
 
   // ---- header, summary ----------------------------------------------------------------------
 
@@ -47,6 +48,7 @@
 
   async function loadAlerts() {
     const alerts = await R.api(`${base}/alerts`);
+    state.alerts = alerts;
     renderBadge(alerts);
     R.renderAlerts(document.getElementById("alerts"), alerts, async (alert, days) => {
       await R.api(`/api/alerts/${alert.id}/snooze`, { json: { days } });
@@ -67,12 +69,20 @@
     return [...seen.values()];
   }
 
+  /** The charts to draw: each prescribed motion, then each motion with a change to review (open or snoozed:
+   * its note is on the page) that the plan does not hold — its prescription was ended, or its sessions were
+   * recorded without one —, so the PT can check the note against the points. */
+  function chartGroups(prescriptions, alerts) {
+    const groups = motions(prescriptions);
+    return groups.concat(R.alertedMotions(alerts, groups).map((m) => ({ ...m, name: null, prescriptions: [] })));
+  }
+
   /** The target of the plan as it stands for this series (the current version of the active
    * prescription with its mode and posture), not the one its last session followed. */
   function targetNow(group, series) {
     const rx = group.prescriptions.find((p) => p.mode === series.mode && p.posture === series.posture);
     return rx ? `target now ${R.fmtRange(rx.target_min, rx.target_max)} (plan v${rx.version})`
-      : "no target prescribed now in this mode and posture";
+      : "not in the current plan: no target prescribed now in this mode and posture";
   }
 
   function seriesSummary(trends, group) {
@@ -103,7 +113,7 @@
     state.charts = [];
     container.replaceChildren();
     container.dataset.ready = "false";
-    const groups = motions(state.prescriptions);
+    const groups = chartGroups(state.prescriptions, state.alerts);
     if (!groups.length) {
       container.append(el("p", { class: "empty", text: "No exercise is prescribed yet: add one in the plan below." }));
       container.dataset.ready = "true";
@@ -123,8 +133,11 @@
       const trends = all[i];
       const title = `${R.exerciseName(g.exercise, trends.exercise_name || g.name)} — ${R.sideLabel(g.side).toLowerCase()} side`;
       const canvas = el("canvas", { role: "img", "aria-label": `${title}: best angle per session over time` });
-      const figure = el("figure", { class: "chart", dataset: { exercise: g.exercise, side: g.side } },
-        el("figcaption", {}, el("h3", { text: title })));
+      const inPlan = g.prescriptions.length > 0;
+      const figure = el("figure", { class: inPlan ? "chart" : "chart not-in-plan",
+        dataset: { exercise: g.exercise, side: g.side, inPlan: String(inPlan) } },
+        el("figcaption", {}, el("h3", { text: inPlan ? title : `${title} (not in the current plan)` })));
+      if (!inPlan) figure.append(el("p", { class: "plan-note", text: R.notInPlanNote(trends) }));
       const normal = trends.normal || {};
       figure.append(el("p", { class: "chart-note" },
         `Normal range ${R.fmtRange(normal.min, normal.max)}. This exercise works the `
@@ -160,7 +173,7 @@
   // ---- adherence ------------------------------------------------------------------------------
 
   /** The latest sessions as links (a keyboard or a screen reader reaches each one; a chart point needs a
-   * pointer, and a motion no longer prescribed has no chart). */
+   * pointer, and a motion no longer prescribed has no chart unless it has a change to review). */
   async function loadSessions() {
     const list = document.getElementById("sessions");
     const sessions = await R.api(`${base}/sessions?limit=${SESSIONS_SHOWN}`);
@@ -229,7 +242,7 @@
       body.append(row, history);
     }
     table.append(body);
-    container.append(table);
+    container.append(R.scrollBox(table, "Exercise plan"));
   }
 
   async function toggleHistory(p, row) {
@@ -415,7 +428,8 @@
       state.prescriptions = prescriptions;
       renderPrescriptions();
       R.setStatus("");
-      await Promise.all([loadAlerts(), renderCharts(), loadAdherence(), loadSessions()]);
+      // the charts follow the alerts: a motion with a change to review has a chart, prescribed or not
+      await Promise.all([loadAlerts().then(renderCharts), loadAdherence(), loadSessions()]);
     } catch (err) {
       R.setStatus(err.status === 404 ? "This patient was not found." : `Could not load the patient: ${err.message}`, "error");
     } finally {

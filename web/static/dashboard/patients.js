@@ -41,7 +41,7 @@
     }
     // widths from data attributes: no inline style attribute in the markup (CSP-friendly)
     for (const fill of body.querySelectorAll(".bar-fill")) fill.style.width = `${Number(fill.dataset.pct) * 100}%`;
-    table.hidden = false;
+    document.getElementById("patients-box").hidden = false;
   }
 
   async function load() {

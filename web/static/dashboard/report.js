@@ -1,4 +1,5 @@
-/* The printable report: latest values, changes to review, trend charts and the session calendar. */
+/* The printable report: latest values, changes to review, trend charts (per prescribed motion, and per motion
+ * with a change to review that the plan no longer holds) and the session calendar. */
 "use strict";
 
 (function () {
@@ -33,7 +34,8 @@
       const last = pts[pts.length - 1];
       const cmp = compare(pts);
       rows.push(el("tr", {},
-        el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}` }),
+        el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}`
+          + (group.inPlan ? "" : " (not in the current plan)") }),
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
         el("td", { class: "num", text: last.best_seen === false
           ? `${R.fmtBound(last.best_angle, trends.works)}: ${R.NOT_SEEN}` : R.fmtAngle(last.best_angle) }),
@@ -63,14 +65,16 @@
         const key = `${p.exercise}|${p.side}`;
         if (!groups.has(key)) groups.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name });
       }
-      const list = [...groups.values()];
+      const open = alerts.filter((a) => a.status === "open");  // the report lists the open ones
+      const list = [...groups.values()].map((g) => ({ ...g, inPlan: true }))
+        .concat(R.alertedMotions(open, [...groups.values()]).map((m) => ({ ...m, name: null, inPlan: false })));
       const trends = await Promise.all(list.map((g) => R.api(
         `${base}/trends?exercise=${encodeURIComponent(g.exercise)}&side=${encodeURIComponent(g.side)}`)));
       const tbody = document.querySelector("#latest tbody");
       list.forEach((g, i) => tbody.append(...latestRows(g, trends[i])));
       if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "7", text: "No sessions recorded yet." })));
 
-      R.renderAlerts(document.getElementById("alerts"), alerts.filter((a) => a.status === "open"), null);
+      R.renderAlerts(document.getElementById("alerts"), open, null);
 
       let xMin = Infinity, xMax = -Infinity;
       for (const t of trends) for (const s of t.series || []) for (const p of s.points || []) {
@@ -82,8 +86,10 @@
         const t = trends[i];
         const title = `${R.exerciseName(g.exercise, t.exercise_name || g.name)} — ${R.sideLabel(g.side).toLowerCase()} side`;
         const canvas = el("canvas", { role: "img", "aria-label": `${title}: best angle per session over time` });
-        const figure = el("figure", { class: "chart", dataset: { exercise: g.exercise, side: g.side } },
-          el("figcaption", {}, el("h3", { text: title })),
+        const figure = el("figure", { class: g.inPlan ? "chart" : "chart not-in-plan",
+          dataset: { exercise: g.exercise, side: g.side, inPlan: String(g.inPlan) } },
+          el("figcaption", {}, el("h3", { text: g.inPlan ? title : `${title} (not in the current plan)` })),
+          g.inPlan ? null : el("p", { class: "plan-note", text: R.notInPlanNote(t) }),
           el("p", { class: "chart-note", text: R.noiseNote(t.works, t.measurement_noise_deg, t.return_noise_deg) }),
           el("div", { class: "chart-box" }, canvas));
         container.append(figure);

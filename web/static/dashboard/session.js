@@ -8,7 +8,7 @@
   const { el } = R;
   const sessionId = document.body.dataset.sessionId;
 
-  function repTable(set) {
+  function repTable(set, title) {
     const reps = set.reps || [];
     const worksMin = set.works === "min";
     if (!reps.length) return el("p", { class: "empty", text: "No complete repetition was detected in this set." });
@@ -35,7 +35,7 @@
         el("td", { text: notes.join("; ") })));
     });
     table.append(body);
-    return table;
+    return R.scrollBox(table, `Repetitions: ${title}`);
   }
 
   function renderSet(container, set, index) {
@@ -78,7 +78,7 @@
     }
     figure.dataset.points = String(result.points);
     figure.dataset.reps = String((set.reps || []).length);
-    figure.append(el("h3", { text: "Repetitions" }), repTable(set));
+    figure.append(el("h3", { text: "Repetitions" }), repTable(set, title));
   }
 
   async function main() {
