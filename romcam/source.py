@@ -21,6 +21,12 @@ import numpy as np
 
 from .errors import CameraError, CorruptVideoError, NotAVideoError, SourceNotFoundError
 
+# FFmpeg's own complaints ("moov atom not found", "Picture size 0x0 is invalid", many per broken file)
+# go straight to the process's stderr, beside romcam's one-line message that says the same in words a
+# patient can act on. Quiet unless the user asks for them (set OPENCV_FFMPEG_LOGLEVEL, e.g. 32); read
+# by OpenCV when it first opens a video, which only this module does.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 READ_RETRY_S = 0.02  # a live source's failed read is tried again after this long (until read_timeout_s)
 
 

@@ -4,6 +4,7 @@ and no traceback."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,20 @@ def test_console_script_has_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 4
     assert proc.stderr.strip().startswith("romcam: video not found")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("broken", ["text", "no header", "cut short"])
+def test_a_broken_video_gets_romcams_line_and_not_ffmpegs(tmp_path: Path, demo_clip: Path, broken: str) -> None:
+    """FFmpeg writes its own complaints straight to the process's stderr (not through Python, so only a
+    real process shows them): a patient must see one line that says what to do, not a screenful of codec
+    internals."""
+    data = demo_clip.read_bytes()
+    path = tmp_path / "clip.mp4"
+    path.write_bytes({"text": b"hello", "no header": data[1000:], "cut short": data[: len(data) // 3]}[broken])
+    romcam = Path(sys.executable).with_name("romcam")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    proc = subprocess.run([str(romcam), "analyze", str(path), "--exercise", "shoulder_abduction", "--side", "left",
+                           "-q"], capture_output=True, text=True, timeout=300, env=env)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode in (5, 6), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("romcam: "), proc.stderr
