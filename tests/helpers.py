@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
@@ -67,6 +68,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def faketime_env(offset: str) -> dict[str, str]:
+    """Environment that runs a process with its clock shifted by ``offset`` (libfaketime, e.g. "-3d"):
+    a laptop whose clock is wrong. Skips without Debian's faketime — but fails in CI, which installs it."""
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1"))
+    if not found:
+        why = "libfaketime is absent (apt-get install faketime)"
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot run in CI: {why}")
+        pytest.skip(f"skipped: {why}")
+    return {"LD_PRELOAD": found[0], "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "FAKETIME_NO_CACHE": "1"}
 
 
 def require_browser() -> None:

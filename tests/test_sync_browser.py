@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from db_fixtures import postgres_server  # noqa: F401 (fixture)
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, faketime_env, require_browser
 from sync_fixtures import ClinicSite, Laptop, wait_for
 
 from romcam.store.models import OutboxItem
@@ -48,6 +48,7 @@ def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -
             assert set(clinic.sessions()) == {sid}
             status = laptop.status()
             assert status["consent"] is True and status["consent_at"]
+            assert status["clock_off_s"] is None and pg.locator("#link-clock").count() == 0  # the clocks agree
             # the panel is polled every 5 s: a keyboard user's focus on its button survives the polls
             pg.focus("#link-withdraw")
             pg.wait_for_timeout(6_000)
@@ -70,3 +71,29 @@ def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -
         laptop.close()
         clinic.close()
     assert not problems, "\n".join(problems)
+
+
+def test_a_laptop_clock_days_behind_the_clinics_is_said_on_the_panel(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """Sessions are dated by the laptop's clock: one 3 days behind (a flat CMOS battery) would file every
+    session on the wrong days at the clinic. The clinic's Date header tells; the panel says so plainly."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic, faketime_env("-3d"))
+    try:
+        clinic.start()
+        laptop.start()
+        status = wait_for("the clinic's clock heard", lambda: (s := laptop.status())["clock_off_s"] and s, timeout=30)
+        assert abs(status["clock_off_s"] + 3 * 86400) < 120, status
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            pg = browser.new_page(viewport={"width": 1280, "height": 800})
+            pg.set_default_timeout(20_000)
+            pg.goto(laptop.url + "/coach")
+            expect(pg.locator("#link-clock")).to_contain_text("This computer's clock is 3 days behind the clinic's")
+            expect(pg.locator("#link-clock")).to_contain_text("set the date and time")
+            browser.close()
+    finally:
+        laptop.close()
+        clinic.close()

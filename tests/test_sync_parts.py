@@ -335,3 +335,15 @@ def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkin
     assert worker.audit_sent() is None and worker._audit_at == 0.0  # asked again at the next round
     monkeypatch.setattr(worker.client, "sessions_held", fails("rejected", 405))  # a clinic without the route
     assert worker.audit_sent() is None and worker._audit_at == math.inf
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("Fri, 27 Nov 2026 12:00:00 GMT", 0.0),
+    ("Tue, 24 Nov 2026 12:00:00 GMT", 3 * 86400.0),  # the clinic 3 days earlier: this clock is ahead
+    ("Fri, 27 Nov 2026 12:10:30 GMT", -630.0),
+    (None, None), ("", None), ("yesterday", None), ("Fri, 27 Nov 2026 12:00:00", None),  # no zone: unknown
+])  # fmt: skip
+def test_the_clock_offset_is_read_from_the_clinics_date_header(header, expected) -> None:
+    from romcam.sync.client import clock_offset_s
+
+    assert clock_offset_s(header, now=datetime(2026, 11, 27, 12, tzinfo=UTC)) == expected

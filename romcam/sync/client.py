@@ -13,6 +13,8 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from .config import LinkConfig
@@ -45,10 +47,30 @@ def _detail(raw: bytes) -> str:
     return str(detail)[:300]
 
 
+def clock_offset_s(date_header: str | None, *, now: datetime) -> float | None:
+    """How far this computer's clock is ahead of the server's (seconds; negative: behind), from an HTTP
+    ``Date`` header (whole seconds); None without a readable one."""
+    if not date_header:
+        return None
+    try:
+        theirs = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if theirs.tzinfo is None:
+        return None
+    return (now - theirs).total_seconds()
+
+
 class ClinicClient:
     def __init__(self, link: LinkConfig, *, timeout: float = 30.0) -> None:
         self.link = link
         self.timeout = timeout
+        self.clock_offset_s: float | None = None  # this computer's clock less the clinic's, at the last answer
+
+    def _heard(self, headers: Any) -> None:
+        found = clock_offset_s(headers.get("Date") if headers is not None else None, now=datetime.now(UTC))
+        if found is not None:
+            self.clock_offset_s = found
 
     def request(self, method: str, path: str, body: Any = None, *, timeout: float | None = None) -> Reply:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
@@ -60,9 +82,11 @@ class ClinicClient:
         clinic = self.link.clinic
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as resp:  # noqa: S310 (http/https checked)
+                self._heard(resp.headers)
                 raw = resp.read()
                 return Reply(resp.status, json.loads(raw) if raw else None)
         except urllib.error.HTTPError as exc:
+            self._heard(exc.headers)
             status, detail = exc.code, _detail(exc.read())
             if status == 401:
                 raise ClinicError("auth", f"{clinic} no longer accepts this laptop's key (it may have been "

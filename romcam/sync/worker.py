@@ -37,6 +37,7 @@ from .plan import apply_plan, link_state
 
 log = logging.getLogger("romcam.sync")
 
+CLOCK_TOLERANCE_S = 300.0  # a clock off by more than this from the clinic's is said on the coach page
 AUDIT_BATCH = 1000  # session ids per question to the clinic (its HELD_QUERY_MAX)
 
 
@@ -71,6 +72,7 @@ class Status:
     plan_pulled_at: datetime | None
     token_refused: bool
     next_try_in_s: float | None
+    clock_off_s: float | None  # this computer's clock less the clinic's, when off by more than CLOCK_TOLERANCE_S
 
     def public(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()} | {
@@ -149,7 +151,14 @@ class SyncWorker:
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
-                          next_try_in_s=round(wait, 1) if wait > 0 else None)
+                          next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s())
+
+    def clock_off_s(self) -> float | None:
+        """How far this computer's clock is from the clinic's (ahead: positive), when beyond
+        CLOCK_TOLERANCE_S: sessions are dated by this clock, so a PT would file them on the wrong days
+        (and the clinic refuses one dated more than a day ahead of its own clock)."""
+        off = self.client.clock_offset_s
+        return round(off) if off is not None and abs(off) > CLOCK_TOLERANCE_S else None
 
     # ------------------------------------------------------------------ plan
 

@@ -45,7 +45,19 @@
     no.addEventListener("click", () => { panel.dataset.dismissed = "true"; notSharing(s); });
     const buttons = el("p", { class: "link-buttons" });
     buttons.append(yes, no);
-    panel.replaceChildren(...[h, who, what, list, never, later, waiting, buttons].filter(Boolean));
+    panel.replaceChildren(...[h, who, what, list, never, later, waiting, clockNote(s), buttons].filter(Boolean));
+  }
+
+  /** This computer's clock far from the clinic's: sessions would be filed on the wrong days. */
+  function clockNote(s) {
+    const off = s.clock_off_s;
+    if (off === null || off === undefined) return null;
+    const a = Math.abs(off);
+    const size = a >= 2 * 86400 ? `${Math.round(a / 86400)} days` : a >= 2 * 3600 ? `${Math.round(a / 3600)} hours`
+      : `${Math.round(a / 60)} minutes`;
+    return el("p", { id: "link-clock", class: "link-error", role: "alert" },
+      `This computer's clock is ${size} ${off < 0 ? "behind" : "ahead of"} the clinic's, and your sessions are dated by it. `
+      + "Please set the date and time (or ask whoever helps you with the computer).");
   }
 
   function statusLine(s) {
@@ -66,6 +78,8 @@
         `${s.held} session${s.held === 1 ? " was" : "s were"} recorded while this laptop was linked to another `
         + "patient of the clinic: kept here, never sent to this one."));
     }
+    const clock = clockNote(s);
+    if (clock) parts.push(clock);
     const stop = el("button", { type: "button", id: "link-withdraw", class: "link-no" }, "Stop sharing");
     stop.addEventListener("click", () => { panel.dataset.dismissed = "true"; send("DELETE"); });
     parts.push(stop);
@@ -79,7 +93,7 @@
       s.waiting ? `${s.waiting} session${s.waiting === 1 ? "" : "s"} kept on this laptop` : "nothing is sent");
     const again = el("button", { type: "button", id: "link-ask", class: "link-no" }, "Share my results…");
     again.addEventListener("click", () => { panel.dataset.dismissed = "false"; consentPanel(s); });
-    panel.replaceChildren(line, again);
+    panel.replaceChildren(...[line, clockNote(s), again].filter(Boolean));
   }
 
   let shown = "";  // what the panel shows now: rebuilt only when that changes, so keyboard focus stays put
@@ -87,7 +101,7 @@
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
     const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.rejected, s.held,
-                                s.last_upload_at, s.last_error]);
+                                s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60)]);
     if ((s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.consent) statusLine(s);
