@@ -347,6 +347,29 @@ def test_sessions_held_answers_only_for_the_patients_own_sessions(api: TestClien
     assert api.post(f"/api/patients/{uuid.uuid4()}/sessions/held", json={"ids": []}).status_code == 404
 
 
+def test_sessions_page_through_a_long_history(api: TestClient) -> None:
+    pid = _patient(api)
+    same = _days_ago(5)
+    posted = [_post_session(api, pid, _days_ago(d), [_set(100.0)])["id"] for d in (9, 8, 7, 6)]
+    posted += [_post_session(api, pid, same, [_set(100.0)])["id"] for _ in range(3)]  # at the same second: by id
+    newest_first = [s["id"] for s in api.get(f"/api/patients/{pid}/sessions", params={"limit": 100}).json()]
+    assert len(newest_first) == 7 and set(newest_first) == set(posted)
+    pages, after = [], None
+    while True:
+        page = api.get(f"/api/patients/{pid}/sessions", params={"limit": 2} | ({"after": after} if after else {}))
+        assert page.status_code == 200, page.text
+        ids = [s["id"] for s in page.json()]
+        if not ids:
+            break
+        pages.append(ids)
+        after = ids[-1]
+    assert [i for p in pages for i in p] == newest_first and [len(p) for p in pages] == [2, 2, 2, 1]
+    other = _post_session(api, _patient(api, "Bea"), _days_ago(1), [_set(100.0)])["id"]
+    for bad in (other, str(uuid.uuid4())):  # another patient's session, or none: a 422 naming the field
+        r = api.get(f"/api/patients/{pid}/sessions", params={"after": bad})
+        assert r.status_code == 422 and ["query", "after"] in [d["loc"] for d in r.json()["detail"]], r.text
+
+
 def _last_evening(zone: str, hour: int = 20) -> datetime:
     """The latest ``hour`` o'clock in ``zone`` at least an hour ago (a session whose day differs by zone)."""
     from zoneinfo import ZoneInfo

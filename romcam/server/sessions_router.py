@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,8 +35,12 @@ def ingest_session(doc: SessionDoc, response: Response, conn: HTTPConnection, db
 
 
 @router.get("/patients/{patient_id}/sessions", response_model=list[SessionBrief])
-def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000)) -> list[dict]:
-    return service.list_sessions(scope.db, scope.patient, limit=limit)
+def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000),
+                  after: Annotated[uuid.UUID | None, Query(description="the id of the last session of the "
+                                                           "previous page: the page that follows it")] = None,
+                  ) -> list[dict]:
+    """Newest first; page through a long history with ``after`` (an empty list: no more)."""
+    return service.list_sessions(scope.db, scope.patient, limit=limit, after=after)
 
 
 class HeldQuery(CheckedInput):

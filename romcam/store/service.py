@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
@@ -306,9 +306,18 @@ def sessions_held(db: DB, patient: Patient, ids: list[uuid.UUID]) -> list[uuid.U
     return [i for i in dict.fromkeys(ids) if i in found]
 
 
-def list_sessions(db: DB, patient: Patient, *, limit: int = 50) -> list[dict[str, Any]]:
-    rows = db.scalars(select(Session).where(Session.patient_id == patient.id)
-                      .order_by(Session.started_at.desc(), Session.id).limit(limit)
+def list_sessions(db: DB, patient: Patient, *, limit: int = 50, after: uuid.UUID | None = None) -> list[dict[str, Any]]:
+    """The patient's sessions, newest first (ties by id); ``after``: the last session of the previous page,
+    for the page that follows it (InvalidError when it is not one of this patient's sessions)."""
+    q = select(Session).where(Session.patient_id == patient.id)
+    if after is not None:
+        mark = db.get(Session, after)
+        if mark is None or mark.patient_id != patient.id:
+            raise InvalidError(("query", "after"), "not a session of this patient: give the id of the last session "
+                               "of the previous page")
+        q = q.where(or_(Session.started_at < mark.started_at,
+                        and_(Session.started_at == mark.started_at, Session.id > mark.id)))
+    rows = db.scalars(q.order_by(Session.started_at.desc(), Session.id).limit(limit)
                       .options(selectinload(Session.sets)))
     return [_session_brief(s) | {"sets": [_set_brief(x) for x in s.sets]} for s in rows]
 
