@@ -550,6 +550,27 @@ def test_csv_export_has_a_row_per_rep(api: TestClient) -> None:
     assert {r["peak_seen"] for r in rows} == {"true"}
 
 
+def test_csv_export_keeps_a_set_without_reps(api: TestClient) -> None:
+    """A set in which no rep was counted (a patient who could barely move the knee that day) is in the
+    CSV as one row, the rep's columns empty and the set's own range in max/min, as in the FHIR export."""
+    pid = _patient(api)
+    doc = _post_session(api, pid, _days_ago(1), [_set(100.0), _set(0.0, reps=0)])
+    [session] = api.get(f"/api/patients/{pid}/sessions").json()
+    counted, empty = session["sets"]
+    assert (counted["reps_full"], empty["reps_full"], empty["reps_partial"]) == (3, 0, 0)
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [r["set_id"] for r in rows] == [counted["id"]] * 3 + [empty["id"]]
+    last = rows[-1]
+    assert (last["session_id"], last["exercise"], last["side"], last["mode"]) == (doc["id"], "knee_flexion", "right",
+                                                                                  "active")
+    assert {k: last[k] for k in ("rep", "start_s", "peak_s", "end_s", "hold_s", "partial", "below_target",
+                                 "peak_seen")} == dict.fromkeys(("rep", "start_s", "peak_s", "end_s", "hold_s",
+                                                                 "partial", "below_target", "peak_seen"), "")
+    assert (float(last["max_angle_deg"]), float(last["min_angle_deg"])) == (empty["max_angle"], empty["min_angle"])
+    fhir = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    assert [e["resource"]["id"] for e in fhir["entry"]] == [counted["id"], empty["id"]]
+
+
 def test_csv_and_fhir_mark_a_furthest_point_not_seen(api: TestClient) -> None:
     pid = _patient(api)
     _post_session(api, pid, _days_ago(2), [_set(100.0), _set(100.0, unseen_s=0.6),
