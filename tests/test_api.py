@@ -16,6 +16,7 @@ from romcam.catalog import get_motion
 from romcam.server.app import create_app
 from romcam.server.settings import Settings
 from romcam.store import Store
+from romcam.store.exports import CSV_COLUMNS
 from romcam.store.models import Prescription
 from romcam.store.seed import seed_demo, synthetic_session
 
@@ -621,6 +622,17 @@ def test_fhir_export_validates_as_r4b(api: TestClient) -> None:
     assert knee.note[1].text.startswith("range reached ")
     assert knee.note[1].text.endswith(f"measurement noise about ±{k.measurement_noise_deg:g} deg at the high end of "
                                       f"the range, ±{k.return_noise_deg:g} deg at the low end")
+
+
+def test_exports_of_a_patient_without_sessions(api: TestClient) -> None:
+    """The CSV is its header alone; the FHIR Bundle has no ``entry`` (FHIR's JSON never has an empty array)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    pid = _patient(api)
+    assert api.get(f"/api/patients/{pid}/export.csv").text == ",".join(CSV_COLUMNS) + "\n"
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    assert bundle == {"resourceType": "Bundle", "type": "collection"}
+    Bundle.model_validate(bundle)
 
 
 # --- the server ------------------------------------------------------------------------------------

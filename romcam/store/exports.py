@@ -159,7 +159,11 @@ def _range_note(motion: Motion, s: ExerciseSet) -> str:
 
 
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
-    """A FHIR R4 Bundle (type collection) with one Observation per stored set."""
+    """A FHIR R4 Bundle (type collection) with one Observation per stored set; without any set, no
+    ``entry`` at all (FHIR's JSON has no empty arrays: a validator refuses ``"entry": []``)."""
     entries = [{"fullUrl": f"urn:uuid:{s.id}", "resource": observation(patient, session, s)}
                for session, s in _sets(db, patient)]
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    if entries:
+        bundle["entry"] = entries
+    return bundle
