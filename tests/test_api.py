@@ -624,6 +624,22 @@ def test_fhir_export_validates_as_r4b(api: TestClient) -> None:
                                       f"the range, ±{k.return_noise_deg:g} deg at the low end")
 
 
+def test_fhir_export_leaves_demo_sessions_out(api: TestClient) -> None:
+    """A demo session (romcam demo: a rendered figure) is no Observation of the patient; the CSV keeps it,
+    marked in its demo column."""
+    pid = _patient(api)
+    real = _post_session(api, pid, _days_ago(2), [_set(100.0)])
+    demo = _post_session(api, pid, _days_ago(1), [_set(120.0)], demo=True)
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    [entry] = bundle["entry"]
+    [real_set] = [x["id"] for s in api.get(f"/api/patients/{pid}/sessions").json() if s["id"] == real["id"]
+                  for x in s["sets"]]
+    assert entry["resource"]["id"] == real_set
+    assert entry["resource"]["valueQuantity"]["value"] == pytest.approx(100, abs=2)
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [(r["session_id"], r["demo"]) for r in rows] == [(real["id"], "false")] * 3 + [(demo["id"], "true")] * 3
+
+
 def test_exports_of_a_patient_without_sessions(api: TestClient) -> None:
     """The CSV is its header alone; the FHIR Bundle has no ``entry`` (FHIR's JSON never has an empty array)."""
     from fhir.resources.R4B.bundle import Bundle

@@ -14,6 +14,9 @@ a repetition, romcam.reps "peak_seen") keeps its best angle as the value, marked
 ``valueQuantity.comparator`` ``>=`` (``<=`` for motions that work the minimum: the joint got at least
 that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep.
 
+Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
+and are left out of the FHIR Bundle, which has no such mark.
+
 A set in which no rep was counted (the joint moved too little: for a patient losing range, the
 session that matters most) is in the CSV all the same, as one row with the rep's columns empty and
 the set's own ``max_angle_deg`` and ``min_angle_deg``.
@@ -159,10 +162,12 @@ def _range_note(motion: Motion, s: ExerciseSet) -> str:
 
 
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
-    """A FHIR R4 Bundle (type collection) with one Observation per stored set; without any set, no
-    ``entry`` at all (FHIR's JSON has no empty arrays: a validator refuses ``"entry": []``)."""
+    """A FHIR R4 Bundle (type collection) with one Observation per stored set, demo sessions left out
+    (they measure a rendered figure, not the patient: as an Observation of the patient they would enter
+    a health record as real measurements); without any set, no ``entry`` at all (FHIR's JSON has no
+    empty arrays: a validator refuses ``"entry": []``)."""
     entries = [{"fullUrl": f"urn:uuid:{s.id}", "resource": observation(patient, session, s)}
-               for session, s in _sets(db, patient)]
+               for session, s in _sets(db, patient) if not session.demo]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
     if entries:
         bundle["entry"] = entries
