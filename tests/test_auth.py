@@ -277,6 +277,28 @@ def test_cli_user_create_reads_the_password_from_stdin(clinic: Clinic, db_url: s
     assert caregiver.returncode == 2 and "--patient" in caregiver.stderr
 
 
+def test_cli_user_password_sets_a_forgotten_password_and_ends_the_sessions(clinic: Clinic, db_url: str) -> None:
+    """The API's password change needs the old password; an account whose owner forgot it gets a new
+    one from the server's command line, and whoever held a session of it is logged out."""
+    secret, csrf = _login_raw(clinic)
+    held = _with_cookie(clinic, secret, csrf)
+    assert held.get("/api/auth/me").status_code == 200
+    cmd = [sys.executable, "-m", "romcam.cli", "user", "password", "--db", db_url, "--email", "Clinician@Clinic.test"]
+    done = subprocess.run(cmd, input="a brand new passphrase\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "password of clinician clinician@clinic.test set, its login sessions ended\n"
+    assert held.get("/api/auth/me").status_code == 401
+    anon = TestClient(clinic.app, base_url=BASE)
+    assert anon.post("/api/auth/login", json=GOOD).status_code == 401  # the old password
+    login(clinic.app, "clinician@clinic.test", "a brand new passphrase")
+    short = subprocess.run(cmd, input="short\n", capture_output=True, text=True, timeout=120)
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    unknown = subprocess.run(cmd[:-1] + ["nobody@clinic.test"], input="a brand new passphrase\n",
+                             capture_output=True, text=True, timeout=120)
+    assert (unknown.returncode, unknown.stderr) == (1, "romcam: user not found\n")
+    login(clinic.app, "clinician@clinic.test", "a brand new passphrase")  # neither changed it
+
+
 # --- binding beyond loopback ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("env, says", [
