@@ -473,6 +473,26 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_password(args: argparse.Namespace) -> int:
+    """A new password for an account whose owner forgot theirs (nobody else can reset it: the API's
+    password change needs the old one); every login session of the account ends."""
+    from .store import Store, accounts, service
+
+    store = Store(args.db)
+    try:
+        with store.session() as db:  # before the prompt: an unknown email is said at once
+            email = accounts.get_user_by_email(db, args.email).email
+        password = _read_password(f"new password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
+        with store.session() as db:
+            user = accounts.get_user_by_email(db, email)
+            accounts.set_password(db, user, password, now=service.now_utc())
+            note = "" if user.active else "; the account is deactivated, so it still cannot log in"
+            print(f"password of {user.role} {user.email} set, its login sessions ended{note}", file=sys.stderr)
+    finally:
+        store.close()
+    return 0
+
+
 def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
     import uuid
 
@@ -509,6 +529,11 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     uc.add_argument("--patient", metavar="ID", help="with --role patient or caregiver: the patient they act for")
     uc.add_argument("--name", help="display name")
     uc.set_defaults(func=cmd_user_create)
+    up = usub.add_parser("password", help="set an account's password when its owner forgot it (from a prompt, or "
+                         "stdin's first line); its login sessions end")
+    up.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    up.add_argument("--email", required=True, help="the account's login name")
+    up.set_defaults(func=cmd_user_password)
 
     t = sub.add_parser("token", help="device tokens: a patient's machine uploads to the clinic with one")
     tsub = t.add_subparsers(dest="token_command", required=True, metavar="ACTION")

@@ -16,6 +16,7 @@ from romcam.catalog import get_motion
 from romcam.server.app import create_app
 from romcam.server.settings import Settings
 from romcam.store import Store
+from romcam.store.exports import CSV_COLUMNS
 from romcam.store.models import Prescription
 from romcam.store.seed import seed_demo, synthetic_session
 
@@ -573,6 +574,27 @@ def test_csv_export_has_a_row_per_rep(api: TestClient) -> None:
     assert {r["peak_seen"] for r in rows} == {"true"}
 
 
+def test_csv_export_keeps_a_set_without_reps(api: TestClient) -> None:
+    """A set in which no rep was counted (a patient who could barely move the knee that day) is in the
+    CSV as one row, the rep's columns empty and the set's own range in max/min, as in the FHIR export."""
+    pid = _patient(api)
+    doc = _post_session(api, pid, _days_ago(1), [_set(100.0), _set(0.0, reps=0)])
+    [session] = api.get(f"/api/patients/{pid}/sessions").json()
+    counted, empty = session["sets"]
+    assert (counted["reps_full"], empty["reps_full"], empty["reps_partial"]) == (3, 0, 0)
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [r["set_id"] for r in rows] == [counted["id"]] * 3 + [empty["id"]]
+    last = rows[-1]
+    assert (last["session_id"], last["exercise"], last["side"], last["mode"]) == (doc["id"], "knee_flexion", "right",
+                                                                                  "active")
+    assert {k: last[k] for k in ("rep", "start_s", "peak_s", "end_s", "hold_s", "partial", "below_target",
+                                 "peak_seen")} == dict.fromkeys(("rep", "start_s", "peak_s", "end_s", "hold_s",
+                                                                 "partial", "below_target", "peak_seen"), "")
+    assert (float(last["max_angle_deg"]), float(last["min_angle_deg"])) == (empty["max_angle"], empty["min_angle"])
+    fhir = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    assert [e["resource"]["id"] for e in fhir["entry"]] == [counted["id"], empty["id"]]
+
+
 def test_csv_and_fhir_mark_a_furthest_point_not_seen(api: TestClient) -> None:
     pid = _patient(api)
     _post_session(api, pid, _days_ago(2), [_set(100.0), _set(100.0, unseen_s=0.6),
@@ -623,6 +645,33 @@ def test_fhir_export_validates_as_r4b(api: TestClient) -> None:
     assert knee.note[1].text.startswith("range reached ")
     assert knee.note[1].text.endswith(f"measurement noise about ±{k.measurement_noise_deg:g} deg at the high end of "
                                       f"the range, ±{k.return_noise_deg:g} deg at the low end")
+
+
+def test_fhir_export_leaves_demo_sessions_out(api: TestClient) -> None:
+    """A demo session (romcam demo: a rendered figure) is no Observation of the patient; the CSV keeps it,
+    marked in its demo column."""
+    pid = _patient(api)
+    real = _post_session(api, pid, _days_ago(2), [_set(100.0)])
+    demo = _post_session(api, pid, _days_ago(1), [_set(120.0)], demo=True)
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    [entry] = bundle["entry"]
+    [real_set] = [x["id"] for s in api.get(f"/api/patients/{pid}/sessions").json() if s["id"] == real["id"]
+                  for x in s["sets"]]
+    assert entry["resource"]["id"] == real_set
+    assert entry["resource"]["valueQuantity"]["value"] == pytest.approx(100, abs=2)
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [(r["session_id"], r["demo"]) for r in rows] == [(real["id"], "false")] * 3 + [(demo["id"], "true")] * 3
+
+
+def test_exports_of_a_patient_without_sessions(api: TestClient) -> None:
+    """The CSV is its header alone; the FHIR Bundle has no ``entry`` (FHIR's JSON never has an empty array)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    pid = _patient(api)
+    assert api.get(f"/api/patients/{pid}/export.csv").text == ",".join(CSV_COLUMNS) + "\n"
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    assert bundle == {"resourceType": "Bundle", "type": "collection"}
+    Bundle.model_validate(bundle)
 
 
 # --- the server ------------------------------------------------------------------------------------

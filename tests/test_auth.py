@@ -7,7 +7,9 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -120,6 +122,36 @@ def test_sixth_failed_login_for_one_account_is_429_from_any_client(clinic: Clini
     assert r.status_code == 429
     clock.t += 61
     assert fresh.post("/api/auth/login", json=GOOD).status_code == 200
+
+
+def test_failed_logins_sent_all_at_once_are_held_to_five(clinic: Clinic) -> None:
+    """20 wrong passwords for one account sent together (each on its own thread, as a script would):
+    five are verified (401), the other fifteen answer 429, however the requests interleave — the
+    check and the count are one step, made before the (slow) password verification."""
+    account = {**GOOD, "password": "wrong"}
+    start = threading.Barrier(20)
+
+    def attempt(i: int) -> int:
+        client = TestClient(clinic.app, base_url=BASE, client=(f"10.0.3.{i}", 5000))
+        start.wait()
+        return client.post("/api/auth/login", json=account).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = sorted(pool.map(attempt, range(20)))
+    assert codes == [401] * 5 + [429] * 15
+    # the right password, from a sixth client, is still refused: the account is blocked
+    fresh = TestClient(clinic.app, base_url=BASE, client=("10.0.3.99", 5000))
+    assert fresh.post("/api/auth/login", json=GOOD).status_code == 429
+
+
+def test_a_successful_login_is_not_counted_as_a_failure(clinic: Clinic) -> None:
+    _throttle(clinic)
+    c = TestClient(clinic.app, base_url=BASE, client=("10.0.4.1", 5000))
+    for _ in range(10):  # one office computer, ten good logins in a minute
+        assert c.post("/api/auth/login", json=GOOD).status_code == 200
+    for i in range(4):
+        assert c.post("/api/auth/login", json={"email": f"typo{i}@clinic.test", "password": "x"}).status_code == 401
+    assert c.post("/api/auth/login", json=GOOD).status_code == 200
 
 
 # --- revocation and timeouts ----------------------------------------------------------------------
@@ -243,6 +275,28 @@ def test_cli_user_create_reads_the_password_from_stdin(clinic: Clinic, db_url: s
     caregiver = subprocess.run(cmd[:-4] + ["--email", "c@clinic.test", "--role", "caregiver"],
                                input="a long enough password\n", capture_output=True, text=True, timeout=120)
     assert caregiver.returncode == 2 and "--patient" in caregiver.stderr
+
+
+def test_cli_user_password_sets_a_forgotten_password_and_ends_the_sessions(clinic: Clinic, db_url: str) -> None:
+    """The API's password change needs the old password; an account whose owner forgot it gets a new
+    one from the server's command line, and whoever held a session of it is logged out."""
+    secret, csrf = _login_raw(clinic)
+    held = _with_cookie(clinic, secret, csrf)
+    assert held.get("/api/auth/me").status_code == 200
+    cmd = [sys.executable, "-m", "romcam.cli", "user", "password", "--db", db_url, "--email", "Clinician@Clinic.test"]
+    done = subprocess.run(cmd, input="a brand new passphrase\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "password of clinician clinician@clinic.test set, its login sessions ended\n"
+    assert held.get("/api/auth/me").status_code == 401
+    anon = TestClient(clinic.app, base_url=BASE)
+    assert anon.post("/api/auth/login", json=GOOD).status_code == 401  # the old password
+    login(clinic.app, "clinician@clinic.test", "a brand new passphrase")
+    short = subprocess.run(cmd, input="short\n", capture_output=True, text=True, timeout=120)
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    unknown = subprocess.run(cmd[:-1] + ["nobody@clinic.test"], input="a brand new passphrase\n",
+                             capture_output=True, text=True, timeout=120)
+    assert (unknown.returncode, unknown.stderr) == (1, "romcam: user not found\n")
+    login(clinic.app, "clinician@clinic.test", "a brand new passphrase")  # neither changed it
 
 
 # --- binding beyond loopback ----------------------------------------------------------------------

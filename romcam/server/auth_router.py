@@ -5,12 +5,14 @@ The session lives in the database (``auth_sessions``); the browser holds only it
 the ``__Host-romcam_session`` cookie (HttpOnly, Secure, SameSite=Strict, Path=/). Pages get the
 session's CSRF token from ``GET /api/auth/me`` and send it back in ``X-CSRF-Token`` on every write
 (``web/static/dashboard/common.js``). After 5 failed logins in 60 s from one client or for one
-account, further attempts answer 429 until the window has passed. An unknown email and a wrong
-password get the same answer, in comparable time.
+account, further attempts answer 429 until the window has passed; an attempt counts from the moment
+it arrives, so logins sent all at once are held to the same 5. An unknown email and a wrong password
+get the same answer, in comparable time.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -35,12 +37,34 @@ router = APIRouter(tags=["auth"])
 
 class LoginThrottle:
     """Failed logins per client address and per account over a sliding window (in memory: one
-    server process). ``blocked`` is true once MAX_FAILURES failures fall within WINDOW_S."""
+    server process). ``blocked`` is true once MAX_FAILURES failures fall within WINDOW_S.
+
+    ``attempt`` checks and counts an attempt in one step (under a lock: logins run on many threads),
+    before its password is verified, so that logins sent all at once cannot each pass the check
+    before any has failed; ``succeeded`` takes a successful attempt's count back."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
         self.clock = clock
         self.max_keys = max_keys
         self.failures: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def attempt(self, *keys: str) -> tuple[float, bool]:
+        """Count an attempt for ``keys`` unless they are blocked: (its time, whether it may go on)."""
+        with self.lock:
+            if self.blocked(*keys):
+                return self.clock(), False
+            return self.fail(*keys), True
+
+    def succeeded(self, at: float, *keys: str) -> None:
+        """The attempt counted at ``at`` logged in: it is no failure."""
+        with self.lock:
+            for k in keys:
+                q = self.failures.get(k)
+                if q is not None and at in q:
+                    q.remove(at)
+                    if not q:
+                        del self.failures[k]
 
     def _recent(self, key: str) -> deque[float]:
         q = self.failures.get(key)
@@ -56,23 +80,29 @@ class LoginThrottle:
     def blocked(self, *keys: str) -> bool:
         return any(len(self._recent(k)) >= MAX_FAILURES for k in keys)
 
-    def fail(self, *keys: str) -> None:
+    def fail(self, *keys: str) -> float:
         if len(self.failures) >= self.max_keys:  # a flood of new keys: forget the stalest half
             for k in sorted(self.failures, key=lambda k: self.failures[k][-1])[: self.max_keys // 2]:
                 del self.failures[k]
         t = self.clock()
         for k in keys:
             self.failures.setdefault(k, deque(maxlen=MAX_FAILURES * 2)).append(t)
+        return t
 
     def clear(self, key: str) -> None:
         self.failures.pop(key, None)
 
 
+_THROTTLE_LOCK = threading.Lock()
+
+
 def throttle(request: Request) -> LoginThrottle:
-    t = getattr(request.app.state, "login_throttle", None)
-    if t is None:
-        t = request.app.state.login_throttle = LoginThrottle()
-    return t
+    """The app's one throttle (made by the first login; a test may set ``app.state.login_throttle``)."""
+    with _THROTTLE_LOCK:  # the first logins may arrive together: they must share one throttle
+        t = getattr(request.app.state, "login_throttle", None)
+        if t is None:
+            t = request.app.state.login_throttle = LoginThrottle()
+        return t
 
 
 class LoginIn(CheckedInput):
@@ -124,13 +154,14 @@ def login(body: LoginIn, request: Request, response: Response, db: DBDep) -> dic
     limiter = throttle(request)
     client_key = "client:" + (request.client.host if request.client else "?")
     account_key = "account:" + accounts.normalize_email(body.email)
-    if limiter.blocked(client_key, account_key):
+    at, allowed = limiter.attempt(client_key, account_key)  # counted as a failure until it succeeds
+    if not allowed:
         raise HTTPException(429, "too many failed logins: wait a minute and try again",
                             headers={"Retry-After": str(int(WINDOW_S))})
     user = accounts.authenticate(db, body.email, body.password)
     if user is None:
-        limiter.fail(client_key, account_key)
         raise HTTPException(401, WRONG)
+    limiter.succeeded(at, client_key)
     limiter.clear(account_key)
     new = accounts.start_session(db, user, now=now(request))
     _set_cookie(response, new.secret)

@@ -1,4 +1,4 @@
-"""Exports: CSV (one row per rep) and a FHIR R4 Bundle of Observations (one per set)."""
+"""Exports: CSV (one row per rep, one per set without a rep) and a FHIR R4 Bundle of Observations (one per set)."""
 
 from __future__ import annotations
 

@@ -121,6 +121,22 @@ def change_password(db: DB, user: User, old_password: str, new_password: str, *,
     db.commit()
 
 
+def get_user_by_email(db: DB, email: str) -> User:
+    user = db.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise NotFoundError("user")
+    return user
+
+
+def set_password(db: DB, user: User, new_password: str, *, now: datetime) -> None:
+    """Set a password without the old one (the server's operator, for a forgotten password); every
+    login session of the user is revoked, as with a change."""
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    db.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    db.commit()
+
+
 def deactivate_user(db: DB, user: User) -> None:
     """The account can no longer log in; its sessions end now."""
     user.active = False

@@ -1,5 +1,5 @@
-"""Exports of a patient's record: CSV (one row per rep) and a FHIR R4 ``Bundle`` of ``Observation``s
-(one per set).
+"""Exports of a patient's record: CSV (one row per rep, one per set without a rep) and a FHIR R4
+``Bundle`` of ``Observation``s (one per set).
 
 FHIR coding: ``code`` is SNOMED CT 364564000 "Range of joint movement" plus the romcam motion id
 (system :data:`MOTION_SYSTEM`); ``bodySite`` is one SNOMED CT concept, the joint structure refined
@@ -13,6 +13,13 @@ A set whose furthest point was not seen (``best_seen`` false: the limb was out o
 a repetition, romcam.reps "peak_seen") keeps its best angle as the value, marked as the bound it is:
 ``valueQuantity.comparator`` ``>=`` (``<=`` for motions that work the minimum: the joint got at least
 that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep.
+
+Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
+and are left out of the FHIR Bundle, which has no such mark.
+
+A set in which no rep was counted (the joint moved too little: for a patient losing range, the
+session that matters most) is in the CSV all the same, as one row with the rep's columns empty and
+the set's own ``max_angle_deg`` and ``min_angle_deg``.
 """
 
 from __future__ import annotations
@@ -81,12 +88,15 @@ def export_csv(db: DB, patient: Patient) -> str:
         if s.prescription_id is not None and key not in bands:
             bands[key] = db.get(PrescriptionVersion, key)
         v = bands.get(key)
-        for i, r in enumerate(s.reps, start=1):
-            w.writerow([_fmt(x) for x in (
-                session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
+        head = (session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
                 s.side, s.mode, s.posture, s.prescription_id, s.prescription_version,
-                v.target_min if v else None, v.target_max if v else None, i, r.start, r.peak, r.end,
-                r.max_angle, r.min_angle, r.hold_s, r.partial, r.below_target, r.peak_seen)])  # fmt: skip
+                v.target_min if v else None, v.target_max if v else None)
+        for i, r in enumerate(s.reps, start=1):
+            w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
+                                          r.partial, r.below_target, r.peak_seen)])
+        if not s.reps:  # no rep counted (the joint barely moved): the set still happened, with its own range
+            w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
+                                          None, None)])
     return out.getvalue()
 
 
@@ -152,7 +162,13 @@ def _range_note(motion: Motion, s: ExerciseSet) -> str:
 
 
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
-    """A FHIR R4 Bundle (type collection) with one Observation per stored set."""
+    """A FHIR R4 Bundle (type collection) with one Observation per stored set, demo sessions left out
+    (they measure a rendered figure, not the patient: as an Observation of the patient they would enter
+    a health record as real measurements); without any set, no ``entry`` at all (FHIR's JSON has no
+    empty arrays: a validator refuses ``"entry": []``)."""
     entries = [{"fullUrl": f"urn:uuid:{s.id}", "resource": observation(patient, session, s)}
-               for session, s in _sets(db, patient)]
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+               for session, s in _sets(db, patient) if not session.demo]
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    if entries:
+        bundle["entry"] = entries
+    return bundle
