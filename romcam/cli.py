@@ -527,7 +527,7 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     uc.add_argument("--email", required=True, help="the login name")
     uc.add_argument("--role", required=True, choices=("admin", "clinician", "patient", "caregiver"))
     uc.add_argument("--patient", metavar="ID", help="with --role patient or caregiver: the patient they act for")
-    uc.add_argument("--name", help="display name")
+    uc.add_argument("--name", type=_text("users.name"), help="display name")
     uc.set_defaults(func=cmd_user_create)
     up = usub.add_parser("password", help="set an account's password when its owner forgot it (from a prompt, or "
                          "stdin's first line); its login sessions end")
@@ -540,7 +540,7 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     tc = tsub.add_parser("create", help="create a device token for a patient; prints only the token on stdout")
     tc.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     tc.add_argument("--patient", required=True, metavar="ID", help="the patient's id")
-    tc.add_argument("--label", help="which machine, e.g. 'living-room laptop'")
+    tc.add_argument("--label", type=_text("device_tokens.label"), help="which machine, e.g. 'living-room laptop'")
     tc.set_defaults(func=cmd_token_create)
 
 
@@ -553,6 +553,20 @@ def _angle(value: str) -> float:
     if not math.isfinite(x) or abs(x) > 360:
         raise argparse.ArgumentTypeError(f"{value} is not an angle: give degrees from -360 to 360")
     return x
+
+
+def _text(column: str):  # type: ignore[no-untyped-def]
+    """An argparse type: text that fits the database column ``table.column`` (PostgreSQL refuses longer
+    text with an error; SQLite would store it)."""
+    def parse(value: str) -> str:
+        from .store.models import Base
+
+        table, name = column.split(".")
+        limit = Base.metadata.tables[table].c[name].type.length
+        if limit is not None and len(value) > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit} characters ({len(value)} given)")
+        return value
+    return parse
 
 
 def _number(low: float, high: float, kind: type = float):  # type: ignore[no-untyped-def]

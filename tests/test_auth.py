@@ -337,3 +337,16 @@ def test_local_mode_needs_no_login_and_ignores_accounts(store, db_url: str) -> N
     assert c.post("/api/patients", json={"name": "Ada"}).status_code == 201  # no CSRF token, no cookie
     assert c.get("/", follow_redirects=False).status_code == 200
     assert c.post("/api/auth/login", json=GOOD).status_code == 404  # no accounts on a laptop
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["user", "create", "--email", "long@clinic.test", "--role", "clinician", "--name", "N" * 201], "--name"),
+    (["token", "create", "--patient", "{patient}", "--label", "L" * 101], "--label"),
+])  # fmt: skip
+def test_cli_text_too_long_for_the_database_is_a_usage_error(clinic: Clinic, db_url: str, argv, flag) -> None:
+    """PostgreSQL refuses text longer than its column (SQLite stores it): a message naming the flag and its
+    limit, as the API's 422 does, on both — not a traceback after the password was typed."""
+    cmd = [sys.executable, "-m", "romcam.cli", *[a.format(patient=clinic.own) for a in argv], "--db", db_url]
+    done = subprocess.run(cmd, input="a long enough password\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert flag in done.stderr and "at most" in done.stderr and "Traceback" not in done.stderr, done.stderr
