@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
+from sqlalchemy import delete
 
 from romcam.store import Store, accounts, service
+from romcam.store.models import AuthSession
 
 PASSWORD = "correct horse battery staple"
 KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
@@ -138,3 +141,43 @@ def test_a_patient_reads_their_plan_without_the_care_teams_controls(tmp_path: Pa
         expect(page.locator("#prescriptions button:has-text('History')").first).to_be_visible()
         assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
         assert errors == []
+
+
+def _log_in(page, email: str = "ann@clinic.test") -> None:  # type: ignore[no-untyped-def]
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_after_the_login_the_pt_is_back_on_the_page_they_were_reading(tmp_path: Path) -> None:
+    """The 30-minute idle timeout ends the PT's login while a patient's page is open: the next request
+    sends them to the login page, and the login brings them back to that patient, not to the list. A
+    ``next`` that names another site is ignored (no open redirect)."""
+    from playwright.sync_api import expect
+
+    with _clinic(tmp_path) as (pw, base, page, errors, ids):
+        patient_page = f"{base}/patients/{ids['ada']}"
+        page.goto(patient_page)  # not logged in: the server sends the page's path along
+        expect(page).to_have_url(f"{base}/login?next=%2Fpatients%2F{ids['ada']}")
+        _log_in(page)
+        expect(page).to_have_url(patient_page)
+        expect(page.locator("#patient-name")).to_have_text("Ada Lovelace")
+
+        store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")  # the login session ends (as a timeout ends it)
+        try:
+            with store.session() as s:
+                s.execute(delete(AuthSession))
+                s.commit()
+        finally:
+            store.close()
+        page.click("table.prescriptions button:has-text('History')")  # its request: 401, then the login page
+        expect(page).to_have_url(f"{base}/login?next=%2Fpatients%2F{ids['ada']}")
+        _log_in(page)
+        expect(page).to_have_url(patient_page)
+
+        for bad in ("//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "/login"):
+            page.context.clear_cookies()
+            page.goto(f"{base}/login?next={quote(bad, safe='')}")
+            _log_in(page)
+            expect(page).to_have_url(base + "/")
+        assert not errors, errors

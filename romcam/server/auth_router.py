@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -217,4 +218,5 @@ def install(app: FastAPI) -> None:
         path = request.url.path
         if path.startswith(("/api/", "/live/")) or request.method != "GET":
             return JSONResponse({"detail": "log in first (POST /api/auth/login)"}, status_code=401)
-        return RedirectResponse("/login", status_code=303)
+        back = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': back})}" if path != "/" else "/login", status_code=303)

@@ -45,7 +45,8 @@ window.romcam = (function () {
       throw new Error("The romcam server could not be reached. Is it running?");
     }
     if (response.status === 401) {
-      window.location.assign("/login");  // the login session ended (logout, timeout, password change)
+      // the login session ended (logout, timeout, password change): back to this page after the login
+      window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
       throw new Error("Please log in again.");
     }
     if (response.status === 204) return null;

@@ -1,10 +1,21 @@
-/* romcam login page: posts the form as JSON to /api/auth/login, then opens the dashboard.
+/* romcam login page: posts the form as JSON to /api/auth/login, then opens the dashboard (or the page
+ * whose login session ended, ?next=).
  * No inline script (CSP); the session cookie is HttpOnly, so this script never sees it. */
 "use strict";
 
 (function () {
   const form = document.getElementById("login");
   const error = document.getElementById("login-error");
+
+  /** Where to go after the login: the page whose session ended (``?next=``), if it is a page of this
+   * server — a path, never another site ("//evil.example", "/\\evil.example", "https://…"). */
+  function nextPage() {
+    const next = new URLSearchParams(window.location.search).get("next") || "/";
+    if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
+    const url = new URL(next, window.location.origin);
+    if (url.origin !== window.location.origin || url.pathname.startsWith("/login")) return "/";
+    return url.pathname + url.search;
+  }
 
   function say(text) {
     error.textContent = text;
@@ -23,7 +34,7 @@
         body: JSON.stringify({ email: form.elements.email.value.trim(), password: form.elements.password.value }),
       });
       if (response.ok) {
-        window.location.assign("/");
+        window.location.assign(nextPage());
         return;
       }
       if (response.status === 429) say("Too many failed attempts. Wait a minute, then try again.");
