@@ -191,6 +191,8 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("GET", "/api/users"): ("admin", 200, _p("/api/users")),
     ("POST", "/api/users"): ("admin", 201, _new_user),
     ("DELETE", "/api/users/{user_id}"): ("admin", 200, _fresh("/api/users/{user_id}", "user_id", "user")),
+    ("POST", "/api/users/{user_id}/activate"): ("admin", 200, _fresh("/api/users/{user_id}/activate", "user_id",
+                                                                      "user")),
     ("GET", "/api/patients/{patient_id}/tokens"): ("staff", 200, _p("/api/patients/{patient_id}/tokens")),
     ("POST", "/api/patients/{patient_id}/tokens"): ("staff", 201, _p("/api/patients/{patient_id}/tokens",
                                                                      json={"label": "x"})),

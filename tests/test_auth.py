@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -222,6 +223,13 @@ def test_deactivated_account_cannot_log_in_and_its_sessions_end(clinic: Clinic) 
     r = TestClient(clinic.app, base_url=BASE).post(
         "/api/auth/login", json={"email": "clinician_b@clinic.test", "password": PASSWORD})
     assert (r.status_code, r.json()) == (401, {"detail": "wrong email or password"})
+    # back from leave: the admin activates the account again, and it logs in with its password
+    assert clinic.client("clinician").post(f"/api/users/{clinic.users['clinician_b']}/activate").status_code == 403
+    for _ in range(2):  # twice: no change the second time
+        r = admin.post(f"/api/users/{clinic.users['clinician_b']}/activate")
+        assert r.status_code == 200 and r.json()["active"] is True
+    assert login(clinic.app, "clinician_b@clinic.test", PASSWORD).get("/api/patients").status_code == 200
+    assert admin.post(f"/api/users/{uuid.uuid4()}/activate").status_code == 404
 
 
 # --- CSRF -----------------------------------------------------------------------------------------

@@ -99,6 +99,15 @@ def deactivate_user(user_id: uuid.UUID, db: DBDep, user: AdminDep) -> dict:
     return accounts.user_public(account)
 
 
+@router.post("/users/{user_id}/activate", response_model=UserPublic)
+def activate_user(user_id: uuid.UUID, db: DBDep, user: AdminDep) -> dict:
+    """A deactivated account may log in again, with its old password (``romcam user password`` sets a
+    new one); its email was never freed, so this is the only way back for it. Active already: no change."""
+    account = accounts.get_user(db, user_id)
+    accounts.activate_user(db, account)
+    return accounts.user_public(account)
+
+
 # --- device tokens (the patient's staff) ----------------------------------------------------------
 
 @router.get("/patients/{patient_id}/tokens", response_model=list[TokenPublic])

@@ -144,6 +144,12 @@ def deactivate_user(db: DB, user: User) -> None:
     db.commit()
 
 
+def activate_user(db: DB, user: User) -> None:
+    """A deactivated account may log in again (a PT back from leave), with the password it had."""
+    user.active = True
+    db.commit()
+
+
 # --- login sessions -------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
