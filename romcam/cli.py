@@ -286,6 +286,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)
+    if settings.clinic and settings.secret_is_default:  # loopback only (bind_problem): a trial, but say it
+        print("romcam: warning: no ROMCAM_SECRET_KEY of this server's own: the audit log's patient pseudonyms use "
+              "the public default key, so a deleted patient's audit rows could be tied back to them. Set "
+              "ROMCAM_SECRET_KEY before keeping real patients here (python3 -c 'import secrets; "
+              "print(secrets.token_urlsafe(48))').", file=sys.stderr)
     _check_port_free(settings.host, settings.port)
     from .sync.config import resolve_link
 

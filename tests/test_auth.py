@@ -329,6 +329,19 @@ def test_serve_refuses_a_public_address_without_auth_and_secret(tmp_path: Path, 
         assert text not in done.stderr
 
 
+@pytest.mark.parametrize("secret, warned", [(None, True), (SECRET, False)])
+def test_a_clinic_server_on_loopback_without_its_own_key_says_so(tmp_path: Path, secret: str | None,
+                                                                 warned: bool) -> None:
+    """Loopback may run clinic mode on the public default key (a trial); it says what that costs."""
+    from helpers import romcam_serve
+
+    env = {"ROMCAM_AUTH": "clinic", "ROMCAM_SECRET_KEY": secret or ""}
+    with romcam_serve(tmp_path, "--no-live", ready="/login", env=env) as (port, _):
+        pass
+    log = next(tmp_path.glob("serve-*.log")).read_text()
+    assert ("warning: no ROMCAM_SECRET_KEY of this server's own" in log) is warned, log
+
+
 def test_bind_rules() -> None:
     assert Settings(host="127.0.0.1").bind_problem() is None  # make run: unchanged
     assert Settings(host="::1").bind_problem() is None
