@@ -342,6 +342,25 @@ def test_a_clinic_server_on_loopback_without_its_own_key_says_so(tmp_path: Path,
     assert ("warning: no ROMCAM_SECRET_KEY of this server's own" in log) is warned, log
 
 
+def test_two_password_changes_at_once_the_first_wins_and_the_other_is_told(clinic: Clinic) -> None:
+    """Both requests read the account before either wrote (a double submit): the second must not
+    silently replace the password the first one set."""
+    from romcam.store import accounts as acc
+    from romcam.store.errors import ConflictError
+
+    uid = clinic.users["clinician"]
+    with clinic.store.session() as first, clinic.store.session() as second:
+        a, b = first.get(acc.User, uid), second.get(acc.User, uid)
+        assert a.password_hash == b.password_hash  # both read before either wrote
+        acc.change_password(first, a, PASSWORD, "the first new passphrase", now=clinic.clock())
+        with pytest.raises(ConflictError, match="changed meanwhile"):
+            acc.change_password(second, b, PASSWORD, "the second new passphrase", now=clinic.clock())
+    login(clinic.app, "clinician@clinic.test", "the first new passphrase")
+    r = TestClient(clinic.app, base_url=BASE).post("/api/auth/login", json={"email": "clinician@clinic.test",
+                                                                           "password": "the second new passphrase"})
+    assert r.status_code == 401
+
+
 def test_bind_rules() -> None:
     assert Settings(host="127.0.0.1").bind_problem() is None  # make run: unchanged
     assert Settings(host="::1").bind_problem() is None

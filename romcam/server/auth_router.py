@@ -190,7 +190,8 @@ def me(request: Request, user: UserDep) -> dict:
 
 
 @router.post("/api/auth/password", response_model=MeOut,
-             responses={422: {"description": "the current password is wrong, or the new one too short"}})
+             responses={422: {"description": "the current password is wrong, or the new one too short"},
+                        409: {"description": "the password was changed meanwhile (another tab, a second click)"}})
 def change_password(body: PasswordIn, request: Request, response: Response, user: UserDep, db: DBDep) -> dict:
     """Change your own password: every login session of yours ends, this browser gets a new one."""
     if user.csrf_token is None:

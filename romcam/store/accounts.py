@@ -15,7 +15,7 @@ from typing import Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
@@ -112,13 +112,21 @@ def authenticate(db: DB, email: str, password: str) -> User | None:
 
 
 def change_password(db: DB, user: User, old_password: str, new_password: str, *, now: datetime) -> None:
-    """Set a new password after checking the old one; every login session of the user is revoked."""
-    if not _verify(user.password_hash, old_password):
+    """Set a new password after checking the old one; every login session of the user is revoked. Two
+    changes at once (a double submit, two tabs) both knowing the old password: the first one wins, the
+    other is a ConflictError (it would otherwise have silently replaced the first one's password)."""
+    read = user.password_hash
+    if not _verify(read, old_password):
         raise InvalidError(("body", "old_password"), "the current password is wrong")
-    user.password_hash = hash_password(new_password)
-    user.password_changed_at = now
+    changed = db.execute(update(User).where(User.id == user.id, User.password_hash == read)
+                         .values(password_hash=hash_password(new_password), password_changed_at=now)).rowcount
+    if changed != 1:
+        db.rollback()
+        raise ConflictError("the password was changed meanwhile (another tab, or a second click): log in with "
+                            "the new one")
     db.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
     db.commit()
+    db.refresh(user)
 
 
 def get_user_by_email(db: DB, email: str) -> User:
