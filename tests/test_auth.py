@@ -223,6 +223,9 @@ def test_deactivated_account_cannot_log_in_and_its_sessions_end(clinic: Clinic) 
     r = TestClient(clinic.app, base_url=BASE).post(
         "/api/auth/login", json={"email": "clinician_b@clinic.test", "password": PASSWORD})
     assert (r.status_code, r.json()) == (401, {"detail": "wrong email or password"})
+    # a deactivated clinician takes no patients (only admins would see them)
+    r = admin.patch(f"/api/patients/{clinic.own}", json={"clinician_id": str(clinic.users["clinician_b"])})
+    assert r.status_code == 422 and "activate it first" in r.text
     # back from leave: the admin activates the account again, and it logs in with its password
     assert clinic.client("clinician").post(f"/api/users/{clinic.users['clinician_b']}/activate").status_code == 403
     for _ in range(2):  # twice: no change the second time
@@ -230,6 +233,8 @@ def test_deactivated_account_cannot_log_in_and_its_sessions_end(clinic: Clinic) 
         assert r.status_code == 200 and r.json()["active"] is True
     assert login(clinic.app, "clinician_b@clinic.test", PASSWORD).get("/api/patients").status_code == 200
     assert admin.post(f"/api/users/{uuid.uuid4()}/activate").status_code == 404
+    r = admin.patch(f"/api/patients/{clinic.own}", json={"clinician_id": str(clinic.users["clinician_b"])})
+    assert r.status_code == 200 and r.json()["clinician_id"] == str(clinic.users["clinician_b"])
 
 
 # --- CSRF -----------------------------------------------------------------------------------------

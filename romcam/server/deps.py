@@ -337,6 +337,8 @@ DeviceDep = Annotated[User, Depends(require_roles("device"))]
 
 
 def clinician_exists(db: DB, clinician_id: uuid.UUID) -> bool:
+    """An active clinician account has this id (a deactivated one would leave its patients seen by admins only)."""
     from ..store.models import User as Account
 
-    return db.scalar(select(Account.id).where(Account.id == clinician_id, Account.role == "clinician")) is not None
+    return db.scalar(select(Account.id).where(Account.id == clinician_id, Account.role == "clinician",
+                                              Account.active)) is not None

@@ -22,7 +22,8 @@ def _check_owner(db: DBDep, user: UserDep, clinician_id: object) -> None:
     if user.role != "admin":
         raise HTTPException(403, "only an admin assigns a patient's clinician")
     if clinician_id is not None and not clinician_exists(db, clinician_id):  # type: ignore[arg-type]
-        raise InvalidError(("body", "clinician_id"), "no clinician account has this id")
+        raise InvalidError(("body", "clinician_id"), "no active clinician account has this id (a deactivated one "
+                           "takes no patients: activate it first)")
 
 
 @router.get("", response_model=list[PatientPublic])
