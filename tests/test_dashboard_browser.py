@@ -122,6 +122,14 @@ class Api:
             raise AssertionError(f"{method} {path} → {err.code}: {raw[:600]!r}") from None
 
 
+def _session_document(patient_id: str, start: datetime, sets: list[dict], minutes: int = 10) -> dict:
+    """A ``romcam.session/1`` document of ``sets`` (from :func:`_set_document`), ``minutes`` long."""
+    return {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient_id,
+            "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=minutes)).isoformat(),
+            "source": "synthetic (browser test)", "status": "complete", "demo": False,
+            "model": "pose_landmarker_full.task", "romcam_version": "0.1.0", "sets": sets}
+
+
 def seed(api: Api) -> dict:
     """One patient, three prescriptions, 8 weeks of sessions; returns what the pages must show."""
     _, patient = api("POST", "/api/patients", {"name": f"Alex Example {uuid.uuid4().hex[:4]}",
@@ -152,10 +160,7 @@ def seed(api: Api) -> dict:
             sets.append(_set_document(key, _peak(key, index, len(schedule)), target, version,
                                       start + timedelta(minutes=4 * n)))
             counts[key] = counts.get(key, 0) + 1
-        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
-               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=15)).isoformat(),
-               "source": "synthetic (browser test)", "status": "complete", "demo": False,
-               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0", "sets": sets}
+        doc = _session_document(patient["id"], start, sets, minutes=15)
         status, body = api("POST", "/api/sessions", doc)
         assert status == 201 and body == {"id": doc["id"], "created": True}, body
         sessions.append(doc)
@@ -402,11 +407,7 @@ def test_an_elbow_that_straightens_less_is_flagged_though_its_peaks_hold(page, s
     today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
     for i, rest in enumerate(rests):
         start = today - timedelta(days=2 * (len(rests) - i))
-        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
-               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
-               "source": "synthetic (browser test)", "status": "complete", "demo": False,
-               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
-               "sets": [_set_document("elbow_active", 128.0, rx, 1, start, rest=rest)]}
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start, rest=rest)])
         assert api("POST", "/api/sessions", doc)[0] == 201
     page.goto(f"{server}/patients/{patient['id']}")
     page.wait_for_selector("#charts[data-ready=true]")
@@ -429,11 +430,7 @@ def test_the_target_now_is_the_plan_as_it_stands_not_the_last_sessions(page, ser
     today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
     for days_ago in (4, 2):
         start = today - timedelta(days=days_ago)
-        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
-               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
-               "source": "synthetic (browser test)", "status": "complete", "demo": False,
-               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
-               "sets": [_set_document("elbow_active", 128.0, rx, 1, start)]}
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start)])
         assert api("POST", "/api/sessions", doc)[0] == 201
     edit = {k: rx[k] for k in ("exercise", "side", "mode", "posture", "safe_max", "reps", "hold_s",
                                "sessions_per_week", "max_reps", "max_minutes", "notes")}
@@ -461,11 +458,7 @@ def test_a_new_plan_counts_from_its_start_in_the_readers_days(browser, server) -
     evening = local.replace(hour=20, minute=0, second=0, microsecond=0)
     evening = evening if evening <= local else evening - timedelta(days=1)
     for start in (evening, datetime.now(UTC)):  # the evening one was before the plan: not counted
-        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
-               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
-               "source": "synthetic (browser test)", "status": "complete", "demo": False,
-               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
-               "sets": [_set_document("elbow_active", 128.0, rx, 1, start)]}
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start)])
         assert api("POST", "/api/sessions", doc)[0] == 201
     with checked_page(browser, server, timezone_id="America/Denver") as page:
         page.goto(server + "/")
@@ -507,11 +500,8 @@ def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server)
     for i in range(n):
         start = today - timedelta(days=2 * (n - i))
         hidden = 90.0 if i >= n - 3 else None
-        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
-               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=10)).isoformat(),
-               "source": "synthetic (browser test)", "status": "complete", "demo": False,
-               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0",
-               "sets": [_set_document("elbow_active", 128.0, rx, 1, start, hidden_beyond=hidden)]}
+        one = _set_document("elbow_active", 128.0, rx, 1, start, hidden_beyond=hidden)
+        doc = _session_document(patient["id"], start, [one])
         assert [r["peak_seen"] for r in doc["sets"][0]["reps"]] == [hidden is None] * 4  # the analysis says so
         assert api("POST", "/api/sessions", doc)[0] == 201
         docs.append(doc)
@@ -744,10 +734,7 @@ def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, serv
         left = _set_document("shoulder_active", peak - 5.0, no_plan, 1, start + timedelta(minutes=4))
         left.update(side="left", prescription_id=None, prescription_version=None)
         elbow = _set_document("elbow_active", 128.0, elbow_rx, 1, start + timedelta(minutes=8))
-        doc = {"schema": "romcam.session/1", "id": str(uuid.uuid4()), "patient_id": patient["id"],
-               "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=15)).isoformat(),
-               "source": "synthetic (browser test)", "status": "complete", "demo": False,
-               "model": "pose_landmarker_full.task", "romcam_version": "0.1.0", "sets": [right, left, elbow]}
+        doc = _session_document(patient["id"], start, [right, left, elbow], minutes=15)
         assert api("POST", "/api/sessions", doc)[0] == 201
         peaks["right"].append(right["max_angle"])
         peaks["left"].append(left["max_angle"])
