@@ -835,3 +835,13 @@ def test_keyboard_focus_is_seen_on_the_white_page_and_in_the_dark_header(page, s
     assert in_header["focused"] and in_header["halo"], in_header
     assert contrast_ratio(in_header["halo"], in_header["behind"]) >= 3, in_header
 
+
+def test_charts_do_not_animate_for_a_reader_who_asked_for_less_motion(browser, server, seeded) -> None:
+    pid = seeded["patient"]["id"]
+    for reduced, animates in (("reduce", False), ("no-preference", True)):
+        with checked_page(browser, server, reduced_motion=reduced) as pg:
+            pg.goto(f"{server}/patients/{pid}")
+            pg.wait_for_selector("#charts[data-ready=true]")
+            got = pg.eval_on_selector_all("#charts canvas", """(cs) => cs.map((c) => {
+                const a = Chart.getChart(c).config.options.animation; return a !== false; })""")
+            assert got and all(a == animates for a in got), (reduced, got)
