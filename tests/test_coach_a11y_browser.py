@@ -1,0 +1,68 @@
+"""The coaching page's accessibility, measured in a real browser (Debian's chromium, Playwright) against a
+real ``romcam serve`` on the rendered demo clip: what a patient with weak hands and weak eyes, two or three
+metres from the laptop, or a screen-reader or switch user, meets on /coach (docs/live.md).
+
+Without /usr/bin/chromium or the playwright package the tests skip, unless CI is set: then they fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import RECORD_SPEECH, offline_page, require_browser, romcam_serve
+
+from tests.conftest import DEMO_SPEC
+
+STARTUP_S = 120
+# Read from 3 m by someone with 20/40 vision: a capital subtending 10 arcminutes is 8.7 mm high; with a
+# CSS px of 0.265 mm and capitals 0.7 em high that is a 47 px font. The numbers read at a glance while
+# moving (angle, reps) get that; the words (state, cue, the big button) at least 32 px, as from 2 m:
+# they are also spoken.
+NUMBER_PX = 47
+WORD_PX = 32
+TARGET_PX = 44  # the smallest click or tap target on the page (WCAG 2.5.5)
+LINKED = {"linked": True, "consent": False, "clinic": "Riverside Clinic", "clinic_url": "https://clinic.example",
+          "shares": ["the angles and reps of each session"], "waiting": 0, "rejected": 0, "held": 0,
+          "last_upload_at": None, "last_error": None, "clock_off_s": None}
+
+
+@pytest.fixture(scope="module")
+def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    with romcam_serve(tmp_path_factory.mktemp("a11y"), "--source", str(demo_clip), "--loop", "--exercise",
+                      DEMO_SPEC.exercise, "--side", DEMO_SPEC.side, timeout=STARTUP_S) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def problems() -> Iterator[list[str]]:
+    found: list[str] = []
+    yield found
+    assert not [p for p in found if "video.mjpg" not in p], "\n".join(found)
+
+
+def _open(pg, server: str) -> None:
+    pg.goto(server + "/coach", wait_until="domcontentloaded")
+    pg.wait_for_selector("body[data-ready=true]")
+
+
+def _font_px(pg, selector: str) -> float:
+    return pg.eval_on_selector(selector, "(e) => parseFloat(getComputedStyle(e).fontSize)")
+
+
+def test_space_on_the_consent_panel_presses_its_button_and_starts_nothing(server: str, problems) -> None:
+    """Space starts and pauses the session from anywhere on the page, but on the clinic link's consent
+    panel it must press the focused button (a switch sends a space), as in the check-in."""
+    consent: list[str] = []
+    with offline_page(server, problems, init_script=RECORD_SPEECH) as pg:
+        pg.route("**/api/link/status", lambda r: r.fulfill(json=LINKED))
+        pg.route("**/api/link/consent", lambda r: (consent.append(r.request.method),
+                                                  r.fulfill(json={**LINKED, "consent": True})))
+        _open(pg, server)
+        pg.locator("#link-consent").focus()
+        pg.keyboard.press("Space")
+        pg.wait_for_timeout(1000)
+        assert consent == ["POST"], "space on “Yes, share my results” says yes"
+        assert pg.locator("body").get_attribute("data-started") == "false", "and starts no session"
