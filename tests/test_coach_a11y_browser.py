@@ -7,6 +7,7 @@ Without /usr/bin/chromium or the playwright package the tests skip, unless CI is
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +67,24 @@ def test_space_on_the_consent_panel_presses_its_button_and_starts_nothing(server
         pg.wait_for_timeout(1000)
         assert consent == ["POST"], "space on “Yes, share my results” says yes"
         assert pg.locator("body").get_attribute("data-started") == "false", "and starts no session"
+
+
+def test_the_angle_is_not_read_out_every_frame_but_the_cues_are(server: str, problems) -> None:
+    """A screen reader speaks a live region each time it changes: the cue (a few a minute) must be one,
+    the angle (changing 15-30 times a second: an <output>, a live region unless told otherwise) must not."""
+    with offline_page(server, problems, init_script=RECORD_SPEECH) as pg:
+        _open(pg, server)
+        pg.wait_for_selector("#angle[data-angle]")
+        cdp = pg.context.new_cdp_session(pg)
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+
+        def live(dom_id: str) -> str | None:
+            backend = cdp.send("DOM.describeNode", {"objectId": cdp.send("Runtime.evaluate", {
+                "expression": f"document.getElementById({json.dumps(dom_id)})"})["result"]["objectId"]})
+            node = next(n for n in nodes if n.get("backendDOMNodeId") == backend["node"]["backendNodeId"])
+            return {p["name"]: p["value"].get("value") for p in node.get("properties", [])}.get("live")
+
+        assert live("angle") in (None, "off"), "the angle readout is a live region"
+        assert live("cue") == "polite"
+        headings = pg.eval_on_selector_all("h1, h2", "(hs) => hs.filter((h) => h.offsetParent).map((h) => h.tagName)")
+        assert headings[0] == "H1" and headings.count("H1") == 1, headings
