@@ -88,3 +88,27 @@ def test_the_angle_is_not_read_out_every_frame_but_the_cues_are(server: str, pro
         assert live("cue") == "polite"
         headings = pg.eval_on_selector_all("h1, h2", "(hs) => hs.filter((h) => h.offsetParent).map((h) => h.tagName)")
         assert headings[0] == "H1" and headings.count("H1") == 1, headings
+
+
+@pytest.mark.parametrize("width,height", [(1366, 650), (1280, 800)], ids=["small-laptop", "laptop"])
+def test_readable_from_across_the_room_with_large_targets(server: str, problems, width: int, height: int) -> None:
+    """While exercising, at a common laptop's window (1366×768 less the browser's bars) and a larger one."""
+    with offline_page(server, problems, width=width, height=height, init_script=RECORD_SPEECH) as pg:
+        _open(pg, server)
+        pg.wait_for_selector("#angle[data-angle]")
+        if pg.locator("body").get_attribute("data-started") != "true":
+            pg.keyboard.press("Space")
+            pg.wait_for_selector("body[data-started=true]")
+        pg.evaluate("""() => { const cue = document.getElementById("cue");
+            cue.textContent = "A little higher"; cue.classList.remove("long"); }""")
+        sizes = {s: _font_px(pg, s) for s in ("#angle", "#reps", "#state-msg", "#cue", "#primary")}
+        small = {s: px for s, px in sizes.items() if px < (NUMBER_PX if s in ("#angle", "#reps") else WORD_PX)}
+        assert not small, f"too small to read from across the room: {small}"
+        boxes = pg.eval_on_selector_all("button", """(bs) => bs.filter((b) => b.offsetParent)
+            .map((b) => { const r = b.getBoundingClientRect();
+                          return [b.id || b.textContent.trim(), r.width, r.height]; })""")
+        tiny = [b for b in boxes if b[1] < TARGET_PX or b[2] < TARGET_PX]
+        assert boxes and not tiny, tiny
+        # the readout and the big button stay in the window, not below it
+        bottom = pg.eval_on_selector("#primary", "(e) => e.getBoundingClientRect().bottom")
+        assert bottom <= height, bottom
