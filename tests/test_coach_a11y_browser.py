@@ -112,3 +112,18 @@ def test_readable_from_across_the_room_with_large_targets(server: str, problems,
         # the readout and the big button stay in the window, not below it
         bottom = pg.eval_on_selector("#primary", "(e) => e.getBoundingClientRect().bottom")
         assert bottom <= height, bottom
+
+
+@pytest.mark.parametrize("view", ["live", "end"])
+def test_a_320px_window_never_scrolls_sideways(server: str, problems, view: str) -> None:
+    """WCAG 1.4.10 (reflow): 320 CSS px wide, as a 1280 px window zoomed to 400%, loses nothing sideways."""
+    with offline_page(server, problems, width=320, height=640, init_script=RECORD_SPEECH) as pg:
+        _open(pg, server)
+        pg.wait_for_selector("#plan-list li")
+        if view == "end":
+            pg.evaluate("""() => { for (const id of ["live", "plan"]) document.getElementById(id).hidden = true;
+                                   document.getElementById("end").hidden = false; }""")
+        wide = pg.evaluate("""() => [...document.querySelectorAll("body *")]
+            .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > innerWidth + 0.5; })
+            .map((e) => `${e.tagName}#${e.id}.${e.className}`)""")
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 320 and not wide, wide
