@@ -227,3 +227,22 @@ def _group_alive(pgid: int) -> bool:
         if fields[0] != "Z" and int(fields[2]) == pgid:
             return True
     return False
+
+
+def css_rgb(color: str) -> tuple[float, float, float]:
+    """``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` as a browser's computed style gives it → (r, g, b), 0-255."""
+    parts = color[color.index("(") + 1: color.index(")")].replace(",", " ").replace("/", " ").split()
+    return float(parts[0]), float(parts[1]), float(parts[2])
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two opaque CSS colours (1 to 21): AA asks 4.5 for text, 3 for large text
+    and for what shows a control and its state (a focus ring, say)."""
+    def luminance(color: str) -> float:
+        def channel(v: float) -> float:
+            v /= 255
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        r, g, b_ = (channel(v) for v in css_rgb(color))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b_
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

@@ -27,7 +27,15 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve, wait_until_up
+from helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    contrast_ratio,
+    require_browser,
+    romcam_serve,
+    wait_until_up,
+)
 
 from romcam.analysis import summarize
 from romcam.catalog import get_motion
@@ -785,3 +793,42 @@ def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, serv
     check_charts()
     assert page.locator("#alerts li.alert[data-side=right]").get_attribute("data-status") == "snoozed"
     _screenshot(page, "dashboard-not-in-plan.png")
+
+
+# ---- accessibility --------------------------------------------------------------------------------------
+
+def test_keyboard_focus_is_seen_on_the_white_page_and_in_the_dark_header(page, server, seeded) -> None:
+    """WCAG 1.4.11: what shows the focused control must stand out 3:1 from what it sits on. Measured on the
+    computed styles of a control reached with Tab: the ring on the white page, its halo in the dark header."""
+    page.goto(f"{server}/")
+    page.wait_for_selector("a.patient-link")
+
+    def ring(selector: str) -> dict:
+        page.locator(selector).first.focus()
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")  # reached with the keyboard: :focus-visible applies
+        return page.eval_on_selector(selector, """(e) => { const cs = getComputedStyle(e);
+            let n = e.parentElement, bg = "rgba(0, 0, 0, 0)";
+            while (n && /rgba\\(.*, 0\\)$/.test(bg)) { bg = getComputedStyle(n).backgroundColor; n = n.parentElement; }
+            if (/rgba\\(.*, 0\\)$/.test(bg)) bg = "rgb(255, 255, 255)";
+            const halo = (cs.boxShadow.match(/rgba?\\([^)]*\\)/) || [null])[0];
+            return { focused: document.activeElement === e, style: cs.outlineStyle, width: parseFloat(cs.outlineWidth),
+                     outline: cs.outlineColor, halo, behind: bg }; }""")
+
+    on_page = ring("a.patient-link")
+    assert on_page["focused"] and on_page["style"] == "solid" and on_page["width"] >= 2, on_page
+    assert contrast_ratio(on_page["outline"], on_page["behind"]) >= 3, on_page
+    in_header = ring("header.site a.brand")
+    assert in_header["focused"] and in_header["halo"], in_header
+    assert contrast_ratio(in_header["halo"], in_header["behind"]) >= 3, in_header
+
+
+def test_charts_do_not_animate_for_a_reader_who_asked_for_less_motion(browser, server, seeded) -> None:
+    pid = seeded["patient"]["id"]
+    for reduced, animates in (("reduce", False), ("no-preference", True)):
+        with checked_page(browser, server, reduced_motion=reduced) as pg:
+            pg.goto(f"{server}/patients/{pid}")
+            pg.wait_for_selector("#charts[data-ready=true]")
+            got = pg.eval_on_selector_all("#charts canvas", """(cs) => cs.map((c) => {
+                const a = Chart.getChart(c).config.options.animation; return a !== false; })""")
+            assert got and all(a == animates for a in got), (reduced, got)

@@ -890,9 +890,10 @@
     window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
 
     const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
-    const inCheckin = (t) => t && t.closest && t.closest("#end");
-    // space = start / pause / resume, wherever the focus is (a switch device sends a space);
-    // Enter still activates the focused button. In the check-in, space works on its buttons as usual.
+    // the check-in and the clinic link's consent panel: there space presses the focused button, as usual
+    const inCheckin = (t) => t && t.closest && t.closest("#end, #link-panel");
+    // space = start / pause / resume, wherever else the focus is (a switch device sends a space);
+    // Enter still activates the focused button.
     document.addEventListener("keydown", (e) => {
       if (e.altKey || e.ctrlKey || e.metaKey || typing(e.target)) return;
       if ((e.key === " " || e.code === "Space") && !inCheckin(e.target) && app.state !== "done") {

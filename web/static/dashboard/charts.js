@@ -140,6 +140,12 @@ window.romcamCharts = (function () {
 
   const dayTick = (value) => R.fmtShortDate(new Date(value));
 
+  /** No animation on paper, nor for a reader who asked for less motion (prefers-reduced-motion). */
+  function animation(options) {
+    const reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    return options.print || reduce ? false : { duration: 300 };
+  }
+
   function niceBounds(values, pad) {
     const v = values.filter((n) => n !== null && n !== undefined && Number.isFinite(n));
     if (!v.length) return {};
@@ -149,8 +155,8 @@ window.romcamCharts = (function () {
 
   /**
    * trends: the /api/patients/{id}/trends document. options.xMin/xMax (ms) share one time axis
-   * across charts; options.onPoint(point) is called when a point is selected; options.print turns
-   * animation off. Returns {chart, points, series: [{mode, posture, points}]}.
+   * across charts; options.onPoint(point) is called when a point is selected; options.print (or the
+   * reader's prefers-reduced-motion) turns animation off. Returns {chart, points, series: [{mode, posture, points}]}.
    */
   function trendChart(canvas, trends, options = {}) {
     const datasets = [];
@@ -222,7 +228,7 @@ window.romcamCharts = (function () {
       type: "line",
       data: { datasets },
       options: {
-        animation: options.print ? false : { duration: 300 },
+        animation: animation(options),
         responsive: true,
         maintainAspectRatio: false,
         parsing: false,
@@ -332,7 +338,7 @@ window.romcamCharts = (function () {
         ],
       },
       options: {
-        animation: options.print ? false : { duration: 300 },
+        animation: animation(options),
         responsive: true,
         maintainAspectRatio: false,
         parsing: false,
