@@ -162,6 +162,7 @@ def test_after_the_login_the_pt_is_back_on_the_page_they_were_reading(tmp_path: 
         _log_in(page)
         expect(page).to_have_url(patient_page)
         expect(page.locator("#patient-name")).to_have_text("Ada Lovelace")
+        page.wait_for_selector("body[data-loaded=true]")  # every request of the page answered
 
         store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")  # the login session ends (as a timeout ends it)
         try:
