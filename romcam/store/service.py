@@ -86,7 +86,7 @@ def delete_patient(db: DB, patient: Patient) -> None:
 
 def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> dict[str, Any]:
     """The patient as the list and detail routes show it (alerts refreshed first)."""
-    from .trends import adherence_ratio, open_alert_count, plan_started_at, prescribed_per_week, refresh_alerts
+    from .trends import adherence_ratio, open_alert_count, plan_started_at, refresh_alerts
 
     now = now or now_utc()
     refresh_alerts(db, patient, now=now)
@@ -97,7 +97,7 @@ def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> 
         "id": patient.id, "name": patient.name, "notes": patient.notes, "created_at": patient.created_at,
         "is_local": patient.is_local, "clinician_id": patient.clinician_id, "plan_paused": patient.plan_paused,
         "last_session_at": last,
-        "plan_started_at": plan_started_at(db, patient) if prescribed_per_week(db, patient) else None,
+        "plan_started_at": plan_started_at(db, patient),  # None without an active prescription
         "adherence_7d": adherence_ratio(db, patient, 7, now=now),
         "adherence_30d": adherence_ratio(db, patient, 30, now=now),
         "open_alerts": open_alert_count(db, patient, now=now),

@@ -461,11 +461,11 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                 db.add(alert)
                 alerts[p.id].append(alert)
                 changed = True
-        first_rx = _aware(first_rx)
+        first_rx = _aware(first_rx)  # None without an active prescription, as per_week
         out.append({
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
             "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": _aware(last_any),
-            "plan_started_at": first_rx if per_week else None,
+            "plan_started_at": first_rx,
             "adherence_7d": adherence_figure(n7, per_week, 7, first_rx, now=now),
             "adherence_30d": adherence_figure(n30, per_week, 30, first_rx, now=now),
             "open_alerts": sum(1 for a in alerts[p.id] if alert_public(a, now=now)["status"] == "open"),
