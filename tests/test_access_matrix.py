@@ -219,6 +219,8 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("PUT", "/api/sessions/{session_id}/checkins/{checkin_id}"): ("ingest", 201, _checkin),
     ("POST", "/api/patients/{patient_id}/sessions/held"): ("ingest", 200, _p(
         "/api/patients/{patient_id}/sessions/held", json={"ids": [str(uuid.uuid4())]})),
+    ("POST", "/api/patients/{patient_id}/checkins/held"): ("ingest", 200, _p(
+        "/api/patients/{patient_id}/checkins/held", json={"ids": [str(uuid.uuid4())]})),
     ("GET", "/api/patients/{patient_id}/sessions"): ("read", 200, _p("/api/patients/{patient_id}/sessions")),
     ("GET", "/api/sessions/{session_id}"): ("read", 200, _p("/api/sessions/{session_id}")),
     ("GET", "/api/patients/{patient_id}/trends"): ("read", 200, _p("/api/patients/{patient_id}/trends",

@@ -348,6 +348,27 @@ def test_sessions_held_answers_only_for_the_patients_own_sessions(api: TestClien
     assert api.post(f"/api/patients/{uuid.uuid4()}/sessions/held", json={"ids": []}).status_code == 404
 
 
+def test_checkins_held_answers_only_for_the_patients_own_checkins(api: TestClient) -> None:
+    """A clinic restored from a backup made between a session's upload and its check-in's holds the
+    session, not the check-in: the laptop asks which of the check-ins it sent are here."""
+    ada, bea = _patient(api, "Ada"), _patient(api, "Bea")
+    sessions = {who: _post_session(api, who, _days_ago(1), [_set(100.0)])["id"] for who in (ada, bea)}
+    checkins = {}
+    for who, sid in sessions.items():
+        checkins[who] = str(uuid.uuid4())
+        body = {"pain": 2, "tiredness": 3, "cramps": False, "note": "", "created_at": _days_ago(1).isoformat()}
+        assert api.put(f"/api/sessions/{sid}/checkins/{checkins[who]}", json=body).status_code == 201
+    lost = str(uuid.uuid4())
+    r = api.post(f"/api/patients/{ada}/checkins/held", json={"ids": [lost, checkins[bea], checkins[ada],
+                                                                     checkins[ada]]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"held": [checkins[ada]]}  # once; never Bea's
+    assert api.post(f"/api/patients/{ada}/checkins/held", json={"ids": [sessions[ada]]}).json() == {"held": []}
+    too_many = api.post(f"/api/patients/{ada}/checkins/held", json={"ids": [lost] * 1001})
+    assert too_many.status_code == 422 and ["body", "ids"] in [d["loc"] for d in too_many.json()["detail"]]
+    assert api.post(f"/api/patients/{uuid.uuid4()}/checkins/held", json={"ids": []}).status_code == 404
+
+
 def test_sessions_page_through_a_long_history(api: TestClient) -> None:
     pid = _patient(api)
     same = _days_ago(5)

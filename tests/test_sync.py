@@ -127,9 +127,10 @@ def _clinic_checkin(clinic: ClinicSite, checkin_id: uuid.UUID) -> Checkin | None
 
 
 def test_a_clinic_restored_from_a_backup_gets_the_lost_sessions_again(tmp_path: Path, postgres_server) -> None:  # noqa: F811
-    """The clinic's database is restored from last night's pg_dump: the sessions (and check-ins) that
-    arrived after it are gone there, though the laptop marked them sent. The laptop asks the clinic
-    what it holds (at start and every ROMCAM_SYNC_AUDIT_EVERY_S) and sends the lost ones again."""
+    """The clinic's database is restored from last night's pg_dump: the sessions (and check-ins, one of
+    them on a session the backup holds) that arrived after it are gone there, though the laptop marked
+    them sent. The laptop asks the clinic what it holds (at start and every ROMCAM_SYNC_AUDIT_EVERY_S)
+    and sends the lost ones again."""
     clinic = ClinicSite(tmp_path, postgres_server.new_database())
     laptop = Laptop(tmp_path, clinic, {"ROMCAM_SYNC_AUDIT_EVERY_S": "1"})
     try:
@@ -144,17 +145,24 @@ def test_a_clinic_restored_from_a_backup_gets_the_lost_sessions_again(tmp_path: 
         with laptop.store.session() as db:
             cid = live.add_checkin(db, session_id=sorted(after)[0], pain=2, tiredness=5, cramps=False, note="",
                                    at=datetime.now(UTC))
-        wait_for("4 sessions and the check-in at the clinic",
-                 lambda: laptop.status()["sent"] == 4 and _clinic_checkin(clinic, cid))
+            # a late check-in on a session the backup holds: the restored clinic keeps the session only
+            late = live.add_checkin(db, session_id=sorted(before)[0], pain=1, tiredness=3, cramps=True,
+                                    note="stiff", at=datetime.now(UTC))
+        wait_for("4 sessions and the check-ins at the clinic",
+                 lambda: laptop.status()["sent"] == 4 and _clinic_checkin(clinic, cid)
+                 and _clinic_checkin(clinic, late))
         assert set(clinic.sessions()) == before | after
 
         clinic.stop()
         clinic.store.engine.dispose()
         postgres_server.restore(clinic.db_url, backup)
-        assert set(clinic.sessions()) == before and _clinic_checkin(clinic, cid) is None  # lost at the clinic
+        assert set(clinic.sessions()) == before  # lost at the clinic, with both check-ins
+        assert _clinic_checkin(clinic, cid) is None and _clinic_checkin(clinic, late) is None
         clinic.start()
         wait_for("the lost sessions sent again", lambda: set(clinic.sessions()) == before | after, timeout=60)
-        wait_for("the lost check-in sent again", lambda: _clinic_checkin(clinic, cid))
+        wait_for("the lost check-ins sent again",
+                 lambda: _clinic_checkin(clinic, cid) and _clinic_checkin(clinic, late))
+        assert _clinic_checkin(clinic, late).note == "stiff"
         held = clinic.sessions()
         for sid in before | after:  # the same bytes as the first time
             assert held[sid] == _expected_sha(laptop, clinic, sid)

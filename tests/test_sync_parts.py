@@ -337,6 +337,57 @@ def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkin
     assert worker.audit_sent() is None and worker._audit_at == math.inf
 
 
+def test_a_checkin_the_clinic_lost_while_keeping_its_session_is_queued_again(store: Store, monkeypatch) -> None:
+    """A clinic restored from a backup made after a session arrived and before its check-in did: the laptop
+    asks which of the check-ins it sent are held (only those of sessions the clinic holds) and sends the
+    lost one again. A clinic too old to say still has its sessions audited."""
+    import math
+
+    from romcam.sync import worker as worker_module
+    from romcam.sync.client import ClinicError
+    from romcam.sync.config import SyncSettings
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)
+    with store.session() as db:
+        ids = [service.ingest_session(db, synthetic_session(me, T0 + timedelta(days=i), [spec]))[0] for i in range(2)]
+        kept, lost = (live.add_checkin(db, session_id=sid, pain=1, tiredness=2, cramps=False, note="",
+                                       at=T0 + timedelta(days=i)) for i, sid in enumerate(ids))
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+        for item in db.query(OutboxItem):
+            item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
+    worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
+    worker.set_consent(True)
+    asked: list[list[str]] = []
+
+    def checkins_held(patient_id: str, batch: list[str]) -> set[str]:
+        assert patient_id == str(CLINIC_PATIENT)
+        asked.append(batch)
+        return {str(kept)}
+
+    monkeypatch.setattr(worker.client, "sessions_held", lambda patient_id, batch: set(batch))  # both sessions kept
+    monkeypatch.setattr(worker.client, "checkins_held", checkins_held)
+    assert worker.audit_sent() == 1
+    assert asked == [[str(kept), str(lost)]]
+    with store.session() as db:
+        assert outbox.counts(db) == {"pending": 0, "sent": 2, "rejected": 0, "held": 0}
+        assert [(i.kind, i.object_id) for i in outbox.due(db)] == [("checkin", lost)]  # its session is sent
+    asked.clear()
+    assert worker.audit_sent() == 0 and asked == [[str(kept)]]  # the pending one is not asked about
+
+    def too_old(patient_id: str, batch: list[str]) -> set[str]:
+        raise ClinicError("rejected", "refused it (HTTP 404)", 404)
+
+    monkeypatch.setattr(worker.client, "checkins_held", too_old)
+    assert worker.audit_sent() == 0 and worker._audit_checkins is False and worker._audit_at != math.inf
+    monkeypatch.setattr(worker.client, "checkins_held", checkins_held)
+    asked.clear()
+    monkeypatch.setattr(worker.client, "sessions_held", lambda patient_id, batch: set())  # sessions still audited
+    assert worker.audit_sent() == 2 and asked == []
+
+
 @pytest.mark.parametrize("header, expected", [
     ("Fri, 27 Nov 2026 12:00:00 GMT", 0.0),
     ("Tue, 24 Nov 2026 12:00:00 GMT", 3 * 86400.0),  # the clinic 3 days earlier: this clock is ahead

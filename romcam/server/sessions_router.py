@@ -17,7 +17,7 @@ from .schemas import CheckinOut, SessionBrief, SessionCreated, SessionDetail
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 
-HELD_QUERY_MAX = 1000  # ids per POST /patients/{id}/sessions/held
+HELD_QUERY_MAX = 1000  # ids per POST /patients/{id}/sessions/held or /checkins/held
 
 
 @router.post("/sessions", response_model=SessionCreated, status_code=201,
@@ -46,7 +46,7 @@ def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000),
 class HeldQuery(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[uuid.UUID] = Field(max_length=HELD_QUERY_MAX, description=f"session ids, at most {HELD_QUERY_MAX}")
+    ids: list[uuid.UUID] = Field(max_length=HELD_QUERY_MAX, description=f"at most {HELD_QUERY_MAX} ids")
 
 
 class HeldOut(BaseModel):
@@ -60,6 +60,15 @@ def sessions_held(patient_id: uuid.UUID, body: HeldQuery, conn: HTTPConnection, 
     clinic restored from a backup no longer has. Ids of other patients' sessions are never held here."""
     patient = scoped_patient(conn, db, user, patient_id, "ingest")
     return {"held": service.sessions_held(db, patient, body.ids)}
+
+
+@router.post("/patients/{patient_id}/checkins/held", response_model=HeldOut)
+def checkins_held(patient_id: uuid.UUID, body: HeldQuery, conn: HTTPConnection, db: DBDep, user: UserDep) -> dict:
+    """Which of the check-in ``ids`` this server holds for the patient (the same callers as
+    ``sessions/held``): a clinic restored from a backup made after a session arrived and before its
+    check-in did holds the session but not the check-in, and the laptop sends the check-in again."""
+    patient = scoped_patient(conn, db, user, patient_id, "ingest")
+    return {"held": service.checkins_held(db, patient, body.ids)}
 
 
 @router.get("/sessions/{session_id}", response_model=SessionDetail)

@@ -20,7 +20,7 @@ from ..catalog import default_catalog
 from ..session_doc import SessionDoc
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
-from .models import ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session, SetSamples
+from .models import Checkin, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session, SetSamples
 
 PRESCRIPTION_FIELDS = ("exercise", "side", "mode", "posture", "target_min", "target_max", "safe_max", "reps",
                        "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")
@@ -303,6 +303,15 @@ def sessions_held(db: DB, patient: Patient, ids: list[uuid.UUID]) -> list[uuid.U
     if not ids:
         return []
     found = set(db.scalars(select(Session.id).where(Session.patient_id == patient.id, Session.id.in_(ids))))
+    return [i for i in dict.fromkeys(ids) if i in found]
+
+
+def checkins_held(db: DB, patient: Patient, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The ids among ``ids`` of check-ins stored for ``patient``'s sessions (in the order asked)."""
+    if not ids:
+        return []
+    found = set(db.scalars(select(Checkin.id).join(Session, Session.id == Checkin.session_id)
+                           .where(Session.patient_id == patient.id, Checkin.id.in_(ids))))
     return [i for i in dict.fromkeys(ids) if i in found]
 
 

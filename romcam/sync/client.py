@@ -114,6 +114,11 @@ class ClinicClient:
         body = self.request("POST", f"/api/patients/{clinic_patient_id}/sessions/held", {"ids": ids}).body
         return {str(i) for i in (body or {}).get("held", [])}
 
+    def checkins_held(self, clinic_patient_id: str, ids: list[str]) -> set[str]:
+        """``POST /api/patients/{id}/checkins/held``: which of the check-in ``ids`` the clinic holds."""
+        body = self.request("POST", f"/api/patients/{clinic_patient_id}/checkins/held", {"ids": ids}).body
+        return {str(i) for i in (body or {}).get("held", [])}
+
     def upload_session(self, canonical_json: str) -> Reply:
         return self.request("POST", "/api/sessions", canonical_json.encode())
 

@@ -12,7 +12,8 @@ recorded look older than the process, and it was sent as an empty shell and neve
 time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since. What was
 recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`).
 What was sent and the clinic no longer holds (restored from a backup made before it arrived) is sent
-again (:func:`send_again`, after the worker asked the clinic).
+again (:func:`send_again` for sessions with their check-ins, :func:`send_checkins_again` for a check-in
+whose session the clinic still holds; after the worker asked the clinic).
 """
 
 from __future__ import annotations
@@ -112,6 +113,27 @@ def sent_sessions(db: DB) -> list[uuid.UUID]:
     return list(db.scalars(select(OutboxItem.object_id).join(Session, Session.id == OutboxItem.object_id)
                            .where(OutboxItem.kind == "session", OutboxItem.state == "sent")
                            .order_by(Session.started_at, Session.id)))
+
+
+def sent_checkins(db: DB) -> list[uuid.UUID]:
+    """The check-ins marked sent whose session is marked sent too (the others wait for theirs), oldest first."""
+    sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+    return list(db.scalars(select(OutboxItem.object_id).join(Checkin, Checkin.id == OutboxItem.object_id)
+                           .where(OutboxItem.kind == "checkin", OutboxItem.state == "sent",
+                                  OutboxItem.session_id.in_(sent))
+                           .order_by(Checkin.created_at, Checkin.id)))
+
+
+def send_checkins_again(db: DB, checkin_ids: Collection[uuid.UUID]) -> int:
+    """Put sent check-ins back in the queue (the clinic holds their session but not them: restored from a
+    backup made between the two uploads); returns how many."""
+    if not checkin_ids:
+        return 0
+    n = db.execute(update(OutboxItem).where(OutboxItem.kind == "checkin", OutboxItem.state == "sent",
+                                            OutboxItem.object_id.in_(list(checkin_ids)))
+                   .values(state="pending", sent_at=None)).rowcount
+    db.commit()
+    return int(n or 0)
 
 
 def send_again(db: DB, session_ids: Collection[uuid.UUID]) -> int:

@@ -11,7 +11,8 @@ works again (checked at the same slow pace); a refused document is kept as ``rej
 go on, and it is offered again once when the worker next starts (the clinic may have been updated).
 The plan is pulled at start and every ``plan_every_s``. At start, and every ``audit_every_s``, the
 clinic is asked which of the sessions marked sent it holds; any it no longer has (a clinic restored
-from a backup) go back in the queue with their check-ins.
+from a backup) go back in the queue with their check-ins; so does a check-in it lost while it kept its
+session.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ from .plan import apply_plan, link_state
 log = logging.getLogger("romcam.sync")
 
 CLOCK_TOLERANCE_S = 300.0  # a clock off by more than this from the clinic's is said on the coach page
-AUDIT_BATCH = 1000  # session ids per question to the clinic (its HELD_QUERY_MAX)
+AUDIT_BATCH = 1000  # ids per question to the clinic (its HELD_QUERY_MAX)
+
+
+class _CannotSay(Exception):
+    """The clinic refused the question (a server from before it could answer it)."""
 
 
 def backoff_delay(failures: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
@@ -107,6 +112,7 @@ class SyncWorker:
         self._retry_at = 0.0  # time.monotonic() before which nothing is sent
         self._plan_at = 0.0
         self._audit_at = 0.0  # time.monotonic() when the clinic is next asked what it holds (inf: it cannot say)
+        self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
 
     # ------------------------------------------------------------------ state
@@ -257,36 +263,66 @@ class SyncWorker:
 
     # ------------------------------------------------------------------ the clinic still holds what was sent?
 
+    def _not_held(self, ask: Callable[[str, list[str]], set[str]], what: str, ids: list[uuid.UUID],
+                  patient: str) -> list[uuid.UUID] | None:
+        """The ids among ``ids`` the clinic does not hold, asked in batches; None when it could not say
+        (offline: asked again next round; a clinic too old to answer: raises :class:`_CannotSay`)."""
+        missing: list[uuid.UUID] = []
+        for start in range(0, len(ids), AUDIT_BATCH):
+            batch = ids[start:start + AUDIT_BATCH]
+            try:
+                held = ask(patient, [str(i) for i in batch])
+            except ClinicError as exc:
+                if exc.kind == "rejected":
+                    log.info("sync: %s cannot say which %s it holds (%s): not asked again until the next start",
+                             self.link.clinic, what, exc.message)
+                    raise _CannotSay from None
+                return None
+            missing += [i for i in batch if str(i) not in held]
+        return missing
+
     def audit_sent(self) -> int | None:
         """Ask the clinic which of the sessions marked sent it holds, and queue the others again with their
         check-ins (a clinic restored from a backup made before they arrived has lost them, and this
-        laptop's "sent" would otherwise be final). Returns how many are sent again; None when the clinic
-        could not be asked (offline: the next round asks; a clinic too old to answer: not again until the
-        next start)."""
+        laptop's "sent" would otherwise be final); then which of the check-ins marked sent, of sessions it
+        holds, it holds, and queue the others again (a backup made between a session and its check-in).
+        Returns how many sessions and lone check-ins are sent again; None when the clinic could not be
+        asked (offline: the next round asks; a clinic too old to answer: not again until the next start)."""
         with self.store.session() as db:
             state = self._state(db)
             db.commit()
             if not self.consented(state) or state.clinic_patient_id is None:
                 return None
             sent = outbox.sent_sessions(db)
-        missing: list[uuid.UUID] = []
-        for start in range(0, len(sent), AUDIT_BATCH):
-            batch = sent[start:start + AUDIT_BATCH]
-            try:
-                held = self.client.sessions_held(str(state.clinic_patient_id), [str(i) for i in batch])
-            except ClinicError as exc:
-                if exc.kind == "rejected":
-                    self._audit_at = math.inf
-                    log.info("sync: %s cannot say which sessions it holds (%s): not asked again until the next "
-                             "start", self.link.clinic, exc.message)
-                return None
-            missing += [i for i in batch if str(i) not in held]
+        patient = str(state.clinic_patient_id)
+        try:
+            missing = self._not_held(self.client.sessions_held, "sessions", sent, patient)
+        except _CannotSay:
+            self._audit_at = math.inf
+            return None
+        if missing is None:
+            return None
         with self.store.session() as db:
             n = outbox.send_again(db, missing)
+            checkins = outbox.sent_checkins(db) if self._audit_checkins else []
         if n:
             log.warning("sync: %s no longer holds %d session(s) it took before (restored from a backup?): "
                         "sending them again", self.link.clinic, n)
-        return n
+        if not checkins:
+            return n
+        try:
+            lost = self._not_held(self.client.checkins_held, "check-ins", checkins, patient)
+        except _CannotSay:
+            self._audit_checkins = False
+            return n
+        if lost is None:
+            return None
+        with self.store.session() as db:
+            k = outbox.send_checkins_again(db, lost)
+        if k:
+            log.warning("sync: %s no longer holds %d check-in(s) it took before (restored from a backup?): "
+                        "sending them again", self.link.clinic, k)
+        return n + k
 
     # ------------------------------------------------------------------ loop
 
