@@ -233,6 +233,44 @@ def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store:
         assert outbox.offer_refused_again(db) == 0  # nothing else was refused
 
 
+def test_what_the_clinic_refused_is_offered_again_every_audit_interval_not_only_at_start(store: Store) -> None:
+    """A session dated days ahead by a laptop clock set wrong is refused (a start in the future) until that
+    day has come; romcam may run for weeks without a restart, so the refused are offered again every
+    ``audit_every_s``, not only when the worker starts."""
+    import time
+
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    with store.session() as db:
+        sid, _ = service.ingest_session(db, synthetic_session(me, T0, [spec]))
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+
+    def refuse() -> None:
+        with store.session() as db:
+            item = db.query(OutboxItem).filter_by(object_id=sid).one()
+            item.state, item.last_error = "rejected", "the clinic refused it (HTTP 422: started_at: in the future)"
+            db.commit()
+
+    def state() -> str:
+        with store.session() as db:
+            return db.query(OutboxItem).filter_by(object_id=sid).one().state
+
+    link = LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "t" * 40)  # nothing listens there: it stays queued
+    worker = SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1, audit_every_s=2.0))
+    refuse()
+    worker.step()  # the start
+    assert state() == "pending"
+    refuse()
+    worker.step()
+    assert state() == "rejected"  # not offered again on every round
+    time.sleep(2.1)
+    worker.step()
+    assert state() == "pending"  # the interval has passed: offered again
+
+
 def test_a_document_this_laptop_cannot_prepare_is_explained_in_plain_words() -> None:
     """The patient reads the reason on the coach page: the document's first problem, not pydantic's dump."""
     from pydantic import ValidationError

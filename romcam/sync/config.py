@@ -40,7 +40,8 @@ class SyncSettings(BaseSettings):
     start_pull_timeout_s: float = Field(5.0, gt=0, le=120, description="the plan pull before the coach starts")
     audit_every_s: float = Field(21_600.0, gt=0, le=7 * 86_400,
                                  description="how often the clinic is asked whether it still holds every session "
-                                 "sent (one restored from a backup lost the later ones): at start, then this often")
+                                 "sent (one restored from a backup lost the later ones), and what it refused is "
+                                 "offered again: at start, then this often")
 
 
 @dataclass(frozen=True)

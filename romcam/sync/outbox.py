@@ -9,7 +9,8 @@ off by a crash, stays ``interrupted``, and is sent as it is. The orphans are kno
 comparing clocks: a clock stepped back after the start (an NTP correction) made a session being
 recorded look older than the process, and it was sent as an empty shell and never again. Demo sessions
 (rendered video, not the patient) are never sent. What the clinic refused is offered again once each
-time romcam starts (:func:`offer_refused_again`): the clinic may have been updated since. What was
+time romcam starts and every six hours (:func:`offer_refused_again`): the clinic may have been updated
+since, or the day a wrong clock dated a session ahead to may have come. What was
 recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`).
 What was sent and the clinic no longer holds (restored from a backup made before it arrived) is sent
 again (:func:`send_again` for sessions with their check-ins, :func:`send_checkins_again` for a check-in
@@ -153,9 +154,11 @@ def send_again(db: DB, session_ids: Collection[uuid.UUID]) -> int:
 
 
 def offer_refused_again(db: DB) -> int:
-    """Put every item the clinic refused back in the queue; returns how many. The worker does this once
-    when it starts: a clinic server updated since may take what an older one refused (a rep whose
-    furthest point was not seen, for one), and one that still refuses just refuses again."""
+    """Put every item the clinic refused back in the queue; returns how many. The worker does this when
+    it starts: a clinic server updated since may take what an older one refused (a rep whose
+    furthest point was not seen, for one), and one that still refuses just refuses again. The worker does
+    it again every ``audit_every_s`` too: a session dated days ahead by a wrong clock is refused until
+    that day has come."""
     n = db.execute(update(OutboxItem).where(OutboxItem.state == "rejected").values(state="pending")).rowcount
     db.commit()
     return int(n or 0)

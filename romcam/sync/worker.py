@@ -8,7 +8,8 @@ only after the clinic answered, and a crash in between just sends it again. Afte
 whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most
 ``backoff_cap_s``, times a random factor in [0.5, 1]); a refused token stops uploads until the token
 works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
-go on, and it is offered again once when the worker next starts (the clinic may have been updated).
+go on, and it is offered again when the worker next starts and every ``audit_every_s`` (the clinic
+may have been updated; a session dated ahead by a wrong clock is taken once its day has come).
 The plan is pulled at start and every ``plan_every_s``. At start, and every ``audit_every_s``, the
 clinic is asked which of the sessions marked sent it holds; any it no longer has (a clinic restored
 from a backup) go back in the queue with their check-ins; so does a check-in it lost while it kept its
@@ -112,6 +113,7 @@ class SyncWorker:
         self._retry_at = 0.0  # time.monotonic() before which nothing is sent
         self._plan_at = 0.0
         self._audit_at = 0.0  # time.monotonic() when the clinic is next asked what it holds (inf: it cannot say)
+        self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
 
@@ -331,6 +333,9 @@ class SyncWorker:
         mono = time.monotonic()
         with self.store.session() as db:
             outbox.enqueue_pending(db, patient_id=self.store.local_patient_id, orphans=self.orphans, now=_now())
+        if mono >= self._offer_at:  # a session dated ahead by a wrong clock is taken once that day has come
+            self.offer_refused_again()
+            self._offer_at = mono + self.settings.audit_every_s
         if mono >= self._plan_at and mono >= self._retry_at:
             if self.pull_plan():
                 self._plan_at = mono + self.settings.plan_every_s
@@ -344,7 +349,8 @@ class SyncWorker:
             self.upload_due()
 
     def offer_refused_again(self) -> int:
-        """Once at start: what the clinic refused goes back in the queue (see :mod:`romcam.sync.outbox`)."""
+        """At start and every ``audit_every_s``: what the clinic refused goes back in the queue (see
+        :mod:`romcam.sync.outbox`)."""
         with self.store.session() as db:
             n = outbox.offer_refused_again(db)
         if n:
@@ -352,10 +358,6 @@ class SyncWorker:
         return n
 
     def run(self) -> None:
-        try:
-            self.offer_refused_again()
-        except Exception as exc:  # the database busy for a moment: they wait for the next start
-            log.warning("sync: %s", exc)
         while not self._stop.is_set():
             try:
                 self.step()
