@@ -25,6 +25,8 @@ from romcam.server.app import create_app
 from romcam.server.auth_router import LoginThrottle
 from romcam.server.deps import SESSION_COOKIE
 from romcam.server.settings import DEFAULT_SECRET_KEY, Settings
+from romcam.store import accounts
+from romcam.store.models import Patient
 
 GOOD = {"email": "clinician@clinic.test", "password": PASSWORD}
 
@@ -364,6 +366,32 @@ def test_two_password_changes_at_once_the_first_wins_and_the_other_is_told(clini
     r = TestClient(clinic.app, base_url=BASE).post("/api/auth/login", json={"email": "clinician@clinic.test",
                                                                            "password": "the second new passphrase"})
     assert r.status_code == 401
+
+
+@pytest.mark.parametrize("role", ["patient", "caregiver"])
+def test_no_account_or_device_token_acts_for_the_servers_own_patient(clinic: Clinic, db_url: str, role: str) -> None:
+    """The server's own "Me" patient (the live coach's) is nobody's at a clinic: no staff sees it, so an
+    account or a laptop token for it would file a patient's sessions where no PT ever reads them. The
+    API and the CLI refuse it, naming what to do; the patient's own id still works."""
+    me = clinic.store.local_patient_id
+    admin = clinic.client("admin")
+    r = admin.post("/api/users", json={"email": f"me-{role}@clinic.test", "password": PASSWORD, "role": role,
+                                       "patient_id": str(me)})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "patient_id"] and "not a clinic patient" in r.text
+    ok = admin.post("/api/users", json={"email": f"ada-{role}@clinic.test", "password": PASSWORD, "role": role,
+                                        "patient_id": str(clinic.own)})
+    assert ok.status_code == 201, ok.text
+    for argv in (["user", "create", "--email", f"cli-{role}@clinic.test", "--role", role, "--patient", str(me)],
+                 ["token", "create", "--patient", str(me)]):
+        done = subprocess.run([sys.executable, "-m", "romcam.cli", *argv, "--db", db_url],
+                              input="a long enough password\n", capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "not a clinic patient" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert done.stdout == ""  # no token printed
+    with clinic.store.session() as db:
+        assert accounts.list_device_tokens(db, db.get(Patient, me)) == []
+        assert not any(u.patient_id == me for u in accounts.list_users(db))
 
 
 def test_bind_rules() -> None:

@@ -57,6 +57,9 @@ def _verify(stored_hash: str, password: str) -> bool:
         return False
 
 
+NOT_A_CLINIC_PATIENT = ("that is this server's own patient (the live coach's, \"Me\"), not a clinic patient: add "
+                        "the patient on the dashboard (or POST /api/patients) and use their id")
+
 # --- users ----------------------------------------------------------------------------------------
 
 def create_user(db: DB, *, email: str, password: str, role: str, name: str = "",
@@ -70,8 +73,11 @@ def create_user(db: DB, *, email: str, password: str, role: str, name: str = "",
     if role in PATIENT_ROLES:
         if patient_id is None:
             raise InvalidError(("body", "patient_id"), f"a {role} acts for one patient: give --patient / patient_id")
-        if db.get(Patient, patient_id) is None:
+        patient = db.get(Patient, patient_id)
+        if patient is None:
             raise NotFoundError("patient")
+        if patient.is_local:
+            raise InvalidError(("body", "patient_id"), NOT_A_CLINIC_PATIENT)
     elif patient_id is not None:
         raise InvalidError(("body", "patient_id"), f"a {role} is not tied to one patient: leave patient_id out")
     user = User(email=email, name=name, role=role, patient_id=patient_id, password_hash=hash_password(password),
@@ -201,7 +207,10 @@ def end_session(db: DB, secret: str) -> None:
 
 def create_device_token(db: DB, patient: Patient, *, label: str = "", created_by: uuid.UUID | None = None,
                         now: datetime) -> tuple[DeviceToken, str]:
-    """A new token for ``patient``'s machine: the row and the plaintext (shown once, never stored)."""
+    """A new token for ``patient``'s machine: the row and the plaintext (shown once, never stored). The
+    server's own patient (the live coach's) has none: nobody at a clinic sees what it would upload."""
+    if patient.is_local:
+        raise InvalidError(("path", "patient_id"), NOT_A_CLINIC_PATIENT)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = DeviceToken(patient_id=patient.id, label=label, token_sha256=sha256_hex(plaintext),
                       prefix=plaintext[: len(TOKEN_PREFIX) + 4], created_by=created_by, created_at=now)
