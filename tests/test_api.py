@@ -7,6 +7,7 @@ import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
@@ -593,6 +594,25 @@ def test_csv_export_has_a_row_per_rep(api: TestClient) -> None:
             "below_target"} <= set(rows[0])
     assert {r["mode"] for r in rows} == {"active", "passive"}
     assert {r["peak_seen"] for r in rows} == {"true"}
+
+
+def test_csv_export_gives_times_a_spreadsheet_reads_in_the_readers_zone(api: TestClient) -> None:
+    """ISO 8601 with a T and an offset is text to a spreadsheet: the CSV also gives each time as
+    "YYYY-MM-DD HH:MM:SS" in the reader's zone (the dashboard's link sends it), named in ``time_zone``."""
+    pid = _patient(api)
+    at = datetime(2026, 11, 20, 2, 30, 15, tzinfo=UTC)  # 19:30 the evening before in Denver
+    _post_session(api, pid, at, [_set(100.0)])
+    [utc] = {(r["session_started_at"], r["session_started_local"], r["time_zone"])
+             for r in csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text))}
+    assert datetime.fromisoformat(utc[0]) == at and utc[1:] == ("2026-11-20 02:30:15", "UTC")
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv",
+                                                   params={"tz": "America/Denver"}).text)))
+    assert {(r["session_started_local"], r["time_zone"]) for r in rows} == {("2026-11-19 19:30:15", "America/Denver")}
+    set_at = datetime.fromisoformat(rows[0]["set_started_at"]).astimezone(ZoneInfo("America/Denver"))
+    assert rows[0]["set_started_local"] == set_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert datetime.fromisoformat(rows[0]["session_started_at"]) == at  # the UTC column unchanged
+    bad = api.get(f"/api/patients/{pid}/export.csv", params={"tz": "Mars/Olympus"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "tz"]
 
 
 def test_csv_export_keeps_a_set_without_reps(api: TestClient) -> None:

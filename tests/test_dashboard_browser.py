@@ -457,6 +457,8 @@ def test_a_new_plan_counts_from_its_start_in_the_readers_days(browser, server) -
     and the page say the figures count from the plan's start, and the calendar greys the days before it.
     The calendar's days are the reader's: a session at 8 pm in Denver is on that Denver day, where the
     PT in Denver looks for it (in UTC it is the next day's)."""
+    import csv
+    import io
     from zoneinfo import ZoneInfo
 
     api = Api(server)
@@ -495,6 +497,12 @@ def test_a_new_plan_counts_from_its_start_in_the_readers_days(browser, server) -
         greyed = sorted(d for d, c in cells.items() if c["before"])
         assert greyed == [d for d in sorted(cells) if d < plan_day.isoformat()]
         assert "the days before it are greyed" in page.locator("#adherence").inner_text()
+        # the CSV the page links to gives the times in the reader's zone too, as a spreadsheet reads them
+        href = page.locator("#csv-link").get_attribute("href")
+        assert href.endswith("/export.csv?tz=America%2FDenver"), href
+        rows = list(csv.DictReader(io.StringIO(page.request.get(server + href).text())))
+        assert {r["time_zone"] for r in rows} == {"America/Denver"}
+        assert evening.strftime("%Y-%m-%d %H:%M:%S") in {r["session_started_local"] for r in rows}
 
 
 def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server) -> None:

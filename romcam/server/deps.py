@@ -30,15 +30,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, HTTPException, WebSocketException
+from fastapi import Depends, HTTPException, Query, WebSocketException
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 from starlette.requests import HTTPConnection
 
 from ..store import accounts, audit, service, trends
 from ..store.db import Store
-from ..store.errors import NotFoundError
+from ..store.errors import InvalidError, NotFoundError
 from ..store.models import Alert, Patient, Prescription, Session
 from .settings import Settings
 
@@ -323,7 +324,18 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     return dependency
 
 
+def reader_zone(tz: str = Query("UTC", max_length=64, description="an IANA time zone (Europe/Paris): days and "
+                                 "times in that zone, as the dashboard's reader lives them")) -> ZoneInfo:
+    """The ``tz`` query parameter as a zone (unknown: 422 naming it)."""
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like name such as ../x
+        raise InvalidError(("query", "tz"), f"unknown time zone {tz!r}: give an IANA name such as "
+                           "Europe/Paris or UTC") from None
+
+
 PatientDep = Annotated[Scope, Depends(patient_scope)]
+ZoneDep = Annotated[ZoneInfo, Depends(reader_zone)]
 PlanDep = Annotated[Scope, Depends(plan_scope)]
 StaffPatientDep = Annotated[Scope, Depends(staff_scope)]
 PrescriptionDep = Annotated[PrescriptionScope, Depends(prescription_scope)]

@@ -5,16 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ..store import exports
-from .deps import PatientDep
+from .deps import PatientDep, ZoneDep
 
 router = APIRouter(prefix="/api", tags=["exports"])
 
 
 @router.get("/patients/{patient_id}/export.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def export_csv(scope: PatientDep) -> Response:
+def export_csv(scope: PatientDep, zone: ZoneDep) -> Response:
+    """Times as ISO 8601 UTC, and again in ``tz`` as a spreadsheet reads a date and time."""
     name = f"romcam-{scope.patient.id}.csv"
-    return Response(exports.export_csv(scope.db, scope.patient), media_type="text/csv; charset=utf-8",
+    return Response(exports.export_csv(scope.db, scope.patient, zone=zone), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 
@@ -11,7 +10,7 @@ from ..session_doc import Mode, Posture, Side, check_exercise
 from ..store import trends
 from ..store.errors import InvalidError
 from ..store.service import now_utc
-from .deps import AlertDep, PatientDep
+from .deps import AlertDep, PatientDep, ZoneDep
 from .schemas import AdherenceOut, AlertPublic, SnoozeIn, TrendOut
 
 router = APIRouter(prefix="/api", tags=["trends"])
@@ -28,14 +27,8 @@ def get_trends(scope: PatientDep, exercise: Annotated[str, Query(max_length=64)]
 
 
 @router.get("/patients/{patient_id}/adherence", response_model=AdherenceOut)
-def get_adherence(scope: PatientDep, days: int = Query(56, ge=1, le=731),
-                  tz: str = Query("UTC", max_length=64, description="an IANA time zone (Europe/Paris): the "
-                                  "calendar's days are that zone's, as the dashboard's reader lives them")) -> dict:
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path-like name such as ../x
-        raise InvalidError(("query", "tz"), f"unknown time zone {tz!r}: give an IANA name such as "
-                           "Europe/Paris or UTC") from None
+def get_adherence(scope: PatientDep, zone: ZoneDep, days: int = Query(56, ge=1, le=731)) -> dict:
+    """The calendar's days are ``tz``'s (the dashboard sends its reader's zone)."""
     return trends.adherence(scope.db, scope.patient, days=days, now=now_utc(), zone=zone)
 
 

@@ -19,13 +19,16 @@ and are left out of the FHIR Bundle, which has no such mark.
 
 A set in which no rep was counted (the joint moved too little: for a patient losing range, the
 session that matters most) is in the CSV all the same, as one row with the rep's columns empty and
-the set's own ``max_angle_deg`` and ``min_angle_deg``.
+the set's own ``max_angle_deg`` and ``min_angle_deg``. Its times are ISO 8601 UTC text, and again in the
+reader's zone as a spreadsheet reads a date and time (``session_started_local``, ``set_started_local``,
+the zone in ``time_zone``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -57,7 +60,8 @@ METHOD_DISPLAY = {"active": "Active range of motion", "active_assisted": "Active
 CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "set_id", "set_started_at",
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
-               "partial", "below_target", "peak_seen"]
+               "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone"]
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
 
@@ -78,7 +82,14 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def export_csv(db: DB, patient: Patient) -> str:
+def _local(value: datetime | None, zone: tzinfo) -> str:
+    return value.astimezone(zone).strftime(LOCAL_FORMAT) if value is not None else ""
+
+
+def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
+    """One row per rep, and one per set without a rep. Times twice: ISO 8601 UTC (``*_at``) for programs,
+    and in ``zone`` as ``YYYY-MM-DD HH:MM:SS`` (``*_local``, the zone named in ``time_zone``), which
+    spreadsheets read as dates."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -91,12 +102,13 @@ def export_csv(db: DB, patient: Patient) -> str:
         head = (session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
                 s.side, s.mode, s.posture, s.prescription_id, s.prescription_version,
                 v.target_min if v else None, v.target_max if v else None)
+        local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone))
         for i, r in enumerate(s.reps, start=1):
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
-                                          r.partial, r.below_target, r.peak_seen)])
+                                          r.partial, r.below_target, r.peak_seen, *local)])
         if not s.reps:  # no rep counted (the joint barely moved): the set still happened, with its own range
             w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
-                                          None, None)])
+                                          None, None, *local)])
     return out.getvalue()
 
 

@@ -28,7 +28,7 @@
     const last = p.last_session_at ? `Last session ${R.fmtDate(p.last_session_at)} (${R.daysAgo(p.last_session_at)}).` : "No sessions yet.";
     document.getElementById("patient-summary").textContent = `${last} ${R.adherenceSentence(p)}`;
     document.getElementById("report-link").href = `/patients/${patientId}/report`;
-    document.getElementById("csv-link").href = `${base}/export.csv`;
+    document.getElementById("csv-link").href = `${base}/export.csv?tz=${encodeURIComponent(R.timeZone())}`;
     document.getElementById("fhir-link").href = `${base}/export.fhir.json`;
     document.getElementById("plan-state-text").textContent = p.plan_paused
       ? "The plan is paused (for example, a hospital stay): missed sessions are not flagged."
