@@ -249,7 +249,7 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     model = check_model(args.model)  # a wrong --model fails before the server starts
     options = LiveOptions(source=None, exercise=args.exercise, side=args.side, every_frame=args.every_frame,
                           model_path=str(model), loop=args.loop, subject=args.subject, mode=args.mode,
-                          posture=args.posture)
+                          posture=args.posture, auto_start=args.auto_start)
     if args.source is not None:
         spec = parse_source(args.source)
         quiet_opencv()
@@ -672,6 +672,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--every-frame", action="store_true",
                    help="process every frame of a file as fast as possible (default: play at its own frame rate)")
     s.add_argument("--loop", action="store_true", help="play a --source video file again each time it ends")
+    s.add_argument("--auto-start", action="store_true",
+                   help="hands-free: start the session by itself once the patient is in place, after a spoken "
+                        "5-second countdown (the page's \"Start by itself\" switch does the same)")
     s.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
     s.add_argument("--no-live", action="store_true", help="serve the API and dashboard only, no capture")
     s.add_argument("--subject", default="auto", metavar="WHO",

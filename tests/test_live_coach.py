@@ -8,9 +8,11 @@ import pytest
 
 from romcam.catalog import default_catalog, get_motion
 from romcam.live.coach import (
+    AUTO_START_COUNTDOWN_S,
     BACK_RESUME_S,
     CUE_INTERVAL_S,
     LEAVE_PAUSE_S,
+    READY_S,
     REST_BETWEEN_S,
     Coach,
     FrameInput,
@@ -76,6 +78,46 @@ def test_before_start_it_measures_and_guides_positioning() -> None:
     assert "face the camera" in run.cues
     out = run.frames(0.5, 40.0)
     assert out[-1].state == "positioning" and not out[-1].started and out[-1].zone == "below"
+
+
+def test_hands_free_start_counts_down_once_the_patient_is_in_place_and_starts_by_itself() -> None:
+    """A patient with weak hands and the laptop out of reach: in place (in view, the view right, the joint
+    seen) for READY_S, the coach says so and starts the session after a 5-second countdown; turning away
+    or leaving stops the countdown, which begins again once back in place."""
+    coach = Coach([rx()], auto_start=True)
+    run = Run(coach)
+    run.frames(1.0, None, present=False)
+    out = run.frames(READY_S + 2.0, 40.0, view_ok=False)  # in view, facing the wrong way: no countdown
+    assert {o.auto_start_in_s for o in out} == {None} and not coach.started
+    out = run.frames(READY_S - 0.2, 40.0)
+    assert {o.auto_start_in_s for o in out} == {None}
+    out = run.frames(2.0, 40.0)
+    counting = [o.auto_start_in_s for o in out if o.auto_start_in_s is not None]
+    assert counting and counting[0] == pytest.approx(AUTO_START_COUNTDOWN_S, abs=0.3)
+    assert counting == sorted(counting, reverse=True) and not coach.started
+    assert "all set: starting in 5 seconds" in run.cues
+    out = run.frames(1.0, None, missing="left_wrist not visible")  # the wrist hidden: the countdown stops
+    assert out[-1].auto_start_in_s is None and not coach.started
+    out = run.frames(READY_S + 1.0, 40.0)  # back in place: it begins again, from the start
+    assert out[-1].auto_start_in_s == pytest.approx(AUTO_START_COUNTDOWN_S - 1.0, abs=0.2)
+    out = run.frames(AUTO_START_COUNTDOWN_S, 40.0)
+    assert coach.started and actions(out) == [("begin_session", None), ("begin_set", 0)]
+    assert "starting now" in run.cues and out[-1].auto_start_in_s is None
+    assert run.frames(0.5, 40.0)[-1].state == "exercising"
+
+
+def test_without_hands_free_start_the_session_waits_for_start() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    out = run.frames(READY_S + AUTO_START_COUNTDOWN_S + 2.0, 40.0)
+    assert not coach.started and actions(out) == [] and {o.auto_start_in_s for o in out} == {None}
+    coach.auto_start = True  # the page's switch, turned on while the patient is already in place
+    out = run.frames(READY_S - 0.2, 40.0)  # counted from the switch: no start out of the blue
+    assert {o.auto_start_in_s for o in out} == {None} and not coach.started
+    out = run.frames(0.5, 40.0)
+    assert out[-1].auto_start_in_s is not None and "all set: starting in 5 seconds" in run.cues
+    run.frames(AUTO_START_COUNTDOWN_S, 40.0)
+    assert coach.started
 
 
 def test_side_view_hint_names_the_side() -> None:

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -192,3 +193,36 @@ def test_reps_done_while_paused_are_neither_counted_nor_kept(demo_clip: Path, tm
         (stored,) = session["sets"]
         assert stored["reps_full"] == 0 and stored["reps"] == []
         assert len(stored["samples"]["t"]) < 10, "nothing measured while paused is kept"
+
+
+def test_hands_free_start_starts_the_session_by_itself_after_a_countdown(demo_clip: Path, tmp_path: Path) -> None:
+    """Off by default, the session waits for Start; the page's switch (POST /live/auto_start) turns the
+    hands-free start on: with the patient in place the events count down from 5 s, the coach says so,
+    and the session starts by itself, recorded like any other. `romcam serve --auto-start` starts with it on."""
+    with serve(tmp_path, "--source", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left",
+               "--loop") as (port, _):
+        assert _get(port, "/live/status")["auto_start"] is False
+        out: list[dict] = []
+        with connect(f"ws://127.0.0.1:{port}/live/ws", origin=f"http://127.0.0.1:{port}", open_timeout=10) as ws:
+            ws_until(ws, lambda ev: ev.get("type") == "frame" and ev["t"] >= 9.0, 60, out)
+            frames = [ev for ev in out if ev["type"] == "frame"]
+            assert not any(ev["started"] for ev in frames) and {ev["auto_start_in_s"] for ev in frames} == {None}
+            code, status = _post(port, "/live/auto_start", {"on": True})
+            assert code == 200 and status["auto_start"] is True and status["started"] is False
+            out.clear()
+            ws_until(ws, lambda ev: ev.get("type") == "frame" and ev["started"], 30, out)
+        frames = [ev for ev in out if ev["type"] == "frame"]
+        counting = [ev["auto_start_in_s"] for ev in frames if ev["auto_start_in_s"] is not None]
+        assert counting and max(counting) == pytest.approx(5.0, abs=0.5) and min(counting) < 0.5
+        assert "all set: starting in 5 seconds" in [ev["cue"] for ev in frames]
+        status = _get(port, "/live/status")
+        assert status["started"] is True and status["session_id"]
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/live/auto_start", data=b'{"on": "maybe"}',
+                                     method="POST", headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(req, timeout=10)
+        assert bad.value.code == 422
+        bad.value.close()
+    (tmp_path / "flag").mkdir()
+    with serve(tmp_path / "flag", "--source", str(demo_clip), "--auto-start") as (port, _):
+        assert _get(port, "/live/status")["auto_start"] is True

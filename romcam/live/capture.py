@@ -68,6 +68,7 @@ class LiveOptions:
     retry_max_s: float = RETRY_MAX_S
     people: int | None = None  # how many people the pose model looks for (None: by the plan, see CaptureWorker.people)
     subject: str = "auto"  # who the patient is when two people are in view (romcam.subject selectors)
+    auto_start: bool = False  # hands-free start: the session starts by itself once the patient is in place
     mode: str = "active"  # with --exercise: active | active_assisted | passive
     posture: str | None = None  # with --exercise: standing | seated | lying (default: the catalog's first)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -160,7 +161,7 @@ class CaptureWorker:
         self.subject_selector = parse_selector(subject)  # how each set picks the patient (docs/live.md)
         self.subject: SubjectTracker | None = None
         self.plan = plan
-        self.coach = Coach(plan)
+        self.coach = Coach(plan, auto_start=options.auto_start)
         self.recorder = recorder
         self.publish = publish or (lambda ev: None)
         self._estimator_factory = estimator_factory
@@ -234,6 +235,14 @@ class CaptureWorker:
         self.publish(status_event(status))
         return status
 
+    def set_auto_start(self, on: bool) -> dict[str, Any]:
+        """Hands-free start on or off (the page's "Start by itself" switch); the new status."""
+        with self._lock:
+            self.coach.auto_start = on
+            status = self.status()
+        self.publish(status_event(status))
+        return status
+
     @property
     def recording_problem(self) -> str | None:
         """What is wrong with saving the session, for the page (None while everything is stored)."""
@@ -248,7 +257,8 @@ class CaptureWorker:
                 "exercise": item.exercise, "side": item.side, "plan_index": self.coach.index,
                 "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
                 "last_session_id": str(self.last_session_id) if self.last_session_id else None,
-                "started": self.coach.started, "effective_fps": round(self.effective_fps(), 1),
+                "started": self.coach.started, "auto_start": self.coach.auto_start,
+                "effective_fps": round(self.effective_fps(), 1),
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,

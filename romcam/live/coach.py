@@ -24,7 +24,11 @@ Rules, each a constant below:
 - the patient leaving the frame for ``LEAVE_PAUSE_S`` pauses the session, coming back for
   ``BACK_RESUME_S`` resumes it; a manual pause waits for resume;
 - a set ends when its reps are done, or at the PT's cap on reps or minutes (active time, not
-  pauses or rests); rest is offered between exercises (``REST_BETWEEN_S``).
+  pauses or rests); rest is offered between exercises (``REST_BETWEEN_S``);
+- hands-free start (``auto_start``, off unless asked for): once the patient has been measurable for
+  ``READY_S`` before Start, the coach says "all set: starting in 5 seconds" and starts by itself after
+  ``AUTO_START_COUNTDOWN_S`` (a patient with weak hands and the laptop out of reach needs no key);
+  leaving the view or turning away cancels the countdown, which begins again once back in place.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ REST_FATIGUE_S = 15.0
 STALL_S = 0.6  # at the top of a rep this long below target_min: "a little higher"
 DECLINE_REPS = 3
 MISSING_CUE_S = 1.0  # the joint hidden this long (patient in view): "I can't see your wrist"
+READY_S = 2.0  # hands-free start: measurable (in view, the view right, the joint seen) this long, then
+AUTO_START_COUNTDOWN_S = 5.0  # "all set: starting in 5 seconds", and the session starts by itself
 
 STATES = ("waiting_for_patient", "positioning", "exercising", "holding", "resting", "paused", "done",
           "source_lost")
@@ -131,6 +137,7 @@ class CoachOutput:
     rest_remaining_s: float | None
     actions: list[tuple[str, Any]] = field(default_factory=list)
     auto_paused: bool = False  # paused because nobody is in view: it resumes by itself
+    auto_start_in_s: float | None = None  # hands-free start counting down: seconds until the session starts
 
 
 def view_hint(item: PlanItem) -> str:
@@ -179,12 +186,14 @@ def phrase(cue: str, item: PlanItem) -> str:
 class Coach:
     """The session state machine over today's plan (see the module docstring)."""
 
-    def __init__(self, plan: list[PlanItem]) -> None:
+    def __init__(self, plan: list[PlanItem], *, auto_start: bool = False) -> None:
         if not plan:
             raise ValueError("the coach needs a plan of at least one exercise")
         self.plan = list(plan)
         self.index = 0
         self.started = False
+        self._auto_start = auto_start
+        self._ready_since: float | None = None  # measurable before Start since (hands-free start)
         self.state = "waiting_for_patient"
         self.cue: str | None = None
         self.cue_id = 0
@@ -208,6 +217,18 @@ class Coach:
     @property
     def item(self) -> PlanItem:
         return self.plan[self.index]
+
+    @property
+    def auto_start(self) -> bool:
+        return self._auto_start
+
+    @auto_start.setter
+    def auto_start(self, on: bool) -> None:
+        """Hands-free start on or off; turned on, the patient's time in place counts from now (the whole
+        countdown is said, never a start out of the blue)."""
+        if on and not self._auto_start:
+            self._ready_since = None
+        self._auto_start = on
 
     def start(self) -> list[tuple[str, Any]]:
         if self.started:
@@ -295,8 +316,15 @@ class Coach:
             pass
         elif not self.started:
             self.state = self._presence_state(f)
-            if self.state == "positioning":
-                self._positioning_cues(f)
+            measurable = self.state == "positioning" and not self._positioning_cues(f)
+            self._ready_since = (self._ready_since if self._ready_since is not None else f.t) if measurable else None
+            if self.auto_start and self._ready_since is not None:
+                waited = f.t - self._ready_since
+                if waited >= READY_S + AUTO_START_COUNTDOWN_S:
+                    self._actions.extend(self.start())
+                    self._say("starting now", force=True)
+                elif waited >= READY_S:
+                    self._say_once(f"all set: starting in {AUTO_START_COUNTDOWN_S:.0f} seconds")
         elif self.state == "paused":
             if self._auto_paused and not self._manual_pause and self._present_since is not None \
                     and f.t - self._present_since >= BACK_RESUME_S:
@@ -316,7 +344,10 @@ class Coach:
         hold = self._hold_s(f, zone)
         rest_left = (max(0.0, self._rest_until - f.t) if self.state == "resting" and self._rest_until is not None
                      else None)
+        counting = not self.started and self.auto_start and self._ready_since is not None \
+            and f.t - self._ready_since >= READY_S
         return CoachOutput(
+            auto_start_in_s=round(self._ready_since + READY_S + AUTO_START_COUNTDOWN_S - f.t, 1) if counting else None,
             state=self.state, zone=zone, rep=self._rep if self.started else f.rep, hold_s=round(hold, 2),
             cue=self.cue, cue_id=self.cue_id,
             view_hint=view_hint(item) if f.has_subject and f.view_ok is False else None,

@@ -23,7 +23,7 @@ def frame_event(*, t: float, item: PlanItem, angle: float, confidence: float, vi
                 out: CoachOutput, demo: bool, effective_fps: float, raw: float = math.nan,
                 frame_index: int = 0, session_id: str | None = None) -> dict[str, Any]:
     """One processed frame (docs/live.md "Event"), plus ``angle_raw``, ``started``, ``plan_index``,
-    ``fatigued``, ``rest_remaining_s``, ``auto_paused``, ``frame`` and ``session_id``."""
+    ``fatigued``, ``rest_remaining_s``, ``auto_paused``, ``auto_start_in_s``, ``frame`` and ``session_id``."""
     return {
         "type": "frame",
         "t": round(float(t), 3),
@@ -55,6 +55,7 @@ def frame_event(*, t: float, item: PlanItem, angle: float, confidence: float, vi
         "fatigued": out.fatigued,
         "rest_remaining_s": out.rest_remaining_s,
         "auto_paused": out.auto_paused,
+        "auto_start_in_s": out.auto_start_in_s,
         "frame": frame_index,
         "session_id": session_id,
     }

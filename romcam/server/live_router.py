@@ -213,6 +213,19 @@ def rest(request: Request) -> dict[str, Any]:
     return _command(request, "rest")
 
 
+class AutoStartIn(CheckedInput):
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+
+
+@router.post("/auto_start")
+def auto_start(body: AutoStartIn, request: Request) -> dict[str, Any]:
+    """Hands-free start on or off: once the patient is in place the session starts by itself after a
+    spoken 5-second countdown (the page's "Start by itself" switch). Returns the status."""
+    return _worker(request).set_auto_start(body.on)
+
+
 class CheckinIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
