@@ -297,13 +297,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     link = resolve_link(args.upload_to, args.token, args.config)
     live = None if args.no_live else _live_options(args)
     app = create_app(settings, live=live, link=link)
+    base = f"http://{settings.host}:{settings.port}"
     what = ""
-    if live is not None:
-        what = " — live coach on the demo video" if live.demo else f" — live coach on {live.source}"
+    if live is not None:  # the patient opens the coach, not the PT's dashboard at the bare address
+        on = "the demo video" if live.demo else str(live.source)
+        what = f" — live coach on {on}: the patient opens {base}/coach, the dashboard is {base}/"
     if link is not None:
         what += f" — linked to the clinic {link.url}"
-    print(f"romcam serving on http://{settings.host}:{settings.port} (database {settings.db_url.split('@')[-1]})"
-          f"{what}", file=sys.stderr)
+    print(f"romcam serving on {base} (database {settings.db_url.split('@')[-1]}){what}", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
