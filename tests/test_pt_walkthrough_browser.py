@@ -75,6 +75,14 @@ def test_report_calendar_and_exports_agree_with_the_patient_page(demo_clip: Path
             assert f"latest {round(best)}°" in text and f"target now 90° to 150° (plan v{rx['version']})" in text
             patient_weeks = _week_totals(pg)
 
+            # the session page: how long it lasted, in words a PT trusts (a 14 s clip is not "0 minutes")
+            pg.goto(f"{base}/sessions/{session['id']}")
+            pg.wait_for_selector("body[data-loaded=true]")
+            lasted = (datetime.fromisoformat(session["ended_at"].replace("Z", "+00:00"))
+                      - datetime.fromisoformat(session["started_at"].replace("Z", "+00:00"))).total_seconds()
+            assert 0 < lasted < 60
+            assert pg.locator("#session-summary").inner_text().startswith(f"{round(lasted)} s · completed")
+
             pg.goto(f"{base}/patients/{pid}/report")
             pg.wait_for_selector("#charts[data-ready=true]")
             pg.wait_for_selector("body[data-loaded=true]")
