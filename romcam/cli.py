@@ -387,12 +387,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .catalog import get_motion
 
     get_motion(args.exercise)  # a clear error for an unknown exercise
+    out = Path(args.out)
+    if out.is_dir():  # before the rendering: OpenCV would only say it cannot write to the folder above
+        raise RomcamError(f"cannot write {args.out}: it is a folder — give the clip a file name in it, "
+                          f"e.g. --out {out / 'clip.mp4'}")
     try:
-        truth = render_clip(spec, Path(args.out))
+        truth = render_clip(spec, out)
     except FileNotFoundError as exc:  # the MakeHuman assets are not on this machine
         raise RomcamError(str(exc)) from None
     except OSError as exc:
-        raise RomcamError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        raise RomcamError(f"cannot write {args.out}: {exc.strerror or exc} — choose a place you may write to") from None
     except json.JSONDecodeError as exc:  # a damaged asset file
         raise RomcamError(f"the body's asset files are damaged ({exc}): copy them again") from None
     except ValueError as exc:  # options that do not fit together (a short rep beyond --reps, a view)
