@@ -297,13 +297,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     link = resolve_link(args.upload_to, args.token, args.config)
     live = None if args.no_live else _live_options(args)
     app = create_app(settings, live=live, link=link)
+    base = f"http://{settings.host}:{settings.port}"
     what = ""
-    if live is not None:
-        what = " — live coach on the demo video" if live.demo else f" — live coach on {live.source}"
+    if live is not None:  # the patient opens the coach, not the PT's dashboard at the bare address
+        on = "the demo video" if live.demo else str(live.source)
+        what = f" — live coach on {on}: the patient opens {base}/coach, the dashboard is {base}/"
     if link is not None:
         what += f" — linked to the clinic {link.url}"
-    print(f"romcam serving on http://{settings.host}:{settings.port} (database {settings.db_url.split('@')[-1]})"
-          f"{what}", file=sys.stderr)
+    print(f"romcam serving on {base} (database {settings.db_url.split('@')[-1]}){what}", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
@@ -386,12 +387,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .catalog import get_motion
 
     get_motion(args.exercise)  # a clear error for an unknown exercise
+    out = Path(args.out)
+    if out.is_dir():  # before the rendering: OpenCV would only say it cannot write to the folder above
+        raise RomcamError(f"cannot write {args.out}: it is a folder — give the clip a file name in it, "
+                          f"e.g. --out {out / 'clip.mp4'}")
     try:
-        truth = render_clip(spec, Path(args.out))
+        truth = render_clip(spec, out)
     except FileNotFoundError as exc:  # the MakeHuman assets are not on this machine
         raise RomcamError(str(exc)) from None
     except OSError as exc:
-        raise RomcamError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        raise RomcamError(f"cannot write {args.out}: {exc.strerror or exc} — choose a place you may write to") from None
     except json.JSONDecodeError as exc:  # a damaged asset file
         raise RomcamError(f"the body's asset files are damaged ({exc}): copy them again") from None
     except ValueError as exc:  # options that do not fit together (a short rep beyond --reps, a view)

@@ -36,3 +36,17 @@ def test_render_unknown_exercise_is_a_one_line_error(tmp_path: Path, capsys) -> 
     rc = main(["render", "--exercise", "knee_flex", "--out", str(tmp_path / "x.mp4")])
     assert rc == 3
     assert "did you mean knee_flexion" in capsys.readouterr().err
+
+
+def test_render_out_a_folder_says_so_before_rendering(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "kept.mp4").write_bytes(b"a recording")
+    rc = main(["render", "--exercise", "knee_flexion", "--side", "left", "--reps", "1", "--out", str(folder)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1
+    assert err == (f"romcam: cannot write {folder}: it is a folder — give the clip a file name in it, "
+                   f"e.g. --out {folder / 'clip.mp4'}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips"]  # nothing written beside it ...
+    assert [p.name for p in folder.iterdir()] == ["kept.mp4"]  # ... nor in it
+    assert (folder / "kept.mp4").read_bytes() == b"a recording"

@@ -38,6 +38,26 @@ from ..store.errors import DISK_FULL, READ_ONLY, UNREACHABLE, storage_cause
 from .coach import PlanItem
 
 FLUSH_EVERY_S = 1.0
+BREAK_S = 0.5  # samples further apart than this (and 4 frames): a pause or a rest, not movement
+BREAK_MARKERS = 4  # unmeasured samples put in such a gap: more than the smoothing bridges (filters.MAX_BRIDGED_GAP)
+
+
+def with_breaks(samples: list[Sample], fps: float) -> list[Sample]:
+    """``samples`` with unmeasured ones (angle NaN, nobody seen) put in each gap in time longer than
+    ``BREAK_S`` or 4 frames. While the coach is paused or resting no sample is kept, so the arm that was up
+    when the patient stopped is down when they come back; smoothed across that jump as if it were
+    movement, the curve rings, and a rep's stored peak comes out higher than the patient reached. With
+    the gap marked, each stretch is smoothed on its own and the chart draws no line across the rest."""
+    gap = max(BREAK_S, 4.0 / fps if fps > 0 else 0.0)
+    out: list[Sample] = []
+    for x in samples:
+        if out and x.t - out[-1].t > gap:
+            a, b = out[-1].t, x.t
+            step = (b - a) / (BREAK_MARKERS + 1)
+            out.extend(Sample(out[-1].index, a + step * (k + 1), math.nan, 0.0, None, math.nan, None)
+                       for k in range(BREAK_MARKERS))
+        out.append(x)
+    return out
 
 
 def storage_problem(exc: BaseException) -> str:
@@ -243,8 +263,9 @@ class Recorder:
         if s is not None and self._samples:
             self._last_flush_t = self._samples[-1].t
             seen = [x.view_ok for x in self._samples if x.view_ok is not None]
-            s.samples = dict(set_id=s.set_id, t=[max(0.0, x.t - self._set_t0) for x in self._samples],
-                             angle=[x.angle for x in self._samples], frames=len(self._samples),
+            marked = with_breaks(self._samples, self._fps)  # a pause or a rest: a gap in the curve
+            s.samples = dict(set_id=s.set_id, t=[max(0.0, x.t - self._set_t0) for x in marked],
+                             angle=[x.angle for x in marked], frames=len(self._samples),
                              view_ok_fraction=sum(seen) / len(seen) if seen else 0.0)
         self.retry()
 
@@ -277,7 +298,9 @@ class Recorder:
         target = None
         if item.prescribed:
             target = item.target_min if motion.works == "max" else item.target_max
-        analysis = summarize(motion, item.side, clean, fps=self._fps, video=self.source, frames=len(clean),
+        frames = len(clean)
+        clean = with_breaks(clean, self._fps)  # each stretch between pauses and rests smoothed on its own
+        analysis = summarize(motion, item.side, clean, fps=self._fps, video=self.source, frames=frames,
                              target=target, model=self.model)
         doc = analysis.to_document()
         rx = item.prescription_id

@@ -99,6 +99,15 @@ def open_problem(url: str, exc: BaseException) -> DatabaseError:
     if isinstance(exc, OSError):
         return DatabaseError(f"cannot open the database {where}: {detail} — give --db (or ROMCAM_DB, or "
                              "ROMCAM_DATA for the default) a place romcam may write to")
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and "unable to open database file" in detail.lower():
+        # a file, not a server: say what is wrong with the path instead of asking whether a server runs
+        path = Path(parsed.database).expanduser()
+        if path.is_dir():
+            return DatabaseError(f"cannot open the database {where}: {path} is a folder — give --db a file in it, "
+                                 f"e.g. sqlite:///{path / 'romcam.db'}")
+        return DatabaseError(f"cannot open the database {where}: {detail} — romcam cannot create or open {path}: "
+                             "give --db (or ROMCAM_DB, or ROMCAM_DATA for the default) a place romcam may write to")
     return DatabaseError(f"cannot open the database {where}: {detail} — check --db / ROMCAM_DB and that the "
                          "server is running")
 

@@ -263,9 +263,11 @@ window.romcam = (function () {
     for (let monday = new Date(start); monday <= last; monday.setDate(monday.getDate() + 7)) {
       const row = el("tr", {}, el("th", { scope: "row", text: fmtShortDate(monday) }));
       let done = 0;
+      let planDays = 7; // the days of this week the plan held: a week before it asked for nothing
       for (let i = 0; i < 7; i++) {
         const day = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + i);
         const iso = isoDay(day);
+        if (planDay !== null && iso < planDay) planDays -= 1;
         if (!counts.has(iso)) {
           row.append(el("td", { class: "day day-out", "aria-label": `${fmtDate(day)}: outside the period` }));
           continue;
@@ -284,8 +286,12 @@ window.romcam = (function () {
         }, el("span", { class: "day-num", "aria-hidden": "true", text: String(day.getDate()) }),
         el("span", { class: "day-count", "aria-hidden": "true", text: n ? (n === 1 ? "●" : `●${n}`) : "" })));
       }
-      const planned = perWeek ? ` / ${Number.isInteger(perWeek) ? perWeek : perWeek.toFixed(1)}` : "";
-      row.append(el("td", { class: "week-total", text: `${done}${planned}` }));
+      // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
+      const asked = perWeek ? perWeek * planDays / 7 : 0;
+      const planned = !perWeek ? "" : planDays === 0 ? " (before the plan)"
+        : ` / ${Number.isInteger(asked) ? asked : asked.toFixed(1)}`;
+      row.append(el("td", { class: "week-total", dataset: { planned: perWeek ? String(asked) : "" },
+        text: `${done}${planned}` }));
       body.append(row);
     }
     table.append(body);

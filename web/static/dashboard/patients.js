@@ -77,5 +77,17 @@
     }
   });
 
+  /** This machine runs the live coach (`romcam serve` / `make run`): a patient who opened the bare address finds
+   * the way to it here. Without a capture worker (a clinic server) /live/status answers 503 and nothing shows. */
+  async function pointToCoach() {
+    try {
+      const response = await fetch("/live/status", { headers: { Accept: "application/json" } });
+      if (response.ok) document.getElementById("coach-pointer").hidden = false;
+    } catch (err) {
+      /* no coach here */
+    }
+  }
+
   load();
+  pointToCoach();
 })();

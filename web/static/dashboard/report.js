@@ -24,6 +24,14 @@
     return { recent: R.median(last3.map((p) => p.best_angle)), baseline: R.median(before.map((p) => p.best_angle)), n: before.length };
   }
 
+  /** The plan's target for this series as it stands now (the current version of the active prescription with its
+   * mode and posture), as the patient page says it — not the target the last session followed, which is none for
+   * a session recorded without the plan (`romcam analyze --save`). */
+  function targetNow(group, series) {
+    const rx = (group.prescriptions || []).find((p) => p.mode === series.mode && p.posture === series.posture);
+    return rx ? `${R.fmtSpan(rx.target_min, rx.target_max)} (plan v${rx.version})` : "— (none in the plan now)";
+  }
+
   function latestRows(group, trends) {
     const rows = [];
     const normal = trends.normal || {};
@@ -41,7 +49,7 @@
           ? `${R.fmtBound(last.best_angle, trends.works)}: ${R.NOT_SEEN}` : R.fmtAngle(last.best_angle) }),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num", text: `${R.fmtAngle(cmp.recent)} / ${cmp.n ? R.fmtAngle(cmp.baseline) : "—"}` }),
-        el("td", { class: "num", text: R.fmtSpan(last.target_min, last.target_max) }),
+        el("td", { class: "num", text: targetNow(group, s) }),
         el("td", { class: "num", text: R.fmtSpan(normal.min, normal.max) })));
     }
     return rows;
@@ -63,11 +71,12 @@
       const groups = new Map();
       for (const p of prescriptions) {
         const key = `${p.exercise}|${p.side}`;
-        if (!groups.has(key)) groups.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name });
+        if (!groups.has(key)) groups.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name, prescriptions: [] });
+        groups.get(key).prescriptions.push(p);
       }
       const open = alerts.filter((a) => a.status === "open");  // the report lists the open ones
       const list = [...groups.values()].map((g) => ({ ...g, inPlan: true }))
-        .concat(R.alertedMotions(open, [...groups.values()]).map((m) => ({ ...m, name: null, inPlan: false })));
+        .concat(R.alertedMotions(open, [...groups.values()]).map((m) => ({ ...m, name: null, prescriptions: [], inPlan: false })));
       const trends = await Promise.all(list.map((g) => R.api(
         `${base}/trends?exercise=${encodeURIComponent(g.exercise)}&side=${encodeURIComponent(g.side)}`)));
       const tbody = document.querySelector("#latest tbody");

@@ -91,9 +91,10 @@
         link.href = `/patients/${s.patient_id}`;
         link.hidden = false;
       }
-      const minutes = s.ended_at ? Math.round((R.toDate(s.ended_at) - R.toDate(s.started_at)) / 60000) : null;
-      const bits = [
-        minutes !== null ? `${minutes} minute${minutes === 1 ? "" : "s"}` : null,
+      const seconds = s.ended_at ? Math.max(0, Math.round((R.toDate(s.ended_at) - R.toDate(s.started_at)) / 1000)) : null;
+      const minutes = seconds !== null ? Math.round(seconds / 60) : null;
+      const bits = [  // under a minute in seconds: a 14 s session is not "0 minutes"
+        seconds === null ? null : seconds < 60 ? `${seconds} s` : `${minutes} minute${minutes === 1 ? "" : "s"}`,
         s.status === "interrupted" ? "interrupted before the end" : "completed",
         s.demo ? "demo data, not a real patient session" : null,
         s.source ? `source: ${s.source}` : null,
