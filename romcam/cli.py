@@ -406,8 +406,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Render a demo clip of a patient, analyse it and store it as a demo session in the local
-    database (what `make run` does before serving the dashboard, until the live coach exists)."""
+    """Render a demo clip of a patient (once: kept in ``--out-dir``), analyse it and store it as a demo
+    session in the local database (one per clip, dated by the clip's making)."""
     import uuid
     from datetime import UTC, datetime
 
@@ -416,18 +416,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .pose import check_model
     from .render import RenderSpec, render_clip
     from .report import summary_text
+    from .store.db import data_dir
     from .store.errors import ConflictError
 
     get_motion(args.exercise)  # an unknown exercise fails before anything is rendered (exit 3)
     check_model(args.model)
-    out_dir = Path(args.out_dir or Path(tempfile.gettempdir()) / "romcam-demo")
+    out_dir = Path(args.out_dir) if args.out_dir else data_dir() / "demo"  # this user's, as `serve`'s demo
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():
         print(f"rendering a demo clip of {args.exercise.replace('_', ' ')} → {clip}", file=sys.stderr)
         try:
+            out_dir.mkdir(parents=True, exist_ok=True)
             render_clip(RenderSpec(exercise=args.exercise, side="left", reps=3, seed=1), clip)
         except OSError as exc:
-            raise RomcamError(f"cannot write the demo clip to {clip}: {exc.strerror or exc}") from None
+            raise RomcamError(f"cannot write the demo clip to {clip}: {exc.strerror or exc} — give --out-dir "
+                              "(or ROMCAM_DATA) a folder romcam may write to") from None
+    else:
+        print(f"the demo clip rendered before: {clip}", file=sys.stderr)
     progress = _Progress("analyzing the demo clip")
     try:
         result = analyze_video(clip, args.exercise, "left", progress=progress, model_path=args.model)
@@ -659,7 +664,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="render a demo clip, analyse it and store it as a demo session")
     d.add_argument("--exercise", default="shoulder_abduction")
-    d.add_argument("--out-dir", help="where the demo clip is kept (default: the temp folder)")
+    d.add_argument("--out-dir", help="where the demo clip is kept (default: demo/ in ROMCAM_DATA, "
+                   "~/.local/share/romcam)")
     d.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     d.add_argument("--no-save", action="store_true", help="only print the analysis; store nothing")
     d.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")

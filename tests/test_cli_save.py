@@ -67,6 +67,19 @@ def test_serve_is_a_command(argv: list[str], capsys) -> None:
     assert done.value.code == 0 and "--db" in capsys.readouterr().out
 
 
+def test_demo_keeps_its_clip_in_this_users_data_folder(demo_clip, tmp_path, capsys, monkeypatch) -> None:
+    """Not in the shared temp folder, where another user's clip (or a file planted there) would be taken."""
+    import shutil
+
+    monkeypatch.setenv("ROMCAM_DATA", str(tmp_path / "data"))
+    (tmp_path / "data" / "demo").mkdir(parents=True)
+    shutil.copy(demo_clip, tmp_path / "data" / "demo" / "demo_shoulder_abduction.mp4")
+    assert main(["demo", "--no-save"]) == 0
+    _, err = capsys.readouterr()
+    assert f"the demo clip rendered before: {tmp_path / 'data' / 'demo' / 'demo_shoulder_abduction.mp4'}" in err, err
+    assert "rendering" not in err
+
+
 def test_demo_stores_one_demo_session_however_often_it_runs(demo_clip, tmp_path, capsys) -> None:
     import shutil
 
