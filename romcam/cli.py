@@ -97,6 +97,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         seen[where] = flag
 
 
+NO_SUCH_PATIENT = "no such patient in this database (the dashboard's patient page, or GET /api/patients, gives ids)"
+
+
 def _open_store_for_save(args: argparse.Namespace) -> None:
     """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
     patient is in it (a minutes-long analysis should not end in 'patient not found')."""
@@ -122,9 +125,8 @@ def _open_store_for_save(args: argparse.Namespace) -> None:
                 try:
                     get_patient(db, patient_id)
                 except NotFoundError:
-                    raise UsageError(f"--patient {patient_id}: no such patient in this database (GET /api/patients "
-                                     "on the dashboard's server lists them; leave --patient out for this "
-                                     "laptop's own patient)") from None
+                    raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}; leave --patient out for this "
+                                     "laptop's own patient") from None
     finally:
         store.close()
 
@@ -473,14 +475,21 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     import uuid
 
     from .store import Store, accounts
+    from .store.errors import InvalidError, NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient") if args.patient else None
     password = _read_password(f"password for {args.email} (at least {accounts.MIN_PASSWORD} characters): ")
     store = Store(args.db)
     try:
         with store.session() as db:
-            user = accounts.create_user(db, email=args.email, password=password, role=args.role, name=args.name or "",
-                                        patient_id=patient_id)
+            try:
+                user = accounts.create_user(db, email=args.email, password=password, role=args.role,
+                                            name=args.name or "", patient_id=patient_id)
+            except InvalidError as exc:  # its field as the flag that gave it, not the API's body.email
+                flag = {"patient_id": "--patient"}.get(str(exc.loc[-1]), f"--{exc.loc[-1]}")
+                raise UsageError(f"{flag}: {exc.message}") from None
+            except NotFoundError:
+                raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
             print(f"created {user.role} {user.email} ({uuid.UUID(str(user.id))})", file=sys.stderr)
             print(user.id)
     finally:
@@ -492,11 +501,16 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     """A new password for an account whose owner forgot theirs (nobody else can reset it: the API's
     password change needs the old one); every login session of the account ends."""
     from .store import Store, accounts, service
+    from .store.errors import NotFoundError
 
     store = Store(args.db)
     try:
         with store.session() as db:  # before the prompt: an unknown email is said at once
-            email = accounts.get_user_by_email(db, args.email).email
+            try:
+                email = accounts.get_user_by_email(db, args.email).email
+            except NotFoundError:
+                raise UsageError(f"--email {args.email}: no account has this email in this database (check "
+                                 "the spelling, and --db / ROMCAM_DB)") from None
         password = _read_password(f"new password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
         with store.session() as db:
             user = accounts.get_user_by_email(db, email)
@@ -519,12 +533,16 @@ def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     from .store import Store, accounts, service
+    from .store.errors import NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient")
     store = Store(args.db)
     try:
         with store.session() as db:
-            patient = service.get_patient(db, patient_id)
+            try:
+                patient = service.get_patient(db, patient_id)
+            except NotFoundError:
+                raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
             row, plaintext = accounts.create_device_token(db, patient, label=args.label or "", now=service.now_utc())
             print(f"device token {row.id} for {patient.name}: shown this once, keep it on the patient's machine",
                   file=sys.stderr)

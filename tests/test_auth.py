@@ -292,6 +292,19 @@ def test_cli_user_create_reads_the_password_from_stdin(clinic: Clinic, db_url: s
     assert caregiver.returncode == 2 and "--patient" in caregiver.stderr
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["--email", "not-an-email", "--role", "clinician"], "--email: give an email address"),
+    (["--email", "x@clinic.test", "--role", "patient", "--patient", "00000000-0000-4000-8000-000000000000"],
+     "--patient 00000000-0000-4000-8000-000000000000: no such patient in this database"),
+    (["--email", "y@clinic.test", "--role", "patient"], "--patient: a patient acts for one patient"),
+])  # fmt: skip
+def test_cli_user_create_names_the_flag_at_fault(clinic: Clinic, db_url: str, argv: list[str], says: str) -> None:
+    """A usage error names the command's own flag, not the API's field (body.email) nor a bare 'not found'."""
+    cmd = [sys.executable, "-m", "romcam.cli", "user", "create", "--db", db_url, *argv]
+    done = subprocess.run(cmd, input="a long enough password\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and says in done.stderr and "body." not in done.stderr, done.stderr
+
+
 def test_cli_user_password_sets_a_forgotten_password_and_ends_the_sessions(clinic: Clinic, db_url: str) -> None:
     """The API's password change needs the old password; an account whose owner forgot it gets a new
     one from the server's command line, and whoever held a session of it is logged out."""
@@ -310,7 +323,8 @@ def test_cli_user_password_sets_a_forgotten_password_and_ends_the_sessions(clini
     assert short.returncode == 2 and "at least 12 characters" in short.stderr
     unknown = subprocess.run(cmd[:-1] + ["nobody@clinic.test"], input="a brand new passphrase\n",
                              capture_output=True, text=True, timeout=120)
-    assert (unknown.returncode, unknown.stderr) == (1, "romcam: user not found\n")
+    assert unknown.returncode == 2 and "--email nobody@clinic.test: no account has this email" in unknown.stderr, \
+        unknown.stderr
     login(clinic.app, "clinician@clinic.test", "a brand new passphrase")  # neither changed it
 
 

@@ -115,4 +115,4 @@ def test_cli_token_create_prints_only_the_token(clinic: Clinic, db_url: str) -> 
 
     bad = subprocess.run([sys.executable, "-m", "romcam.cli", "token", "create", "--db", db_url, "--patient",
                           str(uuid.uuid4())], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and bad.stdout == "" and "patient not found" in bad.stderr
+    assert bad.returncode == 2 and bad.stdout == "" and "no such patient in this database" in bad.stderr
