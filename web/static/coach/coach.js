@@ -6,6 +6,10 @@
  * the session with POST /live/start|pause|resume|stop|next|rest. At "done" it shows a summary that
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
+ * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
+ * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."); the readout, rewritten every frame, is
+ * never a live region.
+ *
  * No framework and no inline script or style (the page holds under a strict CSP). Data goes into
  * the DOM as text, never as HTML.
  */
@@ -19,6 +23,7 @@
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
+  const ANNOUNCE_SAME_MS = 6000;       // the screen reader's same sentence not again within 6 s (a second hold)
   const LIGHT_OK = 0.6;                // mean landmark confidence: the person is seen clearly
   const LIGHT_MIN = 0.15;              // mean luma of the picture (event.light, 0..1) below this: too dark
   const CONF_WINDOW = 30;              // frames over which the confidence is averaged
@@ -83,6 +88,7 @@
     lockClick: null,                  // {x, y, at}: the caregiver tapped the patient; waiting for the lock
     lockAnnounced: "",                // the lock already announced (so it is said once)
     setupSpoken: "",                  // the camera setup already spoken for this exercise
+    said: { seen: false, state: "connecting", rep: 0, index: null, text: "", at: -1e9 },   // what #announce told
   };
 
   // ---- small helpers ----------------------------------------------------------------------------
@@ -466,6 +472,74 @@
     else if (ev && num(ev.angle) !== null && num(ev.target_max) !== null && works(ev.exercise) === "max"
              && ev.angle <= ev.target_max) app.safetyUntil = 0;
     $("safety").hidden = !(now < app.safetyUntil);
+  }
+
+  // ---- what a screen reader is told ---------------------------------------------------------------
+
+  function seconds(n) { return `${n} second${n === 1 ? "" : "s"}`; }
+
+  /** The sentence for entering ``state`` from ``before``; empty when there is nothing worth saying
+   * (back from a hold to moving: the rep that follows is what counts). */
+  function stateSentence(state, before, ev) {
+    const helper = forHelper();
+    if (state === "waiting_for_patient") return helper ? HELPER_TEXT.waiting_for_patient : STATE_TEXT.waiting_for_patient;
+    if (state === "positioning") return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
+    if (state === "exercising") {
+      if (!app.started) return "Ready when you are: press Start.";
+      if (before === "holding") return "";
+      return helper ? HELPER_TEXT.exercising : STATE_TEXT.exercising;
+    }
+    if (state === "holding") {
+      const hold = num(ev.hold_target_s);
+      return hold && hold > 0 ? `Hold ${seconds(Math.round(hold))}.` : "Hold.";
+    }
+    if (state === "resting") {
+      const left = num(ev.rest_remaining_s);
+      const target = Number.isInteger(ev.reps_target) ? ev.reps_target : 0;
+      const setDone = target > 0 && Number.isInteger(ev.rep) && ev.rep >= target;
+      return (setDone ? "Set done. " : "") + (left !== null && left > 0 ? `Rest ${seconds(Math.ceil(left))}.` : "Rest.");
+    }
+    if (state === "paused") {
+      if (!ev.auto_paused) return "Paused.";
+      return helper ? "Paused: nobody in view." : "Paused: I can't see you.";
+    }
+    if (state === "done") return STATE_TEXT.done;
+    if (state === "source_lost") {
+      if (!sourceIsFile()) return STATE_TEXT.source_lost;
+      return sourceEnded() ? "The video has ended." : "The video stopped.";
+    }
+    return "";
+  }
+
+  /** One short sentence in the polite live region #announce, written only when the state, the rep
+   * count or the exercise changes — never on every frame, unlike the readout. ``ev``: a frame event,
+   * or a status message for the states no frame may follow (done, source_lost). */
+  function announce(ev) {
+    const said = app.said;
+    const state = ev.state || said.state;
+    const index = Number.isInteger(ev.plan_index) ? ev.plan_index
+      : app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : said.index;
+    const rep = Number.isInteger(ev.rep) ? ev.rep : said.rep;
+    const parts = [];
+    const first = !said.seen;   // a page opened mid-session says the state, not the reps already done
+    said.seen = true;
+    if (!first && Number.isInteger(said.index) && index !== said.index) {
+      const item = Number.isInteger(index) ? app.plan[index] : null;
+      if (item) parts.push(`Next: ${exerciseName(item.exercise, item.exercise_name)}, ${item.side}.`);
+    } else if (!first && rep > said.rep) {
+      const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
+      parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
+    }
+    if (state !== said.state) parts.push(stateSentence(state, said.state, ev));
+    said.state = state;
+    said.rep = rep;
+    said.index = index ?? said.index;
+    const text = parts.filter(Boolean).join(" ");
+    const now = performance.now();
+    if (!text || (text === said.text && now - said.at < ANNOUNCE_SAME_MS)) return;
+    said.text = text;
+    said.at = now;
+    $("announce").textContent = text;
   }
 
   // ---- first-run check ----------------------------------------------------------------------------
@@ -918,6 +992,7 @@
     else if (s.started === false) app.started = false;
     if (s.demo !== undefined) setDemo(!!s.demo);
     if (s.state) setState(s.state);
+    if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
     renderPlan();
     renderControls();
@@ -1049,6 +1124,7 @@
     renderSafety(ev);
     renderControls();
     renderChecks();
+    announce(ev);
   }
 
   function connect() {
