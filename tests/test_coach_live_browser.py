@@ -1,7 +1,7 @@
 """The coaching page during a running session, in a real browser (Debian's chromium, Playwright), against
 a real ``romcam serve`` on the rendered demo clip (``--loop``) with a prescription whose safe maximum
 the clip's arm passes at every rep (target 90°-120°, safe maximum 125°; the arm rises to about 140°):
-what a screen reader is told (docs/live.md).
+what a screen reader is told, and where the red stop banner goes (docs/live.md).
 
 Without /usr/bin/chromium or the playwright package the tests skip, unless CI is set: then they fail.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import RECORD_SPEECH, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, RECORD_SPEECH, offline_page, require_browser, romcam_serve
 
 from romcam.store import service
 from romcam.store.db import Store
@@ -135,3 +135,53 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
     assert any(re.fullmatch(r"Rest \d+ seconds\.", t) for t in texts), texts
     assert "Go ahead, at your own pace." in texts, texts  # back from the rest
     assert shown[0] <= 1 and shown[1] <= 1, "the sentence is for a screen reader, not on screen"
+
+
+# The red "stop" banner, at every animation frame while it is shown: its box and the readout's (the angle
+# and the gauge) in the window, and what is on top at the centres of the angle and of the whole readout.
+WHILE_SHOWN = """() => new Promise((resolve) => {
+  const samples = [];
+  const inView = (r) => r.top >= -1 && r.left >= -1 && r.bottom <= innerHeight + 1 && r.right <= innerWidth + 1;
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const onTop = (r) => {
+    const e = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return e && e.closest(".readout") ? "readout" : e ? `${e.tagName}#${e.id}.${e.className}` : null;
+  };
+  const look = () => {
+    const banner = document.getElementById("safety");
+    if (banner.hidden || samples.length >= 90) { resolve(samples); return; }
+    const b = banner.getBoundingClientRect();
+    const readout = document.querySelector(".readout").getBoundingClientRect();
+    const angle = document.getElementById("angle").getBoundingClientRect();
+    samples.push({banner: [b.top, b.bottom], readout: [readout.top, readout.bottom],
+                  bannerInView: inView(b), readoutInView: inView(readout), overlap: overlap(b, readout),
+                  atAngle: onTop(angle), atReadout: onTop(readout)});
+    requestAnimationFrame(look);
+  };
+  look();
+})"""
+
+
+@pytest.mark.parametrize("width,height", [(1366, 768), (1366, 650), (390, 844)],
+                         ids=["1366x768", "1366x768-screen", "phone-390"])
+def test_the_stop_banner_never_hides_the_readout(server: str, problems: list[str], width: int, height: int) -> None:
+    """Past the safe maximum the red banner says stop for at least 1.5 s; the caregiver needs the number
+    meanwhile. At 1366×768, and in the window a 1366×768 screen leaves under the browser's bars (650 px
+    high: there the banner used to cover the gauge); on a 390 px wide phone scrolled down to the readout
+    (its top at the window's top: there the banner used to cover the gauge), the banner comes into view
+    too, above the readout, not over it."""
+    with offline_page(server, problems, width=width, height=height, init_script=RECORD_SPEECH) as pg:
+        _open_and_start(pg, server)
+        pg.wait_for_selector("#safety", state="hidden", timeout=30_000)
+        if width < 500:
+            pg.evaluate("() => scrollTo(0, document.querySelector('.readout').getBoundingClientRect().top + scrollY)")
+            assert pg.evaluate("document.querySelector('.readout').getBoundingClientRect().top") < 5
+        pg.wait_for_selector("#safety", state="visible", timeout=30_000)
+        samples = pg.evaluate(WHILE_SHOWN)
+        pg.wait_for_selector("#safety", state="visible", timeout=30_000)  # the next one, to look at
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"coach_stop_{width}x{height}.png"))
+    assert samples, "the banner was gone before it could be measured"
+    bad = [s for s in samples if s["overlap"] or s["atAngle"] != "readout" or s["atReadout"] != "readout"
+           or not s["readoutInView"] or not s["bannerInView"]]
+    assert not bad, f"{len(bad)} of {len(samples)} frames, e.g. {bad[0]}"

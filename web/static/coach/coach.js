@@ -471,7 +471,17 @@
     // back down within the target: the warning has done its job
     else if (ev && num(ev.angle) !== null && num(ev.target_max) !== null && works(ev.exercise) === "max"
              && ev.angle <= ev.target_max) app.safetyUntil = 0;
-    $("safety").hidden = !(now < app.safetyUntil);
+    const banner = $("safety");
+    const show = now < app.safetyUntil;
+    if (show && banner.hidden) {
+      banner.hidden = false;
+      // it lies just above the readout: a window scrolled past it (a phone, scrolled down to the number)
+      // brings it into view, with the readout under it
+      const r = banner.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) banner.scrollIntoView({ block: "start" });
+    } else if (!show) {
+      banner.hidden = true;
+    }
   }
 
   // ---- what a screen reader is told ---------------------------------------------------------------
