@@ -108,6 +108,8 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
         pg.wait_for_timeout(4000)
         batches = pg.evaluate("window.__batches")
         shown = pg.locator("#announce").evaluate("(n) => [n.offsetWidth, n.offsetHeight]")
+        # one person in view: no buttons to choose the patient among several (tests/test_coach_click_browser.py)
+        assert pg.locator("#subject-pick").is_hidden() and pg.locator("#subject-pick button").count() == 0
     said = [b for b in batches if b["said"]]
     texts = [b["text"] for b in said]
     frames = sum(b["angle"] for b in batches)

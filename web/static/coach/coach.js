@@ -85,7 +85,9 @@
     summaryShown: false,
     videoOk: null,
     allOkSince: null,
-    lockClick: null,                  // {x, y, at}: the caregiver tapped the patient; waiting for the lock
+    lockClick: null,                  // {x, y, at, where}: the caregiver chose the patient; waiting for the lock
+    persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
+    personsAt: 0,                     // ... seen then
     lockAnnounced: "",                // the lock already announced (so it is said once)
     setupSpoken: "",                  // the camera setup already spoken for this exercise
     said: { seen: false, state: "connecting", rep: 0, index: null, text: "", at: -1e9 },   // what #announce told
@@ -807,10 +809,16 @@
     const x = (e.clientX - box.left) / box.width;
     const y = (e.clientY - box.top) / box.height;
     if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
+    lockAt(x, y, null);
+  }
+
+  /** Follow the person at (x, y), normalized image coordinates: a tap there (``where`` null), or a
+   * button naming where they are ("on the left"), which posts the centre of that person's torso. */
+  async function lockAt(x, y, where) {
     unlockSpeech();
-    app.lockClick = { x, y, at: performance.now() };
+    app.lockClick = { x, y, at: performance.now(), where };
     app.lockAnnounced = "";
-    setSubjectLine("looking", "Looking for the person you tapped…");
+    setSubjectLine("looking", where ? `Looking for the person ${where}…` : "Looking for the person you tapped…");
     try {
       const status = await api("/live/subject", { json: { x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) } });
       showError("");
@@ -822,9 +830,49 @@
     }
   }
 
+  /** Where the n-th of ``count`` people (left to right in the picture) is, in words. */
+  function whereWords(i, count) {
+    if (i === 0) return "on the left";
+    if (i === count - 1) return "on the right";
+    if (count === 3) return "in the middle";
+    return `${i + 1}${["th", "st", "nd", "rd"][i + 1] || "th"} from the left`;
+  }
+
+  /** With two or more people in view: a button for each, left to right, that chooses them as a tap on
+   * them would (for a keyboard or a switch). The buttons stay while the count stays (a focused one is
+   * never replaced under the user), and hide 3 s after only one person is in view. */
+  function renderPicker(subject) {
+    const now = performance.now();
+    const persons = subject && Array.isArray(subject.persons) ? subject.persons : null;   // a frame's view
+    if (persons && persons.length >= 2) { app.persons = persons; app.personsAt = now; }
+    const group = $("subject-pick");
+    const list = app.persons && now - app.personsAt < 3000 ? app.persons : null;
+    if (!list) { group.hidden = true; return; }
+    const holder = $("subject-pick-buttons");
+    if (holder.children.length !== list.length) {
+      holder.replaceChildren(...list.map((_, i) => {
+        const where = whereWords(i, list.length);
+        const button = el("button", { type: "button", "aria-pressed": "false", dataset: { where } }, `Patient is ${where}`);
+        button.addEventListener("click", () => {
+          const p = app.persons && app.persons[i];
+          if (p && Array.isArray(p.at)) lockAt(p.at[0], p.at[1], where);
+        });
+        return button;
+      }));
+    }
+    const locked = Boolean(subject && subject.locked);
+    list.forEach((p, i) => {
+      const pressed = locked && p.measured ? "true" : "false";
+      const button = holder.children[i];
+      if (button.getAttribute("aria-pressed") !== pressed) button.setAttribute("aria-pressed", pressed);
+    });
+    group.hidden = false;
+  }
+
   function renderSubject(subject) {
     const marker = $("subject-box");
-    if (!subject) { marker.hidden = true; return; }
+    if (subject && Array.isArray(subject.persons)) renderPicker(subject);
+    if (!subject) { marker.hidden = true; renderPicker(null); return; }
     const people = Number.isInteger(subject.people) ? subject.people : 0;
     const box = Array.isArray(subject.box) && subject.box.length === 4 ? subject.box : null;
     const img = $("video");
@@ -847,17 +895,18 @@
     const point = String(subject.selector || "").split(",").map(Number);
     const tapped = point.length === 2 && app.lockClick !== null
       && Math.abs(point[0] - app.lockClick.x) < 2e-3 && Math.abs(point[1] - app.lockClick.y) < 2e-3;
+    const who = app.lockClick && app.lockClick.where ? `the person ${app.lockClick.where}` : "the person you tapped";
     if (subject.locked && subject.confirmed && tapped) {
-      const text = "Got it: I'm measuring the person you tapped (green frame).";
+      const text = `Got it: I'm measuring ${who} (green frame).`;
       setSubjectLine("locked", text);
       if (app.lockAnnounced !== subject.selector) {
         app.lockAnnounced = subject.selector;
-        utter("Got it. I'm measuring the person you tapped.", true);
+        utter(`Got it. I'm measuring ${who}.`, true);
       }
     } else if (app.lockClick && !subject.locked) {
-      setSubjectLine("looking", "Looking for the person you tapped… tap on their body.");
+      setSubjectLine("looking", app.lockClick.where ? `Looking for ${who}…` : "Looking for the person you tapped… tap on their body.");
     } else if (several && !subject.locked) {
-      setSubjectLine("choose", "Two people in view: tap the patient on the picture.");
+      setSubjectLine("choose", "Two people in view: tap the patient on the picture, or choose below.");
     } else if (several && !subject.confirmed) {
       setSubjectLine("choose", "Measuring the person in the green frame. Not the patient? Tap the patient.");
     } else if (several) {
@@ -974,8 +1023,9 @@
     window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
 
     const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
-    // the check-in and the clinic link's consent panel: there space presses the focused button, as usual
-    const inCheckin = (t) => t && t.closest && t.closest("#end, #link-panel");
+    // the check-in, the clinic link's consent panel and the choice of the patient: there space presses the
+    // focused button, as usual
+    const inCheckin = (t) => t && t.closest && t.closest("#end, #link-panel, #subject-pick");
     // space = start / pause / resume, wherever else the focus is (a switch device sends a space);
     // Enter still activates the focused button.
     document.addEventListener("keydown", (e) => {
