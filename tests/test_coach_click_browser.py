@@ -165,6 +165,15 @@ def _nearer(s: dict, one: np.ndarray, other: np.ndarray) -> bool:
     return bool(np.linalg.norm(c - one) < np.linalg.norm(c - other))
 
 
+# how often the element's text is written in the next ``ms`` milliseconds
+COUNT_WRITES_JS = """([id, ms]) => new Promise((resolve) => {
+  let n = 0;
+  const watch = new MutationObserver((records) => { n += records.length; });
+  watch.observe(document.getElementById(id), {childList: true, characterData: true, subtree: true});
+  setTimeout(() => { watch.disconnect(); resolve(n); }, ms);
+})"""
+
+
 def _press(pg, base: str, button, key: str, first: str) -> dict:  # type: ignore[no-untyped-def]
     """Focus ``button`` and press ``key`` (a keyboard's Enter, a switch's space); the status once a new
     lock (a selector other than ``first``) has found its person."""
@@ -228,6 +237,8 @@ def test_a_keyboard_or_a_switch_chooses_the_patient_as_a_tap_does(served_looping
         assert f"measuring the person {where}" in pg.locator("#subject-line").inner_text()
         said = [u for u in pg.evaluate("window.__spoken") if u.startswith("Got it")]
         assert said[-1] == f"Got it. I'm measuring the person {where}.", said
+        # the line is an assertive live region: written when what it says changes, not with every frame
+        assert pg.evaluate(COUNT_WRITES_JS, ["subject-line", 3000]) <= 1
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "coach_pick.png"))
     assert not problems, "\n".join(problems)

@@ -63,6 +63,7 @@ def _open_and_start(pg, server: str) -> None:  # type: ignore[no-untyped-def]
 # changes) and of the rep count (#reps[data-rep], written every frame, counted when its value changed) it
 # holds, and whether the angle readout changed.
 WATCH = RECORD_SPEECH + """
+const LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
 window.__batches = [];
 new MutationObserver((records) => {
   let said = 0, text = null, state = 0, rep = 0, angle = 0;
@@ -76,6 +77,16 @@ new MutationObserver((records) => {
   if (said || state || rep || angle) window.__batches.push({said, text, state, rep, angle});
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
                       attributeOldValue: true, attributeFilter: ["data-state", "data-rep", "data-angle"]});
+// and how often each of the page's other live regions is written
+window.__writes = {};
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.type === "attributes") continue;
+    const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
+    const region = node && node.closest && node.closest(LIVE);
+    if (region && region.id !== "announce") window.__writes[region.id] = (window.__writes[region.id] || 0) + 1;
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
 """
 
 
@@ -95,6 +106,7 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
     with offline_page(server, problems, init_script=WATCH) as pg:
         _open_and_start(pg, server)
         assert pg.locator("#announce").count() == 1, "no live region for the changes of state and rep count"
+        pg.evaluate("() => { window.__writes = {}; }")  # not the page's parsing
         assert _live(pg, "announce") == "polite"
         assert _live(pg, "angle") in (None, "off"), "the angle readout is a live region"
         assert not pg.evaluate("""() => document.getElementById("angle")
@@ -107,6 +119,7 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
         pg.wait_for_selector("body[data-state=exercising]")
         pg.wait_for_timeout(4000)
         batches = pg.evaluate("window.__batches")
+        writes = pg.evaluate("window.__writes")
         shown = pg.locator("#announce").evaluate("(n) => [n.offsetWidth, n.offsetHeight]")
         # one person in view: no buttons to choose the patient among several (tests/test_coach_click_browser.py)
         assert pg.locator("#subject-pick").is_hidden() and pg.locator("#subject-pick button").count() == 0
@@ -137,6 +150,10 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
     assert any(re.fullmatch(r"Rest \d+ seconds\.", t) for t in texts), texts
     assert "Go ahead, at your own pace." in texts, texts  # back from the rest
     assert shown[0] <= 1 and shown[1] <= 1, "the sentence is for a screen reader, not on screen"
+    # the page's other live regions too are written when what they say changes, not every frame or every
+    # status poll (each cue is new: the server sends one every 2.5 s at most, safety cues excepted)
+    writes.pop("cue", None)
+    assert all(n <= 3 for n in writes.values()), writes
 
 
 # The red "stop" banner, at every animation frame while it is shown: its box and the readout's (the angle

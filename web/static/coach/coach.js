@@ -125,6 +125,12 @@
     try { return window.localStorage.getItem("romcam.coach.muted") === "1"; } catch (err) { return false; }
   }
 
+  /** ``text`` into ``node`` only when it differs: for the live regions fed every frame or every status
+   * poll (a region rewritten with the same words may be read out again, and again). */
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
+  }
+
   function num(v) { return typeof v === "number" && isFinite(v) ? v : null; }
   function deg(v) { return num(v) === null ? "—" : `${Math.round(v)}°`; }
   function cap(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
@@ -184,7 +190,7 @@
     const before = app.saveProblem || "";
     app.saveProblem = text;
     const node = $("save-problem");
-    node.textContent = text;
+    setText(node, text);
     node.hidden = !text;
     if (text && !before) speakCue(text.split(/(?<=\.)\s/)[0]);
     else if (!text && before) speakCue("Your session is saved now.");
@@ -799,7 +805,7 @@
   function setSubjectLine(kind, text) {
     const line = $("subject-line");
     line.dataset.kind = kind;
-    line.textContent = text;
+    setText(line, text);
     line.hidden = !text;
   }
 
@@ -1077,7 +1083,7 @@
   function setConn(ok, text) {
     const node = $("conn");
     node.dataset.kind = ok ? "ok" : "bad";
-    node.textContent = text || (ok ? "Connected" : "Reconnecting to the coach…");
+    setText(node, text || (ok ? "Connected" : "Reconnecting to the coach…"));
   }
 
   async function loadPlan() {
