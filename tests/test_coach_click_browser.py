@@ -150,3 +150,96 @@ def test_clicking_decides_who_is_measured(served: str, clip) -> None:  # type: i
     assert len(measured) >= 5, events[-5:]
     errors = [abs(a - float(np.interp(t, truth.times, truth.angles[SPEC.exercise]))) for t, a in measured]
     assert float(np.mean(errors)) <= 12.0, (np.mean(errors), measured[:10])
+
+
+@pytest.fixture
+def served_looping(clip, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with romcam_serve(tmp_path, "--source", str(clip[0]), "--loop", "--exercise", SPEC.exercise, "--side", SPEC.side,
+                      "--mode", "passive", timeout=STARTUP_S) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+def _nearer(s: dict, one: np.ndarray, other: np.ndarray) -> bool:
+    """The box of the person measured is nearer ``one``'s torso than ``other``'s (at the frame's time)."""
+    c = _box_centre(s["subject"])
+    return bool(np.linalg.norm(c - one) < np.linalg.norm(c - other))
+
+
+# how often the element's text is written in the next ``ms`` milliseconds
+COUNT_WRITES_JS = """([id, ms]) => new Promise((resolve) => {
+  let n = 0;
+  const watch = new MutationObserver((records) => { n += records.length; });
+  watch.observe(document.getElementById(id), {childList: true, characterData: true, subtree: true});
+  setTimeout(() => { watch.disconnect(); resolve(n); }, ms);
+})"""
+
+
+def _press(pg, base: str, button, key: str, first: str) -> dict:  # type: ignore[no-untyped-def]
+    """Focus ``button`` and press ``key`` (a keyboard's Enter, a switch's space); the status once a new
+    lock (a selector other than ``first``) has found its person."""
+    button.focus()
+    pg.keyboard.press(key)
+    return _wait(pg, base, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
+                 and s["subject"]["box"] is not None)
+
+
+def test_a_keyboard_or_a_switch_chooses_the_patient_as_a_tap_does(served_looping: str,
+                                                                  clip) -> None:  # type: ignore[no-untyped-def]
+    """With two people in view the page offers a large button a person, left to right in the picture
+    ("Patient is on the left" / "on the right"), reached with Tab; Enter (or a switch's space) on one
+    locks onto that person, as a tap on them does — and the space does not start the session."""
+    base = served_looping
+    _, patient, carer = clip
+    problems: list[str] = []
+    with offline_page(base, problems, init_script=RECORD_SPEECH) as pg:
+        pg.goto(f"{base}/coach")
+        s = _wait(pg, base, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"], 60)
+        pick = pg.locator("#subject-pick")
+        pick.wait_for(state="visible")
+        buttons = pick.locator("button")
+        assert buttons.all_inner_texts() == ["Patient is on the left", "Patient is on the right"]
+        sizes = buttons.evaluate_all("(bs) => bs.map((b) => [b.offsetWidth, b.offsetHeight])")
+        assert all(w >= 44 and h >= 44 for w, h in sizes), sizes
+        # reached from the page's first control with Tab alone
+        pg.locator("#mute").focus()
+        for _ in range(20):
+            pg.keyboard.press("Tab")
+            if pg.evaluate("() => Boolean(document.activeElement.closest('#subject-pick'))"):
+                break
+        else:
+            raise AssertionError("Tab never reaches the buttons that choose the patient")
+        patient_left = _centre(patient, s["t"])[0] < _centre(carer, s["t"])[0]
+        to_patient, to_carer = (buttons.nth(0), buttons.nth(1)) if patient_left else (buttons.nth(1), buttons.nth(0))
+
+        # a tap on the patient: what the buttons must match
+        _click(pg, _centre(patient, s["t"]))
+        first = s["subject"]["selector"]
+        s = _wait(pg, base, lambda s: s["subject"]["locked"] and s["subject"]["selector"] != first
+                  and s["subject"]["box"] is not None)
+        assert _nearer(s, _centre(patient, s["t"]), _centre(carer, s["t"]))
+        tapped = s["subject"]
+
+        # a switch's space on the caregiver's button: the caregiver is measured (the button decides), and
+        # the space presses the button, it does not start the session
+        s = _press(pg, base, to_carer, "Space", s["subject"]["selector"])
+        assert _nearer(s, _centre(carer, s["t"]), _centre(patient, s["t"]))
+        pg.wait_for_function("(b) => b.getAttribute('aria-pressed') === 'true'", arg=to_carer.element_handle())
+        assert pg.locator("body").get_attribute("data-started") == "false"
+
+        # Enter on the patient's button: the patient, as the tap chose
+        s = _press(pg, base, to_patient, "Enter", s["subject"]["selector"])
+        assert _nearer(s, _centre(patient, s["t"]), _centre(carer, s["t"]))
+        assert s["subject"]["confirmed"] is tapped["confirmed"] is True
+        pg.wait_for_function("(b) => b.getAttribute('aria-pressed') === 'true'", arg=to_patient.element_handle())
+        assert to_carer.get_attribute("aria-pressed") == "false"
+        where = "on the left" if patient_left else "on the right"
+        pg.wait_for_selector("#subject-line[data-kind=locked]")
+        assert f"measuring the person {where}" in pg.locator("#subject-line").inner_text()
+        said = [u for u in pg.evaluate("window.__spoken") if u.startswith("Got it")]
+        assert said[-1] == f"Got it. I'm measuring the person {where}.", said
+        # the line is an assertive live region: written when what it says changes, not with every frame
+        assert pg.evaluate(COUNT_WRITES_JS, ["subject-line", 3000]) <= 1
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "coach_pick.png"))
+    assert not problems, "\n".join(problems)
+

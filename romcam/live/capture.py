@@ -34,7 +34,7 @@ from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..source import Frame, open_source, parse_source, prefetched
-from ..subject import SubjectTracker, bbox, parse_selector
+from ..subject import SubjectTracker, bbox, parse_selector, torso_points
 from .annotate import annotate, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
 from .events import frame_event, status_event
@@ -353,19 +353,26 @@ class CaptureWorker:
         return status
 
     def subject_info(self, width: int, height: int) -> dict[str, Any] | None:
-        """The subject lock for the page: its status and the patient's box in normalized image
-        coordinates ([x0, y0, x1, y1], 0..1), or None without a tracker."""
+        """The subject lock for the page: its status, the patient's box in normalized image coordinates
+        ([x0, y0, x1, y1], 0..1), or None without a tracker, and ``persons``: everyone in view, left to
+        right in the picture, each ``{at: [x, y], box, measured}`` — ``at`` the centre of their torso,
+        the point the page posts to POST /live/subject to choose them without a tap (a keyboard or a
+        switch), as a tap there would."""
         tracker = self.subject
         if tracker is None:
             return None
         info: dict[str, Any] = tracker.status()
-        box = None
         idx = tracker.last_subject_index
-        if idx is not None and idx < len(tracker.last_poses) and width > 0 and height > 0:
-            b = bbox(tracker.last_poses[idx])
-            box = [round(min(max(float(v) / d, 0.0), 1.0), 4) for v, d in zip(b, (width, height, width, height),
-                                                                                 strict=True)]
-        info["box"] = box
+        poses = tracker.last_poses if width > 0 and height > 0 else ()
+
+        def norm(values: Any) -> list[float]:  # pixels → 0..1: x, y or x0, y0, x1, y1
+            size = (width, height) * (len(values) // 2)
+            return [round(min(max(float(v) / d, 0.0), 1.0), 4) for v, d in zip(values, size, strict=True)]
+
+        info["box"] = norm(bbox(poses[idx])) if idx is not None and idx < len(poses) else None
+        persons = [{"at": norm(torso_points(pose).mean(axis=0)), "box": norm(bbox(pose)), "measured": i == idx}
+                   for i, pose in enumerate(poses)]
+        info["persons"] = sorted(persons, key=lambda p: p["at"][0])
         return info
 
     def _run(self) -> None:

@@ -6,6 +6,10 @@
  * the session with POST /live/start|pause|resume|stop|next|rest. At "done" it shows a summary that
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
+ * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
+ * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."); the readout, rewritten every frame, is
+ * never a live region.
+ *
  * No framework and no inline script or style (the page holds under a strict CSP). Data goes into
  * the DOM as text, never as HTML.
  */
@@ -19,6 +23,7 @@
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
+  const ANNOUNCE_SAME_MS = 6000;       // the screen reader's same sentence not again within 6 s (a second hold)
   const LIGHT_OK = 0.6;                // mean landmark confidence: the person is seen clearly
   const LIGHT_MIN = 0.15;              // mean luma of the picture (event.light, 0..1) below this: too dark
   const CONF_WINDOW = 30;              // frames over which the confidence is averaged
@@ -80,9 +85,12 @@
     summaryShown: false,
     videoOk: null,
     allOkSince: null,
-    lockClick: null,                  // {x, y, at}: the caregiver tapped the patient; waiting for the lock
+    lockClick: null,                  // {x, y, at, where}: the caregiver chose the patient; waiting for the lock
+    persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
+    personsAt: 0,                     // ... seen then
     lockAnnounced: "",                // the lock already announced (so it is said once)
     setupSpoken: "",                  // the camera setup already spoken for this exercise
+    said: { seen: false, state: "connecting", rep: 0, index: null, text: "", at: -1e9 },   // what #announce told
   };
 
   // ---- small helpers ----------------------------------------------------------------------------
@@ -115,6 +123,12 @@
 
   function readMuted() {
     try { return window.localStorage.getItem("romcam.coach.muted") === "1"; } catch (err) { return false; }
+  }
+
+  /** ``text`` into ``node`` only when it differs: for the live regions fed every frame or every status
+   * poll (a region rewritten with the same words may be read out again, and again). */
+  function setText(node, text) {
+    if (node.textContent !== text) node.textContent = text;
   }
 
   function num(v) { return typeof v === "number" && isFinite(v) ? v : null; }
@@ -176,7 +190,7 @@
     const before = app.saveProblem || "";
     app.saveProblem = text;
     const node = $("save-problem");
-    node.textContent = text;
+    setText(node, text);
     node.hidden = !text;
     if (text && !before) speakCue(text.split(/(?<=\.)\s/)[0]);
     else if (!text && before) speakCue("Your session is saved now.");
@@ -465,7 +479,85 @@
     // back down within the target: the warning has done its job
     else if (ev && num(ev.angle) !== null && num(ev.target_max) !== null && works(ev.exercise) === "max"
              && ev.angle <= ev.target_max) app.safetyUntil = 0;
-    $("safety").hidden = !(now < app.safetyUntil);
+    const banner = $("safety");
+    const show = now < app.safetyUntil;
+    if (show && banner.hidden) {
+      banner.hidden = false;
+      // it lies just above the readout: a window scrolled past it (a phone, scrolled down to the number)
+      // brings it into view, with the readout under it
+      const r = banner.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) banner.scrollIntoView({ block: "start" });
+    } else if (!show) {
+      banner.hidden = true;
+    }
+  }
+
+  // ---- what a screen reader is told ---------------------------------------------------------------
+
+  function seconds(n) { return `${n} second${n === 1 ? "" : "s"}`; }
+
+  /** The sentence for entering ``state`` from ``before``; empty when there is nothing worth saying
+   * (back from a hold to moving: the rep that follows is what counts). */
+  function stateSentence(state, before, ev) {
+    const helper = forHelper();
+    if (state === "waiting_for_patient") return helper ? HELPER_TEXT.waiting_for_patient : STATE_TEXT.waiting_for_patient;
+    if (state === "positioning") return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
+    if (state === "exercising") {
+      if (!app.started) return "Ready when you are: press Start.";
+      if (before === "holding") return "";
+      return helper ? HELPER_TEXT.exercising : STATE_TEXT.exercising;
+    }
+    if (state === "holding") {
+      const hold = num(ev.hold_target_s);
+      return hold && hold > 0 ? `Hold ${seconds(Math.round(hold))}.` : "Hold.";
+    }
+    if (state === "resting") {
+      const left = num(ev.rest_remaining_s);
+      const target = Number.isInteger(ev.reps_target) ? ev.reps_target : 0;
+      const setDone = target > 0 && Number.isInteger(ev.rep) && ev.rep >= target;
+      return (setDone ? "Set done. " : "") + (left !== null && left > 0 ? `Rest ${seconds(Math.ceil(left))}.` : "Rest.");
+    }
+    if (state === "paused") {
+      if (!ev.auto_paused) return "Paused.";
+      return helper ? "Paused: nobody in view." : "Paused: I can't see you.";
+    }
+    if (state === "done") return STATE_TEXT.done;
+    if (state === "source_lost") {
+      if (!sourceIsFile()) return STATE_TEXT.source_lost;
+      return sourceEnded() ? "The video has ended." : "The video stopped.";
+    }
+    return "";
+  }
+
+  /** One short sentence in the polite live region #announce, written only when the state, the rep
+   * count or the exercise changes — never on every frame, unlike the readout. ``ev``: a frame event,
+   * or a status message for the states no frame may follow (done, source_lost). */
+  function announce(ev) {
+    const said = app.said;
+    const state = ev.state || said.state;
+    const index = Number.isInteger(ev.plan_index) ? ev.plan_index
+      : app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : said.index;
+    const rep = Number.isInteger(ev.rep) ? ev.rep : said.rep;
+    const parts = [];
+    const first = !said.seen;   // a page opened mid-session says the state, not the reps already done
+    said.seen = true;
+    if (!first && Number.isInteger(said.index) && index !== said.index) {
+      const item = Number.isInteger(index) ? app.plan[index] : null;
+      if (item) parts.push(`Next: ${exerciseName(item.exercise, item.exercise_name)}, ${item.side}.`);
+    } else if (!first && rep > said.rep) {
+      const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
+      parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
+    }
+    if (state !== said.state) parts.push(stateSentence(state, said.state, ev));
+    said.state = state;
+    said.rep = rep;
+    said.index = index ?? said.index;
+    const text = parts.filter(Boolean).join(" ");
+    const now = performance.now();
+    if (!text || (text === said.text && now - said.at < ANNOUNCE_SAME_MS)) return;
+    said.text = text;
+    said.at = now;
+    $("announce").textContent = text;
   }
 
   // ---- first-run check ----------------------------------------------------------------------------
@@ -713,7 +805,7 @@
   function setSubjectLine(kind, text) {
     const line = $("subject-line");
     line.dataset.kind = kind;
-    line.textContent = text;
+    setText(line, text);
     line.hidden = !text;
   }
 
@@ -723,10 +815,16 @@
     const x = (e.clientX - box.left) / box.width;
     const y = (e.clientY - box.top) / box.height;
     if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
+    lockAt(x, y, null);
+  }
+
+  /** Follow the person at (x, y), normalized image coordinates: a tap there (``where`` null), or a
+   * button naming where they are ("on the left"), which posts the centre of that person's torso. */
+  async function lockAt(x, y, where) {
     unlockSpeech();
-    app.lockClick = { x, y, at: performance.now() };
+    app.lockClick = { x, y, at: performance.now(), where };
     app.lockAnnounced = "";
-    setSubjectLine("looking", "Looking for the person you tapped…");
+    setSubjectLine("looking", where ? `Looking for the person ${where}…` : "Looking for the person you tapped…");
     try {
       const status = await api("/live/subject", { json: { x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) } });
       showError("");
@@ -738,9 +836,49 @@
     }
   }
 
+  /** Where the n-th of ``count`` people (left to right in the picture) is, in words. */
+  function whereWords(i, count) {
+    if (i === 0) return "on the left";
+    if (i === count - 1) return "on the right";
+    if (count === 3) return "in the middle";
+    return `${i + 1}${["th", "st", "nd", "rd"][i + 1] || "th"} from the left`;
+  }
+
+  /** With two or more people in view: a button for each, left to right, that chooses them as a tap on
+   * them would (for a keyboard or a switch). The buttons stay while the count stays (a focused one is
+   * never replaced under the user), and hide 3 s after only one person is in view. */
+  function renderPicker(subject) {
+    const now = performance.now();
+    const persons = subject && Array.isArray(subject.persons) ? subject.persons : null;   // a frame's view
+    if (persons && persons.length >= 2) { app.persons = persons; app.personsAt = now; }
+    const group = $("subject-pick");
+    const list = app.persons && now - app.personsAt < 3000 ? app.persons : null;
+    if (!list) { group.hidden = true; return; }
+    const holder = $("subject-pick-buttons");
+    if (holder.children.length !== list.length) {
+      holder.replaceChildren(...list.map((_, i) => {
+        const where = whereWords(i, list.length);
+        const button = el("button", { type: "button", "aria-pressed": "false", dataset: { where } }, `Patient is ${where}`);
+        button.addEventListener("click", () => {
+          const p = app.persons && app.persons[i];
+          if (p && Array.isArray(p.at)) lockAt(p.at[0], p.at[1], where);
+        });
+        return button;
+      }));
+    }
+    const locked = Boolean(subject && subject.locked);
+    list.forEach((p, i) => {
+      const pressed = locked && p.measured ? "true" : "false";
+      const button = holder.children[i];
+      if (button.getAttribute("aria-pressed") !== pressed) button.setAttribute("aria-pressed", pressed);
+    });
+    group.hidden = false;
+  }
+
   function renderSubject(subject) {
     const marker = $("subject-box");
-    if (!subject) { marker.hidden = true; return; }
+    if (subject && Array.isArray(subject.persons)) renderPicker(subject);
+    if (!subject) { marker.hidden = true; renderPicker(null); return; }
     const people = Number.isInteger(subject.people) ? subject.people : 0;
     const box = Array.isArray(subject.box) && subject.box.length === 4 ? subject.box : null;
     const img = $("video");
@@ -763,17 +901,18 @@
     const point = String(subject.selector || "").split(",").map(Number);
     const tapped = point.length === 2 && app.lockClick !== null
       && Math.abs(point[0] - app.lockClick.x) < 2e-3 && Math.abs(point[1] - app.lockClick.y) < 2e-3;
+    const who = app.lockClick && app.lockClick.where ? `the person ${app.lockClick.where}` : "the person you tapped";
     if (subject.locked && subject.confirmed && tapped) {
-      const text = "Got it: I'm measuring the person you tapped (green frame).";
+      const text = `Got it: I'm measuring ${who} (green frame).`;
       setSubjectLine("locked", text);
       if (app.lockAnnounced !== subject.selector) {
         app.lockAnnounced = subject.selector;
-        utter("Got it. I'm measuring the person you tapped.", true);
+        utter(`Got it. I'm measuring ${who}.`, true);
       }
     } else if (app.lockClick && !subject.locked) {
-      setSubjectLine("looking", "Looking for the person you tapped… tap on their body.");
+      setSubjectLine("looking", app.lockClick.where ? `Looking for ${who}…` : "Looking for the person you tapped… tap on their body.");
     } else if (several && !subject.locked) {
-      setSubjectLine("choose", "Two people in view: tap the patient on the picture.");
+      setSubjectLine("choose", "Two people in view: tap the patient on the picture, or choose below.");
     } else if (several && !subject.confirmed) {
       setSubjectLine("choose", "Measuring the person in the green frame. Not the patient? Tap the patient.");
     } else if (several) {
@@ -890,8 +1029,9 @@
     window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
 
     const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
-    // the check-in and the clinic link's consent panel: there space presses the focused button, as usual
-    const inCheckin = (t) => t && t.closest && t.closest("#end, #link-panel");
+    // the check-in, the clinic link's consent panel and the choice of the patient: there space presses the
+    // focused button, as usual
+    const inCheckin = (t) => t && t.closest && t.closest("#end, #link-panel, #subject-pick");
     // space = start / pause / resume, wherever else the focus is (a switch device sends a space);
     // Enter still activates the focused button.
     document.addEventListener("keydown", (e) => {
@@ -918,6 +1058,7 @@
     else if (s.started === false) app.started = false;
     if (s.demo !== undefined) setDemo(!!s.demo);
     if (s.state) setState(s.state);
+    if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
     renderPlan();
     renderControls();
@@ -942,7 +1083,7 @@
   function setConn(ok, text) {
     const node = $("conn");
     node.dataset.kind = ok ? "ok" : "bad";
-    node.textContent = text || (ok ? "Connected" : "Reconnecting to the coach…");
+    setText(node, text || (ok ? "Connected" : "Reconnecting to the coach…"));
   }
 
   async function loadPlan() {
@@ -1049,6 +1190,7 @@
     renderSafety(ev);
     renderControls();
     renderChecks();
+    announce(ev);
   }
 
   function connect() {
