@@ -82,6 +82,7 @@
   async function pointToCoach() {
     try {
       const response = await fetch("/live/status", { headers: { Accept: "application/json" } });
+      await response.text();   // read to the end: a response left unread keeps its request open
       if (response.ok) document.getElementById("coach-pointer").hidden = false;
     } catch (err) {
       /* no coach here */
