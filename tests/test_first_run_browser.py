@@ -34,7 +34,7 @@ def test_plain_serve_without_a_camera_prints_the_coach_and_leads_the_patient_the
             pg.screenshot(path=str(ARTIFACTS / "first_run_root.png"))
             pointer.click()
             pg.wait_for_url(f"{base}/coach")
-            pg.get_by_role("button", name="Start").wait_for(state="visible")
+            pg.get_by_role("button", name="Start", exact=True).wait_for(state="visible")
             assert pg.get_by_text("Demo video", exact=True).first.is_visible()
         assert problems == []
 

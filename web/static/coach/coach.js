@@ -68,6 +68,8 @@
     wsDelay: 1000,
     busy: false,
     muted: readMuted(),
+    autoStart: false,                 // the server's hands-free start (status.auto_start)
+    autoStartWanted: readAutoStart(), // what this browser asked for last (null: never asked)
     speechUnlocked: false,
     lastCueId: null,
     cueShownAt: 0,
@@ -119,6 +121,14 @@
       };
     });
     return out;
+  }
+
+  /** "Start by itself" as this browser last set it: true, false, or null when never set. */
+  function readAutoStart() {
+    try {
+      const v = window.localStorage.getItem("romcam.coach.autostart");
+      return v === "1" ? true : v === "0" ? false : null;
+    } catch (err) { return null; }
   }
 
   function readMuted() {
@@ -382,7 +392,10 @@
         return helper ? `I can't see the patient's ${partName(ev.missing)}. Move the laptop so all of them is in the picture.`
           : `I can't see your ${partName(ev.missing)}. Move the laptop so all of you is in the picture.`;
       }
-      if (!app.started && ev && ev.view_ok === true) return "Ready when you are: press Start.";
+      const countdown = ev ? num(ev.auto_start_in_s) : null;
+      if (!app.started && countdown !== null) return `All set: starting by itself in ${Math.max(1, Math.ceil(countdown))} s.`;
+      if (!app.started && ev && ev.view_ok === true) return app.autoStart ? "Starting by itself once you are in place."
+        : "Ready when you are: press Start.";
       return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
     }
     if (state === "source_lost" && sourceIsFile()) {
@@ -427,8 +440,8 @@
     $("angle-note").textContent = note;
     renderGauge(ev);
 
-    // reps
-    const rep = Number.isInteger(ev.rep) ? ev.rep : 0;
+    // reps (before Start the detector already runs, but nothing counts yet)
+    const rep = shownRep(ev);
     $("reps").textContent = String(rep);
     $("reps").dataset.rep = String(rep);
     $("reps-target").textContent = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? `/ ${ev.reps_target}` : "";
@@ -465,7 +478,7 @@
         cue.textContent = cap(ev.cue);
         cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
         cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
-        if (app.started) speakCue(ev.cue);
+        if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
       }
     }
     cue.classList.toggle("stale", now - app.cueShownAt > CUE_SHOW_MS);
@@ -495,6 +508,12 @@
   // ---- what a screen reader is told ---------------------------------------------------------------
 
   function seconds(n) { return `${n} second${n === 1 ? "" : "s"}`; }
+
+  /** The reps the patient has done in this set: none before Start (the demo loops, and a count that drops
+   * to 0 when Start is pressed reads as reps lost). */
+  function shownRep(ev) {
+    return ev.started !== false && Number.isInteger(ev.rep) ? ev.rep : 0;
+  }
 
   /** The sentence for entering ``state`` from ``before``; empty when there is nothing worth saying
    * (back from a hold to moving: the rep that follows is what counts). */
@@ -537,7 +556,7 @@
     const state = ev.state || said.state;
     const index = Number.isInteger(ev.plan_index) ? ev.plan_index
       : app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : said.index;
-    const rep = Number.isInteger(ev.rep) ? ev.rep : said.rep;
+    const rep = "rep" in ev ? shownRep(ev) : said.rep;
     const parts = [];
     const first = !said.seen;   // a page opened mid-session says the state, not the reps already done
     said.seen = true;
@@ -1000,6 +1019,34 @@
     }
   }
 
+  // ---- hands-free start ------------------------------------------------------------------------------
+
+  function renderAutoStart(on) {
+    app.autoStart = on;
+    const button = $("auto-start");
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.querySelector(".toggle-text").textContent = on ? "Start by itself: on" : "Start by itself: off";
+    // this browser asked for it before (a patient who cannot reach the laptop each day): ask the server again
+    if (app.autoStartWanted !== null && app.autoStartWanted !== on && !app.autoStartAsked) {
+      app.autoStartAsked = true;
+      setAutoStart(app.autoStartWanted);
+    }
+  }
+
+  /** Turn hands-free start on or off, on the server (it counts down and starts) and in this browser. */
+  async function setAutoStart(on) {
+    app.autoStartWanted = on;
+    try { window.localStorage.setItem("romcam.coach.autostart", on ? "1" : "0"); } catch (err) { /* ignore */ }
+    try {
+      const status = await api("/live/auto_start", { json: { on } });
+      showError("");
+      applyStatus(status);
+      if (on && !app.started) utter("I'll start by myself once you are in place.", false);
+    } catch (err) {
+      showError(`That did not work: ${err.message}`);
+    }
+  }
+
   async function finishNow() {
     const lost = app.state === "source_lost";
     const ok = await post("/live/stop");
@@ -1025,6 +1072,7 @@
     $("next").addEventListener("click", () => { unlockSpeech(); post("/live/next"); });
     $("finish").addEventListener("click", () => { unlockSpeech(); finishAction(); });
     $("mute").addEventListener("click", () => { unlockSpeech(); setMuted(!app.muted); });
+    $("auto-start").addEventListener("click", () => { unlockSpeech(); setAutoStart(!app.autoStart); });
     // any gesture unlocks speech (a page reloaded mid-session has no Start to press)
     window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
 
@@ -1057,6 +1105,7 @@
     if (s.started === true || (s.started === undefined && s.session_id)) app.started = true;
     else if (s.started === false) app.started = false;
     if (s.demo !== undefined) setDemo(!!s.demo);
+    if (typeof s.auto_start === "boolean") renderAutoStart(s.auto_start);
     if (s.state) setState(s.state);
     if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
