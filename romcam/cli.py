@@ -9,6 +9,8 @@ import math
 import os
 import sys
 import tempfile
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -100,14 +102,24 @@ def _check_outputs(args: argparse.Namespace) -> None:
 NO_SUCH_PATIENT = "no such patient in this database (the dashboard's patient page, or GET /api/patients, gives ids)"
 
 
-def _open_store_for_save(args: argparse.Namespace) -> None:
-    """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
-    patient is in it (a minutes-long analysis should not end in 'patient not found')."""
-    import uuid
+@dataclass(frozen=True)
+class PlanLink:
+    """The patient's active prescription an analysed video is filed under (``analyze --save``)."""
 
+    prescription_id: uuid.UUID
+    version: int
+    target_min: float
+    target_max: float
+
+
+def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
+    """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
+    patient is in it (a minutes-long analysis should not end in 'patient not found'). Returns the
+    patient's active prescription of this exercise, side, mode and posture, when there is one: the
+    session is filed under it, as the live coach files its sets, and the PT reads it with its target."""
     from .store import Store
     from .store.errors import NotFoundError
-    from .store.service import get_patient
+    from .store.service import active_prescriptions, get_patient
 
     patient_id = None
     if args.patient:
@@ -120,15 +132,18 @@ def _open_store_for_save(args: argparse.Namespace) -> None:
         if store.engine.url.get_backend_name() == "sqlite" and store.engine.url.database in (None, "", ":memory:"):
             raise UsageError("--save needs a database file: an in-memory database is gone when romcam exits "
                              "(give --db sqlite:///PATH, or leave --db out for the default)")
-        if patient_id is not None:
-            with store.session() as db:
-                try:
-                    get_patient(db, patient_id)
-                except NotFoundError:
-                    raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}; leave --patient out for this "
-                                     "laptop's own patient") from None
+        with store.session() as db:
+            try:
+                patient = get_patient(db, patient_id or store.local_patient_id)
+            except NotFoundError:
+                raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}; leave --patient out for this "
+                                 "laptop's own patient") from None
+            for rx, v in active_prescriptions(db, patient):
+                if (v.exercise, v.side, v.mode, v.posture) == (args.exercise, args.side, args.mode, args.posture):
+                    return PlanLink(rx.id, v.version, v.target_min, v.target_max)
     finally:
         store.close()
+    return None
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -149,8 +164,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"--posture: {exc}") from None
     check_model(args.model)  # a wrong --model fails at once, before the video is read
     _check_outputs(args)
-    if args.save:
-        _open_store_for_save(args)
+    plan = _open_store_for_save(args) if args.save else None
+    if plan is not None and args.target is None:  # the PT's target, as the live coach would follow it
+        args.target = plan.target_min if get_motion(args.exercise).works == "max" else plan.target_max
+    if plan is not None:
+        print(f"filed under the plan's {args.exercise.replace('_', ' ')} ({args.side}, {args.mode}, {args.posture}), "
+              f"version {plan.version}: target {plan.target_min:g}° to {plan.target_max:g}°", file=sys.stderr)
 
     progress = None if args.quiet else _Progress(f"analyzing {Path(args.video).name}")
     try:
@@ -170,7 +189,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.csv:
         steps.append(lambda: _write_text(args.csv, samples_csv(result)))
     if args.save:
-        steps.append(lambda: _save_analysis(result.to_document(), args))
+        steps.append(lambda: _save_analysis(result.to_document(), args, plan))
     for step in steps:
         try:
             step()
@@ -187,13 +206,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return result.error.exit_code if result.error is not None else 0
 
 
-def _save_analysis(document: dict, args: argparse.Namespace) -> None:
-    """Store the analysis as a one-set session (the same document and service as POST /api/sessions)."""
-    import uuid
+def _save_analysis(document: dict, args: argparse.Namespace, plan: PlanLink | None = None) -> None:
+    """Store the analysis as a one-set session (the same document and service as POST /api/sessions), under
+    the plan's prescription when it has one of this motion; it ended now (not the video's length from now)."""
+    from datetime import UTC, datetime, timedelta
 
     patient_id = uuid.UUID(args.patient) if args.patient else None  # checked before the analysis
+    fps, frames = document.get("fps") or 0.0, document.get("frames") or 0
+    started = datetime.now(UTC) - timedelta(seconds=math.ceil(frames / fps) if fps else 0)
+    link = {"prescription_id": plan.prescription_id, "prescription_version": plan.version} if plan else {}
     session_id, patient_id, _ = _store_session(document, db_url=args.db, patient_id=patient_id, mode=args.mode,
-                                               posture=args.posture)
+                                               posture=args.posture, started_at=started, **link)
     print(f"saved as session {session_id} of patient {patient_id}", file=sys.stderr)
 
 
@@ -410,7 +433,6 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Render a demo clip of a patient (once: kept in ``--out-dir``), analyse it and store it as a demo
     session in the local database (one per clip, dated by the clip's making)."""
-    import uuid
     from datetime import UTC, datetime
 
     from .analysis import analyze_video
@@ -472,8 +494,6 @@ def _read_password(prompt: str) -> str:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
-    import uuid
-
     from .store import Store, accounts
     from .store.errors import InvalidError, NotFoundError
 
@@ -523,8 +543,6 @@ def cmd_user_password(args: argparse.Namespace) -> int:
 
 
 def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
-    import uuid
-
     try:
         return uuid.UUID(value)
     except ValueError:

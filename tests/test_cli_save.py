@@ -29,6 +29,47 @@ def test_analyze_save_stores_the_clip_for_the_local_patient(demo_clip, db_url: s
         store.close()
 
 
+def test_analyze_save_files_the_video_under_the_plans_prescription_of_that_motion(demo_clip, db_url: str,
+                                                                                   capsys) -> None:
+    """The patient's plan has this motion (same side, mode and posture): the session is filed under that
+    prescription's current version, as the live coach files its sets, so the PT reads it with its
+    target band, and its reps are judged against the PT's target. It ended when it was saved, not a
+    video's length later; a video of a motion the plan does not have stays unlinked."""
+    from datetime import UTC, datetime
+
+    store = Store(db_url)
+    try:
+        with store.session() as db:
+            me = service.get_patient(db, store.local_patient_id)
+            rx = service.create_prescription(db, me, {
+                "exercise": "shoulder_abduction", "side": "left", "mode": "active", "posture": "standing",
+                "target_min": 150, "target_max": 170, "safe_max": 175, "reps": 3, "hold_s": 0, "sessions_per_week": 3})
+            service.update_prescription(db, rx, {
+                "exercise": "shoulder_abduction", "side": "left", "mode": "active", "posture": "standing",
+                "target_min": 140, "target_max": 170, "safe_max": 175, "reps": 3, "hold_s": 0, "sessions_per_week": 3})
+        for side in ("left", "right"):
+            code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", side, "-q",
+                         "--save", "--mode", "active", "--posture", "standing", "--db", db_url])
+            assert code == 0
+        err = capsys.readouterr().err
+        assert err.count("filed under the plan's shoulder abduction (left, active, standing), version 2: "
+                         "target 140° to 170°") == 1, err
+        with store.session() as db:
+            me = service.get_patient(db, store.local_patient_id)
+            sessions = service.list_sessions(db, me)
+            details = {d["sets"][0]["side"]: d for d in (service.session_detail(db, service.get_session(db, s["id"]))
+                                                         for s in sessions)}
+        left, right = details["left"]["sets"][0], details["right"]["sets"][0]
+        assert (left["prescription_id"], left["prescription_version"]) == (rx.id, 2)
+        assert (left["target_min"], left["target_max"], left["safe_max"]) == (140, 170, 175)
+        assert left["reps"] and all(r["below_target"] is True for r in left["reps"])  # the clip peaks near 120°
+        assert right["prescription_id"] is None and all(r["below_target"] is None for r in right["reps"])
+        for d in details.values():
+            assert d["ended_at"] <= datetime.now(UTC)
+    finally:
+        store.close()
+
+
 def test_analyze_save_on_a_read_only_database_says_so_and_stores_nothing(demo_clip, postgres_server,
                                                                        capsys) -> None:
     """A database that takes no writes: one line naming the cause and what to do, exit code 1, the
