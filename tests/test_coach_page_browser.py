@@ -69,6 +69,29 @@ def test_tapping_start_says_lets_begin_and_no_stop_banner_before_it(demo_clip: P
     assert not problems, "\n".join(problems)
 
 
+def test_an_old_cue_from_another_state_goes_once_faded(demo_clip: Path, tmp_path: Path) -> None:
+    """'Rest a moment' stayed under the readout, faded, long after the rest was over and the state line
+    said 'go ahead': a cue faded and said in another state is cleared."""
+    require_browser()
+    problems: list[str] = []
+    with romcam_serve(tmp_path, "--source", str(demo_clip), "--loop", "--exercise", DEMO_SPEC.exercise, "--side",
+                      DEMO_SPEC.side, timeout=STARTUP_S) as (port, _):
+        server = f"http://127.0.0.1:{port}"
+        with offline_page(server, problems, init_script=RECORD_SPEECH) as pg:
+            _open(pg, server)
+            pg.locator("#primary").click()
+            pg.wait_for_selector("body[data-started=true]")
+            pg.locator("#rest").click()
+            pg.wait_for_function("() => document.getElementById('cue').textContent === 'Rest a moment'")
+            req = urllib.request.Request(server + "/live/resume", data=b"", method="POST")
+            urllib.request.urlopen(req, timeout=10).close()  # the rest ends (as Resume on the page)
+            pg.wait_for_function("() => document.body.dataset.state !== 'resting'")
+            assert pg.locator("#cue").inner_text() == "Rest a moment"  # still bright for a while: it was just said
+            pg.wait_for_function("() => document.getElementById('cue').textContent !== 'Rest a moment'",
+                                 timeout=15_000)
+    assert not problems, "\n".join(problems)
+
+
 def _wait_for_button(pg, text: str, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while pg.locator("#primary").inner_text().strip() != text:

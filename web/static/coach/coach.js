@@ -475,13 +475,17 @@
       if (id !== app.lastCueId) {
         app.lastCueId = id;
         app.cueShownAt = now;
+        app.cueState = ev.state;
         cue.textContent = cap(ev.cue);
         cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
         cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
         if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
       }
     }
-    cue.classList.toggle("stale", now - app.cueShownAt > CUE_SHOW_MS);
+    const stale = now - app.cueShownAt > CUE_SHOW_MS;
+    cue.classList.toggle("stale", stale);
+    // faded and said in another state ("rest a moment" while the state line says "go ahead"): gone
+    if (stale && cue.textContent && ev && ev.state && ev.state !== app.cueState) cue.textContent = "";
   }
 
   function renderSafety(ev) {
