@@ -342,6 +342,7 @@ def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkin
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         for item in db.query(OutboxItem):
             item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
+            item.sent_to = CLINIC_PATIENT
         apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
     worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
     asked: list[list[str]] = []
@@ -375,6 +376,51 @@ def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkin
     assert worker.audit_sent() is None and worker._audit_at == math.inf
 
 
+def test_what_was_sent_for_the_patient_a_token_named_before_is_never_sent_again_for_the_next(store: Store,
+                                                                                              monkeypatch) -> None:
+    """A laptop passed on to another patient (a new token, another clinic patient): the new patient's
+    clinic holds none of the first patient's sessions, and must not be sent them as the new patient's
+    when the laptop asks what it holds. Only what was sent for the patient the link names now is asked
+    about."""
+    from romcam.sync import worker as worker_module
+    from romcam.sync.config import SyncSettings
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)
+    bob = uuid.uuid4()
+    with store.session() as db:
+        first = service.ingest_session(db, synthetic_session(me, T0, [spec]))[0]
+        live.add_checkin(db, session_id=first, pain=1, tiredness=2, cramps=False, note="", at=T0)
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+        for item in db.query(OutboxItem):
+            item.state, item.sent_at, item.sent_to = "sent", T0, CLINIC_PATIENT
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
+        device = _device(uuid.uuid4()) | {"patient_id": str(bob), "patient_name": "Bob Other"}
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=device, now=T0 + timedelta(days=1))
+        db.commit()
+        later = service.ingest_session(db, synthetic_session(me, T0 + timedelta(days=2), [spec]))[0]
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+        row = db.query(OutboxItem).filter_by(object_id=later).one()
+        row.state, row.sent_at, row.sent_to = "sent", T0, bob
+        db.commit()
+    worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
+    worker.set_consent(True)
+    asked: list[tuple[str, list[str]]] = []
+
+    def holds_nothing(patient_id: str, batch: list[str]) -> set[str]:
+        asked.append((patient_id, batch))
+        return set()
+
+    monkeypatch.setattr(worker.client, "sessions_held", holds_nothing)
+    monkeypatch.setattr(worker.client, "checkins_held", holds_nothing)
+    assert worker.audit_sent() == 1  # Bob's own session, lost by his clinic: sent again
+    assert asked == [(str(bob), [str(later)])]  # never asked about Ada's
+    with store.session() as db:
+        assert db.query(OutboxItem).filter_by(object_id=first).one().state == "sent"
+        assert [i.object_id for i in outbox.due(db)] == [later]
+
+
 def test_a_checkin_the_clinic_lost_while_keeping_its_session_is_queued_again(store: Store, monkeypatch) -> None:
     """A clinic restored from a backup made after a session arrived and before its check-in did: the laptop
     asks which of the check-ins it sent are held (only those of sessions the clinic holds) and sends the
@@ -395,6 +441,7 @@ def test_a_checkin_the_clinic_lost_while_keeping_its_session_is_queued_again(sto
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         for item in db.query(OutboxItem):
             item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
+            item.sent_to = CLINIC_PATIENT
         apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
     worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
     worker.set_consent(True)

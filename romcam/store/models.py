@@ -337,7 +337,8 @@ class OutboxItem(Base):
     """One thing to upload to the clinic: a session or a check-in (``kind``, ``object_id``). The
     document is built from the stored rows when it is sent, so a retry sends the same bytes.
     ``state``: pending | sent | rejected (the clinic refused the document itself: kept, offered again when
-    romcam next starts) | held (recorded while the device token named another clinic patient: never sent)."""
+    romcam next starts) | held (recorded while the device token named another clinic patient: never sent).
+    ``sent_to``: the clinic patient it was sent for (the audit asks only about the current one's)."""
 
     __tablename__ = "sync_outbox"
 
@@ -352,6 +353,7 @@ class OutboxItem(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the document the clinic took
+    sent_to: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # the clinic patient it was sent for
 
     __table_args__ = (
         Index("ix_outbox_object", "kind", "object_id", unique=True),

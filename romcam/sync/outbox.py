@@ -109,19 +109,23 @@ def counts(db: DB) -> dict[str, int]:
             "held": found.get("held", 0)}
 
 
-def sent_sessions(db: DB) -> list[uuid.UUID]:
-    """The sessions marked sent, oldest first."""
+def sent_sessions(db: DB, clinic_patient_id: uuid.UUID) -> list[uuid.UUID]:
+    """The sessions marked sent for ``clinic_patient_id``, oldest first (those sent for a patient the
+    device token named before are not that patient's to ask about, nor to send again)."""
     return list(db.scalars(select(OutboxItem.object_id).join(Session, Session.id == OutboxItem.object_id)
-                           .where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+                           .where(OutboxItem.kind == "session", OutboxItem.state == "sent",
+                                  OutboxItem.sent_to == clinic_patient_id)
                            .order_by(Session.started_at, Session.id)))
 
 
-def sent_checkins(db: DB) -> list[uuid.UUID]:
-    """The check-ins marked sent whose session is marked sent too (the others wait for theirs), oldest first."""
-    sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+def sent_checkins(db: DB, clinic_patient_id: uuid.UUID) -> list[uuid.UUID]:
+    """The check-ins marked sent for ``clinic_patient_id`` whose session is marked sent for them too (the
+    others wait for theirs), oldest first."""
+    sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent",
+                                              OutboxItem.sent_to == clinic_patient_id)
     return list(db.scalars(select(OutboxItem.object_id).join(Checkin, Checkin.id == OutboxItem.object_id)
                            .where(OutboxItem.kind == "checkin", OutboxItem.state == "sent",
-                                  OutboxItem.session_id.in_(sent))
+                                  OutboxItem.sent_to == clinic_patient_id, OutboxItem.session_id.in_(sent))
                            .order_by(Checkin.created_at, Checkin.id)))
 
 

@@ -252,6 +252,7 @@ class SyncWorker:
                 row = db.get(OutboxItem, item.id)
                 if row is not None:
                     row.state, row.sent_at, row.sent_sha256 = "sent", _now(), digest
+                    row.sent_to = state.clinic_patient_id
                     row.attempts += 1
                     row.last_attempt_at, row.last_error = row.sent_at, ""
                 st = self._state(db)
@@ -295,7 +296,7 @@ class SyncWorker:
             db.commit()
             if not self.consented(state) or state.clinic_patient_id is None:
                 return None
-            sent = outbox.sent_sessions(db)
+            sent = outbox.sent_sessions(db, state.clinic_patient_id)
         patient = str(state.clinic_patient_id)
         try:
             missing = self._not_held(self.client.sessions_held, "sessions", sent, patient)
@@ -306,7 +307,7 @@ class SyncWorker:
             return None
         with self.store.session() as db:
             n = outbox.send_again(db, missing)
-            checkins = outbox.sent_checkins(db) if self._audit_checkins else []
+            checkins = outbox.sent_checkins(db, state.clinic_patient_id) if self._audit_checkins else []
         if n:
             log.warning("sync: %s no longer holds %d session(s) it took before (restored from a backup?): "
                         "sending them again", self.link.clinic, n)
