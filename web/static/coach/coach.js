@@ -69,7 +69,7 @@
     busy: false,
     muted: readMuted(),
     autoStart: false,                 // the server's hands-free start (status.auto_start)
-    autoStartWanted: readAutoStart(), // what this browser asked for last (null: never asked)
+    autoStartAsking: false,           // asking the server for what this browser chose (see renderAutoStart)
     speechUnlocked: false,
     lastCueId: null,
     cueShownAt: 0,
@@ -258,6 +258,7 @@
     }
     app.speechUnlocked = true;
     if (greeting) utter(greeting, true);
+    renderControls();
   }
 
   function setMuted(muted) {
@@ -979,6 +980,8 @@
     $("finish").textContent = armed ? "Press again to finish" : "Finish for today";
     document.body.dataset.started = app.started ? "true" : "false";
     $("state-msg").textContent = stateMessage(app.last);
+    // hands-free with no gesture yet on this page (reloaded, or opened by a helper): speech is not allowed
+    $("voice-locked").hidden = !(app.autoStart && !app.speechUnlocked && !app.muted && synth);
     const msg = $("video-msg");
     if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
@@ -1030,16 +1033,17 @@
     const button = $("auto-start");
     button.setAttribute("aria-pressed", on ? "true" : "false");
     button.querySelector(".toggle-text").textContent = on ? "Start by itself: on" : "Start by itself: off";
-    // this browser asked for it before (a patient who cannot reach the laptop each day): ask the server again
-    if (app.autoStartWanted !== null && app.autoStartWanted !== on && !app.autoStartAsked) {
-      app.autoStartAsked = true;
-      setAutoStart(app.autoStartWanted);
+    // this browser asked for it (a patient who cannot reach the laptop each day): a server that says otherwise
+    // was restarted, so ask it again — each time (read from storage: another tab may have changed it)
+    const wanted = readAutoStart();
+    if (wanted !== null && wanted !== on && !app.autoStartAsking) {
+      app.autoStartAsking = true;
+      setAutoStart(wanted).finally(() => { app.autoStartAsking = false; });
     }
   }
 
   /** Turn hands-free start on or off, on the server (it counts down and starts) and in this browser. */
   async function setAutoStart(on) {
-    app.autoStartWanted = on;
     try { window.localStorage.setItem("romcam.coach.autostart", on ? "1" : "0"); } catch (err) { /* ignore */ }
     try {
       const status = await api("/live/auto_start", { json: { on } });
@@ -1079,6 +1083,7 @@
     $("auto-start").addEventListener("click", () => { unlockSpeech(); setAutoStart(!app.autoStart); });
     // any gesture unlocks speech (a page reloaded mid-session has no Start to press)
     window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
+    window.addEventListener("keydown", () => unlockSpeech(), { once: true });   // a key is a gesture too
 
     const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
     // the check-in, the clinic link's consent panel and the choice of the patient: there space presses the
