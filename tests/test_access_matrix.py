@@ -242,6 +242,7 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
                                                                          "rest")},
     ("POST", "/live/checkin"): ("live", 201, _p("/live/checkin", json={"pain": 1, "tiredness": 2, "cramps": False})),
     ("POST", "/live/subject"): ("live", 200, _p("/live/subject", json={"x": 0.5, "y": 0.5})),
+    ("POST", "/live/auto_start"): ("live", 200, _p("/live/auto_start", json={"on": True})),
     ("GET", "/api/link/status"): ("live", 200, _p("/api/link/status")),
     ("POST", "/api/link/consent"): ("live", 200, _p("/api/link/consent", json={"consent": True})),
     ("DELETE", "/api/link/consent"): ("live", 200, _p("/api/link/consent")),

@@ -106,6 +106,34 @@ def test_hands_free_start_counts_down_once_the_patient_is_in_place_and_starts_by
     assert run.frames(0.5, 40.0)[-1].state == "exercising"
 
 
+ALL_SET = f"all set: starting in {AUTO_START_COUNTDOWN_S:.0f} seconds"
+
+
+@pytest.mark.parametrize("cue_before", [False, True], ids=["in-place", "just-after-a-positioning-cue"])
+def test_each_hands_free_countdown_is_said_as_it_begins(cue_before: bool) -> None:
+    """The patient cannot see the screen from where they exercise: every countdown is spoken when it begins,
+    after a cancelled one too (they left the view, or the switch went off and on) and right after a
+    positioning cue, so the session never starts with only "starting now"."""
+    coach = Coach([rx()], auto_start=True)
+    run = Run(coach)
+    if cue_before:
+        run.frames(0.2, None, missing="left_wrist not visible")  # "I can't see your left wrist", said at once
+        assert run.cues
+    for then in ("leave", "switch", None):  # the first countdown; after leaving the view; after the switch
+        out = run.frames(READY_S + 1.0, 40.0)
+        first = next(o for o in out if o.auto_start_in_s is not None)
+        assert first.cue == ALL_SET and first.auto_start_in_s == pytest.approx(AUTO_START_COUNTDOWN_S, abs=0.1)
+        assert not coach.started
+        if then == "leave":
+            run.frames(1.0, None, present=False)  # gone for a moment: the countdown stops
+        elif then == "switch":
+            coach.auto_start = False
+            run.frames(0.5, 40.0)
+            coach.auto_start = True
+    out = run.frames(AUTO_START_COUNTDOWN_S, 40.0)
+    assert coach.started and [o.cue for o in out if o.cue] == ["starting now"]
+
+
 def test_without_hands_free_start_the_session_waits_for_start() -> None:
     coach = Coach([rx()])
     run = Run(coach)

@@ -194,6 +194,7 @@ class Coach:
         self.started = False
         self._auto_start = auto_start
         self._ready_since: float | None = None  # measurable before Start since (hands-free start)
+        self._countdown_said = False  # this countdown's "starting in 5 seconds" was said
         self.state = "waiting_for_patient"
         self.cue: str | None = None
         self.cue_id = 0
@@ -228,6 +229,7 @@ class Coach:
         countdown is said, never a start out of the blue)."""
         if on and not self._auto_start:
             self._ready_since = None
+            self._countdown_said = False
         self._auto_start = on
 
     def start(self) -> list[tuple[str, Any]]:
@@ -323,8 +325,11 @@ class Coach:
                 if waited >= READY_S + AUTO_START_COUNTDOWN_S:
                     self._actions.extend(self.start())
                     self._say("starting now", force=True)
-                elif waited >= READY_S:
-                    self._say_once(f"all set: starting in {AUTO_START_COUNTDOWN_S:.0f} seconds")
+                elif waited >= READY_S and not self._countdown_said:  # each countdown said as it begins
+                    self._say(f"all set: starting in {AUTO_START_COUNTDOWN_S:.0f} seconds", force=True)
+                    self._countdown_said = True
+            if self._ready_since is None:
+                self._countdown_said = False
         elif self.state == "paused":
             if self._auto_paused and not self._manual_pause and self._present_since is not None \
                     and f.t - self._present_since >= BACK_RESUME_S:

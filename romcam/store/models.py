@@ -337,8 +337,9 @@ class OutboxItem(Base):
     """One thing to upload to the clinic: a session or a check-in (``kind``, ``object_id``). The
     document is built from the stored rows when it is sent, so a retry sends the same bytes.
     ``state``: pending | sent | rejected (the clinic refused the document itself: kept, offered again when
-    romcam next starts) | held (recorded while the device token named another clinic patient: never sent).
-    ``sent_to``: the clinic patient it was sent for (the audit asks only about the current one's)."""
+    romcam next starts and every ``audit_every_s``) | held (recorded while the device token named another clinic
+    patient: never sent). ``sent_to``: the clinic patient it was sent for (the audit asks only about the
+    current one's)."""
 
     __tablename__ = "sync_outbox"
 
