@@ -184,7 +184,7 @@ def repetitions(numbers: list[int]) -> str:
             else f"repetitions {', '.join(map(str, numbers))}")
 
 
-def _posture_setup(a: Analysis, posture: str | None) -> None:
+def posture_setup(a: Analysis, posture: str | None) -> None:
     """A seated or lying patient cannot turn to the camera: when the view was not ideal, the view
     warning says where the camera goes instead (romcam/data/setup.toml)."""
     from .setup_guide import setup_for
@@ -281,7 +281,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
                        target=target, model=model, error=error)
     result.mode = mode
     result.posture = posture
-    _posture_setup(result, posture)
+    posture_setup(result, posture)
     result.subject = f"{selector}: {tracker.reason}" if tracker.reason else str(selector)
     result.subject_confirmed = tracker.confirmed if tracker.reason else None
     if tracker.reason and not tracker.confirmed:

@@ -25,6 +25,9 @@ def summary_text(a: Analysis) -> str:
         f"  measurement noise: about ±{m.high_end_noise_deg:.0f}° at the high end, "
         f"±{m.low_end_noise_deg:.0f}° at the low end",
     ]
+    who = subject_line(a)
+    if who:
+        lines.append(who)
     if a.target is not None:
         lines.append(f"  target: {a.target:.0f}°")
     full = [r for r in a.reps if not r.partial]
@@ -53,6 +56,17 @@ def summary_text(a: Analysis) -> str:
     if a.error:
         lines.append(f"  stopped early: {a.error}")
     return "\n".join(lines) + "\n"
+
+
+def subject_line(a: Analysis) -> str | None:
+    """Who was measured, when it matters: a caregiver in frame (passive or assisted ROM) or a patient chosen
+    with ``--subject``. "measured: the person lying, chosen by --subject auto; nobody else is measured"."""
+    selector, _, reason = (a.subject or "").partition(": ")
+    if not reason or (a.mode == "active" and selector == "auto"):
+        return None
+    if a.subject_confirmed:
+        return f"  measured: {reason}, chosen by --subject {selector}; nobody else is measured"
+    return f"  measured: {reason}, chosen by --subject {selector} — not confirmed: check it is the patient"
 
 
 def caregiver_lines(a: Analysis) -> list[str]:

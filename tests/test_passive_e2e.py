@@ -66,6 +66,8 @@ def test_analyze_passive_measures_the_patient(clip: Path, truth: Truth, tmp_path
             if s["angle"] is not None and second["start"] <= s["t"] <= second["end"]]
     assert late and float(np.mean(late)) <= MAE_BOUND
     assert "for the caregiver: you moved the left shoulder through 2 repetitions" in summary
+    # who was measured, in the summary the caregiver reads (not only in the JSON)
+    assert "measured: the person seated, chosen by --subject auto; nobody else is measured" in summary, summary
 
 
 def test_the_lock_holds_across_the_crossing(clip: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ a view 90° off it is flagged."""
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -153,7 +154,7 @@ def test_setup_endpoint(tmp_path: Path):
 def test_analyze_notes_say_where_the_camera_goes_when_the_view_was_wrong():
     """``romcam analyze --posture lying``: the note on a view that was not ideal carries the setup's
     instruction, not "turn so your left side faces the camera"; the document carries the setup."""
-    from romcam.analysis import _posture_setup, summarize
+    from romcam.analysis import posture_setup, summarize
     from romcam.measure import Sample
     from romcam.report import summary_text
 
@@ -163,9 +164,44 @@ def test_analyze_notes_say_where_the_camera_goes_when_the_view_was_wrong():
                   fps=10.0, video="bed.mp4", frames=5)
     a.warnings.append(f"the camera view is not ideal for {motion.name.lower()}: it needs a side view "
                       "(right in 0% of frames) — turn so your left side faces the camera; angles are low-confidence")
-    _posture_setup(a, "lying")
+    posture_setup(a, "lying")
     assert a.setup is not None and a.setup["posture"] == "lying"
     note = a.warnings[-1]
     assert "turn so your" not in note
     assert note.endswith(setup_for("hip_flexion", "lying", "left").sentence())
     assert "beside the bed on the patient's left side, at bed height, level with the patient's hip" in summary_text(a)
+
+
+def test_a_live_set_in_bed_stores_where_the_camera_goes_not_turn_your_side(tmp_path: Path) -> None:
+    """The live coach's stored set (the session page's notes, the PT's view of it): a passive set of a
+    patient lying in bed, seen from the wrong side, says where the camera goes, as ``romcam analyze
+    --posture lying`` does — never "turn so your left side faces the camera" to a patient who cannot."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from romcam.angles import AngleSample
+    from romcam.live.recorder import Recorder
+    from romcam.measure import Sample
+    from romcam.store.db import Store
+    from romcam.store.service import get_session, session_detail
+
+    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")
+    rec = Recorder(store, patient_id=store.local_patient_id, source="camera 0", demo=False, model="full")
+    sid = rec.begin_session(now=t0)
+    item = PlanItem(exercise="knee_flexion", side="left", view="side", works="max", joint="knee", mode="passive",
+                    posture="lying")
+    rec.begin_set(item, t=0.0, fps=10.0, now=t0)
+    for i in range(60):  # the knee bent and straightened once, seen from the wrong side throughout
+        a = 90.0 * math.sin(math.pi * i / 59)
+        rec.add_sample(Sample(i, i / 10, a, 0.9, False, 60.0, AngleSample(a, a, a, a, 0.9, False, 60.0)))
+    rec.end_set()
+    rec.end_session("complete", now=t0 + timedelta(minutes=1))
+    assert not rec.unsaved
+    with store.session() as db:
+        (stored,) = session_detail(db, get_session(db, uuid.UUID(str(sid))))["sets"]
+    store.close()
+    notes = [w for w in stored["warnings"] if "camera view is not ideal" in w]
+    assert notes, stored["warnings"]
+    assert "turn so your" not in notes[0]
+    assert notes[0].endswith(setup_for("knee_flexion", "lying", "left").sentence()), notes[0]

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import __version__
-from ..analysis import summarize
+from ..analysis import posture_setup, summarize
 from ..catalog import get_motion
 from ..measure import Sample
 from ..session_doc import set_from_analysis
@@ -302,6 +302,7 @@ class Recorder:
         clean = with_breaks(clean, self._fps)  # each stretch between pauses and rests smoothed on its own
         analysis = summarize(motion, item.side, clean, fps=self._fps, video=self.source, frames=frames,
                              target=target, model=self.model)
+        posture_setup(analysis, item.posture)  # a patient in a chair or in bed: where the camera goes, not "turn"
         doc = analysis.to_document()
         rx = item.prescription_id
         set_doc = set_from_analysis(doc, mode=item.mode, posture=item.posture,

@@ -384,6 +384,14 @@
     return Boolean(item && item.mode === "passive");
   }
 
+  /** The whole session was passive ROM (every exercise done or planned): the caregiver reads the end of
+   * the session and fills in the check-in for the patient. A mixed plan speaks to the patient there. */
+  function caregiverSession() {
+    const results = app.order.map((k) => app.results.get(k));
+    const modes = results.length ? results.map((r) => r.mode) : app.plan.map((p) => p.mode);
+    return modes.length > 0 && modes.every((m) => m === "passive");
+  }
+
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
@@ -594,6 +602,7 @@
 
   function renderChecks() {
     const ev = app.last;
+    const helper = forHelper();
     const fresh = ev && performance.now() - app.lastFrameAt < 3000;
     const lost = app.state === "source_lost";
     if (lost && sourceEnded()) setCheck("check-camera", false, "The video has ended.");
@@ -610,12 +619,13 @@
       setCheck("check-view", null, "Waiting…");
       setCheck("check-light", null, "Waiting…");
     } else if (ev.state === "waiting_for_patient") {
-      setCheck("check-inview", false, "I can't see anyone yet. Move the laptop until the camera sees you.");
+      setCheck("check-inview", false, helper ? "I can't see anyone yet. Move the laptop until the camera sees the patient."
+        : "I can't see anyone yet. Move the laptop until the camera sees you.");
       setCheck("check-view", null, "Waiting…");
       setCheck("check-light", null, "Waiting…");
     } else {
       if (ev.missing) {
-        setCheck("check-inview", false, `I can't see your ${partName(ev.missing)}: move the laptop further back or to the side.`);
+        setCheck("check-inview", false, `I can't see ${helper ? "the patient's" : "your"} ${partName(ev.missing)}: move the laptop further back or to the side.`);
       } else {
         setCheck("check-inview", true, "Yes");
       }
@@ -624,11 +634,13 @@
       const conf = app.confidences;
       const light = app.lights.length ? app.lights.reduce((a, b) => a + b, 0) / app.lights.length : null;
       if (light !== null && light < LIGHT_MIN) {
-        setCheck("check-light", false, "Too dark: turn on a light in front of you, not behind you.");
+        setCheck("check-light", false, helper ? "Too dark: turn on a light in front of the patient, not behind them."
+          : "Too dark: turn on a light in front of you, not behind you.");
       } else if (conf.length >= 5) {
         const mean = conf.reduce((a, b) => a + b, 0) / conf.length;
         if (mean >= LIGHT_OK) setCheck("check-light", true, "Yes");
-        else setCheck("check-light", false, "I can't see you clearly: more light in front of you, not behind you.");
+        else setCheck("check-light", false, helper ? "I can't see the patient clearly: more light in front of them, not behind them."
+          : "I can't see you clearly: more light in front of you, not behind you.");
       }
     }
     const all = ["check-camera", "check-inview", "check-view", "check-light"].every((id) => $(id).dataset.ok === "yes");
@@ -685,33 +697,45 @@
     const lines = [];
     const praise = [];
     const target = r.reps_target;
+    // passive ROM: the caregiver moved the patient's limb and reads this, about the patient
+    const helper = r.mode === "passive";
+    const whose = helper ? "the patient's" : "your";
     if (r.reps > 0) {
       praise.push(target && r.reps >= target ? `All ${r.reps} reps done!` : `${r.reps} rep${r.reps === 1 ? "" : "s"} done.`);
     } else {
-      lines.push("You gave it a go — every movement keeps the joint moving.");
+      lines.push(helper ? "Every movement keeps the joint moving, even with no full repetition counted."
+        : "You gave it a go — every movement keeps the joint moving.");
     }
     if (best !== null) {
       const tmin = num(r.target_min), tmax = num(r.target_max);
       // a movement whose far end the camera lost (a hand over the joint): its angle is how far it got at least
-      let text = r.unseen ? `Your best seen: ${Math.round(best)}°` : `Your best: ${Math.round(best)}°`;
+      let text = `${cap(whose)} best${r.unseen ? " seen" : ""}: ${Math.round(best)}°`;
       if (tmin !== null || tmax !== null) {
         const band = `${tmin ?? "…"}°–${tmax ?? "…"}°`;
         const min = works(r.exercise) === "min";
         const reached = min ? tmax === null || best <= tmax : tmin === null || best >= tmin;
         const beyond = min ? tmin !== null && best < tmin : tmax !== null && best > tmax;
-        if (reached && !beyond) praise.push(`You reached your target range (${band}).`);
-        else if (beyond) praise.push(`You reached the ${min ? "bottom" : "top"} of your target range (${band}).`);
-        else if (!r.unseen) text += ` (your therapist's target: ${band}; they will see what you did today)`;
+        const [subject, their] = helper ? ["The patient", "their"] : ["You", "your"];
+        if (reached && !beyond) praise.push(`${subject} reached ${their} target range (${band}).`);
+        else if (beyond) praise.push(`${subject} reached the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
+        else if (!r.unseen) {
+          text += helper ? ` (the therapist's target: ${band}; they will see what was done today)`
+            : ` (your therapist's target: ${band}; they will see what you did today)`;
+        }
         const safe = num(r.safe_max);
         if (safe !== null && !min && best > safe) {
-          lines.push(`Once you went past your safe limit of ${Math.round(safe)}°: next time, stop at the top of the target.`);
+          lines.push(helper
+            ? `Once the movement went past the PT's safe maximum of ${Math.round(safe)}°: next time, stop at the top of the target.`
+            : `Once you went past your safe limit of ${Math.round(safe)}°: next time, stop at the top of the target.`);
         }
       } else if (r.low !== null && r.high !== null) {
         text += ` — measured from ${Math.round(r.low)}° to ${Math.round(r.high)}°`;
       }
       lines.push(text + ".");
       if (r.unseen) {
-        lines.push("The camera lost sight of the joint at the end of a movement, so you may have gone further than this. Keep the whole limb in view, with no hand over the joint.");
+        lines.push(helper
+          ? "The camera lost sight of the joint at the end of a movement, so it may have gone further than this. Keep the whole limb in view, with your hands off the joint, on the side away from the camera."
+          : "The camera lost sight of the joint at the end of a movement, so you may have gone further than this. Keep the whole limb in view, with no hand over the joint.");
       }
     }
     return el("li", { dataset: { exercise: r.exercise, side: r.side || "" } },
@@ -731,7 +755,7 @@
         const key = `${s.exercise}|${s.side || ""}`;
         let r = app.results.get(key);
         if (!r) {
-          r = { exercise: s.exercise, side: s.side, name: exerciseName(s.exercise, s.exercise_name), reps: 0,
+          r = { exercise: s.exercise, side: s.side, mode: s.mode, name: exerciseName(s.exercise, s.exercise_name), reps: 0,
                 target_min: null, target_max: null, safe_max: null, reps_target: null, low: null, high: null };
           app.results.set(key, r);
           app.order.push(key);
@@ -761,10 +785,21 @@
     const results = app.order.map((k) => app.results.get(k));
     const total = results.reduce((a, r) => a + (r.reps || 0), 0);
     $("summary").replaceChildren(...results.map(summaryItem));
+    const helper = caregiverSession();
+    const across = results.length > 1 ? ` across ${results.length} exercises` : "";
     $("end-lead").textContent = total > 0
-      ? `You did ${total} rep${total === 1 ? "" : "s"} today${results.length > 1 ? ` across ${results.length} exercises` : ""}.`
-      : "Thank you for showing up today. Any movement helps.";
-    if (app.demo) $("end-note").textContent = "This was the demo video: nothing from it is added to your progress.";
+      ? (helper ? `${total} rep${total === 1 ? "" : "s"} done with the patient today${across}.`
+        : `You did ${total} rep${total === 1 ? "" : "s"} today${across}.`)
+      : helper ? "Thank you both for today. Any movement helps." : "Thank you for showing up today. Any movement helps.";
+    if (helper) {
+      // the caregiver fills in the check-in for the patient
+      $("end-note").textContent = "The therapist sees these numbers. A day with less movement is useful information for them, nothing more.";
+      $("checkin-title").textContent = "How is the patient feeling? Ask them, and choose their answers.";
+      $("checkin-send").textContent = "Send to the therapist";
+    }
+    if (app.demo) {
+      $("end-note").textContent = `This was the demo video: nothing from it is added to ${helper ? "the patient's" : "your"} progress.`;
+    }
     $("live").hidden = true;
     $("plan").hidden = true;
     $("end").hidden = false;
@@ -803,7 +838,7 @@
         await api("/live/checkin", { json: { ...app.checkin } });
         app.checkinSent = true;
         msg.dataset.kind = "ok";
-        msg.textContent = "Thank you — saved for your therapist.";
+        msg.textContent = caregiverSession() ? "Thank you — saved for the therapist." : "Thank you — saved for your therapist.";
         if (app.speechUnlocked) utter("Thank you. See you next time.", false);
       } catch (err) {
         $("checkin-send").disabled = false;
@@ -1182,7 +1217,7 @@
         i < index ? el("span", { class: "plan-tag" }, "done") : null,
         p.experimental ? el("span", { class: "plan-tag" }, "experimental") : null,
         el("p", { class: "plan-facts" }, planFacts(p)),
-        p.notes ? el("p", { class: "plan-notes" }, `From your therapist: ${p.notes}`) : null,
+        p.notes ? el("p", { class: "plan-notes" }, `From ${p.mode === "passive" ? "the" : "your"} therapist: ${p.notes}`) : null,
         p.instructions ? el("p", { class: "plan-facts" }, p.instructions) : null);
     }));
     if (app.plan.length) $("plan-empty").hidden = true;
@@ -1191,7 +1226,9 @@
       const name = exerciseName(current.exercise, current.exercise_name);
       $("current-title").textContent = app.plan.length > 1 ? `Exercise ${index + 1} of ${app.plan.length}` : "Now";
       $("current-line").textContent = `${name} — ${planFacts(current)}`;
-      const notes = [current.notes ? `From your therapist: ${current.notes}` : "", current.instructions || ""].filter(Boolean);
+      const helper = current.mode === "passive";
+      const notes = [current.notes ? `From ${helper ? "the" : "your"} therapist: ${current.notes}` : "",
+                     current.instructions || ""].filter(Boolean);
       $("current-notes").hidden = !notes.length;
       $("current-notes").textContent = notes.join(" ");
       const setup = setupText(current);
@@ -1199,6 +1236,13 @@
       setupNode.hidden = !setup;
       setupNode.replaceChildren(el("strong", {}, "Camera setup: "), setup);
       $("check-view").querySelector(".check-label").textContent = current.setup ? "Camera in the right place" : "Facing the right way";
+      // passive ROM: the camera check and the stop banner speak to the caregiver, about the patient
+      $("check-inview").querySelector(".check-label").textContent = helper ? "All of the patient in the picture"
+        : "All of you in the picture";
+      $("check-advice").replaceChildren(...(helper
+        ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
+        : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."]));
+      $("safety-text").textContent = helper ? "Stop — bring it back" : "Stop — come back down";
     } else if (!app.plan.length) {
       $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
     }
