@@ -62,7 +62,8 @@ class Motion:
     test_position: str
     definition: str
     normal: NormalRange
-    instructions: str
+    instructions: str  # for the patient (active, active-assisted)
+    caregiver_instructions: str  # for a caregiver moving the patient's limb (passive)
     measurement_noise_deg: float  # how far a session's best angle can move with no real change (alerts)
     return_noise_deg: float  # the same at the other end of a rep, where it starts and returns (an elbow's extension)
     possible: PossibleRange  # what the joint can do at all: readings outside are not measurements
@@ -96,6 +97,10 @@ class Motion:
     @property
     def display_name(self) -> str:
         return f"{self.name} (experimental)" if self.experimental else self.name
+
+    def instructions_for(self, mode: str) -> str:
+        """What to do, for whoever moves the limb: the caregiver in passive ROM, else the patient."""
+        return self.caregiver_instructions if mode == "passive" else self.instructions
 
     def landmarks(self) -> tuple[str, ...]:
         """The side-relative point names this motion reads (besides the trunk's frame)."""
@@ -260,6 +265,7 @@ def parse_catalog(data: dict) -> Catalog:
             normal=NormalRange(float(normal["min"]), float(normal["max"]), normal["source"],
                                sources[normal["source"]]),
             instructions=_text(entry, "instructions", where),
+            caregiver_instructions=_text(entry, "caregiver_instructions", where),
             measurement_noise_deg=noise,
             return_noise_deg=return_noise,
             possible=PossibleRange(float(possible["min"]), float(possible["max"])),

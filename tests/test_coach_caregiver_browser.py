@@ -38,7 +38,8 @@ STARTUP_S = 120
 TO_THE_PATIENT = ("All of you", "not yourself", "I can't see you", "I can't see your", "sees you.", "in front of you",
                   "Let's get you in position", "Waiting for you", "at your own pace", "In your target range",
                   "your safe limit", "Your best", "You reached", "You did", "you may have gone", "your target range",
-                  "How are you feeling", "my therapist", "your therapist", "your progress", "come back down")
+                  "How are you feeling", "my therapist", "your therapist", "your progress", "come back down",
+                  "heel toward you")
 
 
 def _status(base: str) -> dict:
@@ -80,6 +81,7 @@ def test_a_caregivers_session_speaks_to_the_caregiver_about_the_patient(served: 
         assert "Move the laptop, not the patient" in pg.locator("#check-advice").inner_text()
         assert "From the therapist: Gently, stop if it hurts" in pg.locator("#current-notes").inner_text()
         assert "beside the bed on the patient's left side" in pg.locator("#current-setup").inner_text()
+        assert "Hold under the knee and at the heel" in before, before  # how to move the patient's leg
         said = [before]
         pg.locator("#primary").click()
         banner = None

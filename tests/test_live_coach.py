@@ -415,3 +415,16 @@ def test_the_safe_limit_uses_the_noise_of_the_high_end_of_the_range(exercise: st
     item = measure_only(exercise, "left")
     assert item.noise_deg == m.measurement_noise_deg
     assert item.safe_noise_deg == (m.measurement_noise_deg if m.works == "max" else m.return_noise_deg)
+
+
+@pytest.mark.parametrize("exercise", [m.id for m in default_catalog()])
+def test_in_passive_mode_the_instructions_tell_the_caregiver_how_to_move_the_limb(exercise: str) -> None:
+    """The caregiver moves the patient's limb: "Side to the camera. Bend the knee to bring the heel toward
+    you" is the patient's own text, and says where the camera goes, which the posture's setup says."""
+    m = get_motion(exercise)
+    posture = m.postures[0] if m.postures else None
+    active, passive = measure_only(exercise, "left", posture=posture), measure_only(exercise, "left", mode="passive",
+                                                                                     posture=posture)
+    assert active.instructions == m.instructions
+    assert passive.instructions == m.caregiver_instructions != m.instructions
+    assert "camera" not in passive.instructions.lower() and "toward you" not in passive.instructions
