@@ -121,6 +121,30 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
         assert errors == []
 
 
+def test_the_clinicians_pages_load_without_a_failed_request(tmp_path: Path) -> None:
+    """A clinic server's patient list and patient page ask only for what a clinician may read: no request
+    answered 4xx (each is a console error in the PT's browser, e.g. asking for a live coach the clinic does
+    not give its accounts)."""
+    from playwright.sync_api import expect
+
+    with _clinic(tmp_path) as (_pw, base, page, errors, ids):
+        failed: list[str] = []
+        page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(base + "/login")
+        page.fill("input[name=email]", "ann@clinic.test")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(base + "/")
+        page.wait_for_selector("body[data-loaded=true]")
+        page.goto(f"{base}/patients/{ids['ada']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        page.goto(base + "/")
+        page.wait_for_selector("body[data-loaded=true]")
+        page.wait_for_timeout(500)  # a request the list starts after it loaded
+        assert failed == [] and errors == []
+
+
 def test_a_patient_reads_their_plan_without_the_care_teams_controls(tmp_path: Path) -> None:
     """A patient logged in sees their own plan, read-only: the editing controls are not on the page (and
     the server refuses the writes anyway: test_access_matrix)."""

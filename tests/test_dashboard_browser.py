@@ -634,6 +634,41 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     page.wait_for_selector("#paused-tag", state="hidden")
 
 
+def test_the_first_exercise_added_updates_the_summary_and_the_calendar(page, server) -> None:
+    """A PT who adds the first exercise on a new patient's page sees what a reload would show: the summary
+    no longer says "Nothing prescribed yet." and the calendar counts the plan from today."""
+    from playwright.sync_api import expect
+
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"First plan {uuid.uuid4().hex[:4]}"})
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    assert "Nothing prescribed yet." in page.locator("#patient-summary").inner_text()
+    before = page.locator("table.calendar td.week-total").last.inner_text()
+
+    page.locator("#new-prescription").click()
+    form = page.locator("#prescription-form")
+    form.locator("select[name=exercise]").select_option("shoulder_abduction")
+    form.locator("select[name=side]").select_option("left")
+    form.locator("select[name=mode]").select_option("active")
+    form.locator("select[name=posture]").select_option("standing")
+    for name, value in (("target_min", 80), ("target_max", 140), ("safe_max", 170), ("reps", 3), ("hold_s", 0),
+                        ("sessions_per_week", 3)):
+        form.locator(f"input[name={name}]").fill(str(value))
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.wait_for_selector("table.prescriptions tr[data-prescription-id]")
+    expect(page.locator("#patient-summary")).not_to_contain_text("Nothing prescribed", timeout=10_000)
+    summary = page.locator("#patient-summary").inner_text()
+    expect(page.locator("table.calendar td.week-total").last).not_to_have_text(before, timeout=10_000)
+    week = page.locator("table.calendar td.week-total").last.inner_text()
+
+    page.reload()
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator("#patient-summary").inner_text() == summary
+    assert page.locator("table.calendar td.week-total").last.inner_text() == week
+
+
 # ---- narrow windows: a PT on a tablet or a phone ----------------------------------------------------
 
 # every table on a page, as laid out: the page's own width against the window's, each table's cells that

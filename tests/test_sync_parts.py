@@ -483,3 +483,38 @@ def test_the_clock_offset_is_read_from_the_clinics_date_header(header, expected)
     from romcam.sync.client import clock_offset_s
 
     assert clock_offset_s(header, now=datetime(2026, 11, 27, 12, tzinfo=UTC)) == expected
+
+
+def test_an_https_link_to_a_server_without_https_says_so_in_plain_words() -> None:
+    """``--upload-to https://...`` aimed at a server that speaks plain HTTP (a clinic tried out on this
+    machine without its proxy): the status says the clinic did not answer with HTTPS, not OpenSSL's
+    ``WRONG_VERSION_NUMBER``, and the link keeps retrying."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from romcam.sync.client import ClinicClient, ClinicError
+
+    class Plain(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = ClinicClient(LinkConfig(f"https://127.0.0.1:{server.server_port}", "romcam_dt_" + "x" * 43),
+                              timeout=10)
+        with pytest.raises(ClinicError) as caught:
+            client.device()
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = caught.value.message
+    assert caught.value.kind == "offline"
+    assert message.startswith(f"cannot reach 127.0.0.1:{server.server_port} over HTTPS"), message
+    assert "not with HTTPS" in message and "http://" in message, message
+    assert "_ssl.c" not in message and "romcam_dt_" not in message, message

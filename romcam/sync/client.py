@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -45,6 +46,19 @@ def _detail(raw: bytes) -> str:
         first = detail[0]
         return f"{'.'.join(str(x) for x in first.get('loc', []))}: {first.get('msg', '')}"
     return str(detail)[:300]
+
+
+def _unreachable(clinic: str, reason: object) -> str:
+    """Why the clinic gave no answer, in words a patient (and the PT they call) can act on: an OpenSSL
+    reason such as ``WRONG_VERSION_NUMBER`` says nothing to either."""
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return (f"{clinic}'s HTTPS certificate is not accepted ({reason.verify_message or reason.reason}): "
+                "ask the clinic to fix it; trying again later")
+    if isinstance(reason, ssl.SSLError):
+        return (f"cannot reach {clinic} over HTTPS: it answered, but not with HTTPS ({reason.reason or reason}). "
+                "Check the clinic's address with your PT (a clinic server on this same computer without HTTPS "
+                "is http://); trying again later")
+    return f"cannot reach {clinic} ({reason}); trying again later"
 
 
 def clock_offset_s(date_header: str | None, *, now: datetime) -> float | None:
@@ -101,7 +115,7 @@ class ClinicClient:
                               status) from None
         except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise ClinicError("offline", f"cannot reach {clinic} ({reason}); trying again later") from None
+            raise ClinicError("offline", _unreachable(clinic, reason)) from None
         except ValueError:
             raise ClinicError("offline", f"{clinic} sent an answer that is not JSON; trying again later") from None
 

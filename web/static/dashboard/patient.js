@@ -394,10 +394,14 @@
     }
   }
 
+  /** After the plan changed: the prescriptions, the charts, and what counts from the plan (the summary's
+   * adherence sentence, the calendar), as a reload would show them. */
   async function reloadPlan() {
-    state.prescriptions = await R.api(`${base}/prescriptions`);
+    const [patient, prescriptions] = await Promise.all([R.api(base), R.api(`${base}/prescriptions`)]);
+    renderPatient(patient);
+    state.prescriptions = prescriptions;
     renderPrescriptions();
-    await renderCharts();
+    await Promise.all([renderCharts(), loadAdherence()]);
   }
 
   async function togglePause() {

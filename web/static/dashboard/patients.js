@@ -78,8 +78,12 @@
   });
 
   /** This machine runs the live coach (`romcam serve` / `make run`): a patient who opened the bare address finds
-   * the way to it here. Without a capture worker (a clinic server) /live/status answers 503 and nothing shows. */
+   * the way to it here. Without a capture worker /live/status answers 503 and nothing shows. A clinic server's
+   * accounts never reach the coach (it answers them 404), so it is not asked there: a failed request would be
+   * a console error on every visit to the patient list. */
   async function pointToCoach() {
+    const who = await R.me();
+    if (who && who.mode === "clinic") return;
     try {
       const response = await fetch("/live/status", { headers: { Accept: "application/json" } });
       await response.text();   // read to the end: a response left unread keeps its request open
