@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,12 @@ def demo_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clips") / "shoulder_abduction.mp4"
     render_clip(DEMO_SPEC, out)
     return out
+
+
+@pytest.fixture
+def problems() -> Iterator[list[str]]:
+    """What a browser page reported wrong (script errors, console errors, requests off the server: see
+    helpers.offline_page); the test fails on any but the endless MJPEG's, cut when the page closes."""
+    found: list[str] = []
+    yield found
+    assert not [p for p in found if "video.mjpg" not in p], "\n".join(found)

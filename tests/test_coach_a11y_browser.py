@@ -37,13 +37,6 @@ def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def problems() -> Iterator[list[str]]:
-    found: list[str] = []
-    yield found
-    assert not [p for p in found if "video.mjpg" not in p], "\n".join(found)
-
-
 def _open(pg, server: str) -> None:
     pg.goto(server + "/coach", wait_until="domcontentloaded")
     pg.wait_for_selector("body[data-ready=true]")

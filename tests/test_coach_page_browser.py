@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,42 +32,49 @@ def _open(pg, server: str) -> None:
     pg.wait_for_selector("body[data-ready=true]")
 
 
-def test_tapping_start_says_lets_begin_and_no_stop_banner_before_it(demo_clip: Path, tmp_path: Path) -> None:
-    """A tap reaches the page before the Start button's click: the greeting must still be said. Before
-    Start nothing is coached, so no red stop banner either, however high the arm is."""
-    require_browser()
-    problems: list[str] = []
+@contextmanager
+def _looping_demo_page(demo_clip: Path, tmp_path: Path, problems: list[str]) -> Iterator[tuple[str, object]]:
+    """A server playing the demo clip over and over, and the coaching page open on it (speech recorded)."""
     with romcam_serve(tmp_path, "--source", str(demo_clip), "--loop", "--exercise", DEMO_SPEC.exercise, "--side",
                       DEMO_SPEC.side, timeout=STARTUP_S) as (port, _):
         server = f"http://127.0.0.1:{port}"
         with offline_page(server, problems, init_script=RECORD_SPEECH) as pg:
             _open(pg, server)
-            assert pg.evaluate("window.scrollY") == 0, "the page opens at its top"
-            pg.wait_for_selector("#angle[data-angle]")
-            pg.wait_for_timeout(3000)  # the clip's arm rises before Start: nothing may sound the alarm
-            assert pg.locator("#safety").is_hidden()
-            # in view and measured, before Start: the page says what to do next
-            deadline = time.monotonic() + 20
-            while "press Start" not in pg.locator("#state-msg").inner_text():
-                assert time.monotonic() < deadline, pg.locator("#state-msg").inner_text()
-                time.sleep(0.2)
-            # an old "stop" cue fades like any other (in red it would be a false alarm once back down)
-            colors = pg.evaluate("""() => { const cue = document.getElementById("cue");
-                const color = (kind) => { cue.dataset.kind = kind; return getComputedStyle(cue).color; };
-                cue.classList.add("stale");
-                return [color("normal"), color("stop"), color("slow")]; }""")
-            assert colors[0] == colors[1] == colors[2], colors
-            pg.locator("#primary").click()
-            pg.wait_for_selector("body[data-started=true]")
-            spoken = pg.evaluate("window.__spoken")
-            assert spoken and spoken[0].startswith("Let's begin."), spoken
-            # a long cue takes no more room than a short one: the readout below does not jump
-            tops = pg.evaluate("""() => ["hold",
-                                         "Move the camera beside the bed, on the left side, level with the knee"]
-                .map((text) => { const cue = document.getElementById("cue");
-                                 cue.textContent = text; cue.classList.toggle("long", text.length > 22);
-                                 return document.getElementById("angle").getBoundingClientRect().top; })""")
-            assert tops[0] == tops[1], tops
+            yield server, pg
+
+
+def test_tapping_start_says_lets_begin_and_no_stop_banner_before_it(demo_clip: Path, tmp_path: Path) -> None:
+    """A tap reaches the page before the Start button's click: the greeting must still be said. Before
+    Start nothing is coached, so no red stop banner either, however high the arm is."""
+    require_browser()
+    problems: list[str] = []
+    with _looping_demo_page(demo_clip, tmp_path, problems) as (server, pg):
+        assert pg.evaluate("window.scrollY") == 0, "the page opens at its top"
+        pg.wait_for_selector("#angle[data-angle]")
+        pg.wait_for_timeout(3000)  # the clip's arm rises before Start: nothing may sound the alarm
+        assert pg.locator("#safety").is_hidden()
+        # in view and measured, before Start: the page says what to do next
+        deadline = time.monotonic() + 20
+        while "press Start" not in pg.locator("#state-msg").inner_text():
+            assert time.monotonic() < deadline, pg.locator("#state-msg").inner_text()
+            time.sleep(0.2)
+        # an old "stop" cue fades like any other (in red it would be a false alarm once back down)
+        colors = pg.evaluate("""() => { const cue = document.getElementById("cue");
+            const color = (kind) => { cue.dataset.kind = kind; return getComputedStyle(cue).color; };
+            cue.classList.add("stale");
+            return [color("normal"), color("stop"), color("slow")]; }""")
+        assert colors[0] == colors[1] == colors[2], colors
+        pg.locator("#primary").click()
+        pg.wait_for_selector("body[data-started=true]")
+        spoken = pg.evaluate("window.__spoken")
+        assert spoken and spoken[0].startswith("Let's begin."), spoken
+        # a long cue takes no more room than a short one: the readout below does not jump
+        tops = pg.evaluate("""() => ["hold",
+                                     "Move the camera beside the bed, on the left side, level with the knee"]
+            .map((text) => { const cue = document.getElementById("cue");
+                             cue.textContent = text; cue.classList.toggle("long", text.length > 22);
+                             return document.getElementById("angle").getBoundingClientRect().top; })""")
+        assert tops[0] == tops[1], tops
     assert not problems, "\n".join(problems)
 
 
@@ -74,21 +83,17 @@ def test_an_old_cue_from_another_state_goes_once_faded(demo_clip: Path, tmp_path
     said 'go ahead': a cue faded and said in another state is cleared."""
     require_browser()
     problems: list[str] = []
-    with romcam_serve(tmp_path, "--source", str(demo_clip), "--loop", "--exercise", DEMO_SPEC.exercise, "--side",
-                      DEMO_SPEC.side, timeout=STARTUP_S) as (port, _):
-        server = f"http://127.0.0.1:{port}"
-        with offline_page(server, problems, init_script=RECORD_SPEECH) as pg:
-            _open(pg, server)
-            pg.locator("#primary").click()
-            pg.wait_for_selector("body[data-started=true]")
-            pg.locator("#rest").click()
-            pg.wait_for_function("() => document.getElementById('cue').textContent === 'Rest a moment'")
-            req = urllib.request.Request(server + "/live/resume", data=b"", method="POST")
-            urllib.request.urlopen(req, timeout=10).close()  # the rest ends (as Resume on the page)
-            pg.wait_for_function("() => document.body.dataset.state !== 'resting'")
-            assert pg.locator("#cue").inner_text() == "Rest a moment"  # still bright for a while: it was just said
-            pg.wait_for_function("() => document.getElementById('cue').textContent !== 'Rest a moment'",
-                                 timeout=15_000)
+    with _looping_demo_page(demo_clip, tmp_path, problems) as (server, pg):
+        pg.locator("#primary").click()
+        pg.wait_for_selector("body[data-started=true]")
+        pg.locator("#rest").click()
+        pg.wait_for_function("() => document.getElementById('cue').textContent === 'Rest a moment'")
+        req = urllib.request.Request(server + "/live/resume", data=b"", method="POST")
+        urllib.request.urlopen(req, timeout=10).close()  # the rest ends (as Resume on the page)
+        pg.wait_for_function("() => document.body.dataset.state !== 'resting'")
+        assert pg.locator("#cue").inner_text() == "Rest a moment"  # still bright for a while: it was just said
+        pg.wait_for_function("() => document.getElementById('cue').textContent !== 'Rest a moment'",
+                             timeout=15_000)
     assert not problems, "\n".join(problems)
 
 

@@ -324,6 +324,13 @@ def test_a_token_for_another_clinic_patient_ends_the_consent_and_holds_what_was_
         assert outbox.counts(db)["held"] == 2
 
 
+def _mark_all_sent(db) -> None:  # type: ignore[no-untyped-def]
+    """Every queued item as the clinic took it, for CLINIC_PATIENT."""
+    for item in db.query(OutboxItem):
+        item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
+        item.sent_to = CLINIC_PATIENT
+
+
 def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkins(store: Store, monkeypatch) -> None:
     """After a clinic's restore from a backup: what it no longer holds goes back in the queue; a clinic too
     old to say is not asked again until the next start; one out of reach is asked again next round."""
@@ -340,9 +347,7 @@ def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkin
         ids = [service.ingest_session(db, synthetic_session(me, T0 + timedelta(days=i), [spec]))[0] for i in range(3)]
         cid = live.add_checkin(db, session_id=ids[2], pain=1, tiredness=2, cramps=False, note="", at=T0)
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
-        for item in db.query(OutboxItem):
-            item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
-            item.sent_to = CLINIC_PATIENT
+        _mark_all_sent(db)
         apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
     worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
     asked: list[list[str]] = []
@@ -439,9 +444,7 @@ def test_a_checkin_the_clinic_lost_while_keeping_its_session_is_queued_again(sto
         kept, lost = (live.add_checkin(db, session_id=sid, pain=1, tiredness=2, cramps=False, note="",
                                        at=T0 + timedelta(days=i)) for i, sid in enumerate(ids))
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
-        for item in db.query(OutboxItem):
-            item.state, item.sent_at, item.sent_sha256 = "sent", T0, "0" * 64 if item.kind == "session" else None
-            item.sent_to = CLINIC_PATIENT
+        _mark_all_sent(db)
         apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
     worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
     worker.set_consent(True)
