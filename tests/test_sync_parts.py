@@ -259,16 +259,17 @@ def test_what_the_clinic_refused_is_offered_again_every_audit_interval_not_only_
             return db.query(OutboxItem).filter_by(object_id=sid).one().state
 
     link = LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "t" * 40)  # nothing listens there: it stays queued
-    worker = SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1, audit_every_s=2.0))
+    worker = SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1, audit_every_s=3600.0))
     refuse()
     worker.step()  # the start
     assert state() == "pending"
     refuse()
     worker.step()
     assert state() == "rejected"  # not offered again on every round
-    time.sleep(2.1)
+    assert worker._offer_at - time.monotonic() > 3000  # next in an hour (the interval), not at the next start
+    worker._offer_at = time.monotonic() - 1  # the hour has passed
     worker.step()
-    assert state() == "pending"  # the interval has passed: offered again
+    assert state() == "pending"  # offered again
 
 
 def test_a_document_this_laptop_cannot_prepare_is_explained_in_plain_words() -> None:
