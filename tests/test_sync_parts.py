@@ -401,6 +401,9 @@ def test_what_was_sent_for_the_patient_a_token_named_before_is_never_sent_again_
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         for item in db.query(OutboxItem):
             item.state, item.sent_at, item.sent_to = "sent", T0, CLINIC_PATIENT
+        # answered late, after Ada's session went: still queued when the token changed hands
+        late = live.add_checkin(db, session_id=first, pain=3, tiredness=4, cramps=False, note="", at=T0)
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
         device = _device(uuid.uuid4()) | {"patient_id": str(bob), "patient_name": "Bob Other"}
         apply_plan(db, local_patient_id=me, clinic_url=link.url, device=device, now=T0 + timedelta(days=1))
@@ -424,7 +427,9 @@ def test_what_was_sent_for_the_patient_a_token_named_before_is_never_sent_again_
     assert asked == [(str(bob), [str(later)])]  # never asked about Ada's
     with store.session() as db:
         assert db.query(OutboxItem).filter_by(object_id=first).one().state == "sent"
-        assert [i.object_id for i in outbox.due(db)] == [later]
+        # Ada's late check-in is not sent to Bob's clinic (it would refuse it, every six hours)
+        assert [i.object_id for i in outbox.due(db, bob)] == [later]
+        assert late in {i.object_id for i in outbox.due(db, CLINIC_PATIENT)}
 
 
 def test_a_checkin_the_clinic_lost_while_keeping_its_session_is_queued_again(store: Store, monkeypatch) -> None:

@@ -91,9 +91,13 @@ def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime) -> in
     return len(ids)
 
 
-def due(db: DB, limit: int = 50) -> list[OutboxItem]:
-    """Pending items, sessions before check-ins, oldest first. A check-in waits for its session."""
+def due(db: DB, clinic_patient_id: uuid.UUID | None = None, limit: int = 50) -> list[OutboxItem]:
+    """Pending items, sessions before check-ins, oldest first. A check-in waits for its session to be sent
+    for ``clinic_patient_id`` (when given: the patient the link names now; one sent for a patient the
+    token named before is theirs, and the new patient's clinic would refuse its check-in)."""
     sent_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
+    if clinic_patient_id is not None:
+        sent_sessions = sent_sessions.where(OutboxItem.sent_to == clinic_patient_id)
     return list(db.scalars(
         select(OutboxItem).where(OutboxItem.state == "pending",
                                  or_(OutboxItem.kind == "session", OutboxItem.session_id.in_(sent_sessions)))

@@ -217,7 +217,7 @@ class SyncWorker:
             db.commit()
             if not self.consented(state) or state.clinic_patient_id is None:
                 return 0
-            items = outbox.due(db)
+            items = outbox.due(db, state.clinic_patient_id)
         sent = 0
         for item in items:
             if self._stop.is_set() or not self._still_consented():
