@@ -561,7 +561,7 @@ class CaptureWorker:
             if out.actions:
                 self._handle(out.actions, t)
             sid = rec.session_id if rec is not None else None
-            event = frame_event(t=t, item=item, angle=filt, confidence=sample.confidence, view_ok=sample.view_ok,
+            event = frame_event(t=t, item=item, angle=filt, confidence=sample.confidence, view_ok=out.view_ok,
                                 out=out, demo=self.options.demo, effective_fps=self.effective_fps(), raw=raw,
                                 frame_index=frame.index, session_id=str(sid) if sid else None)
             event["light"] = round(scene_light(frame.image), 2)

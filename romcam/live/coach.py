@@ -28,12 +28,18 @@ Rules, each a constant below:
 - hands-free start (``auto_start``, off unless asked for): once the patient has been measurable for
   ``READY_S`` before Start, the coach says "all set: starting in 5 seconds" and starts by itself after
   ``AUTO_START_COUNTDOWN_S`` (a patient with weak hands and the laptop out of reach needs no key);
-  leaving the view or turning away cancels the countdown, which begins again once back in place.
+  leaving the view or turning away cancels the countdown, which begins again once back in place;
+- the camera view is judged over the last ``VIEW_WINDOW_S``, not frame by frame: wrong in at least
+  ``VIEW_WRONG_SHARE`` of those frames, the coach asks to turn (or to move the camera) and stops
+  coaching the set; right in all but ``VIEW_RIGHT_SHARE`` of the last ``VIEW_CLEAR_S``, it goes on.
+  A view estimate that flips for a few frames (in bed, at the bottom of each rep) is not a wrong view:
+  the caregiver is not told to move a camera that is where it should be.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -50,6 +56,11 @@ DECLINE_REPS = 3
 MISSING_CUE_S = 1.0  # the joint hidden this long (patient in view): "I can't see your wrist"
 READY_S = 2.0  # hands-free start: measurable (in view, the view right, the joint seen) this long, then
 AUTO_START_COUNTDOWN_S = 5.0  # "all set: starting in 5 seconds", and the session starts by itself
+VIEW_WINDOW_S = 2.0  # the camera view is judged over this long...
+VIEW_MIN_S = 0.5  # ...once it has been seen this long...
+VIEW_WRONG_SHARE = 0.6  # ...wrong in at least this share of its frames: the view is wrong
+VIEW_CLEAR_S = 0.7  # a wrong view is right again once, over this long,
+VIEW_RIGHT_SHARE = 0.25  # at most this share of the frames read wrong
 
 STATES = ("waiting_for_patient", "positioning", "exercising", "holding", "resting", "paused", "done",
           "source_lost")
@@ -136,6 +147,7 @@ class CoachOutput:
     fatigued: bool
     rest_remaining_s: float | None
     actions: list[tuple[str, Any]] = field(default_factory=list)
+    view_ok: bool | None = None  # the view judged over the last VIEW_WINDOW_S (None: nobody in view to judge)
     auto_paused: bool = False  # paused because nobody is in view: it resumes by itself
     auto_start_in_s: float | None = None  # hands-free start counting down: seconds until the session starts
 
@@ -211,6 +223,8 @@ class Coach:
         self._source_lost = False
         self._cue_pending = False
         self._in_update = False
+        self._views: deque[tuple[float, bool]] = deque()  # (t, the frame's view right) over VIEW_WINDOW_S
+        self._view_wrong = False
         self._reset_set()
 
     # ------------------------------------------------------------------ commands
@@ -313,6 +327,7 @@ class Coach:
 
         zone = self._zone(f)
         self._track_presence(f)
+        self._judge_view(f)
 
         if self.state == "done":
             pass
@@ -355,7 +370,8 @@ class Coach:
             auto_start_in_s=round(self._ready_since + READY_S + AUTO_START_COUNTDOWN_S - f.t, 1) if counting else None,
             state=self.state, zone=zone, rep=self._rep if self.started else f.rep, hold_s=round(hold, 2),
             cue=self.cue, cue_id=self.cue_id,
-            view_hint=view_hint(item) if f.has_subject and f.view_ok is False else None,
+            view_hint=view_hint(item) if f.has_subject and self._view_wrong else None,
+            view_ok=(not self._view_wrong) if f.has_subject and self._views else None,
             missing=f.missing if f.has_subject and not math.isfinite(f.angle) else None,
             plan_index=self.index, started=self.started, fatigued=self._fatigued,
             rest_remaining_s=None if rest_left is None else round(rest_left, 1), actions=list(self._actions),
@@ -419,6 +435,28 @@ class Coach:
             return "in_target"
         return "above_target"
 
+    def _judge_view(self, f: FrameInput) -> None:
+        """The view over the last VIEW_WINDOW_S (see the module docstring); forgotten when nobody is in view."""
+        views = self._views
+        if not f.has_subject:
+            views.clear()
+            self._view_wrong = False
+            return
+        if f.view_ok is not None:
+            views.append((f.t, bool(f.view_ok)))
+        while views and views[0][0] < f.t - VIEW_WINDOW_S:
+            views.popleft()
+        if not views or f.t - views[0][0] < VIEW_MIN_S - 1e-9:
+            return  # too little seen to change the verdict
+        if self._view_wrong:
+            recent = [ok for t, ok in views if t >= f.t - VIEW_CLEAR_S]
+            self._view_wrong = sum(not ok for ok in recent) > VIEW_RIGHT_SHARE * len(recent)
+            if not self._view_wrong:  # right again: the wrong frames before are forgotten, not held against it
+                while views[0][0] < f.t - VIEW_CLEAR_S:
+                    views.popleft()
+        else:
+            self._view_wrong = sum(not ok for _, ok in views) >= VIEW_WRONG_SHARE * len(views)
+
     def _track_presence(self, f: FrameInput) -> None:
         if f.has_subject:
             self._absent_since = None
@@ -436,7 +474,7 @@ class Coach:
 
     def _positioning_cues(self, f: FrameInput) -> bool:
         """Cues about being seen; True when the patient is not measurable yet."""
-        if f.view_ok is False:
+        if self._view_wrong:
             self._say_once(view_hint(self.item))
             return True
         if not math.isfinite(f.angle):
@@ -474,7 +512,7 @@ class Coach:
             self._slow_on = False
 
         if self._positioning_cues(f):
-            if self.state in ("exercising", "holding") and not math.isfinite(f.angle) and f.view_ok is not False:
+            if self.state in ("exercising", "holding") and not math.isfinite(f.angle) and not self._view_wrong:
                 pass  # keep the state: the joint is hidden for a moment (the cue says so)
             else:
                 self.state = "positioning"
@@ -551,6 +589,8 @@ class Coach:
             self._rest_then_next = False
             self.index += 1
             self._reset_set()
+            self._views.clear()  # the next exercise may need another view: judged afresh
+            self._view_wrong = False
             self.state = "positioning"
             self._say(f"next: {self.item.exercise_name or self.item.exercise}", force=True)
             return [("begin_set", self.index)]
