@@ -570,6 +570,35 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_rekey(args: argparse.Namespace) -> int:
+    """Move the audit log to a new secret key (docs/deploy.md): the keys come from the environment, never
+    from arguments (a process list or a shell history would keep them)."""
+    from .server.settings import MIN_SECRET_KEY
+    from .store import Store, audit
+
+    old = os.environ.get("ROMCAM_OLD_SECRET_KEY", "")
+    new = os.environ.get("ROMCAM_SECRET_KEY", "")
+    if not old or not new:
+        raise UsageError("set ROMCAM_OLD_SECRET_KEY to the key the server ran with and ROMCAM_SECRET_KEY to the new "
+                         "one (from the environment, not arguments)")
+    if old == new:
+        raise UsageError("ROMCAM_OLD_SECRET_KEY and ROMCAM_SECRET_KEY are the same key: nothing to move")
+    if len(new) < MIN_SECRET_KEY:
+        raise UsageError(f"ROMCAM_SECRET_KEY: at least {MIN_SECRET_KEY} characters (python3 -c 'import secrets; "
+                         "print(secrets.token_urlsafe(48))')")
+    store = Store(args.db)
+    try:
+        with store.session() as db:
+            done = audit.rekey(db, old_key=old, new_key=new)
+    finally:
+        store.close()
+    left = (f"; {done.left} rows of patients deleted since stay under the previous key (nobody can tie them to "
+            "anyone)") if done.left else ""
+    print(f"audit log moved to the new key: {done.rows} rows of {done.patients} patients{left}. Start the server "
+          "with the new ROMCAM_SECRET_KEY.", file=sys.stderr)
+    return 0
+
+
 def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     u = sub.add_parser("user", help="clinic accounts: `romcam user create` makes the first admin or clinician")
     usub = u.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -585,6 +614,13 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     up.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     up.add_argument("--email", required=True, help="the account's login name")
     up.set_defaults(func=cmd_user_password)
+
+    a = sub.add_parser("audit", help="the audit log: `romcam audit rekey` moves it to a new ROMCAM_SECRET_KEY")
+    asub = a.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    ar = asub.add_parser("rekey", help="move the audit log from ROMCAM_OLD_SECRET_KEY to ROMCAM_SECRET_KEY (both "
+                         "from the environment); run it with the server stopped")
+    ar.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    ar.set_defaults(func=cmd_audit_rekey)
 
     t = sub.add_parser("token", help="device tokens: a patient's machine uploads to the clinic with one")
     tsub = t.add_subparsers(dest="token_command", required=True, metavar="ACTION")

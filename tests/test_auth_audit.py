@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
-from auth_fixtures import SECRET, Clinic
+from auth_fixtures import PASSWORD, SECRET, Clinic
 from db_fixtures import *  # noqa: F403 (store, db_url, postgres_server)
 from sqlalchemy import delete, inspect, select, text
 
@@ -79,3 +79,107 @@ def test_rows_hold_a_keyed_pseudonym_and_survive_the_patient_de_identified(clini
             for row in conn.execute(text(f"SELECT * FROM {table}")):
                 cells = " ".join(str(v) for v in row)
                 assert not any(n in cells for n in needles), (table, row)
+
+
+NEW_SECRET = "a-new-secret-key-after-the-old-one-leaked-0123"
+
+
+def test_a_server_started_with_another_key_refuses_and_rekey_moves_the_log(clinic: Clinic, monkeypatch,
+                                                                           capsys) -> None:  # type: ignore[no-untyped-def]
+    """The audit log is found by a pseudonym keyed with ROMCAM_SECRET_KEY: a server started with another key
+    showed every patient a clean audit trail. It now refuses to start, saying what to do; `romcam audit
+    rekey` moves the rows of the patients still stored to the new key, and the trail is whole again."""
+    from romcam.cli import main
+    from romcam.server.app import create_app
+    from romcam.server.settings import Settings
+    from romcam.store.errors import AuditKeyChangedError
+
+    pt = clinic.client("clinician")
+    for path in ("", "/sessions", "/prescriptions"):
+        assert pt.get(f"/api/patients/{clinic.own}{path}").status_code == 200
+    assert clinic.client("clinician_b").get(f"/api/patients/{clinic.other}").status_code == 200
+    before = [(r["method"], r["route"]) for r in _audit(clinic)]
+    assert len(before) >= 4
+    with clinic.store.session() as db:  # a patient deleted since: their rows must stay unlinkable
+        db.execute(delete(Patient).where(Patient.id == clinic.other))
+        db.commit()
+        deleted_ref = audit.patient_ref(SECRET, clinic.other)
+        deleted_rows = len(db.scalars(select(AuditEntry).where(AuditEntry.patient_ref == deleted_ref)).all())
+        own_rows = len(db.scalars(select(AuditEntry).where(
+            AuditEntry.patient_ref == audit.patient_ref(SECRET, clinic.own))).all())
+    assert deleted_rows >= 1
+
+    new_settings = Settings(db=clinic.store.url, auth="clinic", secret_key=NEW_SECRET)
+    try:
+        create_app(new_settings, store=clinic.store)
+    except AuditKeyChangedError as exc:
+        assert "romcam audit rekey" in str(exc) and "previous key" in str(exc)
+    else:
+        raise AssertionError("a server with another secret key started, hiding every earlier audit entry")
+
+    # the command takes the keys from the environment only, and checks the old one
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", "not-the-key-the-server-ran-with-0123456789")
+    assert main(["audit", "rekey", "--db", clinic.store.url]) == 1
+    assert "not the key this database's audit log was written with" in capsys.readouterr().err
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", SECRET)
+    assert main(["audit", "rekey", "--db", clinic.store.url]) == 0
+    said = capsys.readouterr().err
+    assert f"{own_rows} rows of 1 patients" in said and f"{deleted_rows} rows of patients deleted since" in said
+    assert main(["audit", "rekey", "--db", clinic.store.url]) == 1  # run twice: nothing left to move
+    assert "already on this ROMCAM_SECRET_KEY" in capsys.readouterr().err
+
+    app = create_app(new_settings, store=clinic.store)  # starts, and the trail is whole
+    app.state.clock = clinic.clock
+    from auth_fixtures import login
+
+    rows = login(app, "clinician@clinic.test").get(f"/api/patients/{clinic.own}/audit").json()
+    assert [(r["method"], r["route"]) for r in rows[1:]][:len(before)] == before
+    with clinic.store.session() as db:
+        assert len(db.scalars(select(AuditEntry).where(AuditEntry.patient_ref == deleted_ref)).all()) == deleted_rows
+        assert not db.scalars(select(AuditEntry).where(
+            AuditEntry.patient_ref == audit.patient_ref(NEW_SECRET, clinic.other))).all()
+    try:  # and the old key is now the wrong one
+        create_app(Settings(db=clinic.store.url, auth="clinic", secret_key=SECRET), store=clinic.store)
+    except AuditKeyChangedError:
+        pass
+    else:
+        raise AssertionError("the previous key still started the server after the rekey")
+
+
+def test_rekey_takes_keys_from_the_environment_only(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from romcam.cli import main
+
+    monkeypatch.delenv("ROMCAM_OLD_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    assert main(["audit", "rekey", "--db", f"sqlite:///{tmp_path / 'r.db'}"]) == 2
+    assert "ROMCAM_OLD_SECRET_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", NEW_SECRET)
+    assert main(["audit", "rekey", "--db", f"sqlite:///{tmp_path / 'r.db'}"]) == 2
+    assert "the same key" in capsys.readouterr().err
+
+
+def test_a_trial_on_the_public_default_key_moves_to_the_clinics_key_at_its_first_start(store, db_url) -> None:  # type: ignore[no-untyped-def]
+    """A clinic tried romcam on loopback without a key of its own (the public default), then set
+    ROMCAM_SECRET_KEY: the server starts, and the trial's audit rows follow the patients to the new key."""
+    from romcam.server.app import create_app
+    from romcam.server.settings import DEFAULT_SECRET_KEY, Settings
+    from romcam.store import accounts, service
+
+    trial = create_app(Settings(db=db_url, auth="clinic"), store=store)
+    with store.session() as db:
+        pt = accounts.create_user(db, email="pt@clinic.test", password=PASSWORD, role="clinician")
+        patient = service.create_patient(db, name="Trial Patient", clinician_id=pt.id)
+    from auth_fixtures import login
+
+    assert login(trial, "pt@clinic.test").get(f"/api/patients/{patient.id}").status_code == 200
+    with store.session() as db:
+        n = len(db.scalars(select(AuditEntry).where(
+            AuditEntry.patient_ref == audit.patient_ref(DEFAULT_SECRET_KEY, patient.id))).all())
+    assert n >= 1
+    app = create_app(Settings(db=db_url, auth="clinic", secret_key=SECRET), store=store)
+    rows = login(app, "pt@clinic.test").get(f"/api/patients/{patient.id}/audit").json()
+    assert len(rows) == n + 1  # the trial's rows and this read
+    with store.session() as db:
+        assert not db.scalars(select(AuditEntry).where(
+            AuditEntry.patient_ref == audit.patient_ref(DEFAULT_SECRET_KEY, patient.id))).all()

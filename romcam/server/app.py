@@ -6,6 +6,7 @@ runs it under uvicorn. OpenAPI at /docs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..errors import UnknownExerciseError
+from ..store import audit
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError, storage_cause
 from . import (
@@ -34,8 +36,9 @@ from . import (
 )
 from .hardening import harden
 from .hostcheck import HostCheckMiddleware, allowed_hosts
-from .settings import Settings
+from .settings import DEFAULT_SECRET_KEY, Settings
 
+log = logging.getLogger("romcam.server")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
 
 
@@ -106,6 +109,16 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     settings = settings or Settings()
     own_store = store is None
     store = store or Store(settings.db_url)
+    try:  # before anything is served: another key would hide every patient's earlier audit entries
+        with store.session() as db:
+            moved = audit.check_key(db, settings.secret_key.get_secret_value(), public_key=DEFAULT_SECRET_KEY)
+        if moved is not None:
+            log.warning("the audit log was keyed with romcam's public default key: %d rows of %d patients moved "
+                        "to this server's ROMCAM_SECRET_KEY", moved.rows, moved.patients)
+    except Exception:
+        if own_store:
+            store.close()
+        raise
     sync = None
     if link is not None:
         from ..sync.worker import SyncWorker

@@ -3,6 +3,13 @@
 The patient is recorded as a keyed pseudonym — HMAC-SHA256 of the patient id with the server's
 secret key — never as the id or the name: after the patient is deleted the rows remain, and no
 row anywhere names them. Whoever holds the key (the server) can still find a live patient's rows.
+
+So the key must not change unnoticed: a server started with another key would find none of a patient's
+earlier rows, and show a clean audit trail. The database keeps the key's fingerprint
+(``server_settings.audit_key``, an HMAC of a fixed text, which does not reveal the key);
+:func:`check_key` refuses another key with what to do, and :func:`rekey` moves the rows of the
+patients still stored from the previous key to the new one (``romcam audit rekey``). A deleted
+patient's rows stay under the previous key: nobody can tie them to anyone again, as deletion meant.
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DB
 
-from .models import AuditEntry
+from .errors import AuditKeyChangedError
+from .models import AuditEntry, Patient, ServerSetting
 
 Action = Literal["view", "change"]
 
@@ -33,6 +41,75 @@ class Actor:
 def patient_ref(secret_key: str, patient_id: uuid.UUID) -> str:
     """The keyed pseudonym stored for a patient (hex HMAC-SHA256 of the id)."""
     return hmac.new(secret_key.encode(), str(patient_id).encode(), hashlib.sha256).hexdigest()
+
+
+KEY_SETTING = "audit_key"
+_FINGERPRINT_TEXT = b"romcam audit key fingerprint v1"
+
+
+def key_fingerprint(secret_key: str) -> str:
+    """What the database keeps of the key: HMAC-SHA256 of a fixed text (reveals nothing of the key)."""
+    return hmac.new(secret_key.encode(), _FINGERPRINT_TEXT, hashlib.sha256).hexdigest()
+
+
+KEY_CHANGED = ("ROMCAM_SECRET_KEY is not the key this database's audit log was written with: every patient's "
+               "earlier audit entries would seem to be gone. Start the server with the previous key, or, to change "
+               "keys, move the log to the new one: ROMCAM_OLD_SECRET_KEY=<the previous key> ROMCAM_SECRET_KEY=<the "
+               "new key> romcam audit rekey --db <this database>")
+
+
+@dataclass(frozen=True, slots=True)
+class Rekeyed:
+    rows: int  # audit rows moved to the new key
+    patients: int  # stored patients whose rows were moved
+    left: int  # rows left under the previous key: patients deleted since (no one can tie them to anyone)
+
+
+def check_key(db: DB, secret_key: str, *, public_key: str | None = None) -> Rekeyed | None:
+    """Raise :class:`AuditKeyChangedError` when ``secret_key`` is not the key the audit log was written
+    with; a database that has not kept one yet keeps this key's fingerprint (commits). A log written with
+    ``public_key`` (romcam's built-in default: a trial on loopback, or a laptop) is moved to ``secret_key``
+    at once — a key everyone has protects nothing — and what was moved is returned."""
+    kept = db.get(ServerSetting, KEY_SETTING)
+    mine = key_fingerprint(secret_key)
+    if kept is None:
+        db.add(ServerSetting(name=KEY_SETTING, value=mine))
+        db.commit()
+        return None
+    if hmac.compare_digest(kept.value, mine):
+        return None
+    if public_key is not None and hmac.compare_digest(kept.value, key_fingerprint(public_key)):
+        return rekey(db, old_key=public_key, new_key=secret_key)
+    raise AuditKeyChangedError(KEY_CHANGED)
+
+
+def rekey(db: DB, *, old_key: str, new_key: str) -> Rekeyed:
+    """Move the audit rows of every stored patient from ``old_key``'s pseudonym to ``new_key``'s and keep
+    the new key's fingerprint (commits). ``old_key`` must be the key the log was written with."""
+    kept = db.get(ServerSetting, KEY_SETTING)
+    if kept is not None and not hmac.compare_digest(kept.value, key_fingerprint(old_key)):
+        if hmac.compare_digest(kept.value, key_fingerprint(new_key)):
+            raise AuditKeyChangedError("the audit log is already on this ROMCAM_SECRET_KEY: nothing to move")
+        raise AuditKeyChangedError("ROMCAM_OLD_SECRET_KEY is not the key this database's audit log was written "
+                                   "with either: give the key the server ran with before")
+    moved = patients = 0
+    new_refs = []
+    for pid in list(db.scalars(select(Patient.id))):
+        old, new = patient_ref(old_key, pid), patient_ref(new_key, pid)
+        new_refs.append(new)
+        n = db.execute(update(AuditEntry).where(AuditEntry.patient_ref == old).values(patient_ref=new)).rowcount
+        moved += n
+        patients += 1 if n else 0
+    total = db.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    kept_rows = sum(db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.patient_ref.in_(chunk)))
+                    or 0 for chunk in (new_refs[i:i + 500] for i in range(0, len(new_refs), 500)))
+    left = total - kept_rows
+    if kept is None:
+        db.add(ServerSetting(name=KEY_SETTING, value=key_fingerprint(new_key)))
+    else:
+        kept.value = key_fingerprint(new_key)
+    db.commit()
+    return Rekeyed(rows=moved, patients=patients, left=int(left or 0))
 
 
 def record(db: DB, *, secret_key: str, actor: Actor, patient_ids: Iterable[uuid.UUID], action: Action, method: str,

@@ -15,6 +15,10 @@ class DatabaseError(StoreError):
     """The database cannot be opened or migrated."""
 
 
+class AuditKeyChangedError(StoreError):
+    """The server's secret key is not the one the database's audit log was written with."""
+
+
 class NotFoundError(StoreError):
     """An id names no stored row (HTTP 404)."""
 

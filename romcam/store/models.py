@@ -310,6 +310,16 @@ class AuditEntry(Base):
     route: Mapped[str] = mapped_column(String(200))
 
 
+class ServerSetting(Base):
+    """A named value this database keeps about the server that writes it: ``audit_key`` is the
+    fingerprint of the secret key the audit log's pseudonyms were made with (romcam/store/audit.py)."""
+
+    __tablename__ = "server_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 # --- sync (issue 7): this laptop's link to a clinic server and the outbox of its uploads -------------
 
 class LinkState(Base):
