@@ -7,8 +7,8 @@
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
  * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
- * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."); the readout, rewritten every frame, is
- * never a live region.
+ * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."), never both for one thing (entering a hold
+ * the cue says "hold"); the readout, rewritten every frame, is never a live region.
  *
  * No framework and no inline script or style (the page holds under a strict CSP). Data goes into
  * the DOM as text, never as HTML.
@@ -476,9 +476,12 @@
     if (ev.exercise) $("now-title").textContent = `${name}, ${ev.side || ""}`.replace(/, $/, "");
   }
 
+  /** Show (and speak) the event's cue when it is new; returns the words written into the live region #cue,
+   * else null (announce() leaves to them what they already say). */
   function renderCue(ev) {
     const cue = $("cue");
     const now = performance.now();
+    let written = null;
     if (ev && ev.cue) {
       const id = ev.cue_id !== undefined && ev.cue_id !== null ? ev.cue_id : ev.cue;
       if (id !== app.lastCueId) {
@@ -489,12 +492,14 @@
         cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
         cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
         if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
+        written = cue.textContent;
       }
     }
     const stale = now - app.cueShownAt > CUE_SHOW_MS;
     cue.classList.toggle("stale", stale);
     // faded and said in another state ("rest a moment" while the state line says "go ahead"): gone
     if (stale && cue.textContent && ev && ev.state && ev.state !== app.cueState) cue.textContent = "";
+    return written;
   }
 
   function renderSafety(ev) {
@@ -563,8 +568,10 @@
 
   /** One short sentence in the polite live region #announce, written only when the state, the rep
    * count or the exercise changes — never on every frame, unlike the readout. ``ev``: a frame event,
-   * or a status message for the states no frame may follow (done, source_lost). */
-  function announce(ev) {
+   * or a status message for the states no frame may follow (done, source_lost); ``cue``: the words the
+   * cue's own live region (#cue) got with this event, if any. Entering a hold, the server's cue says
+   * "hold" in that same event: a screen reader hears it there, once, and not again here. */
+  function announce(ev, cue) {
     const said = app.said;
     const state = ev.state || said.state;
     const index = Number.isInteger(ev.plan_index) ? ev.plan_index
@@ -580,7 +587,8 @@
       const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
       parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
     }
-    if (state !== said.state) parts.push(stateSentence(state, said.state, ev));
+    const heldByCue = state === "holding" && typeof cue === "string" && /\bhold\b/i.test(cue);
+    if (state !== said.state && !heldByCue) parts.push(stateSentence(state, said.state, ev));
     said.state = state;
     said.rep = rep;
     said.index = index ?? said.index;
@@ -1288,11 +1296,11 @@
     track(ev);
     renderSubject(ev.subject || null);
     renderEvent(ev);
-    renderCue(ev);
+    const cue = renderCue(ev);
     renderSafety(ev);
     renderControls();
     renderChecks();
-    announce(ev);
+    announce(ev, cue);
   }
 
   function connect() {
