@@ -91,6 +91,7 @@
     persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
     personsAt: 0,                     // ... seen then
     lockAnnounced: "",                // the lock already announced (so it is said once)
+    subjectBox: null,                 // the patient's frame, normalized [x0, y0, x1, y1], while it is shown
     setupSpoken: "",                  // the camera setup already spoken for this exercise
     said: { seen: false, state: "connecting", rep: 0, index: null, text: "", at: -1e9 },   // what #announce told
   };
@@ -942,28 +943,37 @@
     group.hidden = false;
   }
 
+  /** The green "Patient" frame over the picture where the video draws its own: the event's box (the
+   * server's, normalized to the picture) scaled to the picture as shown — letterboxed by object-fit:
+   * contain — with the frame's border centred on the box's edge, as the video's line is. Placed again
+   * whenever the picture's size changes (the window, the layout), not only with the next event. */
+  function placeSubjectBox() {
+    const marker = $("subject-box");
+    const box = app.subjectBox;
+    const img = $("video");
+    if (!box || img.clientWidth <= 0) { marker.hidden = true; return; }
+    const pic = pictureRect(img);
+    const half = (parseFloat(getComputedStyle(marker).borderTopWidth) || 0) / 2;
+    marker.style.left = `${pic.offsetX + box[0] * pic.width - half}px`;
+    marker.style.top = `${pic.offsetY + box[1] * pic.height - half}px`;
+    marker.style.width = `${Math.max(8, (box[2] - box[0]) * pic.width + 2 * half)}px`;
+    marker.style.height = `${Math.max(8, (box[3] - box[1]) * pic.height + 2 * half)}px`;
+    marker.hidden = false;
+  }
+
   function renderSubject(subject) {
     const marker = $("subject-box");
     if (subject && Array.isArray(subject.persons)) renderPicker(subject);
-    if (!subject) { marker.hidden = true; renderPicker(null); return; }
+    if (!subject) { app.subjectBox = null; marker.hidden = true; renderPicker(null); return; }
     const people = Number.isInteger(subject.people) ? subject.people : 0;
     const box = Array.isArray(subject.box) && subject.box.length === 4 ? subject.box : null;
-    const img = $("video");
     // two people seen in the last 3 s still count: the pose model misses the second person now and then,
     // and the line must not flicker away between frames
     if (people >= 2) app.severalSeenAt = performance.now();
     const several = people >= 2 || app.lockClick !== null
       || (app.severalSeenAt !== undefined && performance.now() - app.severalSeenAt < 3000);
-    if (box && subject.locked && several && img.clientWidth > 0) {
-      const pic = pictureRect(img);
-      marker.style.left = `${pic.offsetX + box[0] * pic.width}px`;
-      marker.style.top = `${pic.offsetY + box[1] * pic.height}px`;
-      marker.style.width = `${Math.max(8, (box[2] - box[0]) * pic.width)}px`;
-      marker.style.height = `${Math.max(8, (box[3] - box[1]) * pic.height)}px`;
-      marker.hidden = false;
-    } else {
-      marker.hidden = true;
-    }
+    app.subjectBox = box && subject.locked && several ? box : null;
+    placeSubjectBox();
     // the lock on the point tapped last (events still naming an earlier tap say nothing new)
     const point = String(subject.selector || "").split(",").map(Number);
     const tapped = point.length === 2 && app.lockClick !== null
@@ -1266,7 +1276,8 @@
 
   function bindVideo() {
     const img = $("video");
-    img.addEventListener("load", () => { app.videoOk = true; });
+    img.addEventListener("load", () => { app.videoOk = true; placeSubjectBox(); });   // its natural size is known now
+    if (window.ResizeObserver) new ResizeObserver(placeSubjectBox).observe(img);
     img.addEventListener("error", () => { app.videoOk = false; reloadVideo(3000); });
     img.addEventListener("click", chooseSubject);
     img.src = "/live/video.mjpg";
