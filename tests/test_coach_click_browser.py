@@ -243,3 +243,82 @@ def test_a_keyboard_or_a_switch_chooses_the_patient_as_a_tap_does(served_looping
         pg.screenshot(path=str(ARTIFACTS / "coach_pick.png"))
     assert not problems, "\n".join(problems)
 
+
+
+def _mjpeg_frame(base: str) -> np.ndarray:
+    """The newest annotated frame of /live/video.mjpg (BGR), as the page's <img> shows it."""
+    import cv2
+
+    with urllib.request.urlopen(f"{base}/live/video.mjpg", timeout=10) as r:
+        length = None
+        while length is None:
+            line = r.readline().strip()
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        r.readline()  # the blank line before the JPEG
+        image = cv2.imdecode(np.frombuffer(r.read(length), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image
+
+
+def _green_frame(image: np.ndarray) -> np.ndarray:
+    """The centre lines ``[x0, y0, x1, y1]`` (pixels) of the green "PATIENT" rectangle drawn in ``image``:
+    the columns and the rows that are mostly that green (the label above it is text, sparse)."""
+    from romcam.live.annotate import PATIENT_COLOUR
+
+    green = (np.abs(image.astype(int) - PATIENT_COLOUR).max(axis=2) < 60).astype(int)
+    cols = green.sum(axis=0)
+    xs = np.flatnonzero(cols >= 0.5 * cols.max())
+    left, right = xs[xs < xs.min() + 6], xs[xs > xs.max() - 6]
+    rows = green[:, int(left.max()) + 1: int(right.min())].sum(axis=1)
+    ys = np.flatnonzero(rows >= 0.7 * (right.min() - left.max() - 1))
+    top, bottom = ys[ys < ys.min() + 6], ys[ys > ys.max() - 6]
+    return np.array([left.mean(), top.mean(), right.mean(), bottom.mean()])
+
+
+# the page's frame and the picture as the page shows them: the frame's border centre line, the <img>'s box,
+# and the picture's own size (object-fit: contain letterboxes it in the <img>)
+PAGE_BOXES_JS = """() => {
+  const frame = document.getElementById("subject-box"), img = document.getElementById("video");
+  const f = frame.getBoundingClientRect(), i = img.getBoundingClientRect();
+  const half = parseFloat(getComputedStyle(frame).borderTopWidth) / 2;
+  return {hidden: frame.hidden, frame: [f.left + half, f.top + half, f.right - half, f.bottom - half],
+          img: [i.left, i.top, i.width, i.height], natural: [img.naturalWidth, img.naturalHeight]};
+}"""
+
+
+def test_the_pages_patient_frame_is_the_one_drawn_in_the_video(served: str) -> None:
+    """The green "Patient" frame the page lays over the picture and the one drawn into the video are one box:
+    the event's ``subject.box`` is the rectangle the video draws, and the page draws it scaled to the picture
+    as shown, letterboxed, in a wide short window (1366×650: bars left and right) and on a phone — placed
+    again when the window changes, with no new frame (the file has ended, the last frame stays)."""
+    problems: list[str] = []
+    with offline_page(served, problems, width=1280, height=800, init_script=RECORD_SPEECH) as pg:
+        pg.goto(f"{served}/coach")
+        pg.wait_for_selector("body[data-state=source_lost]", timeout=120_000)  # the clip played to its end
+        subject = _status(served)["subject"]
+        assert subject["people"] == 2 and subject["locked"] and subject["box"], subject
+        box = np.array(subject["box"])
+        # the event's box is the frame drawn in the video (its last frame, which the page shows)
+        image = _mjpeg_frame(served)
+        h, w = image.shape[:2]
+        drawn = _green_frame(image) / [w, h, w, h]
+        assert np.abs(drawn - box).max() * w <= 2.0, (drawn * [w, h, w, h], box * [w, h, w, h])
+        pg.wait_for_function("() => document.getElementById('video').naturalWidth > 0")
+        for width, height in ((1366, 650), (390, 844)):
+            pg.set_viewport_size({"width": width, "height": height})
+            pg.wait_for_timeout(500)  # the layout, then the page's resize handling
+            seen = pg.evaluate(PAGE_BOXES_JS)
+            assert not seen["hidden"], f"no patient frame on the page at {width}×{height}"
+            left, top, iw, ih = seen["img"]
+            nw, nh = seen["natural"]
+            scale = min(iw / nw, ih / nh)
+            x, y = left + (iw - nw * scale) / 2, top + (ih - nh * scale) / 2
+            want = np.array([x + box[0] * nw * scale, y + box[1] * nh * scale,
+                             x + box[2] * nw * scale, y + box[3] * nh * scale])
+            off = np.abs(np.array(seen["frame"]) - want).max()
+            assert off <= 1.5, f"at {width}×{height} the page's frame is {off:.1f} px off the video's: " \
+                               f"{seen['frame']} vs {want.tolist()}"
+            if width == 1366:
+                assert iw - nw * scale > 20, "the picture should be letterboxed in this window"
+    assert not [p for p in problems if "video.mjpg" not in p], "\n".join(problems)

@@ -149,6 +149,39 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
     assert all(n <= 3 for n in writes.values()), writes
 
 
+# Installed before the page's scripts: for each batch of changes (what one task, such as one WebSocket
+# message, changed), the text of every live region written in it — all of them, #cue and #announce alike.
+LIVE_WRITES = RECORD_SPEECH + """
+const LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+window.__live = [];
+new MutationObserver((records) => {
+  const written = new Map();
+  for (const r of records) {
+    const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
+    const region = node && node.closest && node.closest(LIVE);
+    if (region) written.set(region.id, region.textContent);
+  }
+  if (written.size) window.__live.push([...written.entries()]);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def test_a_screen_reader_hears_the_hold_once(server: str, problems: list[str]) -> None:
+    """Entering the target band with a hold prescribed, the cue says "hold" (in #cue, a polite live region)
+    and the state becomes holding: the screen reader must hear it from one region, not twice ("Hold" from
+    the cue and "Hold 1 second." from #announce at the same moment)."""
+    with offline_page(server, problems, init_script=LIVE_WRITES) as pg:
+        _open_and_start(pg, server)
+        pg.evaluate("() => { window.__live = []; }")
+        pg.wait_for_timeout(11_000)  # three reps or so, each entering the band 90°-120° on the way up
+        batches = pg.evaluate("window.__live")
+    holds = [[(region, text) for region, text in b if re.search(r"\bhold\b", text, re.I)] for b in batches]
+    holds = [h for h in holds if h]
+    assert len(holds) >= 2, f"no hold seen: {batches[-10:]}"
+    twice = [h for h in holds if len(h) > 1]
+    assert not twice, f"a hold said by {len(twice[0])} live regions at once: {twice}"
+
+
 # The red "stop" banner, at every animation frame while it is shown: its box and the readout's (the angle
 # and the gauge) in the window, and what is on top at the centres of the angle and of the whole readout.
 WHILE_SHOWN = """() => new Promise((resolve) => {

@@ -97,3 +97,43 @@ def test_a_laptop_clock_days_behind_the_clinics_is_said_on_the_panel(tmp_path: P
     finally:
         laptop.close()
         clinic.close()
+
+
+def test_the_status_line_right_after_consent_says_what_is_true(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """A laptop linked before its first session: right after "Yes, share my results" nothing has been sent
+    and nothing waits. The line said "everything sent · last sent never"; it must say there is nothing to
+    send yet, and once a session has gone, that everything is sent and when."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic)
+    problems: list[str] = []
+    try:
+        clinic.start()
+        laptop.start()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            pg = browser.new_page(viewport={"width": 1280, "height": 800})
+            pg.on("pageerror", lambda err: problems.append(f"script error: {err}"))
+            pg.set_default_timeout(20_000)
+            pg.goto(laptop.url + "/coach")
+            pg.click("#link-consent")
+            line = pg.locator("#link-status")
+            expect(line).to_contain_text("Sharing with")
+            status = laptop.status()
+            assert status["consent"] is True and status["waiting"] == status["sent"] == 0, status
+            assert status["last_upload_at"] is None, status
+            text = line.inner_text()
+            assert "nothing to send yet" in text, text
+            assert "everything sent" not in text and "never" not in text, text
+
+            (sid,) = laptop.record(1)
+            wait_for("the session sent", lambda: sid in clinic.sessions())
+            expect(line).to_contain_text("everything sent · last sent", timeout=15_000)
+            assert "nothing to send" not in line.inner_text()
+            browser.close()
+    finally:
+        laptop.close()
+        clinic.close()
+    assert not problems, "\n".join(problems)

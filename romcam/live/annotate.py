@@ -60,12 +60,25 @@ def _label(out: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, 
     cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 2, cv2.LINE_AA)
 
 
+BOX_MARGIN_PX = 12  # the frame around a person clears their landmarks (joint centres) by this much
+
+
+def person_box(pose: Pose, width: int, height: int) -> tuple[int, int, int, int]:
+    """The frame drawn around a person, ``(x0, y0, x1, y1)`` in pixels of a ``width`` × ``height``
+    picture: the box of their 33 landmarks widened by ``BOX_MARGIN_PX`` each way (landmarks are joint
+    centres: the frame clears the head, hands and feet), within the picture. The one box: the video's
+    frame is drawn on it, and the events' ``subject.box`` (which the page's frame draws) is it divided
+    by the picture's size."""
+    xy = pose.image[:, :2]
+    x0, y0 = (int(v) for v in np.clip(xy.min(axis=0) - BOX_MARGIN_PX, 0, [width - 1, height - 1]))
+    x1, y1 = (int(v) for v in np.clip(xy.max(axis=0) + BOX_MARGIN_PX, 0, [width - 1, height - 1]))
+    return x0, y0, x1, y1
+
+
 def _outline(out: np.ndarray, pose: Pose, colour: tuple[int, int, int], thickness: int, text: str) -> None:
     """A box around the person with a label above it (who is measured, who is not)."""
     h, w = out.shape[:2]
-    xy = pose.image[:, :2]
-    x0, y0 = (int(v) for v in np.clip(xy.min(axis=0) - 12, 0, [w - 1, h - 1]))
-    x1, y1 = (int(v) for v in np.clip(xy.max(axis=0) + 12, 0, [w - 1, h - 1]))
+    x0, y0, x1, y1 = person_box(pose, w, h)
     cv2.rectangle(out, (x0, y0), (x1, y1), colour, thickness, cv2.LINE_AA)
     _label(out, text, (x0 + 4, max(y0 - 8, 22)), colour, 0.6)
 

@@ -34,8 +34,8 @@ from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..source import Frame, open_source, parse_source, prefetched
-from ..subject import SubjectTracker, bbox, parse_selector, torso_points
-from .annotate import annotate, to_jpeg
+from ..subject import SubjectTracker, parse_selector, torso_points
+from .annotate import annotate, person_box, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
 from .events import frame_event, status_event
 from .recorder import Recorder
@@ -354,7 +354,8 @@ class CaptureWorker:
 
     def subject_info(self, width: int, height: int) -> dict[str, Any] | None:
         """The subject lock for the page: its status, the patient's box in normalized image coordinates
-        ([x0, y0, x1, y1], 0..1), or None without a tracker, and ``persons``: everyone in view, left to
+        ([x0, y0, x1, y1], 0..1: the green frame the video draws, ``annotate.person_box``, which the page
+        draws too), or None without a tracker, and ``persons``: everyone in view, left to
         right in the picture, each ``{at: [x, y], box, measured}`` — ``at`` the centre of their torso,
         the point the page posts to POST /live/subject to choose them without a tap (a keyboard or a
         switch), as a tap there would."""
@@ -369,8 +370,10 @@ class CaptureWorker:
             size = (width, height) * (len(values) // 2)
             return [round(min(max(float(v) / d, 0.0), 1.0), 4) for v, d in zip(values, size, strict=True)]
 
-        info["box"] = norm(bbox(poses[idx])) if idx is not None and idx < len(poses) else None
-        persons = [{"at": norm(torso_points(pose).mean(axis=0)), "box": norm(bbox(pose)), "measured": i == idx}
+        # the frame the video draws around each person (one box for both: annotate.person_box)
+        info["box"] = norm(person_box(poses[idx], width, height)) if idx is not None and idx < len(poses) else None
+        persons = [{"at": norm(torso_points(pose).mean(axis=0)), "box": norm(person_box(pose, width, height)),
+                    "measured": i == idx}
                    for i, pose in enumerate(poses)]
         info["persons"] = sorted(persons, key=lambda p: p["at"][0])
         return info

@@ -7,8 +7,8 @@
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
  * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
- * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."); the readout, rewritten every frame, is
- * never a live region.
+ * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."), never both for one thing (entering a hold
+ * the cue says "hold"); the readout, rewritten every frame, is never a live region.
  *
  * No framework and no inline script or style (the page holds under a strict CSP). Data goes into
  * the DOM as text, never as HTML.
@@ -91,6 +91,7 @@
     persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
     personsAt: 0,                     // ... seen then
     lockAnnounced: "",                // the lock already announced (so it is said once)
+    subjectBox: null,                 // the patient's frame, normalized [x0, y0, x1, y1], while it is shown
     setupSpoken: "",                  // the camera setup already spoken for this exercise
     said: { seen: false, state: "connecting", rep: 0, index: null, text: "", at: -1e9 },   // what #announce told
   };
@@ -476,9 +477,12 @@
     if (ev.exercise) $("now-title").textContent = `${name}, ${ev.side || ""}`.replace(/, $/, "");
   }
 
+  /** Show (and speak) the event's cue when it is new; returns the words written into the live region #cue,
+   * else null (announce() leaves to them what they already say). */
   function renderCue(ev) {
     const cue = $("cue");
     const now = performance.now();
+    let written = null;
     if (ev && ev.cue) {
       const id = ev.cue_id !== undefined && ev.cue_id !== null ? ev.cue_id : ev.cue;
       if (id !== app.lastCueId) {
@@ -489,12 +493,14 @@
         cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
         cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
         if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
+        written = cue.textContent;
       }
     }
     const stale = now - app.cueShownAt > CUE_SHOW_MS;
     cue.classList.toggle("stale", stale);
     // faded and said in another state ("rest a moment" while the state line says "go ahead"): gone
     if (stale && cue.textContent && ev && ev.state && ev.state !== app.cueState) cue.textContent = "";
+    return written;
   }
 
   function renderSafety(ev) {
@@ -563,8 +569,10 @@
 
   /** One short sentence in the polite live region #announce, written only when the state, the rep
    * count or the exercise changes — never on every frame, unlike the readout. ``ev``: a frame event,
-   * or a status message for the states no frame may follow (done, source_lost). */
-  function announce(ev) {
+   * or a status message for the states no frame may follow (done, source_lost); ``cue``: the words the
+   * cue's own live region (#cue) got with this event, if any. Entering a hold, the server's cue says
+   * "hold" in that same event: a screen reader hears it there, once, and not again here. */
+  function announce(ev, cue) {
     const said = app.said;
     const state = ev.state || said.state;
     const index = Number.isInteger(ev.plan_index) ? ev.plan_index
@@ -580,7 +588,8 @@
       const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
       parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
     }
-    if (state !== said.state) parts.push(stateSentence(state, said.state, ev));
+    const heldByCue = state === "holding" && typeof cue === "string" && /\bhold\b/i.test(cue);
+    if (state !== said.state && !heldByCue) parts.push(stateSentence(state, said.state, ev));
     said.state = state;
     said.rep = rep;
     said.index = index ?? said.index;
@@ -934,28 +943,37 @@
     group.hidden = false;
   }
 
+  /** The green "Patient" frame over the picture where the video draws its own: the event's box (the
+   * server's, normalized to the picture) scaled to the picture as shown — letterboxed by object-fit:
+   * contain — with the frame's border centred on the box's edge, as the video's line is. Placed again
+   * whenever the picture's size changes (the window, the layout), not only with the next event. */
+  function placeSubjectBox() {
+    const marker = $("subject-box");
+    const box = app.subjectBox;
+    const img = $("video");
+    if (!box || img.clientWidth <= 0) { marker.hidden = true; return; }
+    const pic = pictureRect(img);
+    const half = (parseFloat(getComputedStyle(marker).borderTopWidth) || 0) / 2;
+    marker.style.left = `${pic.offsetX + box[0] * pic.width - half}px`;
+    marker.style.top = `${pic.offsetY + box[1] * pic.height - half}px`;
+    marker.style.width = `${Math.max(8, (box[2] - box[0]) * pic.width + 2 * half)}px`;
+    marker.style.height = `${Math.max(8, (box[3] - box[1]) * pic.height + 2 * half)}px`;
+    marker.hidden = false;
+  }
+
   function renderSubject(subject) {
     const marker = $("subject-box");
     if (subject && Array.isArray(subject.persons)) renderPicker(subject);
-    if (!subject) { marker.hidden = true; renderPicker(null); return; }
+    if (!subject) { app.subjectBox = null; marker.hidden = true; renderPicker(null); return; }
     const people = Number.isInteger(subject.people) ? subject.people : 0;
     const box = Array.isArray(subject.box) && subject.box.length === 4 ? subject.box : null;
-    const img = $("video");
     // two people seen in the last 3 s still count: the pose model misses the second person now and then,
     // and the line must not flicker away between frames
     if (people >= 2) app.severalSeenAt = performance.now();
     const several = people >= 2 || app.lockClick !== null
       || (app.severalSeenAt !== undefined && performance.now() - app.severalSeenAt < 3000);
-    if (box && subject.locked && several && img.clientWidth > 0) {
-      const pic = pictureRect(img);
-      marker.style.left = `${pic.offsetX + box[0] * pic.width}px`;
-      marker.style.top = `${pic.offsetY + box[1] * pic.height}px`;
-      marker.style.width = `${Math.max(8, (box[2] - box[0]) * pic.width)}px`;
-      marker.style.height = `${Math.max(8, (box[3] - box[1]) * pic.height)}px`;
-      marker.hidden = false;
-    } else {
-      marker.hidden = true;
-    }
+    app.subjectBox = box && subject.locked && several ? box : null;
+    placeSubjectBox();
     // the lock on the point tapped last (events still naming an earlier tap say nothing new)
     const point = String(subject.selector || "").split(",").map(Number);
     const tapped = point.length === 2 && app.lockClick !== null
@@ -1258,7 +1276,8 @@
 
   function bindVideo() {
     const img = $("video");
-    img.addEventListener("load", () => { app.videoOk = true; });
+    img.addEventListener("load", () => { app.videoOk = true; placeSubjectBox(); });   // its natural size is known now
+    if (window.ResizeObserver) new ResizeObserver(placeSubjectBox).observe(img);
     img.addEventListener("error", () => { app.videoOk = false; reloadVideo(3000); });
     img.addEventListener("click", chooseSubject);
     img.src = "/live/video.mjpg";
@@ -1288,11 +1307,11 @@
     track(ev);
     renderSubject(ev.subject || null);
     renderEvent(ev);
-    renderCue(ev);
+    const cue = renderCue(ev);
     renderSafety(ev);
     renderControls();
     renderChecks();
-    announce(ev);
+    announce(ev, cue);
   }
 
   function connect() {

@@ -15,7 +15,6 @@
   }
 
   function when(iso) {
-    if (!iso) return "never";
     const d = new Date(iso);
     return d.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
   }
@@ -60,12 +59,22 @@
       + "Please set the date and time (or ask whoever helps you with the computer).");
   }
 
+  /** Where the uploads stand, in words that are true together: nothing is "all sent" before anything was
+   * ("nothing to send yet" right after consent on a laptop with no session), and "last sent" names a time. */
+  function uploads(s) {
+    const everSent = Boolean(s.last_upload_at) || s.sent > 0;
+    const last = s.last_upload_at ? ` · last sent ${when(s.last_upload_at)}` : "";
+    if (s.waiting) {
+      return `${s.waiting} session${s.waiting === 1 ? "" : "s"} waiting to be sent` + (everSent ? last : " · none sent yet");
+    }
+    return everSent ? `everything sent${last}` : "nothing to send yet: each session is sent once you finish it";
+  }
+
   function statusLine(s) {
     panel.dataset.view = "status";
     const line = el("p", { id: "link-status", role: "status" });
     line.append("Sharing with ", el("strong", {}, s.clinic), ": ");
-    line.append(s.waiting ? `${s.waiting} session${s.waiting === 1 ? "" : "s"} waiting to be sent` : "everything sent");
-    line.append(` · last sent ${when(s.last_upload_at)}`);
+    line.append(uploads(s));
     const parts = [line];
     if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
     if (s.rejected) {  // said for as long as they are kept, not only until the next upload goes through
@@ -100,7 +109,7 @@
   function render(s) {
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
-    const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.rejected, s.held,
+    const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
                                 s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60)]);
     if ((s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
