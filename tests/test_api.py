@@ -657,6 +657,35 @@ def test_csv_export_gives_times_a_spreadsheet_reads_in_the_readers_zone(api: Tes
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "tz"]
 
 
+def test_csv_export_says_the_utc_offset_of_each_local_time_across_a_clock_change(api: TestClient) -> None:
+    """Europe/London's clocks go back at 02:00 BST on 26 October 2025: 01:30 happens twice. The local columns
+    stay as a spreadsheet reads them; ``session_utc_offset`` and ``set_utc_offset`` say which 01:30 it was,
+    as text a spreadsheet leaves alone ("UTC+01:00": a bare "+01:00" would be read as a formula or a time)."""
+    pid = _patient(api)
+    first, second = datetime(2025, 10, 26, 0, 30, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)
+    straddling = datetime(2025, 10, 26, 0, 58, tzinfo=UTC)  # 01:58 BST; its second set 3 minutes on, 01:01 GMT
+    for at, sets in ((first, [_set(100.0)]), (second, [_set(100.0)]), (straddling, [_set(100.0), _set(101.0)])):
+        _post_session(api, pid, at, sets)
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv",
+                                                   params={"tz": "Europe/London"}).text)))
+    by_session = {}
+    for r in rows:
+        by_session.setdefault(datetime.fromisoformat(r["session_started_at"]), []).append(r)
+    assert {(r["session_started_local"], r["session_utc_offset"]) for at in (first, second)
+            for r in by_session[at]} == {("2025-10-26 01:30:00", "UTC+01:00"), ("2025-10-26 01:30:00", "UTC+00:00")}
+    assert [r["session_utc_offset"] for r in by_session[first]] == ["UTC+01:00"] * len(by_session[first])
+    assert [r["session_utc_offset"] for r in by_session[second]] == ["UTC+00:00"] * len(by_session[second])
+    sets = sorted({(r["set_started_local"], r["set_utc_offset"]) for r in by_session[straddling]}, reverse=True)
+    assert sets == [("2025-10-26 01:58:00", "UTC+01:00"), ("2025-10-26 01:01:00", "UTC+00:00")]
+    assert {r["session_utc_offset"] for r in by_session[straddling]} == {"UTC+01:00"}
+    for r in rows:  # the local time and its offset give back the UTC instant, every row
+        for what in ("session", "set"):
+            local = datetime.fromisoformat(r[f"{what}_started_local"] + r[f"{what}_utc_offset"].removeprefix("UTC"))
+            assert local == datetime.fromisoformat(r[f"{what}_started_at"])
+    in_utc = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert {(r["session_utc_offset"], r["set_utc_offset"]) for r in in_utc} == {("UTC+00:00", "UTC+00:00")}
+
+
 def test_csv_export_keeps_a_set_without_reps(api: TestClient) -> None:
     """A set in which no rep was counted (a patient who could barely move the knee that day) is in the
     CSV as one row, the rep's columns empty and the set's own range in max/min, as in the FHIR export."""
