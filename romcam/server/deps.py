@@ -138,10 +138,8 @@ def _authenticate(conn: HTTPConnection) -> User:
         with store.sessionmaker() as db:
             try:
                 row = accounts.resolve_device_token(db, token, now=now(conn))
-            except accounts.TokenRefused as refused:
+            except accounts.TokenRefused as refused:  # unknown, revoked (when), or made for "Me"
                 raise _refuse(conn, 401, refused.message) from None
-            if row is None:
-                raise _refuse(conn, 401, "unknown or revoked device token: ask the clinician for a new one")
             return User(id=str(row.id), name=row.label or "device", role="device", patient_id=row.patient_id,
                         token_id=row.id)
     if not get_settings(conn).clinic:

@@ -66,6 +66,13 @@ LOCAL_PATIENT_ACCOUNT = ("this account was made for the clinic server's own pati
 LOCAL_PATIENT_TOKEN = ("this device token was made for the clinic server's own patient (\"Me\", the live coach's), "
                        "not a clinic patient, so it is refused: ask your PT for a token made for your own patient "
                        "record")
+# what the holder of a refused token is told: no more than the token itself says (never whose it was)
+UNKNOWN_TOKEN = ("the clinic does not know this device token: check it was copied whole (it starts with "
+                 f"{TOKEN_PREFIX} and is {len(TOKEN_PREFIX) + 43} characters long), or ask your PT for a new one")
+
+
+def revoked_token_message(revoked_at: datetime) -> str:
+    return f"this device token was revoked on {revoked_at:%d %b %Y}: ask your PT for a new one"
 
 
 class TokenRefused(Exception):
@@ -245,14 +252,18 @@ def create_device_token(db: DB, patient: Patient, *, label: str = "", created_by
     return row, plaintext
 
 
-def resolve_device_token(db: DB, plaintext: str, *, now: datetime) -> DeviceToken | None:
-    """The live (not revoked) token row for a presented token, else None. A token made for the server's
-    own patient before that was refused raises :class:`TokenRefused` (:data:`LOCAL_PATIENT_TOKEN`)."""
+def resolve_device_token(db: DB, plaintext: str, *, now: datetime) -> DeviceToken:
+    """The live token row for a presented token, else :class:`TokenRefused` saying which: unknown here
+    (mistyped, cut short: :data:`UNKNOWN_TOKEN`), revoked (and on which day), or made for the server's own
+    patient before that was refused (:data:`LOCAL_PATIENT_TOKEN`). Only the holder of a token that was
+    valid learns more than "unknown": the day it was revoked."""
     if not plaintext.startswith(TOKEN_PREFIX):
-        return None
+        raise TokenRefused(UNKNOWN_TOKEN)
     row = db.scalar(select(DeviceToken).where(DeviceToken.token_sha256 == sha256_hex(plaintext)))
-    if row is None or row.revoked_at is not None:
-        return None
+    if row is None:
+        raise TokenRefused(UNKNOWN_TOKEN)
+    if row.revoked_at is not None:
+        raise TokenRefused(revoked_token_message(row.revoked_at))
     if acts_for_local_patient(db, row.patient_id):
         raise TokenRefused(LOCAL_PATIENT_TOKEN)
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
