@@ -12,9 +12,14 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import InsecureBindError, RomcamError, UsageError
+
+if TYPE_CHECKING:
+    from .live.capture import LiveOptions
+    from .sync.config import LinkConfig
 
 
 class _Progress:
@@ -322,21 +327,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     link = resolve_link(args.upload_to, args.token, args.config)
     live = None if args.no_live else _live_options(args)
     app = create_app(settings, live=live, link=link)
-    base = f"http://{settings.host}:{settings.port}"
+    for line in serving_lines(settings.host, settings.port, settings.db_url, live=live, link=link):
+        print(line, file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def serving_lines(host: str, port: int, db_url: str, *, live: LiveOptions | None = None,
+                  link: LinkConfig | None = None) -> list[str]:
+    """What ``romcam serve`` prints on start: addresses a browser opens (on this machine the loopback one when
+    bound to every interface, then a line saying so, with this machine's network address and name)."""
+    from .server.addresses import all_interfaces_line, binds_all, local_url
+
+    base = local_url(host, port)
     what = ""
     if live is not None:  # the patient opens the coach, not the PT's dashboard at the bare address
         on = "the demo video" if live.demo else str(live.source)
         what = f" — live coach on {on}: the patient opens {base}/coach, the dashboard is {base}/"
     if link is not None:
         what += f" — linked to the clinic {link.url}"
-    print(f"romcam serving on {base} (database {settings.db_url.split('@')[-1]}){what}", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-    return 0
+    lines = [f"romcam serving on {base} (database {db_url.split('@')[-1]}){what}"]
+    if binds_all(host):
+        lines.append(all_interfaces_line(host, port))
+    return lines
 
 
 def _check_port_free(host: str, port: int) -> None:
     """Fail before loading anything when another program already listens on ``host:port``."""
     import socket
+
+    from .server.addresses import local_url
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -345,7 +365,7 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise RomcamError(f"cannot serve on {host}:{port}: {exc.strerror or exc} — another romcam serve may "
-                              f"be running there (open http://{host}:{port}), or choose another --port") from None
+                              f"be running there (open {local_url(host, port)}), or choose another --port") from None
 
 
 def cmd_link(args: argparse.Namespace) -> int:

@@ -333,6 +333,48 @@ def test_adherence_counts_from_the_plans_start(api: TestClient, store: Store, pl
                                                            pytest.approx(expected_30d, abs=0.002))
 
 
+def test_adherence_counts_only_sessions_of_the_plan(api: TestClient, store: Store) -> None:
+    """A session of a motion the plan does not hold (``analyze --save`` of another joint, a live session with
+    ``--exercise``) is shown apart, never counted as done against the plan; a session with one set of the
+    plan counts once, whatever else it holds; a set filed under an ended prescription was of the plan then."""
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()  # right knee, active, seated, 3 a week
+    _plan_made(store, rx["id"], 20)
+    elbow = {"exercise": "elbow_flexion", "side": "left"}
+    _post_session(api, pid, _days_ago(1.2), [_set(100.0)])  # the plan's motion, not filed: of the plan
+    _post_session(api, pid, _days_ago(2.2), [_set(100.0, **elbow)])  # another joint: outside the plan
+    _post_session(api, pid, _days_ago(3.2), [_set(100.0, side="left")])  # the other knee: outside
+    _post_session(api, pid, _days_ago(4.2), [_set(100.0, posture="standing")])  # standing, not seated: outside
+    _post_session(api, pid, _days_ago(5.2), [_set(100.0, **elbow), _set(100.0)])  # one set of the plan: counts
+    _post_session(api, pid, _days_ago(10.2), [_set(100.0)], rx=rx)  # filed under the prescription
+    a = api.get(f"/api/patients/{pid}/adherence?days=14").json()
+    assert sum(d["sessions"] for d in a["days"]) == 3
+    assert sum(d["outside_plan"] for d in a["days"]) == 3
+    by_day = {d["date"]: (d["sessions"], d["outside_plan"]) for d in a["days"]}
+    assert by_day[_days_ago(2.2).date().isoformat()] == (0, 1)
+    for p in (api.get(f"/api/patients/{pid}").json(), _listed(api, pid)):  # the detail and the list agree
+        assert p["adherence_7d"] == pytest.approx(2 / 3, abs=0.01)  # not 5 of 3 (capped at 100 %)
+        assert p["adherence_30d"] == pytest.approx(3 / (3 * 20 / 7), abs=0.01)
+    # the plan ends: the filed session stays done (it was of the plan then); the unfiled ones no longer match
+    api.delete(f"/api/prescriptions/{rx['id']}")
+    a = api.get(f"/api/patients/{pid}/adherence?days=14").json()
+    assert (sum(d["sessions"] for d in a["days"]), sum(d["outside_plan"] for d in a["days"])) == (1, 5)
+
+
+def test_missed_sessions_counts_from_the_last_session_of_the_plan(api: TestClient) -> None:
+    """Work outside the plan does not stand in for the plan's sessions: 6 days since the last knee session
+    is missed, even with an elbow session yesterday."""
+    pid = _patient(api)
+    api.post(f"/api/patients/{pid}/prescriptions", json=KNEE)  # 3 a week: more than 4.7 days is missed
+    _post_session(api, pid, _days_ago(6), [_set(110.0)])
+    _post_session(api, pid, _days_ago(1), [_set(110.0, exercise="elbow_flexion", side="left")])
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert alert["kind"] == "missed_sessions"
+    assert "No session of the plan for 6 days" in alert["message"], alert["message"]
+    [listed] = [p for p in api.get("/api/patients").json() if p["id"] == pid]
+    assert listed["open_alerts"] == 1
+
+
 def test_sessions_held_answers_only_for_the_patients_own_sessions(api: TestClient) -> None:
     """What a laptop asks after a clinic's restore from a backup: which of the sessions it sent are here."""
     ada, bea = _patient(api, "Ada"), _patient(api, "Bea")
@@ -558,7 +600,7 @@ def test_missed_sessions_alert_and_a_paused_plan_mutes_it(api: TestClient) -> No
     _post_session(api, pid, _days_ago(6), [_set(110.0)])
     [alert] = api.get(f"/api/patients/{pid}/alerts").json()
     assert alert["kind"] == "missed_sessions" and alert["exercise"] is None
-    assert "No session for 6 days" in alert["message"] and "3 a week" in alert["message"]
+    assert "No session of the plan for 6 days" in alert["message"] and "3 a week" in alert["message"]
     api.patch(f"/api/patients/{pid}", json={"plan_paused": True})
     assert api.get(f"/api/patients/{pid}/alerts").json() == []
     api.patch(f"/api/patients/{pid}", json={"plan_paused": False})
@@ -613,6 +655,35 @@ def test_csv_export_gives_times_a_spreadsheet_reads_in_the_readers_zone(api: Tes
     assert datetime.fromisoformat(rows[0]["session_started_at"]) == at  # the UTC column unchanged
     bad = api.get(f"/api/patients/{pid}/export.csv", params={"tz": "Mars/Olympus"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "tz"]
+
+
+def test_csv_export_says_the_utc_offset_of_each_local_time_across_a_clock_change(api: TestClient) -> None:
+    """Europe/London's clocks go back at 02:00 BST on 26 October 2025: 01:30 happens twice. The local columns
+    stay as a spreadsheet reads them; ``session_utc_offset`` and ``set_utc_offset`` say which 01:30 it was,
+    as text a spreadsheet leaves alone ("UTC+01:00": a bare "+01:00" would be read as a formula or a time)."""
+    pid = _patient(api)
+    first, second = datetime(2025, 10, 26, 0, 30, tzinfo=UTC), datetime(2025, 10, 26, 1, 30, tzinfo=UTC)
+    straddling = datetime(2025, 10, 26, 0, 58, tzinfo=UTC)  # 01:58 BST; its second set 3 minutes on, 01:01 GMT
+    for at, sets in ((first, [_set(100.0)]), (second, [_set(100.0)]), (straddling, [_set(100.0), _set(101.0)])):
+        _post_session(api, pid, at, sets)
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv",
+                                                   params={"tz": "Europe/London"}).text)))
+    by_session = {}
+    for r in rows:
+        by_session.setdefault(datetime.fromisoformat(r["session_started_at"]), []).append(r)
+    assert {(r["session_started_local"], r["session_utc_offset"]) for at in (first, second)
+            for r in by_session[at]} == {("2025-10-26 01:30:00", "UTC+01:00"), ("2025-10-26 01:30:00", "UTC+00:00")}
+    assert [r["session_utc_offset"] for r in by_session[first]] == ["UTC+01:00"] * len(by_session[first])
+    assert [r["session_utc_offset"] for r in by_session[second]] == ["UTC+00:00"] * len(by_session[second])
+    sets = sorted({(r["set_started_local"], r["set_utc_offset"]) for r in by_session[straddling]}, reverse=True)
+    assert sets == [("2025-10-26 01:58:00", "UTC+01:00"), ("2025-10-26 01:01:00", "UTC+00:00")]
+    assert {r["session_utc_offset"] for r in by_session[straddling]} == {"UTC+01:00"}
+    for r in rows:  # the local time and its offset give back the UTC instant, every row
+        for what in ("session", "set"):
+            local = datetime.fromisoformat(r[f"{what}_started_local"] + r[f"{what}_utc_offset"].removeprefix("UTC"))
+            assert local == datetime.fromisoformat(r[f"{what}_started_at"])
+    in_utc = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert {(r["session_utc_offset"], r["set_utc_offset"]) for r in in_utc} == {("UTC+00:00", "UTC+00:00")}
 
 
 def test_csv_export_keeps_a_set_without_reps(api: TestClient) -> None:

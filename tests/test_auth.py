@@ -19,6 +19,7 @@ from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
 from auth_fixtures import BASE, PASSWORD, SECRET, Clinic, login
 from db_fixtures import *  # noqa: F403 (store, db_url, postgres_server)
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from starlette.websockets import WebSocketDisconnect
 
 from romcam.server.app import create_app
@@ -26,7 +27,8 @@ from romcam.server.auth_router import LoginThrottle
 from romcam.server.deps import SESSION_COOKIE
 from romcam.server.settings import DEFAULT_SECRET_KEY, Settings
 from romcam.store import accounts
-from romcam.store.models import Patient
+from romcam.store.models import DeviceToken, Patient, Session, User
+from romcam.store.seed import synthetic_session
 
 GOOD = {"email": "clinician@clinic.test", "password": PASSWORD}
 
@@ -406,6 +408,43 @@ def test_no_account_or_device_token_acts_for_the_servers_own_patient(clinic: Cli
     with clinic.store.session() as db:
         assert accounts.list_device_tokens(db, db.get(Patient, me)) == []
         assert not any(u.patient_id == me for u in accounts.list_users(db))
+
+
+def test_accounts_and_tokens_made_for_the_servers_own_patient_before_the_refusal_no_longer_work(
+        clinic: Clinic) -> None:
+    """An account and a device token for "Me" made before they were refused (rows written as the old code
+    wrote them): the login is refused with what to do (the password was right: no 'wrong password'), a login
+    session made before ends, and the token is refused with its own words, not 'unknown or revoked'."""
+    me = clinic.store.local_patient_id
+    with clinic.store.session() as db:
+        account = User(email="old-me@clinic.test", name="", role="patient", patient_id=me, active=True,
+                       password_hash=accounts.hash_password(PASSWORD))
+        db.add(account)
+        db.commit()
+        earlier = accounts.start_session(db, account, now=clinic.clock())  # logged in before the upgrade
+        token = accounts.TOKEN_PREFIX + "old-token-for-me-" + "x" * 26
+        db.add(DeviceToken(patient_id=me, label="old laptop", token_sha256=accounts.sha256_hex(token),
+                           prefix=token[:14], created_at=clinic.clock()))
+        db.commit()
+    r = TestClient(clinic.app, base_url=BASE).post("/api/auth/login", json={"email": "old-me@clinic.test",
+                                                                           "password": PASSWORD})
+    assert r.status_code == 403 and SESSION_COOKIE not in r.cookies, r.text
+    assert r.json()["detail"] == accounts.LOCAL_PATIENT_ACCOUNT and "ask the clinic's admin" in r.json()["detail"]
+    assert _with_cookie(clinic, earlier.secret).get("/api/auth/me").status_code == 401
+    assert _with_cookie(clinic, earlier.secret).get(f"/api/patients/{me}").status_code == 401
+    for path in ("/api/device", f"/api/patients/{me}/prescriptions"):
+        r = TestClient(clinic.app, base_url=BASE, headers={"Authorization": f"Bearer {token}"}).get(path)
+        assert r.status_code == 401 and r.json() == {"detail": accounts.LOCAL_PATIENT_TOKEN}, r.text
+    r = TestClient(clinic.app, base_url=BASE, headers={"Authorization": f"Bearer {token}"}).post(
+        "/api/sessions", json=synthetic_session(me, clinic.clock(), [{"exercise": "knee_flexion", "side": "right",
+                                                                      "mode": "active", "posture": "seated",
+                                                                      "peak": 100.0}]))
+    assert r.status_code == 401
+    with clinic.store.session() as db:
+        assert db.scalar(select(func.count()).select_from(Session).where(Session.patient_id == me)) == 0
+    # the clinic's own patient accounts and tokens are untouched
+    assert clinic.client("patient").get(f"/api/patients/{clinic.own}").status_code == 200
+    assert clinic.client("device").get("/api/device").status_code == 200
 
 
 def test_bind_rules() -> None:

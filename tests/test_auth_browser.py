@@ -17,7 +17,7 @@ from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_
 from sqlalchemy import delete
 
 from romcam.store import Store, accounts, service
-from romcam.store.models import AuthSession
+from romcam.store.models import AuthSession, User
 
 PASSWORD = "correct horse battery staple"
 KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
@@ -35,6 +35,10 @@ def _seed(db: Path) -> dict[str, str]:
             service.create_prescription(s, ada, dict(KNEE))
             accounts.create_user(s, email="ada@home.test", password=PASSWORD, role="patient", name="Ada",
                                  patient_id=ada.id)
+            # an account for the server's own "Me" patient, made (as the old code did) before that was refused
+            s.add(User(email="me@home.test", name="Me", role="patient", patient_id=store.local_patient_id,
+                       active=True, password_hash=accounts.hash_password(PASSWORD)))
+            s.commit()
             return {"ada": str(ada.id), "bo": str(bo.id)}
     finally:
         store.close()
@@ -164,6 +168,18 @@ def test_a_patient_reads_their_plan_without_the_care_teams_controls(tmp_path: Pa
             expect(page.locator(hidden).first).to_be_hidden()
         expect(page.locator("#prescriptions button:has-text('History')").first).to_be_visible()
         assert page.request.get(f"{base}/api/patients/{ids['bo']}").status == 404
+        assert errors == []
+
+
+def test_an_account_made_for_the_servers_own_patient_is_told_why_it_cannot_log_in(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    with _clinic(tmp_path) as (pw, base, page, errors, ids):
+        page.goto(base + "/login")
+        _log_in(page, "me@home.test")
+        expect(page.locator("#login-error")).to_have_text(
+            accounts.LOCAL_PATIENT_ACCOUNT[0].upper() + accounts.LOCAL_PATIENT_ACCOUNT[1:] + ".")
+        expect(page).to_have_url(base + "/login")
         assert errors == []
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -90,13 +91,72 @@ def test_a_token_uploads_its_patients_sessions_idempotently_and_nothing_else(cli
     assert device.get(f"/api/patients/{clinic.other}/prescriptions").status_code == 404
 
 
-def test_revoked_unknown_and_malformed_tokens_are_401(clinic: Clinic) -> None:
-    for token in (clinic.revoked_token, "romcam_dt_" + "x" * 43, "not-a-token"):
+def test_revoked_unknown_and_malformed_tokens_are_401_saying_which(clinic: Clinic) -> None:
+    """A token cut short or mistyped is unknown here; a revoked one says on which day (the holder of a
+    once-valid token learns that much, nobody learns whose it was)."""
+    unknown = ("the clinic does not know this device token: check it was copied whole (it starts with romcam_dt_ "
+               "and is 53 characters long), or ask your PT for a new one")
+    revoked = "this device token was revoked on 26 Nov 2026: ask your PT for a new one"  # the fixture's clock
+    for token, says in ((clinic.revoked_token, revoked), (clinic.token[:-1], unknown),
+                        ("romcam_dt_" + "x" * 43, unknown), ("not-a-token", unknown)):
         r = _bearer(clinic, token).get("/api/device")
         assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="romcam"'
-        assert r.json() == {"detail": "unknown or revoked device token: ask the clinician for a new one"}
+        assert r.json() == {"detail": says}
+        assert "Ada" not in r.text and "laptop" not in r.text  # neither the patient nor the token's label
+    assert len(clinic.token) == 53
     c = TestClient(clinic.app, base_url="https://localhost", headers={"Authorization": "Basic abc"})
     assert c.get("/api/device").status_code == 401
+
+
+def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -> None:
+    """The patient's laptop against a real clinic server: a mistyped token reads as one to check, not as one
+    that "may have been revoked"; a revoked one says when."""
+    import threading
+
+    import uvicorn
+
+    from romcam.sync.client import ClinicClient, ClinicError
+    from romcam.sync.config import LinkConfig
+
+    port = next(p for p in range(8600, 8700) if _free(p))
+    server = uvicorn.Server(uvicorn.Config(clinic.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        messages = {}
+        for name, token in (("typo", clinic.token[:-1]), ("revoked", clinic.revoked_token), ("ok", clinic.token)):
+            client = ClinicClient(LinkConfig(f"http://127.0.0.1:{port}", token), timeout=10)
+            try:
+                messages[name] = client.device()["patient_name"]
+            except ClinicError as exc:
+                assert exc.kind == "auth" and exc.status == 401
+                messages[name] = exc.message
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    clinic_name = f"127.0.0.1:{port}"
+    assert messages["typo"] == (f"{clinic_name} does not accept this laptop's key: the clinic does not know this "
+                                "device token: check it was copied whole (it starts with romcam_dt_ and is 53 "
+                                "characters long), or ask your PT for a new one")
+    assert messages["revoked"] == (f"{clinic_name} does not accept this laptop's key: this device token was revoked "
+                                   "on 26 Nov 2026: ask your PT for a new one")
+    assert messages["ok"] == "Ada Own"
+    assert not any(t in m for m in messages.values() for t in (clinic.token, clinic.revoked_token))
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def test_device_route_is_for_devices_only(clinic: Clinic) -> None:

@@ -505,6 +505,28 @@ def test_a_new_plan_counts_from_its_start_in_the_readers_days(browser, server) -
         assert evening.strftime("%Y-%m-%d %H:%M:%S") in {r["session_started_local"] for r in rows}
 
 
+def test_a_session_outside_the_plan_is_shown_apart_not_counted_as_done(page, server) -> None:
+    """The plan holds the left elbow; today the patient did it once, and also a right shoulder the plan does not
+    hold (``romcam analyze --save``, say): the calendar counts 1 done, and says the other apart."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Outside Plan Example")
+    now = datetime.now(UTC)  # after the plan was made: adherence counts from then
+    elbow = _set_document("elbow_active", 128.0, rx, 1, now)
+    shoulder = _set_document("shoulder_active", 150.0, rx | {"target_min": 120}, 1, now)
+    shoulder.update(prescription_id=None, prescription_version=None)  # the plan has no shoulder
+    for doc in (_session_document(patient["id"], now, [elbow]), _session_document(patient["id"], now, [shoulder])):
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
+    cells = page.locator("#adherence td[data-date]").evaluate_all(
+        "cells => cells.map(c => [Number(c.dataset.sessions), Number(c.dataset.outside)])")
+    assert [sum(c[0] for c in cells), sum(c[1] for c in cells)] == [1, 1]
+    assert page.locator("table.calendar td.week-total").last.inner_text().startswith("1 / ")
+    hint = page.locator("#adherence p.outside-plan").inner_text()
+    assert hint.startswith("Also done: 1 session outside the plan"), hint
+    assert "100% over 7 days" in page.locator("#patient-summary").inner_text()  # 1 of the 0.4 asked since today
+
+
 def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server) -> None:
     """The elbow's last 3 sessions were filmed with a caregiver's hands over it at the top of each movement:
     romcam's own analysis finds the reps but not their furthest point. The angles seen (about 90°, well

@@ -147,6 +147,7 @@ def _me(user, mode: str, csrf: str | None) -> dict:  # type: ignore[no-untyped-d
 
 @router.post("/api/auth/login", response_model=MeOut,
              responses={401: {"description": WRONG}, 429: {"description": "too many failed logins: wait a minute"},
+                        403: {"description": "an account made for the server's own patient (\"Me\"): refused"},
                         404: {"description": "this server runs in local mode: no accounts"}})
 def login(body: LoginIn, request: Request, response: Response, db: DBDep) -> dict:
     settings = get_settings(request)
@@ -164,6 +165,8 @@ def login(body: LoginIn, request: Request, response: Response, db: DBDep) -> dic
         raise HTTPException(401, WRONG)
     limiter.succeeded(at, client_key)
     limiter.clear(account_key)
+    if accounts.acts_for_local_patient(db, user.patient_id):  # made before such accounts were refused
+        raise HTTPException(403, accounts.LOCAL_PATIENT_ACCOUNT)
     new = accounts.start_session(db, user, now=now(request))
     _set_cookie(response, new.secret)
     from .deps import User

@@ -136,9 +136,10 @@ def _authenticate(conn: HTTPConnection) -> User:
     store = get_store(conn)
     if token is not None:  # a patient's machine, in either mode; a bearer request needs no CSRF token
         with store.sessionmaker() as db:
-            row = accounts.resolve_device_token(db, token, now=now(conn))
-            if row is None:
-                raise _refuse(conn, 401, "unknown or revoked device token: ask the clinician for a new one")
+            try:
+                row = accounts.resolve_device_token(db, token, now=now(conn))
+            except accounts.TokenRefused as refused:  # unknown, revoked (when), or made for "Me"
+                raise _refuse(conn, 401, refused.message) from None
             return User(id=str(row.id), name=row.label or "device", role="device", patient_id=row.patient_id,
                         token_id=row.id)
     if not get_settings(conn).clinic:

@@ -50,8 +50,8 @@ class PatientPublic(BaseModel):
     last_session_at: datetime | None
     plan_started_at: datetime | None = Field(description="when the oldest active prescription was made; "
                                              "null when nothing is prescribed")
-    adherence_7d: float | None = Field(description="sessions done / prescribed over 7 days, 0..1, or over the "
-                                       "days since plan_started_at when fewer (at least one day); "
+    adherence_7d: float | None = Field(description="sessions of the plan done / prescribed over 7 days, 0..1, or "
+                                       "over the days since plan_started_at when fewer (at least one day); "
                                        "null when nothing is prescribed")
     adherence_30d: float | None = Field(description="as adherence_7d, over 30 days")
     open_alerts: int
@@ -239,7 +239,10 @@ class TrendOut(BaseModel):
 
 class AdherenceDay(BaseModel):
     date: date
-    sessions: int
+    sessions: int = Field(description="non-demo sessions of the plan that day (at least one set of a prescribed "
+                          "motion, side, mode and posture): what counts as done")
+    outside_plan: int = Field(description="non-demo sessions that day with no set of the plan (another joint, a "
+                              "motion the plan does not hold): shown apart, never counted as done")
 
 
 class AdherenceOut(BaseModel):

@@ -59,6 +59,38 @@ def _verify(stored_hash: str, password: str) -> bool:
 
 NOT_A_CLINIC_PATIENT = ("that is this server's own patient (the live coach's, \"Me\"), not a clinic patient: add "
                         "the patient on the dashboard (or POST /api/patients) and use their id")
+# accounts and device tokens made for that patient before they were refused (NOT_A_CLINIC_PATIENT) no longer work
+LOCAL_PATIENT_ACCOUNT = ("this account was made for the clinic server's own patient (\"Me\", the live coach's), "
+                         "which no clinic account may act for: ask the clinic's admin for an account tied to your "
+                         "own patient record")
+LOCAL_PATIENT_TOKEN = ("this device token was made for the clinic server's own patient (\"Me\", the live coach's), "
+                       "not a clinic patient, so it is refused: ask your PT for a token made for your own patient "
+                       "record")
+# what the holder of a refused token is told: no more than the token itself says (never whose it was)
+UNKNOWN_TOKEN = ("the clinic does not know this device token: check it was copied whole (it starts with "
+                 f"{TOKEN_PREFIX} and is {len(TOKEN_PREFIX) + 43} characters long), or ask your PT for a new one")
+
+
+def revoked_token_message(revoked_at: datetime) -> str:
+    return f"this device token was revoked on {revoked_at:%d %b %Y}: ask your PT for a new one"
+
+
+class TokenRefused(Exception):
+    """A device token the server will not accept, with the words for its holder."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def acts_for_local_patient(db: DB, patient_id: uuid.UUID | None) -> bool:
+    """True when ``patient_id`` is the server's own patient ("Me"): an account or token tied to it was made
+    before that was refused, and is refused at use."""
+    if patient_id is None:
+        return False
+    patient = db.get(Patient, patient_id)
+    return patient is not None and patient.is_local
+
 
 # --- users ----------------------------------------------------------------------------------------
 
@@ -182,13 +214,14 @@ def start_session(db: DB, user: User, *, now: datetime) -> NewSession:
 
 def resolve_session(db: DB, secret: str, *, now: datetime) -> tuple[AuthSession, User] | None:
     """The live session and its (active) user for a cookie's secret; None when unknown, revoked, idle
-    for longer than IDLE_TIMEOUT or older than ABSOLUTE_TIMEOUT (an expired row is deleted)."""
+    for longer than IDLE_TIMEOUT or older than ABSOLUTE_TIMEOUT, or its user acts for the server's own
+    patient (:data:`LOCAL_PATIENT_ACCOUNT`; such a row is deleted, as an expired one)."""
     row = db.get(AuthSession, sha256_hex(secret))
     if row is None:
         return None
     user = db.get(User, row.user_id)
     expired = now - row.last_seen_at >= IDLE_TIMEOUT or now - row.created_at >= ABSOLUTE_TIMEOUT
-    if expired or user is None or not user.active:
+    if expired or user is None or not user.active or acts_for_local_patient(db, user.patient_id):
         db.delete(row)
         db.commit()
         return None
@@ -219,13 +252,20 @@ def create_device_token(db: DB, patient: Patient, *, label: str = "", created_by
     return row, plaintext
 
 
-def resolve_device_token(db: DB, plaintext: str, *, now: datetime) -> DeviceToken | None:
-    """The live (not revoked) token row for a presented token, else None."""
+def resolve_device_token(db: DB, plaintext: str, *, now: datetime) -> DeviceToken:
+    """The live token row for a presented token, else :class:`TokenRefused` saying which: unknown here
+    (mistyped, cut short: :data:`UNKNOWN_TOKEN`), revoked (and on which day), or made for the server's own
+    patient before that was refused (:data:`LOCAL_PATIENT_TOKEN`). Only the holder of a token that was
+    valid learns more than "unknown": the day it was revoked."""
     if not plaintext.startswith(TOKEN_PREFIX):
-        return None
+        raise TokenRefused(UNKNOWN_TOKEN)
     row = db.scalar(select(DeviceToken).where(DeviceToken.token_sha256 == sha256_hex(plaintext)))
-    if row is None or row.revoked_at is not None:
-        return None
+    if row is None:
+        raise TokenRefused(UNKNOWN_TOKEN)
+    if row.revoked_at is not None:
+        raise TokenRefused(revoked_token_message(row.revoked_at))
+    if acts_for_local_patient(db, row.patient_id):
+        raise TokenRefused(LOCAL_PATIENT_TOKEN)
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         row.last_used_at = now
         db.commit()

@@ -21,7 +21,8 @@ A set in which no rep was counted (the joint moved too little: for a patient los
 session that matters most) is in the CSV all the same, as one row with the rep's columns empty and
 the set's own ``max_angle_deg`` and ``min_angle_deg``. Its times are ISO 8601 UTC text, and again in the
 reader's zone as a spreadsheet reads a date and time (``session_started_local``, ``set_started_local``,
-the zone in ``time_zone``).
+the zone in ``time_zone``), each with its offset from UTC (``session_utc_offset``, ``set_utc_offset``:
+"UTC+01:00"), since a local time alone is ambiguous in the hour repeated when the clocks go back.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ METHOD_DISPLAY = {"active": "Active range of motion", "active_assisted": "Active
 CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "set_id", "set_started_at",
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
-               "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone"]
+               "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
+               "session_utc_offset", "set_utc_offset"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -86,10 +88,21 @@ def _local(value: datetime | None, zone: tzinfo) -> str:
     return value.astimezone(zone).strftime(LOCAL_FORMAT) if value is not None else ""
 
 
+def _utc_offset(value: datetime | None, zone: tzinfo) -> str:
+    """The offset of ``zone`` from UTC at ``value``, as "UTC+01:00" ("UTC-06:00", "UTC+05:45"): text to a
+    spreadsheet (a bare "+01:00" or "-06:00" is read as a formula or a time); "" without a time."""
+    if value is None:
+        return ""
+    offset = value.astimezone(zone).utcoffset()
+    minutes = round(offset.total_seconds() / 60) if offset is not None else 0
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{'-' if minutes < 0 else '+'}{hours:02d}:{mins:02d}"
+
+
 def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
     """One row per rep, and one per set without a rep. Times twice: ISO 8601 UTC (``*_at``) for programs,
     and in ``zone`` as ``YYYY-MM-DD HH:MM:SS`` (``*_local``, the zone named in ``time_zone``), which
-    spreadsheets read as dates."""
+    spreadsheets read as dates, each with its offset from UTC then (``*_utc_offset``)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -102,7 +115,8 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
         head = (session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
                 s.side, s.mode, s.posture, s.prescription_id, s.prescription_version,
                 v.target_min if v else None, v.target_max if v else None)
-        local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone))
+        local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
+                 _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         for i, r in enumerate(s.reps, start=1):
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
                                           r.partial, r.below_target, r.peak_seen, *local)])

@@ -18,7 +18,13 @@ Rules (docs/api.md says the same):
   motions, the highest for "min" ones) — against the motion's ``return_noise_deg``: an elbow whose
   straightest reading rises, a knee that no longer bends back as far. A joint that no longer returns
   as far as it did is how a contracture shows (ALS), even while the peaks hold.
-- **missed_sessions**: no (non-demo) session for longer than 2 × 7 / sessions_per_week days, taking
+- **of the plan**: a session counts toward adherence (done / planned) and ``missed_sessions`` when at
+  least one of its sets is of the plan: filed under one of the patient's prescriptions (it was of the
+  plan when recorded, even if that prescription has ended since), or of the same motion, side, mode and
+  posture as a prescription active now (a client that does not file its sets). Other sessions —
+  another joint saved with ``romcam analyze --save``, a live session with ``--exercise`` — are work
+  outside the plan: the calendar shows them apart, and they never count as done.
+- **missed_sessions**: no (non-demo) session of the plan for longer than 2 × 7 / sessions_per_week days, taking
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
   session, or from the oldest active prescription when there is none. Muted while the plan is paused.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
@@ -42,8 +48,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import false, func, select, true
+from sqlalchemy import ColumnElement, exists, false, func, select, true
 from sqlalchemy.orm import Session as DB
+from sqlalchemy.orm import aliased
 
 from ..catalog import Motion, default_catalog
 from .errors import NotFoundError
@@ -169,11 +176,28 @@ def prescribed_per_week(db: DB, patient: Patient) -> int | None:
     return max(rows, default=None)
 
 
-def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> list[datetime]:
-    q = select(Session.started_at).where(Session.patient_id == patient.id, Session.demo.is_(False))
+def set_of_the_plan() -> ColumnElement[bool]:
+    """An :class:`ExerciseSet` of the plan (the module docstring's rule): filed under a prescription, or
+    of the same exercise, side, mode and posture as one of its patient's active prescriptions."""
+    rx, v = aliased(Prescription), aliased(PrescriptionVersion)
+    return ExerciseSet.prescription_id.is_not(None) | exists().where(
+        rx.patient_id == ExerciseSet.patient_id, rx.active, v.prescription_id == rx.id,
+        v.version == rx.current_version, v.exercise == ExerciseSet.exercise, v.side == ExerciseSet.side,
+        v.mode == ExerciseSet.mode, v.posture == ExerciseSet.posture)
+
+
+def session_of_the_plan() -> ColumnElement[bool]:
+    """A :class:`Session` with at least one set of the plan (correlated to the enclosing query's sessions)."""
+    return exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+
+
+def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> list[tuple[datetime, bool]]:
+    """The patient's non-demo sessions, oldest first: (start, of the plan)."""
+    q = select(Session.started_at, session_of_the_plan()).where(Session.patient_id == patient.id,
+                                                                 Session.demo.is_(False))
     if since is not None:
         q = q.where(Session.started_at >= since)
-    return list(db.scalars(q.order_by(Session.started_at)))
+    return [(at, bool(planned)) for at, planned in db.execute(q.order_by(Session.started_at))]
 
 
 def plan_started_at(db: DB, patient: Patient) -> datetime | None:
@@ -208,27 +232,29 @@ def adherence_figure(done: int, per_week: int | None, days: int, plan_start: dat
 
 
 def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> float | None:
-    """Sessions done / sessions prescribed over the last ``days`` days (see :func:`adherence_figure`)."""
+    """Sessions of the plan done / sessions prescribed over the last ``days`` days (see
+    :func:`adherence_figure`; work outside the plan is not counted)."""
     per_week = prescribed_per_week(db, patient)
     if not per_week:
         return None
     start = plan_started_at(db, patient)
-    done = len(_session_times(db, patient, since=adherence_window(days, start, now=now)))
+    done = sum(planned for _, planned in _session_times(db, patient, since=adherence_window(days, start, now=now)))
     return adherence_figure(done, per_week, days, start, now=now)
 
 
 def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any]:
-    """Sessions per day over the last ``days`` days (oldest first), for the calendar: the days of
-    ``zone``, where the reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's)."""
+    """Sessions of the plan per day over the last ``days`` days (oldest first), for the calendar, and
+    beside them the sessions outside the plan (never counted as done): the days of ``zone``, where the
+    reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's)."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    counts: dict[date, int] = defaultdict(int)
-    for t in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
-        counts[t.astimezone(zone).date()] += 1
+    counts: dict[tuple[date, bool], int] = defaultdict(int)
+    for t, planned in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+        counts[(t.astimezone(zone).date(), planned)] += 1
+    dates = [first + timedelta(days=i) for i in range(days)]
     return {"prescribed_per_week": prescribed_per_week(db, patient), "plan_paused": patient.plan_paused,
             "plan_started_at": plan_started_at(db, patient),
-            "days": [{"date": first + timedelta(days=i), "sessions": counts.get(first + timedelta(days=i), 0)}
-                     for i in range(days)]}
+            "days": [{"date": d, "sessions": counts[(d, True)], "outside_plan": counts[(d, False)]} for d in dates]}
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -310,16 +336,17 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
     if not per_week:
         return None
     last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id,
-                                                                 Session.demo.is_(False)))
+                                                                 Session.demo.is_(False), session_of_the_plan()))
     return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now)
 
 
 def _missed_text(per_week: int, last: datetime | None, first_rx: datetime | None, *, now: datetime) -> str | None:
-    """The missed-sessions note from the newest non-demo session (or the first active prescription)."""
+    """The missed-sessions note from the newest non-demo session of the plan (or the first active
+    prescription)."""
     if last is not None:
-        what = "since the last session"
+        what = "since the last one"
     elif first_rx is not None:
-        last, what = first_rx, "since the plan started (no session yet)"
+        last, what = first_rx, "since the plan started (none yet)"
     else:
         return None
     if last.tzinfo is None:  # func.max on SQLite gives the stored naive UTC text back
@@ -328,8 +355,8 @@ def _missed_text(per_week: int, last: datetime | None, first_rx: datetime | None
     gap = now - last
     if gap <= allowed:
         return None
-    return (f"No session for {gap.total_seconds() / 86400:.0f} days {what}; the plan asks for {per_week} a week "
-            f"(this note appears after {allowed.total_seconds() / 86400:.1f} days without one).")
+    return (f"No session of the plan for {gap.total_seconds() / 86400:.0f} days {what}; the plan asks for "
+            f"{per_week} a week (this note appears after {allowed.total_seconds() / 86400:.1f} days without one).")
 
 
 def alert_conditions(db: DB, patient: Patient, *, now: datetime) -> dict[AlertKey, str]:
@@ -419,6 +446,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     ids = [p.id for p in patients]
     since7, since30 = now - timedelta(days=7), now - timedelta(days=30)
     real = (Session.patient_id == Patient.id) & (Session.demo == false())
+    planned = real & session_of_the_plan()
 
     def per_patient(expr: Any, *where: Any) -> Any:
         return select(expr).where(*where).correlate(Patient).scalar_subquery()
@@ -428,9 +456,9 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     rows = db.execute(select(
         Patient.id,
         per_patient(func.max(Session.started_at), Session.patient_id == Patient.id),
-        per_patient(func.max(Session.started_at), real),
-        per_patient(func.count(), real, Session.started_at >= since7, Session.started_at >= plan_start),
-        per_patient(func.count(), real, Session.started_at >= since30, Session.started_at >= plan_start),
+        per_patient(func.max(Session.started_at), planned),
+        per_patient(func.count(), planned, Session.started_at >= since7, Session.started_at >= plan_start),
+        per_patient(func.count(), planned, Session.started_at >= since30, Session.started_at >= plan_start),
         per_patient(func.max(PrescriptionVersion.sessions_per_week),
                     PrescriptionVersion.prescription_id == Prescription.id,
                     PrescriptionVersion.version == Prescription.current_version,
@@ -444,8 +472,8 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     changed = False
     out = []
     for p in patients:
-        last_any, last_real, n7, n30, per_week, first_rx = figures[p.id]
-        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_real, first_rx, now=now)
+        last_any, last_planned, n7, n30, per_week, first_rx = figures[p.id]
+        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, first_rx, now=now)
         open_missed = [a for a in alerts[p.id] if a.kind == "missed_sessions"]
         for extra in open_missed[1:] if message else open_missed:  # cleared (or a duplicate): resolve it
             extra.resolved_at = now

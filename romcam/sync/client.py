@@ -102,9 +102,9 @@ class ClinicClient:
         except urllib.error.HTTPError as exc:
             self._heard(exc.headers)
             status, detail = exc.code, _detail(exc.read())
-            if status == 401:
-                raise ClinicError("auth", f"{clinic} no longer accepts this laptop's key (it may have been "
-                                  "revoked): ask your PT for a new one", status) from None
+            if status == 401:  # the clinic says which: unknown (mistyped), revoked on a day, ...
+                why = (f": {detail}" if detail else " (it may have been revoked): ask your PT for a new one")
+                raise ClinicError("auth", f"{clinic} does not accept this laptop's key{why}", status) from None
             if status in (403, 404) and path.startswith("/api/device"):
                 raise ClinicError("auth", f"{clinic} does not know this laptop's key: ask your PT for a new one",
                                   status) from None

@@ -236,7 +236,8 @@ window.romcam = (function () {
 
   // ---- adherence calendar -----------------------------------------------------------------
 
-  /** Weeks (Monday first) of the adherence days, each day with its session count. */
+  /** Weeks (Monday first) of the adherence days, each day with its count of sessions of the plan; sessions
+   * outside the plan (another joint, a motion the plan does not hold) are said apart, never counted as done. */
   function renderCalendar(container, adherence, options = {}) {
     container.replaceChildren();
     const days = (adherence && adherence.days) || [];
@@ -245,6 +246,8 @@ window.romcam = (function () {
       return;
     }
     const counts = new Map(days.map((d) => [d.date, d.sessions]));
+    const outside = new Map(days.map((d) => [d.date, d.outside_plan || 0]));
+    let outsideTotal = 0;
     const first = toDate(days[0].date);
     const last = toDate(days[days.length - 1].date);
     const start = new Date(first);
@@ -252,7 +255,7 @@ window.romcam = (function () {
     const perWeek = adherence.prescribed_per_week;
     const planDay = adherence.plan_started_at ? isoDay(toDate(adherence.plan_started_at)) : null;
     const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
-    const caption = "Sessions per day over the last 8 weeks";
+    const caption = "Sessions of the plan per day over the last 8 weeks";
     table.append(el("caption", { class: "visually-hidden", text: caption }));
     const head = el("tr", {}, el("th", { scope: "col", text: "Week of" }));
     for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) head.append(el("th", { scope: "col", text: d }));
@@ -273,18 +276,22 @@ window.romcam = (function () {
           continue;
         }
         const n = counts.get(iso);
+        const extra = outside.get(iso);
         done += n;
+        outsideTotal += extra;
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
         const before = planDay !== null && iso < planDay; // nothing was asked that day
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
+          + (extra ? `; ${extra} outside the plan, not counted` : "")
           + (before ? " (before the plan)" : "");
         row.append(el("td", {
           class: `day ${level}${before ? " day-before" : ""}${iso === todayIso ? " today" : ""}`,
           title: label,
           "aria-label": label,
-          dataset: { date: iso, sessions: String(n) },
+          dataset: { date: iso, sessions: String(n), outside: String(extra) },
         }, el("span", { class: "day-num", "aria-hidden": "true", text: String(day.getDate()) }),
-        el("span", { class: "day-count", "aria-hidden": "true", text: n ? (n === 1 ? "●" : `●${n}`) : "" })));
+        el("span", { class: "day-count", "aria-hidden": "true",
+          text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") })));
       }
       // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
       const asked = perWeek ? perWeek * planDays / 7 : 0;
@@ -296,6 +303,11 @@ window.romcam = (function () {
     }
     table.append(body);
     container.append(scrollBox(table, caption));
+    if (outsideTotal) {
+      const what = outsideTotal === 1 ? "1 session" : `${outsideTotal} sessions`;
+      container.append(el("p", { class: "hint outside-plan", dataset: { outside: String(outsideTotal) },
+        text: `Also done: ${what} outside the plan (motions it does not hold), not counted as done.` }));
+    }
     if (planDay !== null && planDay > days[0].date) {
       container.append(el("p", { class: "hint", text: `The plan started ${fmtDate(adherence.plan_started_at)}: the days before it are greyed.` }));
     }

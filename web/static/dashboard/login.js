@@ -22,6 +22,13 @@
     error.hidden = !text;
   }
 
+  /** The server's words for a refused account (one made for the server's own patient, say), as a sentence. */
+  async function refusal(response) {
+    const body = await response.json().catch(() => ({}));
+    const detail = typeof body.detail === "string" && body.detail ? body.detail : "this account may not log in here";
+    return `${detail[0].toUpperCase()}${detail.slice(1)}.`;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say("");
@@ -39,6 +46,7 @@
       }
       if (response.status === 429) say("Too many failed attempts. Wait a minute, then try again.");
       else if (response.status === 401) say("Wrong email or password.");
+      else if (response.status === 403) say(await refusal(response)); // the password was right, the account may not
       else say(`The server answered ${response.status}.`);
     } catch (err) {
       say("The romcam server could not be reached.");
