@@ -14,6 +14,7 @@ from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
 from auth_fixtures import Clinic
 from db_fixtures import *  # noqa: F403 (store, db_url, postgres_server)
 from fastapi.testclient import TestClient
+from helpers import free_port
 from sqlalchemy import text
 
 from romcam.store import accounts
@@ -118,7 +119,7 @@ def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -
     from romcam.sync.client import ClinicClient, ClinicError
     from romcam.sync.config import LinkConfig
 
-    port = next(p for p in range(8600, 8700) if _free(p))
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(clinic.app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -146,17 +147,6 @@ def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -
                                    "on 26 Nov 2026: ask your PT for a new one")
     assert messages["ok"] == "Ada Own"
     assert not any(t in m for m in messages.values() for t in (clinic.token, clinic.revoked_token))
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def test_device_route_is_for_devices_only(clinic: Clinic) -> None:

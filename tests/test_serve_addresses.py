@@ -11,24 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from helpers import romcam_serve
+from helpers import free_port, romcam_serve
 
 from romcam.cli import serving_lines
 from romcam.server.addresses import lan_address
 
 URL = re.compile(r"http://[^\s/]+:\d+")
-
-
-def _port_in_our_range() -> int:
-    """A free port among 8600-8699 (the range these tests may use on a shared machine)."""
-    for port in range(8600, 8700):
-        with socket.socket() as s:
-            try:
-                s.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return port
-    pytest.skip("no free port in 8600-8699")
 
 
 @pytest.mark.parametrize("host, local", [
@@ -65,7 +53,7 @@ def test_the_coach_and_the_dashboard_are_named_at_the_address_that_opens() -> No
 def test_serve_on_all_interfaces_prints_addresses_that_answer(tmp_path: Path) -> None:
     """A real clinic server bound to 0.0.0.0: every address it prints answers /healthz."""
     env = {"ROMCAM_AUTH": "clinic", "ROMCAM_SECRET_KEY": os.urandom(24).hex()}
-    port = _port_in_our_range()
+    port = free_port()
     with romcam_serve(tmp_path, "--host", "0.0.0.0", "--no-live", ready="/healthz", env=env, port=port):
         log = (tmp_path / f"serve-{port}.log").read_text()
         lines = [x for x in log.splitlines() if x.startswith(("romcam serving on", "romcam: listening on all"))]
