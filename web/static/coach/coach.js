@@ -87,7 +87,7 @@
     summaryShown: false,
     videoOk: null,
     allOkSince: null,
-    lockClick: null,                  // {x, y, at, where}: the caregiver chose the patient; waiting for the lock
+    lockClick: null,                  // {x, y | person, at, where}: the caregiver chose the patient; waiting for the lock
     persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
     personsAt: 0,                     // ... seen then
     lockAnnounced: "",                // the lock already announced (so it is said once)
@@ -883,18 +883,23 @@
     const x = (e.clientX - box.left) / box.width;
     const y = (e.clientY - box.top) / box.height;
     if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
-    lockAt(x, y, null);
+    lockAt(x, y);
   }
 
-  /** Follow the person at (x, y), normalized image coordinates: a tap there (``where`` null), or a
-   * button naming where they are ("on the left"), which posts the centre of that person's torso. */
-  async function lockAt(x, y, where) {
+  /** Follow the person at (x, y), normalized image coordinates: a tap there. */
+  function lockAt(x, y) {
+    lockOn({ x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) }, null);
+  }
+
+  /** Follow ``choice``: ``{x, y}`` (a tap) or ``{person}`` (a button naming where the person is, "on the
+   * left", which posts their id: the server follows that person, wherever they have moved since). */
+  async function lockOn(choice, where) {
     unlockSpeech();
-    app.lockClick = { x, y, at: performance.now(), where };
+    app.lockClick = { ...choice, at: performance.now(), where };
     app.lockAnnounced = "";
     setSubjectLine("looking", where ? `Looking for the person ${where}…` : "Looking for the person you tapped…");
     try {
-      const status = await api("/live/subject", { json: { x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) } });
+      const status = await api("/live/subject", { json: choice });
       showError("");
       renderSubject(status);
     } catch (err) {
@@ -929,7 +934,8 @@
         const button = el("button", { type: "button", "aria-pressed": "false", dataset: { where } }, `Patient is ${where}`);
         button.addEventListener("click", () => {
           const p = app.persons && app.persons[i];
-          if (p && Array.isArray(p.at)) lockAt(p.at[0], p.at[1], where);
+          if (p && Number.isInteger(p.id)) lockOn({ person: p.id }, where);
+          else if (p && Array.isArray(p.at)) lockOn({ x: p.at[0], y: p.at[1] }, where);  // a duplicate: no id
         });
         return button;
       }));
@@ -974,10 +980,12 @@
       || (app.severalSeenAt !== undefined && performance.now() - app.severalSeenAt < 3000);
     app.subjectBox = box && subject.locked && several ? box : null;
     placeSubjectBox();
-    // the lock on the point tapped last (events still naming an earlier tap say nothing new)
+    // the lock on the person or point chosen last (events still naming an earlier choice say nothing new)
+    const click = app.lockClick;
     const point = String(subject.selector || "").split(",").map(Number);
-    const tapped = point.length === 2 && app.lockClick !== null
-      && Math.abs(point[0] - app.lockClick.x) < 2e-3 && Math.abs(point[1] - app.lockClick.y) < 2e-3;
+    const tapped = click !== null && (Number.isInteger(click.person)
+      ? subject.selector === `person ${click.person}`
+      : point.length === 2 && Math.abs(point[0] - click.x) < 2e-3 && Math.abs(point[1] - click.y) < 2e-3);
     const who = app.lockClick && app.lockClick.where ? `the person ${app.lockClick.where}` : "the person you tapped";
     if (subject.locked && subject.confirmed && tapped) {
       const text = `Got it: I'm measuring ${who} (green frame).`;
