@@ -15,6 +15,11 @@ Selection (``selector``), decided when the set starts — at the first frame wit
 - ``X,Y``: the person at that point, in normalized image coordinates (0..1, x right, y down), e.g.
   a click on the live page. Until someone's outline contains the point the tracker waits (it
   returns None rather than guess).
+- a person's track id (:meth:`SubjectTracker.choose`, the live page's per-person buttons): that
+  track, at once. A point is matched against whoever's outline holds it a frame or more after it was
+  taken, when the person may have moved; where a lying patient and a caregiver leaning over them
+  overlap, the point taken on the patient can then lie nearer the caregiver's torso (in her torso
+  lengths) than the patient's. The id names the person, not a place.
 
 Tracking: every person in frame gets a track (torso landmarks, bounding box, a constant-velocity
 motion model); each frame the detections are assigned to tracks by a cost over torso landmark
@@ -103,19 +108,27 @@ FOCUS_FRAMES = 30  # focus(): the patient's region is the union of their boxes o
 FOCUS_LOST_S = 1.0  # ... while they were seen this recently
 WAIT_FOR_OTHERS_S = 1.0  # auto: with a caregiver expected, wait this long for both before choosing from fewer
 TAP_WAIT_S = 0.5  # a tap (X,Y) waits this long for every expected person before choosing from fewer
+IN_VIEW_S = 1.0  # choose(): a person seen this recently is in view (the model misses one now and then)
 
 
 class SelectorError(ValueError):
     """A subject selector that is not one of ``auto|image-left|image-right|lying|seated|X,Y``."""
 
 
+class PersonError(ValueError):
+    """A person id (:meth:`SubjectTracker.choose`) that names nobody in view: never seen, or gone."""
+
+
 @dataclass(frozen=True, slots=True)
 class Selector:
-    kind: str  # one of SELECTORS, or "point"
+    kind: str  # one of SELECTORS, "point" or "person"
     point: tuple[float, float] | None = None  # normalized image coordinates for "point"
+    person: int | None = None  # the track id for "person" (SubjectTracker.choose)
 
     def __str__(self) -> str:
-        return f"{self.point[0]:g},{self.point[1]:g}" if self.point is not None else self.kind
+        if self.point is not None:
+            return f"{self.point[0]:g},{self.point[1]:g}"
+        return f"person {self.person}" if self.person is not None else self.kind
 
 
 def parse_selector(value: str | Selector | tuple[float, float]) -> Selector:
@@ -451,14 +464,14 @@ class SubjectTracker:
     """
 
     def __init__(self, selector: str | Selector = "auto", *, posture: str | None = None,
-                 mask_hands: bool = True, people: int = 1) -> None:
+                 mask_hands: bool = True, people: int = 1, first_id: int = 0) -> None:
         self.selector = parse_selector(selector)
         self.posture = posture
         self.people = max(1, int(people))  # how many people are expected in view (2: a caregiver too)
         self._first_people_t: float | None = None
         self.mask_hands = mask_hands
         self._tracks: list[_Track] = []
-        self._next_id = 0
+        self._next_id = first_id  # track ids: a new tracker continuing an old one's numbering gives no id twice
         self.subject_id: int | None = None
         self.confirmed = False
         self.reason = ""  # how the subject was chosen (for status lines)
@@ -467,12 +480,18 @@ class SubjectTracker:
         self.switches = 0  # times the subject was re-chosen after the first lock (relock, settle)
         self.last_poses: tuple[Pose, ...] = ()  # this frame's people, after de-duplication
         self.last_subject_index: int | None = None  # index into last_poses
+        self.last_track_ids: tuple[int | None, ...] = ()  # each of last_poses' track id (None: a duplicate)
 
     # -------------------------------------------------------------- public
 
     @property
     def locked(self) -> bool:
         return self.subject_id is not None
+
+    @property
+    def next_id(self) -> int:
+        """The id the next new track gets (a tracker for the next set starts there: ``first_id``)."""
+        return self._next_id
 
     def relock(self, selector: str | Selector | tuple[float, float]) -> None:
         """Choose the subject again (a click on the live page): applied from the next frame with a match."""
@@ -482,6 +501,26 @@ class SubjectTracker:
         self.subject_id = None
         self.confirmed = False
         self._first_people_t = None  # a tap, too, waits a moment to see everyone expected
+
+    def choose(self, person: int) -> None:
+        """Follow the person whose track id is ``person`` (one of :attr:`last_track_ids`: the live page's
+        button for that person) from now on, confirmed — that track, wherever the person has moved
+        since, not whoever is nearest a point. Raises :class:`PersonError` for an id no track has had,
+        or a person out of view for more than IN_VIEW_S (their track gone or not seen since)."""
+        track = next((tr for tr in self._tracks if tr.id == person), None)
+        if track is None and not 0 <= person < self._next_id:
+            raise PersonError(f"person {person} is not anyone romcam has seen (the ids are the events' "
+                              "subject.persons): choose again from the buttons, or tap the patient on the picture")
+        if track is None or self._t - track.last_t > IN_VIEW_S:
+            raise PersonError(f"person {person} is no longer in view: choose again from the buttons, or tap "
+                              "the patient on the picture")
+        if self.subject_id is not None and self.subject_id != person:
+            self.switches += 1
+        self.selector = Selector("person", person=person)
+        self.subject_id, self.confirmed, self.reason = person, True, "the person chosen on the page"
+        self._lock_t = self._t
+        # the last frame's subject is them too (the status and its box say so before the next frame)
+        self.last_subject_index = self.last_track_ids.index(person) if person in self.last_track_ids else None
 
     def focus(self) -> Focus | None:
         """Where the patient is, for the pose stage's patient pass (:mod:`romcam.pose`): the union of
@@ -521,6 +560,10 @@ class SubjectTracker:
             self._maybe_reacquire(poses, by_track, t)
         idx = by_track.get(self.subject_id) if self.subject_id is not None else None
         self.last_subject_index = idx
+        ids: list[int | None] = [None] * len(poses)
+        for tid, i in by_track.items():
+            ids[i] = tid
+        self.last_track_ids = tuple(ids)
         if idx is None:
             return None
         pose = poses[idx]
@@ -621,6 +664,8 @@ class SubjectTracker:
                 ids: list[int]) -> tuple[int | None, bool, str]:
         sel = self.selector
         pose_of = {tid: poses[i] for tid, i in by_track.items()}
+        if sel.kind == "person":  # chosen by id (choose), and that track was lost: only that person
+            return (sel.person, True, "the person chosen on the page") if sel.person in ids else (None, False, "")
         if sel.kind == "point":
             assert sel.point is not None
             x, y = sel.point[0] * frame.width, sel.point[1] * frame.height

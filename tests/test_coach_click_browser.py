@@ -183,15 +183,26 @@ def _press(pg, base: str, button, key: str, first: str) -> dict:  # type: ignore
                  and s["subject"]["box"] is not None)
 
 
+def _measured_id(s: dict) -> int:
+    """The id of the person measured, from the status's ``subject.persons``."""
+    (measured,) = [p for p in s["subject"]["persons"] if p["measured"]]
+    return int(measured["id"])
+
+
 def test_a_keyboard_or_a_switch_chooses_the_patient_as_a_tap_does(served_looping: str,
                                                                   clip) -> None:  # type: ignore[no-untyped-def]
     """With two people in view the page offers a large button a person, left to right in the picture
     ("Patient is on the left" / "on the right"), reached with Tab; Enter (or a switch's space) on one
-    locks onto that person, as a tap on them does — and the space does not start the session."""
+    locks onto that person, as a tap on them does — and the space does not start the session. A button
+    posts the person's id (``persons[].id``), not a point: the server follows that person, wherever
+    they have moved by the frame the choice applies in; a tap posts its point."""
     base = served_looping
     _, patient, carer = clip
     problems: list[str] = []
     with offline_page(base, problems, init_script=RECORD_SPEECH) as pg:
+        posted: list[dict] = []  # the bodies the page posts to /live/subject
+        pg.on("request", lambda r: posted.append(json.loads(r.post_data or "null"))
+              if r.url.endswith("/live/subject") and r.method == "POST" else None)
         pg.goto(f"{base}/coach")
         s = _wait(pg, base, lambda s: s["subject"] and s["subject"]["people"] == 2 and s["subject"]["locked"], 60)
         pick = pg.locator("#subject-pick")
@@ -218,17 +229,24 @@ def test_a_keyboard_or_a_switch_chooses_the_patient_as_a_tap_does(served_looping
                   and s["subject"]["box"] is not None)
         assert _nearer(s, _centre(patient, s["t"]), _centre(carer, s["t"]))
         tapped = s["subject"]
+        assert set(posted[-1]) == {"x", "y"}  # a tap posts its point
+        patient_id = _measured_id(s)
 
         # a switch's space on the caregiver's button: the caregiver is measured (the button decides), and
         # the space presses the button, it does not start the session
         s = _press(pg, base, to_carer, "Space", s["subject"]["selector"])
         assert _nearer(s, _centre(carer, s["t"]), _centre(patient, s["t"]))
+        carer_id = _measured_id(s)
+        assert carer_id != patient_id and posted[-1] == {"person": carer_id}  # the button posts the person's id
+        assert s["subject"]["selector"] == f"person {carer_id}"
         pg.wait_for_function("(b) => b.getAttribute('aria-pressed') === 'true'", arg=to_carer.element_handle())
         assert pg.locator("body").get_attribute("data-started") == "false"
 
-        # Enter on the patient's button: the patient, as the tap chose
+        # Enter on the patient's button: the patient, as the tap chose — the same person (id) the tap found
         s = _press(pg, base, to_patient, "Enter", s["subject"]["selector"])
         assert _nearer(s, _centre(patient, s["t"]), _centre(carer, s["t"]))
+        assert posted[-1] == {"person": patient_id} and _measured_id(s) == patient_id
+        assert s["subject"]["selector"] == f"person {patient_id}"
         assert s["subject"]["confirmed"] is tapped["confirmed"] is True
         pg.wait_for_function("(b) => b.getAttribute('aria-pressed') === 'true'", arg=to_patient.element_handle())
         assert to_carer.get_attribute("aria-pressed") == "false"

@@ -150,36 +150,126 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
 
 
 # Installed before the page's scripts: for each batch of changes (what one task, such as one WebSocket
-# message, changed), the text of every live region written in it — all of them, #cue and #announce alike.
+# message, changed), what a screen reader hears from every live region written in it — all of them, #cue,
+# #announce and the stop banner alike: the region's text less what is aria-hidden, and an alert (role=alert)
+# when it appears. Nothing from a region hidden itself. And every cue put on screen (heard or not).
 LIVE_WRITES = RECORD_SPEECH + """
 const LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+const heard = (region) => {
+  const copy = region.cloneNode(true);
+  copy.querySelectorAll("[aria-hidden=true]").forEach((n) => n.remove());
+  return copy.textContent.trim();
+};
 window.__live = [];
+window.__cues = [];
 new MutationObserver((records) => {
   const written = new Map();
   for (const r of records) {
     const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
     const region = node && node.closest && node.closest(LIVE);
-    if (region) written.set(region.id, region.textContent);
+    if (!region || region.closest("[hidden]")) continue;
+    if (r.type === "attributes" && !region.matches("[role=alert]")) continue;  // only an alert appearing is said
+    if (region.id === "cue" && region.textContent) window.__cues.push(region.textContent);
+    const text = heard(region);
+    if (text) written.set(region.id, text);
   }
   if (written.size) window.__live.push([...written.entries()]);
-}).observe(document, {subtree: true, childList: true, characterData: true});
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
+                      attributeFilter: ["hidden"]});
 """
 
+# what is said, by topic: each must come from one live region at a time
+TOPICS = {"hold": r"\bhold\b", "stop": r"\bstop\b|come back down", "rest": r"\brest\b", "next": r"\bnext\b",
+          "done": r"done for today|all for today"}
 
-def test_a_screen_reader_hears_the_hold_once(server: str, problems: list[str]) -> None:
-    """Entering the target band with a hold prescribed, the cue says "hold" (in #cue, a polite live region)
-    and the state becomes holding: the screen reader must hear it from one region, not twice ("Hold" from
-    the cue and "Hold 1 second." from #announce at the same moment)."""
+
+def _heard_twice(batches: list) -> list:  # type: ignore[type-arg]
+    """The batches in which two live regions said one thing (one of TOPICS)."""
+    return [(topic, b) for b in batches for topic, pattern in TOPICS.items()
+            if sum(1 for _, text in b if re.search(pattern, text, re.I)) > 1]
+
+
+def _heard(batches: list, topic: str) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    """(region, text) each time a live region said ``topic``."""
+    return [(region, text) for b in batches for region, text in b if re.search(TOPICS[topic], text, re.I)]
+
+
+def test_a_screen_reader_hears_each_cue_once(server: str, problems: list[str]) -> None:
+    """A cue and the page's own words for the same thing in one update are heard from one live region,
+    with the fuller words. Entering the target band with a hold prescribed, the cue says "hold" (in #cue,
+    a polite live region) and the state becomes holding: not "Hold" from the cue and "Hold 1 second."
+    from #announce at the same moment. Past the safe maximum the red banner (an alert) says stop, not the
+    cue too. A rest: "Rest 15 seconds." from #announce, the cue "Rest a moment" only on screen."""
     with offline_page(server, problems, init_script=LIVE_WRITES) as pg:
         _open_and_start(pg, server)
-        pg.evaluate("() => { window.__live = []; }")
-        pg.wait_for_timeout(11_000)  # three reps or so, each entering the band 90°-120° on the way up
+        pg.evaluate("() => { window.__live = []; window.__cues = []; }")
+        pg.wait_for_timeout(11_000)  # three reps or so, each entering the band 90°-120° on the way up, past 125°
+        pg.locator("#rest").click()
+        pg.wait_for_selector("body[data-state=resting]")
+        pg.wait_for_timeout(1500)
         batches = pg.evaluate("window.__live")
-    holds = [[(region, text) for region, text in b if re.search(r"\bhold\b", text, re.I)] for b in batches]
-    holds = [h for h in holds if h]
+        cues = pg.evaluate("window.__cues")
+        pg.evaluate("() => fetch('/live/resume', {method: 'POST'})")  # as the other tests expect it
+        pg.wait_for_selector("body:not([data-state=resting])")
+    holds = [h for h in ([(region, text) for region, text in b if re.search(r"\bhold\b", text, re.I)]
+                         for b in batches) if h]
     assert len(holds) >= 2, f"no hold seen: {batches[-10:]}"
-    twice = [h for h in holds if len(h) > 1]
-    assert not twice, f"a hold said by {len(twice[0])} live regions at once: {twice}"
+    assert not _heard_twice(batches), _heard_twice(batches)[:3]
+    # each heard, from the region with the fuller (or the more urgent) words
+    stops = _heard(batches, "stop")
+    assert len(stops) >= 2 and {region for region, _ in stops} == {"safety"}, stops
+    assert _heard(batches, "rest") == [("announce", "Rest 15 seconds.")], _heard(batches, "rest")
+    # the cues are still shown, for the eyes
+    assert "Rest a moment" in cues and "Stop, come back down" in cues, cues
+
+
+@pytest.fixture(scope="module")
+def two_sets(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A plan of two exercises, the first of 2 reps: the set ends, a rest, then the next exercise."""
+    require_browser()
+    tmp = tmp_path_factory.mktemp("coach-two-sets")
+    store = Store(f"sqlite:///{tmp / 'romcam.db'}")
+    try:
+        with store.session() as db:
+            patient = service.get_patient(db, store.local_patient_id)
+            service.create_prescription(db, patient, PLAN | {"reps": 2})
+            service.create_prescription(db, patient, PLAN | {"exercise": "elbow_flexion", "target_min": 100,
+                                                             "target_max": 140, "safe_max": 150})
+    finally:
+        store.close()
+    with romcam_serve(tmp, "--source", str(demo_clip), "--loop", timeout=STARTUP_S) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_a_screen_reader_hears_the_set_done_the_next_exercise_and_the_end_once(two_sets: str,
+                                                                               problems: list[str]) -> None:
+    """The set done, the cue "well done — rest a moment" comes with the rest: #announce's "Set done. Rest 20
+    seconds." is heard, the cue only shown. The next exercise: "Next: Elbow flexion, left.", not the cue
+    "next: Elbow flexion" too. Finished: "Done for today — well done!", not the cue "done for today" too."""
+    with offline_page(two_sets, problems, init_script=LIVE_WRITES) as pg:
+        _open_and_start(pg, two_sets)
+        pg.evaluate("() => { window.__live = []; window.__cues = []; }")
+        pg.wait_for_selector("body[data-state=resting]", timeout=30_000)  # two reps, about 3.2 s each
+        pg.wait_for_timeout(1000)
+        pg.locator("#next").click()  # on to the next exercise without waiting out the rest
+        pg.wait_for_function("() => document.getElementById('announce').textContent.startsWith('Next:')")
+        pg.wait_for_timeout(1000)
+        # finished for today: the status message comes first ("Done for today — well done!"), the frame with the
+        # cue "done for today" after it
+        pg.evaluate("() => fetch('/live/stop', {method: 'POST'})")
+        pg.wait_for_selector("body[data-state=done]")
+        pg.wait_for_timeout(1000)
+        batches = pg.evaluate("window.__live")
+        cues = pg.evaluate("window.__cues")
+    assert not _heard_twice(batches), _heard_twice(batches)[:3]
+    rests = _heard(batches, "rest")
+    assert rests and all(region == "announce" for region, _ in rests), rests
+    assert re.fullmatch(r"(Rep 2 of 2\. )?Set done\. Rest 20 seconds\.", rests[0][1]), rests
+    nexts = _heard(batches, "next")  # with what the patient does next: "Go ahead, …" or "Let's get you in position."
+    assert len(nexts) == 1 and nexts[0][0] == "announce", nexts
+    assert nexts[0][1].startswith("Next: Elbow flexion, left. "), nexts
+    assert _heard(batches, "done") == [("announce", "Done for today — well done!")], _heard(batches, "done")
+    assert "Well done — rest a moment" in cues and "Next: Elbow flexion" in cues and "Done for today" in cues, cues
 
 
 # The red "stop" banner, at every animation frame while it is shown: its box and the readout's (the angle

@@ -436,3 +436,65 @@ def test_two_people_whose_boxes_coincide_are_not_taken_for_one() -> None:
     again = replace(shifted(patient, 0.1 * length, 0.05 * length), visibility=patient.visibility * 0.9)
     kept = _dedupe([again, patient])
     assert len(kept) == 1 and kept[0] is patient
+
+
+def test_a_button_chooses_the_person_not_the_place():
+    """The page's button for a person posts their id (``persons[].id``). A point would not do: a lying
+    patient (torso 43 px) and a caregiver leaning over them (torso 93 px, her torso centre 8 px from
+    the patient's); the page takes the patient's torso centre from one event, and the patient has
+    moved 6 px by the frame the choice applies in. Measured in each person's own torso length the
+    point is then nearer the caregiver (8/93) than the patient (6/43): the point picks her. The id
+    picks the patient, and they stay measured as they move."""
+    from romcam.subject import PersonError, torso_length
+
+    patient = shifted(lying_patient(), 300, -50, scale=43 / 71.4286)
+    centre = torso_points(patient).mean(axis=0)
+    carer = standing(20.0)
+    carer = shifted(carer, 0, 0, scale=93 / 71.4286)
+    carer = shifted(carer, *(centre + [8.0, 0.0] - torso_points(carer).mean(axis=0)))
+    assert torso_length(patient) == pytest.approx(43, abs=0.5) and torso_length(carer) == pytest.approx(93, abs=0.5)
+    assert np.linalg.norm(torso_points(carer).mean(axis=0) - centre) == pytest.approx(8.0)
+    moved = shifted(patient, -6.0)  # the patient, 6 px on, when the choice applies
+
+    def scene(choice) -> tuple[SubjectTracker, list[Pose | None]]:  # type: ignore[no-untyped-def]
+        tracker = SubjectTracker("auto", people=2)
+        run(tracker, [frame(i, carer, patient) for i in range(6)])
+        assert tracker.last_subject_index == 0  # auto: the larger person, the caregiver (not confirmed)
+        event_ids = tracker.last_track_ids  # the event the page drew its buttons from
+        choice(tracker, event_ids[1])
+        return tracker, run(tracker, [frame(i, carer, moved) for i in range(6, 10)])
+
+    # the old way: the button posts the patient's torso centre from the event, as a tap there would
+    tracker, out = scene(lambda tr, _: tr.relock((float(centre[0] / W), float(centre[1] / H))))
+    assert out[-1] is not None and np.allclose(out[-1].image, carer.image) and tracker.confirmed  # the caregiver
+
+    # the button posts the patient's id: the patient, confirmed, at once (the status says so before the
+    # next frame) and from the next frame on
+    def choose(tracker: SubjectTracker, pid: int) -> None:
+        tracker.choose(pid)
+        assert tracker.last_subject_index == 1 and tracker.confirmed
+
+    tracker, out = scene(choose)
+    assert all(p is not None and np.allclose(p.image, moved.image) for p in out)
+    assert tracker.confirmed and str(tracker.selector) == f"person {tracker.subject_id}"
+    assert tracker.reason == "the person chosen on the page"
+
+    # an id nobody has had, and a person gone from view for over a second, are refused with what to do
+    with pytest.raises(PersonError, match="not anyone romcam has seen.*tap the patient on the picture"):
+        tracker.choose(99)
+    carer_id = tracker.last_track_ids[0]
+    run(tracker, [frame(i, moved) for i in range(10, 50)])  # the caregiver out of view for 1.3 s
+    with pytest.raises(PersonError, match="no longer in view: choose again"):
+        tracker.choose(carer_id)  # type: ignore[arg-type]
+    assert str(tracker.selector) == f"person {tracker.subject_id}"  # the choice stands
+
+
+def test_the_next_sets_tracker_gives_no_id_twice():
+    """The page's buttons may carry ids from the last set's tracker (their list is up to 3 s old): a new
+    tracker continues the numbering, so an old id never names someone else."""
+    a, b = shifted(standing(), -300), shifted(standing(), 300)
+    first = SubjectTracker("auto")
+    run(first, [frame(i, a, b) for i in range(3)])
+    second = SubjectTracker("auto", first_id=first.next_id)
+    run(second, [frame(i, a, b) for i in range(3, 6)])
+    assert set(first.last_track_ids) == {0, 1} and set(second.last_track_ids) == {2, 3}

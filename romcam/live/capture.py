@@ -34,7 +34,7 @@ from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..source import Frame, open_source, parse_source, prefetched
-from ..subject import SubjectTracker, parse_selector, torso_points
+from ..subject import PersonError, SubjectTracker, parse_selector, torso_points
 from .annotate import annotate, person_box, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
 from .events import frame_event, status_event
@@ -285,7 +285,8 @@ class CaptureWorker:
             old.people = 2 if item.mode != "active" else 1
         else:
             self.subject = SubjectTracker(self.subject_selector, posture=item.posture,
-                                          people=2 if item.mode != "active" else 1)
+                                          people=2 if item.mode != "active" else 1,
+                                          first_id=old.next_id if old is not None else 0)
         self.meter = MotionMeter(self.motion, item.side, subject=self.subject)
         self.filter = OneEuroFilter()
         self.detector = RepDetector(works=self.motion.works, hysteresis=live_hysteresis(item))
@@ -352,13 +353,25 @@ class CaptureWorker:
         self.publish({"type": "subject", **status})
         return status
 
+    def choose(self, person: int) -> dict[str, Any]:
+        """A button for one person on the page: follow the person with that track id (``persons[].id``)
+        from now on. Raises :class:`romcam.subject.PersonError` when nobody in view has that id."""
+        with self._lock:
+            if self.subject is None:
+                raise PersonError(f"person {person} is not anyone romcam has seen: tap the patient on the picture")
+            self.subject.choose(person)
+            status = self.subject.status()
+        self.publish({"type": "subject", **status})
+        return status
+
     def subject_info(self, width: int, height: int) -> dict[str, Any] | None:
         """The subject lock for the page: its status, the patient's box in normalized image coordinates
         ([x0, y0, x1, y1], 0..1: the green frame the video draws, ``annotate.person_box``, which the page
         draws too), or None without a tracker, and ``persons``: everyone in view, left to
-        right in the picture, each ``{at: [x, y], box, measured}`` — ``at`` the centre of their torso,
-        the point the page posts to POST /live/subject to choose them without a tap (a keyboard or a
-        switch), as a tap there would."""
+        right in the picture, each ``{id, at: [x, y], box, measured}`` — ``id`` their track's (the same
+        person keeps it from frame to frame; null for a second detection of someone), which the page
+        posts to POST /live/subject to choose them without a tap (a keyboard or a switch), ``at`` the
+        centre of their torso."""
         tracker = self.subject
         if tracker is None:
             return None
@@ -372,8 +385,9 @@ class CaptureWorker:
 
         # the frame the video draws around each person (one box for both: annotate.person_box)
         info["box"] = norm(person_box(poses[idx], width, height)) if idx is not None and idx < len(poses) else None
-        persons = [{"at": norm(torso_points(pose).mean(axis=0)), "box": norm(person_box(pose, width, height)),
-                    "measured": i == idx}
+        ids = tracker.last_track_ids
+        persons = [{"id": ids[i] if i < len(ids) else None, "at": norm(torso_points(pose).mean(axis=0)),
+                    "box": norm(person_box(pose, width, height)), "measured": i == idx}
                    for i, pose in enumerate(poses)]
         info["persons"] = sorted(persons, key=lambda p: p["at"][0])
         return info

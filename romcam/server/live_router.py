@@ -12,11 +12,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from ..input_checks import CheckedInput
 from ..live.capture import CaptureWorker
 from ..store.errors import InvalidError, NotFoundError
+from ..subject import PersonError
 from .deps import local_patient
 from .hostcheck import allowed_hosts, host_name, is_loopback
 
@@ -251,16 +252,40 @@ def checkin(body: CheckinIn, request: Request) -> dict[str, Any]:
 
 
 class SubjectIn(CheckedInput):
+    """Who the patient is: ``person`` (a button for one person: their ``subject.persons[].id``), or ``x``
+    and ``y`` (a tap on the video), never both."""
+
     model_config = ConfigDict(extra="forbid")
 
-    x: float = Field(ge=0.0, le=1.0)  # normalized image coordinates of the click, from the top-left
-    y: float = Field(ge=0.0, le=1.0)
+    person: int | None = Field(None, ge=0, description="a person's id from the events' subject.persons")
+    x: float | None = Field(None, ge=0.0, le=1.0)  # normalized image coordinates of the click, from the top-left
+    y: float | None = Field(None, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def one_way(self) -> SubjectIn:
+        point = self.x is not None or self.y is not None
+        if self.person is not None and point:
+            raise ValueError("send either person (the id of someone in subject.persons) or x and y (a tap on "
+                             "the picture), not both")
+        if self.person is None and (self.x is None or self.y is None):
+            raise ValueError("send person (the id of someone in subject.persons), or both x and y (a tap on "
+                             "the picture, 0 to 1 from the top-left)")
+        return self
 
 
-@router.post("/subject")
+@router.post("/subject", responses={422: {"description": "neither or both of person and x, y; or a person id "
+                                                         "nobody in view has"}})
 def subject(body: SubjectIn, request: Request) -> dict[str, Any]:
-    """The caregiver clicked the patient on the video: follow the person at (x, y) from the next frame."""
-    return _worker(request).relock(body.x, body.y)
+    """Who the patient is: the person with that id (a button on the page) from now on, or the person at
+    (x, y) (a tap on the video) from the next frame where someone's outline holds the point."""
+    worker = _worker(request)
+    if body.person is not None:
+        try:
+            return worker.choose(body.person)
+        except PersonError as exc:
+            raise InvalidError(("body", "person"), str(exc)) from None
+    assert body.x is not None and body.y is not None
+    return worker.relock(body.x, body.y)
 
 
 @router.get("/setup", responses={404: {"description": "no camera setup for that exercise and posture"}})

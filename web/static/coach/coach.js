@@ -7,8 +7,11 @@
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
  * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
- * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."), never both for one thing (entering a hold
- * the cue says "hold"); the readout, rewritten every frame, is never a live region.
+ * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."), never two regions for one thing, and then
+ * the fuller words: entering a hold the cue says "hold"; a rest, the next exercise and the end are said
+ * by #announce ("Set done. Rest 20 seconds.", not "well done — rest a moment" too), stop by the red
+ * banner's alert — the cue stays on screen, hidden from the screen reader. The readout, rewritten every
+ * frame, is never a live region.
  *
  * No framework and no inline script or style (the page holds under a strict CSP). Data goes into
  * the DOM as text, never as HTML.
@@ -24,6 +27,7 @@
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
   const ANNOUNCE_SAME_MS = 6000;       // the screen reader's same sentence not again within 6 s (a second hold)
+  const SAID_RECENT_MS = 3000;         // a cue #announce said this recently is not said again by #cue (saidElsewhere)
   const LIGHT_OK = 0.6;                // mean landmark confidence: the person is seen clearly
   const LIGHT_MIN = 0.15;              // mean luma of the picture (event.light, 0..1) below this: too dark
   const CONF_WINDOW = 30;              // frames over which the confidence is averaged
@@ -87,7 +91,7 @@
     summaryShown: false,
     videoOk: null,
     allOkSince: null,
-    lockClick: null,                  // {x, y, at, where}: the caregiver chose the patient; waiting for the lock
+    lockClick: null,                  // {x, y | person, at, where}: the caregiver chose the patient; waiting for the lock
     persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
     personsAt: 0,                     // ... seen then
     lockAnnounced: "",                // the lock already announced (so it is said once)
@@ -477,30 +481,45 @@
     if (ev.exercise) $("now-title").textContent = `${name}, ${ev.side || ""}`.replace(/, $/, "");
   }
 
-  /** Show (and speak) the event's cue when it is new; returns the words written into the live region #cue,
-   * else null (announce() leaves to them what they already say). */
-  function renderCue(ev) {
+  function cueId(ev) { return ev.cue_id !== undefined && ev.cue_id !== null ? ev.cue_id : ev.cue; }
+
+  /** The event's cue when the page has not shown it yet (a new ``cue_id``), else null. */
+  function newCue(ev) {
+    return ev && ev.cue && cueId(ev) !== app.lastCueId ? ev.cue : null;
+  }
+
+  // cues that the page's own sentence in #announce says more fully when both come with one event: the
+  // screen reader hears that sentence alone ("Set done. Rest 20 seconds.", "Next: Elbow flexion, left.")
+  const SAID_FULLER = [[/rest a moment/i, /\bRest\b/], [/^next:/i, /\bNext:/],
+                       [/done for today|all for today/i, /\bDone for today\b/]];
+
+  /** The cue's words are said by another live region, more fully or more urgently: the red stop banner, an
+   * alert, appearing in this update; or #announce's sentence (above), written in this update or just before
+   * (Stop's status message, which says "Done for today", comes before the frame with its cue). */
+  function saidElsewhere(cue) {
+    if (isSafetyCue(cue) && app.started && $("safety").hidden) return true;   // renderSafety shows it now
+    const said = performance.now() - app.said.at < SAID_RECENT_MS ? app.said.text : "";
+    return Boolean(said) && SAID_FULLER.some(([c, s]) => c.test(cue) && s.test(said));
+  }
+
+  /** Show (and speak) the event's cue when it is new. ``quiet``: another live region says it in this update
+   * (saidElsewhere), so the words are shown but hidden from the screen reader (aria-hidden), heard once. */
+  function renderCue(ev, quiet) {
     const cue = $("cue");
     const now = performance.now();
-    let written = null;
-    if (ev && ev.cue) {
-      const id = ev.cue_id !== undefined && ev.cue_id !== null ? ev.cue_id : ev.cue;
-      if (id !== app.lastCueId) {
-        app.lastCueId = id;
-        app.cueShownAt = now;
-        app.cueState = ev.state;
-        cue.textContent = cap(ev.cue);
-        cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
-        cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
-        if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
-        written = cue.textContent;
-      }
+    if (newCue(ev) !== null) {
+      app.lastCueId = cueId(ev);
+      app.cueShownAt = now;
+      app.cueState = ev.state;
+      cue.replaceChildren(el("span", { "aria-hidden": quiet ? "true" : null }, cap(ev.cue)));
+      cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
+      cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
+      if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
     }
     const stale = now - app.cueShownAt > CUE_SHOW_MS;
     cue.classList.toggle("stale", stale);
     // faded and said in another state ("rest a moment" while the state line says "go ahead"): gone
     if (stale && cue.textContent && ev && ev.state && ev.state !== app.cueState) cue.textContent = "";
-    return written;
   }
 
   function renderSafety(ev) {
@@ -569,9 +588,10 @@
 
   /** One short sentence in the polite live region #announce, written only when the state, the rep
    * count or the exercise changes — never on every frame, unlike the readout. ``ev``: a frame event,
-   * or a status message for the states no frame may follow (done, source_lost); ``cue``: the words the
-   * cue's own live region (#cue) got with this event, if any. Entering a hold, the server's cue says
-   * "hold" in that same event: a screen reader hears it there, once, and not again here. */
+   * or a status message for the states no frame may follow (done, source_lost); ``cue``: the new cue this
+   * event brings, if any. Entering a hold, the server's cue says "hold" in that same event: a screen
+   * reader hears it there, once, and not again here; a cue the sentence says more fully (a rest, the next
+   * exercise) is hidden from the screen reader instead (saidElsewhere, renderCue). */
   function announce(ev, cue) {
     const said = app.said;
     const state = ev.state || said.state;
@@ -883,18 +903,23 @@
     const x = (e.clientX - box.left) / box.width;
     const y = (e.clientY - box.top) / box.height;
     if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
-    lockAt(x, y, null);
+    lockAt(x, y);
   }
 
-  /** Follow the person at (x, y), normalized image coordinates: a tap there (``where`` null), or a
-   * button naming where they are ("on the left"), which posts the centre of that person's torso. */
-  async function lockAt(x, y, where) {
+  /** Follow the person at (x, y), normalized image coordinates: a tap there. */
+  function lockAt(x, y) {
+    lockOn({ x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) }, null);
+  }
+
+  /** Follow ``choice``: ``{x, y}`` (a tap) or ``{person}`` (a button naming where the person is, "on the
+   * left", which posts their id: the server follows that person, wherever they have moved since). */
+  async function lockOn(choice, where) {
     unlockSpeech();
-    app.lockClick = { x, y, at: performance.now(), where };
+    app.lockClick = { ...choice, at: performance.now(), where };
     app.lockAnnounced = "";
     setSubjectLine("looking", where ? `Looking for the person ${where}…` : "Looking for the person you tapped…");
     try {
-      const status = await api("/live/subject", { json: { x: Number(x.toFixed(4)), y: Number(y.toFixed(4)) } });
+      const status = await api("/live/subject", { json: choice });
       showError("");
       renderSubject(status);
     } catch (err) {
@@ -929,7 +954,8 @@
         const button = el("button", { type: "button", "aria-pressed": "false", dataset: { where } }, `Patient is ${where}`);
         button.addEventListener("click", () => {
           const p = app.persons && app.persons[i];
-          if (p && Array.isArray(p.at)) lockAt(p.at[0], p.at[1], where);
+          if (p && Number.isInteger(p.id)) lockOn({ person: p.id }, where);
+          else if (p && Array.isArray(p.at)) lockOn({ x: p.at[0], y: p.at[1] }, where);  // a duplicate: no id
         });
         return button;
       }));
@@ -974,10 +1000,12 @@
       || (app.severalSeenAt !== undefined && performance.now() - app.severalSeenAt < 3000);
     app.subjectBox = box && subject.locked && several ? box : null;
     placeSubjectBox();
-    // the lock on the point tapped last (events still naming an earlier tap say nothing new)
+    // the lock on the person or point chosen last (events still naming an earlier choice say nothing new)
+    const click = app.lockClick;
     const point = String(subject.selector || "").split(",").map(Number);
-    const tapped = point.length === 2 && app.lockClick !== null
-      && Math.abs(point[0] - app.lockClick.x) < 2e-3 && Math.abs(point[1] - app.lockClick.y) < 2e-3;
+    const tapped = click !== null && (Number.isInteger(click.person)
+      ? subject.selector === `person ${click.person}`
+      : point.length === 2 && Math.abs(point[0] - click.x) < 2e-3 && Math.abs(point[1] - click.y) < 2e-3);
     const who = app.lockClick && app.lockClick.where ? `the person ${app.lockClick.where}` : "the person you tapped";
     if (subject.locked && subject.confirmed && tapped) {
       const text = `Got it: I'm measuring ${who} (green frame).`;
@@ -1307,11 +1335,12 @@
     track(ev);
     renderSubject(ev.subject || null);
     renderEvent(ev);
-    const cue = renderCue(ev);
+    const cue = newCue(ev);
+    announce(ev, cue);   // first: a cue its sentence says more fully is then shown, not said again
+    renderCue(ev, cue !== null && saidElsewhere(cue));
     renderSafety(ev);
     renderControls();
     renderChecks();
-    announce(ev, cue);
   }
 
   function connect() {
