@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, false, func, select, true
+from sqlalchemy import ColumnElement, case, exists, false, func, select, true
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
@@ -468,12 +468,24 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
         plan_start,
     ).where(Patient.id.in_(ids)))
     figures = {row[0]: row[1:] for row in rows}
-    # the last 30 days' sessions of the plan, each tested once (not once per window: the test is the cost)
-    recent: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for pid, at in db.execute(select(Session.patient_id, Session.started_at).where(
-            Session.patient_id.in_(ids), Session.demo == false(), Session.started_at >= since30,
-            session_of_the_plan())):
-        recent[pid].append(_aware(at))
+    # sessions of the plan over 7 and 30 days, each session tested once (the test is the cost), counted by
+    # the database; a plan begun within the 30 days counts from its start, for those few patients apart
+    recent = (Session.patient_id.in_(ids), Session.demo == false(), Session.started_at >= since30,
+              session_of_the_plan())
+    counts: dict[uuid.UUID, tuple[int, int]] = {
+        pid: (int(n7 or 0), int(n30)) for pid, n7, n30 in db.execute(
+            select(Session.patient_id, func.sum(case((Session.started_at >= since7, 1), else_=0)), func.count())
+            .where(*recent).group_by(Session.patient_id))}
+    new_plans = {pid: start for pid, row in figures.items()
+                 if (start := _aware(row[-1])) is not None and start > since30}
+    if new_plans:
+        since_start: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+        for pid, at in db.execute(select(Session.patient_id, Session.started_at)
+                                  .where(*recent, Session.patient_id.in_(list(new_plans)))):
+            if _aware(at) >= new_plans[pid]:
+                since_start[pid].append(_aware(at))
+        for pid in new_plans:
+            counts[pid] = (sum(t >= since7 for t in since_start[pid]), len(since_start[pid]))
     alerts: dict[uuid.UUID, list[Alert]] = defaultdict(list)
     for alert in db.scalars(select(Alert).where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))):
         alerts[alert.patient_id].append(alert)
@@ -481,8 +493,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     out = []
     for p in patients:
         last_any, last_planned, per_week, first_rx = figures[p.id]
-        counted = [t for t in recent[p.id] if first_rx is None or t >= _aware(first_rx)]
-        n7, n30 = sum(t >= since7 for t in counted), len(counted)
+        n7, n30 = counts.get(p.id, (0, 0))
         message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, first_rx, now=now)
         open_missed = [a for a in alerts[p.id] if a.kind == "missed_sessions"]
         for extra in open_missed[1:] if message else open_missed:  # cleared (or a duplicate): resolve it
