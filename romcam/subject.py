@@ -32,7 +32,8 @@ the clothes decide: each pose carries a colour signature of its trunk (:mod:`rom
 attached by the pose stage when two people are expected), each track a running one, and a detection
 is never given to a track it looks clearly less like than another, differently dressed, track.
 With a caregiver expected (``people=2``), a patient known to lie or sit (``auto`` with that
-posture, or the ``lying``/``seated`` selector) stays put: their track takes no detection in a
+posture, the ``lying``/``seated`` selector, or a tap or a button on the page choosing a person seen in
+the prescription's posture) stays put: their track takes no detection in a
 posture they cannot be in (standing, kneeling), and every torso point must stay near where it has
 been lately, so a detection that mixes the caregiver's shoulders with the patient's hips cannot lead
 it away. And ``auto`` waits up to a second to see both people before choosing from fewer.
@@ -481,6 +482,7 @@ class SubjectTracker:
         self.last_poses: tuple[Pose, ...] = ()  # this frame's people, after de-duplication
         self.last_subject_index: int | None = None  # index into last_poses
         self.last_track_ids: tuple[int | None, ...] = ()  # each of last_poses' track id (None: a duplicate)
+        self._chosen_posture: str | None = None  # the posture of the person a tap or a button chose, then
 
     # -------------------------------------------------------------- public
 
@@ -500,6 +502,7 @@ class SubjectTracker:
             self.switches += 1
         self.subject_id = None
         self.confirmed = False
+        self._chosen_posture = None
         self._first_people_t = None  # a tap, too, waits a moment to see everyone expected
 
     def choose(self, person: int) -> None:
@@ -521,6 +524,8 @@ class SubjectTracker:
         self._lock_t = self._t
         # the last frame's subject is them too (the status and its box say so before the next frame)
         self.last_subject_index = self.last_track_ids.index(person) if person in self.last_track_ids else None
+        self._chosen_posture = (posture_of(self.last_poses[self.last_subject_index])
+                                if self.last_subject_index is not None else None)
 
     def focus(self) -> Focus | None:
         """Where the patient is, for the pose stage's patient pass (:mod:`romcam.pose`): the union of
@@ -648,6 +653,8 @@ class SubjectTracker:
         pick, confirmed, reason = self._select(frame, poses, by_track, ids)
         if pick is None:
             return
+        if self.selector.kind == "point" and (self.subject_id is None or pick == self.subject_id or confirmed):
+            self._chosen_posture = posture_of(poses[by_track[pick]])
         if self.subject_id is None:
             self._lock_t = t
         elif pick == self.subject_id:
@@ -703,10 +710,15 @@ class SubjectTracker:
         return largest, False, f"the largest of {len(ids)} people (not confirmed)"
 
     def _want_posture(self) -> str | None:
+        """The posture the subject is held to (the lying or seated patient's protections), if any: the
+        selector's, the prescription's with ``auto`` — and with a tap or a button too, when the person
+        chosen was seen in the prescription's posture (confirming the patient must not weaken the hold)."""
         sel = self.selector
         if sel.kind in POSTURE_SELECTORS:
             return sel.kind
-        if sel.kind == "auto" and self.posture in POSTURE_SELECTORS:
+        if self.posture not in POSTURE_SELECTORS:
+            return None
+        if sel.kind == "auto" or (sel.kind in ("point", "person") and self._chosen_posture == self.posture):
             return self.posture
         return None
 

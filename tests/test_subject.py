@@ -306,24 +306,38 @@ def test_clothes_alike_leave_it_to_the_landmarks():
     assert out[-1] is not None and tracker.switches == 0
 
 
-@pytest.mark.parametrize("posture, kept", [("seated", False), ("standing", True)])
-def test_a_still_patient_is_not_led_away_by_mixed_detections(posture, kept):
+@pytest.mark.parametrize("posture, chosen, kept", [
+    ("seated", "auto", False),
+    ("seated", "button", False),  # the caregiver confirmed the patient on the page: the hold stays
+    ("seated", "tap", False),
+    ("standing", "image-left", True),
+])  # fmt: skip
+def test_a_still_patient_is_not_led_away_by_mixed_detections(posture, chosen, kept):
     """A seated patient: a detection that mixes the caregiver's shoulders (higher) with the patient's
     hips, in the patient's colours (the patient hides the caregiver's trunk), is not the patient —
-    for a patient known to sit, whose trunk stays put; a standing prescription gives no such cue."""
+    for a patient known to sit, whose trunk stays put, whether chosen by posture or confirmed on the
+    page (by the person's button or a tap on them); a standing prescription gives no such cue."""
     patient = dressed(seated_patient(), (40, 60, 200))
     caregiver = dressed(shifted(standing(), 350, scale=1.2), (40, 160, 60))
     tracker = SubjectTracker("auto", posture=posture, people=2) if posture == "seated" else SubjectTracker(
         "image-left", people=2)
     run(tracker, [frame(i, patient, caregiver) for i in range(10)])
     assert tracker.locked
+    if chosen == "button":
+        tracker.choose(tracker.last_track_ids[0])  # type: ignore[arg-type]
+    elif chosen == "tap":
+        tracker.relock(point_on(patient))
+        run(tracker, [frame(i, patient, caregiver) for i in range(10, 10 + 20)])
+        assert tracker.confirmed and str(tracker.selector) == point_on(patient)
+    assert tracker.locked and np.allclose(tracker.last_poses[tracker.last_subject_index].image, patient.image)
     mixed = patient.image.copy()
     size = float(np.linalg.norm(mixed[INDEX["left_shoulder"], :2] - mixed[INDEX["left_hip"], :2]))
     for name in ("left_shoulder", "right_shoulder", "nose"):
         mixed[INDEX[name], 1] -= 0.7 * size
-    out = run(tracker, [frame(i, replace(patient, image=mixed)) for i in range(10, 14)])
+    t0 = 30 if chosen == "tap" else 10
+    out = run(tracker, [frame(i, replace(patient, image=mixed)) for i in range(t0, t0 + 4)])
     assert all(p is not None for p in out) if kept else all(p is None for p in out)
-    back = tracker.update(frame(14, patient, caregiver))
+    back = tracker.update(frame(t0 + 4, patient, caregiver))
     assert back is not None and abs(hip_x(back) - hip_x(patient)) < 1e-6
 
 
