@@ -80,6 +80,7 @@ class PlanItem:
     target_min: float | None = None
     target_max: float | None = None
     safe_max: float | None = None
+    safe_min: float | None = None  # the PT's limit at the low end (over-straightening), or none
     reps: int | None = None
     hold_s: float = 0.0
     max_reps: int | None = None
@@ -91,6 +92,7 @@ class PlanItem:
     joint: str = ""
     noise_deg: float = 3.0  # at the end of the range the exercise works (its peaks: fatigue, hysteresis)
     safe_noise_deg: float = 3.0  # at the high end, where safe_max sits (Motion.high_end_noise_deg)
+    safe_min_noise_deg: float = 3.0  # at the low end, where safe_min sits (Motion.low_end_noise_deg)
     experimental: bool = False
     prescription_id: str | None = None
     version: int | None = None
@@ -112,7 +114,7 @@ class PlanItem:
         return {"prescription_id": self.prescription_id, "version": self.version, "exercise": self.exercise,
                 "exercise_name": self.exercise_name or self.exercise, "experimental": self.experimental,
                 "side": self.side, "mode": self.mode, "posture": self.posture, "target_min": self.target_min,
-                "target_max": self.target_max, "safe_max": self.safe_max, "reps": self.reps,
+                "target_max": self.target_max, "safe_max": self.safe_max, "safe_min": self.safe_min, "reps": self.reps,
                 "hold_s": self.hold_s, "max_reps": self.max_reps, "max_minutes": self.max_minutes,
                 "notes": self.notes, "instructions": self.instructions, "view": self.view,
                 "setup": setup.to_dict() if (setup := self.setup()) is not None else None}
@@ -618,5 +620,5 @@ class Coach:
 
 def measure_only_item(item: PlanItem) -> PlanItem:
     """The same exercise with no prescription: measure only."""
-    return replace(item, target_min=None, target_max=None, safe_max=None, reps=None, max_reps=None,
+    return replace(item, target_min=None, target_max=None, safe_max=None, safe_min=None, reps=None, max_reps=None,
                    max_minutes=None, hold_s=0.0, prescription_id=None, version=None)
