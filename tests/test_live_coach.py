@@ -581,3 +581,21 @@ def test_the_frame_event_and_the_plan_carry_safe_min() -> None:
     assert "safe_min" in FRAME_FIELDS and set(FRAME_FIELDS) <= set(ev)
     assert (ev["safe_min"], ev["safe_max"], ev["zone"]) == (-2.0, 100.0, "in_target")
     assert item.to_dict()["safe_min"] == -2.0
+
+
+def test_a_knee_extension_is_coached_toward_its_band_from_above_never_past_it() -> None:
+    """Knee extension works the low end: resting bent (above the band) is short of it, not a reached target;
+    below target_min is past the band, toward the safe minimum: never "a little further" there."""
+    coach = Coach([knee_ext(safe_min=-5.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(3.0, 80)  # resting, bent
+    assert run.cues == []
+    run.frames(0.5, 60, rep_state="moving_out")
+    run.frames(3.0, 50, rep_state="at_peak")  # stalled short of the band (5°-40°)
+    assert run.cues == ["a little further"]
+    run.frames(0.5, 60, rep_state="returning")
+    run.frames(1.0, 80)
+    run.frames(0.5, 40, rep_state="moving_out")
+    run.frames(4.0, 2, rep_state="at_peak")  # stalled past target_min, 7° from safe_min
+    assert "a little further" not in run.cues[1:] and "good, lower slowly" in run.cues, run.cues

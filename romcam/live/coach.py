@@ -554,6 +554,9 @@ class Coach:
         if self.state == "positioning":
             self.state = "exercising"
 
+        # short of the band / past it, in the direction the exercise works (a knee extension's rest, bent,
+        # is above its band: short of it; below target_min is past it, toward the safe minimum)
+        short, past = ("below", "above_target") if item.works == "max" else ("above_target", "below")
         # holding in the band
         if item.prescribed and item.hold_s > 0 and zone == "in_target":
             if self._hold_start is None:
@@ -565,18 +568,18 @@ class Coach:
                 self._hold_done = True
                 self._say("good, lower slowly", force=True)
         else:
-            if self._hold_start is not None and zone != "above_target":
+            if self._hold_start is not None and zone != past:
                 self._hold_start = None
             self.state = "exercising"
-            if item.prescribed and zone in ("in_target", "above_target") and item.hold_s <= 0:
+            if item.prescribed and zone in ("in_target", past) and item.hold_s <= 0:
                 self._say_once("good, lower slowly")
 
-        # stalled at the top below the band: "a little higher" (never past target_max)
+        # stalled at the furthest point short of the band: "a little higher" (never past its far end)
         if f.rep_state == "at_peak":
             self._at_peak_since = self._at_peak_since if self._at_peak_since is not None else f.t
         else:
             self._at_peak_since = None
-        if (item.prescribed and not self._fatigued and zone == "below" and self._at_peak_since is not None
+        if (item.prescribed and not self._fatigued and zone == short and self._at_peak_since is not None
                 and f.t - self._at_peak_since >= STALL_S):
             self._say_once("a little higher" if item.works == "max" else "a little further")
         if f.rep_state == "rest" and self._last_cue in ("a little higher", "a little further", "good, lower slowly",
