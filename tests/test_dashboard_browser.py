@@ -219,8 +219,9 @@ def page(browser, server: str) -> Iterator[object]:
 
 
 @contextlib.contextmanager
-def checked_page(browser, server: str, **context: object) -> Iterator[object]:
-    """As the ``page`` fixture, in a browser context with ``context`` (a time zone, say) added."""
+def checked_page(browser, server: str, *, allow: tuple[str, ...] = (), **context: object) -> Iterator[object]:
+    """As the ``page`` fixture, in a browser context with ``context`` (a time zone, say) added; ``allow``: console
+    errors the test means to cause (chromium logs a request the server refused), by their text."""
     context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1, **context})
     pg = context.new_page()
     problems: list[str] = []
@@ -244,6 +245,7 @@ def checked_page(browser, server: str, **context: object) -> Iterator[object]:
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
+    problems = [p for p in problems if not any(text in p for text in allow)]
     assert not problems, "\n".join(problems)
 
 
@@ -897,3 +899,80 @@ def test_charts_do_not_animate_for_a_reader_who_asked_for_less_motion(browser, s
             got = pg.eval_on_selector_all("#charts canvas", """(cs) => cs.map((c) => {
                 const a = Chart.getChart(c).config.options.animation; return a !== false; })""")
             assert got and all(a == animates for a in got), (reduced, got)
+
+
+def test_the_safe_minimum_is_asked_for_where_it_applies_checked_and_drawn(browser, server) -> None:
+    """A motion that works the low end (seated knee extension) has a safe minimum in the form (the elbow's,
+    which works the high end, has none); one above the target's bottom is refused in the form, one beyond what
+    the knee can do by the server, each naming the field; saved, it is in the plan, in each version, and on
+    the session page's chart as a red line."""
+    with checked_page(browser, server, allow=("status of 422",)) as page:  # the server's 422 below, on purpose
+        _safe_minimum_in_the_dashboard(page, server)
+
+
+def _safe_minimum_in_the_dashboard(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Safe Min {uuid.uuid4().hex[:4]}"})
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    page.locator("#new-prescription").click()
+    form = page.locator("#prescription-form")
+    field = page.locator("#safe-min-field")
+    form.locator("select[name=exercise]").select_option("elbow_flexion")
+    assert field.is_hidden()
+    form.locator("select[name=exercise]").select_option("knee_extension")
+    assert field.is_visible()
+    form.locator("select[name=side]").select_option("left")
+    for name, value in (("target_min", 5), ("target_max", 40), ("safe_max", 90), ("safe_min", 10), ("reps", 8),
+                        ("hold_s", 0), ("sessions_per_week", 3)):
+        form.locator(f"input[name={name}]").fill(str(value))
+    form.locator("#prescription-save").click()
+    assert "The safe minimum must be at or below the bottom of the target." in form.locator(".form-error").inner_text()
+    assert form.locator("input[name=safe_min]").get_attribute("aria-invalid") == "true"
+    form.locator("input[name=safe_min]").fill("-30")  # the form lets it through; the knee reads -25° at most
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-form .form-error:has-text('Safe minimum:')")
+    error = form.locator(".form-error").inner_text()
+    assert "-30.0° is beyond what the knee can do (-25 to 165°" in error, error
+    assert form.locator("input[name=safe_min]").get_attribute("aria-invalid") == "true"
+    form.locator("input[name=safe_min]").fill("0")
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    row = page.locator("table.prescriptions tr[data-prescription-id]", has_text="Knee extension")
+    assert "min 0°, max 90°" in row.inner_text()
+    _, [rx] = api("GET", f"/api/patients/{patient['id']}/prescriptions")
+    assert (rx["safe_min"], rx["safe_max"], rx["version"]) == (0, 90, 1)
+
+    # an edit shows the limit and keeps it, changed: version 2; the history lists both
+    row.locator("button", has_text="Edit").click()
+    assert field.is_visible() and form.locator("input[name=safe_min]").input_value() == "0"
+    form.locator("input[name=safe_min]").fill("-3")
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.wait_for_selector(f"tr[data-prescription-id='{rx['id']}'] >> text=v2")
+    page.locator(f"tr[data-prescription-id='{rx['id']}'] button", has_text="History").click()
+    page.wait_for_selector("ol.versions li >> nth=1")
+    versions = page.locator("ol.versions li").all_inner_texts()
+    assert "safe min 0°, max 90°" in versions[0] and "safe min −3°, max 90°" in versions[1], versions  # a real minus
+
+    # a session that followed version 2: its chart draws the safe minimum, its note says it
+    motion = get_motion("knee_extension")
+    t = np.arange(0, 26.0, 0.1)
+    angle = 80 - 75 * (1 - np.cos(2 * np.pi * np.clip(t - 1.0, 0, 24.0) / 6.0)) / 2  # 80° bent → 5°, 4 reps
+    samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
+               for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
+    start = datetime.now(UTC) - timedelta(days=1)
+    one = summarize(motion, "left", samples, fps=10.0, video="synthetic (browser test)", frames=len(t), target=40.0,
+                    model="pose_landmarker_full.task").to_document()
+    one.update(frames_with_subject=len(t), mode="active", posture="seated", prescription_id=rx["id"],
+               prescription_version=2, started_at=start.isoformat())
+    doc = _session_document(patient["id"], start, [one])
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/sessions/{doc['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    note = page.locator("figure.chart p.chart-note").inner_text()
+    assert "safe maximum 90°" in note and "safe minimum −3°" in note, note
+    lines = page.eval_on_selector("figure.chart canvas", """c => Chart.getChart(c).options.plugins.romcamOverlay.lines
+        .map(l => [l.y, l.label, l.color])""")
+    assert [-3, "safe min −3°", "#B00020"] in lines and [90, "safe max 90°", "#B00020"] in lines, lines
+    _screenshot(page, "dashboard-safe-min-session.png")

@@ -462,3 +462,140 @@ def test_in_passive_mode_the_instructions_tell_the_caregiver_how_to_move_the_lim
     assert active.instructions == m.instructions
     assert passive.instructions == m.caregiver_instructions != m.instructions
     assert "camera" not in passive.instructions.lower() and "toward you" not in passive.instructions
+
+
+# --- the safe minimum: the PT's limit at the low end (knee extension's over-straightening) -----------------
+
+def knee_ext(**kw: object) -> PlanItem:
+    """Seated knee extension works the low end: 0° is straight, the rep starts bent (about 90°)."""
+    base = dict(exercise="knee_extension", side="left", exercise_name="Knee extension (seated)", works="min",
+                view="side", posture="seated", joint="knee", target_min=5.0, target_max=40.0, safe_max=100.0,
+                safe_min=0.0, reps=10, hold_s=0.0, noise_deg=4.0, safe_noise_deg=6.0, safe_min_noise_deg=4.0)
+    return PlanItem(**(base | kw))  # type: ignore[arg-type]
+
+
+def test_stop_needs_the_unsmoothed_angle_below_safe_min_for_a_few_frames() -> None:
+    coach = Coach([knee_ext()])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 80)
+    out = run.frames(2 * DT, 15, raw=-20)  # one or two wild raw frames: no stop
+    assert all(o.zone != "below_safe_min" for o in out) and "stop, ease it back" not in run.cues
+    run.frames(0.2, 20, raw=20)
+    # the filtered angle lags above safe_min, the raw one is past it: stop on the third frame, at once
+    out = run.frames(3 * DT, 8, raw=-3)
+    assert [o.zone for o in out] == ["in_target", "in_target", "below_safe_min"]
+    assert out[-1].cue == "stop, ease it back" and out[-1].state == "exercising"
+    run.frames(0.5, 2, raw=-2)
+    assert run.cues.count("stop, ease it back") == 1  # not repeated every frame
+    # back inside the limit by less than the low end's noise (4°): the stop holds, nothing else is said
+    out = run.frames(0.3, 3, raw=3)
+    assert all(o.cue is None for o in out)
+    run.frames(0.3, 30, raw=30)  # well back: over
+    run.frames(4 * DT, -6, raw=-6)  # past it again: said again, with no rate limit
+    assert run.cues.count("stop, ease it back") == 2
+
+
+def test_slow_down_within_the_noise_of_the_low_end_of_safe_min() -> None:
+    """The slow-down comes within the noise of the end the limit sits at (``safe_min_noise_deg``), not the
+    high end's (``safe_noise_deg``, 10° here)."""
+    coach = Coach([knee_ext(safe_noise_deg=10.0, safe_min_noise_deg=4.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 80)
+    run.frames(0.3, 10, raw=7)  # 7° above safe_min: more than the noise
+    assert "slow down" not in run.cues
+    out = run.frames(DT, 6, raw=3.5)  # within 4° of 0 (the filtered angle lags, in the band)
+    assert out[-1].cue == "slow down" and out[-1].zone == "in_target"
+    run.frames(0.3, 4, raw=3.5)
+    assert run.cues.count("slow down") == 1  # once while it stays there
+    run.frames(0.3, 20, raw=20)  # back past twice the noise: a later approach is said again
+    run.frames(DT, 2, raw=2)
+    assert run.cues.count("slow down") == 2
+
+
+def test_a_knee_extension_without_safe_min_is_not_stopped_at_the_low_end() -> None:
+    coach = Coach([knee_ext(safe_min=None)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 80)
+    out = run.frames(0.5, -10, raw=-10)
+    assert all(o.zone == "below" for o in out)
+    assert not any(c.startswith("stop") or c.startswith("slow down") for c in run.cues), run.cues
+
+
+def test_both_limits_guard_one_set() -> None:
+    """A set with both limits is stopped at either end, each in its own words."""
+    coach = Coach([knee_ext(safe_max=100.0, safe_min=0.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 80)
+    assert run.frames(4 * DT, 105, raw=105)[-1].zone == "above_safe_max"
+    run.frames(0.5, 60, raw=60)
+    assert run.frames(4 * DT, -5, raw=-5)[-1].zone == "below_safe_min"
+    assert [c for c in run.cues if c.startswith("stop")] == ["stop, come back down", "stop, ease it back"]
+
+
+def test_passive_safe_min_cues_speak_to_the_caregiver() -> None:
+    coach = Coach([knee_ext(mode="passive")])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 80)
+    run.frames(DT, 6, raw=3)
+    assert run.cues[-1] == "slow down: nearly at the PT's safe minimum"
+    out = run.frames(3 * DT, 0, raw=-4)
+    assert out[-1].zone == "below_safe_min" and out[-1].cue == "stop: this is the PT's safe minimum"
+
+
+@pytest.mark.parametrize("cue, active, passive", [
+    ("slow down near the safe minimum", "slow down", "slow down: nearly at the PT's safe minimum"),
+    ("stop, ease it back", "stop, ease it back", "stop: this is the PT's safe minimum"),
+    ("slow down", "slow down", "slow down: nearly at the PT's safe maximum"),
+    ("stop, come back down", "stop, come back down", "stop: this is the PT's safe maximum"),
+])  # fmt: skip
+def test_the_safety_words_name_the_limit(cue: str, active: str, passive: str) -> None:
+    from romcam.live.coach import phrase
+
+    assert (phrase(cue, knee_ext()), phrase(cue, knee_ext(mode="passive"))) == (active, passive)
+
+
+@pytest.mark.parametrize("exercise", [m.id for m in default_catalog()])
+def test_the_safe_minimum_uses_the_noise_of_the_low_end_of_the_range(exercise: str) -> None:
+    """safe_min sits at the low end of the range: the end a knee extension works (its peaks' noise), the end
+    the flexions start and return at for the others (the catalog's return_noise_deg)."""
+    m = get_motion(exercise)
+    item = measure_only(exercise, "left")
+    assert item.safe_min_noise_deg == (m.return_noise_deg if m.works == "max" else m.measurement_noise_deg)
+    assert item.safe_min is None  # measure only: no limits
+
+
+def test_the_frame_event_and_the_plan_carry_safe_min() -> None:
+    from romcam.live.events import FRAME_FIELDS, frame_event
+
+    item = knee_ext(safe_min=-2.0)
+    coach = Coach([item])
+    coach.start()
+    out = coach.update(FrameInput(t=0.1, angle=30.0, raw=30.0, has_subject=True))
+    ev = frame_event(t=0.1, item=item, angle=30.0, confidence=0.9, view_ok=True, out=out, demo=False,
+                     effective_fps=30.0)
+    assert "safe_min" in FRAME_FIELDS and set(FRAME_FIELDS) <= set(ev)
+    assert (ev["safe_min"], ev["safe_max"], ev["zone"]) == (-2.0, 100.0, "in_target")
+    assert item.to_dict()["safe_min"] == -2.0
+
+
+def test_a_knee_extension_is_coached_toward_its_band_from_above_never_past_it() -> None:
+    """Knee extension works the low end: resting bent (above the band) is short of it, not a reached target;
+    below target_min is past the band, toward the safe minimum: never "a little further" there."""
+    coach = Coach([knee_ext(safe_min=-5.0)])
+    run = Run(coach)
+    coach.start()
+    run.frames(3.0, 80)  # resting, bent
+    assert run.cues == []
+    run.frames(0.5, 60, rep_state="moving_out")
+    run.frames(3.0, 50, rep_state="at_peak")  # stalled short of the band (5°-40°)
+    assert run.cues == ["a little further"]
+    run.frames(0.5, 60, rep_state="returning")
+    run.frames(1.0, 80)
+    run.frames(0.5, 40, rep_state="moving_out")
+    run.frames(4.0, 2, rep_state="at_peak")  # stalled past target_min, 7° from safe_min
+    assert "a little further" not in run.cues[1:] and "good, lower slowly" in run.cues, run.cues

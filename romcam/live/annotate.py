@@ -1,5 +1,6 @@
 """Annotated frames for the MJPEG stream: the patient's skeleton, the measured angle at the joint and
-the target arc (the PT's band in green, the safe maximum in red), drawn on a copy of the frame.
+the target arc (the PT's band in green, the safe maximum and the safe minimum as red ticks), drawn on a
+copy of the frame.
 
 Pure drawing with OpenCV on numpy arrays; nothing leaves the machine (``/live/video.mjpg`` serves
 loopback clients only).
@@ -23,7 +24,7 @@ SEGMENTS = [(f"{side}_{a}", f"{side}_{b}") for side in ("left", "right") for a, 
     ("knee", "ankle"), ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index"))]
 CROSS = [("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")]
 ZONE_COLOURS = {"below": (0, 200, 255), "in_target": (80, 200, 60), "above_target": (0, 160, 255),
-                "above_safe_max": (40, 40, 230), "unknown": (200, 200, 200)}
+                "above_safe_max": (40, 40, 230), "below_safe_min": (40, 40, 230), "unknown": (200, 200, 200)}
 
 
 def _pt(pose: Pose, i: int) -> tuple[int, int]:
@@ -52,6 +53,7 @@ def main_pose(frame: PoseFrame) -> Pose | None:
 
 
 PATIENT_COLOUR = (80, 200, 60)  # BGR green: the person measured
+SAFE_COLOUR = (40, 40, 230)  # BGR red: the PT's safety limits
 OTHER_COLOUR = (170, 170, 170)
 
 
@@ -129,9 +131,10 @@ def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: P
             if item.target_min is not None and item.target_max is not None:
                 cv2.ellipse(out, centre, (radius, radius), 0, screen(item.target_min), screen(item.target_max),
                             (80, 200, 60), 6, cv2.LINE_AA)
-            if item.safe_max is not None:
-                a = screen(item.safe_max)
-                cv2.ellipse(out, centre, (radius, radius), 0, a - 1.5, a + 1.5, (40, 40, 230), 10, cv2.LINE_AA)
+            for limit in (item.safe_max, item.safe_min):
+                if limit is not None:
+                    a = screen(limit)
+                    cv2.ellipse(out, centre, (radius, radius), 0, a - 1.5, a + 1.5, SAFE_COLOUR, 10, cv2.LINE_AA)
             cv2.line(out, centre, (int(pivot[0] + ref[0] / np.linalg.norm(ref) * radius),
                                    int(pivot[1] + ref[1] / np.linalg.norm(ref) * radius)), (180, 180, 180), 1)
         label = f"{angle:.0f} deg" if math.isfinite(angle) else "--"

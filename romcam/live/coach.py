@@ -11,14 +11,17 @@ done | source_lost.
 
 Rules, each a constant below:
 - cues are rate-limited (one every ``CUE_INTERVAL_S``); safety cues ("slow down", "stop, come back
-  down") skip the queue, and a cue is not repeated while it stays the same situation;
-- safety is judged on the UNSMOOTHED angle: "stop, come back down" once it is above ``safe_max``
-  for ``SAFETY_CONFIRM_FRAMES`` frames in a row (one wild landmark frame is not a stop), "slow
-  down" once the angle comes within the measurement noise of the range's high end (the motion's
-  ``high_end_noise_deg``) of ``safe_max``;
-- "a little higher" only with a prescription, only below ``target_min`` (never toward or past
-  ``target_max``), only when the patient has stalled at the top of a rep, and never again in a
-  set after the peaks fell by more than the measurement noise over 3 reps (then rest is offered);
+  down", "stop, ease it back") skip the queue, and a cue is not repeated while it stays the same situation;
+- safety is judged on the UNSMOOTHED angle, at each of the PT's two limits (:class:`Guard`): "stop, come
+  back down" once it is above ``safe_max`` for ``SAFETY_CONFIRM_FRAMES`` frames in a row (one wild
+  landmark frame is not a stop), "slow down" once the angle comes within the measurement noise of the
+  range's high end (the motion's ``high_end_noise_deg``) of ``safe_max``; likewise at the low end, where
+  an optional ``safe_min`` guards over-straightening (knee extension): "stop, ease it back" below it,
+  "slow down" within the low end's noise (``low_end_noise_deg``) of it;
+- "a little higher" ("a little further" for a motion that works the low end) only with a prescription,
+  only short of the band in the direction the exercise works (never toward or past its far end), only
+  when the patient has stalled at the furthest point of a rep, and never again in a set after the peaks
+  fell by more than the measurement noise over 3 reps (then rest is offered);
 - without a prescription the coach only measures: no band, no "higher", no reps target, no rest
   offers (the patient may still rest: ``POST /live/rest``);
 - the patient leaving the frame for ``LEAVE_PAUSE_S`` pauses the session, coming back for
@@ -64,8 +67,16 @@ VIEW_RIGHT_SHARE = 0.25  # at most this share of the frames read wrong
 
 STATES = ("waiting_for_patient", "positioning", "exercising", "holding", "resting", "paused", "done",
           "source_lost")
-ZONES = ("below", "in_target", "above_target", "above_safe_max", "unknown")
-SAFETY_CUES = frozenset({"slow down", "stop, come back down"})
+ZONES = ("below", "in_target", "above_target", "above_safe_max", "below_safe_min", "unknown")
+# the safety cues by name (phrase() gives the words: both slow-downs are "slow down" to a patient)
+SLOW_MAX, STOP_MAX = "slow down", "stop, come back down"
+SLOW_MIN, STOP_MIN = "slow down near the safe minimum", "stop, ease it back"
+SAFETY_CUES = frozenset({SLOW_MAX, STOP_MAX, SLOW_MIN, STOP_MIN})
+ACTIVE_WORDS = {SLOW_MIN: "slow down"}  # a cue's words to the patient, where they are not its name
+PASSIVE_WORDS = {  # to the caregiver, who moves the limb
+    SLOW_MAX: "slow down: nearly at the PT's safe maximum", STOP_MAX: "stop: this is the PT's safe maximum",
+    SLOW_MIN: "slow down: nearly at the PT's safe minimum", STOP_MIN: "stop: this is the PT's safe minimum",
+    "good, lower slowly": "good, bring it back slowly"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class PlanItem:
     target_min: float | None = None
     target_max: float | None = None
     safe_max: float | None = None
+    safe_min: float | None = None  # the PT's limit at the low end (over-straightening), or none
     reps: int | None = None
     hold_s: float = 0.0
     max_reps: int | None = None
@@ -91,6 +103,7 @@ class PlanItem:
     joint: str = ""
     noise_deg: float = 3.0  # at the end of the range the exercise works (its peaks: fatigue, hysteresis)
     safe_noise_deg: float = 3.0  # at the high end, where safe_max sits (Motion.high_end_noise_deg)
+    safe_min_noise_deg: float = 3.0  # at the low end, where safe_min sits (Motion.low_end_noise_deg)
     experimental: bool = False
     prescription_id: str | None = None
     version: int | None = None
@@ -112,7 +125,7 @@ class PlanItem:
         return {"prescription_id": self.prescription_id, "version": self.version, "exercise": self.exercise,
                 "exercise_name": self.exercise_name or self.exercise, "experimental": self.experimental,
                 "side": self.side, "mode": self.mode, "posture": self.posture, "target_min": self.target_min,
-                "target_max": self.target_max, "safe_max": self.safe_max, "reps": self.reps,
+                "target_max": self.target_max, "safe_max": self.safe_max, "safe_min": self.safe_min, "reps": self.reps,
                 "hold_s": self.hold_s, "max_reps": self.max_reps, "max_minutes": self.max_minutes,
                 "notes": self.notes, "instructions": self.instructions, "view": self.view,
                 "setup": setup.to_dict() if (setup := self.setup()) is not None else None}
@@ -177,22 +190,55 @@ def phrase(cue: str, item: PlanItem) -> str:
     them, with the numbers they need: "move slowly to 110°", "hold 5 seconds", "stop: this is the
     PT's safe maximum", "I can't see the wrist: go by feel". Otherwise the cue as it is."""
     if item.mode != "passive":
-        return cue
+        return ACTIVE_WORDS.get(cue, cue)
     if cue in ("a little higher", "a little further") and item.target_min is not None:
         goal = item.target_min if item.works == "max" else item.target_max
         return f"move slowly to {goal:.0f}°" if goal is not None else cue
     if cue == "hold":
         return f"hold {item.hold_s:g} seconds" if item.hold_s else "hold"
-    if cue == "good, lower slowly":
-        return "good, bring it back slowly"
-    if cue == "slow down":
-        return "slow down: nearly at the PT's safe maximum"
-    if cue == "stop, come back down":
-        return "stop: this is the PT's safe maximum"
+    if cue in PASSIVE_WORDS:
+        return PASSIVE_WORDS[cue]
     unseen = "I can't see your "
     if cue.startswith(unseen):
         return f"I can't see the {cue.removeprefix(unseen)}: go by feel"
     return cue
+
+
+@dataclass
+class Guard:
+    """One of the PT's safety limits over a set: ``safe_max`` (``end`` "max": past it is above it) or
+    ``safe_min`` ("min": past it is below it). Counts the frames in a row the unsmoothed angle is past the
+    limit (a stop needs ``SAFETY_CONFIRM_FRAMES``) and keeps whether its stop or slow-down cue is on."""
+
+    end: str  # "max" | "min"
+    past_frames: int = 0
+    stop_on: bool = False
+    slow_on: bool = False
+
+    @property
+    def zone(self) -> str:
+        return "above_safe_max" if self.end == "max" else "below_safe_min"
+
+    @property
+    def stop_cue(self) -> str:
+        return STOP_MAX if self.end == "max" else STOP_MIN
+
+    @property
+    def slow_cue(self) -> str:
+        return SLOW_MAX if self.end == "max" else SLOW_MIN
+
+    def limit(self, item: PlanItem) -> float | None:
+        return item.safe_max if self.end == "max" else item.safe_min
+
+    def noise(self, item: PlanItem) -> float:
+        """The measurement noise of the end of the range the limit sits at."""
+        return item.safe_noise_deg if self.end == "max" else item.safe_min_noise_deg
+
+    def inside(self, item: PlanItem, raw: float) -> float:
+        """How far ``raw`` is inside the limit, in degrees (negative: past it)."""
+        limit = self.limit(item)
+        assert limit is not None
+        return limit - raw if self.end == "max" else raw - limit
 
 
 class Coach:
@@ -387,9 +433,7 @@ class Coach:
         self._rest_offered = False
         self._active_s = 0.0
         self._last_active_t: float | None = None
-        self._above_count = 0
-        self._stop_on = False
-        self._slow_on = False
+        self._guards = (Guard("max"), Guard("min"))
         self._hold_start: float | None = None
         self._hold_done = False
         self._at_peak_since: float | None = None
@@ -417,15 +461,18 @@ class Coach:
     def _zone(self, f: FrameInput) -> str:
         item = self.item
         if not math.isfinite(f.angle) and not math.isfinite(f.raw):
-            self._above_count = 0
+            for g in self._guards:
+                g.past_frames = 0
             return "unknown"
         # safety first, on the unsmoothed angle confirmed over a few frames
-        if item.safe_max is not None and math.isfinite(f.raw) and f.raw > item.safe_max:
-            self._above_count += 1
-        elif math.isfinite(f.raw):
-            self._above_count = 0
-        if item.safe_max is not None and self._above_count >= SAFETY_CONFIRM_FRAMES:
-            return "above_safe_max"
+        for g in self._guards:
+            if g.limit(item) is not None and math.isfinite(f.raw) and g.inside(item, f.raw) < 0:
+                g.past_frames += 1
+            elif math.isfinite(f.raw):
+                g.past_frames = 0
+        for g in self._guards:
+            if g.limit(item) is not None and g.past_frames >= SAFETY_CONFIRM_FRAMES:
+                return g.zone
         angle = f.angle if math.isfinite(f.angle) else f.raw
         if not item.prescribed:
             return "unknown"
@@ -494,22 +541,8 @@ class Coach:
             self._active_s += max(0.0, f.t - self._last_active_t)
         self._last_active_t = f.t
         # safety before anything else, even with the view wrong or the joint hidden
-        if zone == "above_safe_max":
-            if not self._stop_on:
-                self._stop_on = True
-                self._say("stop, come back down", force=True)
-            self.state = "exercising"
+        if self._guard(f, zone):
             return
-        if self._stop_on and (not math.isfinite(f.raw) or f.raw <= item.safe_max - item.safe_noise_deg):  # type: ignore[operator]
-            self._stop_on = False
-        if self._stop_on:
-            return
-        if item.safe_max is not None and math.isfinite(f.raw) and f.raw >= item.safe_max - item.safe_noise_deg:
-            if not self._slow_on:
-                self._slow_on = True
-                self._say("slow down", force=True)
-        elif self._slow_on and (not math.isfinite(f.raw) or f.raw < item.safe_max - 2 * item.safe_noise_deg):  # type: ignore[operator]
-            self._slow_on = False
 
         if self._positioning_cues(f):
             if self.state in ("exercising", "holding") and not math.isfinite(f.angle) and not self._view_wrong:
@@ -521,6 +554,9 @@ class Coach:
         if self.state == "positioning":
             self.state = "exercising"
 
+        # short of the band / past it, in the direction the exercise works (a knee extension's rest, bent,
+        # is above its band: short of it; below target_min is past it, toward the safe minimum)
+        short, past = ("below", "above_target") if item.works == "max" else ("above_target", "below")
         # holding in the band
         if item.prescribed and item.hold_s > 0 and zone == "in_target":
             if self._hold_start is None:
@@ -532,18 +568,18 @@ class Coach:
                 self._hold_done = True
                 self._say("good, lower slowly", force=True)
         else:
-            if self._hold_start is not None and zone != "above_target":
+            if self._hold_start is not None and zone != past:
                 self._hold_start = None
             self.state = "exercising"
-            if item.prescribed and zone in ("in_target", "above_target") and item.hold_s <= 0:
+            if item.prescribed and zone in ("in_target", past) and item.hold_s <= 0:
                 self._say_once("good, lower slowly")
 
-        # stalled at the top below the band: "a little higher" (never past target_max)
+        # stalled at the furthest point short of the band: "a little higher" (never past its far end)
         if f.rep_state == "at_peak":
             self._at_peak_since = self._at_peak_since if self._at_peak_since is not None else f.t
         else:
             self._at_peak_since = None
-        if (item.prescribed and not self._fatigued and zone == "below" and self._at_peak_since is not None
+        if (item.prescribed and not self._fatigued and zone == short and self._at_peak_since is not None
                 and f.t - self._at_peak_since >= STALL_S):
             self._say_once("a little higher" if item.works == "max" else "a little further")
         if f.rep_state == "rest" and self._last_cue in ("a little higher", "a little further", "good, lower slowly",
@@ -563,6 +599,32 @@ class Coach:
         minutes_up = item.max_minutes is not None and self._active_s >= 60.0 * item.max_minutes
         if (cap is not None and self._rep >= cap) or minutes_up:
             self._actions.extend(self._end_set(rest=True))
+
+    def _guard(self, f: FrameInput, zone: str) -> bool:
+        """The PT's safety limits: "stop" past one (confirmed: ``zone``), held until the unsmoothed angle is
+        back inside it by its end's noise; "slow down" within that noise of it. True while a stop holds."""
+        item = self.item
+        guards = [g for g in self._guards if g.limit(item) is not None]
+        for g in guards:
+            if zone == g.zone:
+                if not g.stop_on:
+                    g.stop_on = True
+                    self._say(g.stop_cue, force=True)
+                self.state = "exercising"
+                return True
+        for g in guards:
+            if g.stop_on and (not math.isfinite(f.raw) or g.inside(item, f.raw) >= g.noise(item)):
+                g.stop_on = False
+        if any(g.stop_on for g in guards):
+            return True
+        for g in guards:
+            if math.isfinite(f.raw) and g.inside(item, f.raw) <= g.noise(item):
+                if not g.slow_on:
+                    g.slow_on = True
+                    self._say(g.slow_cue, force=True)
+            elif g.slow_on and (not math.isfinite(f.raw) or g.inside(item, f.raw) > 2 * g.noise(item)):
+                g.slow_on = False
+        return False
 
     def _declining(self) -> bool:
         p = self._peaks[-DECLINE_REPS:]
@@ -618,5 +680,5 @@ class Coach:
 
 def measure_only_item(item: PlanItem) -> PlanItem:
     """The same exercise with no prescription: measure only."""
-    return replace(item, target_min=None, target_max=None, safe_max=None, reps=None, max_reps=None,
+    return replace(item, target_min=None, target_max=None, safe_max=None, safe_min=None, reps=None, max_reps=None,
                    max_minutes=None, hold_s=0.0, prescription_id=None, version=None)

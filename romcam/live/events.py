@@ -9,8 +9,8 @@ from typing import Any
 from .coach import CoachOutput, PlanItem
 
 FRAME_FIELDS = ("type", "t", "exercise", "side", "mode", "angle", "confidence", "view_ok", "target_min",
-                "target_max", "safe_max", "zone", "rep", "reps_target", "hold_s", "hold_target_s", "cue", "cue_id",
-                "state", "demo", "view_hint", "missing", "effective_fps")
+                "target_max", "safe_max", "safe_min", "zone", "rep", "reps_target", "hold_s", "hold_target_s", "cue",
+                "cue_id", "state", "demo", "view_hint", "missing", "effective_fps")
 
 
 def _num(v: float | None, digits: int = 1) -> float | None:
@@ -22,7 +22,7 @@ def _num(v: float | None, digits: int = 1) -> float | None:
 def frame_event(*, t: float, item: PlanItem, angle: float, confidence: float, view_ok: bool | None,
                 out: CoachOutput, demo: bool, effective_fps: float, raw: float = math.nan,
                 frame_index: int = 0, session_id: str | None = None) -> dict[str, Any]:
-    """One processed frame (docs/live.md "Event"), plus ``angle_raw``, ``started``, ``plan_index``,
+    """One processed frame (docs/live.md "Event"; ``safe_min`` added), plus ``angle_raw``, ``started``, ``plan_index``,
     ``fatigued``, ``rest_remaining_s``, ``auto_paused``, ``auto_start_in_s``, ``frame`` and ``session_id``."""
     return {
         "type": "frame",
@@ -36,6 +36,7 @@ def frame_event(*, t: float, item: PlanItem, angle: float, confidence: float, vi
         "target_min": item.target_min,
         "target_max": item.target_max,
         "safe_max": item.safe_max,
+        "safe_min": item.safe_min,
         "zone": out.zone,
         "rep": out.rep,
         "reps_target": item.reps,

@@ -17,7 +17,8 @@ def measure_only(exercise: str, side: str, *, mode: str = "active", posture: str
     posture = m.posture_or_default(posture)
     return PlanItem(exercise=m.id, side=side, exercise_name=m.display_name, mode=mode, posture=posture,
                     instructions=m.instructions_for(mode), view=m.view, works=m.works, joint=m.joint,
-                    noise_deg=m.measurement_noise_deg, safe_noise_deg=m.high_end_noise_deg, experimental=m.experimental)
+                    noise_deg=m.measurement_noise_deg, safe_noise_deg=m.high_end_noise_deg,
+                    safe_min_noise_deg=m.low_end_noise_deg, experimental=m.experimental)
 
 
 def plan_from_store(store: Store) -> list[PlanItem]:
@@ -28,11 +29,11 @@ def plan_from_store(store: Store) -> list[PlanItem]:
             m = get_motion(v.exercise)
             items.append(PlanItem(
                 exercise=m.id, side=v.side, exercise_name=m.display_name, mode=v.mode, posture=v.posture,
-                target_min=v.target_min, target_max=v.target_max, safe_max=v.safe_max, reps=v.reps,
+                target_min=v.target_min, target_max=v.target_max, safe_max=v.safe_max, safe_min=v.safe_min, reps=v.reps,
                 hold_s=v.hold_s, max_reps=v.max_reps, max_minutes=v.max_minutes, notes=v.notes,
                 instructions=m.instructions_for(v.mode), view=m.view, works=m.works, joint=m.joint,
-                noise_deg=m.measurement_noise_deg, safe_noise_deg=m.high_end_noise_deg, experimental=m.experimental,
-                prescription_id=str(rx.id),
+                noise_deg=m.measurement_noise_deg, safe_noise_deg=m.high_end_noise_deg,
+                safe_min_noise_deg=m.low_end_noise_deg, experimental=m.experimental, prescription_id=str(rx.id),
                 version=v.version))
         return items
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from ..input_checks import CheckedInput
 from ..session_doc import Mode, Posture, Side, Status, check_exercise
@@ -68,6 +68,9 @@ class PrescriptionIn(Strict):
     target_min: Angle
     target_max: Angle
     safe_max: Angle = Field(description="never coach beyond this angle")
+    safe_min: Angle | None = Field(None, description="never coach below this angle (at most target_min): the "
+                                   "limit at the low end, for the motions that work it (knee extension's "
+                                   "over-straightening); null or left out: none")
     reps: int = Field(ge=1, le=500)
     hold_s: float = Field(0.0, ge=0, le=600)
     sessions_per_week: int = Field(ge=1, le=21)
@@ -79,6 +82,16 @@ class PrescriptionIn(Strict):
     @classmethod
     def _known(cls, value: str) -> str:
         return check_exercise(value)
+
+    @field_validator("safe_min")
+    @classmethod
+    def _at_most_target_min(cls, value: float | None, info: ValidationInfo) -> float | None:
+        target_min = info.data.get("target_min")
+        if value is not None and target_min is not None and not value <= target_min:
+            raise ValueError(f"safe_min ({value:g}) must not exceed target_min ({target_min:g}): the safe minimum is "
+                             "the lowest angle allowed, at or below the bottom of the target; lower it, or leave it "
+                             "out for no limit there")
+        return value
 
     @model_validator(mode="after")
     def _band(self) -> PrescriptionIn:
@@ -102,6 +115,7 @@ class PrescriptionPublic(BaseModel):
     target_min: float
     target_max: float
     safe_max: float
+    safe_min: float | None = Field(description="the lowest angle the coach allows; null: no limit at the low end")
     reps: int
     hold_s: float
     sessions_per_week: int
@@ -183,6 +197,7 @@ class SetDetail(SetBrief):
     target_min: float | None
     target_max: float | None
     safe_max: float | None
+    safe_min: float | None = None
     normal: NormalRange
     warnings: list[str]
     reps: list[RepOut]

@@ -101,6 +101,9 @@ class PrescriptionVersion(Base):
     target_min: Mapped[float] = mapped_column(Float)
     target_max: Mapped[float] = mapped_column(Float)
     safe_max: Mapped[float] = mapped_column(Float)
+    # the lowest angle the coach allows (over-straightening, for the motions that work the low end);
+    # null: no limit at the low end (migration 0009)
+    safe_min: Mapped[float | None] = mapped_column(Float, nullable=True)
     reps: Mapped[int] = mapped_column(Integer)
     hold_s: Mapped[float] = mapped_column(Float)
     sessions_per_week: Mapped[int] = mapped_column(Integer)

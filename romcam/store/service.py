@@ -22,8 +22,9 @@ from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
 from .models import Checkin, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session, SetSamples
 
-PRESCRIPTION_FIELDS = ("exercise", "side", "mode", "posture", "target_min", "target_max", "safe_max", "reps",
-                       "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")
+PRESCRIPTION_FIELDS = ("exercise", "side", "mode", "posture", "target_min", "target_max", "safe_max", "safe_min",
+                       "reps", "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")
+OPTIONAL_FIELDS = ("safe_min", "max_reps", "max_minutes", "notes")
 
 
 def now_utc() -> datetime:
@@ -120,7 +121,7 @@ def current_version(db: DB, rx: Prescription) -> PrescriptionVersion:
 
 
 def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    missing = [k for k in PRESCRIPTION_FIELDS if k not in fields and k not in ("max_reps", "max_minutes", "notes")]
+    missing = [k for k in PRESCRIPTION_FIELDS if k not in fields and k not in OPTIONAL_FIELDS]
     if missing:
         raise InvalidError((missing[0],), "field required")
     motion = default_catalog().get(fields["exercise"])
@@ -131,8 +132,12 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if not fields["target_min"] < fields["target_max"] <= fields["safe_max"]:
         raise InvalidError(("target_max",), "needs target_min < target_max <= safe_max, got "
                            f"{fields['target_min']}, {fields['target_max']}, {fields['safe_max']}")
-    for key in ("target_min", "target_max", "safe_max"):
-        if fields[key] not in motion.possible:
+    safe_min = fields.get("safe_min")
+    if safe_min is not None and not safe_min <= fields["target_min"]:
+        raise InvalidError(("safe_min",), f"the safe minimum ({safe_min:g}°) must be at or below the bottom of the "
+                           f"target ({fields['target_min']:g}°): lower it, or leave it empty for no limit there")
+    for key in ("target_min", "target_max", "safe_max", "safe_min"):
+        if fields.get(key) is not None and fields[key] not in motion.possible:
             raise InvalidError((key,), f"{fields[key]}° is beyond what the {motion.joint} can do "
                                f"({motion.possible.min:g} to {motion.possible.max:g}° for {motion.name}); "
                                f"its normal range is {motion.normal.min:g} to {motion.normal.max:g}°")
@@ -336,11 +341,12 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
     sets = []
     for s in session.sets:
         t, angle = unpack_samples(s.samples.data) if s.samples else ([], [])
-        band: dict[str, float | None] = {"target_min": None, "target_max": None, "safe_max": None}
+        band: dict[str, float | None] = {"target_min": None, "target_max": None, "safe_max": None, "safe_min": None}
         if s.prescription_id is not None:
             v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version))
             if v is not None:
-                band = {"target_min": v.target_min, "target_max": v.target_max, "safe_max": v.safe_max}
+                band = {"target_min": v.target_min, "target_max": v.target_max, "safe_max": v.safe_max,
+                        "safe_min": v.safe_min}
         motion = default_catalog().get(s.exercise)
         sets.append(_set_brief(s) | band | {
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,

@@ -81,6 +81,7 @@
     lastSpoken: { text: "", at: -1e9 },
     pendingCue: null,
     safetyUntil: 0,
+    safetyLimit: "max",   // the limit the red banner is about: "max" (safe_max) or "min" (safe_min)
     finishArmedUntil: 0,
     confidences: [],
     lights: [],                       // recent event.light values (mean luma of the picture)
@@ -283,9 +284,9 @@
     const info = catalog[ev.exercise] || {};
     let lo = Math.min(0, num(info.normalMin) ?? 0);
     let hi = Math.max(num(info.normalMax) ?? 180, 30);
-    for (const v of [ev.target_min, ev.target_max, ev.safe_max, ev.angle]) {
+    for (const v of [ev.target_min, ev.target_max, ev.safe_max, ev.safe_min, ev.angle]) {
       if (num(v) === null) continue;
-      lo = Math.min(lo, v);
+      lo = Math.min(lo, v - (v === ev.safe_min ? 10 : 0));   // room past each limit: its red stretch shows
       hi = Math.max(hi, v + (v === ev.safe_max ? 10 : 0));
     }
     return [Math.floor(lo / 10) * 10, Math.ceil(hi / 10) * 10];
@@ -305,27 +306,34 @@
     return `M ${x1.toFixed(1)} ${y1.toFixed(1)} A ${G.r} ${G.r} 0 0 1 ${x2.toFixed(1)} ${y2.toFixed(1)}`;
   }
 
+  /** A safety limit's tick across the gauge's arc at ``f`` (null: none). */
+  function limitTick(line, f) {
+    if (f !== null) {
+      const [x1, y1] = gaugePoint(f, G.r - 22);
+      const [x2, y2] = gaugePoint(f, G.r + 22);
+      line.setAttribute("x1", x1); line.setAttribute("y1", y1);
+      line.setAttribute("x2", x2); line.setAttribute("y2", y2);
+    } else {
+      ["x1", "y1", "x2", "y2"].forEach((a) => line.setAttribute(a, 0));
+    }
+  }
+
   let gaugeKey = "";
   function renderGauge(ev) {
     const [lo, hi] = gaugeRange(ev);
     const frac = (v) => (v - lo) / (hi - lo);
-    const tmin = num(ev.target_min), tmax = num(ev.target_max), safe = num(ev.safe_max);
-    const key = [ev.exercise, lo, hi, tmin, tmax, safe].join("|");
+    const tmin = num(ev.target_min), tmax = num(ev.target_max), safe = num(ev.safe_max), safeMin = num(ev.safe_min);
+    const key = [ev.exercise, lo, hi, tmin, tmax, safe, safeMin].join("|");
     if (key !== gaugeKey) {
       gaugeKey = key;
       $("gauge-track").setAttribute("d", arcPath(0, 1));
       $("gauge-band").setAttribute("d", tmin !== null || tmax !== null
         ? arcPath(frac(tmin ?? lo), frac(tmax ?? hi)) : "");
+      // past each of the PT's limits the arc is red, and a tick marks the limit
       $("gauge-over").setAttribute("d", safe !== null ? arcPath(frac(safe), 1) : "");
-      const line = $("gauge-safe");
-      if (safe !== null) {
-        const [x1, y1] = gaugePoint(frac(safe), G.r - 22);
-        const [x2, y2] = gaugePoint(frac(safe), G.r + 22);
-        line.setAttribute("x1", x1); line.setAttribute("y1", y1);
-        line.setAttribute("x2", x2); line.setAttribute("y2", y2);
-      } else {
-        ["x1", "y1", "x2", "y2"].forEach((a) => line.setAttribute(a, 0));
-      }
+      $("gauge-under").setAttribute("d", safeMin !== null ? arcPath(0, frac(safeMin)) : "");
+      limitTick($("gauge-safe"), safe !== null ? frac(safe) : null);
+      limitTick($("gauge-safe-min"), safeMin !== null ? frac(safeMin) : null);
       $("gauge-lo").textContent = `${lo}°`;
       $("gauge-hi").textContent = `${hi}°`;
       const legend = $("gauge-legend");
@@ -337,8 +345,12 @@
         legend.append(el("span", { class: "legend-item" }, "Measuring only — no target set"));
       }
       if (safe !== null) legend.append(el("span", { class: "legend-item legend-safe" }, `Safe limit ${Math.round(safe)}°`));
+      if (safeMin !== null) {
+        legend.append(el("span", { class: "legend-item legend-safe legend-safe-min" }, `Safe minimum ${Math.round(safeMin)}°`));
+      }
       $("gauge-title").textContent = tmin !== null || tmax !== null
         ? `Angle gauge: target ${tmin ?? lo} to ${tmax ?? hi} degrees` + (safe !== null ? `, safe limit ${safe}` : "")
+          + (safeMin !== null ? `, safe minimum ${safeMin}` : "")
         : "Angle gauge: measuring only";
     }
     const needle = $("gauge-needle");
@@ -451,6 +463,7 @@
     else if (ev.zone === "in_target") note = `In ${whose} target range`;
     else if (ev.zone === "above_target") note = "Top of the target reached";
     else if (ev.zone === "above_safe_max") note = helper ? "Past the PT's safe maximum" : "Past your safe limit";
+    else if (ev.zone === "below_safe_min") note = helper ? "Past the PT's safe minimum" : "Past your safe limit";
     $("angle-note").textContent = note;
     renderGauge(ev);
 
@@ -522,16 +535,43 @@
     if (stale && cue.textContent && ev && ev.state && ev.state !== app.cueState) cue.textContent = "";
   }
 
+  /** Which of the PT's limits the event says was passed: "max", "min", or null. */
+  function limitPassed(ev) {
+    if (ev.zone === "above_safe_max") return "max";
+    if (ev.zone === "below_safe_min") return "min";
+    const fresh = ev.cue && isSafetyCue(ev.cue) && ev.cue_id === app.lastCueId && performance.now() - app.cueShownAt < 500;
+    if (!fresh) return null;
+    return /ease it back|safe minimum/i.test(ev.cue) ? "min" : "max";
+  }
+
+  /** The red banner's words: past the safe maximum, back down; past the safe minimum (over-straightened),
+   * ease it back. */
+  function safetyWords(limit, helper) {
+    if (limit === "min") return "Stop — ease it back";
+    return helper ? "Stop — bring it back" : "Stop — come back down";
+  }
+
   function renderSafety(ev) {
     const now = performance.now();
-    const over = app.started && ev && (ev.zone === "above_safe_max" || (ev.cue && isSafetyCue(ev.cue) && ev.cue_id === app.lastCueId
-      && now - app.cueShownAt < 500));
-    if (over) app.safetyUntil = now + SAFETY_MIN_MS;
-    // back down within the target: the warning has done its job
-    else if (ev && num(ev.angle) !== null && num(ev.target_max) !== null && works(ev.exercise) === "max"
-             && ev.angle <= ev.target_max) app.safetyUntil = 0;
+    const passed = app.started && ev ? limitPassed(ev) : null;
+    if (passed) {
+      app.safetyUntil = now + SAFETY_MIN_MS;
+      app.safetyLimit = passed;
+    // back within the target: the warning has done its job
+    } else if (ev && num(ev.angle) !== null && app.safetyLimit === "max" && num(ev.target_max) !== null
+               && works(ev.exercise) === "max" && ev.angle <= ev.target_max) {
+      app.safetyUntil = 0;
+    } else if (ev && num(ev.angle) !== null && app.safetyLimit === "min" && num(ev.target_min) !== null
+               && ev.angle >= ev.target_min) {
+      app.safetyUntil = 0;
+    }
     const banner = $("safety");
     const show = now < app.safetyUntil;
+    if (show) {
+      const words = safetyWords(app.safetyLimit, forHelper());
+      if ($("safety-text").textContent !== words) $("safety-text").textContent = words;
+      banner.dataset.limit = app.safetyLimit;
+    }
     if (show && banner.hidden) {
       banner.hidden = false;
       // it lies just above the readout: a window scrolled past it (a phone, scrolled down to the number)
@@ -691,12 +731,12 @@
     if (!r) {
       const item = planItemFor(ev);
       r = { exercise: ev.exercise, side: ev.side, mode: ev.mode, name: exerciseName(ev.exercise, item && item.exercise_name),
-            target_min: null, target_max: null, safe_max: null, reps_target: null, reps: 0, setBase: 0, lastRep: 0,
+            target_min: null, target_max: null, safe_max: null, safe_min: null, reps_target: null, reps: 0, setBase: 0, lastRep: 0,
             low: null, high: null };
       app.results.set(key, r);
       app.order.push(key);
     }
-    for (const f of ["target_min", "target_max", "safe_max", "reps_target"]) if (ev[f] !== null && ev[f] !== undefined) r[f] = ev[f];
+    for (const f of ["target_min", "target_max", "safe_max", "safe_min", "reps_target"]) if (ev[f] !== null && ev[f] !== undefined) r[f] = ev[f];
     const angle = num(ev.angle);
     if (angle !== null && ev.view_ok !== false && (ev.state === "exercising" || ev.state === "holding")) {
       r.low = r.low === null ? angle : Math.min(r.low, angle);
@@ -757,6 +797,12 @@
             ? `Once the movement went past the PT's safe maximum of ${Math.round(safe)}°: next time, stop at the top of the target.`
             : `Once you went past your safe limit of ${Math.round(safe)}°: next time, stop at the top of the target.`);
         }
+        const safeMin = num(r.safe_min);
+        if (safeMin !== null && r.low !== null && r.low < safeMin) {
+          lines.push(helper
+            ? `Once the movement went past the PT's safe minimum of ${Math.round(safeMin)}°: next time, stop at the bottom of the target.`
+            : `Once you went past your safe limit of ${Math.round(safeMin)}°: next time, stop at the bottom of the target.`);
+        }
       } else if (r.low !== null && r.high !== null) {
         text += ` — measured from ${Math.round(r.low)}° to ${Math.round(r.high)}°`;
       }
@@ -785,7 +831,7 @@
         let r = app.results.get(key);
         if (!r) {
           r = { exercise: s.exercise, side: s.side, mode: s.mode, name: exerciseName(s.exercise, s.exercise_name), reps: 0,
-                target_min: null, target_max: null, safe_max: null, reps_target: null, low: null, high: null };
+                target_min: null, target_max: null, safe_max: null, safe_min: null, reps_target: null, low: null, high: null };
           app.results.set(key, r);
           app.order.push(key);
         }
@@ -801,7 +847,7 @@
         const mins = reps.map((x) => num(x.min_angle)).filter((v) => v !== null);
         if (maxes.length) r.high = Math.max(r.high ?? -Infinity, ...maxes);
         if (mins.length) r.low = Math.min(r.low ?? Infinity, ...mins);
-        for (const f of ["target_min", "target_max", "safe_max"]) if (num(s[f]) !== null) r[f] = s[f];
+        for (const f of ["target_min", "target_max", "safe_max", "safe_min"]) if (num(s[f]) !== null) r[f] = s[f];
       }
       // a set still being written may lag the live count: never show fewer reps than were seen
       for (const key of seen) {
@@ -1288,7 +1334,7 @@
       $("check-advice").replaceChildren(...(helper
         ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
         : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."]));
-      $("safety-text").textContent = helper ? "Stop — bring it back" : "Stop — come back down";
+      $("safety-text").textContent = safetyWords(app.safetyLimit, helper);
     } else if (!app.plan.length) {
       $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
     }

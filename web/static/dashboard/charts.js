@@ -29,7 +29,7 @@ window.romcamCharts = (function () {
   }
 
   /* Draws, under the data: horizontal bands (x0..x1 in data units, ±Infinity = the chart's edge),
-   * vertical regions (reps) and labelled horizontal lines (normal range, safe max). */
+   * vertical regions (reps) and labelled horizontal lines (normal range, safe max, safe min). */
   const overlayPlugin = {
     id: "romcamOverlay",
     beforeDatasetsDraw(chart, args, opts) {
@@ -324,6 +324,10 @@ window.romcamCharts = (function () {
     if (set.safe_max !== null && set.safe_max !== undefined) {
       lines.push({ y: set.safe_max, color: SAFE_COLOR, dash: [8, 5], label: `safe max ${R.fmtAngle(set.safe_max)}` });
       values.push(set.safe_max);
+    }
+    if (set.safe_min !== null && set.safe_min !== undefined) {
+      lines.push({ y: set.safe_min, color: SAFE_COLOR, dash: [8, 5], label: `safe min ${R.fmtAngle(set.safe_min)}` });
+      values.push(set.safe_min);
     }
     const bounds = niceBounds(values, 12);
     const chart = new Chart(canvas, {

@@ -12,11 +12,11 @@
   const SESSIONS_SHOWN = 20;  // the session list: the latest this many
   const FIELD_LABEL = {
     exercise: "Exercise", side: "Side", mode: "Mode", posture: "Posture", target_min: "Target from",
-    target_max: "Target to", safe_max: "Safe maximum", reps: "Repetitions", hold_s: "Hold",
+    target_max: "Target to", safe_max: "Safe maximum", safe_min: "Safe minimum", reps: "Repetitions", hold_s: "Hold",
     sessions_per_week: "Sessions per week", max_reps: "Most reps per session", max_minutes: "Most minutes per session",
     notes: "Notes",
   };
-  const state = { patient: null, prescriptions: [], alerts: [], charts: [] };
+  const state = { patient: null, prescriptions: [], alerts: [], charts: [], editing: null };
 
   // ---- header, summary ----------------------------------------------------------------------
 
@@ -211,6 +211,12 @@
     return caps.join(", ") || "—";
   }
 
+  /** The PT's safety limits of a prescription: "max 150°", or "min 0°, max 90°" with a safe minimum. */
+  function safeLimits(p) {
+    const max = `max ${R.fmtAngle(p.safe_max)}`;
+    return p.safe_min === null || p.safe_min === undefined ? max : `min ${R.fmtAngle(p.safe_min)}, ${max}`;
+  }
+
   function renderPrescriptions() {
     const container = document.getElementById("prescriptions");
     container.replaceChildren();
@@ -219,7 +225,7 @@
       return;
     }
     const table = el("table", { class: "prescriptions" });
-    table.append(el("thead", {}, el("tr", {}, ...["Exercise", "Mode, posture", "Target", "Safe max", "Dose", "Per week",
+    table.append(el("thead", {}, el("tr", {}, ...["Exercise", "Mode, posture", "Target", "Safe limits", "Dose", "Per week",
       "Cap", "Version", ""].map((h) => el("th", { scope: "col", text: h })))));
     const body = el("tbody");
     for (const p of state.prescriptions) {
@@ -228,7 +234,7 @@
           p.notes ? el("div", { class: "notes", text: `Note to patient: ${p.notes}` }) : null),
         el("td", { text: R.seriesLabel(p.mode, p.posture) }),
         el("td", { text: R.fmtRange(p.target_min, p.target_max) }),
-        el("td", { text: R.fmtAngle(p.safe_max) }),
+        el("td", { text: safeLimits(p) }),
         el("td", { text: `${p.reps} reps${p.hold_s ? `, hold ${p.hold_s} s` : ""}` }),
         el("td", { text: String(p.sessions_per_week) }),
         el("td", { text: describeCaps(p) }),
@@ -255,7 +261,7 @@
       const list = el("ol", { class: "versions" });
       for (const v of versions) {
         list.append(el("li", { text: `v${v.version}, from ${R.fmtDate(v.created_at)}: ${R.seriesLabel(v.mode, v.posture)}, `
-          + `target ${R.fmtRange(v.target_min, v.target_max)}, safe max ${R.fmtAngle(v.safe_max)}, ${v.reps} reps`
+          + `target ${R.fmtRange(v.target_min, v.target_max)}, safe ${safeLimits(v)}, ${v.reps} reps`
           + `${v.hold_s ? `, hold ${v.hold_s} s` : ""}, ${v.sessions_per_week} per week` }));
       }
       cell.replaceChildren(list);
@@ -290,12 +296,18 @@
       ? `Normal range for ${m.name.toLowerCase()}: ${R.fmtRange(m.normal.min, m.normal.max)} (${m.normal.source}). `
         + `This exercise works the ${m.works === "min" ? "low" : "high"} end of the range.`
       : "";
+    // the safe minimum guards the low end: asked for the motions that work it, and kept in view on a
+    // prescription that has one (hidden, it would be dropped from the next version unseen)
+    const rx = state.editing;
+    const keeps = rx && rx.exercise === exerciseId && rx.safe_min !== null && rx.safe_min !== undefined;
+    document.getElementById("safe-min-field").hidden = !((m && m.works === "min") || keeps);
   }
 
   function openEditor(p) {
     const f = form();
     f.reset();
     f.dataset.prescriptionId = p ? p.id : "";
+    state.editing = p || null;
     clearErrors();
     const exercise = f.elements.exercise;
     exercise.replaceChildren(...R.catalog().map((m) => el("option", { value: m.id, text: m.experimental ? `${m.name} (experimental)` : m.name })));
@@ -350,6 +362,7 @@
       target_min: num("target_min"),
       target_max: num("target_max"),
       safe_max: num("safe_max"),
+      safe_min: document.getElementById("safe-min-field").hidden ? null : num("safe_min"),
       reps: num("reps"),
       hold_s: num("hold_s"),
       sessions_per_week: num("sessions_per_week"),
@@ -372,6 +385,10 @@
     if (body.target_max !== null && body.safe_max !== null && !(body.target_max <= body.safe_max)) {
       bad.push("target_max", "safe_max");
       messages.push("The safe maximum must be at or above the top of the target.");
+    }
+    if (body.target_min !== null && body.safe_min !== null && !(body.safe_min <= body.target_min)) {
+      bad.push("target_min", "safe_min");
+      messages.push("The safe minimum must be at or below the bottom of the target.");
     }
     if (bad.length) { showErrors(messages, bad); return; }
     const id = form().dataset.prescriptionId;

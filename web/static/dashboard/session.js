@@ -60,6 +60,7 @@
         ? `target ${R.fmtRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
         : "no target (not from a prescription)",
       set.safe_max !== null && set.safe_max !== undefined ? `safe maximum ${R.fmtAngle(set.safe_max)}` : null,
+      set.safe_min !== null && set.safe_min !== undefined ? `safe minimum ${R.fmtAngle(set.safe_min)}` : null,
     ].filter(Boolean);
     const m = R.motion(set.exercise);
     const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";

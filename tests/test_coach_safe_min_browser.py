@@ -1,0 +1,82 @@
+"""The coaching page past the PT's safe minimum, in a real browser (Debian's chromium, Playwright) against a
+real ``romcam serve`` on the rendered demo clip (``--loop``): the clip's arm rests at about 10° between
+reps, under a prescription whose safe minimum is 40° (target 90°-130°, safe maximum 160°, which the arm's
+140° peaks never pass). The same red banner as past the safe maximum says stop, in words for the low end;
+the gauge marks the limit (docs/live.md).
+
+Without /usr/bin/chromium or the playwright package the tests skip, unless CI is set: then they fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import RECORD_SPEECH, offline_page, require_browser, romcam_serve
+
+from romcam.store import service
+from romcam.store.db import Store
+from tests.conftest import DEMO_SPEC
+
+STARTUP_S = 120
+PLAN = {"exercise": DEMO_SPEC.exercise, "side": DEMO_SPEC.side, "mode": "active", "posture": "standing",
+        "target_min": 90, "target_max": 130, "safe_max": 160, "safe_min": 40, "reps": 30, "hold_s": 0,
+        "sessions_per_week": 3, "notes": ""}
+
+# every time the red banner is shown: its words, the limit it is about and the angle readout's zone then
+WATCH = RECORD_SPEECH + """
+window.__banners = [];
+new MutationObserver(() => {
+  const banner = document.getElementById("safety");
+  if (!banner) return;
+  if (banner.hidden) { banner.dataset.seen = ""; return; }
+  if (banner.dataset.seen === "1") return;
+  banner.dataset.seen = "1";
+  window.__banners.push({text: document.getElementById("safety-text").textContent, limit: banner.dataset.limit,
+                         zone: document.getElementById("angle").dataset.zone,
+                         note: document.getElementById("angle-note").textContent});
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["hidden", "data-zone"]});
+"""
+
+
+@pytest.fixture(scope="module")
+def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    tmp = tmp_path_factory.mktemp("coach-safe-min")
+    store = Store(f"sqlite:///{tmp / 'romcam.db'}")  # the database romcam_serve opens: the plan is read at start
+    try:
+        with store.session() as db:
+            service.create_prescription(db, service.get_patient(db, store.local_patient_id), PLAN)
+    finally:
+        store.close()
+    with romcam_serve(tmp, "--source", str(demo_clip), "--loop", timeout=STARTUP_S) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_below_the_safe_minimum_the_red_banner_says_ease_it_back(server: str, problems: list[str]) -> None:
+    with offline_page(server, problems, init_script=WATCH) as pg:
+        pg.goto(server + "/coach", wait_until="domcontentloaded")
+        pg.wait_for_selector("body[data-ready=true]")
+        pg.wait_for_selector("#angle[data-angle]")
+        # the gauge shows the limit before anything is passed: a red stretch below it and its tick
+        legend = pg.locator("#gauge-legend").inner_text()
+        assert "Safe minimum 40°" in legend and "Safe limit 160°" in legend, legend
+        assert pg.locator("#gauge-under").get_attribute("d").startswith("M ")
+        tick = [float(pg.locator("#gauge-safe-min").get_attribute(a)) for a in ("x1", "y1", "x2", "y2")]
+        assert any(abs(v) > 1 for v in tick), tick
+        assert "safe minimum 40" in pg.locator("#gauge-title").text_content()
+        pg.locator("#primary").click()
+        pg.wait_for_selector("body[data-started=true]")
+        pg.wait_for_selector("#safety[data-limit=min]", state="visible", timeout=30_000)
+        assert pg.locator("#safety-text").inner_text() == "Stop — ease it back"
+        # the arm goes back up into the target: the warning has done its job, and goes
+        pg.wait_for_selector("#safety", state="hidden", timeout=30_000)
+        pg.wait_for_selector("#safety[data-limit=min]", state="visible", timeout=30_000)  # and the next rest
+        banners = pg.evaluate("window.__banners")
+        spoken = pg.evaluate("window.__spoken")
+    assert len(banners) >= 2, banners
+    assert {(b["text"], b["limit"]) for b in banners} == {("Stop — ease it back", "min")}, banners
+    assert any(b["zone"] == "below_safe_min" and b["note"] == "Past your safe limit" for b in banners), banners
+    assert "stop, ease it back" in [s.lower().rstrip(".") for s in spoken], spoken
+    assert not any("come back down" in s for s in spoken), spoken
