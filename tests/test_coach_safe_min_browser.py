@@ -80,3 +80,40 @@ def test_below_the_safe_minimum_the_red_banner_says_ease_it_back(server: str, pr
     assert any(b["zone"] == "below_safe_min" and b["note"] == "Past your safe limit" for b in banners), banners
     assert "stop, ease it back" in [s.lower().rstrip(".") for s in spoken], spoken
     assert not any("come back down" in s for s in spoken), spoken
+
+
+def _frame(exercise: str, angle: float, zone: str, band: tuple[float, float], t: float) -> dict:
+    """A frame event as the live server sends it (romcam/live/events.py), for the page's readout."""
+    return {"type": "frame", "t": t, "exercise": exercise, "side": "left", "mode": "active", "angle": angle,
+            "confidence": 0.9, "view_ok": True, "target_min": band[0], "target_max": band[1], "safe_max": None,
+            "safe_min": None, "zone": zone, "rep": 0, "reps_target": 10, "hold_s": 0.0, "hold_target_s": 0,
+            "cue": None, "cue_id": 0, "state": "exercising", "demo": False, "view_hint": None, "missing": None,
+            "effective_fps": 15.0, "angle_raw": angle, "started": True, "plan_index": 0, "fatigued": False,
+            "rest_remaining_s": None, "auto_paused": False, "auto_start_in_s": None, "frame": int(t * 15),
+            "session_id": None, "light": 0.5, "recording_problem": None, "subject": None}
+
+
+@pytest.mark.parametrize("exercise, band, readings", [
+    # a knee extension works toward its band's low end: resting bent above the band it has not got there
+    # yet (the readout said "Top of the target reached"); straighter than the band, it has passed its end
+    ("knee_extension", (0, 10), [(60.0, "above_target", ""), (5.0, "in_target", "In your target range"),
+                                 (-3.0, "below", "End of the target reached")]),
+    ("shoulder_abduction", (90, 130), [(40.0, "below", ""), (140.0, "above_target", "Top of the target reached")]),
+])  # fmt: skip
+def test_the_readout_says_the_end_of_the_target_the_exercise_works_toward(
+        server: str, problems: list[str], exercise: str, band: tuple, readings: list) -> None:
+    import json
+    import re
+
+    routes: list = []  # the page's /live/ws, answered here instead of by the server
+
+    with offline_page(server, problems) as pg:
+        pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
+        pg.goto(server + "/coach", wait_until="domcontentloaded")
+        pg.wait_for_selector("body[data-ready=true]")
+        pg.wait_for_function("() => document.body.dataset.ready === 'true'")
+        assert routes, "the page opened no /live/ws"
+        for i, (angle, zone, note) in enumerate(readings):
+            routes[-1].send(json.dumps(_frame(exercise, angle, zone, band, 1.0 + i)))
+            pg.wait_for_selector(f"#angle[data-zone={zone}]")
+            assert pg.locator("#angle-note").inner_text() == note, (angle, zone)

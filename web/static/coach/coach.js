@@ -461,7 +461,11 @@
     else if (angle === null && app.state !== "waiting_for_patient") note = "Not measured";
     else if (uncertain) note = "Rough: " + (ev.view_hint || "the camera sees this from the wrong side");
     else if (ev.zone === "in_target") note = `In ${whose} target range`;
-    else if (ev.zone === "above_target") note = "Top of the target reached";
+    // past the band's far end, in the direction the exercise works (a knee extension works toward its
+    // band's low end: above it, bent, it has not got there yet)
+    else if (ev.zone === (works(ev.exercise) === "min" ? "below" : "above_target")) {
+      note = works(ev.exercise) === "min" ? "End of the target reached" : "Top of the target reached";
+    }
     else if (ev.zone === "above_safe_max") note = helper ? "Past the PT's safe maximum" : "Past your safe limit";
     else if (ev.zone === "below_safe_min") note = helper ? "Past the PT's safe minimum" : "Past your safe limit";
     $("angle-note").textContent = note;
