@@ -117,3 +117,38 @@ def test_the_readout_says_the_end_of_the_target_the_exercise_works_toward(
             routes[-1].send(json.dumps(_frame(exercise, angle, zone, band, 1.0 + i)))
             pg.wait_for_selector(f"#angle[data-zone={zone}]")
             assert pg.locator("#angle-note").inner_text() == note, (angle, zone)
+
+
+@pytest.mark.parametrize("zone, limit, said", [
+    ("above_safe_max", "max", "Stop — bring it back: this is the PT's safe maximum"),
+    ("below_safe_min", "min", "Stop — ease it back: this is the PT's safe minimum"),
+])  # fmt: skip
+def test_to_a_caregiver_the_stop_alert_says_why(server: str, problems: list[str], zone: str, limit: str,
+                                                said: str) -> None:
+    """In passive mode a screen reader hears a stop from the banner (an alert; the cue is hidden from it
+    then, so it is not heard twice): the banner tells the caregiver why, as the spoken cue does."""
+    import json
+    import re
+
+    routes: list = []
+
+    def passive_plan(route) -> None:  # type: ignore[no-untyped-def]
+        response = route.fetch()
+        plan = [item | {"mode": "passive"} for item in response.json()]  # the caregiver moves the limb
+        route.fulfill(response=response, json=plan)
+
+    with offline_page(server, problems) as pg:
+        pg.route(re.compile(r".*/live/plan$"), passive_plan)
+        pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
+        pg.goto(server + "/coach", wait_until="domcontentloaded")
+        pg.wait_for_selector("body[data-ready=true]")
+        assert routes, "the page opened no /live/ws"
+        ev = _frame(DEMO_SPEC.exercise, 170.0 if limit == "max" else 20.0, zone, (90, 130), 1.0)
+        ev |= {"mode": "passive", "safe_max": 160, "safe_min": 40, "cue_id": 1,
+               "cue": f"stop: this is the PT's safe {'maximum' if limit == 'max' else 'minimum'}"}
+        routes[-1].send(json.dumps(ev))
+        pg.wait_for_selector(f"#safety[data-limit={limit}]", state="visible")
+        assert pg.locator("#safety-text").inner_text() == said.split(": ")[0]  # the words seen stay short
+        heard = pg.evaluate("""() => [...document.querySelectorAll('#safety-text, #safety-why')]
+                                       .map(n => n.textContent).join('')""")
+        assert heard == said

@@ -574,6 +574,10 @@
     if (show) {
       const words = safetyWords(app.safetyLimit, forHelper());
       if ($("safety-text").textContent !== words) $("safety-text").textContent = words;
+      // the alert is what a screen reader hears of a stop (the cue is hidden from it then): to a caregiver
+      // it also says why, as the spoken cue does ("stop: this is the PT's safe maximum")
+      const why = forHelper() ? `: this is the PT's safe ${app.safetyLimit === "min" ? "minimum" : "maximum"}` : "";
+      if ($("safety-why").textContent !== why) $("safety-why").textContent = why;
       banner.dataset.limit = app.safetyLimit;
     }
     if (show && banner.hidden) {
