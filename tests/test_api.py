@@ -842,3 +842,18 @@ def test_demo_sessions_never_enter_trends(api: TestClient) -> None:
     [series] = t["series"]
     assert [round(p["best_angle"]) for p in series["points"]] == pytest.approx([100], abs=2)
     assert len(api.get(f"/api/patients/{pid}/sessions").json()) == 2  # still listed, marked demo
+
+
+def test_the_last_session_is_the_patients_not_the_demo_videos(api: TestClient) -> None:
+    """The coach plays a rendered demo when no camera opens ("not saved to your progress"): the patient list
+    and page said "Last session: today" of a patient who last exercised three days ago."""
+    pid = _patient(api)
+    real = _days_ago(3)
+    _post_session(api, pid, real, [_set(100.0)])
+    _post_session(api, pid, _days_ago(0.1), [_set(60.0)], demo=True)
+    for p in (api.get(f"/api/patients/{pid}").json(), _listed(api, pid)):
+        assert datetime.fromisoformat(p["last_session_at"]) == pytest.approx(real, abs=timedelta(seconds=1))
+    only_demo = _patient(api)
+    _post_session(api, only_demo, _days_ago(0.1), [_set(60.0)], demo=True)
+    assert api.get(f"/api/patients/{only_demo}").json()["last_session_at"] is None
+    assert _listed(api, only_demo)["last_session_at"] is None

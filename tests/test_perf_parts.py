@@ -293,7 +293,7 @@ def test_patient_list_figures_match_the_per_patient_ones(store) -> None:  # type
     assert 0.5 < by_name["Bench patient 001 (synthetic)"]["adherence_30d"] < 1.0
     assert by_name["New, plan only"]["adherence_30d"] == 0.0
     assert by_name["No plan"]["adherence_7d"] is None
-    assert by_name["Demo only"]["last_session_at"] is not None
+    assert by_name["Demo only"]["last_session_at"] is None  # the demo video is no session of theirs
 
 
 @pytest.mark.parametrize(

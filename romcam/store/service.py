@@ -91,7 +91,8 @@ def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> 
 
     now = now or now_utc()
     refresh_alerts(db, patient, now=now)
-    last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id))
+    last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id,
+                                                                 Session.demo.is_(False)))  # not the demo video
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
     return {

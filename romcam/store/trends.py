@@ -456,7 +456,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                              Prescription.active)
     rows = db.execute(select(
         Patient.id,
-        per_patient(func.max(Session.started_at), Session.patient_id == Patient.id),
+        per_patient(func.max(Session.started_at), real),  # the last session: the demo video is none
         # the newest session of the plan: walked back from the newest (the index on patient, demo, start) and
         # stopped at the first of the plan, not max() over every session's set test (10x slower at 500 each)
         select(Session.started_at).where(planned).order_by(Session.started_at.desc()).limit(1)
