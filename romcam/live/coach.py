@@ -160,7 +160,7 @@ class CoachOutput:
     fatigued: bool
     rest_remaining_s: float | None
     actions: list[tuple[str, Any]] = field(default_factory=list)
-    view_ok: bool | None = None  # the view judged over the last VIEW_WINDOW_S (None: nobody in view to judge)
+    view_ok: bool | None = None  # the view judged over the last VIEW_WINDOW_S (None: not judged yet, or nobody in view)
     auto_paused: bool = False  # paused because nobody is in view: it resumes by itself
     auto_start_in_s: float | None = None  # hands-free start counting down: seconds until the session starts
 
@@ -271,6 +271,7 @@ class Coach:
         self._in_update = False
         self._views: deque[tuple[float, bool]] = deque()  # (t, the frame's view right) over VIEW_WINDOW_S
         self._view_wrong = False
+        self._view_known = False  # seen for VIEW_MIN_S since the person came into view (or the exercise changed)
         self._reset_set()
 
     # ------------------------------------------------------------------ commands
@@ -417,7 +418,7 @@ class Coach:
             state=self.state, zone=zone, rep=self._rep if self.started else f.rep, hold_s=round(hold, 2),
             cue=self.cue, cue_id=self.cue_id,
             view_hint=view_hint(item) if f.has_subject and self._view_wrong else None,
-            view_ok=(not self._view_wrong) if f.has_subject and self._views else None,
+            view_ok=(not self._view_wrong) if f.has_subject and self._view_known else None,
             missing=f.missing if f.has_subject and not math.isfinite(f.angle) else None,
             plan_index=self.index, started=self.started, fatigued=self._fatigued,
             rest_remaining_s=None if rest_left is None else round(rest_left, 1), actions=list(self._actions),
@@ -487,7 +488,7 @@ class Coach:
         views = self._views
         if not f.has_subject:
             views.clear()
-            self._view_wrong = False
+            self._view_wrong = self._view_known = False
             return
         if f.view_ok is not None:
             views.append((f.t, bool(f.view_ok)))
@@ -495,6 +496,7 @@ class Coach:
             views.popleft()
         if not views or f.t - views[0][0] < VIEW_MIN_S - 1e-9:
             return  # too little seen to change the verdict
+        self._view_known = True
         if self._view_wrong:
             recent = [ok for t, ok in views if t >= f.t - VIEW_CLEAR_S]
             self._view_wrong = sum(not ok for ok in recent) > VIEW_RIGHT_SHARE * len(recent)
@@ -652,7 +654,7 @@ class Coach:
             self.index += 1
             self._reset_set()
             self._views.clear()  # the next exercise may need another view: judged afresh
-            self._view_wrong = False
+            self._view_wrong = self._view_known = False
             self.state = "positioning"
             self._say(f"next: {self.item.exercise_name or self.item.exercise}", force=True)
             return [("begin_set", self.index)]
