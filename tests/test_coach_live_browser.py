@@ -152,7 +152,7 @@ def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, probl
 # Installed before the page's scripts: for each batch of changes (what one task, such as one WebSocket
 # message, changed), what a screen reader hears from every live region written in it — all of them, #cue,
 # #announce and the stop banner alike: the region's text less what is aria-hidden, and an alert (role=alert)
-# when it appears. Nothing from a region hidden itself. And every cue put on screen (heard or not).
+# when it appears. Nothing from a region hidden itself. And every cue written (heard or not, shown or not).
 LIVE_WRITES = RECORD_SPEECH + """
 const LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
 const heard = (region) => {
@@ -167,9 +167,12 @@ new MutationObserver((records) => {
   for (const r of records) {
     const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
     const region = node && node.closest && node.closest(LIVE);
+    // every cue written, wherever it is (at the end the coaching column may already have made way for the summary)
+    if (region && region.id === "cue" && r.type !== "attributes" && region.textContent) {
+      window.__cues.push(region.textContent);
+    }
     if (!region || region.closest("[hidden]")) continue;
     if (r.type === "attributes" && !region.matches("[role=alert]")) continue;  // only an alert appearing is said
-    if (region.id === "cue" && region.textContent) window.__cues.push(region.textContent);
     const text = heard(region);
     if (text) written.set(region.id, text);
   }
