@@ -185,7 +185,7 @@ def session_rows(s: SessionSpec, rx: dict[tuple[uuid.UUID, int], tuple[uuid.UUID
     rows.sessions.append({
         "id": s.id, "patient_id": s.patient_id, "started_at": s.started_at,
         "ended_at": s.started_at + timedelta(minutes=3 * len(s.sets) + 2), "source": SOURCE, "status": "complete",
-        "demo": False, "model": "synthetic", "romcam_version": __version__,
+        "demo": False, "filed": True, "model": "synthetic", "romcam_version": __version__,
         "content_sha256": hashlib.sha256(f"bench-seed:{s.id}".encode()).hexdigest(), "received_at": received_at,
     })  # fmt: skip
     for i, spec in enumerate(s.sets):

@@ -71,6 +71,8 @@ def begin_set(db: DB, *, session_id: uuid.UUID, position: int, started_at: datet
                                "warnings": []})
     row.samples = SetSamples(count=0, data=pack_samples([], []))
     db.add(row)
+    if prescription_id is not None:
+        session.filed = True
     db.commit()
     return set_id
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     Uuid,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -127,6 +128,8 @@ class Session(Base):
     source: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(16))  # complete | interrupted
     demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # one of its sets is filed under a prescription (kept by the store as sets are stored; adherence reads it)
+    filed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     model: Mapped[str] = mapped_column(String(200), default="")
     romcam_version: Mapped[str] = mapped_column(String(40), default="")
     content_sha256: Mapped[str] = mapped_column(String(64))  # of the canonical document: idempotency
@@ -136,7 +139,8 @@ class Session(Base):
         back_populates="session", order_by="ExerciseSet.position", cascade="all, delete-orphan")
 
     __table_args__ = (Index("ix_sessions_patient_started", "patient_id", "started_at"),
-                      Index("ix_sessions_patient_demo_started", "patient_id", "demo", "started_at"))  # 0004p
+                      Index("ix_sessions_patient_demo_started", "patient_id", "demo", "started_at"),  # 0004p
+                      Index("ix_sessions_patient_demo_filed_started", "patient_id", "demo", "filed", "started_at"))
 
 
 class ExerciseSet(Base):

@@ -249,7 +249,8 @@ def ingest_session(db: DB, doc: SessionDoc | dict[str, Any], *, now: datetime | 
     _check_prescriptions(db, doc)
     session = Session(id=doc.id, patient_id=patient.id, started_at=doc.started_at, ended_at=doc.ended_at,
                       source=doc.source, status=doc.status, demo=doc.demo, model=doc.model,
-                      romcam_version=doc.romcam_version, content_sha256=digest)
+                      romcam_version=doc.romcam_version, content_sha256=digest,
+                      filed=any(s.prescription_id is not None for s in doc.sets))
     for i, s in enumerate(doc.sets):
         set_id = uuid.uuid5(doc.id, f"set/{i}")  # deterministic: laptop and clinic agree
         row = ExerciseSet(

@@ -186,9 +186,18 @@ def set_of_the_plan() -> ColumnElement[bool]:
         v.mode == ExerciseSet.mode, v.posture == ExerciseSet.posture)
 
 
+def unfiled_of_the_plan() -> ColumnElement[bool]:
+    """A :class:`Session` none of whose sets is filed (``Session.filed`` false) with a set of the plan all the
+    same — of an active prescription's motion, side, mode and posture (correlated to the enclosing query's
+    sessions). Sessions of the plan are the filed ones and these: two queries, each a plain AND the index on
+    (patient, demo, filed, started) narrows, rather than an OR that makes PostgreSQL test every session."""
+    return Session.filed.is_(False) & exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+
+
 def session_of_the_plan() -> ColumnElement[bool]:
-    """A :class:`Session` with at least one set of the plan (correlated to the enclosing query's sessions)."""
-    return exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+    """A :class:`Session` with at least one set of the plan: filed under a prescription, or
+    :func:`unfiled_of_the_plan` (for one patient's sessions; the patient list counts the two apart)."""
+    return Session.filed | unfiled_of_the_plan()
 
 
 def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> list[tuple[datetime, bool]]:
@@ -205,6 +214,12 @@ def plan_started_at(db: DB, patient: Patient) -> datetime | None:
     first = db.scalar(select(func.min(Prescription.created_at))
                       .where(Prescription.patient_id == patient.id, Prescription.active))
     return _aware(first)
+
+
+def _latest(*times: datetime | None) -> datetime | None:
+    """The latest of ``times`` that are not None (None if none is)."""
+    known = [t for t in (_aware(t) for t in times) if t is not None]
+    return max(known) if known else None
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -335,9 +350,10 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
     per_week = prescribed_per_week(db, patient)
     if not per_week:
         return None
-    last = db.scalar(select(Session.started_at).where(Session.patient_id == patient.id, Session.demo.is_(False),
-                                                       session_of_the_plan())
-                     .order_by(Session.started_at.desc()).limit(1))
+    real = (Session.patient_id == patient.id, Session.demo.is_(False))
+    last = _latest(db.scalar(select(func.max(Session.started_at)).where(*real, Session.filed.is_(True))),
+                   db.scalar(select(Session.started_at).where(*real, unfiled_of_the_plan())
+                             .order_by(Session.started_at.desc()).limit(1)))
     return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now)
 
 
@@ -447,7 +463,6 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     ids = [p.id for p in patients]
     since7, since30 = now - timedelta(days=7), now - timedelta(days=30)
     real = (Session.patient_id == Patient.id) & (Session.demo == false())
-    planned = real & session_of_the_plan()
 
     def per_patient(expr: Any, *where: Any) -> Any:
         return select(expr).where(*where).correlate(Patient).scalar_subquery()
@@ -457,31 +472,34 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     rows = db.execute(select(
         Patient.id,
         per_patient(func.max(Session.started_at), real),  # the last session: the demo video is none
-        # the newest session of the plan: walked back from the newest (the index on patient, demo, start) and
-        # stopped at the first of the plan, not max() over every session's set test (10x slower at 500 each)
-        select(Session.started_at).where(planned).order_by(Session.started_at.desc()).limit(1)
-        .correlate(Patient).scalar_subquery(),
+        # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
+        # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
+        per_patient(func.max(Session.started_at), real, Session.filed.is_(True)),
+        select(Session.started_at).where(real, unfiled_of_the_plan()).order_by(Session.started_at.desc())
+        .limit(1).correlate(Patient).scalar_subquery(),
         per_patient(func.max(PrescriptionVersion.sessions_per_week),
                     PrescriptionVersion.prescription_id == Prescription.id,
                     PrescriptionVersion.version == Prescription.current_version,
                     Prescription.patient_id == Patient.id, Prescription.active),
         plan_start,
     ).where(Patient.id.in_(ids)))
-    figures = {row[0]: row[1:] for row in rows}
-    # sessions of the plan over 7 and 30 days, each session tested once (the test is the cost), counted by
-    # the database; a plan begun within the 30 days counts from its start, for those few patients apart
-    recent = (Session.patient_id.in_(ids), Session.demo == false(), Session.started_at >= since30,
-              session_of_the_plan())
-    counts: dict[uuid.UUID, tuple[int, int]] = {
-        pid: (int(n7 or 0), int(n30)) for pid, n7, n30 in db.execute(
-            select(Session.patient_id, func.sum(case((Session.started_at >= since7, 1), else_=0)), func.count())
-            .where(*recent).group_by(Session.patient_id))}
+    figures = {row[0]: (row[1], _latest(row[2], row[3]), *row[4:]) for row in rows}
+    # sessions of the plan over 7 and 30 days, counted by the database, the filed and the unfiled apart (see
+    # unfiled_of_the_plan); a plan begun within the 30 days counts from its start, for those few patients apart
+    counts: dict[uuid.UUID, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for test in (Session.filed.is_(True), unfiled_of_the_plan()):
+        recent = (Session.patient_id.in_(ids), Session.demo == false(), Session.started_at >= since30, test)
+        for pid, n7, n30 in db.execute(
+                select(Session.patient_id, func.sum(case((Session.started_at >= since7, 1), else_=0)), func.count())
+                .where(*recent).group_by(Session.patient_id)):
+            counts[pid] = (counts[pid][0] + int(n7 or 0), counts[pid][1] + int(n30))
     new_plans = {pid: start for pid, row in figures.items()
                  if (start := _aware(row[-1])) is not None and start > since30}
     if new_plans:
         since_start: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-        for pid, at in db.execute(select(Session.patient_id, Session.started_at)
-                                  .where(*recent, Session.patient_id.in_(list(new_plans)))):
+        for pid, at in db.execute(select(Session.patient_id, Session.started_at).where(
+                Session.patient_id.in_(list(new_plans)), Session.demo == false(), Session.started_at >= since30,
+                session_of_the_plan())):
             if _aware(at) >= new_plans[pid]:
                 since_start[pid].append(_aware(at))
         for pid in new_plans:
@@ -493,7 +511,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     out = []
     for p in patients:
         last_any, last_planned, per_week, first_rx = figures[p.id]
-        n7, n30 = counts.get(p.id, (0, 0))
+        n7, n30 = counts[p.id]
         message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, first_rx, now=now)
         open_missed = [a for a in alerts[p.id] if a.kind == "missed_sessions"]
         for extra in open_missed[1:] if message else open_missed:  # cleared (or a duplicate): resolve it
