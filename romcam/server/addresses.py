@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from pathlib import Path
 
 # what a browser on this machine opens for a server bound to every interface
 WILDCARD_LOCAL = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 # a documentation address (RFC 5737, never routed): "connecting" a UDP socket to it picks the interface
 # of the default route and sends no packet
 ROUTE_PROBE = "192.0.2.1"
+CONTAINER_MARKERS = (Path("/.dockerenv"), Path("/run/.containerenv"))  # Docker's, Podman's
+
+
+def in_container() -> bool:
+    """True inside a Docker or Podman container, whose own addresses other machines do not reach."""
+    return any(marker.exists() for marker in CONTAINER_MARKERS)
 
 
 def url(host: str, port: int) -> str:
@@ -68,6 +75,10 @@ def _is_ip(text: str) -> bool:
 def all_interfaces_line(host: str, port: int) -> str:
     """What to tell the person who bound every interface: that it listens on all of them, and where another
     machine opens it."""
+    if in_container():  # its own address is the container network's: the host's published port is the way in
+        where = (f"in a container: other machines reach it where the host publishes port {port} (compose.yaml: "
+                 f"127.0.0.1:{port}, for the HTTPS reverse proxy, docs/deploy.md)")
+        return f"romcam: listening on all interfaces ({host or '0.0.0.0'}, port {port}): {where}"
     others = network_urls(port)
     where = (f"from another machine open {' or '.join(f'{u}/' for u in others)}" if others else
              f"from another machine open this machine's network address on port {port} (none was found here)")
