@@ -593,8 +593,12 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_rekey(args: argparse.Namespace) -> int:
     """Move the audit log to a new secret key (docs/deploy.md): the keys come from the environment, never
     from arguments (a process list or a shell history would keep them)."""
+    from sqlalchemy.engine import make_url
+
     from .server.settings import MIN_SECRET_KEY
     from .store import Store, audit
+    from .store.db import resolve_url
+    from .store.errors import AuditKeyChangedError
 
     old = os.environ.get("ROMCAM_OLD_SECRET_KEY", "")
     new = os.environ.get("ROMCAM_SECRET_KEY", "")
@@ -606,16 +610,25 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
     if len(new) < MIN_SECRET_KEY:
         raise UsageError(f"ROMCAM_SECRET_KEY: at least {MIN_SECRET_KEY} characters (python3 -c 'import secrets; "
                          "print(secrets.token_urlsafe(48))')")
-    store = Store(args.db)
+    url = resolve_url(args.db)
+    where = make_url(url).render_as_string()  # the password hidden
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite" and database and not Path(database).expanduser().exists():
+        # opening it would make a new, empty database and "move" its empty log
+        raise AuditKeyChangedError(f"{where}: no such database: nothing to move. Give --db (or ROMCAM_DB) the "
+                                   "clinic server's database")
+    store = Store(url)
     try:
         with store.session() as db:
             done = audit.rekey(db, old_key=old, new_key=new)
+    except AuditKeyChangedError as exc:
+        raise AuditKeyChangedError(f"{where}: {exc}") from None
     finally:
         store.close()
     left = (f"; {done.left} rows of patients deleted since stay under the previous key (nobody can tie them to "
             "anyone)") if done.left else ""
-    print(f"audit log moved to the new key: {done.rows} rows of {done.patients} patients{left}. Start the server "
-          "with the new ROMCAM_SECRET_KEY.", file=sys.stderr)
+    print(f"audit log of {where} moved to the new key: {done.rows} rows of {done.patients} patients{left}. Start "
+          "the server with the new ROMCAM_SECRET_KEY.", file=sys.stderr)
     return 0
 
 

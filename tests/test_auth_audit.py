@@ -159,6 +159,39 @@ def test_rekey_takes_keys_from_the_environment_only(monkeypatch, capsys, tmp_pat
     assert "the same key" in capsys.readouterr().err
 
 
+def test_rekey_refuses_a_database_that_is_not_the_clinics(monkeypatch, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An admin who mistypes --db, or leaves it out with ROMCAM_DB unset (the default SQLite file), was told
+    "audit log moved to the new key: 0 rows of 0 patients. Start the server with the new ROMCAM_SECRET_KEY",
+    and a new database was made there; the clinic's log had not moved, and its server then refused the new
+    key. The command now says which database it read and that it holds no audit log, and makes none."""
+    from romcam.cli import main
+    from romcam.store.db import Store
+    from romcam.store.models import ServerSetting
+
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    missing = tmp_path / "clinc.db"  # a typo
+    assert main(["audit", "rekey", "--db", f"sqlite:///{missing}"]) == 1
+    said = capsys.readouterr().err
+    assert "no such database" in said and str(missing) in said and "moved" not in said, said
+    assert not missing.exists()
+    monkeypatch.setenv("ROMCAM_DATA", str(tmp_path / "data"))  # --db left out, ROMCAM_DB unset: the default file
+    monkeypatch.delenv("ROMCAM_DB", raising=False)
+    assert main(["audit", "rekey"]) == 1
+    assert "no such database" in capsys.readouterr().err
+    empty = tmp_path / "empty.db"  # a database no server ever ran on
+    Store(f"sqlite:///{empty}").close()
+    assert main(["audit", "rekey", "--db", f"sqlite:///{empty}"]) == 1
+    said = capsys.readouterr().err
+    assert "holds no audit log" in said and str(empty) in said and "moved" not in said, said
+    store = Store(f"sqlite:///{empty}")
+    try:
+        with store.session() as db:
+            assert db.get(ServerSetting, audit.KEY_SETTING) is None  # no key stamped on it either
+    finally:
+        store.close()
+
+
 def test_a_trial_on_the_public_default_key_moves_to_the_clinics_key_at_its_first_start(store, db_url) -> None:  # type: ignore[no-untyped-def]
     """A clinic tried romcam on loopback without a key of its own (the public default), then set
     ROMCAM_SECRET_KEY: the server starts, and the trial's audit rows follow the patients to the new key."""

@@ -61,11 +61,14 @@ def test_below_the_safe_minimum_the_red_banner_says_ease_it_back(server: str, pr
         pg.wait_for_selector("#angle[data-angle]")
         # the gauge shows the limit before anything is passed: a red stretch below it and its tick
         legend = pg.locator("#gauge-legend").inner_text()
-        assert "Safe minimum 40°" in legend and "Safe limit 160°" in legend, legend
+        # both limits named for their end: "Safe limit 160°" beside "Safe minimum 40°" read as if only the
+        # top one were a limit
+        assert "Safe minimum 40°" in legend and "Safe maximum 160°" in legend, legend
         assert pg.locator("#gauge-under").get_attribute("d").startswith("M ")
         tick = [float(pg.locator("#gauge-safe-min").get_attribute(a)) for a in ("x1", "y1", "x2", "y2")]
         assert any(abs(v) > 1 for v in tick), tick
-        assert "safe minimum 40" in pg.locator("#gauge-title").text_content()
+        title = pg.locator("#gauge-title").text_content()
+        assert "safe minimum 40" in title and "safe maximum 160" in title, title
         pg.locator("#primary").click()
         pg.wait_for_selector("body[data-started=true]")
         pg.wait_for_selector("#safety[data-limit=min]", state="visible", timeout=30_000)

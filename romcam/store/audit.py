@@ -58,6 +58,10 @@ KEY_CHANGED = ("ROMCAM_SECRET_KEY is not the key this database's audit log was w
                "new key> romcam audit rekey --db <this database>")
 
 
+NO_AUDIT_LOG = ("this database holds no audit log (no server has run on it): nothing to move. Give --db (or "
+                "ROMCAM_DB) the clinic server's database")
+
+
 @dataclass(frozen=True, slots=True)
 class Rekeyed:
     rows: int  # audit rows moved to the new key
@@ -87,6 +91,9 @@ def rekey(db: DB, *, old_key: str, new_key: str) -> Rekeyed:
     """Move the audit rows of every stored patient from ``old_key``'s pseudonym to ``new_key``'s and keep
     the new key's fingerprint (commits). ``old_key`` must be the key the log was written with."""
     kept = db.get(ServerSetting, KEY_SETTING)
+    if kept is None and not db.scalar(select(func.count()).select_from(AuditEntry)):
+        # no server ever ran on it: not the clinic's database (a --db mistyped, or left out for the default)
+        raise AuditKeyChangedError(NO_AUDIT_LOG)
     if kept is not None and not hmac.compare_digest(kept.value, key_fingerprint(old_key)):
         if hmac.compare_digest(kept.value, key_fingerprint(new_key)):
             raise AuditKeyChangedError("the audit log is already on this ROMCAM_SECRET_KEY: nothing to move")

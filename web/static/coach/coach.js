@@ -344,12 +344,14 @@
       } else {
         legend.append(el("span", { class: "legend-item" }, "Measuring only — no target set"));
       }
-      if (safe !== null) legend.append(el("span", { class: "legend-item legend-safe" }, `Safe limit ${Math.round(safe)}°`));
+      // beside a safe minimum, the other limit is named for its end too: "Safe limit" read as the only one
+      const maxName = safeMin !== null ? "Safe maximum" : "Safe limit";
+      if (safe !== null) legend.append(el("span", { class: "legend-item legend-safe" }, `${maxName} ${Math.round(safe)}°`));
       if (safeMin !== null) {
         legend.append(el("span", { class: "legend-item legend-safe legend-safe-min" }, `Safe minimum ${Math.round(safeMin)}°`));
       }
       $("gauge-title").textContent = tmin !== null || tmax !== null
-        ? `Angle gauge: target ${tmin ?? lo} to ${tmax ?? hi} degrees` + (safe !== null ? `, safe limit ${safe}` : "")
+        ? `Angle gauge: target ${tmin ?? lo} to ${tmax ?? hi} degrees` + (safe !== null ? `, ${maxName.toLowerCase()} ${safe}` : "")
           + (safeMin !== null ? `, safe minimum ${safeMin}` : "")
         : "Angle gauge: measuring only";
     }
