@@ -85,6 +85,15 @@ def test_below_the_safe_minimum_the_red_banner_says_ease_it_back(server: str, pr
     assert not any("come back down" in s for s in spoken), spoken
 
 
+def _wait_for_socket(pg, routes: list) -> None:  # type: ignore[no-untyped-def]
+    """Until the page's /live/ws has reached the test's handler (``routes``)."""
+    for _ in range(200):
+        if routes:
+            return
+        pg.wait_for_timeout(100)
+    raise AssertionError("the page opened no /live/ws")
+
+
 def _frame(exercise: str, angle: float, zone: str, band: tuple[float, float], t: float) -> dict:
     """A frame event as the live server sends it (romcam/live/events.py), for the page's readout."""
     return {"type": "frame", "t": t, "exercise": exercise, "side": "left", "mode": "active", "angle": angle,
@@ -114,8 +123,8 @@ def test_the_readout_says_the_end_of_the_target_the_exercise_works_toward(
         pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
         pg.goto(server + "/coach", wait_until="domcontentloaded")
         pg.wait_for_selector("body[data-ready=true]")
-        pg.wait_for_function("() => document.body.dataset.ready === 'true'")
-        assert routes, "the page opened no /live/ws"
+        pg.wait_for_selector("#plan-list li", state="attached")  # the plan is fetched after ready: its mode
+        _wait_for_socket(pg, routes)
         for i, (angle, zone, note) in enumerate(readings):
             routes[-1].send(json.dumps(_frame(exercise, angle, zone, band, 1.0 + i)))
             pg.wait_for_selector(f"#angle[data-zone={zone}]")
@@ -145,7 +154,8 @@ def test_to_a_caregiver_the_stop_alert_says_why(server: str, problems: list[str]
         pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
         pg.goto(server + "/coach", wait_until="domcontentloaded")
         pg.wait_for_selector("body[data-ready=true]")
-        assert routes, "the page opened no /live/ws"
+        pg.wait_for_selector("#plan-list li", state="attached")  # the plan is fetched after ready: its mode
+        _wait_for_socket(pg, routes)
         ev = _frame(DEMO_SPEC.exercise, 170.0 if limit == "max" else 20.0, zone, (90, 130), 1.0)
         ev |= {"mode": "passive", "safe_max": 160, "safe_min": 40, "cue_id": 1,
                "cue": f"stop: this is the PT's safe {'maximum' if limit == 'max' else 'minimum'}"}
