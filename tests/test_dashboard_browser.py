@@ -920,8 +920,13 @@ def _safe_minimum_in_the_dashboard(page, server: str) -> None:  # type: ignore[n
     field = page.locator("#safe-min-field")
     form.locator("select[name=exercise]").select_option("elbow_flexion")
     assert field.is_hidden()
+    assert "safe maximum guards the other end" not in page.locator("#normal-hint").inner_text()
     form.locator("select[name=exercise]").select_option("knee_extension")
     assert field.is_visible()
+    # the safe maximum of an exercise that works the low end guards where each rep starts: said, with what
+    # a small one would do (a PT's 20° here would make the coach say stop at every rest)
+    assert "safe maximum guards the other end" in page.locator("#normal-hint").inner_text()
+    assert "stop at every rest" in page.locator("#normal-hint").inner_text()
     form.locator("select[name=side]").select_option("left")
     for name, value in (("target_min", 5), ("target_max", 40), ("safe_max", 90), ("safe_min", 10), ("reps", 8),
                         ("hold_s", 0), ("sessions_per_week", 3)):

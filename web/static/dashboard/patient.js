@@ -295,6 +295,10 @@
     hint.textContent = m
       ? `Normal range for ${m.name.toLowerCase()}: ${R.fmtRange(m.normal.min, m.normal.max)} (${m.normal.source}). `
         + `This exercise works the ${m.works === "min" ? "low" : "high"} end of the range.`
+        // its safe maximum guards the end it starts from: below the resting angle, every rest would say stop
+        + (m.works === "min" ? ` Here the safe maximum guards the other end, where each rep starts (a ${
+          m.name.toLowerCase()} rests bent): set it above the resting angle, or the coach says stop at every rest.`
+          : "")
       : "";
     // the safe minimum guards the low end: asked for the motions that work it, and kept in view on a
     // prescription that has one (hidden, it would be dropped from the next version unseen)
