@@ -132,6 +132,26 @@ def ws_until(ws: Any, until: Callable[[dict], bool], seconds: float, seen: list[
 
 
 @contextmanager
+def serve_plan(tmp: Path, source: Path, plan: list[dict[str, Any]], *args: str,
+               timeout: float = 120.0) -> Iterator[str]:
+    """:func:`romcam_serve` on the video ``source`` (``args`` added, e.g. ``--loop``) with the PT's ``plan``
+    (prescriptions of the local patient) in its database — read at start; yields the server's base URL."""
+    from romcam.store import service
+    from romcam.store.db import Store
+
+    store = Store(f"sqlite:///{tmp / 'romcam.db'}")  # the database romcam_serve opens
+    try:
+        with store.session() as db:
+            patient = service.get_patient(db, store.local_patient_id)
+            for rx in plan:
+                service.create_prescription(db, patient, dict(rx))
+    finally:
+        store.close()
+    with romcam_serve(tmp, "--source", str(source), *args, timeout=timeout) as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
 def romcam_serve(tmp: Path, *args: str, ready: str = "/live/status", timeout: float = 120.0,
                  env: dict[str, str] | None = None, port: int | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
     """A real ``romcam serve`` subprocess on a free port (or ``port``: a server started again), a SQLite

@@ -19,11 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, offline_page, require_browser, serve_plan
 
 from romcam.render import RenderSpec, render_clip
-from romcam.store import service
-from romcam.store.db import Store
 
 SPEC = RenderSpec(exercise="knee_flexion", side="left", view="side", posture="lying", reps=2, fps=10, width=480,
                   height=360, seed=3, caregiver=True)
@@ -57,12 +55,8 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def served(clip: Path, tmp_path: Path) -> Iterator[str]:
-    store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")  # the database romcam_serve opens: the PT's plan in it
-    with store.session() as db:
-        service.create_prescription(db, service.get_patient(db, store.local_patient_id), dict(PLAN))
-    store.close()
-    with romcam_serve(tmp_path, "--source", str(clip), timeout=STARTUP_S) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    with serve_plan(tmp_path, clip, [PLAN], timeout=STARTUP_S) as url:  # the PT's plan in its database
+        yield url
 
 
 def _words(pg) -> str:  # type: ignore[no-untyped-def]

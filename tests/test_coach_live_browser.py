@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ARTIFACTS, RECORD_SPEECH, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, RECORD_SPEECH, offline_page, require_browser, serve_plan
 
-from romcam.store import service
-from romcam.store.db import Store
 from tests.conftest import DEMO_SPEC
 
 STARTUP_S = 120
@@ -30,15 +28,8 @@ PLAN = {"exercise": DEMO_SPEC.exercise, "side": DEMO_SPEC.side, "mode": "active"
 @pytest.fixture(scope="module")
 def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
-    tmp = tmp_path_factory.mktemp("coach-live")
-    store = Store(f"sqlite:///{tmp / 'romcam.db'}")  # the database romcam_serve opens: the plan is read at start
-    try:
-        with store.session() as db:
-            service.create_prescription(db, service.get_patient(db, store.local_patient_id), PLAN)
-    finally:
-        store.close()
-    with romcam_serve(tmp, "--source", str(demo_clip), "--loop", timeout=STARTUP_S) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    with serve_plan(tmp_path_factory.mktemp("coach-live"), demo_clip, [PLAN], "--loop", timeout=STARTUP_S) as url:
+        yield url
 
 
 def _open_and_start(pg, server: str) -> None:  # type: ignore[no-untyped-def]
@@ -230,18 +221,10 @@ def test_a_screen_reader_hears_each_cue_once(server: str, problems: list[str]) -
 def two_sets(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A plan of two exercises, the first of 2 reps: the set ends, a rest, then the next exercise."""
     require_browser()
-    tmp = tmp_path_factory.mktemp("coach-two-sets")
-    store = Store(f"sqlite:///{tmp / 'romcam.db'}")
-    try:
-        with store.session() as db:
-            patient = service.get_patient(db, store.local_patient_id)
-            service.create_prescription(db, patient, PLAN | {"reps": 2})
-            service.create_prescription(db, patient, PLAN | {"exercise": "elbow_flexion", "target_min": 100,
-                                                             "target_max": 140, "safe_max": 150})
-    finally:
-        store.close()
-    with romcam_serve(tmp, "--source", str(demo_clip), "--loop", timeout=STARTUP_S) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    plan = [PLAN | {"reps": 2}, PLAN | {"exercise": "elbow_flexion", "target_min": 100, "target_max": 140,
+                                         "safe_max": 150}]
+    with serve_plan(tmp_path_factory.mktemp("coach-two-sets"), demo_clip, plan, "--loop", timeout=STARTUP_S) as url:
+        yield url
 
 
 def test_a_screen_reader_hears_the_set_done_the_next_exercise_and_the_end_once(two_sets: str,

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import RECORD_SPEECH, offline_page, require_browser, romcam_serve
+from helpers import RECORD_SPEECH, offline_page, require_browser, serve_plan
 
-from romcam.store import service
-from romcam.store.db import Store
 from tests.conftest import DEMO_SPEC
 
 STARTUP_S = 120
@@ -43,15 +41,8 @@ new MutationObserver(() => {
 @pytest.fixture(scope="module")
 def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_browser()
-    tmp = tmp_path_factory.mktemp("coach-safe-min")
-    store = Store(f"sqlite:///{tmp / 'romcam.db'}")  # the database romcam_serve opens: the plan is read at start
-    try:
-        with store.session() as db:
-            service.create_prescription(db, service.get_patient(db, store.local_patient_id), PLAN)
-    finally:
-        store.close()
-    with romcam_serve(tmp, "--source", str(demo_clip), "--loop", timeout=STARTUP_S) as (port, _):
-        yield f"http://127.0.0.1:{port}"
+    with serve_plan(tmp_path_factory.mktemp("coach-safe-min"), demo_clip, [PLAN], "--loop", timeout=STARTUP_S) as url:
+        yield url
 
 
 def test_below_the_safe_minimum_the_red_banner_says_ease_it_back(server: str, problems: list[str]) -> None:
