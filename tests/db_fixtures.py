@@ -30,6 +30,36 @@ from romcam.store import Store
 __all__ = ["api", "db_url", "postgres_server", "store"]
 
 
+def alembic(engine, action: str, revision: str) -> None:  # type: ignore[no-untyped-def]
+    """``alembic upgrade|downgrade REVISION`` on ``engine`` (the migrations romcam ships, no alembic.ini)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from romcam.store.db import ALEMBIC_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, action)(cfg, revision)
+
+
+def databases_at(tmp_path: Path, postgres: PostgresServer, revision: str) -> Iterator[tuple[str, object]]:
+    """A new SQLite file, then a new PostgreSQL database (not from the server's template: that one is migrated
+    already), each brought to ``revision`` — a database an older romcam made: yields ``(url, engine)``."""
+    from romcam.store.db import make_engine, resolve_url
+
+    empty_pg = f"m_{uuid.uuid4().hex[:10]}"
+    postgres._sql(f"CREATE DATABASE {empty_pg}")
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", f"{postgres.base}/{empty_pg}"):
+        engine = make_engine(resolve_url(url))
+        alembic(engine, "upgrade", revision)
+        try:
+            yield url, engine
+        finally:
+            engine.dispose()
+
+
 def _pg_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4]))
     return Path(found[-1]).parent if found else None

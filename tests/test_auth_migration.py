@@ -8,30 +8,16 @@ import uuid
 import warnings
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from db_fixtures import *  # noqa: F403 (db_url, postgres_server)
+from db_fixtures import databases_at
 from sqlalchemy import MetaData, text
 
 from romcam.store import Store, accounts, service
-from romcam.store.db import ALEMBIC_DIR, make_engine, resolve_url
 from romcam.store.seed import synthetic_session
 
 
-def _upgrade(engine, revision: str) -> None:  # type: ignore[no-untyped-def]
-    cfg = Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-
-
 def test_0003_keeps_every_row_of_a_0002_database(tmp_path, postgres_server) -> None:  # type: ignore[no-untyped-def]
-    empty_pg = f"m_{uuid.uuid4().hex[:10]}"  # not from the fixture's template: that one is migrated already
-    postgres_server._sql(f"CREATE DATABASE {empty_pg}")
-    for url in (f"sqlite:///{tmp_path / 'old.db'}", f"{postgres_server.base}/{empty_pg}"):
-        engine = make_engine(resolve_url(url))
-        _upgrade(engine, "0002")
+    for url, engine in databases_at(tmp_path, postgres_server, "0002"):
         pid, sid = uuid.uuid4(), uuid.uuid4()
         now = datetime(2026, 11, 1, tzinfo=UTC)
         with engine.begin() as conn:

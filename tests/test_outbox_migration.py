@@ -7,23 +7,19 @@ from __future__ import annotations
 import uuid
 
 from db_fixtures import *  # noqa: F403 (postgres_server)
+from db_fixtures import alembic, databases_at
 from sqlalchemy import inspect, select, text
-from test_peak_seen_migration import NOW, _alembic, _old_session
+from test_peak_seen_migration import NOW, _old_session
 
 from romcam.store import Store
-from romcam.store.db import make_engine, resolve_url
 from romcam.store.models import OutboxItem
 
 CLINIC_PATIENT = uuid.UUID("00000000-0000-4000-8000-00000000c11c")
 
 
 def test_0007_takes_what_was_sent_as_sent_to_the_linked_patient_and_downgrades(tmp_path, postgres_server) -> None:  # type: ignore[no-untyped-def]
-    empty_pg = f"m_{uuid.uuid4().hex[:10]}"  # not from the fixture's template: that one is migrated already
-    postgres_server._sql(f"CREATE DATABASE {empty_pg}")
-    for url in (f"sqlite:///{tmp_path / 'old.db'}", f"{postgres_server.base}/{empty_pg}"):
+    for url, engine in databases_at(tmp_path, postgres_server, "0006"):
         sqlite = url.startswith("sqlite")
-        engine = make_engine(resolve_url(url))
-        _alembic(engine, "upgrade", "0006")
         _, sid = _old_session(engine, sqlite)
         at = NOW.replace(tzinfo=None) if sqlite else NOW
 
@@ -46,8 +42,8 @@ def test_0007_takes_what_was_sent_as_sent_to_the_linked_patient_and_downgrades(t
             with store.session() as db:
                 rows = {r.id: r.sent_to for r in db.scalars(select(OutboxItem))}
             assert rows == {sent: CLINIC_PATIENT, waiting: None}, url
-            _alembic(store.engine, "downgrade", "0006")
+            alembic(store.engine, "downgrade", "0006")
             assert "sent_to" not in {c["name"] for c in inspect(store.engine).get_columns("sync_outbox")}, url
-            _alembic(store.engine, "upgrade", "head")
+            alembic(store.engine, "upgrade", "head")
         finally:
             store.close()

@@ -8,23 +8,13 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from alembic import command
-from alembic.config import Config
 from db_fixtures import *  # noqa: F403 (postgres_server)
+from db_fixtures import alembic, databases_at
 from sqlalchemy import inspect, text
 
 from romcam.store import Store, service, trends
-from romcam.store.db import ALEMBIC_DIR, make_engine, resolve_url
 
 NOW = datetime(2026, 11, 1, 9, tzinfo=UTC)
-
-
-def _alembic(engine, action: str, revision: str) -> None:  # type: ignore[no-untyped-def]
-    cfg = Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, revision)
 
 
 def _old_session(engine, sqlite: bool) -> tuple[uuid.UUID, uuid.UUID]:  # type: ignore[no-untyped-def]
@@ -55,11 +45,7 @@ def _old_session(engine, sqlite: bool) -> tuple[uuid.UUID, uuid.UUID]:  # type: 
 
 
 def test_0006_reads_the_rows_of_a_0005_database_as_seen_and_downgrades(tmp_path, postgres_server) -> None:  # type: ignore[no-untyped-def]
-    empty_pg = f"m_{uuid.uuid4().hex[:10]}"  # not from the fixture's template: that one is migrated already
-    postgres_server._sql(f"CREATE DATABASE {empty_pg}")
-    for url in (f"sqlite:///{tmp_path / 'old.db'}", f"{postgres_server.base}/{empty_pg}"):
-        engine = make_engine(resolve_url(url))
-        _alembic(engine, "upgrade", "0005s")
+    for url, engine in databases_at(tmp_path, postgres_server, "0005s"):
         pid, sid = _old_session(engine, url.startswith("sqlite"))
         engine.dispose()
         store = Store(url)  # runs 0006
@@ -72,11 +58,11 @@ def test_0006_reads_the_rows_of_a_0005_database_as_seen_and_downgrades(tmp_path,
                 [series] = trends.trends(db, service.get_patient(db, pid), exercise="knee_flexion",
                                          side="right")["series"]
                 assert [(p["best_angle"], p["best_seen"]) for p in series["points"]] == [(112, True)], url
-            _alembic(store.engine, "downgrade", "0005s")
+            alembic(store.engine, "downgrade", "0005s")
             columns = inspect(store.engine)
             assert "peak_seen" not in {c["name"] for c in columns.get_columns("reps")}, url
             assert "best_seen" not in {c["name"] for c in columns.get_columns("exercise_sets")}, url
-            _alembic(store.engine, "upgrade", "head")  # and up again, the rep still there
+            alembic(store.engine, "upgrade", "head")  # and up again, the rep still there
             with store.session() as db:
                 [s] = service.session_detail(db, service.get_session(db, sid))["sets"]
                 assert [r["peak_seen"] for r in s["reps"]] == [True], url

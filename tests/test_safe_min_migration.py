@@ -8,20 +8,16 @@ from __future__ import annotations
 import uuid
 
 from db_fixtures import *  # noqa: F403 (postgres_server)
+from db_fixtures import alembic, databases_at
 from sqlalchemy import inspect, text
-from test_peak_seen_migration import NOW, _alembic, _old_session
+from test_peak_seen_migration import NOW, _old_session
 
 from romcam.store import Store, service
-from romcam.store.db import make_engine, resolve_url
 
 
 def test_0009_keeps_every_version_with_no_safe_min_and_downgrades(tmp_path, postgres_server) -> None:  # type: ignore[no-untyped-def]
-    empty_pg = f"m_{uuid.uuid4().hex[:10]}"  # not from the fixture's template: that one is migrated already
-    postgres_server._sql(f"CREATE DATABASE {empty_pg}")
-    for url in (f"sqlite:///{tmp_path / 'old.db'}", f"{postgres_server.base}/{empty_pg}"):
+    for url, engine in databases_at(tmp_path, postgres_server, "0008"):
         sqlite = url.startswith("sqlite")
-        engine = make_engine(resolve_url(url))
-        _alembic(engine, "upgrade", "0008")
         pid, sid = _old_session(engine, sqlite)
         at = NOW.replace(tzinfo=None) if sqlite else NOW
         rx = uuid.uuid4()
@@ -55,11 +51,11 @@ def test_0009_keeps_every_version_with_no_safe_min_and_downgrades(tmp_path, post
                 fields = {k: versions[-1][k] for k in service.PRESCRIPTION_FIELDS} | {"safe_min": -5}
                 service.update_prescription(db, rx_row, fields)  # the PT adds a limit: version 3
                 assert service.current_version(db, rx_row).safe_min == -5, url
-            _alembic(store.engine, "downgrade", "0008")
+            alembic(store.engine, "downgrade", "0008")
             assert "safe_min" not in {c["name"] for c in inspect(store.engine).get_columns("prescription_versions")}
             with store.engine.connect() as conn:
                 assert conn.execute(text("SELECT count(*) FROM prescription_versions")).scalar() == 3, url
-            _alembic(store.engine, "upgrade", "head")  # and up again, the versions still there
+            alembic(store.engine, "upgrade", "head")  # and up again, the versions still there
             with store.session() as db:
                 assert [v.safe_min for v in service.prescription_versions(db, service.get_prescription(db, rx))] == [
                     None, None, None], url

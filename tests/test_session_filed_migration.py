@@ -10,11 +10,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from db_fixtures import *  # noqa: F403 (postgres_server, store)
+from db_fixtures import alembic, databases_at
 from sqlalchemy import inspect, text
-from test_peak_seen_migration import _alembic
 
 from romcam.store import Store, live, service
-from romcam.store.db import make_engine, resolve_url
 from romcam.store.models import Session
 from romcam.store.seed import synthetic_session
 
@@ -54,11 +53,7 @@ def _old_sessions(engine, sqlite: bool) -> tuple[uuid.UUID, uuid.UUID]:  # type:
 
 
 def test_0010_sets_the_old_sessions_from_their_sets_and_downgrades(tmp_path, postgres_server) -> None:  # type: ignore[no-untyped-def]
-    empty_pg = f"m_{uuid.uuid4().hex[:10]}"
-    postgres_server._sql(f"CREATE DATABASE {empty_pg}")
-    for url in (f"sqlite:///{tmp_path / 'old.db'}", f"{postgres_server.base}/{empty_pg}"):
-        engine = make_engine(resolve_url(url))
-        _alembic(engine, "upgrade", "0009")
+    for url, engine in databases_at(tmp_path, postgres_server, "0009"):
         filed, unfiled = _old_sessions(engine, url.startswith("sqlite"))
         engine.dispose()
         store = Store(url)  # runs 0010
@@ -66,9 +61,9 @@ def test_0010_sets_the_old_sessions_from_their_sets_and_downgrades(tmp_path, pos
             with store.session() as db:
                 assert (db.get(Session, filed).filed, db.get(Session, unfiled).filed) == (True, False), url
                 assert len(db.get(Session, filed).sets) == 1, url  # added in place: its set is still there
-            _alembic(store.engine, "downgrade", "0009")
+            alembic(store.engine, "downgrade", "0009")
             assert "filed" not in {c["name"] for c in inspect(store.engine).get_columns("sessions")}, url
-            _alembic(store.engine, "upgrade", "head")
+            alembic(store.engine, "upgrade", "head")
             with store.session() as db:
                 assert db.get(Session, filed).filed, url
         finally:
