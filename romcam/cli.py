@@ -611,9 +611,10 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
         raise UsageError(f"ROMCAM_SECRET_KEY: at least {MIN_SECRET_KEY} characters (python3 -c 'import secrets; "
                          "print(secrets.token_urlsafe(48))')")
     url = resolve_url(args.db)
-    where = make_url(url).render_as_string()  # the password hidden
-    database = make_url(url).database
-    if make_url(url).get_backend_name() == "sqlite" and database and not Path(database).expanduser().exists():
+    parsed = make_url(url)
+    where = parsed.render_as_string()  # the password hidden
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and not Path(database).expanduser().exists():
         # opening it would make a new, empty database and "move" its empty log
         raise AuditKeyChangedError(f"{where}: no such database: nothing to move. Give --db (or ROMCAM_DB) the "
                                    "clinic server's database")

@@ -204,6 +204,40 @@ def phrase(cue: str, item: PlanItem) -> str:
     return cue
 
 
+class ViewJudge:
+    """The camera view over the last VIEW_WINDOW_S rather than frame by frame (the module docstring):
+    ``wrong`` once VIEW_WRONG_SHARE of it read wrong, right again once at most VIEW_RIGHT_SHARE of the last
+    VIEW_CLEAR_S did; ``known`` once it has been seen for VIEW_MIN_S. Forgotten with :meth:`forget`."""
+
+    def __init__(self) -> None:
+        self._views: deque[tuple[float, bool]] = deque()  # (t, the frame's view right)
+        self.wrong = False
+        self.known = False
+
+    def forget(self) -> None:
+        """Nobody in view, or another exercise (another view needed): judged afresh."""
+        self._views.clear()
+        self.wrong = self.known = False
+
+    def update(self, t: float, view_ok: bool | None) -> None:
+        views = self._views
+        if view_ok is not None:
+            views.append((t, bool(view_ok)))
+        while views and views[0][0] < t - VIEW_WINDOW_S:
+            views.popleft()
+        if not views or t - views[0][0] < VIEW_MIN_S - 1e-9:
+            return  # too little seen to change the verdict
+        self.known = True
+        if self.wrong:
+            recent = [ok for at, ok in views if at >= t - VIEW_CLEAR_S]
+            self.wrong = sum(not ok for ok in recent) > VIEW_RIGHT_SHARE * len(recent)
+            if not self.wrong:  # right again: the wrong frames before are forgotten, not held against it
+                while views[0][0] < t - VIEW_CLEAR_S:
+                    views.popleft()
+        else:
+            self.wrong = sum(not ok for _, ok in views) >= VIEW_WRONG_SHARE * len(views)
+
+
 @dataclass
 class Guard:
     """One of the PT's safety limits over a set: ``safe_max`` (``end`` "max": past it is above it) or
@@ -269,9 +303,7 @@ class Coach:
         self._source_lost = False
         self._cue_pending = False
         self._in_update = False
-        self._views: deque[tuple[float, bool]] = deque()  # (t, the frame's view right) over VIEW_WINDOW_S
-        self._view_wrong = False
-        self._view_known = False  # seen for VIEW_MIN_S since the person came into view (or the exercise changed)
+        self._view = ViewJudge()
         self._reset_set()
 
     # ------------------------------------------------------------------ commands
@@ -417,8 +449,8 @@ class Coach:
             auto_start_in_s=round(self._ready_since + READY_S + AUTO_START_COUNTDOWN_S - f.t, 1) if counting else None,
             state=self.state, zone=zone, rep=self._rep if self.started else f.rep, hold_s=round(hold, 2),
             cue=self.cue, cue_id=self.cue_id,
-            view_hint=view_hint(item) if f.has_subject and self._view_wrong else None,
-            view_ok=(not self._view_wrong) if f.has_subject and self._view_known else None,
+            view_hint=view_hint(item) if f.has_subject and self._view.wrong else None,
+            view_ok=(not self._view.wrong) if f.has_subject and self._view.known else None,
             missing=f.missing if f.has_subject and not math.isfinite(f.angle) else None,
             plan_index=self.index, started=self.started, fatigued=self._fatigued,
             rest_remaining_s=None if rest_left is None else round(rest_left, 1), actions=list(self._actions),
@@ -484,27 +516,11 @@ class Coach:
         return "above_target"
 
     def _judge_view(self, f: FrameInput) -> None:
-        """The view over the last VIEW_WINDOW_S (see the module docstring); forgotten when nobody is in view."""
-        views = self._views
-        if not f.has_subject:
-            views.clear()
-            self._view_wrong = self._view_known = False
-            return
-        if f.view_ok is not None:
-            views.append((f.t, bool(f.view_ok)))
-        while views and views[0][0] < f.t - VIEW_WINDOW_S:
-            views.popleft()
-        if not views or f.t - views[0][0] < VIEW_MIN_S - 1e-9:
-            return  # too little seen to change the verdict
-        self._view_known = True
-        if self._view_wrong:
-            recent = [ok for t, ok in views if t >= f.t - VIEW_CLEAR_S]
-            self._view_wrong = sum(not ok for ok in recent) > VIEW_RIGHT_SHARE * len(recent)
-            if not self._view_wrong:  # right again: the wrong frames before are forgotten, not held against it
-                while views[0][0] < f.t - VIEW_CLEAR_S:
-                    views.popleft()
+        """The view over the last VIEW_WINDOW_S (:class:`ViewJudge`); forgotten when nobody is in view."""
+        if f.has_subject:
+            self._view.update(f.t, f.view_ok)
         else:
-            self._view_wrong = sum(not ok for _, ok in views) >= VIEW_WRONG_SHARE * len(views)
+            self._view.forget()
 
     def _track_presence(self, f: FrameInput) -> None:
         if f.has_subject:
@@ -523,7 +539,7 @@ class Coach:
 
     def _positioning_cues(self, f: FrameInput) -> bool:
         """Cues about being seen; True when the patient is not measurable yet."""
-        if self._view_wrong:
+        if self._view.wrong:
             self._say_once(view_hint(self.item))
             return True
         if not math.isfinite(f.angle):
@@ -547,7 +563,7 @@ class Coach:
             return
 
         if self._positioning_cues(f):
-            if self.state in ("exercising", "holding") and not math.isfinite(f.angle) and not self._view_wrong:
+            if self.state in ("exercising", "holding") and not math.isfinite(f.angle) and not self._view.wrong:
                 pass  # keep the state: the joint is hidden for a moment (the cue says so)
             else:
                 self.state = "positioning"
@@ -653,8 +669,7 @@ class Coach:
             self._rest_then_next = False
             self.index += 1
             self._reset_set()
-            self._views.clear()  # the next exercise may need another view: judged afresh
-            self._view_wrong = self._view_known = False
+            self._view.forget()  # the next exercise may need another view
             self.state = "positioning"
             self._say(f"next: {self.item.exercise_name or self.item.exercise}", force=True)
             return [("begin_set", self.index)]
