@@ -52,6 +52,15 @@ NUM_LANDMARKS = len(LANDMARK_NAMES)
 INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 TORSO = [INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
 
+# the body as the live video draws it (romcam.live.annotate) and as a tap on the picture is matched to a person
+# (romcam.subject.tap_distance): the limbs' lines (the face left out), the torso's outline (in order round
+# it), and the visibility above which a landmark is drawn
+LIMB_LINES = tuple((f"{side}_{a}", f"{side}_{b}") for side in ("left", "right") for a, b in (
+    ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "index"), ("hip", "knee"), ("knee", "ankle"),
+    ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index")))
+TORSO_OUTLINE = ("left_shoulder", "right_shoulder", "right_hip", "left_hip")
+DRAWN_VISIBILITY = 0.3
+
 
 def landmark_index(name: str, side: str | None = None) -> int:
     """Index of a landmark by full name (``"left_elbow"``) or by joint and body side

@@ -13,13 +13,15 @@ Selection (``selector``), decided when the set starts — at the first frame wit
   image** (not the patient's body side, which is ``--side``; frames are never mirrored).
 - ``lying`` / ``seated``: the one person in that posture.
 - ``X,Y``: the person at that point, in normalized image coordinates (0..1, x right, y down), e.g.
-  a click on the live page. Until someone's outline contains the point the tracker waits (it
-  returns None rather than guess).
+  a click on the live page: among the people whose box (widened by a tenth) holds the point, the one
+  whose drawn body it is on or nearest, in pixels (:mod:`romcam.tap`: a limb before a torso where
+  they overlap). Until someone's box holds the point the tracker waits (it returns None rather than
+  guess).
 - a person's track id (:meth:`SubjectTracker.choose`, the live page's per-person buttons): that
-  track, at once. A point is matched against whoever's outline holds it a frame or more after it was
+  track, at once. A point is matched against whoever's body holds it a frame or more after it was
   taken, when the person may have moved; where a lying patient and a caregiver leaning over them
-  overlap, the point taken on the patient can then lie nearer the caregiver's torso (in her torso
-  lengths) than the patient's. The id names the person, not a place.
+  overlap, the point taken on the patient can by then lie on the caregiver. The id names the person,
+  not a place.
 
 Tracking: every person in frame gets a track (torso landmarks, bounding box, a constant-velocity
 motion model); each frame the detections are assigned to tracks by a cost over torso landmark
@@ -62,6 +64,7 @@ import numpy as np
 
 from .appearance import distance
 from .landmarks import INDEX, TORSO, Focus, Pose, PoseFrame, torso_distance, torso_length
+from .tap import tap_hit, tapped
 
 SELECTORS = ("auto", "image-left", "image-right", "lying", "seated")
 POSTURE_SELECTORS = ("lying", "seated")
@@ -676,16 +679,16 @@ class SubjectTracker:
         if sel.kind == "point":
             assert sel.point is not None
             x, y = sel.point[0] * frame.width, sel.point[1] * frame.height
-            inside = []
+            inside = []  # whose box (widened by a tenth) holds the point; of them, whose drawn body it is on
             for tid in ids:
                 b = bbox(pose_of[tid])
                 mx, my = 0.1 * (b[2] - b[0]), 0.1 * (b[3] - b[1])
                 if b[0] - mx <= x <= b[2] + mx and b[1] - my <= y <= b[3] + my:
-                    c = torso_points(pose_of[tid]).mean(axis=0)
-                    inside.append((float(np.hypot(c[0] - x, c[1] - y)) / torso_length(pose_of[tid]), tid))
+                    inside.append(tid)
             if not inside:
                 return None, False, ""
-            return min(inside)[1], True, f"the person at {sel}"
+            pick = inside[tapped([tap_hit(pose_of[tid], x, y) for tid in inside])]
+            return pick, True, f"the person at {sel}"
         if sel.kind in ("image-left", "image-right"):
             xs = [(float(torso_points(pose_of[tid])[:, 0].mean()), tid) for tid in ids]
             pick = min(xs)[1] if sel.kind == "image-left" else max(xs)[1]

@@ -112,7 +112,6 @@ def test_a_320px_window_never_scrolls_sideways(server: str, problems, view: str)
     """WCAG 1.4.10 (reflow): 320 CSS px wide, as a 1280 px window zoomed to 400%, loses nothing sideways."""
     with offline_page(server, problems, width=320, height=640, init_script=RECORD_SPEECH) as pg:
         _open(pg, server)
-        pg.wait_for_selector("#plan-list li")
         if view == "end":
             pg.evaluate("""() => { for (const id of ["live", "plan"]) document.getElementById(id).hidden = true;
                                    document.getElementById("end").hidden = false; }""")

@@ -114,7 +114,6 @@ def test_the_readout_says_the_end_of_the_target_the_exercise_works_toward(
         pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
         pg.goto(server + "/coach", wait_until="domcontentloaded")
         pg.wait_for_selector("body[data-ready=true]")
-        pg.wait_for_selector("#plan-list li", state="attached")  # the plan is fetched after ready: its mode
         _wait_for_socket(pg, routes)
         for i, (angle, zone, note) in enumerate(readings):
             routes[-1].send(json.dumps(_frame(exercise, angle, zone, band, 1.0 + i)))
@@ -145,7 +144,6 @@ def test_to_a_caregiver_the_stop_alert_says_why(server: str, problems: list[str]
         pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
         pg.goto(server + "/coach", wait_until="domcontentloaded")
         pg.wait_for_selector("body[data-ready=true]")
-        pg.wait_for_selector("#plan-list li", state="attached")  # the plan is fetched after ready: its mode
         _wait_for_socket(pg, routes)
         ev = _frame(DEMO_SPEC.exercise, 170.0 if limit == "max" else 20.0, zone, (90, 130), 1.0)
         ev |= {"mode": "passive", "safe_max": 160, "safe_min": 40, "cue_id": 1,
@@ -156,3 +154,54 @@ def test_to_a_caregiver_the_stop_alert_says_why(server: str, problems: list[str]
         heard = pg.evaluate("""() => [...document.querySelectorAll('#safety-text, #safety-why')]
                                        .map(n => n.textContent).join('')""")
         assert heard == said
+
+
+def test_the_page_is_ready_only_with_its_plan_and_a_first_stop_speaks_to_the_caregiver(
+        server: str, problems: list[str]) -> None:
+    """``body[data-ready=true]`` means the page has today's plan, each item with its mode: with the plan's
+    answer held back it is not set. A passive stop in the first moment after Start, before the plan has
+    arrived, is already worded for the caregiver (the frame says its mode); and once the plan is there, so
+    is everything else the page says."""
+    import json
+    import re
+
+    sockets: list = []
+    held: list = []  # the page's GET /live/plan, answered when the test says
+
+    with offline_page(server, problems) as pg:
+        pg.route(re.compile(r".*/live/plan$"), lambda route: held.append(route))
+        pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: sockets.append(ws))
+        pg.goto(server + "/coach", wait_until="domcontentloaded")
+        _wait_for_socket(pg, sockets)
+        for _ in range(100):
+            if held:
+                break
+            pg.wait_for_timeout(100)
+        assert held, "the page asked for no plan"
+        pg.wait_for_timeout(500)
+        assert pg.locator("body").get_attribute("data-ready") != "true", "ready without its plan"
+        # nor does it say there is no plan while it waits for one
+        assert "No plan" not in pg.locator("#current-line").inner_text()
+
+        # Start has just been pressed (elsewhere) and the caregiver lifts the arm past the safe maximum
+        ev = _frame(DEMO_SPEC.exercise, 170.0, "above_safe_max", (90, 130), 1.0)
+        ev |= {"mode": "passive", "safe_max": 160, "safe_min": 40, "cue_id": 1,
+               "cue": "stop: this is the PT's safe maximum"}
+        sockets[-1].send(json.dumps(ev))
+        pg.wait_for_selector("#safety[data-limit=max]", state="visible")
+        heard = pg.evaluate("""() => [...document.querySelectorAll('#safety-text, #safety-why')]
+                                       .map(n => n.textContent).join('')""")
+        assert heard == "Stop — bring it back: this is the PT's safe maximum"
+        assert pg.locator("#angle-note").inner_text() == "Past the PT's safe maximum"
+        assert pg.locator("#state-msg").inner_text() == "Move the limb slowly, within the patient's comfort."
+        assert pg.locator("body").get_attribute("data-ready") != "true"
+
+        route = held[0]
+        response = route.fetch()
+        route.fulfill(response=response, json=[item | {"mode": "passive"} for item in response.json()])
+        pg.wait_for_selector("body[data-ready=true]")
+        # ready means the plan is shown, and the page's own words are the caregiver's
+        assert pg.locator("#plan-list li").count() == 1
+        assert "passive" in pg.locator("#current-line").inner_text()
+        assert pg.locator("#check-inview .check-label").inner_text() == "All of the patient in the picture"
+        assert pg.locator("#safety-text").inner_text() == "Stop — bring it back"

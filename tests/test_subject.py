@@ -375,11 +375,13 @@ def test_a_tap_waits_for_the_person_the_model_missed_in_that_frame():
     """A tap on the caregiver standing close beside the patient lands in the patient's outline too. In
     the frame after the tap the model misses the caregiver: with two people expected the tap waits
     for her rather than fall on the patient; with one expected it takes the person at the point."""
+    from romcam.landmarks import torso_length
     from romcam.subject import bbox
 
     patient = standing(60.0)  # arms out: a wide outline
     carer = shifted(standing(10.0), 90)
-    c = torso_points(carer).mean(axis=0)
+    # on her belly: the patient's raised hand lies on her chest, and a tap there is on the patient's hand
+    c = torso_points(carer).mean(axis=0) + [0.0, 0.35 * torso_length(carer)]
     b = bbox(patient)
     assert b[0] <= c[0] <= b[2] and b[1] <= c[1] <= b[3]  # the tap point lies in the patient's box too
     tap = (float(c[0] / W), float(c[1] / H))
@@ -453,12 +455,14 @@ def test_two_people_whose_boxes_coincide_are_not_taken_for_one() -> None:
 
 
 def test_a_button_chooses_the_person_not_the_place():
-    """The page's button for a person posts their id (``persons[].id``). A point would not do: a lying
-    patient (torso 43 px) and a caregiver leaning over them (torso 93 px, her torso centre 8 px from
-    the patient's); the page takes the patient's torso centre from one event, and the patient has
-    moved 6 px by the frame the choice applies in. Measured in each person's own torso length the
-    point is then nearer the caregiver (8/93) than the patient (6/43): the point picks her. The id
-    picks the patient, and they stay measured as they move."""
+    """The page's button for a person posts their id (``persons[].id``), not a point: a point is matched
+    in a later frame, where the person may have moved. A lying patient (torso 43 px) and a caregiver
+    leaning over them (torso 93 px, her torso centre 8 px from the patient's); the page takes the
+    patient's torso centre from one event, and the patient has moved 6 px by the frame the choice applies
+    in. Matched by torso centres in each person's own torso length, the point was nearer the caregiver
+    (8/93) than the patient (6/43) and picked her; matched to the drawn bodies (romcam.tap) it still lies
+    on the patient's trunk and picks the patient. The id picks the patient wherever they have moved, and
+    they stay measured as they move."""
     from romcam.subject import PersonError, torso_length
 
     patient = shifted(lying_patient(), 300, -50, scale=43 / 71.4286)
@@ -478,9 +482,10 @@ def test_a_button_chooses_the_person_not_the_place():
         choice(tracker, event_ids[1])
         return tracker, run(tracker, [frame(i, carer, moved) for i in range(6, 10)])
 
-    # the old way: the button posts the patient's torso centre from the event, as a tap there would
+    # the old way: the button posts the patient's torso centre from the event, as a tap there would; the
+    # point lies inside the caregiver's torso and on the patient's drawn trunk: the patient's
     tracker, out = scene(lambda tr, _: tr.relock((float(centre[0] / W), float(centre[1] / H))))
-    assert out[-1] is not None and np.allclose(out[-1].image, carer.image) and tracker.confirmed  # the caregiver
+    assert out[-1] is not None and np.allclose(out[-1].image, moved.image) and tracker.confirmed  # the patient
 
     # the button posts the patient's id: the patient, confirmed, at once (the status says so before the
     # next frame) and from the next frame on
@@ -512,3 +517,126 @@ def test_the_next_sets_tracker_gives_no_id_twice():
     second = SubjectTracker("auto", first_id=first.next_id)
     run(second, [frame(i, a, b) for i in range(3, 6)])
     assert set(first.last_track_ids) == {0, 1} and set(second.last_track_ids) == {2, 3}
+
+
+# ---------------------------------------------------------------------------- a tap among overlapping people
+
+
+def turned(pose: Pose, deg: float, scale: float = 1.0) -> Pose:
+    """The pose turned in the image by ``deg`` (clockwise on screen) and scaled, about its hip centre."""
+    img = pose.image.copy()
+    hip = 0.5 * (img[INDEX["left_hip"], :2] + img[INDEX["right_hip"], :2])
+    a = np.radians(deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    img[:, :2] = (img[:, :2] - hip) @ rot.T * scale + hip
+    return replace(pose, image=img)
+
+
+def mid_shoulder(pose: Pose) -> np.ndarray:
+    return pose.image[[INDEX["left_shoulder"], INDEX["right_shoulder"]], :2].mean(axis=0)
+
+
+def tap_on(patient: Pose, carer: Pose, at: np.ndarray) -> Pose | None:
+    """Whom a tap at ``at`` (pixels) picks, the two in view and a caregiver expected."""
+    from romcam.subject import bbox
+
+    for pose in (patient, carer):  # the tap lies in both boxes: the choice is the tap's, not the box's
+        b = bbox(pose)
+        mx, my = 0.1 * (b[2] - b[0]), 0.1 * (b[3] - b[1])
+        assert b[0] - mx <= at[0] <= b[2] + mx and b[1] - my <= at[1] <= b[3] + my
+    tracker = SubjectTracker("auto", people=2)
+    run(tracker, [frame(i, carer, patient) for i in range(5)])
+    tracker.relock((float(at[0] / W), float(at[1] / H)))
+    out = run(tracker, [frame(i, carer, patient) for i in range(5, 10)])
+    assert tracker.confirmed
+    return out[-1]
+
+
+def torso_centre_rule(patient: Pose, carer: Pose, at: np.ndarray) -> Pose:
+    """The person a tap picked before: the nearest torso centre, in each one's torso lengths."""
+    from romcam.landmarks import torso_length
+
+    return min((patient, carer), key=lambda p: np.linalg.norm(torso_points(p).mean(axis=0) - at) / torso_length(p))
+
+
+def leaning_carer(patient: Pose, below_knee: float) -> Pose:
+    """A caregiver (torso 93 px beside the patient's 71) leaning over the bed, turned 120° so that her
+    shoulders come down by the patient's knee, ``below_knee`` px below it (negative: above)."""
+    carer = turned(standing(20.0), 120, scale=1.3)
+    knee = patient.image[INDEX["left_knee"], :2]
+    return shifted(carer, *(knee + [0.0, below_knee] - mid_shoulder(carer)))
+
+
+@pytest.mark.parametrize("below_knee", [
+    -35.0,  # her shoulders just above the knee: her torso centre is nearer (in torso lengths) than the patient's
+    10.0,   # her torso drawn over the knee: the patient's leg, drawn across it, is what the finger is on
+])  # fmt: skip
+def test_a_tap_on_the_patients_knee_under_a_leaning_caregiver_picks_the_patient(below_knee: float) -> None:
+    patient = lying_patient()
+    carer = leaning_carer(patient, below_knee)
+    knee = patient.image[INDEX["left_knee"], :2]
+    assert torso_centre_rule(patient, carer, knee) is carer  # what a tap there did before
+    out = tap_on(patient, carer, knee)
+    assert out is not None and np.allclose(out.image, patient.image)
+
+
+def test_a_tap_on_the_caregivers_torso_picks_her() -> None:
+    """Her torso over the patient's legs: a tap on it, off the patient's leg (13 px above its line), is hers."""
+    patient = lying_patient()
+    carer = leaning_carer(patient, 10.0)
+    centre = torso_points(carer).mean(axis=0)
+    assert 10 < abs(centre[1] - patient.image[INDEX["left_knee"], 1]) < 20
+    out = tap_on(patient, carer, centre)
+    assert out is not None and np.allclose(out.image, carer.image)
+
+
+@pytest.mark.parametrize("gap", [3.0, 6.0])
+def test_a_tap_on_the_patients_forearm_by_the_caregivers_hand_picks_the_patient(gap: float) -> None:
+    """The caregiver holds the patient's raised forearm, her elbow bent, her fingertip ``gap`` px short of
+    the tap (within her hand's width of it: the tap is on both limbs as drawn); her torso centre is nearer
+    the tap, in her torso lengths, than the patient's. The line the finger is on, the patient's, wins."""
+    from romcam.tap import tap_hit
+
+    patient = lying_patient()
+    elbow, wrist = patient.image[INDEX["left_elbow"], :2], patient.image[INDEX["left_wrist"], :2]
+    at = elbow + 0.75 * (wrist - elbow)
+    carer = shifted(make_pose("elbow_flexion", "left", 90.0), 0, 0, scale=1.3)
+    hand = carer.image[INDEX["left_index"], :2]
+    toward = (hand - torso_points(carer).mean(axis=0)) / np.linalg.norm(hand - torso_points(carer).mean(axis=0))
+    carer = shifted(carer, *(at - gap * toward - hand))
+    hit = tap_hit(carer, *at)
+    assert hit.line == pytest.approx(gap) and hit.on_limb  # her hand is the nearest of her, and on the tap
+    assert torso_centre_rule(patient, carer, at) is carer  # what a tap there did before
+    out = tap_on(patient, carer, at)
+    assert out is not None and np.allclose(out.image, patient.image)
+
+
+def test_a_tap_off_everyones_box_is_refused() -> None:
+    """A tap beside both people: nobody is measured (the tracker waits for a tap on someone)."""
+    patient = lying_patient()
+    carer = leaning_carer(patient, 10.0)
+    tracker = SubjectTracker("auto", people=2)
+    run(tracker, [frame(i, carer, patient) for i in range(5)])
+    tracker.relock((0.95, 0.05))
+    assert run(tracker, [frame(i, carer, patient) for i in range(5, 10)])[-1] is None and not tracker.locked
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0, 3.0])
+def test_beside_two_limbs_the_nearer_in_pixels_wins_whatever_their_size(scale: float) -> None:
+    """A tap beside the patient's forearm (10 px from its line) and the caregiver's hand (14 px): the
+    patient's, however large the caregiver is drawn — at 2 and 3 times the size her hand is as wide as
+    the gap, and still the finger is nearer the patient's forearm (a tap is a place on the picture)."""
+    from romcam.tap import tap_hit, tapped
+
+    patient = lying_patient()
+    elbow, wrist = patient.image[INDEX["left_elbow"], :2], patient.image[INDEX["left_wrist"], :2]
+    along = (wrist - elbow) / np.linalg.norm(wrist - elbow)
+    at = elbow + 0.5 * (wrist - elbow) + 10.0 * np.array([along[1], -along[0]])
+    carer = shifted(make_pose("elbow_flexion", "left", 90.0), 0, 0, scale=scale)
+    hand = carer.image[INDEX["left_index"], :2]
+    toward = (hand - torso_points(carer).mean(axis=0)) / np.linalg.norm(hand - torso_points(carer).mean(axis=0))
+    carer = shifted(carer, *(at - 14.0 * toward - hand))
+    near, far = tap_hit(patient, *at), tap_hit(carer, *at)
+    assert near.line == pytest.approx(10.0) and far.line == pytest.approx(14.0)
+    assert far.on_limb == (scale > 1)  # her hand's half-width reaches the tap
+    assert tapped([far, near]) == 1

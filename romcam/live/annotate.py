@@ -15,14 +15,11 @@ import numpy as np
 
 from ..angles import signed_angle_2d
 from ..catalog import Motion
-from ..landmarks import INDEX, Pose, PoseFrame, point_landmarks
+from ..landmarks import DRAWN_VISIBILITY, INDEX, LIMB_LINES, TORSO_OUTLINE, Pose, PoseFrame, point_landmarks
 from .coach import PlanItem
 
-# the body's segments (MediaPipe's 33-landmark topology, face left out)
-SEGMENTS = [(f"{side}_{a}", f"{side}_{b}") for side in ("left", "right") for a, b in (
-    ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "index"), ("shoulder", "hip"), ("hip", "knee"),
-    ("knee", "ankle"), ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index"))]
-CROSS = [("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")]
+# the body's segments (MediaPipe's 33-landmark topology, face left out): the limbs and the torso's outline
+SEGMENTS = list(LIMB_LINES) + list(zip(TORSO_OUTLINE, TORSO_OUTLINE[1:] + TORSO_OUTLINE[:1], strict=True))
 ZONE_COLOURS = {"below": (0, 200, 255), "in_target": (80, 200, 60), "above_target": (0, 160, 255),
                 "above_safe_max": (40, 40, 230), "below_safe_min": (40, 40, 230), "unknown": (200, 200, 200)}
 
@@ -105,9 +102,9 @@ def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: P
             _outline(out, pose, PATIENT_COLOUR, 3, "PATIENT" + ("" if confirmed else " (tap to change)"))
     if pose is not None:
         vis = pose.visibility
-        for a, b in SEGMENTS + CROSS:
+        for a, b in SEGMENTS:
             ia, ib = INDEX[a], INDEX[b]
-            if vis[ia] > 0.3 and vis[ib] > 0.3:
+            if vis[ia] > DRAWN_VISIBILITY and vis[ib] > DRAWN_VISIBILITY:
                 cv2.line(out, _pt(pose, ia), _pt(pose, ib), (255, 255, 255), 2, cv2.LINE_AA)
         for name in motion.moving:
             if not name.startswith("mid_"):

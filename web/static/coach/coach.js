@@ -65,6 +65,7 @@
     state: "connecting",
     demo: false,
     plan: [],
+    planKnown: false,                 // the plan has arrived, or the page knows there is none (loadPlan)
     status: null,
     last: null,
     lastFrameAt: 0,
@@ -397,10 +398,14 @@
     return sourceIsFile() && (!err || /ended|end of/i.test(err));
   }
 
-  /** Passive ROM: the caregiver moves the limb, so the page speaks to them about the patient. */
+  /** Passive ROM: the caregiver moves the limb, so the page speaks to them about the patient. The plan's
+   * item says so; until the plan has arrived (or when the item is not found in it), the frame event's own
+   * ``mode``, from the server that runs the plan: a stop in the first moment of a passive session speaks
+   * to the caregiver too. */
   function forHelper() {
     const item = planItemFor(app.last);
-    return Boolean(item && item.mode === "passive");
+    const mode = item ? item.mode : app.last && app.last.mode;
+    return mode === "passive";
   }
 
   /** The whole session was passive ROM (every exercise done or planned): the caregiver reads the end of
@@ -1281,6 +1286,9 @@
     setText(node, text || (ok ? "Connected" : "Reconnecting to the coach…"));
   }
 
+  /** Today's plan, each item with its mode (passive: the page speaks to the caregiver). Once it is here —
+   * or the page knows there is none, or shows the error it got — everything addressed to the user is
+   * worded again for the mode, and the page says it is ready (body[data-ready=true]). */
   async function loadPlan() {
     try {
       const plan = await api("/live/plan");
@@ -1290,7 +1298,12 @@
       $("plan-empty").hidden = false;
       $("plan-empty").textContent = `Today's plan could not be loaded (${err.message}).`;
     }
+    app.planKnown = true;
     renderPlan();
+    renderSafety(null);
+    renderControls();
+    renderChecks();
+    document.body.dataset.ready = "true";
   }
 
   function planFacts(p) {
@@ -1306,7 +1319,7 @@
   let planKey = "";
   function renderPlan() {
     const index = app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : 0;
-    const key = JSON.stringify([app.plan.length, index, app.state === "done"]);
+    const key = JSON.stringify([app.planKnown, app.plan.length, index, app.state === "done"]);
     if (key === planKey) return;
     planKey = key;
     const list = $("plan-list");
@@ -1345,7 +1358,7 @@
         ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
         : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."]));
       $("safety-text").textContent = safetyWords(app.safetyLimit, helper);
-    } else if (!app.plan.length) {
+    } else if (app.planKnown && !app.plan.length) {
       $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
     }
   }
@@ -1433,7 +1446,7 @@
     setInterval(tick, 250);
     setInterval(refreshStatus, 3000);
     $("primary").focus({ preventScroll: true });   // a small window keeps its header and video in view
-    document.body.dataset.ready = "true";
+    // body[data-ready=true] waits for the plan (loadPlan): before it, the page does not know whom it speaks to
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
