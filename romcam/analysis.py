@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -27,6 +28,19 @@ from .subject import MIN_HITS_TO_LOCK, SelectorError, SubjectTracker, parse_sele
 VIEW_OK_MIN_FRACTION = 0.8  # below this share of measured frames the view is reported not ideal
 
 ProgressFn = Callable[[int, int | None], None]
+PastSafe = Literal["max", "min", "both"]
+
+
+def past_safe(max_angle: float | None, min_angle: float | None, *, safe_max: float | None,
+              safe_min: float | None) -> PastSafe | None:
+    """Which of the PT's safe limits a movement whose extremes are ``max_angle`` and ``min_angle`` went past:
+    ``"max"`` (above ``safe_max``), ``"min"`` (below ``safe_min``), ``"both"``, or ``None`` (neither, or no
+    limit given). Both ends are checked whichever end the exercise works: a seated knee extension works
+    the low end and rests bent, so its safe maximum guards where each rep starts and ends. Judged on the
+    angles seen (a rep whose furthest point was not seen may have gone further: ``Rep.peak_seen``)."""
+    over = safe_max is not None and max_angle is not None and max_angle > safe_max
+    under = safe_min is not None and min_angle is not None and min_angle < safe_min
+    return "both" if over and under else "max" if over else "min" if under else None
 
 
 @dataclass
@@ -45,6 +59,8 @@ class Analysis:
     subject: str = ""  # the subject selector, and how the subject was chosen
     subject_confirmed: bool | None = None
     target: float | None = None
+    safe_max: float | None = None  # the PT's safe limits: each rep that went past one is flagged (past_safe)
+    safe_min: float | None = None
     error: RomcamError | None = None  # the video broke part-way: what came before is kept
     mode: str = "active"  # active | active_assisted | passive (a caregiver moved the limb)
     posture: str | None = None  # the patient's posture (standing | seated | lying), when given
@@ -77,6 +93,15 @@ class Analysis:
         """False when a rep's furthest point may have fallen in unmeasured frames
         (``Rep.peak_seen``): the best angle is then a bound on the range reached, not a measure of it."""
         return all(r.peak_seen for r in self.reps)
+
+    def rep_past_safe(self, rep: Rep) -> PastSafe | None:
+        """Which of the PT's safe limits ``rep`` went past (:func:`past_safe`), from its two extremes."""
+        return past_safe(rep.max_angle, rep.min_angle, safe_max=self.safe_max, safe_min=self.safe_min)
+
+    @property
+    def past_safe(self) -> PastSafe | None:
+        """Which safe limits the whole signal went past, at any moment measured: inside a rep or not."""
+        return past_safe(self.max_angle, self.min_angle, safe_max=self.safe_max, safe_min=self.safe_min)
 
     def to_document(self) -> dict:
         """The ``romcam analyze --json`` document (fields may be added, never renamed)."""
@@ -111,11 +136,14 @@ class Analysis:
             "posture": self.posture,
             "setup": self.setup,
             "target": self.target,
+            "safe_max": self.safe_max,
+            "safe_min": self.safe_min,
             "normal_range": {"min": m.normal.min, "max": m.normal.max, "source": m.normal.citation},
             "samples": samples,
-            "reps": [r.to_dict() for r in self.reps],
+            "reps": [r.to_dict() | {"past_safe": self.rep_past_safe(r)} for r in self.reps],
             "max_angle": _round(self.max_angle, 1),
             "min_angle": _round(self.min_angle, 1),
+            "past_safe": self.past_safe,
             "best_seen": self.best_seen,
             "warnings": list(self.warnings),
             "error": str(self.error) if self.error else None,
@@ -211,7 +239,8 @@ def analyze_pose_frames(frames: Iterable[PoseFrame], motion: Motion, side: str, 
 
 
 def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left", *,
-                  target: float | None = None, model_path: str | os.PathLike[str] | None = None,
+                  target: float | None = None, safe_max: float | None = None, safe_min: float | None = None,
+                  model_path: str | os.PathLike[str] | None = None,
                   progress: ProgressFn | None = None, subject: str = "auto",
                   posture: str | None = None, people: int = 1, mode: str = "active",
                   observe: Callable[[PoseFrame, SubjectTracker, Sample], None] | None = None) -> Analysis:
@@ -222,6 +251,9 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     ``people`` is how many people the pose model looks for (a second pass finds the ones it misses).
     Look for one unless a second person is expected (passive or assisted ROM): with ``num_poses=2``
     MediaPipe's VIDEO-mode landmarks are noisier (on the real squat video the knee peaks moved 4-6°).
+
+    ``safe_max`` and ``safe_min`` are the PT's safe limits: each rep that went past one says so
+    (``past_safe`` in the document).
 
     ``observe`` (benchmarks) is called after each frame with the pose frame, the subject tracker and
     the sample.
@@ -281,6 +313,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
                        target=target, model=model, error=error)
     result.mode = mode
     result.posture = posture
+    result.safe_max, result.safe_min = safe_max, safe_min
     posture_setup(result, posture)
     result.subject = f"{selector}: {tracker.reason}" if tracker.reason else str(selector)
     result.subject_confirmed = tracker.confirmed if tracker.reason else None

@@ -115,6 +115,8 @@ class PlanLink:
     version: int
     target_min: float
     target_max: float
+    safe_max: float | None = None
+    safe_min: float | None = None  # optional: the PT's limit at the low end (over-straightening)
 
 
 def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
@@ -145,7 +147,7 @@ def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
                                  "laptop's own patient") from None
             for rx, v in active_prescriptions(db, patient):
                 if (v.exercise, v.side, v.mode, v.posture) == (args.exercise, args.side, args.mode, args.posture):
-                    return PlanLink(rx.id, v.version, v.target_min, v.target_max)
+                    return PlanLink(rx.id, v.version, v.target_min, v.target_max, v.safe_max, v.safe_min)
     finally:
         store.close()
     return None
@@ -160,6 +162,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         parse_selector(args.subject)  # a malformed --subject fails before the video is opened
     except SelectorError as exc:
         raise UsageError(f"--subject: {exc}") from None
+    _check_limits(args.target, args.safe_max, args.safe_min, {"target": True, "safe_max": True, "safe_min": True})
     from .catalog import get_motion
     from .pose import check_model
 
@@ -170,19 +173,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     check_model(args.model)  # a wrong --model fails at once, before the video is read
     _check_outputs(args)
     plan = _open_store_for_save(args) if args.save else None
-    if plan is not None and args.target is None:  # the PT's target, as the live coach would follow it
-        args.target = plan.target_min if get_motion(args.exercise).works == "max" else plan.target_max
-    if plan is not None:
+    given = {flag: getattr(args, flag) is not None for flag in ("target", "safe_max", "safe_min")}
+    if plan is not None:  # the PT's target and safe limits, as the live coach would follow them, unless given
+        if args.target is None:
+            args.target = plan.target_min if get_motion(args.exercise).works == "max" else plan.target_max
+        if args.safe_max is None:
+            args.safe_max = plan.safe_max
+        if args.safe_min is None:
+            args.safe_min = plan.safe_min
+        limits = "".join(f", safe {name} {v:g}°" for name, v in (("maximum", plan.safe_max),
+                                                                 ("minimum", plan.safe_min)) if v is not None)
         print(f"filed under the plan's {args.exercise.replace('_', ' ')} ({args.side}, {args.mode}, {args.posture}), "
-              f"version {plan.version}: target {plan.target_min:g}° to {plan.target_max:g}°", file=sys.stderr)
+              f"version {plan.version}: target {plan.target_min:g}° to {plan.target_max:g}°{limits}", file=sys.stderr)
+    _check_limits(args.target, args.safe_max, args.safe_min, given)
 
     progress = None if args.quiet else _Progress(f"analyzing {Path(args.video).name}")
     try:
         # a caregiver in frame (passive or assisted ROM) or a chosen subject: look for two people
         people = 2 if args.mode != "active" or args.subject != "auto" else 1
         result = analyze_video(args.video, args.exercise, args.side, target=args.target,
-                               model_path=args.model, progress=progress, subject=args.subject,
-                               posture=args.posture, people=people, mode=args.mode)
+                               safe_max=args.safe_max, safe_min=args.safe_min, model_path=args.model,
+                               progress=progress, subject=args.subject, posture=args.posture, people=people,
+                               mode=args.mode)
     finally:
         if progress:
             progress.done()
@@ -209,6 +221,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if failed:  # the results were not all kept: that matters more than why the video stopped
         return failed[0].exit_code
     return result.error.exit_code if result.error is not None else 0
+
+
+def _check_limits(target: float | None, safe_max: float | None, safe_min: float | None,
+                  given: dict[str, bool]) -> None:
+    """The PT's safe limits hold the target between them, as a prescription's do: ``safe_min`` below
+    ``safe_max``, and the target from ``safe_min`` to ``safe_max``. ``given``: which came from the command line
+    (``target``, ``safe_max``, ``safe_min``); the others are the plan's, and the message says so."""
+    def name(key: str, value: float) -> str:
+        flag = "--" + key.replace("_", "-")
+        words = {"target": "target", "safe_max": "safe maximum", "safe_min": "safe minimum"}[key]
+        return f"{flag} {value:g}°" if given.get(key) else f"the plan's {words} ({value:g}°)"
+
+    if safe_max is not None and safe_min is not None and not safe_min < safe_max:
+        raise UsageError(f"{name('safe_min', safe_min)} is not below {name('safe_max', safe_max)}: the safe minimum "
+                         "guards the low end of the range, the safe maximum the high end; give a safe minimum below "
+                         "the safe maximum")
+    if target is not None and safe_max is not None and target > safe_max:
+        raise UsageError(f"{name('target', target)} is past {name('safe_max', safe_max)}: a target must be within "
+                         "the PT's safe limits; give a target at or below the safe maximum")
+    if target is not None and safe_min is not None and target < safe_min:
+        raise UsageError(f"{name('target', target)} is past {name('safe_min', safe_min)}: a target must be within "
+                         "the PT's safe limits; give a target at or above the safe minimum")
 
 
 def _save_analysis(document: dict, args: argparse.Namespace, plan: PlanLink | None = None) -> None:
@@ -719,6 +753,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the scene is clear), image-left, image-right, lying, seated, or X,Y (a point on the patient, "
                         "0..1 from the image's top-left; image positions, not the patient's --side)")
     a.add_argument("--target", type=_angle, help="the PT's target angle in degrees: reps short of it are flagged")
+    a.add_argument("--safe-max", type=_angle, metavar="DEG",
+                   help="the PT's safe maximum in degrees: reps that went above it are flagged (with --save, the "
+                        "plan's unless given)")
+    a.add_argument("--safe-min", type=_angle, metavar="DEG",
+                   help="the PT's safe minimum in degrees (optional: exercises that work the low end, such as "
+                        "knee_extension): reps that went below it are flagged")
     a.add_argument("--json", metavar="OUT", help="write the full result document (JSON) here")
     a.add_argument("--csv", metavar="OUT", help="write the per-frame samples (CSV) here")
     a.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")

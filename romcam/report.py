@@ -30,6 +30,9 @@ def summary_text(a: Analysis) -> str:
         lines.append(who)
     if a.target is not None:
         lines.append(f"  target: {a.target:.0f}°")
+    limits = [f"{name} {v:g}°" for name, v in (("maximum", a.safe_max), ("minimum", a.safe_min)) if v is not None]
+    if limits:
+        lines.append(f"  safe limit{'s' if len(limits) > 1 else ''}: {', '.join(limits)}")
     full = [r for r in a.reps if not r.partial]
     partial = len(a.reps) - len(full)
     lines.append(f"  repetitions: {len(full)}" + (f" (+{partial} partial)" if partial else ""))
@@ -45,12 +48,17 @@ def summary_text(a: Analysis) -> str:
                 notes.append("short of target")
             if not r.peak_seen:
                 notes.append("furthest point not seen (at least this far)")
+            past = a.rep_past_safe(r)
+            if past is not None:
+                notes.append(PAST_SAFE_NOTE[past])
             lines.append(
                 f"  {i:>3}  {r.start:>5.1f}s  {r.peak:>5.1f}s  {r.end:>5.1f}s  {r.max_angle:>4.0f}°  "
                 f"{r.min_angle:>4.0f}°  {r.hold_s:>4.1f}s  {', '.join(notes)}"
             )
     if a.mode == "passive":
         lines.extend(caregiver_lines(a))
+    else:
+        lines.extend(safety_lines(a))
     for w in a.warnings:
         lines.append(f"  note: {w}")
     if a.error:
@@ -69,24 +77,62 @@ def subject_line(a: Analysis) -> str | None:
     return f"  measured: {reason}, chosen by --subject {selector} — not confirmed: check it is the patient"
 
 
+PAST_SAFE_NOTE = {"max": "past the PT's safe maximum", "min": "past the PT's safe minimum",
+                  "both": "past both of the PT's safe limits"}
+
+
+def safety_lines(a: Analysis) -> list[str]:
+    """Each rep that went past one of the PT's safe limits (``Analysis.rep_past_safe``; reps numbered as in the
+    table), and a movement past one outside every rep, with what to do next time: for the caregiver in
+    passive mode, for the patient otherwise. Both limits, whichever end the exercise works: a seated knee
+    extension rests bent, so past its safe maximum it was bent back too far between reps."""
+    helper = a.mode == "passive"
+    out = []
+    for end, limit in (("max", a.safe_max), ("min", a.safe_min)):
+        if limit is None:
+            continue
+        reps = [i for i, r in enumerate(a.reps, 1) if a.rep_past_safe(r) in (end, "both")]
+        if not reps and a.past_safe not in (end, "both"):
+            continue
+        name = f"safe {'maximum' if end == 'max' else 'minimum'}"
+        which = f"{repetitions(reps)} went past" if reps else "the movement went past"
+        where = "" if reps else " outside the counted repetitions"
+        if end == a.motion.works:  # the end the exercise works toward: the limit is where to stop
+            advice = "stop there next time"
+        else:  # the end each rep starts from and comes back to
+            advice = f"{'bend it back' if end == 'max' else 'bring it back'} no further than that next time"
+        if helper:
+            out.append(f"  for the caregiver: {which} the PT's {name} of {limit:g}°{where}: {advice}")
+        else:
+            out.append(f"  for you: {which} your safe limit of {limit:g}° (the PT's {name}){where}: {advice}")
+    return out
+
+
 def caregiver_lines(a: Analysis) -> list[str]:
     """For passive ROM, what the caregiver who moved the limb needs to hear, in their terms."""
     m = a.motion
     full = [r for r in a.reps if not r.partial]
     if not full:
-        return ["  for the caregiver: no complete movement was measured — keep the limb in view and move slowly"]
+        return ["  for the caregiver: no complete movement was measured — keep the limb in view and move slowly",
+                *safety_lines(a)]
     key = (lambda r: r.max_angle) if m.works == "max" else (lambda r: r.min_angle)
     best = max(key(r) for r in full) if m.works == "max" else min(key(r) for r in full)
     furthest = "furthest" if all(r.peak_seen for r in full) else "furthest seen"
     out = [f"  for the caregiver: you moved the {a.side} {m.joint} through {len(full)} repetitions, "
-           f"{furthest} {best:.0f}°"]
+           f"{furthest} {best:.0f}°", *safety_lines(a)]
     if a.target is not None:
         short = [i for i, r in enumerate(full, 1) if r.below_target]
         unknown = [i for i, r in enumerate(full, 1) if r.below_target is None and not r.peak_seen]
         if short:
+            # the limit on the way to the target: the safe maximum, or for an exercise that works the low end
+            # (a knee straightened) the safe minimum
+            end, limit = ("maximum", a.safe_max) if m.works == "max" else ("minimum", a.safe_min)
+            if limit is not None:
+                never = f"never past the PT's safe {end} of {limit:g}°"
+            else:  # no number given: the PT's safe maximum all the same; a safe minimum is optional
+                never = "never past the PT's safe maximum" if m.works == "max" else "never forcing it"
             out.append(f"  for the caregiver: {repetitions(short)} stopped short of "
-                       f"{a.target:.0f}° — next time move slowly to {a.target:.0f}° if it is comfortable, never "
-                       "past the PT's safe maximum")
+                       f"{a.target:.0f}° — next time move slowly to {a.target:.0f}° if it is comfortable, {never}")
         if unknown:
             it = "it" if len(unknown) == 1 else "they"
             out.append(f"  for the caregiver: the {m.joint} was out of view at the furthest point of "

@@ -11,6 +11,11 @@ measured: its peak angle is then a bound on the range reached, not a measurement
 ``best_seen`` is computed from its reps, never read from the document. The canonical form (the
 idempotency hash, and the bytes a laptop uploads) leaves ``peak_seen`` out where it is true, so a
 document stored before the field existed hashes as it did then, and re-sending it is still a no-op.
+
+A rep's ``past_safe`` (``romcam analyze``: which of the PT's safe limits it went past) is accepted and
+dropped: it is not stored (the set's prescription holds the limits, and the rep its angles) and is left
+out of the canonical form. The limits analyze used (``safe_max``, ``safe_min``) and the set's ``past_safe``
+are kept with the set's summary, as its ``target`` is.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ class RepDoc(BaseModel):
     below_target: bool | None = None
     # False: the furthest point may have fallen in unmeasured frames; the peak angle is a bound
     peak_seen: bool = True
+    # romcam analyze's flag of a rep past the PT's safe limits: accepted, so that an analyze document is a set,
+    # but neither stored nor hashed (it follows from the rep's angles and the prescription's limits)
+    past_safe: Literal["max", "min", "both"] | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> RepDoc:

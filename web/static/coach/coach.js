@@ -806,17 +806,25 @@
           text += helper ? ` (the therapist's target: ${band}; they will see what was done today)`
             : ` (your therapist's target: ${band}; they will see what you did today)`;
         }
+        // the PT's limits guard both ends, whichever the exercise works: a knee extension rests bent, so its
+        // safe maximum guards where each repetition starts and ends. Judged on the whole set (r.top, r.bottom:
+        // a bend past it at rest, between or before repetitions, counts too), not only on the best.
+        const top = r.top ?? r.high, bottom = r.bottom ?? r.low;
         const safe = num(r.safe_max);
-        if (safe !== null && !min && best > safe) {
+        if (safe !== null && top !== null && top > safe) {
+          const next = min ? `bend it back no further than ${Math.round(safe)}° between repetitions`
+            : "stop at the top of the target";
           lines.push(helper
-            ? `Once the movement went past the PT's safe maximum of ${Math.round(safe)}°: next time, stop at the top of the target.`
-            : `Once you went past your safe limit of ${Math.round(safe)}°: next time, stop at the top of the target.`);
+            ? `Once the movement went past the PT's safe maximum of ${Math.round(safe)}°: next time, ${next}.`
+            : `Once you went past your safe limit of ${Math.round(safe)}°: next time, ${next}.`);
         }
         const safeMin = num(r.safe_min);
-        if (safeMin !== null && r.low !== null && r.low < safeMin) {
+        if (safeMin !== null && bottom !== null && bottom < safeMin) {
+          const next = min ? "stop at the bottom of the target"
+            : `bring it back no further than ${Math.round(safeMin)}° between repetitions`;
           lines.push(helper
-            ? `Once the movement went past the PT's safe minimum of ${Math.round(safeMin)}°: next time, stop at the bottom of the target.`
-            : `Once you went past your safe limit of ${Math.round(safeMin)}°: next time, stop at the bottom of the target.`);
+            ? `Once the movement went past the PT's safe minimum of ${Math.round(safeMin)}°: next time, ${next}.`
+            : `Once you went past your safe limit of ${Math.round(safeMin)}°: next time, ${next}.`);
         }
       } else if (r.low !== null && r.high !== null) {
         text += ` — measured from ${Math.round(r.low)}° to ${Math.round(r.high)}°`;
@@ -853,7 +861,7 @@
         if (!seen.has(key)) {
           seen.add(key);
           r.live = { reps: r.reps, high: r.high, low: r.low };
-          r.reps = 0; r.high = null; r.low = null; r.unseen = false;
+          r.reps = 0; r.high = null; r.low = null; r.top = null; r.bottom = null; r.unseen = false;
         }
         const reps = Array.isArray(s.reps) ? s.reps : [];
         r.reps += reps.filter((x) => !x.partial).length;
@@ -862,6 +870,12 @@
         const mins = reps.map((x) => num(x.min_angle)).filter((v) => v !== null);
         if (maxes.length) r.high = Math.max(r.high ?? -Infinity, ...maxes);
         if (mins.length) r.low = Math.min(r.low ?? Infinity, ...mins);
+        // the set's own extremes take in what was measured between and around its reps (a knee extension
+        // resting bent): what the PT's safe limits are checked against
+        const tops = [num(s.max_angle), ...maxes].filter((v) => v !== null);
+        const bottoms = [num(s.min_angle), ...mins].filter((v) => v !== null);
+        if (tops.length) r.top = Math.max(r.top ?? -Infinity, ...tops);
+        if (bottoms.length) r.bottom = Math.min(r.bottom ?? Infinity, ...bottoms);
         for (const f of ["target_min", "target_max", "safe_max", "safe_min"]) if (num(s[f]) !== null) r[f] = s[f];
       }
       // a set still being written may lag the live count: never show fewer reps than were seen
@@ -870,6 +884,8 @@
         r.reps = Math.max(r.reps, r.live.reps || 0);
         if (r.high === null) r.high = r.live.high;
         if (r.low === null) r.low = r.live.low;
+        if (r.top === null) r.top = r.live.high;
+        if (r.bottom === null) r.bottom = r.live.low;
       }
     }
     const results = app.order.map((k) => app.results.get(k));

@@ -1,0 +1,131 @@
+"""An analysis knows the PT's safe limits (issue 6): each rep that went past the safe maximum or the safe
+minimum is flagged in the result document (``past_safe``) and said in the summary, to the caregiver in
+passive mode (as the live coach's "stop: this is the PT's safe maximum") and to the patient otherwise, for
+exercises that work the high end and the low end. On constructed reps: no video. The command's flags:
+tests/test_cli_safe_limits.py."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import numpy as np
+import pytest
+
+from romcam import analysis
+from romcam.analysis import Analysis
+from romcam.catalog import get_motion
+from romcam.measure import Sample
+from romcam.report import caregiver_lines, summary_text
+from romcam.reps import Rep
+from romcam.session_doc import SessionDoc, from_analysis
+
+
+@pytest.mark.parametrize("max_angle, min_angle, safe_max, safe_min, expected", [
+    (125.0, 10.0, 120.0, None, "max"),    # above the safe maximum
+    (120.0, 10.0, 120.0, None, None),     # at it: not past it
+    (110.0, -8.0, 120.0, -5.0, "min"),    # below the safe minimum (a knee over-straightened)
+    (125.0, -8.0, 120.0, -5.0, "both"),
+    (125.0, -8.0, None, None, None),      # no limits given: nothing to check
+    (None, None, 120.0, -5.0, None),      # nothing measured
+])  # fmt: skip
+def test_past_safe_checks_both_ends(max_angle, min_angle, safe_max, safe_min, expected) -> None:
+    assert analysis.past_safe(max_angle, min_angle, safe_max=safe_max, safe_min=safe_min) == expected
+
+
+def _rep(start: float, low: float, high: float) -> Rep:
+    """A rep 2 s long from ``start`` whose extremes are ``low`` and ``high`` (the peak is the worked one)."""
+    return Rep(start=start, peak=start + 1.0, end=start + 2.0, max_angle=high, min_angle=low, hold_s=0.0,
+               partial=False, below_target=False)
+
+
+def _analysis(exercise: str, reps: list[Rep], *, mode: str, safe_max: float | None, safe_min: float | None,
+              extra: tuple[float, ...] = ()) -> Analysis:
+    """An analysis of ``reps`` (constructed, no video): its signal holds every rep's extremes, and ``extra``
+    angles measured outside the reps."""
+    values = [v for r in reps for v in (r.min_angle, r.max_angle)] + list(extra)
+    samples = [Sample(i, i / 10.0, v, 0.9, True, 0.0, None) for i, v in enumerate(values)]
+    return Analysis(motion=get_motion(exercise), side="left", video="constructed.mp4", fps=10.0,
+                    frames=len(samples), samples=samples, smoothed=np.array(values, dtype=float), reps=reps,
+                    mode=mode, safe_max=safe_max, safe_min=safe_min)
+
+
+def test_a_shoulder_raised_past_the_safe_maximum_is_flagged_for_the_caregiver() -> None:
+    """works = "max": the rep whose top went above the safe maximum, and only it."""
+    reps = [_rep(0, 8, 115), _rep(3, 9, 126), _rep(6, 8, 118)]
+    a = _analysis("shoulder_abduction", reps, mode="passive", safe_max=120, safe_min=None)
+    doc = a.to_document()
+    assert [r["past_safe"] for r in doc["reps"]] == [None, "max", None]
+    assert (doc["safe_max"], doc["safe_min"], doc["past_safe"]) == (120, None, "max")
+    lines = caregiver_lines(a)
+    assert ("  for the caregiver: repetition 2 went past the PT's safe maximum of 120°: stop there next time"
+            in lines), lines
+    rows = [line for line in summary_text(a).splitlines() if line.strip().startswith(("1 ", "2 ", "3 "))]
+    assert ["past the PT's safe maximum" in row for row in rows] == [False, True, False], rows
+
+
+def test_a_knee_extension_bent_back_past_the_safe_maximum_is_flagged_for_the_patient() -> None:
+    """works = "min": a seated knee extension rests bent, so its safe maximum guards where each rep starts
+    and ends (rep 1 came back bent to 108°); its optional safe minimum guards over-straightening (rep 3)."""
+    reps = [_rep(0, 4, 108), _rep(3, 5, 92), _rep(6, -9, 90)]
+    a = _analysis("knee_extension", reps, mode="active", safe_max=100, safe_min=-5)
+    doc = a.to_document()
+    assert [r["past_safe"] for r in doc["reps"]] == ["max", None, "min"]
+    assert doc["past_safe"] == "both"
+    text = summary_text(a)
+    assert "  safe limits: maximum 100°, minimum -5°" in text, text
+    assert ("  for you: repetition 1 went past your safe limit of 100° (the PT's safe maximum): bend it back no "
+            "further than that next time") in text, text
+    assert ("  for you: repetition 3 went past your safe limit of -5° (the PT's safe minimum): stop there next "
+            "time") in text, text
+    assert "for the caregiver" not in text
+
+
+def test_a_knee_bent_past_the_safe_maximum_outside_every_rep_is_said_too() -> None:
+    """The patient's safety: a bend past the limit at rest, in no rep, is still said (no rep is flagged)."""
+    reps = [_rep(0, 4, 92), _rep(3, 5, 91)]
+    a = _analysis("knee_extension", reps, mode="passive", safe_max=100, safe_min=None, extra=(112.0,))
+    assert [r["past_safe"] for r in a.to_document()["reps"]] == [None, None]
+    assert a.to_document()["past_safe"] == "max"
+    assert ("  for the caregiver: the movement went past the PT's safe maximum of 100° outside the counted "
+            "repetitions: bend it back no further than that next time") in caregiver_lines(a)
+
+
+@pytest.mark.parametrize("exercise, reps, target, safe_max, safe_min, said", [
+    # a shoulder short of its target: the limit on the way there is the safe maximum, with its number
+    ("shoulder_abduction", [(8, 100), (9, 104)], 110, 120, None, "never past the PT's safe maximum of 120°"),
+    # a knee extension short of straight: on the way there the limit is the safe minimum, when there is one
+    ("knee_extension", [(12, 90), (14, 91)], 5, 100, -5, "never past the PT's safe minimum of -5°"),
+    # ... and with none, not the safe maximum, which guards the bent end
+    ("knee_extension", [(12, 90), (14, 91)], 5, 100, None, "never forcing it"),
+])  # fmt: skip
+def test_a_rep_short_of_the_target_is_told_the_limit_on_the_way_there(exercise, reps, target, safe_max, safe_min,
+                                                                     said) -> None:
+    works = get_motion(exercise).works
+    built = [Rep(start=3.0 * i, peak=3.0 * i + 1, end=3.0 * i + 2, max_angle=hi, min_angle=lo, hold_s=0.0,
+                 partial=False, below_target=(hi < target) if works == "max" else (lo > target))
+             for i, (lo, hi) in enumerate(reps)]
+    a = _analysis(exercise, built, mode="passive", safe_max=safe_max, safe_min=safe_min)
+    a.target = target
+    [short] = [line for line in caregiver_lines(a) if "stopped short" in line]
+    assert short.endswith(f"if it is comfortable, {said}"), short
+
+
+def test_within_the_limits_nothing_is_flagged() -> None:
+    reps = [_rep(0, 4, 92), _rep(3, 5, 91)]
+    a = _analysis("knee_extension", reps, mode="passive", safe_max=100, safe_min=-5)
+    doc = a.to_document()
+    assert [r["past_safe"] for r in doc["reps"]] == [None, None] and doc["past_safe"] is None
+    assert "went past" not in summary_text(a)
+
+
+def test_the_flag_is_accepted_in_a_session_but_neither_stored_nor_hashed() -> None:
+    """A set is the analyze document: its reps' ``past_safe`` must not make it invalid, nor change the hash
+    of a document that does not carry it (re-sending a stored session stays a no-op)."""
+    reps = [_rep(0, 8, 115), _rep(3, 9, 126)]
+    a = _analysis("shoulder_abduction", reps, mode="active", safe_max=120, safe_min=None)
+    with_flag = from_analysis(a.to_document(), patient_id=uuid.uuid4(), session_id=uuid.uuid4())
+    without = json.loads(json.dumps(with_flag))
+    for r in without["sets"][0]["reps"]:
+        del r["past_safe"]
+    assert SessionDoc.model_validate(with_flag).sha256() == SessionDoc.model_validate(without).sha256()
