@@ -74,16 +74,17 @@
         if (!groups.has(key)) groups.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name, prescriptions: [] });
         groups.get(key).prescriptions.push(p);
       }
-      const open = alerts.filter((a) => a.status === "open");  // the report lists the open ones
+      // every change still to review, open or snoozed (a snooze quiets the badge, it does not make a 26° loss
+      // go away on paper): the API lists no resolved one
       const list = [...groups.values()].map((g) => ({ ...g, inPlan: true }))
-        .concat(R.alertedMotions(open, [...groups.values()]).map((m) => ({ ...m, name: null, prescriptions: [], inPlan: false })));
+        .concat(R.alertedMotions(alerts, [...groups.values()]).map((m) => ({ ...m, name: null, prescriptions: [], inPlan: false })));
       const trends = await Promise.all(list.map((g) => R.api(
         `${base}/trends?exercise=${encodeURIComponent(g.exercise)}&side=${encodeURIComponent(g.side)}`)));
       const tbody = document.querySelector("#latest tbody");
       list.forEach((g, i) => tbody.append(...latestRows(g, trends[i])));
       if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "7", text: "No sessions recorded yet." })));
 
-      R.renderAlerts(document.getElementById("alerts"), open, null);
+      R.renderAlerts(document.getElementById("alerts"), alerts, null);
 
       let xMin = Infinity, xMax = -Infinity;
       for (const t of trends) for (const s of t.series || []) for (const p of s.points || []) {
