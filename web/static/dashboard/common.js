@@ -47,7 +47,9 @@ window.romcam = (function () {
     if (response.status === 401) {
       // the login session ended (logout, timeout, password change): back to this page after the login
       window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
-      throw new Error("Please log in again.");
+      const error = new Error("Please log in again.");
+      error.status = 401;
+      throw error;
     }
     if (response.status === 204) return null;
     let body = null;
@@ -403,12 +405,30 @@ window.romcam = (function () {
     if (!who || who.mode !== "clinic" || !header) return;
     if (READ_ONLY_ROLES.includes(who.user.role)) document.body.classList.add("read-only");
     const button = el("button", { type: "button", id: "logout", class: "link-button" }, "Log out");
+    const problem = el("p", { id: "logout-error", class: "logout-error", role: "alert", hidden: true });
     button.addEventListener("click", async () => {
-      try { await api("/api/auth/logout", { method: "POST" }); } catch (err) { /* ended already */ }
+      button.disabled = true;
+      problem.hidden = true;
+      try {
+        await api("/api/auth/logout", { method: "POST" });
+      } catch (err) {
+        if (err.status === 401) return;  // the session had ended already: api() is on its way to /login
+        // not out: on a shared clinic computer the next person would find this PT's session still valid
+        button.disabled = false;
+        problem.textContent = logoutProblem(err);
+        problem.hidden = false;
+        return;
+      }
       window.location.assign("/login");
     });
     header.append(el("nav", { class: "account" },
-      el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button));
+      el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button), problem);
+  }
+
+  /** Why Log out failed, and that the PT is still logged in (no page to leave for: staying says so). */
+  function logoutProblem(err) {
+    const why = err.status ? `the server refused (${err.message.replace(/\.$/, "")})` : "the server did not answer";
+    return `Could not log out: ${why}. You are still logged in — try again, or close the browser.`;
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showAccount);
   else showAccount();
