@@ -8,6 +8,7 @@ Without /usr/bin/chromium or the playwright package the tests skip, unless CI is
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,8 @@ from test_dashboard_browser import (
     _set_document,
     checked_page,
 )
+
+from romcam.server.schemas import PrescriptionIn
 
 A4_PX = {"width": 794, "height": 1123}  # an A4 page at 96 dpi: what chromium lays out for print
 
@@ -106,3 +109,67 @@ def test_the_report_keeps_a_snoozed_change_and_its_chart(page, server) -> None:
     page.emulate_media(media="print")
     assert item.is_visible(), "on paper too"
     _screenshot(page, "report-snoozed-change.png")
+
+
+# ---- the plan as prescribed -------------------------------------------------------------------------------------
+
+def test_the_form_takes_what_the_api_takes() -> None:
+    """The editor's bounds are the API's: a value one accepts the other does not refuse (patient.html)."""
+    from pathlib import Path
+
+    html = (Path(__file__).parent.parent / "web/templates/patient.html").read_text()
+    props = PrescriptionIn.model_json_schema()["properties"]
+    for name in ("target_min", "target_max", "safe_max", "safe_min", "reps", "hold_s", "sessions_per_week",
+                 "max_reps", "max_minutes"):
+        spec = props[name]
+        spec = next((s for s in spec.get("anyOf", []) if s.get("type") != "null"), spec)
+        start = html.index(f'name="{name}"')
+        tag = html[html.rindex("<", 0, start):html.index(">", start)]
+        assert f'min="{spec["minimum"]:g}"' in tag and f'max="{spec["maximum"]:g}"' in tag, (name, spec, tag)
+        assert ('step="1"' in tag) == (spec["type"] == "integer"), (name, tag)
+
+
+def test_a_half_degree_target_is_shown_as_stored_and_an_edit_keeps_it(page, server) -> None:
+    """The API takes a target of 92.5° and a hold of 1.5 s: the plan says so (not 93°), editing only the note
+    saves a new version with them, and a value out of bounds is refused in the form's error area, by name."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Half Degree Example {uuid.uuid4().hex[:4]}"})
+    status, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "shoulder_flexion", "side": "right", "mode": "active", "posture": "standing",
+        "target_min": 92.5, "target_max": 140, "safe_max": 150.5, "reps": 10, "hold_s": 1.5,
+        "sessions_per_week": 3})
+    assert status == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    row = page.locator(f"tr[data-prescription-id='{rx['id']}']")
+    text = row.inner_text()
+    assert "92.5° to 140°" in text and "max 150.5°" in text and "hold 1.5 s" in text, text
+
+    row.locator("button", has_text="Edit").click()
+    form = page.locator("#prescription-form")
+    assert form.locator("input[name=target_min]").input_value() == "92.5"
+    form.locator("textarea[name=notes]").fill("Changed the note only")
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.wait_for_selector(f"tr[data-prescription-id='{rx['id']}'] >> text=v2")
+    _, now = api("GET", f"/api/patients/{patient['id']}/prescriptions")
+    assert [(p["version"], p["target_min"], p["safe_max"], p["hold_s"], p["notes"]) for p in now] == [
+        (2, 92.5, 150.5, 1.5, "Changed the note only")]
+    assert "92.5° to 140°" in row.inner_text()
+
+    # out of the API's bounds: said in the form, naming the field; nothing saved
+    row.locator("button", has_text="Edit").click()
+    form.locator("input[name=reps]").fill("501")
+    form.locator("#prescription-save").click()
+    error = form.locator(".form-error")
+    assert error.is_visible(), "the refusal must be in the form, not a tooltip"
+    assert error.inner_text().startswith("Repetitions: "), error.inner_text()
+    assert form.locator("input[name=reps]").get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.getElementById('prescription-dialog').open")
+    # the API's largest dose is the form's too
+    form.locator("input[name=reps]").fill("500")
+    form.locator("input[name=hold_s]").fill("600")
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.wait_for_selector(f"tr[data-prescription-id='{rx['id']}'] >> text=v3")
+    assert "500 reps, hold 600 s" in row.inner_text()

@@ -135,14 +135,22 @@ window.romcam = (function () {
     if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
     return `${Math.round(Number(v))}°`.replace("-", "−");
   }
-  function fmtRange(lo, hi) {
-    if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
-    return `${fmtAngle(lo)} to ${fmtAngle(hi)}`;
+  /** An angle the PT prescribed, as stored (92.5°, not 93°): a measured angle is rounded, a prescribed one is
+   * what the PT typed and the coach holds the patient to. */
+  function fmtPlanAngle(v) {
+    if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
+    return `${Number(v)}°`.replace("-", "−");
   }
-  /** Compact range for tables: "120–160°", "−60 to 180°" (a dash beside a minus sign would mislead). */
-  function fmtSpan(lo, hi) {
+  function fmtRange(lo, hi, fmt = fmtAngle) {
     if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
-    const a = fmtAngle(lo).replace("°", ""), b = fmtAngle(hi);
+    return `${fmt(lo)} to ${fmt(hi)}`;
+  }
+  /** A prescribed range as stored: "92.5° to 140°". */
+  const fmtPlanRange = (lo, hi) => fmtRange(lo, hi, fmtPlanAngle);
+  /** Compact range for tables: "120–160°", "−60 to 180°" (a dash beside a minus sign would mislead). */
+  function fmtSpan(lo, hi, fmt = fmtAngle) {
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
+    const a = fmt(lo).replace("°", ""), b = fmt(hi);
     return Number(lo) < 0 ? `${a} to ${b}` : `${a}–${b}`;
   }
   /** A furthest point not seen: the angle seen is a bound, the joint got at least that far
@@ -436,6 +444,7 @@ window.romcam = (function () {
   return {
     me,
     api, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     timeZone, adherencePath, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
