@@ -111,6 +111,33 @@ def test_the_report_keeps_a_snoozed_change_and_its_chart(page, server) -> None:
     _screenshot(page, "report-snoozed-change.png")
 
 
+# ---- the report's latest values fit the paper ---------------------------------------------------------------
+
+_FITS = """() => { const t = document.getElementById('latest'); const box = t.parentElement;
+  return { table: t.scrollWidth, box: box.clientWidth, cell: t.querySelector('tbody td:nth-child(3)').innerText }; }"""
+
+
+def test_the_latest_values_fit_the_page_with_a_furthest_point_not_seen(page, server) -> None:
+    """The elbow's last session was filmed with a hand over it at the top of each movement: its latest value
+    is a bound with its note. Every column of the table still fits the report's column, on screen and on A4."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Paper Width Example")
+    n = 6
+    for i in range(n):
+        start = _today() - timedelta(days=2 * (n - i))
+        one = _set_document("elbow_active", 128.0, rx, 1, start, hidden_beyond=90.0 if i == n - 1 else None)
+        assert api("POST", "/api/sessions", _session_document(patient["id"], start, [one]))[0] == 201
+    _open(page, f"{server}/patients/{patient['id']}/report")
+    fits = page.evaluate(_FITS)
+    assert fits["cell"] and fits["cell"].endswith("or more: furthest point not seen"), fits
+    assert fits["table"] <= fits["box"], f"on screen the table is cut: {fits}"
+    page.set_viewport_size(A4_PX)
+    page.emulate_media(media="print")
+    fits = page.evaluate(_FITS)
+    assert fits["table"] <= fits["box"], f"on paper the last columns are cut off: {fits}"
+    _screenshot(page, "report-latest-on-paper.png")
+
+
 # ---- the plan as prescribed -------------------------------------------------------------------------------------
 
 def test_the_form_takes_what_the_api_takes() -> None:

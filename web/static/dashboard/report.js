@@ -29,7 +29,9 @@
    * a session recorded without the plan (`romcam analyze --save`). */
   function targetNow(group, series) {
     const rx = (group.prescriptions || []).find((p) => p.mode === series.mode && p.posture === series.posture);
-    return rx ? `${R.fmtSpan(rx.target_min, rx.target_max)} (plan v${rx.version})` : "— (none in the plan now)";
+    // the range kept on one line, its version free to go under it: the table keeps to the page's width
+    return rx ? [el("span", { class: "nowrap", text: R.fmtSpan(rx.target_min, rx.target_max, R.fmtPlanAngle) }),
+      ` (plan v${rx.version})`] : ["— (none in the plan now)"];
   }
 
   function latestRows(group, trends) {
@@ -45,11 +47,13 @@
         el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}`
           + (group.inPlan ? "" : " (not in the current plan)") }),
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
-        el("td", { class: "num", text: last.best_seen === false
-          ? `${R.fmtBound(last.best_angle, trends.works)}: ${R.NOT_SEEN}` : R.fmtAngle(last.best_angle) }),
+        last.best_seen === false  // a bound and its note: the note wraps, so the table keeps to the page's width
+          ? el("td", { class: "num wraps not-seen" }, el("span", { class: "nowrap", text: `${R.fmtBound(last.best_angle, trends.works)}:` }),
+            ` ${R.NOT_SEEN}`)
+          : el("td", { class: "num", text: R.fmtAngle(last.best_angle) }),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num", text: `${R.fmtAngle(cmp.recent)} / ${cmp.n ? R.fmtAngle(cmp.baseline) : "—"}` }),
-        el("td", { class: "num", text: targetNow(group, s) }),
+        el("td", { class: "num wraps" }, ...targetNow(group, s)),
         el("td", { class: "num", text: R.fmtSpan(normal.min, normal.max) })));
     }
     return rows;
