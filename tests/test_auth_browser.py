@@ -108,9 +108,20 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
         r = seen.get(f"{base}/api/device", headers=device)
         assert r.status == 200 and r.json()["patient_name"] == "Ada Lovelace"
         expect(page.locator("#devices li")).to_have_count(1)
+        # revoking asks first, naming the machine; "Cancel" keeps the token
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.click("#devices button.revoke")
+        expect(page.locator("#devices button.revoke")).to_have_count(1)
+        assert len(asked) == 1 and "Ada's laptop" in asked[0], asked
+        assert seen.get(f"{base}/api/device", headers=device).status == 200
+        page.once("dialog", lambda d: d.accept())
         page.click("#devices button.revoke")
         expect(page.locator("#devices button.revoke")).to_have_count(0)
         assert seen.get(f"{base}/api/device", headers=device).status == 401
+        # the dead token is no longer on screen to be copied to the patient's laptop
+        expect(page.locator("#new-token")).to_be_hidden()
+        assert token not in page.locator("body").inner_text()
         seen.dispose()
         ARTIFACTS.mkdir(exist_ok=True)
         page.goto(base + "/")
