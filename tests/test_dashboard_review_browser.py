@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from helpers import CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
 from test_dashboard_browser import (
@@ -25,6 +26,9 @@ from test_dashboard_browser import (
     checked_page,
 )
 
+from romcam.analysis import summarize
+from romcam.catalog import get_motion
+from romcam.measure import Sample
 from romcam.server.schemas import PrescriptionIn
 
 A4_PX = {"width": 794, "height": 1123}  # an A4 page at 96 dpi: what chromium lays out for print
@@ -200,3 +204,46 @@ def test_a_half_degree_target_is_shown_as_stored_and_an_edit_keeps_it(page, serv
     page.wait_for_selector("#prescription-dialog", state="hidden")
     page.wait_for_selector(f"tr[data-prescription-id='{rx['id']}'] >> text=v3")
     assert "500 reps, hold 600 s" in row.inner_text()
+
+
+# ---- a decline titled by the motion's direction ---------------------------------------------------------------
+
+def _knee_extension_set(lowest: float, rx: dict, started_at: datetime) -> dict:
+    """A set of 4 reps of seated knee extension from 80° down to ``lowest`` (the exercise works the minimum),
+    through romcam's own analysis."""
+    motion = get_motion("knee_extension")
+    t = np.arange(0, 26.0, 0.1)
+    phase = np.clip(t - 1.0, 0, 24.0) / 6.0
+    angle = 80.0 + (lowest - 80.0) * (1 - np.cos(2 * np.pi * phase)) / 2 + 0.4 * np.sin(7.3 * t)
+    samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
+               for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
+    doc = summarize(motion, "right", samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
+                    target=float(rx["target_max"]), model="pose_landmarker_full.task").to_document()
+    doc.update(frames_with_subject=len(t), mode="active", posture="seated", prescription_id=rx["id"],
+               prescription_version=1, started_at=started_at.isoformat())
+    return doc
+
+
+def test_a_knee_that_straightens_less_is_not_titled_below_its_baseline(page, server) -> None:
+    """Knee extension works the low end: straightening less is a higher angle. The note's title must not say
+    "below" while its message says "above" — on the patient page and in the report."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Knee Extension Example {uuid.uuid4().hex[:4]}"})
+    _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "knee_extension", "side": "right", "mode": "active", "posture": "seated", "target_min": 0,
+        "target_max": 15, "safe_max": 100, "reps": 8, "hold_s": 2, "sessions_per_week": 3})
+    lowest = [8.0, 9.0, 7.0, 8.0, 9.0] + [22.0, 21.0, 23.0]  # 13° less straight: beyond the ±4° noise
+    for i, value in enumerate(lowest):
+        start = _today() - timedelta(days=2 * (len(lowest) - i))
+        doc = _session_document(patient["id"], start, [_knee_extension_set(value, rx, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    _, alerts = api("GET", f"/api/patients/{patient['id']}/alerts")
+    decline = [a for a in alerts if a["kind"] == "decline"]
+    assert len(decline) == 1 and "above the 4 weeks before" in decline[0]["message"], alerts
+
+    for url in (f"{server}/patients/{patient['id']}", f"{server}/patients/{patient['id']}/report"):
+        _open(page, url)
+        title = page.locator("#alerts li.alert[data-kind=decline] .alert-title").inner_text()
+        assert "below" not in title, f"{url}: {title}"
+        assert "Less far than this patient's baseline (a higher angle: this exercise works the low end)" in title
+        assert "Knee extension (seated), right" in title, title

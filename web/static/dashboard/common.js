@@ -328,13 +328,28 @@ window.romcam = (function () {
 
   // ---- alerts -----------------------------------------------------------------------------
 
-  const ALERT_KIND = { decline: "Range below this patient's baseline",
-    other_end: "The other end of the range is narrowing", missed_sessions: "Fewer sessions than planned" };
+  /** Each kind of alert's title, by the end of the range the motion works (the catalog's ``works``): a decline
+   * is a lower angle for a motion that works the high end, a higher one for a motion that works the low end
+   * (a knee that no longer straightens), and the title must not say "below" when the angle went up. */
+  const ALERT_KIND = {
+    decline: { max: "Range below this patient's baseline",
+      min: "Less far than this patient's baseline (a higher angle: this exercise works the low end)" },
+    other_end: "The other end of the range is narrowing",
+    missed_sessions: "Fewer sessions than planned",
+  };
+
+  function alertKindTitle(a) {
+    const title = ALERT_KIND[a.kind];
+    if (!title) return a.kind;
+    if (typeof title === "string") return title;
+    const m = a.exercise ? motion(a.exercise) : null;
+    return title[m && m.works === "min" ? "min" : "max"];
+  }
 
   function alertTitle(a) {
     const what = a.exercise ? [exerciseName(a.exercise), a.side && sideLabel(a.side).toLowerCase(),
       a.mode && modeLabel(a.mode).toLowerCase(), a.posture && postureLabel(a.posture)].filter(Boolean).join(", ") : "";
-    return what ? `${ALERT_KIND[a.kind] || a.kind}: ${what}` : (ALERT_KIND[a.kind] || a.kind);
+    return what ? `${alertKindTitle(a)}: ${what}` : alertKindTitle(a);
   }
 
   /** The alert list; onSnooze(alert, days) given → a snooze control on each open alert. */
