@@ -247,3 +247,31 @@ def test_a_knee_that_straightens_less_is_not_titled_below_its_baseline(page, ser
         assert "below" not in title, f"{url}: {title}"
         assert "Less far than this patient's baseline (a higher angle: this exercise works the low end)" in title
         assert "Knee extension (seated), right" in title, title
+
+
+# ---- a long name on a phone ---------------------------------------------------------------------------------------
+
+def test_a_long_name_does_not_push_the_pages_sideways_on_a_phone(browser, server) -> None:
+    """A 60-letter name with no space (a pasted identifier, a long compound name) wraps on a 390 px phone:
+    the patient list, the patient page and the report never scroll sideways."""
+    api = Api(server)
+    name = "Maximiliana" + "x" * 45 + "Long"
+    assert len(name) == 60
+    _, patient = api("POST", "/api/patients", {"name": name})
+    assert api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "elbow_flexion", "side": "left", "mode": "active", "posture": "seated", "target_min": 110,
+        "target_max": 140, "safe_max": 150, "reps": 8, "hold_s": 2, "sessions_per_week": 3})[0] == 201
+    with checked_page(browser, server, viewport={"width": 390, "height": 844}) as page:
+        for url, ready, heading in (
+                ("/", "#patients tbody tr", f"tr[data-patient-id='{patient['id']}'] a.patient-link"),
+                (f"/patients/{patient['id']}", "#charts[data-ready=true]", "#patient-name"),
+                (f"/patients/{patient['id']}/report", "#charts[data-ready=true]", "#report-title")):
+            page.goto(server + url)
+            page.wait_for_selector(ready)
+            page.wait_for_selector("body[data-loaded=true]")
+            assert name in page.locator(heading).inner_text()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{url}: the page is {width} px wide on a 390 px phone"
+            box = page.locator(heading).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{url}: {box}"
+        _screenshot(page, "long-name-390px-report.png")
