@@ -108,9 +108,20 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
         r = seen.get(f"{base}/api/device", headers=device)
         assert r.status == 200 and r.json()["patient_name"] == "Ada Lovelace"
         expect(page.locator("#devices li")).to_have_count(1)
+        # revoking asks first, naming the machine; "Cancel" keeps the token
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.click("#devices button.revoke")
+        expect(page.locator("#devices button.revoke")).to_have_count(1)
+        assert len(asked) == 1 and "Ada's laptop" in asked[0], asked
+        assert seen.get(f"{base}/api/device", headers=device).status == 200
+        page.once("dialog", lambda d: d.accept())
         page.click("#devices button.revoke")
         expect(page.locator("#devices button.revoke")).to_have_count(0)
         assert seen.get(f"{base}/api/device", headers=device).status == 401
+        # the dead token is no longer on screen to be copied to the patient's laptop
+        expect(page.locator("#new-token")).to_be_hidden()
+        assert token not in page.locator("body").inner_text()
         seen.dispose()
         ARTIFACTS.mkdir(exist_ok=True)
         page.goto(base + "/")
@@ -122,6 +133,33 @@ def test_clinician_logs_in_and_sees_only_their_patients(tmp_path: Path) -> None:
         assert page.request.get(f"{base}/api/patients").status == 401
         page.goto(base + "/")
         expect(page).to_have_url(base + "/login")
+        assert errors == []
+
+
+def test_a_log_out_the_server_did_not_answer_says_the_pt_is_still_logged_in(tmp_path: Path) -> None:
+    """On a shared clinic computer, Log out while the server is unreachable must not look like a log out: the
+    page stays, says so, and the session (still valid on the server) ends when the PT tries again."""
+    from playwright.sync_api import expect
+
+    with _clinic(tmp_path) as (pw, base, page, errors, ids):
+        page.goto(f"{base}/login?next=%2Fpatients%2F{ids['ada']}")
+        _log_in(page)
+        expect(page).to_have_url(f"{base}/patients/{ids['ada']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        page.route("**/api/auth/logout", lambda route: route.abort("connectionrefused"))
+        page.click("#logout")
+        problem = page.locator("#logout-error")
+        expect(problem).to_have_text("Could not log out: the server did not answer. You are still logged in — "
+                                     "try again, or close the browser.")
+        expect(problem).to_have_attribute("role", "alert")
+        expect(page).to_have_url(f"{base}/patients/{ids['ada']}")  # no "can't be reached" page to mislead
+        assert page.request.get(f"{base}/api/patients").status == 200  # and indeed still logged in
+        expect(page.locator("#logout")).to_be_enabled()
+
+        page.unroute("**/api/auth/logout")  # the server answers again: the second try logs out
+        page.click("#logout")
+        expect(page).to_have_url(base + "/login")
+        assert page.request.get(f"{base}/api/patients").status == 401
         assert errors == []
 
 

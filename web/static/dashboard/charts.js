@@ -258,7 +258,7 @@ window.romcamCharts = (function () {
               label: (item) => {
                 const p = item.raw.p;
                 const target = p.target_min !== null && p.target_min !== undefined
-                  ? ` (target ${R.fmtRange(p.target_min, p.target_max)}${p.prescription_version ? `, plan v${p.prescription_version}` : ""})`
+                  ? ` (target ${R.fmtPlanRange(p.target_min, p.target_max)}${p.prescription_version ? `, plan v${p.prescription_version}` : ""})`
                   : "";
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";
@@ -322,11 +322,11 @@ window.romcamCharts = (function () {
       values.push(set.target_min, set.target_max);
     }
     if (set.safe_max !== null && set.safe_max !== undefined) {
-      lines.push({ y: set.safe_max, color: SAFE_COLOR, dash: [8, 5], label: `safe max ${R.fmtAngle(set.safe_max)}` });
+      lines.push({ y: set.safe_max, color: SAFE_COLOR, dash: [8, 5], label: `safe max ${R.fmtPlanAngle(set.safe_max)}` });
       values.push(set.safe_max);
     }
     if (set.safe_min !== null && set.safe_min !== undefined) {
-      lines.push({ y: set.safe_min, color: SAFE_COLOR, dash: [8, 5], label: `safe min ${R.fmtAngle(set.safe_min)}` });
+      lines.push({ y: set.safe_min, color: SAFE_COLOR, dash: [8, 5], label: `safe min ${R.fmtPlanAngle(set.safe_min)}` });
       values.push(set.safe_min);
     }
     const bounds = niceBounds(values, 12);

@@ -47,7 +47,9 @@ window.romcam = (function () {
     if (response.status === 401) {
       // the login session ended (logout, timeout, password change): back to this page after the login
       window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
-      throw new Error("Please log in again.");
+      const error = new Error("Please log in again.");
+      error.status = 401;
+      throw error;
     }
     if (response.status === 204) return null;
     let body = null;
@@ -133,14 +135,22 @@ window.romcam = (function () {
     if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
     return `${Math.round(Number(v))}°`.replace("-", "−");
   }
-  function fmtRange(lo, hi) {
-    if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
-    return `${fmtAngle(lo)} to ${fmtAngle(hi)}`;
+  /** An angle the PT prescribed, as stored (92.5°, not 93°): a measured angle is rounded, a prescribed one is
+   * what the PT typed and the coach holds the patient to. */
+  function fmtPlanAngle(v) {
+    if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
+    return `${Number(v)}°`.replace("-", "−");
   }
-  /** Compact range for tables: "120–160°", "−60 to 180°" (a dash beside a minus sign would mislead). */
-  function fmtSpan(lo, hi) {
+  function fmtRange(lo, hi, fmt = fmtAngle) {
     if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
-    const a = fmtAngle(lo).replace("°", ""), b = fmtAngle(hi);
+    return `${fmt(lo)} to ${fmt(hi)}`;
+  }
+  /** A prescribed range as stored: "92.5° to 140°". */
+  const fmtPlanRange = (lo, hi) => fmtRange(lo, hi, fmtPlanAngle);
+  /** Compact range for tables: "120–160°", "−60 to 180°" (a dash beside a minus sign would mislead). */
+  function fmtSpan(lo, hi, fmt = fmtAngle) {
+    if (lo === null || lo === undefined || hi === null || hi === undefined) return "—";
+    const a = fmt(lo).replace("°", ""), b = fmt(hi);
     return Number(lo) < 0 ? `${a} to ${b}` : `${a}–${b}`;
   }
   /** A furthest point not seen: the angle seen is a bound, the joint got at least that far
@@ -318,13 +328,28 @@ window.romcam = (function () {
 
   // ---- alerts -----------------------------------------------------------------------------
 
-  const ALERT_KIND = { decline: "Range below this patient's baseline",
-    other_end: "The other end of the range is narrowing", missed_sessions: "Fewer sessions than planned" };
+  /** Each kind of alert's title, by the end of the range the motion works (the catalog's ``works``): a decline
+   * is a lower angle for a motion that works the high end, a higher one for a motion that works the low end
+   * (a knee that no longer straightens), and the title must not say "below" when the angle went up. */
+  const ALERT_KIND = {
+    decline: { max: "Range below this patient's baseline",
+      min: "Less far than this patient's baseline (a higher angle: this exercise works the low end)" },
+    other_end: "The other end of the range is narrowing",
+    missed_sessions: "Fewer sessions than planned",
+  };
+
+  function alertKindTitle(a) {
+    const title = ALERT_KIND[a.kind];
+    if (!title) return a.kind;
+    if (typeof title === "string") return title;
+    const m = a.exercise ? motion(a.exercise) : null;
+    return title[m && m.works === "min" ? "min" : "max"];
+  }
 
   function alertTitle(a) {
     const what = a.exercise ? [exerciseName(a.exercise), a.side && sideLabel(a.side).toLowerCase(),
       a.mode && modeLabel(a.mode).toLowerCase(), a.posture && postureLabel(a.posture)].filter(Boolean).join(", ") : "";
-    return what ? `${ALERT_KIND[a.kind] || a.kind}: ${what}` : (ALERT_KIND[a.kind] || a.kind);
+    return what ? `${alertKindTitle(a)}: ${what}` : alertKindTitle(a);
   }
 
   /** The alert list; onSnooze(alert, days) given → a snooze control on each open alert. */
@@ -403,12 +428,30 @@ window.romcam = (function () {
     if (!who || who.mode !== "clinic" || !header) return;
     if (READ_ONLY_ROLES.includes(who.user.role)) document.body.classList.add("read-only");
     const button = el("button", { type: "button", id: "logout", class: "link-button" }, "Log out");
+    const problem = el("p", { id: "logout-error", class: "logout-error", role: "alert", hidden: true });
     button.addEventListener("click", async () => {
-      try { await api("/api/auth/logout", { method: "POST" }); } catch (err) { /* ended already */ }
+      button.disabled = true;
+      problem.hidden = true;
+      try {
+        await api("/api/auth/logout", { method: "POST" });
+      } catch (err) {
+        if (err.status === 401) return;  // the session had ended already: api() is on its way to /login
+        // not out: on a shared clinic computer the next person would find this PT's session still valid
+        button.disabled = false;
+        problem.textContent = logoutProblem(err);
+        problem.hidden = false;
+        return;
+      }
       window.location.assign("/login");
     });
     header.append(el("nav", { class: "account" },
-      el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button));
+      el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button), problem);
+  }
+
+  /** Why Log out failed, and that the PT is still logged in (no page to leave for: staying says so). */
+  function logoutProblem(err) {
+    const why = err.status ? `the server refused (${err.message.replace(/\.$/, "")})` : "the server did not answer";
+    return `Could not log out: ${why}. You are still logged in — try again, or close the browser.`;
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", showAccount);
   else showAccount();
@@ -416,6 +459,7 @@ window.romcam = (function () {
   return {
     me,
     api, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     timeZone, adherencePath, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,

@@ -1,4 +1,5 @@
-/* The patient page's device tokens (staff only): list, create (the token is shown once), revoke.
+/* The patient page's device tokens (staff only): list, create (the token is shown once, until it is revoked),
+ * revoke (after a confirmation naming the machine).
  * Patients, caregivers and anyone else get 403 from the API, and the section stays hidden. */
 "use strict";
 
@@ -9,6 +10,7 @@
   const section = document.getElementById("devices-section");
   const list = document.getElementById("devices");
   const error = document.getElementById("devices-error");
+  const newToken = document.getElementById("new-token");
 
   function say(text) {
     error.textContent = text || "";
@@ -23,6 +25,9 @@
     if (!t.revoked_at) {
       item.append(el("button", {
         type: "button", class: "secondary revoke", onclick: async () => {
+          const which = t.label ? `the token of "${t.label}"` : `the token ${t.prefix}… (no label)`;
+          if (!window.confirm(`Revoke ${which}? That machine can no longer upload sessions or read the plan `
+            + "until it is given a new token.")) return;
           try {
             await R.api(`/api/tokens/${t.id}`, { method: "DELETE" });
             await load();
@@ -31,6 +36,12 @@
       }, "Revoke"));
     }
     return item;
+  }
+
+  function hideNewToken() {
+    newToken.hidden = true;
+    newToken.dataset.tokenId = "";
+    document.getElementById("new-token-value").textContent = "";
   }
 
   async function load() {
@@ -42,6 +53,8 @@
       return;
     }
     section.hidden = false;
+    // the token shown once, revoked since (here or elsewhere): a dead token must not stay on screen to be copied
+    if (!newToken.hidden && tokens.some((t) => t.revoked_at && t.id === newToken.dataset.tokenId)) hideNewToken();
     list.replaceChildren(...(tokens.length ? tokens.map(row) : [el("li", { text: "No device yet." })]));
   }
 
@@ -56,7 +69,8 @@
     try {
       const made = await R.api(`/api/patients/${patientId}/tokens`, { json: { label: form.elements.label.value.trim() } });
       document.getElementById("new-token-value").textContent = made.token;
-      document.getElementById("new-token").hidden = false;
+      newToken.dataset.tokenId = made.id;
+      newToken.hidden = false;
       form.reset();
       await load();
     } catch (err) { say(err.message); } finally {

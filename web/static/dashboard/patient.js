@@ -81,7 +81,7 @@
    * prescription with its mode and posture), not the one its last session followed. */
   function targetNow(group, series) {
     const rx = group.prescriptions.find((p) => p.mode === series.mode && p.posture === series.posture);
-    return rx ? `target now ${R.fmtRange(rx.target_min, rx.target_max)} (plan v${rx.version})`
+    return rx ? `target now ${R.fmtPlanRange(rx.target_min, rx.target_max)} (plan v${rx.version})`
       : "not in the current plan: no target prescribed now in this mode and posture";
   }
 
@@ -213,8 +213,8 @@
 
   /** The PT's safety limits of a prescription: "max 150°", or "min 0°, max 90°" with a safe minimum. */
   function safeLimits(p) {
-    const max = `max ${R.fmtAngle(p.safe_max)}`;
-    return p.safe_min === null || p.safe_min === undefined ? max : `min ${R.fmtAngle(p.safe_min)}, ${max}`;
+    const max = `max ${R.fmtPlanAngle(p.safe_max)}`;
+    return p.safe_min === null || p.safe_min === undefined ? max : `min ${R.fmtPlanAngle(p.safe_min)}, ${max}`;
   }
 
   function renderPrescriptions() {
@@ -233,7 +233,7 @@
         el("td", {}, el("strong", { text: R.exerciseName(p.exercise, p.exercise_name) }), el("br"), `${R.sideLabel(p.side)} side`,
           p.notes ? el("div", { class: "notes", text: `Note to patient: ${p.notes}` }) : null),
         el("td", { text: R.seriesLabel(p.mode, p.posture) }),
-        el("td", { text: R.fmtRange(p.target_min, p.target_max) }),
+        el("td", { text: R.fmtPlanRange(p.target_min, p.target_max) }),
         el("td", { text: safeLimits(p) }),
         el("td", { text: `${p.reps} reps${p.hold_s ? `, hold ${p.hold_s} s` : ""}` }),
         el("td", { text: String(p.sessions_per_week) }),
@@ -261,7 +261,7 @@
       const list = el("ol", { class: "versions" });
       for (const v of versions) {
         list.append(el("li", { text: `v${v.version}, from ${R.fmtDate(v.created_at)}: ${R.seriesLabel(v.mode, v.posture)}, `
-          + `target ${R.fmtRange(v.target_min, v.target_max)}, safe ${safeLimits(v)}, ${v.reps} reps`
+          + `target ${R.fmtPlanRange(v.target_min, v.target_max)}, safe ${safeLimits(v)}, ${v.reps} reps`
           + `${v.hold_s ? `, hold ${v.hold_s} s` : ""}, ${v.sessions_per_week} per week` }));
       }
       cell.replaceChildren(list);
@@ -376,9 +376,21 @@
     };
   }
 
+  /** What the browser refuses in the form (a value out of the field's bounds, a required field left empty), said
+   * in the form's own error area with the field's name — the form has novalidate, so no tooltip that vanishes,
+   * and a screen reader hears it. True when the browser has nothing to refuse. */
+  function browserAccepts() {
+    const refused = [...form().elements].filter((e) => e.name && !e.disabled && e.willValidate && !e.checkValidity());
+    if (!refused.length) return true;
+    showErrors(refused.map((e) => `${FIELD_LABEL[e.name] || e.name}: ${e.validationMessage}`), refused.map((e) => e.name));
+    refused[0].focus();
+    return false;
+  }
+
   async function savePrescription(event) {
     event.preventDefault();
     clearErrors();
+    if (!browserAccepts()) return;
     const body = readForm();
     const bad = [];
     const messages = [];

@@ -29,7 +29,9 @@
    * a session recorded without the plan (`romcam analyze --save`). */
   function targetNow(group, series) {
     const rx = (group.prescriptions || []).find((p) => p.mode === series.mode && p.posture === series.posture);
-    return rx ? `${R.fmtSpan(rx.target_min, rx.target_max)} (plan v${rx.version})` : "— (none in the plan now)";
+    // the range kept on one line, its version free to go under it: the table keeps to the page's width
+    return rx ? [el("span", { class: "nowrap", text: R.fmtSpan(rx.target_min, rx.target_max, R.fmtPlanAngle) }),
+      ` (plan v${rx.version})`] : ["— (none in the plan now)"];
   }
 
   function latestRows(group, trends) {
@@ -45,11 +47,13 @@
         el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}`
           + (group.inPlan ? "" : " (not in the current plan)") }),
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
-        el("td", { class: "num", text: last.best_seen === false
-          ? `${R.fmtBound(last.best_angle, trends.works)}: ${R.NOT_SEEN}` : R.fmtAngle(last.best_angle) }),
+        last.best_seen === false  // a bound and its note: the note wraps, so the table keeps to the page's width
+          ? el("td", { class: "num wraps not-seen" }, el("span", { class: "nowrap", text: `${R.fmtBound(last.best_angle, trends.works)}:` }),
+            ` ${R.NOT_SEEN}`)
+          : el("td", { class: "num", text: R.fmtAngle(last.best_angle) }),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num", text: `${R.fmtAngle(cmp.recent)} / ${cmp.n ? R.fmtAngle(cmp.baseline) : "—"}` }),
-        el("td", { class: "num", text: targetNow(group, s) }),
+        el("td", { class: "num wraps" }, ...targetNow(group, s)),
         el("td", { class: "num", text: R.fmtSpan(normal.min, normal.max) })));
     }
     return rows;
@@ -74,16 +78,17 @@
         if (!groups.has(key)) groups.set(key, { exercise: p.exercise, side: p.side, name: p.exercise_name, prescriptions: [] });
         groups.get(key).prescriptions.push(p);
       }
-      const open = alerts.filter((a) => a.status === "open");  // the report lists the open ones
+      // every change still to review, open or snoozed (a snooze quiets the badge, it does not make a 26° loss
+      // go away on paper): the API lists no resolved one
       const list = [...groups.values()].map((g) => ({ ...g, inPlan: true }))
-        .concat(R.alertedMotions(open, [...groups.values()]).map((m) => ({ ...m, name: null, prescriptions: [], inPlan: false })));
+        .concat(R.alertedMotions(alerts, [...groups.values()]).map((m) => ({ ...m, name: null, prescriptions: [], inPlan: false })));
       const trends = await Promise.all(list.map((g) => R.api(
         `${base}/trends?exercise=${encodeURIComponent(g.exercise)}&side=${encodeURIComponent(g.side)}`)));
       const tbody = document.querySelector("#latest tbody");
       list.forEach((g, i) => tbody.append(...latestRows(g, trends[i])));
       if (!tbody.children.length) tbody.append(el("tr", {}, el("td", { colspan: "7", text: "No sessions recorded yet." })));
 
-      R.renderAlerts(document.getElementById("alerts"), open, null);
+      R.renderAlerts(document.getElementById("alerts"), alerts, null);
 
       let xMin = Infinity, xMax = -Infinity;
       for (const t of trends) for (const s of t.series || []) for (const p of s.points || []) {

@@ -57,10 +57,10 @@
       reached,
       `${full} repetition${full === 1 ? "" : "s"}${partial ? ` (+${partial} partial)` : ""}`,
       set.target_min !== null && set.target_min !== undefined
-        ? `target ${R.fmtRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
+        ? `target ${R.fmtPlanRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
         : "no target (not from a prescription)",
-      set.safe_max !== null && set.safe_max !== undefined ? `safe maximum ${R.fmtAngle(set.safe_max)}` : null,
-      set.safe_min !== null && set.safe_min !== undefined ? `safe minimum ${R.fmtAngle(set.safe_min)}` : null,
+      set.safe_max !== null && set.safe_max !== undefined ? `safe maximum ${R.fmtPlanAngle(set.safe_max)}` : null,
+      set.safe_min !== null && set.safe_min !== undefined ? `safe minimum ${R.fmtPlanAngle(set.safe_min)}` : null,
     ].filter(Boolean);
     const m = R.motion(set.exercise);
     const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";

@@ -1,0 +1,277 @@
+"""What the PT reviews on the dashboard, in a real browser (Debian's chromium, driven by Playwright) against a
+real ``romcam serve`` on a fresh SQLite database, seeded through the public JSON API with sets built by
+romcam's own analysis code (the helpers of test_dashboard_browser.py). Each test's docstring says what it
+holds the pages to.
+
+Without /usr/bin/chromium or the playwright package the tests skip, unless CI is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from helpers import CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve
+from test_dashboard_browser import (
+    DECLINE_DEG,
+    PRESCRIPTIONS,
+    Api,
+    _patient_with_elbow_plan,
+    _screenshot,
+    _session_document,
+    _set_document,
+    checked_page,
+)
+
+from romcam.analysis import summarize
+from romcam.catalog import get_motion
+from romcam.measure import Sample
+from romcam.server.schemas import PrescriptionIn
+
+A4_PX = {"width": 794, "height": 1123}  # an A4 page at 96 dpi: what chromium lays out for print
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    with romcam_serve(tmp_path_factory.mktemp("review"), ready="/api/patients") as (port, _):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator[object]:
+    """A page that fails the test on a script error, a console error or any request off the server."""
+    with checked_page(browser, server) as pg:
+        yield pg
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+def _open(page, url: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url)
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+
+
+# ---- the report keeps a snoozed change --------------------------------------------------------------------
+
+def test_the_report_keeps_a_snoozed_change_and_its_chart(page, server) -> None:
+    """The right shoulder lost 28° over its last 3 sessions; the PT ended its prescription and snoozed the note.
+    On paper the change is still there to review, said to be snoozed until a date, with its chart."""
+    api = Api(server)
+    patient, elbow_rx = _patient_with_elbow_plan(api, "Snoozed Report Example")
+    exercise, side, mode, posture, lo, hi, safe, per_week = PRESCRIPTIONS["shoulder_active"]
+    _, shoulder_rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo, "target_max": hi,
+        "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week, "max_reps": None,
+        "max_minutes": 20, "notes": ""})
+    n = 8
+    for i in range(n):
+        start = _today() - timedelta(days=2 * (n - i))
+        peak = 150.0 - (DECLINE_DEG if i >= n - 3 else 0.0) + (i % 2)
+        sets = [_set_document("shoulder_active", peak, shoulder_rx, 1, start),
+                _set_document("elbow_active", 128.0, elbow_rx, 1, start + timedelta(minutes=4))]
+        assert api("POST", "/api/sessions", _session_document(patient["id"], start, sets))[0] == 201
+    assert api("DELETE", f"/api/prescriptions/{shoulder_rx['id']}")[0] == 204
+    _, alerts = api("GET", f"/api/patients/{patient['id']}/alerts")
+    assert [(a["kind"], a["exercise"], a["status"]) for a in alerts] == [("decline", "shoulder_flexion", "open")]
+    status, snoozed = api("POST", f"/api/alerts/{alerts[0]['id']}/snooze", {"days": 14})
+    assert status == 200 and snoozed["status"] == "snoozed"
+    until = datetime.fromisoformat(snoozed["snoozed_until"])
+
+    _open(page, f"{server}/patients/{patient['id']}/report")
+    items = page.locator("#alerts li")
+    assert items.count() == 1, items.all_inner_texts()
+    item = items.first
+    assert item.get_attribute("data-status") == "snoozed"
+    assert "Nothing to review" not in page.locator("#alerts").inner_text()
+    assert "Range below this patient's baseline: Shoulder flexion, right" in item.inner_text()
+    expected_day = page.evaluate("iso => window.romcam.fmtDate(iso)", until.isoformat())
+    assert str(until.year) in expected_day
+    assert f"Snoozed until {expected_day}" in item.locator(".alert-meta").inner_text()
+    # its motion is no longer in the plan: the chart and the row of latest values stay, marked so
+    fig = page.locator("figure.chart[data-exercise=shoulder_flexion][data-side=right]")
+    assert fig.get_attribute("data-in-plan") == "false" and int(fig.get_attribute("data-points")) == n
+    assert page.locator("#latest tbody tr", has_text="Shoulder flexion, right (not in the current plan)").count() == 1
+    page.emulate_media(media="print")
+    assert item.is_visible(), "on paper too"
+    _screenshot(page, "report-snoozed-change.png")
+
+
+# ---- the report's latest values fit the paper ---------------------------------------------------------------
+
+_FITS = """() => { const t = document.getElementById('latest'); const box = t.parentElement;
+  return { table: t.scrollWidth, box: box.clientWidth, cell: t.querySelector('tbody td:nth-child(3)').innerText }; }"""
+
+
+def test_the_latest_values_fit_the_page_with_a_furthest_point_not_seen(page, server) -> None:
+    """The elbow's last session was filmed with a hand over it at the top of each movement: its latest value
+    is a bound with its note. Every column of the table still fits the report's column, on screen and on A4."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Paper Width Example")
+    n = 6
+    for i in range(n):
+        start = _today() - timedelta(days=2 * (n - i))
+        one = _set_document("elbow_active", 128.0, rx, 1, start, hidden_beyond=90.0 if i == n - 1 else None)
+        assert api("POST", "/api/sessions", _session_document(patient["id"], start, [one]))[0] == 201
+    _open(page, f"{server}/patients/{patient['id']}/report")
+    fits = page.evaluate(_FITS)
+    assert fits["cell"] and fits["cell"].endswith("or more: furthest point not seen"), fits
+    assert fits["table"] <= fits["box"], f"on screen the table is cut: {fits}"
+    page.set_viewport_size(A4_PX)
+    page.emulate_media(media="print")
+    fits = page.evaluate(_FITS)
+    assert fits["table"] <= fits["box"], f"on paper the last columns are cut off: {fits}"
+    _screenshot(page, "report-latest-on-paper.png")
+
+
+# ---- the plan as prescribed -------------------------------------------------------------------------------------
+
+def test_the_form_takes_what_the_api_takes() -> None:
+    """The editor's bounds are the API's: a value one accepts the other does not refuse (patient.html)."""
+    from pathlib import Path
+
+    html = (Path(__file__).parent.parent / "web/templates/patient.html").read_text()
+    props = PrescriptionIn.model_json_schema()["properties"]
+    for name in ("target_min", "target_max", "safe_max", "safe_min", "reps", "hold_s", "sessions_per_week",
+                 "max_reps", "max_minutes"):
+        spec = props[name]
+        spec = next((s for s in spec.get("anyOf", []) if s.get("type") != "null"), spec)
+        start = html.index(f'name="{name}"')
+        tag = html[html.rindex("<", 0, start):html.index(">", start)]
+        assert f'min="{spec["minimum"]:g}"' in tag and f'max="{spec["maximum"]:g}"' in tag, (name, spec, tag)
+        assert ('step="1"' in tag) == (spec["type"] == "integer"), (name, tag)
+
+
+def test_a_half_degree_target_is_shown_as_stored_and_an_edit_keeps_it(page, server) -> None:
+    """The API takes a target of 92.5° and a hold of 1.5 s: the plan says so (not 93°), editing only the note
+    saves a new version with them, and a value out of bounds is refused in the form's error area, by name."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Half Degree Example {uuid.uuid4().hex[:4]}"})
+    status, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "shoulder_flexion", "side": "right", "mode": "active", "posture": "standing",
+        "target_min": 92.5, "target_max": 140, "safe_max": 150.5, "reps": 10, "hold_s": 1.5,
+        "sessions_per_week": 3})
+    assert status == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    row = page.locator(f"tr[data-prescription-id='{rx['id']}']")
+    text = row.inner_text()
+    assert "92.5° to 140°" in text and "max 150.5°" in text and "hold 1.5 s" in text, text
+
+    row.locator("button", has_text="Edit").click()
+    form = page.locator("#prescription-form")
+    assert form.locator("input[name=target_min]").input_value() == "92.5"
+    form.locator("textarea[name=notes]").fill("Changed the note only")
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.wait_for_selector(f"tr[data-prescription-id='{rx['id']}'] >> text=v2")
+    _, now = api("GET", f"/api/patients/{patient['id']}/prescriptions")
+    assert [(p["version"], p["target_min"], p["safe_max"], p["hold_s"], p["notes"]) for p in now] == [
+        (2, 92.5, 150.5, 1.5, "Changed the note only")]
+    assert "92.5° to 140°" in row.inner_text()
+
+    # out of the API's bounds: said in the form, naming the field; nothing saved
+    row.locator("button", has_text="Edit").click()
+    form.locator("input[name=reps]").fill("501")
+    form.locator("#prescription-save").click()
+    error = form.locator(".form-error")
+    assert error.is_visible(), "the refusal must be in the form, not a tooltip"
+    assert error.inner_text().startswith("Repetitions: "), error.inner_text()
+    assert form.locator("input[name=reps]").get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.getElementById('prescription-dialog').open")
+    # the API's largest dose is the form's too
+    form.locator("input[name=reps]").fill("500")
+    form.locator("input[name=hold_s]").fill("600")
+    form.locator("#prescription-save").click()
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.wait_for_selector(f"tr[data-prescription-id='{rx['id']}'] >> text=v3")
+    assert "500 reps, hold 600 s" in row.inner_text()
+
+
+# ---- a decline titled by the motion's direction ---------------------------------------------------------------
+
+def _knee_extension_set(lowest: float, rx: dict, started_at: datetime) -> dict:
+    """A set of 4 reps of seated knee extension from 80° down to ``lowest`` (the exercise works the minimum),
+    through romcam's own analysis."""
+    motion = get_motion("knee_extension")
+    t = np.arange(0, 26.0, 0.1)
+    phase = np.clip(t - 1.0, 0, 24.0) / 6.0
+    angle = 80.0 + (lowest - 80.0) * (1 - np.cos(2 * np.pi * phase)) / 2 + 0.4 * np.sin(7.3 * t)
+    samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
+               for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
+    doc = summarize(motion, "right", samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
+                    target=float(rx["target_max"]), model="pose_landmarker_full.task").to_document()
+    doc.update(frames_with_subject=len(t), mode="active", posture="seated", prescription_id=rx["id"],
+               prescription_version=1, started_at=started_at.isoformat())
+    return doc
+
+
+def test_a_knee_that_straightens_less_is_not_titled_below_its_baseline(page, server) -> None:
+    """Knee extension works the low end: straightening less is a higher angle. The note's title must not say
+    "below" while its message says "above" — on the patient page and in the report."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Knee Extension Example {uuid.uuid4().hex[:4]}"})
+    _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "knee_extension", "side": "right", "mode": "active", "posture": "seated", "target_min": 0,
+        "target_max": 15, "safe_max": 100, "reps": 8, "hold_s": 2, "sessions_per_week": 3})
+    lowest = [8.0, 9.0, 7.0, 8.0, 9.0] + [22.0, 21.0, 23.0]  # 13° less straight: beyond the ±4° noise
+    for i, value in enumerate(lowest):
+        start = _today() - timedelta(days=2 * (len(lowest) - i))
+        doc = _session_document(patient["id"], start, [_knee_extension_set(value, rx, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    _, alerts = api("GET", f"/api/patients/{patient['id']}/alerts")
+    decline = [a for a in alerts if a["kind"] == "decline"]
+    assert len(decline) == 1 and "above the 4 weeks before" in decline[0]["message"], alerts
+
+    for url in (f"{server}/patients/{patient['id']}", f"{server}/patients/{patient['id']}/report"):
+        _open(page, url)
+        title = page.locator("#alerts li.alert[data-kind=decline] .alert-title").inner_text()
+        assert "below" not in title, f"{url}: {title}"
+        assert "Less far than this patient's baseline (a higher angle: this exercise works the low end)" in title
+        assert "Knee extension (seated), right" in title, title
+
+
+# ---- a long name on a phone ---------------------------------------------------------------------------------------
+
+def test_a_long_name_does_not_push_the_pages_sideways_on_a_phone(browser, server) -> None:
+    """A 60-letter name with no space (a pasted identifier, a long compound name) wraps on a 390 px phone:
+    the patient list, the patient page and the report never scroll sideways."""
+    api = Api(server)
+    name = "Maximiliana" + "x" * 45 + "Long"
+    assert len(name) == 60
+    _, patient = api("POST", "/api/patients", {"name": name})
+    assert api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "elbow_flexion", "side": "left", "mode": "active", "posture": "seated", "target_min": 110,
+        "target_max": 140, "safe_max": 150, "reps": 8, "hold_s": 2, "sessions_per_week": 3})[0] == 201
+    with checked_page(browser, server, viewport={"width": 390, "height": 844}) as page:
+        for url, ready, heading in (
+                ("/", "#patients tbody tr", f"tr[data-patient-id='{patient['id']}'] a.patient-link"),
+                (f"/patients/{patient['id']}", "#charts[data-ready=true]", "#patient-name"),
+                (f"/patients/{patient['id']}/report", "#charts[data-ready=true]", "#report-title")):
+            page.goto(server + url)
+            page.wait_for_selector(ready)
+            page.wait_for_selector("body[data-loaded=true]")
+            assert name in page.locator(heading).inner_text()
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{url}: the page is {width} px wide on a 390 px phone"
+            box = page.locator(heading).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{url}: {box}"
+        _screenshot(page, "long-name-390px-report.png")
