@@ -626,6 +626,12 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
         raise AuditKeyChangedError(f"{where}: {exc}") from None
     finally:
         store.close()
+    if done.already:  # run again after it succeeded (a retried script): the log is where it was meant to be
+        late = (f"; {done.rows} rows of {done.patients} patients still under the previous key moved too"
+                if done.rows else "")
+        print(f"audit log of {where} is already on this ROMCAM_SECRET_KEY: nothing left to move{late}. Start the "
+              "server with the new ROMCAM_SECRET_KEY.", file=sys.stderr)
+        return 0
     left = (f"; {done.left} rows of patients deleted since stay under the previous key (nobody can tie them to "
             "anyone)") if done.left else ""
     print(f"audit log of {where} moved to the new key: {done.rows} rows of {done.patients} patients{left}. Start "
