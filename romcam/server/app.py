@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..errors import UnknownExerciseError
-from ..store import audit
+from ..store import audit, server_lock
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError, storage_cause
 from . import (
@@ -100,6 +100,20 @@ def _coach_page_router():  # type: ignore[no-untyped-def]
     return getattr(coach_page, "router", None)
 
 
+def _hold_database(store: Store, settings: Settings) -> server_lock.Held:
+    """The server's shared lock on its database, held while it runs: `romcam audit rekey` refuses to move the
+    audit log under it (store/server_lock.py). The key is checked again under the lock: a rekey that ran since
+    :func:`create_app` checked it would otherwise leave this server writing under the previous key."""
+    held = server_lock.take(store.url, "shared")
+    try:
+        with store.session() as db:
+            audit.check_key(db, settings.secret_key.get_secret_value(), public_key=DEFAULT_SECRET_KEY)
+    except BaseException:
+        held.release()
+        raise
+    return held
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None,  # type: ignore[no-untyped-def]
                link=None) -> FastAPI:
     """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
@@ -136,19 +150,23 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         import asyncio
 
-        hub.loop = asyncio.get_running_loop()
-        if live_service.worker is not None:
-            live_service.worker.start()
-        if sync is not None:
-            sync.start()
-        yield
-        if sync is not None:
-            await asyncio.to_thread(sync.stop)
-        if live_service.worker is not None:
-            await asyncio.to_thread(live_service.worker.stop)
-        hub.loop = None
-        if own_store:
-            store.close()
+        held = await asyncio.to_thread(_hold_database, store, settings)
+        try:
+            hub.loop = asyncio.get_running_loop()
+            if live_service.worker is not None:
+                live_service.worker.start()
+            if sync is not None:
+                sync.start()
+            yield
+            if sync is not None:
+                await asyncio.to_thread(sync.stop)
+            if live_service.worker is not None:
+                await asyncio.to_thread(live_service.worker.stop)
+            hub.loop = None
+        finally:
+            held.release()
+            if own_store:
+                store.close()
 
     app = FastAPI(title="romcam", version=__version__, lifespan=lifespan,
                   description="Range-of-motion coach for people with ALS: patients, prescriptions, sessions, "
