@@ -288,6 +288,31 @@ def test_rekey_refuses_while_a_server_runs_on_the_database(store, db_url, monkey
     assert main(["audit", "rekey", "--db", db_url]) == 0  # and that refused start left no lock behind
 
 
+def test_a_trial_log_moves_to_the_clinics_key_only_with_no_other_server_on_it(store, db_url) -> None:  # type: ignore[no-untyped-def]
+    """The first start with a key of the clinic's own moves a trial's log off the public default key: a rekey
+    too. With the trial server still running on the default key, it would keep writing rows under that key's
+    pseudonyms, hidden after the move: the new server refuses to start until the trial one stops."""
+    from fastapi.testclient import TestClient
+
+    from romcam.server.app import create_app
+    from romcam.server.settings import DEFAULT_SECRET_KEY, Settings
+    from romcam.store.server_lock import DatabaseInUseError
+
+    trial = TestClient(create_app(Settings(db=db_url, auth="clinic"), store=store), base_url="https://localhost")
+    with trial:
+        try:
+            create_app(Settings(db=db_url, auth="clinic", secret_key=SECRET), store=store)
+        except DatabaseInUseError as exc:
+            assert "another romcam server is using this database on romcam's public default key" in str(exc)
+        else:
+            raise AssertionError("the log moved off the default key under a server still writing with it")
+        assert _log_key(db_url) == audit.key_fingerprint(DEFAULT_SECRET_KEY)
+    with TestClient(create_app(Settings(db=db_url, auth="clinic", secret_key=SECRET), store=store),
+                    base_url="https://localhost") as clinic:
+        assert clinic.get("/healthz").status_code == 200
+    assert _log_key(db_url) == audit.key_fingerprint(SECRET)
+
+
 def test_a_killed_server_does_not_block_rekey(db_url, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     """A real `romcam serve` holds the lock while it runs; killed with SIGKILL (a crash, a power cut) it cannot
     release it itself: the operating system (SQLite's lock file) or PostgreSQL (the lock's connection) does,

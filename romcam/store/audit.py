@@ -70,6 +70,12 @@ class Rekeyed:
     already: bool = False  # the log was on the new key before this run (a retried rekey): nothing was due
 
 
+def written_with(db: DB, secret_key: str) -> bool:
+    """Whether the database keeps ``secret_key``'s fingerprint: its audit log is written with that key."""
+    kept = db.get(ServerSetting, KEY_SETTING)
+    return kept is not None and hmac.compare_digest(kept.value, key_fingerprint(secret_key))
+
+
 def check_key(db: DB, secret_key: str, *, public_key: str | None = None) -> Rekeyed | None:
     """Raise :class:`AuditKeyChangedError` when ``secret_key`` is not the key the audit log was written
     with; a database that has not kept one yet keeps this key's fingerprint (commits). A log written with

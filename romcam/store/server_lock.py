@@ -97,11 +97,12 @@ def lock_file(url: str) -> Path | None:
     return path.with_name(path.name + ".lock")
 
 
-def take(url: str, mode: Mode) -> Held:
+def take(url: str, mode: Mode, *, busy: str | None = None) -> Held:
     """Take the database's lock: ``shared`` (a server, for as long as it runs) or ``exclusive`` (rekey). Raise
-    :class:`DatabaseInUseError` when the other kind holds it; ``release()`` the result when done."""
+    :class:`DatabaseInUseError` (``busy``, or what to do in rekey's or a server's words) when the other kind
+    holds it; ``release()`` the result when done."""
     url = resolve_url(url)
-    busy = REKEY_RUNNING if mode == "shared" else SERVER_RUNNING
+    busy = busy or (REKEY_RUNNING if mode == "shared" else SERVER_RUNNING)
     if make_url(url).get_backend_name() == "postgresql":
         return _take_advisory(url, mode, busy)
     path = lock_file(url)
@@ -147,9 +148,10 @@ def _take_advisory(url: str, mode: Mode, busy: str) -> Held:
 
 
 @contextmanager
-def exclusive(url: str) -> Iterator[None]:
-    """No server runs on the database for as long as this block runs (:data:`SERVER_RUNNING` otherwise)."""
-    held = take(url, "exclusive")
+def exclusive(url: str, *, busy: str = SERVER_RUNNING) -> Iterator[None]:
+    """No server runs on the database for as long as this block runs (:class:`DatabaseInUseError` with
+    ``busy`` otherwise)."""
+    held = take(url, "exclusive", busy=busy)
     try:
         yield
     finally:
