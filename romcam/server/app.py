@@ -168,8 +168,9 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         import asyncio
 
-        held = await asyncio.to_thread(_hold_database, store, settings)
+        held: server_lock.Held | None = None
         try:
+            held = await asyncio.to_thread(_hold_database, store, settings)
             hub.loop = asyncio.get_running_loop()
             if live_service.worker is not None:
                 live_service.worker.start()
@@ -182,7 +183,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
                 await asyncio.to_thread(live_service.worker.stop)
             hub.loop = None
         finally:
-            held.release()
+            if held is not None:
+                held.release()
             if own_store:
                 store.close()
 
