@@ -630,7 +630,7 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
     from .server.settings import MIN_SECRET_KEY
-    from .store import Store, audit
+    from .store import Store, audit, server_lock
     from .store.db import resolve_url
     from .store.errors import AuditKeyChangedError
 
@@ -652,14 +652,23 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
         # opening it would make a new, empty database and "move" its empty log
         raise AuditKeyChangedError(f"{where}: no such database: nothing to move. Give --db (or ROMCAM_DB) the "
                                    "clinic server's database")
-    store = Store(url)
     try:
-        with store.session() as db:
-            done = audit.rekey(db, old_key=old, new_key=new)
-    except AuditKeyChangedError as exc:
-        raise AuditKeyChangedError(f"{where}: {exc}") from None
-    finally:
-        store.close()
+        # alone on the database: a server still running on the previous key would go on writing rows under it
+        with server_lock.exclusive(url):
+            store = Store(url)
+            try:
+                with store.session() as db:
+                    done = audit.rekey(db, old_key=old, new_key=new)
+            finally:
+                store.close()
+    except (AuditKeyChangedError, server_lock.DatabaseInUseError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+    if done.already:  # run again after it succeeded (a retried script): the log is where it was meant to be
+        late = (f"; {done.rows} rows of {done.patients} patients still under the previous key moved too"
+                if done.rows else "")
+        print(f"audit log of {where} is already on this ROMCAM_SECRET_KEY: nothing left to move{late}. Start the "
+              "server with the new ROMCAM_SECRET_KEY.", file=sys.stderr)
+        return 0
     left = (f"; {done.left} rows of patients deleted since stay under the previous key (nobody can tie them to "
             "anyone)") if done.left else ""
     print(f"audit log of {where} moved to the new key: {done.rows} rows of {done.patients} patients{left}. Start "
@@ -686,7 +695,7 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     a = sub.add_parser("audit", help="the audit log: `romcam audit rekey` moves it to a new ROMCAM_SECRET_KEY")
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     ar = asub.add_parser("rekey", help="move the audit log from ROMCAM_OLD_SECRET_KEY to ROMCAM_SECRET_KEY (both "
-                         "from the environment); run it with the server stopped")
+                         "from the environment); stop the server first: it refuses while one uses the database")
     ar.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     ar.set_defaults(func=cmd_audit_rekey)
 

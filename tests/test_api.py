@@ -333,6 +333,48 @@ def test_adherence_counts_from_the_plans_start(api: TestClient, store: Store, pl
                                                            pytest.approx(expected_30d, abs=0.002))
 
 
+@pytest.mark.parametrize("weekday, per_week, asked", [
+    (5, 3, 1),  # started on a Saturday: 3 × 2/7 = 0.86 asked, shown as "0 / 0.9"; now one whole session
+    (6, 3, 1),  # on a Sunday: 0.43 of a session, still one (a plan asks for something)
+    (3, 3, 2),  # on a Thursday: 1.71 → 2
+    (2, 5, 4),  # 5 a week from a Wednesday: 3.57 → 4
+    (0, 3, 3),  # on a Monday: the whole week's
+])  # fmt: skip
+def test_the_calendars_first_week_asks_whole_sessions(api: TestClient, store: Store, weekday: int, per_week: int,
+                                                      asked: int) -> None:
+    """A plan made mid-week: its first calendar week asked for a prorated fraction, read on the PT's page as
+    "0 / 0.9" sessions. Each week now says the whole sessions it asks for and the days the plan held."""
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE | {"sessions_per_week": per_week}).json()
+    today = datetime.now(UTC).date()
+    first_monday = today - timedelta(days=today.weekday() + 7)  # last week's Monday: a past, whole week
+    start = datetime.combine(first_monday + timedelta(days=weekday), datetime.min.time(), UTC) + timedelta(hours=12)
+    with store.session() as db:
+        db.get(Prescription, uuid.UUID(rx["id"])).created_at = start
+        db.commit()
+    _post_session(api, pid, start + timedelta(hours=2), [_set(100.0)])
+    a = api.get(f"/api/patients/{pid}/adherence", params={"days": 21, "tz": "UTC"}).json()
+    weeks = {w["start"]: w for w in a["weeks"]}
+    assert [w["start"] for w in a["weeks"]] == sorted(weeks) and len(weeks) in (3, 4)
+    first = weeks[first_monday.isoformat()]
+    assert (first["planned"], first["plan_days"], first["sessions"]) == (asked, 7 - weekday, 1)
+    before = weeks[(first_monday - timedelta(days=7)).isoformat()]
+    assert (before["planned"], before["plan_days"]) == (0, 0)  # before the plan: nothing asked
+    this = weeks[(first_monday + timedelta(days=7)).isoformat()]
+    assert (this["planned"], this["plan_days"]) == (per_week, 7)
+    assert all(isinstance(w["planned"], int) for w in a["weeks"])
+    # the adherence percentage keeps its meaning: done / what the days since the plan's start asked
+    held = (datetime.now(UTC) - start) / timedelta(days=7)
+    assert api.get(f"/api/patients/{pid}").json()["adherence_30d"] == pytest.approx(min(1, 1 / (per_week * held)),
+                                                                                   abs=0.002)
+
+
+def test_the_calendar_without_a_plan_asks_nothing(api: TestClient) -> None:
+    pid = _patient(api)
+    a = api.get(f"/api/patients/{pid}/adherence", params={"days": 7, "tz": "UTC"}).json()
+    assert a["weeks"] and all(w["planned"] is None and w["plan_days"] == 7 for w in a["weeks"])
+
+
 def test_adherence_counts_only_sessions_of_the_plan(api: TestClient, store: Store) -> None:
     """A session of a motion the plan does not hold (``analyze --save`` of another joint, a live session with
     ``--exercise``) is shown apart, never counted as done against the plan; a session with one set of the

@@ -5,7 +5,9 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
 from auth_fixtures import PASSWORD, SECRET, Clinic
 from db_fixtures import *  # noqa: F403 (store, db_url, postgres_server)
@@ -126,8 +128,17 @@ def test_a_server_started_with_another_key_refuses_and_rekey_moves_the_log(clini
     assert main(["audit", "rekey", "--db", clinic.store.url]) == 0
     said = capsys.readouterr().err
     assert f"{own_rows} rows of 1 patients" in said and f"{deleted_rows} rows of patients deleted since" in said
-    assert main(["audit", "rekey", "--db", clinic.store.url]) == 1  # run twice: nothing left to move
+    # run twice (a retried script): not a failure, and it says the log is already on the new key
+    assert main(["audit", "rekey", "--db", clinic.store.url]) == 0
+    said = capsys.readouterr().err
+    assert "already on this ROMCAM_SECRET_KEY: nothing left to move" in said and "still under" not in said, said
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", "not-the-key-the-server-ran-with-0123456789")
+    assert main(["audit", "rekey", "--db", clinic.store.url]) == 0  # whatever the old key: nothing is due
     assert "already on this ROMCAM_SECRET_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", "yet-another-key-neither-the-old-nor-the-new-0123")
+    assert main(["audit", "rekey", "--db", clinic.store.url]) == 1  # a wrong key still fails
+    assert "not the key this database's audit log was written with" in capsys.readouterr().err
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
 
     app = create_app(new_settings, store=clinic.store)  # starts, and the trail is whole
     app.state.clock = clinic.clock
@@ -216,3 +227,125 @@ def test_a_trial_on_the_public_default_key_moves_to_the_clinics_key_at_its_first
     with store.session() as db:
         assert not db.scalars(select(AuditEntry).where(
             AuditEntry.patient_ref == audit.patient_ref(DEFAULT_SECRET_KEY, patient.id))).all()
+
+
+def _log_key(url: str) -> str:
+    from romcam.store import Store
+    from romcam.store.models import ServerSetting
+
+    s = Store(url)
+    try:
+        with s.session() as db:
+            return db.get(ServerSetting, audit.KEY_SETTING).value
+    finally:
+        s.close()
+
+
+def test_rekey_refuses_while_a_server_runs_on_the_database(store, db_url, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`romcam audit rekey` told the admin to stop the server first, but moved the log under a running one all
+    the same; that server went on writing rows under the previous key's pseudonyms, hidden again after the move.
+    A running server (its lifespan) now holds a lock on its database, shared with other servers on it (a
+    clinic's workers), and rekey refuses while any holds it; once they stop, it runs."""
+    from fastapi.testclient import TestClient
+
+    from romcam.cli import main
+    from romcam.server.app import create_app
+    from romcam.server.settings import Settings
+
+    settings = Settings(db=db_url, auth="clinic", secret_key=SECRET)
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    first = TestClient(create_app(settings, store=store), base_url="https://localhost")
+    second = TestClient(create_app(settings, store=store), base_url="https://localhost")
+    with first:
+        with second:  # two servers on one database: both start
+            assert second.get("/healthz").status_code == 200
+            assert main(["audit", "rekey", "--db", db_url]) == 1
+            said = capsys.readouterr().err
+            assert "a romcam server is using this database: stop it, then run rekey again" in said, said
+        assert first.get("/healthz").status_code == 200
+        assert main(["audit", "rekey", "--db", db_url]) == 1  # one still runs
+        assert "stop it, then run rekey again" in capsys.readouterr().err
+        assert _log_key(db_url) == audit.key_fingerprint(SECRET)  # nothing moved under it
+    assert main(["audit", "rekey", "--db", db_url]) == 0  # both stopped
+    assert "moved to the new key" in capsys.readouterr().err
+    assert _log_key(db_url) == audit.key_fingerprint(NEW_SECRET)
+
+    # an app made before that rekey, started after it, would write under the previous key: it refuses to start
+    late = create_app(Settings(db=db_url, auth="clinic", secret_key=NEW_SECRET), store=store)
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", NEW_SECRET)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", "a-third-key-for-the-next-change-0123456789")
+    assert main(["audit", "rekey", "--db", db_url]) == 0
+    from romcam.store.errors import AuditKeyChangedError
+
+    try:
+        with TestClient(late, base_url="https://localhost"):
+            raise AssertionError("a server started on a key the log was moved away from")
+    except AuditKeyChangedError:
+        pass
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", "a-third-key-for-the-next-change-0123456789")
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    assert main(["audit", "rekey", "--db", db_url]) == 0  # and that refused start left no lock behind
+
+
+def test_a_trial_log_moves_to_the_clinics_key_only_with_no_other_server_on_it(store, db_url) -> None:  # type: ignore[no-untyped-def]
+    """The first start with a key of the clinic's own moves a trial's log off the public default key: a rekey
+    too. With the trial server still running on the default key, it would keep writing rows under that key's
+    pseudonyms, hidden after the move: the new server refuses to start until the trial one stops."""
+    from fastapi.testclient import TestClient
+
+    from romcam.server.app import create_app
+    from romcam.server.settings import DEFAULT_SECRET_KEY, Settings
+    from romcam.store.server_lock import DatabaseInUseError
+
+    trial = TestClient(create_app(Settings(db=db_url, auth="clinic"), store=store), base_url="https://localhost")
+    with trial:
+        try:
+            create_app(Settings(db=db_url, auth="clinic", secret_key=SECRET), store=store)
+        except DatabaseInUseError as exc:
+            assert "another romcam server is using this database on romcam's public default key" in str(exc)
+        else:
+            raise AssertionError("the log moved off the default key under a server still writing with it")
+        assert _log_key(db_url) == audit.key_fingerprint(DEFAULT_SECRET_KEY)
+    with TestClient(create_app(Settings(db=db_url, auth="clinic", secret_key=SECRET), store=store),
+                    base_url="https://localhost") as clinic:
+        assert clinic.get("/healthz").status_code == 200
+    assert _log_key(db_url) == audit.key_fingerprint(SECRET)
+
+
+def test_a_killed_server_does_not_block_rekey(db_url, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A real `romcam serve` holds the lock while it runs; killed with SIGKILL (a crash, a power cut) it cannot
+    release it itself: the operating system (SQLite's lock file) or PostgreSQL (the lock's connection) does,
+    so a crashed server never blocks a rekey."""
+    import time
+
+    from helpers import romcam_serve
+
+    from romcam.cli import main
+
+    env = {"ROMCAM_AUTH": "clinic", "ROMCAM_SECRET_KEY": SECRET}
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    with romcam_serve(tmp_path, "--no-live", "--db", db_url, ready="/healthz", env=env) as (_, proc):
+        assert main(["audit", "rekey", "--db", db_url]) == 1
+        assert "a romcam server is using this database" in capsys.readouterr().err
+        proc.kill()
+        proc.wait(10)
+    deadline = time.monotonic() + 10  # PostgreSQL ends the session when it reads the dead socket's end
+    while main(["audit", "rekey", "--db", db_url]) != 0:
+        assert time.monotonic() < deadline, capsys.readouterr().err
+        time.sleep(0.2)
+    assert "moved to the new key" in capsys.readouterr().err
+    assert _log_key(db_url) == audit.key_fingerprint(NEW_SECRET)
+
+
+@pytest.mark.parametrize(("url", "locked"), [
+    ("sqlite:////srv/romcam/clinic.db", "/srv/romcam/clinic.db.lock"),  # a file: the lock beside it
+    ("sqlite://", None),  # in memory: this process's own, nothing to lock
+    ("sqlite:///:memory:", None),
+    ("postgresql://romcam@db/romcam", None),  # an advisory lock in the database instead
+])
+def test_which_databases_have_a_lock_file(url: str, locked: str | None) -> None:
+    from romcam.store.server_lock import lock_file
+
+    assert lock_file(url) == (None if locked is None else Path(locked))

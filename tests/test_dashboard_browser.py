@@ -507,6 +507,43 @@ def test_a_new_plan_counts_from_its_start_in_the_readers_days(browser, server) -
         assert evening.strftime("%Y-%m-%d %H:%M:%S") in {r["session_started_local"] for r in rows}
 
 
+def test_the_plans_first_week_asks_whole_sessions_on_the_page_and_in_the_report(browser, tmp_path) -> None:
+    """A plan of 3 a week made on a Saturday: the calendar's first week read "0 / 0.9" — a PT reads sessions,
+    not fractions. It now reads "0 / 1", says the plan started mid-week, and the printed report says the same."""
+    from romcam.store import Store
+    from romcam.store.models import Prescription
+
+    with romcam_serve(tmp_path, "--no-live", ready="/api/patients") as (port, _):
+        base = f"http://127.0.0.1:{port}"
+        patient, rx = _patient_with_elbow_plan(Api(base), "Mid Week Example")  # 3 a week
+        today = datetime.now(UTC).date()
+        saturday = today - timedelta(days=today.weekday() + 2)  # last week's: its week is over
+        store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")  # the server's database: the PT made it then
+        try:
+            with store.session() as db:
+                db.get(Prescription, uuid.UUID(rx["id"])).created_at = datetime(
+                    saturday.year, saturday.month, saturday.day, 9, tzinfo=UTC)
+                db.commit()
+        finally:
+            store.close()
+        with checked_page(browser, base, timezone_id="UTC") as page:
+            for path in ("", "/report"):
+                page.goto(f"{base}/patients/{patient['id']}{path}")
+                page.wait_for_selector("body[data-loaded=true]")  # the calendar too
+                calendar = page.locator("#adherence")
+                week = calendar.locator("tbody tr", has=page.locator(f"td[data-date='{saturday.isoformat()}']"))
+                total = week.locator("td.week-total")
+                assert total.inner_text() == "0 / 1 (plan started mid-week)", (path, total.inner_text())
+                assert "the plan started mid-week, so this week asks for 1 of its 3 a week, for the 2 days it held" \
+                    in total.get_attribute("aria-label")
+                assert [t.split(" (")[0].split(" / ")[1] for t in calendar.locator("td.week-total").all_inner_texts()
+                        if " / " in t][-1] == "3"  # this week, a whole one: all 3
+                assert not re.search(r"/ \d+\.\d", calendar.inner_text()), calendar.inner_text()
+                hint = calendar.locator("p.plan-start").inner_text()
+                assert hint.startswith("The plan started on a Saturday, mid-week: its first week asks for 1 session"), \
+                    hint
+
+
 def test_a_session_outside_the_plan_is_shown_apart_not_counted_as_done(page, server) -> None:
     """The plan holds the left elbow; today the patient did it once, and also a right shoulder the plan does not
     hold (``romcam analyze --save``, say): the calendar counts 1 done, and says the other apart."""

@@ -104,8 +104,9 @@ def test_report_calendar_and_exports_agree_with_the_patient_page(demo_clip: Path
     *before, this_week = report_weeks
     assert before and all(t == "0 (before the plan)" for t in before), report_weeks
     days_in_plan = 7 - today.weekday()  # today (the plan's first day) to Sunday
-    asked = 3 * days_in_plan / 7
-    expected = f"1 / {asked:g}" if asked == int(asked) else f"1 / {asked:.1f}"
+    # 3 a week for those days, in whole sessions (a PT reads sessions: never "1 / 0.9"), at least 1
+    asked = {7: 3, 6: 3, 5: 2, 4: 2, 3: 1, 2: 1, 1: 1}[days_in_plan]
+    expected = "1 / 3" if days_in_plan == 7 else f"1 / {asked} (plan started mid-week)"
     assert this_week == expected, report_weeks
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..errors import UnknownExerciseError
-from ..store import audit
+from ..store import audit, server_lock
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError, storage_cause
 from . import (
@@ -100,6 +100,42 @@ def _coach_page_router():  # type: ignore[no-untyped-def]
     return getattr(coach_page, "router", None)
 
 
+TRIAL_SERVER_RUNNING = ("another romcam server is using this database on romcam's public default key: this one "
+                        "would move the audit log to its own ROMCAM_SECRET_KEY under it, and that server would go "
+                        "on writing rows the new key cannot find. Stop it, then start this one")
+
+
+def _check_key(store: Store, settings: Settings) -> None:
+    """Refuse a key the audit log was not written with (:func:`audit.check_key`). A trial's log on romcam's
+    public default key moves to this server's own key: that is a rekey, so only with no other server on the
+    database (:data:`TRIAL_SERVER_RUNNING` otherwise)."""
+    key = settings.secret_key.get_secret_value()
+    with store.session() as db:
+        trial = key != DEFAULT_SECRET_KEY and audit.written_with(db, DEFAULT_SECRET_KEY)
+        if not trial:
+            audit.check_key(db, key)
+            return
+    with server_lock.exclusive(store.url, busy=TRIAL_SERVER_RUNNING), store.session() as db:
+        moved = audit.check_key(db, key, public_key=DEFAULT_SECRET_KEY)
+    if moved is not None:
+        log.warning("the audit log was keyed with romcam's public default key: %d rows of %d patients moved "
+                    "to this server's ROMCAM_SECRET_KEY", moved.rows, moved.patients)
+
+
+def _hold_database(store: Store, settings: Settings) -> server_lock.Held:
+    """The server's shared lock on its database, held while it runs: `romcam audit rekey` refuses to move the
+    audit log under it (store/server_lock.py). The key is checked again under the lock: a rekey that ran since
+    :func:`create_app` checked it would otherwise leave this server writing under the previous key."""
+    held = server_lock.take(store.url, "shared")
+    try:
+        with store.session() as db:  # no move here: other servers may hold the lock too
+            audit.check_key(db, settings.secret_key.get_secret_value())
+    except BaseException:
+        held.release()
+        raise
+    return held
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None,  # type: ignore[no-untyped-def]
                link=None) -> FastAPI:
     """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
@@ -110,11 +146,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     own_store = store is None
     store = store or Store(settings.db_url)
     try:  # before anything is served: another key would hide every patient's earlier audit entries
-        with store.session() as db:
-            moved = audit.check_key(db, settings.secret_key.get_secret_value(), public_key=DEFAULT_SECRET_KEY)
-        if moved is not None:
-            log.warning("the audit log was keyed with romcam's public default key: %d rows of %d patients moved "
-                        "to this server's ROMCAM_SECRET_KEY", moved.rows, moved.patients)
+        _check_key(store, settings)
     except Exception:
         if own_store:
             store.close()
@@ -136,19 +168,25 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         import asyncio
 
-        hub.loop = asyncio.get_running_loop()
-        if live_service.worker is not None:
-            live_service.worker.start()
-        if sync is not None:
-            sync.start()
-        yield
-        if sync is not None:
-            await asyncio.to_thread(sync.stop)
-        if live_service.worker is not None:
-            await asyncio.to_thread(live_service.worker.stop)
-        hub.loop = None
-        if own_store:
-            store.close()
+        held: server_lock.Held | None = None
+        try:
+            held = await asyncio.to_thread(_hold_database, store, settings)
+            hub.loop = asyncio.get_running_loop()
+            if live_service.worker is not None:
+                live_service.worker.start()
+            if sync is not None:
+                sync.start()
+            yield
+            if sync is not None:
+                await asyncio.to_thread(sync.stop)
+            if live_service.worker is not None:
+                await asyncio.to_thread(live_service.worker.stop)
+            hub.loop = None
+        finally:
+            if held is not None:
+                held.release()
+            if own_store:
+                store.close()
 
     app = FastAPI(title="romcam", version=__version__, lifespan=lifespan,
                   description="Range-of-motion coach for people with ALS: patients, prescriptions, sessions, "

@@ -260,12 +260,24 @@ class AdherenceDay(BaseModel):
                               "motion the plan does not hold): shown apart, never counted as done")
 
 
+class AdherenceWeek(BaseModel):
+    start: date = Field(description="the week's Monday (it may be before the first day listed)")
+    sessions: int = Field(description="sessions of the plan done on the week's days listed")
+    outside_plan: int = Field(description="sessions outside the plan on the week's days listed (not counted)")
+    plan_days: int = Field(ge=0, le=7, description="the week's days from the plan's start on (7: a full week; "
+                           "fewer: the plan started mid-week; 0: a week before the plan)")
+    planned: int | None = Field(description="whole sessions the week asks for: sessions_per_week in a full week, "
+                                "in the plan's first, partial week its share to the nearest session and at "
+                                "least 1, 0 before the plan; null when nothing is prescribed")
+
+
 class AdherenceOut(BaseModel):
     prescribed_per_week: int | None
     plan_paused: bool
     plan_started_at: datetime | None = Field(description="when the oldest active prescription was made: "
                                              "days before it asked for nothing")
     days: list[AdherenceDay]
+    weeks: list[AdherenceWeek] = Field(description="the calendar's weeks, Monday first, oldest first")
 
 
 class AlertPublic(BaseModel):

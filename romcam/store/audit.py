@@ -67,6 +67,13 @@ class Rekeyed:
     rows: int  # audit rows moved to the new key
     patients: int  # stored patients whose rows were moved
     left: int  # rows left under the previous key: patients deleted since (no one can tie them to anyone)
+    already: bool = False  # the log was on the new key before this run (a retried rekey): nothing was due
+
+
+def written_with(db: DB, secret_key: str) -> bool:
+    """Whether the database keeps ``secret_key``'s fingerprint: its audit log is written with that key."""
+    kept = db.get(ServerSetting, KEY_SETTING)
+    return kept is not None and hmac.compare_digest(kept.value, key_fingerprint(secret_key))
 
 
 def check_key(db: DB, secret_key: str, *, public_key: str | None = None) -> Rekeyed | None:
@@ -89,14 +96,16 @@ def check_key(db: DB, secret_key: str, *, public_key: str | None = None) -> Reke
 
 def rekey(db: DB, *, old_key: str, new_key: str) -> Rekeyed:
     """Move the audit rows of every stored patient from ``old_key``'s pseudonym to ``new_key``'s and keep
-    the new key's fingerprint (commits). ``old_key`` must be the key the log was written with."""
+    the new key's fingerprint (commits). ``old_key`` must be the key the log was written with — or the log
+    is on ``new_key`` already (a rekey run again after it succeeded, a retried script): that is no error, the
+    result says ``already``. Run with no server on the database (:func:`romcam.store.server_lock.exclusive`):
+    a server on the previous key would go on writing rows that the new key cannot find."""
     kept = db.get(ServerSetting, KEY_SETTING)
     if kept is None and not db.scalar(select(func.count()).select_from(AuditEntry)):
         # no server ever ran on it: not the clinic's database (a --db mistyped, or left out for the default)
         raise AuditKeyChangedError(NO_AUDIT_LOG)
-    if kept is not None and not hmac.compare_digest(kept.value, key_fingerprint(old_key)):
-        if hmac.compare_digest(kept.value, key_fingerprint(new_key)):
-            raise AuditKeyChangedError("the audit log is already on this ROMCAM_SECRET_KEY: nothing to move")
+    already = kept is not None and hmac.compare_digest(kept.value, key_fingerprint(new_key))
+    if kept is not None and not already and not hmac.compare_digest(kept.value, key_fingerprint(old_key)):
         raise AuditKeyChangedError("ROMCAM_OLD_SECRET_KEY is not the key this database's audit log was written "
                                    "with either: give the key the server ran with before")
     moved = patients = 0
@@ -105,6 +114,10 @@ def rekey(db: DB, *, old_key: str, new_key: str) -> Rekeyed:
                        .values(patient_ref=patient_ref(new_key, pid))).rowcount
         moved += n
         patients += 1 if n else 0
+    if already:  # moved before; any row still under ``old_key`` (nothing, unless ``old_key`` is right and a
+        # server kept writing on it during that move) has just followed its patient
+        db.commit()
+        return Rekeyed(rows=moved, patients=patients, left=0, already=True)
     # the log was all under the previous key (check_key lets no server write under another): the rest is the
     # rows of patients deleted since
     left = (db.scalar(select(func.count()).select_from(AuditEntry)) or 0) - moved

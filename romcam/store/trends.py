@@ -41,6 +41,7 @@ Speed (benchmarks/perf.py, 200 patients x 2 years): the queries read only the co
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import uuid
 from collections import defaultdict
@@ -257,19 +258,55 @@ def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> fl
     return adherence_figure(done, per_week, days, start, now=now)
 
 
+def sessions_asked(per_week: int, plan_days: int) -> int:
+    """Whole sessions a calendar week asks for when the plan held ``plan_days`` of its 7 days: ``per_week``
+    in a full week; in the plan's first, partial week its share of them, to the nearest whole session and at
+    least 1 (a PT reads sessions: "0 / 1", never "0 / 0.9"); 0 in a week before the plan."""
+    if plan_days <= 0:
+        return 0
+    if plan_days >= 7:
+        return per_week
+    return max(1, math.floor(per_week * plan_days / 7 + 0.5))
+
+
+def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: date | None) -> list[dict[str, Any]]:
+    """The calendar's weeks (Monday first) over ``days`` (oldest first, as :func:`adherence` lists them): the
+    sessions of the plan done and outside it, the days the plan held (from ``plan_day``, the day it started in
+    the reader's zone; all 7 without a plan) and the whole sessions asked
+    (:func:`sessions_asked`; None without a plan). A week is whole even where the period cuts it: the
+    sessions asked are the week's, as adherence counts them from the plan's start."""
+    if not days:
+        return []
+    monday = days[0]["date"] - timedelta(days=days[0]["date"].weekday())
+    weeks = []
+    while monday <= days[-1]["date"]:
+        week = [monday + timedelta(days=i) for i in range(7)]
+        held = sum(1 for d in week if plan_day is None or d >= plan_day)
+        own = [d for d in days if monday <= d["date"] <= week[-1]]
+        weeks.append({"start": monday, "sessions": sum(d["sessions"] for d in own),
+                      "outside_plan": sum(d["outside_plan"] for d in own), "plan_days": held,
+                      "planned": sessions_asked(per_week, held) if per_week else None})
+        monday += timedelta(days=7)
+    return weeks
+
+
 def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any]:
     """Sessions of the plan per day over the last ``days`` days (oldest first), for the calendar, and
     beside them the sessions outside the plan (never counted as done): the days of ``zone``, where the
-    reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's)."""
+    reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's); and the
+    calendar's weeks with the whole sessions each asks for (:func:`calendar_weeks`)."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
     counts: dict[tuple[date, bool], int] = defaultdict(int)
     for t, planned in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
         counts[(t.astimezone(zone).date(), planned)] += 1
     dates = [first + timedelta(days=i) for i in range(days)]
-    return {"prescribed_per_week": prescribed_per_week(db, patient), "plan_paused": patient.plan_paused,
-            "plan_started_at": plan_started_at(db, patient),
-            "days": [{"date": d, "sessions": counts[(d, True)], "outside_plan": counts[(d, False)]} for d in dates]}
+    per_week = prescribed_per_week(db, patient)
+    started = plan_started_at(db, patient)
+    listed = [{"date": d, "sessions": counts[(d, True)], "outside_plan": counts[(d, False)]} for d in dates]
+    return {"prescribed_per_week": per_week, "plan_paused": patient.plan_paused, "plan_started_at": started,
+            "days": listed,
+            "weeks": calendar_weeks(listed, per_week, started.astimezone(zone).date() if started else None)}
 
 
 # --- alerts ---------------------------------------------------------------------------------------

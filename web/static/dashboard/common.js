@@ -116,6 +116,7 @@ window.romcam = (function () {
 
   const dateFmt = new Intl.DateTimeFormat("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" });
   const shortDateFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short" });
+  const weekdayFmt = new Intl.DateTimeFormat("en-GB", { weekday: "long" });
   const timeFmt = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
 
   /** A Date from an ISO time, or from a plain "YYYY-MM-DD" date taken as a local calendar day. */
@@ -246,6 +247,26 @@ window.romcam = (function () {
 
   // ---- adherence calendar -----------------------------------------------------------------
 
+  const sessionsText = (n) => (n === 1 ? "1 session" : `${n} sessions`);
+
+  /** A week's "done / planned" cell, in whole sessions as the API counts them (`weeks`): a full week asks for
+   * the plan's sessions a week; the plan's first, partial week its share, at least 1, said to be so. */
+  function weekTotal(done, week, perWeek) {
+    const cell = (text, planned) => el("td", { class: "week-total", dataset: { planned }, text });
+    if (!perWeek || !week || week.planned === null) return cell(String(done), "");
+    if (week.plan_days === 0) return cell(`${done} (before the plan)`, "0");
+    const td = cell(`${done} / ${week.planned}`, String(week.planned));
+    if (week.plan_days < 7) {
+      const label = `${done} of ${sessionsText(week.planned)} asked: the plan started mid-week, so this week asks `
+        + `for ${week.planned} of its ${perWeek} a week, for the ${week.plan_days} days it held`;
+      td.dataset.planDays = String(week.plan_days);
+      td.setAttribute("title", label);
+      td.setAttribute("aria-label", label);
+      td.append(el("span", { class: "week-note", text: " (plan started mid-week)" }));
+    }
+    return td;
+  }
+
   /** Weeks (Monday first) of the adherence days, each day with its count of sessions of the plan; sessions
    * outside the plan (another joint, a motion the plan does not hold) are said apart, never counted as done. */
   function renderCalendar(container, adherence, options = {}) {
@@ -264,6 +285,8 @@ window.romcam = (function () {
     start.setDate(start.getDate() - ((start.getDay() + 6) % 7)); // back to Monday
     const perWeek = adherence.prescribed_per_week;
     const planDay = adherence.plan_started_at ? isoDay(toDate(adherence.plan_started_at)) : null;
+    const weeks = new Map((adherence.weeks || []).map((w) => [w.start, w])); // what each week asks, from the API
+    let firstWeek = null; // the plan's first week when it started mid-week and is in view
     const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
     const caption = "Sessions of the plan per day over the last 8 weeks";
     table.append(el("caption", { class: "visually-hidden", text: caption }));
@@ -276,11 +299,11 @@ window.romcam = (function () {
     for (let monday = new Date(start); monday <= last; monday.setDate(monday.getDate() + 7)) {
       const row = el("tr", {}, el("th", { scope: "row", text: fmtShortDate(monday) }));
       let done = 0;
-      let planDays = 7; // the days of this week the plan held: a week before it asked for nothing
+      const week = weeks.get(isoDay(monday));
+      if (week && week.planned && week.plan_days < 7) firstWeek = week;
       for (let i = 0; i < 7; i++) {
         const day = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + i);
         const iso = isoDay(day);
-        if (planDay !== null && iso < planDay) planDays -= 1;
         if (!counts.has(iso)) {
           row.append(el("td", { class: "day day-out", "aria-label": `${fmtDate(day)}: outside the period` }));
           continue;
@@ -304,11 +327,7 @@ window.romcam = (function () {
           text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") })));
       }
       // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
-      const asked = perWeek ? perWeek * planDays / 7 : 0;
-      const planned = !perWeek ? "" : planDays === 0 ? " (before the plan)"
-        : ` / ${Number.isInteger(asked) ? asked : asked.toFixed(1)}`;
-      row.append(el("td", { class: "week-total", dataset: { planned: perWeek ? String(asked) : "" },
-        text: `${done}${planned}` }));
+      row.append(weekTotal(done, week, perWeek));
       body.append(row);
     }
     table.append(body);
@@ -317,6 +336,11 @@ window.romcam = (function () {
       const what = outsideTotal === 1 ? "1 session" : `${outsideTotal} sessions`;
       container.append(el("p", { class: "hint outside-plan", dataset: { outside: String(outsideTotal) },
         text: `Also done: ${what} outside the plan (motions it does not hold), not counted as done.` }));
+    }
+    if (firstWeek) {
+      container.append(el("p", { class: "hint plan-start", text: `The plan started on a `
+        + `${weekdayFmt.format(toDate(planDay))}, mid-week: its first week asks for ${sessionsText(firstWeek.planned)}, `
+        + `its share of ${perWeek} a week for the ${firstWeek.plan_days} days it held, in whole sessions.` }));
     }
     if (planDay !== null && planDay > days[0].date) {
       container.append(el("p", { class: "hint", text: `The plan started ${fmtDate(adherence.plan_started_at)}: the days before it are greyed.` }));
