@@ -169,6 +169,15 @@ def _delete_patient(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
     return f"/api/patients/{pid}", {}
 
 
+def _new_patient(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
+    """An admin names the clinician the new patient belongs to (the target's; without one: 422,
+    test_admin_assign); anyone else sends the name alone."""
+    body: dict[str, Any] = {"name": "New"}
+    if ctx.role == "admin":
+        body["clinician_id"] = str(ctx.clinic.users["clinician" if target == "own" else "clinician_b"])
+    return "/api/patients", {"json": body}
+
+
 def _new_user(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
     return "/api/users", {"json": {"email": f"{uuid.uuid4().hex}@clinic.test", "role": "clinician",
                                    "password": PASSWORD}}
@@ -201,7 +210,7 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("GET", "/api/device"): ("device_only", 200, _p("/api/device")),
     ("GET", "/api/exercises"): ("any_principal", 200, _p("/api/exercises")),
     ("GET", "/api/patients"): ("list_patients", 200, _p("/api/patients")),
-    ("POST", "/api/patients"): ("create_patient", 201, _p("/api/patients", json={"name": "New"})),
+    ("POST", "/api/patients"): ("create_patient", 201, _new_patient),
     ("GET", "/api/patients/{patient_id}"): ("read", 200, _p("/api/patients/{patient_id}")),
     ("DELETE", "/api/patients/{patient_id}"): ("staff", 204, _delete_patient),
     ("GET", "/healthz"): ("public", 200, _p("/healthz")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,8 +79,11 @@ class DeviceOut(BaseModel):
 # --- users (admin) --------------------------------------------------------------------------------
 
 @router.get("/users", response_model=list[UserPublic])
-def list_users(db: DBDep, user: AdminDep) -> list[dict]:
-    return [accounts.user_public(u) for u in accounts.list_users(db)]
+def list_users(db: DBDep, user: AdminDep,
+               role: Annotated[Role | None, Query(description="only this role's accounts (the dashboard asks for "
+                                                  "the clinicians a patient can belong to)")] = None) -> list[dict]:
+    """Every account, deactivated ones too (``active``), by role then email."""
+    return [accounts.user_public(u) for u in accounts.list_users(db, role=role)]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)

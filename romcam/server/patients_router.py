@@ -1,7 +1,8 @@
 """Patients: list (with last session, adherence and open alerts), create, read, update, delete.
 
 Each user lists only the patients deps.authorize lets them see; only staff create or edit, and only
-an admin hands a patient to a clinician (``clinician_id``)."""
+an admin hands a patient to a clinician (``clinician_id``). A clinician's new patient is theirs; an
+admin's must name its clinician, or no PT would ever see it (the admin's list shows each patient's)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from .deps import DBDep, PatientDep, StaffDep, UserDep, clinician_exists, record
 from .schemas import PatientCreate, PatientPublic, PatientUpdate
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
+
+NO_OWNER = ("name the clinician this patient belongs to (clinician_id, an active clinician account's id): "
+            "without one no clinician sees the patient. No clinician account yet? Create one first: "
+            "romcam user create --email E --role clinician (or POST /api/users)")
 
 
 def _check_owner(db: DBDep, user: UserDep, clinician_id: object) -> None:
@@ -41,6 +46,8 @@ def create_patient(body: PatientCreate, conn: HTTPConnection, db: DBDep, user: S
         _check_owner(db, user, owner)
     elif user.role == "clinician":
         owner = uuid.UUID(user.id)
+    elif user.role == "admin":
+        raise InvalidError(("body", "clinician_id"), NO_OWNER)
     patient = service.create_patient(db, name=body.name, notes=body.notes, clinician_id=owner)
     record_access(conn, user, [patient.id], "staff")
     return service.patient_public(db, patient)

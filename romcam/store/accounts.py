@@ -130,8 +130,12 @@ def get_user(db: DB, user_id: uuid.UUID) -> User:
     return user
 
 
-def list_users(db: DB) -> list[User]:
-    return list(db.scalars(select(User).order_by(User.role, User.email)))
+def list_users(db: DB, *, role: Role | None = None) -> list[User]:
+    """Every account (deactivated ones too), or those of one ``role``, by role then email."""
+    query = select(User).order_by(User.role, User.email)
+    if role is not None:
+        query = query.where(User.role == role)
+    return list(db.scalars(query))
 
 
 def authenticate(db: DB, email: str, password: str) -> User | None:

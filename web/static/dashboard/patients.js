@@ -1,4 +1,5 @@
-/* The patient list: last session, adherence over 7 and 30 days, changes to review. */
+/* The patient list: last session, adherence over 7 and 30 days, changes to review; for a clinic admin, each
+ * patient's clinician, and the clinician a new patient belongs to (clinicians.js). */
 "use strict";
 
 (function () {
@@ -19,10 +20,14 @@
       young, paused ? el("span", { class: "tag tag-paused", text: "plan paused" }) : null);
   }
 
-  function render(patients) {
+  /** ``clinicians``: the admin's clinician accounts (a Clinician column), or null (no such column). */
+  function render(patients, clinicians) {
     const table = document.getElementById("patients");
     const body = table.querySelector("tbody");
     body.replaceChildren();
+    if (clinicians && !document.getElementById("clinician-col")) {
+      table.querySelector("thead th").after(el("th", { scope: "col", id: "clinician-col", text: "Clinician" }));
+    }
     for (const p of patients) {
       const last = p.last_session_at
         ? [R.fmtDate(p.last_session_at), el("br"), el("span", { class: "muted", text: R.daysAgo(p.last_session_at) })]
@@ -34,6 +39,7 @@
       body.append(el("tr", { dataset: { patientId: p.id } },
         el("th", { scope: "row" }, el("a", { href: `/patients/${p.id}`, class: "patient-link", text: p.name }),
           p.is_local ? el("span", { class: "tag", text: "this computer" }) : null),
+        clinicians ? R.clinicians.ownerCell(p.clinician_id, clinicians) : null,
         el("td", {}, ...last),
         adherenceCell(p.adherence_7d, p.plan_paused, p.plan_started_at, 7),
         adherenceCell(p.adherence_30d, false, p.plan_started_at, 30),
@@ -44,11 +50,32 @@
     document.getElementById("patients-box").hidden = false;
   }
 
+  /** An admin's form asks whose the new patient is: an active clinician, or what to do when there is none. */
+  function askForClinician(clinicians) {
+    const form = document.getElementById("add-patient");
+    const select = form.elements.clinician_id;
+    const active = R.clinicians.fill(select, clinicians, null);
+    select.required = true;
+    document.getElementById("clinician-field").hidden = active === 0;
+    const none = document.getElementById("no-clinician");
+    none.textContent = active ? "" : R.clinicians.NONE_YET;
+    none.hidden = active > 0;
+    form.querySelector("button[type=submit]").disabled = active === 0;
+  }
+
   async function load() {
     try {
+      const asked = R.clinicians.load().catch((err) => err);   // null unless an admin is logged in
       const patients = await R.api("/api/patients");
-      R.setStatus(patients.length ? "" : "No patients yet: add one below.");
-      render(patients);
+      let clinicians = await asked;
+      if (clinicians instanceof Error) {
+        R.setStatus(`Could not load the clinician accounts: ${clinicians.message}`, "error");
+        clinicians = null;
+      } else {
+        R.setStatus(patients.length ? "" : "No patients yet: add one below.");
+      }
+      if (clinicians) askForClinician(clinicians);
+      render(patients, clinicians);
     } catch (err) {
       R.setStatus(`Could not load the patients: ${err.message}`, "error");
     } finally {
@@ -67,7 +94,9 @@
     error.hidden = true;
     try {
       const notes = form.elements.notes.value.trim();
-      const p = await R.api("/api/patients", { json: { name: form.elements.name.value.trim(), ...(notes ? { notes } : {}) } });
+      const owner = form.elements.clinician_id.value;   // "" unless an admin chose one
+      const p = await R.api("/api/patients", { json: { name: form.elements.name.value.trim(), ...(notes ? { notes } : {}),
+        ...(owner ? { clinician_id: owner } : {}) } });
       window.location.href = `/patients/${p.id}`;
     } catch (err) {
       error.textContent = `Could not add the patient: ${err.message}`;
