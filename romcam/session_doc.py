@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from . import __version__
 from .catalog import Motion, default_catalog
-from .input_checks import CheckedInput, PastTime
+from .input_checks import STRICT, CheckedInput, PastTime, Uuid
 
 SCHEMA = "romcam.session/1"
 Side = Literal["left", "right"]
@@ -56,14 +56,14 @@ def check_exercise(value: str) -> str:
 
 
 class SampleDoc(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = STRICT | ConfigDict(extra="ignore")
 
     t: Seconds
     angle: Angle | None = None
 
 
 class RepDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT | ConfigDict(extra="forbid")
 
     start: Seconds
     peak: Seconds
@@ -88,14 +88,14 @@ class RepDoc(BaseModel):
 class SetDoc(BaseModel):
     """One set: the analyze document plus mode, posture and the prescription version it followed."""
 
-    model_config = ConfigDict(extra="allow")  # the analyze document may gain fields
+    model_config = STRICT | ConfigDict(extra="allow")  # the analyze document may gain fields
 
     schema_: Literal["romcam.analysis/1"] = Field("romcam.analysis/1", alias="schema")
     exercise: str = Field(min_length=1, max_length=64)
     side: Side
     mode: Mode
     posture: Posture
-    prescription_id: uuid.UUID | None = None
+    prescription_id: Uuid | None = None
     prescription_version: int | None = Field(None, ge=1, le=100_000)
     started_at: PastTime | None = None
     fps: float = Field(gt=0, le=1000)
@@ -200,8 +200,8 @@ class SessionDoc(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     schema_: Literal["romcam.session/1"] = Field(alias="schema")
-    id: uuid.UUID
-    patient_id: uuid.UUID
+    id: Uuid
+    patient_id: Uuid
     started_at: PastTime
     ended_at: PastTime | None = None
     source: str = Field("", max_length=200)

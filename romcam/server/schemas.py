@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ..input_checks import CheckedInput
+from ..input_checks import CheckedInput, Uuid
 from ..session_doc import Mode, Posture, Side, Status, check_exercise
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -24,7 +24,7 @@ class Strict(CheckedInput):
 class PatientCreate(Strict):
     name: Name
     notes: Notes = ""
-    clinician_id: uuid.UUID | None = Field(None, description="the owning clinician (admin only; a clinician "
+    clinician_id: Uuid | None = Field(None, description="the owning clinician (admin only; a clinician "
                                            "creating a patient owns it)")
 
 
@@ -35,7 +35,7 @@ class PatientUpdate(Strict):
     name: Name | None = None
     notes: Notes | None = None
     plan_paused: bool | None = None
-    clinician_id: uuid.UUID | None = Field(None, description="hand the patient to another clinician, or null to "
+    clinician_id: Uuid | None = Field(None, description="hand the patient to another clinician, or null to "
                                            "leave them with no clinician (admin only)")
 
 
