@@ -15,12 +15,15 @@
   fixed form: an id is a UUID string (:data:`Uuid`), a time an ISO 8601 string with its UTC offset
   (:data:`IsoTime`, never a bare number of seconds). A whole number may stand where a fractional one
   is expected (``110`` for an angle).
+- A problem between two fields is put on the one to change (:func:`field_errors`), so a form can
+  show it next to that field.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -34,7 +37,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # every field takes only its own JSON type (pydantic's strict mode); a nested model needs it too (a
 # model's config does not reach the models inside it)
@@ -111,6 +114,20 @@ def error_message(error: Any) -> str:
     if must is not None:
         return must
     return str(error.get("msg", "")).removeprefix("Value error, ")
+
+
+Place = str | tuple[str | int, ...]  # a field's name, or a path in the model like ("reps", 0, "max_angle")
+
+
+def field_errors(problems: Sequence[tuple[Place, str, Any]]) -> ValidationError:
+    """Problems between fields, each ``(field, message, value)`` put on the field the user should
+    change: raised from a model validator, pydantic places them under the model's own location
+    (pydantic-core takes a ValidationError raised in a validator as its errors), so a client reads
+    ``["body", "safe_max"]``, not ``["body"]``."""
+    return ValidationError.from_exception_data("input", [
+        InitErrorDetails(type=PydanticCustomError("value_error", message),
+                         loc=(field,) if isinstance(field, str) else field, input=value)
+        for field, message, value in problems])
 
 
 def first_problem(exc: ValidationError) -> str:
