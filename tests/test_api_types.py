@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from auth_fixtures import PASSWORD, SECRET, login
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+from romcam.input_checks import CheckedInput
 from romcam.server.app import create_app
 from romcam.server.settings import Settings
 from romcam.store import Store, accounts, service
@@ -248,3 +250,28 @@ def test_query_and_path_parameters_are_still_read_from_text(clinic_server: Serve
     assert r.status_code == 200 and len(r.json()["days"]) == 14, r.text
     r = api.get(f"/api/patients/{pid}/sessions?limit=many")
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "limit"], r.text
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The models an annotation holds (``list[SetDoc]``, ``RepDoc | None``, ...), however deep."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        for field in annotation.model_fields.values():
+            yield from _models_in(field.annotation)
+    for arg in get_args(annotation):
+        yield from _models_in(arg)
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_body_model_and_the_models_inside_it_are_strict() -> None:
+    """A model's strictness does not reach the models inside it: each must say so itself (a set or a rep
+    of the session document added later too)."""
+    models = {m for body in _subclasses(CheckedInput) for m in _models_in(body)}  # the app imports every router
+    names = {m.__name__ for m in models}
+    assert {"SessionDoc", "SetDoc", "RepDoc", "SampleDoc", "PrescriptionIn", "ConsentIn"} <= names, names
+    assert [m.__name__ for m in models if not m.model_config.get("strict")] == []

@@ -12,18 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from starlette.requests import HTTPConnection
 
-from ..input_checks import STRICT, MustBeTrue
+from ..input_checks import CheckedInput, MustBeTrue
 from ..store.errors import ConflictError
 from .deps import local_patient
 
 router = APIRouter(prefix="/api/link", tags=["link"], dependencies=[Depends(local_patient)])
 
 
-class ConsentIn(BaseModel):
-    model_config = STRICT | ConfigDict(extra="forbid")
+class ConsentIn(CheckedInput):
+    model_config = ConfigDict(extra="forbid")
 
     consent: MustBeTrue
 
