@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from . import __version__
 from .catalog import Motion, default_catalog
-from .input_checks import CheckedInput, PastTime
+from .input_checks import STRICT, CheckedInput, PastTime, Uuid, field_errors
 
 SCHEMA = "romcam.session/1"
 Side = Literal["left", "right"]
@@ -61,14 +61,14 @@ def check_exercise(value: str) -> str:
 
 
 class SampleDoc(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = STRICT | ConfigDict(extra="ignore")
 
     t: Seconds
     angle: Angle | None = None
 
 
 class RepDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT | ConfigDict(extra="forbid")
 
     start: Seconds
     peak: Seconds
@@ -87,23 +87,26 @@ class RepDoc(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> RepDoc:
         if not self.start <= self.peak <= self.end:
-            raise ValueError(f"a rep needs start <= peak <= end, got {self.start}, {self.peak}, {self.end}")
+            field, value = ("peak", self.peak) if self.start <= self.end else ("end", self.end)
+            raise field_errors([(field, f"a rep needs start <= peak <= end, got {self.start}, {self.peak}, {self.end}",
+                                 value)])
         if self.min_angle > self.max_angle:
-            raise ValueError(f"min_angle {self.min_angle} is above max_angle {self.max_angle}")
+            raise field_errors([("min_angle", f"min_angle {self.min_angle} is above max_angle {self.max_angle}",
+                                 self.min_angle)])
         return self
 
 
 class SetDoc(BaseModel):
     """One set: the analyze document plus mode, posture and the prescription version it followed."""
 
-    model_config = ConfigDict(extra="allow")  # the analyze document may gain fields
+    model_config = STRICT | ConfigDict(extra="allow")  # the analyze document may gain fields
 
     schema_: Literal["romcam.analysis/1"] = Field("romcam.analysis/1", alias="schema")
     exercise: str = Field(min_length=1, max_length=64)
     side: Side
     mode: Mode
     posture: Posture
-    prescription_id: uuid.UUID | None = None
+    prescription_id: Uuid | None = None
     prescription_version: int | None = Field(None, ge=1, le=100_000)
     started_at: PastTime | None = None
     fps: float = Field(gt=0, le=1000)
@@ -124,14 +127,21 @@ class SetDoc(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> SetDoc:
         if (self.prescription_id is None) != (self.prescription_version is None):
-            raise ValueError("give both prescription_id and prescription_version, or neither")
+            missing = "prescription_version" if self.prescription_version is None else "prescription_id"
+            raise field_errors([(missing, "give both prescription_id and prescription_version, or neither", None)])
         times = [s.t for s in self.samples]
-        if any(b < a for a, b in zip(times, times[1:], strict=False)):
-            raise ValueError("samples must be in time order (t never decreasing)")
+        for i, (a, b) in enumerate(zip(times, times[1:], strict=False)):
+            if b < a:
+                raise field_errors([(("samples", i + 1, "t"), "samples must be in time order (t never decreasing)",
+                                     b)])
         if self.min_angle is not None and self.max_angle is not None and self.min_angle > self.max_angle:
-            raise ValueError(f"min_angle {self.min_angle} is above max_angle {self.max_angle}")
+            raise field_errors([("min_angle", f"min_angle {self.min_angle} is above max_angle {self.max_angle}",
+                                 self.min_angle)])
         motion = default_catalog().get(self.exercise)
-        motion.posture_or_default(self.posture)  # a ValueError naming the postures it is done in
+        try:
+            motion.posture_or_default(self.posture)
+        except ValueError as exc:  # it names the postures the motion is done in
+            raise field_errors([("posture", str(exc), self.posture)]) from None
         self._within_reach(motion)
         self._reps_agree()
         return self
@@ -142,19 +152,20 @@ class SetDoc(BaseModel):
         p = motion.possible
         low, high = p.min - POSSIBLE_MARGIN_DEG, p.max + POSSIBLE_MARGIN_DEG
 
-        def beyond(name: str, value: float | None) -> None:
+        def beyond(place: tuple[str | int, ...], value: float | None) -> None:
             if value is not None and not low <= value <= high:
-                raise ValueError(f"{name} {value}° is beyond what the {motion.joint} can do in {self.exercise} "
-                                 f"({p.min:g} to {p.max:g}°): not a measurement")
+                name = place[0] + "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in place[1:])
+                raise field_errors([(place, f"{name} {value}° is beyond what the {motion.joint} can do in "
+                                     f"{self.exercise} ({p.min:g} to {p.max:g}°): not a measurement", value)])
 
-        beyond("max_angle", self.max_angle)
-        beyond("min_angle", self.min_angle)
+        beyond(("max_angle",), self.max_angle)
+        beyond(("min_angle",), self.min_angle)
         for i, r in enumerate(self.reps):
-            beyond(f"reps[{i}].max_angle", r.max_angle)
-            beyond(f"reps[{i}].min_angle", r.min_angle)
+            beyond(("reps", i, "max_angle"), r.max_angle)
+            beyond(("reps", i, "min_angle"), r.min_angle)
         for i, x in enumerate(self.samples):
             if x.angle is not None and not low <= x.angle <= high:
-                beyond(f"samples[{i}].angle", x.angle)
+                beyond(("samples", i, "angle"), x.angle)
 
     def _reps_agree(self) -> None:
         """The reps come in time order, each holds no longer than it lasts, and the set's extremes take in
@@ -164,22 +175,24 @@ class SetDoc(BaseModel):
             return
         for i, (a, b) in enumerate(zip(self.reps, self.reps[1:], strict=False)):
             if b.start < a.start:
-                raise ValueError(f"reps must be in time order: rep {i + 1} starts at {b.start} s, before rep {i} "
-                                 f"({a.start} s)")
+                raise field_errors([(("reps", i + 1, "start"), f"reps must be in time order: rep {i + 1} starts at "
+                                     f"{b.start} s, before rep {i} ({a.start} s)", b.start)])
         slack = 1.0 / self.fps + 0.01
         for i, r in enumerate(self.reps):
             if r.hold_s > r.end - r.start + slack:
-                raise ValueError(f"reps[{i}] holds {r.hold_s} s but lasts {r.end - r.start:g} s")
+                raise field_errors([(("reps", i, "hold_s"), f"reps[{i}] holds {r.hold_s} s but lasts "
+                                     f"{r.end - r.start:g} s", r.hold_s)])
         if self.max_angle is None or self.min_angle is None:
-            raise ValueError("a set with reps needs its max_angle and min_angle")
+            missing = "max_angle" if self.max_angle is None else "min_angle"
+            raise field_errors([(missing, "a set with reps needs its max_angle and min_angle", None)])
         top = max(r.max_angle for r in self.reps)
         bottom = min(r.min_angle for r in self.reps)
         if self.max_angle < top - ROUNDING_DEG:
-            raise ValueError(f"max_angle {self.max_angle}° is below a rep's max_angle ({top}°): the set's extremes "
-                             "must take in its reps'")
+            raise field_errors([("max_angle", f"max_angle {self.max_angle}° is below a rep's max_angle ({top}°): the "
+                                 "set's extremes must take in its reps'", self.max_angle)])
         if self.min_angle > bottom + ROUNDING_DEG:
-            raise ValueError(f"min_angle {self.min_angle}° is above a rep's min_angle ({bottom}°): the set's extremes "
-                             "must take in its reps'")
+            raise field_errors([("min_angle", f"min_angle {self.min_angle}° is above a rep's min_angle ({bottom}°): "
+                                 "the set's extremes must take in its reps'", self.min_angle)])
 
     @property
     def works(self) -> str:
@@ -208,8 +221,8 @@ class SessionDoc(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     schema_: Literal["romcam.session/1"] = Field(alias="schema")
-    id: uuid.UUID
-    patient_id: uuid.UUID
+    id: Uuid
+    patient_id: Uuid
     started_at: PastTime
     ended_at: PastTime | None = None
     source: str = Field("", max_length=200)
@@ -222,7 +235,7 @@ class SessionDoc(CheckedInput):
     @model_validator(mode="after")
     def _times(self) -> SessionDoc:
         if self.ended_at is not None and self.ended_at < self.started_at:
-            raise ValueError("ended_at is before started_at")
+            raise field_errors([("ended_at", "ended_at is before started_at", self.ended_at)])
         return self
 
     def canonical_json(self) -> str:

@@ -103,8 +103,10 @@ def test_prescription_versions(api: TestClient) -> None:
 
 @pytest.mark.parametrize("change, loc", [
     ({"exercise": "knee_flexon"}, ["body", "exercise"]),  # not a catalog id (did you mean...)
-    ({"target_min": 130}, ["body"]),  # target_min above target_max
-    ({"safe_max": 100}, ["body"]),  # target_max beyond safe_max
+    ({"target_min": 130}, ["body", "target_min"]),  # target_min above target_max: the field to change
+    ({"target_min": 120}, ["body", "target_min"]),  # an empty band
+    ({"safe_max": 100}, ["body", "safe_max"]),  # target_max beyond safe_max: the limit is on the field
+    ({"safe_min": 95}, ["body", "safe_min"]),  # safe_min above target_min
     ({"reps": 0}, ["body", "reps"]),
     ({"sessions_per_week": 50}, ["body", "sessions_per_week"]),
     ({"mode": "vigorous"}, ["body", "mode"]),
@@ -114,8 +116,26 @@ def test_bad_prescriptions_are_422_with_the_field(api: TestClient, change: dict,
     pid = _patient(api)
     r = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE | change)
     assert r.status_code == 422, r.text
-    assert loc in [d["loc"] for d in r.json()["detail"]]
+    assert loc in [d["loc"] for d in r.json()["detail"]], r.text
     assert api.get(f"/api/patients/{pid}/prescriptions").json() == []
+
+
+def test_each_problem_of_the_band_is_on_its_own_field(api: TestClient) -> None:
+    """A form shows each message next to the field to change: every cross-field problem is on its
+    field (never on the whole body), all of them at once, with the values in the message."""
+    pid = _patient(api)
+    r = api.post(f"/api/patients/{pid}/prescriptions",
+                 json=KNEE | {"target_min": 125, "target_max": 120, "safe_max": 110, "safe_min": 126})
+    assert r.status_code == 422, r.text
+    found = {tuple(d["loc"]): d["msg"] for d in r.json()["detail"]}
+    assert found == {
+        ("body", "target_min"): "target_min (125) must be below target_max (120)",
+        ("body", "safe_max"): "target_max (120) must not exceed safe_max (110): the safe maximum is the highest "
+                              "angle allowed, at or above the top of the target",
+        ("body", "safe_min"): "safe_min (126) must not exceed target_min (125): the safe minimum is the lowest angle "
+                              "allowed, at or below the bottom of the target; lower it, or leave it out for no limit "
+                              "there",
+    }, r.text
 
 
 # --- sessions -------------------------------------------------------------------------------------

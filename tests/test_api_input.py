@@ -81,6 +81,7 @@ def test_a_refused_request_does_not_echo_its_input(api: TestClient) -> None:
     doc["ended_at"] = "2001-01-01T00:00:00+00:00"  # before it started: a whole-document error
     r = api.post("/api/sessions", json=doc)
     assert r.status_code == 422 and "ended_at is before started_at" in r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "ended_at"], r.text
     assert len(r.content) < 1000, "the answer names the error, it does not carry the document back"
 
 
@@ -239,11 +240,18 @@ def _break(doc: dict, how: str) -> None:
         raise AssertionError(how)
 
 
-BREAKS = {"max_300": "beyond what the knee can do", "min_minus_200": "beyond what the knee can do",
-          "rep_beyond": "beyond what the knee can do", "sample_beyond": "samples[3].angle 250.0°",
-          "max_below_reps": "must take in its reps'", "min_above_reps": "must take in its reps'",
-          "reps_reversed": "reps must be in time order", "hold_longer_than_rep": "holds 80000.0 s",
-          "posture": "is done seated, not standing", "reps_without_extremes": "needs its max_angle and min_angle"}
+# what is wrong, and the field of the set to change (a problem between fields is on one of them, never
+# on the whole set)
+BREAKS = {"max_300": ("beyond what the knee can do", ["max_angle"]),
+          "min_minus_200": ("beyond what the knee can do", ["min_angle"]),
+          "rep_beyond": ("beyond what the knee can do", ["max_angle"]),
+          "sample_beyond": ("samples[3].angle 250.0°", ["samples", 3, "angle"]),
+          "max_below_reps": ("must take in its reps'", ["max_angle"]),
+          "min_above_reps": ("must take in its reps'", ["min_angle"]),
+          "reps_reversed": ("reps must be in time order", ["reps", 1, "start"]),
+          "hold_longer_than_rep": ("holds 80000.0 s", ["reps", 0, "hold_s"]),
+          "posture": ("is done seated, not standing", ["posture"]),
+          "reps_without_extremes": ("needs its max_angle and min_angle", ["max_angle"])}
 
 
 @pytest.mark.parametrize("how", list(BREAKS))
@@ -254,7 +262,9 @@ def test_a_set_that_is_not_a_measurement_is_422(api: TestClient, how: str) -> No
     _break(doc, how)
     r = api.post("/api/sessions", json=doc)
     assert r.status_code == 422, r.text
-    assert BREAKS[how] in r.text, r.text
+    words, field = BREAKS[how]
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "sets", 0, *field]], r.text
+    assert words in r.json()["detail"][0]["msg"], r.text
     assert _sessions(api, pid) == []
 
 

@@ -58,7 +58,8 @@ def test_a_prescription_without_safe_min_reads_null(api: TestClient) -> None:
     ({"safe_min": 30, "target_min": 20}, "safe_min (30) must not exceed target_min (20)"),
     ({"safe_min": -30}, "-30.0° is beyond what the knee can do (-25 to 165°"),  # possible
     ({"safe_min": -400}, "greater than or equal to -360"),  # not an angle at all
-    ({"safe_min": "straight"}, "valid number"),
+    ({"safe_min": "straight"}, "must be a number"),
+    ({"safe_min": "10"}, "must be a number (a JSON number such as 110 or 72.5, not text)"),  # no text for a number
 ])  # fmt: skip
 def test_a_bad_safe_min_is_422_naming_it(api: TestClient, change: dict, words: str) -> None:
     pid = _patient(api)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
-from ..input_checks import CheckedInput
+from ..input_checks import CheckedInput, Uuid
 from ..store import accounts, audit, service
 from ..store.accounts import Role
 from .deps import AdminDep, DBDep, DeviceDep, StaffPatientDep, UserDep, get_settings, now, scoped_patient
@@ -26,7 +26,7 @@ class UserCreate(CheckedInput):
     email: str = Field(min_length=3, max_length=254)
     name: str = Field("", max_length=200)
     role: Role
-    patient_id: uuid.UUID | None = Field(None, description="the patient a patient or caregiver account acts for")
+    patient_id: Uuid | None = Field(None, description="the patient a patient or caregiver account acts for")
     password: str = Field(min_length=accounts.MIN_PASSWORD, max_length=1024)
 
 

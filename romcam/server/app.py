@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..errors import UnknownExerciseError
+from ..input_checks import error_message
 from ..store import audit, server_lock
 from ..store.db import Store
 from ..store.errors import ConflictError, InvalidError, NotFoundError, storage_cause
@@ -47,7 +48,7 @@ def _error_handlers(app: FastAPI) -> None:
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         """422 naming each wrong field and what is wrong with it — never the input itself: it may be a
         NaN that JSON cannot carry back, a password, or a whole uploaded document."""
-        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        errors = [{"loc": list(e.get("loc", ())), "msg": error_message(e), "type": str(e.get("type", ""))}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 

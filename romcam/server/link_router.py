@@ -9,22 +9,23 @@ send one) and, when the browser names an Origin, this server's.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from starlette.requests import HTTPConnection
 
+from ..input_checks import CheckedInput, MustBeTrue
 from ..store.errors import ConflictError
 from .deps import local_patient
 
 router = APIRouter(prefix="/api/link", tags=["link"], dependencies=[Depends(local_patient)])
 
 
-class ConsentIn(BaseModel):
+class ConsentIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
-    consent: Literal[True]
+    consent: MustBeTrue
 
 
 def _sync(conn: HTTPConnection):  # type: ignore[no-untyped-def]

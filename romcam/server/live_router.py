@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSo
 from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field, model_validator
 
-from ..input_checks import CheckedInput
+from ..input_checks import CheckedInput, field_errors
 from ..live.capture import CaptureWorker
 from ..store.errors import InvalidError, NotFoundError
 from ..subject import PersonError
@@ -264,6 +264,10 @@ class SubjectIn(CheckedInput):
     @model_validator(mode="after")
     def one_way(self) -> SubjectIn:
         point = self.x is not None or self.y is not None
+        if self.person is None and point and (self.x is None or self.y is None):
+            missing = "x" if self.x is None else "y"
+            raise field_errors([(missing, "send person (the id of someone in subject.persons), or both x and y (a "
+                                 "tap on the picture, 0 to 1 from the top-left)", None)])
         if self.person is not None and point:
             raise ValueError("send either person (the id of someone in subject.persons) or x and y (a tap on "
                              "the picture), not both")

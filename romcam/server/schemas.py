@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..input_checks import CheckedInput
+from ..input_checks import CheckedInput, Uuid, field_errors
 from ..session_doc import Mode, Posture, Side, Status, check_exercise
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -24,7 +24,7 @@ class Strict(CheckedInput):
 class PatientCreate(Strict):
     name: Name
     notes: Notes = ""
-    clinician_id: uuid.UUID | None = Field(None, description="the owning clinician (admin only; a clinician "
+    clinician_id: Uuid | None = Field(None, description="the owning clinician (admin only; a clinician "
                                            "creating a patient owns it)")
 
 
@@ -35,7 +35,7 @@ class PatientUpdate(Strict):
     name: Name | None = None
     notes: Notes | None = None
     plan_paused: bool | None = None
-    clinician_id: uuid.UUID | None = Field(None, description="hand the patient to another clinician, or null to "
+    clinician_id: Uuid | None = Field(None, description="hand the patient to another clinician, or null to "
                                            "leave them with no clinician (admin only)")
 
 
@@ -83,22 +83,24 @@ class PrescriptionIn(Strict):
     def _known(cls, value: str) -> str:
         return check_exercise(value)
 
-    @field_validator("safe_min")
-    @classmethod
-    def _at_most_target_min(cls, value: float | None, info: ValidationInfo) -> float | None:
-        target_min = info.data.get("target_min")
-        if value is not None and target_min is not None and not value <= target_min:
-            raise ValueError(f"safe_min ({value:g}) must not exceed target_min ({target_min:g}): the safe minimum is "
-                             "the lowest angle allowed, at or below the bottom of the target; lower it, or leave it "
-                             "out for no limit there")
-        return value
-
     @model_validator(mode="after")
     def _band(self) -> PrescriptionIn:
+        """safe_min <= target_min < target_max <= safe_max, each problem on the field to change: the
+        bottom of the target, and each safety limit (a form shows it there)."""
+        problems = []
         if not self.target_min < self.target_max:
-            raise ValueError(f"target_min ({self.target_min}) must be below target_max ({self.target_max})")
+            problems.append(("target_min", f"target_min ({self.target_min:g}) must be below target_max "
+                             f"({self.target_max:g})", self.target_min))
         if not self.target_max <= self.safe_max:
-            raise ValueError(f"target_max ({self.target_max}) must not exceed safe_max ({self.safe_max})")
+            problems.append(("safe_max", f"target_max ({self.target_max:g}) must not exceed safe_max "
+                             f"({self.safe_max:g}): the safe maximum is the highest angle allowed, at or above the "
+                             "top of the target", self.safe_max))
+        if self.safe_min is not None and not self.safe_min <= self.target_min:
+            problems.append(("safe_min", f"safe_min ({self.safe_min:g}) must not exceed target_min "
+                             f"({self.target_min:g}): the safe minimum is the lowest angle allowed, at or below the "
+                             "bottom of the target; lower it, or leave it out for no limit there", self.safe_min))
+        if problems:
+            raise field_errors(problems)
         return self
 
 

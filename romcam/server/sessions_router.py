@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import HTTPConnection
 
-from ..input_checks import CheckedInput, PastTime
+from ..input_checks import CheckedInput, PastTime, Uuid
 from ..session_doc import SessionDoc
 from ..store import live, service
 from .deps import DBDep, PatientDep, SessionDep, SessionUploadDep, UserDep, authorize, record_access, scoped_patient
@@ -46,7 +46,7 @@ def list_sessions(scope: PatientDep, limit: int = Query(50, ge=1, le=1000),
 class HeldQuery(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[uuid.UUID] = Field(max_length=HELD_QUERY_MAX, description=f"at most {HELD_QUERY_MAX} ids")
+    ids: list[Uuid] = Field(max_length=HELD_QUERY_MAX, description=f"at most {HELD_QUERY_MAX} ids")
 
 
 class HeldOut(BaseModel):
