@@ -49,6 +49,7 @@ class Server:
     pid: uuid.UUID
     store: Store
     rx_id: str = ""
+    clinician_id: str | None = None  # a clinic's new patient names the clinician they belong to
 
     def alert_id(self) -> str:
         """An open alert's id: a second patient with eight weeks of sessions and a decline."""
@@ -67,7 +68,7 @@ class Server:
             "login": {"email": "admin@clinic.test", "password": PASSWORD},
             "password": {"old_password": PASSWORD, "new_password": PASSWORD + " again"},
             "token": {"label": "kitchen laptop"},
-            "patient": {"name": "Ada", "notes": "", "clinician_id": None},
+            "patient": {"name": "Ada", "notes": "", "clinician_id": self.clinician_id},
             "patient_update": {"name": "Ada B", "notes": "in hospital", "plan_paused": True},
             "prescription": KNEE,
             "session": _session(self.pid),
@@ -89,10 +90,12 @@ def clinic_server(tmp_path: Path) -> Iterator[Server]:
     store = Store(f"sqlite:///{tmp_path / 'clinic.db'}")
     with store.session() as db:
         accounts.create_user(db, email="admin@clinic.test", password=PASSWORD, role="admin")
+        clinician = accounts.create_user(db, email="pt@clinic.test", password=PASSWORD, role="clinician")
         pid = service.create_patient(db, name="Ada").id
+        clinician_id = str(clinician.id)
     admin = login(create_app(Settings(db=store.url, auth="clinic", secret_key=SECRET), store=store),
                   "admin@clinic.test")
-    server = Server(admin, pid, store)
+    server = Server(admin, pid, store, clinician_id=clinician_id)
     r = admin.post(f"/api/patients/{pid}/prescriptions", json=KNEE)
     assert r.status_code == 201, r.text
     server.rx_id = r.json()["id"]
