@@ -76,7 +76,7 @@ NOT_THE_PATIENT = {"lying": ("standing", "seated", "kneeling"), "seated": ("stan
 HANDS = [INDEX[f"{s}_{n}"] for s in ("left", "right") for n in ("wrist", "pinky", "index", "thumb")]
 BODY = list(range(INDEX["left_shoulder"], len(INDEX)))  # shoulders down: the limbs and the trunk
 
-OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.5)
+OCCLUDED_VISIBILITY = 0.1  # below the angle engine's MIN_VISIBILITY (0.3)
 HAND_RADIUS = 0.05  # in subject torso lengths (about 2.5 cm on an adult): the landmark lies on the hand
 HAND_MIN_VISIBILITY = 0.3  # another person's hand landmarks below this are not trusted to occlude
 HAND_SEEN_VISIBILITY = 0.8  # a subject landmark the model sees this surely is not covered by a hand on it
