@@ -164,7 +164,8 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
                         created_at: datetime | None = None) -> Prescription:
     """An edit makes a new version; the old ones stay (sets recorded the version they followed). The
     exercise and side stay: another joint is another prescription. Two edits at once (a double click
-    on Save) become two versions, one after the other. ``created_at``: as :func:`create_prescription`."""
+    on Save) become two versions, one after the other. ``created_at``: as :func:`create_prescription`. An
+    ended prescription edited is back in the plan (its time in the plan then runs from when it was made)."""
     values = _check_fields(fields)
     current = current_version(db, rx)
     for key in ("exercise", "side"):
@@ -174,6 +175,7 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
     for _ in range(EDIT_ATTEMPTS):
         rx.current_version += 1
         rx.active = True
+        rx.ended_at = None
         db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version,
                                    created_at=created_at or now_utc(), **values))
         try:
@@ -185,8 +187,12 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
     raise ConflictError("this prescription is being edited elsewhere at the same time: reload it and try again")
 
 
-def deactivate_prescription(db: DB, rx: Prescription) -> None:
-    rx.active = False
+def deactivate_prescription(db: DB, rx: Prescription, *, now: datetime | None = None) -> None:
+    """End the prescription (its history kept): its time in the plan ends ``now``. Ending an ended one
+    keeps the date it ended."""
+    if rx.active:
+        rx.active = False
+        rx.ended_at = now or now_utc()
     db.commit()
 
 
