@@ -111,3 +111,33 @@ def test_ending_the_oldest_prescription_keeps_the_weeks_done(browser, served) ->
         row = page.locator(f"tr[data-patient-id='{pid}']")
         assert "plan made today" not in row.inner_text(), row.inner_text()
         assert row.locator(".pct").all_inner_texts() != ["0%", "0%"]
+
+
+def test_the_plans_first_week_counts_done_over_its_own_days(browser, served) -> None:
+    """The plan began on a Thursday; the patient also did the elbow on the Tuesday before (and in the week
+    before that): that week reads 1 done of Thursday to Sunday's share, not 2; the week before, 1 "before the
+    plan"."""
+    server, db_file = served
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"First Week {uuid.uuid4().hex[:4]}"})
+    pid = patient["id"]
+    elbow = _elbow(api, pid)
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    monday = today - timedelta(days=today.weekday() + 14)  # the Monday two weeks back
+    _date_back(db_file, elbow["id"], monday + timedelta(days=3, hours=-4))  # Thursday, 8:00
+    for at in (monday - timedelta(days=6), monday + timedelta(days=1), monday + timedelta(days=4)):  # Tue, Tue, Fri
+        _elbow_session(api, pid, elbow, at)
+    with checked_page(browser, server, timezone_id="UTC") as page:
+        _open(page, server, pid)
+        rows = page.locator("table.calendar tbody tr")
+        by_monday = {}
+        for i in range(rows.count()):
+            cells = rows.nth(i).locator("td[data-date]").evaluate_all("cs => cs.map(c => c.dataset.date)")
+            total = rows.nth(i).locator("td.week-total")
+            if cells:
+                by_monday[min(cells)] = (total.inner_text(), total.get_attribute("data-planned"))
+        text, planned = by_monday[monday.date().isoformat()]
+        assert float(planned) == pytest.approx(3 * 4 / 7)  # Thursday to Sunday of 3 a week
+        assert text.startswith("1 / "), text  # the Friday; the Tuesday before the plan is not done against it
+        text, _ = by_monday[(monday - timedelta(days=7)).date().isoformat()]
+        assert text == "1 (before the plan)", text

@@ -265,7 +265,8 @@ window.romcam = (function () {
     const todayIso = isoDay(new Date());
     for (let monday = new Date(start); monday <= last; monday.setDate(monday.getDate() + 7)) {
       const row = el("tr", {}, el("th", { scope: "row", text: fmtShortDate(monday) }));
-      let done = 0;
+      let done = 0; // sessions on the days the plan held, as planDays counts them (adherence counts so)
+      let doneBefore = 0; // sessions on the days before the plan's start: shown, not counted against it
       let planDays = 7; // the days of this week the plan held: a week before it asked for nothing
       for (let i = 0; i < 7; i++) {
         const day = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + i);
@@ -277,10 +278,10 @@ window.romcam = (function () {
         }
         const n = counts.get(iso);
         const extra = outside.get(iso);
-        done += n;
+        const before = planDay !== null && iso < planDay; // nothing was asked that day
+        if (before) doneBefore += n; else done += n;
         outsideTotal += extra;
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
-        const before = planDay !== null && iso < planDay; // nothing was asked that day
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
           + (extra ? `; ${extra} outside the plan, not counted` : "")
           + (before ? " (before the plan)" : "");
@@ -298,7 +299,7 @@ window.romcam = (function () {
       const planned = !perWeek ? "" : planDays === 0 ? " (before the plan)"
         : ` / ${Number.isInteger(asked) ? asked : asked.toFixed(1)}`;
       row.append(el("td", { class: "week-total", dataset: { planned: perWeek ? String(asked) : "" },
-        text: `${done}${planned}` }));
+        text: `${planDays === 0 ? doneBefore : done}${planned}` }));
       body.append(row);
     }
     table.append(body);
