@@ -141,3 +141,28 @@ def test_the_plans_first_week_counts_done_over_its_own_days(browser, served) -> 
         assert text.startswith("1 / "), text  # the Friday; the Tuesday before the plan is not done against it
         text, _ = by_monday[(monday - timedelta(days=7)).date().isoformat()]
         assert text == "1 (before the plan)", text
+
+
+def test_a_duplicate_prescription_is_refused_in_the_form(browser, served) -> None:
+    server, _ = served
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Duplicate {uuid.uuid4().hex[:4]}"})
+    _elbow(api, patient["id"])
+    with checked_page(browser, server, allow=("409",)) as page:
+        _open(page, server, patient["id"])
+        page.locator("#new-prescription").click()
+        form = page.locator("#prescription-form")
+        exercise, side, mode, posture, lo, hi, safe, _ = PRESCRIPTIONS["elbow_active"]
+        form.locator("select[name=exercise]").select_option(exercise)
+        form.locator("select[name=side]").select_option(side)
+        form.locator("select[name=mode]").select_option(mode)
+        form.locator("select[name=posture]").select_option(posture)
+        for name, value in (("target_min", lo), ("target_max", hi), ("safe_max", safe)):
+            form.locator(f"input[name={name}]").fill(str(value))
+        form.locator("#prescription-save").click()
+        error = form.locator(".form-error")
+        error.wait_for(state="visible")
+        assert error.inner_text() == ("This patient already has an active prescription of Elbow flexion, left, "
+                                      "active, seated: edit it instead.")
+        assert page.locator("#prescription-dialog").is_visible()  # still open, the PT's entries kept
+        assert page.locator("table.prescriptions tr[data-prescription-id]").count() == 1

@@ -404,6 +404,11 @@
       dialog().close();
       await reloadPlan();
     } catch (err) {
+      if (err.status === 409) {  // e.g. an active prescription of the same motion, side, mode and posture: what to do
+        const text = err.message.charAt(0).toUpperCase() + err.message.slice(1);
+        showErrors([/[.!?]$/.test(text) ? text : `${text}.`], []);
+        return;
+      }
       const detail = err.body && Array.isArray(err.body.detail) ? err.body.detail : [];
       const fields = detail.map((d) => (d.loc || [])[d.loc.length - 1]).filter((n) => FIELD_LABEL[n]);
       const messages = detail.length
