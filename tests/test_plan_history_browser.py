@@ -166,3 +166,50 @@ def test_a_duplicate_prescription_is_refused_in_the_form(browser, served) -> Non
                                       "active, seated: edit it instead.")
         assert page.locator("#prescription-dialog").is_visible()  # still open, the PT's entries kept
         assert page.locator("table.prescriptions tr[data-prescription-id]").count() == 1
+
+
+def test_older_sessions_load_page_by_page_from_the_keyboard(browser, served) -> None:
+    from playwright.sync_api import expect
+
+    server, _ = served
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Long History {uuid.uuid4().hex[:4]}"})
+    pid = patient["id"]
+    elbow = _elbow(api, pid)
+    now = datetime.now(UTC)
+    posted = [_elbow_session(api, pid, elbow, now - timedelta(days=d, hours=1)) for d in range(45)]  # newest first
+    with checked_page(browser, server) as page:
+        _open(page, server, pid)
+        shown = lambda: page.locator("#sessions li[data-session-id]").evaluate_all(  # noqa: E731
+            "items => items.map(i => i.dataset.sessionId)")
+        assert shown() == posted[:20]
+        assert page.locator("#sessions-shown").inner_text() == "Showing the latest 20 sessions."
+        button = page.get_by_role("button", name="Show older sessions")
+        page.locator("#sessions li a").last.focus()
+        page.keyboard.press("Tab")  # the next stop after the list
+        assert page.evaluate("document.activeElement.id") == "older-sessions"
+        page.keyboard.press("Enter")
+        expect(page.locator("#sessions li[data-session-id]")).to_have_count(40)
+        assert page.evaluate("document.activeElement.id") == "older-sessions"  # ready for the next page
+        page.keyboard.press("Enter")
+        expect(page.locator("#sessions li[data-session-id]")).to_have_count(45)
+        assert shown() == posted  # every session once, newest first
+        assert button.is_hidden()  # the end: no button to press in vain
+        assert page.locator("#sessions-shown").inner_text() == "Showing all 45 sessions."
+        focused = page.evaluate("document.activeElement.getAttribute('href')")
+        assert focused == f"/sessions/{posted[40]}"  # the keyboard goes on from the first session it brought
+
+
+def test_a_short_history_has_no_button(browser, served) -> None:
+    server, _ = served
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Short History {uuid.uuid4().hex[:4]}"})
+    elbow = _elbow(api, patient["id"])
+    now = datetime.now(UTC)
+    for d in range(20):  # exactly one page: nothing older to load
+        _elbow_session(api, patient["id"], elbow, now - timedelta(days=d, hours=1))
+    with checked_page(browser, server) as page:
+        _open(page, server, patient["id"])
+        assert page.locator("#sessions li[data-session-id]").count() == 20
+        assert page.locator("#older-sessions").is_hidden()
+        assert page.locator("#sessions-shown").inner_text() == "Showing all 20 sessions."
