@@ -82,7 +82,17 @@ class Ctx:
     def patient(self, target: str) -> uuid.UUID:
         return self.clinic.own if target == "own" else self.clinic.other
 
+    def plan_cleared(self, target: str, keep: uuid.UUID | None = None) -> None:
+        """End the target's active prescriptions but ``keep``: a new one of KNEE (or an edit to it) is then
+        no duplicate of one a call before made (the store refuses those, 409)."""
+        with self.clinic.store.session() as db:
+            patient = service.get_patient(db, self.patient(target))
+            for rx, _ in service.active_prescriptions(db, patient):
+                if rx.id != keep:
+                    service.deactivate_prescription(db, rx)
+
     def fresh_prescription(self, target: str) -> uuid.UUID:
+        self.plan_cleared(target)
         with self.clinic.store.session() as db:
             return service.create_prescription(db, service.get_patient(db, self.patient(target)), dict(KNEE)).id
 
@@ -146,6 +156,19 @@ def _fresh(template: str, key: str, make: str, **kw: Any) -> Request:
         return template.format(**{key: obj}), dict(kw)
 
     return build
+
+
+def _new_prescription(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
+    """KNEE for the target, whose earlier KNEE prescriptions are ended first (else a duplicate: 409)."""
+    ctx.plan_cleared(target)
+    return f"/api/patients/{ctx.objects[target]['patient_id']}/prescriptions", {"json": KNEE}
+
+
+def _edit_prescription(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
+    """An edit of the target's prescription to KNEE, the others it has ended first (else a duplicate: 409)."""
+    rx_id = ctx.objects[target]["prescription_id"]
+    ctx.plan_cleared(target, keep=rx_id)
+    return f"/api/prescriptions/{rx_id}", {"json": KNEE}
 
 
 def _ingest(ctx: Ctx, target: str) -> tuple[str, dict[str, Any]]:
@@ -216,10 +239,8 @@ ROUTES: dict[tuple[str, str], tuple[str, int, Request]] = {
     ("GET", "/healthz"): ("public", 200, _p("/healthz")),
     ("PATCH", "/api/patients/{patient_id}"): ("staff", 200, _p("/api/patients/{patient_id}", json={"notes": "n"})),
     ("GET", "/api/patients/{patient_id}/prescriptions"): ("plan", 200, _p("/api/patients/{patient_id}/prescriptions")),
-    ("POST", "/api/patients/{patient_id}/prescriptions"): ("staff", 201, _p(
-        "/api/patients/{patient_id}/prescriptions", json=KNEE)),
-    ("PUT", "/api/prescriptions/{prescription_id}"): ("staff", 200, _p("/api/prescriptions/{prescription_id}",
-                                                                       json=KNEE)),
+    ("POST", "/api/patients/{patient_id}/prescriptions"): ("staff", 201, _new_prescription),
+    ("PUT", "/api/prescriptions/{prescription_id}"): ("staff", 200, _edit_prescription),
     ("GET", "/api/prescriptions/{prescription_id}/versions"): ("read", 200, _p(
         "/api/prescriptions/{prescription_id}/versions")),
     ("DELETE", "/api/prescriptions/{prescription_id}"): ("staff", 204, _fresh(

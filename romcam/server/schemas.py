@@ -48,8 +48,9 @@ class PatientPublic(BaseModel):
     clinician_id: uuid.UUID | None = None
     plan_paused: bool
     last_session_at: datetime | None
-    plan_started_at: datetime | None = Field(description="when the oldest active prescription was made; "
-                                             "null when nothing is prescribed")
+    plan_started_at: datetime | None = Field(description="when the patient's current, continuous time under a "
+                                             "plan began (each prescription from when it was made to when it "
+                                             "ended, merged); null when nothing is prescribed")
     adherence_7d: float | None = Field(description="sessions of the plan done / prescribed over 7 days, 0..1, or "
                                        "over the days since plan_started_at when fewer (at least one day); "
                                        "null when nothing is prescribed")
@@ -276,8 +277,8 @@ class AdherenceWeek(BaseModel):
 class AdherenceOut(BaseModel):
     prescribed_per_week: int | None
     plan_paused: bool
-    plan_started_at: datetime | None = Field(description="when the oldest active prescription was made: "
-                                             "days before it asked for nothing")
+    plan_started_at: datetime | None = Field(description="when the patient's current, continuous time under a "
+                                             "plan began: days before it asked for nothing")
     days: list[AdherenceDay]
     weeks: list[AdherenceWeek] = Field(description="the calendar's weeks, Monday first, oldest first")
 

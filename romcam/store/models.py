@@ -84,6 +84,9 @@ class Prescription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # when it was ended (null while active): the plan's start reads each prescription's time in the plan,
+    # from created_at to ended_at (romcam.store.trends.plan_start; migration 0011)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     versions: Mapped[list[PrescriptionVersion]] = relationship(
         back_populates="prescription", order_by="PrescriptionVersion.version", cascade="all, delete-orphan")

@@ -145,10 +145,37 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: fields.get(k) for k in PRESCRIPTION_FIELDS} | {"notes": fields.get("notes") or ""}
 
 
+SERIES_FIELDS = ("exercise", "side", "mode", "posture")  # what a prescription asks for: one per patient at a time
+MODE_WORDS = {"active": "active", "active_assisted": "active-assisted", "passive": "passive"}
+
+
+def _refuse_duplicate(db: DB, patient_id: uuid.UUID, values: dict[str, Any], *,
+                      other_than: uuid.UUID | None = None) -> None:
+    """ConflictError when the patient already has an active prescription of the same exercise, side, mode and
+    posture (``other_than``: the one being edited): the coach would ask for it twice and file its sessions under
+    either. Holds the patient's row (PostgreSQL) so that two requests at once cannot both add it; SQLite has
+    one writer. Duplicates stored before this check stay readable."""
+    db.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+    q = (select(Prescription.id)
+         .join(PrescriptionVersion, (PrescriptionVersion.prescription_id == Prescription.id)
+               & (PrescriptionVersion.version == Prescription.current_version))
+         .where(Prescription.patient_id == patient_id, Prescription.active,
+                *(getattr(PrescriptionVersion, k) == values[k] for k in SERIES_FIELDS)))
+    if other_than is not None:
+        q = q.where(Prescription.id != other_than)
+    if db.scalar(q.limit(1)) is not None:
+        what = (f"{default_catalog().get(values['exercise']).name}, {values['side']}, "
+                f"{MODE_WORDS.get(values['mode'], values['mode'])}, {values['posture']}")
+        raise ConflictError(f"this patient already has an active prescription of {what}: edit it instead")
+
+
 def create_prescription(db: DB, patient: Patient, fields: dict[str, Any], *,
                         created_at: datetime | None = None) -> Prescription:
-    """Version 1 of a new prescription, made now (``created_at``: a plan's history, for seeding)."""
+    """Version 1 of a new prescription, made now (``created_at``: a plan's history, for seeding). Refused
+    (ConflictError) when an active prescription of the patient's asks for the same exercise, side, mode and
+    posture."""
     values = _check_fields(fields)
+    _refuse_duplicate(db, patient.id, values)
     at = created_at or now_utc()
     rx = Prescription(id=uuid.uuid4(), patient_id=patient.id, active=True, current_version=1, created_at=at)
     db.add(rx)
@@ -164,16 +191,21 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
                         created_at: datetime | None = None) -> Prescription:
     """An edit makes a new version; the old ones stay (sets recorded the version they followed). The
     exercise and side stay: another joint is another prescription. Two edits at once (a double click
-    on Save) become two versions, one after the other. ``created_at``: as :func:`create_prescription`."""
+    on Save) become two versions, one after the other. ``created_at``: as :func:`create_prescription`. An
+    ended prescription edited is back in the plan (its time in the plan then runs from when it was made); an
+    edit that would give the patient two active prescriptions of the same exercise, side, mode and posture is
+    refused (ConflictError)."""
     values = _check_fields(fields)
     current = current_version(db, rx)
     for key in ("exercise", "side"):
         if values[key] != getattr(current, key):
             raise InvalidError((key,), f"a prescription's {key} cannot change ({getattr(current, key)} here): end "
                                "this prescription and make a new one")
+    _refuse_duplicate(db, rx.patient_id, values, other_than=rx.id)
     for _ in range(EDIT_ATTEMPTS):
         rx.current_version += 1
         rx.active = True
+        rx.ended_at = None
         db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version,
                                    created_at=created_at or now_utc(), **values))
         try:
@@ -185,8 +217,12 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
     raise ConflictError("this prescription is being edited elsewhere at the same time: reload it and try again")
 
 
-def deactivate_prescription(db: DB, rx: Prescription) -> None:
-    rx.active = False
+def deactivate_prescription(db: DB, rx: Prescription, *, now: datetime | None = None) -> None:
+    """End the prescription (its history kept): its time in the plan ends ``now``. Ending an ended one
+    keeps the date it ended."""
+    if rx.active:
+        rx.active = False
+        rx.ended_at = now or now_utc()
     db.commit()
 
 

@@ -26,7 +26,7 @@ Rules (docs/api.md says the same):
   outside the plan: the calendar shows them apart, and they never count as done.
 - **missed_sessions**: no (non-demo) session of the plan for longer than 2 × 7 / sessions_per_week days, taking
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
-  session, or from the oldest active prescription when there is none. Muted while the plan is paused.
+  session, or from the plan's start (:func:`plan_start`) when there is none. Muted while the plan is paused.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
   alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``. The patient
   list (:func:`patient_summaries`) recomputes the time-dependent ``missed_sessions`` condition of
@@ -210,11 +210,42 @@ def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> l
     return [(at, bool(planned)) for at, planned in db.execute(q.order_by(Session.started_at))]
 
 
+PLAN_GAP_BRIDGED = timedelta(days=1)  # a plan ended and another made within a day (a PT replacing an exercise
+# ends it, then adds the new one) is one continuous plan; a longer time without any is a new plan
+
+
+def plan_start(periods: list[tuple[datetime, datetime | None]]) -> datetime | None:
+    """When the patient's current, continuous time under a plan began, from their prescriptions' times in the
+    plan (each from when it was made to when it ended, or open while it is active): the start of the stretch
+    that reaches today once those times are merged (gaps shorter than :data:`PLAN_GAP_BRIDGED` bridged). None
+    without an active prescription. Ending the oldest prescription leaves the start where it was; a patient
+    with no plan for a month between two plans has the later start."""
+    start: datetime | None = None
+    reach: datetime | None = None  # the end of the stretch so far (None: open, it reaches today)
+    open_ = False
+    for begin, end in sorted(periods, key=lambda p: p[0]):
+        if start is None or (not open_ and reach is not None and begin - reach >= PLAN_GAP_BRIDGED):
+            start, reach, open_ = begin, end, end is None  # the first, or after a gap: a new stretch
+        elif end is None:
+            open_ = True
+        elif not open_ and reach is not None:
+            reach = max(reach, end)
+    return start if open_ else None
+
+
+def plan_periods() -> tuple[Any, ...]:
+    """The columns of a prescription's time in the plan: (patient, start, end or None while active). An
+    ended prescription that did not record when (none should: migration 0011 dates them) reads as ended when
+    it was made."""
+    end = case((Prescription.active, None), else_=func.coalesce(Prescription.ended_at, Prescription.created_at))
+    return Prescription.patient_id, Prescription.created_at, end
+
+
 def plan_started_at(db: DB, patient: Patient) -> datetime | None:
-    """When the oldest active prescription was made: adherence counts from then (None without a plan)."""
-    first = db.scalar(select(func.min(Prescription.created_at))
-                      .where(Prescription.patient_id == patient.id, Prescription.active))
-    return _aware(first)
+    """When the patient's current time under a plan began (:func:`plan_start`): adherence counts from then
+    (None without a plan)."""
+    rows = db.execute(select(*plan_periods()).where(Prescription.patient_id == patient.id))
+    return plan_start([(_aware(begin), _aware(end)) for _, begin, end in rows])  # type: ignore[misc]
 
 
 def _latest(*times: datetime | None) -> datetime | None:
@@ -271,10 +302,10 @@ def sessions_asked(per_week: int, plan_days: int) -> int:
 
 def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: date | None) -> list[dict[str, Any]]:
     """The calendar's weeks (Monday first) over ``days`` (oldest first, as :func:`adherence` lists them): the
-    sessions of the plan done and outside it, the days the plan held (from ``plan_day``, the day it started in
-    the reader's zone; all 7 without a plan) and the whole sessions asked
-    (:func:`sessions_asked`; None without a plan). A week is whole even where the period cuts it: the
-    sessions asked are the week's, as adherence counts them from the plan's start."""
+    sessions of the plan done on the days it held (all of a week before it) and those outside it, the days
+    the plan held (from ``plan_day``, the day it started in the reader's zone; all 7 without a plan) and the
+    whole sessions asked (:func:`sessions_asked`; None without a plan). A week is whole even where the
+    period cuts it: the sessions asked are the week's, as adherence counts them from the plan's start."""
     if not days:
         return []
     monday = days[0]["date"] - timedelta(days=days[0]["date"].weekday())
@@ -283,7 +314,9 @@ def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: d
         week = [monday + timedelta(days=i) for i in range(7)]
         held = sum(1 for d in week if plan_day is None or d >= plan_day)
         own = [d for d in days if monday <= d["date"] <= week[-1]]
-        weeks.append({"start": monday, "sessions": sum(d["sessions"] for d in own),
+        # done counts the days the plan held, as planned does; a week wholly before the plan shows what was done
+        counted = [d for d in own if plan_day is None or d["date"] >= plan_day] if held else own
+        weeks.append({"start": monday, "sessions": sum(d["sessions"] for d in counted),
                       "outside_plan": sum(d["outside_plan"] for d in own), "plan_days": held,
                       "planned": sessions_asked(per_week, held) if per_week else None})
         monday += timedelta(days=7)
@@ -394,13 +427,12 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
     return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now)
 
 
-def _missed_text(per_week: int, last: datetime | None, first_rx: datetime | None, *, now: datetime) -> str | None:
-    """The missed-sessions note from the newest non-demo session of the plan (or the first active
-    prescription)."""
+def _missed_text(per_week: int, last: datetime | None, plan_from: datetime | None, *, now: datetime) -> str | None:
+    """The missed-sessions note from the newest non-demo session of the plan (or the plan's start)."""
     if last is not None:
         what = "since the last one"
-    elif first_rx is not None:
-        last, what = first_rx, "since the plan started (none yet)"
+    elif plan_from is not None:
+        last, what = plan_from, "since the plan started (none yet)"
     else:
         return None
     if last.tzinfo is None:  # func.max on SQLite gives the stored naive UTC text back
@@ -504,8 +536,6 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     def per_patient(expr: Any, *where: Any) -> Any:
         return select(expr).where(*where).correlate(Patient).scalar_subquery()
 
-    plan_start = per_patient(func.min(Prescription.created_at), Prescription.patient_id == Patient.id,
-                             Prescription.active)
     rows = db.execute(select(
         Patient.id,
         per_patient(func.max(Session.started_at), real),  # the last session: the demo video is none
@@ -518,9 +548,13 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                     PrescriptionVersion.prescription_id == Prescription.id,
                     PrescriptionVersion.version == Prescription.current_version,
                     Prescription.patient_id == Patient.id, Prescription.active),
-        plan_start,
     ).where(Patient.id.in_(ids)))
-    figures = {row[0]: (row[1], _latest(row[2], row[3]), *row[4:]) for row in rows}
+    # when each patient's current time under a plan began (plan_start): one query, a row per prescription of
+    # the listed patients (a few each), merged here
+    periods: dict[uuid.UUID, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for pid, begin, end in db.execute(select(*plan_periods()).where(Prescription.patient_id.in_(ids))):
+        periods[pid].append((_aware(begin), _aware(end)))  # type: ignore[arg-type]
+    figures = {row[0]: (row[1], _latest(row[2], row[3]), row[4], plan_start(periods[row[0]])) for row in rows}
     # sessions of the plan over 7 and 30 days, counted by the database, the filed and the unfiled apart (see
     # unfiled_of_the_plan); a plan begun within the 30 days counts from its start, for those few patients apart
     counts: dict[uuid.UUID, tuple[int, int]] = defaultdict(lambda: (0, 0))
@@ -547,9 +581,9 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     changed = False
     out = []
     for p in patients:
-        last_any, last_planned, per_week, first_rx = figures[p.id]
+        last_any, last_planned, per_week, plan_from = figures[p.id]
         n7, n30 = counts[p.id]
-        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, first_rx, now=now)
+        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, plan_from, now=now)
         open_missed = [a for a in alerts[p.id] if a.kind == "missed_sessions"]
         for extra in open_missed[1:] if message else open_missed:  # cleared (or a duplicate): resolve it
             extra.resolved_at = now
@@ -565,13 +599,12 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                 db.add(alert)
                 alerts[p.id].append(alert)
                 changed = True
-        first_rx = _aware(first_rx)  # None without an active prescription, as per_week
         out.append({
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
             "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": _aware(last_any),
-            "plan_started_at": first_rx,
-            "adherence_7d": adherence_figure(n7, per_week, 7, first_rx, now=now),
-            "adherence_30d": adherence_figure(n30, per_week, 30, first_rx, now=now),
+            "plan_started_at": plan_from,  # None without an active prescription, as per_week
+            "adherence_7d": adherence_figure(n7, per_week, 7, plan_from, now=now),
+            "adherence_30d": adherence_figure(n30, per_week, 30, plan_from, now=now),
             "open_alerts": sum(1 for a in alerts[p.id] if alert_public(a, now=now)["status"] == "open"),
         })  # fmt: skip
     if changed:

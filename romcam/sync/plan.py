@@ -74,12 +74,12 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
             fields["notes"] = fields["notes"] or ""
             db.add(PrescriptionVersion(prescription_id=rx_id, version=version, created_at=created, **fields))
         rx.current_version = version
-        rx.active = True
+        rx.active, rx.ended_at = True, None
         pulled.append(str(rx_id))
     for rx in db.scalars(select(Prescription).where(Prescription.patient_id == local_patient_id,
                                                     Prescription.active)):
         if str(rx.id) not in pulled:
-            rx.active = False
+            rx.active, rx.ended_at = False, now
     state.managed_rx = sorted(set(state.managed_rx or []) | set(pulled))
     state.plan_pulled_at = now
     db.commit()

@@ -298,7 +298,8 @@ window.romcam = (function () {
     const todayIso = isoDay(new Date());
     for (let monday = new Date(start); monday <= last; monday.setDate(monday.getDate() + 7)) {
       const row = el("tr", {}, el("th", { scope: "row", text: fmtShortDate(monday) }));
-      let done = 0;
+      let done = 0; // sessions on the days the plan held, as the week's planned sessions count them
+      let doneBefore = 0; // sessions on the days before the plan's start: shown, not counted against it
       const week = weeks.get(isoDay(monday));
       if (week && week.planned && week.plan_days < 7) firstWeek = week;
       for (let i = 0; i < 7; i++) {
@@ -310,10 +311,10 @@ window.romcam = (function () {
         }
         const n = counts.get(iso);
         const extra = outside.get(iso);
-        done += n;
+        const before = planDay !== null && iso < planDay; // nothing was asked that day
+        if (before) doneBefore += n; else done += n;
         outsideTotal += extra;
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
-        const before = planDay !== null && iso < planDay; // nothing was asked that day
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
           + (extra ? `; ${extra} outside the plan, not counted` : "")
           + (before ? " (before the plan)" : "");
@@ -327,7 +328,7 @@ window.romcam = (function () {
           text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") })));
       }
       // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
-      row.append(weekTotal(done, week, perWeek));
+      row.append(weekTotal(week && week.plan_days === 0 ? doneBefore : done, week, perWeek));
       body.append(row);
     }
     table.append(body);

@@ -9,7 +9,7 @@
   const { el } = R;
   const patientId = document.body.dataset.patientId;
   const base = `/api/patients/${patientId}`;
-  const SESSIONS_SHOWN = 20;  // the session list: the latest this many
+  const SESSIONS_PAGE = 20;  // the session list: the latest this many, then this many more at each "Show older sessions"
   const FIELD_LABEL = {
     exercise: "Exercise", side: "Side", mode: "Mode", posture: "Posture", target_min: "Target from",
     target_max: "Target to", safe_max: "Safe maximum", safe_min: "Safe minimum", reps: "Repetitions", hold_s: "Hold",
@@ -172,29 +172,74 @@
 
   // ---- adherence ------------------------------------------------------------------------------
 
+  /** One session as a list item: its link, its flags and what it held. */
+  function sessionItem(s) {
+    const sets = (s.sets || []).map((x) => {
+      const best = x.best_angle === null || x.best_angle === undefined ? "not measured"
+        : x.best_seen === false ? `${R.fmtBound(x.best_angle, R.motion(x.exercise)?.works || "max")} (${R.NOT_SEEN})`
+          : `best ${R.fmtAngle(x.best_angle)}`;
+      return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
+        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}`;
+    });
+    const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
+    return el("li", { dataset: { sessionId: s.id } },
+      el("a", { href: `/sessions/${s.id}`, text: R.fmtDateTime(s.started_at) }),
+      flags.length ? ` (${flags.join(", ")})` : "",
+      el("span", { class: "session-sets", text: ` — ${sets.join("; ") || "no exercise recorded"}` }));
+  }
+
+  /** The next page of sessions after the one with id ``after`` (null: the newest), and whether older ones
+   * remain (asked for one more than shown, so the button never loads an empty page). */
+  async function sessionPage(after) {
+    const rows = await R.api(`${base}/sessions?limit=${SESSIONS_PAGE + 1}${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    return { sessions: rows.slice(0, SESSIONS_PAGE), more: rows.length > SESSIONS_PAGE };
+  }
+
+  /** What the list shows, in words: the latest N, or all of them once the oldest is in. */
+  function showSessionCount(more) {
+    const n = document.querySelectorAll("#sessions li[data-session-id]").length;
+    const shown = document.getElementById("sessions-shown");
+    shown.textContent = more ? `Showing the latest ${n} sessions.` : n === 1 ? "Showing the only session."
+      : `Showing all ${n} sessions.`;
+    shown.dataset.shown = String(n);
+    document.getElementById("older-sessions").hidden = !more;
+  }
+
   /** The latest sessions as links (a keyboard or a screen reader reaches each one; a chart point needs a
-   * pointer, and a motion no longer prescribed has no chart unless it has a change to review). */
+   * pointer, and a motion no longer prescribed has no chart unless it has a change to review); "Show older
+   * sessions" adds the next page, and goes once the oldest is shown. */
   async function loadSessions() {
     const list = document.getElementById("sessions");
-    const sessions = await R.api(`${base}/sessions?limit=${SESSIONS_SHOWN}`);
+    const { sessions, more } = await sessionPage(null);
     if (!sessions.length) {
       list.replaceChildren(el("li", { class: "empty", text: "No session recorded yet." }));
+      document.getElementById("sessions-shown").textContent = "";
+      document.getElementById("older-sessions").hidden = true;
       return;
     }
-    list.replaceChildren(...sessions.map((s) => {
-      const sets = (s.sets || []).map((x) => {
-        const best = x.best_angle === null || x.best_angle === undefined ? "not measured"
-          : x.best_seen === false ? `${R.fmtBound(x.best_angle, R.motion(x.exercise)?.works || "max")} (${R.NOT_SEEN})`
-            : `best ${R.fmtAngle(x.best_angle)}`;
-        return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
-          + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}`;
-      });
-      const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
-      return el("li", { dataset: { sessionId: s.id } },
-        el("a", { href: `/sessions/${s.id}`, text: R.fmtDateTime(s.started_at) }),
-        flags.length ? ` (${flags.join(", ")})` : "",
-        el("span", { class: "session-sets", text: ` — ${sets.join("; ") || "no exercise recorded"}` }));
-    }));
+    list.replaceChildren(...sessions.map(sessionItem));
+    showSessionCount(more);
+  }
+
+  async function loadOlderSessions() {
+    const button = document.getElementById("older-sessions");
+    // busy, not disabled: a disabled button would lose the keyboard's focus, and the next press would go nowhere
+    if (button.getAttribute("aria-busy") === "true") return;
+    const items = document.querySelectorAll("#sessions li[data-session-id]");
+    const last = items.length ? items[items.length - 1].dataset.sessionId : null;
+    button.setAttribute("aria-busy", "true");
+    try {
+      const { sessions, more } = await sessionPage(last);
+      const added = sessions.map(sessionItem);
+      document.getElementById("sessions").append(...added);
+      showSessionCount(more);
+      // the button goes with the last page: the keyboard goes on from the first session it brought
+      if (!more && added.length) added[0].querySelector("a").focus();
+    } catch (err) {
+      document.getElementById("sessions-shown").textContent = `Could not load older sessions: ${err.message}`;
+    } finally {
+      button.removeAttribute("aria-busy");
+    }
   }
 
   async function loadAdherence() {
@@ -416,6 +461,11 @@
       dialog().close();
       await reloadPlan();
     } catch (err) {
+      if (err.status === 409) {  // e.g. an active prescription of the same motion, side, mode and posture: what to do
+        const text = err.message.charAt(0).toUpperCase() + err.message.slice(1);
+        showErrors([/[.!?]$/.test(text) ? text : `${text}.`], []);
+        return;
+      }
       const detail = err.body && Array.isArray(err.body.detail) ? err.body.detail : [];
       const fields = detail.map((d) => (d.loc || [])[d.loc.length - 1]).filter((n) => FIELD_LABEL[n]);
       const messages = detail.length
@@ -459,6 +509,7 @@
     form().addEventListener("submit", savePrescription);
     form().elements.exercise.addEventListener("change", (e) => fillPostures(e.target.value));
     document.getElementById("pause-button").addEventListener("click", togglePause);
+    document.getElementById("older-sessions").addEventListener("click", loadOlderSessions);
     try {
       const [patient, prescriptions] = await Promise.all([R.api(base), R.api(`${base}/prescriptions`)]);
       renderPatient(patient);
