@@ -373,6 +373,9 @@ def test_the_calendars_first_week_asks_whole_sessions(api: TestClient, store: St
         db.get(Prescription, uuid.UUID(rx["id"])).created_at = start
         db.commit()
     _post_session(api, pid, start + timedelta(hours=2), [_set(100.0)])
+    if weekday:  # a session that week before the plan's day: shown on its day, not done against the plan
+        _post_session(api, pid, datetime.combine(first_monday, datetime.min.time(), UTC) + timedelta(hours=9),
+                      [_set(100.0)])
     a = api.get(f"/api/patients/{pid}/adherence", params={"days": 21, "tz": "UTC"}).json()
     weeks = {w["start"]: w for w in a["weeks"]}
     assert [w["start"] for w in a["weeks"]] == sorted(weeks) and len(weeks) in (3, 4)
