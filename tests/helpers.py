@@ -202,6 +202,19 @@ def stop(proc: subprocess.Popen, wait: float = 15.0, *, group: bool = False) -> 
 
 
 @contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's headless chromium (never a downloaded browser), closed afterwards: a module's browser fixture."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
 def offline_page(server: str, problems: list[str], *, width: int = 1280, height: int = 800,
                  init_script: str | None = None, timeout_ms: int = 30_000) -> Iterator[Any]:
     """One page of Debian's chromium (Playwright) for pages of ``server`` that must work offline: a script

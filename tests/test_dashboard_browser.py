@@ -29,8 +29,7 @@ import numpy as np
 import pytest
 from helpers import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
+    chromium,
     contrast_ratio,
     require_browser,
     romcam_serve,
@@ -201,14 +200,8 @@ def seeded(server: str) -> dict:
 
 @pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
