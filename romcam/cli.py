@@ -361,6 +361,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     link = resolve_link(args.upload_to, args.token, args.config)
     live = None if args.no_live else _live_options(args)
     app = create_app(settings, live=live, link=link)
+    # the app holds its lock while it runs; a rekey moving the audit log right now would otherwise stop it
+    # inside uvicorn's start-up, as a traceback: say so in one line first (store/server_lock.py)
+    from .store import server_lock
+
+    server_lock.take(settings.db_url, "shared").release()
     for line in serving_lines(settings.host, settings.port, settings.db_url, live=live, link=link):
         print(line, file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

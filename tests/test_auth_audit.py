@@ -349,3 +349,28 @@ def test_which_databases_have_a_lock_file(url: str, locked: str | None) -> None:
     from romcam.store.server_lock import lock_file
 
     assert lock_file(url) == (None if locked is None else Path(locked))
+
+
+def test_a_server_started_while_rekey_runs_says_so_in_one_line(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`romcam serve` while `romcam audit rekey` holds the database: before, uvicorn's start-up failed with a
+    40-line traceback and the command exited; now one line says what is happening and what to do, exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    from helpers import free_port
+
+    from romcam.store import Store, server_lock
+
+    Store(db_url).close()  # the database exists, on its current schema
+    env = os.environ | {"ROMCAM_AUTH": "clinic", "ROMCAM_SECRET_KEY": SECRET, "ROMCAM_DATA": str(tmp_path)}
+    held = server_lock.take(db_url, "exclusive")
+    try:
+        done = subprocess.run([sys.executable, "-c", "import sys; from romcam.cli import main; sys.exit(main())",
+                               "serve", "--no-live", "--db", db_url,
+                               "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        held.release()
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "`romcam audit rekey` is moving this database's audit log" in done.stderr, done.stderr
