@@ -627,11 +627,9 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_rekey(args: argparse.Namespace) -> int:
     """Move the audit log to a new secret key (docs/deploy.md): the keys come from the environment, never
     from arguments (a process list or a shell history would keep them)."""
-    from sqlalchemy.engine import make_url
-
     from .server.settings import MIN_SECRET_KEY
     from .store import Store, audit, server_lock
-    from .store.db import resolve_url
+    from .store.db import parse_url, resolve_url
     from .store.errors import AuditKeyChangedError
 
     old = os.environ.get("ROMCAM_OLD_SECRET_KEY", "")
@@ -645,7 +643,7 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
         raise UsageError(f"ROMCAM_SECRET_KEY: at least {MIN_SECRET_KEY} characters (python3 -c 'import secrets; "
                          "print(secrets.token_urlsafe(48))')")
     url = resolve_url(args.db)
-    parsed = make_url(url)
+    parsed = parse_url(url)  # a mistyped --db is said in one line, not a traceback
     where = parsed.render_as_string()  # the password hidden
     database = parsed.database
     if parsed.get_backend_name() == "sqlite" and database and not Path(database).expanduser().exists():

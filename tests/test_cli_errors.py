@@ -136,3 +136,12 @@ def test_a_broken_video_gets_romcams_line_and_not_ffmpegs(tmp_path: Path, demo_c
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode in (5, 6), proc.stderr
     assert len(lines) == 1 and lines[0].startswith("romcam: "), proc.stderr
+
+
+def test_rekey_with_a_mistyped_database_url_says_so_in_one_line(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`romcam audit rekey --db clinic.db` (a path, not a URL) printed SQLAlchemy's traceback."""
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", "o" * 40)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", "n" * 40)
+    code, out, err = _run(["audit", "rekey", "--db", "clinic.db"], capsys)
+    assert code == 1
+    assert err == "romcam: cannot read database URL 'clinic.db': use sqlite:///PATH or postgresql://USER@HOST/DB\n"
