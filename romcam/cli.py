@@ -119,6 +119,16 @@ class PlanLink:
     safe_min: float | None = None  # optional: the PT's limit at the low end (over-straightening)
 
 
+def _refuse_in_memory(db: str | None, what: str) -> None:
+    """A command that stores refuses an in-memory database (``--db sqlite://``): what it stored (an account,
+    a token, a session) would be gone when romcam exits, after romcam said it was stored."""
+    from .store.db import is_in_memory, resolve_url
+
+    if is_in_memory(resolve_url(db)):
+        raise UsageError(f"{what} needs a database file: an in-memory database is gone when romcam exits "
+                         "(give --db sqlite:///PATH, or leave --db out for the default)")
+
+
 def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
     """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
     patient is in it (a minutes-long analysis should not end in 'patient not found'). Returns the
@@ -134,11 +144,9 @@ def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
             patient_id = uuid.UUID(args.patient)
         except ValueError:
             raise UsageError(f"--patient must be a patient id (a UUID), got {args.patient!r}") from None
+    _refuse_in_memory(args.db, "--save")
     store = Store(args.db)
     try:
-        if store.engine.url.get_backend_name() == "sqlite" and store.engine.url.database in (None, "", ":memory:"):
-            raise UsageError("--save needs a database file: an in-memory database is gone when romcam exits "
-                             "(give --db sqlite:///PATH, or leave --db out for the default)")
         with store.session() as db:
             try:
                 patient = get_patient(db, patient_id or store.local_patient_id)
@@ -350,6 +358,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)
+    _refuse_in_memory(settings.db_url, "serve")
     if settings.clinic and settings.secret_is_default:  # loopback only (bind_problem): a trial, but say it
         print("romcam: warning: no ROMCAM_SECRET_KEY of this server's own: the audit log's patient pseudonyms use "
               "the public default key, so a deleted patient's audit rows could be tied back to them. Set "
@@ -499,6 +508,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     get_motion(args.exercise)  # an unknown exercise fails before anything is rendered (exit 3)
     check_model(args.model)
+    if not args.no_save:
+        _refuse_in_memory(args.db, "demo")
     out_dir = Path(args.out_dir) if args.out_dir else data_dir() / "demo"  # this user's, as `serve`'s demo
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():
@@ -552,6 +563,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     from .store.errors import InvalidError, NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient") if args.patient else None
+    _refuse_in_memory(args.db, "user create")
     password = _read_password(f"password for {args.email} (at least {accounts.MIN_PASSWORD} characters): ")
     store = Store(args.db)
     try:
@@ -577,6 +589,7 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     from .store import Store, accounts, service
     from .store.errors import NotFoundError
 
+    _refuse_in_memory(args.db, "user password")
     store = Store(args.db)
     try:
         with store.session() as db:  # before the prompt: an unknown email is said at once
@@ -608,6 +621,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from .store.errors import NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient")
+    _refuse_in_memory(args.db, "token create")
     store = Store(args.db)
     try:
         with store.session() as db:
@@ -627,6 +641,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_rekey(args: argparse.Namespace) -> int:
     """Move the audit log to a new secret key (docs/deploy.md): the keys come from the environment, never
     from arguments (a process list or a shell history would keep them)."""
+
     from .server.settings import MIN_SECRET_KEY
     from .store import Store, audit, server_lock
     from .store.db import parse_url, resolve_url

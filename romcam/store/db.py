@@ -61,6 +61,12 @@ def parse_url(url: str) -> URL:
                             "postgresql://USER@HOST/DB") from None
 
 
+def is_in_memory(url: str) -> bool:
+    """An SQLite database in this process's memory (``sqlite://``, ``sqlite:///:memory:``): gone when it exits."""
+    parsed = parse_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def make_engine(url: str) -> Engine:
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
