@@ -555,7 +555,22 @@ def _read_password(prompt: str) -> str:
         if getpass.getpass("again: ") != first:
             raise UsageError("the two passwords differ: run the command again")
         return first
-    return sys.stdin.readline().rstrip("\r\n")
+    line = sys.stdin.readline()
+    if not line:  # nothing piped in (< /dev/null, a script without a terminal): not a "too short" password
+        raise UsageError("no password given: run the command in a terminal to be asked for it, or give it as the "
+                         "first line of standard input")
+    return line.rstrip("\r\n")
+
+
+def _account_problem(exc) -> UsageError:  # type: ignore[no-untyped-def]
+    """A field the store refused, said as this command's own flag or its password prompt, not as the API's
+    body field (``body.password``, ``patient_id``: flags the command does not have)."""
+    field = str(exc.loc[-1])
+    message = exc.message.replace("--patient / patient_id", "--patient").replace("patient_id", "--patient")
+    if field == "password":
+        return UsageError(f"the password is too short: {message}; run the command again")
+    flag = {"patient_id": "--patient"}.get(field, f"--{field}")
+    return UsageError(f"{flag}: {message}")
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
@@ -572,8 +587,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
                 user = accounts.create_user(db, email=args.email, password=password, role=args.role,
                                             name=args.name or "", patient_id=patient_id)
             except InvalidError as exc:  # its field as the flag that gave it, not the API's body.email
-                flag = {"patient_id": "--patient"}.get(str(exc.loc[-1]), f"--{exc.loc[-1]}")
-                raise UsageError(f"{flag}: {exc.message}") from None
+                raise _account_problem(exc) from None
             except NotFoundError:
                 raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
             print(f"created {user.role} {user.email} ({uuid.UUID(str(user.id))})", file=sys.stderr)
@@ -587,7 +601,7 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     """A new password for an account whose owner forgot theirs (nobody else can reset it: the API's
     password change needs the old one); every login session of the account ends."""
     from .store import Store, accounts, service
-    from .store.errors import NotFoundError
+    from .store.errors import InvalidError, NotFoundError
 
     _refuse_in_memory(args.db, "user password")
     store = Store(args.db)
@@ -601,7 +615,10 @@ def cmd_user_password(args: argparse.Namespace) -> int:
         password = _read_password(f"new password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
         with store.session() as db:
             user = accounts.get_user_by_email(db, email)
-            accounts.set_password(db, user, password, now=service.now_utc())
+            try:
+                accounts.set_password(db, user, password, now=service.now_utc())
+            except InvalidError as exc:
+                raise _account_problem(exc) from None
             note = "" if user.active else "; the account is deactivated, so it still cannot log in"
             print(f"password of {user.role} {user.email} set, its login sessions ended{note}", file=sys.stderr)
     finally:
