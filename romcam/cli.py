@@ -119,6 +119,16 @@ class PlanLink:
     safe_min: float | None = None  # optional: the PT's limit at the low end (over-straightening)
 
 
+def _refuse_in_memory(db: str | None, what: str) -> None:
+    """A command that stores refuses an in-memory database (``--db sqlite://``): what it stored (an account,
+    a token, a session) would be gone when romcam exits, after romcam said it was stored."""
+    from .store.db import is_in_memory, resolve_url
+
+    if is_in_memory(resolve_url(db)):
+        raise UsageError(f"{what} needs a database file: an in-memory database is gone when romcam exits "
+                         "(give --db sqlite:///PATH, or leave --db out for the default)")
+
+
 def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
     """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
     patient is in it (a minutes-long analysis should not end in 'patient not found'). Returns the
@@ -134,11 +144,9 @@ def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
             patient_id = uuid.UUID(args.patient)
         except ValueError:
             raise UsageError(f"--patient must be a patient id (a UUID), got {args.patient!r}") from None
+    _refuse_in_memory(args.db, "--save")
     store = Store(args.db)
     try:
-        if store.engine.url.get_backend_name() == "sqlite" and store.engine.url.database in (None, "", ":memory:"):
-            raise UsageError("--save needs a database file: an in-memory database is gone when romcam exits "
-                             "(give --db sqlite:///PATH, or leave --db out for the default)")
         with store.session() as db:
             try:
                 patient = get_patient(db, patient_id or store.local_patient_id)
@@ -350,6 +358,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problem = settings.bind_problem()
     if problem:
         raise InsecureBindError(problem)
+    _refuse_in_memory(settings.db_url, "serve")
     if settings.clinic and settings.secret_is_default:  # loopback only (bind_problem): a trial, but say it
         print("romcam: warning: no ROMCAM_SECRET_KEY of this server's own: the audit log's patient pseudonyms use "
               "the public default key, so a deleted patient's audit rows could be tied back to them. Set "
@@ -504,6 +513,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     get_motion(args.exercise)  # an unknown exercise fails before anything is rendered (exit 3)
     check_model(args.model)
+    if not args.no_save:
+        _refuse_in_memory(args.db, "demo")
     out_dir = Path(args.out_dir) if args.out_dir else data_dir() / "demo"  # this user's, as `serve`'s demo
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():
@@ -549,7 +560,22 @@ def _read_password(prompt: str) -> str:
         if getpass.getpass("again: ") != first:
             raise UsageError("the two passwords differ: run the command again")
         return first
-    return sys.stdin.readline().rstrip("\r\n")
+    line = sys.stdin.readline()
+    if not line:  # nothing piped in (< /dev/null, a script without a terminal): not a "too short" password
+        raise UsageError("no password given: run the command in a terminal to be asked for it, or give it as the "
+                         "first line of standard input")
+    return line.rstrip("\r\n")
+
+
+def _account_problem(exc) -> UsageError:  # type: ignore[no-untyped-def]
+    """A field the store refused, said as this command's own flag or its password prompt, not as the API's
+    body field (``body.password``, ``patient_id``: flags the command does not have)."""
+    field = str(exc.loc[-1])
+    message = exc.message.replace("--patient / patient_id", "--patient").replace("patient_id", "--patient")
+    if field == "password":
+        return UsageError(f"the password is too short: {message}; run the command again")
+    flag = {"patient_id": "--patient"}.get(field, f"--{field}")
+    return UsageError(f"{flag}: {message}")
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
@@ -557,6 +583,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     from .store.errors import InvalidError, NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient") if args.patient else None
+    _refuse_in_memory(args.db, "user create")
     password = _read_password(f"password for {args.email} (at least {accounts.MIN_PASSWORD} characters): ")
     store = Store(args.db)
     try:
@@ -565,8 +592,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
                 user = accounts.create_user(db, email=args.email, password=password, role=args.role,
                                             name=args.name or "", patient_id=patient_id)
             except InvalidError as exc:  # its field as the flag that gave it, not the API's body.email
-                flag = {"patient_id": "--patient"}.get(str(exc.loc[-1]), f"--{exc.loc[-1]}")
-                raise UsageError(f"{flag}: {exc.message}") from None
+                raise _account_problem(exc) from None
             except NotFoundError:
                 raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
             print(f"created {user.role} {user.email} ({uuid.UUID(str(user.id))})", file=sys.stderr)
@@ -580,8 +606,9 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     """A new password for an account whose owner forgot theirs (nobody else can reset it: the API's
     password change needs the old one); every login session of the account ends."""
     from .store import Store, accounts, service
-    from .store.errors import NotFoundError
+    from .store.errors import InvalidError, NotFoundError
 
+    _refuse_in_memory(args.db, "user password")
     store = Store(args.db)
     try:
         with store.session() as db:  # before the prompt: an unknown email is said at once
@@ -593,7 +620,10 @@ def cmd_user_password(args: argparse.Namespace) -> int:
         password = _read_password(f"new password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
         with store.session() as db:
             user = accounts.get_user_by_email(db, email)
-            accounts.set_password(db, user, password, now=service.now_utc())
+            try:
+                accounts.set_password(db, user, password, now=service.now_utc())
+            except InvalidError as exc:
+                raise _account_problem(exc) from None
             note = "" if user.active else "; the account is deactivated, so it still cannot log in"
             print(f"password of {user.role} {user.email} set, its login sessions ended{note}", file=sys.stderr)
     finally:
@@ -613,6 +643,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     from .store.errors import NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient")
+    _refuse_in_memory(args.db, "token create")
     store = Store(args.db)
     try:
         with store.session() as db:
@@ -632,11 +663,10 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_rekey(args: argparse.Namespace) -> int:
     """Move the audit log to a new secret key (docs/deploy.md): the keys come from the environment, never
     from arguments (a process list or a shell history would keep them)."""
-    from sqlalchemy.engine import make_url
 
     from .server.settings import MIN_SECRET_KEY
     from .store import Store, audit, server_lock
-    from .store.db import resolve_url
+    from .store.db import parse_url, resolve_url
     from .store.errors import AuditKeyChangedError
 
     old = os.environ.get("ROMCAM_OLD_SECRET_KEY", "")
@@ -650,7 +680,7 @@ def cmd_audit_rekey(args: argparse.Namespace) -> int:
         raise UsageError(f"ROMCAM_SECRET_KEY: at least {MIN_SECRET_KEY} characters (python3 -c 'import secrets; "
                          "print(secrets.token_urlsafe(48))')")
     url = resolve_url(args.db)
-    parsed = make_url(url)
+    parsed = parse_url(url)  # a mistyped --db is said in one line, not a traceback
     where = parsed.render_as_string()  # the password hidden
     database = parsed.database
     if parsed.get_backend_name() == "sqlite" and database and not Path(database).expanduser().exists():

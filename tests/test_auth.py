@@ -307,6 +307,36 @@ def test_cli_user_create_names_the_flag_at_fault(clinic: Clinic, db_url: str, ar
     assert done.returncode == 2 and says in done.stderr and "body." not in done.stderr, done.stderr
 
 
+SHORT = "romcam: the password is too short: use at least 12 characters; run the command again\n"
+NO_PASSWORD = ("romcam: no password given: run the command in a terminal to be asked for it, or give it as the "
+               "first line of standard input\n")
+
+
+@pytest.mark.parametrize("argv, stdin, says", [
+    # a short password named --password (user create), a flag it does not have, or body.password (user password)
+    (["create", "--email", "x@clinic.test", "--role", "admin"], "short\n", SHORT),
+    (["password", "--email", "clinician@clinic.test"], "short\n", SHORT),
+    # nothing on standard input (< /dev/null, a script without a terminal) was "use at least 12 characters"
+    (["create", "--email", "x@clinic.test", "--role", "admin"], "", NO_PASSWORD),
+    (["password", "--email", "clinician@clinic.test"], "", NO_PASSWORD),
+    # the API's patient_id, and "a admin"
+    (["create", "--email", "x@clinic.test", "--role", "admin", "--patient", "{own}"], "a long enough password\n",
+     "romcam: --patient: an admin is not tied to one patient: leave --patient out\n"),
+    (["create", "--email", "x@clinic.test", "--role", "caregiver"], "a long enough password\n",
+     "romcam: --patient: a caregiver acts for one patient: give --patient\n"),
+])  # fmt: skip
+def test_cli_account_problems_name_the_password_and_the_commands_own_flags(clinic: Clinic, db_url: str,
+                                                                          argv: list[str], stdin: str,
+                                                                          says: str) -> None:
+    """What an admin is told names what they gave: the password they typed or piped, the --patient flag;
+    never a flag the command does not have (--password), nor the API's fields (body.password, patient_id)."""
+    argv = [a.replace("{own}", str(clinic.own)) for a in argv]
+    cmd = [sys.executable, "-m", "romcam.cli", "user", *argv, "--db", db_url]
+    done = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (2, says)
+    login(clinic.app, "clinician@clinic.test")  # the password unchanged
+
+
 def test_cli_user_password_sets_a_forgotten_password_and_ends_the_sessions(clinic: Clinic, db_url: str) -> None:
     """The API's password change needs the old password; an account whose owner forgot it gets a new
     one from the server's command line, and whoever held a session of it is logged out."""

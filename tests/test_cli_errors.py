@@ -136,3 +136,43 @@ def test_a_broken_video_gets_romcams_line_and_not_ffmpegs(tmp_path: Path, demo_c
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode in (5, 6), proc.stderr
     assert len(lines) == 1 and lines[0].startswith("romcam: "), proc.stderr
+
+
+@pytest.mark.parametrize("argv", [
+    ["serve", "--no-live", "--port", "{port}"],  # started, then uvicorn's traceback and exit code 3
+    ["user", "create", "--email", "new.pt@clinic.test", "--role", "clinician"],  # "created", then gone
+    ["user", "password", "--email", "new.pt@clinic.test"],
+    ["token", "create", "--patient", "00000000-0000-4000-8000-000000000000"],
+    ["demo"],  # rendered and analysed a clip for a minute, then "stored" it in memory
+])  # fmt: skip
+@pytest.mark.parametrize("memory", ["sqlite:///:memory:", "sqlite://"])
+def test_a_command_that_stores_refuses_an_in_memory_database(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch,
+                                                             argv: list[str], memory: str) -> None:
+    """What these commands store would be gone when romcam exits, after they said it was stored (or, for
+    serve, a traceback after 'romcam serving on ...' and uvicorn's exit code 3, romcam's 'unknown
+    exercise'): refused at once, as `analyze --save` does, in one line that says what to give."""
+    import io
+    import socket
+
+    monkeypatch.setenv("ROMCAM_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    argv = [a.replace("{port}", str(port)) for a in argv]
+    code, out, err = _run([*argv, "--db", memory], capsys)
+    assert code == 2, err
+    assert err == (f"romcam: {' '.join(argv[:2]) if argv[0] in ('user', 'token') else argv[0]} needs a database "
+                   "file: an in-memory database is gone when romcam exits (give --db sqlite:///PATH, or leave --db "
+                   "out for the default)\n")
+    assert out == ""
+    assert not (tmp_path / "data").exists(), "nothing rendered or opened before the refusal"
+
+
+def test_rekey_with_a_mistyped_database_url_says_so_in_one_line(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`romcam audit rekey --db clinic.db` (a path, not a URL) printed SQLAlchemy's traceback."""
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", "o" * 40)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", "n" * 40)
+    code, out, err = _run(["audit", "rekey", "--db", "clinic.db"], capsys)
+    assert code == 1
+    assert err == "romcam: cannot read database URL 'clinic.db': use sqlite:///PATH or postgresql://USER@HOST/DB\n"

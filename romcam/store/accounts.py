@@ -111,7 +111,8 @@ def create_user(db: DB, *, email: str, password: str, role: str, name: str = "",
         if patient.is_local:
             raise InvalidError(("body", "patient_id"), NOT_A_CLINIC_PATIENT)
     elif patient_id is not None:
-        raise InvalidError(("body", "patient_id"), f"a {role} is not tied to one patient: leave patient_id out")
+        article = "an" if role[0] in "aeiou" else "a"  # an admin
+        raise InvalidError(("body", "patient_id"), f"{article} {role} is not tied to one patient: leave patient_id out")
     user = User(email=email, name=name, role=role, patient_id=patient_id, password_hash=hash_password(password),
                 active=True)
     db.add(user)
