@@ -479,7 +479,15 @@ def cmd_render(args: argparse.Namespace) -> int:
                       crossing=args.crossing)
     from .catalog import get_motion
 
-    get_motion(args.exercise)  # a clear error for an unknown exercise
+    motion = get_motion(args.exercise)  # a clear error for an unknown exercise
+    for flag, angle in (("--peak", args.peak), ("--rest-angle", args.rest_angle)):
+        if angle is not None and angle not in motion.possible:  # no body does it: the truth would be a fiction
+            raise UsageError(f"{flag} {angle:g}: {motion.name} goes from {motion.possible.min:g}° to "
+                             f"{motion.possible.max:g}° at most (what the joint can do at all)")
+    bad = [i for i in args.short or () if not 0 <= i < args.reps]
+    if bad:  # the reps are numbered from 0
+        raise UsageError(f"--short {' '.join(map(str, bad))}: give rep numbers from 0 to {args.reps - 1} "
+                         f"(the first of the {args.reps} reps is 0)")
     out = Path(args.out)
     if out.is_dir():  # before the rendering: OpenCV would only say it cannot write to the folder above
         raise RomcamError(f"cannot write {args.out}: it is a folder — give the clip a file name in it, "
@@ -828,7 +836,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--view", default="front", help="front, side, oblique, or degrees off the required view")
     r.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing")
     r.add_argument("--reps", type=_number(1, 100, int), default=3)
-    r.add_argument("--short", type=int, nargs="*", metavar="I", help="indices of reps that fall short")
+    r.add_argument("--short", type=int, nargs="*", metavar="I",
+                   help="reps that fall short, numbered from 0 (e.g. --short 1 for the second)")
     r.add_argument("--hold", type=_number(0, 60), default=0.5, help="hold at the peak, seconds")
     r.add_argument("--rep-seconds", type=_number(0.2, 120), default=3.0,
                    help="one rep's rise and return, seconds (speed)")

@@ -50,3 +50,19 @@ def test_render_out_a_folder_says_so_before_rendering(tmp_path: Path, capsys) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips"]  # nothing written beside it ...
     assert [p.name for p in folder.iterdir()] == ["kept.mp4"]  # ... nor in it
     assert (folder / "kept.mp4").read_bytes() == b"a recording"
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--exercise", "shoulder_abduction", "--peak", "300"], "--peak 300: Shoulder abduction goes from"),
+    (["--exercise", "knee_flexion", "--rest-angle", "-90"], "--rest-angle -90: Knee flexion goes from"),
+    (["--exercise", "knee_flexion", "--reps", "1", "--short", "7"], "--short 7: give rep numbers from 0 to 0"),
+])  # fmt: skip
+def test_render_refuses_what_no_body_does_before_rendering(tmp_path: Path, capsys, args: list[str],
+                                                           said: str) -> None:
+    """`--peak 300` rendered 300° of shoulder abduction, a truth no body has; `--short 7` of one rep said
+    "short_reps [7] outside 0..0", an internal name. Both are usage errors, said in the flags' words."""
+    rc = main(["render", *args, "--out", str(tmp_path / "x.mp4")])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert said in err, err
+    assert not list(tmp_path.iterdir())  # refused before anything was written
