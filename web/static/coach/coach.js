@@ -21,6 +21,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const SVG_NS = "http://www.w3.org/2000/svg";
+  const CONN_LOST_MS = 3000;           // the server silent this long (a reconnect failed): say nothing is measured
   const SPEECH_GAP_MS = 2500;          // at most one ordinary spoken cue per 2.5 s
   const SPEECH_STALE_MS = 4000;        // a cue that waited longer than this is not spoken any more
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
@@ -71,6 +72,8 @@
     lastFrameAt: 0,
     ws: null,
     wsDelay: 1000,
+    connLost: false,                  // the server has not answered for CONN_LOST_MS: nothing is measured
+    connLostTimer: null,
     busy: false,
     muted: readMuted(),
     autoStart: false,                 // the server's hands-free start (status.auto_start)
@@ -419,6 +422,7 @@
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
+    if (app.connLost) return lostText(helper);
     if (state === "positioning") {
       if (ev && ev.view_hint) return cap(ev.view_hint) + ".";
       if (ev && ev.missing) {
@@ -1428,15 +1432,48 @@
     renderChecks();
   }
 
+  function lostText(helper) {
+    return helper ? "Lost contact with the coach: the patient's movement is not measured now. Stop moving the limb; "
+      + "the page reconnects by itself."
+      : "Lost contact with the coach: nothing is measured now. Stop and rest; the page reconnects by itself.";
+  }
+
+  /** The server has stopped answering (stopped, crashed, the laptop asleep): the last angle must not stay
+   * on screen as if live, and a patient or helper who is not looking at the screen must hear it. */
+  function connectionLost() {
+    app.connLostTimer = null;
+    if (app.ws && app.ws.readyState === WebSocket.OPEN) return;
+    app.connLost = true;
+    const node = $("angle");
+    node.textContent = "—";
+    node.classList.add("none");
+    delete node.dataset.angle;
+    node.dataset.zone = "unknown";
+    $("angle-note").textContent = "Not measured";
+    $("gauge-needle").classList.add("none");
+    renderControls();
+    if (app.state !== "done") utter(lostText(forHelper()).split(":")[0] + ". " + (forHelper()
+      ? "Stop moving the limb." : "Stop and rest."), true);
+  }
+
+  function connectionBack() {
+    if (app.connLostTimer !== null) { clearTimeout(app.connLostTimer); app.connLostTimer = null; }
+    if (!app.connLost) return;
+    app.connLost = false;
+    renderControls();
+    if (app.state !== "done") utter("Connected to the coach again.", false);
+  }
+
   function connect() {
     const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/live/ws`;
     let ws;
     try { ws = new WebSocket(url); } catch (err) { setTimeout(connect, app.wsDelay); return; }
     app.ws = ws;
-    ws.addEventListener("open", () => { app.wsDelay = 1000; setConn(true); refreshStatus(); });
+    ws.addEventListener("open", () => { app.wsDelay = 1000; setConn(true); connectionBack(); refreshStatus(); });
     ws.addEventListener("message", (e) => onMessage(e.data));
     ws.addEventListener("close", () => {
       setConn(false);
+      if (app.connLostTimer === null && !app.connLost) app.connLostTimer = setTimeout(connectionLost, CONN_LOST_MS);
       app.wsDelay = Math.min(app.wsDelay * 1.6, 8000);
       setTimeout(connect, app.wsDelay);
     });
