@@ -56,3 +56,25 @@ def test_the_page_says_aloud_that_nothing_is_measured_when_the_server_stops(demo
                 pg.wait_for_function(ANGLE_SHOWN, timeout=30_000)
                 assert "Connected to the coach again." in pg.evaluate("window.__spoken")
 
+
+def test_a_page_reloaded_mid_session_says_its_voice_waits_for_a_key(demo_clip: Path, tmp_path: Path) -> None:
+    require_browser()
+    problems: list[str] = []
+    with romcam_serve(tmp_path, "--source", str(demo_clip), "--loop", "--exercise", "shoulder_abduction",
+                      timeout=120) as (port, _):
+        server = f"http://127.0.0.1:{port}"
+        with offline_page(server, problems, width=1024, height=600, init_script=RECORD_SPEECH) as pg:
+            _start(pg, server)
+            assert pg.locator("#voice-locked").is_hidden()   # Start was the gesture: the voice is on
+            pg.reload()
+            pg.wait_for_selector("body[data-ready=true]")
+            pg.wait_for_function("() => document.body.dataset.started === 'true'")
+            pg.wait_for_function(ANGLE_SHOWN, timeout=30_000)
+            # the session runs on, and the browser lets the page speak only after a gesture: say so
+            pg.wait_for_selector("#voice-locked", state="visible", timeout=10_000)
+            assert "one tap or key press" in pg.locator("#voice-locked").inner_text()
+            pg.screenshot(path=str(ARTIFACTS / "coach_connection_reloaded.png"))
+            pg.keyboard.press("Shift")
+            pg.wait_for_selector("#voice-locked", state="hidden", timeout=5_000)
+        assert not [p for p in problems if "video.mjpg" not in p], problems
+

@@ -1142,8 +1142,10 @@
     $("finish").textContent = armed ? "Press again to finish" : "Finish for today";
     document.body.dataset.started = app.started ? "true" : "false";
     $("state-msg").textContent = stateMessage(app.last);
-    // hands-free with no gesture yet on this page (reloaded, or opened by a helper): speech is not allowed
-    $("voice-locked").hidden = !(app.autoStart && !app.speechUnlocked && !app.muted && synth);
+    // hands-free, or a session running, with no gesture yet on this page (reloaded, or opened by a helper):
+    // speech is not allowed, so the cues would be silent
+    $("voice-locked").hidden = !((app.autoStart || (app.started && app.state !== "done")) && !app.speechUnlocked
+      && !app.muted && synth);
     const msg = $("video-msg");
     if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
