@@ -78,3 +78,16 @@ def test_a_page_reloaded_mid_session_says_its_voice_waits_for_a_key(demo_clip: P
             pg.wait_for_selector("#voice-locked", state="hidden", timeout=5_000)
         assert not [p for p in problems if "video.mjpg" not in p], problems
 
+
+def test_the_page_says_aloud_when_the_picture_ends_mid_session(demo_clip: Path, tmp_path: Path) -> None:
+    require_browser()
+    problems: list[str] = []
+    with romcam_serve(tmp_path, "--source", str(demo_clip), "--exercise", "shoulder_abduction",
+                      timeout=120) as (port, _):   # no --loop: the video ends mid-session
+        server = f"http://127.0.0.1:{port}"
+        with offline_page(server, problems, width=1366, height=768, init_script=RECORD_SPEECH) as pg:
+            _start(pg, server)
+            pg.wait_for_function("() => document.body.dataset.state === 'source_lost'", timeout=60_000)
+            assert "The video has ended." in pg.locator("#state-msg").inner_text()
+            pg.wait_for_function("() => window.__spoken.includes('The video has ended.')", timeout=5_000)
+        assert not [p for p in problems if "video.mjpg" not in p], problems

@@ -1122,7 +1122,13 @@
     app.state = state;
     document.body.dataset.state = state;
     if (state === "done") showEnd();
-    if (state === "source_lost") reloadVideo(3000);
+    if (state === "source_lost") {
+      reloadVideo(3000);
+      // mid-session the patient (or the helper) may not be looking at the screen: nothing is measured now
+      if (app.started) {
+        utter(!sourceIsFile() ? STATE_TEXT.source_lost : sourceEnded() ? "The video has ended." : "The video stopped.", true);
+      }
+    }
   }
 
   function renderControls() {
