@@ -74,6 +74,7 @@
     wsDelay: 1000,
     connLost: false,                  // the server has not answered for CONN_LOST_MS: nothing is measured
     connLostTimer: null,
+    keepLayout: false,                // a first tap is under way: nothing above the buttons moves (bindControls)
     busy: false,
     muted: readMuted(),
     autoStart: false,                 // the server's hands-free start (status.auto_start)
@@ -1150,8 +1151,10 @@
     $("state-msg").textContent = stateMessage(app.last);
     // hands-free, or a session running, with no gesture yet on this page (reloaded, or opened by a helper):
     // speech is not allowed, so the cues would be silent
-    $("voice-locked").hidden = !((app.autoStart || (app.started && app.state !== "done")) && !app.speechUnlocked
-      && !app.muted && synth);
+    if (!app.keepLayout) {
+      $("voice-locked").hidden = !((app.autoStart || (app.started && app.state !== "done")) && !app.speechUnlocked
+        && !app.muted && synth);
+    }
     const msg = $("video-msg");
     if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
@@ -1252,7 +1255,15 @@
     $("mute").addEventListener("click", () => { unlockSpeech(); setMuted(!app.muted); });
     $("auto-start").addEventListener("click", () => { unlockSpeech(); setAutoStart(!app.autoStart); });
     // any gesture unlocks speech (a page reloaded mid-session has no Start to press)
-    window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
+    // the note "The voice starts after one tap" hides only after that tap's click: hidden at pointerdown, the
+    // layout would move under the finger and the click land beside the button pressed
+    window.addEventListener("pointerdown", () => {
+      app.keepLayout = true;
+      unlockSpeech();
+      const release = () => { if (!app.keepLayout) return; app.keepLayout = false; renderControls(); };
+      window.addEventListener("click", () => setTimeout(release, 0), { once: true });
+      setTimeout(release, 1500);
+    }, { once: true });
     window.addEventListener("keydown", () => unlockSpeech(), { once: true });   // a key is a gesture too
 
     const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
