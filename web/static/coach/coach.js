@@ -21,6 +21,7 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const SVG_NS = "http://www.w3.org/2000/svg";
+  const CONN_LOST_MS = 3000;           // the server silent this long (a reconnect failed): say nothing is measured
   const SPEECH_GAP_MS = 2500;          // at most one ordinary spoken cue per 2.5 s
   const SPEECH_STALE_MS = 4000;        // a cue that waited longer than this is not spoken any more
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
@@ -71,6 +72,9 @@
     lastFrameAt: 0,
     ws: null,
     wsDelay: 1000,
+    connLost: false,                  // the server has not answered for CONN_LOST_MS: nothing is measured
+    connLostTimer: null,
+    keepLayout: false,                // a first tap is under way: nothing above the buttons moves (bindControls)
     busy: false,
     muted: readMuted(),
     autoStart: false,                 // the server's hands-free start (status.auto_start)
@@ -419,6 +423,7 @@
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
+    if (app.connLost) return lostText(helper);
     if (state === "positioning") {
       if (ev && ev.view_hint) return cap(ev.view_hint) + ".";
       if (ev && ev.missing) {
@@ -1118,7 +1123,13 @@
     app.state = state;
     document.body.dataset.state = state;
     if (state === "done") showEnd();
-    if (state === "source_lost") reloadVideo(3000);
+    if (state === "source_lost") {
+      reloadVideo(3000);
+      // mid-session the patient (or the helper) may not be looking at the screen: nothing is measured now
+      if (app.started) {
+        utter(!sourceIsFile() ? STATE_TEXT.source_lost : sourceEnded() ? "The video has ended." : "The video stopped.", true);
+      }
+    }
   }
 
   function renderControls() {
@@ -1138,8 +1149,12 @@
     $("finish").textContent = armed ? "Press again to finish" : "Finish for today";
     document.body.dataset.started = app.started ? "true" : "false";
     $("state-msg").textContent = stateMessage(app.last);
-    // hands-free with no gesture yet on this page (reloaded, or opened by a helper): speech is not allowed
-    $("voice-locked").hidden = !(app.autoStart && !app.speechUnlocked && !app.muted && synth);
+    // hands-free, or a session running, with no gesture yet on this page (reloaded, or opened by a helper):
+    // speech is not allowed, so the cues would be silent
+    if (!app.keepLayout) {
+      $("voice-locked").hidden = !((app.autoStart || (app.started && app.state !== "done")) && !app.speechUnlocked
+        && !app.muted && synth);
+    }
     const msg = $("video-msg");
     if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
@@ -1240,7 +1255,15 @@
     $("mute").addEventListener("click", () => { unlockSpeech(); setMuted(!app.muted); });
     $("auto-start").addEventListener("click", () => { unlockSpeech(); setAutoStart(!app.autoStart); });
     // any gesture unlocks speech (a page reloaded mid-session has no Start to press)
-    window.addEventListener("pointerdown", () => unlockSpeech(), { once: true });
+    // the note "The voice starts after one tap" hides only after that tap's click: hidden at pointerdown, the
+    // layout would move under the finger and the click land beside the button pressed
+    window.addEventListener("pointerdown", () => {
+      app.keepLayout = true;
+      unlockSpeech();
+      const release = () => { if (!app.keepLayout) return; app.keepLayout = false; renderControls(); };
+      window.addEventListener("click", () => setTimeout(release, 0), { once: true });
+      setTimeout(release, 1500);
+    }, { once: true });
     window.addEventListener("keydown", () => unlockSpeech(), { once: true });   // a key is a gesture too
 
     const typing = (t) => t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
@@ -1428,15 +1451,48 @@
     renderChecks();
   }
 
+  function lostText(helper) {
+    return helper ? "Lost contact with the coach: the patient's movement is not measured now. Stop moving the limb; "
+      + "the page reconnects by itself."
+      : "Lost contact with the coach: nothing is measured now. Stop and rest; the page reconnects by itself.";
+  }
+
+  /** The server has stopped answering (stopped, crashed, the laptop asleep): the last angle must not stay
+   * on screen as if live, and a patient or helper who is not looking at the screen must hear it. */
+  function connectionLost() {
+    app.connLostTimer = null;
+    if (app.ws && app.ws.readyState === WebSocket.OPEN) return;
+    app.connLost = true;
+    const node = $("angle");
+    node.textContent = "—";
+    node.classList.add("none");
+    delete node.dataset.angle;
+    node.dataset.zone = "unknown";
+    $("angle-note").textContent = "Not measured";
+    $("gauge-needle").classList.add("none");
+    renderControls();
+    if (app.state !== "done") utter(lostText(forHelper()).split(":")[0] + ". " + (forHelper()
+      ? "Stop moving the limb." : "Stop and rest."), true);
+  }
+
+  function connectionBack() {
+    if (app.connLostTimer !== null) { clearTimeout(app.connLostTimer); app.connLostTimer = null; }
+    if (!app.connLost) return;
+    app.connLost = false;
+    renderControls();
+    if (app.state !== "done") utter("Connected to the coach again.", false);
+  }
+
   function connect() {
     const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/live/ws`;
     let ws;
     try { ws = new WebSocket(url); } catch (err) { setTimeout(connect, app.wsDelay); return; }
     app.ws = ws;
-    ws.addEventListener("open", () => { app.wsDelay = 1000; setConn(true); refreshStatus(); });
+    ws.addEventListener("open", () => { app.wsDelay = 1000; setConn(true); connectionBack(); refreshStatus(); });
     ws.addEventListener("message", (e) => onMessage(e.data));
     ws.addEventListener("close", () => {
       setConn(false);
+      if (app.connLostTimer === null && !app.connLost) app.connLostTimer = setTimeout(connectionLost, CONN_LOST_MS);
       app.wsDelay = Math.min(app.wsDelay * 1.6, 8000);
       setTimeout(connect, app.wsDelay);
     });
