@@ -436,6 +436,7 @@ def test_passive_mode_cues_speak_to_the_caregiver_with_numbers() -> None:
     ("good, lower slowly", "good, bring it back slowly"),
     ("slow down", "slow down: nearly at the PT's safe maximum"),
     ("face the camera", "face the camera"),  # positioning is for whoever is in the picture
+    ("welcome back", "the patient is in view again"),  # "welcome back" was said to the caregiver
 ])
 def test_phrase_in_passive_mode(cue: str, expected: str) -> None:
     from romcam.live.coach import phrase

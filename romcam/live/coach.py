@@ -76,7 +76,9 @@ ACTIVE_WORDS = {SLOW_MIN: "slow down"}  # a cue's words to the patient, where th
 PASSIVE_WORDS = {  # to the caregiver, who moves the limb
     SLOW_MAX: "slow down: nearly at the PT's safe maximum", STOP_MAX: "stop: this is the PT's safe maximum",
     SLOW_MIN: "slow down: nearly at the PT's safe minimum", STOP_MIN: "stop: this is the PT's safe minimum",
-    "good, lower slowly": "good, bring it back slowly"}
+    "good, lower slowly": "good, bring it back slowly",
+    # the patient came back into the picture after the set paused by itself: the caregiver is not the one away
+    "welcome back": "the patient is in view again"}
 
 
 @dataclass(frozen=True)
