@@ -48,6 +48,11 @@ def test_the_page_says_aloud_that_nothing_is_measured_when_the_server_stops(demo
             assert "none" in pg.locator("#gauge-needle").get_attribute("class").split()   # nor its needle
             spoken = pg.evaluate("window.__spoken")
             assert any(s.startswith("Lost contact with the coach") for s in spoken), spoken
+            # no stale cue under it, no button that could only fail, and the picture says it is not live
+            assert pg.locator("#cue").inner_text() == ""
+            for button in ("#primary", "#rest", "#next", "#finish"):
+                assert pg.locator(button).is_disabled(), button
+            assert pg.locator("#video-msg").inner_text() == "No contact with the coach"
             # the server back on its port (a restart has no session): the page says so and shows the live angle
             with romcam_serve(tmp_path, "--source", str(demo_clip), "--loop", "--exercise", "shoulder_abduction",
                               timeout=120, port=port):
@@ -55,6 +60,7 @@ def test_the_page_says_aloud_that_nothing_is_measured_when_the_server_stops(demo
                                      timeout=30_000)
                 pg.wait_for_function(ANGLE_SHOWN, timeout=30_000)
                 assert "Connected to the coach again." in pg.evaluate("window.__spoken")
+                assert pg.locator("#primary").is_enabled()
 
 
 def test_a_page_reloaded_mid_session_says_its_voice_waits_for_a_key(demo_clip: Path, tmp_path: Path) -> None:

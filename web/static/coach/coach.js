@@ -1139,11 +1139,13 @@
     else if (state === "paused") primary.textContent = "Resume";
     else if (state === "source_lost" && sourceIsFile()) primary.textContent = "See today's summary";
     else primary.textContent = "Pause";
-    primary.disabled = app.busy || state === "done";
+    // lost contact: a press could only fail (the page reconnects by itself and enables them again)
+    const off = app.busy || app.connLost;
+    primary.disabled = off || state === "done";
     const running = app.started && state !== "done";
-    $("rest").disabled = app.busy || !running || state === "resting";
-    $("next").disabled = app.busy || !running;
-    $("finish").disabled = app.busy || !running;
+    $("rest").disabled = off || !running || state === "resting";
+    $("next").disabled = off || !running;
+    $("finish").disabled = off || !running;
     const armed = performance.now() < app.finishArmedUntil;
     $("finish").dataset.armed = armed ? "true" : "false";
     $("finish").textContent = armed ? "Press again to finish" : "Finish for today";
@@ -1156,7 +1158,10 @@
         && !app.muted && synth);
     }
     const msg = $("video-msg");
-    if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
+    if (app.connLost) {   // the picture on screen is the last one the server sent
+      msg.hidden = false;
+      msg.textContent = "No contact with the coach";
+    } else if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
       msg.textContent = state === "paused" ? (app.last && app.last.auto_paused ? "Nobody in view" : "Paused")
         : state === "source_lost" ? "No picture" : "Nobody in view";
@@ -1470,6 +1475,7 @@
     node.dataset.zone = "unknown";
     $("angle-note").textContent = "Not measured";
     $("gauge-needle").classList.add("none");
+    $("cue").textContent = "";   // the last cue ("stop: this is the PT's safe maximum") is not today's any more
     renderControls();
     if (app.state !== "done") utter(lostText(forHelper()).split(":")[0] + ". " + (forHelper()
       ? "Stop moving the limb." : "Stop and rest."), true);
