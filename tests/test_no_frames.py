@@ -8,7 +8,8 @@ the live coach to the end of the clip (WebSocket events, Start, the MJPEG previe
 proves from the system calls and from what is left:
 
 - files: every file opened for writing, created, renamed or linked is on a short list with a reason
-  (the database, matplotlib's font cache, ctypes' gcc probe in TMPDIR that is deleted again); every
+  (the database and the running server's empty lock file beside it, matplotlib's font cache, ctypes'
+  gcc probe in TMPDIR that is deleted again); every
   file left in those dirs holds no JPEG/PNG/video data; TMPDIR ends empty;
 - the database: every column of every row is free of image data, and each samples blob decompresses
   to exactly count × (time, angle) float32 — there is no room for a frame;
@@ -160,6 +161,8 @@ class Sandbox:
             return "not a file on disk"
         if p.parent == self.db.parent and p.name in {self.db.name + s for s in ("", "-wal", "-shm", "-journal")}:
             return "the database (checked row by row below)"
+        if p.parent == self.db.parent and p.name == self.db.name + ".lock" and p.stat().st_size == 0:
+            return "the running server's lock beside the database, empty (romcam/store/server_lock.py)"
         if p.is_relative_to(self.home / ".cache" / "matplotlib"):
             return "matplotlib (imported by MediaPipe) caches its font list"
         if p.parent == self.tmp and re.fullmatch(r"(tmp)?[a-z0-9_]{8}|cc\w{6}\.(c|o|res|cdtor\.c|cdtor\.o|s|le\.o)",
