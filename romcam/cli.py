@@ -671,7 +671,6 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_audit_rekey(args: argparse.Namespace) -> int:
     """Move the audit log to a new secret key (docs/deploy.md): the keys come from the environment, never
     from arguments (a process list or a shell history would keep them)."""
-
     from .server.settings import MIN_SECRET_KEY
     from .store import Store, audit, server_lock
     from .store.db import parse_url, resolve_url

@@ -343,6 +343,7 @@ def test_a_killed_server_does_not_block_rekey(db_url, tmp_path, monkeypatch, cap
     ("sqlite:////srv/romcam/clinic.db", "/srv/romcam/clinic.db.lock"),  # a file: the lock beside it
     ("sqlite://", None),  # in memory: this process's own, nothing to lock
     ("sqlite:///:memory:", None),
+    ("sqlite:///file:romcam?mode=memory&uri=true", None),  # an in-memory URI
     ("postgresql://romcam@db/romcam", None),  # an advisory lock in the database instead
 ])
 def test_which_databases_have_a_lock_file(url: str, locked: str | None) -> None:

@@ -145,7 +145,7 @@ def test_a_broken_video_gets_romcams_line_and_not_ffmpegs(tmp_path: Path, demo_c
     ["token", "create", "--patient", "00000000-0000-4000-8000-000000000000"],
     ["demo"],  # rendered and analysed a clip for a minute, then "stored" it in memory
 ])  # fmt: skip
-@pytest.mark.parametrize("memory", ["sqlite:///:memory:", "sqlite://"])
+@pytest.mark.parametrize("memory", ["sqlite:///:memory:", "sqlite://", "sqlite:///file:romcam?mode=memory&uri=true"])
 def test_a_command_that_stores_refuses_an_in_memory_database(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch,
                                                              argv: list[str], memory: str) -> None:
     """What these commands store would be gone when romcam exits, after they said it was stored (or, for

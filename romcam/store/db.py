@@ -62,9 +62,11 @@ def parse_url(url: str) -> URL:
 
 
 def is_in_memory(url: str) -> bool:
-    """An SQLite database in this process's memory (``sqlite://``, ``sqlite:///:memory:``): gone when it exits."""
+    """An SQLite database in this process's memory (``sqlite://``, ``sqlite:///:memory:``, a
+    ``file:...?mode=memory`` URI): gone when it exits."""
     parsed = parse_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    return parsed.get_backend_name() == "sqlite" and (
+        parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory")
 
 
 def make_engine(url: str) -> Engine:

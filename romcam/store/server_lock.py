@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from .db import CONNECT_TIMEOUT_S, open_problem, resolve_url
+from .db import CONNECT_TIMEOUT_S, is_in_memory, open_problem, resolve_url
 from .errors import StoreError
 
 # the advisory lock's key, one per database (PostgreSQL keeps advisory locks per database): the first 8 bytes of
@@ -88,12 +88,11 @@ class _AdvisoryLock:
 def lock_file(url: str) -> Path | None:
     """The file a SQLite database's servers lock (``<database>.lock``), or None for PostgreSQL or an
     in-memory SQLite database."""
-    parsed = make_url(resolve_url(url))
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
-            or database.startswith("file:") and "mode=memory" in database:
+    url = resolve_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or is_in_memory(url):
         return None
-    path = Path(database).expanduser()
+    path = Path(str(parsed.database)).expanduser()
     return path.with_name(path.name + ".lock")
 
 
