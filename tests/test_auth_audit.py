@@ -375,3 +375,89 @@ def test_a_server_started_while_rekey_runs_says_so_in_one_line(db_url, tmp_path)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert "`romcam audit rekey` is moving this database's audit log" in done.stderr, done.stderr
+
+
+def _drop_the_servers_lock_connection(store) -> int:  # type: ignore[no-untyped-def]
+    """What a database restart or a network cut does to the server's lock (PostgreSQL): its connection ends."""
+    with store.engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = 'romcam server lock' "
+                                 "AND datname = current_database()")).scalars().all()
+        assert len(pids) == 1, pids
+        assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]}).scalar()
+        conn.commit()
+    return pids[0]
+
+
+def _lock_holders(store) -> list[int]:  # type: ignore[no-untyped-def]
+    with store.engine.connect() as conn:
+        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = 'romcam server "
+                                      "lock' AND datname = current_database()")).scalars())
+
+
+def test_a_server_whose_lock_connection_dropped_takes_the_lock_again(clinic: Clinic, db_url, monkeypatch,
+                                                                     capsys) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the server's lock lives on one connection; a database restart or a network cut dropped it
+    and the server ran on unlocked: a rekey then moved the log under it. The server checks its lock and takes it
+    again, so rekey refuses again."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from romcam.cli import main
+    from romcam.store import server_lock
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's lock is a flock on a file the server keeps open: it cannot be dropped under it")
+    monkeypatch.setattr(server_lock, "CHECK_S", 0.1)
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    with TestClient(clinic.app, base_url="https://localhost"):
+        dropped = _drop_the_servers_lock_connection(clinic.store)
+        deadline = time.monotonic() + 15
+        while _lock_holders(clinic.store) in ([], [dropped]):
+            assert time.monotonic() < deadline, "the server did not take its lock again"
+            time.sleep(0.1)
+        assert main(["audit", "rekey", "--db", db_url]) == 1
+        assert "a romcam server is using this database" in capsys.readouterr().err
+        assert clinic.client("clinician").get(f"/api/patients/{clinic.own}").status_code == 200
+    assert _log_key(db_url) == audit.key_fingerprint(SECRET)
+
+
+def test_a_rekey_run_while_the_lock_was_lost_leaves_the_server_refusing_not_writing_hidden_rows(
+        clinic: Clinic, db_url, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """In the moments between the lock's connection dropping and the server noticing, a rekey can run. The
+    server must then not go on writing audit rows under the previous key (hidden from the new one): every
+    write checks the log's key (under the same lock, per transaction), and patient data is refused with what
+    to do (503) until the server is restarted with the new key."""
+    from fastapi.testclient import TestClient
+
+    from romcam.cli import main
+    from romcam.store import server_lock
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's lock is a flock on a file the server keeps open: it cannot be dropped under it")
+    monkeypatch.setattr(server_lock, "CHECK_S", 3600.0)  # the server has not noticed yet
+    monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ROMCAM_SECRET_KEY", NEW_SECRET)
+    pt = clinic.client("clinician")
+    with TestClient(clinic.app, base_url="https://localhost"):
+        assert pt.get(f"/api/patients/{clinic.own}").status_code == 200
+        _drop_the_servers_lock_connection(clinic.store)
+        moving = server_lock.take(db_url, "exclusive")  # a rekey under way: nothing is written meanwhile
+        try:
+            r = pt.get(f"/api/patients/{clinic.own}")
+            assert r.status_code == 503, r.text
+            assert "is moving this database's audit log to a new key right now" in r.json()["detail"], r.text
+        finally:
+            moving.release()
+        assert main(["audit", "rekey", "--db", db_url]) == 0
+        capsys.readouterr()
+        with clinic.store.session() as db:
+            old_rows = len(db.scalars(select(AuditEntry).where(
+                AuditEntry.patient_ref == audit.patient_ref(SECRET, clinic.own))).all())
+        r = pt.get(f"/api/patients/{clinic.own}/sessions")
+        assert r.status_code == 503, r.text
+        assert "restarted with the new ROMCAM_SECRET_KEY" in r.json()["detail"], r.text
+        with clinic.store.session() as db:
+            assert len(db.scalars(select(AuditEntry).where(
+                AuditEntry.patient_ref == audit.patient_ref(SECRET, clinic.own))).all()) == old_rows

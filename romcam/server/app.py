@@ -6,6 +6,7 @@ runs it under uvicorn. OpenAPI at /docs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from ..errors import UnknownExerciseError
 from ..input_checks import error_message
 from ..store import audit, server_lock
 from ..store.db import Store
-from ..store.errors import ConflictError, InvalidError, NotFoundError, storage_cause
+from ..store.errors import AuditKeyChangedError, ConflictError, InvalidError, NotFoundError, StoreError, storage_cause
 from . import (
     accounts_router,
     auth_router,
@@ -75,6 +76,12 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": f"the database cannot take writes now: {cause}; nothing was changed, "
                                        "try again later"},
                             status_code=503, headers={"Retry-After": "60"})
+
+    @app.exception_handler(AuditKeyChangedError)
+    async def audit_key_changed(_: Request, exc: AuditKeyChangedError) -> JSONResponse:
+        """The audit log was moved to a new key under this running server (audit.record): it cannot record
+        access any more, so it serves no patient data until restarted with the new key."""
+        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(UnknownExerciseError)
     async def unknown_exercise(_: Request, exc: UnknownExerciseError) -> JSONResponse:
@@ -137,6 +144,37 @@ def _hold_database(store: Store, settings: Settings) -> server_lock.Held:
     return held
 
 
+async def _keep_holding(store: Store, settings: Settings, held: list[server_lock.Held]) -> None:
+    """Check the server's lock every ``server_lock.CHECK_S`` seconds and take it again when it was lost (on
+    PostgreSQL it lives on one connection: a database restart or a network cut drops it). Until it is held again
+    a rekey could run, so ``audit.record`` also checks the log's key on every write; if a rekey ran meanwhile this
+    server's key is the previous one, and it stays refused (503) until restarted with the new key."""
+    import asyncio
+
+    said = False
+    while True:
+        await asyncio.sleep(server_lock.CHECK_S)
+        if await asyncio.to_thread(held[0].alive):
+            continue
+        if not said:
+            log.warning("this server's lock on its database was lost (its connection dropped): taking it again")
+        await asyncio.to_thread(held[0].release)
+        held[0] = server_lock.LOST
+        try:
+            again = await asyncio.to_thread(_hold_database, store, settings)
+        except AuditKeyChangedError:
+            log.error("%s", audit.LOG_MOVED)
+            return
+        except (StoreError, DBAPIError) as exc:  # the database unreachable, or a rekey running: try again
+            if not said:
+                log.error("cannot take the database lock again yet (%s); trying every %g s", exc, server_lock.CHECK_S)
+            said = True
+            continue
+        held[0] = again
+        said = False
+        log.warning("took the database lock again")
+
+
 def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None,  # type: ignore[no-untyped-def]
                link=None) -> FastAPI:
     """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
@@ -169,9 +207,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         import asyncio
 
-        held: server_lock.Held | None = None
+        held: list[server_lock.Held] = []
+        watch = None
         try:
-            held = await asyncio.to_thread(_hold_database, store, settings)
+            held.append(await asyncio.to_thread(_hold_database, store, settings))
+            watch = asyncio.create_task(_keep_holding(store, settings, held))
             hub.loop = asyncio.get_running_loop()
             if live_service.worker is not None:
                 live_service.worker.start()
@@ -184,8 +224,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
                 await asyncio.to_thread(live_service.worker.stop)
             hub.loop = None
         finally:
-            if held is not None:
-                held.release()
+            if watch is not None:
+                watch.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watch
+            for h in held:
+                h.release()
             if own_store:
                 store.close()
 

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session as DB
 
 from .errors import AuditKeyChangedError
 from .models import AuditEntry, Patient, ServerSetting
+from .server_lock import ADVISORY_KEY
 
 Action = Literal["view", "change"]
 
@@ -129,13 +130,36 @@ def rekey(db: DB, *, old_key: str, new_key: str) -> Rekeyed:
     return Rekeyed(rows=moved, patients=patients, left=left)
 
 
+LOG_MOVING = ("`romcam audit rekey` is moving this database's audit log to a new key right now, under this running "
+              "server: it records no access until it is restarted. When the rekey has finished, restart the server "
+              "with the new ROMCAM_SECRET_KEY")
+LOG_MOVED = ("this database's audit log was moved to a new key (`romcam audit rekey`) while this server ran: it can no "
+             "longer record who sees patient data, so it refuses patient data until it is restarted with the new "
+             "ROMCAM_SECRET_KEY")
+
+
+def _check_still_written_with(db: DB, secret_key: str) -> None:
+    """Refuse to write a row the log's key cannot find: a rekey running now or done since this server checked its
+    key. The server's own lock normally keeps rekey out (store/server_lock.py), but on PostgreSQL it lives on one
+    connection, and a dropped connection loses it; so every write also takes the same lock for its own transaction
+    (shared: servers do not wait on each other; refused while a rekey holds it) and reads the key's fingerprint
+    under it."""
+    if db.get_bind().dialect.name == "postgresql":
+        if not db.scalar(text("SELECT pg_try_advisory_xact_lock_shared(:key)"), {"key": ADVISORY_KEY}):
+            raise AuditKeyChangedError(LOG_MOVING)
+    if not written_with(db, secret_key):
+        raise AuditKeyChangedError(LOG_MOVED)
+
+
 def record(db: DB, *, secret_key: str, actor: Actor, patient_ids: Iterable[uuid.UUID], action: Action, method: str,
            route: str, at: datetime) -> None:
-    """One row per patient; commits."""
+    """One row per patient; commits. :class:`AuditKeyChangedError` (nothing written) when the log is no longer on
+    ``secret_key``: moved, or being moved, by a rekey since the server started."""
     rows = [AuditEntry(at=at, actor_kind=actor.kind, actor_id=actor.id, actor_role=actor.role,
                        patient_ref=patient_ref(secret_key, pid), action=action, method=method[:10], route=route[:200])
             for pid in patient_ids]
     if rows:
+        _check_still_written_with(db, secret_key)
         db.add_all(rows)
         db.commit()
 

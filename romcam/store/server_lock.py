@@ -14,6 +14,12 @@ server never blocks a rekey:
   transaction stays open beside it); the database releases it when that connection ends.
 - SQLite: ``flock`` (``LOCK_SH`` / ``LOCK_EX``) on a file beside the database, ``<database>.lock``.
 - An in-memory SQLite database is this process's own: nothing to lock.
+
+A ``flock`` lasts as long as its file is open, but PostgreSQL's lock lasts as long as its connection: a database
+restart or a network cut drops it, and the server runs on unlocked. So the server checks it (:meth:`Held.alive`,
+every :data:`CHECK_S` seconds, ``romcam.server.app``) and takes it again; and every audit row it writes takes the
+same lock for its own transaction and checks the log's key under it (``audit.record``), so no row is ever written
+under a key the log has been moved away from, even in the moments before the check.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Literal, Protocol
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from .db import CONNECT_TIMEOUT_S, is_in_memory, open_problem, resolve_url
@@ -43,23 +49,49 @@ REKEY_RUNNING = ("`romcam audit rekey` is moving this database's audit log to a 
 
 Mode = Literal["shared", "exclusive"]
 
+CHECK_S = 5.0  # how often a server checks that it still holds its lock (a PostgreSQL connection can drop)
+APPLICATION_NAME = {"shared": "romcam server lock", "exclusive": "romcam audit rekey"}  # in pg_stat_activity
+
 
 class DatabaseInUseError(StoreError):
     """The lock could not be taken: a server runs (for rekey), or a rekey runs (for a server)."""
 
 
 class Held(Protocol):
+    def alive(self) -> bool:
+        """Whether the lock is still held (False once released, or when its database connection dropped)."""
+        ...
+
     def release(self) -> None: ...
 
 
 class _Nothing:
+    def alive(self) -> bool:
+        return True
+
     def release(self) -> None:
         pass
+
+
+class _Lost:
+    """A lock whose connection dropped, released, not held again yet."""
+
+    def alive(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+LOST: Held = _Lost()
 
 
 class _FileLock:
     def __init__(self, fd: int) -> None:
         self._fd: int | None = fd
+
+    def alive(self) -> bool:
+        return self._fd is not None  # an open file keeps its flock
 
     def release(self) -> None:
         if self._fd is not None:
@@ -71,13 +103,22 @@ class _AdvisoryLock:
     def __init__(self, engine, conn, mode: Mode) -> None:  # type: ignore[no-untyped-def]
         self._engine, self._conn, self._mode = engine, conn, mode
 
+    def alive(self) -> bool:
+        if self._conn is None:
+            return False
+        try:  # a session-level lock is held for as long as its session lives: one round trip tells
+            self._conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
     def release(self) -> None:
         if self._conn is None:
             return
         try:
             unlock = "pg_advisory_unlock_shared" if self._mode == "shared" else "pg_advisory_unlock"
             self._conn.execute(text(f"SELECT {unlock}(:key)"), {"key": ADVISORY_KEY})
-        except DBAPIError:
+        except SQLAlchemyError:
             pass  # the connection is gone already, and the lock with it
         finally:
             self._conn.close()  # the session ends: the database drops whatever lock it still held
@@ -126,7 +167,8 @@ def take(url: str, mode: Mode, *, busy: str | None = None) -> Held:
 def _take_advisory(url: str, mode: Mode, busy: str) -> Held:
     # a connection of its own: a pooled one would go back to the pool (and to other work) still holding the lock
     engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-                           connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+                           connect_args={"connect_timeout": CONNECT_TIMEOUT_S,
+                                         "application_name": APPLICATION_NAME[mode]})
     try:
         conn = engine.connect()
     except DBAPIError as exc:
