@@ -216,3 +216,55 @@ def test_0011_dates_the_prescriptions_ended_before_it(tmp_path, postgres_server)
             alembic(store.engine, "upgrade", "head")
         finally:
             store.close()
+
+
+def test_an_ended_prescription_put_back_in_the_plan_counts_from_then(api: TestClient, store: Store) -> None:
+    """A knee made 60 days ago, ended 40 days ago (an illness), edited back into the plan 5 days ago: the plan
+    started 5 days ago, not 60 — the weeks it was ended asked for nothing, and the patient did not miss them."""
+    pid = _patient(api)
+    knee = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+    api.delete(f"/api/prescriptions/{knee['id']}")
+    _backdate(store, knee["id"], made=60, ended=40)
+    with store.session() as db:  # the edit, made 5 days ago
+        from romcam.store import service
+
+        rx = db.get(Prescription, uuid.UUID(knee["id"]))
+        service.update_prescription(db, rx, KNEE | {"target_max": 115}, created_at=_days_ago(5))
+    _session(api, pid, 3, rx=api.get(f"/api/patients/{pid}/prescriptions").json()[0])
+    for p in _both(api, pid):
+        age = (datetime.now(UTC) - datetime.fromisoformat(p["plan_started_at"])).total_seconds() / 86400
+        assert age == pytest.approx(5, abs=0.01), p
+        assert p["adherence_30d"] == pytest.approx(1 / (3 * 5 / 7), abs=0.01)  # over its 5 days back in the plan
+    weeks = api.get(f"/api/patients/{pid}/adherence?days=56").json()["weeks"]
+    assert sum(w["planned"] or 0 for w in weeks) <= 3, weeks  # not the 8 weeks since it was first made
+    # ended again and put back through the API: from that edit on
+    api.delete(f"/api/prescriptions/{knee['id']}")
+    r = api.put(f"/api/prescriptions/{knee['id']}", json=KNEE)
+    assert r.status_code == 200, r.text
+    age = (datetime.now(UTC) - datetime.fromisoformat(_both(api, pid)[0]["plan_started_at"])).total_seconds()
+    assert age < 60
+
+
+def test_0012_adds_resumed_at_and_old_prescriptions_count_as_before(tmp_path, postgres_server) -> None:  # type: ignore[no-untyped-def]
+    """A database an older romcam made: its prescriptions keep their times in the plan (no resumed_at)."""
+    for url, engine in databases_at(tmp_path, postgres_server, "0011"):
+        pid, rx = uuid.uuid4(), uuid.uuid4()
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO patients (id, name, notes, is_local, plan_paused, created_at) "
+                              "VALUES (:id, 'Ada', '', false, false, :at)"),
+                         {"id": pid.hex if url.startswith("sqlite") else pid, "at": T0})
+            conn.execute(text("INSERT INTO prescriptions (id, patient_id, active, current_version, created_at) "
+                              "VALUES (:id, :pid, true, 1, :at)"),
+                         {"id": rx.hex if url.startswith("sqlite") else rx,
+                          "pid": pid.hex if url.startswith("sqlite") else pid, "at": T0})
+        store = Store(url)  # runs 0012
+        try:
+            with store.session() as db:
+                got = db.get(Prescription, rx)
+                assert got is not None and got.resumed_at is None
+                from romcam.store.models import Patient
+                from romcam.store.trends import plan_started_at
+
+                assert plan_started_at(db, db.get(Patient, pid)) == T0
+        finally:
+            store.close()

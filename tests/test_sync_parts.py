@@ -102,6 +102,23 @@ def test_the_pulled_plan_replaces_the_local_one_and_keeps_old_versions(store: St
         ("knee_flexion", 90, 130, str(rx), 2)]
 
 
+def test_a_prescription_the_clinic_puts_back_in_the_plan_counts_from_then(store: Store) -> None:
+    """The clinic ended the knee (left out of a pull) and put it back 20 days later: on the laptop its time in
+    the plan runs from that pull, not from when it was first made (the weeks between asked for nothing)."""
+    from romcam.store.trends import plan_started_at
+
+    me = store.local_patient_id
+    with store.session() as db:
+        rx = uuid.uuid4()
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)
+        empty = {"patient_id": str(CLINIC_PATIENT), "patient_name": "Ada Clinic", "plan": []}
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=empty, now=T0 + timedelta(days=5))
+        assert plan_started_at(db, service.get_patient(db, me)) is None
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx, 2),
+                   now=T0 + timedelta(days=25))
+        assert plan_started_at(db, service.get_patient(db, me)) == T0 + timedelta(days=25)
+
+
 def test_the_document_is_readdressed_to_the_clinic(store: Store) -> None:
     me = store.local_patient_id
     with store.session() as db:
@@ -191,7 +208,10 @@ def test_romcam_link_writes_a_private_file_and_serve_refuses_a_readable_one(
     assert read_config(path) == LinkConfig("https://clinic.example", TOKEN)
     assert TOKEN not in capsys.readouterr().err
     os.chmod(path, 0o640)
-    assert main(["serve", "--no-live", "--config", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}"]) == 2
+    from helpers import free_port  # not 8000: a romcam serve running on this machine holds it
+
+    assert main(["serve", "--no-live", "--config", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}",
+                 "--port", str(free_port())]) == 2
     err = capsys.readouterr().err
     assert f"chmod 600 {path}" in err and TOKEN not in err
 

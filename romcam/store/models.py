@@ -87,6 +87,9 @@ class Prescription(Base):
     # when it was ended (null while active): the plan's start reads each prescription's time in the plan,
     # from created_at to ended_at (romcam.store.trends.plan_start; migration 0011)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # when an ended prescription was last put back in the plan (an edit): its time in the plan runs from then, not
+    # from created_at (migration 0012); null if it never was
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     versions: Mapped[list[PrescriptionVersion]] = relationship(
         back_populates="prescription", order_by="PrescriptionVersion.version", cascade="all, delete-orphan")

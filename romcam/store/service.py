@@ -192,7 +192,7 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
     """An edit makes a new version; the old ones stay (sets recorded the version they followed). The
     exercise and side stay: another joint is another prescription. Two edits at once (a double click
     on Save) become two versions, one after the other. ``created_at``: as :func:`create_prescription`. An
-    ended prescription edited is back in the plan (its time in the plan then runs from when it was made); an
+    ended prescription edited is back in the plan, from the edit on (``resumed_at``); an
     edit that would give the patient two active prescriptions of the same exercise, side, mode and posture is
     refused (ConflictError)."""
     values = _check_fields(fields)
@@ -203,11 +203,13 @@ def update_prescription(db: DB, rx: Prescription, fields: dict[str, Any], *,
                                "this prescription and make a new one")
     _refuse_duplicate(db, rx.patient_id, values, other_than=rx.id)
     for _ in range(EDIT_ATTEMPTS):
+        at = created_at or now_utc()
         rx.current_version += 1
+        if not rx.active:  # back in the plan from now: the weeks it was ended asked for nothing
+            rx.resumed_at = at
         rx.active = True
         rx.ended_at = None
-        db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version,
-                                   created_at=created_at or now_utc(), **values))
+        db.add(PrescriptionVersion(prescription_id=rx.id, version=rx.current_version, created_at=at, **values))
         try:
             db.commit()
             return rx

@@ -234,11 +234,13 @@ def plan_start(periods: list[tuple[datetime, datetime | None]]) -> datetime | No
 
 
 def plan_periods() -> tuple[Any, ...]:
-    """The columns of a prescription's time in the plan: (patient, start, end or None while active). An
-    ended prescription that did not record when (none should: migration 0011 dates them) reads as ended when
-    it was made."""
-    end = case((Prescription.active, None), else_=func.coalesce(Prescription.ended_at, Prescription.created_at))
-    return Prescription.patient_id, Prescription.created_at, end
+    """The columns of a prescription's time in the plan: (patient, start, end or None while active). It starts
+    when it was made, or when it was last put back in the plan after being ended (``resumed_at``: the weeks
+    it was ended asked for nothing). An ended prescription that did not record when (none should: migration
+    0011 dates them) reads as ended when it started."""
+    start = func.coalesce(Prescription.resumed_at, Prescription.created_at)
+    end = case((Prescription.active, None), else_=func.coalesce(Prescription.ended_at, start))
+    return Prescription.patient_id, start, end
 
 
 def plan_started_at(db: DB, patient: Patient) -> datetime | None:

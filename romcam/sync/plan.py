@@ -74,6 +74,8 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
             fields["notes"] = fields["notes"] or ""
             db.add(PrescriptionVersion(prescription_id=rx_id, version=version, created_at=created, **fields))
         rx.current_version = version
+        if not rx.active:  # the clinic put it back in the plan: in it from now on
+            rx.resumed_at = now
         rx.active, rx.ended_at = True, None
         pulled.append(str(rx_id))
     for rx in db.scalars(select(Prescription).where(Prescription.patient_id == local_patient_id,
