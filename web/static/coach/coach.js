@@ -2,7 +2,8 @@
  *
  * Events arrive on the WebSocket /live/ws (one per processed frame, plus {"type": "status"} on state
  * changes); the page shows them (angle, gauge, reps, hold, cue, state), speaks each new cue once
- * (after the Start gesture unlocks speech, rate-limited here as well as on the server) and drives
+ * (after the Start gesture unlocks speech, rate-limited here as well as on the server) and each rep's
+ * count (the latest only, never over a safety message: speakCount), and drives
  * the session with POST /live/start|pause|resume|stop|next|rest. At "done" it shows a summary that
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
@@ -24,6 +25,7 @@
   const CONN_LOST_MS = 3000;           // the server silent this long (a reconnect failed): say nothing is measured
   const SPEECH_GAP_MS = 2500;          // at most one ordinary spoken cue per 2.5 s
   const SPEECH_STALE_MS = 4000;        // a cue that waited longer than this is not spoken any more
+  const COUNT_GAP_MS = 1200;           // a rep's count waits this long after other speech (it is short)
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
@@ -84,7 +86,9 @@
     cueShownAt: 0,
     lastSpeechAt: -1e9,
     lastSpoken: { text: "", at: -1e9 },
+    lastUrgentAt: -1e9,               // the last safety message (or other urgent words) began then
     pendingCue: null,
+    pendingCount: null,               // the latest rep count still to say ({text, at}): never a queue of them
     safetyUntil: 0,
     safetyLimit: "max",   // the limit the red banner is about: "max" (safe_max) or "min" (safe_min)
     finishArmedUntil: 0,
@@ -233,6 +237,7 @@
       const now = performance.now();
       app.lastSpeechAt = now;
       app.lastSpoken = { text, at: now };
+      if (urgent) app.lastUrgentAt = now;
     } catch (err) {
       /* speech is a help, never a requirement: the cue is on screen */
     }
@@ -249,10 +254,27 @@
     flushSpeech();
   }
 
+  /** Say a completed rep's count ("3 of 10."), for a patient too far from the screen to read it. Only the
+   * latest waits: reps that come fast are not said one after another, late. It never talks over a safety
+   * message: it waits while the red banner shows and after the stop is said, and a stop cuts it short.
+   * Said by flushSpeech once the event's cue and banner are shown (a stop in the same event goes first). */
+  function speakCount(text) {
+    if (!app.started || app.muted) return;
+    app.pendingCount = { text, at: performance.now() };
+  }
+
   function flushSpeech() {
+    const now = performance.now();
+    const count = app.pendingCount;
+    if (count && now - count.at > SPEECH_STALE_MS) app.pendingCount = null;
+    else if (count && !(synth && synth.speaking) && now - app.lastSpeechAt >= COUNT_GAP_MS
+             && now - app.lastUrgentAt >= SPEECH_GAP_MS && now >= app.safetyUntil) {
+      app.pendingCount = null;
+      utter(count.text, false);
+      return;
+    }
     const cue = app.pendingCue;
     if (!cue) return;
-    const now = performance.now();
     if (now - cue.at > SPEECH_STALE_MS) { app.pendingCue = null; return; }
     if (now - app.lastSpeechAt < SPEECH_GAP_MS || (synth && synth.speaking)) return;
     app.pendingCue = null;
@@ -278,6 +300,7 @@
     const button = $("mute");
     button.setAttribute("aria-pressed", muted ? "true" : "false");
     button.querySelector(".toggle-text").textContent = muted ? "Voice off" : "Voice on";
+    if (muted) app.pendingCount = null;
     if (muted && synth) synth.cancel();
   }
 
@@ -667,6 +690,7 @@
     } else if (!first && rep > said.rep) {
       const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
       parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
+      speakCount(target ? `${rep} of ${target}.` : `${rep}.`);   // aloud too: heard across the room
     }
     const heldByCue = state === "holding" && typeof cue === "string" && /\bhold\b/i.test(cue);
     if (state !== said.state && !heldByCue) parts.push(stateSentence(state, said.state, ev));
@@ -1452,6 +1476,7 @@
     announce(ev, cue);   // first: a cue its sentence says more fully is then shown, not said again
     renderCue(ev, cue !== null && saidElsewhere(cue));
     renderSafety(ev);
+    flushSpeech();   // a rep's count, now that a stop in this event has been said and its banner shown
     renderControls();
     renderChecks();
   }
