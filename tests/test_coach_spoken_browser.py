@@ -3,6 +3,7 @@ beside its own check: in a real browser (Debian's chromium, Playwright) against 
 
 - Each completed rep's count is spoken ("3 of 10."), with the voice on; only the latest when reps come fast;
   never over a safety message, which is never held back for a count.
+- Once the picture has ended, the camera check says so and what to do, not "move the laptop".
 
 The server (the PT's plan in its database, the rendered demo clip) serves the page, its plan and the picture;
 most tests answer the page's /live/ws and /live/status themselves, to send the moments they are about. The
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import offline_page, require_browser, serve_plan
+from helpers import offline_page, require_browser, romcam_serve, serve_plan
 
 from tests.conftest import DEMO_SPEC
 
@@ -176,3 +177,41 @@ def test_a_rep_count_never_talks_over_a_stop_nor_holds_it_back(server: str, prob
         cut = [s for s in _said(pg, said[0]["at"] + 1) if s.get("cancel")]
         assert not cut, "nothing may cut the stop short"
         assert said[1]["at"] - said[0]["at"] >= 2_000, said  # after the stop, not over it
+
+
+def test_once_a_camera_stops_the_check_says_so_not_move_the_laptop(server: str, problems: list[str]) -> None:
+    with coach_page(server, problems, {"state": "positioning", "started": False}) as (pg, coach):
+        coach.send(pg, _frame(state="positioning", started=False, angle=None, missing="left_wrist not visible"))
+        pg.wait_for_selector("#check-inview[data-ok=no]")
+        assert "laptop" in pg.locator("#check").inner_text()  # in view, the wrist not: move the laptop
+        why = "camera 0 stopped sending frames — check the cable, or close other programs using it"
+        coach.status |= {"state": "source_lost", "source_error": why}
+        coach.send(pg, json.dumps(coach.status))
+        pg.wait_for_selector("body[data-state=source_lost]")
+        pg.wait_for_timeout(300)
+        check = pg.locator("#check").inner_text()
+        assert "laptop" not in check.lower(), check
+        assert "Camera 0 stopped sending frames — check the cable" in check, check
+        assert "No picture, so nothing is measured now: the camera line above says what to do." in check, check
+
+
+def test_once_the_video_has_ended_the_check_says_so_and_what_to_do(demo_clip: Path, tmp_path: Path,
+                                                                    problems: list[str]) -> None:
+    """A real ``romcam serve`` on a video file that plays once: it ends before Start."""
+    require_browser()
+    with romcam_serve(tmp_path, "--source", str(demo_clip), timeout=STARTUP_S) as (port, _):
+        url = f"http://127.0.0.1:{port}"
+        with offline_page(url, problems) as pg:
+            pg.goto(url + "/coach", wait_until="domcontentloaded")
+            pg.wait_for_selector("body[data-ready=true]")
+            pg.wait_for_selector("#check-inview[data-ok=yes]", timeout=60_000)
+            # while the picture plays (the advice is folded away once all is set: its text, not what shows)
+            assert "Move the laptop" in pg.locator("#check-advice").text_content()
+            pg.wait_for_selector("body[data-state=source_lost]", timeout=60_000)
+            pg.wait_for_timeout(300)
+            check = pg.locator("#check").inner_text()
+            state = pg.locator("#state-msg").inner_text()
+    assert "laptop" not in check.lower(), check
+    assert "The video has ended, so there is nothing to measure. To exercise, start romcam again with the camera." \
+        in check, check
+    assert state == "The video has ended. Nothing was recorded.", state  # before Start: no session to save

@@ -460,7 +460,8 @@
       return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
     }
     if (state === "source_lost" && sourceIsFile()) {
-      const saved = app.saveProblem ? "Your session is not saved yet: see the message above." : "Your session is saved.";
+      const saved = !app.started ? "Nothing was recorded."
+        : app.saveProblem ? "Your session is not saved yet: see the message above." : "Your session is saved.";
       return sourceEnded() ? `The video has ended. ${saved}`
         : `The video stopped: ${sourceError() || "it cannot be read further"}. What came before is kept. ${saved}`;
     }
@@ -728,9 +729,10 @@
     else setCheck("check-camera", null, "Waiting for the camera…");
 
     if (!fresh || lost) {
-      setCheck("check-inview", null, "Waiting…");
-      setCheck("check-view", null, "Waiting…");
-      setCheck("check-light", null, "Waiting…");
+      const wait = lost ? "No picture" : "Waiting…";
+      setCheck("check-inview", null, wait);
+      setCheck("check-view", null, wait);
+      setCheck("check-light", null, wait);
     } else if (ev.state === "waiting_for_patient") {
       setCheck("check-inview", false, helper ? "I can't see anyone yet. Move the laptop until the camera sees the patient."
         : "I can't see anyone yet. Move the laptop until the camera sees you.");
@@ -764,6 +766,39 @@
     // once all is well for a moment, fold the list to one line; unfold the moment anything is wrong
     $("check").dataset.collapsed = all && now - app.allOkSince > 2000 ? "true" : "false";
     $("check-summary").textContent = all ? "✓ All set" : "";
+    renderAdvice(lost, helper);
+  }
+
+  /** How to get into the picture ("move the laptop, not yourself"), the check's advice under the list. */
+  function positionAdvice(helper) {
+    return helper
+      ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
+      : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."];
+  }
+
+  /** What to do once the picture has ended or stopped: no place of the laptop brings it back. */
+  function lostAdvice() {
+    if (sourceIsFile()) {
+      const what = sourceEnded() ? "The video has ended" : "The video stopped";
+      if (app.started) return `${what}, so nothing more is measured. Press “See today's summary” to see what was done.`;
+      return sourceEnded() ? `${what}, so there is nothing to measure. To exercise, start romcam again with the camera.`
+        : `${what}, so there is nothing to measure: the camera line above says why.`;
+    }
+    // a camera unplugged, a demo video that cannot be written: the server's words above say what to do
+    const kept = app.started ? " (the session so far is kept)" : "";
+    return sourceError() ? `No picture, so nothing is measured now${kept}: the camera line above says what to do.`
+      : `No picture, so nothing is measured now${kept}: check that the camera is plugged in, not covered and not used by another program.`;
+  }
+
+  /** The advice under the camera check: getting into the picture, or, once the picture has ended or
+   * stopped, that — and what to do about it. Rewritten only when its words change. */
+  function renderAdvice(lost, helper) {
+    const node = $("check-advice");
+    const key = lost ? `lost:${lostAdvice()}` : `position:${helper}`;
+    if (node.dataset.key === key) return;
+    node.dataset.key = key;
+    if (lost) node.replaceChildren(el("strong", {}, lostAdvice()));
+    else node.replaceChildren(...positionAdvice(helper));
   }
 
   // ---- the session's results, for the summary ------------------------------------------------------
@@ -1422,9 +1457,7 @@
       // passive ROM: the camera check and the stop banner speak to the caregiver, about the patient
       $("check-inview").querySelector(".check-label").textContent = helper ? "All of the patient in the picture"
         : "All of you in the picture";
-      $("check-advice").replaceChildren(...(helper
-        ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
-        : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."]));
+      renderAdvice(app.state === "source_lost", helper);
       $("safety-text").textContent = safetyWords(app.safetyLimit, helper);
     } else if (app.planKnown && !app.plan.length) {
       $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
