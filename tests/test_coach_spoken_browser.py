@@ -4,6 +4,8 @@ beside its own check: in a real browser (Debian's chromium, Playwright) against 
 - Each completed rep's count is spoken ("3 of 10."), with the voice on; only the latest when reps come fast;
   never over a safety message, which is never held back for a count.
 - Once the picture has ended, the camera check says so and what to do, not "move the laptop".
+- Before Start, "✓ All set" in the camera check and the state line agree ("You're in position: press Start
+  or the space bar."), never "Let's get you in position." beside it.
 
 The server (the PT's plan in its database, the rendered demo clip) serves the page, its plan and the picture;
 most tests answer the page's /live/ws and /live/status themselves, to send the moments they are about. The
@@ -215,3 +217,31 @@ def test_once_the_video_has_ended_the_check_says_so_and_what_to_do(demo_clip: Pa
     assert "The video has ended, so there is nothing to measure. To exercise, start romcam again with the camera." \
         in check, check
     assert state == "The video has ended. Nothing was recorded.", state  # before Start: no session to save
+
+
+def _check(pg: Any) -> tuple[str, str]:
+    return tuple(pg.evaluate("""() => [document.getElementById('state-msg').textContent,
+                                       document.getElementById('check-summary').textContent]"""))
+
+
+def test_before_start_all_set_and_the_state_line_agree(server: str, problems: list[str]) -> None:
+    before = {"state": "positioning", "started": False, "cue": None}
+    with coach_page(server, problems, {"state": "positioning", "started": False}) as (pg, coach):
+        seen = []
+        # in place and seen clearly; then a frame whose view is not judged yet (back in view after a moment
+        # out of it, the frame without anyone not received); then in place again
+        views = [True] * 6 + [None] * 2 + [True] * 3
+        for i, view_ok in enumerate(views):
+            coach.send(pg, _frame(t=1.0 + i / 10, view_ok=view_ok, **before))
+            pg.wait_for_timeout(120)
+            seen.append(_check(pg))
+        # never two contradicting messages at once
+        assert not [(m, a) for m, a in seen if a == "✓ All set" and "Let's get you in position" in m], seen
+        for msg, summary in seen:
+            if summary:
+                assert msg == "You're in position: press Start or the space bar.", seen
+            else:
+                assert "in position: press Start" not in msg, seen
+        assert seen[5] == ("You're in position: press Start or the space bar.", "✓ All set"), seen
+        assert seen[-1] == seen[5], seen
+        assert seen[6][1] == "", seen  # the view not judged: not all set

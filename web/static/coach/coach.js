@@ -100,6 +100,7 @@
     checkinSent: false,
     summaryShown: false,
     videoOk: null,
+    allSet: false,                    // the camera check's every line says yes ("✓ All set")
     allOkSince: null,
     lockClick: null,                  // {x, y | person, at, where}: the caregiver chose the patient; waiting for the lock
     persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
@@ -443,6 +444,14 @@
     return modes.length > 0 && modes.every((m) => m === "passive");
   }
 
+  /** Before Start, with the camera check all set: the state line says so too, never "let's get you in position"
+   * beside "✓ All set". */
+  function inPositionText(helper) {
+    const who = helper ? "The patient is" : "You're";
+    return app.autoStart ? `${who} in position: starting by itself soon.`
+      : `${who} in position: press Start or the space bar.`;
+  }
+
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
@@ -455,6 +464,7 @@
       }
       const countdown = ev ? num(ev.auto_start_in_s) : null;
       if (!app.started && countdown !== null) return `All set: starting by itself in ${Math.max(1, Math.ceil(countdown))} s.`;
+      if (!app.started && app.allSet) return inPositionText(helper);
       if (!app.started && ev && ev.view_ok === true) return app.autoStart ? "Starting by itself once you are in place."
         : "Ready when you are: press Start.";
       return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
@@ -465,7 +475,7 @@
       return sourceEnded() ? `The video has ended. ${saved}`
         : `The video stopped: ${sourceError() || "it cannot be read further"}. What came before is kept. ${saved}`;
     }
-    if (state === "exercising" && !app.started) return "Ready when you are: press Start.";
+    if (state === "exercising" && !app.started) return app.allSet ? inPositionText(helper) : "Ready when you are: press Start.";
     if (state === "paused" && ev && ev.auto_paused) {
       return helper ? "Paused: nobody in view. I carry on when the patient is back in the picture."
         : "Paused: I can't see you. I carry on when you are back in the picture.";
@@ -746,6 +756,7 @@
       }
       if (ev.view_ok === false) setCheck("check-view", false, cap(ev.view_hint || "turn so the camera sees the moving side"));
       else if (ev.view_ok === true) setCheck("check-view", true, "Yes");
+      else setCheck("check-view", null, "Checking…");   // not judged yet: an earlier "yes" is not today's
       const conf = app.confidences;
       const light = app.lights.length ? app.lights.reduce((a, b) => a + b, 0) / app.lights.length : null;
       if (light !== null && light < LIGHT_MIN) {
@@ -766,6 +777,10 @@
     // once all is well for a moment, fold the list to one line; unfold the moment anything is wrong
     $("check").dataset.collapsed = all && now - app.allOkSince > 2000 ? "true" : "false";
     $("check-summary").textContent = all ? "✓ All set" : "";
+    if (all !== app.allSet) {   // the state line before Start says the same (inPositionText)
+      app.allSet = all;
+      $("state-msg").textContent = stateMessage(app.last);
+    }
     renderAdvice(lost, helper);
   }
 
@@ -1510,8 +1525,8 @@
     renderCue(ev, cue !== null && saidElsewhere(cue));
     renderSafety(ev);
     flushSpeech();   // a rep's count, now that a stop in this event has been said and its banner shown
+    renderChecks();   // first: the state line before Start agrees with the check (app.allSet)
     renderControls();
-    renderChecks();
   }
 
   function lostText(helper) {
