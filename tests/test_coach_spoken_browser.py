@@ -6,6 +6,7 @@ beside its own check: in a real browser (Debian's chromium, Playwright) against 
 - Once the picture has ended, the camera check says so and what to do, not "move the laptop".
 - Before Start, "✓ All set" in the camera check and the state line agree ("You're in position: press Start
   or the space bar."), never "Let's get you in position." beside it.
+- The end summary says a best far past the target's top went past it, and by how much.
 
 The server (the PT's plan in its database, the rendered demo clip) serves the page, its plan and the picture;
 most tests answer the page's /live/ws and /live/status themselves, to send the moments they are about. The
@@ -245,3 +246,29 @@ def test_before_start_all_set_and_the_state_line_agree(server: str, problems: li
         assert seen[5] == ("You're in position: press Start or the space bar.", "✓ All set"), seen
         assert seen[-1] == seen[5], seen
         assert seen[6][1] == "", seen  # the view not judged: not all set
+
+
+@pytest.mark.parametrize("peak, safe_max, praise, limit", [
+    # far past the target's top, within the safe maximum: fine, and said as it is
+    (165.0, 170, "You went 35° past the top of your target range (90°–130°).", None),
+    # a best that rounds to the top reached it
+    (130.4, 170, "You reached the top of your target range (90°–130°).", None),
+    # past the safe maximum too: that line says it (as before)
+    (175.0, 170, "You reached the top of your target range (90°–130°).",
+     "Once you went past your safe limit of 170°: next time, stop at the top of the target."),
+])  # fmt: skip
+def test_the_summary_says_how_far_past_the_target_top_a_best_went(
+        server: str, problems: list[str], peak: float, safe_max: int, praise: str, limit: str | None) -> None:
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        for i, angle in enumerate([60.0, 110.0, peak, 110.0, 60.0]):
+            zone = "below" if angle < 90 else "in_target" if angle <= 130 else "above_target"
+            coach.send(pg, _frame(t=1.0 + i, angle=angle, zone=zone, safe_max=safe_max, rep=1 if i == 4 else 0))
+        coach.status |= {"state": "done"}
+        coach.send(pg, json.dumps(coach.status))
+        pg.wait_for_selector("#end:not([hidden])")
+        pg.wait_for_selector("#summary li")
+        shown = pg.locator("#summary li .sum-praise").inner_text()
+        lines = pg.locator("#summary li .sum-line").all_inner_texts()
+    assert praise in shown, lines
+    assert f"Your best: {round(peak)}°." in lines, lines
+    assert [x for x in lines if "safe" in x] == ([limit] if limit else []), lines

@@ -879,8 +879,15 @@
         const reached = min ? tmax === null || best <= tmax : tmin === null || best >= tmin;
         const beyond = min ? tmin !== null && best < tmin : tmax !== null && best > tmax;
         const [subject, their] = helper ? ["The patient", "their"] : ["You", "your"];
+        // past the band's far end is fine, and said as it is, with how far (not "reached the top" of a band
+        // it went far past); past the PT's safe limit at that end too, the line about the limit below says so
+        const past = beyond ? Math.round(min ? tmin - best : best - tmax) : 0;
+        const unsafe = min ? num(r.safe_min) !== null && (r.bottom ?? r.low) < r.safe_min
+          : num(r.safe_max) !== null && (r.top ?? r.high) > r.safe_max;
         if (reached && !beyond) praise.push(`${subject} reached ${their} target range (${band}).`);
-        else if (beyond) praise.push(`${subject} reached the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
+        else if (beyond && past >= 1 && !unsafe) {
+          praise.push(`${subject} went ${past}° past the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
+        } else if (beyond) praise.push(`${subject} reached the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
         else if (!r.unseen) {
           text += helper ? ` (the therapist's target: ${band}; they will see what was done today)`
             : ` (your therapist's target: ${band}; they will see what you did today)`;
