@@ -2,7 +2,8 @@
  *
  * Events arrive on the WebSocket /live/ws (one per processed frame, plus {"type": "status"} on state
  * changes); the page shows them (angle, gauge, reps, hold, cue, state), speaks each new cue once
- * (after the Start gesture unlocks speech, rate-limited here as well as on the server) and drives
+ * (after the Start gesture unlocks speech, rate-limited here as well as on the server) and each rep's
+ * count (the latest only, never over a safety message: speakCount), and drives
  * the session with POST /live/start|pause|resume|stop|next|rest. At "done" it shows a summary that
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
@@ -24,6 +25,7 @@
   const CONN_LOST_MS = 3000;           // the server silent this long (a reconnect failed): say nothing is measured
   const SPEECH_GAP_MS = 2500;          // at most one ordinary spoken cue per 2.5 s
   const SPEECH_STALE_MS = 4000;        // a cue that waited longer than this is not spoken any more
+  const COUNT_GAP_MS = 1200;           // a rep's count waits this long after other speech (it is short)
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
@@ -84,7 +86,9 @@
     cueShownAt: 0,
     lastSpeechAt: -1e9,
     lastSpoken: { text: "", at: -1e9 },
+    lastUrgentAt: -1e9,               // the last safety message (or other urgent words) began then
     pendingCue: null,
+    pendingCount: null,               // the latest rep count still to say ({text, at}): never a queue of them
     safetyUntil: 0,
     safetyLimit: "max",   // the limit the red banner is about: "max" (safe_max) or "min" (safe_min)
     finishArmedUntil: 0,
@@ -96,6 +100,7 @@
     checkinSent: false,
     summaryShown: false,
     videoOk: null,
+    allSet: false,                    // the camera check's every line says yes ("✓ All set")
     allOkSince: null,
     lockClick: null,                  // {x, y | person, at, where}: the caregiver chose the patient; waiting for the lock
     persons: null,                    // everyone in view, left to right, when two or more were (subject.persons)
@@ -233,6 +238,7 @@
       const now = performance.now();
       app.lastSpeechAt = now;
       app.lastSpoken = { text, at: now };
+      if (urgent) app.lastUrgentAt = now;
     } catch (err) {
       /* speech is a help, never a requirement: the cue is on screen */
     }
@@ -249,10 +255,27 @@
     flushSpeech();
   }
 
+  /** Say a completed rep's count ("3 of 10."), for a patient too far from the screen to read it. Only the
+   * latest waits: reps that come fast are not said one after another, late. It never talks over a safety
+   * message: it waits while the red banner shows and after the stop is said, and a stop cuts it short.
+   * Said by flushSpeech once the event's cue and banner are shown (a stop in the same event goes first). */
+  function speakCount(text) {
+    if (!app.started || app.muted) return;
+    app.pendingCount = { text, at: performance.now() };
+  }
+
   function flushSpeech() {
+    const now = performance.now();
+    const count = app.pendingCount;
+    if (count && now - count.at > SPEECH_STALE_MS) app.pendingCount = null;
+    else if (count && !(synth && synth.speaking) && now - app.lastSpeechAt >= COUNT_GAP_MS
+             && now - app.lastUrgentAt >= SPEECH_GAP_MS && now >= app.safetyUntil) {
+      app.pendingCount = null;
+      utter(count.text, false);
+      return;
+    }
     const cue = app.pendingCue;
     if (!cue) return;
-    const now = performance.now();
     if (now - cue.at > SPEECH_STALE_MS) { app.pendingCue = null; return; }
     if (now - app.lastSpeechAt < SPEECH_GAP_MS || (synth && synth.speaking)) return;
     app.pendingCue = null;
@@ -278,6 +301,7 @@
     const button = $("mute");
     button.setAttribute("aria-pressed", muted ? "true" : "false");
     button.querySelector(".toggle-text").textContent = muted ? "Voice off" : "Voice on";
+    if (muted) app.pendingCount = null;
     if (muted && synth) synth.cancel();
   }
 
@@ -420,6 +444,14 @@
     return modes.length > 0 && modes.every((m) => m === "passive");
   }
 
+  /** Before Start, with the camera check all set: the state line says so too, never "let's get you in position"
+   * beside "✓ All set". */
+  function inPositionText(helper) {
+    const who = helper ? "The patient is" : "You're";
+    return app.autoStart ? `${who} in position: starting by itself soon.`
+      : `${who} in position: press Start or the space bar.`;
+  }
+
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
@@ -432,16 +464,18 @@
       }
       const countdown = ev ? num(ev.auto_start_in_s) : null;
       if (!app.started && countdown !== null) return `All set: starting by itself in ${Math.max(1, Math.ceil(countdown))} s.`;
+      if (!app.started && app.allSet) return inPositionText(helper);
       if (!app.started && ev && ev.view_ok === true) return app.autoStart ? "Starting by itself once you are in place."
         : "Ready when you are: press Start.";
       return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
     }
     if (state === "source_lost" && sourceIsFile()) {
-      const saved = app.saveProblem ? "Your session is not saved yet: see the message above." : "Your session is saved.";
+      const saved = !app.started ? "Nothing was recorded."
+        : app.saveProblem ? "Your session is not saved yet: see the message above." : "Your session is saved.";
       return sourceEnded() ? `The video has ended. ${saved}`
         : `The video stopped: ${sourceError() || "it cannot be read further"}. What came before is kept. ${saved}`;
     }
-    if (state === "exercising" && !app.started) return "Ready when you are: press Start.";
+    if (state === "exercising" && !app.started) return app.allSet ? inPositionText(helper) : "Ready when you are: press Start.";
     if (state === "paused" && ev && ev.auto_paused) {
       return helper ? "Paused: nobody in view. I carry on when the patient is back in the picture."
         : "Paused: I can't see you. I carry on when you are back in the picture.";
@@ -667,6 +701,7 @@
     } else if (!first && rep > said.rep) {
       const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
       parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
+      speakCount(target ? `${rep} of ${target}.` : `${rep}.`);   // aloud too: heard across the room
     }
     const heldByCue = state === "holding" && typeof cue === "string" && /\bhold\b/i.test(cue);
     if (state !== said.state && !heldByCue) parts.push(stateSentence(state, said.state, ev));
@@ -704,9 +739,10 @@
     else setCheck("check-camera", null, "Waiting for the camera…");
 
     if (!fresh || lost) {
-      setCheck("check-inview", null, "Waiting…");
-      setCheck("check-view", null, "Waiting…");
-      setCheck("check-light", null, "Waiting…");
+      const wait = lost ? "No picture" : "Waiting…";
+      setCheck("check-inview", null, wait);
+      setCheck("check-view", null, wait);
+      setCheck("check-light", null, wait);
     } else if (ev.state === "waiting_for_patient") {
       setCheck("check-inview", false, helper ? "I can't see anyone yet. Move the laptop until the camera sees the patient."
         : "I can't see anyone yet. Move the laptop until the camera sees you.");
@@ -720,6 +756,7 @@
       }
       if (ev.view_ok === false) setCheck("check-view", false, cap(ev.view_hint || "turn so the camera sees the moving side"));
       else if (ev.view_ok === true) setCheck("check-view", true, "Yes");
+      else setCheck("check-view", null, "Checking…");   // not judged yet: an earlier "yes" is not today's
       const conf = app.confidences;
       const light = app.lights.length ? app.lights.reduce((a, b) => a + b, 0) / app.lights.length : null;
       if (light !== null && light < LIGHT_MIN) {
@@ -740,6 +777,43 @@
     // once all is well for a moment, fold the list to one line; unfold the moment anything is wrong
     $("check").dataset.collapsed = all && now - app.allOkSince > 2000 ? "true" : "false";
     $("check-summary").textContent = all ? "✓ All set" : "";
+    if (all !== app.allSet) {   // the state line before Start says the same (inPositionText)
+      app.allSet = all;
+      $("state-msg").textContent = stateMessage(app.last);
+    }
+    renderAdvice(lost, helper);
+  }
+
+  /** How to get into the picture ("move the laptop, not yourself"), the check's advice under the list. */
+  function positionAdvice(helper) {
+    return helper
+      ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
+      : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."];
+  }
+
+  /** What to do once the picture has ended or stopped: no place of the laptop brings it back. */
+  function lostAdvice() {
+    if (sourceIsFile()) {
+      const what = sourceEnded() ? "The video has ended" : "The video stopped";
+      if (app.started) return `${what}, so nothing more is measured. Press “See today's summary” to see what was done.`;
+      return sourceEnded() ? `${what}, so there is nothing to measure. To exercise, start romcam again with the camera.`
+        : `${what}, so there is nothing to measure: the camera line above says why.`;
+    }
+    // a camera unplugged, a demo video that cannot be written: the server's words above say what to do
+    const kept = app.started ? " (the session so far is kept)" : "";
+    return sourceError() ? `No picture, so nothing is measured now${kept}: the camera line above says what to do.`
+      : `No picture, so nothing is measured now${kept}: check that the camera is plugged in, not covered and not used by another program.`;
+  }
+
+  /** The advice under the camera check: getting into the picture, or, once the picture has ended or
+   * stopped, that — and what to do about it. Rewritten only when its words change. */
+  function renderAdvice(lost, helper) {
+    const node = $("check-advice");
+    const key = lost ? `lost:${lostAdvice()}` : `position:${helper}`;
+    if (node.dataset.key === key) return;
+    node.dataset.key = key;
+    if (lost) node.replaceChildren(el("strong", {}, lostAdvice()));
+    else node.replaceChildren(...positionAdvice(helper));
   }
 
   // ---- the session's results, for the summary ------------------------------------------------------
@@ -805,8 +879,15 @@
         const reached = min ? tmax === null || best <= tmax : tmin === null || best >= tmin;
         const beyond = min ? tmin !== null && best < tmin : tmax !== null && best > tmax;
         const [subject, their] = helper ? ["The patient", "their"] : ["You", "your"];
+        // past the band's far end is fine, and said as it is, with how far (not "reached the top" of a band
+        // it went far past); past the PT's safe limit at that end too, the line about the limit below says so
+        const past = beyond ? Math.round(min ? tmin - best : best - tmax) : 0;
+        const unsafe = min ? num(r.safe_min) !== null && (r.bottom ?? r.low) < r.safe_min
+          : num(r.safe_max) !== null && (r.top ?? r.high) > r.safe_max;
         if (reached && !beyond) praise.push(`${subject} reached ${their} target range (${band}).`);
-        else if (beyond) praise.push(`${subject} reached the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
+        else if (beyond && past >= 1 && !unsafe) {
+          praise.push(`${subject} went ${past}° past the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
+        } else if (beyond) praise.push(`${subject} reached the ${min ? "bottom" : "top"} of ${their} target range (${band}).`);
         else if (!r.unseen) {
           text += helper ? ` (the therapist's target: ${band}; they will see what was done today)`
             : ` (your therapist's target: ${band}; they will see what you did today)`;
@@ -1398,9 +1479,7 @@
       // passive ROM: the camera check and the stop banner speak to the caregiver, about the patient
       $("check-inview").querySelector(".check-label").textContent = helper ? "All of the patient in the picture"
         : "All of you in the picture";
-      $("check-advice").replaceChildren(...(helper
-        ? ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not the patient"), ", until all of them is in the picture."]
-        : ["In a chair or in bed? ", el("strong", {}, "Move the laptop, not yourself"), ", until all of you is in the picture."]));
+      renderAdvice(app.state === "source_lost", helper);
       $("safety-text").textContent = safetyWords(app.safetyLimit, helper);
     } else if (app.planKnown && !app.plan.length) {
       $("current-line").textContent = "No plan for today: romcam measures and shows your range.";
@@ -1452,8 +1531,9 @@
     announce(ev, cue);   // first: a cue its sentence says more fully is then shown, not said again
     renderCue(ev, cue !== null && saidElsewhere(cue));
     renderSafety(ev);
+    flushSpeech();   // a rep's count, now that a stop in this event has been said and its banner shown
+    renderChecks();   // first: the state line before Start agrees with the check (app.allSet)
     renderControls();
-    renderChecks();
   }
 
   function lostText(helper) {

@@ -1,0 +1,274 @@
+"""What the coaching page says to a patient too far from the screen to read it, and what it must never say
+beside its own check: in a real browser (Debian's chromium, Playwright) against a real ``romcam serve``.
+
+- Each completed rep's count is spoken ("3 of 10."), with the voice on; only the latest when reps come fast;
+  never over a safety message, which is never held back for a count.
+- Once the picture has ended, the camera check says so and what to do, not "move the laptop".
+- Before Start, "✓ All set" in the camera check and the state line agree ("You're in position: press Start
+  or the space bar."), never "Let's get you in position." beside it.
+- The end summary says a best far past the target's top went past it, and by how much.
+
+The server (the PT's plan in its database, the rendered demo clip) serves the page, its plan and the picture;
+most tests answer the page's /live/ws and /live/status themselves, to send the moments they are about. The
+browser's speech is recorded (headless chromium has none), each utterance "speaking" for 0.6 s.
+
+Without /usr/bin/chromium or the playwright package the tests skip, unless CI is set: then they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import offline_page, require_browser, romcam_serve, serve_plan
+
+from tests.conftest import DEMO_SPEC
+
+STARTUP_S = 120
+PLAN = {"exercise": DEMO_SPEC.exercise, "side": DEMO_SPEC.side, "mode": "active", "posture": "standing",
+        "target_min": 90, "target_max": 130, "safe_max": 160, "reps": 10, "hold_s": 0, "sessions_per_week": 3,
+        "notes": ""}
+
+# the browser's speech, recorded with the page's clock: [{text, at}] and {cancel: true, at} for a cut-short;
+# an utterance keeps speechSynthesis.speaking true for 0.6 s (a real voice takes about that for "3 of 10")
+SPEECH = """
+window.__speech = [];
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+let busyUntil = 0;
+Object.defineProperty(window, "speechSynthesis", { configurable: true, value: {
+  get speaking() { return performance.now() < busyUntil; },
+  cancel() { busyUntil = 0; window.__speech.push({ cancel: true, at: performance.now() }); },
+  speak(u) {
+    if (!u.text) return;
+    window.__speech.push({ text: u.text, at: performance.now() });
+    busyUntil = performance.now() + 600;
+  } } });
+"""
+COUNT = re.compile(r"^\d+( of \d+)?\.$")  # a rep's count, as spoken
+
+
+@pytest.fixture(scope="module")
+def server(demo_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_browser()
+    with serve_plan(tmp_path_factory.mktemp("coach-spoken"), demo_clip, [PLAN], "--loop", timeout=STARTUP_S) as url:
+        yield url
+
+
+def _frame(**fields: Any) -> str:
+    """A frame event as the live server sends it (romcam/live/events.py), with ``fields`` changed."""
+    ev = {"type": "frame", "t": 1.0, "exercise": DEMO_SPEC.exercise, "side": DEMO_SPEC.side, "mode": "active",
+          "angle": 60.0, "confidence": 0.9, "view_ok": True, "target_min": 90, "target_max": 130, "safe_max": 160,
+          "safe_min": None, "zone": "below", "rep": 0, "reps_target": 10, "hold_s": 0.0, "hold_target_s": 0,
+          "cue": None, "cue_id": 0, "state": "exercising", "demo": False, "view_hint": None, "missing": None,
+          "effective_fps": 15.0, "angle_raw": 60.0, "started": True, "plan_index": 0, "fatigued": False,
+          "rest_remaining_s": None, "auto_paused": False, "auto_start_in_s": None, "frame": 15,
+          "session_id": None, "light": 0.5, "recording_problem": None, "subject": None}
+    ev |= fields
+    ev["angle_raw"] = ev["angle"]
+    return json.dumps(ev)
+
+
+class Coach:
+    """The page's /live/ws and /live/status, answered by the test: ``status`` is what the page is told."""
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        self.status = status
+        self.sockets: list[Any] = []
+
+    def status_route(self, route: Any) -> None:
+        route.fulfill(json=self.status)
+
+    def send(self, pg: Any, text: str) -> None:
+        for _ in range(200):
+            if self.sockets:
+                break
+            pg.wait_for_timeout(100)
+        assert self.sockets, "the page opened no /live/ws"
+        self.sockets[-1].send(text)
+        pg.wait_for_timeout(30)
+
+
+@contextmanager
+def coach_page(server: str, problems: list[str], status: dict[str, Any]) -> Iterator[tuple[Any, Coach]]:
+    coach = Coach({"type": "status", "demo": False, "source": "0", "plan_index": 0, "session_id": None,
+                   "auto_start": False, "recording_problem": None, "source_error": None} | status)
+    with offline_page(server, problems, init_script=SPEECH) as pg:
+        pg.route(re.compile(r".*/live/status$"), coach.status_route)
+        pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: coach.sockets.append(ws))
+        pg.goto(server + "/coach", wait_until="domcontentloaded")
+        pg.wait_for_selector("body[data-ready=true]")
+        yield pg, coach
+
+
+def _said(pg: Any, since: float = 0.0) -> list[dict]:
+    return [s for s in pg.evaluate("window.__speech") if s["at"] >= since]
+
+
+def _counts(pg: Any, since: float = 0.0) -> list[str]:
+    return [s["text"] for s in _said(pg, since) if COUNT.match(s.get("text", ""))]
+
+
+def _now(pg: Any) -> float:
+    return pg.evaluate("performance.now()")
+
+
+def test_each_rep_is_counted_aloud_the_latest_only_and_not_with_the_voice_off(
+        server: str, problems: list[str]) -> None:
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        pg.locator("#now-title").click()  # a tap on the page: the browser lets it speak from now on
+        coach.send(pg, _frame(rep=0))
+        coach.send(pg, _frame(rep=1, t=2.0))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '1 of 10.')", timeout=3_000)
+        assert pg.locator("#reps").inner_text() == "1"
+        # four reps in half a second (a caregiver moving fast): not "2 of 10", "3 of 10", … late, one after
+        # another, but the latest once the voice is free
+        start = _now(pg)
+        for rep in (2, 3, 4, 5):
+            coach.send(pg, _frame(rep=rep, t=2.0 + rep / 10))
+            pg.wait_for_timeout(100)
+        pg.wait_for_timeout(3_000)
+        counts = _counts(pg, start)  # "2 of 10." may come at once, if the voice was free by then
+        assert counts and counts[-1] == "5 of 10." and len(counts) <= 2, _said(pg, start)
+        assert "3 of 10." not in counts and "4 of 10." not in counts, counts
+        # with the voice off nothing is said, the count is still shown; back on, the next rep is said again
+        pg.locator("#mute").click()
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
+        start = _now(pg)
+        coach.send(pg, _frame(rep=6, t=3.0))
+        pg.wait_for_timeout(2_000)
+        assert pg.locator("#reps").inner_text() == "6"
+        assert _said(pg, start) == [] or all("text" not in s for s in _said(pg, start)), _said(pg, start)
+        pg.locator("#mute").click()
+        coach.send(pg, _frame(rep=7, t=4.0))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '7 of 10.')", timeout=3_000)
+        # a plan with no count of reps: the number alone
+        coach.send(pg, _frame(rep=8, t=5.0, reps_target=None))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '8.')", timeout=4_000)
+
+
+def test_a_rep_count_never_talks_over_a_stop_nor_holds_it_back(server: str, problems: list[str]) -> None:
+    stop = {"zone": "above_safe_max", "angle": 166.0, "cue": "stop, come back down"}
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        pg.locator("#now-title").click()
+        coach.send(pg, _frame(rep=0, angle=120.0, zone="in_target"))
+        # a rep counted, and past the safe maximum a moment later: the stop is said at once, cutting the count
+        coach.send(pg, _frame(rep=1, t=2.0))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '1 of 10.')", timeout=3_000)
+        sent = _now(pg)
+        coach.send(pg, _frame(t=2.2, rep=1, cue_id=1, **stop))
+        pg.wait_for_function("() => window.__speech.some(s => /^stop/i.test(s.text || ''))", timeout=3_000)
+        said = _said(pg, sent)
+        assert said[0].get("cancel") and said[1]["text"] == "stop, come back down", said
+        assert said[1]["at"] - sent < 800, said  # not held back for the count (a count waits 1.2 s for it)
+        assert pg.locator("#safety").is_visible()
+        # a rep that ends in the same moment as a stop: its count waits until the stop has been said and the
+        # warning has done its job (back in the band), then is said
+        pg.wait_for_timeout(3_000)
+        coach.send(pg, _frame(t=5.0, angle=120.0, zone="in_target", rep=1))
+        sent = _now(pg)
+        coach.send(pg, _frame(t=5.5, rep=2, cue_id=2, **stop))
+        pg.wait_for_timeout(800)
+        coach.send(pg, _frame(t=6.0, rep=2, angle=120.0, zone="in_target", cue_id=2, cue="stop, come back down"))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '2 of 10.')", timeout=5_000)
+        said = [s for s in _said(pg, sent) if "text" in s]
+        assert [s["text"] for s in said] == ["stop, come back down", "2 of 10."], said
+        cut = [s for s in _said(pg, said[0]["at"] + 1) if s.get("cancel")]
+        assert not cut, "nothing may cut the stop short"
+        assert said[1]["at"] - said[0]["at"] >= 2_000, said  # after the stop, not over it
+
+
+def test_once_a_camera_stops_the_check_says_so_not_move_the_laptop(server: str, problems: list[str]) -> None:
+    with coach_page(server, problems, {"state": "positioning", "started": False}) as (pg, coach):
+        coach.send(pg, _frame(state="positioning", started=False, angle=None, missing="left_wrist not visible"))
+        pg.wait_for_selector("#check-inview[data-ok=no]")
+        assert "laptop" in pg.locator("#check").inner_text()  # in view, the wrist not: move the laptop
+        why = "camera 0 stopped sending frames — check the cable, or close other programs using it"
+        coach.status |= {"state": "source_lost", "source_error": why}
+        coach.send(pg, json.dumps(coach.status))
+        pg.wait_for_selector("body[data-state=source_lost]")
+        pg.wait_for_timeout(300)
+        check = pg.locator("#check").inner_text()
+        assert "laptop" not in check.lower(), check
+        assert "Camera 0 stopped sending frames — check the cable" in check, check
+        assert "No picture, so nothing is measured now: the camera line above says what to do." in check, check
+
+
+def test_once_the_video_has_ended_the_check_says_so_and_what_to_do(demo_clip: Path, tmp_path: Path,
+                                                                    problems: list[str]) -> None:
+    """A real ``romcam serve`` on a video file that plays once: it ends before Start."""
+    require_browser()
+    with romcam_serve(tmp_path, "--source", str(demo_clip), timeout=STARTUP_S) as (port, _):
+        url = f"http://127.0.0.1:{port}"
+        with offline_page(url, problems) as pg:
+            pg.goto(url + "/coach", wait_until="domcontentloaded")
+            pg.wait_for_selector("body[data-ready=true]")
+            pg.wait_for_selector("#check-inview[data-ok=yes]", timeout=60_000)
+            # while the picture plays (the advice is folded away once all is set: its text, not what shows)
+            assert "Move the laptop" in pg.locator("#check-advice").text_content()
+            pg.wait_for_selector("body[data-state=source_lost]", timeout=60_000)
+            pg.wait_for_timeout(300)
+            check = pg.locator("#check").inner_text()
+            state = pg.locator("#state-msg").inner_text()
+    assert "laptop" not in check.lower(), check
+    assert "The video has ended, so there is nothing to measure. To exercise, start romcam again with the camera." \
+        in check, check
+    assert state == "The video has ended. Nothing was recorded.", state  # before Start: no session to save
+
+
+def _check(pg: Any) -> tuple[str, str]:
+    return tuple(pg.evaluate("""() => [document.getElementById('state-msg').textContent,
+                                       document.getElementById('check-summary').textContent]"""))
+
+
+def test_before_start_all_set_and_the_state_line_agree(server: str, problems: list[str]) -> None:
+    before = {"state": "positioning", "started": False, "cue": None}
+    with coach_page(server, problems, {"state": "positioning", "started": False}) as (pg, coach):
+        seen = []
+        # in place and seen clearly; then a frame whose view is not judged yet (back in view after a moment
+        # out of it, the frame without anyone not received); then in place again
+        views = [True] * 6 + [None] * 2 + [True] * 3
+        for i, view_ok in enumerate(views):
+            coach.send(pg, _frame(t=1.0 + i / 10, view_ok=view_ok, **before))
+            pg.wait_for_timeout(120)
+            seen.append(_check(pg))
+        # never two contradicting messages at once
+        assert not [(m, a) for m, a in seen if a == "✓ All set" and "Let's get you in position" in m], seen
+        for msg, summary in seen:
+            if summary:
+                assert msg == "You're in position: press Start or the space bar.", seen
+            else:
+                assert "in position: press Start" not in msg, seen
+        assert seen[5] == ("You're in position: press Start or the space bar.", "✓ All set"), seen
+        assert seen[-1] == seen[5], seen
+        assert seen[6][1] == "", seen  # the view not judged: not all set
+
+
+@pytest.mark.parametrize("peak, safe_max, praise, limit", [
+    # far past the target's top, within the safe maximum: fine, and said as it is
+    (165.0, 170, "You went 35° past the top of your target range (90°–130°).", None),
+    # a best that rounds to the top reached it
+    (130.4, 170, "You reached the top of your target range (90°–130°).", None),
+    # past the safe maximum too: that line says it (as before)
+    (175.0, 170, "You reached the top of your target range (90°–130°).",
+     "Once you went past your safe limit of 170°: next time, stop at the top of the target."),
+])  # fmt: skip
+def test_the_summary_says_how_far_past_the_target_top_a_best_went(
+        server: str, problems: list[str], peak: float, safe_max: int, praise: str, limit: str | None) -> None:
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        for i, angle in enumerate([60.0, 110.0, peak, 110.0, 60.0]):
+            zone = "below" if angle < 90 else "in_target" if angle <= 130 else "above_target"
+            coach.send(pg, _frame(t=1.0 + i, angle=angle, zone=zone, safe_max=safe_max, rep=1 if i == 4 else 0))
+        coach.status |= {"state": "done"}
+        coach.send(pg, json.dumps(coach.status))
+        pg.wait_for_selector("#end:not([hidden])")
+        pg.wait_for_selector("#summary li")
+        shown = pg.locator("#summary li .sum-praise").inner_text()
+        lines = pg.locator("#summary li .sum-line").all_inner_texts()
+    assert praise in shown, lines
+    assert f"Your best: {round(peak)}°." in lines, lines
+    assert [x for x in lines if "safe" in x] == ([limit] if limit else []), lines
