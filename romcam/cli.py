@@ -587,14 +587,26 @@ def _account_problem(exc) -> UsageError:  # type: ignore[no-untyped-def]
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
+    """Every argument is checked (the database opens, the email is free, the patient is there) before the
+    password is asked for: a mistake is said at once, not after the admin typed a password twice."""
     from .store import Store, accounts
-    from .store.errors import InvalidError, NotFoundError
+    from .store.errors import ConflictError, InvalidError, NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient") if args.patient else None
     _refuse_in_memory(args.db, "user create")
-    password = _read_password(f"password for {args.email} (at least {accounts.MIN_PASSWORD} characters): ")
     store = Store(args.db)
     try:
+        with store.session() as db:
+            try:
+                email = accounts.check_new_user(db, email=args.email, role=args.role, patient_id=patient_id)
+            except InvalidError as exc:
+                raise _account_problem(exc) from None
+            except NotFoundError:
+                raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
+            except ConflictError as exc:
+                raise ConflictError(f"{exc}: give another --email, or set its password with `romcam user password "
+                                    f"--email {accounts.normalize_email(args.email)}`") from None
+        password = _read_password(f"password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
         with store.session() as db:
             try:
                 user = accounts.create_user(db, email=args.email, password=password, role=args.role,
