@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import uuid
@@ -353,6 +354,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.settings import Settings
 
+    if args.source is not None and re.fullmatch(r"-\d+", args.source.strip()) and not os.path.exists(args.source):
+        raise UsageError(f"--source {args.source}: a camera index must be 0 or more (0 is the first camera); "
+                         "or give a video file or a stream URL")  # not "video not found"
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db), ("auth", args.auth))
                  if v is not None}
     try:
@@ -422,7 +426,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 def cmd_link(args: argparse.Namespace) -> int:
     """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
-    from .sync.config import LinkConfig, check_token, check_url, default_config_path, write_config
+    from .sync.config import TOKEN_HOWTO, LinkConfig, check_token, check_url, default_config_path, write_config
 
     token = args.token
     if token is None:
@@ -432,6 +436,9 @@ def cmd_link(args: argparse.Namespace) -> int:
             token = getpass.getpass("device token (romcam_dt_..., not shown): ")
         else:
             token = sys.stdin.readline()
+    if not token.strip():  # nothing typed or piped: not a "malformed" token
+        raise UsageError(f"no device token given: {TOKEN_HOWTO}; then give it with --token, paste it when asked, "
+                         "or pipe it on standard input")
     link = LinkConfig(check_url(args.upload_to), check_token(token))
     path = Path(args.config).expanduser() if args.config else default_config_path()
     try:
@@ -848,8 +855,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("exercises", help="list the exercise catalog")
-    e.add_argument("--json", action="store_true", help="the full catalog as JSON")
-    e.add_argument("--markdown", action="store_true", help="the angle-conventions table (markdown)")
+    shown = e.add_mutually_exclusive_group()  # one format on standard output, not one silently dropped
+    shown.add_argument("--json", action="store_true", help="the full catalog as JSON")
+    shown.add_argument("--markdown", action="store_true", help="the angle-conventions table (markdown)")
     e.set_defaults(func=cmd_exercises)
 
     r = sub.add_parser("render", help="render a synthetic patient doing an exercise, with ground truth",
