@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import uuid
@@ -103,6 +104,10 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise UsageError(f"{seen[where]} and {flag} are the same file ({value}): give each its own")
         seen[where] = flag
 
+
+# the file names `romcam render` can write its video under: OpenCV writes render_clip's 'mp4v' into these
+# containers (WebM takes only VP8/VP9/AV1; under any other name it writes nothing)
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv")
 
 NO_SUCH_PATIENT = "no such patient in this database (the dashboard's patient page, or GET /api/patients, gives ids)"
 
@@ -349,6 +354,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server.app import create_app
     from .server.settings import Settings
 
+    if args.source is not None and re.fullmatch(r"-\d+", args.source.strip()) and not os.path.exists(args.source):
+        raise UsageError(f"--source {args.source}: a camera index must be 0 or more (0 is the first camera); "
+                         "or give a video file or a stream URL")  # not "video not found"
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("db", args.db), ("auth", args.auth))
                  if v is not None}
     try:
@@ -418,7 +426,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 def cmd_link(args: argparse.Namespace) -> int:
     """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
-    from .sync.config import LinkConfig, check_token, check_url, default_config_path, write_config
+    from .sync.config import TOKEN_HOWTO, LinkConfig, check_token, check_url, default_config_path, write_config
 
     token = args.token
     if token is None:
@@ -428,6 +436,9 @@ def cmd_link(args: argparse.Namespace) -> int:
             token = getpass.getpass("device token (romcam_dt_..., not shown): ")
         else:
             token = sys.stdin.readline()
+    if not token.strip():  # nothing typed or piped: not a "malformed" token
+        raise UsageError(f"no device token given: {TOKEN_HOWTO}; then give it with --token, paste it when asked, "
+                         "or pipe it on standard input")
     link = LinkConfig(check_url(args.upload_to), check_token(token))
     path = Path(args.config).expanduser() if args.config else default_config_path()
     try:
@@ -492,6 +503,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     if out.is_dir():  # before the rendering: OpenCV would only say it cannot write to the folder above
         raise RomcamError(f"cannot write {args.out}: it is a folder — give the clip a file name in it, "
                           f"e.g. --out {out / 'clip.mp4'}")
+    if out.suffix.lower() not in VIDEO_SUFFIXES:  # OpenCV would blame the folder
+        kind = f"{out.suffix} is not a video file extension" if out.suffix else "it has no video file extension"
+        raise UsageError(f"--out {args.out}: {kind} — end the name with one of {', '.join(VIDEO_SUFFIXES)}, "
+                         f"e.g. --out {out.with_suffix('.mp4')}")
     try:
         truth = render_clip(spec, out)
     except FileNotFoundError as exc:  # the MakeHuman assets are not on this machine
@@ -587,14 +602,26 @@ def _account_problem(exc) -> UsageError:  # type: ignore[no-untyped-def]
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
+    """Every argument is checked (the database opens, the email is free, the patient is there) before the
+    password is asked for: a mistake is said at once, not after the admin typed a password twice."""
     from .store import Store, accounts
-    from .store.errors import InvalidError, NotFoundError
+    from .store.errors import ConflictError, InvalidError, NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient") if args.patient else None
     _refuse_in_memory(args.db, "user create")
-    password = _read_password(f"password for {args.email} (at least {accounts.MIN_PASSWORD} characters): ")
     store = Store(args.db)
     try:
+        with store.session() as db:
+            try:
+                email = accounts.check_new_user(db, email=args.email, role=args.role, patient_id=patient_id)
+            except InvalidError as exc:
+                raise _account_problem(exc) from None
+            except NotFoundError:
+                raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
+            except ConflictError as exc:
+                raise ConflictError(f"{exc}: give another --email, or set its password with `romcam user password "
+                                    f"--email {accounts.normalize_email(args.email)}`") from None
+        password = _read_password(f"password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
         with store.session() as db:
             try:
                 user = accounts.create_user(db, email=args.email, password=password, role=args.role,
@@ -724,7 +751,9 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     uc = usub.add_parser("create", help="create an account (password from a prompt, or stdin's first line)")
     uc.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     uc.add_argument("--email", required=True, help="the login name")
-    uc.add_argument("--role", required=True, choices=("admin", "clinician", "patient", "caregiver"))
+    uc.add_argument("--role", required=True, choices=("admin", "clinician", "patient", "caregiver"),
+                    help="admin (accounts), clinician (the PT: their patients), or patient / caregiver (one "
+                         "patient's own plan and sessions: give --patient)")
     uc.add_argument("--patient", metavar="ID", help="with --role patient or caregiver: the patient they act for")
     uc.add_argument("--name", type=_text("users.name"), help="display name")
     uc.set_defaults(func=cmd_user_create)
@@ -798,7 +827,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="measure an exercise in a video: angles, reps, range")
     a.add_argument("video", help="path of the video file")
     a.add_argument("--exercise", required=True, help="catalog id, e.g. shoulder_abduction (see `romcam exercises`)")
-    a.add_argument("--side", choices=("left", "right"), default="left", help="the patient's body side that moves")
+    a.add_argument("--side", choices=("left", "right"), default="left",
+                   help="the patient's body side that moves (default %(default)s)")
     a.add_argument("--subject", default="auto", metavar="WHO",
                    help="which person is the patient: auto (default; the prescription's --posture decides when "
                         "the scene is clear), image-left, image-right, lying, seated, or X,Y (a point on the patient, "
@@ -817,51 +847,76 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--save", action="store_true", help="store the result as a session in the database")
     a.add_argument("--patient", metavar="ID", help="with --save: the patient's id (default: the local patient)")
     a.add_argument("--mode", choices=("active", "active_assisted", "passive"), default="active",
-                   help="who moved the limb; passive or assisted: a caregiver is in frame too (and, with --save, "
-                        "recorded with the set)")
+                   help="who moved the limb (default %(default)s); passive or assisted: a caregiver is in frame too "
+                        "(and, with --save, recorded with the set)")
     a.add_argument("--posture", choices=("standing", "seated", "lying"),
                    help="the patient's posture (default: standing, or the one the exercise is done in)")
     a.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("exercises", help="list the exercise catalog")
-    e.add_argument("--json", action="store_true", help="the full catalog as JSON")
-    e.add_argument("--markdown", action="store_true", help="the angle-conventions table (markdown)")
+    shown = e.add_mutually_exclusive_group()  # one format on standard output, not one silently dropped
+    shown.add_argument("--json", action="store_true", help="the full catalog as JSON")
+    shown.add_argument("--markdown", action="store_true", help="the angle-conventions table (markdown)")
     e.set_defaults(func=cmd_exercises)
 
-    r = sub.add_parser("render", help="render a synthetic patient doing an exercise, with ground truth")
-    r.add_argument("--exercise", required=True)
-    r.add_argument("--side", choices=("left", "right"), default="left")
-    r.add_argument("--view", default="front", help="front, side, oblique, or degrees off the required view")
-    r.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing")
-    r.add_argument("--reps", type=_number(1, 100, int), default=3)
+    r = sub.add_parser("render", help="render a synthetic patient doing an exercise, with ground truth",
+                       description="Render a synthetic patient doing an exercise to a video, with a .truth.json "
+                       "beside it (every catalog angle per frame, every rep).")
+    r.add_argument("--exercise", required=True, help="catalog id, e.g. knee_flexion (see `romcam exercises`)")
+    r.add_argument("--side", choices=("left", "right"), default="left",
+                   help="the patient's body side that moves: left or right (default %(default)s)")
+    r.add_argument("--view", default="front", metavar="VIEW",
+                   help="where the camera looks from: front, side (the moving side), oblique (45° toward it), or a "
+                        "number of degrees (-180 to 180) away from the exercise's required view (default "
+                        "%(default)s)")
+    r.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing",
+                   help="the patient's posture: standing, seated or lying (default %(default)s)")
+    r.add_argument("--reps", type=_number(1, 100, int), default=3, metavar="N",
+                   help="number of repetitions, 1 to 100 (default %(default)s)")
     r.add_argument("--short", type=int, nargs="*", metavar="I",
-                   help="reps that fall short, numbered from 0 (e.g. --short 1 for the second)")
-    r.add_argument("--hold", type=_number(0, 60), default=0.5, help="hold at the peak, seconds")
-    r.add_argument("--rep-seconds", type=_number(0.2, 120), default=3.0,
-                   help="one rep's rise and return, seconds (speed)")
-    r.add_argument("--peak", type=_angle, help="peak angle of each rep, degrees (default: per exercise)")
-    r.add_argument("--rest-angle", type=_angle, help="angle between reps, degrees (default: per exercise)")
-    r.add_argument("--camera-height", type=_number(0, 10), help="camera height above the floor, metres")
-    r.add_argument("--camera-tilt", type=_number(-89, 89), default=0.0, help="camera pitch, degrees")
-    r.add_argument("--fps", type=_number(1, 240), default=30.0)
-    r.add_argument("--width", type=_number(32, 7680, int), default=640)
-    r.add_argument("--height", type=_number(32, 4320, int), default=480)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--background", choices=("plain", "textured", "room"), default="plain")
-    r.add_argument("--noise", type=_number(0, 100), default=0.0, help="sensor noise std, 8-bit levels")
+                   help="reps that fall short, numbered from 0 (e.g. --short 1 for the second; default none)")
+    r.add_argument("--hold", type=_number(0, 60), default=0.5, metavar="S",
+                   help="hold at the peak, seconds, 0 to 60 (default %(default)s)")
+    r.add_argument("--rep-seconds", type=_number(0.2, 120), default=3.0, metavar="S",
+                   help="one rep's rise and return, seconds, 0.2 to 120: the speed (default %(default)s)")
+    r.add_argument("--peak", type=_angle, metavar="DEG",
+                   help="peak angle of each rep, degrees, within what the joint can do (default: per exercise)")
+    r.add_argument("--rest-angle", type=_angle, metavar="DEG",
+                   help="angle between reps, degrees, within what the joint can do (default: per exercise)")
+    r.add_argument("--camera-height", type=_number(0, 10), metavar="M",
+                   help="camera height above the floor, metres, 0 to 10, still aimed at the patient (default: "
+                        "placed to frame the patient)")
+    r.add_argument("--camera-tilt", type=_number(-89, 89), default=0.0, metavar="DEG",
+                   help="camera pitch, degrees, -89 to 89, positive up (default %(default)s)")
+    r.add_argument("--fps", type=_number(1, 240), default=30.0,
+                   help="frames per second, 1 to 240 (default %(default)s)")
+    r.add_argument("--width", type=_number(32, 7680, int), default=640, metavar="PX",
+                   help="frame width, pixels, 32 to 7680 (default %(default)s)")
+    r.add_argument("--height", type=_number(32, 4320, int), default=480, metavar="PX",
+                   help="frame height, pixels, 32 to 4320 (default %(default)s)")
+    r.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="random seed: the figure's clothes and looks, the scene and the noise (default %(default)s)")
+    r.add_argument("--background", choices=("plain", "textured", "room"), default="plain",
+                   help="behind the patient: plain, textured or room (default %(default)s)")
+    r.add_argument("--noise", type=_number(0, 100), default=0.0, metavar="STD",
+                   help="sensor noise, standard deviation in 8-bit levels, 0 to 100 (default %(default)s)")
     r.add_argument("--body", choices=("procedural", "makehuman"), default="procedural",
-                   help="procedural shapes, or the MakeHuman CC0 mesh (needs ../shared/media/makehuman)")
+                   help="procedural shapes, or the MakeHuman CC0 mesh (needs ../shared/media/makehuman; default "
+                        "%(default)s)")
     r.add_argument("--caregiver", action="store_true",
                    help="passive ROM: a caregiver holds and moves the patient's limb (two people in frame)")
     r.add_argument("--crossing", action="store_true",
                    help="with a caregiver (implies --caregiver): after the first rep they walk across behind "
                    "the patient and come back")
-    r.add_argument("--out", required=True, help="output video (.mp4); the truth goes beside it")
+    r.add_argument("--out", required=True, metavar="VIDEO",
+                   help=f"the video to write ({', '.join(VIDEO_SUFFIXES)}); the truth goes beside it "
+                        "(NAME.truth.json)")
     r.set_defaults(func=cmd_render)
 
     d = sub.add_parser("demo", help="render a demo clip, analyse it and store it as a demo session")
-    d.add_argument("--exercise", default="shoulder_abduction")
+    d.add_argument("--exercise", default="shoulder_abduction",
+                   help="catalog id of the exercise shown (default %(default)s; see `romcam exercises`)")
     d.add_argument("--out-dir", help="where the demo clip is kept (default: demo/ in ROMCAM_DATA, "
                    "~/.local/share/romcam)")
     d.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
@@ -887,10 +942,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", metavar="PATH", help="pose model bundle (default: the bundled full model)")
     s.add_argument("--no-live", action="store_true", help="serve the API and dashboard only, no capture")
     s.add_argument("--subject", default="auto", metavar="WHO",
-                   help="which person is the patient: auto, image-left, image-right, lying, seated or X,Y (a point "
-                        "in the image, 0..1); the caregiver can also tap the patient on /coach")
+                   help="which person is the patient: auto (default), image-left, image-right, lying, seated or X,Y (a "
+                        "point in the image, 0..1); the caregiver can also tap the patient on /coach")
     s.add_argument("--mode", choices=("active", "active_assisted", "passive"), default="active",
-                   help="with --exercise: who moves the limb (passive: a caregiver; the cues speak to them)")
+                   help="with --exercise: who moves the limb (default %(default)s; passive: a caregiver; the cues "
+                        "speak to them)")
     s.add_argument("--posture", choices=("standing", "seated", "lying"),
                    help="with --exercise: the patient's posture (camera setup, subject choice)")
     s.add_argument("--auth", choices=("local", "clinic"),

@@ -506,3 +506,39 @@ def test_cli_text_too_long_for_the_database_is_a_usage_error(clinic: Clinic, db_
     done = subprocess.run(cmd, input="a long enough password\n", capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert flag in done.stderr and "at most" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("argv, code, says", [
+    (["--email", "not-an-email", "--role", "clinician"], 2, "romcam: --email: give an email address"),
+    (["--email", "a\tb@clinic.test", "--role", "clinician"], 2, "romcam: --email: an email address has no spaces"),
+    (["--email", "y@clinic.test", "--role", "caregiver"], 2, "romcam: --patient: a caregiver acts for one patient"),
+    (["--email", "y@clinic.test", "--role", "admin", "--patient", "{own}"], 2,
+     "romcam: --patient: an admin is not tied to one patient"),
+    (["--email", "y@clinic.test", "--role", "patient", "--patient", "00000000-0000-4000-8000-000000000000"], 2,
+     "romcam: --patient 00000000-0000-4000-8000-000000000000: no such patient in this database"),
+    (["--email", "Clinician@Clinic.test", "--role", "clinician"], 1,
+     "romcam: an account with email clinician@clinic.test exists already: give another --email, or set its "
+     "password with `romcam user password --email clinician@clinic.test`"),
+])  # fmt: skip
+def test_cli_user_create_checks_everything_before_asking_for_the_password(clinic: Clinic, db_url: str,
+                                                                          argv: list[str], code: int,
+                                                                          says: str) -> None:
+    """An admin who typed a password (twice) was only then told the role needs --patient or the email is
+    wrong. Nothing on standard input: the mistake is said, not "no password given"."""
+    argv = [a.replace("{own}", str(clinic.own)) for a in argv]
+    cmd = [sys.executable, "-m", "romcam.cli", "user", "create", "--db", db_url, *argv]
+    done = subprocess.run(cmd, input="", capture_output=True, text=True, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert done.stderr.startswith(says) and done.stderr.count("\n") == 1, done.stderr
+
+
+@pytest.mark.parametrize("email", ["a\tb@clinic.test", "a b@clinic.test", "ab@clinic\n.test", "ab@cli\x07nic.test",
+                                   "ab\u200b@clinic.test", "@clinic.test", "ab@"])
+def test_an_email_with_whitespace_or_control_characters_is_refused_by_the_api(clinic: Clinic, email: str) -> None:
+    """A tab pasted into an address made an account whose login nobody can type; the API and `romcam user
+    create` share one rule (accounts.email_problem)."""
+    r = clinic.client("admin").post("/api/users", json={"email": email, "password": PASSWORD, "role": "clinician"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "email"], r.text
+    with clinic.store.session() as db:
+        assert not any(u.email == accounts.normalize_email(email) for u in accounts.list_users(db))

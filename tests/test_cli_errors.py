@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import video_frames, write_mjpg
+from helpers import free_port, video_frames, write_mjpg
 
 from romcam.cli import main
 from romcam.errors import CameraError
@@ -176,3 +176,61 @@ def test_rekey_with_a_mistyped_database_url_says_so_in_one_line(capsys, monkeypa
     code, out, err = _run(["audit", "rekey", "--db", "clinic.db"], capsys)
     assert code == 1
     assert err == "romcam: cannot read database URL 'clinic.db': use sqlite:///PATH or postgresql://USER@HOST/DB\n"
+
+
+def test_exercises_refuses_two_formats_at_once(capsys) -> None:
+    """`--json --markdown` printed only the markdown: asked for two formats on one output, the user is told
+    to choose (argparse's usage error, exit 2) and gets neither half-way."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["exercises", "--json", "--markdown"])
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    assert "argument --markdown: not allowed with argument --json" in err, err
+    assert main(["exercises", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["id"]  # one format alone still works
+
+
+@pytest.mark.parametrize("live", [[], ["--no-live"]])
+def test_serve_a_negative_camera_index_is_a_usage_error(tmp_path: Path, capsys, live: list[str]) -> None:
+    """`--source -1` was taken for a file name ("video not found"): it is a camera index out of range,
+    refused first (the port is taken, so a server that got further stops there rather than serving)."""
+    import socket
+
+    db = tmp_path / "r.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        rc, out, err = _run(["serve", "--source", "-1", *live, "--port", port, "--db", f"sqlite:///{db}"], capsys)
+    assert rc == 2
+    assert err == ("romcam: --source -1: a camera index must be 0 or more (0 is the first camera); or give a video "
+                   "file or a stream URL\n"), err
+    assert not db.exists(), "refused before anything is opened"
+
+
+def test_serve_a_video_file_named_like_a_negative_number_is_still_played(tmp_path: Path, capsys,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal is for a camera index only: a file called "-1" that exists is a video source as before
+    (here not a video: it reaches the source, exit 5, not the usage error)."""
+    monkeypatch.chdir(tmp_path)
+    Path("-1").write_text("not a video")
+    rc, out, err = _run(["serve", "--source", "-1", "--port", str(free_port()), "--db",
+                         f"sqlite:///{tmp_path / 'r.db'}"], capsys)
+    assert rc == 5 and "camera index" not in err, err
+
+
+def test_link_without_a_token_says_one_is_needed_and_where_it_comes_from(tmp_path: Path, capsys,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing piped in (or Enter at the prompt) was "--token is not a romcam device token": the patient
+    had not given one yet, and needs to know where one is made."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    path = tmp_path / "link.toml"
+    rc, out, err = _run(["link", "--upload-to", "https://clinic.example", "--config", str(path)], capsys)
+    assert rc == 2
+    assert err == ("romcam: no device token given: the patient's PT or the clinic's admin makes one on the clinic's "
+                   "dashboard (the patient's page, \"Create a device token\") or with `romcam token create --patient "
+                   "ID` on the clinic server; then give it with --token, paste it when asked, or pipe it on standard "
+                   "input\n"), err
+    assert not path.exists()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import cv2
 import pytest
 
-from romcam.cli import main
+from romcam.cli import VIDEO_SUFFIXES, build_parser, main
 
 
 def test_render_flags_reach_the_truth(tmp_path: Path, capsys) -> None:
@@ -66,3 +67,55 @@ def test_render_refuses_what_no_body_does_before_rendering(tmp_path: Path, capsy
     assert rc == 2, err
     assert said in err, err
     assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+@pytest.mark.parametrize("name, said", [
+    ("r.txt", ".txt is not a video file extension"),
+    ("clip", "it has no video file extension"),
+])  # fmt: skip
+def test_render_out_without_a_video_extension_names_the_accepted_ones(tmp_path: Path, capsys, name: str,
+                                                                     said: str) -> None:
+    """`--out r.txt` was blamed on the folder ("OpenCV cannot write a 640 x 480 video to /tmp"), which the
+    user may well write to: the name is at fault, and the message says which names work."""
+    out = tmp_path / name
+    rc = main(["render", "--exercise", "knee_flexion", "--reps", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err == (f"romcam: --out {out}: {said} — end the name with one of .mp4, .m4v, .mov, .avi, .mkv, "
+                   f"e.g. --out {out.with_suffix('.mp4')}\n"), err
+    assert not list(tmp_path.iterdir())  # refused before anything was written
+
+
+@pytest.mark.parametrize("suffix", VIDEO_SUFFIXES)
+def test_every_accepted_render_extension_is_one_opencv_writes(tmp_path: Path, suffix: str) -> None:
+    """The names the message offers are ones render_clip's 'mp4v' writer really opens."""
+    writer = cv2.VideoWriter(str(tmp_path / f"x{suffix}"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    try:
+        assert writer.isOpened(), suffix
+    finally:
+        writer.release()
+
+
+def _options(parser: argparse.ArgumentParser, path: tuple[str, ...] = ("romcam",)):  # type: ignore[no-untyped-def]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _options(sub, (*path, name))
+        elif not isinstance(action, argparse._HelpAction | argparse._VersionAction):
+            yield " ".join(path), action
+
+
+def test_every_option_of_every_command_is_explained_in_its_help(capsys) -> None:
+    """`romcam render --help` left --exercise, --fps, --width, --seed ... bare: every option says what it
+    is, and one with a default value names it (what the user gets by leaving it out)."""
+    bare = [f"{cmd} {'/'.join(a.option_strings) or a.dest}" for cmd, a in _options(build_parser()) if not a.help]
+    assert bare == []
+    for cmd, action in _options(build_parser()):
+        if action.default not in (None, False) and action.option_strings:
+            assert "default" in action.help, f"{cmd} {action.option_strings[0]}: the default is not said"
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    text = capsys.readouterr().out
+    for said in ("frames per second, 1 to 240 (default 30.0)", "frame width, pixels", "random seed",
+                 "(.mp4, .m4v, .mov, .avi, .mkv)"):
+        assert said in " ".join(text.split()), said

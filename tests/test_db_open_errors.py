@@ -3,6 +3,11 @@ and nothing read or written — never "check that the server is running" (SQLite
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,3 +31,48 @@ def test_a_folder_given_as_the_sqlite_database_says_so(command: list[str], tmp_p
                    f"file in it, e.g. sqlite:///{folder / 'romcam.db'}"), err
     assert list(folder.iterdir()) == []
     assert clip.read_bytes() == b"not read: the database is refused first"
+
+
+@contextmanager
+def _as_another_user() -> Iterator[None]:
+    """Root writes in any folder: as root, act as ``nobody`` meanwhile (the effective ids only, so that
+    root's are taken back after); as anyone else, as oneself."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+@pytest.mark.parametrize("name", ["romcam.db", "new.db"])  # the clinic's database, and one to be made
+def test_a_read_only_folder_is_named_not_called_a_read_only_database(name: str, capsys) -> None:
+    """A database file that may be written, in a folder that may not: SQLite cannot make its journal and
+    lock files beside it and says "readonly database", which sent the user to the file. The folder is at
+    fault; the message names it and what to do."""
+    folder = Path(tempfile.mkdtemp(prefix="romcam-ro-", dir="/tmp"))  # not under root's private pytest folder
+    url = f"sqlite:///{folder / 'romcam.db'}"
+    try:
+        assert main(["token", "create", "--patient", "00000000-0000-0000-0000-000000000001", "--db", url]) == 2
+        capsys.readouterr()  # the database made (and romcam's modules loaded) as the folder's owner
+        for f in folder.iterdir():
+            f.chmod(0o666)
+        folder.chmod(0o555)
+        db = folder / name
+        with _as_another_user():
+            rc = main(["token", "create", "--patient", "00000000-0000-0000-0000-000000000001", "--db",
+                       f"sqlite:///{db}"])
+        err = capsys.readouterr().err
+        assert rc == 1, err
+        assert err == (f"romcam: cannot open the database sqlite:///{db}: the folder {folder} is not writable — "
+                       "SQLite creates its journal and lock files beside the database, so romcam must be able to "
+                       f"write in that folder: make it writable (chmod u+w {folder}), or give --db (or ROMCAM_DB, "
+                       "or ROMCAM_DATA for the default) a file in a folder you may write to\n"), err
+        assert sorted(p.name for p in folder.iterdir()) == ["romcam.db"]
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

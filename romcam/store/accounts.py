@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,21 @@ def sha256_hex(secret: str) -> str:
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """What is wrong with a new account's email address (after :func:`normalize_email`), or None. One rule
+    for the API and ``romcam user create``: a name, one ``@`` and a domain, with no space, tab, line break
+    or other invisible character inside (one pasted in would make a login nobody can type)."""
+    if len(email) > 254:
+        return "give an email address of at most 254 characters"
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Zs") for c in email):
+        return ("an email address has no spaces, tabs, line breaks or other invisible characters: type it again "
+                "rather than pasting it")
+    name, at, domain = email.rpartition("@")
+    if not at or not name or not domain:
+        return "give an email address (name@example.org)"
+    return None
 
 
 def hash_password(password: str) -> str:
@@ -97,11 +113,28 @@ def acts_for_local_patient(db: DB, patient_id: uuid.UUID | None) -> bool:
 def create_user(db: DB, *, email: str, password: str, role: str, name: str = "",
                 patient_id: uuid.UUID | None = None) -> User:
     """A new active account. Patients and caregivers need ``patient_id``; the other roles refuse one."""
+    email = check_new_user(db, email=email, role=role, patient_id=patient_id)
+    user = User(email=email, name=name, role=role, patient_id=patient_id, password_hash=hash_password(password),
+                active=True)
+    db.add(user)
+    try:
+        db.commit()
+    except IntegrityError:  # made by someone else since the check
+        db.rollback()
+        raise ConflictError(f"an account with email {email} exists already") from None
+    return user
+
+
+def check_new_user(db: DB, *, email: str, role: str, patient_id: uuid.UUID | None = None) -> str:
+    """Everything about a new account but its password, checked as :func:`create_user` checks it (so that
+    ``romcam user create`` says what is wrong before asking for a password); returns the normalized email.
+    Raises InvalidError, NotFoundError (no such patient) or ConflictError (the email is taken)."""
     if role not in ROLES:
         raise InvalidError(("body", "role"), f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     email = normalize_email(email)
-    if "@" not in email or len(email) > 254:
-        raise InvalidError(("body", "email"), "give an email address")
+    problem = email_problem(email)
+    if problem:
+        raise InvalidError(("body", "email"), problem)
     if role in PATIENT_ROLES:
         if patient_id is None:
             raise InvalidError(("body", "patient_id"), f"a {role} acts for one patient: give --patient / patient_id")
@@ -113,15 +146,9 @@ def create_user(db: DB, *, email: str, password: str, role: str, name: str = "",
     elif patient_id is not None:
         article = "an" if role[0] in "aeiou" else "a"  # an admin
         raise InvalidError(("body", "patient_id"), f"{article} {role} is not tied to one patient: leave patient_id out")
-    user = User(email=email, name=name, role=role, patient_id=patient_id, password_hash=hash_password(password),
-                active=True)
-    db.add(user)
-    try:
-        db.commit()
-    except IntegrityError:
-        db.rollback()
-        raise ConflictError(f"an account with email {email} exists already") from None
-    return user
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ConflictError(f"an account with email {email} exists already")
+    return email
 
 
 def get_user(db: DB, user_id: uuid.UUID) -> User:

@@ -99,6 +99,12 @@ def migrate(engine: Engine) -> None:
 def open_problem(url: str, exc: BaseException) -> DatabaseError:
     """Why the database at ``url`` could not be opened, and what to do, from what opening it raised."""
     where = make_url(url).render_as_string()
+    folder = _unwritable_folder(url)
+    if folder is not None:  # SQLite's own words would be "readonly database" or "unable to open database file"
+        return DatabaseError(f"cannot open the database {where}: the folder {folder} is not writable — SQLite "
+                             "creates its journal and lock files beside the database, so romcam must be able to "
+                             f"write in that folder: make it writable (chmod u+w {folder}), or give --db (or "
+                             "ROMCAM_DB, or ROMCAM_DATA for the default) a file in a folder you may write to")
     cause = storage_cause(exc)
     detail = str(getattr(exc, "orig", None) or (exc.strerror if isinstance(exc, OSError) else None) or exc)
     if cause is not None and cause != UNREACHABLE:
@@ -123,6 +129,24 @@ def open_problem(url: str, exc: BaseException) -> DatabaseError:
                              "give --db (or ROMCAM_DB, or ROMCAM_DATA for the default) a place romcam may write to")
     return DatabaseError(f"cannot open the database {where}: {detail} — check --db / ROMCAM_DB and that the "
                          "server is running")
+
+
+def _unwritable_folder(url: str) -> Path | None:
+    """For a SQLite file database: the folder it is in (or, not made yet, the nearest one above that is)
+    when this process may not write in it; else None."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or is_in_memory(url):
+        return None
+    folder = Path(parsed.database).expanduser().absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return None
+    writable = os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids)
+    return None if writable else folder
 
 
 class Store:

@@ -69,8 +69,15 @@ def check_url(url: str) -> str:
     return url.strip().rstrip("/")
 
 
+# where a device token comes from: the clinic makes it for the patient (docs/sync.md)
+TOKEN_HOWTO = ("the patient's PT or the clinic's admin makes one on the clinic's dashboard (the patient's page, "
+               "\"Create a device token\") or with `romcam token create --patient ID` on the clinic server")
+
+
 def check_token(token: str) -> str:
     token = token.strip()
+    if not token:
+        raise UsageError(f"no device token given: {TOKEN_HOWTO}")
     if not token.startswith("romcam_dt_") or len(token) < 20 or any(c.isspace() for c in token):
         raise UsageError("--token is not a romcam device token (it starts with romcam_dt_): copy it again from "
                          "the clinic's dashboard or `romcam token create`")
