@@ -1011,3 +1011,20 @@ def _safe_minimum_in_the_dashboard(page, server: str) -> None:  # type: ignore[n
         .map(l => [l.y, l.label, l.color])""")
     assert [-3, "safe min −3°", "#B00020"] in lines and [90, "safe max 90°", "#B00020"] in lines, lines
     _screenshot(page, "dashboard-safe-min-session.png")
+
+
+def test_the_exercise_list_names_each_motion_once_as_the_catalog_does(page, server) -> None:
+    """The prescription editor's exercise list: each motion by the catalog's own display name, an
+    experimental one flagged once ("Neck rotation (experimental)", not "… (experimental) (experimental)")."""
+    from romcam.catalog import default_catalog
+
+    _, patient = Api(server)("POST", "/api/patients", {"name": f"Exercise list {uuid.uuid4().hex[:4]}"})
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    page.locator("#new-prescription").click()
+    options = page.locator("#prescription-form select[name=exercise] option")
+    shown = dict(zip(options.evaluate_all("os => os.map((o) => o.value)"), options.all_inner_texts(), strict=True))
+    expected = {m.id: m.display_name for m in default_catalog()}
+    assert shown == expected
+    experimental = [text for mid, text in shown.items() if get_motion(mid).experimental]
+    assert experimental and all(text.count("(experimental)") == 1 for text in experimental), experimental
