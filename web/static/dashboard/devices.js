@@ -1,5 +1,5 @@
 /* The patient page's device tokens (staff only): list, create (the token is shown once, until it is revoked),
- * revoke (after a confirmation naming the machine).
+ * with the command that links the patient's laptop to this clinic, revoke (after a confirmation naming the machine).
  * Patients, caregivers and anyone else get 403 from the API, and the section stays hidden. */
 "use strict";
 
@@ -69,6 +69,8 @@
     try {
       const made = await R.api(`/api/patients/${patientId}/tokens`, { json: { label: form.elements.label.value.trim() } });
       document.getElementById("new-token-value").textContent = made.token;
+      // what to run on the laptop: this clinic's address as the PT reaches it (the HTTPS proxy's, in production)
+      document.getElementById("new-token-command").textContent = `romcam link --upload-to ${window.location.origin}`;
       newToken.dataset.tokenId = made.id;
       newToken.hidden = false;
       form.reset();
