@@ -1028,3 +1028,22 @@ def test_the_exercise_list_names_each_motion_once_as_the_catalog_does(page, serv
     assert shown == expected
     experimental = [text for mid, text in shown.items() if get_motion(mid).experimental]
     assert experimental and all(text.count("(experimental)") == 1 for text in experimental), experimental
+
+
+def test_no_device_token_is_offered_for_this_computers_own_patient(page, server) -> None:
+    """The server's own patient ("Me", the live coach's) gets no device token (the API refuses one, naming
+    "POST /api/patients"): their page must not offer the form, while a patient added on the dashboard's does."""
+    from playwright.sync_api import expect
+
+    api = Api(server)
+    _, patients = api("GET", "/api/patients")
+    me = next(p for p in patients if p["is_local"])  # type: ignore[union-attr]
+    _, other = api("POST", "/api/patients", {"name": f"Clinic patient {uuid.uuid4().hex[:4]}"})
+    page.goto(f"{server}/patients/{other['id']}")
+    expect(page.locator("#devices-section")).to_be_visible()
+    page.goto(f"{server}/patients/{me['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    # decided: shown, or hidden on purpose
+    page.wait_for_selector("#devices-section[data-ready=true], #devices-section:not([hidden])", state="attached")
+    expect(page.locator("#devices-section")).to_be_hidden()
+    assert "Create a device token" not in page.locator("body").inner_text()
