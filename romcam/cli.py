@@ -145,10 +145,7 @@ def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
 
     patient_id = None
     if args.patient:
-        try:
-            patient_id = uuid.UUID(args.patient)
-        except ValueError:
-            raise UsageError(f"--patient must be a patient id (a UUID), got {args.patient!r}") from None
+        patient_id = _uuid_arg(args.patient, "--patient")
     _refuse_in_memory(args.db, "--save")
     store = Store(args.db)
     try:
@@ -670,7 +667,8 @@ def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise UsageError(f"{flag} {value!r} is not a patient id (a UUID, as the dashboard shows)") from None
+        raise UsageError(f"{flag} {value!r} is not a patient id: it is the UUID at the end of the patient's page "
+                         "address on the dashboard (…/patients/<id>), or in GET /api/patients") from None
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:

@@ -261,3 +261,39 @@ def test_after_the_login_the_pt_is_back_on_the_page_they_were_reading(tmp_path: 
             _log_in(page)
             expect(page).to_have_url(base + "/")
         assert not errors, errors
+
+
+def test_a_new_device_token_says_what_to_run_on_the_laptop_and_that_command_links_it(tmp_path: Path) -> None:
+    """The PT who made a token is told what to do with it: the page names the `romcam link` command with this
+    clinic's address, and that command, run as shown with the token pasted, links a laptop that the clinic
+    then knows as the patient's."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+    import tomllib
+
+    from playwright.sync_api import expect
+
+    with _clinic(tmp_path) as (pw, base, page, errors, ids):
+        page.goto(f"{base}/patients/{ids['ada']}")
+        _log_in(page)
+        expect(page.locator("#devices-section")).to_be_visible()
+        page.fill("#new-device input[name=label]", "Ada's laptop")
+        page.click("#new-device button[type=submit]")
+        expect(page.locator("#new-token")).to_be_visible()
+        token = page.locator("#new-token-value").inner_text()
+        command = shlex.split(page.locator("#new-token-command").inner_text())
+        assert command[:3] == ["romcam", "link", "--upload-to"], command
+        assert "paste this token" in page.locator("#new-token").inner_text()
+        link_file = tmp_path / "laptop" / "link.toml"
+        done = subprocess.run([sys.executable, "-m", "romcam.cli", *command[1:], "--config", str(link_file)],
+                              input=token + "\n", capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "HOME": str(tmp_path / "laptop")})
+        assert done.returncode == 0, done.stderr
+        saved = tomllib.loads(link_file.read_text())
+        assert saved["upload_to"] == base
+        r = pw.request.new_context().get(f"{saved['upload_to']}/api/device",
+                                         headers={"Authorization": f"Bearer {saved['token']}"})
+        assert r.status == 200 and r.json()["patient_name"] == "Ada Lovelace"
+        assert errors == []

@@ -109,7 +109,7 @@ def test_save_problems_are_found_before_the_analysis(tmp_path: Path, capsys, dem
     code, out, err = _run([*base, "--db", db, "--patient", str(uuid.uuid4())], capsys)
     assert code == 2 and "no such patient in this database" in err and out == "", (out, err)
     code, out, err = _run([*base, "--db", db, "--patient", "xyz"], capsys)
-    assert code == 2 and "--patient must be a patient id" in err and out == ""
+    assert code == 2 and "is not a patient id" in err and out == ""
     for memory in ("sqlite:///:memory:", "sqlite://"):
         code, out, err = _run([*base, "--db", memory], capsys)
         assert code == 2 and "in-memory database is gone when romcam exits" in err and out == ""

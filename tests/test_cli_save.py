@@ -98,7 +98,7 @@ def test_analyze_save_on_a_read_only_database_says_so_and_stores_nothing(demo_cl
 def test_analyze_save_refuses_an_unknown_patient(demo_clip, tmp_path, capsys) -> None:
     code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "-q", "--save", "--patient",
                  "not-a-uuid", "--db", f"sqlite:///{tmp_path / 'r.db'}"])
-    assert code == 2 and "--patient must be a patient id" in capsys.readouterr().err
+    assert code == 2 and "is not a patient id" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["serve", "--help"]])

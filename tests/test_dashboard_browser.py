@@ -1011,3 +1011,39 @@ def _safe_minimum_in_the_dashboard(page, server: str) -> None:  # type: ignore[n
         .map(l => [l.y, l.label, l.color])""")
     assert [-3, "safe min −3°", "#B00020"] in lines and [90, "safe max 90°", "#B00020"] in lines, lines
     _screenshot(page, "dashboard-safe-min-session.png")
+
+
+def test_the_exercise_list_names_each_motion_once_as_the_catalog_does(page, server) -> None:
+    """The prescription editor's exercise list: each motion by the catalog's own display name, an
+    experimental one flagged once ("Neck rotation (experimental)", not "… (experimental) (experimental)")."""
+    from romcam.catalog import default_catalog
+
+    _, patient = Api(server)("POST", "/api/patients", {"name": f"Exercise list {uuid.uuid4().hex[:4]}"})
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    page.locator("#new-prescription").click()
+    options = page.locator("#prescription-form select[name=exercise] option")
+    shown = dict(zip(options.evaluate_all("os => os.map((o) => o.value)"), options.all_inner_texts(), strict=True))
+    expected = {m.id: m.display_name for m in default_catalog()}
+    assert shown == expected
+    experimental = [text for mid, text in shown.items() if get_motion(mid).experimental]
+    assert experimental and all(text.count("(experimental)") == 1 for text in experimental), experimental
+
+
+def test_no_device_token_is_offered_for_this_computers_own_patient(page, server) -> None:
+    """The server's own patient ("Me", the live coach's) gets no device token (the API refuses one, naming
+    "POST /api/patients"): their page must not offer the form, while a patient added on the dashboard's does."""
+    from playwright.sync_api import expect
+
+    api = Api(server)
+    _, patients = api("GET", "/api/patients")
+    me = next(p for p in patients if p["is_local"])  # type: ignore[union-attr]
+    _, other = api("POST", "/api/patients", {"name": f"Clinic patient {uuid.uuid4().hex[:4]}"})
+    page.goto(f"{server}/patients/{other['id']}")
+    expect(page.locator("#devices-section")).to_be_visible()
+    page.goto(f"{server}/patients/{me['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    # decided: shown, or hidden on purpose
+    page.wait_for_selector("#devices-section[data-ready=true], #devices-section:not([hidden])", state="attached")
+    expect(page.locator("#devices-section")).to_be_hidden()
+    assert "Create a device token" not in page.locator("body").inner_text()

@@ -55,3 +55,65 @@ def test_the_safe_minimum_is_drawn_where_the_knee_would_be_at_it(safe_min: float
     assert np.linalg.norm(centre) == pytest.approx(60.0, abs=6.0)  # on the arc (0.6 x the shin's 100 px)
     without = replace(item, safe_min=None)
     assert len(_red(annotate(blank, frame, get_motion("knee_extension"), without, angle=70.0, zone="in_target"))) == 0
+
+
+def _white_after(jpeg: bytes, text: str) -> int:
+    """Near-white pixels in the status line's band (bottom-left of the picture, where annotate writes
+    "<state>  rep N" in white on a black edge) to the right of ``text``: what is written after it."""
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    h = image.shape[0]
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
+    band = image[h - 32:h - 2, 10 + width + 6:10 + width + 110]
+    return int(np.count_nonzero(np.all(band > 215, axis=2)))
+
+
+def test_before_start_the_picture_shows_no_rep_count_as_the_page_shows_none(demo_clip) -> None:  # type: ignore[no-untyped-def]
+    """The page shows REPS 0 until Start (the demo loops: a count that drops to 0 at Start reads as reps
+    lost), while the detector already counts. The picture must not say "positioning  rep 2" beside it:
+    after Start its count is the page's."""
+    import threading
+    import time
+
+    from romcam.live.capture import CaptureWorker, LiveOptions
+
+    seen: list[dict] = []
+    counted = threading.Event()
+
+    def publish(ev: dict) -> None:
+        seen.append(ev)
+        if ev.get("type") == "frame" and ev.get("started") is False and (ev.get("rep") or 0) >= 1:
+            counted.set()
+
+    worker = CaptureWorker(LiveOptions(source=str(demo_clip), loop=True), [measure_only("shoulder_abduction", "left")],
+                           recorder=None, publish=publish)
+    worker.start()
+    worker.wake()
+    try:
+        deadline = time.monotonic() + 120
+        while not counted.is_set() and time.monotonic() < deadline:
+            _ = worker.jpeg_seq  # a video client is watching: annotated pictures are made
+            time.sleep(0.05)
+        assert counted.is_set(), "the detector counted no rep of the demo before Start"
+        seq = worker.jpeg_seq
+        while worker.jpeg_seq == seq:  # a picture made after the detector's count
+            time.sleep(0.02)
+        status = worker.status()
+        assert status.get("started") in (False, None)
+        before = worker.latest_jpeg
+        assert before is not None
+        state = next(e["state"] for e in reversed(seen) if e.get("type") == "frame")
+        assert _white_after(before, state.replace("_", " ")) == 0, "a rep count is written after the state"
+        worker.command("start")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            seq = worker.jpeg_seq
+            while worker.jpeg_seq == seq:
+                time.sleep(0.02)
+            if _white_after(worker.latest_jpeg, "exercising") > 0:  # type: ignore[arg-type]
+                break
+        else:
+            raise AssertionError("after Start the picture shows no rep count")
+    finally:
+        worker.stop()

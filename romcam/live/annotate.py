@@ -83,14 +83,15 @@ def _outline(out: np.ndarray, pose: Pose, colour: tuple[int, int, int], thicknes
 
 
 def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: PlanItem, *, angle: float,
-             zone: str, demo: bool = False, state: str = "", rep: int = 0, subject: Pose | None = None,
+             zone: str, demo: bool = False, state: str = "", rep: int | None = None, subject: Pose | None = None,
              others: tuple[Pose, ...] = (), tracked: bool = False, confirmed: bool = False) -> np.ndarray:
     """A copy of ``image`` (BGR) with the skeleton, the angle at the joint and the target arc.
 
     With a subject tracker (``tracked``), the patient (``subject``) is drawn in a green box labelled
     PATIENT and everyone else (``others``) in a grey one whenever more than one person is in view, so
     the caregiver sees who is measured; with nobody locked, everyone is grey and labelled "tap the
-    patient"."""
+    patient". ``rep``: the reps the page shows, or None before Start (the page shows none then, so
+    neither does the picture: a second, different count would confuse the patient)."""
     out = image.copy()
     h, w = out.shape[:2]
     pose = subject if tracked else (main_pose(frame) if frame is not None else None)
@@ -138,7 +139,7 @@ def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: P
         org = (min(max(centre[0] + 12, 0), w - 140), min(max(centre[1] - 12, 30), h - 10))
         cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 5, cv2.LINE_AA)
         cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2, cv2.LINE_AA)
-    status = f"{state.replace('_', ' ')}  rep {rep}" if state else ""
+    status = state.replace("_", " ") + (f"  rep {rep}" if rep is not None else "") if state else ""
     if status:
         cv2.putText(out, status, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 5, cv2.LINE_AA)
         cv2.putText(out, status, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)

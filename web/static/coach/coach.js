@@ -1460,7 +1460,16 @@
         p.notes ? el("p", { class: "plan-notes" }, `From ${p.mode === "passive" ? "the" : "your"} therapist: ${p.notes}`) : null,
         p.instructions ? el("p", { class: "plan-facts" }, p.instructions) : null);
     }));
-    if (app.plan.length) $("plan-empty").hidden = true;
+    // no prescription behind any item (none yet, or --exercise): the one exercise measured is not the PT's plan
+    const prescribed = app.plan.some((p) => p.prescription_id);
+    $("plan-title").textContent = app.plan.length && !prescribed ? "No plan from the therapist yet" : "Today's plan";
+    if (app.plan.length) {
+      const helper = app.plan.every((p) => p.mode === "passive");
+      $("plan-empty").hidden = prescribed;
+      $("plan-empty").textContent = prescribed ? "" : `romcam measures this exercise and shows the range reached, with no `
+        + `target to reach. ${helper ? "The patient's" : "Your"} therapist sets the plan (exercises, targets, safe limits) `
+        + "on romcam's dashboard; it then shows here.";
+    }
     const current = app.plan[index];
     if (current) {
       const name = exerciseName(current.exercise, current.exercise_name);

@@ -1,6 +1,8 @@
 /* The patient page's device tokens (staff only): list, create (the token is shown once, until it is revoked),
- * revoke (after a confirmation naming the machine).
- * Patients, caregivers and anyone else get 403 from the API, and the section stays hidden. */
+ * with the command that links the patient's laptop to this clinic, revoke (after a confirmation naming the machine).
+ * Patients, caregivers and anyone else get 403 from the API, and the section stays hidden; so it does on the
+ * page of this server's own patient ("Me", the live coach's), who gets no token (the API refuses one).
+ * ``section[data-ready=true]`` once it is decided. */
 "use strict";
 
 (function () {
@@ -47,12 +49,21 @@
   async function load() {
     let tokens;
     try {
+      // this server's own patient (the live coach's "Me") is on this machine already: no token, no section
+      const patient = await R.api(`/api/patients/${patientId}`);
+      if (patient.is_local) {
+        section.hidden = true;
+        section.dataset.ready = "true";
+        return;
+      }
       tokens = await R.api(`/api/patients/${patientId}/tokens`);
     } catch (err) {
       section.hidden = true;  // not this user's to manage
+      section.dataset.ready = "true";
       return;
     }
     section.hidden = false;
+    section.dataset.ready = "true";
     // the token shown once, revoked since (here or elsewhere): a dead token must not stay on screen to be copied
     if (!newToken.hidden && tokens.some((t) => t.revoked_at && t.id === newToken.dataset.tokenId)) hideNewToken();
     list.replaceChildren(...(tokens.length ? tokens.map(row) : [el("li", { text: "No device yet." })]));
@@ -69,6 +80,8 @@
     try {
       const made = await R.api(`/api/patients/${patientId}/tokens`, { json: { label: form.elements.label.value.trim() } });
       document.getElementById("new-token-value").textContent = made.token;
+      // what to run on the laptop: this clinic's address as the PT reaches it (the HTTPS proxy's, in production)
+      document.getElementById("new-token-command").textContent = `romcam link --upload-to ${window.location.origin}`;
       newToken.dataset.tokenId = made.id;
       newToken.hidden = false;
       form.reset();

@@ -359,7 +359,7 @@
     state.editing = p || null;
     clearErrors();
     const exercise = f.elements.exercise;
-    exercise.replaceChildren(...R.catalog().map((m) => el("option", { value: m.id, text: m.experimental ? `${m.name} (experimental)` : m.name })));
+    exercise.replaceChildren(...R.catalog().map((m) => el("option", { value: m.id, text: m.name })));
     document.getElementById("prescription-dialog-h").textContent = p
       ? `Edit ${R.exerciseName(p.exercise, p.exercise_name)} (${R.sideLabel(p.side).toLowerCase()})` : "Add an exercise";
     document.getElementById("prescription-form-note").textContent = p
