@@ -638,17 +638,13 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     """A new password for an account whose owner forgot theirs (nobody else can reset it: the API's
     password change needs the old one); every login session of the account ends."""
     from .store import Store, accounts, service
-    from .store.errors import InvalidError, NotFoundError
+    from .store.errors import InvalidError
 
     _refuse_in_memory(args.db, "user password")
     store = Store(args.db)
     try:
         with store.session() as db:  # before the prompt: an unknown email is said at once
-            try:
-                email = accounts.get_user_by_email(db, args.email).email
-            except NotFoundError:
-                raise UsageError(f"--email {args.email}: no account has this email in this database (check "
-                                 "the spelling, and --db / ROMCAM_DB)") from None
+            email = _account_by_email(db, args.email).email
         password = _read_password(f"new password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
         with store.session() as db:
             user = accounts.get_user_by_email(db, email)
@@ -661,6 +657,113 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
+
+
+def _account_by_email(db, email: str):  # type: ignore[no-untyped-def]
+    """The account with this email (any case), or a usage error that says where to look."""
+    from .store import accounts
+    from .store.errors import NotFoundError
+
+    try:
+        return accounts.get_user_by_email(db, email)
+    except NotFoundError:
+        raise UsageError(f"--email {email}: no account has this email in this database (check the spelling, and "
+                         "--db / ROMCAM_DB; `romcam user list` shows every account)") from None
+
+
+def _patients_note(count: int, deactivated: bool) -> str:
+    """What a clinician's (de)activation does to their patients: the API leaves them the clinician's own."""
+    if not count:
+        return ""
+    them = "its patient" if count == 1 else f"its {count} patients"
+    if deactivated:
+        return (f"; {them} {'stays' if count == 1 else 'stay'} its own, so no PT sees them now: hand each to another "
+                "clinician on the patient's dashboard page (the admin's patient list flags them)")
+    return f"; it sees {them} again"
+
+
+def cmd_user_deactivate(args: argparse.Namespace) -> int:
+    """The account can no longer log in and its login sessions end (``DELETE /api/users/{id}`` does the same,
+    through the same store function); its rows stay, and ``romcam user activate`` undoes it."""
+    from .store import Store, accounts
+
+    _refuse_in_memory(args.db, "user deactivate")
+    store = Store(args.db)
+    try:
+        with store.session() as db:
+            user = _account_by_email(db, args.email)
+            was_active = user.active
+            accounts.deactivate_user(db, user)
+            if not was_active:
+                print(f"{user.role} {user.email} was deactivated already: no change", file=sys.stderr)
+                return 0
+            note = _patients_note(accounts.patients_of(db, user), deactivated=True)
+            print(f"deactivated {user.role} {user.email}: it can no longer log in, its login sessions ended{note} "
+                  f"(`romcam user activate --email {user.email}` undoes it)", file=sys.stderr)
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_user_activate(args: argparse.Namespace) -> int:
+    """A deactivated account may log in again, with the password it had (``POST /api/users/{id}/activate``)."""
+    from .store import Store, accounts
+
+    _refuse_in_memory(args.db, "user activate")
+    store = Store(args.db)
+    try:
+        with store.session() as db:
+            user = _account_by_email(db, args.email)
+            if user.active:
+                print(f"{user.role} {user.email} is active already: no change", file=sys.stderr)
+                return 0
+            accounts.activate_user(db, user)
+            note = _patients_note(accounts.patients_of(db, user), deactivated=False)
+            print(f"activated {user.role} {user.email}: it may log in again with the password it had (`romcam user "
+                  f"password --email {user.email}` sets a new one){note}", file=sys.stderr)
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """Every account, deactivated ones too, by role then email: a table, or ``--json``."""
+    from .store import Store, accounts
+    from .store.models import Patient
+
+    _refuse_in_memory(args.db, "user list")
+    store = Store(args.db)
+    try:
+        with store.session() as db:
+            rows = []
+            for user in accounts.list_users(db):
+                patient = db.get(Patient, user.patient_id) if user.patient_id else None
+                rows.append({"id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
+                             "active": bool(user.active),
+                             "patient_id": str(user.patient_id) if user.patient_id else None,
+                             "patient_name": patient.name if patient else None,
+                             "created_at": user.created_at.isoformat() if user.created_at else None})
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif rows:
+        print(_accounts_table(rows))
+    if not rows:
+        print("no accounts in this database (check --db / ROMCAM_DB): make the first admin with `romcam user "
+              "create --email E --role admin`", file=sys.stderr)
+    return 0
+
+
+def _accounts_table(rows: list[dict]) -> str:
+    """Email, name, role, active, and the patient a patient or caregiver account acts for, in columns."""
+    table = [("EMAIL", "NAME", "ROLE", "ACTIVE", "PATIENT")]
+    for r in rows:
+        patient = f"{r['patient_name'] or 'no such patient'} ({r['patient_id']})" if r["patient_id"] else ""
+        table.append((r["email"], r["name"] or "", r["role"], "yes" if r["active"] else "no, deactivated", patient))
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    return "\n".join("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+                     for row in table)
 
 
 def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
@@ -760,6 +863,21 @@ def _account_parsers(sub) -> None:  # type: ignore[no-untyped-def]
     up.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
     up.add_argument("--email", required=True, help="the account's login name")
     up.set_defaults(func=cmd_user_password)
+    ud = usub.add_parser("deactivate", help="the account can no longer log in and its login sessions end (a "
+                         "caregiver who left, a PT who moved clinics, a lost phone's login); a clinician's patients "
+                         "stay theirs, unseen by any PT until handed to another")
+    ud.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    ud.add_argument("--email", required=True, help="the account's login name")
+    ud.set_defaults(func=cmd_user_deactivate)
+    ua = usub.add_parser("activate", help="a deactivated account may log in again, with the password it had")
+    ua.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    ua.add_argument("--email", required=True, help="the account's login name")
+    ua.set_defaults(func=cmd_user_activate)
+    ul = usub.add_parser("list", help="every account, deactivated ones too: email, name, role, active, and the "
+                         "patient of a patient or caregiver account")
+    ul.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    ul.add_argument("--json", action="store_true", help="a JSON list instead of the table")
+    ul.set_defaults(func=cmd_user_list)
 
     a = sub.add_parser("audit", help="the audit log: `romcam audit rekey` moves it to a new ROMCAM_SECRET_KEY")
     asub = a.add_subparsers(dest="audit_command", required=True, metavar="ACTION")

@@ -142,6 +142,9 @@ def test_a_broken_video_gets_romcams_line_and_not_ffmpegs(tmp_path: Path, demo_c
     ["serve", "--no-live", "--port", "{port}"],  # started, then uvicorn's traceback and exit code 3
     ["user", "create", "--email", "new.pt@clinic.test", "--role", "clinician"],  # "created", then gone
     ["user", "password", "--email", "new.pt@clinic.test"],
+    ["user", "deactivate", "--email", "new.pt@clinic.test"],  # "no account has this email": look elsewhere, not here
+    ["user", "activate", "--email", "new.pt@clinic.test"],
+    ["user", "list"],  # "no accounts": the same
     ["token", "create", "--patient", "00000000-0000-4000-8000-000000000000"],
     ["demo"],  # rendered and analysed a clip for a minute, then "stored" it in memory
 ])  # fmt: skip

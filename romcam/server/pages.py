@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from ..catalog import default_catalog
-from .deps import HumanDep, PatientDep, SessionDep
+from .deps import AdminDep, HumanDep, PatientDep, SessionDep
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -84,3 +84,9 @@ def report_page(patient_id: UUID, scope: PatientDep) -> HTMLResponse:
 def session_page(session_id: UUID, scope: SessionDep) -> HTMLResponse:
     """One session: each set's angle-time curve with its reps and the target band."""
     return _render("session.html", session_id=str(scope.session.id))
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def accounts_page(user: AdminDep) -> HTMLResponse:
+    """The clinic admin's accounts: deactivate one, activate it again (anyone else: 403, as the API)."""
+    return _render("accounts.html")

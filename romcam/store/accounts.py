@@ -16,7 +16,7 @@ from typing import Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
@@ -226,6 +226,15 @@ def activate_user(db: DB, user: User) -> None:
     """A deactivated account may log in again (a PT back from leave), with the password it had."""
     user.active = True
     db.commit()
+
+
+def patients_of(db: DB, user: User) -> int:
+    """How many patients a clinician account owns (``Patient.clinician_id``). Deactivating the account leaves
+    them its own, so no PT sees them until the admin hands each to another clinician; activating it again
+    gives them back their PT. 0 for the other roles."""
+    if user.role != "clinician":
+        return 0
+    return db.scalar(select(func.count()).select_from(Patient).where(Patient.clinician_id == user.id)) or 0
 
 
 # --- login sessions -------------------------------------------------------------------------------

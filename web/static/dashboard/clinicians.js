@@ -8,7 +8,8 @@
   const { el } = R;
 
   const NONE_YET = "No active clinician account, so no PT could see a patient added now: create one first on the "
-    + "server (romcam user create --email E --role clinician), or activate a deactivated one, then reload this page.";
+    + "server (romcam user create --email E --role clinician), or activate a deactivated one on the Accounts page "
+    + "(Accounts, at the top of this page; or romcam user activate --email E on the server), then reload this page.";
 
   /** Every clinician account (deactivated ones too) when an admin is logged in on a clinic server, else null. */
   async function load() {

@@ -469,7 +469,10 @@ window.romcam = (function () {
       }
       window.location.assign("/login");
     });
-    header.append(el("nav", { class: "account" },
+    // the admin's accounts page (accounts.js), from every page
+    const accounts = who.user.role === "admin" ? el("a", { href: "/accounts", id: "accounts-link",
+      "aria-current": window.location.pathname === "/accounts" ? "page" : null }, "Accounts") : null;
+    header.append(el("nav", { class: "account" }, accounts,
       el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button), problem);
   }
 
