@@ -795,6 +795,27 @@ def test_csv_and_fhir_mark_a_furthest_point_not_seen(api: TestClient) -> None:
     Bundle.model_validate(bundle)  # still valid FHIR
 
 
+def test_reps_past_the_pts_safe_limits_are_flagged_in_the_session_and_the_csv(api: TestClient) -> None:
+    """A rep that went past the safe limit of the prescription version its set followed is flagged to the PT
+    (the session's reps, the CSV), as ``romcam analyze`` flags it to the patient: judged on the rep's
+    angles against that version's limits, so a later edit of the limit does not change an old session."""
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE | {"target_max": 105, "safe_max": 110}).json()
+    doc = _post_session(api, pid, _days_ago(2), [_set(115.0), _set(100.0)], rx=rx)
+    # the PT raises the limit afterwards: the session stays judged by the limit it was done under
+    assert api.put(f"/api/prescriptions/{rx['id']}", json=KNEE | {"safe_max": 130}).status_code == 200
+    unfiled = _post_session(api, pid, _days_ago(1), [_set(115.0)])  # no prescription: no limit to judge by
+    detail = api.get(f"/api/sessions/{doc['id']}").json()
+    over, under = detail["sets"]
+    assert over["safe_max"] == 110 and all(r["max_angle"] > 110 for r in over["reps"])
+    assert [r["past_safe"] for r in over["reps"]] == ["max"] * 3
+    assert [r["past_safe"] for r in under["reps"]] == [None] * 3
+    assert [r["past_safe"] for r in api.get(f"/api/sessions/{unfiled['id']}").json()["sets"][0]["reps"]] == [None] * 3
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [r["past_safe"] for r in rows] == ["max"] * 3 + [""] * 6
+    assert all(float(r["max_angle_deg"]) > 110 for r in rows[:3])
+
+
 def test_fhir_export_validates_as_r4b(api: TestClient) -> None:
     from fhir.resources.R4B.bundle import Bundle
 

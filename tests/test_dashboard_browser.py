@@ -624,6 +624,37 @@ def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server)
     assert latest.endswith("or more: furthest point not seen"), latest
 
 
+def test_reps_past_the_safe_maximum_are_flagged_on_the_session_page(page, server) -> None:
+    """The elbow went past the PT's safe maximum (150°) in every rep of its last session: `romcam analyze` told the
+    patient so, and the PT reads it on the session page too — each rep's note, and the set's facts."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Past Safe Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    within = _session_document(patient["id"], today - timedelta(days=3),
+                               [_set_document("elbow_active", 128.0, rx, 1, today - timedelta(days=3))])
+    past = _session_document(patient["id"], today - timedelta(days=1),
+                             [_set_document("elbow_active", 156.0, rx, 1, today - timedelta(days=1))])
+    assert all(r["max_angle"] > 150 for r in past["sets"][0]["reps"])  # romcam's own analysis of the curve
+    for doc in (within, past):
+        assert api("POST", "/api/sessions", doc)[0] == 201
+
+    page.goto(f"{server}/sessions/{past['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    rows = page.locator("table.reps tbody tr")
+    assert rows.count() == 4
+    for i in range(4):
+        assert rows.nth(i).get_attribute("data-past-safe") == "max"
+        assert "past the PT's safe maximum (150°)" in rows.nth(i).locator("td").nth(7).inner_text()
+    note = page.locator("figure.chart p.chart-note").inner_text()
+    assert "safe maximum 150° (went past it in repetitions 1, 2, 3, 4)" in note, note
+    _screenshot(page, "dashboard-past-safe-session.png")
+    # a session within the limit says nothing of the kind
+    page.goto(f"{server}/sessions/{within['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    assert "past the PT's safe" not in page.locator("figure.chart").inner_text()
+    assert "safe maximum 150°." in page.locator("figure.chart p.chart-note").inner_text()
+
+
 def test_snoozing_the_alert_clears_the_badge(page, server, seeded) -> None:
     pid = seeded["patient"]["id"]
     page.goto(f"{server}/patients/{pid}")

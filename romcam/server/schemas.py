@@ -177,6 +177,9 @@ class RepOut(BaseModel):
                                       "angle seen falls short of it (not known)")
     peak_seen: bool = Field(description="false when the furthest point may have fallen in frames where the limb "
                             "was not measured: the peak angle is then the furthest point seen, a bound")
+    past_safe: Literal["max", "min", "both"] | None = Field(
+        None, description="which of the safe limits of the prescription version the set followed the rep went "
+        "past (max: above safe_max, min: below safe_min, both), judged on its angles; null: neither, or no limit")
 
 
 class SamplesOut(BaseModel):

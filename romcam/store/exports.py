@@ -12,7 +12,10 @@ each end can be off (the catalog's ``measurement_noise_deg`` and ``return_noise_
 A set whose furthest point was not seen (``best_seen`` false: the limb was out of view at the end of
 a repetition, romcam.reps "peak_seen") keeps its best angle as the value, marked as the bound it is:
 ``valueQuantity.comparator`` ``>=`` (``<=`` for motions that work the minimum: the joint got at least
-that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep.
+that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep, and a
+``past_safe`` one: which of the safe limits of the prescription version the set followed the rep went past
+(``max``, ``min``, ``both``; empty for neither or no limit), by the rule ``romcam analyze`` flags it with
+(:func:`romcam.safe_limits.past_safe`).
 
 Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
 and are left out of the FHIR Bundle, which has no such mark.
@@ -37,6 +40,7 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
 from ..catalog import Motion, default_catalog
+from ..safe_limits import past_safe
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 
 SNOMED = "http://snomed.info/sct"
@@ -62,7 +66,7 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
-               "session_utc_offset", "set_utc_offset"]
+               "session_utc_offset", "set_utc_offset", "past_safe"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -118,11 +122,13 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
         local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         for i, r in enumerate(s.reps, start=1):
+            past = past_safe(r.max_angle, r.min_angle, safe_max=v.safe_max if v else None,
+                             safe_min=v.safe_min if v else None)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
-                                          r.partial, r.below_target, r.peak_seen, *local)])
+                                          r.partial, r.below_target, r.peak_seen, *local, past)])
         if not s.reps:  # no rep counted (the joint barely moved): the set still happened, with its own range
             w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
-                                          None, None, *local)])
+                                          None, None, *local, None)])
     return out.getvalue()
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
 from ..catalog import default_catalog
+from ..safe_limits import past_safe
 from ..session_doc import SessionDoc
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
@@ -395,7 +396,9 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
             "warnings": s.summary.get("warnings", []),
             "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle,
                       "min_angle": r.min_angle, "hold_s": r.hold_s, "partial": r.partial,
-                      "below_target": r.below_target, "peak_seen": r.peak_seen} for r in s.reps],
+                      "below_target": r.below_target, "peak_seen": r.peak_seen,
+                      "past_safe": past_safe(r.max_angle, r.min_angle, safe_max=band["safe_max"],
+                                             safe_min=band["safe_min"])} for r in s.reps],
             "samples": {"t": [round(float(x), 3) for x in t],
                         "angle": [None if x != x else round(float(x), 1) for x in angle]},
         })  # fmt: skip
