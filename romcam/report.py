@@ -121,8 +121,10 @@ def caregiver_lines(a: Analysis) -> list[str]:
     out = [f"  for the caregiver: you moved the {a.side} {m.joint} through {len(full)} repetitions, "
            f"{furthest} {best:.0f}°", *safety_lines(a)]
     if a.target is not None:
-        short = [i for i, r in enumerate(full, 1) if r.below_target]
-        unknown = [i for i, r in enumerate(full, 1) if r.below_target is None and not r.peak_seen]
+        # the full reps, numbered as the table numbers them (a partial rep cut off by the video keeps its row)
+        numbered = [(i, r) for i, r in enumerate(a.reps, 1) if not r.partial]
+        short = [i for i, r in numbered if r.below_target]
+        unknown = [i for i, r in numbered if r.below_target is None and not r.peak_seen]
         if short:
             # the limit on the way to the target: the safe maximum, or for an exercise that works the low end
             # (a knee straightened) the safe minimum
