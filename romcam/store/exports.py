@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
 from ..catalog import Motion, default_catalog
+from ..degrees import whole_degrees
 from ..safe_limits import past_safe
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 
@@ -181,14 +182,14 @@ def _best_note(motion: Motion, s: ExerciseSet) -> str:
     if s.best_seen or s.best_angle is None:
         return f"best angle of the set ({extreme} reached)"
     beyond = "or more" if motion.works == "max" else "or less"
-    return (f"{NOT_SEEN}: the best angle of the set is at least as far as {s.best_angle:.0f} deg "
-            f"({s.best_angle:.0f} deg {beyond}), a bound on the {extreme} reached, not a measurement of it")
+    return (f"{NOT_SEEN}: the best angle of the set is at least as far as {whole_degrees(s.best_angle)} deg "
+            f"({whole_degrees(s.best_angle)} deg {beyond}), a bound on the {extreme} reached, not a measurement of it")
 
 
 def _range_note(motion: Motion, s: ExerciseSet) -> str:
     """Both ends of the set's range, with how far each end can be off (the catalog's noise)."""
     reached = ("" if s.min_angle is None or s.max_angle is None
-               else f"range reached {s.min_angle:.0f} to {s.max_angle:.0f} deg; ")
+               else f"range reached {whole_degrees(s.min_angle)} to {whole_degrees(s.max_angle)} deg; ")
     return (f"{reached}measurement noise about ±{motion.high_end_noise_deg:g} deg at the high end of the range, "
             f"±{motion.low_end_noise_deg:g} deg at the low end")
 
