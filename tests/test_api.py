@@ -816,6 +816,10 @@ def test_reps_past_the_pts_safe_limits_are_flagged_in_the_session_and_the_csv(ap
     rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
     assert [r["past_safe"] for r in rows] == ["max"] * 3 + [""] * 6
     assert all(float(r["max_angle_deg"]) > 110 for r in rows[:3])
+    notes = [[n["text"] for n in e["resource"]["note"]]
+             for e in api.get(f"/api/patients/{pid}/export.fhir.json").json()["entry"]]
+    assert "3 of 3 reps went past the PT's safe maximum of 110 deg" in notes[0], notes[0]
+    assert not any("safe maximum" in text for text in notes[1] + notes[2]), notes
 
 
 def test_fhir_export_validates_as_r4b(api: TestClient) -> None:

@@ -194,13 +194,35 @@ def _range_note(motion: Motion, s: ExerciseSet) -> str:
             f"±{motion.low_end_noise_deg:g} deg at the low end")
 
 
+def _past_safe_note(s: ExerciseSet, v: PrescriptionVersion | None) -> str | None:
+    """"2 of 3 reps went past the PT's safe maximum of 130 deg" (the limits of the prescription version the set
+    followed, by the rule the session page and the CSV flag each rep with), or None."""
+    if v is None:
+        return None
+    said = []
+    for end, limit, name in (("max", v.safe_max, "maximum"), ("min", v.safe_min, "minimum")):
+        past = [r for r in s.reps if past_safe(r.max_angle, r.min_angle, safe_max=v.safe_max,
+                                              safe_min=v.safe_min) in (end, "both")]
+        if past and limit is not None:
+            said.append(f"{len(past)} of {len(s.reps)} reps went past the PT's safe {name} of {limit:g} deg")
+    return "; ".join(said) or None
+
+
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
     """A FHIR R4 Bundle (type collection) with one Observation per stored set, demo sessions left out
     (they measure a rendered figure, not the patient: as an Observation of the patient they would enter
     a health record as real measurements); without any set, no ``entry`` at all (FHIR's JSON has no
     empty arrays: a validator refuses ``"entry": []``)."""
-    entries = [{"fullUrl": f"urn:uuid:{s.id}", "resource": observation(patient, session, s)}
-               for session, s in _sets(db, patient) if not session.demo]
+    entries = []
+    for session, s in _sets(db, patient):
+        if session.demo:
+            continue
+        obs = observation(patient, session, s)
+        v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
+        note = _past_safe_note(s, v)
+        if note:
+            obs["note"].append({"text": note})
+        entries.append({"fullUrl": f"urn:uuid:{s.id}", "resource": obs})
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
     if entries:
         bundle["entry"] = entries
