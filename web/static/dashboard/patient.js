@@ -95,11 +95,14 @@
       const seen = pts.filter((p) => p.best_seen !== false);
       const unseen = pts.length - seen.length;
       const last3 = R.median(seen.slice(-3).map((p) => p.best_angle));
+      // the median of 3, as the change notes take it; of 2 it says so; of 1 there is none to give
+      const median = seen.length >= 3 ? `median of the last 3 sessions ${R.fmtAngle(last3)}; `
+        : seen.length === 2 ? `median of the 2 sessions seen ${R.fmtAngle(last3)}; ` : "";
       const latest = last.best_seen === false
         ? `${R.fmtBound(last.best_angle, trends.works)} (${R.NOT_SEEN})` : R.fmtAngle(last.best_angle);
       list.append(el("li", {},
         el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
-        `latest ${latest} on ${R.fmtDate(last.date)}; median of the last 3 sessions ${R.fmtAngle(last3)}; `,
+        `latest ${latest} on ${R.fmtDate(last.date)}; ${median}`,
         `${pts.length} session${pts.length === 1 ? "" : "s"} shown; ${targetNow(group, s)}.`,
         unseen ? ` ${unseen} session${unseen === 1 ? "" : "s"} with the ${R.NOT_SEEN} (hollow marker${unseen === 1 ? "" : "s"}): `
           + "the joint got at least that far; left out of the median." : ""));
