@@ -30,7 +30,9 @@ def summary_text(a: Analysis) -> str:
     if who:
         lines.append(who)
     if a.target is not None:
-        lines.append(f"  target: {a.target:.0f}°")
+        # the PT's plan is a range (90° to 120°); analyze judges the reps against its near end, so say what it does
+        below = "below" if m.works == "max" else "above"
+        lines.append(f"  target: {a.target:g}° (reps {below} it are flagged short of the target)")
     limits = [f"{name} {v:g}°" for name, v in (("maximum", a.safe_max), ("minimum", a.safe_min)) if v is not None]
     if limits:
         lines.append(f"  safe limit{'s' if len(limits) > 1 else ''}: {', '.join(limits)}")

@@ -130,6 +130,18 @@ def test_the_caregivers_lines_number_the_reps_as_the_table_does() -> None:
     assert any("out of view at the furthest point of repetition 3," in line for line in lines), lines
 
 
+@pytest.mark.parametrize("exercise, target, said", [
+    ("knee_flexion", 90, "  target: 90° (reps below it are flagged short of the target)"),
+    ("knee_extension", 5, "  target: 5° (reps above it are flagged short of the target)"),  # works the low end
+])
+def test_the_target_line_says_what_it_judges_not_the_plans_whole_range(exercise, target, said) -> None:
+    """Filed under a plan of 90° to 120°, analyze judges the reps against 90°: "target: 90°" alone reads as the
+    PT's target, so the line says what it flags."""
+    a = _analysis(exercise, [_rep(0, 4, 100)], mode="active", safe_max=None, safe_min=None)
+    a.target = target
+    assert said in summary_text(a).splitlines()
+
+
 def test_within_the_limits_nothing_is_flagged() -> None:
     reps = [_rep(0, 4, 92), _rep(3, 5, 91)]
     a = _analysis("knee_extension", reps, mode="passive", safe_max=100, safe_min=-5)
