@@ -813,6 +813,10 @@ def test_reps_past_the_pts_safe_limits_are_flagged_in_the_session_and_the_csv(ap
     assert [r["past_safe"] for r in over["reps"]] == ["max"] * 3
     assert [r["past_safe"] for r in under["reps"]] == [None] * 3
     assert [r["past_safe"] for r in api.get(f"/api/sessions/{unfiled['id']}").json()["sets"][0]["reps"]] == [None] * 3
+    listed = {s["id"]: s["sets"] for s in api.get(f"/api/patients/{pid}/sessions").json()}
+    assert [(x["reps_past_safe_max"], x["reps_past_safe_min"]) for x in listed[doc["id"]]] == [(3, 0), (0, 0)]
+    assert [(x["reps_past_safe_max"], x["reps_past_safe_min"]) for x in listed[unfiled["id"]]] == [(0, 0)]
+    assert [(x["reps_past_safe_max"], x["reps_past_safe_min"]) for x in detail["sets"]] == [(3, 0), (0, 0)]
     rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
     assert [r["past_safe"] for r in rows] == ["max"] * 3 + [""] * 6
     assert all(float(r["max_angle_deg"]) > 110 for r in rows[:3])

@@ -648,6 +648,12 @@ def test_reps_past_the_safe_maximum_are_flagged_on_the_session_page(page, server
     note = page.locator("figure.chart p.chart-note").inner_text()
     assert "safe maximum 150° (went past it in repetitions 1, 2, 3, 4)" in note, note
     _screenshot(page, "dashboard-past-safe-session.png")
+    # the patient page's list of sessions says it too, without opening the session
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    listed = page.locator(f"li[data-session-id='{past['id']}']").inner_text()
+    assert listed.endswith("4 reps, best 156°, 4 past the PT's safe maximum"), listed
+    assert "past the PT's safe" not in page.locator(f"li[data-session-id='{within['id']}']").inner_text()
     # a session within the limit says nothing of the kind
     page.goto(f"{server}/sessions/{within['id']}")
     page.wait_for_selector("#sets[data-ready=true]")

@@ -150,6 +150,9 @@ class SetBrief(BaseModel):
     reps_partial: int
     prescription_id: uuid.UUID | None
     prescription_version: int | None
+    reps_past_safe_max: int = Field(0, description="reps that went above the safe maximum of the prescription "
+                                    "version the set followed (0 without one)")
+    reps_past_safe_min: int = Field(0, description="reps that went below its safe minimum (0 without one)")
 
 
 class SessionBrief(BaseModel):

@@ -181,8 +181,11 @@
       const best = x.best_angle === null || x.best_angle === undefined ? "not measured"
         : x.best_seen === false ? `${R.fmtBound(x.best_angle, R.motion(x.exercise)?.works || "max")} (${R.NOT_SEEN})`
           : `best ${R.fmtAngle(x.best_angle)}`;
+      // reps past the PT's safe limits (of the plan version the set followed), as the session page flags them
+      const past = [[x.reps_past_safe_max, "maximum"], [x.reps_past_safe_min, "minimum"]]
+        .filter(([n]) => n > 0).map(([n, end]) => `, ${n} past the PT's safe ${end}`).join("");
       return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
-        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}`;
+        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}`;
     });
     const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
     return el("li", { dataset: { sessionId: s.id } },
