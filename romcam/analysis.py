@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -23,24 +22,13 @@ from .filters import smooth_zero_phase
 from .landmarks import PoseFrame
 from .measure import MotionMeter, Sample
 from .reps import Rep, auto_hysteresis, detect_reps
+from .safe_limits import PastSafe as PastSafe  # the rule lives there, shared with the store
+from .safe_limits import past_safe as past_safe
 from .subject import MIN_HITS_TO_LOCK, SelectorError, SubjectTracker, parse_selector
 
 VIEW_OK_MIN_FRACTION = 0.8  # below this share of measured frames the view is reported not ideal
 
 ProgressFn = Callable[[int, int | None], None]
-PastSafe = Literal["max", "min", "both"]
-
-
-def past_safe(max_angle: float | None, min_angle: float | None, *, safe_max: float | None,
-              safe_min: float | None) -> PastSafe | None:
-    """Which of the PT's safe limits a movement whose extremes are ``max_angle`` and ``min_angle`` went past:
-    ``"max"`` (above ``safe_max``), ``"min"`` (below ``safe_min``), ``"both"``, or ``None`` (neither, or no
-    limit given). Both ends are checked whichever end the exercise works: a seated knee extension works
-    the low end and rests bent, so its safe maximum guards where each rep starts and ends. Judged on the
-    angles seen (a rep whose furthest point was not seen may have gone further: ``Rep.peak_seen``)."""
-    over = safe_max is not None and max_angle is not None and max_angle > safe_max
-    under = safe_min is not None and min_angle is not None and min_angle < safe_min
-    return "both" if over and under else "max" if over else "min" if under else None
 
 
 @dataclass

@@ -7,10 +7,11 @@ import io
 import math
 
 from .analysis import Analysis, repetitions
+from .degrees import whole_degrees_as_stored
 
 
 def _fmt(v: float | None, unit: str = "°") -> str:
-    return "—" if v is None or not math.isfinite(v) else f"{v:.0f}{unit}"
+    return "—" if v is None or not math.isfinite(v) else f"{whole_degrees_as_stored(v)}{unit}"
 
 
 def summary_text(a: Analysis) -> str:
@@ -29,7 +30,9 @@ def summary_text(a: Analysis) -> str:
     if who:
         lines.append(who)
     if a.target is not None:
-        lines.append(f"  target: {a.target:.0f}°")
+        # the PT's plan is a range (90° to 120°); analyze judges the reps against its near end, so say what it does
+        below = "below" if m.works == "max" else "above"
+        lines.append(f"  target: {a.target:g}° (reps {below} it are flagged short of the target)")
     limits = [f"{name} {v:g}°" for name, v in (("maximum", a.safe_max), ("minimum", a.safe_min)) if v is not None]
     if limits:
         lines.append(f"  safe limit{'s' if len(limits) > 1 else ''}: {', '.join(limits)}")
@@ -51,9 +54,10 @@ def summary_text(a: Analysis) -> str:
             past = a.rep_past_safe(r)
             if past is not None:
                 notes.append(PAST_SAFE_NOTE[past])
+            high, low = whole_degrees_as_stored(r.max_angle), whole_degrees_as_stored(r.min_angle)
             lines.append(
-                f"  {i:>3}  {r.start:>5.1f}s  {r.peak:>5.1f}s  {r.end:>5.1f}s  {r.max_angle:>4.0f}°  "
-                f"{r.min_angle:>4.0f}°  {r.hold_s:>4.1f}s  {', '.join(notes)}"
+                f"  {i:>3}  {r.start:>5.1f}s  {r.peak:>5.1f}s  {r.end:>5.1f}s  {high:>4}°  "
+                f"{low:>4}°  {r.hold_s:>4.1f}s  {', '.join(notes)}"
             )
     if a.mode == "passive":
         lines.extend(caregiver_lines(a))
@@ -119,10 +123,12 @@ def caregiver_lines(a: Analysis) -> list[str]:
     best = max(key(r) for r in full) if m.works == "max" else min(key(r) for r in full)
     furthest = "furthest" if all(r.peak_seen for r in full) else "furthest seen"
     out = [f"  for the caregiver: you moved the {a.side} {m.joint} through {len(full)} repetitions, "
-           f"{furthest} {best:.0f}°", *safety_lines(a)]
+           f"{furthest} {whole_degrees_as_stored(best)}°", *safety_lines(a)]
     if a.target is not None:
-        short = [i for i, r in enumerate(full, 1) if r.below_target]
-        unknown = [i for i, r in enumerate(full, 1) if r.below_target is None and not r.peak_seen]
+        # the full reps, numbered as the table numbers them (a partial rep cut off by the video keeps its row)
+        numbered = [(i, r) for i, r in enumerate(a.reps, 1) if not r.partial]
+        short = [i for i, r in numbered if r.below_target]
+        unknown = [i for i, r in numbered if r.below_target is None and not r.peak_seen]
         if short:
             # the limit on the way to the target: the safe maximum, or for an exercise that works the low end
             # (a knee straightened) the safe minimum

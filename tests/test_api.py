@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -787,12 +788,42 @@ def test_csv_and_fhir_mark_a_furthest_point_not_seen(api: TestClient) -> None:
     assert (flexion["valueQuantity"]["comparator"], extension["valueQuantity"]["comparator"]) == (">=", "<=")
     for obs, beyond in ((flexion, "or more"), (extension, "or less")):
         value = obs["valueQuantity"]["value"]
+        shown = math.floor(value + 0.5)  # as the dashboard shows it (Math.round: 88.5 → 89): test_whole_degrees.py
         assert obs["note"][0]["text"].startswith(
             "furthest point not seen (the limb was out of view at the end of a repetition): the best angle of the "
-            f"set is at least as far as {value:.0f} deg ({value:.0f} deg {beyond}), a bound"), obs["note"][0]
+            f"set is at least as far as {shown} deg ({shown} deg {beyond}), a bound"), obs["note"][0]
     from fhir.resources.R4B.bundle import Bundle
 
     Bundle.model_validate(bundle)  # still valid FHIR
+
+
+def test_reps_past_the_pts_safe_limits_are_flagged_in_the_session_and_the_csv(api: TestClient) -> None:
+    """A rep that went past the safe limit of the prescription version its set followed is flagged to the PT
+    (the session's reps, the CSV), as ``romcam analyze`` flags it to the patient: judged on the rep's
+    angles against that version's limits, so a later edit of the limit does not change an old session."""
+    pid = _patient(api)
+    rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE | {"target_max": 105, "safe_max": 110}).json()
+    doc = _post_session(api, pid, _days_ago(2), [_set(115.0), _set(100.0)], rx=rx)
+    # the PT raises the limit afterwards: the session stays judged by the limit it was done under
+    assert api.put(f"/api/prescriptions/{rx['id']}", json=KNEE | {"safe_max": 130}).status_code == 200
+    unfiled = _post_session(api, pid, _days_ago(1), [_set(115.0)])  # no prescription: no limit to judge by
+    detail = api.get(f"/api/sessions/{doc['id']}").json()
+    over, under = detail["sets"]
+    assert over["safe_max"] == 110 and all(r["max_angle"] > 110 for r in over["reps"])
+    assert [r["past_safe"] for r in over["reps"]] == ["max"] * 3
+    assert [r["past_safe"] for r in under["reps"]] == [None] * 3
+    assert [r["past_safe"] for r in api.get(f"/api/sessions/{unfiled['id']}").json()["sets"][0]["reps"]] == [None] * 3
+    listed = {s["id"]: s["sets"] for s in api.get(f"/api/patients/{pid}/sessions").json()}
+    assert [(x["reps_past_safe_max"], x["reps_past_safe_min"]) for x in listed[doc["id"]]] == [(3, 0), (0, 0)]
+    assert [(x["reps_past_safe_max"], x["reps_past_safe_min"]) for x in listed[unfiled["id"]]] == [(0, 0)]
+    assert [(x["reps_past_safe_max"], x["reps_past_safe_min"]) for x in detail["sets"]] == [(3, 0), (0, 0)]
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    assert [r["past_safe"] for r in rows] == ["max"] * 3 + [""] * 6
+    assert all(float(r["max_angle_deg"]) > 110 for r in rows[:3])
+    notes = [[n["text"] for n in e["resource"]["note"]]
+             for e in api.get(f"/api/patients/{pid}/export.fhir.json").json()["entry"]]
+    assert "3 of 3 reps went past the PT's safe maximum of 110 deg" in notes[0], notes[0]
+    assert not any("safe maximum" in text for text in notes[1] + notes[2]), notes
 
 
 def test_fhir_export_validates_as_r4b(api: TestClient) -> None:

@@ -624,6 +624,74 @@ def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server)
     assert latest.endswith("or more: furthest point not seen"), latest
 
 
+def test_reps_past_the_safe_maximum_are_flagged_on_the_session_page(page, server) -> None:
+    """The elbow went past the PT's safe maximum (150°) in every rep of its last session: `romcam analyze` told the
+    patient so, and the PT reads it on the session page too — each rep's note, and the set's facts."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Past Safe Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    within = _session_document(patient["id"], today - timedelta(days=3),
+                               [_set_document("elbow_active", 128.0, rx, 1, today - timedelta(days=3))])
+    past = _session_document(patient["id"], today - timedelta(days=1),
+                             [_set_document("elbow_active", 156.0, rx, 1, today - timedelta(days=1))])
+    assert all(r["max_angle"] > 150 for r in past["sets"][0]["reps"])  # romcam's own analysis of the curve
+    for doc in (within, past):
+        assert api("POST", "/api/sessions", doc)[0] == 201
+
+    page.goto(f"{server}/sessions/{past['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    rows = page.locator("table.reps tbody tr")
+    assert rows.count() == 4
+    for i in range(4):
+        assert rows.nth(i).get_attribute("data-past-safe") == "max"
+        assert "past the PT's safe maximum (150°)" in rows.nth(i).locator("td").nth(7).inner_text()
+    note = page.locator("figure.chart p.chart-note").inner_text()
+    assert "safe maximum 150° (went past it in repetitions 1, 2, 3, 4)" in note, note
+    _screenshot(page, "dashboard-past-safe-session.png")
+    # the patient page's list of sessions says it too, without opening the session
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    listed = page.locator(f"li[data-session-id='{past['id']}']").inner_text()
+    assert listed.endswith("4 reps, best 156°, 4 past the PT's safe maximum"), listed
+    assert "past the PT's safe" not in page.locator(f"li[data-session-id='{within['id']}']").inner_text()
+    # a session within the limit says nothing of the kind
+    page.goto(f"{server}/sessions/{within['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    assert "past the PT's safe" not in page.locator("figure.chart").inner_text()
+    assert "safe maximum 150°." in page.locator("figure.chart p.chart-note").inner_text()
+
+
+def test_medians_of_fewer_sessions_than_the_rule_compares_say_so(page, server) -> None:
+    """2 sessions at 128° then 3 at 100°: a drop far beyond the noise, but the change notes compare against at
+    least 3 sessions, so no note. The report's medians column says why ("2 sessions: too few to compare"), and
+    a patient with 1 session is not given a "median of the last 3 sessions" on the patient page."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Few Sessions Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    for i, peak in enumerate([128.0, 128.0, 100.0, 100.0, 100.0]):
+        start = today - timedelta(days=2 * (5 - i))
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", peak, rx, 1, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator("#alerts li.alert[data-status=open]").count() == 0
+    medians = page.locator("#latest tbody tr").first.locator("td").nth(4).inner_text()
+    assert medians == "100° / 128° (2 sessions: too few to compare, 3 needed)", medians
+
+    single, rx1 = _patient_with_elbow_plan(api, "One Session Example")
+    doc = _session_document(single["id"], today, [_set_document("elbow_active", 126.0, rx1, 1, today)])
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{single['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary").inner_text()
+    assert "latest 126°" in summary and "1 session shown" in summary, summary
+    assert "median" not in summary, summary
+    page.goto(f"{server}/patients/{single['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    assert page.locator("#latest tbody tr").first.locator("td").nth(4).inner_text() == "126° (1 session) / —"
+
+
 def test_snoozing_the_alert_clears_the_badge(page, server, seeded) -> None:
     pid = seeded["patient"]["id"]
     page.goto(f"{server}/patients/{pid}")

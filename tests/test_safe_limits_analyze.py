@@ -111,6 +111,37 @@ def test_a_rep_short_of_the_target_is_told_the_limit_on_the_way_there(exercise, 
     assert short.endswith(f"if it is comfortable, {said}"), short
 
 
+def test_the_caregivers_lines_number_the_reps_as_the_table_does() -> None:
+    """A passive set whose first rep the video cut off (partial): the caregiver's lines name the reps by the
+    table's numbers, so "repetition 4 stopped short" is the row that reached 97°, not rep 3 (128°)."""
+    def rep(i: int, high: float, *, partial: bool = False, seen: bool = True) -> Rep:
+        return Rep(start=3.0 * i, peak=3.0 * i + 1, end=3.0 * i + 2, max_angle=high, min_angle=-10.0, hold_s=0.0,
+                   partial=partial, below_target=None if not seen else high < 100, peak_seen=seen)
+
+    reps = [rep(0, 46.0, partial=True), rep(1, 136.0), rep(2, 90.0, seen=False), rep(3, 97.0)]
+    a = _analysis("shoulder_flexion", reps, mode="passive", safe_max=160, safe_min=None)
+    a.target = 100
+    text = summary_text(a)
+    rows = {line.split()[0]: line for line in text.splitlines() if line.strip()[:1].isdigit()}
+    assert "short of target" in rows["4"] and "short of target" not in rows["3"], rows
+    assert "furthest point not seen" in rows["3"], rows
+    lines = caregiver_lines(a)
+    assert any(line.startswith("  for the caregiver: repetition 4 stopped short of 100°") for line in lines), lines
+    assert any("out of view at the furthest point of repetition 3," in line for line in lines), lines
+
+
+@pytest.mark.parametrize("exercise, target, said", [
+    ("knee_flexion", 90, "  target: 90° (reps below it are flagged short of the target)"),
+    ("knee_extension", 5, "  target: 5° (reps above it are flagged short of the target)"),  # works the low end
+])
+def test_the_target_line_says_what_it_judges_not_the_plans_whole_range(exercise, target, said) -> None:
+    """Filed under a plan of 90° to 120°, analyze judges the reps against 90°: "target: 90°" alone reads as the
+    PT's target, so the line says what it flags."""
+    a = _analysis(exercise, [_rep(0, 4, 100)], mode="active", safe_max=None, safe_min=None)
+    a.target = target
+    assert said in summary_text(a).splitlines()
+
+
 def test_within_the_limits_nothing_is_flagged() -> None:
     reps = [_rep(0, 4, 92), _rep(3, 5, 91)]
     a = _analysis("knee_extension", reps, mode="passive", safe_max=100, safe_min=-5)

@@ -150,6 +150,9 @@ class SetBrief(BaseModel):
     reps_partial: int
     prescription_id: uuid.UUID | None
     prescription_version: int | None
+    reps_past_safe_max: int = Field(0, description="reps that went above the safe maximum of the prescription "
+                                    "version the set followed (0 without one)")
+    reps_past_safe_min: int = Field(0, description="reps that went below its safe minimum (0 without one)")
 
 
 class SessionBrief(BaseModel):
@@ -177,6 +180,9 @@ class RepOut(BaseModel):
                                       "angle seen falls short of it (not known)")
     peak_seen: bool = Field(description="false when the furthest point may have fallen in frames where the limb "
                             "was not measured: the peak angle is then the furthest point seen, a bound")
+    past_safe: Literal["max", "min", "both"] | None = Field(
+        None, description="which of the safe limits of the prescription version the set followed the rep went "
+        "past (max: above safe_max, min: below safe_min, both), judged on its angles; null: neither, or no limit")
 
 
 class SamplesOut(BaseModel):

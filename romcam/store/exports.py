@@ -12,7 +12,10 @@ each end can be off (the catalog's ``measurement_noise_deg`` and ``return_noise_
 A set whose furthest point was not seen (``best_seen`` false: the limb was out of view at the end of
 a repetition, romcam.reps "peak_seen") keeps its best angle as the value, marked as the bound it is:
 ``valueQuantity.comparator`` ``>=`` (``<=`` for motions that work the minimum: the joint got at least
-that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep.
+that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep, and a
+``past_safe`` one: which of the safe limits of the prescription version the set followed the rep went past
+(``max``, ``min``, ``both``; empty for neither or no limit), by the rule ``romcam analyze`` flags it with
+(:func:`romcam.safe_limits.past_safe`).
 
 Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
 and are left out of the FHIR Bundle, which has no such mark.
@@ -37,6 +40,8 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
 from ..catalog import Motion, default_catalog
+from ..degrees import whole_degrees
+from ..safe_limits import past_safe
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 
 SNOMED = "http://snomed.info/sct"
@@ -62,7 +67,7 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
-               "session_utc_offset", "set_utc_offset"]
+               "session_utc_offset", "set_utc_offset", "past_safe"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -118,11 +123,13 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
         local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         for i, r in enumerate(s.reps, start=1):
+            past = past_safe(r.max_angle, r.min_angle, safe_max=v.safe_max if v else None,
+                             safe_min=v.safe_min if v else None)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
-                                          r.partial, r.below_target, r.peak_seen, *local)])
+                                          r.partial, r.below_target, r.peak_seen, *local, past)])
         if not s.reps:  # no rep counted (the joint barely moved): the set still happened, with its own range
             w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
-                                          None, None, *local)])
+                                          None, None, *local, None)])
     return out.getvalue()
 
 
@@ -175,16 +182,30 @@ def _best_note(motion: Motion, s: ExerciseSet) -> str:
     if s.best_seen or s.best_angle is None:
         return f"best angle of the set ({extreme} reached)"
     beyond = "or more" if motion.works == "max" else "or less"
-    return (f"{NOT_SEEN}: the best angle of the set is at least as far as {s.best_angle:.0f} deg "
-            f"({s.best_angle:.0f} deg {beyond}), a bound on the {extreme} reached, not a measurement of it")
+    return (f"{NOT_SEEN}: the best angle of the set is at least as far as {whole_degrees(s.best_angle)} deg "
+            f"({whole_degrees(s.best_angle)} deg {beyond}), a bound on the {extreme} reached, not a measurement of it")
 
 
 def _range_note(motion: Motion, s: ExerciseSet) -> str:
     """Both ends of the set's range, with how far each end can be off (the catalog's noise)."""
     reached = ("" if s.min_angle is None or s.max_angle is None
-               else f"range reached {s.min_angle:.0f} to {s.max_angle:.0f} deg; ")
+               else f"range reached {whole_degrees(s.min_angle)} to {whole_degrees(s.max_angle)} deg; ")
     return (f"{reached}measurement noise about ±{motion.high_end_noise_deg:g} deg at the high end of the range, "
             f"±{motion.low_end_noise_deg:g} deg at the low end")
+
+
+def _past_safe_note(s: ExerciseSet, v: PrescriptionVersion | None) -> str | None:
+    """"2 of 3 reps went past the PT's safe maximum of 130 deg" (the limits of the prescription version the set
+    followed, by the rule the session page and the CSV flag each rep with), or None."""
+    if v is None:
+        return None
+    said = []
+    for end, limit, name in (("max", v.safe_max, "maximum"), ("min", v.safe_min, "minimum")):
+        past = [r for r in s.reps if past_safe(r.max_angle, r.min_angle, safe_max=v.safe_max,
+                                              safe_min=v.safe_min) in (end, "both")]
+        if past and limit is not None:
+            said.append(f"{len(past)} of {len(s.reps)} reps went past the PT's safe {name} of {limit:g} deg")
+    return "; ".join(said) or None
 
 
 def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
@@ -192,8 +213,16 @@ def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
     (they measure a rendered figure, not the patient: as an Observation of the patient they would enter
     a health record as real measurements); without any set, no ``entry`` at all (FHIR's JSON has no
     empty arrays: a validator refuses ``"entry": []``)."""
-    entries = [{"fullUrl": f"urn:uuid:{s.id}", "resource": observation(patient, session, s)}
-               for session, s in _sets(db, patient) if not session.demo]
+    entries = []
+    for session, s in _sets(db, patient):
+        if session.demo:
+            continue
+        obs = observation(patient, session, s)
+        v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
+        note = _past_safe_note(s, v)
+        if note:
+            obs["note"].append({"text": note})
+        entries.append({"fullUrl": f"urn:uuid:{s.id}", "resource": obs})
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
     if entries:
         bundle["entry"] = entries

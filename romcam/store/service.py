@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
 from ..catalog import default_catalog
+from ..safe_limits import past_safe
 from ..session_doc import SessionDoc
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
@@ -330,11 +331,26 @@ def get_session(db: DB, session_id: uuid.UUID) -> Session:
     return session
 
 
-def _set_brief(s: ExerciseSet) -> dict[str, Any]:
+def _set_brief(s: ExerciseSet, limits: PrescriptionVersion | None) -> dict[str, Any]:
+    """A set's summary; ``limits``: the prescription version it followed (its reps past that version's safe
+    limits are counted, by the rule ``romcam analyze`` flags them with), or None."""
+    past = [past_safe(r.max_angle, r.min_angle, safe_max=limits.safe_max, safe_min=limits.safe_min)
+            for r in s.reps] if limits is not None else []
     return {"id": s.id, "exercise": s.exercise, "side": s.side, "mode": s.mode, "posture": s.posture,
             "best_angle": s.best_angle, "best_seen": s.best_seen, "min_angle": s.min_angle, "max_angle": s.max_angle,
             "reps_full": s.reps_full, "reps_partial": s.reps_partial,
-            "prescription_id": s.prescription_id, "prescription_version": s.prescription_version}
+            "prescription_id": s.prescription_id, "prescription_version": s.prescription_version,
+            "reps_past_safe_max": sum(1 for p in past if p in ("max", "both")),
+            "reps_past_safe_min": sum(1 for p in past if p in ("min", "both"))}
+
+
+def _versions_followed(db: DB, sets: list[ExerciseSet]) -> dict[tuple[uuid.UUID, int], PrescriptionVersion]:
+    """The prescription versions ``sets`` followed, by (prescription id, version), in one query."""
+    ids = {s.prescription_id for s in sets if s.prescription_id is not None}
+    if not ids:
+        return {}
+    rows = db.scalars(select(PrescriptionVersion).where(PrescriptionVersion.prescription_id.in_(ids)))
+    return {(v.prescription_id, v.version): v for v in rows}
 
 
 def _session_brief(s: Session) -> dict[str, Any]:
@@ -371,9 +387,11 @@ def list_sessions(db: DB, patient: Patient, *, limit: int = 50, after: uuid.UUID
                                "of the previous page")
         q = q.where(or_(Session.started_at < mark.started_at,
                         and_(Session.started_at == mark.started_at, Session.id > mark.id)))
-    rows = db.scalars(q.order_by(Session.started_at.desc(), Session.id).limit(limit)
-                      .options(selectinload(Session.sets)))
-    return [_session_brief(s) | {"sets": [_set_brief(x) for x in s.sets]} for s in rows]
+    rows = list(db.scalars(q.order_by(Session.started_at.desc(), Session.id).limit(limit)
+                           .options(selectinload(Session.sets).selectinload(ExerciseSet.reps))))
+    versions = _versions_followed(db, [x for s in rows for x in s.sets])
+    return [_session_brief(s) | {"sets": [_set_brief(x, versions.get((x.prescription_id, x.prescription_version)))
+                                          for x in s.sets]} for s in rows]
 
 
 def session_detail(db: DB, session: Session) -> dict[str, Any]:
@@ -382,20 +400,21 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
     for s in session.sets:
         t, angle = unpack_samples(s.samples.data) if s.samples else ([], [])
         band: dict[str, float | None] = {"target_min": None, "target_max": None, "safe_max": None, "safe_min": None}
-        if s.prescription_id is not None:
-            v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version))
-            if v is not None:
-                band = {"target_min": v.target_min, "target_max": v.target_max, "safe_max": v.safe_max,
-                        "safe_min": v.safe_min}
+        v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
+        if v is not None:
+            band = {"target_min": v.target_min, "target_max": v.target_max, "safe_max": v.safe_max,
+                    "safe_min": v.safe_min}
         motion = default_catalog().get(s.exercise)
-        sets.append(_set_brief(s) | band | {
+        sets.append(_set_brief(s, v) | band | {
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
             "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,
             "normal": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
             "warnings": s.summary.get("warnings", []),
             "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle,
                       "min_angle": r.min_angle, "hold_s": r.hold_s, "partial": r.partial,
-                      "below_target": r.below_target, "peak_seen": r.peak_seen} for r in s.reps],
+                      "below_target": r.below_target, "peak_seen": r.peak_seen,
+                      "past_safe": past_safe(r.max_angle, r.min_angle, safe_max=band["safe_max"],
+                                             safe_min=band["safe_min"])} for r in s.reps],
             "samples": {"t": [round(float(x), 3) for x in t],
                         "angle": [None if x != x else round(float(x), 1) for x in angle]},
         })  # fmt: skip

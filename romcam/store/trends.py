@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
 from ..catalog import Motion, default_catalog
+from ..degrees import whole_degrees
 from .errors import NotFoundError
 from .models import Alert, ExerciseSet, Patient, Prescription, PrescriptionVersion, Session
 
@@ -395,8 +396,8 @@ def decline_message(motion: Motion, side: str, mode: str, posture: str, points: 
     left_out = ("" if not unseen else "; 1 session left out: its furthest point was not seen" if unseen == 1
                 else f"; {unseen} sessions left out: their furthest point was not seen")
     return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
-            f"{now_med:.0f}°, {loss:.0f}° {where} the 4 weeks before ({base_med:.0f}°, {n} sessions; "
-            f"measurement noise ±{noise:g}°{left_out})")
+            f"{whole_degrees(now_med)}°, {loss:.0f}° {where} the 4 weeks before ({whole_degrees(base_med)}°, "
+            f"{n} sessions; measurement noise ±{noise:g}°{left_out})")
 
 
 def other_end_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
@@ -412,8 +413,8 @@ def other_end_message(motion: Motion, side: str, mode: str, posture: str, points
     now_med, base_med, loss, n = found
     end, where = ("low", "above") if motion.works == "max" else ("high", "below")
     return (f"{_motion_label(motion, side, mode, posture)}: the {end} end of the range (where each rep starts "
-            f"and returns), median of the last {RECENT_SESSIONS} sessions {now_med:.0f}°, {loss:.0f}° {where} the "
-            f"4 weeks before ({base_med:.0f}°, {n} sessions; measurement noise ±{noise:g}°)")
+            f"and returns), median of the last {RECENT_SESSIONS} sessions {whole_degrees(now_med)}°, {loss:.0f}° "
+            f"{where} the 4 weeks before ({whole_degrees(base_med)}°, {n} sessions; measurement noise ±{noise:g}°)")
 
 
 def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:

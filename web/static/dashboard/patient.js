@@ -95,11 +95,14 @@
       const seen = pts.filter((p) => p.best_seen !== false);
       const unseen = pts.length - seen.length;
       const last3 = R.median(seen.slice(-3).map((p) => p.best_angle));
+      // the median of 3, as the change notes take it; of 2 it says so; of 1 there is none to give
+      const median = seen.length >= 3 ? `median of the last 3 sessions ${R.fmtAngle(last3)}; `
+        : seen.length === 2 ? `median of the 2 sessions seen ${R.fmtAngle(last3)}; ` : "";
       const latest = last.best_seen === false
         ? `${R.fmtBound(last.best_angle, trends.works)} (${R.NOT_SEEN})` : R.fmtAngle(last.best_angle);
       list.append(el("li", {},
         el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
-        `latest ${latest} on ${R.fmtDate(last.date)}; median of the last 3 sessions ${R.fmtAngle(last3)}; `,
+        `latest ${latest} on ${R.fmtDate(last.date)}; ${median}`,
         `${pts.length} session${pts.length === 1 ? "" : "s"} shown; ${targetNow(group, s)}.`,
         unseen ? ` ${unseen} session${unseen === 1 ? "" : "s"} with the ${R.NOT_SEEN} (hollow marker${unseen === 1 ? "" : "s"}): `
           + "the joint got at least that far; left out of the median." : ""));
@@ -178,8 +181,11 @@
       const best = x.best_angle === null || x.best_angle === undefined ? "not measured"
         : x.best_seen === false ? `${R.fmtBound(x.best_angle, R.motion(x.exercise)?.works || "max")} (${R.NOT_SEEN})`
           : `best ${R.fmtAngle(x.best_angle)}`;
+      // reps past the PT's safe limits (of the plan version the set followed), as the session page flags them
+      const past = [[x.reps_past_safe_max, "maximum"], [x.reps_past_safe_min, "minimum"]]
+        .filter(([n]) => n > 0).map(([n, end]) => `, ${n} past the PT's safe ${end}`).join("");
       return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
-        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}`;
+        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}`;
     });
     const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
     return el("li", { dataset: { sessionId: s.id } },

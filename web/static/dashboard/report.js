@@ -9,19 +9,35 @@
   const patientId = document.body.dataset.patientId;
   const base = `/api/patients/${patientId}`;
   const charts = [];
+  // the change notes' rule (romcam/store/trends.py RECENT_SESSIONS, BASELINE_MIN_SESSIONS)
+  const RECENT_SESSIONS = 3;
+  const BASELINE_MIN_SESSIONS = 3;
 
   /** Mirrors the alert rule so the table explains any alert: the last 3 sessions against the 4 weeks before,
    * counting only sessions whose furthest point was seen (a bound is not a measurement). */
   function compare(all) {
     const points = all.filter((p) => p.best_seen !== false);
-    if (!points.length) return { recent: null, baseline: null, n: 0 };
-    const last3 = points.slice(-3);
+    if (!points.length) return { recent: null, baseline: null, n: 0, recentN: 0 };
+    const last3 = points.slice(-RECENT_SESSIONS);
     const start = R.toDate(last3[0].date).getTime();
     const before = points.filter((p) => {
       const t = R.toDate(p.date).getTime();
       return t < start && t >= start - 28 * R.DAY_MS;
     });
-    return { recent: R.median(last3.map((p) => p.best_angle)), baseline: R.median(before.map((p) => p.best_angle)), n: before.length };
+    return { recent: R.median(last3.map((p) => p.best_angle)), baseline: R.median(before.map((p) => p.best_angle)),
+      n: before.length, recentN: last3.length };
+  }
+
+  /** The medians' cell: "100° / 128°"; a side with fewer sessions than the rule compares says how many, so a
+   * gap the change notes do not flag is not read as one they missed. */
+  function compareCell(cmp) {
+    const few = (k) => `${k} session${k === 1 ? "" : "s"}`;
+    const recent = cmp.recentN && cmp.recentN < RECENT_SESSIONS
+      ? `${R.fmtAngle(cmp.recent)} (${few(cmp.recentN)})` : R.fmtAngle(cmp.recent);
+    const baseline = !cmp.n ? "—" : cmp.n < BASELINE_MIN_SESSIONS
+      ? `${R.fmtAngle(cmp.baseline)} (${few(cmp.n)}: too few to compare, ${BASELINE_MIN_SESSIONS} needed)`
+      : R.fmtAngle(cmp.baseline);
+    return `${recent} / ${baseline}`;
   }
 
   /** The plan's target for this series as it stands now (the current version of the active prescription with its
@@ -52,7 +68,7 @@
             ` ${R.NOT_SEEN}`)
           : el("td", { class: "num", text: R.fmtAngle(last.best_angle) }),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
-        el("td", { class: "num", text: `${R.fmtAngle(cmp.recent)} / ${cmp.n ? R.fmtAngle(cmp.baseline) : "—"}` }),
+        el("td", { class: "num wraps", text: compareCell(cmp) }),
         el("td", { class: "num wraps" }, ...targetNow(group, s)),
         el("td", { class: "num", text: R.fmtSpan(normal.min, normal.max) })));
     }

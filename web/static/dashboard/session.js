@@ -1,5 +1,6 @@
 /* The session page: for each set, the angle-time curve with its reps and the target band. A rep whose
- * furthest point was not seen (the limb out of view, peak_seen false) shows the angle seen as a bound. */
+ * furthest point was not seen (the limb out of view, peak_seen false) shows the angle seen as a bound; a rep
+ * that went past one of the PT's safe limits (past_safe) says which, as `romcam analyze` told the patient. */
 "use strict";
 
 (function () {
@@ -7,6 +8,22 @@
   const C = window.romcamCharts;
   const { el } = R;
   const sessionId = document.body.dataset.sessionId;
+
+  /** What a rep past one of the PT's safe limits says (the server judges it on the rep's angles and the limits
+   * of the prescription version the set followed, as `romcam analyze` flags it), or null. */
+  function pastSafeNote(past, set) {
+    const max = `the PT's safe maximum (${R.fmtPlanAngle(set.safe_max)})`;
+    const min = `the PT's safe minimum (${R.fmtPlanAngle(set.safe_min)})`;
+    return { max: `past ${max}`, min: `past ${min}`, both: `past ${max} and ${min}` }[past] || null;
+  }
+
+  /** "safe maximum 130° (went past it in repetitions 1, 3)", or without the bracket when no rep went past. */
+  function safeFact(name, limit, end, reps) {
+    if (limit === null || limit === undefined) return null;
+    const past = reps.map((r, i) => (r.past_safe === end || r.past_safe === "both" ? i + 1 : null)).filter(Boolean);
+    const which = past.length ? ` (went past it in repetition${past.length === 1 ? "" : "s"} ${past.join(", ")})` : "";
+    return `${name} ${R.fmtPlanAngle(limit)}${which}`;
+  }
 
   function repTable(set, title) {
     const reps = set.reps || [];
@@ -22,9 +39,12 @@
       if (r.below_target) notes.push("short of the target");
       const unseen = r.peak_seen === false;
       if (unseen) notes.push(`${R.NOT_SEEN} (out of view): it got at least this far`);
+      const past = pastSafeNote(r.past_safe, set);
+      if (past) notes.push(past);
       const high = unseen && !worksMin ? R.fmtBound(r.max_angle, "max") : R.fmtAngle(r.max_angle);
       const low = unseen && worksMin ? R.fmtBound(r.min_angle, "min") : R.fmtAngle(r.min_angle);
-      body.append(el("tr", { class: unseen ? "not-seen" : null, dataset: { peakSeen: String(!unseen) } },
+      body.append(el("tr", { class: [unseen ? "not-seen" : null, past ? "past-safe" : null].filter(Boolean).join(" ") || null,
+        dataset: { peakSeen: String(!unseen), pastSafe: r.past_safe || "" } },
         el("td", { text: String(i + 1) }),
         el("td", { class: "num", text: `${r.start.toFixed(1)} s` }),
         el("td", { class: "num", text: `${r.peak.toFixed(1)} s` }),
@@ -59,8 +79,8 @@
       set.target_min !== null && set.target_min !== undefined
         ? `target ${R.fmtPlanRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
         : "no target (not from a prescription)",
-      set.safe_max !== null && set.safe_max !== undefined ? `safe maximum ${R.fmtPlanAngle(set.safe_max)}` : null,
-      set.safe_min !== null && set.safe_min !== undefined ? `safe minimum ${R.fmtPlanAngle(set.safe_min)}` : null,
+      safeFact("safe maximum", set.safe_max, "max", reps),
+      safeFact("safe minimum", set.safe_min, "min", reps),
     ].filter(Boolean);
     const m = R.motion(set.exercise);
     const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";
