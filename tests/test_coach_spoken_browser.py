@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from helpers import offline_page, require_browser, romcam_serve, serve_plan
 
+from romcam.degrees import whole_degrees  # the page's Math.round (half up), not Python's round
 from tests.conftest import DEMO_SPEC
 
 STARTUP_S = 120
@@ -270,5 +271,5 @@ def test_the_summary_says_how_far_past_the_target_top_a_best_went(
         shown = pg.locator("#summary li .sum-praise").inner_text()
         lines = pg.locator("#summary li .sum-line").all_inner_texts()
     assert praise in shown, lines
-    assert f"Your best: {round(peak)}°." in lines, lines
+    assert f"Your best: {whole_degrees(peak)}°." in lines, lines
     assert [x for x in lines if "safe" in x] == ([limit] if limit else []), lines

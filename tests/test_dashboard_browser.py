@@ -38,6 +38,7 @@ from helpers import (
 
 from romcam.analysis import summarize
 from romcam.catalog import get_motion
+from romcam.degrees import whole_degrees  # the page's Math.round (half up), not Python's round
 from romcam.measure import Sample
 
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -949,7 +950,7 @@ def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, serv
         assert fig.get_attribute("data-in-plan") == "false" and int(fig.get_attribute("data-points")) == n
         assert fig.locator(".plan-note").inner_text().startswith("Not in the current plan: its ")
         row = page.locator("#latest tbody tr", has_text=f"Shoulder flexion, {chart_side} (not in the current plan)")
-        assert row.locator("td").nth(2).inner_text() == f"{round(peaks[chart_side][-1])}°"
+        assert row.locator("td").nth(2).inner_text() == f"{whole_degrees(peaks[chart_side][-1])}°"
     assert page.locator("#latest tbody tr").count() == 3
 
     page.goto(f"{server}/patients/{patient['id']}")

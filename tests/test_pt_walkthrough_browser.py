@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from conftest import DEMO_SPEC
 from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
+
+from romcam.degrees import whole_degrees  # the page's Math.round (half up), not Python's round
 
 RX = {"exercise": DEMO_SPEC.exercise, "side": DEMO_SPEC.side, "mode": "active", "posture": "standing",
       "target_min": 90, "target_max": 150, "safe_max": 165, "reps": 5, "hold_s": 1, "sessions_per_week": 3}
@@ -72,7 +75,8 @@ def test_report_calendar_and_exports_agree_with_the_patient_page(demo_clip: Path
             summary = pg.locator("ul.series-summary li").first
             summary.wait_for(state="visible")
             text = summary.inner_text()
-            assert f"latest {round(best)}°" in text and f"target now 90° to 150° (plan v{rx['version']})" in text
+            assert f"latest {whole_degrees(best)}°" in text
+            assert f"target now 90° to 150° (plan v{rx['version']})" in text
             patient_weeks = _week_totals(pg)
 
             # the session page: how long it lasted, in words a PT trusts (a 14 s clip is not "0 minutes")
@@ -81,7 +85,7 @@ def test_report_calendar_and_exports_agree_with_the_patient_page(demo_clip: Path
             lasted = (datetime.fromisoformat(session["ended_at"].replace("Z", "+00:00"))
                       - datetime.fromisoformat(session["started_at"].replace("Z", "+00:00"))).total_seconds()
             assert 0 < lasted < 60
-            assert pg.locator("#session-summary").inner_text().startswith(f"{round(lasted)} s · completed")
+            assert pg.locator("#session-summary").inner_text().startswith(f"{math.floor(lasted + 0.5)} s · completed")
 
             pg.goto(f"{base}/patients/{pid}/report")
             pg.wait_for_selector("#charts[data-ready=true]")
@@ -91,7 +95,7 @@ def test_report_calendar_and_exports_agree_with_the_patient_page(demo_clip: Path
             headers = [h.inner_text() for h in pg.locator("#latest thead th").all()]
             cells = [c.inner_text() for c in pg.locator("#latest tbody tr").first.locator("td").all()]
             row = dict(zip(headers, cells, strict=True))
-            assert row["Latest best angle"] == f"{round(best)}°"
+            assert row["Latest best angle"] == f"{whole_degrees(best)}°"
             assert row["Mode, posture"] == "Active, standing"
             # the target the plan holds now — the patient page's — though this session followed none
             assert row["Target now"] == f"90–150° (plan v{rx['version']})", row
