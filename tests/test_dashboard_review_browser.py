@@ -241,6 +241,9 @@ def test_a_knee_that_straightens_less_is_not_titled_below_its_baseline(page, ser
         assert "below" not in title, f"{url}: {title}"
         assert "Less far than this patient's baseline (a higher angle: this exercise works the low end)" in title
         assert "Knee extension (seated), right" in title, title
+        assert title.count("seated") == 1, f"the posture said twice: {title}"
+        message = page.locator("#alerts li.alert[data-kind=decline]").inner_text()
+        assert "knee extension (seated) (active)" in message and "active, seated" not in message, message
 
 
 # ---- a long name on a phone ---------------------------------------------------------------------------------------

@@ -351,8 +351,11 @@ AlertKey = tuple[str, str | None, str | None, str | None, str | None]
 
 
 def _motion_label(motion: Motion, side: str, mode: str, posture: str) -> str:
+    """The series named in an alert's message: "Right knee flexion (active, seated)"; a name that says its posture
+    already is not followed by it again ("Right knee extension (seated) (active)")."""
     name = motion.name[0].lower() + motion.name[1:]
-    return f"{side.capitalize()} {name} ({MODE_LABEL.get(mode, mode)}, {posture})"
+    how = MODE_LABEL.get(mode, mode) if f"({posture})" in name else f"{MODE_LABEL.get(mode, mode)}, {posture}"
+    return f"{side.capitalize()} {name} ({how})"
 
 
 def _recent_and_baseline(points: list[tuple[datetime, float]]) -> tuple[float, float, int] | None:

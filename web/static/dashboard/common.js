@@ -372,8 +372,11 @@ window.romcam = (function () {
   }
 
   function alertTitle(a) {
-    const what = a.exercise ? [exerciseName(a.exercise), a.side && sideLabel(a.side).toLowerCase(),
-      a.mode && modeLabel(a.mode).toLowerCase(), a.posture && postureLabel(a.posture)].filter(Boolean).join(", ") : "";
+    const name = a.exercise ? exerciseName(a.exercise) : "";
+    // "Knee extension (seated)" says its posture already: not "…(seated), right, active, seated"
+    const posture = a.posture && !name.includes(`(${postureLabel(a.posture)})`) ? postureLabel(a.posture) : "";
+    const what = a.exercise ? [name, a.side && sideLabel(a.side).toLowerCase(),
+      a.mode && modeLabel(a.mode).toLowerCase(), posture].filter(Boolean).join(", ") : "";
     return what ? `${alertKindTitle(a)}: ${what}` : alertKindTitle(a);
   }
 
