@@ -134,6 +134,24 @@ def _refuse_in_memory(db: str | None, what: str) -> None:
                          "(give --db sqlite:///PATH, or leave --db out for the default)")
 
 
+def _refuse_missing_database(db: str | None, what: str) -> None:
+    """A command that works on the clinic's accounts or patients (``user password``, ``user list``, ``token
+    create``...) refuses a SQLite file that is not there, instead of creating an empty database beside the real
+    one and saying "no such account" (a mistyped ``--db``)."""
+    from sqlalchemy.engine import make_url
+
+    from .store.db import is_in_memory, resolve_url
+
+    url = resolve_url(db)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or is_in_memory(url):
+        return
+    path = Path(str(parsed.database)).expanduser()
+    if not path.exists():
+        raise UsageError(f"{what}: there is no database at {path}: give --db (or ROMCAM_DB) the clinic server's "
+                         "database")
+
+
 def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
     """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
     patient is in it (a minutes-long analysis should not end in 'patient not found'). Returns the
@@ -641,6 +659,7 @@ def cmd_user_password(args: argparse.Namespace) -> int:
     from .store.errors import InvalidError
 
     _refuse_in_memory(args.db, "user password")
+    _refuse_missing_database(args.db, "user password")
     store = Store(args.db)
     try:
         with store.session() as db:  # before the prompt: an unknown email is said at once
@@ -688,6 +707,7 @@ def cmd_user_deactivate(args: argparse.Namespace) -> int:
     from .store import Store, accounts
 
     _refuse_in_memory(args.db, "user deactivate")
+    _refuse_missing_database(args.db, "user deactivate")
     store = Store(args.db)
     try:
         with store.session() as db:
@@ -710,6 +730,7 @@ def cmd_user_activate(args: argparse.Namespace) -> int:
     from .store import Store, accounts
 
     _refuse_in_memory(args.db, "user activate")
+    _refuse_missing_database(args.db, "user activate")
     store = Store(args.db)
     try:
         with store.session() as db:
@@ -732,6 +753,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     from .store.models import Patient
 
     _refuse_in_memory(args.db, "user list")
+    _refuse_missing_database(args.db, "user list")
     store = Store(args.db)
     try:
         with store.session() as db:
@@ -780,6 +802,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
     patient_id = _uuid_arg(args.patient, "--patient")
     _refuse_in_memory(args.db, "token create")
+    _refuse_missing_database(args.db, "token create")
     store = Store(args.db)
     try:
         with store.session() as db:

@@ -172,6 +172,32 @@ def test_a_command_that_stores_refuses_an_in_memory_database(tmp_path: Path, cap
     assert not (tmp_path / "data").exists(), "nothing rendered or opened before the refusal"
 
 
+@pytest.mark.parametrize("argv", [
+    ["user", "password", "--email", "pt@clinic.test"],
+    ["user", "deactivate", "--email", "pt@clinic.test"],
+    ["user", "activate", "--email", "pt@clinic.test"],
+    ["user", "list"],
+    ["token", "create", "--patient", "00000000-0000-4000-8000-000000000000"],
+])  # fmt: skip
+def test_a_command_on_the_clinics_accounts_refuses_a_database_that_is_not_there(
+        tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    """A mistyped --db (clinc.db for clinic.db) made an empty database there and then said "no account has this
+    email" or "no accounts": the admin looked for a missing account, and a stray database was left behind. The
+    file must be there; `user create` (the first admin of a new clinic) still makes one."""
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long enough password\n"))
+    missing = tmp_path / "clinc.db"
+    code, out, err = _run([*argv, "--db", f"sqlite:///{missing}"], capsys)
+    assert code == 2, err
+    assert err == (f"romcam: {' '.join(argv[:2])}: there is no database at {missing}: give --db (or ROMCAM_DB) the "
+                   "clinic server's database\n")
+    assert out == "" and not missing.exists()
+    code, _, err = _run(["user", "create", "--email", "pt@clinic.test", "--role", "clinician", "--db",
+                         f"sqlite:///{missing}"], capsys)
+    assert code == 0 and missing.exists(), err
+
+
 def test_rekey_with_a_mistyped_database_url_says_so_in_one_line(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     """`romcam audit rekey --db clinic.db` (a path, not a URL) printed SQLAlchemy's traceback."""
     monkeypatch.setenv("ROMCAM_OLD_SECRET_KEY", "o" * 40)
