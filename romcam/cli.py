@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import InsecureBindError, RomcamError, UsageError
+from .errors import InsecureBindError, LinkNotCheckedError, LinkRefusedError, RomcamError, UsageError
 
 if TYPE_CHECKING:
     from .live.capture import LiveOptions
@@ -460,9 +460,43 @@ def cmd_link(args: argparse.Namespace) -> int:
         write_config(path, link)
     except OSError as exc:
         raise RomcamError(f"cannot write {path}: {exc.strerror or exc}") from None
-    print(f"linked to {link.url}: saved in {path} (mode 0600); `romcam serve` now uploads there once the patient "
-          "consents on the coach page", file=sys.stderr)
+    if args.no_check:
+        print(f"saved the link to {link.url} in {path} (mode 0600), not checked with the clinic (--no-check): "
+              "`romcam serve` uploads there once the clinic answers and the patient consents on the coach page",
+              file=sys.stderr)
+        return 0
+    patient = check_link(link, path)
+    print(f"linked to {link.clinic} as {patient}: saved in {path} (mode 0600); `romcam serve` now uploads there "
+          "once the patient consents on the coach page", file=sys.stderr)
     return 0
+
+
+def check_link(link: LinkConfig, path: Path, *, timeout: float = 10.0) -> str:
+    """Ask the clinic once (``GET /api/device``, as the sync client does) whether it knows the link's token;
+    the patient's name there when it does. The link is saved at ``path`` either way: a clinic that does not
+    answer is :class:`LinkNotCheckedError` (exit 12), one that refuses the token :class:`LinkRefusedError`
+    (exit 13), each saying what to do."""
+    from .sync.client import ClinicClient, ClinicError
+
+    try:
+        device = ClinicClient(link, timeout=timeout).device()
+    except ClinicError as exc:
+        why = exc.message.removesuffix("; trying again later")
+        if exc.kind == "offline":
+            raise LinkNotCheckedError(
+                f"saved in {path}, but the clinic did not answer: {why}. Check the address with the PT (the "
+                "clinic's dashboard shows it beside the device token); a laptop not online yet stays linked: "
+                "`romcam serve` keeps trying (`romcam link --no-check` saves without asking)") from None
+        if exc.kind == "auth":
+            raise LinkRefusedError(f"saved in {path}, but {why}; then run `romcam link` again with the new token"
+                                   ) from None
+        raise LinkRefusedError(f"saved in {path}, but {why}: is {link.url} the clinic's romcam server? Check the "
+                               "address with the PT, then run `romcam link` again") from None
+    name = device.get("patient_name") if isinstance(device, dict) else None
+    if not isinstance(name, str):
+        raise LinkRefusedError(f"saved in {path}, but {link.url} answered /api/device without a patient: is it a "
+                               "romcam clinic server? Check the address with the PT")
+    return name
 
 
 def cmd_exercises(args: argparse.Namespace) -> int:
@@ -1101,6 +1135,8 @@ def build_parser() -> argparse.ArgumentParser:
     lk.add_argument("--upload-to", required=True, metavar="URL", help="the clinic server's address (https://...)")
     lk.add_argument("--token", metavar="TOKEN", help="the device token (default: read from standard input)")
     lk.add_argument("--config", metavar="PATH", help="where to write it (default: ~/.config/romcam/link.toml)")
+    lk.add_argument("--no-check", action="store_true",
+                    help="save without asking the clinic whether it knows the token (a laptop not online yet)")
     lk.set_defaults(func=cmd_link)
     _account_parsers(sub)
     return p

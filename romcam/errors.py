@@ -68,3 +68,15 @@ class InsecureBindError(RomcamError):
     """``romcam serve`` was asked to listen beyond loopback without clinic auth and a secret key of its own."""
 
     exit_code = 11
+
+
+class LinkNotCheckedError(RomcamError):
+    """``romcam link`` saved the link, but the clinic did not answer (offline, wrong address, not HTTPS)."""
+
+    exit_code = 12
+
+
+class LinkRefusedError(RomcamError):
+    """``romcam link`` saved the link, but the clinic answered and refused its device token."""
+
+    exit_code = 13

@@ -149,6 +149,59 @@ def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -
     assert not any(t in m for m in messages.values() for t in (clinic.token, clinic.revoked_token))
 
 
+def test_romcam_link_asks_the_clinic_and_says_what_it_answered(clinic: Clinic, tmp_path, capsys,
+                                                              monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`romcam link` saved any address and token and said "linked to …", exit 0: the clinic admin learned of a
+    wrong address or token only from the coach page's "last error". It now asks the clinic once: known → "linked
+    to <clinic> as <patient>", 0; a refused token → 13, no answer → 12, each saying what to do; the link file
+    is written every time (a laptop may be linked before it is online), and --no-check skips the question."""
+    import io
+    import threading
+
+    import uvicorn
+
+    from romcam.cli import main
+    from romcam.sync.config import LinkConfig, read_config
+
+    def link(url: str, token: str, *extra: str) -> tuple[int, str, LinkConfig]:
+        path = tmp_path / f"link-{uuid.uuid4().hex[:6]}.toml"
+        monkeypatch.setattr("sys.stdin", io.StringIO(token + "\n"))
+        rc = main(["link", "--upload-to", url, "--config", str(path), *extra])
+        err = capsys.readouterr().err
+        assert token not in err
+        return rc, " ".join(err.split()), read_config(path)  # the file is written whatever the clinic said
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(clinic.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        ok = link(url, clinic.token)
+        revoked = link(url, clinic.revoked_token)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert ok[0] == 0 and ok[1].startswith(f"linked to 127.0.0.1:{port} as Ada Own: saved in "), ok[1]
+    assert ok[2] == LinkConfig(url, clinic.token)
+    assert revoked[0] == 13, revoked[1]
+    assert revoked[1].startswith("romcam: saved in ") and "this device token was revoked on 26 Nov 2026: ask your " \
+        "PT for a new one; then run `romcam link` again with the new token" in revoked[1], revoked[1]
+    assert revoked[2] == LinkConfig(url, clinic.revoked_token)
+
+    silent = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the clinic is not reached
+    offline = link(silent, clinic.token)
+    assert offline[0] == 12 and "but the clinic did not answer: cannot reach 127.0.0.1:" in offline[1], offline[1]
+    assert "Check the address with the PT" in offline[1] and offline[2] == LinkConfig(silent, clinic.token)
+    unchecked = link(silent, clinic.token, "--no-check")
+    assert unchecked[0] == 0 and "not checked with the clinic (--no-check)" in unchecked[1], unchecked[1]
+    assert unchecked[2] == LinkConfig(silent, clinic.token)
+
+
 def test_device_route_is_for_devices_only(clinic: Clinic) -> None:
     assert clinic.client("clinician").get("/api/device").status_code == 403
     assert clinic.client("anonymous").get("/api/device").status_code == 401

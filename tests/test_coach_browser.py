@@ -148,6 +148,10 @@ def test_coach_follows_the_rendered_session(page, live_server: str, unseen: bool
         assert (button.bounding_box() or {}).get("height", 0) >= 48, "check-in buttons must be large"
         button.click()
     page.locator("fieldset[data-field=cramps] button[data-value=false]").click()
+    # linked to no clinic: the check-in is kept on this laptop, not "sent to my therapist"
+    assert page.locator("#checkin-send").inner_text() == "Save"
+    assert page.locator("#checkin-where").inner_text() == ("Kept on this laptop only: your therapist sees it if they "
+                                                           "look at this laptop's dashboard.")
     with page.expect_response(lambda r: r.url.endswith("/live/checkin")) as answer:
         page.locator("#checkin-send").click()
     assert answer.value.status == 201, answer.value.text()

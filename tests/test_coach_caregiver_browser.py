@@ -5,7 +5,8 @@ caregiver bends (passive knee flexion), following the PT's prescription (the pla
 In passive mode the caregiver reads the page, so every word of it is about the patient: the camera
 check before Start ("All of the patient in the picture", "move the laptop, not the patient"), the
 stop banner past the PT's safe maximum, the end summary ("The patient's best") and the check-in the
-caregiver fills in for the patient ("How is the patient feeling?", "Send to the therapist"). Any
+caregiver fills in for the patient ("How is the patient feeling?"; "Save", this laptop being linked to no
+clinic). Any
 script error, console error (CSP included) or request off the server fails the test. Screenshots:
 tests/artifacts/coach_caregiver*.png (gitignored).
 """
@@ -101,13 +102,17 @@ def test_a_caregivers_session_speaks_to_the_caregiver_about_the_patient(served: 
         assert "The patient reached the top of their target range (70°–85°)" in end, end
         assert "done with the patient today" in end, end
         assert "How is the patient feeling?" in end, end
-        assert pg.locator("#checkin-send").inner_text() == "Send to the therapist"
+        # a laptop linked to no clinic: nothing is sent, the check-in is kept here (it said "Send to the therapist")
+        assert pg.locator("#checkin-send").inner_text() == "Save"
+        assert pg.locator("#checkin-where").inner_text() == ("Kept on this laptop only: the therapist sees it if they "
+                                                             "look at this laptop's dashboard.")
+        assert "The therapist sees these numbers" not in end, end
         for field, value in (("pain", "2"), ("tiredness", "3")):
             pg.locator(f"fieldset[data-field={field}] button[data-value='{value}']").click()
         pg.locator("fieldset[data-field=cramps] button[data-value=false]").click()
         pg.locator("#checkin-send").click()
         pg.wait_for_selector("#checkin-msg[data-kind=ok]")
-        assert pg.locator("#checkin-msg").inner_text() == "Thank you — saved for the therapist."
+        assert pg.locator("#checkin-msg").inner_text() == "Thank you — saved on this laptop."
         said.append(_words(pg))
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "coach_caregiver_end.png"), full_page=True)

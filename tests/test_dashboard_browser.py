@@ -331,9 +331,9 @@ def test_patient_page_has_a_chart_per_motion_with_every_session(page, server, se
     assert alerts.first.get_attribute("data-mode") == "active"
     assert alerts.first.locator(".alert-message").inner_text().strip()
 
-    # the adherence calendar covers 8 weeks and counts every session
+    # the adherence calendar has the rows its heading says and counts every session
+    _assert_calendar_rows_agree_with_heading(page, "#adherence-h")
     days = page.locator("#adherence td[data-date]")
-    assert days.count() == 56
     total = sum(int(n) for n in days.evaluate_all("cells => cells.map(c => c.dataset.sessions)"))
     assert total == len(seeded["sessions"])
 
@@ -376,6 +376,20 @@ def test_session_page_draws_the_curve_with_its_reps(page, server, seeded) -> Non
     _screenshot(page, "dashboard-session.png")
 
 
+def _assert_calendar_rows_agree_with_heading(page, heading: str) -> None:  # type: ignore[no-untyped-def]
+    """The calendar's heading ("Sessions, this week and the 8 weeks before") and its rows agree: a PT read
+    "Sessions, last 8 weeks" over 9 rows, the first of them cut mid-week. Now: N whole weeks, then this one."""
+    said = re.fullmatch(r"Sessions, this week and the (\d+) weeks before", page.locator(heading).inner_text().strip())
+    assert said, page.locator(heading).inner_text()
+    rows = page.locator("#adherence table.calendar tbody tr")
+    assert rows.count() == int(said[1]) + 1
+    for i in range(int(said[1])):  # every week before this one whole: no day outside the period
+        assert rows.nth(i).locator("td[data-date]").count() == 7, rows.nth(i).inner_text()
+    today = page.evaluate("(() => { const d = new Date(); return new Date(d.getTime() - d.getTimezoneOffset() * 60000)"
+                          ".toISOString().slice(0, 10); })()")
+    assert rows.last.locator(f"td[data-date='{today}']").count() == 1
+
+
 def test_report_is_printable(page, server, seeded) -> None:
     pid = seeded["patient"]["id"]
     page.goto(f"{server}/patients/{pid}/report")
@@ -384,6 +398,7 @@ def test_report_is_printable(page, server, seeded) -> None:
     assert page.locator("#charts figure.chart").count() == 2
     assert page.locator("#latest tbody tr").count() == 3  # one row per (motion, side, mode, posture)
     assert _noise_note(page.locator("figure.chart[data-exercise=elbow_flexion]")) == _expected_noise("elbow_flexion")
+    _assert_calendar_rows_agree_with_heading(page, "#report-adherence-h")
     _screenshot(page, "dashboard-report.png")
     page.emulate_media(media="print")
     assert not page.locator("#print-button").is_visible()

@@ -1,9 +1,11 @@
-"""Keep the docs honest: the angle-conventions table is the catalog's, every CLI command and exit code is
-in the README."""
+"""Keep the docs honest: the angle-conventions table is the catalog's, every CLI command, option and exit
+code is in the README."""
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from romcam import errors
@@ -23,6 +25,43 @@ def test_every_command_is_in_the_readme() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:
         assert f"romcam {name}" in readme, f"README.md does not mention `romcam {name}`"
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, argparse.Action]]:
+    """("romcam user create", action) for every argument of every command and subcommand, --help left out."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
+        elif not isinstance(action, argparse._HelpAction):
+            yield " ".join(("romcam", *path)), action
+
+
+def _readme_commands() -> tuple[list[str], list[str]]:
+    """README's "## Commands" section: (the command table's rows, the section's paragraphs)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Commands"):readme.index("### `romcam analyze`")]
+    return [line for line in section.splitlines() if line.startswith("| `")], section.split("\n\n")
+
+
+def test_every_option_of_every_command_is_in_the_readmes_command_table() -> None:
+    """README's command table left out `--version`, `analyze --quiet`, `demo --out-dir`, `render --rest-angle`
+    and `user create --name`: a user reading it did not know they were there. Every option of every command
+    (and every subcommand) is now in that command's row of the table — or in a paragraph of the Commands
+    section that names the command, as `--model PATH` on `analyze`, `serve` and `demo` is."""
+    rows, paragraphs = _readme_commands()
+    missing = []
+    for command, action in _commands(build_parser()):
+        own = [row for row in rows if command in row.split("|")[1]]
+        if command != "romcam" and not own:
+            missing.append(f"`{command}` has no row")
+            continue
+        shared = [p for p in paragraphs if f"`{command.split()[-1]}`" in p and not p.lstrip().startswith("|")]
+        for option in action.option_strings or [str(action.metavar or action.dest).upper()]:
+            if option.startswith("--") or not action.option_strings:
+                if not any(re.search(rf"{re.escape(option)}(?![\w-])", text) for text in own + shared):
+                    missing.append(f"`{command} {option}`")
+    assert not missing, f"README.md's command table leaves out: {', '.join(missing)}"
 
 
 def test_experimental_motions_say_so_wherever_shown() -> None:

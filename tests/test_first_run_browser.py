@@ -36,6 +36,19 @@ def test_plain_serve_without_a_camera_prints_the_coach_and_leads_the_patient_the
             pg.wait_for_url(f"{base}/coach")
             pg.get_by_role("button", name="Start", exact=True).wait_for(state="visible")
             assert pg.get_by_text("Demo video", exact=True).first.is_visible()
+            # a session on the demo video is a try-out: its end sends nothing to anyone (it said "Send to my
+            # therapist", "Your therapist sees these numbers")
+            pg.locator("#primary").click()
+            finish = pg.locator("#finish")
+            finish.wait_for(state="visible")
+            finish.click()
+            pg.wait_for_selector("#finish[data-armed=true]")
+            finish.click()
+            pg.wait_for_selector("#end:not([hidden])")
+            assert pg.locator("#checkin-send").inner_text() == "Finish (a try-out)"
+            where = pg.locator("#checkin-where").inner_text()
+            assert where == "A try-out: nothing from it is counted or sent to anyone.", where
+            assert "therapist sees" not in pg.locator("#end").inner_text()
         assert problems == []
 
 

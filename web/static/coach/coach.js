@@ -98,6 +98,7 @@
     order: [],
     checkin: { pain: null, tiredness: null, cramps: null },
     checkinSent: false,
+    checkinGoes: null, // where the check-in goes ({kind: demo|therapist|waiting|laptop}), asked as the end is shown
     summaryShown: false,
     videoOk: null,
     allSet: false,                    // the camera check's every line says yes ("✓ All set")
@@ -983,15 +984,15 @@
       ? (helper ? `${total} rep${total === 1 ? "" : "s"} done with the patient today${across}.`
         : `You did ${total} rep${total === 1 ? "" : "s"} today${across}.`)
       : helper ? "Thank you both for today. Any movement helps." : "Thank you for showing up today. Any movement helps.";
-    if (helper) {
-      // the caregiver fills in the check-in for the patient
-      $("end-note").textContent = "The therapist sees these numbers. A day with less movement is useful information for them, nothing more.";
-      $("checkin-title").textContent = "How is the patient feeling? Ask them, and choose their answers.";
-      $("checkin-send").textContent = "Send to the therapist";
-    }
-    if (app.demo) {
-      $("end-note").textContent = `This was the demo video: nothing from it is added to ${helper ? "the patient's" : "your"} progress.`;
-    }
+    // the caregiver fills in the check-in for the patient
+    if (helper) $("checkin-title").textContent = "How is the patient feeling? Ask them, and choose their answers.";
+    app.checkinGoes = await checkinDestination();
+    const words = checkinWords(app.checkinGoes, helper);
+    $("end-note").textContent = words.note;
+    $("checkin-where").textContent = words.where;
+    $("checkin-where").hidden = !words.where;
+    $("checkin-send").textContent = words.button;
+    $("checkin").dataset.goes = app.checkinGoes.kind;
     $("live").hidden = true;
     $("plan").hidden = true;
     $("end").hidden = false;
@@ -999,6 +1000,41 @@
   }
 
   // ---- the check-in --------------------------------------------------------------------------------
+
+  /** Where the check-in (and the session) really goes, so the button says it: the demo video's is a try-out
+   * (never counted, never sent); linked to a clinic with the patient's consent, to the therapist; linked
+   * without it, kept here until they agree; unlinked, kept on this laptop only (GET /api/link/status). */
+  async function checkinDestination() {
+    if (app.demo) return { kind: "demo" };
+    let link = null;
+    try { link = await api("/api/link/status"); } catch (err) { link = null; }
+    if (!link || !link.linked) return { kind: "laptop" };
+    return { kind: link.consent ? "therapist" : "waiting", clinic: link.clinic || "the clinic" };
+  }
+
+  /** The end's note, the line under the check-in and its button, for where it goes and who fills it in. */
+  function checkinWords(goes, helper) {
+    const your = helper ? "the" : "your";
+    const nothingMore = "A day with less movement is useful information, nothing more.";
+    if (goes.kind === "demo") {
+      return { note: `This was the demo video: nothing from it is added to ${helper ? "the patient's" : "your"} progress.`,
+               where: "A try-out: nothing from it is counted or sent to anyone.",
+               button: "Finish (a try-out)", thanks: "Thank you — that was a try-out: nothing is counted or sent." };
+    }
+    if (goes.kind === "therapist") {
+      return { note: `${helper ? "The" : "Your"} therapist sees these numbers. A day with less movement is useful `
+                 + "information for them, nothing more.", where: "",
+               button: `Send to ${helper ? "the" : "my"} therapist`, thanks: `Thank you — saved for ${your} therapist.` };
+    }
+    if (goes.kind === "waiting") {
+      return { note: `These numbers are kept on this laptop. ${nothingMore}`,
+               where: `Kept on this laptop until ${helper ? "the patient agrees" : "you agree"} to share results with ${goes.clinic}.`,
+               button: "Save", thanks: "Thank you — saved on this laptop." };
+    }
+    return { note: `These numbers are kept on this laptop. ${nothingMore}`,
+             where: `Kept on this laptop only: ${your} therapist sees it if they look at this laptop's dashboard.`,
+             button: "Save", thanks: "Thank you — saved on this laptop." };
+  }
 
   function buildCheckin() {
     for (const field of ["pain", "tiredness"]) {
@@ -1030,7 +1066,7 @@
         await api("/live/checkin", { json: { ...app.checkin } });
         app.checkinSent = true;
         msg.dataset.kind = "ok";
-        msg.textContent = caregiverSession() ? "Thank you — saved for the therapist." : "Thank you — saved for your therapist.";
+        msg.textContent = checkinWords(app.checkinGoes || { kind: "laptop" }, caregiverSession()).thanks;
         if (app.speechUnlocked) utter("Thank you. See you next time.", false);
       } catch (err) {
         $("checkin-send").disabled = false;

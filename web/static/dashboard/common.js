@@ -229,6 +229,14 @@ window.romcam = (function () {
   function adherencePath(base, days) {
     return `${base}/adherence?days=${days}&tz=${encodeURIComponent(timeZone())}`;
   }
+  /** Whole weeks the calendar shows before this one (its heading says so: "this week and the 8 weeks before"). */
+  const CALENDAR_WEEKS_BEFORE = 8;
+  /** Days from the Monday CALENDAR_WEEKS_BEFORE weeks back through today: every row of the calendar a whole
+   * week but this one (the API's `days` counted 56 back, so the first row began mid-week: 9 rows under
+   * "last 8 weeks"). */
+  function calendarDays() {
+    return 7 * CALENDAR_WEEKS_BEFORE + ((new Date().getDay() + 6) % 7) + 1;
+  }
   /** Calendar days since the plan started (0: made today), or null without a plan. */
   function planAgeDays(planStartedAt) {
     return planStartedAt ? Math.max(0, calendarDaysAgo(planStartedAt)) : null;
@@ -288,7 +296,7 @@ window.romcam = (function () {
     const weeks = new Map((adherence.weeks || []).map((w) => [w.start, w])); // what each week asks, from the API
     let firstWeek = null; // the plan's first week when it started mid-week and is in view
     const table = el("table", { class: "calendar", dataset: { days: String(days.length) } });
-    const caption = "Sessions of the plan per day over the last 8 weeks";
+    const caption = `Sessions of the plan per day, this week and the ${CALENDAR_WEEKS_BEFORE} weeks before`;
     table.append(el("caption", { class: "visually-hidden", text: caption }));
     const head = el("tr", {}, el("th", { scope: "col", text: "Week of" }));
     for (const d of ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) head.append(el("th", { scope: "col", text: d }));
@@ -493,7 +501,7 @@ window.romcam = (function () {
     fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
-    timeZone, adherencePath, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
+    timeZone, adherencePath, calendarDays, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,
   };
 })();

@@ -249,7 +249,7 @@
   }
 
   async function loadAdherence() {
-    const adherence = await R.api(R.adherencePath(base, 56));
+    const adherence = await R.api(R.adherencePath(base, R.calendarDays()));
     R.renderCalendar(document.getElementById("adherence"), adherence, { paused: state.patient && state.patient.plan_paused });
   }
 

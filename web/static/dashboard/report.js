@@ -80,7 +80,7 @@
     document.getElementById("patient-link").href = `/patients/${patientId}`;
     try {
       const [patient, prescriptions, alerts, adherence] = await Promise.all([
-        R.api(base), R.api(`${base}/prescriptions`), R.api(`${base}/alerts`), R.api(R.adherencePath(base, 56))]);
+        R.api(base), R.api(`${base}/prescriptions`), R.api(`${base}/alerts`), R.api(R.adherencePath(base, R.calendarDays()))]);
       document.title = `${patient.name}: range-of-motion report — romcam`;
       document.getElementById("report-title").textContent = `Range-of-motion report: ${patient.name}`;
       document.getElementById("report-summary").textContent = [
