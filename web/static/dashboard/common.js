@@ -469,7 +469,8 @@ window.romcam = (function () {
       }
       window.location.assign("/login");
     });
-    header.append(el("nav", { class: "account" },
+    // named: the header's other <nav> (the page's links) is unnamed, and a screen reader lists both
+    header.append(el("nav", { class: "account", "aria-label": "Account" },
       el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button), problem);
   }
 
