@@ -483,7 +483,8 @@ window.romcam = (function () {
     // the admin's accounts page (accounts.js), from every page
     const accounts = who.user.role === "admin" ? el("a", { href: "/accounts", id: "accounts-link",
       "aria-current": window.location.pathname === "/accounts" ? "page" : null }, "Accounts") : null;
-    header.append(el("nav", { class: "account" }, accounts,
+    // named: the header's other <nav> (the page's links) is unnamed, and a screen reader lists both
+    header.append(el("nav", { class: "account", "aria-label": "Account" }, accounts,
       el("span", { id: "account-name", text: `${who.user.name} (${who.user.role})` }), button), problem);
   }
 

@@ -276,8 +276,10 @@
       return;
     }
     const table = el("table", { class: "prescriptions" });
+    // the buttons' column is named for a screen reader only (an empty header reads as a column with no name)
     table.append(el("thead", {}, el("tr", {}, ...["Exercise", "Mode, posture", "Target", "Safe limits", "Dose", "Per week",
-      "Cap", "Version", ""].map((h) => el("th", { scope: "col", text: h })))));
+      "Cap", "Version"].map((h) => el("th", { scope: "col", text: h })),
+      el("th", { scope: "col" }, el("span", { class: "visually-hidden", text: "Actions" })))));
     const body = el("tbody");
     for (const p of state.prescriptions) {
       const row = el("tr", { dataset: { prescriptionId: p.id } },
@@ -299,7 +301,8 @@
       body.append(row, history);
     }
     table.append(body);
-    container.append(R.scrollBox(table, "Exercise plan"));
+    // not "Exercise plan": that is the section's name, and two regions of one name cannot be told apart
+    container.append(R.scrollBox(table, "Prescribed exercises"));
   }
 
   async function toggleHistory(p, row) {
