@@ -5,14 +5,14 @@ rendered demo clip).
 
 Each page is audited in a state its users meet: the login form, also refusing a password; the PT's patient list,
 patient page (8 weeks of sessions, a decline to review; also on a phone, and with the exercise editor open), session
-page and printable report; the admin's patient list and patient page (clinicians, device tokens); the coach before
-Start, playing the demo video, asking the patient's consent to share with a linked clinic, with two people in view,
-during a set (also on a phone), at a safety stop and at the day's summary with the check-in answered (the live
-WebSocket is the test's, as in the other coach tests, so each state is exact). A violation of impact "serious" or
-"critical" fails, and so does any of the rules on landmarks, headings and table headers; the message gives each
-rule's id, help and the elements it failed on (other moderate or minor ones are printed). Hand-written checks of
-what axe cannot judge (type read from across the room, targets, reflow, what a screen reader hears) are in
-tests/test_coach_a11y_browser.py and tests/test_dashboard_browser.py.
+page and printable report; the admin's patient list, patient page (clinicians, device tokens) and accounts (also on a
+phone); the coach before Start, playing the demo video, asking the patient's consent to share with a linked clinic,
+with two people in view, during a set (also on a phone), at a safety stop and at the day's summary with the check-in
+answered (the live WebSocket is the test's, as in the other coach tests, so each state is exact). A violation of
+impact "serious" or "critical" fails, and so does any of the rules on landmarks, headings and table headers; the
+message gives each rule's id, help and the elements it failed on (other moderate or minor ones are printed). Hand-
+written checks of what axe cannot judge (type read from across the room, targets, reflow, what a screen reader hears)
+are in tests/test_coach_a11y_browser.py and tests/test_dashboard_browser.py.
 
 Without /usr/bin/chromium, the playwright or the axe-playwright-python package the tests skip, unless CI is set:
 then they fail.
@@ -246,6 +246,8 @@ PAGES: dict[str, Audit] = {
     "session": Audit(PT, _dashboard(lambda s: f"/sessions/{s.seeded['sessions'][-1]['id']}")),
     "report": Audit(PT, _dashboard(lambda s: f"/patients/{s.seeded['patient']['id']}/report")),
     "admin-patient-list": Audit(ADMIN, _dashboard(lambda s: "/", then=lambda p: p.click(".add-patient summary"))),
+    "admin-accounts": Audit(ADMIN, _dashboard(lambda s: "/accounts")),
+    "admin-accounts-phone": Audit(ADMIN, _dashboard(lambda s: "/accounts"), PHONE),
     "admin-patient": Audit(ADMIN, _dashboard(lambda s: f"/patients/{s.seeded['patient']['id']}",
                                              then=lambda p: p.wait_for_selector("#devices-section:not([hidden])"))),
     "coach-before-start": Audit(None, _coach(_reading(20.0, "below", started=False), ready="#angle[data-angle]")),
