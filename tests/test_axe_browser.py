@@ -10,9 +10,9 @@ phone); the coach before Start, playing the demo video, asking the patient's con
 with two people in view, during a set (also on a phone), at a safety stop and at the day's summary with the check-in
 answered (the live WebSocket is the test's, as in the other coach tests, so each state is exact). A violation of
 impact "serious" or "critical" fails, and so does any of the rules on landmarks, headings and table headers; the
-message gives each rule's id, help and the elements it failed on (other moderate or minor ones are printed). Hand-
-written checks of what axe cannot judge (type read from across the room, targets, reflow, what a screen reader hears)
-are in tests/test_coach_a11y_browser.py and tests/test_dashboard_browser.py.
+message gives each rule's id, help and the elements it failed on (other moderate or minor ones are printed).
+Hand-written checks of what axe cannot judge (type read from across the room, targets, reflow, what a screen reader
+hears) are in tests/test_coach_a11y_browser.py and tests/test_dashboard_browser.py.
 
 Without /usr/bin/chromium, the playwright or the axe-playwright-python package the tests skip, unless CI is set:
 then they fail.
