@@ -279,3 +279,15 @@ def contrast_ratio(a: str, b: str) -> float:
         return 0.2126 * r + 0.7152 * g + 0.0722 * b_
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def log_in(page: Any, base: str, email: str, password: str) -> None:
+    """Log ``email`` in on the dashboard's login page and wait for the patient list to be loaded."""
+    from playwright.sync_api import expect
+
+    page.goto(base + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(base + "/")
+    page.wait_for_selector("body[data-loaded=true]")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_browser, romcam_serve, stop
+from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, log_in, require_browser, romcam_serve, stop
 
 from romcam.store import Store, accounts, service
 
@@ -33,14 +33,7 @@ def _seed(db: Path) -> dict[str, str]:
 
 
 def _log_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect
-
-    page.goto(base + "/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(base + "/")
-    page.wait_for_selector("body[data-loaded=true]")
+    log_in(page, base, email, PASSWORD)
 
 
 def test_an_admin_deactivates_and_activates_accounts_on_the_accounts_page(tmp_path: Path) -> None:
