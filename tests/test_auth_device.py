@@ -4,10 +4,12 @@ else. ``romcam token create`` prints only the token on stdout's last line. SQLit
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from auth_fixtures import *  # noqa: F403 (clinic, login, ...)
@@ -109,18 +111,15 @@ def test_revoked_unknown_and_malformed_tokens_are_401_saying_which(clinic: Clini
     assert c.get("/api/device").status_code == 401
 
 
-def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -> None:
-    """The patient's laptop against a real clinic server: a mistyped token reads as one to check, not as one
-    that "may have been revoked"; a revoked one says when."""
+@contextlib.contextmanager
+def _serving(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The clinic's app served for real (uvicorn on a free loopback port, in a thread); yields its base URL."""
     import threading
 
     import uvicorn
 
-    from romcam.sync.client import ClinicClient, ClinicError
-    from romcam.sync.config import LinkConfig
-
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(clinic.app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -128,18 +127,28 @@ def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -
             if server.started:
                 break
             time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_the_laptop_says_whether_its_key_is_unknown_or_revoked(clinic: Clinic) -> None:
+    """The patient's laptop against a real clinic server: a mistyped token reads as one to check, not as one
+    that "may have been revoked"; a revoked one says when."""
+    from romcam.sync.client import ClinicClient, ClinicError
+    from romcam.sync.config import LinkConfig
+
+    with _serving(clinic.app) as url:
         messages = {}
         for name, token in (("typo", clinic.token[:-1]), ("revoked", clinic.revoked_token), ("ok", clinic.token)):
-            client = ClinicClient(LinkConfig(f"http://127.0.0.1:{port}", token), timeout=10)
+            client = ClinicClient(LinkConfig(url, token), timeout=10)
             try:
                 messages[name] = client.device()["patient_name"]
             except ClinicError as exc:
                 assert exc.kind == "auth" and exc.status == 401
                 messages[name] = exc.message
-    finally:
-        server.should_exit = True
-        thread.join(10)
-    clinic_name = f"127.0.0.1:{port}"
+    clinic_name = url.removeprefix("http://")
     assert messages["typo"] == (f"{clinic_name} does not accept this laptop's key: the clinic does not know this "
                                 "device token: check it was copied whole (it starts with romcam_dt_ and is 53 "
                                 "characters long), or ask your PT for a new one")
@@ -156,9 +165,6 @@ def test_romcam_link_asks_the_clinic_and_says_what_it_answered(clinic: Clinic, t
     to <clinic> as <patient>", 0; a refused token → 13, no answer → 12, each saying what to do; the link file
     is written every time (a laptop may be linked before it is online), and --no-check skips the question."""
     import io
-    import threading
-
-    import uvicorn
 
     from romcam.cli import main
     from romcam.sync.config import LinkConfig, read_config
@@ -171,22 +177,10 @@ def test_romcam_link_asks_the_clinic_and_says_what_it_answered(clinic: Clinic, t
         assert token not in err
         return rc, " ".join(err.split()), read_config(path)  # the file is written whatever the clinic said
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(clinic.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
+    with _serving(clinic.app) as url:
         ok = link(url, clinic.token)
         revoked = link(url, clinic.revoked_token)
-    finally:
-        server.should_exit = True
-        thread.join(10)
-    assert ok[0] == 0 and ok[1].startswith(f"linked to 127.0.0.1:{port} as Ada Own: saved in "), ok[1]
+    assert ok[0] == 0 and ok[1].startswith(f"linked to {url.removeprefix('http://')} as Ada Own: saved in "), ok[1]
     assert ok[2] == LinkConfig(url, clinic.token)
     assert revoked[0] == 13, revoked[1]
     assert revoked[1].startswith("romcam: saved in ") and "this device token was revoked on 26 Nov 2026: ask your " \
