@@ -291,3 +291,15 @@ def log_in(page: Any, base: str, email: str, password: str) -> None:
     page.click("button[type=submit]")
     expect(page).to_have_url(base + "/")
     page.wait_for_selector("body[data-loaded=true]")
+
+
+def start_and_finish(pg: Any) -> None:
+    """On the coach page, ready: Start, then Finish (pressed twice, as it asks), and wait for the day's end and
+    its check-in."""
+    pg.locator("#primary").click()
+    finish = pg.locator("#finish")
+    finish.wait_for(state="visible")
+    finish.click()
+    pg.wait_for_selector("#finish[data-armed=true]")
+    finish.click()
+    pg.wait_for_selector("#end:not([hidden])")

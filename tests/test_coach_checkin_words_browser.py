@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from db_fixtures import postgres_server  # noqa: F401 (fixture)
-from helpers import offline_page, require_browser, romcam_serve
+from helpers import offline_page, require_browser, romcam_serve, start_and_finish
 from sync_fixtures import FAST_SYNC, ClinicSite, http
 
 from romcam.render import RenderSpec, render_clip
@@ -25,13 +25,7 @@ def end_of_a_session(pg, base: str) -> None:  # type: ignore[no-untyped-def]
     """Start a session on the coach page and finish it (Finish pressed twice): the end and its check-in."""
     pg.goto(f"{base}/coach")
     pg.wait_for_selector("body[data-ready=true]")
-    pg.locator("#primary").click()
-    finish = pg.locator("#finish")
-    finish.wait_for(state="visible")
-    finish.click()
-    pg.wait_for_selector("#finish[data-armed=true]")
-    finish.click()
-    pg.wait_for_selector("#end:not([hidden])")
+    start_and_finish(pg)
 
 
 @pytest.mark.parametrize("consent", [True, False], ids=["consented", "not-yet"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve, start_and_finish
 
 STARTUP_S = 180.0  # the demo clip is rendered on first use
 
@@ -38,13 +38,7 @@ def test_plain_serve_without_a_camera_prints_the_coach_and_leads_the_patient_the
             assert pg.get_by_text("Demo video", exact=True).first.is_visible()
             # a session on the demo video is a try-out: its end sends nothing to anyone (it said "Send to my
             # therapist", "Your therapist sees these numbers")
-            pg.locator("#primary").click()
-            finish = pg.locator("#finish")
-            finish.wait_for(state="visible")
-            finish.click()
-            pg.wait_for_selector("#finish[data-armed=true]")
-            finish.click()
-            pg.wait_for_selector("#end:not([hidden])")
+            start_and_finish(pg)
             assert pg.locator("#checkin-send").inner_text() == "Finish (a try-out)"
             where = pg.locator("#checkin-where").inner_text()
             assert where == "A try-out: nothing from it is counted or sent to anyone.", where
