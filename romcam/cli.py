@@ -11,6 +11,8 @@ import re
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +22,7 @@ from .errors import InsecureBindError, LinkNotCheckedError, LinkRefusedError, Ro
 
 if TYPE_CHECKING:
     from .live.capture import LiveOptions
+    from .store import Store
     from .sync.config import LinkConfig
 
 
@@ -150,6 +153,21 @@ def _refuse_missing_database(db: str | None, what: str) -> None:
     if not path.exists():
         raise UsageError(f"{what}: there is no database at {path}: give --db (or ROMCAM_DB) the clinic server's "
                          "database")
+
+
+@contextmanager
+def _clinic_database(db: str | None, what: str) -> Iterator[Store]:
+    """The database of a command on the clinic's accounts or patients (``what``: "user list"...), once it is
+    known to be a file that is there (:func:`_refuse_in_memory`, :func:`_refuse_missing_database`); closed after."""
+    from .store import Store
+
+    _refuse_in_memory(db, what)
+    _refuse_missing_database(db, what)
+    store = Store(db)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
@@ -689,13 +707,10 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 def cmd_user_password(args: argparse.Namespace) -> int:
     """A new password for an account whose owner forgot theirs (nobody else can reset it: the API's
     password change needs the old one); every login session of the account ends."""
-    from .store import Store, accounts, service
+    from .store import accounts, service
     from .store.errors import InvalidError
 
-    _refuse_in_memory(args.db, "user password")
-    _refuse_missing_database(args.db, "user password")
-    store = Store(args.db)
-    try:
+    with _clinic_database(args.db, "user password") as store:
         with store.session() as db:  # before the prompt: an unknown email is said at once
             email = _account_by_email(db, args.email).email
         password = _read_password(f"new password for {email} (at least {accounts.MIN_PASSWORD} characters): ")
@@ -707,8 +722,6 @@ def cmd_user_password(args: argparse.Namespace) -> int:
                 raise _account_problem(exc) from None
             note = "" if user.active else "; the account is deactivated, so it still cannot log in"
             print(f"password of {user.role} {user.email} set, its login sessions ended{note}", file=sys.stderr)
-    finally:
-        store.close()
     return 0
 
 
@@ -738,69 +751,51 @@ def _patients_note(count: int, deactivated: bool) -> str:
 def cmd_user_deactivate(args: argparse.Namespace) -> int:
     """The account can no longer log in and its login sessions end (``DELETE /api/users/{id}`` does the same,
     through the same store function); its rows stay, and ``romcam user activate`` undoes it."""
-    from .store import Store, accounts
+    from .store import accounts
 
-    _refuse_in_memory(args.db, "user deactivate")
-    _refuse_missing_database(args.db, "user deactivate")
-    store = Store(args.db)
-    try:
-        with store.session() as db:
-            user = _account_by_email(db, args.email)
-            was_active = user.active
-            accounts.deactivate_user(db, user)
-            if not was_active:
-                print(f"{user.role} {user.email} was deactivated already: no change", file=sys.stderr)
-                return 0
-            note = _patients_note(accounts.patients_of(db, user), deactivated=True)
-            print(f"deactivated {user.role} {user.email}: it can no longer log in, its login sessions ended{note} "
-                  f"(`romcam user activate --email {user.email}` undoes it)", file=sys.stderr)
-    finally:
-        store.close()
+    with _clinic_database(args.db, "user deactivate") as store, store.session() as db:
+        user = _account_by_email(db, args.email)
+        was_active = user.active
+        accounts.deactivate_user(db, user)
+        if not was_active:
+            print(f"{user.role} {user.email} was deactivated already: no change", file=sys.stderr)
+            return 0
+        note = _patients_note(accounts.patients_of(db, user), deactivated=True)
+        print(f"deactivated {user.role} {user.email}: it can no longer log in, its login sessions ended{note} "
+              f"(`romcam user activate --email {user.email}` undoes it)", file=sys.stderr)
     return 0
 
 
 def cmd_user_activate(args: argparse.Namespace) -> int:
     """A deactivated account may log in again, with the password it had (``POST /api/users/{id}/activate``)."""
-    from .store import Store, accounts
+    from .store import accounts
 
-    _refuse_in_memory(args.db, "user activate")
-    _refuse_missing_database(args.db, "user activate")
-    store = Store(args.db)
-    try:
-        with store.session() as db:
-            user = _account_by_email(db, args.email)
-            if user.active:
-                print(f"{user.role} {user.email} is active already: no change", file=sys.stderr)
-                return 0
-            accounts.activate_user(db, user)
-            note = _patients_note(accounts.patients_of(db, user), deactivated=False)
-            print(f"activated {user.role} {user.email}: it may log in again with the password it had (`romcam user "
-                  f"password --email {user.email}` sets a new one){note}", file=sys.stderr)
-    finally:
-        store.close()
+    with _clinic_database(args.db, "user activate") as store, store.session() as db:
+        user = _account_by_email(db, args.email)
+        if user.active:
+            print(f"{user.role} {user.email} is active already: no change", file=sys.stderr)
+            return 0
+        accounts.activate_user(db, user)
+        note = _patients_note(accounts.patients_of(db, user), deactivated=False)
+        print(f"activated {user.role} {user.email}: it may log in again with the password it had (`romcam user "
+              f"password --email {user.email}` sets a new one){note}", file=sys.stderr)
     return 0
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
     """Every account, deactivated ones too, by role then email: a table, or ``--json``."""
-    from .store import Store, accounts
+    from .store import accounts
     from .store.models import Patient
 
-    _refuse_in_memory(args.db, "user list")
-    _refuse_missing_database(args.db, "user list")
-    store = Store(args.db)
-    try:
-        with store.session() as db:
-            rows = []
-            for user in accounts.list_users(db):
-                patient = db.get(Patient, user.patient_id) if user.patient_id else None
-                rows.append({"id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
-                             "active": bool(user.active),
-                             "patient_id": str(user.patient_id) if user.patient_id else None,
-                             "patient_name": patient.name if patient else None,
-                             "created_at": user.created_at.isoformat() if user.created_at else None})
-    finally:
-        store.close()
+    with _clinic_database(args.db, "user list") as store, store.session() as db:
+        rows = []
+        for user in accounts.list_users(db):
+            patient = db.get(Patient, user.patient_id) if user.patient_id else None
+            rows.append({"id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
+                         "active": bool(user.active),
+                         "patient_id": str(user.patient_id) if user.patient_id else None,
+                         "patient_name": patient.name if patient else None,
+                         "created_at": user.created_at.isoformat() if user.created_at else None})
     if args.json:
         print(json.dumps(rows, indent=2))
     elif rows:
@@ -831,25 +826,19 @@ def _uuid_arg(value: str, flag: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from .store import Store, accounts, service
+    from .store import accounts, service
     from .store.errors import NotFoundError
 
     patient_id = _uuid_arg(args.patient, "--patient")
-    _refuse_in_memory(args.db, "token create")
-    _refuse_missing_database(args.db, "token create")
-    store = Store(args.db)
-    try:
-        with store.session() as db:
-            try:
-                patient = service.get_patient(db, patient_id)
-            except NotFoundError:
-                raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
-            row, plaintext = accounts.create_device_token(db, patient, label=args.label or "", now=service.now_utc())
-            print(f"device token {row.id} for {patient.name}: shown this once, keep it on the patient's machine",
-                  file=sys.stderr)
-            print(plaintext)
-    finally:
-        store.close()
+    with _clinic_database(args.db, "token create") as store, store.session() as db:
+        try:
+            patient = service.get_patient(db, patient_id)
+        except NotFoundError:
+            raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}") from None
+        row, plaintext = accounts.create_device_token(db, patient, label=args.label or "", now=service.now_utc())
+        print(f"device token {row.id} for {patient.name}: shown this once, keep it on the patient's machine",
+              file=sys.stderr)
+        print(plaintext)
     return 0
 
 
