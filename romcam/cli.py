@@ -541,13 +541,13 @@ def cmd_exercises(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from .render import RenderSpec, render_clip
 
-    view: str | float = args.view
+    view: str | float = 0.0 if args.view == "required" else args.view  # 0° away from the required view
     try:
-        view = float(args.view)
+        view = float(view)
     except ValueError:
         pass
     if isinstance(view, float) and not (math.isfinite(view) and abs(view) <= 180):
-        raise UsageError(f"--view {args.view}: give front, side, oblique, or degrees from -180 to 180")
+        raise UsageError(f"--view {args.view}: give required, front, side, oblique, or degrees from -180 to 180")
     spec = RenderSpec(exercise=args.exercise, side=args.side, view=view, posture=args.posture, reps=args.reps,
                       fps=args.fps, width=args.width, height=args.height, seed=args.seed,
                       background=args.background, noise=args.noise, hold_s=args.hold,
@@ -1028,10 +1028,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--exercise", required=True, help="catalog id, e.g. knee_flexion (see `romcam exercises`)")
     r.add_argument("--side", choices=("left", "right"), default="left",
                    help="the patient's body side that moves: left or right (default %(default)s)")
-    r.add_argument("--view", default="front", metavar="VIEW",
-                   help="where the camera looks from: front, side (the moving side), oblique (45° toward it), or a "
-                        "number of degrees (-180 to 180) away from the exercise's required view (default "
-                        "%(default)s)")
+    r.add_argument("--view", default="required", metavar="VIEW",
+                   help="where the camera looks from: required (the view the exercise is measured in, as "
+                        "`romcam exercises` lists it), front, side (the moving side), oblique (45° toward it), or a "
+                        "number of degrees (-180 to 180) away from the required view (default %(default)s)")
     r.add_argument("--posture", choices=("standing", "seated", "lying"), default="standing",
                    help="the patient's posture: standing, seated or lying (default %(default)s)")
     r.add_argument("--reps", type=_number(1, 100, int), default=3, metavar="N",

@@ -119,3 +119,21 @@ def test_every_option_of_every_command_is_explained_in_its_help(capsys) -> None:
     for said in ("frames per second, 1 to 240 (default 30.0)", "frame width, pixels", "random seed",
                  "(.mp4, .m4v, .mov, .avi, .mkv)"):
         assert said in " ".join(text.split()), said
+
+
+@pytest.mark.parametrize(("exercise", "posture", "azimuth"), [
+    ("shoulder_flexion", "lying", 90.0),  # a side-view motion: the camera at the patient's (left) side
+    ("knee_flexion", "seated", 90.0),
+    ("shoulder_abduction", "standing", 0.0),  # a front-view motion: in front
+])  # fmt: skip
+def test_render_without_view_films_the_view_the_exercise_is_measured_in(tmp_path: Path, capsys, exercise: str,
+                                                                        posture: str, azimuth: float) -> None:
+    """`romcam render --exercise shoulder_flexion --posture lying --caregiver` filmed from the front by default:
+    analysed, the clip read "view right in 2 %" and its range 40° off, from a command that named no view. With no
+    --view the camera now takes the view the exercise is measured in."""
+    out = tmp_path / "clip.mp4"
+    rc = main(["render", "--exercise", exercise, "--posture", posture, "--reps", "1", "--fps", "4", "--width", "160",
+               "--height", "120", "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    truth = json.loads(out.with_suffix(".truth.json").read_text())
+    assert truth["camera_azimuth"] == pytest.approx(azimuth)
