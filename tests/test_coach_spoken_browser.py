@@ -247,6 +247,8 @@ def test_before_start_all_set_and_the_state_line_agree(server: str, problems: li
         assert seen[5] == ("You're in position: press Start or the space bar.", "✓ All set"), seen
         assert seen[-1] == seen[5], seen
         assert seen[6][1] == "", seen  # the view not judged: not all set
+        # a screen reader hears it too, not only "Let's get you in position." from the state's first frame
+        assert pg.locator("#announce").text_content() == "You're in position: press Start or the space bar."
 
 
 @pytest.mark.parametrize("peak, safe_max, praise, limit", [

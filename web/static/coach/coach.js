@@ -709,7 +709,13 @@
     said.state = state;
     said.rep = rep;
     said.index = index ?? said.index;
-    const text = parts.filter(Boolean).join(" ");
+    sayPolitely(parts.filter(Boolean).join(" "));
+  }
+
+  /** Write ``text`` in the polite live region #announce, unless it is the sentence said there last, less than
+   * ANNOUNCE_SAME_MS ago. */
+  function sayPolitely(text) {
+    const said = app.said;
     const now = performance.now();
     if (!text || (text === said.text && now - said.at < ANNOUNCE_SAME_MS)) return;
     said.text = text;
@@ -781,6 +787,8 @@
     if (all !== app.allSet) {   // the state line before Start says the same (inPositionText)
       app.allSet = all;
       $("state-msg").textContent = stateMessage(app.last);
+      // and a screen reader hears it: the state's own sentence ("Let's get you in position") was its last word
+      if (all && !app.started && app.state === "positioning") sayPolitely(inPositionText(helper));
     }
     renderAdvice(lost, helper);
   }
