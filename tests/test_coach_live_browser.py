@@ -86,9 +86,13 @@ def _live(pg, dom_id: str) -> str | None:  # type: ignore[no-untyped-def]
 
 def test_a_screen_reader_hears_each_state_and_rep_change_once(server: str, problems: list[str]) -> None:
     """The readout is rewritten every frame, so it cannot be a live region; #announce, a polite one, gets a
-    short sentence only when the state or the rep count changes: "Rep 2 of 30.", "Rest 15 seconds."."""
+    short sentence only when the state or the rep count changes: "Rep 2 of 30.", "Rest 15 seconds.". The voice
+    is off, as a screen reader's user has it: with it on, the voice alone says the count
+    (tests/test_coach_spoken_browser.py)."""
     with offline_page(server, problems, init_script=WATCH) as pg:
         _open_and_start(pg, server)
+        pg.locator("#mute").click()
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
         assert pg.locator("#announce").count() == 1, "no live region for the changes of state and rep count"
         pg.evaluate("() => { window.__writes = {}; }")  # not the page's parsing
         assert _live(pg, "announce") == "polite"

@@ -275,3 +275,59 @@ def test_the_summary_says_how_far_past_the_target_top_a_best_went(
     assert praise in shown, lines
     assert f"Your best: {whole_degrees(peak)}°." in lines, lines
     assert [x for x in lines if "safe" in x] == ([limit] if limit else []), lines
+
+
+# every text written into one of the page's live regions, with the region's id: [{id, text}]
+HEARD = """() => {
+  window.__heard = [];
+  const LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]";
+  new MutationObserver((records) => {
+    const seen = new Set();
+    for (const r of records) {
+      const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
+      const region = node && node.closest && node.closest(LIVE);
+      if (!region || seen.has(region)) continue;
+      seen.add(region);
+      window.__heard.push({id: region.id, text: region.textContent});
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _heard_count(pg: Any, rep: int) -> list[str]:
+    """What told the patient of rep ``rep`` of 10: the voice's words and each live region's, once each."""
+    said = [s["text"] for s in pg.evaluate("window.__speech") if s.get("text") == f"{rep} of 10."]
+    shown = [f"{h['id']}: {h['text']}" for h in pg.evaluate("window.__heard")
+             if re.search(rf"\b{rep} of 10\b", h["text"])]
+    return said + shown
+
+
+def test_a_rep_count_is_heard_once_with_the_voice_on_or_off(server: str, problems: list[str]) -> None:
+    """A screen reader's user with the voice on heard "3 of 10." from the voice and "Rep 3 of 10." from
+    #announce. Now the count comes from one of them: the voice when it is on, #announce when it is off."""
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        assert pg.locator("#announce").get_attribute("aria-live") == "polite"
+        assert pg.locator("#reps").evaluate(
+            "(n) => !n.closest('[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log]')")
+        pg.evaluate(HEARD)
+        pg.locator("#now-title").click()  # a tap: the browser lets the page speak
+        coach.send(pg, _frame(rep=0))
+        # the voice on: said aloud, and #announce leaves it out
+        coach.send(pg, _frame(rep=1, t=2.0))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '1 of 10.')", timeout=3_000)
+        pg.wait_for_timeout(500)
+        assert _heard_count(pg, 1) == ["1 of 10."], _heard_count(pg, 1)
+        # the voice off (a screen reader's user): #announce says it, the voice nothing
+        pg.locator("#mute").click()
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
+        coach.send(pg, _frame(rep=2, t=3.0))
+        pg.wait_for_function("() => /Rep 2 of 10/.test(document.getElementById('announce').textContent)",
+                             timeout=3_000)
+        pg.wait_for_timeout(2_000)  # the voice would have said it by now
+        assert _heard_count(pg, 2) == ["announce: Rep 2 of 10."], _heard_count(pg, 2)
+        # on again: the voice alone once more
+        pg.locator("#mute").click()
+        coach.send(pg, _frame(rep=3, t=4.0))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === '3 of 10.')", timeout=3_000)
+        pg.wait_for_timeout(500)
+        assert _heard_count(pg, 3) == ["3 of 10."], _heard_count(pg, 3)

@@ -1131,3 +1131,25 @@ def test_no_device_token_is_offered_for_this_computers_own_patient(page, server)
     page.wait_for_selector("#devices-section[data-ready=true], #devices-section:not([hidden])", state="attached")
     expect(page.locator("#devices-section")).to_be_hidden()
     assert "Create a device token" not in page.locator("body").inner_text()
+
+
+def test_the_laptop_has_no_accounts_page_and_says_where_they_are(browser, server) -> None:
+    """On the laptop (local mode) there are no accounts: no page links the Accounts page, and its address says
+    so — they are kept on the clinic server — instead of a bare 403."""
+    from playwright.sync_api import expect
+
+    api = Api(server)
+    _, patients = api("GET", "/api/patients")
+    me = next(p for p in patients if p["is_local"])  # type: ignore[union-attr]
+    # chromium logs the page's 404 as a console error
+    with checked_page(browser, server, allow=("status of 404 (Not Found)",)) as page:
+        for path in ("/", f"/patients/{me['id']}"):
+            page.goto(server + path)
+            page.wait_for_selector("body[data-loaded=true]")
+            expect(page.locator("a[href='/accounts']")).to_have_count(0)
+            expect(page.locator("#accounts-link")).to_have_count(0)
+        response = page.goto(server + "/accounts")
+        assert response is not None and response.status == 404
+        expect(page.locator("h1")).to_have_text("No accounts on this laptop")
+        expect(page.locator("main")).to_contain_text("Accounts are kept on the clinic server; this laptop has none.")
+        expect(page.locator("header.site nav a[href='/']")).to_be_visible()  # the way back

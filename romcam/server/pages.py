@@ -14,18 +14,22 @@ from __future__ import annotations
 import html
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
 from ..catalog import default_catalog
-from .deps import AdminDep, HumanDep, PatientDep, SessionDep
+from .deps import HumanDep, PatientDep, SessionDep, User, require_roles
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES_DIR = WEB_DIR / "templates"
 
 router = APIRouter(include_in_schema=False)
+
+# the accounts page: the clinic's admin, or the laptop's local user (told there are none here)
+AccountsPageDep = Annotated[User, Depends(require_roles("local", "admin"))]
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +54,7 @@ def _catalog_datalist() -> str:
     return '<datalist id="romcam-catalog">\n' + "\n".join(rows) + "\n</datalist>"
 
 
-def _render(template: str, **values: str) -> HTMLResponse:
+def _render(template: str, status_code: int = 200, **values: str) -> HTMLResponse:
     """Fill ``{{name}}`` placeholders (escaped) and the ``{{catalog}}`` datalist into a template."""
     text = (TEMPLATES_DIR / template).read_text(encoding="utf-8")
     for key, value in values.items():
@@ -58,7 +62,7 @@ def _render(template: str, **values: str) -> HTMLResponse:
     text = text.replace("{{catalog}}", _catalog_datalist())
     # pages are shells: the data comes from the API, so a cached shell is never stale, but keep
     # it out of shared caches all the same (patient pages).
-    return HTMLResponse(text, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(text, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -87,6 +91,9 @@ def session_page(session_id: UUID, scope: SessionDep) -> HTMLResponse:
 
 
 @router.get("/accounts", response_class=HTMLResponse)
-def accounts_page(user: AdminDep) -> HTMLResponse:
-    """The clinic admin's accounts: deactivate one, activate it again (anyone else: 403, as the API)."""
+def accounts_page(user: AccountsPageDep) -> HTMLResponse:
+    """The clinic admin's accounts: deactivate one, activate it again (anyone else: 403, as the API). On the
+    laptop (local mode) there are none: a 404 page that says where they are kept."""
+    if user.is_local:
+        return _render("no_accounts.html", status_code=404)
     return _render("accounts.html")

@@ -43,6 +43,7 @@ from ..catalog import Motion, default_catalog
 from ..degrees import whole_degrees
 from ..safe_limits import past_safe
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
+from .service import versions_followed
 
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
@@ -214,11 +215,11 @@ def export_fhir(db: DB, patient: Patient) -> dict[str, Any]:
     a health record as real measurements); without any set, no ``entry`` at all (FHIR's JSON has no
     empty arrays: a validator refuses ``"entry": []``)."""
     entries = []
-    for session, s in _sets(db, patient):
-        if session.demo:
-            continue
+    rows = [(session, s) for session, s in _sets(db, patient) if not session.demo]
+    versions = versions_followed(db, [s for _, s in rows])  # one query, not one per set
+    for session, s in rows:
         obs = observation(patient, session, s)
-        v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
+        v = versions.get((s.prescription_id, s.prescription_version)) if s.prescription_id else None
         note = _past_safe_note(s, v)
         if note:
             obs["note"].append({"text": note})

@@ -84,8 +84,9 @@ class Prescription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # when it was ended (null while active): the plan's start reads each prescription's time in the plan,
-    # from created_at to ended_at (romcam.store.trends.plan_start; migration 0011)
+    # when it was ended (null while active): the plan's start reads each prescription's time in the plan, from
+    # resumed_at when set (migration 0012), else created_at, to ended_at (romcam.store.trends.plan_periods and
+    # plan_start; migration 0011)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # when an ended prescription was last put back in the plan (an edit): its time in the plan runs from then, not
     # from created_at (migration 0012); null if it never was

@@ -344,7 +344,7 @@ def _set_brief(s: ExerciseSet, limits: PrescriptionVersion | None) -> dict[str, 
             "reps_past_safe_min": sum(1 for p in past if p in ("min", "both"))}
 
 
-def _versions_followed(db: DB, sets: list[ExerciseSet]) -> dict[tuple[uuid.UUID, int], PrescriptionVersion]:
+def versions_followed(db: DB, sets: list[ExerciseSet]) -> dict[tuple[uuid.UUID, int], PrescriptionVersion]:
     """The prescription versions ``sets`` followed, by (prescription id, version), in one query."""
     ids = {s.prescription_id for s in sets if s.prescription_id is not None}
     if not ids:
@@ -389,7 +389,7 @@ def list_sessions(db: DB, patient: Patient, *, limit: int = 50, after: uuid.UUID
                         and_(Session.started_at == mark.started_at, Session.id > mark.id)))
     rows = list(db.scalars(q.order_by(Session.started_at.desc(), Session.id).limit(limit)
                            .options(selectinload(Session.sets).selectinload(ExerciseSet.reps))))
-    versions = _versions_followed(db, [x for s in rows for x in s.sets])
+    versions = versions_followed(db, [x for s in rows for x in s.sets])
     return [_session_brief(s) | {"sets": [_set_brief(x, versions.get((x.prescription_id, x.prescription_version)))
                                           for x in s.sets]} for s in rows]
 

@@ -8,7 +8,8 @@
  * celebrates what went well, and a check-in posted to /live/checkin.
  *
  * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
- * the rep count changes ("Rep 3 of 10.", "Rest 15 seconds."), never two regions for one thing, and then
+ * the rep count changes ("Rep 3 of 10." with the voice off — with it on, the voice alone says the count —,
+ * "Rest 15 seconds."), never two regions for one thing, and then
  * the fuller words: entering a hold the cue says "hold"; a rest, the next exercise and the end are said
  * by #announce ("Set done. Rest 20 seconds.", not "well done — rest a moment" too), stop by the red
  * banner's alert — the cue stays on screen, hidden from the screen reader. The readout, rewritten every
@@ -254,6 +255,12 @@
     }
     app.pendingCue = { text, at: now };
     flushSpeech();
+  }
+
+  /** Whether a rep's count is said aloud: the voice on and able to speak (after Start and a gesture). Then
+   * #announce leaves the count out, so a screen reader with the voice on does not hear it twice. */
+  function countSpoken() {
+    return Boolean(synth) && app.started && !app.muted && app.speechUnlocked;
   }
 
   /** Say a completed rep's count ("3 of 10."), for a patient too far from the screen to read it. Only the
@@ -701,8 +708,10 @@
       if (item) parts.push(`Next: ${exerciseName(item.exercise, item.exercise_name)}, ${item.side}.`);
     } else if (!first && rep > said.rep) {
       const target = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? ev.reps_target : null;
-      parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
-      speakCount(target ? `${rep} of ${target}.` : `${rep}.`);   // aloud too: heard across the room
+      // one or the other, never both ("3 of 10. Rep 3 of 10." to a screen reader): the voice when it is on,
+      // else the live region (a screen reader's user mutes the voice, and then hears the count here)
+      if (countSpoken()) speakCount(target ? `${rep} of ${target}.` : `${rep}.`);
+      else parts.push(target ? `Rep ${rep} of ${target}.` : `Rep ${rep}.`);
     }
     const heldByCue = state === "holding" && typeof cue === "string" && /\bhold\b/i.test(cue);
     if (state !== said.state && !heldByCue) parts.push(stateSentence(state, said.state, ev));

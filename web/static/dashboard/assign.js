@@ -40,7 +40,7 @@
       const list = await R.clinicians.load();
       if (list === null) return;   // not an admin
       clinicians = list;
-      show(await R.api(`/api/patients/${patientId}`));
+      show(await R.pagePatient(patientId));   // as the page loaded it: one view in the audit log, not two
     } catch (err) {
       form.hidden = false;
       say(`Could not load the clinicians: ${err.message}`, "error");

@@ -24,6 +24,16 @@ window.romcam = (function () {
     return mePromise;
   }
 
+  const patientPromises = new Map();
+
+  /** The patient (GET /api/patients/{id}) as the page first loaded it, asked once per page whichever of its
+   * scripts asks first (the patient page, its device tokens, its clinician): each GET is a "view" row in a clinic's
+   * audit log, and one visit is one view. After a change, a script asks the API itself. */
+  function pagePatient(id) {
+    if (!patientPromises.has(id)) patientPromises.set(id, api(`/api/patients/${id}`));
+    return patientPromises.get(id);
+  }
+
   /** Fetch JSON from the API; throw an Error whose message a person can read. Writes carry the login
    * session's CSRF token in X-CSRF-Token (clinic servers refuse a cookie-authenticated write without it). */
   async function api(path, options = {}) {
@@ -498,7 +508,7 @@ window.romcam = (function () {
 
   return {
     me,
-    api, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
+    api, pagePatient, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, fmtBound,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,

@@ -50,7 +50,8 @@
     let tokens;
     try {
       // this server's own patient (the live coach's "Me") is on this machine already: no token, no section
-      const patient = await R.api(`/api/patients/${patientId}`);
+      // (the patient as the page loaded it: asking again would log a second view of them)
+      const patient = await R.pagePatient(patientId);
       if (patient.is_local) {
         section.hidden = true;
         section.dataset.ready = "true";

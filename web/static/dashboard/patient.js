@@ -520,7 +520,7 @@
     document.getElementById("pause-button").addEventListener("click", togglePause);
     document.getElementById("older-sessions").addEventListener("click", loadOlderSessions);
     try {
-      const [patient, prescriptions] = await Promise.all([R.api(base), R.api(`${base}/prescriptions`)]);
+      const [patient, prescriptions] = await Promise.all([R.pagePatient(patientId), R.api(`${base}/prescriptions`)]);
       renderPatient(patient);
       state.prescriptions = prescriptions;
       renderPrescriptions();
