@@ -14,8 +14,9 @@ document stored before the field existed hashes as it did then, and re-sending i
 
 A rep's ``past_safe`` (``romcam analyze``: which of the PT's safe limits it went past) is accepted and
 dropped: it is not stored (the set's prescription holds the limits, and the rep its angles) and is left
-out of the canonical form. The limits analyze used (``safe_max``, ``safe_min``) and the set's ``past_safe``
-are kept with the set's summary, as its ``target`` is.
+out of the canonical form. The limits analyze used (``safe_max``, ``safe_min``: angles or null, the minimum
+below the maximum) and the set's ``past_safe`` are kept with the set's summary, as its ``target`` is; a set
+filed under no prescription is judged against them (:func:`romcam.safe_limits.set_limits`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class SetDoc(BaseModel):
         if self.min_angle is not None and self.max_angle is not None and self.min_angle > self.max_angle:
             raise field_errors([("min_angle", f"min_angle {self.min_angle} is above max_angle {self.max_angle}",
                                  self.min_angle)])
+        self._limits_given()
         motion = default_catalog().get(self.exercise)
         try:
             motion.posture_or_default(self.posture)
@@ -145,6 +147,24 @@ class SetDoc(BaseModel):
         self._within_reach(motion)
         self._reps_agree()
         return self
+
+    def _limits_given(self) -> None:
+        """The safe limits ``romcam analyze`` was given (``safe_max``, ``safe_min``, kept with the summary) are
+        angles or null, the minimum below the maximum: the dashboard judges a set filed under no prescription
+        against them (:func:`romcam.safe_limits.set_limits`)."""
+        extra = self.model_extra or {}
+        given: dict[str, float] = {}
+        for key in ("safe_max", "safe_min"):
+            value = extra.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not -360 <= value <= 360:
+                raise field_errors([(key, f"{key} is the safe limit romcam analyze was given: an angle in degrees "
+                                     "(-360 to 360), or null for none", value)])
+            given[key] = value
+        if "safe_max" in given and "safe_min" in given and not given["safe_min"] < given["safe_max"]:
+            raise field_errors([("safe_min", f"safe_min {given['safe_min']} is not below safe_max "
+                                 f"{given['safe_max']}", given["safe_min"])])
 
     def _within_reach(self, motion: Motion) -> None:
         """Every angle lies within what the joint can do (the catalog's ``possible``, with a margin for

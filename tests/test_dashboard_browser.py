@@ -677,6 +677,68 @@ def test_reps_past_the_safe_maximum_are_flagged_on_the_session_page(page, server
     assert "safe maximum 150°." in page.locator("figure.chart p.chart-note").inner_text()
 
 
+def test_the_report_and_the_charts_show_the_safe_limit_and_the_reps_past_it(page, server) -> None:
+    """The report (the PT's team meeting) and the patient page's trend chart show the safe limit each session was
+    judged against — a dashed dark red line, labelled, with the same words in the text beside it — and mark each
+    session with a rep past it (a red cross; said in words, with the count). A set saved with `romcam analyze
+    --safe-max` and no prescription is judged against the limit it was given, and says where it came from."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Safe Report Example")  # safe maximum 150°
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    days = (4, 2, 1)
+    within, past = (_session_document(patient["id"], today - timedelta(days=d),
+                                      [_set_document("elbow_active", peak, rx, 1, today - timedelta(days=d))])
+                    for d, peak in zip(days, (128.0, 156.0), strict=False))
+    # the same elbow, analysed with --safe-max 135 and filed under no prescription (a PT trying a clip)
+    given = _set_document("elbow_active", 140.0, rx, 1, today - timedelta(days=1))
+    given.update(prescription_id=None, prescription_version=None, safe_max=135.0)
+    tried = _session_document(patient["id"], today - timedelta(days=1), [given])
+    for doc in (within, past, tried):
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    n_past = sum(1 for r in past["sets"][0]["reps"] if r["max_angle"] > 150)
+    n_tried = sum(1 for r in given["reps"] if r["max_angle"] > 135)
+    assert (n_past, n_tried) == (4, 4)  # romcam's own analysis of the curves
+    assert not any(r["max_angle"] > 150 for r in within["sets"][0]["reps"])
+    pt_limit, given_limit = f"{whole_degrees(150.0)}°", f"{whole_degrees(135.0)}°"
+    said = (rf"Safe limit: the safe maximum {given_limit} given to romcam analyze; 2 sessions with reps past it "
+            rf"\(red cross\): \d+ \w+, {n_past} reps past the PT's safe maximum {pt_limit}; "
+            rf"\d+ \w+, {n_tried} reps past the safe maximum {given_limit} given to romcam analyze\.")
+
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+    [row] = page.locator("#latest tbody tr").all()
+    assert row.locator("td").nth(2).locator(".safe-note").inner_text() == (
+        f"{n_tried} reps past the safe maximum {given_limit} given to romcam analyze")
+    figure = page.locator("figure.chart[data-exercise=elbow_flexion]")
+    assert figure.get_attribute("data-past-safe") == "2"
+    note = figure.locator("p.safe-note").inner_text()
+    assert re.fullmatch(f"Active, seated: {said}", note), note
+    assert _ink(page, "figure.chart[data-exercise=elbow_flexion] canvas", (0xB0, 0x00, 0x20)) > 300  # line, crosses
+    _screenshot(page, "dashboard-report-safe-limit.png")
+
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary .safe-note").inner_text()
+    assert re.fullmatch(said, summary.strip()), summary
+    assert _ink(page, "figure.chart[data-exercise=elbow_flexion] canvas", (0xB0, 0x00, 0x20)) > 300
+    listed = page.locator(f"li[data-session-id='{tried['id']}']").inner_text()
+    assert listed.endswith(f"{n_tried} past the safe maximum given to romcam analyze"), listed
+    _screenshot(page, "dashboard-patient-safe-limit.png")
+
+    page.goto(f"{server}/sessions/{tried['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    facts = page.locator("figure.chart p.chart-note").inner_text()
+    assert (f"safe maximum {given_limit}, given to romcam analyze (went past it in repetitions 1, 2, 3, 4)"
+            in facts), facts
+    rows = page.locator("table.reps tbody tr")
+    for i in range(rows.count()):
+        assert rows.nth(i).get_attribute("data-past-safe") == "max"
+        assert (f"past the safe maximum given to romcam analyze ({given_limit})"
+                in rows.nth(i).locator("td").nth(7).inner_text())
+
+
 def test_medians_of_fewer_sessions_than_the_rule_compares_say_so(page, server) -> None:
     """2 sessions at 128° then 3 at 100°: a drop far beyond the noise, but the change notes compare against at
     least 3 sessions, so no note. The report's medians column says why ("2 sessions: too few to compare"), and

@@ -150,9 +150,15 @@ class SetBrief(BaseModel):
     reps_partial: int
     prescription_id: uuid.UUID | None
     prescription_version: int | None
-    reps_past_safe_max: int = Field(0, description="reps that went above the safe maximum of the prescription "
-                                    "version the set followed (0 without one)")
-    reps_past_safe_min: int = Field(0, description="reps that went below its safe minimum (0 without one)")
+    safe_max: float | None = Field(None, description="the safe maximum the set's reps are judged against: the one "
+                                   "of the prescription version it followed, or, filed under none, the one given to "
+                                   "`romcam analyze --safe-max` (safe_limits_from says which); null: none")
+    safe_min: float | None = Field(None, description="the safe minimum, from the same place; null: none")
+    safe_limits_from: Literal["prescription", "analyze"] | None = Field(
+        None, description="where safe_max and safe_min came from: the prescription version the set followed, or "
+        "`romcam analyze` (a set filed under no prescription, analysed with --safe-max or --safe-min); null: no limit")
+    reps_past_safe_max: int = Field(0, description="reps that went above safe_max (0 without one)")
+    reps_past_safe_min: int = Field(0, description="reps that went below safe_min (0 without one)")
 
 
 class SessionBrief(BaseModel):
@@ -181,8 +187,9 @@ class RepOut(BaseModel):
     peak_seen: bool = Field(description="false when the furthest point may have fallen in frames where the limb "
                             "was not measured: the peak angle is then the furthest point seen, a bound")
     past_safe: Literal["max", "min", "both"] | None = Field(
-        None, description="which of the safe limits of the prescription version the set followed the rep went "
-        "past (max: above safe_max, min: below safe_min, both), judged on its angles; null: neither, or no limit")
+        None, description="which of the set's safe limits (safe_max, safe_min: its prescription version's, or those "
+        "given to `romcam analyze`) the rep went past (max: above safe_max, min: below safe_min, both), judged on "
+        "its angles; null: neither, or no limit")
 
 
 class SamplesOut(BaseModel):
@@ -205,8 +212,6 @@ class SetDetail(SetBrief):
     view_ok_fraction: float
     target_min: float | None
     target_max: float | None
-    safe_max: float | None
-    safe_min: float | None = None
     normal: NormalRange
     warnings: list[str]
     reps: list[RepOut]
@@ -242,6 +247,14 @@ class TrendPoint(BaseModel):
     prescription_id: uuid.UUID | None
     prescription_version: int | None
     demo: bool
+    safe_max: float | None = Field(None, description="the safe maximum of the set this point's best angle came "
+                                   "from (its prescription version's, or, filed under none, the one given to "
+                                   "`romcam analyze`; safe_limits_from says which); null: none")
+    safe_min: float | None = Field(None, description="its safe minimum, from the same place; null: none")
+    safe_limits_from: Literal["prescription", "analyze"] | None = None
+    reps_past_safe_max: int = Field(0, description="reps of the session's sets in the series that went above "
+                                    "their set's safe maximum")
+    reps_past_safe_min: int = Field(0, description="reps that went below their set's safe minimum")
 
 
 class TrendSeries(BaseModel):

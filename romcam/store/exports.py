@@ -13,9 +13,11 @@ A set whose furthest point was not seen (``best_seen`` false: the limb was out o
 a repetition, romcam.reps "peak_seen") keeps its best angle as the value, marked as the bound it is:
 ``valueQuantity.comparator`` ``>=`` (``<=`` for motions that work the minimum: the joint got at least
 that far) and the first ``note`` says so in words. The CSV has a ``peak_seen`` column per rep, and a
-``past_safe`` one: which of the safe limits of the prescription version the set followed the rep went past
-(``max``, ``min``, ``both``; empty for neither or no limit), by the rule ``romcam analyze`` flags it with
-(:func:`romcam.safe_limits.past_safe`).
+``past_safe`` one: which of the set's safe limits the rep went past (``max``, ``min``, ``both``; empty for
+neither or no limit), by the rule ``romcam analyze`` flags it with (:func:`romcam.safe_limits.past_safe`),
+against the limits :func:`romcam.safe_limits.set_limits` gives: the prescription version's the set followed,
+or, for a set filed under none, those it was given with ``romcam analyze --safe-max/--safe-min``; the
+``safe_max``, ``safe_min`` and ``safe_limits_from`` (``prescription`` or ``analyze``) columns give them.
 
 Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
 and are left out of the FHIR Bundle, which has no such mark.
@@ -41,7 +43,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog import Motion, default_catalog
 from ..degrees import whole_degrees
-from ..safe_limits import past_safe
+from ..safe_limits import set_limits
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 from .service import versions_followed
 
@@ -68,7 +70,7 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
-               "session_utc_offset", "set_utc_offset", "past_safe"]
+               "session_utc_offset", "set_utc_offset", "past_safe", "safe_max", "safe_min", "safe_limits_from"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -123,14 +125,15 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
                 v.target_min if v else None, v.target_max if v else None)
         local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
+        limits = set_limits(v, s.summary)
+        safe = (limits.safe_max, limits.safe_min, limits.source)
         for i, r in enumerate(s.reps, start=1):
-            past = past_safe(r.max_angle, r.min_angle, safe_max=v.safe_max if v else None,
-                             safe_min=v.safe_min if v else None)
+            past = limits.past(r.max_angle, r.min_angle)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
-                                          r.partial, r.below_target, r.peak_seen, *local, past)])
+                                          r.partial, r.below_target, r.peak_seen, *local, past, *safe)])
         if not s.reps:  # no rep counted (the joint barely moved): the set still happened, with its own range
             w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
-                                          None, None, *local, None)])
+                                          None, None, *local, None, *safe)])
     return out.getvalue()
 
 
@@ -196,16 +199,18 @@ def _range_note(motion: Motion, s: ExerciseSet) -> str:
 
 
 def _past_safe_note(s: ExerciseSet, v: PrescriptionVersion | None) -> str | None:
-    """"2 of 3 reps went past the PT's safe maximum of 130 deg" (the limits of the prescription version the set
-    followed, by the rule the session page and the CSV flag each rep with), or None."""
-    if v is None:
-        return None
+    """"2 of 3 reps went past the PT's safe maximum of 130 deg" (the set's limits,
+    :func:`romcam.safe_limits.set_limits`: those of the prescription version it followed, or else "the safe
+    maximum of 130 deg given to romcam analyze"; by the rule the session page and the CSV flag each rep with),
+    or None."""
+    limits = set_limits(v, s.summary)
     said = []
-    for end, limit, name in (("max", v.safe_max, "maximum"), ("min", v.safe_min, "minimum")):
-        past = [r for r in s.reps if past_safe(r.max_angle, r.min_angle, safe_max=v.safe_max,
-                                              safe_min=v.safe_min) in (end, "both")]
+    for end, limit, name in (("max", limits.safe_max, "maximum"), ("min", limits.safe_min, "minimum")):
+        past = [r for r in s.reps if limits.past(r.max_angle, r.min_angle) in (end, "both")]
         if past and limit is not None:
-            said.append(f"{len(past)} of {len(s.reps)} reps went past the PT's safe {name} of {limit:g} deg")
+            whose = (f"the PT's safe {name} of {limit:g} deg" if limits.source == "prescription"
+                     else f"the safe {name} of {limit:g} deg given to romcam analyze (not from a prescription)")
+            said.append(f"{len(past)} of {len(s.reps)} reps went past {whose}")
     return "; ".join(said) or None
 
 

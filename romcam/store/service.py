@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import selectinload
 
 from ..catalog import default_catalog
-from ..safe_limits import past_safe
+from ..safe_limits import set_limits
 from ..session_doc import SessionDoc
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
@@ -331,15 +331,17 @@ def get_session(db: DB, session_id: uuid.UUID) -> Session:
     return session
 
 
-def _set_brief(s: ExerciseSet, limits: PrescriptionVersion | None) -> dict[str, Any]:
-    """A set's summary; ``limits``: the prescription version it followed (its reps past that version's safe
-    limits are counted, by the rule ``romcam analyze`` flags them with), or None."""
-    past = [past_safe(r.max_angle, r.min_angle, safe_max=limits.safe_max, safe_min=limits.safe_min)
-            for r in s.reps] if limits is not None else []
+def _set_brief(s: ExerciseSet, version: PrescriptionVersion | None) -> dict[str, Any]:
+    """A set's summary; ``version``: the prescription version it followed, or None. Its reps past its safe
+    limits (:func:`romcam.safe_limits.set_limits`: that version's, or else those it was analysed with) are
+    counted, by the rule ``romcam analyze`` flags them with."""
+    limits = set_limits(version, s.summary)
+    past = [limits.past(r.max_angle, r.min_angle) for r in s.reps]
     return {"id": s.id, "exercise": s.exercise, "side": s.side, "mode": s.mode, "posture": s.posture,
             "best_angle": s.best_angle, "best_seen": s.best_seen, "min_angle": s.min_angle, "max_angle": s.max_angle,
             "reps_full": s.reps_full, "reps_partial": s.reps_partial,
             "prescription_id": s.prescription_id, "prescription_version": s.prescription_version,
+            "safe_max": limits.safe_max, "safe_min": limits.safe_min, "safe_limits_from": limits.source,
             "reps_past_safe_max": sum(1 for p in past if p in ("max", "both")),
             "reps_past_safe_min": sum(1 for p in past if p in ("min", "both"))}
 
@@ -399,13 +401,11 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
     sets = []
     for s in session.sets:
         t, angle = unpack_samples(s.samples.data) if s.samples else ([], [])
-        band: dict[str, float | None] = {"target_min": None, "target_max": None, "safe_max": None, "safe_min": None}
         v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
-        if v is not None:
-            band = {"target_min": v.target_min, "target_max": v.target_max, "safe_max": v.safe_max,
-                    "safe_min": v.safe_min}
+        limits = set_limits(v, s.summary)
         motion = default_catalog().get(s.exercise)
-        sets.append(_set_brief(s, v) | band | {
+        sets.append(_set_brief(s, v) | {
+            "target_min": v.target_min if v else None, "target_max": v.target_max if v else None,
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
             "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,
             "normal": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
@@ -413,8 +413,7 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
             "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle,
                       "min_angle": r.min_angle, "hold_s": r.hold_s, "partial": r.partial,
                       "below_target": r.below_target, "peak_seen": r.peak_seen,
-                      "past_safe": past_safe(r.max_angle, r.min_angle, safe_max=band["safe_max"],
-                                             safe_min=band["safe_min"])} for r in s.reps],
+                      "past_safe": limits.past(r.max_angle, r.min_angle)} for r in s.reps],
             "samples": {"t": [round(float(x), 3) for x in t],
                         "angle": [None if x != x else round(float(x), 1) for x in angle]},
         })  # fmt: skip

@@ -55,8 +55,9 @@ from sqlalchemy.orm import aliased
 
 from ..catalog import Motion, default_catalog
 from ..degrees import whole_degrees
+from ..safe_limits import SafeLimits, set_limits
 from .errors import NotFoundError
-from .models import Alert, ExerciseSet, Patient, Prescription, PrescriptionVersion, Session
+from .models import Alert, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session
 
 RECENT_SESSIONS = 3
 BASELINE_DAYS = 28
@@ -138,10 +139,70 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     return dict(out)
 
 
+@dataclass(frozen=True, slots=True)
+class PastSafe:
+    """A trend point's safe limits (those of the set its best angle came from, as its target band is: the
+    prescription version's, or the ones given to ``romcam analyze``, :func:`romcam.safe_limits.set_limits`)
+    and how many reps of the session's sets in the series went past their set's limits."""
+
+    limits: SafeLimits
+    past_max: int = 0
+    past_min: int = 0
+
+
+def _past_safe_points(db: DB, patient: Patient, works: str, *, exercise: str, side: str, mode: str | None,
+                      posture: str | None,
+                      versions: dict[tuple[uuid.UUID, int], PrescriptionVersion | None],
+                      ) -> dict[tuple[str, str, uuid.UUID], PastSafe]:
+    """Per (mode, posture, session id): :class:`PastSafe`. Reads the reps' two angles and the summaries of
+    the sets filed under no prescription only (three queries); ``versions`` caches the prescription versions."""
+    where = [ExerciseSet.patient_id == patient.id, ExerciseSet.exercise == exercise, ExerciseSet.side == side,
+             ExerciseSet.best_angle.is_not(None)]
+    if mode is not None:
+        where.append(ExerciseSet.mode == mode)
+    if posture is not None:
+        where.append(ExerciseSet.posture == posture)
+    sets = db.execute(select(ExerciseSet.id, ExerciseSet.session_id, ExerciseSet.mode, ExerciseSet.posture,
+                             ExerciseSet.best_angle, ExerciseSet.prescription_id, ExerciseSet.prescription_version)
+                      .where(*where)
+                      .order_by(ExerciseSet.session_started_at, ExerciseSet.session_id, ExerciseSet.position)).all()
+    summaries = {set_id: summary for set_id, summary in db.execute(
+        select(ExerciseSet.id, ExerciseSet.summary).where(*where, ExerciseSet.prescription_id.is_(None)))}
+    reps: dict[uuid.UUID, list[tuple[float, float]]] = defaultdict(list)
+    for set_id, hi, lo in db.execute(select(Rep.set_id, Rep.max_angle, Rep.min_angle)
+                                     .join(ExerciseSet, ExerciseSet.id == Rep.set_id).where(*where)):
+        reps[set_id].append((hi, lo))
+    out: dict[tuple[str, str, uuid.UUID], PastSafe] = {}
+    best: dict[tuple[str, str, uuid.UUID], float] = {}
+    for set_id, session_id, mode_, posture_, best_angle, rx_id, rx_version in sets:
+        v = None
+        if rx_id is not None:
+            k = (rx_id, rx_version or 0)
+            if k not in versions:
+                versions[k] = db.get(PrescriptionVersion, k)
+            v = versions[k]
+        limits = set_limits(v, summaries.get(set_id))
+        past = [limits.past(hi, lo) for hi, lo in reps.get(set_id, [])]
+        n_max = sum(1 for x in past if x in ("max", "both"))
+        n_min = sum(1 for x in past if x in ("min", "both"))
+        key = (mode_, posture_, session_id)
+        old = out.get(key)
+        if old is None:
+            out[key], best[key] = PastSafe(limits, n_max, n_min), best_angle
+            continue
+        if _better(works, best_angle, best[key]):  # as series_points picks the point's set: the first best
+            best[key] = best_angle
+            old = dataclasses.replace(old, limits=limits)
+        out[key] = dataclasses.replace(old, past_max=old.past_max + n_max, past_min=old.past_min + n_min)
+    return out
+
+
 def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | None = None,
            posture: str | None = None) -> dict[str, Any]:
     motion = default_catalog().get(exercise)
     bands: dict[tuple[uuid.UUID, int], PrescriptionVersion | None] = {}
+    past_safe = _past_safe_points(db, patient, motion.works, exercise=exercise, side=side, mode=mode,
+                                  posture=posture, versions=bands)
     series = []
     # demo-video sessions never enter trends (they stay listed among the sessions, marked demo)
     for (_, _, m, pos), points in sorted(series_points(db, patient, exercise=exercise, side=side, mode=mode,
@@ -154,11 +215,15 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
                 if k not in bands:
                     bands[k] = db.get(PrescriptionVersion, k)
                 v = bands[k]
+            safe = past_safe.get((m, pos, p.session_id)) or PastSafe(SafeLimits())
             out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
                         "max_angle": p.max_angle, "other_end": p.other, "best_seen": p.seen,
                         "target_min": v.target_min if v else None,
                         "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
-                        "prescription_version": p.prescription_version, "demo": p.demo})
+                        "prescription_version": p.prescription_version, "demo": p.demo,
+                        "safe_max": safe.limits.safe_max, "safe_min": safe.limits.safe_min,
+                        "safe_limits_from": safe.limits.source, "reps_past_safe_max": safe.past_max,
+                        "reps_past_safe_min": safe.past_min})
         series.append({"mode": m, "posture": pos, "points": out})
     return {"exercise": motion.id, "exercise_name": motion.display_name, "works": motion.works, "side": side,
             "measurement_noise_deg": motion.measurement_noise_deg, "return_noise_deg": motion.return_noise_deg,

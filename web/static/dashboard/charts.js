@@ -2,7 +2,9 @@
  *
  * trendChart: the best angle per session over time for one motion and side, one series per
  *   (mode, posture), each with its own target band (stepped: a new prescription version may move
- *   it) and the motion's normal range as dashed lines.
+ *   it), its safe maximum and minimum as dashed dark red lines (stepped the same way, labelled, the
+ *   ones the sessions were judged against), a cross on each session with a rep past one, and the
+ *   motion's normal range as dashed grey lines.
  * sessionChart: one set's angle-time curve, its reps shaded and numbered, the target band and the
  *   safe maximum.
  * Colours are the Okabe-Ito colour-blind-safe palette; modes also differ by line dash and postures
@@ -84,6 +86,32 @@ window.romcamCharts = (function () {
           ctx.fillText(line.label, area.right - 5, above ? yy - 3 : yy + 3);
         }
       }
+      // stepped limit lines (a trend's safe maximum and minimum: a new prescription version may move them)
+      for (const step of opts.steps || []) {
+        ctx.strokeStyle = step.color;
+        ctx.lineWidth = step.width || 2;
+        ctx.setLineDash(step.dash || [8, 5]);
+        ctx.beginPath();
+        for (const seg of step.segments) {
+          const yy = y.getPixelForValue(seg.y);
+          ctx.moveTo(px(seg.x0), yy); ctx.lineTo(px(seg.x1), yy);
+        }
+        ctx.stroke();
+        const last = step.segments[step.segments.length - 1];
+        if (step.label && last && last.y >= y.min && last.y <= y.max) {
+          ctx.setLineDash([]);
+          ctx.textAlign = "left";
+          const yy = y.getPixelForValue(last.y);
+          const above = yy - area.top > 20;
+          ctx.textBaseline = above ? "bottom" : "top";
+          const tw = ctx.measureText(step.label).width;
+          const x0 = Math.max(area.left + 4, Math.min(px(last.x0), area.right - tw - 8));
+          ctx.fillStyle = "rgba(255,255,255,0.85)";
+          ctx.fillRect(x0 - 2, above ? yy - 19 : yy + 2, tw + 6, 17);
+          ctx.fillStyle = step.color;
+          ctx.fillText(step.label, x0 + 1, above ? yy - 3 : yy + 3);
+        }
+      }
       ctx.restore();
     },
     afterDatasetsDraw(chart, args, opts) {
@@ -163,6 +191,8 @@ window.romcamCharts = (function () {
     const bands = [];
     const seriesInfo = [];
     const values = [];
+    const safeSteps = [];
+    const pastSafe = [];
     let unseen = 0;
     const notSeen = (pt) => Boolean(pt && pt.p && pt.p.best_seen === false);
     const hollow = (color) => (ctx) => (notSeen(ctx.raw) ? "#ffffff" : color);
@@ -208,6 +238,35 @@ window.romcamCharts = (function () {
       });
       bands.push({ fill: withAlpha(style.color, 0.09), edge: withAlpha(style.color, 0.8), segments,
         label: `target, ${R.seriesLabel(series.mode, series.posture).toLowerCase()}` });
+      // the safe limits each point's set was judged against, from that point to the next, as the band is: a
+      // dashed dark red line (not a band), labelled at its end, and a cross on each session with a rep past one
+      for (const end of ["max", "min"]) {
+        const key = `safe_${end}`;
+        const steps = [];
+        points.forEach((pt, i) => {
+          const limit = pt.p[key];
+          if (limit === null || limit === undefined) return;
+          values.push(limit);
+          steps.push({ x0: i === 0 ? -Infinity : pt.x, x1: i === points.length - 1 ? Infinity : points[i + 1].x, y: limit });
+        });
+        if (!steps.length) continue;
+        const last = points.filter((pt) => pt.p[key] !== null && pt.p[key] !== undefined).pop().p;
+        const label = `safe ${end} ${R.fmtPlanAngle(last[key])}${last.safe_limits_from === "analyze" ? " (given to romcam analyze)" : ""}`;
+        safeSteps.push({ color: SAFE_COLOR, dash: [8, 5], width: 2, segments: steps, label });
+      }
+      pastSafe.push(...points.filter((pt) => R.wentPastSafe(pt.p)).map((pt) => ({ x: pt.x, y: pt.y, p: pt.p })));
+    }
+    // one label per limit line drawn at the same place (two series under one limit draw one line, named once)
+    const named = new Set();
+    for (const step of safeSteps) {
+      const at = `${step.label}|${step.segments[step.segments.length - 1].y}`;
+      if (named.has(at)) step.label = null;
+      named.add(at);
+    }
+    if (pastSafe.length) {
+      datasets.push({ label: "reps past the safe limit", data: pastSafe, showLine: false, pointStyle: "crossRot",
+        borderColor: SAFE_COLOR, backgroundColor: SAFE_COLOR, pointBorderWidth: 3, pointRadius: 11, pointHoverRadius: 12,
+        pointHitRadius: 10 });
     }
     const normal = trends.normal || {};
     const lines = [];
@@ -224,6 +283,10 @@ window.romcamCharts = (function () {
     const bounds = niceBounds(values, 10);
     const extras = unseen ? [{ text: `hollow marker: ${R.NOT_SEEN}, the joint got at least this far`,
       pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR }] : [];
+    if (safeSteps.length) {
+      extras.push({ text: "safe limit (dashed red line)", pointStyle: "line", fillStyle: SAFE_COLOR, strokeStyle: SAFE_COLOR,
+        lineDash: [8, 5], lineWidth: 3 });
+    }
     const chart = new Chart(canvas, {
       type: "line",
       data: { datasets },
@@ -262,6 +325,7 @@ window.romcamCharts = (function () {
                   : "";
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";
+                if (item.dataset.pointStyle === "crossRot") return R.pastSafeClauses(p).filter((c) => !c.startsWith("no rep"));
                 if (p.best_seen === false) {
                   return [`${item.dataset.label}: ${R.fmtBound(p.best_angle, trends.works)}${back}${target}`,
                     `${R.NOT_SEEN}: at least this far`];
@@ -270,7 +334,7 @@ window.romcamCharts = (function () {
               },
             },
           },
-          romcamOverlay: { bands, lines },
+          romcamOverlay: { bands, lines, steps: safeSteps },
         },
         onClick: (event, elements) => {
           if (!options.onPoint || !elements.length) return;
@@ -282,7 +346,8 @@ window.romcamCharts = (function () {
         },
       },
     });
-    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), notSeen: unseen, series: seriesInfo };
+    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), notSeen: unseen, series: seriesInfo,
+      pastSafe: pastSafe.length, safeLines: safeSteps.map((st) => ({ y: st.segments[st.segments.length - 1].y, label: st.label })) };
   }
 
   /** The value of an angle curve nearest to time t (for placing a rep's label). */
@@ -321,12 +386,14 @@ window.romcamCharts = (function () {
         segments: [{ x0: -Infinity, x1: Infinity, ymin: set.target_min, ymax: set.target_max }] });
       values.push(set.target_min, set.target_max);
     }
+    // a limit given to `romcam analyze` (a set filed under no prescription) is not the PT's: its label says so
+    const given = set.safe_limits_from === "analyze" ? " (given to romcam analyze)" : "";
     if (set.safe_max !== null && set.safe_max !== undefined) {
-      lines.push({ y: set.safe_max, color: SAFE_COLOR, dash: [8, 5], label: `safe max ${R.fmtPlanAngle(set.safe_max)}` });
+      lines.push({ y: set.safe_max, color: SAFE_COLOR, dash: [8, 5], label: `safe max ${R.fmtPlanAngle(set.safe_max)}${given}` });
       values.push(set.safe_max);
     }
     if (set.safe_min !== null && set.safe_min !== undefined) {
-      lines.push({ y: set.safe_min, color: SAFE_COLOR, dash: [8, 5], label: `safe min ${R.fmtPlanAngle(set.safe_min)}` });
+      lines.push({ y: set.safe_min, color: SAFE_COLOR, dash: [8, 5], label: `safe min ${R.fmtPlanAngle(set.safe_min)}${given}` });
       values.push(set.safe_min);
     }
     const bounds = niceBounds(values, 12);

@@ -170,6 +170,44 @@ window.romcam = (function () {
   function fmtBound(v, works) {
     return `${fmtAngle(v)} ${works === "min" ? "or less" : "or more"}`;
   }
+  /** A safe limit in the words every page uses, with where it came from: "the PT's safe maximum 130°" (the
+   * prescription version the set followed) or "the safe maximum 130° given to romcam analyze" (a set filed under
+   * no prescription, analysed with --safe-max: not a limit the PT prescribed). romcam/safe_limits.py set_limits. */
+  function safeLimitText(end, limit, from) {
+    const name = `safe ${end === "min" ? "minimum" : "maximum"}`;
+    return from === "analyze" ? `the ${name} ${fmtPlanAngle(limit)} given to romcam analyze`
+      : `the PT's ${name} ${fmtPlanAngle(limit)}`;
+  }
+  /** "2 reps past the PT's safe maximum 130°" ("no rep past …" when none did), one per limit ``x`` has: a set
+   * of /api/sessions or a trend point (safe_max, safe_min, safe_limits_from, reps_past_safe_max/min). */
+  function pastSafeClauses(x) {
+    const out = [];
+    for (const [end, limit, n] of [["max", x.safe_max, x.reps_past_safe_max], ["min", x.safe_min, x.reps_past_safe_min]]) {
+      if (limit === null || limit === undefined) continue;
+      out.push(`${n ? `${n} rep${n === 1 ? "" : "s"}` : "no rep"} past ${safeLimitText(end, limit, x.safe_limits_from)}`);
+    }
+    return out;
+  }
+  /** Whether any rep of ``x`` (a set or a trend point) went past one of its safe limits. */
+  const wentPastSafe = (x) => Boolean(x && ((x.reps_past_safe_max || 0) + (x.reps_past_safe_min || 0)));
+  /** A trend series' safe limits in words, the text beside its chart (a screen reader, paper): the latest limit
+   * and each session with a rep past its limit (the chart's red crosses) — "Safe limit: the PT's safe maximum
+   * 130°; 1 session with reps past it (red cross): 12 Nov, 2 reps past the PT's safe maximum 130°." "" when no
+   * session in ``points`` had a limit. */
+  function safeSeriesText(points) {
+    const has = (v) => v !== null && v !== undefined;
+    const limited = points.filter((p) => has(p.safe_max) || has(p.safe_min));
+    if (!limited.length) return "";
+    const last = limited[limited.length - 1];
+    const limits = [["max", last.safe_max], ["min", last.safe_min]].filter(([, v]) => has(v))
+      .map(([end, v]) => safeLimitText(end, v, last.safe_limits_from));
+    const head = `Safe limit${limits.length === 1 ? "" : "s"}: ${limits.join(" and ")}`;
+    const past = points.filter(wentPastSafe);
+    if (!past.length) return `${head}; no session had a rep past it.`;
+    return `${head}; ${past.length} session${past.length === 1 ? "" : "s"} with reps past it (red cross): `
+      + past.map((p) => `${fmtShortDate(p.date)}, ${pastSafeClauses(p).filter((c) => !c.startsWith("no rep")).join(" and ")}`)
+        .join("; ") + ".";
+  }
   function fmtPercent(v) {
     if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
     return `${Math.round(Number(v) * 100)}%`;
@@ -510,7 +548,7 @@ window.romcam = (function () {
     me,
     api, pagePatient, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     fmtPlanAngle, fmtPlanRange,
-    NOT_SEEN, fmtBound,
+    NOT_SEEN, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     timeZone, adherencePath, calendarDays, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,

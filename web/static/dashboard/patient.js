@@ -105,7 +105,9 @@
         `latest ${latest} on ${R.fmtDate(last.date)}; ${median}`,
         `${pts.length} session${pts.length === 1 ? "" : "s"} shown; ${targetNow(group, s)}.`,
         unseen ? ` ${unseen} session${unseen === 1 ? "" : "s"} with the ${R.NOT_SEEN} (hollow marker${unseen === 1 ? "" : "s"}): `
-          + "the joint got at least that far; left out of the median." : ""));
+          + "the joint got at least that far; left out of the median." : "",
+        // the chart's safe limit line and its crosses, in words (a screen reader reads this list, not the canvas)
+        R.safeSeriesText(pts) ? el("span", { class: "safe-note", text: ` ${R.safeSeriesText(pts)}` }) : ""));
     }
     return list;
   }
@@ -181,9 +183,11 @@
       const best = x.best_angle === null || x.best_angle === undefined ? "not measured"
         : x.best_seen === false ? `${R.fmtBound(x.best_angle, R.motion(x.exercise)?.works || "max")} (${R.NOT_SEEN})`
           : `best ${R.fmtAngle(x.best_angle)}`;
-      // reps past the PT's safe limits (of the plan version the set followed), as the session page flags them
+      // reps past the set's safe limits (of the plan version it followed, or else given to `romcam analyze`), as the
+      // session page flags them
+      const whose = x.safe_limits_from === "analyze" ? (end) => `the safe ${end} given to romcam analyze` : (end) => `the PT's safe ${end}`;
       const past = [[x.reps_past_safe_max, "maximum"], [x.reps_past_safe_min, "minimum"]]
-        .filter(([n]) => n > 0).map(([n, end]) => `, ${n} past the PT's safe ${end}`).join("");
+        .filter(([n]) => n > 0).map(([n, end]) => `, ${n} past ${whose(end)}`).join("");
       return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
         + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}`;
     });

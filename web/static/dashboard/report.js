@@ -59,14 +59,18 @@
       if (!pts.length) continue;
       const last = pts[pts.length - 1];
       const cmp = compare(pts);
+      // the latest session's reps past the limit its sets were judged against, in the session page's words, under
+      // its best angle (a column of its own would not fit the page's width); the charts' notes name every limit
+      const safeNote = R.wentPastSafe(last) ? el("span", { class: "safe-note past-safe",
+        text: R.pastSafeClauses(last).filter((c) => !c.startsWith("no rep")).join("; ") }) : null;
       rows.push(el("tr", {},
         el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}`
           + (group.inPlan ? "" : " (not in the current plan)") }),
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
         last.best_seen === false  // a bound and its note: the note wraps, so the table keeps to the page's width
           ? el("td", { class: "num wraps not-seen" }, el("span", { class: "nowrap", text: `${R.fmtBound(last.best_angle, trends.works)}:` }),
-            ` ${R.NOT_SEEN}`)
-          : el("td", { class: "num", text: R.fmtAngle(last.best_angle) }),
+            ` ${R.NOT_SEEN}`, safeNote)
+          : el("td", { class: safeNote ? "num wraps" : "num" }, el("span", { class: "nowrap", text: R.fmtAngle(last.best_angle) }), safeNote),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num wraps", text: compareCell(cmp) }),
         el("td", { class: "num wraps" }, ...targetNow(group, s)),
@@ -128,6 +132,12 @@
           const r = C.trendChart(canvas, t, { print: true, xMin: xMin - R.DAY_MS, xMax: xMax + R.DAY_MS });
           charts.push(r.chart);
           figure.dataset.points = String(r.points);
+          figure.dataset.pastSafe = String(r.pastSafe);
+          // the safe limit line and the crosses in words, per series (on paper and for a screen reader)
+          for (const s of t.series || []) {
+            const text = R.safeSeriesText(s.points || []);
+            if (text) figure.append(el("p", { class: "safe-note", text: `${R.seriesLabel(s.mode, s.posture)}: ${text}` }));
+          }
         } else {
           figure.dataset.points = "0";
           canvas.replaceWith(el("p", { class: "empty", text: "No sessions recorded for this motion yet." }));

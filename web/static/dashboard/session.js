@@ -9,20 +9,25 @@
   const { el } = R;
   const sessionId = document.body.dataset.sessionId;
 
-  /** What a rep past one of the PT's safe limits says (the server judges it on the rep's angles and the limits
-   * of the prescription version the set followed, as `romcam analyze` flags it), or null. */
+  /** What a rep past one of the set's safe limits says (the server judges it on the rep's angles and the limits
+   * of the prescription version the set followed, or else those given to `romcam analyze`, as `romcam analyze`
+   * flags it), or null. */
   function pastSafeNote(past, set) {
-    const max = `the PT's safe maximum (${R.fmtPlanAngle(set.safe_max)})`;
-    const min = `the PT's safe minimum (${R.fmtPlanAngle(set.safe_min)})`;
+    // a limit given to `romcam analyze` for a set filed under no prescription is not the PT's: it says so
+    const whose = (end) => (set.safe_limits_from === "analyze" ? `the safe ${end} given to romcam analyze` : `the PT's safe ${end}`);
+    const max = `${whose("maximum")} (${R.fmtPlanAngle(set.safe_max)})`;
+    const min = `${whose("minimum")} (${R.fmtPlanAngle(set.safe_min)})`;
     return { max: `past ${max}`, min: `past ${min}`, both: `past ${max} and ${min}` }[past] || null;
   }
 
-  /** "safe maximum 130° (went past it in repetitions 1, 3)", or without the bracket when no rep went past. */
-  function safeFact(name, limit, end, reps) {
+  /** "safe maximum 130° (went past it in repetitions 1, 3)", or without the bracket when no rep went past; a limit
+   * given to `romcam analyze` (a set filed under no prescription) says so: "safe maximum 130°, given to romcam
+   * analyze (…)". */
+  function safeFact(name, limit, end, reps, from) {
     if (limit === null || limit === undefined) return null;
     const past = reps.map((r, i) => (r.past_safe === end || r.past_safe === "both" ? i + 1 : null)).filter(Boolean);
     const which = past.length ? ` (went past it in repetition${past.length === 1 ? "" : "s"} ${past.join(", ")})` : "";
-    return `${name} ${R.fmtPlanAngle(limit)}${which}`;
+    return `${name} ${R.fmtPlanAngle(limit)}${from === "analyze" ? ", given to romcam analyze" : ""}${which}`;
   }
 
   function repTable(set, title) {
@@ -79,8 +84,8 @@
       set.target_min !== null && set.target_min !== undefined
         ? `target ${R.fmtPlanRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
         : "no target (not from a prescription)",
-      safeFact("safe maximum", set.safe_max, "max", reps),
-      safeFact("safe minimum", set.safe_min, "min", reps),
+      safeFact("safe maximum", set.safe_max, "max", reps, set.safe_limits_from),
+      safeFact("safe minimum", set.safe_min, "min", reps, set.safe_limits_from),
     ].filter(Boolean);
     const m = R.motion(set.exercise);
     const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";
