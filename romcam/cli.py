@@ -372,7 +372,9 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         open_source(0).close()
         options.source = 0
     except RomcamError:
-        print("romcam: no camera could be opened (camera 0) — serving a rendered demo video instead", file=sys.stderr)
+        print("romcam: no camera could be opened (camera 0) — serving a rendered demo video instead. To exercise "
+              "on the camera: plug it in, or close the program using it, then stop romcam (Ctrl-C) and start it "
+              "again", file=sys.stderr)
         options.demo = True
         options.loop = True
     assert options.demo or is_live_spec(options.source)
