@@ -420,6 +420,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server_lock.take(settings.db_url, "shared").release()
     for line in serving_lines(settings.host, settings.port, settings.db_url, live=live, link=link):
         print(line, file=sys.stderr)
+    print("romcam: press Ctrl-C here to stop it", file=sys.stderr)  # uvicorn's own line is below the log level
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 

@@ -39,6 +39,7 @@ def test_ctrl_c_while_the_demo_video_renders_stops_at_once_and_keeps_no_partial_
     # nothing half-written: the next start renders the clip whole, and no hidden partial file piles up
     assert sorted(p.name for p in demo_dir.iterdir()) == [], log
     assert "rendering the demo video once" in log, log  # the terminal said why nothing plays yet
+    assert "romcam: press Ctrl-C here to stop it" in log, log  # and how to stop it, as the README's make run does
     # and what to do to exercise on a camera after all: the one they have is busy, or not plugged in
     assert ("no camera could be opened (camera 0) — serving a rendered demo video instead. To exercise on the "
             "camera: plug it in, or close the program using it, then stop romcam (Ctrl-C) and start it again") in log
