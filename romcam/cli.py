@@ -372,7 +372,9 @@ def _live_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         open_source(0).close()
         options.source = 0
     except RomcamError:
-        print("romcam: no camera could be opened (camera 0) — serving a rendered demo video instead", file=sys.stderr)
+        print("romcam: no camera could be opened (camera 0) — serving a rendered demo video instead. To exercise "
+              "on the camera: plug it in, or close the program using it, then stop romcam (Ctrl-C) and start it "
+              "again", file=sys.stderr)
         options.demo = True
         options.loop = True
     assert options.demo or is_live_spec(options.source)
@@ -418,6 +420,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server_lock.take(settings.db_url, "shared").release()
     for line in serving_lines(settings.host, settings.port, settings.db_url, live=live, link=link):
         print(line, file=sys.stderr)
+    print("romcam: press Ctrl-C here to stop it", file=sys.stderr)  # uvicorn's own line is below the log level
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
@@ -441,11 +444,9 @@ def serving_lines(host: str, port: int, db_url: str, *, live: LiveOptions | None
     return lines
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Fail before loading anything when another program already listens on ``host:port``."""
+def _port_problem(host: str, port: int) -> OSError | None:
+    """Why ``romcam serve`` could not bind ``host:port`` now (None: it could)."""
     import socket
-
-    from .server.addresses import local_url
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
@@ -453,8 +454,23 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise RomcamError(f"cannot serve on {host}:{port}: {exc.strerror or exc} — another romcam serve may "
-                              f"be running there (open {local_url(host, port)}), or choose another --port") from None
+            return exc
+    return None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before loading anything when another program already listens on ``host:port``, naming a port
+    that is free and how to give it, to ``romcam serve`` and to ``make run`` (which passes no options)."""
+    from .server.addresses import local_url
+
+    exc = _port_problem(host, port)
+    if exc is None:
+        return
+    free = next((p for p in range(port + 1, min(port + 50, 65536)) if _port_problem(host, p) is None), None)
+    other = (f"choose another port: --port {free} (with make run: ROMCAM_PORT={free} make run)" if free is not None
+             else "choose another port with --port (with make run: ROMCAM_PORT=PORT make run)")
+    raise RomcamError(f"cannot serve on {host}:{port}: {exc.strerror or exc} — another romcam serve may be running "
+                      f"there (open {local_url(host, port)}), or another program uses that port: {other}")
 
 
 def cmd_link(args: argparse.Namespace) -> int:

@@ -100,9 +100,47 @@ def test_serve_on_a_port_in_use_says_so_before_loading_anything(tmp_path: Path, 
         code, out, err = _run(["serve", "--port", str(port), "--no-live", "--db", f"sqlite:///{tmp_path / 'r.db'}"],
                               capsys)
     assert code == 1
-    assert err.strip() == (f"romcam: cannot serve on 127.0.0.1:{port}: Address already in use — another romcam "
-                           f"serve may be running there (open http://127.0.0.1:{port}), or choose another --port")
+    head = (f"romcam: cannot serve on 127.0.0.1:{port}: Address already in use — another romcam serve may be running "
+            f"there (open http://127.0.0.1:{port}), or another program uses that port: choose another port: --port ")
+    assert err.strip().startswith(head), err
+    free = int(err.strip().removeprefix(head).split()[0])
+    assert err.strip() == f"{head}{free} (with make run: ROMCAM_PORT={free} make run)"
+    assert port < free < port + 50
+    with socket.socket() as probe:  # the port it names is one romcam can take
+        probe.bind(("127.0.0.1", free))
     assert not (tmp_path / "r.db").exists(), "nothing is opened before the port is known to be free"
+
+
+def test_make_runs_advice_for_a_port_in_use_serves_on_the_port_it_names(tmp_path: Path) -> None:
+    """`make run` passes no options: the port comes from ROMCAM_PORT, as the message and the README say."""
+    import socket
+    import urllib.request
+
+    from helpers import stop, wait_until_up
+
+    env = os.environ | {"HOME": str(tmp_path), "ROMCAM_DATA": str(tmp_path / "data"),
+                        "ROMCAM_DB": f"sqlite:///{tmp_path / 'r.db'}"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = subprocess.run([sys.executable, "-m", "romcam.cli", "serve", "--no-live"], capture_output=True,
+                                 text=True, env=env | {"ROMCAM_PORT": str(port)}, timeout=120)
+        assert refused.returncode == 1, refused.stderr
+        advice = refused.stderr.split("(with make run: ")[1].split(" make run)")[0]
+        assert advice.startswith("ROMCAM_PORT="), refused.stderr
+        name, value = advice.split("=")
+        log = tmp_path / "serve.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "romcam.cli", "serve", "--no-live"], env=env | {name: value},
+                                    stdout=out, stderr=subprocess.STDOUT)
+            try:
+                wait_until_up(f"http://127.0.0.1:{value}/healthz", proc, log)
+                with urllib.request.urlopen(f"http://127.0.0.1:{value}/healthz", timeout=5) as answer:
+                    assert answer.status == 200
+            finally:
+                stop(proc)
+        assert f"romcam serving on http://127.0.0.1:{value} " in log.read_text()
 
 
 def test_camera_that_does_not_open() -> None:

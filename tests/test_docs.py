@@ -1,5 +1,5 @@
 """Keep the docs honest: the angle-conventions table is the catalog's, every CLI command, option and exit
-code is in the README."""
+code is in the README, and docs/architecture.md names every module romcam has and no module it lacks."""
 
 from __future__ import annotations
 
@@ -78,3 +78,34 @@ def test_every_exit_code_is_in_the_readme() -> None:
     said = {int(n) for n in re.findall(r"(?:Exit codes:|·) (\d+) ", listed)}
     codes = {c.exit_code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.RomcamError)}
     assert codes - {0} <= said, f"README's exit codes leave out {sorted(codes - said)}"
+
+
+def _architecture_modules() -> set[str]:
+    """Every module of the package as architecture.md should name it: ``x.py`` at the top, ``pkg/`` for a
+    subpackage and ``m.py`` inside it (migrations are data of the store, named as ``alembic/``)."""
+    names = set()
+    for path in (ROOT / "romcam").rglob("*.py"):
+        rel = path.relative_to(ROOT / "romcam")
+        if path.name == "__init__.py" or "alembic" in rel.parts:
+            continue
+        names.add(rel.name)
+    names |= {f"{p.name}/" for p in (ROOT / "romcam").iterdir() if (p / "__init__.py").exists()}
+    return names
+
+
+def test_architecture_names_every_module_of_the_package() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = sorted(name for name in _architecture_modules()
+                     if not re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", doc))
+    assert missing == [], f"docs/architecture.md does not say what these modules do: {missing}"
+
+
+def test_every_module_architecture_names_exists() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    files = [p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("romcam/**/*.py"), *ROOT.glob("benchmarks/*.py")]]
+    gone = []
+    for name in sorted(set(re.findall(r"(?<![\w*])[\w/]+\.py\b", doc))):
+        # a path from the repository's root or the package's, or a module's own name within its package's row
+        if not any(f == name or f == f"romcam/{name}" or f.endswith(f"/{name}") for f in files):
+            gone.append(name)
+    assert gone == [], f"docs/architecture.md names modules that do not exist: {gone}"

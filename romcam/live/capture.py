@@ -421,6 +421,8 @@ class CaptureWorker:
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, self.options.retry_max_s)
                     continue
+                if source is None:  # stopped while the demo video was being rendered
+                    break
                 backoff = RETRY_START_S
                 live = is_live_spec(self.options.source) and not self.options.demo
                 error: str | None = None
@@ -462,9 +464,14 @@ class CaptureWorker:
                 return
 
     def _open(self) -> Any:
+        """The source opened (the demo clip rendered first, the first time), or None when romcam was
+        stopped while it rendered."""
         spec = self.options.source
         if self.options.demo and self.options.extra.get("demo_clip") is None:
-            self.options.extra["demo_clip"] = str(self._render_demo())
+            clip = self._render_demo()
+            if clip is None:
+                return None
+            self.options.extra["demo_clip"] = str(clip)
         if self.options.demo:
             spec = self.options.extra["demo_clip"]
         source = open_source(spec if spec is not None else 0)
@@ -475,8 +482,10 @@ class CaptureWorker:
             return LatestFrameGrabber(source)
         return source
 
-    def _render_demo(self) -> Path:
-        from ..render import RenderSpec, render_clip
+    def _render_demo(self) -> Path | None:
+        """The demo clip, rendered once into the data directory (said on the terminal: it takes a while);
+        None when romcam is stopped (Ctrl-C) meanwhile, with no partial file left behind."""
+        from ..render import RenderSpec, RenderStopped, render_clip
         from ..render.exercises import get_exercise
 
         item = self.plan[0]
@@ -490,8 +499,14 @@ class CaptureWorker:
         try:
             directory.mkdir(parents=True, exist_ok=True)
             if not clip.exists():  # render_clip writes it whole or not at all
+                print(f"romcam: rendering the demo video once, into {directory} (about a minute; the coach page "
+                      "says when it plays)", file=sys.stderr)
                 render_clip(RenderSpec(exercise=item.exercise, side=item.side, view=self.motion.view,
-                                       posture=posture, reps=4, seed=1, fps=15.0), clip)
+                                       posture=posture, reps=4, seed=1, fps=15.0), clip,
+                            should_stop=self._stop.is_set)
+                print("romcam: the demo video is ready", file=sys.stderr)
+        except RenderStopped:
+            return None
         except OSError as exc:  # a full disk, a folder that cannot be written
             raise RomcamError(f"cannot write the demo video to {directory}: {exc.strerror or exc} — free some "
                               "space, or set ROMCAM_DATA to a folder romcam can write to") from None

@@ -18,6 +18,7 @@ second figure who holds and moves the patient's limb in passive ROM, ``RenderSpe
 from .camera import Camera, focal_from_fov, look_at
 from .clip import (
     RenderSpec,
+    RenderStopped,
     Truth,
     clip_truth,
     render_clip,
@@ -38,6 +39,7 @@ __all__ = [
     "JointAngles",
     "Rep",
     "RenderSpec",
+    "RenderStopped",
     "SideAngles",
     "Trajectory",
     "Truth",

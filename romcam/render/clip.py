@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -383,10 +383,16 @@ def people_torsos(spec: RenderSpec) -> tuple[np.ndarray, np.ndarray]:
     return patient, carer
 
 
-def render_clip(spec: RenderSpec, out: Path) -> Truth:
+class RenderStopped(Exception):
+    """:func:`render_clip` was asked to stop (``should_stop``) before the clip was whole; nothing was kept."""
+
+
+def render_clip(spec: RenderSpec, out: Path, *, should_stop: Callable[[], bool] | None = None) -> Truth:
     """Render ``spec`` to ``out`` (mp4, 'mp4v') and write its truth JSON beside it. Both appear whole
     or not at all: they are written under temporary names and renamed, the truth first, so a full
-    disk or a kill half-way leaves no partial video to be taken for the clip by a later run."""
+    disk or a kill half-way leaves no partial video to be taken for the clip by a later run.
+    ``should_stop`` is asked before each frame; when it answers true the partial files are removed and
+    :class:`RenderStopped` is raised (a server stopped with Ctrl-C while it renders its demo video)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     truth = clip_truth(spec)
@@ -399,6 +405,8 @@ def render_clip(spec: RenderSpec, out: Path) -> Truth:
             raise OSError(f"OpenCV cannot write a {spec.width} x {spec.height} video to {out.parent}")
         try:
             for _, frame in render_frames(spec):
+                if should_stop is not None and should_stop():
+                    raise RenderStopped(f"stopped before {out.name} was whole")
                 writer.write(frame)
         finally:
             writer.release()

@@ -460,10 +460,17 @@
       : `${who} in position: press Start or the space bar.`;
   }
 
+  /** No camera here, and the demo video has not sent a frame yet: the server renders it the first time (about
+   * a minute), and the page says so rather than "come into the camera's view" over a black picture. */
+  function demoPreparing() {
+    return app.demo && !app.lastFrameAt && app.state !== "source_lost" && app.state !== "done";
+  }
+
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
     if (app.connLost) return lostText(helper);
+    if (demoPreparing()) return "Getting the demo video ready: the first time takes about a minute.";
     if (state === "positioning") {
       if (ev && ev.view_hint) return cap(ev.view_hint) + ".";
       if (ev && ev.missing) {
@@ -752,7 +759,7 @@
     }
     else if (app.videoOk === false) setCheck("check-camera", false, "The video cannot be shown here.");
     else if (fresh) setCheck("check-camera", true, app.demo ? "Playing the demo video" : "On");
-    else setCheck("check-camera", null, "Waiting for the camera…");
+    else setCheck("check-camera", null, demoPreparing() ? "Getting the demo video ready…" : "Waiting for the camera…");
 
     if (!fresh || lost) {
       const wait = lost ? "No picture" : "Waiting…";
@@ -1298,7 +1305,7 @@
     } else if (state === "paused" || state === "source_lost" || state === "waiting_for_patient") {
       msg.hidden = false;
       msg.textContent = state === "paused" ? (app.last && app.last.auto_paused ? "Nobody in view" : "Paused")
-        : state === "source_lost" ? "No picture" : "Nobody in view";
+        : state === "source_lost" ? "No picture" : demoPreparing() ? "Getting the demo video ready…" : "Nobody in view";
     } else {
       msg.hidden = true;
     }
