@@ -113,7 +113,10 @@ class LatestFrameGrabber:
         finally:
             with self._cond:
                 self._ended = True
+                closed = self._closed
                 self._cond.notify_all()
+            if closed:  # released here, once no read is under way (see close)
+                self.source.close()
 
     def frames(self, stop: threading.Event) -> Iterator[tuple[Frame, float]]:
         while not stop.is_set():
@@ -129,10 +132,14 @@ class LatestFrameGrabber:
             yield item
 
     def close(self) -> None:
+        """Stop reading. The source is released by the reading thread once its read returns: releasing an
+        OpenCV capture while another thread is inside its ``read`` crashes the process (a segmentation
+        fault when a worker reading a network camera stopped mid-read: tests/test_live_pace.py)."""
         with self._cond:
             self._closed = True
-        self.source.close()
         self._thread.join(timeout=2.0)
+        if not self._thread.is_alive():
+            self.source.close()  # idempotent: the thread may have released it already
 
 
 def scene_light(image: Any) -> float:
