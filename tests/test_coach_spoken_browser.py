@@ -28,6 +28,7 @@ import pytest
 from helpers import offline_page, require_browser, romcam_serve, serve_plan
 
 from romcam.degrees import whole_degrees  # the page's Math.round (half up), not Python's round
+from romcam.live.capture import PACE_PROBLEMS
 from tests.conftest import DEMO_SPEC
 
 STARTUP_S = 120
@@ -331,3 +332,32 @@ def test_a_rep_count_is_heard_once_with_the_voice_on_or_off(server: str, problem
         pg.wait_for_function("() => window.__speech.some(s => s.text === '3 of 10.')", timeout=3_000)
         pg.wait_for_timeout(500)
         assert _heard_count(pg, 3) == ["3 of 10."], _heard_count(pg, 3)
+
+
+def test_a_loop_that_cannot_keep_up_is_said_not_counted_quietly_wrong(server: str, problems: list[str]) -> None:
+    """docs/live.md "Keeping up": too few pictures measured to count reps is shown and said once; a video
+    playing slower than its speed (its count right) is shown only; both go when the loop keeps up again."""
+    too_few, slow = PACE_PROBLEMS["too_few_frames"], PACE_PROBLEMS["slow_video"]
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        pg.locator("#now-title").click()  # a tap on the page: the browser lets it speak from now on
+        note = pg.locator("#pace-problem")
+        coach.send(pg, _frame(pace=None, pace_problem=None))
+        assert note.is_hidden()
+        start = _now(pg)
+        coach.send(pg, _frame(t=2.0, pace="too_few_frames", pace_problem=too_few))
+        coach.send(pg, _frame(t=2.5, pace="too_few_frames", pace_problem=too_few))
+        pg.wait_for_function("() => window.__speech.some(s => s.text && s.text.startsWith('Too few pictures'))",
+                             timeout=3_000)
+        assert note.is_visible() and note.inner_text() == too_few
+        assert note.get_attribute("role") == "status"
+        pg.wait_for_timeout(1_500)
+        said = [s["text"] for s in _said(pg, start) if "text" in s]
+        assert said.count(too_few.split(". ")[0] + ".") == 1, said  # its first sentence, once
+        coach.send(pg, _frame(t=3.0, pace=None, pace_problem=None))
+        pg.wait_for_function("() => document.getElementById('pace-problem').hidden")
+        start = _now(pg)
+        coach.send(pg, _frame(t=3.5, pace="slow_video", pace_problem=slow))
+        pg.wait_for_function("() => !document.getElementById('pace-problem').hidden")
+        assert note.inner_text() == slow
+        pg.wait_for_timeout(1_000)
+        assert not any(s.get("text", "").startswith("The video plays") for s in _said(pg, start)), _said(pg, start)

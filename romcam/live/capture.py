@@ -2,10 +2,11 @@
 
 - A **file** plays at its own frame rate (the worker sleeps until each frame's time), so a test sees
   the same events every run; ``every_frame`` processes every frame as fast as it can instead. A
-  demo clip loops.
+  demo clip loops. A loop slower than the file's frames loses none: the file plays slower (``pace``).
 - A **live** source (camera index, stream URL) never queues stale frames: a grabber thread keeps
   only the newest frame, counts the ones it overwrote (``dropped_frames``), and the worker reports
-  its effective fps.
+  its effective fps; below ``MIN_COUNT_FPS`` frames measured a second the page is told the count may be
+  wrong (``pace``, docs/live.md "Keeping up").
 - A camera that stops sending frames, or a file that ends: a ``source_lost`` state and event; the
   session is kept (a camera is retried with backoff and capture resumes when it comes back; a file
   that ended closes the session as ``interrupted`` with its sets analysed).
@@ -46,6 +47,13 @@ RETRY_START_S = 1.0
 SAVE_RETRY_S = 2.0  # after the source ended: how often an unsaved session is tried again
 RETRY_MAX_S = 10.0
 FPS_WINDOW_S = 2.0
+# Below this many measured frames a second of the movement (the source's time, not the wall clock's), the
+# reps counted are not to be trusted: on a rendered passive hip flexion (3.5 s reps) the stored analysis
+# (Hampel window, Butterworth) missed reps at 2 a second and counted all of them at 3 (docs/live.md "Keeping
+# up"); 4 leaves a margin. A camera the loop cannot keep up with gets fewer: the page says so.
+MIN_COUNT_FPS = 4.0
+# a file played slower than this share of its own speed (the loop cannot measure its frames in time): said
+SLOW_PLAY_SPEED = 0.8
 # a live hysteresis for the streaming detector (the stored reps come from summarize's own choice):
 # three times the motion's measurement noise, at least the offline minimum
 LIVE_HYSTERESIS_NOISE_FACTOR = 3.0
@@ -113,7 +121,10 @@ class LatestFrameGrabber:
         finally:
             with self._cond:
                 self._ended = True
+                closed = self._closed
                 self._cond.notify_all()
+            if closed:  # released here, once no read is under way (see close)
+                self.source.close()
 
     def frames(self, stop: threading.Event) -> Iterator[tuple[Frame, float]]:
         while not stop.is_set():
@@ -129,10 +140,14 @@ class LatestFrameGrabber:
             yield item
 
     def close(self) -> None:
+        """Stop reading. The source is released by the reading thread once its read returns: releasing an
+        OpenCV capture while another thread is inside its ``read`` crashes the process (a segmentation
+        fault when a worker reading a network camera stopped mid-read: tests/test_live_pace.py)."""
         with self._cond:
             self._closed = True
-        self.source.close()
         self._thread.join(timeout=2.0)
+        if not self._thread.is_alive():
+            self.source.close()  # idempotent: the thread may have released it already
 
 
 def scene_light(image: Any) -> float:
@@ -145,6 +160,27 @@ def scene_light(image: Any) -> float:
     if sample.ndim == 3:
         sample = cv2.cvtColor(sample, cv2.COLOR_BGRA2GRAY if sample.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
     return float(sample.mean()) / 255.0
+
+
+# what the page says when the live loop does not keep up (docs/live.md "Keeping up"), by ``pace_kind``
+PACE_PROBLEMS = {
+    "too_few_frames": "Too few pictures a second are measured to count repetitions reliably, so the count may be "
+                      "wrong. Close other programs on this computer so that romcam can look more often.",
+    "slow_video": "The video plays slower than its own speed: this computer cannot measure its pictures as fast as "
+                  "they come. Every picture is measured, so the count is right, but it takes longer than the video.",
+}
+
+
+def pace_kind(speed: float, sample_fps: float, *, file: bool) -> str | None:
+    """How the live loop fails to keep up, a key of ``PACE_PROBLEMS`` (None when it keeps up):
+    ``sample_fps`` frames measured per second of the movement, ``speed`` seconds of the source per
+    second of the wall clock, ``file`` a video file played at its own frame rate (every frame measured:
+    it plays slower instead of losing frames)."""
+    if sample_fps < MIN_COUNT_FPS:
+        return "too_few_frames"
+    if file and speed < SLOW_PLAY_SPEED:
+        return "slow_video"
+    return None
 
 
 def live_hysteresis(item: PlanItem) -> float:
@@ -182,6 +218,9 @@ class CaptureWorker:
         self.inference_ms: deque[float] = deque(maxlen=2000)  # the model's own time per frame (benchmark)
         self.latency_ms: deque[float] = deque(maxlen=2000)  # frame available → event published
         self._proc_times: deque[float] = deque()
+        self._proc_source_t: deque[float] = deque()  # the source's time of each frame in _proc_times
+        self._pace_from_next = True  # the first frame after (re)opening (a slow first inference) is not timed
+        self._plays_file = (options.demo or not is_live_spec(options.source)) and not options.every_frame
         self._t_offset = 0.0
         self._last_t = -math.inf
         self._last_jpeg_wall = -math.inf
@@ -262,6 +301,7 @@ class CaptureWorker:
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
                 "source_error": self.source_error, "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
+                **self.pace(),
                 "subject": self.subject_info(*self._frame_size),
                 "recording_problem": self.recording_problem,
                 "t": round(self._last_t, 3) if math.isfinite(self._last_t) else None,
@@ -273,6 +313,24 @@ class CaptureWorker:
             return 0.0
         span = times[-1] - times[0]
         return (len(times) - 1) / span if span > 0 else 0.0
+
+    def pace(self) -> dict[str, Any]:
+        """How the loop keeps up, over the last ``FPS_WINDOW_S`` of processing: ``speed`` (seconds of the
+        source per second of the wall clock: 1 for a camera, below 1 for a file whose frames the loop
+        cannot measure in time — it plays slower, every frame measured), ``sample_fps`` (frames measured
+        per second of the source: the file's own rate, or for a camera what the loop keeps of it), ``pace``
+        (None, or what is wrong: ``too_few_frames`` to count reps, a ``slow_video``) and ``pace_problem``
+        (that in plain words, ``PACE_PROBLEMS``). All None until two frames were processed, and while the
+        source is lost or has ended (nothing is measured then)."""
+        walls, times = self._proc_times, self._proc_source_t
+        if (len(walls) < 2 or walls[-1] - walls[0] <= 0 or times[-1] - times[0] <= 0
+                or self.source_error is not None):
+            return {"speed": None, "sample_fps": None, "pace": None, "pace_problem": None}
+        speed = (times[-1] - times[0]) / (walls[-1] - walls[0])
+        sample_fps = (len(times) - 1) / (times[-1] - times[0])
+        kind = pace_kind(speed, sample_fps, file=self._plays_file)
+        return {"speed": round(speed, 2), "sample_fps": round(sample_fps, 1), "pace": kind,
+                "pace_problem": PACE_PROBLEMS[kind] if kind else None}
 
     # ------------------------------------------------------------------ the pipeline
 
@@ -553,6 +611,7 @@ class CaptureWorker:
                 if math.isfinite(self._last_t) and frame.t + self._t_offset <= self._last_t:
                     self._t_offset = self._last_t + 1.0 / max(self.source_fps, 1.0) - frame.t
                 first = False
+                self._pace_from_next = True
                 with self._lock:
                     if self.source_error is not None or self.coach.state == "source_lost":
                         self.source_error = None
@@ -608,10 +667,18 @@ class CaptureWorker:
                 subject_pose = tracker.last_poses[idx] if idx is not None else None
                 others = tuple(p for i, p in enumerate(tracker.last_poses) if i != idx)
             now = time.monotonic()
+            if self._pace_from_next:  # the window starts after the first frame of a (re)opened source
+                self._pace_from_next = False
+                self._proc_times.clear()
+                self._proc_source_t.clear()
             self._proc_times.append(now)
+            self._proc_source_t.append(t)
             while self._proc_times and now - self._proc_times[0] > FPS_WINDOW_S:
                 self._proc_times.popleft()
+                self._proc_source_t.popleft()
             self.frames_processed += 1
+            pace = self.pace()
+            event["pace"], event["pace_problem"] = pace["pace"], pace["pace_problem"]
             self.latest_event = event
             state_changed = out.state != self._last_state
             self._last_state = out.state
@@ -687,7 +754,7 @@ class CaptureWorker:
             status = self.status()
             event = dict(self.latest_event or {}) | {
                 "type": "frame", "state": "source_lost", "angle": None, "zone": "unknown", "cue": None,
-                "source_error": message, "demo": self.options.demo,
+                "source_error": message, "pace": None, "pace_problem": None, "demo": self.options.demo,
                 "recording_problem": self.recording_problem}
             if rep is not None:
                 event["rep"] = max(rep, int(event.get("rep") or 0))

@@ -93,6 +93,7 @@
     safetyUntil: 0,
     safetyLimit: "max",   // the limit the red banner is about: "max" (safe_max) or "min" (safe_min)
     finishArmedUntil: 0,
+    paceSaid: false,   // "too few pictures to count" was said aloud (renderPace)
     confidences: [],
     lights: [],                       // recent event.light values (mean luma of the picture)
     results: new Map(),
@@ -222,6 +223,20 @@
     node.hidden = !text;
     if (text && !before) speakCue(text.split(/(?<=\.)\s/)[0]);
     else if (!text && before) speakCue("Your session is saved now.");
+  }
+
+  /** The live loop does not keep up (docs/live.md "Keeping up"): too few pictures measured to count reps, or a
+   * video playing slower than its speed. Shown while it lasts; a count that may be wrong is said aloud too,
+   * once per page (a video playing slowly is only shown: its count is right). */
+  function renderPace(kind, problem) {
+    const text = problem ? String(problem) : "";
+    const node = $("pace-problem");
+    setText(node, text);
+    node.hidden = !text;
+    if (kind === "too_few_frames" && !app.paceSaid) {
+      app.paceSaid = true;
+      speakCue(text.split(/(?<=\.)\s/)[0]);
+    }
   }
 
   // ---- speech -------------------------------------------------------------------------------------
@@ -1445,6 +1460,7 @@
     if (s.state) setState(s.state);
     if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
+    if ("pace_problem" in s) renderPace(s.pace, s.pace_problem);
     renderPlan();
     renderControls();
   }
@@ -1593,6 +1609,7 @@
     }
     setState(ev.state);
     if ("recording_problem" in ev) renderSaving(ev.recording_problem);
+    if ("pace_problem" in ev) renderPace(ev.pace, ev.pace_problem);
     track(ev);
     renderSubject(ev.subject || null);
     renderEvent(ev);
