@@ -5,6 +5,8 @@
   calendar (days and weeks), the patient's adherence figures and the patient list count it once (they read
   "3 / 3" and 100 % for one morning's work).
 - A twice-daily plan's morning and evening sessions are two sittings.
+- The missed-sessions alert says the time elapsed in days and hours, so it cannot be read against the
+  list's calendar days ("7 days ago" for last Monday evening, read on Monday morning, beside "6 days").
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi.testclient import TestClient
 from romcam.store import Store
 from romcam.store.models import Prescription
 from romcam.store.seed import synthetic_session
-from romcam.store.trends import SITTING_GAP, sitting_starts
+from romcam.store.trends import SITTING_GAP, elapsed_text, sitting_starts
 
 KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
         "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3}
@@ -53,6 +55,17 @@ def test_sittings_group_sessions_begun_within_an_hour_of_the_previous(starts: li
                                                                       expected: list[int]) -> None:
     assert sitting_starts([_at(m) for m in starts]) == [_at(m) for m in expected]
     assert SITTING_GAP == timedelta(hours=1)
+
+
+@pytest.mark.parametrize("gap, text", [
+    (timedelta(days=6, hours=10, minutes=59), "6 days and 10 hours"),  # rounded down, never up to "7 days"
+    (timedelta(days=6, minutes=3), "6 days"),
+    (timedelta(days=1, hours=1), "1 day and 1 hour"),
+    (timedelta(hours=17, minutes=30), "17 hours"),  # a thrice-daily plan's alert comes after 16 hours
+    (timedelta(minutes=5), "0 hours"),
+])  # fmt: skip
+def test_elapsed_text_says_days_and_hours(gap: timedelta, text: str) -> None:
+    assert elapsed_text(gap) == text
 
 
 # --- every road adherence is read -----------------------------------------------------------------------
@@ -165,3 +178,15 @@ def test_a_sitting_begun_before_the_window_is_not_counted_in_it(api: TestClient,
     assert f["detail"] == f["list"]
     assert f["detail"][0] == 0.0 and f["detail"][1] == pytest.approx(1 / (3 * 20 / 7), abs=0.002)
 
+
+def test_the_missed_sessions_alert_cannot_be_read_against_the_lists_days(api: TestClient, store: Store) -> None:
+    """The list says "7 days ago" (the reader's calendar days) for a session last Monday evening read on
+    Monday morning, 6.4 days later; the alert said "for 6 days" beside it. It now says the time elapsed."""
+    pid, rxs = _patient_with_plan(api, store)
+    last = datetime.now(UTC) - timedelta(days=6, hours=10, minutes=5)
+    _save(api, pid, last, rxs["knee_flexion"], KNEE)
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert alert["kind"] == "missed_sessions"
+    assert "No session of the plan for 6 days and 10 hours since the last one" in alert["message"], alert["message"]
+    [listed] = [p for p in api.get("/api/patients").json() if p["id"] == pid]
+    assert listed["open_alerts"] == 1

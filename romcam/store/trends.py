@@ -34,6 +34,8 @@ Rules (docs/api.md says the same):
 - **missed_sessions**: no (non-demo) session of the plan for longer than 2 × 7 / sessions_per_week days, taking
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
   session, or from the plan's start (:func:`plan_start`) when there is none. Muted while the plan is paused.
+  The note says the time elapsed in days and hours (:func:`elapsed_text`), never a count of days that the
+  dashboard's calendar days ("7 days ago") would contradict.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
   alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``. The patient
   list (:func:`patient_summaries`) recomputes the time-dependent ``missed_sessions`` condition of
@@ -486,8 +488,22 @@ def _missed_text(per_week: int, last: datetime | None, plan_from: datetime | Non
     gap = now - last
     if gap <= allowed:
         return None
-    return (f"No session of the plan for {gap.total_seconds() / 86400:.0f} days {what}; the plan asks for "
+    return (f"No session of the plan for {elapsed_text(gap)} {what}; the plan asks for "
             f"{per_week} a week (this note appears after {allowed.total_seconds() / 86400:.1f} days without one).")
+
+
+def elapsed_text(gap: timedelta) -> str:
+    """A time elapsed in whole days and hours, rounded down: "6 days and 10 hours", "1 day", "17 hours".
+
+    Not a count of days: the dashboard says when the last session was in the reader's calendar days ("7 days
+    ago" for last Monday evening, read on Monday morning), which the server cannot know (its alerts have no
+    reader's zone), and "6 days" beside "7 days ago" reads as a contradiction; "6 days and 10 hours" beside it
+    does not."""
+    days, hours = divmod(max(0, int(gap.total_seconds() // 3600)), 24)
+    said = [f"{days} day{'' if days == 1 else 's'}"] if days else []
+    if hours or not days:
+        said.append(f"{hours} hour{'' if hours == 1 else 's'}")
+    return " and ".join(said)
 
 
 def alert_conditions(db: DB, patient: Patient, *, now: datetime) -> dict[AlertKey, str]:
