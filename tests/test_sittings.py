@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from romcam.store import Store
 from romcam.store.models import Prescription
 from romcam.store.seed import synthetic_session
-from romcam.store.trends import SITTING_GAP, elapsed_text, sitting_starts
+from romcam.store.trends import SITTING_GAP, _times_from_text, elapsed_text, sitting_starts
 
 KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
         "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3}
@@ -66,6 +66,14 @@ def test_sittings_group_sessions_begun_within_an_hour_of_the_previous(starts: li
 ])  # fmt: skip
 def test_elapsed_text_says_days_and_hours(gap: timedelta, text: str) -> None:
     assert elapsed_text(gap) == text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-10-05 09:00:00.000000", [T0]),  # SQLite's stored naive UTC text
+    ("2026-10-05 11:00:00+02,2026-10-05 09:10:00.5+00", [T0, _at(10 + 0.5 / 60)]),  # PostgreSQL's, in its zone
+])  # fmt: skip
+def test_the_patient_lists_start_times_read_back_as_utc(text: str, expected: list[datetime]) -> None:
+    assert _times_from_text(text) == expected
 
 
 # --- every road adherence is read -----------------------------------------------------------------------

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, select, true
+from sqlalchemy import ColumnElement, String, case, cast, exists, false, func, select, true
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
@@ -245,7 +245,7 @@ def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[date
                 Session.started_at >= since - SITTING_LOOKBACK))
     starts: dict[bool, list[datetime]] = {True: [], False: []}
     for at, planned in db.execute(q):
-        starts[bool(planned)].append(_aware(at))  # type: ignore[arg-type]
+        starts[bool(planned)].append(at)  # a typed column: UTC-aware (UTCDateTime)
     return sorted((at, planned) for planned, times in starts.items() for at in sitting_starts(times)
                   if at >= since)
 
@@ -294,6 +294,14 @@ def _latest(*times: datetime | None) -> datetime | None:
     """The latest of ``times`` that are not None (None if none is)."""
     known = [t for t in (_aware(t) for t in times) if t is not None]
     return max(known) if known else None
+
+
+def _times_from_text(text: str) -> list[datetime]:
+    """UTC times from ``func.aggregate_strings`` of ``cast(started_at, String)``, comma-separated: SQLite's
+    stored naive UTC text ("2026-11-02 09:10:00.000000"), or PostgreSQL's ISO text with its offset
+    ("2026-11-02 10:10:00+01", DateStyle ISO, the one psycopg reads)."""
+    return [at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            for at in map(datetime.fromisoformat, text.split(","))]
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -619,13 +627,16 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     # sittings of the plan over 7 and 30 days (sitting_starts), from the start times of the listed patients'
     # sessions of the plan in the 30 days (and the day before, for a sitting begun before them): the filed and
     # the unfiled read apart (see unfiled_of_the_plan), grouped here; a plan begun within the 30 days counts
-    # from its start (adherence_window), as the patient's page does
+    # from its start (adherence_window), as the patient's page does. Speed: one row per patient with its start
+    # times as text (a row per session, each typed by SQLAlchemy, made the list half as slow again).
     starts: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     for test in (Session.filed.is_(True), unfiled_of_the_plan()):
-        for pid, at in db.execute(select(Session.patient_id, Session.started_at).where(
-                Session.patient_id.in_(ids), Session.demo == false(),
-                Session.started_at >= since30 - SITTING_LOOKBACK, test)):
-            starts[pid].append(_aware(at))  # type: ignore[arg-type]
+        for pid, text in db.execute(
+                select(Session.patient_id, func.aggregate_strings(cast(Session.started_at, String), ","))
+                .where(Session.patient_id.in_(ids), Session.demo == false(),
+                       Session.started_at >= since30 - SITTING_LOOKBACK, test)
+                .group_by(Session.patient_id)):
+            starts[pid] += _times_from_text(text)
     counts: dict[uuid.UUID, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for pid, times in starts.items():
         sittings = sitting_starts(times)
