@@ -575,6 +575,24 @@ def test_a_session_outside_the_plan_is_shown_apart_not_counted_as_done(page, ser
     assert "100% over 7 days" in page.locator("#patient-summary").inner_text()  # 1 of the 0.4 asked since today
 
 
+def test_a_morning_saved_in_three_pieces_is_one_session_done(page, server) -> None:
+    """Three elbow clips saved one by one a minute apart (``romcam analyze --save`` of each): the calendar counts
+    one session done, a sitting, and says under it what a count is (it counted 3, a week's plan in one go)."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Sitting Example")
+    now = datetime.now(UTC)
+    for start in (now - timedelta(minutes=2), now - timedelta(minutes=1), now):
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    cells = page.locator("#adherence td[data-date]").evaluate_all("cells => cells.map(c => Number(c.dataset.sessions))")
+    assert sum(cells) == 1, cells
+    assert page.locator("table.calendar td.week-total").last.inner_text().startswith("1 / ")
+    note = page.locator("#adherence p.sittings").inner_text()
+    assert note.startswith("Each session counted here is a sitting"), note
+
+
 def test_a_furthest_point_not_seen_is_marked_and_raises_no_decline(page, server) -> None:
     """The elbow's last 3 sessions were filmed with a caregiver's hands over it at the top of each movement:
     romcam's own analysis finds the reps but not their furthest point. The angles seen (about 90°, well

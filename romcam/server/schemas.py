@@ -51,7 +51,8 @@ class PatientPublic(BaseModel):
     plan_started_at: datetime | None = Field(description="when the patient's current, continuous time under a "
                                              "plan began (each prescription from when it was made to when it "
                                              "ended, merged); null when nothing is prescribed")
-    adherence_7d: float | None = Field(description="sessions of the plan done / prescribed over 7 days, 0..1, or "
+    adherence_7d: float | None = Field(description="sittings of the plan done (sessions begun within an hour of "
+                                       "the one before count once) / sessions prescribed over 7 days, 0..1, or "
                                        "over the days since plan_started_at when fewer (at least one day); "
                                        "null when nothing is prescribed")
     adherence_30d: float | None = Field(description="as adherence_7d, over 30 days")
@@ -276,16 +277,18 @@ class TrendOut(BaseModel):
 
 class AdherenceDay(BaseModel):
     date: date
-    sessions: int = Field(description="non-demo sessions of the plan that day (at least one set of a prescribed "
-                          "motion, side, mode and posture): what counts as done")
-    outside_plan: int = Field(description="non-demo sessions that day with no set of the plan (another joint, a "
-                              "motion the plan does not hold): shown apart, never counted as done")
+    sessions: int = Field(description="non-demo sittings of the plan begun that day: sessions with at least one "
+                          "set of a prescribed motion, side, mode and posture, those begun less than an hour "
+                          "after the one before counting once: what counts as done")
+    outside_plan: int = Field(description="non-demo sittings begun that day of sessions with no set of the plan "
+                              "(another joint, a motion the plan does not hold), grouped the same way: shown "
+                              "apart, never counted as done")
 
 
 class AdherenceWeek(BaseModel):
     start: date = Field(description="the week's Monday (it may be before the first day listed)")
-    sessions: int = Field(description="sessions of the plan done on the week's days listed")
-    outside_plan: int = Field(description="sessions outside the plan on the week's days listed (not counted)")
+    sessions: int = Field(description="sittings of the plan done on the week's days listed")
+    outside_plan: int = Field(description="sittings outside the plan on the week's days listed (not counted)")
     plan_days: int = Field(ge=0, le=7, description="the week's days from the plan's start on (7: a full week; "
                            "fewer: the plan started mid-week; 0: a week before the plan)")
     planned: int | None = Field(description="whole sessions the week asks for: sessions_per_week in a full week, "

@@ -24,9 +24,18 @@ Rules (docs/api.md says the same):
   posture as a prescription active now (a client that does not file its sets). Other sessions —
   another joint saved with ``romcam analyze --save``, a live session with ``--exercise`` — are work
   outside the plan: the calendar shows them apart, and they never count as done.
+- **sittings**: adherence counts sittings, not stored sessions (:func:`sitting_starts`). Sessions of the
+  plan that each begin less than :data:`SITTING_GAP` (1 hour) after the previous session of the plan
+  began are one sitting, counted once, on the day and in the week it began: ``romcam analyze --save``
+  of the knee, the elbow and the shoulder clip one morning is the one sitting a live session with a set per
+  exercise stores as one session. A twice- or thrice-daily plan's morning and evening sessions are hours
+  apart: two sittings. Sessions outside the plan group the same way among themselves (the calendar's
+  "outside the plan" count); the two kinds never join or split each other's sittings.
 - **missed_sessions**: no (non-demo) session of the plan for longer than 2 × 7 / sessions_per_week days, taking
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
   session, or from the plan's start (:func:`plan_start`) when there is none. Muted while the plan is paused.
+  The note says the time elapsed in days and hours (:func:`elapsed_text`), never a count of days that the
+  dashboard's calendar days ("7 days ago") would contradict.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
   alert, a snoozed alert keeps its snooze (and stays quiet) until ``snoozed_until``. The patient
   list (:func:`patient_summaries`) recomputes the time-dependent ``missed_sessions`` condition of
@@ -45,11 +54,12 @@ import math
 import statistics
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, false, func, select, true
+from sqlalchemy import ColumnElement, String, case, cast, exists, false, func, select, true
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
@@ -267,13 +277,42 @@ def session_of_the_plan() -> ColumnElement[bool]:
     return Session.filed | unfiled_of_the_plan()
 
 
-def _session_times(db: DB, patient: Patient, since: datetime | None = None) -> list[tuple[datetime, bool]]:
-    """The patient's non-demo sessions, oldest first: (start, of the plan)."""
-    q = select(Session.started_at, session_of_the_plan()).where(Session.patient_id == patient.id,
-                                                                 Session.demo.is_(False))
-    if since is not None:
-        q = q.where(Session.started_at >= since)
-    return [(at, bool(planned)) for at, planned in db.execute(q.order_by(Session.started_at))]
+SITTING_GAP = timedelta(hours=1)  # sessions that begin closer than this to the one before are one sitting
+# How far before a window sessions are read to know whether its first session continues a sitting begun
+# before it (a chain of sessions each less than an hour apart lasting longer than this is not looked for).
+SITTING_LOOKBACK = timedelta(days=1)
+
+
+def sitting_starts(starts: Iterable[datetime]) -> list[datetime]:
+    """When each sitting began, oldest first, from the start times of one kind of session (of the plan, or
+    outside it). A session that begins less than :data:`SITTING_GAP` after the previous one *began* is in
+    that one's sitting: three clips saved with ``romcam analyze --save`` ten minutes apart are one sitting,
+    a morning and an evening session two.
+
+    The rule reads start times only, never ``ended_at``: the end is optional in a session document, unset
+    while a live session records (and for good when its recorder dies), and not bounded, so one wrong end
+    would swallow a day's sessions into one sitting; the start is always there, and is what places a
+    session on the calendar. A live session longer than an hour followed by another is two sittings."""
+    out: list[datetime] = []
+    previous: datetime | None = None
+    for at in sorted(starts):
+        if previous is None or at - previous >= SITTING_GAP:
+            out.append(at)
+        previous = at
+    return out
+
+
+def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, bool]]:
+    """The patient's non-demo sittings (:func:`sitting_starts`) begun at ``since`` or later, oldest first:
+    (when the sitting began, of the plan). The sessions of the plan and those outside it group apart."""
+    q = (select(Session.started_at, session_of_the_plan())
+         .where(Session.patient_id == patient.id, Session.demo.is_(False),
+                Session.started_at >= since - SITTING_LOOKBACK))
+    starts: dict[bool, list[datetime]] = {True: [], False: []}
+    for at, planned in db.execute(q):
+        starts[bool(planned)].append(at)  # a typed column: UTC-aware (UTCDateTime)
+    return sorted((at, planned) for planned, times in starts.items() for at in sitting_starts(times)
+                  if at >= since)
 
 
 PLAN_GAP_BRIDGED = timedelta(days=1)  # a plan ended and another made within a day (a PT replacing an exercise
@@ -322,6 +361,14 @@ def _latest(*times: datetime | None) -> datetime | None:
     return max(known) if known else None
 
 
+def _times_from_text(text: str) -> list[datetime]:
+    """UTC times from ``func.aggregate_strings`` of ``cast(started_at, String)``, comma-separated: SQLite's
+    stored naive UTC text ("2026-11-02 09:10:00.000000"), or PostgreSQL's ISO text with its offset
+    ("2026-11-02 10:10:00+01", DateStyle ISO, the one psycopg reads)."""
+    return [at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+            for at in map(datetime.fromisoformat, text.split(","))]
+
+
 def _aware(at: datetime | None) -> datetime | None:
     """SQLite's func.min/max give the stored naive UTC text back."""
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
@@ -336,8 +383,8 @@ def adherence_window(days: int, plan_start: datetime | None, *, now: datetime) -
 
 def adherence_figure(done: int, per_week: int | None, days: int, plan_start: datetime | None, *,
                      now: datetime) -> float | None:
-    """Sessions done / sessions prescribed, 0..1, over the last ``days`` days or the days since the plan
-    started when fewer (at least one day: a plan made this morning with a session done reads 100 %,
+    """Sittings done (:func:`sitting_starts`) / sessions prescribed, 0..1, over the last ``days`` days or the
+    days since the plan started when fewer (at least one day: a plan made this morning with a session done reads 100 %,
     not more). None when nothing is prescribed."""
     if not per_week:
         return None
@@ -347,13 +394,13 @@ def adherence_figure(done: int, per_week: int | None, days: int, plan_start: dat
 
 
 def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> float | None:
-    """Sessions of the plan done / sessions prescribed over the last ``days`` days (see
-    :func:`adherence_figure`; work outside the plan is not counted)."""
+    """Sittings of the plan done / sessions prescribed over the last ``days`` days (see
+    :func:`adherence_figure` and :func:`sitting_starts`; work outside the plan is not counted)."""
     per_week = prescribed_per_week(db, patient)
     if not per_week:
         return None
     start = plan_started_at(db, patient)
-    done = sum(planned for _, planned in _session_times(db, patient, since=adherence_window(days, start, now=now)))
+    done = sum(planned for _, planned in _sitting_times(db, patient, since=adherence_window(days, start, now=now)))
     return adherence_figure(done, per_week, days, start, now=now)
 
 
@@ -392,14 +439,16 @@ def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: d
 
 
 def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any]:
-    """Sessions of the plan per day over the last ``days`` days (oldest first), for the calendar, and
-    beside them the sessions outside the plan (never counted as done): the days of ``zone``, where the
-    reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's); and the
-    calendar's weeks with the whole sessions each asks for (:func:`calendar_weeks`)."""
+    """Sittings of the plan (:func:`sitting_starts`: sessions begun within an hour of one another count
+    once, on the day the sitting began) per day over the last ``days`` days (oldest first), for the
+    calendar, and beside them the sittings outside the plan (never counted as done): the days of ``zone``,
+    where the reader lives them (a session at 8 pm in Denver is that day's, not the next UTC day's); and the
+    calendar's weeks with the whole sessions each asks for (:func:`calendar_weeks`). The fields keep their
+    names (``sessions``, ``outside_plan``): a sitting is the plan's session done, however it was saved."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
     counts: dict[tuple[date, bool], int] = defaultdict(int)
-    for t, planned in _session_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+    for t, planned in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
         counts[(t.astimezone(zone).date(), planned)] += 1
     dates = [first + timedelta(days=i) for i in range(days)]
     per_week = prescribed_per_week(db, patient)
@@ -512,8 +561,22 @@ def _missed_text(per_week: int, last: datetime | None, plan_from: datetime | Non
     gap = now - last
     if gap <= allowed:
         return None
-    return (f"No session of the plan for {gap.total_seconds() / 86400:.0f} days {what}; the plan asks for "
+    return (f"No session of the plan for {elapsed_text(gap)} {what}; the plan asks for "
             f"{per_week} a week (this note appears after {allowed.total_seconds() / 86400:.1f} days without one).")
+
+
+def elapsed_text(gap: timedelta) -> str:
+    """A time elapsed in whole days and hours, rounded down: "6 days and 10 hours", "1 day", "17 hours".
+
+    Not a count of days: the dashboard says when the last session was in the reader's calendar days ("7 days
+    ago" for last Monday evening, read on Monday morning), which the server cannot know (its alerts have no
+    reader's zone), and "6 days" beside "7 days ago" reads as a contradiction; "6 days and 10 hours" beside it
+    does not."""
+    days, hours = divmod(max(0, int(gap.total_seconds() // 3600)), 24)
+    said = [f"{days} day{'' if days == 1 else 's'}"] if days else []
+    if hours or not days:
+        said.append(f"{hours} hour{'' if hours == 1 else 's'}")
+    return " and ".join(said)
 
 
 def alert_conditions(db: DB, patient: Patient, *, now: datetime) -> dict[AlertKey, str]:
@@ -596,12 +659,12 @@ def snooze_alert(db: DB, alert: Alert, *, days: int, now: datetime) -> dict[str,
 def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list[dict[str, Any]]:
     """The patient list's figures (as :func:`romcam.store.service.patient_public`) for many patients in a
     fixed number of queries, whatever their count and history: last session, adherence over 7 and 30
-    days, and open alerts after refreshing every patient's ``missed_sessions`` alert (decline alerts
-    are read as stored, see the module docstring)."""
+    days (sittings of the plan, as :func:`adherence_ratio`), and open alerts after refreshing every
+    patient's ``missed_sessions`` alert (decline alerts are read as stored, see the module docstring)."""
     if not patients:
         return []
     ids = [p.id for p in patients]
-    since7, since30 = now - timedelta(days=7), now - timedelta(days=30)
+    since30 = now - timedelta(days=30)
     real = (Session.patient_id == Patient.id) & (Session.demo == false())
 
     def per_patient(expr: Any, *where: Any) -> Any:
@@ -626,26 +689,25 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     for pid, begin, end in db.execute(select(*plan_periods()).where(Prescription.patient_id.in_(ids))):
         periods[pid].append((_aware(begin), _aware(end)))  # type: ignore[arg-type]
     figures = {row[0]: (row[1], _latest(row[2], row[3]), row[4], plan_start(periods[row[0]])) for row in rows}
-    # sessions of the plan over 7 and 30 days, counted by the database, the filed and the unfiled apart (see
-    # unfiled_of_the_plan); a plan begun within the 30 days counts from its start, for those few patients apart
-    counts: dict[uuid.UUID, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    # sittings of the plan over 7 and 30 days (sitting_starts), from the start times of the listed patients'
+    # sessions of the plan in the 30 days (and the day before, for a sitting begun before them): the filed and
+    # the unfiled read apart (see unfiled_of_the_plan), grouped here; a plan begun within the 30 days counts
+    # from its start (adherence_window), as the patient's page does. Speed: one row per patient with its start
+    # times as text (a row per session, each typed by SQLAlchemy, made the list half as slow again).
+    starts: dict[uuid.UUID, list[datetime]] = defaultdict(list)
     for test in (Session.filed.is_(True), unfiled_of_the_plan()):
-        recent = (Session.patient_id.in_(ids), Session.demo == false(), Session.started_at >= since30, test)
-        for pid, n7, n30 in db.execute(
-                select(Session.patient_id, func.sum(case((Session.started_at >= since7, 1), else_=0)), func.count())
-                .where(*recent).group_by(Session.patient_id)):
-            counts[pid] = (counts[pid][0] + int(n7 or 0), counts[pid][1] + int(n30))
-    new_plans = {pid: start for pid, row in figures.items()
-                 if (start := _aware(row[-1])) is not None and start > since30}
-    if new_plans:
-        since_start: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-        for pid, at in db.execute(select(Session.patient_id, Session.started_at).where(
-                Session.patient_id.in_(list(new_plans)), Session.demo == false(), Session.started_at >= since30,
-                session_of_the_plan())):
-            if _aware(at) >= new_plans[pid]:
-                since_start[pid].append(_aware(at))
-        for pid in new_plans:
-            counts[pid] = (sum(t >= since7 for t in since_start[pid]), len(since_start[pid]))
+        for pid, text in db.execute(
+                select(Session.patient_id, func.aggregate_strings(cast(Session.started_at, String), ","))
+                .where(Session.patient_id.in_(ids), Session.demo == false(),
+                       Session.started_at >= since30 - SITTING_LOOKBACK, test)
+                .group_by(Session.patient_id)):
+            starts[pid] += _times_from_text(text)
+    counts: dict[uuid.UUID, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for pid, times in starts.items():
+        sittings = sitting_starts(times)
+        plan_from = figures[pid][-1]
+        from7, from30 = (adherence_window(d, plan_from, now=now) for d in (7, 30))
+        counts[pid] = (sum(t >= from7 for t in sittings), sum(t >= from30 for t in sittings))
     alerts: dict[uuid.UUID, list[Alert]] = defaultdict(list)
     for alert in db.scalars(select(Alert).where(Alert.patient_id.in_(ids), Alert.resolved_at.is_(None))):
         alerts[alert.patient_id].append(alert)

@@ -323,8 +323,10 @@ window.romcam = (function () {
     return td;
   }
 
-  /** Weeks (Monday first) of the adherence days, each day with its count of sessions of the plan; sessions
-   * outside the plan (another joint, a motion the plan does not hold) are said apart, never counted as done. */
+  /** Weeks (Monday first) of the adherence days, each day with its count of sessions of the plan — sittings:
+   * sessions begun within an hour of one another count once, as the API counts them, and the page says so —;
+   * sessions outside the plan (another joint, a motion the plan does not hold) are said apart, never counted
+   * as done. */
   function renderCalendar(container, adherence, options = {}) {
     container.replaceChildren();
     const days = (adherence && adherence.days) || [];
@@ -389,6 +391,10 @@ window.romcam = (function () {
     }
     table.append(body);
     container.append(scrollBox(table, caption));
+    // what a count means (the API's sittings): the clips of one morning saved one by one are one session done
+    container.append(el("p", { class: "hint sittings", text: "Each session counted here is a sitting: sessions "
+      + "begun less than an hour after the one before (the clips of one morning, saved one by one) count once, "
+      + "on the day the sitting began; a morning and an evening count twice." }));
     if (outsideTotal) {
       const what = outsideTotal === 1 ? "1 session" : `${outsideTotal} sessions`;
       container.append(el("p", { class: "hint outside-plan", dataset: { outside: String(outsideTotal) },
