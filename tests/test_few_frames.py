@@ -7,14 +7,17 @@ stored samples) and ``too_few_frames``. Real SQLite and PostgreSQL databases, th
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
 from fastapi.testclient import TestClient
 
+from romcam.cli import main
 from romcam.live.capture import pace_kind
 from romcam.sample_rate import MIN_COUNT_FPS, sample_fps, too_few_frames, too_few_frames_note
 from romcam.store.seed import synthetic_session
@@ -66,3 +69,27 @@ def test_a_set_stored_from_samples_half_a_second_apart_is_flagged(api: TestClien
     # times kept to the millisecond: 1/15 s is stored as 0.067 s
     assert (fine["sample_fps"], fine["too_few_frames"]) == (pytest.approx(15.0, abs=0.2), False)
 
+
+def test_analyze_says_a_video_of_too_few_frames_a_second_may_miscount(demo_clip: Path, tmp_path: Path,
+                                                                       capsys) -> None:
+    """Real ``romcam render`` at 3 frames a second (small, 2 reps), real ``romcam analyze``: its summary and its
+    JSON say the count rests on too few frames; the 15 fps demo clip says nothing of the kind."""
+    clip = tmp_path / "few.mp4"
+    assert main(["render", "--exercise", "shoulder_abduction", "--side", "left", "--view", "front", "--reps", "2",
+                 "--fps", "3", "--width", "320", "--height", "240", "--seed", "3", "--out", str(clip)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "few.json"
+    assert main(["analyze", str(clip), "--exercise", "shoulder_abduction", "--side", "left", "-q",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert (doc["sample_fps"], doc["too_few_frames"]) == (3.0, True)
+    assert ("note: Measured on 3 pictures a second: too few to be sure of the rep count and the peaks "
+            f"({MIN_COUNT_FPS:g} or more needed).") in text, text
+
+    normal = tmp_path / "normal.json"
+    assert main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "-q",
+                 "--json", str(normal)]) == 0
+    assert "pictures a second" not in capsys.readouterr().out
+    doc = json.loads(normal.read_text())
+    assert doc["too_few_frames"] is False and doc["sample_fps"] == pytest.approx(15.0, abs=0.2)
