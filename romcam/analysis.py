@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, sample_rate
 from .angles import reads_limb_axes
 from .catalog import Motion, get_motion
 from .errors import CorruptVideoError, NoPersonError, RomcamError, UsageError
@@ -82,6 +82,16 @@ class Analysis:
         (``Rep.peak_seen``): the best angle is then a bound on the range reached, not a measure of it."""
         return all(r.peak_seen for r in self.reps)
 
+    @property
+    def sample_fps(self) -> float | None:
+        """Frames of the movement measured a second (:func:`romcam.sample_rate.sample_fps`): a video below
+        ``MIN_COUNT_FPS`` has too few to be sure of the rep count and the peaks (``too_few_frames``)."""
+        return sample_rate.sample_fps([s.t for s in self.samples], self.smoothed.tolist())
+
+    @property
+    def too_few_frames(self) -> bool:
+        return sample_rate.too_few_frames(self.sample_fps)
+
     def rep_past_safe(self, rep: Rep) -> PastSafe | None:
         """Which of the PT's safe limits ``rep`` went past (:func:`past_safe`), from its two extremes."""
         return past_safe(rep.max_angle, rep.min_angle, safe_max=self.safe_max, safe_min=self.safe_min)
@@ -133,6 +143,8 @@ class Analysis:
             "min_angle": _round(self.min_angle, 1),
             "past_safe": self.past_safe,
             "best_seen": self.best_seen,
+            "sample_fps": _round(self.sample_fps, 1),
+            "too_few_frames": self.too_few_frames,
             "warnings": list(self.warnings),
             "error": str(self.error) if self.error else None,
             "model": self.model,

@@ -8,6 +8,7 @@ import math
 
 from .analysis import Analysis, repetitions
 from .degrees import whole_degrees_as_stored
+from .sample_rate import too_few_frames, too_few_frames_note
 
 
 def _fmt(v: float | None, unit: str = "°") -> str:
@@ -39,6 +40,9 @@ def summary_text(a: Analysis) -> str:
     full = [r for r in a.reps if not r.partial]
     partial = len(a.reps) - len(full)
     lines.append(f"  repetitions: {len(full)}" + (f" (+{partial} partial)" if partial else ""))
+    fps = a.sample_fps
+    if fps is not None and too_few_frames(fps):
+        lines.append(f"  note: {too_few_frames_note(fps)}.")
     if a.reps:
         lines.append("")
         header = f"  {'rep':>3}  {'start':>6}  {'peak':>6}  {'end':>6}  {'max':>5}  {'min':>5}  {'hold':>5}  note"

@@ -40,6 +40,7 @@ from romcam.analysis import summarize
 from romcam.catalog import get_motion
 from romcam.degrees import whole_degrees  # the page's Math.round (half up), not Python's round
 from romcam.measure import Sample
+from romcam.sample_rate import MIN_COUNT_FPS, too_few_frames_note
 
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -82,16 +83,17 @@ def _peak(key: str, index: int, total: int) -> float:
 
 
 def _set_document(key: str, peak: float, rx: dict, version: int, started_at: datetime,
-                  rest: float | None = None, hidden_beyond: float | None = None) -> dict:
+                  rest: float | None = None, hidden_beyond: float | None = None, step: float = 0.1) -> dict:
     """One set: a 4-rep synthetic angle curve at 10 Hz through romcam's own analysis, plus the session fields.
     ``rest``: where each rep starts and returns (default 10°, or 60° past the peak for a motion that works
     the minimum). ``hidden_beyond``: angles past this (toward the peak) are not measured, as when a
-    caregiver's hands cover the joint at the end of each movement."""
+    caregiver's hands cover the joint at the end of each movement. ``step``: seconds between samples (0.1: 10 Hz;
+    0.5, a loaded machine measuring a camera twice a second)."""
     exercise, side, mode, posture, *_ = PRESCRIPTIONS[key]
     motion = get_motion(exercise)
     if rest is None:
         rest = 10.0 if motion.works == "max" else peak + 60
-    t = np.arange(0, 26.0, 0.1)
+    t = np.arange(0, 26.0, step)
     phase = np.clip(t - 1.0, 0, 24.0) / 6.0
     angle = rest + (peak - rest) * (1 - np.cos(2 * np.pi * phase)) / 2
     angle += 0.4 * np.sin(7.3 * t)  # a little sensor noise
@@ -99,7 +101,7 @@ def _set_document(key: str, peak: float, rx: dict, version: int, started_at: dat
         angle[angle > hidden_beyond if motion.works == "max" else angle < hidden_beyond] = np.nan
     samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
                for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
-    doc = summarize(motion, side, samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
+    doc = summarize(motion, side, samples, fps=1 / step, video="synthetic (browser test)", frames=len(t),
                     target=float(rx["target_min"]), model="pose_landmarker_full.task").to_document()
     doc["frames_with_subject"] = len(t)
     doc.update(mode=mode, posture=posture, prescription_id=rx["id"], prescription_version=version,
@@ -693,6 +695,32 @@ def test_reps_past_the_safe_maximum_are_flagged_on_the_session_page(page, server
     page.wait_for_selector("#sets[data-ready=true]")
     assert "past the PT's safe" not in page.locator("figure.chart").inner_text()
     assert "safe maximum 150°." in page.locator("figure.chart p.chart-note").inner_text()
+
+
+def test_a_set_measured_on_too_few_frames_a_second_says_so_on_the_session_page(page, server) -> None:
+    """A camera the loop could not keep up with: the elbow's samples were stored half a second apart. The PT reads
+    that its rep count and peaks rest on too few frames; a set measured 10 times a second says nothing of it."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Few Frames Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    sparse, normal = (_session_document(patient["id"], today - timedelta(days=days),
+                                        [_set_document("elbow_active", 128.0, rx, 1, today - timedelta(days=days),
+                                                       step=step)])
+                      for days, step in ((1, 0.5), (2, 0.1)))
+    for doc in (sparse, normal):
+        assert api("POST", "/api/sessions", doc)[0] == 201
+
+    page.goto(f"{server}/sessions/{sparse['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    note = page.locator("figure.chart p.few-frames")
+    expected = ("Measured on 2 pictures a second: too few to be sure of the rep count and the peaks "
+                f"({MIN_COUNT_FPS:g} or more needed).")
+    assert note.inner_text() == expected == too_few_frames_note(2.0) + "."
+    _screenshot(page, "dashboard-few-frames-session.png")
+    page.goto(f"{server}/sessions/{normal['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    assert page.locator("figure.chart p.few-frames").count() == 0
+    assert "pictures a second" not in page.locator("figure.chart").inner_text()
 
 
 def test_the_report_and_the_charts_show_the_safe_limit_and_the_reps_past_it(page, server) -> None:

@@ -5,8 +5,8 @@
   demo clip loops. A loop slower than the file's frames loses none: the file plays slower (``pace``).
 - A **live** source (camera index, stream URL) never queues stale frames: a grabber thread keeps
   only the newest frame, counts the ones it overwrote (``dropped_frames``), and the worker reports
-  its effective fps; below ``MIN_COUNT_FPS`` frames measured a second the page is told the count may be
-  wrong (``pace``, docs/live.md "Keeping up").
+  its effective fps; below ``MIN_COUNT_FPS`` (``romcam.sample_rate``) frames measured a second the page is
+  told the count may be wrong (``pace``, docs/live.md "Keeping up").
 - A camera that stops sending frames, or a file that ends: a ``source_lost`` state and event; the
   session is kept (a camera is retried with backoff and capture resumes when it comes back; a file
   that ended closes the session as ``interrupted`` with its sets analysed).
@@ -34,6 +34,8 @@ from ..errors import CameraError, CorruptVideoError, RomcamError
 from ..filters import OneEuroFilter
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
+from ..sample_rate import MIN_COUNT_FPS as MIN_COUNT_FPS  # the rule lives there, shared with the stored sets
+from ..sample_rate import too_few_frames
 from ..source import Frame, open_source, parse_source, prefetched
 from ..subject import PersonError, SubjectTracker, parse_selector, torso_points
 from .annotate import annotate, person_box, to_jpeg
@@ -47,11 +49,6 @@ RETRY_START_S = 1.0
 SAVE_RETRY_S = 2.0  # after the source ended: how often an unsaved session is tried again
 RETRY_MAX_S = 10.0
 FPS_WINDOW_S = 2.0
-# Below this many measured frames a second of the movement (the source's time, not the wall clock's), the
-# reps counted are not to be trusted: on a rendered passive hip flexion (3.5 s reps) the stored analysis
-# (Hampel window, Butterworth) missed reps at 2 a second and counted all of them at 3 (docs/live.md "Keeping
-# up"); 4 leaves a margin. A camera the loop cannot keep up with gets fewer: the page says so.
-MIN_COUNT_FPS = 4.0
 # a file played slower than this share of its own speed (the loop cannot measure its frames in time): said
 SLOW_PLAY_SPEED = 0.8
 # a live hysteresis for the streaming detector (the stored reps come from summarize's own choice):
@@ -176,7 +173,7 @@ def pace_kind(speed: float, sample_fps: float, *, file: bool) -> str | None:
     ``sample_fps`` frames measured per second of the movement, ``speed`` seconds of the source per
     second of the wall clock, ``file`` a video file played at its own frame rate (every frame measured:
     it plays slower instead of losing frames)."""
-    if sample_fps < MIN_COUNT_FPS:
+    if too_few_frames(sample_fps):  # the one rule the stored sets are judged by too (romcam.sample_rate)
         return "too_few_frames"
     if file and speed < SLOW_PLAY_SPEED:
         return "slow_video"

@@ -211,6 +211,11 @@ class SetDetail(SetBrief):
     fps: float
     frames: int
     view_ok_fraction: float
+    sample_fps: float | None = Field(description="frames of the movement measured a second, from the set's stored "
+                                     "samples (1 / the median step between measured ones); null: fewer than two "
+                                     "measured")
+    too_few_frames: bool = Field(description="true when sample_fps is below 4 (romcam.sample_rate.MIN_COUNT_FPS): "
+                                 "too few frames to be sure of the rep count and the peaks")
     target_min: float | None
     target_max: float | None
     normal: NormalRange

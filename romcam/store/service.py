@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog import default_catalog
 from ..safe_limits import set_limits
+from ..sample_rate import sample_fps, too_few_frames
 from ..session_doc import SessionDoc
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
@@ -404,10 +405,13 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
         v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
         limits = set_limits(v, s.summary)
         motion = default_catalog().get(s.exercise)
+        measured_fps = sample_fps(t, angle)  # from the set's own samples: a live set and an analyzed video alike
         sets.append(_set_brief(s, v) | {
             "target_min": v.target_min if v else None, "target_max": v.target_max if v else None,
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
             "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,
+            "sample_fps": None if measured_fps is None else round(measured_fps, 1),
+            "too_few_frames": too_few_frames(measured_fps),
             "normal": {"min": motion.normal.min, "max": motion.normal.max, "source": motion.normal.citation},
             "warnings": s.summary.get("warnings", []),
             "reps": [{"start": r.start, "peak": r.peak, "end": r.end, "max_angle": r.max_angle,

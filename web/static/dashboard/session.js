@@ -1,6 +1,7 @@
 /* The session page: for each set, the angle-time curve with its reps and the target band. A rep whose
  * furthest point was not seen (the limb out of view, peak_seen false) shows the angle seen as a bound; a rep
- * that went past one of the PT's safe limits (past_safe) says which, as `romcam analyze` told the patient. */
+ * that went past one of the PT's safe limits (past_safe) says which, as `romcam analyze` told the patient; a set
+ * measured on too few frames a second (too_few_frames) says its count and peaks are not to be trusted. */
 "use strict";
 
 (function () {
@@ -28,6 +29,15 @@
     const past = reps.map((r, i) => (r.past_safe === end || r.past_safe === "both" ? i + 1 : null)).filter(Boolean);
     const which = past.length ? ` (went past it in repetition${past.length === 1 ? "" : "s"} ${past.join(", ")})` : "";
     return `${name} ${R.fmtPlanAngle(limit)}${from === "analyze" ? ", given to romcam analyze" : ""}${which}`;
+  }
+
+  /** A set measured on fewer than MIN_COUNT_FPS frames a second (the server's too_few_frames, from the set's own
+   * samples; the coach warned the patient as it happened): its rep count and peaks are not to be trusted. Words as
+   * romcam.sample_rate.too_few_frames_note says them (2, 2.5). */
+  const MIN_COUNT_FPS = 4;  // romcam.sample_rate.MIN_COUNT_FPS: the server judges, this only words it
+  function fewFramesNote(fps) {
+    return `Measured on ${Number(fps.toFixed(1))} pictures a second: too few to be sure of the rep count and the `
+      + `peaks (${MIN_COUNT_FPS} or more needed).`;
   }
 
   function repTable(set, title) {
@@ -91,6 +101,7 @@
     const noise = m ? R.noiseNote(m.works, m.noise.peak, m.noise.back) : "";
     figure.append(el("p", { class: "chart-note", dataset: { bestSeen: String(set.best_seen !== false) },
       text: facts.join(" · ") + "." + (noise ? ` ${noise}` : "") }));
+    if (set.too_few_frames) figure.append(el("p", { class: "warning few-frames", text: fewFramesNote(set.sample_fps) }));
     for (const w of set.warnings || []) figure.append(el("p", { class: "warning", text: `Note: ${w}` }));
     const box = el("div", { class: "chart-box" }, canvas);
     figure.append(box);
