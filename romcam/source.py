@@ -28,6 +28,9 @@ from .errors import CameraError, CorruptVideoError, NotAVideoError, SourceNotFou
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 READ_RETRY_S = 0.02  # a live source's failed read is tried again after this long (until read_timeout_s)
+# a stream URL that answers nothing (a camera out of Wi-Fi range, a stalled connection): OpenCV's FFmpeg
+# would wait 30 s to open it or for its next picture, with the last angle on the coach's page as if live
+STREAM_OPEN_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,7 @@ class CameraSource:
         self._time = time.monotonic
         self.spec = spec
         self.name = f"camera {spec}" if isinstance(spec, int) else str(spec)
-        self._cap = cv2.VideoCapture(spec)
+        self._cap = _open_capture(spec, read_timeout_s)
         if not self._cap.isOpened():
             self._cap.release()
             what = f"camera {spec}" if isinstance(spec, int) else f"stream {spec}"
@@ -199,6 +202,16 @@ class CameraSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_capture(spec: int | str, read_timeout_s: float) -> cv2.VideoCapture:
+    """A camera index as OpenCV opens it (its V4L2 backend refuses open parameters); a stream URL with
+    timeouts of its own, so a stream that stops sending fails a read after ``read_timeout_s``."""
+    if isinstance(spec, int):
+        return cv2.VideoCapture(spec)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(STREAM_OPEN_TIMEOUT_S * 1000),
+              cv2.CAP_PROP_READ_TIMEOUT_MSEC, max(1, int(read_timeout_s * 1000))]
+    return cv2.VideoCapture(spec, cv2.CAP_ANY, params)
 
 
 _END = object()
