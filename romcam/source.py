@@ -163,15 +163,19 @@ class CameraSource:
         self._cap = _open_capture(spec, read_timeout_s)
         if not self._cap.isOpened():
             self._cap.release()
-            what = f"camera {spec}" if isinstance(spec, int) else f"stream {spec}"
-            raise CameraError(
-                f"cannot open {what} — is a camera connected and not in use by another program? "
-                "Try another --source index, or a video file"
-            )
+            if isinstance(spec, int):
+                raise CameraError(
+                    f"cannot open camera {spec} — is a camera connected and not in use by another program? "
+                    "Try another --source index, or a video file"
+                )
+            raise CameraError(f"cannot open stream {spec} — check the address, and that the camera is on and "
+                              "reachable from this computer")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 0 < fps < 1000 else 30.0
         self.frame_count: int | None = None
         self._read_timeout_s = read_timeout_s
+        self._check = ("check the cable or whether another program took the camera" if isinstance(spec, int)
+                       else "check that the camera is on and still on the network")
 
     def __iter__(self) -> Iterator[Frame]:
         t0: float | None = None
@@ -182,10 +186,8 @@ class CameraSource:
             now = self._time()
             if not ok or image is None:
                 if now - last_ok > self._read_timeout_s or index == 0:
-                    raise CameraError(
-                        f"{self.name} stopped sending frames — check the cable or whether another "
-                        "program took the camera; the session so far is saved"
-                    )
+                    raise CameraError(f"{self.name} stopped sending frames — {self._check}; the session so "
+                                      "far is kept")
                 time.sleep(READ_RETRY_S)  # a closed stream fails at once: no busy loop while waiting
                 continue
             last_ok = now

@@ -111,13 +111,16 @@ def test_a_camera_that_freezes_is_said_lost_within_seconds(camera: MjpegCamera) 
             next(frames)
         camera.freeze()
         t0 = time.monotonic()
-        with pytest.raises(CameraError, match="stopped sending frames"):
+        with pytest.raises(CameraError) as lost:
             for _ in frames:
                 assert time.monotonic() - t0 < 1.0, "frames still came long after the freeze"
         waited = time.monotonic() - t0
     finally:
         source.close()
     assert waited < 6.0, f"the frozen camera was said lost only after {waited:.1f} s"
+    # a network camera has no cable to check; whether the session is saved is the recorder's to say
+    assert str(lost.value) == (f"{camera.url} stopped sending frames — check that the camera is on and still on "
+                               "the network; the session so far is kept")
 
 
 def _get(port: int, path: str) -> dict:
