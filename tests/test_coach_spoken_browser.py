@@ -199,6 +199,18 @@ def test_once_a_camera_stops_the_check_says_so_not_move_the_laptop(server: str, 
         assert "No picture, so nothing is measured now: the camera line above says what to do." in check, check
 
 
+def test_a_network_cameras_address_is_shown_as_written(server: str, problems: list[str]) -> None:
+    """The server's words start with the stream's address: the page's capital letter made it "Http://…"."""
+    url = "http://192.168.1.20:8080/video"
+    with coach_page(server, problems, {"state": "exercising", "started": True, "source": url}) as (pg, coach):
+        why = f"{url} stopped sending frames — check that the camera is on and still on the network"
+        coach.status |= {"state": "source_lost", "source_error": why}
+        coach.send(pg, json.dumps(coach.status))
+        pg.wait_for_selector("body[data-state=source_lost]")
+        pg.wait_for_timeout(300)
+        assert pg.locator("#check-camera .check-detail").inner_text() == why
+
+
 def test_once_the_video_has_ended_the_check_says_so_and_what_to_do(demo_clip: Path, tmp_path: Path,
                                                                     problems: list[str]) -> None:
     """A real ``romcam serve`` on a video file that plays once: it ends before Start."""

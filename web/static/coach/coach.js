@@ -160,7 +160,8 @@
 
   function num(v) { return typeof v === "number" && isFinite(v) ? v : null; }
   function deg(v) { return num(v) === null ? "—" : `${Math.round(v)}°`; }
-  function cap(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
+  // a sentence with a capital letter; one that begins with an address (a network camera's) as it is written
+  function cap(s) { return s && !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
   function exerciseName(id, fallback) { return fallback || (catalog[id] && catalog[id].name) || (id || "").replace(/_/g, " "); }
   function works(id) { return (catalog[id] && catalog[id].works) || "max"; }
   function isSafetyCue(text) { return /stop|come back down/i.test(text || ""); }
