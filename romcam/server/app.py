@@ -24,7 +24,15 @@ from ..errors import UnknownExerciseError
 from ..input_checks import error_message
 from ..store import audit, server_lock
 from ..store.db import Store
-from ..store.errors import AuditKeyChangedError, ConflictError, InvalidError, NotFoundError, StoreError, storage_cause
+from ..store.errors import (
+    STORAGE_FIX,
+    AuditKeyChangedError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    StoreError,
+    storage_cause,
+)
 from . import (
     accounts_router,
     auth_router,
@@ -87,15 +95,19 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": [{"loc": loc, "msg": exc.message, "type": "value_error"}]}, status_code=422)
 
     @app.exception_handler(DBAPIError)
-    async def database_refused(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_refused(request: Request, exc: DBAPIError) -> JSONResponse:
         """The database failed the request (its transaction is rolled back: nothing was stored). A full
-        disk, a read-only or unreachable database is 503 (the sync client tries again later)."""
+        disk, a read-only or unreachable database is 503 (the sync client tries again later); a read
+        fails with it because its audit row cannot be written, and says so."""
         cause = storage_cause(exc)
         if cause is None:
             raise exc  # an internal error: logged with its traceback under an error id (hardening.py)
-        return JSONResponse({"detail": f"the database cannot take writes now: {cause}; nothing was changed, "
-                                       "try again later"},
-                            status_code=503, headers={"Retry-After": "60"})
+        if request.method in ("GET", "HEAD"):
+            detail = (f"cannot show this now: {cause}, and every look at patient data is written to the audit log "
+                      f"first — {STORAGE_FIX[cause]}, then try again")
+        else:
+            detail = f"the database cannot take writes now: {cause}; nothing was changed, try again later"
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "60"})
 
     @app.exception_handler(AuditKeyChangedError)
     async def audit_key_changed(_: Request, exc: AuditKeyChangedError) -> JSONResponse:
