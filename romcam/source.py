@@ -28,6 +28,9 @@ from .errors import CameraError, CorruptVideoError, NotAVideoError, SourceNotFou
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 READ_RETRY_S = 0.02  # a live source's failed read is tried again after this long (until read_timeout_s)
+# a stream URL that answers nothing (a camera out of Wi-Fi range, a stalled connection): OpenCV's FFmpeg
+# would wait 30 s to open it or for its next picture, with the last angle on the coach's page as if live
+STREAM_OPEN_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,18 +160,22 @@ class CameraSource:
         self._time = time.monotonic
         self.spec = spec
         self.name = f"camera {spec}" if isinstance(spec, int) else str(spec)
-        self._cap = cv2.VideoCapture(spec)
+        self._cap = _open_capture(spec, read_timeout_s)
         if not self._cap.isOpened():
             self._cap.release()
-            what = f"camera {spec}" if isinstance(spec, int) else f"stream {spec}"
-            raise CameraError(
-                f"cannot open {what} — is a camera connected and not in use by another program? "
-                "Try another --source index, or a video file"
-            )
+            if isinstance(spec, int):
+                raise CameraError(
+                    f"cannot open camera {spec} — is a camera connected and not in use by another program? "
+                    "Try another --source index, or a video file"
+                )
+            raise CameraError(f"cannot open stream {spec} — check the address, and that the camera is on and "
+                              "reachable from this computer")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 0 < fps < 1000 else 30.0
         self.frame_count: int | None = None
         self._read_timeout_s = read_timeout_s
+        self._check = ("check the cable or whether another program took the camera" if isinstance(spec, int)
+                       else "check that the camera is on and still on the network")
 
     def __iter__(self) -> Iterator[Frame]:
         t0: float | None = None
@@ -179,10 +186,8 @@ class CameraSource:
             now = self._time()
             if not ok or image is None:
                 if now - last_ok > self._read_timeout_s or index == 0:
-                    raise CameraError(
-                        f"{self.name} stopped sending frames — check the cable or whether another "
-                        "program took the camera; the session so far is saved"
-                    )
+                    raise CameraError(f"{self.name} stopped sending frames — {self._check}; the session so "
+                                      "far is kept")
                 time.sleep(READ_RETRY_S)  # a closed stream fails at once: no busy loop while waiting
                 continue
             last_ok = now
@@ -199,6 +204,16 @@ class CameraSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_capture(spec: int | str, read_timeout_s: float) -> cv2.VideoCapture:
+    """A camera index as OpenCV opens it (its V4L2 backend refuses open parameters); a stream URL with
+    timeouts of its own, so a stream that stops sending fails a read after ``read_timeout_s``."""
+    if isinstance(spec, int):
+        return cv2.VideoCapture(spec)
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(STREAM_OPEN_TIMEOUT_S * 1000),
+              cv2.CAP_PROP_READ_TIMEOUT_MSEC, max(1, int(read_timeout_s * 1000))]
+    return cv2.VideoCapture(spec, cv2.CAP_ANY, params)
 
 
 _END = object()

@@ -171,6 +171,12 @@ def test_a_database_that_takes_no_writes_is_503_and_stores_nothing(postgres_serv
             assert r.status_code == 503 and r.headers["retry-after"] == "60", r.text
             assert r.json()["detail"] == ("the database cannot take writes now: the database is read-only; nothing "
                                           "was changed, try again later")
+            # a PT's read fails too (every look at patient data is audited first): it says why, not 'writes'
+            r = api.get(f"/api/patients/{pid}/sessions")
+            assert r.status_code == 503 and r.headers["retry-after"] == "60", r.text
+            assert r.json()["detail"] == ("cannot show this now: the database is read-only, and every look at patient "
+                                          "data is written to the audit log first — make the database writable, "
+                                          "then try again")
             read_only(False)
             again = api.post("/api/sessions", json=doc)
             assert (again.status_code, again.json()["created"]) == (201, True), "the failed request stored nothing"

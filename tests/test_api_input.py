@@ -328,3 +328,26 @@ def test_patch_with_null_is_refused_or_unassigns_the_clinician(clinic: Clinic) -
     r = admin.patch(f"/api/patients/{clinic.own}", json={"clinician_id": None})
     assert r.status_code == 200 and r.json()["clinician_id"] is None, r.text
     assert admin.get(f"/api/patients/{clinic.own}").json()["clinician_id"] is None
+
+
+# --- a body that is not a JSON object at all ------------------------------------------------------------
+
+@pytest.mark.parametrize(("content_type", "body", "msg"), [
+    # curl -d sends a form, a script may send text: the JSON is fine, its label is not
+    ("text/plain", '{"name": "Ada"}', "send the body as a JSON object with Content-Type: application/json "
+                                      "(this request's is text/plain)"),
+    ("application/x-www-form-urlencoded", "name=Ada", "send the body as a JSON object with Content-Type: "
+                                                      "application/json (this request's is "
+                                                      "application/x-www-form-urlencoded)"),
+    ("application/json", '["Ada"]', 'the body must be a JSON object ({"field": value, …}), not a list, text or '
+                                    "a number"),
+    ("application/json", '{"name": "Ada",}', "the body is not valid JSON (at character 15: expecting property name "
+                                             "enclosed in double quotes)"),
+])
+def test_a_body_that_is_not_a_json_object_says_how_to_send_one(api: TestClient, content_type: str, body: str,
+                                                                msg: str) -> None:
+    before = api.get("/api/patients").json()
+    r = api.post("/api/patients", content=body, headers={"Content-Type": content_type})
+    assert r.status_code == 422, r.text
+    assert [e["msg"] for e in r.json()["detail"]] == [msg]
+    assert api.get("/api/patients").json() == before

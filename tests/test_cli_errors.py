@@ -146,8 +146,11 @@ def test_make_runs_advice_for_a_port_in_use_serves_on_the_port_it_names(tmp_path
 def test_camera_that_does_not_open() -> None:
     with pytest.raises(CameraError, match="cannot open camera 97"):
         open_source("97")
-    with pytest.raises(CameraError, match="cannot open stream"):
+    # a stream is an address, not a plugged-in camera: no "--source index" advice for it
+    with pytest.raises(CameraError) as refused:
         CameraSource("rtsp://127.0.0.1:9/none", read_timeout_s=0.1)
+    assert str(refused.value) == ("cannot open stream rtsp://127.0.0.1:9/none — check the address, and that the "
+                                  "camera is on and reachable from this computer")
 
 
 def test_console_script_has_no_traceback(tmp_path: Path) -> None:

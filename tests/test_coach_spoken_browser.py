@@ -200,6 +200,34 @@ def test_once_a_camera_stops_the_check_says_so_not_move_the_laptop(server: str, 
         assert "No picture, so nothing is measured now: the camera line above says what to do." in check, check
 
 
+def test_an_angle_is_not_left_on_screen_once_the_pictures_stop(server: str, problems: list[str]) -> None:
+    """A camera that froze sends no frame, and the server says it is lost only after 5 s: meanwhile the
+    last angle must not stay on screen as if it were live."""
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        coach.send(pg, _frame(angle=120.0, zone="in_target"))
+        pg.wait_for_function("() => document.getElementById('angle').textContent === '120°'")
+        pg.wait_for_timeout(1_500)
+        assert pg.locator("#angle").inner_text() == "120°", "a second without a frame is not a frozen camera"
+        pg.wait_for_function("() => document.getElementById('angle').textContent === '—'", timeout=3_000)
+        assert pg.locator("#angle-note").inner_text() == "Not measured"
+        assert pg.evaluate("document.getElementById('angle').dataset.angle") is None
+        assert "none" in pg.locator("#gauge-needle").get_attribute("class").split()
+        coach.send(pg, _frame(t=9.0, angle=110.0, zone="in_target"))   # the pictures come again
+        pg.wait_for_function("() => document.getElementById('angle').textContent === '110°'", timeout=3_000)
+
+
+def test_a_network_cameras_address_is_shown_as_written(server: str, problems: list[str]) -> None:
+    """The server's words start with the stream's address: the page's capital letter made it "Http://…"."""
+    url = "http://192.168.1.20:8080/video"
+    with coach_page(server, problems, {"state": "exercising", "started": True, "source": url}) as (pg, coach):
+        why = f"{url} stopped sending frames — check that the camera is on and still on the network"
+        coach.status |= {"state": "source_lost", "source_error": why}
+        coach.send(pg, json.dumps(coach.status))
+        pg.wait_for_selector("body[data-state=source_lost]")
+        pg.wait_for_timeout(300)
+        assert pg.locator("#check-camera .check-detail").inner_text() == why
+
+
 def test_once_the_video_has_ended_the_check_says_so_and_what_to_do(demo_clip: Path, tmp_path: Path,
                                                                     problems: list[str]) -> None:
     """A real ``romcam serve`` on a video file that plays once: it ends before Start."""

@@ -374,8 +374,21 @@ def test_leaving_the_frame_pauses_and_coming_back_resumes() -> None:
     assert out[-1].state != "paused"
     out = run.frames(0.5, None, present=False)
     assert out[-1].state == "paused" and out[-1].auto_paused, "the page says it resumes by itself"
+    # said aloud, once: the patient who stepped away (or whom the camera lost) is not looking at the screen
+    assert [o.cue for o in out if o.cue] == ["paused: I can't see you"]
+    assert [o.cue for o in run.frames(3.0, None, present=False) if o.cue] == []
     out = run.frames(BACK_RESUME_S + 0.2, 40)
     assert out[-1].state == "exercising" and not out[-1].auto_paused
+    assert [o.cue for o in out if o.cue] == ["welcome back"]
+
+
+def test_in_passive_mode_a_pause_out_of_view_is_said_to_the_caregiver() -> None:
+    coach = Coach([rx(mode="passive")])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.5, 40)
+    out = run.frames(LEAVE_PAUSE_S + 0.2, None, present=False)
+    assert [o.cue for o in out if o.cue] == ["paused: the patient is out of view"]
 
 
 def test_manual_pause_waits_for_resume_and_rest_on_request() -> None:
@@ -400,7 +413,18 @@ def test_source_lost_and_back() -> None:
     run.frames(0.3, 40)
     coach.source_lost()
     assert coach.state == "source_lost"
-    assert run.frames(0.1, 40)[-1].state in ("positioning", "exercising")
+    out = run.frames(0.1, 40)
+    assert out[-1].state in ("positioning", "exercising")
+    # the page said aloud that the camera stopped; a patient not looking at it hears that it is back
+    assert [o.cue for o in out if o.cue] == ["the camera is back"]
+
+
+def test_a_camera_back_before_start_is_not_announced() -> None:
+    coach = Coach([rx()])
+    run = Run(coach)
+    run.frames(0.3, 40)
+    coach.source_lost()
+    assert [o.cue for o in run.frames(0.5, 40) if o.cue] == []
 
 
 @pytest.mark.parametrize("level, expected", [(0, 0.0), (30, 30 / 255), (255, 1.0)])

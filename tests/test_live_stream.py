@@ -23,6 +23,8 @@ import pytest
 from helpers import romcam_serve, ws_until
 from websockets.sync.client import connect
 
+from romcam.errors import CameraError
+from romcam.source import CameraSource
 from tests.conftest import DEMO_SPEC
 
 
@@ -42,6 +44,7 @@ class MjpegCamera:
         assert self.jpegs, f"no frames in {clip}"
         self.plugged = threading.Event()
         self.plugged.set()
+        self.frozen = threading.Event()  # the connection stays open, no picture comes (a Wi-Fi camera out of range)
         camera = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +58,9 @@ class MjpegCamera:
                 i = 0
                 try:
                     while camera.plugged.is_set():
+                        if camera.frozen.is_set():
+                            time.sleep(0.05)
+                            continue
                         jpeg = camera.jpegs[i % len(camera.jpegs)]
                         self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                                          + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
@@ -78,6 +84,9 @@ class MjpegCamera:
     def plug_in(self) -> None:
         self.plugged.set()
 
+    def freeze(self) -> None:
+        self.frozen.set()
+
     def close(self) -> None:
         self.plugged.clear()
         self.server.shutdown()
@@ -89,6 +98,29 @@ def camera(demo_clip: Path) -> Iterator[MjpegCamera]:
     cam = MjpegCamera(demo_clip)
     yield cam
     cam.close()
+
+
+def test_a_camera_that_freezes_is_said_lost_within_seconds(camera: MjpegCamera) -> None:
+    """The stream stays connected but sends nothing: OpenCV's FFmpeg would wait 30 s for the next
+    picture, while the page showed the last angle as if it were live. The source gives up on its own
+    read timeout instead, so the coach says the camera is lost within seconds."""
+    source = CameraSource(camera.url, read_timeout_s=2.0)
+    try:
+        frames = iter(source)
+        for _ in range(5):
+            next(frames)
+        camera.freeze()
+        t0 = time.monotonic()
+        with pytest.raises(CameraError) as lost:
+            for _ in frames:
+                assert time.monotonic() - t0 < 1.0, "frames still came long after the freeze"
+        waited = time.monotonic() - t0
+    finally:
+        source.close()
+    assert waited < 6.0, f"the frozen camera was said lost only after {waited:.1f} s"
+    # a network camera has no cable to check; whether the session is saved is the recorder's to say
+    assert str(lost.value) == (f"{camera.url} stopped sending frames — check that the camera is on and still on "
+                               "the network; the session so far is kept")
 
 
 def _get(port: int, path: str) -> dict:

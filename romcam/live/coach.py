@@ -78,7 +78,8 @@ PASSIVE_WORDS = {  # to the caregiver, who moves the limb
     SLOW_MIN: "slow down: nearly at the PT's safe minimum", STOP_MIN: "stop: this is the PT's safe minimum",
     "good, lower slowly": "good, bring it back slowly",
     # the patient came back into the picture after the set paused by itself: the caregiver is not the one away
-    "welcome back": "the patient is in view again"}
+    "welcome back": "the patient is in view again",
+    "paused: I can't see you": "paused: the patient is out of view"}
 
 
 @dataclass(frozen=True)
@@ -384,6 +385,8 @@ class Coach:
         self._source_lost = False
         if self.state == "source_lost":
             self.state = "positioning" if self.started else "waiting_for_patient"
+            if self.started:  # the page said aloud the camera stopped: a patient not looking hears it is back
+                self._say("the camera is back", force=True)
 
     # ------------------------------------------------------------------ per frame
 
@@ -439,6 +442,7 @@ class Coach:
             if self._absent_since is not None and f.t - self._absent_since >= LEAVE_PAUSE_S:
                 self._auto_paused = True
                 self.state = "paused"
+                self._say("paused: I can't see you", force=True)  # the patient may not be looking at the screen
             else:
                 self._active(f, zone)
         self._in_update = False

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +24,15 @@ from ..errors import UnknownExerciseError
 from ..input_checks import error_message
 from ..store import audit, server_lock
 from ..store.db import Store
-from ..store.errors import AuditKeyChangedError, ConflictError, InvalidError, NotFoundError, StoreError, storage_cause
+from ..store.errors import (
+    STORAGE_FIX,
+    AuditKeyChangedError,
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    StoreError,
+    storage_cause,
+)
 from . import (
     accounts_router,
     auth_router,
@@ -44,13 +53,32 @@ log = logging.getLogger("romcam.server")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
 
 
+def body_message(error: Any, content_type: str) -> str | None:
+    """What is wrong with a body that is no JSON object at all, and how to send one: not JSON (where it
+    breaks), JSON sent under another Content-Type (``curl -d`` sends a form), a list or text; None for a
+    field's problem."""
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":
+        why = str((error.get("ctx") or {}).get("error", "")).lower()
+        at = f"at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        where = ": ".join(part for part in (at, why) if part)
+        return "the body is not valid JSON" + (f" ({where})" if where else "")
+    if loc == ("body",) and error.get("type") in ("model_attributes_type", "dict_type"):
+        if "json" not in content_type.lower():
+            return ("send the body as a JSON object with Content-Type: application/json (this request's is "
+                    f"{content_type or 'not given'})")
+        return 'the body must be a JSON object ({"field": value, …}), not a list, text or a number'
+    return None
+
+
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         """422 naming each wrong field and what is wrong with it — never the input itself: it may be a
         NaN that JSON cannot carry back, a password, or a whole uploaded document."""
-        errors = [{"loc": list(e.get("loc", ())), "msg": error_message(e), "type": str(e.get("type", ""))}
-                  for e in exc.errors()]
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        errors = [{"loc": list(e.get("loc", ())), "msg": body_message(e, content_type) or error_message(e),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(NotFoundError)
@@ -67,15 +95,19 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": [{"loc": loc, "msg": exc.message, "type": "value_error"}]}, status_code=422)
 
     @app.exception_handler(DBAPIError)
-    async def database_refused(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def database_refused(request: Request, exc: DBAPIError) -> JSONResponse:
         """The database failed the request (its transaction is rolled back: nothing was stored). A full
-        disk, a read-only or unreachable database is 503 (the sync client tries again later)."""
+        disk, a read-only or unreachable database is 503 (the sync client tries again later); a read
+        fails with it because its audit row cannot be written, and says so."""
         cause = storage_cause(exc)
         if cause is None:
             raise exc  # an internal error: logged with its traceback under an error id (hardening.py)
-        return JSONResponse({"detail": f"the database cannot take writes now: {cause}; nothing was changed, "
-                                       "try again later"},
-                            status_code=503, headers={"Retry-After": "60"})
+        if request.method in ("GET", "HEAD"):
+            detail = (f"cannot show this now: {cause}, and every look at patient data is written to the audit log "
+                      f"first — {STORAGE_FIX[cause]}, then try again")
+        else:
+            detail = f"the database cannot take writes now: {cause}; nothing was changed, try again later"
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "60"})
 
     @app.exception_handler(AuditKeyChangedError)
     async def audit_key_changed(_: Request, exc: AuditKeyChangedError) -> JSONResponse:

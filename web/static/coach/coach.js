@@ -29,6 +29,7 @@
   const COUNT_GAP_MS = 1200;           // a rep's count waits this long after other speech (it is short)
   const SAME_PHRASE_GAP_MS = 6000;     // never the same phrase twice within 6 s (safety excepted)
   const CUE_SHOW_MS = 5000;            // a cue stays bright this long, then fades
+  const STALE_FRAME_MS = 3000;         // no frame event this long: the picture is not live (no angle shown)
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
   const ANNOUNCE_SAME_MS = 6000;       // the screen reader's same sentence not again within 6 s (a second hold)
   const SAID_RECENT_MS = 3000;         // a cue #announce said this recently is not said again by #cue (saidElsewhere)
@@ -162,7 +163,8 @@
 
   function num(v) { return typeof v === "number" && isFinite(v) ? v : null; }
   function deg(v) { return num(v) === null ? "—" : `${Math.round(v)}°`; }
-  function cap(s) { return s ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
+  // a sentence with a capital letter; one that begins with an address (a network camera's) as it is written
+  function cap(s) { return s && !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s; }
   function exerciseName(id, fallback) { return fallback || (catalog[id] && catalog[id].name) || (id || "").replace(/_/g, " "); }
   function works(id) { return (catalog[id] && catalog[id].works) || "max"; }
   function isSafetyCue(text) { return /stop|come back down/i.test(text || ""); }
@@ -765,7 +767,7 @@
   function renderChecks() {
     const ev = app.last;
     const helper = forHelper();
-    const fresh = ev && performance.now() - app.lastFrameAt < 3000;
+    const fresh = ev && performance.now() - app.lastFrameAt < STALE_FRAME_MS;
     const lost = app.state === "source_lost";
     if (lost && sourceEnded()) setCheck("check-camera", false, "The video has ended.");
     else if (lost) {   // the server's own words when it has them (a camera unplugged, a demo video it cannot write)
@@ -1628,12 +1630,8 @@
       : "Lost contact with the coach: nothing is measured now. Stop and rest; the page reconnects by itself.";
   }
 
-  /** The server has stopped answering (stopped, crashed, the laptop asleep): the last angle must not stay
-   * on screen as if live, and a patient or helper who is not looking at the screen must hear it. */
-  function connectionLost() {
-    app.connLostTimer = null;
-    if (app.ws && app.ws.readyState === WebSocket.OPEN) return;
-    app.connLost = true;
+  /** No angle on screen: nothing is measured now (the next frame event shows one again). */
+  function blankAngle() {
     const node = $("angle");
     node.textContent = "—";
     node.classList.add("none");
@@ -1641,6 +1639,15 @@
     node.dataset.zone = "unknown";
     $("angle-note").textContent = "Not measured";
     $("gauge-needle").classList.add("none");
+  }
+
+  /** The server has stopped answering (stopped, crashed, the laptop asleep): the last angle must not stay
+   * on screen as if live, and a patient or helper who is not looking at the screen must hear it. */
+  function connectionLost() {
+    app.connLostTimer = null;
+    if (app.ws && app.ws.readyState === WebSocket.OPEN) return;
+    app.connLost = true;
+    blankAngle();
     $("cue").textContent = "";   // the last cue ("stop: this is the PT's safe maximum") is not today's any more
     renderControls();
     if (app.state !== "done") utter(lostText(forHelper()).split(":")[0] + ". " + (forHelper()
@@ -1674,6 +1681,11 @@
     flushSpeech();
     renderSafety(null);
     renderChecks();
+    // no picture for a while (a camera that froze, before the server gives it up): the last angle is not
+    // left on screen as if it were live
+    if (app.last && performance.now() - app.lastFrameAt > STALE_FRAME_MS && $("angle").dataset.angle !== undefined) {
+      blankAngle();
+    }
     const cue = $("cue");
     cue.classList.toggle("stale", performance.now() - app.cueShownAt > CUE_SHOW_MS);
   }
