@@ -7,7 +7,9 @@ Selection (``selector``), decided when the set starts — at the first frame wit
 - ``auto``: the prescription's posture decides when the scene makes it clear — the one person
   lying (trunk near horizontal) or seated (hips and knees flexed, trunk upright) while the others
   stand. Otherwise the largest, most visible person, and :attr:`SubjectTracker.confirmed` is False
-  (the caregiver should confirm by clicking the patient). For about a second after an unconfirmed
+  (the caregiver should confirm by clicking the patient) — also when a caregiver is expected
+  (``people=2``), the posture tells nothing (standing) and only one person is found: it may be the
+  caregiver while the model misses the patient. For about a second after an unconfirmed
   pick, a later frame that makes the scene clear still corrects it.
 - ``image-left`` / ``image-right``: the person whose torso is furthest left / right **in the
   image** (not the patient's body side, which is ``--side``; frames are never mirrored).
@@ -551,7 +553,7 @@ class SubjectTracker:
 
     def status(self) -> dict[str, object]:
         return {"selector": str(self.selector), "locked": self.locked, "confirmed": self.confirmed,
-                "reason": self.reason, "people": len(self.last_poses)}
+                "reason": self.reason, "people": len(self.last_poses), "expected": self.people}
 
     def update(self, frame: PoseFrame) -> Pose | None:
         """The subject's pose in ``frame`` (hands-occlusion applied), or None when not visible."""
@@ -709,6 +711,11 @@ class SubjectTracker:
                 # the prescription says the patient is lying or seated: a lone person who is not (the
                 # caregiver, while the model misses the patient) is never taken for the patient
                 return None, False, ""
+            if self.people >= 2 and want is None:
+                # a caregiver is expected and nothing tells the two apart (both may stand): a lone person
+                # may be the caregiver while the model misses the patient, so it is measured unconfirmed
+                # (the page asks the caregiver to tap the patient; analyze says to check it)
+                return ids[0], False, "the only person found, though a helper is expected too"
             return ids[0], True, "the only person in view"
         return largest, False, f"the largest of {len(ids)} people (not confirmed)"
 

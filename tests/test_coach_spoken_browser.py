@@ -389,3 +389,25 @@ def test_a_loop_that_cannot_keep_up_is_said_not_counted_quietly_wrong(server: st
         assert note.inner_text() == slow
         pg.wait_for_timeout(1_000)
         assert not any(s.get("text", "").startswith("The video plays") for s in _said(pg, start)), _said(pg, start)
+
+
+@pytest.mark.parametrize("expected, asked", [(2, True), (1, False)])
+def test_one_person_found_when_a_helper_is_expected_is_not_taken_for_the_patient_silently(
+        server: str, problems: list[str], expected: int, asked: bool) -> None:
+    """Passive or assisted ROM standing: the model found one person, perhaps the helper while it missed the
+    patient, and the page said nothing of whom it measured. Now it asks as it does for two people (the
+    subject tracker leaves that pick unconfirmed, romcam/subject.py); with nobody else expected, nothing."""
+    subject = {"selector": "auto", "locked": True, "confirmed": expected < 2, "people": 1, "expected": expected,
+               "reason": "the only person in view", "box": [0.3, 0.1, 0.6, 0.9],
+               "persons": [{"id": 0, "at": [0.45, 0.4], "box": [0.3, 0.1, 0.6, 0.9], "measured": True}]}
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        coach.send(pg, _frame(mode="passive" if expected > 1 else "active", subject=subject))
+        pg.wait_for_function("() => document.getElementById('reps').textContent.trim() !== ''")
+        pg.wait_for_timeout(300)
+        line = pg.locator("#subject-line")
+        if asked:
+            assert line.is_visible()
+            assert line.inner_text() == "Measuring the person in the green frame. Not the patient? Tap the patient."
+            assert pg.locator("#subject-box").is_visible()
+        else:
+            assert line.is_hidden()

@@ -75,7 +75,7 @@ def test_a_person_is_chosen_by_id_and_a_wrong_id_is_a_422_that_says_what_to_do(c
     r = c.post("/live/subject", json={"person": left["id"]})
     assert r.status_code == 200, r.text
     assert r.json() == {"selector": f"person {left['id']}", "locked": True, "confirmed": True,
-                        "reason": "the person chosen on the page", "people": 1}
+                        "reason": "the person chosen on the page", "people": 1, "expected": 1}
     now = c.get("/live/status").json()["subject"]
     assert now["selector"] == f"person {left['id']}"
     assert [p["id"] for p in now["persons"] if p["measured"]] == [left["id"]]  # at once, not a frame later

@@ -354,6 +354,29 @@ def test_auto_waits_for_both_people_when_a_caregiver_is_expected():
     assert run(lone, [frame(i, kneeler) for i in range(10)])[-1] is not None  # alone expected: take her
 
 
+@pytest.mark.parametrize("posture, people, confirmed", [
+    ("standing", 2, False),  # a helper expected, both may stand: the one found may be the helper
+    (None, 2, False),        # no posture given: the same
+    ("standing", 1, True),   # nobody else expected: the one in view is the patient
+])
+def test_a_lone_standing_person_is_not_confirmed_when_a_helper_is_expected(posture, people, confirmed):
+    """Active-assisted or passive ROM standing: the pose model found only the caregiver (the patient beside
+    her missed) and romcam measured her as "the only person in view", confirmed — the page never asked
+    whom to measure and analyze never said to check. Now such a pick is not confirmed (the page asks for a
+    tap, analyze says to check it); a lying or seated patient alone in view is still confirmed."""
+    tracker = SubjectTracker("auto", posture=posture, people=people)
+    out = run(tracker, [frame(i, standing()) for i in range(60)])  # two seconds: past the wait for the helper
+    assert out[-1] is not None and tracker.locked
+    assert tracker.confirmed is confirmed, tracker.reason
+    assert tracker.status()["expected"] == people
+
+
+def test_a_lone_lying_patient_is_confirmed_with_a_helper_expected():
+    tracker = SubjectTracker("auto", posture="lying", people=2)
+    out = run(tracker, [frame(i, lying_patient()) for i in range(60)])
+    assert out[-1] is not None and tracker.confirmed
+
+
 @pytest.mark.parametrize("thigh, shin, expected", [
     ((0.3, 0.85), (-0.8, 0.1), "kneeling"),   # thighs straight down, shins on the floor
     ((0.55, 0.6), (-0.8, 0.1), "kneeling"),   # leaning forward: thighs 45° from down, shins on the floor

@@ -1236,7 +1236,10 @@
     // two people seen in the last 3 s still count: the pose model misses the second person now and then,
     // and the line must not flicker away between frames
     if (people >= 2) app.severalSeenAt = performance.now();
-    const several = people >= 2 || app.lockClick !== null
+    // a helper expected (passive, assisted) and one person found whom nothing marks as the patient (both may
+    // stand): that may be the helper while the model misses the patient, so the page asks as for two people
+    const unsure = subject.expected >= 2 && subject.locked && !subject.confirmed;
+    const several = people >= 2 || unsure || app.lockClick !== null
       || (app.severalSeenAt !== undefined && performance.now() - app.severalSeenAt < 3000);
     app.subjectBox = box && subject.locked && several ? box : null;
     placeSubjectBox();
