@@ -163,8 +163,10 @@ def _round(v: float | None, digits: int) -> float | None:
 
 
 def summarize(motion: Motion, side: str, samples: list[Sample], *, fps: float, video: str, frames: int,
-              target: float | None = None, model: str = "", error: RomcamError | None = None) -> Analysis:
-    """Filter the measured samples and find the reps (the offline end of the pipeline)."""
+              target: float | None = None, model: str = "", error: RomcamError | None = None,
+              mode: str = "active") -> Analysis:
+    """Filter the measured samples and find the reps (the offline end of the pipeline); ``mode`` says who
+    moved the limb (a caregiver in passive mode: the warnings speak to them)."""
     t = np.array([s.t for s in samples], dtype=float)
     raw = np.array([s.angle for s in samples], dtype=float)
     smoothed = smooth_zero_phase(t, raw) if np.isfinite(raw).any() else raw.copy()
@@ -173,7 +175,7 @@ def summarize(motion: Motion, side: str, samples: list[Sample], *, fps: float, v
         # the noise is judged on the raw angles (smoothing hides it), the cycles on the smoothed
         reps = detect_reps(t, smoothed, works=motion.works, target=target, hysteresis=auto_hysteresis(raw))
     result = Analysis(motion=motion, side=side, video=video, fps=fps, frames=frames, samples=samples,
-                      smoothed=smoothed, reps=reps, model=model, target=target, error=error)
+                      smoothed=smoothed, reps=reps, model=model, target=target, error=error, mode=mode)
     result.warnings.extend(_warnings(result))
     return result
 
@@ -184,8 +186,11 @@ def _warnings(a: Analysis) -> list[str]:
     if m.experimental:
         out.append(f"{m.name} is experimental: {m.experimental_reason}")
     if a.frames_with_subject and a.view_ok_fraction < VIEW_OK_MIN_FRACTION:
-        how = ("face the camera" if m.view == "front"
-               else f"turn so your {a.side} side faces the camera")
+        if a.mode == "passive":  # said to the caregiver, who moved the limb
+            how = ("turn the patient to face the camera" if m.view == "front"
+                   else f"turn the patient so their {a.side} side faces the camera")
+        else:
+            how = ("face the camera" if m.view == "front" else f"turn so your {a.side} side faces the camera")
         out.append(
             f"the camera view is not ideal for {m.name.lower()}: it needs a {m.view} view "
             f"(right in {a.view_ok_fraction:.0%} of frames) — {how}; angles are low-confidence"
@@ -310,8 +315,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
             "whole body is in view and well lit"
         )
     result = summarize(motion, side, samples, fps=fps, video=os.fspath(path), frames=len(samples),
-                       target=target, model=model, error=error)
-    result.mode = mode
+                       target=target, model=model, error=error, mode=mode)
     result.posture = posture
     result.safe_max, result.safe_min = safe_max, safe_min
     posture_setup(result, posture)

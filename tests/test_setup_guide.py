@@ -69,6 +69,20 @@ def test_standing_keeps_the_turn_hint():
     assert item.to_dict()["setup"] is None
 
 
+@pytest.mark.parametrize("mode, view, hint", [
+    ("active", "side", "turn your left side to the camera"),
+    ("active_assisted", "side", "turn your left side to the camera"),  # the patient moves too: spoken to them
+    ("passive", "side", "turn the patient's left side to the camera"),
+    ("passive", "front", "turn the patient to face the camera"),
+    ("active", "front", "face the camera"),
+])
+def test_a_standing_turn_hint_speaks_to_whoever_moves(mode, view, hint):
+    """In passive mode the coach speaks to the caregiver: "turn your left side to the camera" told the
+    caregiver to turn herself. Now it says to turn the patient."""
+    item = PlanItem(exercise="shoulder_flexion", side="left", posture="standing", view=view, mode=mode)
+    assert view_hint(item) == hint
+
+
 @pytest.mark.parametrize("change,message", [
     (lambda d: d.update(schema="romcam.setup/0"), "schema"),
     (lambda d: d["setup"][0].update(motion="shoulder_flexon"), "not a catalog motion"),
@@ -205,3 +219,20 @@ def test_a_live_set_in_bed_stores_where_the_camera_goes_not_turn_your_side(tmp_p
     assert notes, stored["warnings"]
     assert "turn so your" not in notes[0]
     assert notes[0].endswith(setup_for("knee_flexion", "lying", "left").sentence()), notes[0]
+
+
+@pytest.mark.parametrize("mode, how", [("active", "turn so your left side faces the camera"),
+                                       ("passive", "turn the patient so their left side faces the camera")])
+def test_analyze_speaks_to_the_caregiver_in_passive_mode(mode, how):
+    """``romcam analyze --mode passive`` of a standing patient seen from the wrong side told the caregiver
+    "turn so your left side faces the camera": it is the patient who turns."""
+    from romcam.analysis import summarize
+    from romcam.angles import AngleSample
+    from romcam.measure import Sample
+
+    motion = CATALOG.get("shoulder_flexion")
+    samples = [Sample(i, i / 10, 30.0, 0.9, False, 60.0, AngleSample(30.0, 30.0, 30.0, 30.0, 0.9, False, 60.0))
+               for i in range(20)]
+    a = summarize(motion, "left", samples, fps=10.0, video="standing.mp4", frames=20, mode=mode)
+    notes = [w for w in a.warnings if "camera view is not ideal" in w]
+    assert len(notes) == 1 and f"— {how};" in notes[0], a.warnings

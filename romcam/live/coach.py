@@ -174,6 +174,9 @@ def view_hint(item: PlanItem) -> str:
     setup = item.setup()
     if setup is not None:
         return setup.fix
+    if item.mode == "passive":  # the coach speaks to the helper, who turns the patient (or moves the camera)
+        return (f"turn the patient's {item.side} side to the camera" if item.view == "side"
+                else "turn the patient to face the camera")
     return f"turn your {item.side} side to the camera" if item.view == "side" else "face the camera"
 
 
