@@ -44,8 +44,8 @@ bench-accuracy: install
 bench-live: install
 	$(BIN)/python -m benchmarks.live
 
-# the whole path against the pose model's own speed, in one table (issue 8; about 30 minutes, 10 of them
-# the memory run): benchmarks/results/perf.{json,md}. `make bench BENCH_ARGS=--quick` to try it (perf-quick.*)
+# the whole path against the pose model's own speed, in one table (issue 8; how long it takes: README,
+# "Performance"): benchmarks/results/perf.{json,md}. `make bench BENCH_ARGS=--quick` to try it (perf-quick.*)
 BENCH_ARGS ?=
 bench: install
 	nice -n 5 $(BIN)/python -m benchmarks.perf $(BENCH_ARGS)
