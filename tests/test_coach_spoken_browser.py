@@ -411,3 +411,15 @@ def test_one_person_found_when_a_helper_is_expected_is_not_taken_for_the_patient
             assert pg.locator("#subject-box").is_visible()
         else:
             assert line.is_hidden()
+
+
+def test_the_voice_button_tells_a_screen_readers_user_how_to_hear_each_thing_once(
+        server: str, problems: list[str]) -> None:
+    """With the voice on, the voice and a screen reader both say each cue (#cue is a live region); nothing told
+    a screen reader's user to turn the voice off. The button's description does now."""
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        described = pg.locator("#mute").evaluate(
+            "(b) => (b.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean)"
+            ".map((id) => document.getElementById(id).textContent).join(' ')")
+        assert "screen reader" in described and "Turn the voice off" in described, described
+        assert pg.locator("#cue").get_attribute("aria-live") == "polite"  # what the description rests on
