@@ -17,6 +17,7 @@ import pytest
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
 from fastapi.testclient import TestClient
 
+from romcam.catalog import get_motion
 from romcam.cli import main
 from romcam.live.capture import pace_kind
 from romcam.sample_rate import MIN_COUNT_FPS, sample_fps, too_few_frames, too_few_frames_note
@@ -93,3 +94,106 @@ def test_analyze_says_a_video_of_too_few_frames_a_second_may_miscount(demo_clip:
     assert "pictures a second" not in capsys.readouterr().out
     doc = json.loads(normal.read_text())
     assert doc["too_few_frames"] is False and doc["sample_fps"] == pytest.approx(15.0, abs=0.2)
+
+
+# --- trends, alerts, the sessions list and the exports (the PT meets the set's numbers there too) ---------------
+
+KNEE_NOISE = get_motion("knee_flexion").measurement_noise_deg
+BASELINE = [110.0, 112.0, 109.0, 111.0, 110.0]
+DROP = [110 - KNEE_NOISE - 8 + d for d in (1.0, -1.0, 0.0)]  # the last 3: 8° beyond the noise
+
+
+def _series(api: TestClient, pid: str, peaks: list[float], fps: list[float],
+            unseen_s: list[float] | None = None) -> list[dict]:
+    """One knee session every 2.3 days, oldest first, the i-th set measured at ``fps[i]`` frames a second."""
+    n, docs = len(peaks), []
+    for i, (peak, rate) in enumerate(zip(peaks, fps, strict=True)):
+        extra = {"unseen_s": unseen_s[i]} if unseen_s and unseen_s[i] else {}
+        doc = synthetic_session(uuid.UUID(pid), datetime.now(UTC) - timedelta(days=0.5 + 2.3 * (n - 1 - i)),
+                                [SET | {"peak": peak, "fps": rate, "rep_s": 6.0} | extra])
+        r = api.post("/api/sessions", json=doc)
+        assert r.status_code == 201, r.text
+        docs.append(doc)
+    return docs
+
+
+@pytest.mark.parametrize(("last_fps", "alerts"), [
+    (15.0, ["decline"]),  # the last 3 sessions' lower best angles were measured on enough frames: a decline
+    # the same sessions measured at 2 frames a second: their peaks may fall between two frames, so the lower
+    # angles are no evidence of a loss, and raise no alert (the trend points say why)
+    (2.0, []),
+])
+def test_a_decline_leaves_out_sessions_measured_on_too_few_frames(api: TestClient, last_fps: float,
+                                                                  alerts: list[str]) -> None:
+    pid = api.post("/api/patients", json={"name": "Ada"}).json()["id"]
+    _series(api, pid, BASELINE + DROP, [15.0] * 5 + [last_fps] * 3)
+    got = api.get(f"/api/patients/{pid}/alerts").json()
+    assert [a["kind"] for a in got] == alerts, got
+    [series] = api.get(f"/api/patients/{pid}/trends", params={"exercise": "knee_flexion", "side": "right"}).json()[
+        "series"]
+    points = series["points"]
+    assert [p["too_few_frames"] for p in points] == [False] * 5 + [last_fps < MIN_COUNT_FPS] * 3
+    assert all(p["best_seen"] for p in points)  # a reason of its own, not the unseen one
+    # the numbers alone would alert: the left-out sessions are as low as the measured ones
+    assert max(p["best_angle"] for p in points[-3:]) < 110 - KNEE_NOISE
+
+
+def test_the_alert_says_which_sessions_it_left_out_and_why(api: TestClient) -> None:
+    """Between the measured sessions, one unseen, one on too few frames and one both: each said, counted once."""
+    pid = api.post("/api/patients", json={"name": "Ada"}).json()["id"]
+    peaks = BASELINE + [DROP[0], 60.0, DROP[1], 60.0, 60.0, DROP[2]]
+    fps = [15.0] * 5 + [15.0, 2.0, 15.0, 15.0, 2.0, 15.0]
+    unseen = [0.0] * 5 + [0.0, 0.0, 0.0, 1.2, 2.0, 0.0]
+    _series(api, pid, peaks, fps, unseen)
+    [series] = api.get(f"/api/patients/{pid}/trends", params={"exercise": "knee_flexion", "side": "right"}).json()[
+        "series"]
+    flags = [(p["best_seen"], p["too_few_frames"]) for p in series["points"][-6:]]
+    assert flags == [(True, False), (True, True), (True, False), (False, False), (False, True), (True, False)]
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert alert["kind"] == "decline"
+    assert alert["message"].endswith("; 3 sessions left out: 2 whose furthest point was not seen, 2 measured on "
+                                     "too few frames a second (1 of them both))"), alert["message"]
+
+
+def test_the_sessions_list_says_a_set_was_measured_on_too_few_frames(api: TestClient) -> None:
+    pid = api.post("/api/patients", json={"name": "Ada"}).json()["id"]
+    sparse, normal = _series(api, pid, [110.0, 111.0], [2.0, 15.0])
+    listed = {s["id"]: s["sets"][0] for s in api.get(f"/api/patients/{pid}/sessions").json()}
+    assert (listed[sparse["id"]]["sample_fps"], listed[sparse["id"]]["too_few_frames"]) == (2.0, True)
+    assert listed[normal["id"]]["too_few_frames"] is False
+
+
+def test_0013_fills_in_the_rate_of_sets_stored_before(tmp_path: Path, postgres_server) -> None:  # type: ignore[no-untyped-def]
+    """A set stored by an older romcam has its samples but no sample_fps: the migration derives it from them, so the
+    trends mark it as they mark a new one."""
+    from db_fixtures import alembic
+
+    from romcam.store import Store
+    from romcam.store.db import make_engine, resolve_url
+    from romcam.store.models import ExerciseSet, Patient
+    from romcam.store.service import ingest_session
+    from romcam.store.trends import series_points
+
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", postgres_server.new_database()):
+        store = Store(url)
+        with store.session() as db:
+            patient = Patient(name="Ada")
+            db.add(patient)
+            db.commit()
+            pid = patient.id
+            ingest_session(db, synthetic_session(pid, datetime.now(UTC) - timedelta(days=1),
+                                                 [SET | {"peak": 110.0, "fps": 2.0, "rep_s": 6.0},
+                                                  SET | {"peak": 111.0, "fps": 15.0}]))
+        store.close()
+        engine = make_engine(resolve_url(url))
+        alembic(engine, "downgrade", "0012")  # as an older romcam left it: no sample_fps
+        engine.dispose()
+        store = Store(url)  # runs 0013
+        try:
+            with store.session() as db:
+                rates = sorted(s.sample_fps for s in db.query(ExerciseSet).filter_by(patient_id=pid))
+                assert rates == [pytest.approx(2.0), pytest.approx(15.0, abs=0.2)]
+                [[point]] = series_points(db, db.get(Patient, pid)).values()
+                assert point.few_frames
+        finally:
+            store.close()

@@ -14,9 +14,10 @@
   const BASELINE_MIN_SESSIONS = 3;
 
   /** Mirrors the alert rule so the table explains any alert: the last 3 sessions against the 4 weeks before,
-   * counting only sessions whose furthest point was seen (a bound is not a measurement). */
+   * counting only sessions whose furthest point was seen (a bound is not a measurement) and measured on enough frames
+   * a second (too_few_frames: the peaks uncertain). */
   function compare(all) {
-    const points = all.filter((p) => p.best_seen !== false);
+    const points = all.filter((p) => p.best_seen !== false && !R.fewFrames(p));
     if (!points.length) return { recent: null, baseline: null, n: 0, recentN: 0 };
     const last3 = points.slice(-RECENT_SESSIONS);
     const start = R.toDate(last3[0].date).getTime();
