@@ -7,6 +7,8 @@ stored samples) and ``too_few_frames``. Real SQLite and PostgreSQL databases, th
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import uuid
@@ -155,12 +157,23 @@ def test_the_alert_says_which_sessions_it_left_out_and_why(api: TestClient) -> N
                                      "too few frames a second (1 of them both))"), alert["message"]
 
 
-def test_the_sessions_list_says_a_set_was_measured_on_too_few_frames(api: TestClient) -> None:
+def test_the_sessions_list_and_the_exports_say_a_set_was_measured_on_too_few_frames(api: TestClient) -> None:
     pid = api.post("/api/patients", json={"name": "Ada"}).json()["id"]
     sparse, normal = _series(api, pid, [110.0, 111.0], [2.0, 15.0])
     listed = {s["id"]: s["sets"][0] for s in api.get(f"/api/patients/{pid}/sessions").json()}
     assert (listed[sparse["id"]]["sample_fps"], listed[sparse["id"]]["too_few_frames"]) == (2.0, True)
     assert listed[normal["id"]]["too_few_frames"] is False
+
+    rows = {r["session_id"]: r for r in csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text))}
+    assert rows[sparse["id"]]["sample_fps"] == "2.0"
+    assert rows[sparse["id"]]["sample_note"] == "measured on 2 pictures a second: rep count and peaks uncertain"
+    assert rows[normal["id"]]["sample_note"] == ""
+    assert float(rows[normal["id"]]["sample_fps"]) == pytest.approx(15.0, abs=0.2)
+
+    notes = {e["resource"]["id"]: [n["text"] for n in e["resource"]["note"]]
+             for e in api.get(f"/api/patients/{pid}/export.fhir.json").json()["entry"]}
+    assert too_few_frames_note(2.0) in notes[listed[sparse["id"]]["id"]]
+    assert not any("pictures a second" in n for n in notes[listed[normal["id"]]["id"]])
 
 
 def test_0013_fills_in_the_rate_of_sets_stored_before(tmp_path: Path, postgres_server) -> None:  # type: ignore[no-untyped-def]
