@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
 from fastapi.testclient import TestClient
@@ -210,3 +211,55 @@ def test_0013_fills_in_the_rate_of_sets_stored_before(tmp_path: Path, postgres_s
                 assert point.few_frames
         finally:
             store.close()
+
+
+@pytest.mark.parametrize(("steps", "rep_s"), [
+    ([0.35, 0.65], 3.5),  # uneven: every other step longer than the recorder's 0.5 s break
+    ([0.3, 0.75, 0.45, 0.6], 5.0),
+])
+def test_the_live_recorder_at_two_frames_a_second_splits_the_curve_not_the_reps(tmp_path: Path, steps: list[float],
+                                                                                rep_s: float) -> None:
+    """About 2 frames a second with uneven timing: the recorder takes each step over 0.5 s for a rest and marks a
+    gap in the stored curve (the chart draws dots, not a line). The final analysis still finds every rep performed,
+    once — none lost, none split — and the stored set carries its measured rate, flagged."""
+    from romcam.live.coach import PlanItem
+    from romcam.live.recorder import BREAK_S, Recorder
+    from romcam.measure import Sample
+    from romcam.store.db import Store
+    from romcam.store.models import ExerciseSet
+    from romcam.store.service import get_session, session_detail
+
+    reps = 6
+    t = [0.0]
+    while t[-1] < reps * rep_s + 2.0:
+        t.append(round(t[-1] + steps[len(t) % len(steps)], 3))
+    times = np.array(t)
+    angle = 10 + 110 * (1 - np.cos(2 * np.pi * np.clip((times - 1.0) / rep_s, 0, reps))) / 2
+    angle += np.random.default_rng(1).normal(0, 0.5, times.size)
+    samples = [Sample(i, float(x), float(a), 0.9, True, 0.0, None)
+               for i, (x, a) in enumerate(zip(times, angle, strict=True))]
+    assert sum(b - a > BREAK_S for a, b in zip(t, t[1:], strict=False)) >= len(t) // 3  # the break rule is met, often
+
+    store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")
+    try:
+        rec = Recorder(store, patient_id=store.local_patient_id, source="camera 0", demo=False, model="full")
+        at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+        sid = rec.begin_session(now=at)
+        rec.begin_set(PlanItem(exercise="shoulder_abduction", side="left", view="front", works="max",
+                               joint="shoulder"), t=0.0, fps=30.0, now=at)
+        for s in samples:
+            rec.add_sample(s)
+        rec.end_set()
+        rec.end_session("complete", now=at + timedelta(minutes=1))
+        assert not rec.unsaved
+        with store.session() as db:
+            [stored] = session_detail(db, get_session(db, uuid.UUID(str(sid))))["sets"]
+            [row] = db.query(ExerciseSet).all()
+            assert row.sample_fps == pytest.approx(stored["sample_fps"], abs=0.05)  # kept for the trends
+    finally:
+        store.close()
+    assert stored["too_few_frames"] and stored["sample_fps"] < MIN_COUNT_FPS
+    assert sum(a is None for a in stored["samples"]["angle"]) > 0  # the drawn curve is split at the long steps
+    # every rep performed is found, once, its peak within one step of where the movement turned
+    peaks = [r["peak"] for r in stored["reps"] if not r["partial"]]
+    assert peaks == pytest.approx([1.0 + (i + 0.5) * rep_s for i in range(reps)], abs=max(steps)), peaks
