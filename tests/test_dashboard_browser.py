@@ -771,6 +771,16 @@ def test_a_trend_point_measured_on_too_few_frames_is_hollow_says_why_and_raises_
     assert "pictures a second" not in page.locator(f"li[data-session-id='{docs[0]['id']}']").inner_text()
     _screenshot(page, "dashboard-few-frames-trend.png")
 
+    # the report: the latest value says both its reasons; the medians column leaves the 3 out, as the alert does
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+    cells = page.locator("#latest tbody tr").first.locator("td")
+    latest = cells.nth(2).inner_text()
+    assert latest.endswith("or more: furthest point not seen; measured on too few frames a second"), latest
+    medians = cells.nth(4).inner_text()
+    assert re.match(r"12[6-9]° / ", medians), medians  # the last 3 counted are at the 128° before, not the 95°
+
 def test_the_report_and_the_charts_show_the_safe_limit_and_the_reps_past_it(page, server) -> None:
     """The report (the PT's team meeting) and the patient page's trend chart show the safe limit each session was
     judged against — a dashed dark red line, labelled, with the same words in the text beside it — and mark each
