@@ -36,6 +36,7 @@ from sqlalchemy import insert
 
 from romcam import __version__
 from romcam.catalog import default_catalog
+from romcam.sample_rate import sample_fps
 from romcam.session_doc import SetDoc, set_from_analysis
 from romcam.session_doc import session_document as make_session_document
 from romcam.store import Store, service
@@ -57,7 +58,7 @@ NOISE_DEG = 0.5
 LOSS_PER_YEAR = 4.0  # slow loss of range (degrees a year): ALS is progressive
 DECLINE_DEG = 25.0  # one patient in 10: the knee loses this much over the last 3 sessions
 SOURCE = "synthetic (bench seed)"
-SEED_VERSION = 1  # bump when what is seeded changes: benchmarks/perf.py caches the seeded clinic by it
+SEED_VERSION = 2  # bump when what is seeded changes: benchmarks/perf.py caches the seeded clinic by it
 _DATETIME = TypeAdapter(AwareDatetime)
 
 
@@ -199,7 +200,7 @@ def session_rows(s: SessionSpec, rx: dict[tuple[uuid.UUID, int], tuple[uuid.UUID
             "id": set_id, "session_id": s.id, "position": i, "patient_id": s.patient_id,
             "session_started_at": s.started_at, "started_at": started, "exercise": exercise, "side": side,
             "mode": mode, "posture": posture, "prescription_id": rx_id, "prescription_version": rx_version,
-            "fps": FPS, "frames": int(v.t.size), "view_ok_fraction": 1.0,
+            "fps": FPS, "frames": int(v.t.size), "view_ok_fraction": 1.0, "sample_fps": sample_fps(v.t, v.angle),
             "best_angle": v.max_angle if works == "max" else v.min_angle, "min_angle": v.min_angle,
             "max_angle": v.max_angle, "reps_full": len(v.reps), "reps_partial": 0,
             "summary": _summary(spec, v, started, rx_id, rx_version),

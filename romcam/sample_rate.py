@@ -45,3 +45,10 @@ def too_few_frames_note(fps: float) -> str:
     per_second = f"{fps:.1f}".removesuffix(".0")  # 2, 2.5: as the page's Number(x.toFixed(1))
     return (f"Measured on {per_second} pictures a second: too few to be sure of the rep count and the peaks "
             f"({MIN_COUNT_FPS:g} or more needed)")
+
+
+def too_few_frames_short(fps: float) -> str:
+    """The same, short, for a list or a spreadsheet cell: "measured on 2 pictures a second: rep count and peaks
+    uncertain" (the patient page's sessions list, the CSV export's ``sample_note``)."""
+    per_second = f"{fps:.1f}".removesuffix(".0")
+    return f"measured on {per_second} pictures a second: rep count and peaks uncertain"

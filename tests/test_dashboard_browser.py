@@ -723,6 +723,64 @@ def test_a_set_measured_on_too_few_frames_a_second_says_so_on_the_session_page(p
     assert "pictures a second" not in page.locator("figure.chart").inner_text()
 
 
+def test_a_trend_point_measured_on_too_few_frames_is_hollow_says_why_and_raises_no_decline(page, server) -> None:
+    """The elbow's last 3 sessions were measured twice a second (a loaded laptop), their best angles far below the
+    128° before: uncertain, not a loss. Hollow on the chart, the legend and each tooltip say why — the last one
+    also had its furthest point out of view, and says both —, no decline note, and the sessions list says it."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Few Frames Trend Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    n, docs = 8, []
+    for i in range(n):
+        start = today - timedelta(days=2 * (n - i))
+        sparse = i >= n - 3
+        one = _set_document("elbow_active", 95.0 if sparse else 128.0, rx, 1, start, step=0.5 if sparse else 0.1,
+                            hidden_beyond=85.0 if i == n - 1 else None)
+        doc = _session_document(patient["id"], start, [one])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+        docs.append(doc)
+
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator("#alerts li.alert[data-status=open]").count() == 0
+    canvas = "figure.chart[data-exercise=elbow_flexion] canvas"
+    fills = page.eval_on_selector(canvas, """c => { const ch = Chart.getChart(c);
+        return ch.data.datasets[0].data.map((_, i) => ch.getDatasetMeta(0).data[i].options.backgroundColor); }""")
+    assert fills[-3:] == ["#ffffff"] * 3 and "#ffffff" not in fills[:-3], fills
+    legend = page.eval_on_selector(canvas, "c => Chart.getChart(c).legend.legendItems.map(i => i.text)")
+    said = "hollow marker: measured on too few frames a second, the best angle and rep count uncertain"
+    assert said in legend, legend
+
+    def tooltip(i: int) -> list[str]:
+        return page.eval_on_selector(canvas, """(c, i) => { const ch = Chart.getChart(c);
+            ch.tooltip.setActiveElements([{datasetIndex: 0, index: i}], {x: 0, y: 0}); ch.update();
+            return ch.tooltip.body.flatMap(b => b.lines); }""", i)
+
+    few_only = tooltip(n - 2)
+    assert "measured on too few frames a second: best angle and rep count uncertain" in few_only, few_only
+    assert not any("not seen" in line for line in few_only), few_only
+    both = tooltip(n - 1)
+    assert "measured on too few frames a second: best angle and rep count uncertain" in both, both
+    assert "furthest point not seen: at least this far" in both, both
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary").inner_text()
+    assert ("3 sessions measured on too few frames a second (hollow markers): the best angle and rep count "
+            "uncertain; left out of the median (1 of them also with the furthest point not seen).") in summary, summary
+    item = page.locator(f"li[data-session-id='{docs[-2]['id']}']").inner_text()
+    assert "(measured on 2 pictures a second: rep count and peaks uncertain)" in item, item
+    assert "pictures a second" not in page.locator(f"li[data-session-id='{docs[0]['id']}']").inner_text()
+    _screenshot(page, "dashboard-few-frames-trend.png")
+
+    # the report: the latest value says both its reasons; the medians column leaves the 3 out, as the alert does
+    page.goto(f"{server}/patients/{patient['id']}/report")
+    page.wait_for_selector("#charts[data-ready=true]")
+    page.wait_for_selector("body[data-loaded=true]")
+    cells = page.locator("#latest tbody tr").first.locator("td")
+    latest = cells.nth(2).inner_text()
+    assert latest.endswith("or more: furthest point not seen; measured on too few frames a second"), latest
+    medians = cells.nth(4).inner_text()
+    assert re.match(r"12[6-9]° / ", medians), medians  # the last 3 counted are at the 128° before, not the 95°
+
 def test_the_report_and_the_charts_show_the_safe_limit_and_the_reps_past_it(page, server) -> None:
     """The report (the PT's team meeting) and the patient page's trend chart show the safe limit each session was
     judged against — a dashed dark red line, labelled, with the same words in the text beside it — and mark each
@@ -1055,7 +1113,7 @@ def test_a_change_to_review_on_a_motion_not_in_the_plan_has_its_chart(page, serv
             assert fig.locator(".plan-note").inner_text() == (
                 f"Not in the current plan: {why[chart_side]}. Shown for the change to review above.")
             assert json.loads(fig.get_attribute("data-series")) == [
-                {"mode": "active", "posture": "standing", "points": n, "not_seen": 0}]
+                {"mode": "active", "posture": "standing", "points": n, "not_seen": 0, "too_few_frames": 0}]
             drawn = page.eval_on_selector(f"{selector} canvas",
                                           "c => Chart.getChart(c).data.datasets.map(d => d.data.map(p => p.y))")
             assert drawn == [peaks[chart_side]], chart_side

@@ -149,6 +149,11 @@ class SetBrief(BaseModel):
     max_angle: float | None
     reps_full: int
     reps_partial: int
+    sample_fps: float | None = Field(description="frames of the movement measured a second, from the set's stored "
+                                     "samples (1 / the median step between measured ones); null: fewer than two "
+                                     "measured")
+    too_few_frames: bool = Field(description="true when sample_fps is below 4 (romcam.sample_rate.MIN_COUNT_FPS): "
+                                 "too few frames to be sure of the rep count and the peaks")
     prescription_id: uuid.UUID | None
     prescription_version: int | None
     safe_max: float | None = Field(None, description="the safe maximum the set's reps are judged against: the one "
@@ -211,11 +216,6 @@ class SetDetail(SetBrief):
     fps: float
     frames: int
     view_ok_fraction: float
-    sample_fps: float | None = Field(description="frames of the movement measured a second, from the set's stored "
-                                     "samples (1 / the median step between measured ones); null: fewer than two "
-                                     "measured")
-    too_few_frames: bool = Field(description="true when sample_fps is below 4 (romcam.sample_rate.MIN_COUNT_FPS): "
-                                 "too few frames to be sure of the rep count and the peaks")
     target_min: float | None
     target_max: float | None
     normal: NormalRange
@@ -248,6 +248,9 @@ class TrendPoint(BaseModel):
     other_end: float | None  # the session's furthest reach at the other end of the range (the other_end alert's)
     best_seen: bool = Field(description="false when the furthest point of a set of this session in the series may "
                             "have gone unseen: best_angle is then a bound, and the decline alert leaves it out")
+    too_few_frames: bool = Field(False, description="true when a set of this session in the series was measured on "
+                                 "fewer than 4 frames a second (romcam.sample_rate): its best angle and rep count are "
+                                 "uncertain, and the decline and other-end alerts leave it out")
     target_min: float | None
     target_max: float | None
     prescription_id: uuid.UUID | None

@@ -19,6 +19,12 @@ against the limits :func:`romcam.safe_limits.set_limits` gives: the prescription
 or, for a set filed under none, those it was given with ``romcam analyze --safe-max/--safe-min``; the
 ``safe_max``, ``safe_min`` and ``safe_limits_from`` (``prescription`` or ``analyze``) columns give them.
 
+A set measured on fewer than 4 frames a second of the movement (romcam.sample_rate: its rep count and peaks are
+not to be trusted) says so: the CSV's ``sample_fps`` (every set's, one decimal; empty when not known) and
+``sample_note`` ("measured on 2 pictures a second: rep count and peaks uncertain", empty at 4 or more), and a
+``note`` of its FHIR Observation ("Measured on 2 pictures a second: too few to be sure of the rep count and the
+peaks (4 or more needed)").
+
 Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
 and are left out of the FHIR Bundle, which has no such mark.
 
@@ -44,6 +50,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog import Motion, default_catalog
 from ..degrees import whole_degrees
 from ..safe_limits import set_limits
+from ..sample_rate import too_few_frames, too_few_frames_note, too_few_frames_short
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 from .service import versions_followed
 
@@ -70,7 +77,8 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "exercise", "side", "mode", "posture", "prescription_id", "prescription_version", "target_min",
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
-               "session_utc_offset", "set_utc_offset", "past_safe", "safe_max", "safe_min", "safe_limits_from"]
+               "session_utc_offset", "set_utc_offset", "past_safe", "safe_max", "safe_min", "safe_limits_from",
+               "sample_fps", "sample_note"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -126,7 +134,7 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
         local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         limits = set_limits(v, s.summary)
-        safe = (limits.safe_max, limits.safe_min, limits.source)
+        safe = (limits.safe_max, limits.safe_min, limits.source, *_sample_cells(s))
         for i, r in enumerate(s.reps, start=1):
             past = limits.past(r.max_angle, r.min_angle)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
@@ -135,6 +143,13 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
             w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
                                           None, None, *local, None, *safe)])
     return out.getvalue()
+
+
+def _sample_cells(s: ExerciseSet) -> tuple[float | None, str | None]:
+    """The set's frames measured a second (one decimal) and, below 4, what that means for its numbers."""
+    if s.sample_fps is None:
+        return None, None
+    return round(s.sample_fps, 1), too_few_frames_short(s.sample_fps) if too_few_frames(s.sample_fps) else None
 
 
 def body_site(joint: str, side: str) -> dict[str, Any]:
@@ -175,6 +190,8 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
         del obs["valueQuantity"]
         obs["dataAbsentReason"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
                                                "code": "not-performed", "display": "Not Performed"}]}
+    if s.sample_fps is not None and too_few_frames(s.sample_fps):  # its count and peaks are not to be trusted
+        obs["note"].append({"text": too_few_frames_note(s.sample_fps)})
     if motion.experimental:
         obs["note"].append({"text": f"experimental motion: {motion.experimental_reason}"})
     return obs

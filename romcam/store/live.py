@@ -26,6 +26,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
+from ..sample_rate import sample_fps
 from ..session_doc import SessionDoc, SetDoc, session_document
 from .blob import pack_samples
 from .errors import NotFoundError
@@ -119,6 +120,7 @@ def put_samples(db: DB, *, set_id: uuid.UUID, t: list[float], angle: list[float]
         row.samples = SetSamples(count=len(t), data=blob)
     else:
         row.samples.count, row.samples.data = len(t), blob
+    row.sample_fps = sample_fps(t, angle)
     row.frames = frames
     row.view_ok_fraction = max(0.0, min(1.0, view_ok_fraction))
     db.commit()
@@ -146,6 +148,7 @@ def finish_set(db: DB, *, set_id: uuid.UUID, set_doc: dict[str, Any]) -> None:
         row.samples = SetSamples(count=len(s.samples), data=blob)
     else:
         row.samples.count, row.samples.data = len(s.samples), blob
+    row.sample_fps = sample_fps([x.t for x in s.samples], [x.angle for x in s.samples])
     db.commit()
 
 

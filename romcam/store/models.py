@@ -179,6 +179,10 @@ class ExerciseSet(Base):
     # bound on the range reached, not a measurement (0006). A server default only, like Rep.peak_seen: a
     # row written without it (an older writer, a bulk insert) reads as seen
     best_seen: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    # Frames of the movement measured a second, from the set's own samples (romcam.sample_rate.sample_fps),
+    # kept beside them so that trends and alerts read a column, never the samples (0013); None with fewer
+    # than two measured samples. Below romcam.sample_rate.MIN_COUNT_FPS the reps and peaks are not trusted
+    sample_fps: Mapped[float | None] = mapped_column(Float, nullable=True)
     summary: Mapped[dict] = mapped_column(JSON)  # the analyze document without samples and reps
 
     session: Mapped[Session] = relationship(back_populates="sets")

@@ -301,6 +301,7 @@ def ingest_session(db: DB, doc: SessionDoc | dict[str, Any], *, now: datetime | 
             min_angle=s.min_angle, max_angle=s.max_angle,
             reps_full=sum(1 for r in s.reps if not r.partial), reps_partial=sum(1 for r in s.reps if r.partial),
             best_seen=s.best_seen, summary=s.summary(),
+            sample_fps=sample_fps([x.t for x in s.samples], [x.angle for x in s.samples]),
         )  # fmt: skip
         row.reps = [Rep(id=uuid.uuid5(set_id, f"rep/{j}"), position=j, **r.model_dump())
                     for j, r in enumerate(s.reps)]
@@ -340,6 +341,8 @@ def _set_brief(s: ExerciseSet, version: PrescriptionVersion | None) -> dict[str,
     past = [limits.past(r.max_angle, r.min_angle) for r in s.reps]
     return {"id": s.id, "exercise": s.exercise, "side": s.side, "mode": s.mode, "posture": s.posture,
             "best_angle": s.best_angle, "best_seen": s.best_seen, "min_angle": s.min_angle, "max_angle": s.max_angle,
+            "sample_fps": None if s.sample_fps is None else round(s.sample_fps, 1),
+            "too_few_frames": too_few_frames(s.sample_fps),
             "reps_full": s.reps_full, "reps_partial": s.reps_partial,
             "prescription_id": s.prescription_id, "prescription_version": s.prescription_version,
             "safe_max": limits.safe_max, "safe_min": limits.safe_min, "safe_limits_from": limits.source,

@@ -6,18 +6,24 @@ Rules (docs/api.md says the same):
   best of that session's sets (highest for motions that work the maximum, lowest for the minimum).
   It is *seen* (``best_seen``) only when every set of that session in the series has ``best_seen``:
   otherwise a rep's furthest point may have gone unmeasured (romcam.reps, "peak_seen") and the best
-  angle is a bound on the range reached (at least that far), not a measurement.
+  angle is a bound on the range reached (at least that far), not a measurement. It is *measured on too few
+  frames* (``too_few_frames``) when any set of that session in the series was measured on fewer than 4 frames a
+  second of the movement (``exercise_sets.sample_fps``, romcam.sample_rate): its reps and peaks are not to be
+  trusted. A point may be both.
 - **decline**: in a series, the median best angle of the last 3 sessions is worse than the
   baseline (the median of the sessions in the 28 days before the first of those 3, at least 3 of
   them) by more than the motion's ``measurement_noise_deg``. Worse = lower for "max" motions,
   higher for "min" motions (a knee that no longer straightens). Only sessions whose best angle was
   seen count, for the last 3 and for the baseline alike: a knee straightened under a caregiver's
-  hands reads short of where it got, and a bound is no evidence of a loss. Demo sessions are left out.
+  hands reads short of where it got, and a bound is no evidence of a loss. Sessions measured on too few
+  frames are left out the same way (a peak fallen between two frames reads short). The note says how many
+  were left out, and why. Demo sessions are left out.
 - **other_end**: the same rule at the other end of the range, where each rep starts and returns —
   per session the furthest any of its sets in the series got there (the lowest angle for "max"
   motions, the highest for "min" ones) — against the motion's ``return_noise_deg``: an elbow whose
   straightest reading rises, a knee that no longer bends back as far. A joint that no longer returns
-  as far as it did is how a contracture shows (ALS), even while the peaks hold.
+  as far as it did is how a contracture shows (ALS), even while the peaks hold. Sessions measured on too
+  few frames are left out (that end is reached as briefly as the peak, and missed the same way).
 - **of the plan**: a session counts toward adherence (done / planned) and ``missed_sessions`` when at
   least one of its sets is of the plan: filed under one of the patient's prescriptions (it was of the
   plan when recorded, even if that prescription has ended since), or of the same motion, side, mode and
@@ -66,6 +72,7 @@ from sqlalchemy.orm import aliased
 from ..catalog import Motion, default_catalog
 from ..degrees import whole_degrees
 from ..safe_limits import SafeLimits, set_limits
+from ..sample_rate import too_few_frames
 from .errors import NotFoundError
 from .models import Alert, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session
 
@@ -93,6 +100,9 @@ class Point:
     # every set of the session in the series had its furthest point seen: ``best`` is a measurement,
     # not a bound (the decline rule reads only these)
     seen: bool = True
+    # a set of the session in the series was measured on too few frames a second (romcam.sample_rate): its
+    # reps and peaks are not to be trusted (the decline and other-end rules leave the point out)
+    few_frames: bool = False
 
 
 def _better(works: str, a: float, b: float) -> bool:
@@ -116,7 +126,7 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     q = (select(ExerciseSet.exercise, ExerciseSet.side, ExerciseSet.mode, ExerciseSet.posture,
                 ExerciseSet.session_id, ExerciseSet.session_started_at, ExerciseSet.best_angle,
                 ExerciseSet.min_angle, ExerciseSet.max_angle, ExerciseSet.prescription_id,
-                ExerciseSet.prescription_version, ExerciseSet.best_seen)
+                ExerciseSet.prescription_version, ExerciseSet.best_seen, ExerciseSet.sample_fps)
          .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
     for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
                        (ExerciseSet.posture, posture)):
@@ -127,7 +137,7 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     catalog = default_catalog()
     works_of: dict[str, str] = {}
     for (exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version,
-         set_seen) in db.execute(q):
+         set_seen, set_fps) in db.execute(q):
         demo = session_id in demo_ids
         if demo and not include_demo:
             continue
@@ -138,11 +148,12 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
         old = best.get((key, session_id))
         other = _further_back(works, lo if works == "max" else hi, old.other if old is not None else None)
         seen = bool(set_seen) and (old is None or old.seen)
+        few = too_few_frames(set_fps) or (old is not None and old.few_frames)
         if old is None or _better(works, best_angle, old.best):
             best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo, other,
-                                            seen)
-        elif other != old.other or seen != old.seen:
-            best[(key, session_id)] = dataclasses.replace(old, other=other, seen=seen)
+                                            seen, few)
+        elif other != old.other or seen != old.seen or few != old.few_frames:
+            best[(key, session_id)] = dataclasses.replace(old, other=other, seen=seen, few_frames=few)
     out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
     for (key, _), p in best.items():  # dicts keep insertion order: oldest session first
         out[key].append(p)
@@ -228,6 +239,7 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
             safe = past_safe.get((m, pos, p.session_id)) or PastSafe(SafeLimits())
             out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
                         "max_angle": p.max_angle, "other_end": p.other, "best_seen": p.seen,
+                        "too_few_frames": p.few_frames,
                         "target_min": v.target_min if v else None,
                         "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
                         "prescription_version": p.prescription_version, "demo": p.demo,
@@ -497,21 +509,44 @@ def _loss_beyond(values: list[tuple[datetime, float]], *, falling: bool,
     return (now_med, base_med, loss, n) if loss > noise else None
 
 
+def _left_out_note(points: list[Point], since: datetime, *, seen_matters: bool) -> str:
+    """What a rule left out of the points at ``since`` or later, and why: "; 1 session left out: its furthest
+    point was not seen", "; 2 sessions left out: measured on too few frames a second", "; 3 sessions left out:
+    2 whose furthest point was not seen, 1 measured on too few frames a second (1 of them both)"; "" when none
+    was. ``seen_matters``: the rule leaves out the unseen too (the decline rule), not only the sessions measured
+    on too few frames (the other-end rule)."""
+    out = [p for p in points if p.at >= since and (p.few_frames or (seen_matters and not p.seen))]
+    if not out:
+        return ""
+    n = len(out)
+    unseen = sum(1 for p in out if seen_matters and not p.seen)
+    few = sum(1 for p in out if p.few_frames)
+    head = f"; {n} session{'' if n == 1 else 's'} left out: "
+    if few == 0:
+        return head + ("its furthest point was not seen" if n == 1 else "their furthest point was not seen")
+    if unseen == 0:
+        return head + "measured on too few frames a second"
+    if n == 1:
+        return head + "its furthest point was not seen, and it was measured on too few frames a second"
+    both = unseen + few - n
+    return (head + f"{unseen} whose furthest point was not seen, {few} measured on too few frames a second"
+            + (f" ({both} of them both)" if both else ""))
+
+
 def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
     """The alert text when the series has declined beyond the motion's noise, else None. Only the
-    sessions whose best angle was seen count (a bound is not a measurement); the text says how many
-    others in the weeks compared were left out."""
+    sessions whose best angle was seen and measured on enough frames a second count (a bound is not a
+    measurement, and a peak between two frames reads short); the text says how many others in the weeks
+    compared were left out, and why."""
     noise = motion.measurement_noise_deg
-    seen = [p for p in points if p.seen]
-    found = _loss_beyond([(p.at, p.best) for p in seen], falling=motion.works == "max", noise=noise)
+    counted = [p for p in points if p.seen and not p.few_frames]
+    found = _loss_beyond([(p.at, p.best) for p in counted], falling=motion.works == "max", noise=noise)
     if found is None:
         return None
     now_med, base_med, loss, n = found
     where = "below" if motion.works == "max" else "above"
-    since = seen[-RECENT_SESSIONS].at - timedelta(days=BASELINE_DAYS)
-    unseen = sum(1 for p in points if not p.seen and p.at >= since)
-    left_out = ("" if not unseen else "; 1 session left out: its furthest point was not seen" if unseen == 1
-                else f"; {unseen} sessions left out: their furthest point was not seen")
+    since = counted[-RECENT_SESSIONS].at - timedelta(days=BASELINE_DAYS)
+    left_out = _left_out_note(points, since, seen_matters=True)
     return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
             f"{whole_degrees(now_med)}°, {loss:.0f}° {where} the 4 weeks before ({whole_degrees(base_med)}°, "
             f"{n} sessions; measurement noise ±{noise:g}°{left_out})")
@@ -521,17 +556,20 @@ def other_end_message(motion: Motion, side: str, mode: str, posture: str, points
     """The alert text when the other end of the range (where reps start and return: an elbow's or a
     knee's straightening) has moved toward the middle of the range beyond that end's noise
     (``return_noise_deg``), else None. A joint that no longer returns as far is how a contracture
-    shows."""
+    shows. Sessions measured on too few frames a second are left out (the text says how many)."""
     noise = motion.return_noise_deg
-    found = _loss_beyond([(p.at, p.other) for p in points if p.other is not None],
-                         falling=motion.works == "min", noise=noise)
+    counted = [p for p in points if p.other is not None and not p.few_frames]
+    found = _loss_beyond([(p.at, p.other) for p in counted], falling=motion.works == "min", noise=noise)
     if found is None:
         return None
     now_med, base_med, loss, n = found
     end, where = ("low", "above") if motion.works == "max" else ("high", "below")
+    since = counted[-RECENT_SESSIONS].at - timedelta(days=BASELINE_DAYS)
+    left_out = _left_out_note([p for p in points if p.other is not None], since, seen_matters=False)
     return (f"{_motion_label(motion, side, mode, posture)}: the {end} end of the range (where each rep starts "
             f"and returns), median of the last {RECENT_SESSIONS} sessions {whole_degrees(now_med)}°, {loss:.0f}° "
-            f"{where} the 4 weeks before ({whole_degrees(base_med)}°, {n} sessions; measurement noise ±{noise:g}°)")
+            f"{where} the 4 weeks before ({whole_degrees(base_med)}°, {n} sessions; measurement noise "
+            f"±{noise:g}°{left_out})")
 
 
 def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:

@@ -9,7 +9,9 @@
  *   safe maximum.
  * Colours are the Okabe-Ito colour-blind-safe palette; modes also differ by line dash and postures
  * by marker shape, so no meaning rests on colour alone. A session whose furthest point was not seen
- * (best_seen false: its best angle is a bound, the joint got at least that far) has a hollow marker.
+ * (best_seen false: its best angle is a bound, the joint got at least that far) has a hollow marker; so has one
+ * measured on too few frames a second (too_few_frames: its peaks are not to be trusted). The legend names each
+ * reason present, the tooltip the point's own (one or both).
  */
 "use strict";
 
@@ -194,7 +196,9 @@ window.romcamCharts = (function () {
     const safeSteps = [];
     const pastSafe = [];
     let unseen = 0;
-    const notSeen = (pt) => Boolean(pt && pt.p && pt.p.best_seen === false);
+    let fewFramesCount = 0;
+    // hollow: its best angle is a bound (furthest point not seen) or uncertain (measured on too few frames)
+    const notSeen = (pt) => Boolean(pt && pt.p && (pt.p.best_seen === false || R.fewFrames(pt.p)));
     const hollow = (color) => (ctx) => (notSeen(ctx.raw) ? "#ffffff" : color);
     for (const series of trends.series || []) {
       const style = MODE_STYLE[series.mode] || MODE_STYLE.active;
@@ -202,9 +206,12 @@ window.romcamCharts = (function () {
         .filter((p) => p.best_angle !== null && p.best_angle !== undefined)
         .map((p) => ({ x: R.toDate(p.date).getTime(), y: p.best_angle, p }))
         .sort((a, b) => a.x - b.x);
-      const hollowCount = points.filter(notSeen).length;
+      const hollowCount = points.filter((pt) => pt.p.best_seen === false).length;
+      const fewCount = points.filter((pt) => R.fewFrames(pt.p)).length;
       unseen += hollowCount;
-      seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length, not_seen: hollowCount });
+      fewFramesCount += fewCount;
+      seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length, not_seen: hollowCount,
+        too_few_frames: fewCount });
       if (!points.length) continue;
       values.push(...points.map((p) => p.y));
       datasets.push({
@@ -283,6 +290,10 @@ window.romcamCharts = (function () {
     const bounds = niceBounds(values, 10);
     const extras = unseen ? [{ text: `hollow marker: ${R.NOT_SEEN}, the joint got at least this far`,
       pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR }] : [];
+    if (fewFramesCount) {
+      extras.push({ text: `hollow marker: ${R.FEW_FRAMES}, the best angle and rep count uncertain`,
+        pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR });
+    }
     if (safeSteps.length) {
       extras.push({ text: "safe limit (dashed red line)", pointStyle: "line", fillStyle: SAFE_COLOR, strokeStyle: SAFE_COLOR,
         lineDash: [8, 5], lineWidth: 3 });
@@ -326,9 +337,11 @@ window.romcamCharts = (function () {
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";
                 if (item.dataset.pointStyle === "crossRot") return R.pastSafeClauses(p).filter((c) => !c.startsWith("no rep"));
-                if (p.best_seen === false) {
-                  return [`${item.dataset.label}: ${R.fmtBound(p.best_angle, trends.works)}${back}${target}`,
-                    `${R.NOT_SEEN}: at least this far`];
+                if (p.best_seen === false || R.fewFrames(p)) {
+                  const value = p.best_seen === false ? R.fmtBound(p.best_angle, trends.works) : R.fmtAngle(p.best_angle);
+                  return [`${item.dataset.label}: ${value}${back}${target}`,
+                    ...(p.best_seen === false ? [`${R.NOT_SEEN}: at least this far`] : []),
+                    ...(R.fewFrames(p) ? [`${R.FEW_FRAMES}: best angle and rep count uncertain`] : [])];
                 }
                 return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${back}${target}`;
               },
@@ -346,7 +359,7 @@ window.romcamCharts = (function () {
         },
       },
     });
-    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), notSeen: unseen, series: seriesInfo,
+    return { chart, points: seriesInfo.reduce((n, s) => n + s.points, 0), notSeen: unseen, fewFrames: fewFramesCount, series: seriesInfo,
       pastSafe: pastSafe.length, safeLines: safeSteps.map((st) => ({ y: st.segments[st.segments.length - 1].y, label: st.label })) };
   }
 

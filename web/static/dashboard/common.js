@@ -167,6 +167,14 @@ window.romcam = (function () {
   /** A furthest point not seen: the angle seen is a bound, the joint got at least that far
    * ("97° or more" for a motion that works the high end, "45° or less" for one that works the low end). */
   const NOT_SEEN = "furthest point not seen";
+  /** A session's best angle from a set measured on fewer than 4 frames a second of the movement (the server's
+   * too_few_frames, romcam/sample_rate.py): its rep count and peaks are not to be trusted. */
+  const FEW_FRAMES = "measured on too few frames a second";
+  const fewFrames = (p) => Boolean(p && p.too_few_frames);
+  /** Why a trend point is hollow and left out of the medians and the decline rule: one reason or both. */
+  function uncertainReasons(p) {
+    return [p.best_seen === false ? NOT_SEEN : "", fewFrames(p) ? FEW_FRAMES : ""].filter(Boolean);
+  }
   function fmtBound(v, works) {
     return `${fmtAngle(v)} ${works === "min" ? "or less" : "or more"}`;
   }
@@ -554,7 +562,7 @@ window.romcam = (function () {
     me,
     api, pagePatient, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     fmtPlanAngle, fmtPlanRange,
-    NOT_SEEN, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
+    NOT_SEEN, FEW_FRAMES, fewFrames, uncertainReasons, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     timeZone, adherencePath, calendarDays, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,

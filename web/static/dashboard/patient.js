@@ -91,21 +91,26 @@
       const pts = (s.points || []).filter((p) => p.best_angle !== null && p.best_angle !== undefined);
       if (!pts.length) continue;
       const last = pts[pts.length - 1];
-      // as the change notes do: a furthest point not seen is a bound, left out of the median
-      const seen = pts.filter((p) => p.best_seen !== false);
-      const unseen = pts.length - seen.length;
+      // as the change notes and the decline rule do: a furthest point not seen is a bound, and a best angle
+      // measured on too few frames a second is uncertain: both left out of the median
+      const seen = pts.filter((p) => p.best_seen !== false && !R.fewFrames(p));
+      const unseen = pts.filter((p) => p.best_seen === false).length;
+      const few = pts.filter((p) => R.fewFrames(p)).length;
+      const both = pts.filter((p) => p.best_seen === false && R.fewFrames(p)).length;
       const last3 = R.median(seen.slice(-3).map((p) => p.best_angle));
       // the median of 3, as the change notes take it; of 2 it says so; of 1 there is none to give
       const median = seen.length >= 3 ? `median of the last 3 sessions ${R.fmtAngle(last3)}; `
-        : seen.length === 2 ? `median of the 2 sessions seen ${R.fmtAngle(last3)}; ` : "";
-      const latest = last.best_seen === false
-        ? `${R.fmtBound(last.best_angle, trends.works)} (${R.NOT_SEEN})` : R.fmtAngle(last.best_angle);
+        : seen.length === 2 ? `median of the 2 sessions counted ${R.fmtAngle(last3)}; ` : "";
+      const latest = (last.best_seen === false ? R.fmtBound(last.best_angle, trends.works) : R.fmtAngle(last.best_angle))
+        + (R.uncertainReasons(last).length ? ` (${R.uncertainReasons(last).join("; ")})` : "");
       list.append(el("li", {},
         el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
         `latest ${latest} on ${R.fmtDate(last.date)}; ${median}`,
         `${pts.length} session${pts.length === 1 ? "" : "s"} shown; ${targetNow(group, s)}.`,
         unseen ? ` ${unseen} session${unseen === 1 ? "" : "s"} with the ${R.NOT_SEEN} (hollow marker${unseen === 1 ? "" : "s"}): `
           + "the joint got at least that far; left out of the median." : "",
+        few ? ` ${few} session${few === 1 ? "" : "s"} ${R.FEW_FRAMES} (hollow marker${few === 1 ? "" : "s"}): `
+          + `the best angle and rep count uncertain; left out of the median${both ? ` (${both} of them also with the ${R.NOT_SEEN})` : ""}.` : "",
         // the chart's safe limit line and its crosses, in words (a screen reader reads this list, not the canvas)
         R.safeSeriesText(pts) ? el("span", { class: "safe-note", text: ` ${R.safeSeriesText(pts)}` }) : ""));
     }
@@ -188,8 +193,11 @@
       const whose = x.safe_limits_from === "analyze" ? (end) => `the safe ${end} given to romcam analyze` : (end) => `the PT's safe ${end}`;
       const past = [[x.reps_past_safe_max, "maximum"], [x.reps_past_safe_min, "minimum"]]
         .filter(([n]) => n > 0).map(([n, end]) => `, ${n} past ${whose(end)}`).join("");
+      // a set measured on too few frames a second: its count and peaks are not to be trusted (the session page says more)
+      const few = x.too_few_frames
+        ? ` (measured on ${Number(x.sample_fps.toFixed(1))} pictures a second: rep count and peaks uncertain)` : "";
       return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
-        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}`;
+        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}${few}`;
     });
     const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
     return el("li", { dataset: { sessionId: s.id } },

@@ -14,9 +14,10 @@
   const BASELINE_MIN_SESSIONS = 3;
 
   /** Mirrors the alert rule so the table explains any alert: the last 3 sessions against the 4 weeks before,
-   * counting only sessions whose furthest point was seen (a bound is not a measurement). */
+   * counting only sessions whose furthest point was seen (a bound is not a measurement) and measured on enough frames
+   * a second (too_few_frames: the peaks uncertain). */
   function compare(all) {
-    const points = all.filter((p) => p.best_seen !== false);
+    const points = all.filter((p) => p.best_seen !== false && !R.fewFrames(p));
     if (!points.length) return { recent: null, baseline: null, n: 0, recentN: 0 };
     const last3 = points.slice(-RECENT_SESSIONS);
     const start = R.toDate(last3[0].date).getTime();
@@ -67,9 +68,12 @@
         el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}`
           + (group.inPlan ? "" : " (not in the current plan)") }),
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
-        last.best_seen === false  // a bound and its note: the note wraps, so the table keeps to the page's width
-          ? el("td", { class: "num wraps not-seen" }, el("span", { class: "nowrap", text: `${R.fmtBound(last.best_angle, trends.works)}:` }),
-            ` ${R.NOT_SEEN}`, safeNote)
+        // a bound or an uncertain angle (too few frames a second) and why: the note wraps, so the table keeps to
+        // the page's width
+        R.uncertainReasons(last).length
+          ? el("td", { class: `num wraps${last.best_seen === false ? " not-seen" : ""}${R.fewFrames(last) ? " few-frames" : ""}` },
+            el("span", { class: "nowrap", text: `${last.best_seen === false ? R.fmtBound(last.best_angle, trends.works) : R.fmtAngle(last.best_angle)}:` }),
+            ` ${R.uncertainReasons(last).join("; ")}`, safeNote)
           : el("td", { class: safeNote ? "num wraps" : "num" }, el("span", { class: "nowrap", text: R.fmtAngle(last.best_angle) }), safeNote),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num wraps", text: compareCell(cmp) }),
