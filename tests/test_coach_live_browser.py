@@ -55,12 +55,15 @@ new MutationObserver((records) => {
     const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentNode : r.target;
     if (node && node.id === "announce") { said += 1; text = node.textContent; }
     else if (r.attributeName === "data-state" && node === document.body) state += 1;
+    // the camera check coming all set is a change too ("You're in position: press Start…"): with the machine
+    // slow it comes frames after the state's own sentence
+    else if (r.attributeName === "data-all-ok" && r.oldValue !== node.getAttribute("data-all-ok")) state += 1;
     else if (r.attributeName === "data-rep" && r.oldValue !== node.getAttribute("data-rep")) rep += 1;
     else if (r.attributeName === "data-angle" && r.oldValue !== node.getAttribute("data-angle")) angle = 1;
   }
   if (said || state || rep || angle) window.__batches.push({said, text, state, rep, angle});
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
-                      attributeOldValue: true, attributeFilter: ["data-state", "data-rep", "data-angle"]});
+                      attributeOldValue: true, attributeFilter: ["data-state", "data-rep", "data-angle", "data-all-ok"]});
 // and how often each of the page's other live regions is written
 window.__writes = {};
 new MutationObserver((records) => {

@@ -32,6 +32,7 @@
   const STALE_FRAME_MS = 3000;         // no frame event this long: the picture is not live (no angle shown)
   const SAFETY_MIN_MS = 1500;          // the red banner stays at least this long (unless back in range)
   const ANNOUNCE_SAME_MS = 6000;       // the screen reader's same sentence not again within 6 s (a second hold)
+  const PACE_CLEAR_MS = 5000;          // the pace note stays until the loop has kept up this long (renderPace)
   const SAID_RECENT_MS = 3000;         // a cue #announce said this recently is not said again by #cue (saidElsewhere)
   const LIGHT_OK = 0.6;                // mean landmark confidence: the person is seen clearly
   const LIGHT_MIN = 0.15;              // mean luma of the picture (event.light, 0..1) below this: too dark
@@ -95,6 +96,7 @@
     safetyLimit: "max",   // the limit the red banner is about: "max" (safe_max) or "min" (safe_min)
     finishArmedUntil: 0,
     paceSaid: false,   // "too few pictures to count" was said aloud (renderPace)
+    paceClear: null,   // the timer that hides the pace note once the loop has kept up a while (renderPace)
     confidences: [],
     lights: [],                       // recent event.light values (mean luma of the picture)
     results: new Map(),
@@ -230,11 +232,19 @@
   /** The live loop does not keep up (docs/live.md "Keeping up"): too few pictures measured to count reps, or a
    * video playing slower than its speed. Shown while it lasts; a count that may be wrong is said aloud too,
    * once per page (a video playing slowly is only shown: its count is right). */
-  function renderPace(kind, problem) {
+  function renderPace(kind, problem, { now = false } = {}) {
     const text = problem ? String(problem) : "";
     const node = $("pace-problem");
-    setText(node, text);
-    node.hidden = !text;
+    clearTimeout(app.paceClear);
+    app.paceClear = null;
+    if (text || now) {
+      setText(node, text);
+      node.hidden = !text;
+    } else if (!node.hidden) {
+      // a loop near the line flips between keeping up and not from one frame to the next: the note goes only
+      // once it has kept up for PACE_CLEAR_MS (else a screen reader heard it come back over and over)
+      app.paceClear = setTimeout(() => { setText(node, ""); node.hidden = true; app.paceClear = null; }, PACE_CLEAR_MS);
+    }
     if (kind === "too_few_frames" && !app.paceSaid) {
       app.paceSaid = true;
       speakCue(text.split(/(?<=\.)\s/)[0]);
@@ -1465,7 +1475,8 @@
     if (s.state) setState(s.state);
     if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
-    if ("pace_problem" in s) renderPace(s.pace, s.pace_problem);
+    // a picture lost or ended: no note on keeping up, at once
+    if ("pace_problem" in s) renderPace(s.pace, s.pace_problem, { now: s.state === "done" || s.state === "source_lost" });
     renderPlan();
     renderControls();
   }
