@@ -22,7 +22,10 @@ from .outbox import hold_unsent
 
 
 def link_state(db: DB, clinic_url: str) -> LinkState:
-    """The one link row (made on first use); a new clinic URL forgets the old clinic's patient."""
+    """The one link row (made on first use). A new clinic URL keeps the patient the link named before
+    until the new clinic's plan is pulled: :func:`apply_plan` compares the two (clinic patient ids are
+    UUIDs, the same at a clinic's new address), so the sessions of a patient linked to one clinic never go
+    into another clinic's patient's record."""
     state = db.get(LinkState, 1)
     if state is None:
         state = LinkState(id=1, clinic_url=clinic_url, clinic_patient_name="", managed_rx=[], consent_url="",
@@ -31,8 +34,6 @@ def link_state(db: DB, clinic_url: str) -> LinkState:
         db.flush()
     if state.clinic_url != clinic_url:
         state.clinic_url = clinic_url
-        state.clinic_patient_id = None
-        state.clinic_patient_name = ""
     return state
 
 
