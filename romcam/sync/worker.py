@@ -106,6 +106,9 @@ class SyncWorker:
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
         with store.session() as db:  # what a crash left unfinished, before this process records anything
             self.orphans = outbox.unfinished_sessions(db)
+            # the sessions there were when this process took its link (the token and URL only change at a
+            # start): should the clinic name another patient than before, only these can be the last one's
+            self.recorded_before = outbox.session_ids(db, store.local_patient_id)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -181,7 +184,7 @@ class SyncWorker:
         self.token_refused = False
         with self.store.session() as db:
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
-                               device=device, now=_now())
+                               device=device, now=_now(), recorded_before=self.recorded_before)
             if state.last_error.startswith(("could not get your plan", "cannot reach", f"{self.link.clinic} ")):
                 state.last_error, state.last_error_at = "", None  # the clinic answers again
                 db.commit()
