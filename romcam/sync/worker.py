@@ -35,7 +35,7 @@ from . import outbox
 from .client import ClinicClient, ClinicError
 from .config import LinkConfig, SyncSettings
 from .document import checkin_document, clinic_document
-from .plan import apply_plan, link_state
+from .plan import apply_plan, link_state, plan_signature
 
 log = logging.getLogger("romcam.sync")
 
@@ -79,6 +79,7 @@ class Status:
     token_refused: bool
     next_try_in_s: float | None
     clock_off_s: float | None  # this computer's clock less the clinic's, when off by more than CLOCK_TOLERANCE_S
+    plan_changed_at: datetime | None  # the clinic's plan changed from the one the coach started with (at this pull)
 
     def public(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()} | {
@@ -119,6 +120,8 @@ class SyncWorker:
         self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
+        self.plan_in_use: frozenset[tuple[uuid.UUID, int]] | None = None  # the plan the coach started with
+        self.plan_changed_at: datetime | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -162,7 +165,8 @@ class SyncWorker:
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
-                          next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s())
+                          next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s(),
+                          plan_changed_at=self.plan_changed_at)
 
     def clock_off_s(self) -> float | None:
         """How far this computer's clock is from the clinic's (ahead: positive), when beyond
@@ -182,14 +186,27 @@ class SyncWorker:
             self._error(f"could not get your plan: {exc.message}")
             return False
         self.token_refused = False
+        now = _now()
         with self.store.session() as db:
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
-                               device=device, now=_now(), recorded_before=self.recorded_before)
+                               device=device, now=now, recorded_before=self.recorded_before)
+            if self.plan_in_use is not None:  # the coach keeps the plan it started with until the next start
+                changed = plan_signature(db, self.store.local_patient_id) != self.plan_in_use
+                if not changed:
+                    self.plan_changed_at = None
+                elif self.plan_changed_at is None:
+                    self.plan_changed_at = now
             if state.last_error.startswith(("could not get your plan", "cannot reach", f"{self.link.clinic} ")):
                 state.last_error, state.last_error_at = "", None  # the clinic answers again
                 db.commit()
         self._failures = 0
         return True
+
+    def note_plan_in_use(self) -> None:
+        """Remember the plan the live coach read as romcam started: a later pull that changes it (the PT
+        edited, ended or added a prescription) is said on the page until romcam starts again."""
+        with self.store.session() as db:
+            self.plan_in_use = plan_signature(db, self.store.local_patient_id)
 
     # ------------------------------------------------------------------ uploads
 
