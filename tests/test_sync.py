@@ -108,6 +108,9 @@ def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites
     laptop.consent(True)
     status = wait_for("the refused token in the status", lambda: (s := laptop.status())["token_refused"] and s)
     assert "revoked" in status["last_error"] and "ask your PT" in status["last_error"]
+    # ... and what to do with the new one, and that nothing is lost meanwhile
+    assert "`romcam link`" in status["last_error"] and "start romcam again" in status["last_error"]
+    assert "sessions stay on this laptop" in status["last_error"]
     time.sleep(1.5)
     assert late not in clinic.sessions() and laptop.status()["waiting"] == 1
     with laptop.store.session() as db:

@@ -43,6 +43,16 @@ CLOCK_TOLERANCE_S = 300.0  # a clock off by more than this from the clinic's is 
 AUDIT_BATCH = 1000  # ids per question to the clinic (its HELD_QUERY_MAX)
 
 
+# what a patient whose device token the clinic refuses does next (after "ask your PT for a new one")
+NEW_KEY_STEPS = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you with the "
+                 "computer) and start romcam again. Your sessions stay on this laptop until then.")
+
+
+def _plain_clinic(exc: ClinicError) -> str:
+    """The clinic's refusal, with what to do next when it refuses this laptop's key."""
+    return exc.message + NEW_KEY_STEPS if exc.kind == "auth" else exc.message
+
+
 class _CannotSay(Exception):
     """The clinic refused the question (a server from before it could answer it)."""
 
@@ -183,7 +193,7 @@ class SyncWorker:
             device = self.client.device(timeout=timeout)
         except ClinicError as exc:
             self.token_refused = exc.kind == "auth"
-            self._error(f"could not get your plan: {exc.message}")
+            self._error(f"could not get your plan: {_plain_clinic(exc)}")
             return False
         self.token_refused = False
         now = _now()
@@ -257,7 +267,7 @@ class SyncWorker:
                     self._error(f"one session was refused and is kept on this laptop: {exc.message}")
                     continue
                 self.token_refused = exc.kind == "auth"
-                self._fail(exc.message)
+                self._fail(_plain_clinic(exc))
                 break
             except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
                 why = _plain(exc)
