@@ -582,3 +582,23 @@ def test_a_link_to_another_clinic_address_holds_what_was_recorded_for_another_pa
         assert outbox.counts(db)["pending"] == 2 - held
         if held:
             assert "2 sessions recorded for" in state.last_error and "Bob Other" in state.last_error
+
+
+def test_a_clinic_out_of_reach_is_said_in_plain_words_and_the_sessions_are_kept(store: Store) -> None:
+    """The clinic's server is down (a real refused connection): the coach page's line must not read
+    "could not get your plan: ... ([Errno 111] Connection refused)" but say the server is not answering
+    and that the sessions wait on the laptop."""
+    import socket
+
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = SyncWorker(store, LinkConfig(f"http://127.0.0.1:{port}", TOKEN), SyncSettings(timeout_s=2))
+    assert worker.pull_plan() is False
+    error = worker.status().last_error
+    assert error.startswith(f"cannot reach 127.0.0.1:{port}: its server is not answering"), error
+    assert "Errno" not in error and "could not get your plan" not in error, error
+    assert "Your sessions are kept on this laptop and sent once it answers" in error, error

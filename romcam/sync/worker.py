@@ -49,7 +49,11 @@ NEW_KEY_STEPS = (" Once you have it, enter it on this laptop with `romcam link` 
 
 
 def _plain_clinic(exc: ClinicError) -> str:
-    """The clinic's refusal, with what to do next when it refuses this laptop's key."""
+    """What went wrong with the clinic, and what it means for the patient's sessions: kept while it is out
+    of reach; what to do next when it refuses this laptop's key."""
+    if exc.kind == "offline":
+        return (exc.message.removesuffix("; trying again later")
+                + ". Your sessions are kept on this laptop and sent once it answers; trying again later")
     return exc.message + NEW_KEY_STEPS if exc.kind == "auth" else exc.message
 
 
@@ -193,7 +197,9 @@ class SyncWorker:
             device = self.client.device(timeout=timeout)
         except ClinicError as exc:
             self.token_refused = exc.kind == "auth"
-            self._error(f"could not get your plan: {_plain_clinic(exc)}")
+            # out of reach, the patient's worry is their sessions, not the plan (the last one received is used)
+            why = _plain_clinic(exc)
+            self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             return False
         self.token_refused = False
         now = _now()
