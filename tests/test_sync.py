@@ -2,7 +2,8 @@
 serve` processes on loopback. Sessions recorded while the clinic is down arrive once it is up and
 the patient has consented; nothing leaves without consent or after it is withdrawn; the clinic's plan
 is pulled and read-only on the laptop; a revoked token stops uploads with a plain status while the
-outbox keeps the sessions; the token never reaches a log."""
+outbox keeps the sessions; the token never reaches a log; a laptop passed to another patient keeps the
+first one's unsent sessions and sends the new one's."""
 
 from __future__ import annotations
 
@@ -107,6 +108,9 @@ def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites
     laptop.consent(True)
     status = wait_for("the refused token in the status", lambda: (s := laptop.status())["token_refused"] and s)
     assert "revoked" in status["last_error"] and "ask your PT" in status["last_error"]
+    # ... and what to do with the new one, and that nothing is lost meanwhile
+    assert "`romcam link`" in status["last_error"] and "start romcam again" in status["last_error"]
+    assert "sessions stay on this laptop" in status["last_error"]
     time.sleep(1.5)
     assert late not in clinic.sessions() and laptop.status()["waiting"] == 1
     with laptop.store.session() as db:
@@ -168,6 +172,46 @@ def test_a_clinic_restored_from_a_backup_gets_the_lost_sessions_again(tmp_path: 
             assert held[sid] == _expected_sha(laptop, clinic, sid)
         assert laptop.status()["sent"] == 4 and laptop.status()["waiting"] == 0
         assert "no longer holds 2 session(s)" in laptop.log.read_text()
+    finally:
+        laptop.close()
+        clinic.close()
+
+
+def test_a_new_patients_sessions_recorded_before_the_clinic_answers_are_theirs(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The laptop passes from Ada to Bob: romcam restarts with Bob's token while the clinic is out of reach,
+    and Bob exercises. Once the clinic answers, Ada's unsent session stays on the laptop (not Bob's), but
+    Bob's own session is his: it reaches his record once he consents, not held for good as Ada's."""
+    from romcam.store import service
+    from romcam.store.models import Session as SessionRow
+
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic)
+    try:
+        clinic.start()
+        laptop.start()
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        adas = laptop.record(1)  # not sent: Ada never consented
+        with clinic.store.session() as db:
+            bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
+            bob_id = bob.id
+            _, bobs_token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
+            db.commit()
+        laptop.stop()
+        clinic.stop()
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", bobs_token]
+        laptop.start()
+        bobs = laptop.record(1)  # the clinic is out of reach: the laptop does not know it is Bob's yet
+        clinic.start()
+        wait_for("Bob's plan pulled", lambda: laptop.status()["patient_name"] == "Bob Second", timeout=30)
+        status = laptop.status()
+        assert status["consent"] is False and status["held"] == 1, status
+        assert "1 session recorded for Ada Clinic" in status["last_error"]
+        laptop.consent()
+        wait_for("Bob's session at the clinic", lambda: laptop.status()["sent"] == 1, timeout=30)
+        with clinic.store.session() as db:
+            stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
+        assert stored == {bobs[0]: bob_id}, "Bob's session in Bob's record, and nothing of Ada's"
+        assert adas[0] in laptop.local_sessions()
     finally:
         laptop.close()
         clinic.close()

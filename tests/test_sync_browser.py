@@ -1,7 +1,8 @@
 """The consent panel on the patient's coach page, in the real browser: a linked laptop shows the
 clinic and what is shared (never video) before anything leaves; "Yes, share my results" starts the
-uploads and the panel turns into the link status; "Stop sharing" stops them. The page's strict CSP
-holds (no inline script: a violation is a console error)."""
+uploads and the panel turns into the link status; "Stop sharing" stops them; a plan the PT changes
+while romcam runs is said. The page's strict CSP holds (no inline script: a violation is a console
+error)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from db_fixtures import postgres_server  # noqa: F401 (fixture)
 from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, faketime_env, require_browser
-from sync_fixtures import ClinicSite, Laptop, wait_for
+from sync_fixtures import KNEE, ClinicSite, Laptop, wait_for
 
 from romcam.store.models import OutboxItem
 
@@ -143,3 +144,34 @@ def test_the_status_line_right_after_consent_says_what_is_true(tmp_path: Path, p
         wait_for("the session sent", lambda: sid in site.clinic.sessions())
         expect(line).to_contain_text("everything sent · last sent", timeout=15_000)
         assert "nothing to send" not in line.inner_text()
+
+
+def test_a_plan_the_pt_changes_while_romcam_runs_is_said_on_the_page(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The PT edits the prescription (a lower safe limit, say) while the laptop runs: the coach keeps the plan
+    it started with until romcam starts again, and the page must say so — not go on as if nothing changed."""
+    from playwright.sync_api import expect
+
+    from romcam.store import service
+    from romcam.store.models import Prescription
+
+    with linked_coach(tmp_path, postgres_server) as site:
+        pg = site.open_page()
+        pg.click("#link-consent")
+        expect(pg.locator("#link-status")).to_contain_text("Sharing with")
+        assert site.laptop.status()["plan_changed_at"] is None
+        assert pg.locator("#link-plan").count() == 0
+        with site.clinic.store.session() as db:
+            rx = db.get(Prescription, site.clinic.rx_id)
+            service.update_prescription(db, rx, KNEE | {"safe_max": 125})
+        note = pg.locator("#link-plan")
+        expect(note).to_contain_text("changed your exercise plan", timeout=20_000)
+        expect(note).to_contain_text("start it again")
+        assert site.laptop.status()["plan_changed_at"] is not None
+
+        site.laptop.stop()  # romcam started again: the coach reads the new plan, nothing more to say
+        site.laptop.start()
+        pg.reload()
+        expect(pg.locator("#link-status")).to_contain_text("Sharing with")
+        pg.wait_for_timeout(2500)  # a few plan pulls (every second here)
+        assert site.laptop.status()["plan_changed_at"] is None
+        assert pg.locator("#link-plan").count() == 0

@@ -19,7 +19,7 @@ from romcam.store.seed import synthetic_session
 from romcam.sync import outbox
 from romcam.sync.config import LinkConfig, read_config, resolve_link, write_config
 from romcam.sync.document import clinic_document
-from romcam.sync.plan import apply_plan
+from romcam.sync.plan import apply_plan, link_state
 from romcam.sync.worker import backoff_delay
 
 TOKEN = "romcam_dt_" + "x" * 40
@@ -547,3 +547,58 @@ def test_an_https_link_to_a_server_without_https_says_so_in_plain_words() -> Non
     assert message.startswith(f"cannot reach 127.0.0.1:{server.server_port} over HTTPS"), message
     assert "not with HTTPS" in message and "http://" in message, message
     assert "_ssl.c" not in message and "romcam_dt_" not in message, message
+
+
+@pytest.mark.parametrize(("new_patient", "held"), [
+    (uuid.UUID("00000000-0000-4000-8000-0000000000b0"), 2),  # another clinic's patient: Ada's sessions are not Bob's
+    (CLINIC_PATIENT, 0),  # the same clinic patient at the clinic's new address: they go on as before
+])  # fmt: skip
+def test_a_link_to_another_clinic_address_holds_what_was_recorded_for_another_patient(
+        store: Store, new_patient: uuid.UUID, held: int) -> None:
+    """The laptop is re-linked (`romcam link`) to another clinic URL with a token for another patient:
+    Ada's unsent sessions must not go into that patient's record once they consent — while a clinic
+    that only moved to a new address, naming the same patient, gets them as before."""
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    with store.session() as db:
+        rx = uuid.uuid4()
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)
+        state = db.get(LinkState, 1)
+        state.consent_at, state.consent_url = T0, "https://c"
+        for hours in (1, 2):
+            service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=hours), [spec]))
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
+        db.commit()
+    with store.session() as db:  # the worker for the new address reads its link row (status, errors) first
+        link_state(db, "https://other-clinic.example")
+        db.commit()
+    with store.session() as db:
+        device = _device(uuid.uuid4()) | {"patient_id": str(new_patient), "patient_name": "Bob Other"}
+        state = apply_plan(db, local_patient_id=me, clinic_url="https://other-clinic.example", device=device,
+                           now=T0 + timedelta(days=1))
+        db.commit()
+        assert state.clinic_patient_id == new_patient
+        assert outbox.counts(db)["held"] == held
+        assert outbox.counts(db)["pending"] == 2 - held
+        if held:
+            assert "2 sessions recorded for" in state.last_error and "Bob Other" in state.last_error
+
+
+def test_a_clinic_out_of_reach_is_said_in_plain_words_and_the_sessions_are_kept(store: Store) -> None:
+    """The clinic's server is down (a real refused connection): the coach page's line must not read
+    "could not get your plan: ... ([Errno 111] Connection refused)" but say the server is not answering
+    and that the sessions wait on the laptop."""
+    import socket
+
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = SyncWorker(store, LinkConfig(f"http://127.0.0.1:{port}", TOKEN), SyncSettings(timeout_s=2))
+    assert worker.pull_plan() is False
+    error = worker.status().last_error
+    assert error.startswith(f"cannot reach 127.0.0.1:{port}: its server is not answering"), error
+    assert "Errno" not in error and "could not get your plan" not in error, error
+    assert "Your sessions are kept on this laptop and sent once it answers" in error, error

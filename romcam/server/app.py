@@ -234,6 +234,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         from ..live.service import make_worker
 
         live_service.worker = make_worker(live, store, settings, publish=hub.publish)
+    if sync is not None:  # the plan romcam starts with; one the clinic changes later is said on the coach page
+        sync.note_plan_in_use()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

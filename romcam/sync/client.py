@@ -8,8 +8,10 @@ document: keep it, do not resend). The token never appears in a message.
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -58,7 +60,22 @@ def _unreachable(clinic: str, reason: object) -> str:
         return (f"cannot reach {clinic} over HTTPS: it answered, but not with HTTPS ({reason.reason or reason}). "
                 "Check the clinic's address with your PT (a clinic server on this same computer without HTTPS "
                 "is http://); trying again later")
-    return f"cannot reach {clinic} ({reason}); trying again later"
+    return f"cannot reach {clinic}: {_plain_reason(reason)}; trying again later"
+
+
+def _plain_reason(reason: object) -> str:
+    """Why no answer came, without an errno: "[Errno 111] Connection refused" says nothing to a patient."""
+    if isinstance(reason, ConnectionRefusedError):
+        return "its server is not answering (it may be down or restarting)"
+    if isinstance(reason, socket.gaierror):
+        return "its address cannot be found (is this computer on the internet? is the address right?)"
+    if isinstance(reason, TimeoutError):
+        return "it did not answer in time"
+    if isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
+        return "there is no network (is this computer on the internet?)"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason)
 
 
 def clock_offset_s(date_header: str | None, *, now: datetime) -> float | None:

@@ -35,6 +35,11 @@ def unfinished_sessions(db: DB) -> frozenset[uuid.UUID]:
     return frozenset(db.execute(select(Session.id).where(Session.ended_at.is_(None))).scalars())
 
 
+def session_ids(db: DB, patient_id: uuid.UUID) -> frozenset[uuid.UUID]:
+    """Every session of ``patient_id`` stored now (read when the process starts)."""
+    return frozenset(db.execute(select(Session.id).where(Session.patient_id == patient_id)).scalars())
+
+
 def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.UUID], now: datetime) -> int:
     """Add outbox rows for what is ready and not yet queued (a finished session, or one of ``orphans``,
     unfinished when this process started); returns how many were added."""
@@ -72,13 +77,18 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
     return len(rows)
 
 
-def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime) -> int:
+def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime,
+                recorded_before: Collection[uuid.UUID] | None = None) -> int:
     """Keep every session of ``patient_id`` not yet sent off the queue for good (``held``, with ``why``):
     the device token now names another clinic patient, and what was recorded before is not theirs.
+    ``recorded_before``: the sessions there were when this process started with the new token (when
+    given, only those are held: one recorded since, before the clinic answered, is the new patient's).
     Returns how many sessions are held."""
     sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
     ids = db.execute(select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False),
                                               Session.id.not_in(sent))).scalars().all()
+    if recorded_before is not None:
+        ids = [sid for sid in ids if sid in recorded_before]
     rows = {r.object_id: r for r in db.scalars(select(OutboxItem).where(OutboxItem.kind == "session",
                                                                          OutboxItem.object_id.in_(ids)))}
     for sid in ids:

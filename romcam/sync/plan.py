@@ -10,6 +10,7 @@ locally (the prescription routes answer 409).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,10 @@ from .outbox import hold_unsent
 
 
 def link_state(db: DB, clinic_url: str) -> LinkState:
-    """The one link row (made on first use); a new clinic URL forgets the old clinic's patient."""
+    """The one link row (made on first use). A new clinic URL keeps the patient the link named before
+    until the new clinic's plan is pulled: :func:`apply_plan` compares the two (clinic patient ids are
+    UUIDs, the same at a clinic's new address), so the sessions of a patient linked to one clinic never go
+    into another clinic's patient's record."""
     state = db.get(LinkState, 1)
     if state is None:
         state = LinkState(id=1, clinic_url=clinic_url, clinic_patient_name="", managed_rx=[], consent_url="",
@@ -31,16 +35,16 @@ def link_state(db: DB, clinic_url: str) -> LinkState:
         db.flush()
     if state.clinic_url != clinic_url:
         state.clinic_url = clinic_url
-        state.clinic_patient_id = None
-        state.clinic_patient_name = ""
     return state
 
 
 def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: dict[str, Any],
-               now: datetime) -> LinkState:
+               now: datetime, recorded_before: Collection[uuid.UUID] | None = None) -> LinkState:
     """Store ``GET /api/device``'s answer: the clinic's patient id and name, and its plan. When the token
     now names another patient of the clinic (the laptop passed to someone else), the consent given for
-    the first one ends, and the sessions not yet sent are held: they are not the new patient's."""
+    the first one ends, and the sessions not yet sent are held: they are not the new patient's. The link
+    only changes when romcam starts, so ``recorded_before`` (the sessions there were at that start) limits
+    the hold: a session the new patient recorded while the clinic was out of reach is theirs."""
     state = link_state(db, clinic_url)
     patient_id = uuid.UUID(str(device["patient_id"]))
     name = str(device.get("patient_name", ""))[:200]
@@ -48,7 +52,7 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
         before = state.clinic_patient_name or str(state.clinic_patient_id)
         why = (f"recorded while this laptop was linked to {before} at the clinic: not sent to {name or patient_id} "
                "(ask the PT if it should be)")
-        held = hold_unsent(db, patient_id=local_patient_id, why=why, now=now)
+        held = hold_unsent(db, patient_id=local_patient_id, why=why, now=now, recorded_before=recorded_before)
         state.consent_at, state.consent_withdrawn_at = None, now
         if held:
             sessions = f"{held} session{'s' if held != 1 else ''}"
@@ -86,3 +90,9 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
     state.plan_pulled_at = now
     db.commit()
     return state
+
+
+def plan_signature(db: DB, local_patient_id: uuid.UUID) -> frozenset[tuple[uuid.UUID, int]]:
+    """The local patient's active prescriptions and their versions: what the live coach reads when it starts."""
+    return frozenset(db.execute(select(Prescription.id, Prescription.current_version)
+                                .where(Prescription.patient_id == local_patient_id, Prescription.active)).tuples())

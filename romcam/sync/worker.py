@@ -35,12 +35,26 @@ from . import outbox
 from .client import ClinicClient, ClinicError
 from .config import LinkConfig, SyncSettings
 from .document import checkin_document, clinic_document
-from .plan import apply_plan, link_state
+from .plan import apply_plan, link_state, plan_signature
 
 log = logging.getLogger("romcam.sync")
 
 CLOCK_TOLERANCE_S = 300.0  # a clock off by more than this from the clinic's is said on the coach page
 AUDIT_BATCH = 1000  # ids per question to the clinic (its HELD_QUERY_MAX)
+
+
+# what a patient whose device token the clinic refuses does next (after "ask your PT for a new one")
+NEW_KEY_STEPS = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you with the "
+                 "computer) and start romcam again. Your sessions stay on this laptop until then.")
+
+
+def _plain_clinic(exc: ClinicError) -> str:
+    """What went wrong with the clinic, and what it means for the patient's sessions: kept while it is out
+    of reach; what to do next when it refuses this laptop's key."""
+    if exc.kind == "offline":
+        return (exc.message.removesuffix("; trying again later")
+                + ". Your sessions are kept on this laptop and sent once it answers; trying again later")
+    return exc.message + NEW_KEY_STEPS if exc.kind == "auth" else exc.message
 
 
 class _CannotSay(Exception):
@@ -79,6 +93,7 @@ class Status:
     token_refused: bool
     next_try_in_s: float | None
     clock_off_s: float | None  # this computer's clock less the clinic's, when off by more than CLOCK_TOLERANCE_S
+    plan_changed_at: datetime | None  # the clinic's plan changed from the one the coach started with (at this pull)
 
     def public(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()} | {
@@ -106,6 +121,9 @@ class SyncWorker:
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
         with store.session() as db:  # what a crash left unfinished, before this process records anything
             self.orphans = outbox.unfinished_sessions(db)
+            # the sessions there were when this process took its link (the token and URL only change at a
+            # start): should the clinic name another patient than before, only these can be the last one's
+            self.recorded_before = outbox.session_ids(db, store.local_patient_id)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -116,6 +134,8 @@ class SyncWorker:
         self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
+        self.plan_in_use: frozenset[tuple[uuid.UUID, int]] | None = None  # the plan the coach started with
+        self.plan_changed_at: datetime | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -159,7 +179,8 @@ class SyncWorker:
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
-                          next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s())
+                          next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s(),
+                          plan_changed_at=self.plan_changed_at)
 
     def clock_off_s(self) -> float | None:
         """How far this computer's clock is from the clinic's (ahead: positive), when beyond
@@ -176,17 +197,32 @@ class SyncWorker:
             device = self.client.device(timeout=timeout)
         except ClinicError as exc:
             self.token_refused = exc.kind == "auth"
-            self._error(f"could not get your plan: {exc.message}")
+            # out of reach, the patient's worry is their sessions, not the plan (the last one received is used)
+            why = _plain_clinic(exc)
+            self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             return False
         self.token_refused = False
+        now = _now()
         with self.store.session() as db:
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
-                               device=device, now=_now())
+                               device=device, now=now, recorded_before=self.recorded_before)
+            if self.plan_in_use is not None:  # the coach keeps the plan it started with until the next start
+                changed = plan_signature(db, self.store.local_patient_id) != self.plan_in_use
+                if not changed:
+                    self.plan_changed_at = None
+                elif self.plan_changed_at is None:
+                    self.plan_changed_at = now
             if state.last_error.startswith(("could not get your plan", "cannot reach", f"{self.link.clinic} ")):
                 state.last_error, state.last_error_at = "", None  # the clinic answers again
                 db.commit()
         self._failures = 0
         return True
+
+    def note_plan_in_use(self) -> None:
+        """Remember the plan the live coach read as romcam started: a later pull that changes it (the PT
+        edited, ended or added a prescription) is said on the page until romcam starts again."""
+        with self.store.session() as db:
+            self.plan_in_use = plan_signature(db, self.store.local_patient_id)
 
     # ------------------------------------------------------------------ uploads
 
@@ -237,7 +273,7 @@ class SyncWorker:
                     self._error(f"one session was refused and is kept on this laptop: {exc.message}")
                     continue
                 self.token_refused = exc.kind == "auth"
-                self._fail(exc.message)
+                self._fail(_plain_clinic(exc))
                 break
             except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
                 why = _plain(exc)

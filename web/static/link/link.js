@@ -44,7 +44,7 @@
     no.addEventListener("click", () => { panel.dataset.dismissed = "true"; notSharing(s); });
     const buttons = el("p", { class: "link-buttons" });
     buttons.append(yes, no);
-    panel.replaceChildren(...[h, who, what, list, never, later, waiting, clockNote(s), buttons].filter(Boolean));
+    panel.replaceChildren(...[h, who, what, list, never, later, waiting, clockNote(s), planNote(s), buttons].filter(Boolean));
   }
 
   /** This computer's clock far from the clinic's: sessions would be filed on the wrong days. */
@@ -57,6 +57,14 @@
     return el("p", { id: "link-clock", class: "link-error", role: "alert" },
       `This computer's clock is ${size} ${off < 0 ? "behind" : "ahead of"} the clinic's, and your sessions are dated by it. `
       + "Please set the date and time (or ask whoever helps you with the computer).");
+  }
+
+  /** The PT changed the plan after romcam started: the coach still shows the one it started with. */
+  function planNote(s) {
+    if (!s.plan_changed_at) return null;
+    return el("p", { id: "link-plan", class: "link-error", role: "alert" },
+      `Your physical therapist changed your exercise plan (${when(s.plan_changed_at)}). The coach still shows the `
+      + "old plan: close romcam and start it again (or ask whoever helps you) to exercise with the new one.");
   }
 
   /** Where the uploads stand, in words that are true together: nothing is "all sent" before anything was
@@ -89,6 +97,8 @@
     }
     const clock = clockNote(s);
     if (clock) parts.push(clock);
+    const plan = planNote(s);
+    if (plan) parts.push(plan);
     const stop = el("button", { type: "button", id: "link-withdraw", class: "link-no" }, "Stop sharing");
     stop.addEventListener("click", () => { panel.dataset.dismissed = "true"; send("DELETE"); });
     parts.push(stop);
@@ -102,7 +112,7 @@
       s.waiting ? `${s.waiting} session${s.waiting === 1 ? "" : "s"} kept on this laptop` : "nothing is sent");
     const again = el("button", { type: "button", id: "link-ask", class: "link-no" }, "Share my results…");
     again.addEventListener("click", () => { panel.dataset.dismissed = "false"; consentPanel(s); });
-    panel.replaceChildren(...[line, clockNote(s), again].filter(Boolean));
+    panel.replaceChildren(...[line, clockNote(s), planNote(s), again].filter(Boolean));
   }
 
   let shown = "";  // what the panel shows now: rebuilt only when that changes, so keyboard focus stays put
@@ -110,7 +120,7 @@
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
     const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
-                                s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60)]);
+                                s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
     if ((s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.consent) statusLine(s);
