@@ -62,8 +62,8 @@ new MutationObserver((records) => {
     else if (r.attributeName === "data-angle" && r.oldValue !== node.getAttribute("data-angle")) angle = 1;
   }
   if (said || state || rep || angle) window.__batches.push({said, text, state, rep, angle});
-}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
-                      attributeOldValue: true, attributeFilter: ["data-state", "data-rep", "data-angle", "data-all-ok"]});
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["data-state", "data-rep", "data-angle", "data-all-ok"]});
 // and how often each of the page's other live regions is written
 window.__writes = {};
 new MutationObserver((records) => {
