@@ -436,3 +436,19 @@ def test_the_voice_button_tells_a_screen_readers_user_how_to_hear_each_thing_onc
             ".map((id) => document.getElementById(id).textContent).join(' ')")
         assert "screen reader" in described and "Turn the voice off" in described, described
         assert pg.locator("#cue").get_attribute("aria-live") == "polite"  # what the description rests on
+
+
+def test_the_camera_checks_label_speaks_to_the_caregiver_before_the_plan_arrives(
+        server: str, problems: list[str]) -> None:
+    """Frames can come before the plan (a loaded machine; CI saw it): the check's detail spoke to the caregiver
+    ("…until the camera sees the patient") under the page's default label "All of you in the picture"."""
+    with coach_page(server, problems, {"state": "waiting_for_patient", "started": False}) as (pg, coach):
+        pg.route(re.compile(r".*/live/plan$"), lambda route: route.fulfill(json=[]))  # no item to say the mode
+        pg.reload(wait_until="domcontentloaded")
+        pg.wait_for_selector("body[data-ready=true]")
+        coach.send(pg, _frame(mode="passive", state="waiting_for_patient", started=False, angle=None))
+        pg.wait_for_function("() => document.getElementById('check-inview').dataset.ok !== 'pending'")
+        label = pg.locator("#check-inview .check-label").inner_text()
+        detail = pg.locator("#check-inview .check-detail").inner_text()
+        assert "the patient" in detail, detail
+        assert label == "All of the patient in the picture", label

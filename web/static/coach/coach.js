@@ -777,6 +777,10 @@
   function renderChecks() {
     const ev = app.last;
     const helper = forHelper();
+    // the label with its detail: frames may come before the plan (renderPlan sets it too), and a caregiver read
+    // "All of you in the picture" over "Move the laptop until the camera sees the patient"
+    setText($("check-inview").querySelector(".check-label"),
+            helper ? "All of the patient in the picture" : "All of you in the picture");
     const fresh = ev && performance.now() - app.lastFrameAt < STALE_FRAME_MS;
     const lost = app.state === "source_lost";
     if (lost && sourceEnded()) setCheck("check-camera", false, "The video has ended.");
