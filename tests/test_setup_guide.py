@@ -236,3 +236,34 @@ def test_analyze_speaks_to_the_caregiver_in_passive_mode(mode, how):
     a = summarize(motion, "left", samples, fps=10.0, video="standing.mp4", frames=20, mode=mode)
     notes = [w for w in a.warnings if "camera view is not ideal" in w]
     assert len(notes) == 1 and f"— {how};" in notes[0], a.warnings
+
+
+def test_a_live_passive_standing_set_stores_the_caregivers_words(tmp_path: Path) -> None:
+    """The live coach's stored set of a standing patient moved by a caregiver, seen from the wrong side: the
+    session page's note said "turn so your left side faces the camera" (to the caregiver)."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from romcam.angles import AngleSample
+    from romcam.live.recorder import Recorder
+    from romcam.measure import Sample
+    from romcam.store.db import Store
+    from romcam.store.service import get_session, session_detail
+
+    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")
+    rec = Recorder(store, patient_id=store.local_patient_id, source="camera 0", demo=False, model="full")
+    sid = rec.begin_session(now=t0)
+    item = PlanItem(exercise="shoulder_flexion", side="left", view="side", works="max", joint="shoulder",
+                    mode="passive", posture="standing")
+    rec.begin_set(item, t=0.0, fps=10.0, now=t0)
+    for i in range(60):
+        a = 90.0 * math.sin(math.pi * i / 59)
+        rec.add_sample(Sample(i, i / 10, a, 0.9, False, 60.0, AngleSample(a, a, a, a, 0.9, False, 60.0)))
+    rec.end_set()
+    rec.end_session("complete", now=t0 + timedelta(minutes=1))
+    with store.session() as db:
+        (stored,) = session_detail(db, get_session(db, uuid.UUID(str(sid))))["sets"]
+    store.close()
+    notes = [w for w in stored["warnings"] if "camera view is not ideal" in w]
+    assert len(notes) == 1 and "turn the patient so their left side faces the camera" in notes[0], notes

@@ -301,7 +301,7 @@ class Recorder:
         frames = len(clean)
         clean = with_breaks(clean, self._fps)  # each stretch between pauses and rests smoothed on its own
         analysis = summarize(motion, item.side, clean, fps=self._fps, video=self.source, frames=frames,
-                             target=target, model=self.model)
+                             target=target, model=self.model, mode=item.mode)  # passive: notes to the caregiver
         posture_setup(analysis, item.posture)  # a patient in a chair or in bed: where the camera goes, not "turn"
         doc = analysis.to_document()
         rx = item.prescription_id
