@@ -166,3 +166,75 @@ def test_change_words_are_short_and_capped() -> None:
     assert changes[0] == "shoulder flexion: 10 repetitions now"
     assert plan_change_words(changes).endswith("; and 2 more changes.")
     assert math.isclose(len(changes), 6)
+
+
+# ---------------------------------------------------------------- the worker, the sync pull and the store
+
+KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
+        "target_max": 120, "safe_max": 135, "reps": 10, "hold_s": 2, "sessions_per_week": 3}
+
+
+def _device(rx_id: object, version: int = 1, **changes: object) -> dict:
+    return {"patient_id": "00000000-0000-4000-8000-00000000c11c", "patient_name": "Ada Clinic",
+            "plan": [{"id": str(rx_id), "version": version, "created_at": "2026-11-20T09:00:00+00:00", **KNEE,
+                      **changes}]}
+
+
+def test_a_clinic_pull_that_lowers_the_safe_maximum_reaches_the_running_set_and_files_it(tmp_path) -> None:
+    """A linked laptop: the sync worker's pull (the clinic's answer given, the rest real: SQLite, the plan
+    stored as local prescriptions, the capture worker and its recorder) hands the new plan to the running
+    coach, which stops at the new safe maximum at once and files the set under the version that set it."""
+    import uuid
+
+    from romcam.live.capture import CaptureWorker, LiveOptions
+    from romcam.live.plan import plan_from_store, todays_plan
+    from romcam.live.recorder import Recorder
+    from romcam.store import Store
+    from romcam.store.models import ExerciseSet
+    from romcam.sync.config import LinkConfig
+    from romcam.sync.worker import SyncWorker
+
+    store = Store(f"sqlite:///{tmp_path / 'laptop.db'}")
+    try:
+        sync = SyncWorker(store, LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "x" * 40))
+        rx = uuid.uuid4()
+        answers = [_device(rx)]
+        sync.client.device = lambda timeout=None: answers[-1]  # type: ignore[method-assign]
+        assert sync.pull_plan()
+        recorder = Recorder(store, patient_id=store.local_patient_id, source="test", demo=False, model="")
+        published: list[dict] = []
+        worker = CaptureWorker(LiveOptions(source=None), todays_plan(store), recorder=recorder,
+                               publish=published.append, plan_source=lambda: plan_from_store(store))
+        sync.note_plan_in_use()
+        sync.on_plan_change = worker.follow_plan
+        assert worker.coach.item.safe_max == 135
+        assert sync.pull_plan() and worker.coach.plan_note is None  # the same plan: nothing to say
+
+        worker.command("start")
+        answers.append(_device(rx, 2, safe_max=125, target_max=115))
+        assert sync.pull_plan()
+        item = worker.coach.item
+        assert (item.safe_max, item.target_max, item.version) == (125, 120, 2)  # the limit now, the target later
+        assert sync.status().plan_changed_at is not None
+        change = published[-1]["plan_change"]
+        assert change["text"] == "Your PT changed your plan: knee flexion: safe maximum now 125°."
+        out = None
+        for k in range(4):  # the coach's stop at the new limit, on the unsmoothed angle
+            out = worker.coach.update(FrameInput(t=1.0 + k / 30, angle=128.0, raw=128.0, has_subject=True))
+        assert out is not None and out.zone == "above_safe_max"
+        worker.command("stop")
+        sid = worker.last_session_id
+        with store.session() as db:
+            (row,) = db.query(ExerciseSet).filter_by(session_id=sid).all()
+            assert (row.prescription_id, row.prescription_version) == (rx, 2)
+    finally:
+        store.close()
+
+
+def test_with_exercise_given_the_coach_follows_no_plan(tmp_path) -> None:
+    from romcam.live.capture import CaptureWorker, LiveOptions
+    from romcam.live.plan import measure_only
+
+    worker = CaptureWorker(LiveOptions(source=None, exercise="elbow_flexion", side="left"),
+                           [measure_only("elbow_flexion", "left")], recorder=None)
+    assert worker.follow_plan() is False and worker.plan[0].exercise == "elbow_flexion"
