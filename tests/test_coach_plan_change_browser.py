@@ -76,6 +76,7 @@ def test_the_running_coach_takes_the_pt_s_new_plan(server: str, problems: list[s
         expect(pg.locator("#plan-change")).to_have_text(words)
         pg.wait_for_function("w => window.__spoken.includes(w)", arg=words, timeout=10_000)
         assert pg.evaluate("w => window.__spoken.filter(s => s === w).length", words) == 1  # said once
+        expect(pg.locator("#gauge-legend")).to_contain_text("Safe limit 120°")
         pg.wait_for_selector("#safety[data-limit=max]", state="visible", timeout=30_000)
         assert pg.locator("#safety-text").inner_text() == "Stop — come back down"
         status = _api(server, "GET", "/live/status")

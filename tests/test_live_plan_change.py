@@ -238,3 +238,16 @@ def test_with_exercise_given_the_coach_follows_no_plan(tmp_path) -> None:
     worker = CaptureWorker(LiveOptions(source=None, exercise="elbow_flexion", side="left"),
                            [measure_only("elbow_flexion", "left")], recorder=None)
     assert worker.follow_plan() is False and worker.plan[0].exercise == "elbow_flexion"
+
+
+def test_everything_left_ended_while_the_camera_is_lost_in_a_rest_ends_the_session() -> None:
+    coach = Coach([rx("a", reps=1), rx("b", **ELBOW)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 100)
+    run.rep_cycle(120)
+    assert coach.state == "resting"
+    coach.source_lost()
+    assert coach.take_plan([rx("a", reps=1)]) == [("end_session", "complete")] and coach.state == "done"
+    run.frames(REST_BETWEEN_S + 0.5)  # no next exercise to go to: nothing breaks
+    assert coach.state == "done" and coach.index == 0

@@ -198,7 +198,8 @@ class CaptureWorker:
         self._plan_source = plan_source
         self._plan_lock = threading.Lock()  # one plan read-and-take at a time (the router and the sync worker)
         self._estimator: Any = None
-        self._estimator_people = 0  # the people the running pose model looks for
+        self._plan_seq = 0  # plans taken since the start
+        self._estimator_seq = 0  # ... when the running pose model's needs were last checked
         self.recorder = recorder
         self.publish = publish or (lambda ev: None)
         self._estimator_factory = estimator_factory
@@ -250,6 +251,7 @@ class CaptureWorker:
                 if not plan and not self.coach.started:  # no prescription left: measure only, as at a start
                     plan = [measure_only(DEFAULT_EXERCISE, DEFAULT_SIDE)]
                 actions = self.coach.take_plan(plan)
+                self._plan_seq += 1  # the pose model's needs are looked at again (_estimator_between_sets)
                 t = self._last_t if math.isfinite(self._last_t) else 0.0
                 for what, arg in actions:
                     if what == "set_up":
@@ -452,8 +454,9 @@ class CaptureWorker:
         if self._estimator_factory is not None or est is None:
             return est
         coach = self.coach
-        if coach.started and coach._set_open:
+        if self._estimator_seq == self._plan_seq or (coach.started and coach._set_open):
             return est
+        self._estimator_seq = self._plan_seq
         people, axes = self._estimator_needs()
         had_people, had_axes = self._estimator_made_for
         if people <= had_people and (axes <= had_axes):

@@ -438,7 +438,7 @@ class Coach:
         done = {p.prescription_id for p in passed}
         self.plan = passed + [p for p in new if p.prescription_id is None or p.prescription_id not in done]
         self._note(describe_changes(old, new))
-        if self.state == "resting" and self._rest_then_next and self.index + 1 >= len(self.plan):
+        if self._rest_then_next and self.index + 1 >= len(self.plan):  # resting (or the camera lost meanwhile)
             self._rest_until = None
             self._rest_then_next = False
             self.state = "done"
