@@ -439,8 +439,8 @@ class CaptureWorker:
         "Not the patient? Tap the patient." of a patient alone in view."""
         est = self._estimator
         made_for = getattr(self, "_estimator_made_for", (1, False))[0]
-        if est is None or made_for < 2 or not hasattr(est, "expected_people"):
-            return
+        if est is None or made_for < 2 or not hasattr(est, "expected_people") or self.options.people:
+            return  # (``LiveOptions.people`` given: the model looks as it was told, throughout)
         item = self.coach.item
         expects = item.mode != "active" or self.subject_selector.kind != "auto"
         est.expected_people = made_for if expects else 1
