@@ -147,8 +147,9 @@ def test_the_status_line_right_after_consent_says_what_is_true(tmp_path: Path, p
 
 
 def test_a_plan_the_pt_changes_while_romcam_runs_is_said_on_the_page(tmp_path: Path, postgres_server) -> None:  # noqa: F811
-    """The PT edits the prescription (a lower safe limit, say) while the laptop runs: the coach keeps the plan
-    it started with until romcam starts again, and the page must say so — not go on as if nothing changed."""
+    """The PT edits the prescription (a lower safe limit, say) while the laptop runs: the running coach follows
+    it (tests/test_live_plan_change.py, tests/test_coach_plan_change_browser.py), and the link panel says the
+    plan changed and when the coach takes it — not that the coach keeps the old plan until a restart."""
     from playwright.sync_api import expect
 
     from romcam.store import service
@@ -165,7 +166,9 @@ def test_a_plan_the_pt_changes_while_romcam_runs_is_said_on_the_page(tmp_path: P
             service.update_prescription(db, rx, KNEE | {"safe_max": 125})
         note = pg.locator("#link-plan")
         expect(note).to_contain_text("changed your exercise plan", timeout=20_000)
-        expect(note).to_contain_text("start it again")
+        expect(note).to_contain_text("The coach follows the new plan from the next exercise; a lower safe limit "
+                                     "counts at once.")
+        assert "start it again" not in note.inner_text()
         assert site.laptop.status()["plan_changed_at"] is not None
 
         site.laptop.stop()  # romcam started again: the coach reads the new plan, nothing more to say

@@ -189,12 +189,17 @@ class CaptureWorker:
 
     def __init__(self, options: LiveOptions, plan: list[PlanItem], *, recorder: Recorder | None,
                  publish: Publish | None = None, estimator_factory: Callable[[], Any] | None = None,
-                 subject: str = "auto") -> None:
+                 subject: str = "auto", plan_source: Callable[[], list[PlanItem]] | None = None) -> None:
         self.options = options
         self.subject_selector = parse_selector(subject)  # how each set picks the patient (docs/live.md)
         self.subject: SubjectTracker | None = None
-        self.plan = plan
         self.coach = Coach(plan, auto_start=options.auto_start)
+        # where the PT's current plan is read when it changes (None: --exercise, measure only, never changes)
+        self._plan_source = plan_source
+        self._plan_lock = threading.Lock()  # one plan read-and-take at a time (the router and the sync worker)
+        self._estimator: Any = None
+        self._plan_seq = 0  # plans taken since the start
+        self._estimator_seq = 0  # ... when the running pose model's needs were last checked
         self.recorder = recorder
         self.publish = publish or (lambda ev: None)
         self._estimator_factory = estimator_factory
@@ -226,6 +231,38 @@ class CaptureWorker:
         self._go = threading.Event()  # a file waits for its first viewer (see wake)
         self._frame_size = (0, 0)  # the last frame's width and height (the subject's box in status)
         self._set_up_item(0)
+
+    @property
+    def plan(self) -> list[PlanItem]:
+        """Today's plan as the coach follows it now (the PT's changes taken in: :meth:`follow_plan`)."""
+        return self.coach.plan
+
+    def follow_plan(self) -> bool:
+        """The PT changed the plan (the local prescription routes after their commit, the sync worker after a
+        pull that changed it): read it and hand it to the coach, which takes it between sets, and a safer
+        limit at once (``Coach.take_plan``). False when this run follows no plan (``--exercise``)."""
+        if self._plan_source is None:
+            return False
+        from .plan import DEFAULT_EXERCISE, DEFAULT_SIDE, measure_only
+
+        with self._plan_lock:
+            plan = self._plan_source()
+            with self._lock:
+                if not plan and not self.coach.started:  # no prescription left: measure only, as at a start
+                    plan = [measure_only(DEFAULT_EXERCISE, DEFAULT_SIDE)]
+                actions = self.coach.take_plan(plan)
+                self._plan_seq += 1  # the pose model's needs are looked at again (_estimator_between_sets)
+                t = self._last_t if math.isfinite(self._last_t) else 0.0
+                for what, arg in actions:
+                    if what == "set_up":
+                        self._set_up_item(int(arg))
+                self._handle([a for a in actions if a[0] != "set_up"], t)
+                rec = self.recorder
+                if self.coach.limits_changed_in_set and rec is not None and rec.recording:
+                    rec.refile(self.coach.item)  # the set is judged by the safer limit that took over
+                status = self.status()
+        self.publish(status_event(status))
+        return True
 
     @property
     def jpeg_seq(self) -> int:
@@ -292,6 +329,8 @@ class CaptureWorker:
                 "state": self.coach.state, "demo": self.options.demo, "source": self.source_name,
                 "exercise": item.exercise, "side": item.side, "plan_index": self.coach.index,
                 "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
+                "plan_change": ({"id": note[0], "text": note[1]} if (note := self.coach.plan_note) is not None
+                                else None),
                 "last_session_id": str(self.last_session_id) if self.last_session_id else None,
                 "started": self.coach.started, "auto_start": self.coach.auto_start,
                 "effective_fps": round(self.effective_fps(), 1),
@@ -343,6 +382,7 @@ class CaptureWorker:
                                           people=2 if item.mode != "active" else 1,
                                           first_id=old.next_id if old is not None else 0)
         self.meter = MotionMeter(self.motion, item.side, subject=self.subject)
+        self._expect_for_item()
         self.filter = OneEuroFilter()
         self.detector = RepDetector(works=self.motion.works, hysteresis=live_hysteresis(item))
         self._counted = 0  # reps counted (and stored provisionally)
@@ -375,13 +415,60 @@ class CaptureWorker:
             return self._estimator_factory()
         from ..pose import PoseEstimator
 
-        people = self.people()
+        people, limb_axes = self._estimator_needs()
         # two people (patient and caregiver): the second pass looks for a missed one every 3 frames when a
         # caregiver is expected (passive or assisted sets, or a chosen subject), else every 15
         return PoseEstimator(self.options.model_path, num_poses=people,
                              expected_people=people if people > 1 else None,
-                             second_pass_every=3 if self._caregiver_expected() else 15,
-                             limb_axes=any(reads_limb_axes(get_motion(item.exercise)) for item in self.plan))
+                             second_pass_every=3 if self._caregiver_expected() else 15, limb_axes=limb_axes)
+
+    def _estimator_needs(self) -> tuple[int, bool]:
+        """What the pose model is made for, from the whole plan: the people it looks for and whether it
+        reads the limbs' outlines. Chosen when the model is made (a landmarker's ``num_poses`` is fixed)."""
+        return self.people(), any(reads_limb_axes(get_motion(item.exercise)) for item in self.plan)
+
+    def _use_estimator(self, estimator: Any) -> None:
+        self._estimator = estimator
+        self._estimator_made_for = self._estimator_needs()
+        self._expect_for_item()
+
+    def _expect_for_item(self) -> None:
+        """The pose model's second pass looks for a helper only while the current exercise expects one
+        (passive or assisted, or a chosen subject): with an active exercise the patient is alone, and a second
+        "person" it found (a part of the patient painted out, a shape turned on its side) made the page ask
+        "Not the patient? Tap the patient." of a patient alone in view."""
+        est = self._estimator
+        made_for = getattr(self, "_estimator_made_for", (1, False))[0]
+        if est is None or made_for < 2 or not hasattr(est, "expected_people") or self.options.people:
+            return  # (``LiveOptions.people`` given: the model looks as it was told, throughout)
+        item = self.coach.item
+        expects = item.mode != "active" or self.subject_selector.kind != "auto"
+        est.expected_people = made_for if expects else 1
+
+    def _estimator_between_sets(self) -> Any:
+        """The pose model, made again when the PT's new plan needs what it was not made for (two people where
+        one was looked for, the limbs' outlines): only between sets, where a moment's pause to load the model
+        costs no measurement (a set's curve keeps one model's landmarks). A plan that needs less keeps the
+        model it has (looking for two costs time, not accuracy)."""
+        est = self._estimator
+        if self._estimator_factory is not None or est is None:
+            return est
+        coach = self.coach
+        if self._estimator_seq == self._plan_seq or (coach.started and coach._set_open):
+            return est
+        self._estimator_seq = self._plan_seq
+        people, axes = self._estimator_needs()
+        had_people, had_axes = self._estimator_made_for
+        if people <= had_people and (axes <= had_axes):
+            return est
+        close = getattr(est, "close", None)
+        if close:
+            close()
+        self._estimator = None
+        fresh = self._make_estimator()
+        with self._lock:
+            self._use_estimator(fresh)
+        return fresh
 
     def _caregiver_expected(self) -> bool:
         return any(item.mode != "active" for item in self.plan) or self.subject_selector.kind != "auto"
@@ -463,6 +550,8 @@ class CaptureWorker:
             self.source_error = str(exc)
             print(f"romcam: {exc}", file=sys.stderr)
             return
+        with self._lock:
+            self._use_estimator(estimator)
         self.model_name = Path(getattr(estimator, "model_path", "") or "").name
         if self.recorder is not None:
             self.recorder.model = self.model_name
@@ -502,7 +591,7 @@ class CaptureWorker:
                 self._save_what_is_left()
                 break
         finally:
-            close = getattr(estimator, "close", None)
+            close = getattr(self._estimator, "close", None)
             if close:
                 close()
 
@@ -613,6 +702,7 @@ class CaptureWorker:
                     if self.source_error is not None or self.coach.state == "source_lost":
                         self.source_error = None
                         self.coach.source_back()
+            estimator = self._estimator_between_sets()  # the PT's new plan may need another pose model
             self._process(frame, estimator, available)
 
     def _process(self, frame: Frame, estimator: Any, available: float) -> None:

@@ -46,6 +46,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..degrees import whole_degrees
 from ..setup_guide import Setup, setup_for
 
 CUE_INTERVAL_S = 2.5
@@ -310,6 +311,9 @@ class Coach:
         self._cue_pending = False
         self._in_update = False
         self._view = ViewJudge()
+        self._pending_plan: list[PlanItem] | None = None  # the PT's new plan, waiting for the set's end
+        self.plan_note: tuple[int, str] | None = None  # the last "Your PT changed your plan: ..." and its number
+        self.limits_changed_in_set = False  # a safer limit of the PT's took over during the open set
         self._reset_set()
 
     # ------------------------------------------------------------------ commands
@@ -378,6 +382,75 @@ class Coach:
         self._say("done for today", force=True)
         actions.append(("end_session", "complete"))
         return actions
+
+    def take_plan(self, plan: list[PlanItem]) -> list[tuple[str, Any]]:
+        """The PT changed the plan while the coach runs (docs/live.md "The PT changes the plan").
+
+        Between sets (before Start, resting between exercises) it is taken at once: the exercises done or
+        passed stay done and are not offered again (matched by ``prescription_id``), the rest of the plan is
+        the new one's (added items, ended ones gone, changed targets, reps, hold, mode, posture). During a set
+        only a SAFER limit takes over at once (a lower ``safe_max``, a higher ``safe_min``, or one where there
+        was none); everything else waits for the set's end. ``plan_note`` says what changed. Returns the
+        worker's actions: ``("set_up", i)`` (the item before Start changed: set it up again) and, when
+        nothing is left to do, ``("end_session", "complete")``. Before Start the plan must not be empty."""
+        if not self.started and not plan:
+            raise ValueError("the coach needs a plan of at least one exercise")
+        if self.state == "done":
+            return []  # the session is over: the next one starts with the plan as it is then
+        self._pending_plan = list(plan)
+        if self.started and self._set_open:
+            self._safer_limits_now()
+            return []
+        return self._take_pending()
+
+    def _safer_limits_now(self) -> None:
+        new = self._pending_plan or []
+        cur = self.item
+        match = next((p for p in new if cur.prescription_id is not None and p.prescription_id == cur.prescription_id),
+                     None)
+        if match is None:
+            return
+        safer = safer_limits(cur, match)
+        if safer != cur:
+            self.plan[self.index] = safer
+            self.limits_changed_in_set = True
+            self._note(describe_changes([cur], [safer]))
+
+    def _take_pending(self) -> list[tuple[str, Any]]:
+        """The pending plan, between sets (``index`` is the exercise to come before Start, else the one just
+        finished)."""
+        new, self._pending_plan = self._pending_plan, None
+        if new is None:
+            return []
+        old = list(self.plan)
+        if not self.started:
+            self.plan = new
+            first_changed = old[0] != new[0]
+            self.index = 0
+            self._note(describe_changes(old, new))
+            if first_changed:
+                self._view.forget()  # another exercise or posture may need another view
+                self._ready_since = None  # the hands-free start counts again, for the new exercise
+                self._countdown_said = False
+                return [("set_up", 0)]
+            return []
+        passed = old[: self.index + 1]
+        done = {p.prescription_id for p in passed}
+        self.plan = passed + [p for p in new if p.prescription_id is None or p.prescription_id not in done]
+        self._note(describe_changes(old, new))
+        if self._rest_then_next and self.index + 1 >= len(self.plan):  # resting (or the camera lost meanwhile)
+            self._rest_until = None
+            self._rest_then_next = False
+            self.state = "done"
+            self._say("well done — that's all for today", force=True)
+            return [("end_session", "complete")]
+        return []
+
+    def _note(self, changes: list[str]) -> None:
+        if not changes:
+            return
+        number = self.plan_note[0] + 1 if self.plan_note is not None else 1
+        self.plan_note = (number, plan_change_words(changes))
 
     def source_lost(self, t: float | None = None) -> None:
         self._source_lost = True
@@ -481,6 +554,7 @@ class Coach:
         self._at_peak_since: float | None = None
         self._missing_since: float | None = None
         self._set_open = False
+        self.limits_changed_in_set = False
         if self.started:
             self._set_open = True
 
@@ -690,6 +764,7 @@ class Coach:
         if self._set_open:
             actions.append(("end_set", self.index))
             self._set_open = False
+        self._take_pending()  # the PT's changes that waited for the set's end
         if self.index + 1 >= len(self.plan):
             self.state = "done"
             self._say("well done — that's all for today", force=True)
@@ -708,3 +783,91 @@ def measure_only_item(item: PlanItem) -> PlanItem:
     """The same exercise with no prescription: measure only."""
     return replace(item, target_min=None, target_max=None, safe_max=None, safe_min=None, reps=None, max_reps=None,
                    max_minutes=None, hold_s=0.0, prescription_id=None, version=None)
+
+
+def safer_limits(current: PlanItem, new: PlanItem) -> PlanItem:
+    """``current`` with those of ``new``'s safe limits that are SAFER (a lower safe maximum, a higher safe
+    minimum, or one where there was none) and, when one is taken, ``new``'s version (the stored set is filed
+    under it: docs/live.md). A looser limit waits for the set's end."""
+    high, low = current.safe_max, current.safe_min
+    if new.safe_max is not None and (high is None or new.safe_max < high):
+        high = new.safe_max
+    if new.safe_min is not None and (low is None or new.safe_min > low):
+        low = new.safe_min
+    if (high, low) == (current.safe_max, current.safe_min):
+        return current
+    return replace(current, safe_max=high, safe_min=low, version=new.version)
+
+
+MODE_WORDS = {"active": "now done on your own", "active_assisted": "now done with a helper",
+              "passive": "now passive: a helper moves the limb"}
+MAX_CHANGES_SAID = 4
+
+
+def _deg(x: float) -> str:
+    return f"{whole_degrees(x)}°"
+
+
+def _item_name(item: PlanItem, items: list[PlanItem]) -> str:
+    name = (item.exercise_name or item.exercise.replace("_", " ")).lower()
+    sides = {p.side for p in items if p.exercise == item.exercise}
+    return f"{name} ({item.side})" if len(sides) > 1 else name
+
+
+def item_changes(old: PlanItem, new: PlanItem) -> list[str]:
+    """What changed in one exercise, in a few words each ("safe maximum now 120°")."""
+    out: list[str] = []
+    if (old.target_min, old.target_max) != (new.target_min, new.target_max):
+        out.append(f"target now {_deg(new.target_min)}–{_deg(new.target_max)}"
+                   if new.target_min is not None and new.target_max is not None else "no target now")
+    if old.safe_max != new.safe_max:
+        out.append(f"safe maximum now {_deg(new.safe_max)}" if new.safe_max is not None else "no safe maximum now")
+    if old.safe_min != new.safe_min:
+        out.append(f"safe minimum now {_deg(new.safe_min)}" if new.safe_min is not None else "no safe minimum now")
+    if old.reps != new.reps:
+        out.append(f"{new.reps} repetitions now" if new.reps else "no set number of repetitions now")
+    if old.hold_s != new.hold_s:
+        out.append(f"hold {new.hold_s:g} seconds now" if new.hold_s else "no hold now")
+    if old.max_reps != new.max_reps:
+        out.append(f"at most {new.max_reps} repetitions now" if new.max_reps else "no cap on repetitions now")
+    if old.max_minutes != new.max_minutes:
+        out.append(f"at most {new.max_minutes:g} minutes now" if new.max_minutes else "no time cap now")
+    if old.mode != new.mode:
+        out.append(MODE_WORDS.get(new.mode, f"now {new.mode}"))
+    if old.posture != new.posture:
+        out.append(f"now done {new.posture}")
+    if old.side != new.side:
+        out.append(f"now the {new.side} side")
+    if old.notes != new.notes:
+        out.append("new notes from your PT" if new.notes else "no notes now")
+    return out
+
+
+def describe_changes(old: list[PlanItem], new: list[PlanItem]) -> list[str]:
+    """What changed from plan ``old`` to plan ``new``, one short line per exercise, matched by prescription
+    ("shoulder flexion: safe maximum now 120°", "elbow flexion: new", "knee extension: no longer in your
+    plan"). Items without a prescription (measure only) are matched by exercise and side."""
+    def key(p: PlanItem) -> tuple[str, ...]:
+        return (p.prescription_id,) if p.prescription_id is not None else (p.exercise, p.side)
+
+    before = {key(p): p for p in old}
+    after = {key(p): p for p in new}
+    both = old + new
+    out: list[str] = []
+    for k, p in after.items():
+        if k not in before:
+            out.append(f"{_item_name(p, both)}: new")
+        elif changes := item_changes(before[k], p):
+            out.append(f"{_item_name(p, both)}: {', '.join(changes)}")
+    for k, p in before.items():
+        if k not in after:
+            out.append(f"{_item_name(p, both)}: no longer in your plan")
+    return out
+
+
+def plan_change_words(changes: list[str]) -> str:
+    """The one line shown and said: "Your PT changed your plan: shoulder flexion: safe maximum now 120°." """
+    said = changes[:MAX_CHANGES_SAID]
+    more = len(changes) - len(said)
+    tail = f"; and {more} more change{'s' if more > 1 else ''}" if more else ""
+    return f"Your PT changed your plan: {'; '.join(said)}{tail}."

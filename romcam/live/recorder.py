@@ -250,6 +250,17 @@ class Recorder:
             get_motion(item.exercise).works))
         self.retry()
 
+    def refile(self, item: PlanItem) -> None:
+        """The open set is now coached on ``item``: the PT's safer limit took over during it
+        (``Coach.take_plan``). The set is filed under ``item``'s prescription version, whose limits judge it
+        on the session page (docs/live.md "The PT changes the plan"); its target stays the one it was coached to."""
+        s = self._current_set()
+        if s is None or self._item is None or item.prescription_id != self._item.prescription_id:
+            return
+        self._item = item
+        if not s.begun:
+            s.begin["prescription_version"] = item.version if item.prescription_id else None
+
     def add_sample(self, sample: Sample) -> None:
         """One processed frame of the set (times stored relative to the set's start)."""
         if self._set_id is None:

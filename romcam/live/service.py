@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..server.settings import Settings
 from ..store.db import Store
 from .capture import CaptureWorker, LiveOptions, Publish
-from .plan import todays_plan
+from .plan import plan_from_store, todays_plan
 from .recorder import Recorder
 
 
@@ -25,4 +25,8 @@ def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publi
     else:
         source = f"live video {Path(str(spec)).name}"
     recorder = Recorder(store, patient_id=store.local_patient_id, source=source, demo=options.demo, model="")
-    return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject)
+    # the day's plan is followed as the PT changes it (CaptureWorker.follow_plan); --exercise measures one
+    # exercise and follows no plan
+    plan_source = None if options.exercise else (lambda: plan_from_store(store))
+    return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject,
+                         plan_source=plan_source)

@@ -234,8 +234,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         from ..live.service import make_worker
 
         live_service.worker = make_worker(live, store, settings, publish=hub.publish)
-    if sync is not None:  # the plan romcam starts with; one the clinic changes later is said on the coach page
+    if sync is not None:  # the plan romcam starts with; one the clinic changes later goes to the running coach
         sync.note_plan_in_use()
+        if live_service.worker is not None:
+            sync.on_plan_change = live_service.worker.follow_plan
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -20,6 +20,15 @@ def _not_linked(conn: HTTPConnection, scope: Scope) -> None:
         raise ConflictError(f"this plan is managed by your PT at {sync.link.clinic}: ask them to change it")
 
 
+def _coach_follows(conn: HTTPConnection, scope: Scope) -> None:
+    """After the commit: the running live coach takes the local patient's new plan (between sets; a safer limit
+    at once: docs/live.md "The PT changes the plan"). Event-driven, not polled."""
+    live = getattr(conn.app.state, "live", None)
+    worker = getattr(live, "worker", None)
+    if worker is not None and scope.patient.is_local:
+        worker.follow_plan()
+
+
 @router.get("/patients/{patient_id}/prescriptions", response_model=list[PrescriptionPublic])
 def list_prescriptions(scope: PlanDep) -> list[dict]:
     return [service.prescription_public(rx, v) for rx, v in service.active_prescriptions(scope.db, scope.patient)]
@@ -29,6 +38,7 @@ def list_prescriptions(scope: PlanDep) -> list[dict]:
 def create_prescription(body: PrescriptionIn, scope: PatientDep, conn: HTTPConnection) -> dict:
     _not_linked(conn, scope)
     rx = service.create_prescription(scope.db, scope.patient, body.model_dump())
+    _coach_follows(conn, scope)
     return service.prescription_public(rx, service.current_version(scope.db, rx))
 
 
@@ -36,6 +46,7 @@ def create_prescription(body: PrescriptionIn, scope: PatientDep, conn: HTTPConne
 def update_prescription(body: PrescriptionIn, scope: PrescriptionDep, conn: HTTPConnection) -> dict:
     _not_linked(conn, scope)
     rx = service.update_prescription(scope.db, scope.prescription, body.model_dump())
+    _coach_follows(conn, scope)
     return service.prescription_public(rx, service.current_version(scope.db, rx))
 
 
@@ -49,4 +60,5 @@ def prescription_versions(scope: PrescriptionDep) -> list[dict]:
 def delete_prescription(scope: PrescriptionDep, conn: HTTPConnection) -> Response:
     _not_linked(conn, scope)
     service.deactivate_prescription(scope.db, scope.prescription)
+    _coach_follows(conn, scope)
     return Response(status_code=204)

@@ -138,6 +138,8 @@ def finish_set(db: DB, *, set_id: uuid.UUID, set_doc: dict[str, Any]) -> None:
     for j, r in enumerate(s.reps):
         db.add(Rep(id=rep_id_of(set_id, j), set_id=set_id, position=j, **r.model_dump()))
     row.fps, row.frames, row.view_ok_fraction = s.fps, s.frames, s.view_ok_fraction
+    if s.prescription_id is not None and s.prescription_id == row.prescription_id:
+        row.prescription_version = s.prescription_version  # a safer limit took over during the set (live.md)
     row.best_angle, row.min_angle, row.max_angle = s.best_angle, s.min_angle, s.max_angle
     row.reps_full = sum(1 for r in s.reps if not r.partial)
     row.reps_partial = sum(1 for r in s.reps if r.partial)

@@ -94,5 +94,6 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
 
 def plan_signature(db: DB, local_patient_id: uuid.UUID) -> frozenset[tuple[uuid.UUID, int]]:
     """The local patient's active prescriptions and their versions: what the live coach reads when it starts."""
-    return frozenset(db.execute(select(Prescription.id, Prescription.current_version)
-                                .where(Prescription.patient_id == local_patient_id, Prescription.active)).tuples())
+    rows = db.execute(select(Prescription.id, Prescription.current_version)
+                      .where(Prescription.patient_id == local_patient_id, Prescription.active))
+    return frozenset((rx_id, version) for rx_id, version in rows)  # Result.tuples() is deprecated in SQLAlchemy 2.1

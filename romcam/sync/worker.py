@@ -134,8 +134,10 @@ class SyncWorker:
         self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
-        self.plan_in_use: frozenset[tuple[uuid.UUID, int]] | None = None  # the plan the coach started with
-        self.plan_changed_at: datetime | None = None
+        self.plan_in_use: frozenset[tuple[uuid.UUID, int]] | None = None  # the plan the live coach follows
+        self.plan_changed_at: datetime | None = None  # the last pull that changed it (since romcam started)
+        # the running coach takes a plan a pull changed (CaptureWorker.follow_plan; set by create_app)
+        self.on_plan_change: Callable[[], object] | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -206,21 +208,26 @@ class SyncWorker:
         with self.store.session() as db:
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
                                device=device, now=now, recorded_before=self.recorded_before)
-            if self.plan_in_use is not None:  # the coach keeps the plan it started with until the next start
-                changed = plan_signature(db, self.store.local_patient_id) != self.plan_in_use
-                if not changed:
-                    self.plan_changed_at = None
-                elif self.plan_changed_at is None:
-                    self.plan_changed_at = now
+            changed = False
+            if self.plan_in_use is not None:  # the running coach follows the plan: it is told of a change
+                signature = plan_signature(db, self.store.local_patient_id)
+                if signature != self.plan_in_use:
+                    self.plan_in_use, self.plan_changed_at, changed = signature, now, True
             if state.last_error.startswith(("could not get your plan", "cannot reach", f"{self.link.clinic} ")):
                 state.last_error, state.last_error_at = "", None  # the clinic answers again
                 db.commit()
         self._failures = 0
+        if changed and self.on_plan_change is not None:  # after the commit: the coach reads what is stored
+            try:
+                self.on_plan_change()
+            except Exception:  # the coach's trouble must not stop the uploads; the log says what it was
+                log.exception("sync: the live coach could not take the new plan")
         return True
 
     def note_plan_in_use(self) -> None:
         """Remember the plan the live coach read as romcam started: a later pull that changes it (the PT
-        edited, ended or added a prescription) is said on the page until romcam starts again."""
+        edited, ended or added a prescription) is handed to the running coach (``on_plan_change``) and said
+        on the link panel (``plan_changed_at``)."""
         with self.store.session() as db:
             self.plan_in_use = plan_signature(db, self.store.local_patient_id)
 

@@ -1481,8 +1481,27 @@
     if ("recording_problem" in s) renderSaving(s.recording_problem);
     // a picture lost or ended: no note on keeping up, at once
     if ("pace_problem" in s) renderPace(s.pace, s.pace_problem, { now: s.state === "done" || s.state === "source_lost" });
+    // the plan as the coach follows it now: the PT's changes come in between sets (docs/live.md)
+    if (Array.isArray(s.plan) && app.planKnown) app.plan = s.plan;
+    if ("plan_change" in s) renderPlanChange(s.plan_change);
     renderPlan();
     renderControls();
+  }
+
+  /** "Your PT changed your plan: shoulder flexion: safe maximum now 120°." Shown while romcam runs, said once
+   * (voice on) when it comes — not again for a page opened or reloaded after it. */
+  function renderPlanChange(change) {
+    const node = $("plan-change");
+    const first = app.planChangeSeen === undefined;
+    if (!change || !change.text) {
+      node.hidden = true;
+      app.planChangeSeen = app.planChangeSeen || 0;
+      return;
+    }
+    setText(node, change.text);
+    node.hidden = false;
+    if (!first && change.id !== app.planChangeSeen) utter(change.text, false);
+    app.planChangeSeen = change.id;
   }
 
   async function refreshStatus() {
@@ -1540,7 +1559,7 @@
   let planKey = "";
   function renderPlan() {
     const index = app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : 0;
-    const key = JSON.stringify([app.planKnown, app.plan.length, index, app.state === "done"]);
+    const key = JSON.stringify([app.planKnown, app.plan, index, app.state === "done"]);
     if (key === planKey) return;
     planKey = key;
     const list = $("plan-list");

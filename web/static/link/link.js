@@ -59,12 +59,12 @@
       + "Please set the date and time (or ask whoever helps you with the computer).");
   }
 
-  /** The PT changed the plan after romcam started: the coach still shows the one it started with. */
+  /** The PT changed the plan after romcam started: the running coach follows it (docs/live.md). */
   function planNote(s) {
     if (!s.plan_changed_at) return null;
-    return el("p", { id: "link-plan", class: "link-error", role: "alert" },
-      `Your physical therapist changed your exercise plan (${when(s.plan_changed_at)}). The coach still shows the `
-      + "old plan: close romcam and start it again (or ask whoever helps you) to exercise with the new one.");
+    return el("p", { id: "link-plan", class: "link-note", role: "status" },
+      `Your physical therapist changed your exercise plan (${when(s.plan_changed_at)}). The coach follows the new `
+      + "plan from the next exercise; a lower safe limit counts at once.");
   }
 
   /** Where the uploads stand, in words that are true together: nothing is "all sent" before anything was
