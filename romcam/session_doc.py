@@ -219,6 +219,7 @@ class SetDoc(BaseModel):
                 raise field_errors([(("reps", i, "hold_s"), f"reps[{i}] holds {r.hold_s} s but lasts "
                                      f"{r.end - r.start:g} s", r.hold_s)])
         self._reps_in_samples(which)
+        self._below_target_agrees(which)
         if self.max_angle is None or self.min_angle is None:
             missing = "max_angle" if self.max_angle is None else "min_angle"
             raise field_errors([(missing, "a set with reps needs its max_angle and min_angle", None)])
@@ -230,6 +231,28 @@ class SetDoc(BaseModel):
         if self.min_angle > bottom + ROUNDING_DEG:
             raise field_errors([("min_angle", f"min_angle {self.min_angle}° is above a rep's min_angle ({bottom}°): "
                                  "the set's extremes must take in its reps'", self.min_angle)])
+
+    def _below_target_agrees(self, which: str) -> None:
+        """A rep's ``below_target`` (the session page's "short of the target") says what its angles say against the
+        set's ``target`` (the one ``romcam analyze`` or the live coach judged it by, kept with the summary), give or
+        take the rounding of the angles: a rep 10° short of the target sent as reaching it would hide the shortfall
+        from the PT. Null (not known, or no target) is never contradicted."""
+        target = (self.model_extra or {}).get("target")
+        if isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target):
+            return
+        works = default_catalog().get(self.exercise).works
+        for i, r in enumerate(self.reps):
+            if r.below_target is None:
+                continue
+            end, name = (r.max_angle, "max_angle") if works == "max" else (r.min_angle, "min_angle")
+            short = end < target - ROUNDING_DEG if works == "max" else end > target + ROUNDING_DEG
+            there = end >= target + ROUNDING_DEG if works == "max" else end <= target - ROUNDING_DEG
+            if (short and r.below_target is False) or (there and r.below_target is True):
+                said = "reached" if r.below_target is False else "fell short of"
+                raise field_errors([(("reps", i, "below_target"), f"in {which}, reps[{i}] says it {said} the target "
+                                     f"({target:g}°), but its {name} is {end:g}° — below_target is whether the rep "
+                                     "fell short of the set's target: true, false, or null when not known",
+                                     r.below_target)])
 
     def _reps_in_samples(self, which: str) -> None:
         """Each rep lies within the set's samples (its times are times of its samples) and its furthest angle is

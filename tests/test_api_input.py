@@ -251,6 +251,9 @@ def _break(doc: dict, how: str) -> None:
                 x["angle"] = None
     elif how == "peak_not_in_samples":  # a rep claiming 150° where its samples never passed ~110°
         reps[0]["max_angle"] = s["max_angle"] = 150.0
+    elif how == "below_target_hidden":  # a rep 30° short of the target sent as reaching it
+        s["target"] = reps[0]["max_angle"] + 30.0
+        reps[0]["below_target"] = False
     elif how == "set_before_session":
         s["started_at"] = (datetime.fromisoformat(doc["started_at"]) - timedelta(hours=3)).isoformat()
     elif how == "set_after_session":
@@ -280,6 +283,8 @@ BREAKS = {"max_300": ("beyond what the knee can do", ["max_angle"]),
           "rep_unmeasured": ("reps[0] (0.5 to 3.5 s) has no measured sample", ["reps", 0, "start"]),
           "peak_not_in_samples": ("reps[0] max_angle 150.0° is not in its own samples: the highest measured between "
                                   "its start (0.5 s) and end (3.5 s) is 109.6°", ["reps", 0, "max_angle"]),
+          "below_target_hidden": ("reps[0] says it reached the target (139.6°), but its max_angle is 109.6°",
+                                  ["reps", 0, "below_target"]),
           "set_before_session": ("sets[0] (knee_flexion, right) starts at", ["started_at"]),
           "set_after_session": ("after its session ended", ["started_at"])}
 
@@ -306,7 +311,8 @@ def test_the_sets_romcam_itself_makes_pass(api: TestClient) -> None:
 
 
 def test_what_the_analysis_makes_of_rough_signals_passes() -> None:
-    """Reps one after the other, within their samples, each reaching its peak in them: true of every set romcam's
+    """Reps one after the other, within their samples, each reaching its peak in them and its below_target agreeing
+    with the target: true of every set romcam's
     own analysis writes (the same ``summarize`` the live coach's final analysis runs), on noisy signals with pose
     glitches, lost frames and a drifting rest, at camera rates from 5 to 30 frames a second."""
     from romcam.analysis import summarize
@@ -329,7 +335,8 @@ def test_what_the_analysis_makes_of_rough_signals_passes() -> None:
         angle = np.clip(angle, knee.possible.min, knee.possible.max)
         samples = [Sample(i, float(a), float(b), 0.9, True, 5.0, None)
                    for i, (a, b) in enumerate(zip(t, angle, strict=True))]
-        doc = summarize(knee, "right", samples, fps=fps, video="rough.mp4", frames=t.size).to_document()
+        doc = summarize(knee, "right", samples, fps=fps, video="rough.mp4", frames=t.size,
+                        target=float(rng.uniform(20.0, 130.0))).to_document()
         checked += len(SetDoc.model_validate(set_from_analysis(doc, mode="active", posture="seated")).reps)
     assert checked > 300
 
