@@ -267,7 +267,7 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     returned analysis covers the frames before the break and carries the error in ``error``.
     """
     from .pose import PoseEstimator
-    from .source import VideoFileSource, prefetched
+    from .source import VideoFileSource, prefetched, skipped_warning
 
     motion = get_motion(exercise)
     if side not in ("left", "right"):
@@ -301,6 +301,8 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
             error = exc
         fps = source.fps
         model = estimator.model_path.name
+        skipped = skipped_warning(Path(path).name, source.frames_skipped, source.frame_count or 0, fps) \
+            if source.frames_skipped else None
     if samples and not any(s.has_subject for s in samples):
         if error is not None:  # the file broke before anyone could be measured: that is the news
             raise error
@@ -319,6 +321,8 @@ def analyze_video(path: str | os.PathLike[str], exercise: str, side: str = "left
     result.posture = posture
     result.safe_max, result.safe_min = safe_max, safe_min
     posture_setup(result, posture)
+    if skipped is not None:  # damaged in the middle: the times after the damage are early (romcam.source)
+        result.warnings.insert(0, skipped)
     result.subject = f"{selector}: {tracker.reason}" if tracker.reason else str(selector)
     result.subject_confirmed = tracker.confirmed if tracker.reason else None
     if tracker.reason and not tracker.confirmed:

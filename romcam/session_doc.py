@@ -25,6 +25,7 @@ import hashlib
 import json
 import math
 import uuid
+from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -47,6 +48,9 @@ MAX_SAMPLES = 1_000_000  # a set of 9 hours at 30 fps
 # engine drops raw readings beyond it, and the zero-phase smoothing overshoots a sudden step by a few degrees
 POSSIBLE_MARGIN_DEG = 15.0
 ROUNDING_DEG = 0.1  # angles in documents are rounded to 0.1°
+TIME_EPS_S = 0.0005  # times in documents are rounded to the millisecond
+# a set starts within its session: the laptop's clock may be stepped (set by the network) while a session runs
+SET_OUTSIDE_SESSION_S = 300.0
 
 
 def check_exercise(value: str) -> str:
@@ -188,20 +192,34 @@ class SetDoc(BaseModel):
                 beyond(("samples", i, "angle"), x.angle)
 
     def _reps_agree(self) -> None:
-        """The reps come in time order, each holds no longer than it lasts, and the set's extremes take in
-        every rep's (they are the extremes of the same samples): a summary that contradicts its reps would
-        show the PT a drop that never happened."""
+        """The reps come in time order, one after the other (a rep starts where the one before it ended, or
+        later), a whole rep lasts some time, each holds no longer than it lasts, lies within the set's samples
+        and reaches its furthest angle in them, and the set's extremes take in every rep's (they are the
+        extremes of the same samples): a summary that contradicts its reps or its samples would show the PT a
+        rep, a range or a drop that never happened."""
         if not self.reps:
             return
+        which = f"the {self.exercise} ({self.side}) set"
         for i, (a, b) in enumerate(zip(self.reps, self.reps[1:], strict=False)):
             if b.start < a.start:
-                raise field_errors([(("reps", i + 1, "start"), f"reps must be in time order: rep {i + 1} starts at "
-                                     f"{b.start} s, before rep {i} ({a.start} s)", b.start)])
+                raise field_errors([(("reps", i + 1, "start"), f"reps must be in time order: in {which}, reps[{i + 1}] "
+                                     f"starts at {b.start} s, before reps[{i}] ({a.start} s) — list the reps by their "
+                                     "start time", b.start)])
+            if b.start < a.end - TIME_EPS_S:
+                raise field_errors([(("reps", i + 1, "start"), f"reps overlap: in {which}, reps[{i + 1}] starts at "
+                                     f"{b.start} s, before reps[{i}] ends ({a.end} s) — a rep starts where the one "
+                                     "before it ended or later; send each rep's start and end as measured", b.start)])
         slack = 1.0 / self.fps + 0.01
         for i, r in enumerate(self.reps):
+            if not r.partial and r.end - r.start <= TIME_EPS_S:
+                raise field_errors([(("reps", i, "end"), f"in {which}, reps[{i}] lasts 0 s (start and end at "
+                                     f"{r.start} s): a whole rep is a movement out and back — give its end, or mark "
+                                     "it partial if the recording cut it off", r.end)])
             if r.hold_s > r.end - r.start + slack:
                 raise field_errors([(("reps", i, "hold_s"), f"reps[{i}] holds {r.hold_s} s but lasts "
                                      f"{r.end - r.start:g} s", r.hold_s)])
+        self._reps_in_samples(which)
+        self._below_target_agrees(which)
         if self.max_angle is None or self.min_angle is None:
             missing = "max_angle" if self.max_angle is None else "min_angle"
             raise field_errors([(missing, "a set with reps needs its max_angle and min_angle", None)])
@@ -213,6 +231,64 @@ class SetDoc(BaseModel):
         if self.min_angle > bottom + ROUNDING_DEG:
             raise field_errors([("min_angle", f"min_angle {self.min_angle}° is above a rep's min_angle ({bottom}°): "
                                  "the set's extremes must take in its reps'", self.min_angle)])
+
+    def _below_target_agrees(self, which: str) -> None:
+        """A rep's ``below_target`` (the session page's "short of the target") says what its angles say against the
+        set's ``target`` (the one ``romcam analyze`` or the live coach judged it by, kept with the summary), give or
+        take the rounding of the angles: a rep 10° short of the target sent as reaching it would hide the shortfall
+        from the PT. Null (not known, or no target) is never contradicted."""
+        target = (self.model_extra or {}).get("target")
+        if isinstance(target, bool) or not isinstance(target, int | float) or not math.isfinite(target):
+            return
+        works = default_catalog().get(self.exercise).works
+        for i, r in enumerate(self.reps):
+            if r.below_target is None:
+                continue
+            end, name = (r.max_angle, "max_angle") if works == "max" else (r.min_angle, "min_angle")
+            short = end < target - ROUNDING_DEG if works == "max" else end > target + ROUNDING_DEG
+            there = end >= target + ROUNDING_DEG if works == "max" else end <= target - ROUNDING_DEG
+            if (short and r.below_target is False) or (there and r.below_target is True):
+                said = "reached" if r.below_target is False else "fell short of"
+                raise field_errors([(("reps", i, "below_target"), f"in {which}, reps[{i}] says it {said} the target "
+                                     f"({target:g}°), but its {name} is {end:g}° — below_target is whether the rep "
+                                     "fell short of the set's target: true, false, or null when not known",
+                                     r.below_target)])
+
+    def _reps_in_samples(self, which: str) -> None:
+        """Each rep lies within the set's samples (its times are times of its samples) and its furthest angle is
+        one of them: a rep past the end of the recording, or a peak of 150° where the samples between its start
+        and end never passed 90°, is not a measurement. A set sent without samples is not checked here."""
+        if not self.samples:
+            return
+        first, last = self.samples[0].t, self.samples[-1].t
+        slack = 1.0 / self.fps + 0.01  # times go through float32 on a laptop (romcam.store.blob)
+        works = default_catalog().get(self.exercise).works
+        times = [x.t for x in self.samples]  # in time order (checked above)
+        for i, r in enumerate(self.reps):
+            if r.start < first - slack:
+                raise field_errors([(("reps", i, "start"), f"in {which}, reps[{i}] starts at {r.start} s, before the "
+                                     f"set's first sample ({first} s): a rep lies within the samples it was measured "
+                                     "on — send the samples with it, or the rep's times on their clock", r.start)])
+            if r.end > last + slack:
+                raise field_errors([(("reps", i, "end"), f"in {which}, reps[{i}] ends at {r.end} s, after the set's "
+                                     f"last sample ({last} s): a rep lies within the samples it was measured on — "
+                                     "send the samples with it, or the rep's times on their clock", r.end)])
+            lo, hi = bisect_left(times, r.start - TIME_EPS_S), bisect_right(times, r.end + TIME_EPS_S)
+            seen = [x.angle for x in self.samples[lo:hi] if x.angle is not None]
+            if not seen:
+                raise field_errors([(("reps", i, "start"), f"in {which}, reps[{i}] ({r.start} to {r.end} s) has no "
+                                     "measured sample: a rep is measured on the samples between its start and end",
+                                     r.start)])
+            if works == "max" and r.max_angle > max(seen) + ROUNDING_DEG:
+                raise field_errors([(("reps", i, "max_angle"), f"in {which}, reps[{i}] max_angle {r.max_angle}° is "
+                                     f"not in its own samples: the highest measured between its start ({r.start} s) "
+                                     f"and end ({r.end} s) is {max(seen):g}° — a rep's peak is one of its samples",
+                                     r.max_angle)])
+            if works == "min" and r.min_angle < min(seen) - ROUNDING_DEG:
+                raise field_errors([(("reps", i, "min_angle"), f"in {which}, reps[{i}] min_angle {r.min_angle}° is "
+                                     f"not in its own samples: the lowest measured between its start ({r.start} s) "
+                                     f"and end ({r.end} s) is {min(seen):g}° — a rep's peak is one of its samples",
+                                     r.min_angle)])
 
     @property
     def works(self) -> str:
@@ -256,6 +332,20 @@ class SessionDoc(CheckedInput):
     def _times(self) -> SessionDoc:
         if self.ended_at is not None and self.ended_at < self.started_at:
             raise field_errors([("ended_at", "ended_at is before started_at", self.ended_at)])
+        slack = timedelta(seconds=SET_OUTSIDE_SESSION_S)
+        for i, s in enumerate(self.sets):
+            if s.started_at is None:
+                continue
+            which = f"sets[{i}] ({s.exercise}, {s.side})"
+            if s.started_at < self.started_at - slack:
+                raise field_errors([(("sets", i, "started_at"), f"{which} starts at {s.started_at.isoformat()}, before "
+                                     f"its session ({self.started_at.isoformat()}): a set is done during its session "
+                                     "— check the set's started_at and the session's", s.started_at)])
+            if self.ended_at is not None and s.started_at > self.ended_at + slack:
+                raise field_errors([(("sets", i, "started_at"), f"{which} starts at {s.started_at.isoformat()}, after "
+                                     f"its session ended ({self.ended_at.isoformat()}): a set is done during its "
+                                     "session — check the set's started_at and the session's ended_at",
+                                     s.started_at)])
         return self
 
     def canonical_json(self) -> str:

@@ -31,6 +31,13 @@ READ_RETRY_S = 0.02  # a live source's failed read is tried again after this lon
 # a stream URL that answers nothing (a camera out of Wi-Fi range, a stalled connection): OpenCV's FFmpeg
 # would wait 30 s to open it or for its next picture, with the last angle on the coach's page as if live
 STREAM_OPEN_TIMEOUT_S = 10.0
+# A file with damaged data in its middle (an AVI whose bytes were overwritten): OpenCV's FFmpeg skips the frames it
+# cannot read, resynchronises after them and numbers the frames that follow on from the last good one, so their
+# times (CAP_PROP_POS_MSEC, POS_FRAMES and PTS alike) come early by as much as was skipped, silently. Only the
+# container's frame count tells: frames it counts that were never read. Skipped frames worth this much time or more
+# (the rep detector's confirmation time, romcam.reps.CONFIRM_S) are said (``frames_skipped``).
+SKIPPED_WARN_S = 0.2
+SKIPPED_WARN_FRAMES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,10 @@ class VideoFileSource:
 
     Raises :class:`SourceNotFoundError` for a missing path, :class:`NotAVideoError` for a file
     OpenCV cannot decode, and :class:`CorruptVideoError` (after yielding every frame it could
-    decode) when the file stops well short of the frame count its header promises.
+    decode) when the file stops well short of the frame count its header promises. A file read to
+    its end with fewer frames than its header counts (damaged in the middle: OpenCV skipped frames
+    and the times of those after them are early) sets ``frames_skipped``, once read
+    (:data:`SKIPPED_WARN_S`; :func:`skipped_warning` says it).
 
     ``loop=True`` plays the file again from its start each time it ends, for ever (a demo, a
     memory benchmark): frame indices and times keep increasing across the restarts, one frame
@@ -92,6 +102,7 @@ class VideoFileSource:
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count: int | None = count if count > 0 else None
         self.frames_read = 0
+        self.frames_skipped = 0  # frames the header counts that a whole pass did not read (0: none, or too few)
         self.loop = loop
         self.loops = 0  # how many times a looping file restarted
 
@@ -137,6 +148,9 @@ class VideoFileSource:
                 f"({index / self.fps:.1f} s) — the file is truncated or damaged; results cover "
                 "only the part before the break"
             )
+        missing = (self.frame_count or 0) - index
+        if missing >= SKIPPED_WARN_FRAMES and missing / self.fps >= SKIPPED_WARN_S:
+            self.frames_skipped = max(self.frames_skipped, missing)
 
     def close(self) -> None:
         self._cap.release()
@@ -146,6 +160,15 @@ class VideoFileSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def skipped_warning(name: str, skipped: int, frame_count: int, fps: float) -> str:
+    """What a file with ``skipped`` of its ``frame_count`` frames unread means for its measurement, in words."""
+    seconds = skipped / fps
+    return (f"{name} could not be read in full: {skipped} of its {frame_count} frames ({seconds:.1f} s) are damaged "
+            f"and were skipped, so the times after the damage are up to {seconds:.1f} s early and a rep there may be "
+            "missed, cut short or joined to the next — copy the video again from the camera or phone, or record "
+            "it again")
 
 
 class CameraSource:

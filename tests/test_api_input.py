@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from auth_fixtures import Clinic, clinic  # noqa: F401 (fixture)
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
@@ -236,6 +237,27 @@ def _break(doc: dict, how: str) -> None:
         s["exercise"] = "knee_extension"  # done seated
     elif how == "reps_without_extremes":
         s["max_angle"] = None
+    elif how == "reps_overlap":  # rep 2 starts half a second before rep 1 ends
+        reps[1]["start"] = reps[0]["end"] - 0.5
+    elif how == "rep_zero_length":
+        reps[0]["start"] = reps[0]["peak"] = reps[0]["end"] = 2.0
+    elif how == "rep_after_samples":  # the recording ends before the last rep does
+        s["samples"] = [x for x in s["samples"] if x["t"] <= reps[-1]["end"] - 1.0]
+    elif how == "rep_before_samples":
+        s["samples"] = [x for x in s["samples"] if x["t"] >= reps[0]["start"] + 0.5]
+    elif how == "rep_unmeasured":
+        for x in s["samples"]:
+            if reps[0]["start"] <= x["t"] <= reps[0]["end"]:
+                x["angle"] = None
+    elif how == "peak_not_in_samples":  # a rep claiming 150° where its samples never passed ~110°
+        reps[0]["max_angle"] = s["max_angle"] = 150.0
+    elif how == "below_target_hidden":  # a rep 30° short of the target sent as reaching it
+        s["target"] = reps[0]["max_angle"] + 30.0
+        reps[0]["below_target"] = False
+    elif how == "set_before_session":
+        s["started_at"] = (datetime.fromisoformat(doc["started_at"]) - timedelta(hours=3)).isoformat()
+    elif how == "set_after_session":
+        s["started_at"] = (datetime.fromisoformat(doc["ended_at"]) + timedelta(hours=3)).isoformat()
     else:
         raise AssertionError(how)
 
@@ -251,7 +273,20 @@ BREAKS = {"max_300": ("beyond what the knee can do", ["max_angle"]),
           "reps_reversed": ("reps must be in time order", ["reps", 1, "start"]),
           "hold_longer_than_rep": ("holds 80000.0 s", ["reps", 0, "hold_s"]),
           "posture": ("is done seated, not standing", ["posture"]),
-          "reps_without_extremes": ("needs its max_angle and min_angle", ["max_angle"])}
+          "reps_without_extremes": ("needs its max_angle and min_angle", ["max_angle"]),
+          "reps_overlap": ("reps overlap: in the knee_flexion (right) set, reps[1] starts at 3.0 s, before reps[0] "
+                           "ends (3.5 s)", ["reps", 1, "start"]),
+          "rep_zero_length": ("reps[0] lasts 0 s", ["reps", 0, "end"]),
+          "rep_after_samples": ("reps[2] ends at 9.5 s, after the set's last sample (8.467 s)", ["reps", 2, "end"]),
+          "rep_before_samples": ("reps[0] starts at 0.5 s, before the set's first sample (1.0 s)",
+                                 ["reps", 0, "start"]),
+          "rep_unmeasured": ("reps[0] (0.5 to 3.5 s) has no measured sample", ["reps", 0, "start"]),
+          "peak_not_in_samples": ("reps[0] max_angle 150.0° is not in its own samples: the highest measured between "
+                                  "its start (0.5 s) and end (3.5 s) is 109.6°", ["reps", 0, "max_angle"]),
+          "below_target_hidden": ("reps[0] says it reached the target (139.6°), but its max_angle is 109.6°",
+                                  ["reps", 0, "below_target"]),
+          "set_before_session": ("sets[0] (knee_flexion, right) starts at", ["started_at"]),
+          "set_after_session": ("after its session ended", ["started_at"])}
 
 
 @pytest.mark.parametrize("how", list(BREAKS))
@@ -273,6 +308,37 @@ def test_the_sets_romcam_itself_makes_pass(api: TestClient) -> None:
     pid = _patient(api)
     for peak in (30.0, 60.0, 140.0, 160.0):
         assert api.post("/api/sessions", json=_doc(pid, peak=peak)).status_code == 201, peak
+
+
+def test_what_the_analysis_makes_of_rough_signals_passes() -> None:
+    """Reps one after the other, within their samples, each reaching its peak in them and its below_target agreeing
+    with the target: true of every set romcam's
+    own analysis writes (the same ``summarize`` the live coach's final analysis runs), on noisy signals with pose
+    glitches, lost frames and a drifting rest, at camera rates from 5 to 30 frames a second."""
+    from romcam.analysis import summarize
+    from romcam.catalog import default_catalog
+    from romcam.measure import Sample
+    from romcam.session_doc import SetDoc, set_from_analysis
+
+    rng = np.random.default_rng(7)
+    knee = default_catalog().get("knee_flexion")
+    checked = 0
+    for _ in range(60):
+        fps = float(rng.choice([5.0, 10.0, 15.0, 30.0]))
+        t = np.sort(np.arange(int(rng.integers(40, 600))) / fps + rng.uniform(0, 0.3 / fps))
+        period, peak = rng.uniform(1.5, 6.0), rng.uniform(25.0, 130.0)
+        angle = 5.0 + rng.uniform(-4, 4) * t / t[-1] + peak * (1 - np.cos(2 * np.pi * t / period)) / 2
+        angle += rng.normal(0, rng.uniform(0.2, 4.0), t.size)
+        glitch = rng.random(t.size) < 0.05
+        angle[glitch] += rng.normal(0, 40.0, int(glitch.sum()))
+        angle[rng.random(t.size) < rng.uniform(0, 0.3)] = np.nan
+        angle = np.clip(angle, knee.possible.min, knee.possible.max)
+        samples = [Sample(i, float(a), float(b), 0.9, True, 5.0, None)
+                   for i, (a, b) in enumerate(zip(t, angle, strict=True))]
+        doc = summarize(knee, "right", samples, fps=fps, video="rough.mp4", frames=t.size,
+                        target=float(rng.uniform(20.0, 130.0))).to_document()
+        checked += len(SetDoc.model_validate(set_from_analysis(doc, mode="active", posture="seated")).reps)
+    assert checked > 300
 
 
 @pytest.mark.parametrize("change, loc", [

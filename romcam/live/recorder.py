@@ -80,6 +80,7 @@ class _SetJournal:
     works: str
     begun: bool = False
     reps: dict[int, dict[str, Any]] = field(default_factory=dict)  # counted reps not stored yet, by position
+    latest: dict[int, dict[str, Any]] = field(default_factory=dict)  # each rep as last given, stored or not
     samples: dict[str, Any] | None = None  # the latest live_store.put_samples arguments not stored yet
     final: dict[str, Any] | None = None  # the set document from the final analysis ...
     finished: bool = False  # ... and whether it is stored
@@ -288,8 +289,19 @@ class Recorder:
         r = dict(rep)
         for key in ("start", "peak", "end"):
             r[key] = max(0.0, float(r[key]) - self._set_t0)
+        # a counted rep is stored at once, from the moment the one before it was counted (provisional); the final
+        # rep before it, known later, may end after that moment: the reps never overlap (a set whose reps overlap
+        # is refused by romcam.session_doc, and a session stopped by a crash keeps its provisional reps)
+        before = s.latest.get(position - 1)
+        if before is not None and r["start"] < before["end"] < r["end"]:
+            r["start"] = before["end"]
         r["peak"] = min(max(r["peak"], r["start"]), r["end"])
-        s.reps[position] = r
+        s.reps[position] = s.latest[position] = r
+        after = s.latest.get(position + 1)
+        if after is not None and after["start"] < r["end"] < after["end"]:
+            after = dict(after, start=r["end"])
+            after["peak"] = min(max(after["peak"], after["start"]), after["end"])
+            s.reps[position + 1] = s.latest[position + 1] = after
         self.flush()
 
     def end_set(self) -> dict[str, Any] | None:
