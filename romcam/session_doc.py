@@ -49,6 +49,7 @@ MAX_SAMPLES = 1_000_000  # a set of 9 hours at 30 fps
 POSSIBLE_MARGIN_DEG = 15.0
 ROUNDING_DEG = 0.1  # angles in documents are rounded to 0.1°
 TIME_EPS_S = 0.0005  # times in documents are rounded to the millisecond
+OVERLAP_FRAMES_OK = 4  # reps of older laptops' crash-saved sets may overlap by this many frames (_reps_agree)
 # a set starts within its session: the laptop's clock may be stepped (set by the network) while a session runs
 SET_OUTSIDE_SESSION_S = 300.0
 
@@ -200,12 +201,16 @@ class SetDoc(BaseModel):
         if not self.reps:
             return
         which = f"the {self.exercise} ({self.side}) set"
+        # the live recorder of earlier builds stored a counted rep from when the one before it was counted, and
+        # that rep's final end could come 1-4 frames later: a session a crash stopped mid-set keeps such an
+        # overlap, taken here (a few frames move no angle a PT reads); anything longer is not a measurement
+        overlap_ok = OVERLAP_FRAMES_OK / self.fps + TIME_EPS_S
         for i, (a, b) in enumerate(zip(self.reps, self.reps[1:], strict=False)):
             if b.start < a.start:
                 raise field_errors([(("reps", i + 1, "start"), f"reps must be in time order: in {which}, reps[{i + 1}] "
                                      f"starts at {b.start} s, before reps[{i}] ({a.start} s) — list the reps by their "
                                      "start time", b.start)])
-            if b.start < a.end - TIME_EPS_S:
+            if b.start < a.end - overlap_ok:
                 raise field_errors([(("reps", i + 1, "start"), f"reps overlap: in {which}, reps[{i + 1}] starts at "
                                      f"{b.start} s, before reps[{i}] ends ({a.end} s) — a rep starts where the one "
                                      "before it ended or later; send each rep's start and end as measured", b.start)])
