@@ -75,7 +75,10 @@ def _box_centre(subject: dict) -> np.ndarray:
 
 
 def _click(pg, point: np.ndarray) -> None:  # type: ignore[no-untyped-def]
-    """Click the picture at a normalized image point (the <img> letterboxes it: object-fit contain)."""
+    """Click the picture at a normalized image point (the <img> letterboxes it: object-fit contain). The
+    picture is brought into view first, as a person would scroll back to it: Tab to the buttons below it may
+    have scrolled it partly out of the window."""
+    pg.locator("#video").evaluate("(v) => v.scrollIntoView({block: 'center'})")
     box = pg.locator("#video").bounding_box()
     scale = min(box["width"] / SPEC.width, box["height"] / SPEC.height)
     w, h = SPEC.width * scale, SPEC.height * scale
