@@ -145,9 +145,9 @@
     panel.hidden = false;
     const key = JSON.stringify([s.confirmed, s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
                                 s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
-    if ((!s.confirmed || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
+    if ((s.confirmed === false || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
-    if (!s.confirmed) unconfirmed(s);
+    if (s.confirmed === false) unconfirmed(s);
     else if (s.consent) statusLine(s);
     else if (panel.dataset.dismissed === "true") notSharing(s);
     else if (panel.dataset.view !== "consent") consentPanel(s); // not rebuilt while the patient reads it
