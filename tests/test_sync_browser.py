@@ -111,10 +111,10 @@ def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -
         laptop.record(2)
         wait_for("2 sessions waiting", lambda: laptop.status()["waiting"] == 2)
         expect(pg.locator("#link-status")).to_contain_text("2 sessions kept on this laptop", timeout=15_000)
-        assert laptop.status()["recorded_while_off"] == 2
         pg.click("#link-ask")
         expect(panel).to_contain_text("If you say yes, 2 sessions recorded while sharing was off will be sent.")
         assert "from before" not in panel.inner_text()
+        assert laptop.status()["recorded_while_off"] == 2
 
 
 def test_a_laptop_given_another_patients_token_waits_for_the_clinic_before_naming_anyone(
