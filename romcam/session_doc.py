@@ -17,6 +17,12 @@ dropped: it is not stored (the set's prescription holds the limits, and the rep 
 out of the canonical form. The limits analyze used (``safe_max``, ``safe_min``: angles or null, the minimum
 below the maximum) and the set's ``past_safe`` are kept with the set's summary, as its ``target`` is; a set
 filed under no prescription is judged against them (:func:`romcam.safe_limits.set_limits`).
+
+``clock_off_s`` (optional, whole seconds) is how far the sending laptop's clock was ahead of the clinic's
+(negative: behind) when it sent the session, set by the laptop's sync when beyond 5 minutes
+(docs/sync.md): the session's times are the laptop's, and the clinic says so next to them
+(:func:`clock_note`). The canonical form leaves it out when absent, so a document without it hashes as
+before the field existed.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from .catalog import Motion, default_catalog
 from .input_checks import STRICT, CheckedInput, PastTime, Uuid, field_errors
 
 SCHEMA = "romcam.session/1"
+CLOCK_OFF_MAX_S = 100 * 366 * 86_400  # a clock battery gone flat reads 1970 or 2000: still said, not refused
 Side = Literal["left", "right"]
 Mode = Literal["active", "active_assisted", "passive"]
 Posture = Literal["standing", "seated", "lying"]
@@ -332,6 +339,9 @@ class SessionDoc(CheckedInput):
     model: str = Field("", max_length=200)
     romcam_version: str = Field("", max_length=40)
     sets: list[SetDoc] = Field(default_factory=list, max_length=200)
+    clock_off_s: int | None = Field(None, ge=-CLOCK_OFF_MAX_S, le=CLOCK_OFF_MAX_S,
+                                    description="the sending laptop's clock less the clinic's when it sent this "
+                                    "session (seconds; negative: behind); absent within 5 minutes")
 
     @model_validator(mode="after")
     def _times(self) -> SessionDoc:
@@ -357,6 +367,8 @@ class SessionDoc(CheckedInput):
         """The document as hashed and uploaded: sorted keys, no spaces, ``peak_seen`` left out where
         true (the default), so documents from before the field existed keep their hash."""
         doc = self.model_dump(mode="json", by_alias=True)
+        if doc["clock_off_s"] is None:
+            del doc["clock_off_s"]
         for s in doc["sets"]:
             for r in s["reps"]:
                 if r["peak_seen"]:
@@ -417,3 +429,17 @@ def from_analysis(document: dict[str, Any], *, patient_id: uuid.UUID, mode: str 
     source = source or f"video {Path(document.get('video') or '').name}"
     return session_document([one], patient_id=patient_id, started_at=started_at, source=source[:200],
                             status=status, demo=demo, model=document.get("model", ""), session_id=session_id)
+
+
+def clock_note(off_s: float | None) -> str | None:
+    """What the PT reads next to a session's times when the laptop that sent it had its clock off from the
+    clinic's (``off_s``: the laptop's less the clinic's, seconds): "this laptop's clock was 26 hours behind
+    the clinic's when it sent this session" (minutes under 2 hours, hours under 2 days, then days; the same
+    sizes as the laptop's own panel); None when nothing was said."""
+    if off_s is None or off_s == 0:
+        return None
+    a = abs(off_s)
+    size = (f"{round(a / 86400)} days" if a >= 2 * 86400 else f"{round(a / 3600)} hours" if a >= 2 * 3600
+            else f"{round(a / 60)} minutes")
+    return (f"this laptop's clock was {size} {'behind' if off_s < 0 else 'ahead of'} the clinic's when it sent this "
+            "session: its times are the laptop's")

@@ -215,3 +215,75 @@ def test_a_new_patients_sessions_recorded_before_the_clinic_answers_are_theirs(t
     finally:
         laptop.close()
         clinic.close()
+
+
+def test_a_laptop_relinked_to_another_clinic_keeps_each_patients_sessions_apart_across_restarts(
+        tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The laptop moves from Ada at clinic A to Bob at clinic B (another URL, Bob's token), and romcam starts
+    three times while clinic B is out of reach, Bob exercising in between. Until B answers, the status names
+    no patient and no consent (not Ada's); once it answers, only Ada's unsent session is held, Bob's two reach
+    Bob's record at B, and clinic A gets nothing more. The start decided which sessions were the last
+    patient's, so the second restart took Bob's first session for Ada's."""
+    from romcam.store.models import Patient
+    from romcam.store.models import Session as SessionRow
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    clinic_a = ClinicSite(tmp_path / "a", postgres_server.new_database())
+    clinic_b = ClinicSite(tmp_path / "b", postgres_server.new_database())
+    with clinic_b.store.session() as db:
+        db.get(Patient, clinic_b.patient_id).name = "Bob Second"
+        db.commit()
+    laptop = Laptop(tmp_path, clinic_a)
+    try:
+        clinic_a.start()
+        laptop.start()
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.consent()
+        (ada_sent,) = laptop.record(1)
+        wait_for("Ada's first session at clinic A", lambda: ada_sent in clinic_a.sessions())
+        laptop.consent(False)
+        (ada_kept,) = laptop.record(1)  # recorded while Ada was not sharing: hers, never Bob's
+        wait_for("Ada's second session queued", lambda: laptop.status()["waiting"] == 1)
+        laptop.stop()
+
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic_b.url, "--token", clinic_b.token]
+        bobs: list[uuid.UUID] = []
+        for _ in range(3):  # clinic B is down through every one of these starts
+            laptop.start()
+            status = laptop.status()
+            assert status["clinic"] == f"127.0.0.1:{clinic_b.port}", status
+            assert status["patient_name"] == "" and status["consent"] is False, status  # not Ada's
+            assert status["confirmed"] is False, status
+            wait_for("clinic B out of reach", lambda: "cannot reach" in laptop.status()["last_error"])
+            if len(bobs) < 2:
+                bobs += laptop.record(1)
+                _wait_waiting(laptop, 1 + len(bobs))
+            laptop.stop()
+        laptop.start()
+        code, body = http("POST", laptop.url + "/api/link/consent", {"consent": True})
+        assert code == 409 and "has not answered" in body["detail"], body  # whose results it would share is unknown
+
+        clinic_b.start()
+        status = wait_for("clinic B's answer", lambda: (s := laptop.status())["confirmed"] and s, timeout=60)
+        assert status["patient_name"] == "Bob Second" and status["consent"] is False, status
+        assert status["held"] == 1 and status["waiting"] == 2, status
+        assert "1 session recorded for Ada Clinic" in status["last_error"], status
+        laptop.consent()
+        wait_for("Bob's sessions at clinic B", lambda: set(clinic_b.sessions()) == set(bobs), timeout=60)
+        time.sleep(1.5)  # a few more rounds: nothing else goes anywhere
+        with clinic_b.store.session() as db:
+            stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
+        assert stored == dict.fromkeys(bobs, clinic_b.patient_id), "Bob's sessions in Bob's record, none of Ada's"
+        assert set(clinic_a.sessions()) == {ada_sent}
+        with laptop.store.session() as db:
+            assert db.query(OutboxItem).filter_by(object_id=ada_kept).one().state == "held"
+        assert laptop.status()["waiting"] == 0
+    finally:
+        laptop.close()
+        clinic_a.close()
+        clinic_b.close()
+
+
+def _wait_waiting(laptop: Laptop, n: int) -> None:
+    wait_for(f"{n} sessions waiting", lambda: laptop.status()["waiting"] == n)

@@ -107,6 +107,54 @@ def test_consent_panel_gates_the_first_upload(tmp_path: Path, postgres_server) -
         expect(pg.locator("#link-status")).to_contain_text("Not sharing with")
         assert laptop.status()["consent"] is False
 
+        # recorded while sharing is off: where consent is given again, the panel says they will be sent
+        laptop.record(2)
+        wait_for("2 sessions waiting", lambda: laptop.status()["waiting"] == 2)
+        expect(pg.locator("#link-status")).to_contain_text("2 sessions kept on this laptop", timeout=15_000)
+        pg.click("#link-ask")
+        expect(panel).to_contain_text("If you say yes, 2 sessions recorded while sharing was off will be sent.")
+        assert "from before" not in panel.inner_text()
+        assert laptop.status()["recorded_while_off"] == 2
+
+
+def test_a_laptop_given_another_patients_token_waits_for_the_clinic_before_naming_anyone(
+        tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """Ada shared her results; the laptop is then linked with Bob's token while the clinic is out of reach.
+    Until the clinic answers, the panel must not go on "Sharing with" the clinic on Ada's consent (nor name
+    her): the link is new and unconfirmed. Once the clinic answers, Bob is asked."""
+    from datetime import UTC, datetime
+
+    from playwright.sync_api import expect
+
+    from romcam.store import accounts, service
+
+    with linked_coach(tmp_path, postgres_server) as site:
+        clinic, laptop = site.clinic, site.laptop
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.consent()
+        with clinic.store.session() as db:
+            bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
+            _, bobs_token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
+            db.commit()
+        laptop.stop()
+        clinic.stop()
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", bobs_token]
+        laptop.start()
+        pg = site.open_page()
+        panel = pg.locator("#link-panel")
+        expect(pg.locator("#link-status")).to_contain_text(
+            f"Linked to 127.0.0.1:{clinic.port}: waiting for it to answer")
+        expect(panel).to_contain_text("cannot reach")
+        text = panel.inner_text()
+        assert "Sharing with" not in text and "Ada" not in text, text
+        assert pg.locator("#link-withdraw").count() == 0 and pg.locator("#link-consent").count() == 0
+        status = laptop.status()
+        assert (status["confirmed"], status["consent"], status["patient_name"]) == (False, False, ""), status
+
+        clinic.start()
+        expect(panel).to_contain_text("Share your results with your physical therapist?", timeout=30_000)
+        assert laptop.status()["patient_name"] == "Bob Second"
+
 
 def test_a_laptop_clock_days_behind_the_clinics_is_said_on_the_panel(tmp_path: Path, postgres_server) -> None:  # noqa: F811
     """Sessions are dated by the laptop's clock: one 3 days behind (a flat CMOS battery) would file every
@@ -178,3 +226,53 @@ def test_a_plan_the_pt_changes_while_romcam_runs_is_said_on_the_page(tmp_path: P
         pg.wait_for_timeout(2500)  # a few plan pulls (every second here)
         assert site.laptop.status()["plan_changed_at"] is None
         assert pg.locator("#link-plan").count() == 0
+
+
+def test_a_session_from_a_laptop_a_day_behind_reaches_the_pt_marked(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """A laptop whose clock is 26 hours behind the clinic's (faketime) dates its sessions a day early: the PT
+    must not read that date as true. The session carries the offset the laptop measured when it sent it, the
+    clinic stores it, and the PT's session list, session page and CSV say it next to the (uncorrected) times."""
+    import csv
+    import io
+
+    from playwright.sync_api import expect
+    from sync_fixtures import PASSWORD
+
+    from romcam.store.models import Session as SessionRow
+
+    note = ("this laptop's clock was 26 hours behind the clinic's when it sent this session: its times are the "
+            "laptop's")
+    with linked_coach(tmp_path, postgres_server, faketime_env("-26h")) as site:
+        clinic, laptop = site.clinic, site.laptop
+        wait_for("the clinic's clock heard", lambda: laptop.status()["clock_off_s"], timeout=30)
+        laptop.consent()
+        (sid,) = laptop.record(1)
+        wait_for("the session at the clinic", lambda: sid in clinic.sessions(), timeout=30)
+        with clinic.store.session() as db:
+            row = db.get(SessionRow, sid)
+            stored_at, off = row.started_at, row.clock_off_s
+        assert off is not None and abs(off + 26 * 3600) < 120, off  # measured from the clinic's Date header
+        with laptop.store.session() as db:  # the times are the laptop's, not corrected
+            assert db.get(SessionRow, sid).started_at == stored_at
+
+        site.open_page()
+        pg = site._browser.new_page(viewport={"width": 1280, "height": 800})
+        pg.on("pageerror", lambda err: site.problems.append(f"script error: {err}"))
+        pg.set_default_timeout(20_000)
+        pg.goto(clinic.url + "/login")
+        pg.fill("input[name=email]", "pt@clinic.test")
+        pg.fill("input[name=password]", PASSWORD)
+        pg.click("button[type=submit]")
+        expect(pg).to_have_url(clinic.url + "/")
+        pg.goto(f"{clinic.url}/patients/{clinic.patient_id}")
+        item = pg.locator(f"#sessions li[data-session-id='{sid}']")
+        expect(item).to_contain_text(f"({note})")
+        pg.goto(f"{clinic.url}/sessions/{sid}")
+        expect(pg.locator("#session-clock")).to_have_text(note[0].upper() + note[1:] + ".")
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "sync_clock_behind_session.png"))
+        got = pg.request.get(f"{clinic.url}/api/patients/{clinic.patient_id}/export.csv")
+        assert got.status == 200, got.text()
+        rows = list(csv.DictReader(io.StringIO(got.text())))
+        assert rows and {(r["session_id"], r["clock_note"]) for r in rows} == {(str(sid), note)}
+        assert {abs(float(r["laptop_clock_off_s"]) + 26 * 3600) < 120 for r in rows} == {True}

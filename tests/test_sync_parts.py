@@ -369,7 +369,8 @@ def test_sessions_the_clinic_no_longer_holds_are_queued_again_with_their_checkin
         cid = live.add_checkin(db, session_id=ids[2], pain=1, tiredness=2, cramps=False, note="", at=T0)
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         _mark_all_sent(db)
-        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=link.fingerprint)
     worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
     asked: list[list[str]] = []
 
@@ -424,9 +425,11 @@ def test_what_was_sent_for_the_patient_a_token_named_before_is_never_sent_again_
         # answered late, after Ada's session went: still queued when the token changed hands
         late = live.add_checkin(db, session_id=first, pain=3, tiredness=4, cramps=False, note="", at=T0)
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
-        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp="ada's token")
         device = _device(uuid.uuid4()) | {"patient_id": str(bob), "patient_name": "Bob Other"}
-        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=device, now=T0 + timedelta(days=1))
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=device, now=T0 + timedelta(days=1),
+                   link_fp=link.fingerprint)
         db.commit()
         later = service.ingest_session(db, synthetic_session(me, T0 + timedelta(days=2), [spec]))[0]
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
@@ -471,7 +474,8 @@ def test_a_checkin_the_clinic_lost_while_keeping_its_session_is_queued_again(sto
                                        at=T0 + timedelta(days=i)) for i, sid in enumerate(ids))
         outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0)
         _mark_all_sent(db)
-        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0)
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=link.fingerprint)
     worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
     worker.set_consent(True)
     asked: list[list[str]] = []
@@ -602,3 +606,111 @@ def test_a_clinic_out_of_reach_is_said_in_plain_words_and_the_sessions_are_kept(
     assert error.startswith(f"cannot reach 127.0.0.1:{port}: its server is not answering"), error
     assert "Errno" not in error and "could not get your plan" not in error, error
     assert "Your sessions are kept on this laptop and sent once it answers" in error, error
+
+
+def test_the_clock_offset_sent_with_a_session_is_fixed_at_its_first_try(store: Store, monkeypatch) -> None:
+    """A laptop 26 hours behind the clinic sends that offset with the session. A retry after a failed upload
+    must send the same bytes (the clinic's ingest is idempotent on them), even though the offset measured
+    since has moved (the clock set right meanwhile); the clinic stores it, and says it in words."""
+    from romcam.session_doc import SessionDoc, clock_note
+    from romcam.store.models import Session as SessionRow
+    from romcam.sync import worker as worker_module
+    from romcam.sync.client import ClinicError, Reply
+    from romcam.sync.config import SyncSettings
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)
+    with store.session() as db:
+        sid = service.ingest_session(db, synthetic_session(me, T0, [spec]))[0]
+    worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))  # queues it
+    with store.session() as db:  # the clinic's first answer
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=link.fingerprint)
+    worker.set_consent(True)
+    sent: list[str] = []
+
+    def upload(body: str) -> Reply:
+        sent.append(body)
+        if len(sent) == 1:
+            raise ClinicError("offline", "cannot reach 127.0.0.1:9: it did not answer in time")
+        return Reply(201, {"id": str(sid), "created": True})
+
+    monkeypatch.setattr(worker.client, "upload_session", upload)
+    worker.client.clock_offset_s = -26 * 3600 - 0.4
+    assert worker.upload_due() == 0 and len(sent) == 1
+    worker.client.clock_offset_s = 2.0  # set right since: the retry still says what the first try said
+    worker._retry_at = 0.0
+    assert worker.upload_due() == 1
+    assert len(sent) == 2 and sent[0] == sent[1]
+    assert json.loads(sent[0])["clock_off_s"] == -93600
+    doc = SessionDoc.model_validate_json(sent[0])
+    with store.session() as db:  # the clinic's side: stored with the session, said in words
+        clinic_copy = synthetic_session(uuid.uuid4(), T0, [spec])
+        patient = service.create_patient(db, name="Ada Clinic")
+        clinic_copy.update(id=str(uuid.uuid4()), patient_id=str(patient.id), clock_off_s=doc.clock_off_s)
+        stored, _ = service.ingest_session(db, clinic_copy)
+        assert db.get(SessionRow, stored).clock_off_s == -93600
+        (brief,) = service.list_sessions(db, patient)
+        assert brief["clock_note"] == ("this laptop's clock was 26 hours behind the clinic's when it sent this "
+                                       "session: its times are the laptop's")
+    assert clock_note(3 * 86400) == ("this laptop's clock was 3 days ahead of the clinic's when it sent this "
+                                     "session: its times are the laptop's")
+    assert clock_note(0) is None and clock_note(None) is None
+    # a session sent with the clock right: the document an older romcam sent (no field, the same hash)
+    without = json.loads(sent[0])
+    del without["clock_off_s"]
+    assert "clock_off_s" not in SessionDoc.model_validate(without).canonical_json()
+
+
+def test_which_token_a_session_was_recorded_under_survives_restarts(store: Store) -> None:
+    """Ada's token, then Bob's (romcam started three times, the clinic never answering Bob's), then Ada's again:
+    the link is unconfirmed after each change (no patient, no consent), every session keeps the token it was
+    recorded under, and the answer to the token in use decides — here Ada's: what was recorded under Bob's
+    unanswered token counts as recorded before her link, and with the same patient it waits for her consent,
+    asked again."""
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    ada, bob = LinkConfig("http://127.0.0.1:9", TOKEN), LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "b" * 40)
+    settings = SyncSettings(poll_s=60, timeout_s=1)
+
+    def record(worker: SyncWorker, hours: int) -> uuid.UUID:
+        with store.session() as db:
+            sid = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=hours), [spec]))[0]
+            outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0, link_fp=worker.fp)  # its step
+        return sid
+
+    def fps() -> dict[uuid.UUID, str | None]:
+        with store.session() as db:
+            return {r.object_id: r.link_fp for r in db.query(OutboxItem).filter_by(kind="session")}
+
+    first = SyncWorker(store, ada, settings)
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=ada.fingerprint)
+    assert first.status().confirmed and first.status().patient_name == "Ada Clinic"
+    first.set_consent(True)
+    adas = record(first, 1)
+    bobs = []
+    for n in range(3):  # three starts with Bob's token, the clinic out of reach
+        worker = SyncWorker(store, bob, settings)
+        status = worker.status()
+        assert (status.confirmed, status.patient_name, status.consent_at) == (False, "", None)
+        with pytest.raises(Exception, match="has not answered"):
+            worker.set_consent(True)
+        bobs.append(record(worker, 2 + n))
+    assert fps() == {adas: ada.fingerprint} | dict.fromkeys(bobs, bob.fingerprint)
+    back = SyncWorker(store, ada, settings)
+    assert back.status().confirmed is False and back.status().consent_at is None  # until Ada's is answered again
+    assert back.upload_due() == 0  # nothing goes before the answer (no request is even made: port 9 is closed)
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=ada.fingerprint)
+        assert {r.object_id for r in outbox.due(db, CLINIC_PATIENT, link_fp=back.fp)} == {adas, *bobs}
+        assert outbox.counts(db)["held"] == 0
+    status = back.status()
+    assert status.confirmed and status.patient_name == "Ada Clinic"
+    assert status.consent_at is None, "asked again: whoever is at the laptop now says yes to what will be sent"

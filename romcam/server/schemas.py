@@ -177,6 +177,12 @@ class SessionBrief(BaseModel):
     source: str
     model: str
     romcam_version: str
+    clock_off_s: float | None = Field(None, description="the laptop's clock less the clinic's when it sent this "
+                                      "session (seconds; negative: behind); null: not said (within 5 minutes, or "
+                                      "not uploaded by a linked laptop). The session's times are the laptop's")
+    clock_note: str | None = Field(None, description="the same in words, as the dashboard shows it: \"this "
+                                   "laptop's clock was 26 hours behind the clinic's when it sent this session: its "
+                                   "times are the laptop's\"")
     sets: list[SetBrief]
 
 

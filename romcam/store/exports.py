@@ -51,6 +51,7 @@ from ..catalog import Motion, default_catalog
 from ..degrees import whole_degrees
 from ..safe_limits import set_limits
 from ..sample_rate import too_few_frames, too_few_frames_note, too_few_frames_short
+from ..session_doc import clock_note
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
 from .service import versions_followed
 
@@ -78,7 +79,7 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
                "session_utc_offset", "set_utc_offset", "past_safe", "safe_max", "safe_min", "safe_limits_from",
-               "sample_fps", "sample_note"]
+               "sample_fps", "sample_note", "laptop_clock_off_s", "clock_note"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -118,7 +119,9 @@ def _utc_offset(value: datetime | None, zone: tzinfo) -> str:
 def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
     """One row per rep, and one per set without a rep. Times twice: ISO 8601 UTC (``*_at``) for programs,
     and in ``zone`` as ``YYYY-MM-DD HH:MM:SS`` (``*_local``, the zone named in ``time_zone``), which
-    spreadsheets read as dates, each with its offset from UTC then (``*_utc_offset``)."""
+    spreadsheets read as dates, each with its offset from UTC then (``*_utc_offset``). A session a linked
+    laptop sent with its clock off from the clinic's says so on each row (``laptop_clock_off_s``, seconds,
+    negative: behind; ``clock_note`` in words): its times are the laptop's, not corrected."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -134,7 +137,8 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
         local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         limits = set_limits(v, s.summary)
-        safe = (limits.safe_max, limits.safe_min, limits.source, *_sample_cells(s))
+        safe = (limits.safe_max, limits.safe_min, limits.source, *_sample_cells(s), session.clock_off_s,
+                clock_note(session.clock_off_s))
         for i, r in enumerate(s.reps, start=1):
             past = limits.past(r.max_angle, r.min_angle)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,

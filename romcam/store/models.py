@@ -140,6 +140,8 @@ class Session(Base):
     model: Mapped[str] = mapped_column(String(200), default="")
     romcam_version: Mapped[str] = mapped_column(String(40), default="")
     content_sha256: Mapped[str] = mapped_column(String(64))  # of the canonical document: idempotency
+    # the sending laptop's clock less the clinic's when it sent the session (seconds; null: none said; 0014)
+    clock_off_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     sets: Mapped[list[ExerciseSet]] = relationship(
@@ -359,6 +361,10 @@ class LinkState(Base):
     last_upload_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # fingerprints of device tokens (romcam.sync.config.token_fingerprint; 0014): the one romcam last started
+    # with, and the one whose clinic answer named clinic_patient_id (another's: the link is not confirmed yet)
+    started_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confirmed_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OutboxItem(Base):
@@ -383,6 +389,9 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the document the clinic took
     sent_to: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)  # the clinic patient it was sent for
+    link_fp: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the token it was recorded under (0014)
+    # the laptop's clock less the clinic's when first sent, fixed for every retry (0: within 5 minutes; 0014)
+    clock_off_s: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (
         Index("ix_outbox_object", "kind", "object_id", unique=True),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..catalog import default_catalog
 from ..safe_limits import set_limits
 from ..sample_rate import sample_fps, too_few_frames
-from ..session_doc import SessionDoc
+from ..session_doc import SessionDoc, clock_note
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
 from .models import Checkin, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session, SetSamples
@@ -289,7 +289,7 @@ def ingest_session(db: DB, doc: SessionDoc | dict[str, Any], *, now: datetime | 
     _check_prescriptions(db, doc)
     session = Session(id=doc.id, patient_id=patient.id, started_at=doc.started_at, ended_at=doc.ended_at,
                       source=doc.source, status=doc.status, demo=doc.demo, model=doc.model,
-                      romcam_version=doc.romcam_version, content_sha256=digest,
+                      romcam_version=doc.romcam_version, content_sha256=digest, clock_off_s=doc.clock_off_s,
                       filed=any(s.prescription_id is not None for s in doc.sets))
     for i, s in enumerate(doc.sets):
         set_id = uuid.uuid5(doc.id, f"set/{i}")  # deterministic: laptop and clinic agree
@@ -362,7 +362,7 @@ def versions_followed(db: DB, sets: list[ExerciseSet]) -> dict[tuple[uuid.UUID, 
 def _session_brief(s: Session) -> dict[str, Any]:
     return {"id": s.id, "patient_id": s.patient_id, "started_at": s.started_at, "ended_at": s.ended_at,
             "status": s.status, "demo": s.demo, "source": s.source, "model": s.model,
-            "romcam_version": s.romcam_version}
+            "romcam_version": s.romcam_version, "clock_off_s": s.clock_off_s, "clock_note": clock_note(s.clock_off_s)}
 
 
 def sessions_held(db: DB, patient: Patient, ids: list[uuid.UUID]) -> list[uuid.UUID]:

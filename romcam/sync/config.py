@@ -9,6 +9,7 @@ The timing knobs (``SyncSettings``) come from ``ROMCAM_SYNC_*`` environment vari
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -55,6 +56,17 @@ class LinkConfig:
     def clinic(self) -> str:
         """The clinic as the patient reads it: the host (and port) of its URL."""
         return urlsplit(self.url).netloc
+
+    @property
+    def fingerprint(self) -> str:
+        """The device token's fingerprint (:func:`token_fingerprint`)."""
+        return token_fingerprint(self.token)
+
+
+def token_fingerprint(token: str) -> str:
+    """What the local database keeps to know which device token it recorded under (a salted sha256, 32 hex
+    digits): not the token, which stays in the link file only."""
+    return hashlib.sha256(b"romcam link fingerprint\0" + token.encode()).hexdigest()[:32]
 
 
 def check_url(url: str) -> str:

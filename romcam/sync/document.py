@@ -50,8 +50,10 @@ def set_document(s: ExerciseSet, managed_rx: set[str]) -> dict[str, Any]:
 
 
 def clinic_document(db: DB, session_id: uuid.UUID, *, clinic_patient_id: uuid.UUID,
-                    managed_rx: set[str]) -> SessionDoc:
-    """The stored session as the clinic receives it (validated: a broken row fails here, not there)."""
+                    managed_rx: set[str], clock_off_s: int | None = None) -> SessionDoc:
+    """The stored session as the clinic receives it (validated: a broken row fails here, not there);
+    ``clock_off_s``: this laptop's clock less the clinic's when the session was first sent (fixed on its
+    outbox row), None within 5 minutes."""
     session = db.get(Session, session_id)
     if session is None:
         raise NotFoundError("session")
@@ -61,6 +63,8 @@ def clinic_document(db: DB, session_id: uuid.UUID, *, clinic_patient_id: uuid.UU
         "status": session.status, "demo": session.demo, "model": session.model,
         "romcam_version": session.romcam_version, "sets": [set_document(s, managed_rx) for s in session.sets],
     }  # fmt: skip
+    if clock_off_s is not None:
+        doc["clock_off_s"] = clock_off_s
     return SessionDoc.model_validate(doc)
 
 

@@ -11,7 +11,9 @@ recorded look older than the process, and it was sent as an empty shell and neve
 (rendered video, not the patient) are never sent. What the clinic refused is offered again once each
 time romcam starts and every six hours (:func:`offer_refused_again`): the clinic may have been updated
 since, or the day a wrong clock dated a session ahead to may have come. What was
-recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`).
+recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`): each
+session's row keeps the token it was recorded under (``link_fp``), so however many times romcam restarts
+before the clinic first answers a new token, what was recorded under it stays apart from what came before.
 What was sent and the clinic no longer holds (restored from a backup made before it arrived) is sent
 again (:func:`send_again` for sessions with their check-ins, :func:`send_checkins_again` for a check-in
 whose session the clinic still holds; after the worker asked the clinic).
@@ -23,7 +25,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
@@ -35,14 +37,23 @@ def unfinished_sessions(db: DB) -> frozenset[uuid.UUID]:
     return frozenset(db.execute(select(Session.id).where(Session.ended_at.is_(None))).scalars())
 
 
-def session_ids(db: DB, patient_id: uuid.UUID) -> frozenset[uuid.UUID]:
-    """Every session of ``patient_id`` stored now (read when the process starts)."""
-    return frozenset(db.execute(select(Session.id).where(Session.patient_id == patient_id)).scalars())
+def recorded_since(db: DB, since: datetime | None) -> int | None:
+    """How many sessions waiting to be sent were queued at or after ``since`` (when sharing was stopped: they
+    were recorded while it was off, and go once consent is given again); None without a ``since``. Read by
+    when they were queued (within ``poll_s`` of being stored), not by their own dates: a session analysed
+    from an older video is dated by it."""
+    if since is None:
+        return None
+    return int(db.scalar(select(func.count()).select_from(OutboxItem)
+                         .where(OutboxItem.kind == "session", OutboxItem.state == "pending",
+                                OutboxItem.enqueued_at >= since)) or 0)
 
 
-def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.UUID], now: datetime) -> int:
+def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.UUID], now: datetime,
+                    link_fp: str | None = None) -> int:
     """Add outbox rows for what is ready and not yet queued (a finished session, or one of ``orphans``,
-    unfinished when this process started); returns how many were added."""
+    unfinished when this process started); returns how many were added. ``link_fp``: the device token the
+    sessions were recorded under (romcam.sync.config.token_fingerprint), kept on their rows."""
     queued_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session")
     ready = Session.ended_at.is_not(None)
     if orphans:
@@ -56,7 +67,8 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
         select(Checkin.id, Checkin.session_id).join(Session, Session.id == Checkin.session_id)
         .where(Session.patient_id == patient_id, Session.demo.is_(False), Checkin.id.not_in(queued_checkins))
         .order_by(Checkin.created_at)).all()
-    rows = [OutboxItem(kind="session", object_id=sid, session_id=sid, enqueued_at=now) for sid in sessions]
+    rows = [OutboxItem(kind="session", object_id=sid, session_id=sid, enqueued_at=now, link_fp=link_fp)
+            for sid in sessions]
     rows += [OutboxItem(kind="checkin", object_id=cid, session_id=sid, enqueued_at=now) for cid, sid in checkins]
     if not rows:
         return 0
@@ -67,7 +79,8 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
         db.rollback()
         added = 0
         for row in rows:
-            db.add(OutboxItem(kind=row.kind, object_id=row.object_id, session_id=row.session_id, enqueued_at=now))
+            db.add(OutboxItem(kind=row.kind, object_id=row.object_id, session_id=row.session_id, enqueued_at=now,
+                              link_fp=row.link_fp))
             try:
                 db.commit()
                 added += 1
@@ -77,22 +90,27 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
     return len(rows)
 
 
-def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime,
-                recorded_before: Collection[uuid.UUID] | None = None) -> int:
+def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime, link_fp: str | None = None) -> int:
     """Keep every session of ``patient_id`` not yet sent off the queue for good (``held``, with ``why``):
     the device token now names another clinic patient, and what was recorded before is not theirs.
-    ``recorded_before``: the sessions there were when this process started with the new token (when
-    given, only those are held: one recorded since, before the clinic answered, is the new patient's).
-    Returns how many sessions are held."""
+    ``link_fp``: the token the clinic answered for (when given, only the sessions queued under another
+    token are held — every session there was when romcam first started with this one was queued under the
+    token before, and one recorded since, however many restarts later, is the new patient's). Returns how
+    many sessions are held."""
+    if link_fp is not None:
+        rows = list(db.scalars(select(OutboxItem).where(
+            OutboxItem.kind == "session", OutboxItem.state.in_(("pending", "rejected")),
+            or_(OutboxItem.link_fp.is_(None), OutboxItem.link_fp != link_fp))))
+        for row in rows:
+            row.state, row.last_error = "held", why[:1000]
+        return len(rows)
     sent = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
     ids = db.execute(select(Session.id).where(Session.patient_id == patient_id, Session.demo.is_(False),
                                               Session.id.not_in(sent))).scalars().all()
-    if recorded_before is not None:
-        ids = [sid for sid in ids if sid in recorded_before]
-    rows = {r.object_id: r for r in db.scalars(select(OutboxItem).where(OutboxItem.kind == "session",
-                                                                         OutboxItem.object_id.in_(ids)))}
+    found = {r.object_id: r for r in db.scalars(select(OutboxItem).where(OutboxItem.kind == "session",
+                                                                          OutboxItem.object_id.in_(ids)))}
     for sid in ids:
-        row = rows.get(sid)
+        row = found.get(sid)
         if row is None:
             db.add(OutboxItem(kind="session", object_id=sid, session_id=sid, enqueued_at=now, state="held",
                               last_error=why[:1000]))
@@ -101,16 +119,36 @@ def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime,
     return len(ids)
 
 
-def due(db: DB, clinic_patient_id: uuid.UUID | None = None, limit: int = 50) -> list[OutboxItem]:
+def adopt_unsent(db: DB, link_fp: str) -> int:
+    """The sessions waiting (pending or refused) under another device token are this one's: it names the
+    same clinic patient (a new token, a clinic at a new address) or the laptop's first clinic patient.
+    Returns how many."""
+    n = db.execute(update(OutboxItem).where(
+        OutboxItem.kind == "session", OutboxItem.state.in_(("pending", "rejected")),
+        or_(OutboxItem.link_fp.is_(None), OutboxItem.link_fp != link_fp)).values(link_fp=link_fp)).rowcount
+    return int(n or 0)
+
+
+def due(db: DB, clinic_patient_id: uuid.UUID | None = None, limit: int = 50,
+        link_fp: str | None = None) -> list[OutboxItem]:
     """Pending items, sessions before check-ins, oldest first. A check-in waits for its session to be sent
     for ``clinic_patient_id`` (when given: the patient the link names now; one sent for a patient the
-    token named before is theirs, and the new patient's clinic would refuse its check-in)."""
+    token named before is theirs, and the new patient's clinic would refuse its check-in). ``link_fp``
+    (when given): only the sessions recorded under that device token (the clinic confirmed it), or sent for
+    ``clinic_patient_id`` before and queued again."""
     sent_sessions = select(OutboxItem.object_id).where(OutboxItem.kind == "session", OutboxItem.state == "sent")
     if clinic_patient_id is not None:
         sent_sessions = sent_sessions.where(OutboxItem.sent_to == clinic_patient_id)
+    session_ok = OutboxItem.kind == "session"
+    if link_fp is not None:  # or sent for this patient before (queued again: a clinic restored from a backup)
+        mine = OutboxItem.link_fp == link_fp
+        if clinic_patient_id is not None:
+            mine = or_(mine, OutboxItem.sent_to == clinic_patient_id)
+        session_ok = and_(session_ok, mine)
     return list(db.scalars(
         select(OutboxItem).where(OutboxItem.state == "pending",
-                                 or_(OutboxItem.kind == "session", OutboxItem.session_id.in_(sent_sessions)))
+                                 or_(session_ok, and_(OutboxItem.kind == "checkin",
+                                                      OutboxItem.session_id.in_(sent_sessions))))
         .order_by(OutboxItem.kind.desc(), OutboxItem.enqueued_at, OutboxItem.id).limit(limit)))
 
 

@@ -10,7 +10,6 @@ locally (the prescription routes answer 409).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session as DB
 
 from ..store.models import LinkState, Prescription, PrescriptionVersion
 from ..store.service import PRESCRIPTION_FIELDS
-from .outbox import hold_unsent
+from .outbox import adopt_unsent, hold_unsent
 
 
 def link_state(db: DB, clinic_url: str) -> LinkState:
@@ -39,26 +38,38 @@ def link_state(db: DB, clinic_url: str) -> LinkState:
 
 
 def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: dict[str, Any],
-               now: datetime, recorded_before: Collection[uuid.UUID] | None = None) -> LinkState:
+               now: datetime, link_fp: str | None = None) -> LinkState:
     """Store ``GET /api/device``'s answer: the clinic's patient id and name, and its plan. When the token
     now names another patient of the clinic (the laptop passed to someone else), the consent given for
-    the first one ends, and the sessions not yet sent are held: they are not the new patient's. The link
-    only changes when romcam starts, so ``recorded_before`` (the sessions there were at that start) limits
-    the hold: a session the new patient recorded while the clinic was out of reach is theirs."""
+    the first one ends, and the sessions not yet sent are held: they are not the new patient's.
+    ``link_fp``: the fingerprint of the token the clinic answered (romcam.sync.config.token_fingerprint);
+    its first answer confirms the link (``confirmed_fp``). Each waiting session's outbox row names the token
+    it was recorded under, so only those recorded under another token are held — a session the new patient
+    recorded while the clinic was out of reach is theirs, across any number of restarts — and when the
+    token names the same patient as before (a new token, a clinic at a new address) or the laptop's first
+    one, the waiting sessions become this token's. Without ``link_fp``, a change of patient holds every
+    session not sent."""
     state = link_state(db, clinic_url)
     patient_id = uuid.UUID(str(device["patient_id"]))
     name = str(device.get("patient_name", ""))[:200]
+    first_answer = link_fp is None or state.confirmed_fp != link_fp
     if state.clinic_patient_id is not None and state.clinic_patient_id != patient_id:
         before = state.clinic_patient_name or str(state.clinic_patient_id)
         why = (f"recorded while this laptop was linked to {before} at the clinic: not sent to {name or patient_id} "
                "(ask the PT if it should be)")
-        held = hold_unsent(db, patient_id=local_patient_id, why=why, now=now, recorded_before=recorded_before)
-        state.consent_at, state.consent_withdrawn_at = None, now
+        # (the same token naming another patient cannot happen at a clinic: should it, nothing waiting is theirs)
+        held = hold_unsent(db, patient_id=local_patient_id, why=why, now=now,
+                           link_fp=link_fp if first_answer else None)
+        state.consent_at, state.consent_withdrawn_at = None, None  # the new patient has not been asked yet
         if held:
             sessions = f"{held} session{'s' if held != 1 else ''}"
             state.last_error = (f"this laptop is now linked to {name or patient_id}: {sessions} recorded for {before} "
                                 "stay on this laptop and are not sent")
             state.last_error_at = now
+    elif first_answer and link_fp is not None:
+        adopt_unsent(db, link_fp)
+    if link_fp is not None:
+        state.confirmed_fp = link_fp
     state.clinic_patient_id = patient_id
     state.clinic_patient_name = name
     pulled: list[str] = []

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..store.db import Store
+from ..store.errors import ConflictError
 from ..store.models import LinkState, OutboxItem
 from . import outbox
 from .client import ClinicClient, ClinicError
@@ -78,10 +79,13 @@ class Status:
     """What the local page shows (``GET /api/link/status``)."""
 
     linked: bool
+    confirmed: bool  # the clinic answered this device token: until then the link is new, its patient unknown
     clinic: str
     clinic_url: str
     patient_name: str
     consent_at: datetime | None
+    consent_withdrawn_at: datetime | None  # when sharing was stopped (while it is off)
+    recorded_while_off: int | None  # sessions waiting that were recorded since then: sent once consent is given
     waiting: int
     sent: int
     rejected: int
@@ -119,11 +123,25 @@ class SyncWorker:
         self.link = link
         self.settings = settings or SyncSettings()
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
+        self.fp = link.fingerprint  # which device token the sessions recorded from now on are under
         with store.session() as db:  # what a crash left unfinished, before this process records anything
             self.orphans = outbox.unfinished_sessions(db)
-            # the sessions there were when this process took its link (the token and URL only change at a
-            # start): should the clinic name another patient than before, only these can be the last one's
-            self.recorded_before = outbox.session_ids(db, store.local_patient_id)
+            state = link_state(db, link.url)
+            if state.started_fp != self.fp:
+                # a new token (or the first link): every session there is now was recorded under the token
+                # romcam ran with before; queued as that one's, once, so that a restart before the clinic
+                # answers the new token never takes the new patient's sessions for the last one's
+                before = state.started_fp
+                db.commit()
+                outbox.enqueue_pending(db, patient_id=store.local_patient_id, orphans=self.orphans, now=_now(),
+                                       link_fp=before)
+                state = link_state(db, link.url)
+                if before is not None:  # a re-link: unconfirmed until the clinic answers this token (even one it
+                    # answered before: what was recorded under another is decided then), and consent is asked again
+                    # (whoever is at the laptop now says yes to what will be sent)
+                    state.confirmed_fp, state.consent_at, state.consent_withdrawn_at = None, None, None
+                state.started_fp = self.fp
+            db.commit()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,12 +162,20 @@ class SyncWorker:
     def _state(self, db) -> LinkState:  # type: ignore[no-untyped-def]
         return link_state(db, self.link.url)
 
+    def confirmed(self, state: LinkState) -> bool:
+        """The clinic answered this device token (``GET /api/device``): the patient the row names is its."""
+        return state.confirmed_fp == self.fp
+
     def consented(self, state: LinkState) -> bool:
-        return state.consent_at is not None and state.consent_url == self.link.url
+        return (state.consent_at is not None and state.consent_url == self.link.url and self.confirmed(state))
 
     def set_consent(self, given: bool) -> None:
         with self.store.session() as db:
             state = self._state(db)
+            if given and not self.confirmed(state):
+                raise ConflictError(f"{self.link.clinic} has not answered since this laptop was linked to it, so "
+                                    "romcam does not know yet whose results it would share: consent is asked once "
+                                    "it answers")
             if given:
                 state.consent_at, state.consent_url, state.consent_withdrawn_at = _now(), self.link.url, None
             else:
@@ -175,9 +201,13 @@ class SyncWorker:
             db.commit()
             n = outbox.counts(db)
             wait = self._retry_at - time.monotonic()
-            return Status(linked=True, clinic=self.link.clinic, clinic_url=self.link.url,
-                          patient_name=state.clinic_patient_name,
-                          consent_at=state.consent_at if self.consented(state) else None, waiting=n["pending"],
+            confirmed = self.confirmed(state)  # not yet: the patient and consent are those of the link before
+            off = None if self.consented(state) else outbox.recorded_since(db, state.consent_withdrawn_at)
+            return Status(linked=True, confirmed=confirmed, clinic=self.link.clinic, clinic_url=self.link.url,
+                          patient_name=state.clinic_patient_name if confirmed else "",
+                          consent_at=state.consent_at if self.consented(state) else None,
+                          consent_withdrawn_at=state.consent_withdrawn_at if off is not None else None,
+                          recorded_while_off=off, waiting=n["pending"],
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
@@ -207,7 +237,7 @@ class SyncWorker:
         now = _now()
         with self.store.session() as db:
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
-                               device=device, now=now, recorded_before=self.recorded_before)
+                               device=device, now=now, link_fp=self.fp)
             changed = False
             if self.plan_in_use is not None:  # the running coach follows the plan: it is told of a change
                 signature = plan_signature(db, self.store.local_patient_id)
@@ -245,8 +275,14 @@ class SyncWorker:
         """Send one item; the sha256 of what the clinic took."""
         with self.store.session() as db:
             if item.kind == "session":
+                row = db.get(OutboxItem, item.id)
+                if row is not None and row.clock_off_s is None:  # fixed before the first try: every retry is the same
+                    row.clock_off_s = float(self.clock_off_s() or 0)
+                    db.commit()
+                off = row.clock_off_s if row is not None else None
                 doc = clinic_document(db, item.object_id, clinic_patient_id=state.clinic_patient_id,  # type: ignore[arg-type]
-                                      managed_rx=set(state.managed_rx or []))
+                                      managed_rx=set(state.managed_rx or []),
+                                      clock_off_s=round(off) if off else None)
                 self.client.upload_session(doc.canonical_json())
                 return doc.sha256()
             body = checkin_document(db, item.object_id)
@@ -260,7 +296,7 @@ class SyncWorker:
             db.commit()
             if not self.consented(state) or state.clinic_patient_id is None:
                 return 0
-            items = outbox.due(db, state.clinic_patient_id)
+            items = outbox.due(db, state.clinic_patient_id, link_fp=self.fp)
         sent = 0
         for item in items:
             if self._stop.is_set() or not self._still_consented():
@@ -376,7 +412,8 @@ class SyncWorker:
         """One round: pull the plan when due, queue what is ready, send when allowed."""
         mono = time.monotonic()
         with self.store.session() as db:
-            outbox.enqueue_pending(db, patient_id=self.store.local_patient_id, orphans=self.orphans, now=_now())
+            outbox.enqueue_pending(db, patient_id=self.store.local_patient_id, orphans=self.orphans, now=_now(),
+                                   link_fp=self.fp)
         if mono >= self._offer_at:  # a session dated ahead by a wrong clock is taken once that day has come
             self.offer_refused_again()
             self._offer_at = mono + self.settings.audit_every_s

@@ -203,7 +203,9 @@
     return el("li", { dataset: { sessionId: s.id } },
       el("a", { href: `/sessions/${s.id}`, text: R.fmtDateTime(s.started_at) }),
       flags.length ? ` (${flags.join(", ")})` : "",
-      el("span", { class: "session-sets", text: ` — ${sets.join("; ") || "no exercise recorded"}` }));
+      el("span", { class: "session-sets", text: ` — ${sets.join("; ") || "no exercise recorded"}` }),
+      // a laptop clock off from the clinic's: the date shown is the laptop's, not the clinic's
+      s.clock_note ? el("span", { class: "session-clock warn", text: ` (${s.clock_note})` }) : "");
   }
 
   /** The next page of sessions after the one with id ``after`` (null: the newest), and whether older ones

@@ -137,6 +137,11 @@
         s.source ? `source: ${s.source}` : null,
       ].filter(Boolean);
       document.getElementById("session-summary").textContent = bits.join(" · ");
+      if (s.clock_note) {  // the times above are the laptop's, not corrected: say how far its clock was off
+        const clock = document.getElementById("session-clock");
+        clock.textContent = s.clock_note.charAt(0).toUpperCase() + s.clock_note.slice(1) + ".";
+        clock.hidden = false;
+      }
       const checkins = s.checkins || [];
       if (checkins.length) {
         const list = document.getElementById("checkin-list");

@@ -36,8 +36,7 @@
     for (const item of s.shares) list.append(el("li", {}, item));
     const never = el("p", { class: "link-never" }, "It never sends video or pictures of you. They stay on this laptop.");
     const later = el("p", {}, "Nothing is sent until you say yes. You can stop sharing at any time.");
-    const waiting = s.waiting ? el("p", { class: "link-waiting" },
-      `${s.waiting} session${s.waiting === 1 ? " is" : "s are"} kept on this laptop until you decide.`) : null;
+    const waiting = s.waiting ? el("p", { class: "link-waiting" }, keptLine(s)) : null;
     const yes = el("button", { type: "button", id: "link-consent", class: "link-yes" }, "Yes, share my results");
     yes.addEventListener("click", () => send("POST"));
     const no = el("button", { type: "button", id: "link-later", class: "link-no" }, "Not now");
@@ -45,6 +44,31 @@
     const buttons = el("p", { class: "link-buttons" });
     buttons.append(yes, no);
     panel.replaceChildren(...[h, who, what, list, never, later, waiting, clockNote(s), planNote(s), buttons].filter(Boolean));
+  }
+
+  /** What waits on this laptop, said where consent is given: after "Stop sharing", the sessions recorded while
+   * sharing was off are sent too once the patient says yes again (docs/sync.md). */
+  function keptLine(s) {
+    const n = (k) => `${k} session${k === 1 ? "" : "s"}`;
+    const off = s.recorded_while_off || 0;
+    if (s.consent_withdrawn_at && off) {
+      const rest = s.waiting - off;
+      return `If you say yes, ${n(off)} recorded while sharing was off will be sent`
+        + (rest > 0 ? `, and ${n(rest)} from before that.` : ".");
+    }
+    return `${n(s.waiting)} ${s.waiting === 1 ? "is" : "are"} kept on this laptop until you decide.`;
+  }
+
+  /** Linked with a key the clinic has not answered yet: whose results it would share is not known, so the
+   * panel names no patient, asks no consent and says what it waits for. */
+  function unconfirmed(s) {
+    panel.dataset.view = "unconfirmed";
+    const line = el("p", { id: "link-status", role: "status" });
+    line.append("Linked to ", el("strong", {}, s.clinic), ": waiting for it to answer. ",
+      "Once it does, romcam asks whether to share your results; until then nothing is sent",
+      s.waiting ? ` and ${s.waiting} session${s.waiting === 1 ? " is" : "s are"} kept on this laptop.` : ".");
+    const error = s.last_error ? el("p", { id: "link-error", class: "link-error" }, s.last_error) : null;
+    panel.replaceChildren(...[line, error, clockNote(s)].filter(Boolean));
   }
 
   /** This computer's clock far from the clinic's: sessions would be filed on the wrong days. */
@@ -119,11 +143,12 @@
   function render(s) {
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
-    const key = JSON.stringify([s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
+    const key = JSON.stringify([s.confirmed, s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
                                 s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
-    if ((s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
+    if ((s.confirmed === false || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
-    if (s.consent) statusLine(s);
+    if (s.confirmed === false) unconfirmed(s);
+    else if (s.consent) statusLine(s);
     else if (panel.dataset.dismissed === "true") notSharing(s);
     else if (panel.dataset.view !== "consent") consentPanel(s); // not rebuilt while the patient reads it
   }
