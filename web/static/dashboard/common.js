@@ -472,12 +472,15 @@ window.romcam = (function () {
           el("option", { value: "28", text: "4 weeks" }), el("option", { value: "3", text: "3 days" }));
         const button = el("button", { type: "button", class: "secondary", text: "Snooze" });
         button.addEventListener("click", async () => {
-          button.disabled = true;
+          // busy, not disabled: a disabled button would drop the keyboard's focus to the top of the page
+          if (button.getAttribute("aria-busy") === "true") return;
+          button.setAttribute("aria-busy", "true");
           try {
             await onSnooze(a, Number(select.value));
           } catch (err) {
-            button.disabled = false;
             item.append(el("p", { class: "form-error", role: "alert", text: `Could not snooze: ${err.message}` }));
+          } finally {
+            button.removeAttribute("aria-busy");
           }
         });
         item.append(el("div", { class: "alert-actions staff-only" }, el("label", {}, "Snooze for ", select), button));
