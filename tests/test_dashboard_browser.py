@@ -1006,6 +1006,30 @@ def test_the_plans_changes_keep_the_keyboards_place_and_say_what_they_did(page, 
     assert _focused(page) == "BUTTON#new-prescription Add an exercise"
 
 
+def test_a_session_dated_after_today_is_not_called_today(browser, server) -> None:
+    """A laptop whose clock runs ahead dates its session in the clinic's future (the API takes up to a day ahead):
+    on Saturday the PT read "Last session Sun, 29 Nov (today)". The day shown is the one stored; the word beside
+    it must not contradict it, and says what to check."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Clock Ahead Example")
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=20)
+    doc = _session_document(patient["id"], ahead, [_set_document("elbow_active", 125.0, rx, 1, ahead)], minutes=5)
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    # a zone where 20 hours from now is already tomorrow (local time 04:00 or later)
+    zone = "UTC" if datetime.now(UTC).hour >= 4 else "Asia/Tokyo"
+    said = "dated after today: check the clock of the computer that recorded it"
+    with checked_page(browser, server, timezone_id=zone) as page:
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        summary = page.locator("#patient-summary").inner_text()
+        assert f"({said})" in summary and "(today)" not in summary, summary
+        page.goto(f"{server}/")
+        page.wait_for_selector("body[data-loaded=true]")
+        row = page.locator(f"tr[data-patient-id='{patient['id']}']").inner_text()
+        last_session = row.split("\t")[1]  # the list's "Last session" cell: the day, and under it how long ago
+        assert last_session.endswith(f"\n{said}"), row
+
+
 def test_the_first_exercise_added_updates_the_summary_and_the_calendar(page, server) -> None:
     """A PT who adds the first exercise on a new patient's page sees what a reload would show: the summary
     no longer says "Nothing prescribed yet." and the calendar counts the plan from today."""

@@ -227,9 +227,13 @@ window.romcam = (function () {
     return Math.round((new Date(today.getFullYear(), today.getMonth(), today.getDate())
       - new Date(then.getFullYear(), then.getMonth(), then.getDate())) / DAY_MS);
   }
+  /** "today", "yesterday", "3 days ago" — or, for a time on a day after the reader's today (a patient's laptop
+   * whose clock runs ahead: the API takes a session dated up to a day ahead), what to check, never "today" beside
+   * tomorrow's date. */
   function daysAgo(value) {
     const days = calendarDaysAgo(value);
-    if (days <= 0) return "today";
+    if (days < 0) return "dated after today: check the clock of the computer that recorded it";
+    if (days === 0) return "today";
     if (days === 1) return "yesterday";
     return `${days} days ago`;
   }
