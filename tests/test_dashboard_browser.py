@@ -938,6 +938,98 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     page.wait_for_selector("#paused-tag", state="hidden")
 
 
+def _focused(page) -> str:  # type: ignore[no-untyped-def]
+    """What has the keyboard's focus: "BUTTON#id Text", "LI[alert-id]", or "BODY" when nothing has."""
+    return page.evaluate("""() => { const e = document.activeElement;
+      if (!e || e === document.body) return "BODY";
+      if (e.dataset.alertId) return `LI[${e.dataset.alertId}]`;
+      const row = e.closest("tr[data-prescription-id]");
+      return `${e.tagName}#${e.id}${row ? `[${row.dataset.prescriptionId}]` : ""} ${e.textContent.trim()}`; }""")
+
+
+def test_the_plans_changes_keep_the_keyboards_place_and_say_what_they_did(page, server) -> None:
+    """A PT on the keyboard (or a screen reader) edits a prescription, pauses the plan, snoozes a change to review
+    and ends the prescription. Each change re-draws its part of the page; the keyboard's focus must not fall back to
+    the top of the page (a screen reader then starts over, and hears nothing of whether the change took): it stays
+    on the prescription edited, the pause button, the alert snoozed, or goes to "Add an exercise" once the row is
+    gone — and the plan's status line says what was saved."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Keyboard Example")
+    today = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    peaks = [128.0] * 5 + [128.0 - DECLINE_DEG] * 3  # a decline: one change to review, to snooze
+    for i, peak in enumerate(peaks):
+        start = today - timedelta(days=2 * (len(peaks) - 1 - i))
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", peak, rx, 1, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    page.wait_for_selector("#charts[data-ready=true]")
+    row = f"tr[data-prescription-id='{rx['id']}']"
+
+    # edit: Enter on Edit, change the reps, Enter in the field saves
+    page.locator(f"{row} button", has_text="Edit").focus()
+    page.keyboard.press("Enter")
+    reps = page.locator("#prescription-form input[name=reps]")
+    reps.fill("12")
+    reps.press("Enter")
+    page.wait_for_selector("#prescription-dialog", state="hidden")
+    page.locator(f"{row} td", has_text="12 reps").wait_for()
+    page.locator("#plan-saved", has_text="version 2").wait_for()
+    assert page.locator("#plan-saved").inner_text() == \
+        "Saved Elbow flexion (left, active, seated): version 2, target 110° to 140°, safe max 150°, 12 reps, 3 a week."
+    assert page.locator("#plan-saved").get_attribute("role") == "status"
+    assert _focused(page) == f"BUTTON#[{rx['id']}] Edit"
+
+    # pause the plan: the button keeps the focus (a disabled button would drop it) and says what it now does
+    page.locator("#pause-button").focus()
+    page.keyboard.press("Enter")
+    page.locator("#pause-button", has_text="Resume the plan").wait_for()
+    page.locator("#plan-saved", has_text="paused").wait_for()
+    assert _focused(page) == "BUTTON#pause-button Resume the plan"
+
+    # snooze the change to review: the focus goes to that alert, now snoozed
+    [alert] = [a for a in api("GET", f"/api/patients/{patient['id']}/alerts")[1] if a["kind"] == "decline"]
+    page.locator(f"#alerts li[data-alert-id='{alert['id']}'] button", has_text="Snooze").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#alerts li[data-alert-id='{alert['id']}'][data-status=snoozed]")
+    assert _focused(page) == f"LI[{alert['id']}]"
+    assert "Snoozed until" in page.evaluate("document.activeElement.textContent")
+
+    # end it: its row goes, the focus goes to "Add an exercise"
+    page.once("dialog", lambda d: d.accept())
+    page.locator(f"{row} button", has_text="End").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector(row, state="detached")
+    page.locator("#plan-saved", has_text="Ended").wait_for()
+    assert page.locator("#plan-saved").inner_text() == \
+        "Ended Elbow flexion (left, active, seated): the patient is no longer asked to do it; its history is kept."
+    assert _focused(page) == "BUTTON#new-prescription Add an exercise"
+
+
+def test_a_session_dated_after_today_is_not_called_today(browser, server) -> None:
+    """A laptop whose clock runs ahead dates its session in the clinic's future (the API takes up to a day ahead):
+    on Saturday the PT read "Last session Sun, 29 Nov (today)". The day shown is the one stored; the word beside
+    it must not contradict it, and says what to check."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Clock Ahead Example")
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=20)
+    doc = _session_document(patient["id"], ahead, [_set_document("elbow_active", 125.0, rx, 1, ahead)], minutes=5)
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    # a zone where 20 hours from now is already tomorrow (local time 04:00 or later)
+    zone = "UTC" if datetime.now(UTC).hour >= 4 else "Asia/Tokyo"
+    said = "dated after today: check the clock of the computer that recorded it"
+    with checked_page(browser, server, timezone_id=zone) as page:
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        summary = page.locator("#patient-summary").inner_text()
+        assert f"({said})" in summary and "(today)" not in summary, summary
+        page.goto(f"{server}/")
+        page.wait_for_selector("body[data-loaded=true]")
+        row = page.locator(f"tr[data-patient-id='{patient['id']}']").inner_text()
+        last_session = row.split("\t")[1]  # the list's "Last session" cell: the day, and under it how long ago
+        assert last_session.endswith(f"\n{said}"), row
+
+
 def test_the_first_exercise_added_updates_the_summary_and_the_calendar(page, server) -> None:
     """A PT who adds the first exercise on a new patient's page sees what a reload would show: the summary
     no longer says "Nothing prescribed yet." and the calendar counts the plan from today."""

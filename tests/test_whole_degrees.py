@@ -81,3 +81,34 @@ def test_analyzes_summary_gives_the_whole_degree_the_stored_angle_will_show() ->
     assert row.split()[4] == "93°", row
     assert "range reached: 0° to 93°" in text, text
     assert "furthest 93°" in text, text
+
+
+def test_a_change_notes_loss_is_the_difference_of_the_two_medians_it_shows(api: TestClient) -> None:
+    """A knee whose last 3 sessions' median is 85.4° (shown 85°) against 110.6° before (shown 111°) lost 25.2°:
+    the note must say 26° below, the difference of the two whole degrees it prints beside it (and the report's
+    "85° / 111°" column), not Python's 25 — a PT checks the sum, and "85°, 25° below … (111°)" does not add up."""
+    pid = api.post("/api/patients", json={"name": "Loss Example"}).json()["id"]
+    peaks = [110.6] * 5 + [85.4] * 3
+    for i, peak in enumerate(peaks):
+        _post(api, pid, 0.5 + 2.0 * (len(peaks) - 1 - i), peak)
+    assert {s["sets"][0]["best_angle"] for s in api.get(f"/api/patients/{pid}/sessions").json()} == {110.6, 85.4}
+    [alert] = api.get(f"/api/patients/{pid}/alerts").json()
+    assert "median of the last 3 sessions 85°, 26° below the 4 weeks before (111°, 5 sessions;" in alert["message"], \
+        alert["message"]
+
+
+def test_an_other_end_notes_loss_is_the_difference_of_the_two_medians_it_shows(api: TestClient) -> None:
+    """The same at the other end of the range: an elbow that straightened to 4.6° (shown 5°) and now to 16.4°
+    (shown 16°) moved 11.8°; the note says 11° above, as 16 − 5 reads, not 12."""
+    pid = api.post("/api/patients", json={"name": "Other End Example"}).json()["id"]
+    rests = [4.6] * 5 + [16.4] * 3
+    for i, rest in enumerate(rests):
+        doc = synthetic_session(uuid.UUID(pid), datetime.now(UTC) - timedelta(days=0.5 + 2.0 * (len(rests) - 1 - i)),
+                                [{"exercise": "elbow_flexion", "side": "left", "mode": "active", "posture": "seated",
+                                  "peak": 130.0, "rest": rest, "noise_deg": 0.0}])
+        assert api.post("/api/sessions", json=doc).status_code == 201
+    lows = {s["sets"][0]["min_angle"] for s in api.get(f"/api/patients/{pid}/sessions").json()}
+    assert lows == {4.6, 16.4}, lows
+    [alert] = [a for a in api.get(f"/api/patients/{pid}/alerts").json() if a["kind"] == "other_end"]
+    assert "median of the last 3 sessions 16°, 11° above the 4 weeks before (5°, 5 sessions;" in alert["message"], \
+        alert["message"]

@@ -533,6 +533,13 @@ def _left_out_note(points: list[Point], since: datetime, *, seen_matters: bool) 
             + (f" ({both} of them both)" if both else ""))
 
 
+def shown_loss(now_med: float, base_med: float) -> int:
+    """The change a note states between its two medians: the difference of the whole degrees it prints for them
+    (:func:`whole_degrees`), so "85°, 26° below the 4 weeks before (111°)" adds up as the PT checks it — the
+    unrounded loss (25.2°) would read 25° beside them. Whether the note fires is judged on the unrounded loss."""
+    return abs(whole_degrees(base_med) - whole_degrees(now_med))
+
+
 def decline_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
     """The alert text when the series has declined beyond the motion's noise, else None. Only the
     sessions whose best angle was seen and measured on enough frames a second count (a bound is not a
@@ -543,13 +550,13 @@ def decline_message(motion: Motion, side: str, mode: str, posture: str, points: 
     found = _loss_beyond([(p.at, p.best) for p in counted], falling=motion.works == "max", noise=noise)
     if found is None:
         return None
-    now_med, base_med, loss, n = found
+    now_med, base_med, _, n = found
     where = "below" if motion.works == "max" else "above"
     since = counted[-RECENT_SESSIONS].at - timedelta(days=BASELINE_DAYS)
     left_out = _left_out_note(points, since, seen_matters=True)
     return (f"{_motion_label(motion, side, mode, posture)}: median of the last {RECENT_SESSIONS} sessions "
-            f"{whole_degrees(now_med)}°, {loss:.0f}° {where} the 4 weeks before ({whole_degrees(base_med)}°, "
-            f"{n} sessions; measurement noise ±{noise:g}°{left_out})")
+            f"{whole_degrees(now_med)}°, {shown_loss(now_med, base_med)}° {where} the 4 weeks before "
+            f"({whole_degrees(base_med)}°, {n} sessions; measurement noise ±{noise:g}°{left_out})")
 
 
 def other_end_message(motion: Motion, side: str, mode: str, posture: str, points: list[Point]) -> str | None:
@@ -562,14 +569,14 @@ def other_end_message(motion: Motion, side: str, mode: str, posture: str, points
     found = _loss_beyond([(p.at, p.other) for p in counted], falling=motion.works == "min", noise=noise)
     if found is None:
         return None
-    now_med, base_med, loss, n = found
+    now_med, base_med, _, n = found
     end, where = ("low", "above") if motion.works == "max" else ("high", "below")
     since = counted[-RECENT_SESSIONS].at - timedelta(days=BASELINE_DAYS)
     left_out = _left_out_note([p for p in points if p.other is not None], since, seen_matters=False)
     return (f"{_motion_label(motion, side, mode, posture)}: the {end} end of the range (where each rep starts "
-            f"and returns), median of the last {RECENT_SESSIONS} sessions {whole_degrees(now_med)}°, {loss:.0f}° "
-            f"{where} the 4 weeks before ({whole_degrees(base_med)}°, {n} sessions; measurement noise "
-            f"±{noise:g}°{left_out})")
+            f"and returns), median of the last {RECENT_SESSIONS} sessions {whole_degrees(now_med)}°, "
+            f"{shown_loss(now_med, base_med)}° {where} the 4 weeks before ({whole_degrees(base_med)}°, {n} sessions; "
+            f"measurement noise ±{noise:g}°{left_out})")
 
 
 def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:

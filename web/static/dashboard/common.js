@@ -227,9 +227,13 @@ window.romcam = (function () {
     return Math.round((new Date(today.getFullYear(), today.getMonth(), today.getDate())
       - new Date(then.getFullYear(), then.getMonth(), then.getDate())) / DAY_MS);
   }
+  /** "today", "yesterday", "3 days ago" — or, for a time on a day after the reader's today (a patient's laptop
+   * whose clock runs ahead: the API takes a session dated up to a day ahead), what to check, never "today" beside
+   * tomorrow's date. */
   function daysAgo(value) {
     const days = calendarDaysAgo(value);
-    if (days <= 0) return "today";
+    if (days < 0) return "dated after today: check the clock of the computer that recorded it";
+    if (days === 0) return "today";
     if (days === 1) return "yesterday";
     return `${days} days ago`;
   }
@@ -472,12 +476,15 @@ window.romcam = (function () {
           el("option", { value: "28", text: "4 weeks" }), el("option", { value: "3", text: "3 days" }));
         const button = el("button", { type: "button", class: "secondary", text: "Snooze" });
         button.addEventListener("click", async () => {
-          button.disabled = true;
+          // busy, not disabled: a disabled button would drop the keyboard's focus to the top of the page
+          if (button.getAttribute("aria-busy") === "true") return;
+          button.setAttribute("aria-busy", "true");
           try {
             await onSnooze(a, Number(select.value));
           } catch (err) {
-            button.disabled = false;
             item.append(el("p", { class: "form-error", role: "alert", text: `Could not snooze: ${err.message}` }));
+          } finally {
+            button.removeAttribute("aria-busy");
           }
         });
         item.append(el("div", { class: "alert-actions staff-only" }, el("label", {}, "Snooze for ", select), button));

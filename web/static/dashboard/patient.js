@@ -53,6 +53,9 @@
     R.renderAlerts(document.getElementById("alerts"), alerts, async (alert, days) => {
       await R.api(`/api/alerts/${alert.id}/snooze`, { json: { days } });
       await loadAlerts();
+      // the list was drawn anew: the keyboard goes on from the alert snoozed ("Snoozed until …"), not the page's top
+      const item = document.querySelector(`#alerts li[data-alert-id="${alert.id}"]`);
+      if (item) { item.tabIndex = -1; item.focus(); }
     });
   }
 
@@ -344,9 +347,33 @@
     try {
       await R.api(`/api/prescriptions/${p.id}`, { method: "DELETE" });
       await reloadPlan();
+      planSaid(`Ended ${rxName(p)}: the patient is no longer asked to do it; its history is kept.`);
+      document.getElementById("new-prescription").focus();  // its row is gone: the keyboard goes on from here
     } catch (err) {
       R.setStatus(`Could not end the prescription: ${err.message}`, "error");
     }
+  }
+
+  /** "Elbow flexion (left, active, seated)": a prescription as the plan's status line names it. */
+  function rxName(p) {
+    return `${R.exerciseName(p.exercise, p.exercise_name)} (${R.sideLabel(p.side).toLowerCase()}, `
+      + `${R.seriesLabel(p.mode, p.posture).toLowerCase()})`;
+  }
+
+  /** The plan's status line (role=status): what the last change did, which a screen reader reads out while the
+   * keyboard's focus stays where the PT was. */
+  function planSaid(text) {
+    document.getElementById("plan-saved").textContent = text;
+  }
+
+  /** After a save re-drew the table: the keyboard goes on from the saved prescription's Edit button (the one it
+   * left was drawn away), and the status line says what was saved. */
+  function focusSaved(rx, verb) {
+    planSaid(`${verb} ${rxName(rx)}: version ${rx.version}, target ${R.fmtPlanRange(rx.target_min, rx.target_max)}, `
+      + `safe ${safeLimits(rx)}, ${rx.reps} reps, ${rx.sessions_per_week} a week.`);
+    const edit = [...document.querySelectorAll(`#prescriptions tr[data-prescription-id="${rx.id}"] button`)]
+      .find((b) => b.textContent === "Edit");
+    if (edit) edit.focus();
   }
 
   // the editor dialog
@@ -479,10 +506,11 @@
     const button = document.getElementById("prescription-save");
     button.disabled = true;
     try {
-      if (id) await R.api(`/api/prescriptions/${id}`, { method: "PUT", json: body });
-      else await R.api(`${base}/prescriptions`, { method: "POST", json: body });
+      const saved = id ? await R.api(`/api/prescriptions/${id}`, { method: "PUT", json: body })
+        : await R.api(`${base}/prescriptions`, { method: "POST", json: body });
       dialog().close();
       await reloadPlan();
+      focusSaved(saved, id ? "Saved" : "Added");
     } catch (err) {
       if (err.status === 409) {  // e.g. an active prescription of the same motion, side, mode and posture: what to do
         const text = err.message.charAt(0).toUpperCase() + err.message.slice(1);
@@ -512,15 +540,19 @@
 
   async function togglePause() {
     const button = document.getElementById("pause-button");
-    button.disabled = true;
+    // busy, not disabled: a disabled button would lose the keyboard's focus, and the next press would go nowhere
+    if (button.getAttribute("aria-busy") === "true") return;
+    button.setAttribute("aria-busy", "true");
     try {
       const p = await R.api(base, { method: "PATCH", json: { plan_paused: !state.patient.plan_paused } });
       renderPatient(p);
+      planSaid(p.plan_paused ? "The plan is paused: missed sessions are not flagged until you resume it."
+        : "The plan is active again.");
       await Promise.all([loadAlerts(), loadAdherence()]);
     } catch (err) {
       R.setStatus(`Could not change the plan: ${err.message}`, "error");
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-busy");
     }
   }
 
