@@ -251,3 +251,60 @@ def test_everything_left_ended_while_the_camera_is_lost_in_a_rest_ends_the_sessi
     assert coach.take_plan([rx("a", reps=1)]) == [("end_session", "complete")] and coach.state == "done"
     run.frames(REST_BETWEEN_S + 0.5)  # no next exercise to go to: nothing breaks
     assert coach.state == "done" and coach.index == 0
+
+
+def test_while_a_session_runs_the_clinics_plan_is_pulled_every_minute(tmp_path, monkeypatch) -> None:
+    """A PT who lowers a safe maximum at the clinic: a session lasts 10-15 minutes, the plan pull came every 15,
+    so the new limit could miss the whole session. While the coach runs one (Start pressed, not finished) the
+    plan is pulled every ``session_plan_every_s`` (60 s); before Start and after the end, every ``plan_every_s``."""
+    import types
+    import uuid
+
+    from romcam.live.capture import CaptureWorker, LiveOptions
+    from romcam.live.plan import plan_from_store, todays_plan
+    from romcam.store import Store
+    from romcam.sync import worker as worker_module
+    from romcam.sync.config import LinkConfig
+    from romcam.sync.worker import SyncWorker
+
+    store = Store(f"sqlite:///{tmp_path / 'laptop.db'}")
+    try:
+        sync = SyncWorker(store, LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "x" * 40))
+        rx_id = uuid.uuid4()
+        answers = [_device(rx_id)]
+        pulls: list[float] = []
+        clock = [1000.0]
+
+        def device(timeout: float | None = None) -> dict:
+            pulls.append(clock[0])
+            return answers[-1]
+
+        sync.client.device = device  # type: ignore[method-assign]
+        monkeypatch.setattr(worker_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+        sync.audit_sent = lambda: 0  # type: ignore[method-assign]  # nothing to send or ask about here
+        sync.upload_due = lambda: None  # type: ignore[method-assign]
+        assert sync.pull_plan()
+        worker = CaptureWorker(LiveOptions(source=None), todays_plan(store), recorder=None,
+                               plan_source=lambda: plan_from_store(store))
+        sync.note_plan_in_use()
+        sync.on_plan_change, sync.in_session = worker.follow_plan, worker.in_session
+
+        def run(minutes: int) -> list[float]:
+            """The worker's rounds every 5 s (its poll) for ``minutes``: the times it pulled the plan."""
+            pulls.clear()
+            for _ in range(minutes * 12):
+                sync.step()
+                clock[0] += 5.0
+            return list(pulls)
+
+        assert len(run(20)) == 2  # waiting for Start: at once, then 15 minutes later
+        worker.command("start")
+        during = run(10)
+        assert len(during) == 10 and all(b - a == 60.0 for a, b in zip(during, during[1:], strict=False)), during
+        answers.append(_device(rx_id, 2, safe_max=125))
+        run(1)
+        assert worker.coach.item.safe_max == 125  # the PT's lower limit counts within the minute
+        worker.command("stop")
+        assert len(run(20)) <= 2  # the session over: every 15 minutes again
+    finally:
+        store.close()

@@ -237,6 +237,11 @@ class CaptureWorker:
         """Today's plan as the coach follows it now (the PT's changes taken in: :meth:`follow_plan`)."""
         return self.coach.plan
 
+    def in_session(self) -> bool:
+        """Whether a session runs now (Start pressed, not finished): the sync worker pulls the plan more often
+        then, so the PT's changes reach it (``SyncWorker.in_session``)."""
+        return self._plan_source is not None and self.coach.started and self.coach.state != "done"
+
     def follow_plan(self) -> bool:
         """The PT changed the plan (the local prescription routes after their commit, the sync worker after a
         pull that changed it): read it and hand it to the coach, which takes it between sets, and a safer

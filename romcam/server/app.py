@@ -238,6 +238,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         sync.note_plan_in_use()
         if live_service.worker is not None:
             sync.on_plan_change = live_service.worker.follow_plan
+            sync.in_session = live_service.worker.in_session
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -35,6 +35,9 @@ class SyncSettings(BaseSettings):
 
     poll_s: float = Field(5.0, gt=0, le=3600, description="how often the outbox is looked at")
     plan_every_s: float = Field(900.0, gt=0, le=86_400, description="how often the plan is pulled")
+    session_plan_every_s: float = Field(60.0, gt=0, le=86_400,
+                                        description="how often the plan is pulled while the live coach runs a "
+                                        "session: a safe limit the PT lowers reaches the patient within it")
     backoff_base_s: float = Field(2.0, gt=0, le=3600, description="the first retry delay after a failure")
     backoff_cap_s: float = Field(600.0, gt=0, le=86_400, description="the longest retry delay")
     timeout_s: float = Field(30.0, gt=0, le=600, description="one HTTP request's timeout")

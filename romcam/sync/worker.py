@@ -10,7 +10,9 @@ whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(
 works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
 go on, and it is offered again when the worker next starts and every ``audit_every_s`` (the clinic
 may have been updated; a session dated ahead by a wrong clock is taken once its day has come).
-The plan is pulled at start and every ``plan_every_s``. At start, and every ``audit_every_s``, the
+The plan is pulled at start and every ``plan_every_s``; while the live coach runs a session
+(``in_session``), every ``session_plan_every_s``, so a safe limit the PT lowers reaches the patient
+within it. At start, and every ``audit_every_s``, the
 clinic is asked which of the sessions marked sent it holds; any it no longer has (a clinic restored
 from a backup) go back in the queue with their check-ins; so does a check-in it lost while it kept its
 session.
@@ -147,7 +149,7 @@ class SyncWorker:
         self._thread: threading.Thread | None = None
         self._failures = 0
         self._retry_at = 0.0  # time.monotonic() before which nothing is sent
-        self._plan_at = 0.0
+        self._plan_pulled_at: float | None = None  # time.monotonic() of the last pull the clinic answered
         self._audit_at = 0.0  # time.monotonic() when the clinic is next asked what it holds (inf: it cannot say)
         self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
@@ -156,6 +158,9 @@ class SyncWorker:
         self.plan_changed_at: datetime | None = None  # the last pull that changed it (since romcam started)
         # the running coach takes a plan a pull changed (CaptureWorker.follow_plan; set by create_app)
         self.on_plan_change: Callable[[], object] | None = None
+        # whether the live coach runs a session now: the plan is then pulled every session_plan_every_s (set by
+        # create_app)
+        self.in_session: Callable[[], bool] | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -417,9 +422,9 @@ class SyncWorker:
         if mono >= self._offer_at:  # a session dated ahead by a wrong clock is taken once that day has come
             self.offer_refused_again()
             self._offer_at = mono + self.settings.audit_every_s
-        if mono >= self._plan_at and mono >= self._retry_at:
+        if self._plan_due(mono) and mono >= self._retry_at:
             if self.pull_plan():
-                self._plan_at = mono + self.settings.plan_every_s
+                self._plan_pulled_at = mono
             else:
                 self._fail(None)  # pull_plan recorded why
                 return
@@ -428,6 +433,22 @@ class SyncWorker:
                 self._audit_at = time.monotonic() + self.settings.audit_every_s
         if time.monotonic() >= self._retry_at:
             self.upload_due()
+
+    def _plan_due(self, mono: float) -> bool:
+        """Whether to pull the plan now: at start, then every ``plan_every_s``, or every ``session_plan_every_s``
+        while the live coach runs a session (a PT who lowers a safe limit at the clinic must not wait 15 minutes,
+        longer than a session, for it to count)."""
+        if self._plan_pulled_at is None:
+            return True
+        every = self.settings.plan_every_s
+        if self.in_session is not None:
+            try:
+                running = self.in_session()
+            except Exception:  # the coach's trouble must not stop the uploads
+                running = False
+            if running:
+                every = min(every, self.settings.session_plan_every_s)
+        return mono >= self._plan_pulled_at + every
 
     def offer_refused_again(self) -> int:
         """At start and every ``audit_every_s``: what the clinic refused goes back in the queue (see
