@@ -233,6 +233,10 @@ def test_what_real_clients_send_is_taken(clinic_server: Server) -> None:
     doc["ended_at"] = (NOW - timedelta(days=2) + timedelta(minutes=5)).astimezone().isoformat()
     s = doc["sets"][0]
     s["max_angle"], s["reps"][0]["max_angle"] = 112, 112  # whole numbers, as JSON writes 112.0
+    s["started_at"] = (NOW - timedelta(days=2) + timedelta(minutes=1)).isoformat()  # within its session
+    r0 = s["reps"][0]  # its peak one of its own samples (an upload's rep reaches its peak in them)
+    max((x for x in s["samples"] if r0["start"] <= x["t"] <= r0["end"] and x["angle"] is not None),
+        key=lambda x: x["angle"])["angle"] = 112
     s["fps"] = 30
     s["samples"][0]["t"] = 0
     r = api.post("/api/sessions", json=doc)

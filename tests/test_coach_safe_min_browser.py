@@ -139,8 +139,16 @@ def test_to_a_caregiver_the_stop_alert_says_why(server: str, problems: list[str]
         plan = [item | {"mode": "passive"} for item in response.json()]  # the caregiver moves the limb
         route.fulfill(response=response, json=plan)
 
+    def passive_status(route) -> None:  # type: ignore[no-untyped-def]
+        # the status carries the plan as the coach follows it (the PT's changes come in that way): the same one
+        response = route.fetch()
+        status = response.json()
+        status["plan"] = [item | {"mode": "passive"} for item in status.get("plan") or []]
+        route.fulfill(response=response, json=status)
+
     with offline_page(server, problems) as pg:
         pg.route(re.compile(r".*/live/plan$"), passive_plan)
+        pg.route(re.compile(r".*/live/status$"), passive_status)
         pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: routes.append(ws))
         pg.goto(server + "/coach", wait_until="domcontentloaded")
         pg.wait_for_selector("body[data-ready=true]")

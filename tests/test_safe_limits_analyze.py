@@ -43,8 +43,13 @@ def _analysis(exercise: str, reps: list[Rep], *, mode: str, safe_max: float | No
               extra: tuple[float, ...] = ()) -> Analysis:
     """An analysis of ``reps`` (constructed, no video): its signal holds every rep's extremes, and ``extra``
     angles measured outside the reps."""
-    values = [v for r in reps for v in (r.min_angle, r.max_angle)] + list(extra)
-    samples = [Sample(i, i / 10.0, v, 0.9, True, 0.0, None) for i, v in enumerate(values)]
+    # each rep measured on samples of its own time (its start and end at its low, its peak at its high: an uploaded
+    # rep lies within its samples and reaches its peak in them), ``extra`` after the last rep
+    timed = [(t, v) for r in reps for t, v in ((r.start, r.min_angle), (r.peak, r.max_angle), (r.end, r.min_angle))]
+    after = max((r.end for r in reps), default=0.0)
+    timed += [(after + (k + 1) / 10.0, v) for k, v in enumerate(extra)]
+    values = [v for _, v in timed]
+    samples = [Sample(i, t, v, 0.9, True, 0.0, None) for i, (t, v) in enumerate(timed)]
     return Analysis(motion=get_motion(exercise), side="left", video="constructed.mp4", fps=10.0,
                     frames=len(samples), samples=samples, smoothed=np.array(values, dtype=float), reps=reps,
                     mode=mode, safe_max=safe_max, safe_min=safe_min)

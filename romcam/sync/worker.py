@@ -233,10 +233,11 @@ class SyncWorker:
         try:
             device = self.client.device(timeout=timeout)
         except ClinicError as exc:
-            self.token_refused = exc.kind == "auth"
             # out of reach, the patient's worry is their sessions, not the plan (the last one received is used)
             why = _plain_clinic(exc)
             self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
+            # after the error is written: a status read in between said the token was refused with no reason
+            self.token_refused = exc.kind == "auth"
             return False
         self.token_refused = False
         now = _now()
@@ -320,8 +321,8 @@ class SyncWorker:
                 if exc.kind == "rejected":
                     self._error(f"one session was refused and is kept on this laptop: {exc.message}")
                     continue
-                self.token_refused = exc.kind == "auth"
                 self._fail(_plain_clinic(exc))
+                self.token_refused = exc.kind == "auth"  # after the error it comes with (see pull_plan)
                 break
             except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
                 why = _plain(exc)
