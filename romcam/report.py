@@ -142,14 +142,14 @@ def caregiver_lines(a: Analysis) -> list[str]:
             else:  # no number given: the PT's safe maximum all the same; a safe minimum is optional
                 never = "never past the PT's safe maximum" if m.works == "max" else "never forcing it"
             out.append(f"  for the caregiver: {repetitions(short)} stopped short of "
-                       f"{a.target:.0f}° — next time move slowly to {a.target:.0f}° if it is comfortable, {never}")
+                       f"{a.target:g}° — next time move slowly to {a.target:g}° if it is comfortable, {never}")
         if unknown:
             it = "it" if len(unknown) == 1 else "they"
             out.append(f"  for the caregiver: the {m.joint} was out of view at the furthest point of "
-                       f"{repetitions(unknown)}, so romcam could not check {it} reached {a.target:.0f}° — "
+                       f"{repetitions(unknown)}, so romcam could not check {it} reached {a.target:g}° — "
                        "keep your hands off the joint, on the side away from the camera")
         if not short and not unknown:
-            out.append(f"  for the caregiver: every repetition reached {a.target:.0f}°")
+            out.append(f"  for the caregiver: every repetition reached {a.target:g}°")
     return out
 
 
