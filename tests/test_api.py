@@ -959,3 +959,24 @@ def test_the_last_session_is_the_patients_not_the_demo_videos(api: TestClient) -
     _post_session(api, only_demo, _days_ago(0.1), [_set(60.0)], demo=True)
     assert api.get(f"/api/patients/{only_demo}").json()["last_session_at"] is None
     assert _listed(api, only_demo)["last_session_at"] is None
+
+
+def test_fhir_says_a_session_was_dated_by_a_laptop_clock_that_was_off(api: TestClient) -> None:
+    """A laptop 26 hours behind the clinic dates its session a day early. The session page and the CSV say so
+    beside its times; the FHIR Observation, whose effectiveDateTime lands in a health record on the wrong day,
+    said nothing. It has the same words as a note; a session with no clock said has no such note."""
+    pid = _patient(api)
+    when = _days_ago(3)
+    doc = synthetic_session(uuid.UUID(pid), when, [_set(100.0)])
+    doc["clock_off_s"] = -26 * 3600
+    assert api.post("/api/sessions", json=doc).status_code == 201
+    _post_session(api, pid, _days_ago(1), [_set(101.0)])
+    said = ("This laptop's clock was 26 hours behind the clinic's when it sent this session: its times are the "
+            "laptop's.")
+    [brief, _] = sorted(api.get(f"/api/patients/{pid}/sessions").json(), key=lambda s: s["started_at"])
+    assert f"{brief['clock_note'][0].upper()}{brief['clock_note'][1:]}." == said  # as the session page shows it
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    off, right = (e["resource"] for e in bundle["entry"])
+    assert off["effectiveDateTime"] == when.isoformat()  # the laptop's time, as stored: not corrected
+    assert [n["text"] for n in off["note"] if "clock" in n["text"]] == [said]
+    assert not [n for n in right["note"] if "clock" in n["text"]]

@@ -25,6 +25,11 @@ not to be trusted) says so: the CSV's ``sample_fps`` (every set's, one decimal; 
 ``note`` of its FHIR Observation ("Measured on 2 pictures a second: too few to be sure of the rep count and the
 peaks (4 or more needed)").
 
+A session a linked laptop sent with its clock off from the clinic's says so, as the session page does: the CSV's
+``laptop_clock_off_s`` and ``clock_note`` columns, and a ``note`` of each FHIR Observation ("This laptop's clock was
+26 hours behind the clinic's when it sent this session: its times are the laptop's."): its ``effectiveDateTime`` is
+the laptop's time, not corrected.
+
 Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
 and are left out of the FHIR Bundle, which has no such mark.
 
@@ -198,6 +203,9 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
         obs["note"].append({"text": too_few_frames_note(s.sample_fps)})
     if motion.experimental:
         obs["note"].append({"text": f"experimental motion: {motion.experimental_reason}"})
+    clock = clock_note(session.clock_off_s)
+    if clock:  # effectiveDateTime is the laptop's, not corrected: said as the session page and the CSV say it
+        obs["note"].append({"text": f"{clock[0].upper()}{clock[1:]}."})
     return obs
 
 
