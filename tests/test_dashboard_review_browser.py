@@ -326,3 +326,29 @@ def api_text(server: str, path: str) -> str:
     """A GET's body as text (the CSV export)."""
     with urllib.request.urlopen(server + path, timeout=30) as resp:
         return resp.read().decode("utf-8")
+
+
+# ---- the target a set's reps were judged short of ---------------------------------------------------------
+
+def test_a_set_judged_against_a_target_given_to_analyze_says_which_target(page, server) -> None:
+    """A video saved with ``romcam analyze --save --target 140`` and no plan of that motion: its reps read "short of
+    the target" under "no target (not from a prescription)". The set says the target its reps were judged by, as a
+    safe limit given to romcam analyze is said; and one filed under the plan but analysed with a --target of its
+    own (130°, not the plan's 110°) says the reps were judged against that."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Analyze Target Example")
+    start = _today() - timedelta(days=1)
+    unplanned = _set_document("elbow_active", 125.0, {"target_min": 140, "id": None}, 1, start)
+    unplanned.update(prescription_id=None, prescription_version=None)
+    own_target = _set_document("elbow_active", 125.0, {**rx, "target_min": 130}, 1, start + timedelta(seconds=30))
+    doc = _session_document(patient["id"], start, [unplanned, own_target], minutes=5)
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/sessions/{doc['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    first, second = (page.locator(f"figure[data-set='{i}'] p.chart-note").inner_text() for i in (0, 1))
+    assert "target 140°, given to romcam analyze (not from a prescription)" in first, first
+    assert "no target" not in first, first
+    assert "target 110° to 140° (plan v1); the repetitions were judged against 130°, given to romcam analyze" \
+        in second, second
+    notes = page.locator("figure[data-set='0'] table.reps tbody tr td:last-child").all_inner_texts()
+    assert notes and all("short of the target" in n for n in notes), notes
