@@ -15,11 +15,17 @@ def _fmt(v: float | None, unit: str = "°") -> str:
     return "—" if v is None or not math.isfinite(v) else f"{whole_degrees_as_stored(v)}{unit}"
 
 
+# who moved the limb, as the summary's first line says it (the session page: "Active-assisted, seated")
+MODE_WORDS = {"active": "active", "active_assisted": "active-assisted",
+              "passive": "passive (a caregiver moved the limb)"}
+
+
 def summary_text(a: Analysis) -> str:
     """The readable summary ``romcam analyze`` prints on stdout."""
     m = a.motion
     lines = [
-        f"{m.display_name}, {a.side} side — {a.video}",
+        f"{m.display_name}, {a.side} side, {MODE_WORDS.get(a.mode, a.mode)}{f', {a.posture}' if a.posture else ''}"
+        f" — {a.video}",
         f"  {a.frames} frames at {a.fps:.1f} fps; person found in {a.frames_with_subject}, "
         f"angle measured in {a.measured}; view right ({m.view}) in {a.view_ok_fraction:.0%}",
         f"  range reached: {range_reached(a)}",

@@ -188,3 +188,18 @@ def test_the_caregivers_lines_give_the_target_as_the_pt_set_it() -> None:
         "not check it reached 92.5° — keep your hands off the joint, on the side away from the camera"]
     a.reps = [rep(0, 93.0), rep(1, 95.0)]
     assert "  for the caregiver: every repetition reached 92.5°" in caregiver_lines(a)
+
+
+@pytest.mark.parametrize("mode, posture, said", [
+    ("passive", "seated",
+     "Shoulder abduction, left side, passive (a caregiver moved the limb), seated — constructed.mp4"),
+    ("active_assisted", None, "Shoulder abduction, left side, active-assisted — constructed.mp4"),
+    ("active", "standing", "Shoulder abduction, left side, active, standing — constructed.mp4"),
+])  # fmt: skip
+def test_the_summary_says_who_moved_the_limb_and_how_the_patient_was_placed(mode, posture, said) -> None:
+    """The summary's first line said "Shoulder abduction, left side — video.mp4" whatever the mode: a PT reading a
+    passive set's numbers could not tell a caregiver moved the limb (the session page's title says "passive,
+    seated", the CSV and FHIR say the mode). It says the mode, and the posture when given."""
+    a = _analysis("shoulder_abduction", [_rep(0, 10, 95)], mode=mode, safe_max=None, safe_min=None)
+    a.posture = posture
+    assert summary_text(a).splitlines()[0] == said
