@@ -21,8 +21,11 @@ from . import __version__
 from .errors import InsecureBindError, LinkNotCheckedError, LinkRefusedError, RomcamError, UsageError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session as DB
+
     from .live.capture import LiveOptions
     from .store import Store
+    from .store.models import Patient
     from .sync.config import LinkConfig
 
 
@@ -170,11 +173,30 @@ def _clinic_database(db: str | None, what: str) -> Iterator[Store]:
         store.close()
 
 
-def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
+def _patient_words(db: DB, patient: Patient) -> str:
+    """The patient as the PT knows them, for what ``analyze --save`` prints: their name ("Ann Lee"), with their
+    id when another patient of this database has the same name; the laptop's own patient as such."""
+    from sqlalchemy import func, select
+
+    from .store.db import LOCAL_PATIENT_NAME
+    from .store.models import Patient
+
+    name, pid = patient.name.strip(), patient.id
+    if patient.is_local:
+        return "this laptop's own patient" + ("" if name in ("", LOCAL_PATIENT_NAME) else f" ({name})")
+    if not name:
+        return f"the patient with id {pid}"
+    same = db.scalar(select(func.count()).select_from(Patient)
+                     .where(func.lower(func.trim(Patient.name)) == name.lower()))
+    return f"{name} (id {pid}: another patient has the same name)" if (same or 0) > 1 else name
+
+
+def _open_store_for_save(args: argparse.Namespace) -> tuple[PlanLink | None, str]:
     """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
     patient is in it (a minutes-long analysis should not end in 'patient not found'). Returns the
-    patient's active prescription of this exercise, side, mode and posture, when there is one: the
-    session is filed under it, as the live coach files its sets, and the PT reads it with its target."""
+    patient's active prescription of this exercise, side, mode and posture, when there is one (the
+    session is filed under it, as the live coach files its sets, and the PT reads it with its target),
+    and the patient in words (:func:`_patient_words`)."""
     from .store import Store
     from .store.errors import NotFoundError
     from .store.service import active_prescriptions, get_patient
@@ -191,12 +213,13 @@ def _open_store_for_save(args: argparse.Namespace) -> PlanLink | None:
             except NotFoundError:
                 raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}; leave --patient out for this "
                                  "laptop's own patient") from None
+            who = _patient_words(db, patient)
             for rx, v in active_prescriptions(db, patient):
                 if (v.exercise, v.side, v.mode, v.posture) == (args.exercise, args.side, args.mode, args.posture):
-                    return PlanLink(rx.id, v.version, v.target_min, v.target_max, v.safe_max, v.safe_min)
+                    return PlanLink(rx.id, v.version, v.target_min, v.target_max, v.safe_max, v.safe_min), who
     finally:
         store.close()
-    return None
+    return None, who
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -218,7 +241,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"--posture: {exc}") from None
     check_model(args.model)  # a wrong --model fails at once, before the video is read
     _check_outputs(args)
-    plan = _open_store_for_save(args) if args.save else None
+    plan, who = _open_store_for_save(args) if args.save else (None, "")
     given = {flag: getattr(args, flag) is not None for flag in ("target", "safe_max", "safe_min")}
     if plan is not None:  # the PT's target and safe limits, as the live coach would follow them, unless given
         if args.target is None:
@@ -229,8 +252,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             args.safe_min = plan.safe_min
         limits = "".join(f", safe {name} {v:g}°" for name, v in (("maximum", plan.safe_max),
                                                                  ("minimum", plan.safe_min)) if v is not None)
-        print(f"filed under the plan's {args.exercise.replace('_', ' ')} ({args.side}, {args.mode}, {args.posture}), "
-              f"version {plan.version}: target {plan.target_min:g}° to {plan.target_max:g}°{limits}", file=sys.stderr)
+        print(f"for {who}: filed under the plan's {args.exercise.replace('_', ' ')} ({args.side}, {args.mode}, "
+              f"{args.posture}), version {plan.version}: target {plan.target_min:g}° to {plan.target_max:g}°{limits}",
+              file=sys.stderr)
     _check_limits(args.target, args.safe_max, args.safe_min, given)
 
     progress = None if args.quiet else _Progress(f"analyzing {Path(args.video).name}")
@@ -252,7 +276,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.csv:
         steps.append(lambda: _write_text(args.csv, samples_csv(result)))
     if args.save:
-        steps.append(lambda: _save_analysis(result.to_document(), args, plan))
+        steps.append(lambda: _save_analysis(result.to_document(), args, plan, who))
     for step in steps:
         try:
             step()
@@ -291,9 +315,10 @@ def _check_limits(target: float | None, safe_max: float | None, safe_min: float 
                          "the PT's safe limits; give a target at or above the safe minimum")
 
 
-def _save_analysis(document: dict, args: argparse.Namespace, plan: PlanLink | None = None) -> None:
+def _save_analysis(document: dict, args: argparse.Namespace, plan: PlanLink | None = None, who: str = "") -> None:
     """Store the analysis as a one-set session (the same document and service as POST /api/sessions), under
-    the plan's prescription when it has one of this motion; it ended now (not the video's length from now)."""
+    the plan's prescription when it has one of this motion; it ended now (not the video's length from now).
+    ``who``: the patient in words (:func:`_patient_words`), said with the session id."""
     from datetime import UTC, datetime, timedelta
 
     patient_id = uuid.UUID(args.patient) if args.patient else None  # checked before the analysis
@@ -302,7 +327,7 @@ def _save_analysis(document: dict, args: argparse.Namespace, plan: PlanLink | No
     link = {"prescription_id": plan.prescription_id, "prescription_version": plan.version} if plan else {}
     session_id, patient_id, _ = _store_session(document, db_url=args.db, patient_id=patient_id, mode=args.mode,
                                                posture=args.posture, started_at=started, **link)
-    print(f"saved as session {session_id} of patient {patient_id}", file=sys.stderr)
+    print(f"saved as session {session_id} of {who or f'patient {patient_id}'}", file=sys.stderr)
 
 
 def _store_session(document: dict, *, db_url: str | None, patient_id: object = None, mode: str = "active",

@@ -15,15 +15,20 @@ def _fmt(v: float | None, unit: str = "°") -> str:
     return "—" if v is None or not math.isfinite(v) else f"{whole_degrees_as_stored(v)}{unit}"
 
 
+# who moved the limb, as the summary's first line says it (the session page: "Active-assisted, seated")
+MODE_WORDS = {"active": "active", "active_assisted": "active-assisted",
+              "passive": "passive (a caregiver moved the limb)"}
+
+
 def summary_text(a: Analysis) -> str:
     """The readable summary ``romcam analyze`` prints on stdout."""
     m = a.motion
     lines = [
-        f"{m.display_name}, {a.side} side — {a.video}",
+        f"{m.display_name}, {a.side} side, {MODE_WORDS.get(a.mode, a.mode)}{f', {a.posture}' if a.posture else ''}"
+        f" — {a.video}",
         f"  {a.frames} frames at {a.fps:.1f} fps; person found in {a.frames_with_subject}, "
         f"angle measured in {a.measured}; view right ({m.view}) in {a.view_ok_fraction:.0%}",
-        f"  range reached: {_fmt(a.min_angle)} to {_fmt(a.max_angle)} "
-        f"(normal {m.normal.min:.0f}° to {m.normal.max:.0f}°)",
+        f"  range reached: {range_reached(a)}",
         f"  measurement noise: about ±{m.high_end_noise_deg:.0f}° at the high end, "
         f"±{m.low_end_noise_deg:.0f}° at the low end",
     ]
@@ -72,6 +77,22 @@ def summary_text(a: Analysis) -> str:
     if a.error:
         lines.append(f"  stopped early: {a.error}")
     return "\n".join(lines) + "\n"
+
+
+def range_reached(a: Analysis) -> str:
+    """The range-reached line: "10° to 125° (normal 0° to 180°)"; with a rep's furthest point not seen
+    (``best_seen`` false) the worked end is the bound it is, said as the session page says it: "10° to 125° or more
+    (normal 0° to 180°); furthest point not seen in 1 of 2 repetitions: the shoulder was out of view, so it got at
+    least that far"."""
+    m = a.motion
+    low, high = _fmt(a.min_angle), _fmt(a.max_angle)
+    normal = f"(normal {m.normal.min:.0f}° to {m.normal.max:.0f}°)"
+    if a.best_seen or a.max_angle is None:
+        return f"{low} to {high} {normal}"
+    unseen = sum(1 for r in a.reps if not r.peak_seen)
+    ends = f"{low} or less to {high}" if m.works == "min" else f"{low} to {high} or more"
+    return (f"{ends} {normal}; furthest point not seen in {unseen} of {len(a.reps)} repetition"
+            f"{'s' if len(a.reps) > 1 else ''}: the {m.joint} was out of view, so it got at least that far")
 
 
 def subject_line(a: Analysis) -> str | None:
@@ -142,14 +163,14 @@ def caregiver_lines(a: Analysis) -> list[str]:
             else:  # no number given: the PT's safe maximum all the same; a safe minimum is optional
                 never = "never past the PT's safe maximum" if m.works == "max" else "never forcing it"
             out.append(f"  for the caregiver: {repetitions(short)} stopped short of "
-                       f"{a.target:.0f}° — next time move slowly to {a.target:.0f}° if it is comfortable, {never}")
+                       f"{a.target:g}° — next time move slowly to {a.target:g}° if it is comfortable, {never}")
         if unknown:
             it = "it" if len(unknown) == 1 else "they"
             out.append(f"  for the caregiver: the {m.joint} was out of view at the furthest point of "
-                       f"{repetitions(unknown)}, so romcam could not check {it} reached {a.target:.0f}° — "
+                       f"{repetitions(unknown)}, so romcam could not check {it} reached {a.target:g}° — "
                        "keep your hands off the joint, on the side away from the camera")
         if not short and not unknown:
-            out.append(f"  for the caregiver: every repetition reached {a.target:.0f}°")
+            out.append(f"  for the caregiver: every repetition reached {a.target:g}°")
     return out
 
 

@@ -959,3 +959,44 @@ def test_the_last_session_is_the_patients_not_the_demo_videos(api: TestClient) -
     _post_session(api, only_demo, _days_ago(0.1), [_set(60.0)], demo=True)
     assert api.get(f"/api/patients/{only_demo}").json()["last_session_at"] is None
     assert _listed(api, only_demo)["last_session_at"] is None
+
+
+def test_fhir_says_a_session_was_dated_by_a_laptop_clock_that_was_off(api: TestClient) -> None:
+    """A laptop 26 hours behind the clinic dates its session a day early. The session page and the CSV say so
+    beside its times; the FHIR Observation, whose effectiveDateTime lands in a health record on the wrong day,
+    said nothing. It has the same words as a note; a session with no clock said has no such note."""
+    pid = _patient(api)
+    when = _days_ago(3)
+    doc = synthetic_session(uuid.UUID(pid), when, [_set(100.0)])
+    doc["clock_off_s"] = -26 * 3600
+    assert api.post("/api/sessions", json=doc).status_code == 201
+    _post_session(api, pid, _days_ago(1), [_set(101.0)])
+    said = ("This laptop's clock was 26 hours behind the clinic's when it sent this session: its times are the "
+            "laptop's.")
+    [brief, _] = sorted(api.get(f"/api/patients/{pid}/sessions").json(), key=lambda s: s["started_at"])
+    assert f"{brief['clock_note'][0].upper()}{brief['clock_note'][1:]}." == said  # as the session page shows it
+    bundle = api.get(f"/api/patients/{pid}/export.fhir.json").json()
+    off, right = (e["resource"] for e in bundle["entry"])
+    assert off["effectiveDateTime"] == when.isoformat()  # the laptop's time, as stored: not corrected
+    assert [n["text"] for n in off["note"] if "clock" in n["text"]] == [said]
+    assert not [n for n in right["note"] if "clock" in n["text"]]
+
+
+def test_csv_gives_the_target_a_set_unfiled_under_a_plan_was_judged_against(api: TestClient) -> None:
+    """A knee video saved with ``romcam analyze --target 110`` and no plan of it: the CSV's reps said
+    below_target true with target_min and target_max empty — short of what? Its target_judged column says 110,
+    as the session API (and page) do; a set with no target kept has it empty."""
+    pid = _patient(api)
+    doc = synthetic_session(uuid.UUID(pid), _days_ago(2), [_set(100.0), _set(100.0)])
+    judged = doc["sets"][0]
+    judged["target"] = 110.0
+    for r in judged["reps"]:
+        r["below_target"] = r["max_angle"] < 110.0
+    assert api.post("/api/sessions", json=doc).status_code == 201
+    detail = api.get(f"/api/sessions/{doc['id']}").json()
+    assert [(s["target_min"], s["target_judged"]) for s in detail["sets"]] == [(None, 110.0), (None, None)]
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
+    first, second = (s["id"] for s in detail["sets"])
+    assert [(r["target_min"], r["below_target"], r["target_judged"]) for r in rows if r["set_id"] == first] == \
+        [("", "true", "110.0")] * len(judged["reps"])
+    assert {r["target_judged"] for r in rows if r["set_id"] == second} == {""}

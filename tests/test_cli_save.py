@@ -140,3 +140,41 @@ def test_demo_stores_one_demo_session_however_often_it_runs(demo_clip, tmp_path,
             assert session["demo"] is True
     finally:
         store.close()
+
+
+def test_analyze_save_names_the_patient_and_tells_two_of_the_same_name_apart(demo_clip, db_url: str,
+                                                                             capsys) -> None:
+    """A PT saving a video for a patient read "saved as session … of patient 3f2c…": an id they cannot check
+    against the dashboard's list. It names the patient, before the analysis when the video is filed under
+    their plan and with the session saved; a patient who shares a name with another is told apart by id."""
+    store = Store(db_url)
+    try:
+        with store.session() as db:
+            ann = service.create_patient(db, name="Ann Lee")
+            service.create_prescription(db, ann, {
+                "exercise": "shoulder_abduction", "side": "left", "mode": "active", "posture": "standing",
+                "target_min": 150, "target_max": 170, "safe_max": 175, "reps": 3, "hold_s": 0,
+                "sessions_per_week": 3})
+            bo, _other_bo = (service.create_patient(db, name="Bo Chan"), service.create_patient(db, name="bo chan "))
+            ann_id, bo_id = ann.id, bo.id
+    finally:
+        store.close()
+    said = {}
+    for pid in (ann_id, bo_id):
+        code = main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "-q",
+                     "--save", "--mode", "active", "--posture", "standing", "--db", db_url, "--patient", str(pid)])
+        assert code == 0
+        said[pid] = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("for ", "saved as"))]
+    store = Store(db_url)
+    try:
+        with store.session() as db:
+            [ann_session] = service.list_sessions(db, service.get_patient(db, ann_id))
+            [bo_session] = service.list_sessions(db, service.get_patient(db, bo_id))
+    finally:
+        store.close()
+    assert said[ann_id] == [
+        "for Ann Lee: filed under the plan's shoulder abduction (left, active, standing), version 1: target 150° to "
+        "170°, safe maximum 175°",
+        f"saved as session {ann_session['id']} of Ann Lee"]
+    assert said[bo_id] == [f"saved as session {bo_session['id']} of Bo Chan (id {bo_id}: another patient has the "
+                           "same name)"]

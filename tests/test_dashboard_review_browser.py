@@ -8,6 +8,9 @@ Without /usr/bin/chromium or the playwright package the tests skip, unless CI is
 
 from __future__ import annotations
 
+import csv
+import io
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -272,3 +275,80 @@ def test_a_long_name_does_not_push_the_pages_sideways_on_a_phone(browser, server
             box = page.locator(heading).bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{url}: {box}"
         _screenshot(page, "long-name-390px-report.png")
+
+
+# ---- the hour repeated when the clocks go back ------------------------------------------------------------
+
+def test_two_sessions_in_the_hour_the_clocks_went_back_read_as_two_times(browser, server) -> None:
+    """Paris put its clocks back from 03:00 CEST to 02:00 CET on 26 Oct 2025: a session at 02:30 CEST and one at
+    02:30 CET an hour later both read "02:30" on the patient's session list and on the session page, though the
+    CSV tells them apart. A time the clock showed twice says its offset from UTC, as the CSV writes it, and which
+    of the two it is; any other time stays as it was (an offset on every row is noise a PT learns to skip), and a
+    reader in a zone whose clocks did not change that night sees no offset."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Clocks Back Example")
+    starts = {"first": datetime(2025, 10, 26, 0, 30, tzinfo=UTC),    # 02:30 CEST (UTC+2)
+              "second": datetime(2025, 10, 26, 1, 30, tzinfo=UTC),   # 02:30 CET (UTC+1)
+              "later": datetime(2025, 10, 26, 2, 30, tzinfo=UTC)}    # 03:30 CET: once only
+    ids = {}
+    for key, start in starts.items():
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 125.0, rx, 1, start)], minutes=5)
+        assert api("POST", "/api/sessions", doc)[0] == 201
+        ids[key] = doc["id"]
+    shown = {"first": "Sun, 26 Oct 2025, 02:30 (UTC+02:00, before the clocks went back)",
+             "second": "Sun, 26 Oct 2025, 02:30 (UTC+01:00, after the clocks went back)",
+             "later": "Sun, 26 Oct 2025, 03:30"}
+
+    text = api_text(server, f"/api/patients/{patient['id']}/export.csv?tz=Europe/Paris")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    csv_offsets = {r["session_id"]: (r["session_started_local"], r["session_utc_offset"]) for r in rows}
+    assert csv_offsets[ids["first"]] == ("2025-10-26 02:30:00", "UTC+02:00")
+    assert csv_offsets[ids["second"]] == ("2025-10-26 02:30:00", "UTC+01:00")
+
+    with checked_page(browser, server, timezone_id="Europe/Paris") as page:
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        for key, text in shown.items():
+            assert page.locator(f"#sessions li[data-session-id='{ids[key]}'] a").inner_text() == text
+        for key, text in shown.items():
+            page.goto(f"{server}/sessions/{ids[key]}")
+            page.wait_for_selector("#sets[data-ready=true]")
+            assert page.locator("#session-title").inner_text() == f"Session of {text}"
+
+    with checked_page(browser, server, timezone_id="America/Denver") as page:  # its clocks went back on 2 Nov
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        assert [page.locator(f"#sessions li[data-session-id='{ids[key]}'] a").inner_text() for key in starts] == \
+            ["Sat, 25 Oct 2025, 18:30", "Sat, 25 Oct 2025, 19:30", "Sat, 25 Oct 2025, 20:30"]
+
+
+def api_text(server: str, path: str) -> str:
+    """A GET's body as text (the CSV export)."""
+    with urllib.request.urlopen(server + path, timeout=30) as resp:
+        return resp.read().decode("utf-8")
+
+
+# ---- the target a set's reps were judged short of ---------------------------------------------------------
+
+def test_a_set_judged_against_a_target_given_to_analyze_says_which_target(page, server) -> None:
+    """A video saved with ``romcam analyze --save --target 140`` and no plan of that motion: its reps read "short of
+    the target" under "no target (not from a prescription)". The set says the target its reps were judged by, as a
+    safe limit given to romcam analyze is said; and one filed under the plan but analysed with a --target of its
+    own (130°, not the plan's 110°) says the reps were judged against that."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Analyze Target Example")
+    start = _today() - timedelta(days=1)
+    unplanned = _set_document("elbow_active", 125.0, {"target_min": 140, "id": None}, 1, start)
+    unplanned.update(prescription_id=None, prescription_version=None)
+    own_target = _set_document("elbow_active", 125.0, {**rx, "target_min": 130}, 1, start + timedelta(seconds=30))
+    doc = _session_document(patient["id"], start, [unplanned, own_target], minutes=5)
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/sessions/{doc['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    first, second = (page.locator(f"figure[data-set='{i}'] p.chart-note").inner_text() for i in (0, 1))
+    assert "target 140°, given to romcam analyze (not from a prescription)" in first, first
+    assert "no target" not in first, first
+    assert "target 110° to 140° (plan v1); the repetitions were judged against 130°, given to romcam analyze" \
+        in second, second
+    notes = page.locator("figure[data-set='0'] table.reps tbody tr td:last-child").all_inner_texts()
+    assert notes and all("short of the target" in n for n in notes), notes

@@ -165,3 +165,41 @@ def test_the_flag_is_accepted_in_a_session_but_neither_stored_nor_hashed() -> No
     for r in without["sets"][0]["reps"]:
         del r["past_safe"]
     assert SessionDoc.model_validate(with_flag).sha256() == SessionDoc.model_validate(without).sha256()
+
+
+def test_the_caregivers_lines_give_the_target_as_the_pt_set_it() -> None:
+    """The PT's target of 92.5° (a half degree, as the dashboard stores and shows it): the caregiver read "repetition
+    1 stopped short of 92°" of a rep the table shows at 92°, and "move slowly to 92°" — a target the PT never set
+    and a rep that seems to have reached it. The caregiver's lines give the target as the summary's "target:" line
+    does, 92.5°."""
+    def rep(i: int, high: float, *, seen: bool = True) -> Rep:
+        return Rep(start=3.0 * i, peak=3.0 * i + 1, end=3.0 * i + 2, max_angle=high, min_angle=10.0, hold_s=0.0,
+                   partial=False, below_target=(high < 92.5) if seen else None, peak_seen=seen)
+
+    a = _analysis("shoulder_abduction", [rep(0, 92.3), rep(1, 95.0), rep(2, 80.0, seen=False)], mode="passive",
+                  safe_max=150, safe_min=None)
+    a.target = 92.5
+    text = summary_text(a)
+    assert "  target: 92.5° (reps below it are flagged short of the target)" in text.splitlines()
+    assert [line for line in caregiver_lines(a) if "92" in line] == [
+        "  for the caregiver: repetition 1 stopped short of 92.5° — next time move slowly to 92.5° if it is "
+        "comfortable, never past the PT's safe maximum of 150°",
+        "  for the caregiver: the shoulder was out of view at the furthest point of repetition 3, so romcam could "
+        "not check it reached 92.5° — keep your hands off the joint, on the side away from the camera"]
+    a.reps = [rep(0, 93.0), rep(1, 95.0)]
+    assert "  for the caregiver: every repetition reached 92.5°" in caregiver_lines(a)
+
+
+@pytest.mark.parametrize("mode, posture, said", [
+    ("passive", "seated",
+     "Shoulder abduction, left side, passive (a caregiver moved the limb), seated — constructed.mp4"),
+    ("active_assisted", None, "Shoulder abduction, left side, active-assisted — constructed.mp4"),
+    ("active", "standing", "Shoulder abduction, left side, active, standing — constructed.mp4"),
+])  # fmt: skip
+def test_the_summary_says_who_moved_the_limb_and_how_the_patient_was_placed(mode, posture, said) -> None:
+    """The summary's first line said "Shoulder abduction, left side — video.mp4" whatever the mode: a PT reading a
+    passive set's numbers could not tell a caregiver moved the limb (the session page's title says "passive,
+    seated", the CSV and FHIR say the mode). It says the mode, and the posture when given."""
+    a = _analysis("shoulder_abduction", [_rep(0, 10, 95)], mode=mode, safe_max=None, safe_min=None)
+    a.posture = posture
+    assert summary_text(a).splitlines()[0] == said

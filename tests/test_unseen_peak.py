@@ -11,6 +11,7 @@ import pytest
 
 from romcam.analysis import summarize
 from romcam.catalog import Motion, default_catalog
+from romcam.degrees import whole_degrees_as_stored
 from romcam.measure import Sample
 from romcam.report import caregiver_lines, summary_text
 
@@ -72,3 +73,24 @@ def test_reps_seen_throughout_are_not_flagged(motion: Motion) -> None:
     assert not any("furthest point" in w for w in a.warnings)
     assert "not seen" not in summary_text(a)
     assert not any("furthest seen" in line for line in caregiver_lines(a))
+
+
+@pytest.mark.parametrize("motion", MOTIONS, ids=lambda m: m.id)
+def test_the_range_reached_line_marks_the_end_not_seen_as_a_bound(motion: Motion) -> None:
+    """`romcam analyze` printed "range reached: 18° to 144° (normal …)" for a set whose furthest point was out of
+    view in a rep, where the session page says "18° to 144° or more (furthest point not seen in 1 of 2 repetitions
+    …)": a bound read as a measurement. The line marks the worked end as the bound, in the page's words."""
+    a = summarize(motion, "left", _two_reps(motion, hide_first_peak=True), fps=FPS, video="synthetic.mp4",
+                  frames=90)
+    low, high = whole_degrees_as_stored(a.min_angle), whole_degrees_as_stored(a.max_angle)
+    ends = f"{low}° or less to {high}°" if motion.works == "min" else f"{low}° to {high}° or more"
+    [line] = [x for x in summary_text(a).splitlines() if x.startswith("  range reached:")]
+    assert line == (f"  range reached: {ends} (normal {motion.normal.min:.0f}° to {motion.normal.max:.0f}°); furthest "
+                    f"point not seen in 1 of 2 repetitions: the {motion.joint} was out of view, so it got at least "
+                    "that far")
+    seen = summarize(motion, "left", _two_reps(motion, hide_first_peak=False), fps=FPS, video="synthetic.mp4",
+                     frames=90)
+    [line] = [x for x in summary_text(seen).splitlines() if x.startswith("  range reached:")]
+    assert line == (f"  range reached: {whole_degrees_as_stored(seen.min_angle)}° to "
+                    f"{whole_degrees_as_stored(seen.max_angle)}° (normal {motion.normal.min:.0f}° to "
+                    f"{motion.normal.max:.0f}°)")

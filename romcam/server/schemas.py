@@ -224,6 +224,9 @@ class SetDetail(SetBrief):
     view_ok_fraction: float
     target_min: float | None
     target_max: float | None
+    target_judged: float | None = Field(None, description="the angle the reps' below_target was judged against, as "
+                                        "`romcam analyze` kept it with the set (its --target, or the near end of the "
+                                        "plan's range); null: none kept")
     normal: NormalRange
     warnings: list[str]
     reps: list[RepOut]

@@ -25,6 +25,15 @@ not to be trusted) says so: the CSV's ``sample_fps`` (every set's, one decimal; 
 ``note`` of its FHIR Observation ("Measured on 2 pictures a second: too few to be sure of the rep count and the
 peaks (4 or more needed)").
 
+A session a linked laptop sent with its clock off from the clinic's says so, as the session page does: the CSV's
+``laptop_clock_off_s`` and ``clock_note`` columns, and a ``note`` of each FHIR Observation ("This laptop's clock was
+26 hours behind the clinic's when it sent this session: its times are the laptop's."): its ``effectiveDateTime`` is
+the laptop's time, not corrected.
+
+``below_target`` is judged against the set's ``target_judged`` (the target ``romcam analyze`` or the live coach kept
+with the set: ``--target``, or the near end of the plan's range), which a set filed under no prescription has
+without a ``target_min`` or ``target_max``.
+
 Demo sessions (a rendered figure, ``romcam demo``) stay in the CSV, marked in its ``demo`` column,
 and are left out of the FHIR Bundle, which has no such mark.
 
@@ -53,7 +62,7 @@ from ..safe_limits import set_limits
 from ..sample_rate import too_few_frames, too_few_frames_note, too_few_frames_short
 from ..session_doc import clock_note
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
-from .service import versions_followed
+from .service import judged_target, versions_followed
 
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
@@ -79,7 +88,7 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
                "session_utc_offset", "set_utc_offset", "past_safe", "safe_max", "safe_min", "safe_limits_from",
-               "sample_fps", "sample_note", "laptop_clock_off_s", "clock_note"]
+               "sample_fps", "sample_note", "laptop_clock_off_s", "clock_note", "target_judged"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -138,7 +147,7 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         limits = set_limits(v, s.summary)
         safe = (limits.safe_max, limits.safe_min, limits.source, *_sample_cells(s), session.clock_off_s,
-                clock_note(session.clock_off_s))
+                clock_note(session.clock_off_s), judged_target(s.summary))
         for i, r in enumerate(s.reps, start=1):
             past = limits.past(r.max_angle, r.min_angle)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
@@ -198,6 +207,9 @@ def observation(patient: Patient, session: Session, s: ExerciseSet) -> dict[str,
         obs["note"].append({"text": too_few_frames_note(s.sample_fps)})
     if motion.experimental:
         obs["note"].append({"text": f"experimental motion: {motion.experimental_reason}"})
+    clock = clock_note(session.clock_off_s)
+    if clock:  # effectiveDateTime is the laptop's, not corrected: said as the session page and the CSV say it
+        obs["note"].append({"text": f"{clock[0].upper()}{clock[1:]}."})
     return obs
 
 

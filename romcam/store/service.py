@@ -7,6 +7,7 @@ docs/api.md says.
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -400,6 +401,15 @@ def list_sessions(db: DB, patient: Patient, *, limit: int = 50, after: uuid.UUID
                                           for x in s.sets]} for s in rows]
 
 
+def judged_target(summary: dict[str, Any] | None) -> float | None:
+    """The angle a set's reps were judged short of the target against (``below_target``), as ``romcam analyze``
+    kept it with the set's summary (its ``--target``, or the near end of the plan's range); None: none kept."""
+    value = (summary or {}).get("target")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def session_detail(db: DB, session: Session) -> dict[str, Any]:
     """The session with every set's reps, samples and the target band it followed."""
     sets = []
@@ -411,6 +421,7 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
         measured_fps = sample_fps(t, angle)  # from the set's own samples: a live set and an analyzed video alike
         sets.append(_set_brief(s, v) | {
             "target_min": v.target_min if v else None, "target_max": v.target_max if v else None,
+            "target_judged": judged_target(s.summary),
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
             "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,
             "sample_fps": None if measured_fps is None else round(measured_fps, 1),

@@ -139,7 +139,42 @@ window.romcam = (function () {
   }
   const fmtDate = (v) => dateFmt.format(toDate(v));
   const fmtShortDate = (v) => shortDateFmt.format(toDate(v));
-  const fmtDateTime = (v) => `${dateFmt.format(toDate(v))}, ${timeFmt.format(toDate(v))}`;
+  // the reader's wall clock to the second, to tell whether it showed a time twice
+  const wallFmt = new Intl.DateTimeFormat("en-GB", { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  const CLOCK_CHANGE_MS = [30, 60, 120].map((minutes) => minutes * 60_000);  // every size a zone's clocks have gone back by
+
+  /** Whether the reader's clock showed this time twice (the hour repeated the night the clocks go back):
+   * "before" for the first time it did (before the clocks went back), "after" for the second, null if only once. */
+  function repeatedTime(d) {
+    const t = d.getTime();
+    if (Number.isNaN(t)) return null;
+    const wall = wallFmt.format(d);
+    for (const step of CLOCK_CHANGE_MS) {
+      if (wallFmt.format(new Date(t + step)) === wall) return "before";
+      if (wallFmt.format(new Date(t - step)) === wall) return "after";
+    }
+    return null;
+  }
+
+  /** The reader's offset from UTC at ``d`` as the CSV's *_utc_offset columns write it: "UTC+02:00", "UTC-06:00". */
+  function utcOffset(d) {
+    const part = Object.fromEntries(wallFmt.formatToParts(d).map((p) => [p.type, p.value]));
+    const wallMs = Date.UTC(Number(part.year), Number(part.month) - 1, Number(part.day), Number(part.hour) % 24,
+      Number(part.minute), Number(part.second));
+    const minutes = Math.round((wallMs - Math.floor(d.getTime() / 1000) * 1000) / 60_000);
+    const abs = Math.abs(minutes);
+    return `UTC${minutes < 0 ? "-" : "+"}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+  }
+
+  /** "Sun, 26 Oct 2025, 02:30" in the reader's zone; a time the clock showed twice that night says which one:
+   * "Sun, 26 Oct 2025, 02:30 (UTC+02:00, before the clocks went back)" — the offset as the CSV writes it. */
+  function fmtDateTime(v) {
+    const d = toDate(v);
+    const repeated = repeatedTime(d);
+    const which = repeated ? ` (${utcOffset(d)}, ${repeated} the clocks went back)` : "";
+    return `${dateFmt.format(d)}, ${timeFmt.format(d)}${which}`;
+  }
   const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 
   function fmtAngle(v) {

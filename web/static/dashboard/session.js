@@ -40,6 +40,23 @@
       + `peaks (${MIN_COUNT_FPS} or more needed).`;
   }
 
+  /** The target the set's reps were judged by ("short of the target"): the plan version's range; else the one
+   * given to `romcam analyze` (kept with the set: target_judged), said as such, as a safe limit given to it is —
+   * "no target" above reps marked short of one would contradict them; and a --target given beside the plan's,
+   * which judged the reps instead of the plan's near end, says so. */
+  function targetFact(set) {
+    const judged = set.target_judged;
+    const has = (v) => v !== null && v !== undefined;
+    if (!has(set.target_min)) {
+      return has(judged) ? `target ${R.fmtPlanAngle(judged)}, given to romcam analyze (not from a prescription)`
+        : "no target (not from a prescription)";
+    }
+    const near = set.works === "min" ? set.target_max : set.target_min;
+    const other = has(judged) && Math.abs(judged - near) > 0.05
+      ? `; the repetitions were judged against ${R.fmtPlanAngle(judged)}, given to romcam analyze` : "";
+    return `target ${R.fmtPlanRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}${other}`;
+  }
+
   function repTable(set, title) {
     const reps = set.reps || [];
     const worksMin = set.works === "min";
@@ -91,9 +108,7 @@
     const facts = [
       reached,
       `${full} repetition${full === 1 ? "" : "s"}${partial ? ` (+${partial} partial)` : ""}`,
-      set.target_min !== null && set.target_min !== undefined
-        ? `target ${R.fmtPlanRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}`
-        : "no target (not from a prescription)",
+      targetFact(set),
       safeFact("safe maximum", set.safe_max, "max", reps, set.safe_limits_from),
       safeFact("safe minimum", set.safe_min, "min", reps, set.safe_limits_from),
     ].filter(Boolean);
