@@ -434,12 +434,18 @@ def from_analysis(document: dict[str, Any], *, patient_id: uuid.UUID, mode: str 
 def clock_note(off_s: float | None) -> str | None:
     """What the PT reads next to a session's times when the laptop that sent it had its clock off from the
     clinic's (``off_s``: the laptop's less the clinic's, seconds): "this laptop's clock was 26 hours behind
-    the clinic's when it sent this session" (minutes under 2 hours, hours under 2 days, then days; the same
-    sizes as the laptop's own panel); None when nothing was said."""
+    the clinic's when it sent this session" (seconds under a minute, minutes under 2 hours, hours under 2 days,
+    then days; the same sizes as the laptop's own panel); None when nothing was said."""
     if off_s is None or off_s == 0:
         return None
     a = abs(off_s)
-    size = (f"{round(a / 86400)} days" if a >= 2 * 86400 else f"{round(a / 3600)} hours" if a >= 2 * 3600
-            else f"{round(a / 60)} minutes")
+    if a >= 2 * 86400:
+        size = f"{round(a / 86400)} days"
+    elif a >= 2 * 3600:
+        size = f"{round(a / 3600)} hours"
+    elif a >= 90:
+        size = f"{round(a / 60)} minutes"
+    else:  # a direct API client may send a small offset: "1 minutes" and "0 minutes" misread
+        size = "1 minute" if a >= 60 else f"{round(a)} second{'' if round(a) == 1 else 's'}"
     return (f"this laptop's clock was {size} {'behind' if off_s < 0 else 'ahead of'} the clinic's when it sent this "
             "session: its times are the laptop's")

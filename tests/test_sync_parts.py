@@ -714,3 +714,13 @@ def test_which_token_a_session_was_recorded_under_survives_restarts(store: Store
     status = back.status()
     assert status.confirmed and status.patient_name == "Ada Clinic"
     assert status.consent_at is None, "asked again: whoever is at the laptop now says yes to what will be sent"
+
+
+@pytest.mark.parametrize(("off_s", "size"), [(-29, "29 seconds behind"), (1, "1 second ahead of"),
+                                            (75, "1 minute ahead of"), (-89, "1 minute behind"),
+                                            (90, "2 minutes ahead of"), (7199, "120 minutes ahead of"),
+                                            (-7200, "2 hours behind"), (2 * 86400, "2 days ahead of")])
+def test_the_clock_note_says_a_small_offset_in_words_that_read_right(off_s: float, size: str) -> None:
+    from romcam.session_doc import clock_note
+    assert clock_note(off_s) == f"this laptop's clock was {size} the clinic's when it sent this session: its times " \
+        "are the laptop's"
