@@ -200,6 +200,7 @@ class CaptureWorker:
         self._estimator: Any = None
         self._plan_seq = 0  # plans taken since the start
         self._estimator_seq = 0  # ... when the running pose model's needs were last checked
+        self._estimator_made_for: tuple[int, bool] = (1, False)  # people looked for, limb outlines read
         self.recorder = recorder
         self.publish = publish or (lambda ev: None)
         self._estimator_factory = estimator_factory
@@ -443,7 +444,7 @@ class CaptureWorker:
         "person" it found (a part of the patient painted out, a shape turned on its side) made the page ask
         "Not the patient? Tap the patient." of a patient alone in view."""
         est = self._estimator
-        made_for = getattr(self, "_estimator_made_for", (1, False))[0]
+        made_for = self._estimator_made_for[0]
         if est is None or made_for < 2 or not hasattr(est, "expected_people") or self.options.people:
             return  # (``LiveOptions.people`` given: the model looks as it was told, throughout)
         item = self.coach.item
@@ -459,7 +460,7 @@ class CaptureWorker:
         if self._estimator_factory is not None or est is None:
             return est
         coach = self.coach
-        if self._estimator_seq == self._plan_seq or (coach.started and coach._set_open):
+        if self._estimator_seq == self._plan_seq or (coach.started and coach.set_open):
             return est
         self._estimator_seq = self._plan_seq
         people, axes = self._estimator_needs()
@@ -735,7 +736,7 @@ class CaptureWorker:
                 missing=sample.detail.missing if sample.detail is not None else None,
                 rep=self.detector.completed, rep_state=self.detector.state))
             rec = self.recorder
-            recording = rec is not None and rec.recording and self.coach.started and self.coach._set_open
+            recording = rec is not None and rec.recording and self.coach.started and self.coach.set_open
             if recording:
                 if not idle:
                     rec.add_sample(Sample(frame.index, t, raw, sample.confidence, sample.view_ok, sample.view_error,
@@ -836,7 +837,7 @@ class CaptureWorker:
             rep = None
             if ended:  # the signal is over: the rep still open is final now
                 finals = self.detector.finish()
-                if self.recorder is not None and self.recorder.recording and self.coach._set_open:
+                if self.recorder is not None and self.recorder.recording and self.coach.set_open:
                     self._store_reps(finals, self._last_t if math.isfinite(self._last_t) else 0.0)
                 rep = self.detector.completed if self.coach.started else None
             if ended and self.recorder is not None and self.recorder.recording:

@@ -323,6 +323,12 @@ class Coach:
         return self.plan[self.index]
 
     @property
+    def set_open(self) -> bool:
+        """Whether a set is open now (begun, not ended): its samples and reps are recorded. Read-only: the
+        coach opens and closes sets itself."""
+        return self._set_open
+
+    @property
     def auto_start(self) -> bool:
         return self._auto_start
 
