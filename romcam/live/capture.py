@@ -36,7 +36,7 @@ from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..sample_rate import MIN_COUNT_FPS as MIN_COUNT_FPS  # the rule lives there, shared with the stored sets
 from ..sample_rate import too_few_frames
-from ..source import Frame, open_source, parse_source, prefetched
+from ..source import Frame, open_source, parse_source, prefetched, skipped_warning
 from ..subject import PersonError, SubjectTracker, parse_selector, torso_points
 from .annotate import annotate, person_box, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
@@ -211,6 +211,8 @@ class CaptureWorker:
         self.source_fps = 0.0
         self.dropped_frames = 0
         self.source_error: str | None = None
+        # a file damaged in its middle: what its frames skipped mean (romcam.source.skipped_warning), once read
+        self.source_warning: str | None = None
         self.model_name = ""
         self.latest_event: dict[str, Any] | None = None
         self.latest_jpeg: bytes | None = None
@@ -341,7 +343,8 @@ class CaptureWorker:
                 "started": self.coach.started, "auto_start": self.coach.auto_start,
                 "effective_fps": round(self.effective_fps(), 1),
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
-                "source_error": self.source_error, "every_frame": self.options.every_frame,
+                "source_error": self.source_error, "source_warning": self.source_warning,
+                "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
                 **self.pace(),
                 "subject": self.subject_info(*self._frame_size),
@@ -584,6 +587,8 @@ class CaptureWorker:
                     source_close = getattr(source, "close", None)
                     if source_close:
                         source_close()
+                if error is None:
+                    self._note_damage(source)
                 if self._stop.is_set():
                     break
                 if live:
@@ -600,6 +605,24 @@ class CaptureWorker:
             close = getattr(self._estimator, "close", None)
             if close:
                 close()
+
+    def _note_damage(self, source: Any) -> None:
+        """A file read to its end with frames skipped (damaged in its middle: ``VideoFileSource.frames_skipped``)
+        is said as ``romcam analyze`` says it: in the status (the page shows it) and in the warnings of the
+        session being recorded. Known only once the file was read to its end (OpenCV numbers the frames after
+        the damage on, so neither their positions nor their times show where it was)."""
+        skipped = int(getattr(source, "frames_skipped", 0) or 0)
+        if not skipped or self.source_warning is not None:
+            return
+        name = Path(str(getattr(source, "path", self.source_name))).name
+        text = skipped_warning(name, skipped, int(source.frame_count or 0), float(source.fps))
+        with self._lock:
+            self.source_warning = text
+            if self.recorder is not None and self.recorder.recording:
+                self.recorder.warn(text)
+            status = self.status()
+        print(f"romcam: {text}", file=sys.stderr)
+        self.publish(status_event(status))
 
     def _save_what_is_left(self) -> None:
         """After the source ended, go on trying to store a session a failed write left unsaved (a full

@@ -229,6 +229,15 @@
     else if (!text && before) speakCue("Your session is saved now.");
   }
 
+  /** A video file damaged in its middle (romcam serve --source FILE): how many frames were skipped and what that
+   * means for the count, in the server's words (docs/live.md "A damaged video"). Shown once the file was read. */
+  function renderSourceWarning(warning) {
+    const text = warning ? String(warning) : "";
+    const node = $("source-warning");
+    setText(node, text);
+    node.hidden = !text;
+  }
+
   /** The live loop does not keep up (docs/live.md "Keeping up"): too few pictures measured to count reps, or a
    * video playing slower than its speed. Shown while it lasts; a count that may be wrong is said aloud too,
    * once per page (a video playing slowly is only shown: its count is right). */
@@ -1479,6 +1488,7 @@
     if (s.state) setState(s.state);
     if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
+    if ("source_warning" in s) renderSourceWarning(s.source_warning);
     // a picture lost or ended: no note on keeping up, at once
     if ("pace_problem" in s) renderPace(s.pace, s.pace_problem, { now: s.state === "done" || s.state === "source_lost" });
     // the plan as the coach follows it now: the PT's changes come in between sets (docs/live.md)
