@@ -124,6 +124,7 @@ class Recorder:
         self._set_id: uuid.UUID | None = None
         self._set_pos = -1
         self._item: PlanItem | None = None
+        self._coached_version: int | None = None  # the prescription version whose target the open set is coached to
         self._set_started: datetime | None = None
         self._set_t0 = 0.0
         self._fps = 30.0
@@ -245,6 +246,7 @@ class Recorder:
             self.end_set()
         self._set_pos += 1
         self._item = item
+        self._coached_version = item.version if item.prescription_id else None
         self._fps = fps
         self._set_t0 = t
         self._samples = []
@@ -354,6 +356,10 @@ class Recorder:
                                     prescription_id=uuid.UUID(rx) if rx else None,
                                     prescription_version=item.version if rx else None,
                                     started_at=self._set_started)
+        if rx and self._coached_version is not None and self._coached_version != item.version:
+            # refiled under a safer limit's version (refile): its reps were coached to, and judged by, the target of
+            # the version it began with, which the session page and the exports show (romcam.session_doc)
+            set_doc["target_version"] = self._coached_version
         set_doc["warnings"] = _with_warnings(set_doc.get("warnings"), self._warnings)
         s.final = set_doc
         self._set_docs.append(set_doc)

@@ -224,6 +224,9 @@ class SetDetail(SetBrief):
     view_ok_fraction: float
     target_min: float | None
     target_max: float | None
+    target_version: int | None = Field(None, description="a live set refiled under a safer limit's prescription "
+                                       "version during it: the earlier version whose target (target_min, "
+                                       "target_max) it was coached to and its reps judged by; null otherwise")
     normal: NormalRange
     warnings: list[str]
     reps: list[RepOut]
