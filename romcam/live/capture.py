@@ -337,8 +337,8 @@ class CaptureWorker:
                 "state": self.coach.state, "demo": self.options.demo, "source": self.source_name,
                 "exercise": item.exercise, "side": item.side, "plan_index": self.coach.index,
                 "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
-                "plan_change": ({"id": note[0], "text": note[1]} if (note := self.coach.plan_note) is not None
-                                else None),
+                "plan_change": ({"id": note[0], "text": note[1], "next_session": self.coach.plan_note_next_session}
+                                if (note := self.coach.plan_note) is not None else None),
                 "last_session_id": str(self.last_session_id) if self.last_session_id else None,
                 "started": self.coach.started, "auto_start": self.coach.auto_start,
                 "effective_fps": round(self.effective_fps(), 1),

@@ -1502,14 +1502,18 @@
    * (voice on) when it comes — not again for a page opened or reloaded after it. */
   function renderPlanChange(change) {
     const node = $("plan-change");
+    const after = $("end-plan-change");   // a change made after the session was done: on the day's summary too
     const first = app.planChangeSeen === undefined;
     if (!change || !change.text) {
       node.hidden = true;
+      after.hidden = true;
       app.planChangeSeen = app.planChangeSeen || 0;
       return;
     }
     setText(node, change.text);
     node.hidden = false;
+    if (change.next_session) setText(after, change.text);
+    after.hidden = !change.next_session;
     if (!first && change.id !== app.planChangeSeen) utter(change.text, false);
     app.planChangeSeen = change.id;
   }
