@@ -99,3 +99,36 @@ def test_every_set_of_the_session_gets_the_warning_the_ones_stored_already_too(d
         assert [s["reps_full"] for s in detail["sets"]] == [DEMO_SPEC.reps] * 2  # stored again whole
     finally:
         store.close()
+
+
+def test_a_looping_damaged_video_s_later_sessions_say_it_too(demo_clip: Path, tmp_path: Path) -> None:
+    """`--loop`: the damage is known at the first pass's end; a session begun after that carries the warning."""
+    import time
+
+    from websockets.sync.client import connect
+
+    damaged = tmp_path / "damaged.avi"
+    _stamped_avi(demo_clip, damaged)
+    _damage(damaged)
+    with romcam_serve(tmp_path, "--source", str(damaged), "--loop", "--exercise", "shoulder_abduction", "--side",
+                      "left", timeout=90) as (port, _), \
+            connect(f"ws://127.0.0.1:{port}/live/ws", origin=f"http://127.0.0.1:{port}", open_timeout=10) as ws:
+        deadline = time.monotonic() + 120
+        warning = None
+        while warning is None:  # the WebSocket client woke the file: wait for its first pass to end
+            assert time.monotonic() < deadline, "the damage was never said"
+            event = json.loads(ws.recv(timeout=30))
+            warning = event.get("source_warning") if event.get("type") == "status" else None
+        assert warning.startswith("damaged.avi could not be read in full: ")
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/live/start", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert json.loads(r.read())["started"] is True
+        while True:  # a few frames of the session
+            event = json.loads(ws.recv(timeout=30))
+            if event.get("type") == "frame" and event.get("session_id"):
+                break
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/live/stop", data=b"", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            sid = json.loads(r.read())["last_session_id"]
+        session = _get(port, f"/api/sessions/{sid}")
+        assert [s["warnings"][0] for s in session["sets"]] == [warning]

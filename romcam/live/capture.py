@@ -408,6 +408,8 @@ class CaptureWorker:
             if what == "begin_session":
                 if rec is not None:
                     rec.begin_session()
+                    if self.source_warning is not None:  # a looping file known damaged: every session says so
+                        rec.warn(self.source_warning)
             elif what == "begin_set":
                 self._set_up_item(int(arg))
                 if rec is not None:
@@ -612,17 +614,19 @@ class CaptureWorker:
         session being recorded. Known only once the file was read to its end (OpenCV numbers the frames after
         the damage on, so neither their positions nor their times show where it was)."""
         skipped = int(getattr(source, "frames_skipped", 0) or 0)
-        if not skipped or self.source_warning is not None:
+        if not skipped:
             return
         name = Path(str(getattr(source, "path", self.source_name))).name
         text = skipped_warning(name, skipped, int(source.frame_count or 0), float(source.fps))
         with self._lock:
+            said = self.source_warning is not None
             self.source_warning = text
             if self.recorder is not None and self.recorder.recording:
-                self.recorder.warn(text)
+                self.recorder.warn(text)  # each session once (a looping file: the one running at each pass's end)
             status = self.status()
-        print(f"romcam: {text}", file=sys.stderr)
-        self.publish(status_event(status))
+        if not said:
+            print(f"romcam: {text}", file=sys.stderr)
+            self.publish(status_event(status))
 
     def _save_what_is_left(self) -> None:
         """After the source ended, go on trying to store a session a failed write left unsaved (a full
