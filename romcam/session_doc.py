@@ -151,6 +151,7 @@ class SetDoc(BaseModel):
             raise field_errors([("min_angle", f"min_angle {self.min_angle} is above max_angle {self.max_angle}",
                                  self.min_angle)])
         self._limits_given()
+        self._target_version_given()
         motion = default_catalog().get(self.exercise)
         try:
             motion.posture_or_default(self.posture)
@@ -177,6 +178,23 @@ class SetDoc(BaseModel):
         if "safe_max" in given and "safe_min" in given and not given["safe_min"] < given["safe_max"]:
             raise field_errors([("safe_min", f"safe_min {given['safe_min']} is not below safe_max "
                                  f"{given['safe_max']}", given["safe_min"])])
+
+    def _target_version_given(self) -> None:
+        """``target_version`` (the live recorder's, on a set refiled under a safer limit's prescription version
+        during it: docs/live.md "The PT changes the plan"): the earlier version of the same prescription whose
+        target the set was coached to and its reps judged by (``target``, ``below_target``). Absent or null
+        otherwise: the target is the filed version's. Ignored on a set filed under no prescription (a laptop's
+        upload of a set whose prescription the clinic does not manage drops the prescription, not the summary)."""
+        value = (self.model_extra or {}).get("target_version")
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise field_errors([("target_version", "target_version is the prescription version whose target the set "
+                                 "was coached to: a whole number from 1, or null", value)])
+        if self.prescription_version is not None and value >= self.prescription_version:
+            raise field_errors([("target_version", "target_version must be an earlier version of the set's "
+                                 f"prescription than prescription_version ({self.prescription_version}), or null "
+                                 "when the set was coached to that version's target", value)])
 
     def _within_reach(self, motion: Motion) -> None:
         """Every angle lies within what the joint can do (the catalog's ``possible``, with a margin for

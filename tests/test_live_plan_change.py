@@ -308,3 +308,19 @@ def test_while_a_session_runs_the_clinics_plan_is_pulled_every_minute(tmp_path, 
         assert len(run(20)) <= 2  # the session over: every 15 minutes again
     finally:
         store.close()
+
+
+def test_after_the_session_is_done_a_change_is_told_once_for_the_next_session() -> None:
+    coach = Coach([rx("a", reps=1)])
+    run = Run(coach)
+    coach.start()
+    run.frames(0.3, 100)
+    run.rep_cycle(120)
+    run.frames(REST_BETWEEN_S + 0.5)
+    assert coach.state == "done" and coach.plan_note is None
+    assert coach.take_plan([rx("a", 2, reps=1, safe_max=125.0)]) == []  # nothing to do now: the session is over
+    assert coach.plan_note == (1, "Your PT changed your plan: shoulder flexion: safe maximum now 125° (next session).")
+    assert coach.plan_note_next_session and coach.item.safe_max == 140.0  # the session's plan stays as it was done
+    assert coach.take_plan([rx("a", 2, reps=1, safe_max=125.0)]) == [] and coach.plan_note[0] == 1  # said once
+    coach.take_plan([rx("a", 3, reps=1, safe_max=125.0), rx("b", **ELBOW)])  # only what changed since
+    assert coach.plan_note == (2, "Your PT changed your plan: elbow flexion: new (next session).")

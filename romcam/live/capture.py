@@ -36,7 +36,7 @@ from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..sample_rate import MIN_COUNT_FPS as MIN_COUNT_FPS  # the rule lives there, shared with the stored sets
 from ..sample_rate import too_few_frames
-from ..source import Frame, open_source, parse_source, prefetched
+from ..source import Frame, open_source, parse_source, prefetched, skipped_warning
 from ..subject import PersonError, SubjectTracker, parse_selector, torso_points
 from .annotate import annotate, person_box, to_jpeg
 from .coach import Coach, FrameInput, PlanItem
@@ -200,6 +200,7 @@ class CaptureWorker:
         self._estimator: Any = None
         self._plan_seq = 0  # plans taken since the start
         self._estimator_seq = 0  # ... when the running pose model's needs were last checked
+        self._estimator_made_for: tuple[int, bool] = (1, False)  # people looked for, limb outlines read
         self.recorder = recorder
         self.publish = publish or (lambda ev: None)
         self._estimator_factory = estimator_factory
@@ -210,6 +211,8 @@ class CaptureWorker:
         self.source_fps = 0.0
         self.dropped_frames = 0
         self.source_error: str | None = None
+        # a file damaged in its middle: what its frames skipped mean (romcam.source.skipped_warning), once read
+        self.source_warning: str | None = None
         self.model_name = ""
         self.latest_event: dict[str, Any] | None = None
         self.latest_jpeg: bytes | None = None
@@ -334,13 +337,14 @@ class CaptureWorker:
                 "state": self.coach.state, "demo": self.options.demo, "source": self.source_name,
                 "exercise": item.exercise, "side": item.side, "plan_index": self.coach.index,
                 "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
-                "plan_change": ({"id": note[0], "text": note[1]} if (note := self.coach.plan_note) is not None
-                                else None),
+                "plan_change": ({"id": note[0], "text": note[1], "next_session": self.coach.plan_note_next_session}
+                                if (note := self.coach.plan_note) is not None else None),
                 "last_session_id": str(self.last_session_id) if self.last_session_id else None,
                 "started": self.coach.started, "auto_start": self.coach.auto_start,
                 "effective_fps": round(self.effective_fps(), 1),
                 "source_fps": round(self.source_fps, 2), "dropped_frames": self.dropped_frames,
-                "source_error": self.source_error, "every_frame": self.options.every_frame,
+                "source_error": self.source_error, "source_warning": self.source_warning,
+                "every_frame": self.options.every_frame,
                 "frames_processed": self.frames_processed,
                 **self.pace(),
                 "subject": self.subject_info(*self._frame_size),
@@ -404,6 +408,8 @@ class CaptureWorker:
             if what == "begin_session":
                 if rec is not None:
                     rec.begin_session()
+                    if self.source_warning is not None:  # a looping file known damaged: every session says so
+                        rec.warn(self.source_warning)
             elif what == "begin_set":
                 self._set_up_item(int(arg))
                 if rec is not None:
@@ -443,7 +449,7 @@ class CaptureWorker:
         "person" it found (a part of the patient painted out, a shape turned on its side) made the page ask
         "Not the patient? Tap the patient." of a patient alone in view."""
         est = self._estimator
-        made_for = getattr(self, "_estimator_made_for", (1, False))[0]
+        made_for = self._estimator_made_for[0]
         if est is None or made_for < 2 or not hasattr(est, "expected_people") or self.options.people:
             return  # (``LiveOptions.people`` given: the model looks as it was told, throughout)
         item = self.coach.item
@@ -459,7 +465,7 @@ class CaptureWorker:
         if self._estimator_factory is not None or est is None:
             return est
         coach = self.coach
-        if self._estimator_seq == self._plan_seq or (coach.started and coach._set_open):
+        if self._estimator_seq == self._plan_seq or (coach.started and coach.set_open):
             return est
         self._estimator_seq = self._plan_seq
         people, axes = self._estimator_needs()
@@ -583,6 +589,8 @@ class CaptureWorker:
                     source_close = getattr(source, "close", None)
                     if source_close:
                         source_close()
+                if error is None:
+                    self._note_damage(source)
                 if self._stop.is_set():
                     break
                 if live:
@@ -599,6 +607,26 @@ class CaptureWorker:
             close = getattr(self._estimator, "close", None)
             if close:
                 close()
+
+    def _note_damage(self, source: Any) -> None:
+        """A file read to its end with frames skipped (damaged in its middle: ``VideoFileSource.frames_skipped``)
+        is said as ``romcam analyze`` says it: in the status (the page shows it) and in the warnings of the
+        session being recorded. Known only once the file was read to its end (OpenCV numbers the frames after
+        the damage on, so neither their positions nor their times show where it was)."""
+        skipped = int(getattr(source, "frames_skipped", 0) or 0)
+        if not skipped:
+            return
+        name = Path(str(getattr(source, "path", self.source_name))).name
+        text = skipped_warning(name, skipped, int(source.frame_count or 0), float(source.fps))
+        with self._lock:
+            said = self.source_warning is not None
+            self.source_warning = text
+            if self.recorder is not None and self.recorder.recording:
+                self.recorder.warn(text)  # each session once (a looping file: the one running at each pass's end)
+            status = self.status()
+        if not said:
+            print(f"romcam: {text}", file=sys.stderr)
+            self.publish(status_event(status))
 
     def _save_what_is_left(self) -> None:
         """After the source ended, go on trying to store a session a failed write left unsaved (a full
@@ -735,7 +763,7 @@ class CaptureWorker:
                 missing=sample.detail.missing if sample.detail is not None else None,
                 rep=self.detector.completed, rep_state=self.detector.state))
             rec = self.recorder
-            recording = rec is not None and rec.recording and self.coach.started and self.coach._set_open
+            recording = rec is not None and rec.recording and self.coach.started and self.coach.set_open
             if recording:
                 if not idle:
                     rec.add_sample(Sample(frame.index, t, raw, sample.confidence, sample.view_ok, sample.view_error,
@@ -836,7 +864,7 @@ class CaptureWorker:
             rep = None
             if ended:  # the signal is over: the rep still open is final now
                 finals = self.detector.finish()
-                if self.recorder is not None and self.recorder.recording and self.coach._set_open:
+                if self.recorder is not None and self.recorder.recording and self.coach.set_open:
                     self._store_reps(finals, self._last_t if math.isfinite(self._last_t) else 0.0)
                 rep = self.detector.completed if self.coach.started else None
             if ended and self.recorder is not None and self.recorder.recording:

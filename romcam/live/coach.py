@@ -313,6 +313,8 @@ class Coach:
         self._view = ViewJudge()
         self._pending_plan: list[PlanItem] | None = None  # the PT's new plan, waiting for the set's end
         self.plan_note: tuple[int, str] | None = None  # the last "Your PT changed your plan: ..." and its number
+        self.plan_note_next_session = False  # ... made after the session was done: for the next session
+        self._plan_after_done: list[PlanItem] | None = None  # the PT's plan last told of after the session was done
         self.limits_changed_in_set = False  # a safer limit of the PT's took over during the open set
         self._reset_set()
 
@@ -321,6 +323,12 @@ class Coach:
     @property
     def item(self) -> PlanItem:
         return self.plan[self.index]
+
+    @property
+    def set_open(self) -> bool:
+        """Whether a set is open now (begun, not ended): its samples and reps are recorded. Read-only: the
+        coach opens and closes sets itself."""
+        return self._set_open
 
     @property
     def auto_start(self) -> bool:
@@ -396,7 +404,12 @@ class Coach:
         if not self.started and not plan:
             raise ValueError("the coach needs a plan of at least one exercise")
         if self.state == "done":
-            return []  # the session is over: the next one starts with the plan as it is then
+            # the session is over: the next one starts with the plan as it is then, and the patient is told now
+            # what it will be ("... (next session)"), each change once (against the plan last told of)
+            told = self._plan_after_done if self._plan_after_done is not None else self.plan
+            self._plan_after_done = list(plan)
+            self._note(describe_changes(told, plan), next_session=True)
+            return []
         self._pending_plan = list(plan)
         if self.started and self._set_open:
             self._safer_limits_now()
@@ -446,11 +459,15 @@ class Coach:
             return [("end_session", "complete")]
         return []
 
-    def _note(self, changes: list[str]) -> None:
+    def _note(self, changes: list[str], *, next_session: bool = False) -> None:
         if not changes:
             return
         number = self.plan_note[0] + 1 if self.plan_note is not None else 1
-        self.plan_note = (number, plan_change_words(changes))
+        words = plan_change_words(changes)
+        if next_session:  # the session is done: the change is for the next one
+            words = words.removesuffix(".") + " (next session)."
+        self.plan_note = (number, words)
+        self.plan_note_next_session = next_session
 
     def source_lost(self, t: float | None = None) -> None:
         self._source_lost = True

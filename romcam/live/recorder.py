@@ -73,6 +73,12 @@ def storage_problem(exc: BaseException) -> str:
     return f"This session is not saved yet ({type(exc).__name__}: {exc}): {keep}."
 
 
+def _with_warnings(warnings: Any, first: list[str]) -> list[str]:
+    """``first`` before a set's own warnings (none twice), within the set document's 50."""
+    own = [w for w in (warnings or []) if w not in first]
+    return [w[:1000] for w in first + own][:50]
+
+
 @dataclass
 class _SetJournal:
     begin: dict[str, Any]  # live_store.begin_set arguments
@@ -118,12 +124,14 @@ class Recorder:
         self._set_id: uuid.UUID | None = None
         self._set_pos = -1
         self._item: PlanItem | None = None
+        self._coached_version: int | None = None  # the prescription version whose target the open set is coached to
         self._set_started: datetime | None = None
         self._set_t0 = 0.0
         self._fps = 30.0
         self._samples: list[Sample] = []
         self._last_flush_t = -math.inf
         self._set_docs: list[dict[str, Any]] = []
+        self._warnings: list[str] = []  # said of the whole session's source (a damaged video), on every set
         self._journal: _Journal | None = None  # the session being recorded
         self._backlog: list[_Journal] = []  # sessions that ended before everything was stored
         self.last_error: str | None = None  # the last failed write, as the exception said it
@@ -223,6 +231,7 @@ class Recorder:
         self.session_id = uuid.uuid4()
         self.started_at = now or datetime.now(UTC)
         self._set_docs = []
+        self._warnings = []
         self._set_pos = -1
         self._journal = _Journal(self.session_id, dict(
             session_id=self.session_id, patient_id=self.patient_id, started_at=self.started_at, source=self.source,
@@ -237,6 +246,7 @@ class Recorder:
             self.end_set()
         self._set_pos += 1
         self._item = item
+        self._coached_version = item.version if item.prescription_id else None
         self._fps = fps
         self._set_t0 = t
         self._samples = []
@@ -261,6 +271,20 @@ class Recorder:
         self._item = item
         if not s.begun:
             s.begin["prescription_version"] = item.version if item.prescription_id else None
+
+    def warn(self, text: str) -> None:
+        """A warning about the session's source (a video damaged in its middle: ``romcam.source.skipped_warning``),
+        first among the warnings of every set of the session: the sets finished already are stored again with
+        it, the open one gets it when it ends."""
+        j = self._journal
+        if j is None or text in self._warnings:
+            return
+        self._warnings.append(text)
+        for s in j.sets:
+            if s.final is not None:
+                s.final["warnings"] = _with_warnings(s.final.get("warnings"), [text])
+                s.finished = False  # stored again (finish_set replaces the set's rows as a whole)
+        self.retry()
 
     def add_sample(self, sample: Sample) -> None:
         """One processed frame of the set (times stored relative to the set's start)."""
@@ -332,6 +356,11 @@ class Recorder:
                                     prescription_id=uuid.UUID(rx) if rx else None,
                                     prescription_version=item.version if rx else None,
                                     started_at=self._set_started)
+        if rx and self._coached_version is not None and self._coached_version != item.version:
+            # refiled under a safer limit's version (refile): its reps were coached to, and judged by, the target of
+            # the version it began with, which the session page and the exports show (romcam.session_doc)
+            set_doc["target_version"] = self._coached_version
+        set_doc["warnings"] = _with_warnings(set_doc.get("warnings"), self._warnings)
         s.final = set_doc
         self._set_docs.append(set_doc)
         self._set_id = None

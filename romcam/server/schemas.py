@@ -227,6 +227,9 @@ class SetDetail(SetBrief):
     target_judged: float | None = Field(None, description="the angle the reps' below_target was judged against, as "
                                         "`romcam analyze` kept it with the set (its --target, or the near end of the "
                                         "plan's range); null: none kept")
+    target_version: int | None = Field(None, description="a live set refiled under a safer limit's prescription "
+                                       "version during it: the earlier version whose target (target_min, "
+                                       "target_max) it was coached to and its reps judged by; null otherwise")
     normal: NormalRange
     warnings: list[str]
     reps: list[RepOut]

@@ -62,7 +62,7 @@ from ..safe_limits import set_limits
 from ..sample_rate import too_few_frames, too_few_frames_note, too_few_frames_short
 from ..session_doc import clock_note
 from .models import ExerciseSet, Patient, PrescriptionVersion, Session
-from .service import judged_target, versions_followed
+from .service import judged_target, target_version_of, versions_followed
 
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
@@ -140,9 +140,10 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
         if s.prescription_id is not None and key not in bands:
             bands[key] = db.get(PrescriptionVersion, key)
         v = bands.get(key)
+        tv = target_version_of(db, s, v)  # a set refiled mid-set: the target its reps were coached to
         head = (session.id, session.started_at, session.status, session.demo, s.id, s.started_at, s.exercise,
                 s.side, s.mode, s.posture, s.prescription_id, s.prescription_version,
-                v.target_min if v else None, v.target_max if v else None)
+                tv.target_min if tv else None, tv.target_max if tv else None)
         local = (_local(session.started_at, zone), _local(s.started_at, zone), str(zone),
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         limits = set_limits(v, s.summary)

@@ -334,6 +334,17 @@ def get_session(db: DB, session_id: uuid.UUID) -> Session:
     return session
 
 
+def target_version_of(db: DB, s: ExerciseSet, version: PrescriptionVersion | None) -> PrescriptionVersion | None:
+    """The prescription version whose target judged the set's reps: ``version`` (the one it is filed under), or
+    for a live set refiled under a safer limit's version during it the earlier one it was coached to (its
+    summary's ``target_version``: docs/live.md "The PT changes the plan")."""
+    coached = (s.summary or {}).get("target_version")
+    if (s.prescription_id is None or isinstance(coached, bool) or not isinstance(coached, int)
+            or coached == s.prescription_version):
+        return version
+    return db.get(PrescriptionVersion, (s.prescription_id, coached)) or version
+
+
 def _set_brief(s: ExerciseSet, version: PrescriptionVersion | None) -> dict[str, Any]:
     """A set's summary; ``version``: the prescription version it followed, or None. Its reps past its safe
     limits (:func:`romcam.safe_limits.set_limits`: that version's, or else those it was analysed with) are
@@ -417,10 +428,12 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
         t, angle = unpack_samples(s.samples.data) if s.samples else ([], [])
         v = db.get(PrescriptionVersion, (s.prescription_id, s.prescription_version)) if s.prescription_id else None
         limits = set_limits(v, s.summary)
+        tv = target_version_of(db, s, v)  # a set refiled mid-set: the target it was coached to
         motion = default_catalog().get(s.exercise)
         measured_fps = sample_fps(t, angle)  # from the set's own samples: a live set and an analyzed video alike
         sets.append(_set_brief(s, v) | {
-            "target_min": v.target_min if v else None, "target_max": v.target_max if v else None,
+            "target_min": tv.target_min if tv else None, "target_max": tv.target_max if tv else None,
+            "target_version": tv.version if tv is not None and tv is not v else None,
             "target_judged": judged_target(s.summary),
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
             "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,

@@ -229,6 +229,15 @@
     else if (!text && before) speakCue("Your session is saved now.");
   }
 
+  /** A video file damaged in its middle (romcam serve --source FILE): how many frames were skipped and what that
+   * means for the count, in the server's words (docs/live.md "A damaged video"). Shown once the file was read. */
+  function renderSourceWarning(warning) {
+    const text = warning ? String(warning) : "";
+    const node = $("source-warning");
+    setText(node, text);
+    node.hidden = !text;
+  }
+
   /** The live loop does not keep up (docs/live.md "Keeping up"): too few pictures measured to count reps, or a
    * video playing slower than its speed. Shown while it lasts; a count that may be wrong is said aloud too,
    * once per page (a video playing slowly is only shown: its count is right). */
@@ -1479,6 +1488,7 @@
     if (s.state) setState(s.state);
     if (s.state === "done" || s.state === "source_lost") announce({ state: s.state });   // no frame may follow
     if ("recording_problem" in s) renderSaving(s.recording_problem);
+    if ("source_warning" in s) renderSourceWarning(s.source_warning);
     // a picture lost or ended: no note on keeping up, at once
     if ("pace_problem" in s) renderPace(s.pace, s.pace_problem, { now: s.state === "done" || s.state === "source_lost" });
     // the plan as the coach follows it now: the PT's changes come in between sets (docs/live.md)
@@ -1492,14 +1502,18 @@
    * (voice on) when it comes — not again for a page opened or reloaded after it. */
   function renderPlanChange(change) {
     const node = $("plan-change");
+    const after = $("end-plan-change");   // a change made after the session was done: on the day's summary too
     const first = app.planChangeSeen === undefined;
     if (!change || !change.text) {
       node.hidden = true;
+      after.hidden = true;
       app.planChangeSeen = app.planChangeSeen || 0;
       return;
     }
     setText(node, change.text);
     node.hidden = false;
+    if (change.next_session) setText(after, change.text);
+    after.hidden = !change.next_session;
     if (!first && change.id !== app.planChangeSeen) utter(change.text, false);
     app.planChangeSeen = change.id;
   }
