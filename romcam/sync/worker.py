@@ -91,7 +91,8 @@ class Status:
     waiting: int
     sent: int
     rejected: int
-    held: int  # recorded while the token named another clinic patient: never sent
+    held: int  # recorded while the token named another clinic patient: not sent to this one
+    unanswered: int  # recorded under a token the clinic never answered: sent under no other (docs/sync.md)
     last_upload_at: datetime | None
     last_error: str
     last_error_at: datetime | None
@@ -138,10 +139,11 @@ class SyncWorker:
                 outbox.enqueue_pending(db, patient_id=store.local_patient_id, orphans=self.orphans, now=_now(),
                                        link_fp=before)
                 state = link_state(db, link.url)
-                if before is not None:  # a re-link: unconfirmed until the clinic answers this token (even one it
-                    # answered before: what was recorded under another is decided then), and consent is asked again
-                    # (whoever is at the laptop now says yes to what will be sent)
-                    state.confirmed_fp, state.consent_at, state.consent_withdrawn_at = None, None, None
+                if before is not None:  # a re-link: consent is asked again (whoever is at the laptop now says yes
+                    # to what will be sent); unconfirmed until the clinic answers this token, unless it is the one it
+                    # answered last (confirmed_fp stays that one's: what was recorded under it is that patient's, and
+                    # what was recorded under a token never answered is sent under no other)
+                    state.consent_at, state.consent_withdrawn_at = None, None
                 state.started_fp = self.fp
             db.commit()
         self._stop = threading.Event()
@@ -204,16 +206,19 @@ class SyncWorker:
         with self.store.session() as db:
             state = self._state(db)
             db.commit()
-            n = outbox.counts(db)
+            n = outbox.counts(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
+            unanswered = outbox.unanswered(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
             wait = self._retry_at - time.monotonic()
             confirmed = self.confirmed(state)  # not yet: the patient and consent are those of the link before
-            off = None if self.consented(state) else outbox.recorded_since(db, state.consent_withdrawn_at)
+            off = None if self.consented(state) else outbox.recorded_since(
+                db, state.consent_withdrawn_at, link_fp=self.fp, answered_fp=state.confirmed_fp)
             return Status(linked=True, confirmed=confirmed, clinic=self.link.clinic, clinic_url=self.link.url,
                           patient_name=state.clinic_patient_name if confirmed else "",
                           consent_at=state.consent_at if self.consented(state) else None,
                           consent_withdrawn_at=state.consent_withdrawn_at if off is not None else None,
                           recorded_while_off=off, waiting=n["pending"],
-                          sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
+                          sent=n["sent"], rejected=n["rejected"], held=n["held"], unanswered=unanswered,
+                          last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
                           next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s(),
