@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from romcam.errors import UsageError
 from romcam.store import Store, live, service
 from romcam.store.models import LinkState, OutboxItem
+from romcam.store.models import Session as SessionRow
 from romcam.store.seed import synthetic_session
 from romcam.sync import outbox
 from romcam.sync.config import LinkConfig, read_config, resolve_link, write_config
@@ -613,7 +615,6 @@ def test_the_clock_offset_sent_with_a_session_is_fixed_at_its_first_try(store: S
     must send the same bytes (the clinic's ingest is idempotent on them), even though the offset measured
     since has moved (the clock set right meanwhile); the clinic stores it, and says it in words."""
     from romcam.session_doc import SessionDoc, clock_note
-    from romcam.store.models import Session as SessionRow
     from romcam.sync import worker as worker_module
     from romcam.sync.client import ClinicError, Reply
     from romcam.sync.config import SyncSettings
@@ -773,3 +774,41 @@ def test_sessions_of_a_first_link_the_clinic_never_answered_are_not_the_next_tok
 
 
 BOB = uuid.UUID("00000000-0000-4000-8000-0000000000b0")
+
+
+def test_a_session_saved_by_analyze_after_romcam_link_is_the_new_links(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_clip: Path, capsys) -> None:
+    """Ada's laptop ran linked to her (`romcam link`, `romcam serve`, the clinic answered); it is linked to Bob
+    (`romcam link` with his token) and, before romcam serve starts again, Bob's exercise video is saved with
+    `romcam analyze --save`. That session is Bob's: it was queued when romcam next started, under the token it
+    ran with before — Ada's — and so held from Bob (and sent to Ada's chart, were her token linked again)."""
+    from romcam.cli import main
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "conf"))
+    me, url, db_url = store.local_patient_id, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'laptop.db'}"
+    bob_token = "romcam_dt_" + "b" * 40
+    settings = SyncSettings(poll_s=60, timeout_s=1)
+    assert main(["link", "--upload-to", url, "--token", TOKEN, "--no-check"]) == 0
+    ada = resolve_link(None, None, None)
+    SyncWorker(store, ada, settings)  # romcam serve, linked to Ada
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=ada.fingerprint)
+    assert main(["link", "--upload-to", url, "--token", bob_token, "--no-check"]) == 0
+    assert main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "-q", "--save",
+                 "--db", db_url]) == 0
+    err = capsys.readouterr().err
+    assert "saved as session" in err and "queued for 127.0.0.1:9, the clinic this laptop is linked to" in err, err
+    with store.session() as db:
+        (bobs,) = db.scalars(select(SessionRow.id).where(SessionRow.patient_id == me))
+    bob = resolve_link(None, None, None)
+    assert bob.fingerprint != ada.fingerprint
+    worker = SyncWorker(store, bob, settings)  # the next romcam serve, linked to Bob
+    with store.session() as db:
+        assert db.query(OutboxItem).filter_by(object_id=bobs).one().link_fp == bob.fingerprint
+        apply_plan(db, local_patient_id=me, clinic_url=url, now=T0, link_fp=bob.fingerprint,
+                   device={"patient_id": str(BOB), "patient_name": "Bob Other", "plan": []})
+        assert {r.object_id for r in outbox.due(db, BOB, link_fp=worker.fp)} == {bobs}
+    assert (worker.status().waiting, worker.status().held) == (1, 0)

@@ -3,7 +3,9 @@
 :func:`enqueue_pending` adds a row for every finished session of the local patient (and every
 check-in) that has none yet; it runs in the worker right after sessions commit, and on start-up, and
 is idempotent (a unique index on ``(kind, object_id)``), so neither a crash nor a second run loses or
-doubles anything. A session still being recorded (``ended_at`` unset) waits, unless it was already
+doubles anything; ``romcam analyze --save`` queues its session at once (:func:`enqueue_session`), under the
+token of the link file, rather than waiting for the next start to count it as the token's before. A
+session still being recorded (``ended_at`` unset) waits, unless it was already
 unfinished when this process started (:func:`unfinished_sessions`, read once at start): then it was cut
 off by a crash, stays ``interrupted``, and is sent as it is. The orphans are known by id, not by
 comparing clocks: a clock stepped back after the start (an NTP correction) made a session being
@@ -108,6 +110,25 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
                 db.rollback()
         return added
     return len(rows)
+
+
+def enqueue_session(db: DB, session_id: uuid.UUID, *, patient_id: uuid.UUID, link_fp: str, now: datetime) -> bool:
+    """Queue one finished session of ``patient_id`` (the local patient) at once, recorded under ``link_fp``:
+    ``romcam analyze --save`` stores it outside ``romcam serve``, under the link ``romcam link`` saved last, and
+    the worker's next start would otherwise count it as the token's before. Nothing for a demo, another
+    patient's session, one not finished, or one queued already; True when added."""
+    session = db.get(Session, session_id)
+    if session is None or session.patient_id != patient_id or session.demo or session.ended_at is None:
+        return False
+    if db.scalar(select(OutboxItem.id).where(OutboxItem.kind == "session", OutboxItem.object_id == session_id)):
+        return False
+    db.add(OutboxItem(kind="session", object_id=session_id, session_id=session_id, enqueued_at=now, link_fp=link_fp))
+    try:
+        db.commit()
+    except IntegrityError:  # the running worker queued it first
+        db.rollback()
+        return False
+    return True
 
 
 def _answered_before(link_fp: str, answered_fp: str | None) -> ColumnElement[bool]:
