@@ -812,3 +812,63 @@ def test_a_session_saved_by_analyze_after_romcam_link_is_the_new_links(
                    device={"patient_id": str(BOB), "patient_name": "Bob Other", "plan": []})
         assert {r.object_id for r in outbox.due(db, BOB, link_fp=worker.fp)} == {bobs}
     assert (worker.status().waiting, worker.status().held) == (1, 0)
+
+
+def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(store: Store, monkeypatch) -> None:
+    """The oldest session cannot be sent (say too big to go within the timeout on a slow line: "did not answer
+    in time" every try, or one the clinic's server fails on, 500). Oldest first, it was tried alone each round
+    and every session behind it waited for good. Now the next one is tried once after it: they go, it stays
+    queued and is tried again each round — while a clinic out of reach is still given up on after two
+    failures in a row, and the link backs off once per round."""
+    from romcam.sync import worker as worker_module
+    from romcam.sync.client import ClinicError, Reply
+    from romcam.sync.config import SyncSettings
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)
+
+    def record(hours: int) -> uuid.UUID:
+        with store.session() as db:
+            sid = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=hours), [spec]))[0]
+            outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0 + timedelta(hours=hours),
+                                   link_fp=link.fingerprint)
+        return sid
+
+    big, *rest = (record(h) for h in range(3))
+    worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=link.fingerprint)
+    worker.set_consent(True)
+    tried: list[str] = []
+    clinic_down = False
+
+    def upload(body: str) -> Reply:
+        sid = json.loads(body)["id"]
+        tried.append(sid)
+        if clinic_down:
+            raise ClinicError("offline", "cannot reach 127.0.0.1:9: its server is not answering")
+        if sid == str(big):
+            raise ClinicError("offline", "cannot reach 127.0.0.1:9: it did not answer in time")
+        return Reply(201, {"id": sid, "created": True})
+
+    monkeypatch.setattr(worker.client, "upload_session", upload)
+    assert worker.upload_due() == 2
+    assert tried == [str(big), *map(str, rest)]
+    with store.session() as db:
+        rows = {r.object_id: (r.state, r.attempts) for r in db.query(OutboxItem).filter_by(kind="session")}
+        assert rows == {big: ("pending", 1)} | dict.fromkeys(rest, ("sent", 1))
+        assert "did not answer in time" in db.query(OutboxItem).filter_by(object_id=big).one().last_error
+    assert worker._failures == 1  # it still backs the link off
+    later = record(5)
+    worker._retry_at = 0.0
+    tried.clear()
+    assert worker.upload_due() == 1 and tried == [str(big), str(later)]
+    assert worker._failures == 2
+    clinic_down, worker._retry_at = True, 0.0
+    record(6), record(7)
+    tried.clear()
+    assert worker.upload_due() == 0
+    assert len(tried) == 2, "a clinic out of reach: two tries in a row failed, the round ends"
+    assert worker._failures == 3 and worker.status().waiting == 3

@@ -3,13 +3,14 @@ empties the outbox into it.
 
 Every ``poll_s`` it queues what is ready (:func:`romcam.sync.outbox.enqueue_pending`), and, when the
 patient has consented, sends the oldest pending items one at a time: ``POST /api/sessions``, then the
-check-ins. The clinic's ingest is idempotent (same id and content: 200), so an item is marked sent
-only after the clinic answered, and a crash in between just sends it again. After a failure the
-whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most
-``backoff_cap_s``, times a random factor in [0.5, 1]); a refused token stops uploads until the token
-works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
-go on, and it is offered again when the worker next starts and every ``audit_every_s`` (the clinic
-may have been updated; a session dated ahead by a wrong clock is taken once its day has come).
+check-ins. The clinic's ingest is idempotent (same id and content: 200), so an item is marked sent only after
+the clinic answered, and a crash in between just sends it again. After a failure the whole link waits an
+exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most ``backoff_cap_s``, times a random
+factor in [0.5, 1]), once the next item was tried too (one that can never go must not hold back those behind
+it; two failures in a row end the round); a refused token stops uploads until the token works again (checked
+at the same slow pace); a refused document is kept as ``rejected`` and the rest go on, and it is offered again
+when the worker next starts and every ``audit_every_s`` (the clinic may have been updated; a session dated
+ahead by a wrong clock is taken once its day has come).
 The plan is pulled at start and every ``plan_every_s``; while the live coach runs a session
 (``in_session``), every ``session_plan_every_s``, so a safe limit the PT lowers reaches the patient
 within it. At start, and every ``audit_every_s``, the
@@ -308,7 +309,7 @@ class SyncWorker:
             if not self.consented(state) or state.clinic_patient_id is None:
                 return 0
             items = outbox.due(db, state.clinic_patient_id, link_fp=self.fp)
-        sent = 0
+        sent, failed = 0, False
         for item in items:
             if self._stop.is_set() or not self._still_consented():
                 break  # a consent withdrawn mid-batch stops the very next upload
@@ -326,8 +327,15 @@ class SyncWorker:
                 if exc.kind == "rejected":
                     self._error(f"one session was refused and is kept on this laptop: {exc.message}")
                     continue
-                self._fail(_plain_clinic(exc))
+                first, failed = not failed, True
+                if first:
+                    self._fail(_plain_clinic(exc))
                 self.token_refused = exc.kind == "auth"  # after the error it comes with (see pull_plan)
+                if first and exc.kind == "offline":
+                    # the next one is tried once: this one may be the trouble (a session too big to send within the
+                    # timeout on a slow line, one the clinic fails on), and, always the oldest, it held back every
+                    # session behind it for good; a second failure in a row is the clinic out of reach
+                    continue
                 break
             except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
                 why = _plain(exc)
@@ -349,7 +357,8 @@ class SyncWorker:
                 st.last_upload_at = _now()
                 st.last_error, st.last_error_at = "", None
                 db.commit()
-            self._failures = 0
+            if not failed:  # one that keeps failing still backs the link off, while the others go
+                self._failures = 0
             self.token_refused = False
             sent += 1
         return sent
