@@ -327,7 +327,41 @@ def _save_analysis(document: dict, args: argparse.Namespace, plan: PlanLink | No
     link = {"prescription_id": plan.prescription_id, "prescription_version": plan.version} if plan else {}
     session_id, patient_id, _ = _store_session(document, db_url=args.db, patient_id=patient_id, mode=args.mode,
                                                posture=args.posture, started_at=started, **link)
-    print(f"saved as session {session_id} of {who or f'patient {patient_id}'}", file=sys.stderr)
+    print(f"saved as session {session_id} of {who or f'patient {patient_id}'}{_queue_for_link(args.db, session_id)}",
+          file=sys.stderr)
+
+
+def _queue_for_link(db_url: str | None, session_id: uuid.UUID) -> str:
+    """A session ``analyze --save`` stored for the laptop's own patient is queued at once under the device token
+    of the link file (``romcam link``): the token the laptop is linked with now names its patient. Left to
+    ``romcam serve`` otherwise (no link file, or one it will refuse too): it queues it under the token it ran
+    with before (docs/sync.md). What to add to the "saved" line."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .store import Store
+    from .sync.config import default_config_path, read_config
+    from .sync.outbox import enqueue_session
+
+    path = default_config_path()
+    if not path.exists():
+        return ""
+    try:
+        link = read_config(path)
+    except UsageError:  # romcam serve refuses it too, and says why
+        return ""
+    store = Store(db_url)
+    try:
+        with store.session() as db:
+            queued = enqueue_session(db, session_id, patient_id=store.local_patient_id, link_fp=link.fingerprint,
+                                     now=datetime.now(UTC))
+    except (SQLAlchemyError, OSError):  # the session is stored: romcam serve queues it when it starts
+        return f" (not queued for {link.clinic} yet: `romcam serve` queues it when it starts)"
+    finally:
+        store.close()
+    return (f"; queued for {link.clinic}, the clinic this laptop is linked to (sent once it answers this laptop's "
+            "device token and the patient consents on the coach page)") if queued else ""
 
 
 def _store_session(document: dict, *, db_url: str | None, patient_id: object = None, mode: str = "active",

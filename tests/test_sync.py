@@ -287,3 +287,66 @@ def test_a_laptop_relinked_to_another_clinic_keeps_each_patients_sessions_apart_
 
 def _wait_waiting(laptop: Laptop, n: int) -> None:
     wait_for(f"{n} sessions waiting", lambda: laptop.status()["waiting"] == n)
+
+
+def test_sessions_recorded_under_a_token_the_clinic_never_answered_never_reach_another_patients_chart(
+        tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """Ada's laptop, linked and sharing, is re-linked with Bob's token while the clinic is out of reach, and Bob
+    exercises; then it is linked back to Ada's token. Bob's sessions were recorded under a token the clinic never
+    answered: they must not reach Ada's chart once she consents (they did), the panel's status says they are kept;
+    and once Bob's token is linked again and the clinic answers it, they reach Bob's record, none of Ada's."""
+    from romcam.store import service
+    from romcam.store.models import Session as SessionRow
+
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic)
+    adas_args = list(laptop.args)
+    try:
+        with clinic.store.session() as db:
+            bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
+            bob_id = bob.id
+            _, bobs_token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
+            db.commit()
+        clinic.start()
+        laptop.start()
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.consent()
+        (ada_first,) = laptop.record(1)
+        wait_for("Ada's first session at the clinic", lambda: ada_first in clinic.sessions())
+        laptop.stop()
+        clinic.stop()
+
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", bobs_token]
+        laptop.start()  # the clinic is out of reach: Bob's token is never answered
+        bobs = laptop.record(2)
+        wait_for("Bob's sessions queued", lambda: laptop.status()["waiting"] == 2)
+        assert laptop.status()["confirmed"] is False
+        laptop.stop()
+
+        laptop.args = adas_args  # linked back to Ada
+        clinic.start()
+        laptop.start()
+        (ada_second,) = laptop.record(1)
+        status = wait_for("Ada's second session queued", lambda: (s := laptop.status())["waiting"] == 1 and s)
+        assert (status["patient_name"], status["consent"], status["unanswered"]) == ("Ada Clinic", False, 2), status
+        laptop.consent()
+        wait_for("Ada's second session at the clinic", lambda: ada_second in clinic.sessions(), timeout=60)
+        time.sleep(1.5)  # a few more rounds: Bob's sessions go nowhere
+        assert set(clinic.sessions()) == {ada_first, ada_second}, "Bob's sessions must never be on Ada's chart"
+        status = laptop.status()
+        assert (status["waiting"], status["sent"], status["unanswered"], status["held"]) == (0, 2, 2, 0), status
+        laptop.stop()
+
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", bobs_token]
+        laptop.start()  # Bob's token again, and the clinic answers it now
+        status = wait_for("Bob's token answered", lambda: (s := laptop.status())["patient_name"] == "Bob Second" and s,
+                          timeout=30)
+        assert (status["consent"], status["waiting"], status["unanswered"]) == (False, 2, 0), status
+        laptop.consent()
+        wait_for("Bob's sessions sent", lambda: laptop.status()["sent"] == 4, timeout=60)
+        with clinic.store.session() as db:
+            stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
+        assert stored == {ada_first: clinic.patient_id, ada_second: clinic.patient_id} | dict.fromkeys(bobs, bob_id)
+    finally:
+        laptop.close()
+        clinic.close()

@@ -156,6 +156,44 @@ def test_a_laptop_given_another_patients_token_waits_for_the_clinic_before_namin
         assert laptop.status()["patient_name"] == "Bob Second"
 
 
+def test_sessions_recorded_under_a_mistyped_token_are_said_kept_and_not_sent(
+        tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """Ada's laptop is linked for a while with a mistyped token (the clinic refuses it: never answered), two
+    sessions are recorded, then it is linked back with Ada's. The panel says plainly that those two are kept on
+    the laptop and not sent with this link, and how to send them; her consent sends hers, not them."""
+    from playwright.sync_api import expect
+
+    with linked_coach(tmp_path, postgres_server) as site:
+        clinic, laptop = site.clinic, site.laptop
+        adas_args = list(laptop.args)
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.consent()
+        laptop.stop()
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", "romcam_dt_" + "z" * 43]
+        laptop.start()
+        wait_for("the mistyped token refused", lambda: laptop.status()["token_refused"])
+        kept = laptop.record(2)
+        wait_for("2 sessions queued", lambda: laptop.status()["waiting"] == 2)
+        laptop.stop()
+        laptop.args = adas_args
+        laptop.start()
+        (hers,) = laptop.record(1)
+        wait_for("Ada's session queued", lambda: laptop.status()["waiting"] == 1)
+        pg = site.open_page()
+        note = pg.locator("#link-unanswered")
+        expect(pg.locator("#link-panel")).to_contain_text("Share your results with your physical therapist?")
+        expect(pg.locator("#link-panel")).to_contain_text("1 session is kept on this laptop until you decide")
+        expect(note).to_contain_text("2 sessions were recorded while this laptop was linked with a key the clinic "
+                                     "never answered (it could not be reached, or the key was mistyped).")
+        expect(note).to_contain_text("They are kept on this laptop and not sent with this link")
+        expect(note).to_contain_text("link this laptop with that key again (`romcam link`)")
+        pg.click("#link-consent")
+        expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=30_000)
+        expect(note).to_contain_text("2 sessions were recorded")  # said while they are kept, sharing or not
+        assert set(clinic.sessions()) == {hers}
+        assert not set(kept) & set(clinic.sessions())
+
+
 def test_a_laptop_clock_days_behind_the_clinics_is_said_on_the_panel(tmp_path: Path, postgres_server) -> None:  # noqa: F811
     """Sessions are dated by the laptop's clock: one 3 days behind (a flat CMOS battery) would file every
     session on the wrong days at the clinic. The clinic's Date header tells; the panel says so plainly."""

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from romcam.errors import UsageError
 from romcam.store import Store, live, service
 from romcam.store.models import LinkState, OutboxItem
+from romcam.store.models import Session as SessionRow
 from romcam.store.seed import synthetic_session
 from romcam.sync import outbox
 from romcam.sync.config import LinkConfig, read_config, resolve_link, write_config
@@ -613,7 +615,6 @@ def test_the_clock_offset_sent_with_a_session_is_fixed_at_its_first_try(store: S
     must send the same bytes (the clinic's ingest is idempotent on them), even though the offset measured
     since has moved (the clock set right meanwhile); the clinic stores it, and says it in words."""
     from romcam.session_doc import SessionDoc, clock_note
-    from romcam.store.models import Session as SessionRow
     from romcam.sync import worker as worker_module
     from romcam.sync.client import ClinicError, Reply
     from romcam.sync.config import SyncSettings
@@ -664,17 +665,19 @@ def test_the_clock_offset_sent_with_a_session_is_fixed_at_its_first_try(store: S
 
 
 def test_which_token_a_session_was_recorded_under_survives_restarts(store: Store) -> None:
-    """Ada's token, then Bob's (romcam started three times, the clinic never answering Bob's), then Ada's again:
-    the link is unconfirmed after each change (no patient, no consent), every session keeps the token it was
-    recorded under, and the answer to the token in use decides — here Ada's: what was recorded under Bob's
-    unanswered token counts as recorded before her link, and with the same patient it waits for her consent,
-    asked again."""
+    """Ada's token, then Bob's (romcam started three times, the clinic never answering Bob's: offline, or the
+    token mistyped), then Ada's again: every session keeps the token it was recorded under, and goes only to
+    the patient that token names. What Bob recorded under his unanswered token is not Ada's: it is kept on the
+    laptop, never sent under her token, and the status says how many; once Bob's token is linked again and the
+    clinic answers it, Bob's sessions are his (and Ada's unsent one is held from him), and Ada's token answered
+    once more gives hers back. Before this, Ada's answer took Bob's three sessions for hers."""
     from romcam.sync.config import SyncSettings
     from romcam.sync.worker import SyncWorker
 
     me = store.local_patient_id
     spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
     ada, bob = LinkConfig("http://127.0.0.1:9", TOKEN), LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "b" * 40)
+    bob_at_clinic = {"patient_id": str(BOB), "patient_name": "Bob Other", "plan": []}
     settings = SyncSettings(poll_s=60, timeout_s=1)
 
     def record(worker: SyncWorker, hours: int) -> uuid.UUID:
@@ -687,10 +690,16 @@ def test_which_token_a_session_was_recorded_under_survives_restarts(store: Store
         with store.session() as db:
             return {r.object_id: r.link_fp for r in db.query(OutboxItem).filter_by(kind="session")}
 
+    def answer(link: LinkConfig, device: dict) -> None:  # the clinic answers GET /api/device for this token
+        with store.session() as db:
+            apply_plan(db, local_patient_id=me, clinic_url=link.url, device=device, now=T0, link_fp=link.fingerprint)
+
+    def due(worker: SyncWorker, patient: uuid.UUID) -> set[uuid.UUID]:
+        with store.session() as db:
+            return {r.object_id for r in outbox.due(db, patient, link_fp=worker.fp) if r.kind == "session"}
+
     first = SyncWorker(store, ada, settings)
-    with store.session() as db:
-        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(uuid.uuid4()), now=T0,
-                   link_fp=ada.fingerprint)
+    answer(ada, _device(uuid.uuid4()))
     assert first.status().confirmed and first.status().patient_name == "Ada Clinic"
     first.set_consent(True)
     adas = record(first, 1)
@@ -699,21 +708,170 @@ def test_which_token_a_session_was_recorded_under_survives_restarts(store: Store
         worker = SyncWorker(store, bob, settings)
         status = worker.status()
         assert (status.confirmed, status.patient_name, status.consent_at) == (False, "", None)
+        assert (status.waiting, status.unanswered) == (1 + n, 0)  # Bob's own wait for his token's answer
         with pytest.raises(Exception, match="has not answered"):
             worker.set_consent(True)
         bobs.append(record(worker, 2 + n))
     assert fps() == {adas: ada.fingerprint} | dict.fromkeys(bobs, bob.fingerprint)
-    back = SyncWorker(store, ada, settings)
-    assert back.status().confirmed is False and back.status().consent_at is None  # until Ada's is answered again
-    assert back.upload_due() == 0  # nothing goes before the answer (no request is even made: port 9 is closed)
-    with store.session() as db:
-        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(uuid.uuid4()), now=T0,
-                   link_fp=ada.fingerprint)
-        assert {r.object_id for r in outbox.due(db, CLINIC_PATIENT, link_fp=back.fp)} == {adas, *bobs}
-        assert outbox.counts(db)["held"] == 0
+
+    back = SyncWorker(store, ada, settings)  # Ada's token again: the one the clinic answered last, for Ada
     status = back.status()
-    assert status.confirmed and status.patient_name == "Ada Clinic"
-    assert status.consent_at is None, "asked again: whoever is at the laptop now says yes to what will be sent"
+    assert (status.confirmed, status.patient_name, status.consent_at) == (True, "Ada Clinic", None)  # asked again
+    assert (status.waiting, status.unanswered, status.held) == (1, 3, 0)
+    assert back.upload_due() == 0  # nothing goes before she consents (no request is even made: port 9 is closed)
+    answer(ada, _device(uuid.uuid4()))
+    assert due(back, CLINIC_PATIENT) == {adas}, "Bob's sessions must never be sent to Ada's chart"
+    assert fps() == {adas: ada.fingerprint} | dict.fromkeys(bobs, bob.fingerprint)
+    status = back.status()
+    assert (status.waiting, status.unanswered, status.held) == (1, 3, 0)
+    assert status.public()["unanswered"] == 3
+    back.set_consent(True)
+    with store.session() as db:  # Ada's consent does not count them as hers
+        assert outbox.recorded_since(db, T0, link_fp=back.fp, answered_fp=ada.fingerprint) == 1
+
+    again = SyncWorker(store, bob, settings)  # Bob's token linked again, and this time the clinic answers it
+    answer(bob, bob_at_clinic)
+    status = again.status()
+    assert (status.confirmed, status.patient_name, status.consent_at) == (True, "Bob Other", None)
+    assert due(again, BOB) == set(bobs)
+    assert (status.waiting, status.unanswered, status.held) == (3, 0, 1)  # Ada's unsent one is not his
+    with store.session() as db:
+        assert db.query(OutboxItem).filter_by(object_id=adas).one().state == "held"
+
+    last = SyncWorker(store, ada, settings)  # and Ada's once more: hers goes back in her queue, Bob's are held
+    answer(ada, _device(uuid.uuid4()))
+    assert due(last, CLINIC_PATIENT) == {adas}
+    status = last.status()
+    assert (status.waiting, status.unanswered, status.held) == (1, 0, 3)
+
+
+def test_sessions_of_a_first_link_the_clinic_never_answered_are_not_the_next_tokens(store: Store) -> None:
+    """The laptop's first link was never answered (a mistyped token); the next token is answered, for Bob: what
+    was recorded under the first is not taken for his (it was, as "the laptop's first clinic patient"), while
+    what was recorded before any link is."""
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    mistyped, bob = (LinkConfig("http://127.0.0.1:9", "romcam_dt_" + c * 40) for c in "mb")
+    settings = SyncSettings(poll_s=60, timeout_s=1)
+    with store.session() as db:
+        unlinked = service.ingest_session(db, synthetic_session(me, T0, [spec]))[0]
+    first = SyncWorker(store, mistyped, settings)  # queues the one from before any link, under no token
+    with store.session() as db:
+        typo = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=1), [spec]))[0]
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0, link_fp=first.fp)
+    worker = SyncWorker(store, bob, settings)
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=bob.url, now=T0, link_fp=bob.fingerprint,
+                   device={"patient_id": str(BOB), "patient_name": "Bob Other", "plan": []})
+        assert {r.object_id for r in outbox.due(db, BOB, link_fp=worker.fp)} == {unlinked}
+    status = worker.status()
+    assert (status.waiting, status.unanswered, status.held) == (1, 1, 0)
+    with store.session() as db:
+        assert db.query(OutboxItem).filter_by(object_id=typo).one().link_fp == mistyped.fingerprint
+
+
+BOB = uuid.UUID("00000000-0000-4000-8000-0000000000b0")
+
+
+def test_a_session_saved_by_analyze_after_romcam_link_is_the_new_links(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_clip: Path, capsys) -> None:
+    """Ada's laptop ran linked to her (`romcam link`, `romcam serve`, the clinic answered); it is linked to Bob
+    (`romcam link` with his token) and, before romcam serve starts again, Bob's exercise video is saved with
+    `romcam analyze --save`. That session is Bob's: it was queued when romcam next started, under the token it
+    ran with before — Ada's — and so held from Bob (and sent to Ada's chart, were her token linked again)."""
+    from romcam.cli import main
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "conf"))
+    me, url, db_url = store.local_patient_id, "http://127.0.0.1:9", f"sqlite:///{tmp_path / 'laptop.db'}"
+    bob_token = "romcam_dt_" + "b" * 40
+    settings = SyncSettings(poll_s=60, timeout_s=1)
+    assert main(["link", "--upload-to", url, "--token", TOKEN, "--no-check"]) == 0
+    ada = resolve_link(None, None, None)
+    SyncWorker(store, ada, settings)  # romcam serve, linked to Ada
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=ada.fingerprint)
+    assert main(["link", "--upload-to", url, "--token", bob_token, "--no-check"]) == 0
+    assert main(["analyze", str(demo_clip), "--exercise", "shoulder_abduction", "--side", "left", "-q", "--save",
+                 "--db", db_url]) == 0
+    err = capsys.readouterr().err
+    assert "saved as session" in err and "queued for 127.0.0.1:9, the clinic this laptop is linked to" in err, err
+    with store.session() as db:
+        (bobs,) = db.scalars(select(SessionRow.id).where(SessionRow.patient_id == me))
+    bob = resolve_link(None, None, None)
+    assert bob.fingerprint != ada.fingerprint
+    worker = SyncWorker(store, bob, settings)  # the next romcam serve, linked to Bob
+    with store.session() as db:
+        assert db.query(OutboxItem).filter_by(object_id=bobs).one().link_fp == bob.fingerprint
+        apply_plan(db, local_patient_id=me, clinic_url=url, now=T0, link_fp=bob.fingerprint,
+                   device={"patient_id": str(BOB), "patient_name": "Bob Other", "plan": []})
+        assert {r.object_id for r in outbox.due(db, BOB, link_fp=worker.fp)} == {bobs}
+    assert (worker.status().waiting, worker.status().held) == (1, 0)
+
+
+def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(store: Store, monkeypatch) -> None:
+    """The oldest session cannot be sent (say too big to go within the timeout on a slow line: "did not answer
+    in time" every try, or one the clinic's server fails on, 500). Oldest first, it was tried alone each round
+    and every session behind it waited for good. Now the next one is tried once after it: they go, it stays
+    queued and is tried again each round — while a clinic out of reach is still given up on after two
+    failures in a row, and the link backs off once per round."""
+    from romcam.sync import worker as worker_module
+    from romcam.sync.client import ClinicError, Reply
+    from romcam.sync.config import SyncSettings
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)
+
+    def record(hours: int) -> uuid.UUID:
+        with store.session() as db:
+            sid = service.ingest_session(db, synthetic_session(me, T0 + timedelta(hours=hours), [spec]))[0]
+            outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0 + timedelta(hours=hours),
+                                   link_fp=link.fingerprint)
+        return sid
+
+    big, *rest = (record(h) for h in range(3))
+    worker = worker_module.SyncWorker(store, link, SyncSettings(poll_s=60, timeout_s=1))
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=link.url, device=_device(uuid.uuid4()), now=T0,
+                   link_fp=link.fingerprint)
+    worker.set_consent(True)
+    tried: list[str] = []
+    clinic_down = False
+
+    def upload(body: str) -> Reply:
+        sid = json.loads(body)["id"]
+        tried.append(sid)
+        if clinic_down:
+            raise ClinicError("offline", "cannot reach 127.0.0.1:9: its server is not answering")
+        if sid == str(big):
+            raise ClinicError("offline", "cannot reach 127.0.0.1:9: it did not answer in time")
+        return Reply(201, {"id": sid, "created": True})
+
+    monkeypatch.setattr(worker.client, "upload_session", upload)
+    assert worker.upload_due() == 2
+    assert tried == [str(big), *map(str, rest)]
+    with store.session() as db:
+        rows = {r.object_id: (r.state, r.attempts) for r in db.query(OutboxItem).filter_by(kind="session")}
+        assert rows == {big: ("pending", 1)} | dict.fromkeys(rest, ("sent", 1))
+        assert "did not answer in time" in db.query(OutboxItem).filter_by(object_id=big).one().last_error
+    assert worker._failures == 1  # it still backs the link off
+    later = record(5)
+    worker._retry_at = 0.0
+    tried.clear()
+    assert worker.upload_due() == 1 and tried == [str(big), str(later)]
+    assert worker._failures == 2
+    clinic_down, worker._retry_at = True, 0.0
+    record(6), record(7)
+    tried.clear()
+    assert worker.upload_due() == 0
+    assert len(tried) == 2, "a clinic out of reach: two tries in a row failed, the round ends"
+    assert worker._failures == 3 and worker.status().waiting == 3
 
 
 @pytest.mark.parametrize(("off_s", "size"), [(-29, "29 seconds behind"), (1, "1 second ahead of"),

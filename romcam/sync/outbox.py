@@ -3,7 +3,9 @@
 :func:`enqueue_pending` adds a row for every finished session of the local patient (and every
 check-in) that has none yet; it runs in the worker right after sessions commit, and on start-up, and
 is idempotent (a unique index on ``(kind, object_id)``), so neither a crash nor a second run loses or
-doubles anything. A session still being recorded (``ended_at`` unset) waits, unless it was already
+doubles anything; ``romcam analyze --save`` queues its session at once (:func:`enqueue_session`), under the
+token of the link file, rather than waiting for the next start to count it as the token's before. A
+session still being recorded (``ended_at`` unset) waits, unless it was already
 unfinished when this process started (:func:`unfinished_sessions`, read once at start): then it was cut
 off by a crash, stays ``interrupted``, and is sent as it is. The orphans are known by id, not by
 comparing clocks: a clock stepped back after the start (an NTP correction) made a session being
@@ -11,9 +13,12 @@ recorded look older than the process, and it was sent as an empty shell and neve
 (rendered video, not the patient) are never sent. What the clinic refused is offered again once each
 time romcam starts and every six hours (:func:`offer_refused_again`): the clinic may have been updated
 since, or the day a wrong clock dated a session ahead to may have come. What was
-recorded while the device token named another clinic patient is held for good (:func:`hold_unsent`): each
+recorded while the device token named another clinic patient is held (:func:`hold_unsent`): each
 session's row keeps the token it was recorded under (``link_fp``), so however many times romcam restarts
 before the clinic first answers a new token, what was recorded under it stays apart from what came before.
+A session goes only to the patient its own token names: one recorded under a token the clinic never
+answered (offline all along, or mistyped) is never sent under another (:func:`unanswered`); it waits on the
+laptop until that token is linked again and answered (:func:`release_held` does the same for what was held).
 What was sent and the clinic no longer holds (restored from a backup made before it arrived) is sent
 again (:func:`send_again` for sessions with their check-ins, :func:`send_checkins_again` for a check-in
 whose session the clinic still holds; after the worker asked the clinic).
@@ -25,7 +30,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DB
 
@@ -37,16 +42,33 @@ def unfinished_sessions(db: DB) -> frozenset[uuid.UUID]:
     return frozenset(db.execute(select(Session.id).where(Session.ended_at.is_(None))).scalars())
 
 
-def recorded_since(db: DB, since: datetime | None) -> int | None:
+def _unanswered(link_fp: str, answered_fp: str | None) -> ColumnElement[bool]:
+    """The session rows waiting under a device token the clinic never answered: neither ``link_fp`` (the
+    token in use) nor ``answered_fp`` (the last one it answered, ``link_state.confirmed_fp``), nor the
+    laptop's first link (no token), nor ever sent. Every answer settles what was recorded under the token it
+    answered before (:func:`adopt_unsent`, :func:`hold_unsent`), so any other token on a waiting row is one
+    the clinic has not answered since it was recorded."""
+    other = and_(OutboxItem.link_fp.is_not(None), OutboxItem.link_fp != link_fp)
+    if answered_fp is not None:
+        other = and_(other, OutboxItem.link_fp != answered_fp)
+    return and_(OutboxItem.kind == "session", OutboxItem.state.in_(("pending", "rejected")),
+                OutboxItem.sent_to.is_(None), other)
+
+
+def recorded_since(db: DB, since: datetime | None, *, link_fp: str | None = None,
+                   answered_fp: str | None = None) -> int | None:
     """How many sessions waiting to be sent were queued at or after ``since`` (when sharing was stopped: they
     were recorded while it was off, and go once consent is given again); None without a ``since``. Read by
     when they were queued (within ``poll_s`` of being stored), not by their own dates: a session analysed
-    from an older video is dated by it."""
+    from an older video is dated by it. With ``link_fp`` (the token in use), those recorded under a token the
+    clinic never answered are not counted: consent does not send them (:func:`unanswered`)."""
     if since is None:
         return None
-    return int(db.scalar(select(func.count()).select_from(OutboxItem)
-                         .where(OutboxItem.kind == "session", OutboxItem.state == "pending",
-                                OutboxItem.enqueued_at >= since)) or 0)
+    query = (select(func.count()).select_from(OutboxItem)
+             .where(OutboxItem.kind == "session", OutboxItem.state == "pending", OutboxItem.enqueued_at >= since))
+    if link_fp is not None:
+        query = query.where(not_(_unanswered(link_fp, answered_fp)))
+    return int(db.scalar(query) or 0)
 
 
 def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.UUID], now: datetime,
@@ -90,17 +112,47 @@ def enqueue_pending(db: DB, *, patient_id: uuid.UUID, orphans: Collection[uuid.U
     return len(rows)
 
 
-def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime, link_fp: str | None = None) -> int:
-    """Keep every session of ``patient_id`` not yet sent off the queue for good (``held``, with ``why``):
-    the device token now names another clinic patient, and what was recorded before is not theirs.
-    ``link_fp``: the token the clinic answered for (when given, only the sessions queued under another
-    token are held — every session there was when romcam first started with this one was queued under the
-    token before, and one recorded since, however many restarts later, is the new patient's). Returns how
-    many sessions are held."""
+def enqueue_session(db: DB, session_id: uuid.UUID, *, patient_id: uuid.UUID, link_fp: str, now: datetime) -> bool:
+    """Queue one finished session of ``patient_id`` (the local patient) at once, recorded under ``link_fp``:
+    ``romcam analyze --save`` stores it outside ``romcam serve``, under the link ``romcam link`` saved last, and
+    the worker's next start would otherwise count it as the token's before. Nothing for a demo, another
+    patient's session, one not finished, or one queued already; True when added."""
+    session = db.get(Session, session_id)
+    if session is None or session.patient_id != patient_id or session.demo or session.ended_at is None:
+        return False
+    if db.scalar(select(OutboxItem.id).where(OutboxItem.kind == "session", OutboxItem.object_id == session_id)):
+        return False
+    db.add(OutboxItem(kind="session", object_id=session_id, session_id=session_id, enqueued_at=now, link_fp=link_fp))
+    try:
+        db.commit()
+    except IntegrityError:  # the running worker queued it first
+        db.rollback()
+        return False
+    return True
+
+
+def _answered_before(link_fp: str, answered_fp: str | None) -> ColumnElement[bool]:
+    """The session rows waiting (pending or refused) that were recorded under ``answered_fp``, the token the
+    clinic answered before ``link_fp``'s first answer (so they are the patient ``link_state`` names), or
+    before the laptop was first linked (no token: also rows queued before migration 0014)."""
+    return and_(OutboxItem.kind == "session", OutboxItem.state.in_(("pending", "rejected")),
+                OutboxItem.link_fp.is_(None) if answered_fp is None
+                else or_(OutboxItem.link_fp.is_(None), OutboxItem.link_fp == answered_fp),
+                or_(OutboxItem.link_fp.is_(None), OutboxItem.link_fp != link_fp))
+
+
+def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime, link_fp: str | None = None,
+                answered_fp: str | None = None) -> int:
+    """Keep sessions of ``patient_id`` not yet sent off the queue (``held``, with ``why``): the device token
+    now names another clinic patient, and what was recorded for the one before is not theirs. ``link_fp``:
+    the token the clinic answered for (when given, only the sessions recorded under ``answered_fp`` — the
+    token it answered before, which named the patient before — or before any link are held; one recorded
+    since the new token was first started, however many restarts later, is the new patient's, and one
+    recorded under a token the clinic never answered is no one's yet: it waits, see :func:`unanswered`). A
+    held session is released if its own token is answered again (:func:`release_held`). Without ``link_fp``,
+    every session not sent is held. Returns how many sessions are held."""
     if link_fp is not None:
-        rows = list(db.scalars(select(OutboxItem).where(
-            OutboxItem.kind == "session", OutboxItem.state.in_(("pending", "rejected")),
-            or_(OutboxItem.link_fp.is_(None), OutboxItem.link_fp != link_fp))))
+        rows = list(db.scalars(select(OutboxItem).where(_answered_before(link_fp, answered_fp))))
         for row in rows:
             row.state, row.last_error = "held", why[:1000]
         return len(rows)
@@ -119,14 +171,32 @@ def hold_unsent(db: DB, *, patient_id: uuid.UUID, why: str, now: datetime, link_
     return len(ids)
 
 
-def adopt_unsent(db: DB, link_fp: str) -> int:
-    """The sessions waiting (pending or refused) under another device token are this one's: it names the
-    same clinic patient (a new token, a clinic at a new address) or the laptop's first clinic patient.
-    Returns how many."""
-    n = db.execute(update(OutboxItem).where(
-        OutboxItem.kind == "session", OutboxItem.state.in_(("pending", "rejected")),
-        or_(OutboxItem.link_fp.is_(None), OutboxItem.link_fp != link_fp)).values(link_fp=link_fp)).rowcount
+def adopt_unsent(db: DB, link_fp: str, answered_fp: str | None = None) -> int:
+    """The sessions waiting (pending or refused) under ``answered_fp``, the token the clinic answered before,
+    or recorded before any link, are ``link_fp``'s: it names the same clinic patient (a new token, a clinic at
+    a new address) or the laptop's first clinic patient. Those recorded under a token the clinic never
+    answered are not: they stay that token's (:func:`unanswered`). Returns how many."""
+    n = db.execute(update(OutboxItem).where(_answered_before(link_fp, answered_fp))
+                   .values(link_fp=link_fp)).rowcount
     return int(n or 0)
+
+
+def release_held(db: DB, link_fp: str) -> int:
+    """The sessions held that were recorded under ``link_fp`` go back in the queue: the clinic has just
+    answered that token again, and they are the patient it names (held while another patient's token was
+    in use, or recorded under it while the clinic had never answered it). Returns how many."""
+    n = db.execute(update(OutboxItem).where(OutboxItem.kind == "session", OutboxItem.state == "held",
+                                            OutboxItem.link_fp == link_fp)
+                   .values(state="pending", last_error="")).rowcount
+    return int(n or 0)
+
+
+def unanswered(db: DB, *, link_fp: str, answered_fp: str | None) -> int:
+    """How many sessions wait under a device token the clinic never answered (see :func:`_unanswered`):
+    kept on this laptop, never sent under ``link_fp`` (the token in use); they go if their own token is
+    linked again and the clinic answers it."""
+    return int(db.scalar(select(func.count()).select_from(OutboxItem)
+                         .where(_unanswered(link_fp, answered_fp))) or 0)
 
 
 def due(db: DB, clinic_patient_id: uuid.UUID | None = None, limit: int = 50,
@@ -152,10 +222,14 @@ def due(db: DB, clinic_patient_id: uuid.UUID | None = None, limit: int = 50,
         .order_by(OutboxItem.kind.desc(), OutboxItem.enqueued_at, OutboxItem.id).limit(limit)))
 
 
-def counts(db: DB) -> dict[str, int]:
-    """Sessions per state (check-ins are counted with nothing: the patient thinks in sessions)."""
-    rows = db.execute(select(OutboxItem.state, func.count()).where(OutboxItem.kind == "session")
-                      .group_by(OutboxItem.state)).all()
+def counts(db: DB, *, link_fp: str | None = None, answered_fp: str | None = None) -> dict[str, int]:
+    """Sessions per state (check-ins are counted with nothing: the patient thinks in sessions). With
+    ``link_fp`` (the token in use), those recorded under a token the clinic never answered are left out of
+    pending and refused: they are not waiting to be sent (:func:`unanswered` counts them)."""
+    query = select(OutboxItem.state, func.count()).where(OutboxItem.kind == "session")
+    if link_fp is not None:
+        query = query.where(not_(_unanswered(link_fp, answered_fp)))
+    rows = db.execute(query.group_by(OutboxItem.state)).all()
     found = {state: n for state, n in rows}
     return {"pending": found.get("pending", 0), "sent": found.get("sent", 0), "rejected": found.get("rejected", 0),
             "held": found.get("held", 0)}

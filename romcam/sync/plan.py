@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as DB
 
 from ..store.models import LinkState, Prescription, PrescriptionVersion
 from ..store.service import PRESCRIPTION_FIELDS
-from .outbox import adopt_unsent, hold_unsent
+from .outbox import adopt_unsent, hold_unsent, release_held
 
 
 def link_state(db: DB, clinic_url: str) -> LinkState:
@@ -43,23 +43,27 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
     now names another patient of the clinic (the laptop passed to someone else), the consent given for
     the first one ends, and the sessions not yet sent are held: they are not the new patient's.
     ``link_fp``: the fingerprint of the token the clinic answered (romcam.sync.config.token_fingerprint);
-    its first answer confirms the link (``confirmed_fp``). Each waiting session's outbox row names the token
-    it was recorded under, so only those recorded under another token are held — a session the new patient
-    recorded while the clinic was out of reach is theirs, across any number of restarts — and when the
-    token names the same patient as before (a new token, a clinic at a new address) or the laptop's first
-    one, the waiting sessions become this token's. Without ``link_fp``, a change of patient holds every
-    session not sent."""
+    its first answer confirms the link (``confirmed_fp``, which then names the token the clinic last answered
+    until another is). Each waiting session's outbox row names the token it was recorded under, and a
+    session goes only to the patient its own token names: those recorded under the token answered before
+    (or before any link) are held when this one names another patient, and become this token's when it
+    names the same one (a new token, a clinic at a new address) or the laptop's first; a session the new
+    patient recorded while the clinic was out of reach is theirs, across any number of restarts; one
+    recorded under a token the clinic never answered is left as it is — never sent under another token, sent
+    if its own is linked again and answered — and what was held under this token is released. Without
+    ``link_fp``, a change of patient holds every session not sent."""
     state = link_state(db, clinic_url)
     patient_id = uuid.UUID(str(device["patient_id"]))
     name = str(device.get("patient_name", ""))[:200]
     first_answer = link_fp is None or state.confirmed_fp != link_fp
+    answered_before = state.confirmed_fp  # the token whose answer named state.clinic_patient_id
     if state.clinic_patient_id is not None and state.clinic_patient_id != patient_id:
         before = state.clinic_patient_name or str(state.clinic_patient_id)
         why = (f"recorded while this laptop was linked to {before} at the clinic: not sent to {name or patient_id} "
                "(ask the PT if it should be)")
         # (the same token naming another patient cannot happen at a clinic: should it, nothing waiting is theirs)
         held = hold_unsent(db, patient_id=local_patient_id, why=why, now=now,
-                           link_fp=link_fp if first_answer else None)
+                           link_fp=link_fp if first_answer else None, answered_fp=answered_before)
         state.consent_at, state.consent_withdrawn_at = None, None  # the new patient has not been asked yet
         if held:
             sessions = f"{held} session{'s' if held != 1 else ''}"
@@ -67,7 +71,9 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
                                 "stay on this laptop and are not sent")
             state.last_error_at = now
     elif first_answer and link_fp is not None:
-        adopt_unsent(db, link_fp)
+        adopt_unsent(db, link_fp, answered_before)
+    if first_answer and link_fp is not None:  # recorded under this very token: this patient's, wherever they waited
+        release_held(db, link_fp)
     if link_fp is not None:
         state.confirmed_fp = link_fp
     state.clinic_patient_id = patient_id

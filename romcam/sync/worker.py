@@ -3,13 +3,14 @@ empties the outbox into it.
 
 Every ``poll_s`` it queues what is ready (:func:`romcam.sync.outbox.enqueue_pending`), and, when the
 patient has consented, sends the oldest pending items one at a time: ``POST /api/sessions``, then the
-check-ins. The clinic's ingest is idempotent (same id and content: 200), so an item is marked sent
-only after the clinic answered, and a crash in between just sends it again. After a failure the
-whole link waits an exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most
-``backoff_cap_s``, times a random factor in [0.5, 1]); a refused token stops uploads until the token
-works again (checked at the same slow pace); a refused document is kept as ``rejected`` and the rest
-go on, and it is offered again when the worker next starts and every ``audit_every_s`` (the clinic
-may have been updated; a session dated ahead by a wrong clock is taken once its day has come).
+check-ins. The clinic's ingest is idempotent (same id and content: 200), so an item is marked sent only after
+the clinic answered, and a crash in between just sends it again. After a failure the whole link waits an
+exponential, jittered, capped delay (``backoff_base_s * 2**(n-1)``, at most ``backoff_cap_s``, times a random
+factor in [0.5, 1]), once the next item was tried too (one that can never go must not hold back those behind
+it; two failures in a row end the round); a refused token stops uploads until the token works again (checked
+at the same slow pace); a refused document is kept as ``rejected`` and the rest go on, and it is offered again
+when the worker next starts and every ``audit_every_s`` (the clinic may have been updated; a session dated
+ahead by a wrong clock is taken once its day has come).
 The plan is pulled at start and every ``plan_every_s``; while the live coach runs a session
 (``in_session``), every ``session_plan_every_s``, so a safe limit the PT lowers reaches the patient
 within it. At start, and every ``audit_every_s``, the
@@ -91,7 +92,8 @@ class Status:
     waiting: int
     sent: int
     rejected: int
-    held: int  # recorded while the token named another clinic patient: never sent
+    held: int  # recorded while the token named another clinic patient: not sent to this one
+    unanswered: int  # recorded under a token the clinic never answered: sent under no other (docs/sync.md)
     last_upload_at: datetime | None
     last_error: str
     last_error_at: datetime | None
@@ -138,10 +140,11 @@ class SyncWorker:
                 outbox.enqueue_pending(db, patient_id=store.local_patient_id, orphans=self.orphans, now=_now(),
                                        link_fp=before)
                 state = link_state(db, link.url)
-                if before is not None:  # a re-link: unconfirmed until the clinic answers this token (even one it
-                    # answered before: what was recorded under another is decided then), and consent is asked again
-                    # (whoever is at the laptop now says yes to what will be sent)
-                    state.confirmed_fp, state.consent_at, state.consent_withdrawn_at = None, None, None
+                if before is not None:  # a re-link: consent is asked again (whoever is at the laptop now says yes
+                    # to what will be sent); unconfirmed until the clinic answers this token, unless it is the one it
+                    # answered last (confirmed_fp stays that one's: what was recorded under it is that patient's, and
+                    # what was recorded under a token never answered is sent under no other)
+                    state.consent_at, state.consent_withdrawn_at = None, None
                 state.started_fp = self.fp
             db.commit()
         self._stop = threading.Event()
@@ -204,16 +207,19 @@ class SyncWorker:
         with self.store.session() as db:
             state = self._state(db)
             db.commit()
-            n = outbox.counts(db)
+            n = outbox.counts(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
+            unanswered = outbox.unanswered(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
             wait = self._retry_at - time.monotonic()
             confirmed = self.confirmed(state)  # not yet: the patient and consent are those of the link before
-            off = None if self.consented(state) else outbox.recorded_since(db, state.consent_withdrawn_at)
+            off = None if self.consented(state) else outbox.recorded_since(
+                db, state.consent_withdrawn_at, link_fp=self.fp, answered_fp=state.confirmed_fp)
             return Status(linked=True, confirmed=confirmed, clinic=self.link.clinic, clinic_url=self.link.url,
                           patient_name=state.clinic_patient_name if confirmed else "",
                           consent_at=state.consent_at if self.consented(state) else None,
                           consent_withdrawn_at=state.consent_withdrawn_at if off is not None else None,
                           recorded_while_off=off, waiting=n["pending"],
-                          sent=n["sent"], rejected=n["rejected"], held=n["held"], last_upload_at=state.last_upload_at,
+                          sent=n["sent"], rejected=n["rejected"], held=n["held"], unanswered=unanswered,
+                          last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
                           next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s(),
@@ -303,7 +309,7 @@ class SyncWorker:
             if not self.consented(state) or state.clinic_patient_id is None:
                 return 0
             items = outbox.due(db, state.clinic_patient_id, link_fp=self.fp)
-        sent = 0
+        sent, failed = 0, False
         for item in items:
             if self._stop.is_set() or not self._still_consented():
                 break  # a consent withdrawn mid-batch stops the very next upload
@@ -321,8 +327,15 @@ class SyncWorker:
                 if exc.kind == "rejected":
                     self._error(f"one session was refused and is kept on this laptop: {exc.message}")
                     continue
-                self._fail(_plain_clinic(exc))
+                first, failed = not failed, True
+                if first:
+                    self._fail(_plain_clinic(exc))
                 self.token_refused = exc.kind == "auth"  # after the error it comes with (see pull_plan)
+                if first and exc.kind == "offline":
+                    # the next one is tried once: this one may be the trouble (a session too big to send within the
+                    # timeout on a slow line, one the clinic fails on), and, always the oldest, it held back every
+                    # session behind it for good; a second failure in a row is the clinic out of reach
+                    continue
                 break
             except Exception as exc:  # a row this laptop cannot turn into a document: keep it, go on
                 why = _plain(exc)
@@ -344,7 +357,8 @@ class SyncWorker:
                 st.last_upload_at = _now()
                 st.last_error, st.last_error_at = "", None
                 db.commit()
-            self._failures = 0
+            if not failed:  # one that keeps failing still backs the link off, while the others go
+                self._failures = 0
             self.token_refused = False
             sent += 1
         return sent

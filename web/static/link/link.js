@@ -43,7 +43,8 @@
     no.addEventListener("click", () => { panel.dataset.dismissed = "true"; notSharing(s); });
     const buttons = el("p", { class: "link-buttons" });
     buttons.append(yes, no);
-    panel.replaceChildren(...[h, who, what, list, never, later, waiting, clockNote(s), planNote(s), buttons].filter(Boolean));
+    panel.replaceChildren(...[h, who, what, list, never, later, waiting, unansweredNote(s), clockNote(s), planNote(s), buttons]
+      .filter(Boolean));
   }
 
   /** What waits on this laptop, said where consent is given: after "Stop sharing", the sessions recorded while
@@ -68,7 +69,20 @@
       "Once it does, romcam asks whether to share your results; until then nothing is sent",
       s.waiting ? ` and ${s.waiting} session${s.waiting === 1 ? " is" : "s are"} kept on this laptop.` : ".");
     const error = s.last_error ? el("p", { id: "link-error", class: "link-error" }, s.last_error) : null;
-    panel.replaceChildren(...[line, error, clockNote(s)].filter(Boolean));
+    panel.replaceChildren(...[line, error, unansweredNote(s), clockNote(s)].filter(Boolean));
+  }
+
+  /** Sessions recorded under a device token the clinic never answered (offline all along, or mistyped): whose
+   * they are was never known, so they are sent under no other token — kept here until that one is linked again
+   * and the clinic answers it (docs/sync.md). */
+  function unansweredNote(s) {
+    const k = s.unanswered || 0;
+    if (!k) return null;
+    return el("p", { id: "link-unanswered", class: "link-error" },
+      `${k} session${k === 1 ? " was" : "s were"} recorded while this laptop was linked with a key the clinic never `
+      + "answered (it could not be reached, or the key was mistyped). "
+      + `${k === 1 ? "It is" : "They are"} kept on this laptop and not sent with this link, which may be someone else's: `
+      + `to send ${k === 1 ? "it" : "them"}, link this laptop with that key again (\`romcam link\`).`);
   }
 
   /** This computer's clock far from the clinic's: sessions would be filed on the wrong days. */
@@ -119,6 +133,8 @@
         `${s.held} session${s.held === 1 ? " was" : "s were"} recorded while this laptop was linked to another `
         + "patient of the clinic: kept here, never sent to this one."));
     }
+    const unanswered = unansweredNote(s);
+    if (unanswered) parts.push(unanswered);
     const clock = clockNote(s);
     if (clock) parts.push(clock);
     const plan = planNote(s);
@@ -136,7 +152,7 @@
       s.waiting ? `${s.waiting} session${s.waiting === 1 ? "" : "s"} kept on this laptop` : "nothing is sent");
     const again = el("button", { type: "button", id: "link-ask", class: "link-no" }, "Share my results…");
     again.addEventListener("click", () => { panel.dataset.dismissed = "false"; consentPanel(s); });
-    panel.replaceChildren(...[line, clockNote(s), planNote(s), again].filter(Boolean));
+    panel.replaceChildren(...[line, unansweredNote(s), clockNote(s), planNote(s), again].filter(Boolean));
   }
 
   let shown = "";  // what the panel shows now: rebuilt only when that changes, so keyboard focus stays put
@@ -144,7 +160,7 @@
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
     const key = JSON.stringify([s.confirmed, s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
-                                s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
+                                s.unanswered, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
     if ((s.confirmed === false || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.confirmed === false) unconfirmed(s);
