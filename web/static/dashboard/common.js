@@ -304,7 +304,13 @@ window.romcam = (function () {
   /** "Sessions done against the plan: …" for a patient, saying when a figure counts from the plan's
    * start (a plan made this week has not asked for 30 days of sessions). */
   function adherenceSentence(p) {
-    if (p.adherence_7d === null && p.adherence_30d === null) return "Nothing prescribed yet.";
+    if (p.adherence_7d === null && p.adherence_30d === null) {
+      return p.plan_paused && p.plan_started_at ? "The plan was paused all of the last 30 days: nothing was asked." : "Nothing prescribed yet.";
+    }
+    if (p.adherence_7d === null && p.plan_paused && p.plan_started_at) {
+      return `Sessions done against the plan: ${fmtPercent(p.adherence_30d)} over 30 days, not counting the days it `
+        + "was paused; it was paused all of the last 7 days.";
+    }
     const text = `Sessions done against the plan: ${fmtPercent(p.adherence_7d)} over 7 days, ${fmtPercent(p.adherence_30d)} over 30 days.`;
     const age = planAgeDays(p.plan_started_at);
     if (age === null || age >= 30) return text;
@@ -322,9 +328,17 @@ window.romcam = (function () {
   function weekTotal(done, week, perWeek) {
     const cell = (text, planned) => el("td", { class: "week-total", dataset: { planned }, text });
     if (!perWeek || !week || week.planned === null) return cell(String(done), "");
-    if (week.plan_days === 0) return cell(`${done} (before the plan)`, "0");
+    if (week.plan_days === 0) return cell(`${done} (${week.paused_days ? "plan paused" : "before the plan"})`, "0");
     const td = cell(`${done} / ${week.planned}`, String(week.planned));
-    if (week.plan_days < 7) {
+    if (week.paused_days) {
+      const days = week.paused_days === 1 ? "1 day" : `${week.paused_days} days`;
+      const label = `${done} of ${sessionsText(week.planned)} asked: the plan was paused ${days} this week, so it `
+        + `asks for ${week.planned} of its ${perWeek} a week, for the ${week.plan_days} days it held`;
+      td.dataset.planDays = String(week.plan_days);
+      td.setAttribute("title", label);
+      td.setAttribute("aria-label", label);
+      td.append(el("span", { class: "week-note", text: ` (paused ${days})` }));
+    } else if (week.plan_days < 7) {
       const label = `${done} of ${sessionsText(week.planned)} asked: the plan started mid-week, so this week asks `
         + `for ${week.planned} of its ${perWeek} a week, for the ${week.plan_days} days it held`;
       td.dataset.planDays = String(week.plan_days);
@@ -348,6 +362,7 @@ window.romcam = (function () {
     }
     const counts = new Map(days.map((d) => [d.date, d.sessions]));
     const outside = new Map(days.map((d) => [d.date, d.outside_plan || 0]));
+    const pausedDays = new Set(days.filter((d) => d.paused).map((d) => d.date)); // asked for nothing
     let outsideTotal = 0;
     const first = toDate(days[0].date);
     const last = toDate(days[days.length - 1].date);
@@ -371,7 +386,7 @@ window.romcam = (function () {
       let done = 0; // sessions on the days the plan held, as the week's planned sessions count them
       let doneBefore = 0; // sessions on the days before the plan's start: shown, not counted against it
       const week = weeks.get(isoDay(monday));
-      if (week && week.planned && week.plan_days < 7) firstWeek = week;
+      if (week && week.planned && week.plan_days + (week.paused_days || 0) < 7) firstWeek = week;
       for (let i = 0; i < 7; i++) {
         const day = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + i);
         const iso = isoDay(day);
@@ -384,12 +399,14 @@ window.romcam = (function () {
         const before = planDay !== null && iso < planDay; // nothing was asked that day
         if (before) doneBefore += n; else done += n;
         outsideTotal += extra;
+        const paused = !before && pausedDays.has(iso);
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
           + (extra ? `; ${extra} outside the plan, not counted` : "")
-          + (before ? " (before the plan)" : "");
+          + (before ? " (before the plan)" : "")
+          + (paused ? " (plan paused: no session asked)" : "");
         row.append(el("td", {
-          class: `day ${level}${before ? " day-before" : ""}${iso === todayIso ? " today" : ""}`,
+          class: `day ${level}${before ? " day-before" : ""}${paused ? " day-paused" : ""}${iso === todayIso ? " today" : ""}`,
           title: label,
           "aria-label": label,
           dataset: { date: iso, sessions: String(n), outside: String(extra) },
@@ -398,7 +415,7 @@ window.romcam = (function () {
           text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") })));
       }
       // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
-      row.append(weekTotal(week && week.plan_days === 0 ? doneBefore : done, week, perWeek));
+      row.append(weekTotal(week && week.plan_days === 0 && !week.paused_days ? doneBefore : done, week, perWeek));
       body.append(row);
     }
     table.append(body);
@@ -419,6 +436,11 @@ window.romcam = (function () {
     }
     if (planDay !== null && planDay > days[0].date) {
       container.append(el("p", { class: "hint", text: `The plan started ${fmtDate(adherence.plan_started_at)}: the days before it are greyed.` }));
+    }
+    if (pausedDays.size) {
+      container.append(el("p", { class: "hint plan-paused-days", dataset: { paused: String(pausedDays.size) },
+        text: `Days with a dotted border: the plan was paused (${pausedDays.size === 1 ? "1 day" : `${pausedDays.size} days`} `
+          + "here); they ask for no session, and sessions done on them still count as done." }));
     }
     if (options.paused) {
       container.append(el("p", { class: "hint", text: "The plan is paused now: missed sessions are not flagged." }));
