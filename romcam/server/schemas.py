@@ -297,6 +297,9 @@ class AdherenceDay(BaseModel):
     outside_plan: int = Field(description="non-demo sittings begun that day of sessions with no set of the plan "
                               "(another joint, a motion the plan does not hold), grouped the same way: shown "
                               "apart, never counted as done")
+    nothing_measured: int = Field(description="non-demo sittings begun that day of sessions none of whose sets "
+                                  "measured anything (no rep, no best angle, fewer than two measured samples): "
+                                  "started, nothing measured — shown apart, never counted as done")
     paused: bool = Field(description="the plan was paused for more than half of the day: it asked for no session "
                          "(sittings done that day still count as done)")
 

@@ -30,6 +30,11 @@ Rules (docs/api.md says the same):
   posture as a prescription active now (a client that does not file its sets). Other sessions —
   another joint saved with ``romcam analyze --save``, a live session with ``--exercise`` — are work
   outside the plan: the calendar shows them apart, and they never count as done.
+- **nothing measured**: a session none of whose sets measured anything — no rep, no best angle, fewer than two
+  measured samples (:func:`session_measured`): the patient sat down and stopped, nobody was in view — is not an
+  exercise session. It never counts as done (the adherence figures, the calendar's count, ``missed_sessions``,
+  the patient list: one rule, :func:`filed_of_the_plan` and :func:`unfiled_of_the_plan`); the calendar shows it
+  apart as "started, nothing measured", so the PT sees the patient tried.
 - **sittings**: adherence counts sittings, not stored sessions (:func:`sitting_starts`). Sessions of the
   plan that each begin less than :data:`SITTING_GAP` (1 hour) after the previous session of the plan
   began are one sitting, counted once, on the day and in the week it began: ``romcam analyze --save``
@@ -280,18 +285,40 @@ def set_of_the_plan() -> ColumnElement[bool]:
         v.mode == ExerciseSet.mode, v.posture == ExerciseSet.posture)
 
 
+def set_measured() -> ColumnElement[bool]:
+    """An :class:`ExerciseSet` with something measured: a rep, a best angle, or at least two measured samples
+    (``sample_fps``: a live set still recording, no rep yet)."""
+    return (ExerciseSet.best_angle.is_not(None) | ((ExerciseSet.reps_full + ExerciseSet.reps_partial) > 0)
+            | ExerciseSet.sample_fps.is_not(None))
+
+
+def session_measured() -> ColumnElement[bool]:
+    """A :class:`Session` one of whose sets measured something (:func:`set_measured`; correlated to the enclosing
+    query's sessions). A session with nothing measured — the patient sat down and stopped, nobody was in view —
+    is not an exercise session: never counted as done (the module docstring's rule)."""
+    return exists().where(ExerciseSet.session_id == Session.id, set_measured())
+
+
+def filed_of_the_plan() -> ColumnElement[bool]:
+    """A :class:`Session` that counts as done, filed: one of its sets is filed under a prescription
+    (``Session.filed``), and it measured something (:func:`session_measured`)."""
+    return Session.filed.is_(True) & session_measured()
+
+
 def unfiled_of_the_plan() -> ColumnElement[bool]:
-    """A :class:`Session` none of whose sets is filed (``Session.filed`` false) with a set of the plan all the
-    same — of an active prescription's motion, side, mode and posture (correlated to the enclosing query's
-    sessions). Sessions of the plan are the filed ones and these: two queries, each a plain AND the index on
-    (patient, demo, filed, started) narrows, rather than an OR that makes PostgreSQL test every session."""
-    return Session.filed.is_(False) & exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+    """A :class:`Session` that counts as done with none of its sets filed (``Session.filed`` false): a set of the
+    plan all the same — of an active prescription's motion, side, mode and posture (correlated to the enclosing
+    query's sessions) — and something measured (:func:`session_measured`). Sessions done are
+    :func:`filed_of_the_plan` and these: two queries, each a plain AND the index on (patient, demo, filed,
+    started) narrows, rather than an OR that makes PostgreSQL test every session."""
+    return (Session.filed.is_(False) & exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+            & session_measured())
 
 
 def session_of_the_plan() -> ColumnElement[bool]:
-    """A :class:`Session` with at least one set of the plan: filed under a prescription, or
-    :func:`unfiled_of_the_plan` (for one patient's sessions; the patient list counts the two apart)."""
-    return Session.filed | unfiled_of_the_plan()
+    """A :class:`Session` with at least one set of the plan, measured or not: filed under a prescription, or of
+    an active prescription's motion, side, mode and posture (for one patient's sessions)."""
+    return Session.filed | exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
 
 
 SITTING_GAP = timedelta(hours=1)  # sessions that begin closer than this to the one before are one sitting
@@ -319,17 +346,22 @@ def sitting_starts(starts: Iterable[datetime]) -> list[datetime]:
     return out
 
 
-def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, bool]]:
+DONE, OUTSIDE, NOTHING_MEASURED = "done", "outside_plan", "nothing_measured"  # the kinds of sitting
+
+
+def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, str]]:
     """The patient's non-demo sittings (:func:`sitting_starts`) begun at ``since`` or later, oldest first:
-    (when the sitting began, of the plan). The sessions of the plan and those outside it group apart."""
-    q = (select(Session.started_at, session_of_the_plan())
+    (when the sitting began, its kind): :data:`DONE` (of the plan, something measured: counted as done),
+    :data:`OUTSIDE` (something measured, no set of the plan), :data:`NOTHING_MEASURED` (started, nothing
+    measured: shown, never counted). Each kind groups apart."""
+    q = (select(Session.started_at, session_of_the_plan(), session_measured())
          .where(Session.patient_id == patient.id, Session.demo.is_(False),
                 Session.started_at >= since - SITTING_LOOKBACK))
-    starts: dict[bool, list[datetime]] = {True: [], False: []}
-    for at, planned in db.execute(q):
-        starts[bool(planned)].append(at)  # a typed column: UTC-aware (UTCDateTime)
-    return sorted((at, planned) for planned, times in starts.items() for at in sitting_starts(times)
-                  if at >= since)
+    starts: dict[str, list[datetime]] = {DONE: [], OUTSIDE: [], NOTHING_MEASURED: []}
+    for at, planned, measured in db.execute(q):
+        kind = NOTHING_MEASURED if not measured else DONE if planned else OUTSIDE
+        starts[kind].append(at)  # a typed column: UTC-aware (UTCDateTime)
+    return sorted((at, kind) for kind, times in starts.items() for at in sitting_starts(times) if at >= since)
 
 
 PLAN_GAP_BRIDGED = timedelta(days=1)  # a plan ended and another made within a day (a PT replacing an exercise
@@ -454,7 +486,7 @@ def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> fl
     if not per_week:
         return None
     start = plan_started_at(db, patient)
-    done = sum(planned for _, planned in _sitting_times(db, patient, since=adherence_window(days, start, now=now)))
+    done = sum(kind == DONE for _, kind in _sitting_times(db, patient, since=adherence_window(days, start, now=now)))
     return adherence_figure(done, per_week, days, start, now=now, pauses=plan_pauses(db, [patient.id])[patient.id])
 
 
@@ -505,9 +537,9 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     names (``sessions``, ``outside_plan``): a sitting is the plan's session done, however it was saved."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    counts: dict[tuple[date, bool], int] = defaultdict(int)
-    for t, planned in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
-        counts[(t.astimezone(zone).date(), planned)] += 1
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+        counts[(t.astimezone(zone).date(), kind)] += 1
     dates = [first + timedelta(days=i) for i in range(days)]
     per_week = prescribed_per_week(db, patient)
     started = plan_started_at(db, patient)
@@ -515,8 +547,8 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     monday = first - timedelta(days=first.weekday())
     paused = paused_days([monday + timedelta(days=i) for i in range((today - monday).days + 7 - today.weekday())],
                          pauses, zone)
-    listed = [{"date": d, "sessions": counts[(d, True)], "outside_plan": counts[(d, False)], "paused": d in paused}
-              for d in dates]
+    listed = [{"date": d, "sessions": counts[(d, DONE)], "outside_plan": counts[(d, OUTSIDE)],
+               "nothing_measured": counts[(d, NOTHING_MEASURED)], "paused": d in paused} for d in dates]
     return {"prescribed_per_week": per_week, "plan_paused": patient.plan_paused, "plan_started_at": started,
             "days": listed,
             "pauses": [{"paused_at": p, "resumed_at": r} for p, r in pauses
@@ -651,7 +683,7 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
     if not per_week:
         return None
     real = (Session.patient_id == patient.id, Session.demo.is_(False))
-    last = _latest(db.scalar(select(func.max(Session.started_at)).where(*real, Session.filed.is_(True))),
+    last = _latest(db.scalar(select(func.max(Session.started_at)).where(*real, filed_of_the_plan())),
                    db.scalar(select(Session.started_at).where(*real, unfiled_of_the_plan())
                              .order_by(Session.started_at.desc()).limit(1)))
     return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now,
@@ -789,7 +821,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
         per_patient(func.max(Session.started_at), real),  # the last session: the demo video is none
         # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
         # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
-        per_patient(func.max(Session.started_at), real, Session.filed.is_(True)),
+        per_patient(func.max(Session.started_at), real, filed_of_the_plan()),
         select(Session.started_at).where(real, unfiled_of_the_plan()).order_by(Session.started_at.desc())
         .limit(1).correlate(Patient).scalar_subquery(),
         per_patient(func.max(PrescriptionVersion.sessions_per_week),
@@ -810,7 +842,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     # from its start (adherence_window), as the patient's page does. Speed: one row per patient with its start
     # times as text (a row per session, each typed by SQLAlchemy, made the list half as slow again).
     starts: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for test in (Session.filed.is_(True), unfiled_of_the_plan()):
+    for test in (filed_of_the_plan(), unfiled_of_the_plan()):
         for pid, text in db.execute(
                 select(Session.patient_id, func.aggregate_strings(cast(Session.started_at, String), ","))
                 .where(Session.patient_id.in_(ids), Session.demo == false(),

@@ -363,6 +363,8 @@ window.romcam = (function () {
     const counts = new Map(days.map((d) => [d.date, d.sessions]));
     const outside = new Map(days.map((d) => [d.date, d.outside_plan || 0]));
     const pausedDays = new Set(days.filter((d) => d.paused).map((d) => d.date)); // asked for nothing
+    const tried = new Map(days.map((d) => [d.date, d.nothing_measured || 0])); // started, nothing measured
+    let triedTotal = 0;
     let outsideTotal = 0;
     const first = toDate(days[0].date);
     const last = toDate(days[days.length - 1].date);
@@ -399,20 +401,23 @@ window.romcam = (function () {
         const before = planDay !== null && iso < planDay; // nothing was asked that day
         if (before) doneBefore += n; else done += n;
         outsideTotal += extra;
+        const empty = tried.get(iso);
+        triedTotal += empty;
         const paused = !before && pausedDays.has(iso);
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
           + (extra ? `; ${extra} outside the plan, not counted` : "")
+          + (empty ? `; ${empty} started, nothing measured, not counted` : "")
           + (before ? " (before the plan)" : "")
           + (paused ? " (plan paused: no session asked)" : "");
         row.append(el("td", {
           class: `day ${level}${before ? " day-before" : ""}${paused ? " day-paused" : ""}${iso === todayIso ? " today" : ""}`,
           title: label,
           "aria-label": label,
-          dataset: { date: iso, sessions: String(n), outside: String(extra) },
+          dataset: { date: iso, sessions: String(n), outside: String(extra), nothingMeasured: String(empty) },
         }, el("span", { class: "day-num", "aria-hidden": "true", text: String(day.getDate()) }),
         el("span", { class: "day-count", "aria-hidden": "true",
-          text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") })));
+          text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") + (empty ? "◌" : "") })));
       }
       // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
       row.append(weekTotal(week && week.plan_days === 0 && !week.paused_days ? doneBefore : done, week, perWeek));
@@ -428,6 +433,12 @@ window.romcam = (function () {
       const what = outsideTotal === 1 ? "1 session" : `${outsideTotal} sessions`;
       container.append(el("p", { class: "hint outside-plan", dataset: { outside: String(outsideTotal) },
         text: `Also done: ${what} outside the plan (motions it does not hold), not counted as done.` }));
+    }
+    if (triedTotal) {
+      const what = triedTotal === 1 ? "1 session" : `${triedTotal} sessions`;
+      container.append(el("p", { class: "hint nothing-measured", dataset: { nothingMeasured: String(triedTotal) },
+        text: `Also started: ${what} with nothing measured (◌: no movement seen — the patient stopped, or was not `
+          + "in view), not counted as done." }));
     }
     if (firstWeek) {
       container.append(el("p", { class: "hint plan-start", text: `The plan started on a `
