@@ -13,8 +13,7 @@ from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
 from fastapi.testclient import TestClient
 from test_plan_start import KNEE, _backdate, _both, _patient, _session
 
-from romcam.store import Store
-from romcam.store import live
+from romcam.store import Store, live
 
 
 def _ago(days: float) -> datetime:
