@@ -294,6 +294,10 @@ class AdherenceDay(BaseModel):
     sessions: int = Field(description="non-demo sittings of the plan begun that day: sessions with at least one "
                           "set of a prescribed motion, side, mode and posture, those begun less than an hour "
                           "after the one before counting once: what counts as done")
+    before_plan: int = Field(description="of those sittings, the ones begun before plan_started_at — every one on a "
+                             "day before the plan's, and on its first day those begun before the PT made it (an "
+                             "evaluation that morning): shown, not counted as done, as the adherence figures count "
+                             "from plan_started_at")
     outside_plan: int = Field(description="non-demo sittings begun that day of sessions with no set of the plan "
                               "(another joint, a motion the plan does not hold), grouped the same way: shown "
                               "apart, never counted as done")

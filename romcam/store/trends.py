@@ -347,6 +347,7 @@ def sitting_starts(starts: Iterable[datetime]) -> list[datetime]:
 
 
 DONE, OUTSIDE, NOTHING_MEASURED = "done", "outside_plan", "nothing_measured"  # the kinds of sitting
+BEFORE_PLAN = "before_plan"  # of the sittings DONE, those begun before the plan's start (the calendar's count)
 
 
 def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, str]]:
@@ -518,9 +519,11 @@ def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: d
         of_plan = [d for d in week if plan_day is None or d >= plan_day]
         held = sum(1 for d in of_plan if d not in paused)
         own = [d for d in days if monday <= d["date"] <= week[-1]]
-        # done counts the days of the plan, as planned does; a week wholly before the plan shows what was done
-        counted = [d for d in own if plan_day is None or d["date"] >= plan_day] if of_plan else own
-        weeks.append({"start": monday, "sessions": sum(d["sessions"] for d in counted),
+        # done counts from the plan's start, as planned and the adherence figure do (a sitting begun before the PT
+        # made the plan, on its first day, is before it); a week wholly before the plan shows what was done
+        done = (sum(d["sessions"] - d.get("before_plan", 0) for d in own if plan_day is None or d["date"] >= plan_day)
+                if of_plan else sum(d["sessions"] for d in own))
+        weeks.append({"start": monday, "sessions": done,
                       "outside_plan": sum(d["outside_plan"] for d in own), "plan_days": held,
                       "paused_days": len(of_plan) - held,
                       "planned": sessions_asked(per_week, held) if per_week else None})
@@ -537,17 +540,20 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     names (``sessions``, ``outside_plan``): a sitting is the plan's session done, however it was saved."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
+    started = plan_started_at(db, patient)
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
         counts[(t.astimezone(zone).date(), kind)] += 1
+        if kind == DONE and started is not None and t < started:  # as the figure: from the plan's start
+            counts[(t.astimezone(zone).date(), BEFORE_PLAN)] += 1
     dates = [first + timedelta(days=i) for i in range(days)]
     per_week = prescribed_per_week(db, patient)
-    started = plan_started_at(db, patient)
     pauses = plan_pauses(db, [patient.id])[patient.id]
     monday = first - timedelta(days=first.weekday())
     paused = paused_days([monday + timedelta(days=i) for i in range((today - monday).days + 7 - today.weekday())],
                          pauses, zone)
-    listed = [{"date": d, "sessions": counts[(d, DONE)], "outside_plan": counts[(d, OUTSIDE)],
+    listed = [{"date": d, "sessions": counts[(d, DONE)], "before_plan": counts[(d, BEFORE_PLAN)],
+               "outside_plan": counts[(d, OUTSIDE)],
                "nothing_measured": counts[(d, NOTHING_MEASURED)], "paused": d in paused} for d in dates]
     return {"prescribed_per_week": per_week, "plan_paused": patient.plan_paused, "plan_started_at": started,
             "days": listed,

@@ -361,6 +361,7 @@ window.romcam = (function () {
       return;
     }
     const counts = new Map(days.map((d) => [d.date, d.sessions]));
+    const byDay = new Map(days.map((d) => [d.date, d]));
     const outside = new Map(days.map((d) => [d.date, d.outside_plan || 0]));
     const pausedDays = new Set(days.filter((d) => d.paused).map((d) => d.date)); // asked for nothing
     const tried = new Map(days.map((d) => [d.date, d.nothing_measured || 0])); // started, nothing measured
@@ -399,7 +400,11 @@ window.romcam = (function () {
         const n = counts.get(iso);
         const extra = outside.get(iso);
         const before = planDay !== null && iso < planDay; // nothing was asked that day
-        if (before) doneBefore += n; else done += n;
+        // begun before the plan's start (on its first day: before the PT made it): shown, not counted, as the
+        // adherence figure counts from the plan's start
+        const early = before ? n : Math.min(n, byDay.get(iso).before_plan || 0);
+        doneBefore += early;
+        done += n - early;
         outsideTotal += extra;
         const empty = tried.get(iso);
         triedTotal += empty;
@@ -408,13 +413,14 @@ window.romcam = (function () {
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
           + (extra ? `; ${extra} outside the plan, not counted` : "")
           + (empty ? `; ${empty} started, nothing measured, not counted` : "")
-          + (before ? " (before the plan)" : "")
+          + (before ? " (before the plan)" : early ? ` (${early === n ? "" : `${early} of them `}begun before the plan was made, not counted)` : "")
           + (paused ? " (plan paused: no session asked)" : "");
         row.append(el("td", {
           class: `day ${level}${before ? " day-before" : ""}${paused ? " day-paused" : ""}${iso === todayIso ? " today" : ""}`,
           title: label,
           "aria-label": label,
-          dataset: { date: iso, sessions: String(n), outside: String(extra), nothingMeasured: String(empty) },
+          dataset: { date: iso, sessions: String(n), beforePlan: String(early), outside: String(extra),
+            nothingMeasured: String(empty) },
         }, el("span", { class: "day-num", "aria-hidden": "true", text: String(day.getDate()) }),
         el("span", { class: "day-count", "aria-hidden": "true",
           text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") + (empty ? "◌" : "") })));
