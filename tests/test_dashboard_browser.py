@@ -582,8 +582,9 @@ def test_a_morning_saved_in_three_pieces_is_one_session_done(page, server) -> No
     one session done, a sitting, and says under it what a count is (it counted 3, a week's plan in one go)."""
     api = Api(server)
     patient, rx = _patient_with_elbow_plan(api, "Sitting Example")
-    now = datetime.now(UTC)
-    for start in (now - timedelta(minutes=2), now - timedelta(minutes=1), now):
+    # after the plan was made: a sitting begun before it is before the plan (as the adherence figure counts)
+    made = datetime.fromisoformat(rx["created_at"])
+    for start in (made + timedelta(seconds=1), made + timedelta(minutes=1), made + timedelta(minutes=2)):
         doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start)])
         assert api("POST", "/api/sessions", doc)[0] == 201
     page.goto(f"{server}/patients/{patient['id']}")
