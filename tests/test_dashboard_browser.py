@@ -582,8 +582,9 @@ def test_a_morning_saved_in_three_pieces_is_one_session_done(page, server) -> No
     one session done, a sitting, and says under it what a count is (it counted 3, a week's plan in one go)."""
     api = Api(server)
     patient, rx = _patient_with_elbow_plan(api, "Sitting Example")
-    now = datetime.now(UTC)
-    for start in (now - timedelta(minutes=2), now - timedelta(minutes=1), now):
+    # after the plan was made: a sitting begun before it is before the plan (as the adherence figure counts)
+    made = datetime.fromisoformat(rx["created_at"])
+    for start in (made + timedelta(seconds=1), made + timedelta(minutes=1), made + timedelta(minutes=2)):
         doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start)])
         assert api("POST", "/api/sessions", doc)[0] == 201
     page.goto(f"{server}/patients/{patient['id']}")
@@ -1411,3 +1412,47 @@ def test_the_laptop_has_no_accounts_page_and_says_where_they_are(browser, server
         expect(page.locator("h1")).to_have_text("No accounts on this laptop")
         expect(page.locator("main")).to_contain_text("Accounts are kept on the clinic server; this laptop has none.")
         expect(page.locator("header.site nav a[href='/']")).to_be_visible()  # the way back
+
+
+def test_a_plan_edit_re_reads_the_alerts(page, server) -> None:
+    """The PT raises the sessions a week from 3 to 7: a session 3 days ago is now too long ago (more than 2 days),
+    and the patient page's alerts say so at once, without a reload; back to 3 the note goes. Pausing mutes it,
+    and resuming the plan counts from the resume (nothing flagged)."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Plan Edit Alerts Example")
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    doc = _session_document(patient["id"], start, [_set_document("elbow_active", 128.0, rx, 1, start)])
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("body[data-loaded=true]")
+    missed = "#alerts li[data-kind=missed_sessions]"
+    assert page.locator(missed).count() == 0
+    assert page.locator("#alerts li.empty").count() == 1
+    row = f"tr[data-prescription-id='{rx['id']}']"
+
+    def per_week(n: int) -> None:
+        page.locator(f"{row} button", has_text="Edit").click()
+        page.locator("#prescription-form input[name=sessions_per_week]").fill(str(n))
+        page.locator("#prescription-save").click()
+        page.wait_for_selector("#prescription-dialog", state="hidden")
+        page.locator("#plan-saved", has_text=f"{n} a week").wait_for()
+
+    per_week(7)
+    page.wait_for_selector(missed)
+    message = page.locator(f"{missed} .alert-message").inner_text()
+    assert message.startswith("No session of the plan for 3 days") and "the plan asks for 7 a week" in message, message
+    assert "this note appears after 2.0 days without one" in message, message
+    assert page.locator("#alert-badge").get_attribute("data-open-alerts") == "1"
+    per_week(3)
+    page.wait_for_selector(missed, state="detached")
+    assert page.locator("#alert-badge").get_attribute("data-open-alerts") == "0"
+    per_week(7)
+    page.wait_for_selector(missed)
+    page.locator("#pause-button").click()
+    page.locator("#pause-button", has_text="Resume the plan").wait_for()
+    page.wait_for_selector(missed, state="detached")
+    page.locator("#pause-button").click()
+    page.locator("#pause-button", has_text="Pause the plan").wait_for()
+    page.locator("#plan-saved", has_text="active again").wait_for()
+    assert page.locator(missed).count() == 0  # resumed just now: the gap counts from the resume
+    assert [a["kind"] for a in api("GET", f"/api/patients/{patient['id']}/alerts")[1]] == []

@@ -268,3 +268,34 @@ def test_0012_adds_resumed_at_and_old_prescriptions_count_as_before(tmp_path, po
                 assert plan_started_at(db, db.get(Patient, pid)) == T0
         finally:
             store.close()
+
+
+# --- the plan's first day: the figure and the calendar -------------------------------------------------------
+
+def test_a_session_begun_before_the_plan_on_its_first_day_counts_nowhere(api: TestClient, store: Store) -> None:
+    """The PT measures the patient (a session of the knee, not filed: there is no plan yet), then makes the plan an
+    hour later, the same day. The adherence figure counts from the plan's start, so that session is not done; the
+    calendar's week said "1 / 1" all the same (it counted the whole first day). Both count from the start now."""
+    pid = _patient(api)
+    knee = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()  # 3 a week
+    made = _backdate(store, knee["id"], made=1 / 24)  # an hour ago
+    _session(api, pid, 2 / 24)  # two hours ago: before the plan, of its motion (unfiled)
+    # a zone where both fall on one day, whatever the hour in UTC
+    offset = 14 - made.hour
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+    def calendar() -> tuple[dict, dict]:
+        cal = api.get(f"/api/patients/{pid}/adherence", params={"days": 14, "tz": zone}).json()
+        return cal["days"][-1], cal["weeks"][-1]
+
+    day, week = calendar()
+    for p in _both(api, pid):
+        assert p["adherence_7d"] == 0.0, p
+    assert week["sessions"] == 0 and week["planned"] >= 1, week  # as the figure: none done yet
+    assert (day["sessions"], day["before_plan"]) == (1, 1), day  # shown on the day, begun before the plan
+    _session(api, pid, 0.25 / 24, rx=knee)  # 15 minutes ago, under the plan
+    day, week = calendar()
+    assert (day["sessions"], day["before_plan"]) == (2, 1), day
+    assert week["sessions"] == 1, week
+    for p in _both(api, pid):
+        assert p["adherence_7d"] == 1.0, p  # 1 done of the 3/7 asked in the plan's first day

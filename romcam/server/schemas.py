@@ -300,9 +300,23 @@ class AdherenceDay(BaseModel):
     sessions: int = Field(description="non-demo sittings of the plan begun that day: sessions with at least one "
                           "set of a prescribed motion, side, mode and posture, those begun less than an hour "
                           "after the one before counting once: what counts as done")
+    before_plan: int = Field(description="of those sittings, the ones begun before plan_started_at — every one on a "
+                             "day before the plan's, and on its first day those begun before the PT made it (an "
+                             "evaluation that morning): shown, not counted as done, as the adherence figures count "
+                             "from plan_started_at")
     outside_plan: int = Field(description="non-demo sittings begun that day of sessions with no set of the plan "
                               "(another joint, a motion the plan does not hold), grouped the same way: shown "
                               "apart, never counted as done")
+    nothing_measured: int = Field(description="non-demo sittings begun that day of sessions none of whose sets "
+                                  "measured anything (no rep, no best angle, fewer than two measured samples): "
+                                  "started, nothing measured — shown apart, never counted as done")
+    paused: bool = Field(description="the plan was paused for more than half of the day: it asked for no session "
+                         "(sittings done that day still count as done)")
+
+
+class PlanPauseOut(BaseModel):
+    paused_at: datetime
+    resumed_at: datetime | None = Field(description="null while the plan is paused")
 
 
 class AdherenceWeek(BaseModel):
@@ -310,7 +324,10 @@ class AdherenceWeek(BaseModel):
     sessions: int = Field(description="sittings of the plan done on the week's days listed")
     outside_plan: int = Field(description="sittings outside the plan on the week's days listed (not counted)")
     plan_days: int = Field(ge=0, le=7, description="the week's days from the plan's start on (7: a full week; "
-                           "fewer: the plan started mid-week; 0: a week before the plan)")
+                           "fewer: the plan started mid-week, or was paused some days; 0: a week before the "
+                           "plan, or paused all week)")
+    paused_days: int = Field(ge=0, le=7, description="the week's days of the plan on which it was paused (they ask "
+                             "for nothing)")
     planned: int | None = Field(description="whole sessions the week asks for: sessions_per_week in a full week, "
                                 "in the plan's first, partial week its share to the nearest session and at "
                                 "least 1, 0 before the plan; null when nothing is prescribed")
@@ -322,6 +339,8 @@ class AdherenceOut(BaseModel):
     plan_started_at: datetime | None = Field(description="when the patient's current, continuous time under a "
                                              "plan began: days before it asked for nothing")
     days: list[AdherenceDay]
+    pauses: list[PlanPauseOut] = Field(description="the times the plan was paused that reach into the days listed, "
+                                       "oldest first")
     weeks: list[AdherenceWeek] = Field(description="the calendar's weeks, Monday first, oldest first")
 
 

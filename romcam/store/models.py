@@ -74,6 +74,20 @@ class Patient(Base):
     clinician_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
+class PlanPause(Base):
+    """A time the PT paused the patient's plan (``Patient.plan_paused``): from ``paused_at`` to ``resumed_at`` (null
+    while it lasts). Written by the same change that pauses or resumes the plan (romcam.store.service.update_patient);
+    the days it covers ask for no session (romcam.store.trends: adherence, the calendar, missed sessions). A patient
+    paused before migration 0015 has an open pause from when the migration ran."""
+
+    __tablename__ = "plan_pauses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Prescription(Base):
     """A prescribed motion; its contents live in versions (an edit adds a version row)."""
 

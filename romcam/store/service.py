@@ -23,7 +23,17 @@ from ..sample_rate import sample_fps, too_few_frames
 from ..session_doc import SessionDoc, clock_note
 from .blob import pack_samples, unpack_samples
 from .errors import ConflictError, InvalidError, NotFoundError
-from .models import Checkin, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session, SetSamples
+from .models import (
+    Checkin,
+    ExerciseSet,
+    Patient,
+    PlanPause,
+    Prescription,
+    PrescriptionVersion,
+    Rep,
+    Session,
+    SetSamples,
+)
 
 PRESCRIPTION_FIELDS = ("exercise", "side", "mode", "posture", "target_min", "target_max", "safe_max", "safe_min",
                        "reps", "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")
@@ -54,15 +64,24 @@ def create_patient(db: DB, *, name: str, notes: str = "", clinician_id: uuid.UUI
     return patient
 
 
-def update_patient(db: DB, patient: Patient, **changes: Any) -> Patient:
+def update_patient(db: DB, patient: Patient, *, now: datetime | None = None, **changes: Any) -> Patient:
     """Set the fields given; ``clinician_id=None`` leaves the patient with no clinician, the others must
-    not be None."""
+    not be None. Pausing the plan opens a :class:`PlanPause` at ``now``, resuming it closes the open one, in the
+    same transaction (the paused days ask for no session: romcam.store.trends)."""
     for key in ("name", "notes", "plan_paused", "clinician_id"):
-        if key not in changes:
-            continue
-        if changes[key] is None and key != "clinician_id":
+        if key in changes and changes[key] is None and key != "clinician_id":
             raise InvalidError((key,), f"{key} cannot be null: leave it out to keep it as it is")
-        setattr(patient, key, changes[key])
+    if "plan_paused" in changes and bool(changes["plan_paused"]) != bool(patient.plan_paused):
+        now = now or now_utc()
+        if changes["plan_paused"]:
+            db.add(PlanPause(patient_id=patient.id, paused_at=now))
+        else:
+            for pause in db.scalars(select(PlanPause).where(PlanPause.patient_id == patient.id,
+                                                            PlanPause.resumed_at.is_(None))):
+                pause.resumed_at = now
+    for key in ("name", "notes", "plan_paused", "clinician_id"):
+        if key in changes:
+            setattr(patient, key, changes[key])
     db.commit()
     return patient
 

@@ -30,6 +30,11 @@ Rules (docs/api.md says the same):
   posture as a prescription active now (a client that does not file its sets). Other sessions —
   another joint saved with ``romcam analyze --save``, a live session with ``--exercise`` — are work
   outside the plan: the calendar shows them apart, and they never count as done.
+- **nothing measured**: a session none of whose sets measured anything — no rep, no best angle, fewer than two
+  measured samples (:func:`session_measured`): the patient sat down and stopped, nobody was in view — is not an
+  exercise session. It never counts as done (the adherence figures, the calendar's count, ``missed_sessions``,
+  the patient list: one rule, :func:`filed_of_the_plan` and :func:`unfiled_of_the_plan`); the calendar shows it
+  apart as "started, nothing measured", so the PT sees the patient tried.
 - **sittings**: adherence counts sittings, not stored sessions (:func:`sitting_starts`). Sessions of the
   plan that each begin less than :data:`SITTING_GAP` (1 hour) after the previous session of the plan
   began are one sitting, counted once, on the day and in the week it began: ``romcam analyze --save``
@@ -39,7 +44,12 @@ Rules (docs/api.md says the same):
   "outside the plan" count); the two kinds never join or split each other's sittings.
 - **missed_sessions**: no (non-demo) session of the plan for longer than 2 × 7 / sessions_per_week days, taking
   the most frequent active prescription (3 a week → more than 4.7 days). Counted from the newest
-  session, or from the plan's start (:func:`plan_start`) when there is none. Muted while the plan is paused.
+  session, or from the plan's start (:func:`plan_start`) when there is none, or from when the plan was last resumed
+  when that is later. Muted while the plan is paused.
+- **pauses** (``plan_pauses``, :func:`plan_pauses`): the time the PT paused the plan asks for no session. The
+  adherence figure leaves it out of the window (:func:`adherence_figure`), the calendar marks a day paused for more
+  than half of it (:func:`paused_days`) and its weeks ask only for the days the plan held; sittings done while paused
+  still count as done.
   The note says the time elapsed in days and hours (:func:`elapsed_text`), never a count of days that the
   dashboard's calendar days ("7 days ago") would contradict.
 - Alerts are recomputed on ingest and whenever they are read; a condition that clears resolves its
@@ -74,7 +84,7 @@ from ..degrees import whole_degrees
 from ..safe_limits import SafeLimits, set_limits
 from ..sample_rate import too_few_frames
 from .errors import NotFoundError
-from .models import Alert, ExerciseSet, Patient, Prescription, PrescriptionVersion, Rep, Session
+from .models import Alert, ExerciseSet, Patient, PlanPause, Prescription, PrescriptionVersion, Rep, Session
 
 RECENT_SESSIONS = 3
 BASELINE_DAYS = 28
@@ -275,18 +285,40 @@ def set_of_the_plan() -> ColumnElement[bool]:
         v.mode == ExerciseSet.mode, v.posture == ExerciseSet.posture)
 
 
+def set_measured() -> ColumnElement[bool]:
+    """An :class:`ExerciseSet` with something measured: a rep, a best angle, or at least two measured samples
+    (``sample_fps``: a live set still recording, no rep yet)."""
+    return (ExerciseSet.best_angle.is_not(None) | ((ExerciseSet.reps_full + ExerciseSet.reps_partial) > 0)
+            | ExerciseSet.sample_fps.is_not(None))
+
+
+def session_measured() -> ColumnElement[bool]:
+    """A :class:`Session` one of whose sets measured something (:func:`set_measured`; correlated to the enclosing
+    query's sessions). A session with nothing measured — the patient sat down and stopped, nobody was in view —
+    is not an exercise session: never counted as done (the module docstring's rule)."""
+    return exists().where(ExerciseSet.session_id == Session.id, set_measured())
+
+
+def filed_of_the_plan() -> ColumnElement[bool]:
+    """A :class:`Session` that counts as done, filed: one of its sets is filed under a prescription
+    (``Session.filed``), and it measured something (:func:`session_measured`)."""
+    return Session.filed.is_(True) & session_measured()
+
+
 def unfiled_of_the_plan() -> ColumnElement[bool]:
-    """A :class:`Session` none of whose sets is filed (``Session.filed`` false) with a set of the plan all the
-    same — of an active prescription's motion, side, mode and posture (correlated to the enclosing query's
-    sessions). Sessions of the plan are the filed ones and these: two queries, each a plain AND the index on
-    (patient, demo, filed, started) narrows, rather than an OR that makes PostgreSQL test every session."""
-    return Session.filed.is_(False) & exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+    """A :class:`Session` that counts as done with none of its sets filed (``Session.filed`` false): a set of the
+    plan all the same — of an active prescription's motion, side, mode and posture (correlated to the enclosing
+    query's sessions) — and something measured (:func:`session_measured`). Sessions done are
+    :func:`filed_of_the_plan` and these: two queries, each a plain AND the index on (patient, demo, filed,
+    started) narrows, rather than an OR that makes PostgreSQL test every session."""
+    return (Session.filed.is_(False) & exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
+            & session_measured())
 
 
 def session_of_the_plan() -> ColumnElement[bool]:
-    """A :class:`Session` with at least one set of the plan: filed under a prescription, or
-    :func:`unfiled_of_the_plan` (for one patient's sessions; the patient list counts the two apart)."""
-    return Session.filed | unfiled_of_the_plan()
+    """A :class:`Session` with at least one set of the plan, measured or not: filed under a prescription, or of
+    an active prescription's motion, side, mode and posture (for one patient's sessions)."""
+    return Session.filed | exists().where(ExerciseSet.session_id == Session.id, set_of_the_plan())
 
 
 SITTING_GAP = timedelta(hours=1)  # sessions that begin closer than this to the one before are one sitting
@@ -314,17 +346,23 @@ def sitting_starts(starts: Iterable[datetime]) -> list[datetime]:
     return out
 
 
-def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, bool]]:
+DONE, OUTSIDE, NOTHING_MEASURED = "done", "outside_plan", "nothing_measured"  # the kinds of sitting
+BEFORE_PLAN = "before_plan"  # of the sittings DONE, those begun before the plan's start (the calendar's count)
+
+
+def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, str]]:
     """The patient's non-demo sittings (:func:`sitting_starts`) begun at ``since`` or later, oldest first:
-    (when the sitting began, of the plan). The sessions of the plan and those outside it group apart."""
-    q = (select(Session.started_at, session_of_the_plan())
+    (when the sitting began, its kind): :data:`DONE` (of the plan, something measured: counted as done),
+    :data:`OUTSIDE` (something measured, no set of the plan), :data:`NOTHING_MEASURED` (started, nothing
+    measured: shown, never counted). Each kind groups apart."""
+    q = (select(Session.started_at, session_of_the_plan(), session_measured())
          .where(Session.patient_id == patient.id, Session.demo.is_(False),
                 Session.started_at >= since - SITTING_LOOKBACK))
-    starts: dict[bool, list[datetime]] = {True: [], False: []}
-    for at, planned in db.execute(q):
-        starts[bool(planned)].append(at)  # a typed column: UTC-aware (UTCDateTime)
-    return sorted((at, planned) for planned, times in starts.items() for at in sitting_starts(times)
-                  if at >= since)
+    starts: dict[str, list[datetime]] = {DONE: [], OUTSIDE: [], NOTHING_MEASURED: []}
+    for at, planned, measured in db.execute(q):
+        kind = NOTHING_MEASURED if not measured else DONE if planned else OUTSIDE
+        starts[kind].append(at)  # a typed column: UTC-aware (UTCDateTime)
+    return sorted((at, kind) for kind, times in starts.items() for at in sitting_starts(times) if at >= since)
 
 
 PLAN_GAP_BRIDGED = timedelta(days=1)  # a plan ended and another made within a day (a PT replacing an exercise
@@ -386,6 +424,38 @@ def _aware(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
+Pause = tuple[datetime, datetime | None]  # a time the plan was paused: (paused_at, resumed_at or None while it lasts)
+
+
+def plan_pauses(db: DB, patient_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Pause]]:
+    """Each patient's pauses of the plan (``plan_pauses``, oldest first), in one query."""
+    out: dict[uuid.UUID, list[Pause]] = defaultdict(list)
+    for pid, paused, resumed in db.execute(
+            select(PlanPause.patient_id, PlanPause.paused_at, PlanPause.resumed_at)
+            .where(PlanPause.patient_id.in_(patient_ids)).order_by(PlanPause.paused_at)):
+        out[pid].append((paused, resumed))  # typed columns: UTC-aware
+    return out
+
+
+def paused_time(pauses: Iterable[Pause], start: datetime, end: datetime) -> timedelta:
+    """How long the plan was paused between ``start`` and ``end`` (a pause still open lasts to ``end``); pauses
+    that overlap are counted once."""
+    total = timedelta(0)
+    reach = start
+    for paused, resumed in sorted(pauses, key=lambda p: p[0]):
+        lo, hi = max(paused, reach), min(resumed or end, end)
+        if hi > lo:
+            total += hi - lo
+            reach = hi
+    return total
+
+
+def last_resumed(pauses: Iterable[Pause]) -> datetime | None:
+    """When the plan was last resumed (None if it never was): the missed-sessions gap counts from then at the
+    earliest."""
+    return max((resumed for _, resumed in pauses if resumed is not None), default=None)
+
+
 def adherence_window(days: int, plan_start: datetime | None, *, now: datetime) -> datetime:
     """Where the last ``days`` days' adherence starts counting: ``days`` ago, or when the plan started
     if that is later (days before a plan asked for nothing)."""
@@ -394,13 +464,18 @@ def adherence_window(days: int, plan_start: datetime | None, *, now: datetime) -
 
 
 def adherence_figure(done: int, per_week: int | None, days: int, plan_start: datetime | None, *,
-                     now: datetime) -> float | None:
+                     now: datetime, pauses: Iterable[Pause] = ()) -> float | None:
     """Sittings done (:func:`sitting_starts`) / sessions prescribed, 0..1, over the last ``days`` days or the
-    days since the plan started when fewer (at least one day: a plan made this morning with a session done reads 100 %,
-    not more). None when nothing is prescribed."""
+    days since the plan started when fewer, less the time the plan was paused in them (``pauses``: sittings done
+    while paused still count as done); at least one day: a plan made this morning with a session done reads
+    100 %, not more. None when nothing is prescribed, or when the plan was paused all that time (nothing was
+    asked)."""
     if not per_week:
         return None
-    span = now - adherence_window(days, plan_start, now=now)
+    since = adherence_window(days, plan_start, now=now)
+    span = now - since - paused_time(pauses, since, now)
+    if span <= timedelta(0):
+        return None
     expected = per_week * max(span, timedelta(days=1)) / timedelta(days=7)
     return round(min(1.0, done / expected), 3)
 
@@ -412,8 +487,8 @@ def adherence_ratio(db: DB, patient: Patient, days: int, *, now: datetime) -> fl
     if not per_week:
         return None
     start = plan_started_at(db, patient)
-    done = sum(planned for _, planned in _sitting_times(db, patient, since=adherence_window(days, start, now=now)))
-    return adherence_figure(done, per_week, days, start, now=now)
+    done = sum(kind == DONE for _, kind in _sitting_times(db, patient, since=adherence_window(days, start, now=now)))
+    return adherence_figure(done, per_week, days, start, now=now, pauses=plan_pauses(db, [patient.id])[patient.id])
 
 
 def sessions_asked(per_week: int, plan_days: int) -> int:
@@ -427,11 +502,13 @@ def sessions_asked(per_week: int, plan_days: int) -> int:
     return max(1, math.floor(per_week * plan_days / 7 + 0.5))
 
 
-def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: date | None) -> list[dict[str, Any]]:
+def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: date | None,
+                   paused: frozenset[date] = frozenset()) -> list[dict[str, Any]]:
     """The calendar's weeks (Monday first) over ``days`` (oldest first, as :func:`adherence` lists them): the
-    sessions of the plan done on the days it held (all of a week before it) and those outside it, the days
-    the plan held (from ``plan_day``, the day it started in the reader's zone; all 7 without a plan) and the
-    whole sessions asked (:func:`sessions_asked`; None without a plan). A week is whole even where the
+    sessions of the plan done from the plan's start (all of a week before it; those done on a paused day count)
+    and those outside it, the days the plan held (from ``plan_day``, the day it started in the reader's zone,
+    less the ``paused`` days; all 7 without a plan), the days of the plan it was paused, and the whole sessions
+    asked (:func:`sessions_asked` for the days it held; None without a plan). A week is whole even where the
     period cuts it: the sessions asked are the week's, as adherence counts them from the plan's start."""
     if not days:
         return []
@@ -439,12 +516,16 @@ def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: d
     weeks = []
     while monday <= days[-1]["date"]:
         week = [monday + timedelta(days=i) for i in range(7)]
-        held = sum(1 for d in week if plan_day is None or d >= plan_day)
+        of_plan = [d for d in week if plan_day is None or d >= plan_day]
+        held = sum(1 for d in of_plan if d not in paused)
         own = [d for d in days if monday <= d["date"] <= week[-1]]
-        # done counts the days the plan held, as planned does; a week wholly before the plan shows what was done
-        counted = [d for d in own if plan_day is None or d["date"] >= plan_day] if held else own
-        weeks.append({"start": monday, "sessions": sum(d["sessions"] for d in counted),
+        # done counts from the plan's start, as planned and the adherence figure do (a sitting begun before the PT
+        # made the plan, on its first day, is before it); a week wholly before the plan shows what was done
+        done = (sum(d["sessions"] - d.get("before_plan", 0) for d in own if plan_day is None or d["date"] >= plan_day)
+                if of_plan else sum(d["sessions"] for d in own))
+        weeks.append({"start": monday, "sessions": done,
                       "outside_plan": sum(d["outside_plan"] for d in own), "plan_days": held,
+                      "paused_days": len(of_plan) - held,
                       "planned": sessions_asked(per_week, held) if per_week else None})
         monday += timedelta(days=7)
     return weeks
@@ -459,16 +540,38 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     names (``sessions``, ``outside_plan``): a sitting is the plan's session done, however it was saved."""
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    counts: dict[tuple[date, bool], int] = defaultdict(int)
-    for t, planned in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
-        counts[(t.astimezone(zone).date(), planned)] += 1
+    started = plan_started_at(db, patient)
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+        counts[(t.astimezone(zone).date(), kind)] += 1
+        if kind == DONE and started is not None and t < started:  # as the figure: from the plan's start
+            counts[(t.astimezone(zone).date(), BEFORE_PLAN)] += 1
     dates = [first + timedelta(days=i) for i in range(days)]
     per_week = prescribed_per_week(db, patient)
-    started = plan_started_at(db, patient)
-    listed = [{"date": d, "sessions": counts[(d, True)], "outside_plan": counts[(d, False)]} for d in dates]
+    pauses = plan_pauses(db, [patient.id])[patient.id]
+    monday = first - timedelta(days=first.weekday())
+    paused = paused_days([monday + timedelta(days=i) for i in range((today - monday).days + 7 - today.weekday())],
+                         pauses, zone)
+    listed = [{"date": d, "sessions": counts[(d, DONE)], "before_plan": counts[(d, BEFORE_PLAN)],
+               "outside_plan": counts[(d, OUTSIDE)],
+               "nothing_measured": counts[(d, NOTHING_MEASURED)], "paused": d in paused} for d in dates]
     return {"prescribed_per_week": per_week, "plan_paused": patient.plan_paused, "plan_started_at": started,
             "days": listed,
-            "weeks": calendar_weeks(listed, per_week, started.astimezone(zone).date() if started else None)}
+            "pauses": [{"paused_at": p, "resumed_at": r} for p, r in pauses
+                       if r is None or r >= datetime.combine(first, datetime.min.time(), zone)],
+            "weeks": calendar_weeks(listed, per_week, started.astimezone(zone).date() if started else None, paused)}
+
+
+def paused_days(dates: Iterable[date], pauses: list[Pause], zone: tzinfo) -> frozenset[date]:
+    """The days of ``zone`` the plan was paused for more than half of (a pause still open covers the days to
+    come): such a day asks for no session, on the calendar as in the adherence figure."""
+    out = set()
+    for d in dates:
+        begin = datetime.combine(d, datetime.min.time(), zone)
+        end = datetime.combine(d + timedelta(days=1), datetime.min.time(), zone)
+        if pauses and 2 * paused_time(pauses, begin, end) > end - begin:
+            out.add(d)
+    return frozenset(out)
 
 
 # --- alerts ---------------------------------------------------------------------------------------
@@ -586,22 +689,26 @@ def missed_message(db: DB, patient: Patient, *, now: datetime) -> str | None:
     if not per_week:
         return None
     real = (Session.patient_id == patient.id, Session.demo.is_(False))
-    last = _latest(db.scalar(select(func.max(Session.started_at)).where(*real, Session.filed.is_(True))),
+    last = _latest(db.scalar(select(func.max(Session.started_at)).where(*real, filed_of_the_plan())),
                    db.scalar(select(Session.started_at).where(*real, unfiled_of_the_plan())
                              .order_by(Session.started_at.desc()).limit(1)))
-    return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now)
+    return _missed_text(per_week, last, None if last is not None else plan_started_at(db, patient), now=now,
+                        resumed=last_resumed(plan_pauses(db, [patient.id])[patient.id]))
 
 
-def _missed_text(per_week: int, last: datetime | None, plan_from: datetime | None, *, now: datetime) -> str | None:
-    """The missed-sessions note from the newest non-demo session of the plan (or the plan's start)."""
+def _missed_text(per_week: int, last: datetime | None, plan_from: datetime | None, *, now: datetime,
+                 resumed: datetime | None = None) -> str | None:
+    """The missed-sessions note from the newest non-demo session of the plan (or the plan's start), or from when
+    the plan was last resumed if that is later (the paused days asked for nothing)."""
+    last = _aware(last)  # func.max on SQLite gives the stored naive UTC text back
     if last is not None:
         what = "since the last one"
     elif plan_from is not None:
         last, what = plan_from, "since the plan started (none yet)"
     else:
         return None
-    if last.tzinfo is None:  # func.max on SQLite gives the stored naive UTC text back
-        last = last.replace(tzinfo=UTC)
+    if resumed is not None and resumed > last:
+        last, what = resumed, "since the plan was resumed"
     allowed = timedelta(days=MISSED_FACTOR * 7 / per_week)
     gap = now - last
     if gap <= allowed:
@@ -720,7 +827,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
         per_patient(func.max(Session.started_at), real),  # the last session: the demo video is none
         # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
         # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
-        per_patient(func.max(Session.started_at), real, Session.filed.is_(True)),
+        per_patient(func.max(Session.started_at), real, filed_of_the_plan()),
         select(Session.started_at).where(real, unfiled_of_the_plan()).order_by(Session.started_at.desc())
         .limit(1).correlate(Patient).scalar_subquery(),
         per_patient(func.max(PrescriptionVersion.sessions_per_week),
@@ -734,13 +841,14 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     for pid, begin, end in db.execute(select(*plan_periods()).where(Prescription.patient_id.in_(ids))):
         periods[pid].append((_aware(begin), _aware(end)))  # type: ignore[arg-type]
     figures = {row[0]: (row[1], _latest(row[2], row[3]), row[4], plan_start(periods[row[0]])) for row in rows}
+    pauses = plan_pauses(db, ids)
     # sittings of the plan over 7 and 30 days (sitting_starts), from the start times of the listed patients'
     # sessions of the plan in the 30 days (and the day before, for a sitting begun before them): the filed and
     # the unfiled read apart (see unfiled_of_the_plan), grouped here; a plan begun within the 30 days counts
     # from its start (adherence_window), as the patient's page does. Speed: one row per patient with its start
     # times as text (a row per session, each typed by SQLAlchemy, made the list half as slow again).
     starts: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for test in (Session.filed.is_(True), unfiled_of_the_plan()):
+    for test in (filed_of_the_plan(), unfiled_of_the_plan()):
         for pid, text in db.execute(
                 select(Session.patient_id, func.aggregate_strings(cast(Session.started_at, String), ","))
                 .where(Session.patient_id.in_(ids), Session.demo == false(),
@@ -761,7 +869,8 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     for p in patients:
         last_any, last_planned, per_week, plan_from = figures[p.id]
         n7, n30 = counts[p.id]
-        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, plan_from, now=now)
+        message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, plan_from, now=now,
+                                                                         resumed=last_resumed(pauses[p.id]))
         open_missed = [a for a in alerts[p.id] if a.kind == "missed_sessions"]
         for extra in open_missed[1:] if message else open_missed:  # cleared (or a duplicate): resolve it
             extra.resolved_at = now
@@ -781,8 +890,8 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
             "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": _aware(last_any),
             "plan_started_at": plan_from,  # None without an active prescription, as per_week
-            "adherence_7d": adherence_figure(n7, per_week, 7, plan_from, now=now),
-            "adherence_30d": adherence_figure(n30, per_week, 30, plan_from, now=now),
+            "adherence_7d": adherence_figure(n7, per_week, 7, plan_from, now=now, pauses=pauses[p.id]),
+            "adherence_30d": adherence_figure(n30, per_week, 30, plan_from, now=now, pauses=pauses[p.id]),
             "open_alerts": sum(1 for a in alerts[p.id] if alert_public(a, now=now)["status"] == "open"),
         })  # fmt: skip
     if changed:

@@ -339,7 +339,13 @@ window.romcam = (function () {
   /** "Sessions done against the plan: …" for a patient, saying when a figure counts from the plan's
    * start (a plan made this week has not asked for 30 days of sessions). */
   function adherenceSentence(p) {
-    if (p.adherence_7d === null && p.adherence_30d === null) return "Nothing prescribed yet.";
+    if (p.adherence_7d === null && p.adherence_30d === null) {
+      return p.plan_paused && p.plan_started_at ? "The plan was paused all of the last 30 days: nothing was asked." : "Nothing prescribed yet.";
+    }
+    if (p.adherence_7d === null && p.plan_paused && p.plan_started_at) {
+      return `Sessions done against the plan: ${fmtPercent(p.adherence_30d)} over 30 days, not counting the days it `
+        + "was paused; it was paused all of the last 7 days.";
+    }
     const text = `Sessions done against the plan: ${fmtPercent(p.adherence_7d)} over 7 days, ${fmtPercent(p.adherence_30d)} over 30 days.`;
     const age = planAgeDays(p.plan_started_at);
     if (age === null || age >= 30) return text;
@@ -357,9 +363,17 @@ window.romcam = (function () {
   function weekTotal(done, week, perWeek) {
     const cell = (text, planned) => el("td", { class: "week-total", dataset: { planned }, text });
     if (!perWeek || !week || week.planned === null) return cell(String(done), "");
-    if (week.plan_days === 0) return cell(`${done} (before the plan)`, "0");
+    if (week.plan_days === 0) return cell(`${done} (${week.paused_days ? "plan paused" : "before the plan"})`, "0");
     const td = cell(`${done} / ${week.planned}`, String(week.planned));
-    if (week.plan_days < 7) {
+    if (week.paused_days) {
+      const days = week.paused_days === 1 ? "1 day" : `${week.paused_days} days`;
+      const label = `${done} of ${sessionsText(week.planned)} asked: the plan was paused ${days} this week, so it `
+        + `asks for ${week.planned} of its ${perWeek} a week, for the ${week.plan_days} days it held`;
+      td.dataset.planDays = String(week.plan_days);
+      td.setAttribute("title", label);
+      td.setAttribute("aria-label", label);
+      td.append(el("span", { class: "week-note", text: ` (paused ${days})` }));
+    } else if (week.plan_days < 7) {
       const label = `${done} of ${sessionsText(week.planned)} asked: the plan started mid-week, so this week asks `
         + `for ${week.planned} of its ${perWeek} a week, for the ${week.plan_days} days it held`;
       td.dataset.planDays = String(week.plan_days);
@@ -382,7 +396,11 @@ window.romcam = (function () {
       return;
     }
     const counts = new Map(days.map((d) => [d.date, d.sessions]));
+    const byDay = new Map(days.map((d) => [d.date, d]));
     const outside = new Map(days.map((d) => [d.date, d.outside_plan || 0]));
+    const pausedDays = new Set(days.filter((d) => d.paused).map((d) => d.date)); // asked for nothing
+    const tried = new Map(days.map((d) => [d.date, d.nothing_measured || 0])); // started, nothing measured
+    let triedTotal = 0;
     let outsideTotal = 0;
     const first = toDate(days[0].date);
     const last = toDate(days[days.length - 1].date);
@@ -406,7 +424,7 @@ window.romcam = (function () {
       let done = 0; // sessions on the days the plan held, as the week's planned sessions count them
       let doneBefore = 0; // sessions on the days before the plan's start: shown, not counted against it
       const week = weeks.get(isoDay(monday));
-      if (week && week.planned && week.plan_days < 7) firstWeek = week;
+      if (week && week.planned && week.plan_days + (week.paused_days || 0) < 7) firstWeek = week;
       for (let i = 0; i < 7; i++) {
         const day = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() + i);
         const iso = isoDay(day);
@@ -417,23 +435,33 @@ window.romcam = (function () {
         const n = counts.get(iso);
         const extra = outside.get(iso);
         const before = planDay !== null && iso < planDay; // nothing was asked that day
-        if (before) doneBefore += n; else done += n;
+        // begun before the plan's start (on its first day: before the PT made it): shown, not counted, as the
+        // adherence figure counts from the plan's start
+        const early = before ? n : Math.min(n, byDay.get(iso).before_plan || 0);
+        doneBefore += early;
+        done += n - early;
         outsideTotal += extra;
+        const empty = tried.get(iso);
+        triedTotal += empty;
+        const paused = !before && pausedDays.has(iso);
         const level = n === 0 ? "day-0" : n === 1 ? "day-1" : "day-2";
         const label = `${fmtDate(day)}: ${n === 0 ? "no session" : n === 1 ? "1 session" : `${n} sessions`}`
           + (extra ? `; ${extra} outside the plan, not counted` : "")
-          + (before ? " (before the plan)" : "");
+          + (empty ? `; ${empty} started, nothing measured, not counted` : "")
+          + (before ? " (before the plan)" : early ? ` (${early === n ? "" : `${early} of them `}begun before the plan was made, not counted)` : "")
+          + (paused ? " (plan paused: no session asked)" : "");
         row.append(el("td", {
-          class: `day ${level}${before ? " day-before" : ""}${iso === todayIso ? " today" : ""}`,
+          class: `day ${level}${before ? " day-before" : ""}${paused ? " day-paused" : ""}${iso === todayIso ? " today" : ""}`,
           title: label,
           "aria-label": label,
-          dataset: { date: iso, sessions: String(n), outside: String(extra) },
+          dataset: { date: iso, sessions: String(n), beforePlan: String(early), outside: String(extra),
+            nothingMeasured: String(empty) },
         }, el("span", { class: "day-num", "aria-hidden": "true", text: String(day.getDate()) }),
         el("span", { class: "day-count", "aria-hidden": "true",
-          text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") })));
+          text: (n ? (n === 1 ? "●" : `●${n}`) : "") + (extra ? "○" : "") + (empty ? "◌" : "") })));
       }
       // as adherence counts it: from the plan's start, so a new plan is not read as missed weeks
-      row.append(weekTotal(week && week.plan_days === 0 ? doneBefore : done, week, perWeek));
+      row.append(weekTotal(week && week.plan_days === 0 && !week.paused_days ? doneBefore : done, week, perWeek));
       body.append(row);
     }
     table.append(body);
@@ -447,6 +475,12 @@ window.romcam = (function () {
       container.append(el("p", { class: "hint outside-plan", dataset: { outside: String(outsideTotal) },
         text: `Also done: ${what} outside the plan (motions it does not hold), not counted as done.` }));
     }
+    if (triedTotal) {
+      const what = triedTotal === 1 ? "1 session" : `${triedTotal} sessions`;
+      container.append(el("p", { class: "hint nothing-measured", dataset: { nothingMeasured: String(triedTotal) },
+        text: `Also started: ${what} with nothing measured (◌: no movement seen — the patient stopped, or was not `
+          + "in view), not counted as done." }));
+    }
     if (firstWeek) {
       container.append(el("p", { class: "hint plan-start", text: `The plan started on a `
         + `${weekdayFmt.format(toDate(planDay))}, mid-week: its first week asks for ${sessionsText(firstWeek.planned)}, `
@@ -454,6 +488,11 @@ window.romcam = (function () {
     }
     if (planDay !== null && planDay > days[0].date) {
       container.append(el("p", { class: "hint", text: `The plan started ${fmtDate(adherence.plan_started_at)}: the days before it are greyed.` }));
+    }
+    if (pausedDays.size) {
+      container.append(el("p", { class: "hint plan-paused-days", dataset: { paused: String(pausedDays.size) },
+        text: `Days with a dotted border: the plan was paused (${pausedDays.size === 1 ? "1 day" : `${pausedDays.size} days`} `
+          + "here); they ask for no session, and sessions done on them still count as done." }));
     }
     if (options.paused) {
       container.append(el("p", { class: "hint", text: "The plan is paused now: missed sessions are not flagged." }));

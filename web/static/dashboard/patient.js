@@ -528,14 +528,15 @@
     }
   }
 
-  /** After the plan changed: the prescriptions, the charts, and what counts from the plan (the summary's
-   * adherence sentence, the calendar), as a reload would show them. */
+  /** After the plan changed: the prescriptions, the alerts (a missed-sessions note follows the sessions a week
+   * asked), the charts (they follow the alerts), and what counts from the plan (the summary's adherence sentence,
+   * the calendar), as a reload would show them. */
   async function reloadPlan() {
     const [patient, prescriptions] = await Promise.all([R.api(base), R.api(`${base}/prescriptions`)]);
     renderPatient(patient);
     state.prescriptions = prescriptions;
     renderPrescriptions();
-    await Promise.all([renderCharts(), loadAdherence()]);
+    await Promise.all([loadAlerts().then(renderCharts), loadAdherence()]);
   }
 
   async function togglePause() {

@@ -7,8 +7,11 @@
   const { el } = R;
 
   /** The figure over ``days`` days; a plan younger than that is counted from its start, and says so. */
-  function adherenceCell(value, paused, planStartedAt, days) {
-    if (value === null || value === undefined) return el("td", { class: "num muted", text: "— (nothing prescribed)" });
+  function adherenceCell(value, paused, planStartedAt, days, pausedNow = paused) {
+    if (value === null || value === undefined) {
+      // with a plan, nothing asked means it was paused all that time
+      return el("td", { class: "num muted", text: pausedNow && planStartedAt ? "— (plan paused)" : "— (nothing prescribed)" });
+    }
     const pct = Math.max(0, Math.min(1, Number(value)));
     const age = R.planAgeDays(planStartedAt);
     const young = age !== null && age < days
@@ -42,7 +45,7 @@
         clinicians ? R.clinicians.ownerCell(p.clinician_id, clinicians) : null,
         el("td", {}, ...last),
         adherenceCell(p.adherence_7d, p.plan_paused, p.plan_started_at, 7),
-        adherenceCell(p.adherence_30d, false, p.plan_started_at, 30),
+        adherenceCell(p.adherence_30d, false, p.plan_started_at, 30, p.plan_paused),
         el("td", {}, review)));
     }
     // widths from data attributes: no inline style attribute in the markup (CSP-friendly)

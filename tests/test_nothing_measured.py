@@ -1,0 +1,66 @@
+"""A session with nothing measured (every set without a rep, a best angle or two measured samples: the patient sat
+down and stopped, nobody was in view) is not an exercise session: on real SQLite and PostgreSQL databases it counts
+as done nowhere — the adherence figures of the patient page and the patient list, the calendar, the missed-sessions
+alert — and the calendar shows it apart as started, nothing measured. Recorded as the live coach records: through
+romcam.store.live, set by set."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
+from fastapi.testclient import TestClient
+from test_plan_start import KNEE, _backdate, _both, _patient, _session
+
+from romcam.store import Store, live
+
+
+def _ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
+
+
+def _live_session(store: Store, pid: str, rx: dict, days_ago: float, *, measured: int = 0) -> None:
+    """A live session of one set of the plan that stopped before any rep: ``measured`` samples of the knee
+    measured (10 a second), the rest of its frames with nobody in view."""
+    sid, at = uuid.uuid4(), _ago(days_ago)
+    with store.session() as db:
+        live.begin_session(db, session_id=sid, patient_id=uuid.UUID(pid), started_at=at, source="camera 0",
+                           demo=False, model="pose_landmarker_full.task", romcam_version="0.1.0")
+        set_id = live.begin_set(db, session_id=sid, position=0, started_at=at, exercise=KNEE["exercise"],
+                                side=KNEE["side"], mode=KNEE["mode"], posture=KNEE["posture"],
+                                prescription_id=uuid.UUID(rx["id"]), prescription_version=rx["version"], fps=10.0)
+        t = [i / 10 for i in range(40)]
+        angle = [20.0 + i if i < measured else float("nan") for i in range(40)]
+        live.put_samples(db, set_id=set_id, t=t, angle=angle, frames=40, view_ok_fraction=0.0)
+        live.finish_session(db, session_id=sid, status="interrupted", ended_at=at + timedelta(minutes=2), set_docs=[])
+
+
+def test_a_session_with_nothing_measured_is_not_done(api: TestClient, store: Store) -> None:
+    pid = _patient(api)
+    knee = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()  # 3 a week
+    _backdate(store, knee["id"], made=20)
+    _session(api, pid, 8, rx=knee)  # the last session that measured anything
+    _live_session(store, pid, knee, 3)
+    _live_session(store, pid, knee, 1, measured=1)  # one sample is no movement
+    for p in _both(api, pid):
+        assert p["adherence_7d"] == 0.0, p  # not 2 of the 3 asked
+        assert p["adherence_30d"] == round(1 / (3 * 20 / 7), 3), p
+        assert p["open_alerts"] == 1, p
+        assert p["last_session_at"] is not None and datetime.fromisoformat(p["last_session_at"]) > _ago(1.01)
+    alerts = [a["message"] for a in api.get(f"/api/patients/{pid}/alerts").json() if a["kind"] == "missed_sessions"]
+    assert len(alerts) == 1 and alerts[0].startswith("No session of the plan for 8 days since the last one"), alerts
+    cal = api.get(f"/api/patients/{pid}/adherence?days=14&tz=UTC").json()
+    by_day = {d["date"]: (d["sessions"], d["outside_plan"], d["nothing_measured"]) for d in cal["days"]}
+    for days_ago in (1, 3):
+        assert by_day[_ago(days_ago).date().isoformat()] == (0, 0, 1), by_day
+    assert by_day[_ago(8).date().isoformat()] == (1, 0, 0), by_day
+    assert sum(w["sessions"] for w in cal["weeks"]) == 1
+    # a live set still recording with the knee measured (samples, no rep yet) is a session done
+    _live_session(store, pid, knee, 0.5, measured=30)
+    for p in _both(api, pid):
+        assert p["adherence_7d"] == round(1 / 3, 3), p
+        assert p["open_alerts"] == 0, p
+    days = {d["date"]: d for d in api.get(f"/api/patients/{pid}/adherence?days=14&tz=UTC").json()["days"]}
+    assert (days[_ago(0.5).date().isoformat()]["sessions"], days[_ago(0.5).date().isoformat()]["nothing_measured"]) \
+        == (1, 0)
