@@ -352,3 +352,27 @@ def test_a_set_judged_against_a_target_given_to_analyze_says_which_target(page, 
         in second, second
     notes = page.locator("figure[data-set='0'] table.reps tbody tr td:last-child").all_inner_texts()
     assert notes and all("short of the target" in n for n in notes), notes
+
+
+def test_a_set_refiled_under_a_safer_limit_names_the_version_it_was_coached_to(page, server) -> None:
+    """A live set the PT lowered the safe maximum of while it ran (and changed the target in the same edit) is
+    filed under the new version, its band the earlier version's (target_version): the page read "target 110° to
+    140° (plan v2)", though v2's target is 90° to 100°."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Refiled Example")
+    edited = {k: rx[k] for k in ("exercise", "side", "mode", "posture", "reps", "hold_s", "sessions_per_week",
+                                 "max_reps", "max_minutes", "notes")} | {"target_min": 90, "target_max": 100,
+                                                                          "safe_max": 120}
+    status, v2 = api("PUT", f"/api/prescriptions/{rx['id']}", edited)
+    assert status == 200 and v2["version"] == 2
+    start = _today() - timedelta(days=1)
+    refiled = _set_document("elbow_active", 125.0, rx, 2, start)  # judged by v1's 110°, as the coach coached it
+    refiled["target_version"] = 1
+    doc = _session_document(patient["id"], start, [refiled], minutes=5)
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/sessions/{doc['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    note = page.locator("figure[data-set='0'] p.chart-note").inner_text()
+    assert "target 110° to 140° (plan v1, the version the set was coached to; filed under v2, whose safer limit " \
+        "took over during it)" in note, note
+    assert "(plan v2)" not in note, note

@@ -54,7 +54,13 @@
     const near = set.works === "min" ? set.target_max : set.target_min;
     const other = has(judged) && Math.abs(judged - near) > 0.05
       ? `; the repetitions were judged against ${R.fmtPlanAngle(judged)}, given to romcam analyze` : "";
-    return `target ${R.fmtPlanRange(set.target_min, set.target_max)}${set.prescription_version ? ` (plan v${set.prescription_version})` : ""}${other}`;
+    // a live set refiled under a safer limit the PT set during it (target_version): its band is the earlier
+    // version's, the one it was coached to — "(plan v2)" beside v1's numbers would misname them
+    const version = has(set.target_version)
+      ? ` (plan v${set.target_version}, the version the set was coached to; filed under v${set.prescription_version}, `
+        + "whose safer limit took over during it)"
+      : set.prescription_version ? ` (plan v${set.prescription_version})` : "";
+    return `target ${R.fmtPlanRange(set.target_min, set.target_max)}${version}${other}`;
   }
 
   function repTable(set, title) {
