@@ -17,7 +17,7 @@ from db_fixtures import postgres_server  # noqa: F401 (fixture)
 from sqlalchemy import select
 from sync_fixtures import KNEE, ClinicSite, Laptop, http, romcam, wait_for
 
-from romcam.store import accounts, live
+from romcam.store import accounts, live, service
 from romcam.store.models import Checkin, DeviceToken, LinkState, OutboxItem
 from romcam.sync.document import clinic_document
 
@@ -40,6 +40,15 @@ def _expected_sha(laptop: Laptop, clinic: ClinicSite, session_id: uuid.UUID) -> 
         return clinic_document(db, session_id, clinic_patient_id=clinic.patient_id,
                                managed_rx=set(state.managed_rx)).sha256()
 
+
+
+def _second_patient(clinic: ClinicSite) -> tuple[uuid.UUID, str]:
+    """Bob, another patient of the clinic, and a device token naming him: (his id, the token)."""
+    with clinic.store.session() as db:
+        bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
+        _, token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
+        db.commit()
+        return bob.id, token
 
 def test_offline_sessions_arrive_after_consent_and_the_plan_is_the_clinics(sites, demo_clip: Path) -> None:
     clinic, laptop = sites
@@ -181,7 +190,6 @@ def test_a_new_patients_sessions_recorded_before_the_clinic_answers_are_theirs(t
     """The laptop passes from Ada to Bob: romcam restarts with Bob's token while the clinic is out of reach,
     and Bob exercises. Once the clinic answers, Ada's unsent session stays on the laptop (not Bob's), but
     Bob's own session is his: it reaches his record once he consents, not held for good as Ada's."""
-    from romcam.store import service
     from romcam.store.models import Session as SessionRow
 
     clinic = ClinicSite(tmp_path, postgres_server.new_database())
@@ -191,11 +199,7 @@ def test_a_new_patients_sessions_recorded_before_the_clinic_answers_are_theirs(t
         laptop.start()
         wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
         adas = laptop.record(1)  # not sent: Ada never consented
-        with clinic.store.session() as db:
-            bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
-            bob_id = bob.id
-            _, bobs_token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
-            db.commit()
+        bob_id, bobs_token = _second_patient(clinic)
         laptop.stop()
         clinic.stop()
         laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", bobs_token]
@@ -295,18 +299,13 @@ def test_sessions_recorded_under_a_token_the_clinic_never_answered_never_reach_a
     exercises; then it is linked back to Ada's token. Bob's sessions were recorded under a token the clinic never
     answered: they must not reach Ada's chart once she consents (they did), the panel's status says they are kept;
     and once Bob's token is linked again and the clinic answers it, they reach Bob's record, none of Ada's."""
-    from romcam.store import service
     from romcam.store.models import Session as SessionRow
 
     clinic = ClinicSite(tmp_path, postgres_server.new_database())
     laptop = Laptop(tmp_path, clinic)
     adas_args = list(laptop.args)
     try:
-        with clinic.store.session() as db:
-            bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
-            bob_id = bob.id
-            _, bobs_token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
-            db.commit()
+        bob_id, bobs_token = _second_patient(clinic)
         clinic.start()
         laptop.start()
         wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
