@@ -935,6 +935,8 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     page.locator("#pause-button").click()
     page.wait_for_selector("#paused-tag:visible")
     assert page.locator("#pause-button").inner_text() == "Resume the plan"
+    # the page is busy until the alerts and the calendar are read again (a press meanwhile is not taken)
+    page.wait_for_selector("#pause-button:not([aria-busy])")
     page.locator("#pause-button").click()
     page.wait_for_selector("#paused-tag", state="hidden")
 
@@ -1451,6 +1453,7 @@ def test_a_plan_edit_re_reads_the_alerts(page, server) -> None:
     page.locator("#pause-button").click()
     page.locator("#pause-button", has_text="Resume the plan").wait_for()
     page.wait_for_selector(missed, state="detached")
+    page.wait_for_selector("#pause-button:not([aria-busy])")  # the calendar read again too: a press is taken
     page.locator("#pause-button").click()
     page.locator("#pause-button", has_text="Pause the plan").wait_for()
     page.locator("#plan-saved", has_text="active again").wait_for()
