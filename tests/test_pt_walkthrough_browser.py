@@ -16,10 +16,12 @@ import math
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from datetime import date, datetime
 from pathlib import Path
 
+import cv2
 from conftest import DEMO_SPEC
 from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
 
@@ -49,6 +51,13 @@ def test_report_calendar_and_exports_agree_with_the_patient_page(demo_clip: Path
         (patient,) = json.loads(_get(f"{base}/api/patients"))
         pid = patient["id"]
         rx = _post(f"{base}/api/patients/{pid}/prescriptions", RX)
+        # analyze --save dates the session by when it ended: now less the clip's length. A session begun before
+        # the PT made the plan is not the plan's (the calendar and the figure alike): let the clip's length pass
+        # since the plan was made, as it would have for a patient who exercised after it
+        capture = cv2.VideoCapture(str(demo_clip))
+        length_s = capture.get(cv2.CAP_PROP_FRAME_COUNT) / capture.get(cv2.CAP_PROP_FPS)
+        capture.release()
+        time.sleep(math.ceil(length_s) + 1.0)
         done = subprocess.run([sys.executable, "-m", "romcam.cli", "analyze", str(demo_clip), "--exercise",
                                DEMO_SPEC.exercise, "--side", DEMO_SPEC.side, "--save", "--db", db],
                               capture_output=True, text=True, timeout=300, cwd=tmp_path)
