@@ -214,6 +214,22 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+def hold_live_ws(page: Any) -> Callable[[], None]:
+    """Hold the page's ``/live/ws`` off the server until the returned ``release()`` (call it once Start is
+    pressed). A file given to ``romcam serve --source`` plays from when a page first connects there, and a test
+    that counts every rep of a clip would miss the first on a machine slow to load the page and press Start;
+    Start itself (``POST /live/start``) plays the file from its start. Call before the page is opened."""
+    held: list[Any] = []
+    page.route_web_socket("**/live/ws", lambda ws: held.append(ws))
+
+    def release() -> None:
+        assert held, "the page never opened its WebSocket"
+        while held:
+            held.pop().connect_to_server()
+
+    return release
+
+
 @contextmanager
 def offline_page(server: str, problems: list[str], *, width: int = 1280, height: int = 800,
                  init_script: str | None = None, timeout_ms: int = 30_000) -> Iterator[Any]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, hold_live_ws, offline_page, require_browser, romcam_serve
 
 from tests.conftest import DEMO_SPEC
 
@@ -72,6 +72,7 @@ def _first_rep_unseen(route) -> None:
 
 @pytest.mark.parametrize("unseen", [False, True], ids=["every-peak-seen", "a-peak-not-seen"])
 def test_coach_follows_the_rendered_session(page, live_server: str, unseen: bool) -> None:
+    release = hold_live_ws(page)  # the clip's first rep rises from 0.6 s: it must not play before Start
     response = page.goto(live_server + "/coach", wait_until="domcontentloaded")
     assert response is not None and response.ok
     csp = response.headers.get("content-security-policy", "")
@@ -90,8 +91,11 @@ def test_coach_follows_the_rendered_session(page, live_server: str, unseen: bool
     box = start.bounding_box()
     assert box is not None and box["height"] >= 60 and box["width"] >= 180, f"Start is not large: {box}"
     assert box["y"] + box["height"] <= 800, "Start must be visible without scrolling at 1280×800"
+    time.sleep(1.5)  # a patient takes a moment to press Start
+    assert _get_json(live_server + "/live/status")["frames_processed"] == 0, "the file waits for a viewer"
     start.click()
     page.wait_for_selector("body[data-started=true]")
+    release()
     page.wait_for_function("document.getElementById('primary').textContent.trim() === 'Pause'")
 
     # the readout follows the arm: collect what the page shows until the counter reaches the rendered count

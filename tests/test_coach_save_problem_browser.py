@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from db_fixtures import postgres_server  # noqa: F401  (the fixture)
-from helpers import ARTIFACTS, offline_page, require_browser, romcam_serve
+from helpers import ARTIFACTS, hold_live_ws, offline_page, require_browser, romcam_serve
 from sqlalchemy import select
 
 from romcam.store.db import Store
@@ -51,11 +51,13 @@ def test_the_page_says_when_the_session_is_not_saved_and_then_that_it_is(
                       DEMO_SPEC.side, "--db", url, timeout=STARTUP_S) as (port, _):
         server = f"http://127.0.0.1:{port}"
         with offline_page(server, problems, timeout_ms=30_000) as page:
+            release = hold_live_ws(page)  # every rep of the clip is counted: it plays from Start
             page.goto(server + "/coach", wait_until="domcontentloaded")
             page.wait_for_selector("body[data-ready=true]")
             assert page.locator("#save-problem").is_hidden()
             page.locator("#primary").click()
             page.wait_for_selector("body[data-started=true]")
+            release()
             _until(lambda: int(page.locator("#reps").get_attribute("data-rep") or 0) >= 1, 90, "the first rep")
 
             read_only(True)

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import cv2
-from helpers import offline_page, require_browser, romcam_serve
+from helpers import hold_live_ws, offline_page, require_browser, romcam_serve
 from test_source_damaged import _damage, _stamped_avi
 
 
@@ -42,11 +42,13 @@ def test_the_live_page_the_status_and_the_session_say_the_video_was_damaged(demo
         server = f"http://127.0.0.1:{port}"
         assert _get(port, "/live/status")["source_warning"] is None  # nothing known before the file is read
         with offline_page(server, problems, timeout_ms=30_000) as page:
+            release = hold_live_ws(page)  # every rep of the clip is counted: it plays from Start
             page.goto(server + "/coach", wait_until="domcontentloaded")
             page.wait_for_selector("body[data-ready=true]")
             page.locator("#source-warning").wait_for(state="hidden")
             page.locator("#primary").click()  # Start
             page.wait_for_function("() => document.getElementById('primary').textContent.trim() !== 'Start'")
+            release()
             note = page.locator("#source-warning")
             note.wait_for(state="visible", timeout=120_000)  # once the file was read to its end
             assert note.inner_text().startswith(said), note.inner_text()
