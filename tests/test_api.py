@@ -19,7 +19,7 @@ from romcam.server.app import create_app
 from romcam.server.settings import Settings
 from romcam.store import Store
 from romcam.store.exports import CSV_COLUMNS
-from romcam.store.models import Prescription
+from romcam.store.models import Prescription, Session
 from romcam.store.seed import seed_demo, synthetic_session
 
 KNEE = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "target_min": 90,
@@ -756,6 +756,28 @@ def test_csv_export_says_the_utc_offset_of_each_local_time_across_a_clock_change
             assert local == datetime.fromisoformat(r[f"{what}_started_at"])
     in_utc = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text)))
     assert {(r["session_utc_offset"], r["set_utc_offset"]) for r in in_utc} == {("UTC+00:00", "UTC+00:00")}
+
+
+def test_csv_export_says_when_each_session_ended_and_how_long_it_lasted(api: TestClient, store: Store) -> None:
+    """Each row says its session's end, as the start (ISO 8601 with its offset, and in the reader's zone as a
+    spreadsheet reads it, with the zone's offset then) and its length in seconds; empty when it has no end (a live
+    session the laptop stopped before it could say when)."""
+    pid = _patient(api)
+    at = datetime(2026, 11, 20, 2, 30, 15, tzinfo=UTC)  # 19:30:15 the evening before in Denver
+    _post_session(api, pid, at, [_set(100.0), _set(110.0)])  # synthetic_session: 3 min a set, and 2 more
+    rows = list(csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv",
+                                                   params={"tz": "America/Denver"}).text)))
+    assert len(rows) == 6
+    assert {(r["session_ended_at"], r["session_ended_local"], r["session_ended_utc_offset"], r["session_duration_s"])
+            for r in rows} == {("2026-11-20T02:38:15+00:00", "2026-11-19 19:38:15", "UTC-07:00", "480")}
+    unended = _post_session(api, pid, at + timedelta(days=1), [_set(100.0)])
+    with store.session() as db:
+        db.get(Session, uuid.UUID(unended["id"])).ended_at = None
+        db.commit()
+    rows = [r for r in csv.DictReader(io.StringIO(api.get(f"/api/patients/{pid}/export.csv").text))
+            if r["session_id"] == unended["id"]]
+    assert rows and {(r["session_ended_at"], r["session_ended_local"], r["session_ended_utc_offset"],
+                      r["session_duration_s"]) for r in rows} == {("", "", "", "")}
 
 
 def test_csv_export_keeps_a_set_without_reps(api: TestClient) -> None:

@@ -1033,6 +1033,48 @@ def test_a_session_dated_after_today_is_not_called_today(browser, server) -> Non
         assert last_session.endswith(f"\n{said}"), row
 
 
+def test_last_session_is_the_last_that_measured_something(browser, server) -> None:
+    """A session begun that measured nothing (nobody in view) is no session done: the PT read "Last session
+    (yesterday)" beside "No session of the plan for 8 days". Both pages give the last session that measured
+    something, and say the later ones that measured nothing beside it."""
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Empty Attempt Example")
+    tried, tried_rx = _patient_with_elbow_plan(api, "Never Measured Example")
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    done, empty1, empty2 = (today - timedelta(days=d) for d in (8, 3, 1))
+    for who, plan, start, hidden in ((patient, rx, done, None), (patient, rx, empty1, -1000.0),
+                                     (patient, rx, empty2, -1000.0), (tried, tried_rx, empty1, -1000.0)):
+        doc = _session_document(who["id"], start, [_set_document("elbow_active", 125.0, plan, 1, start,
+                                                                 hidden_beyond=hidden)], minutes=2)
+        assert api("POST", "/api/sessions", doc)[0] == 201
+
+    def day(at: datetime) -> str:
+        return f"{at:%a}, {at.day} {at:%b %Y}"
+
+    with checked_page(browser, server, timezone_id="UTC") as page:
+        page.goto(f"{server}/patients/{patient['id']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        summary = page.locator("#patient-summary").inner_text()
+        assert summary.startswith(f"Last session {day(done)} (8 days ago); 2 later sessions measured nothing, the "
+                                  f"last begun {day(empty2)}. "), summary
+        page.goto(f"{server}/patients/{tried['id']}")
+        page.wait_for_selector("body[data-loaded=true]")
+        summary = page.locator("#patient-summary").inner_text()
+        assert summary.startswith(f"No session has measured anything yet: a session begun {day(empty1)} measured "
+                                  "nothing (3 days ago). "), summary
+        page.goto(f"{server}/")
+        page.wait_for_selector("body[data-loaded=true]")
+        cell = page.locator(f"tr[data-patient-id='{patient['id']}'] td").first.inner_text()
+        assert cell == f"{day(done)}\n8 days ago\n2 later sessions measured nothing, the last begun {day(empty2)}"
+        cell = page.locator(f"tr[data-patient-id='{tried['id']}'] td").first.inner_text()
+        assert cell == f"Nothing measured yet\na session begun {day(empty1)} measured nothing"
+        page.goto(f"{server}/patients/{patient['id']}/report")
+        page.wait_for_selector("body[data-loaded=true]")
+        report = page.locator("#report-summary").inner_text()
+        assert report.startswith(f"Last session {day(done)}; 2 later sessions measured nothing, the last begun "
+                                 f"{day(empty2)}. "), report
+
+
 def test_the_first_exercise_added_updates_the_summary_and_the_calendar(page, server) -> None:
     """A PT who adds the first exercise on a new patient's page sees what a reload would show: the summary
     no longer says "Nothing prescribed yet." and the calendar counts the plan from today."""

@@ -64,3 +64,73 @@ def test_a_session_with_nothing_measured_is_not_done(api: TestClient, store: Sto
     days = {d["date"]: d for d in api.get(f"/api/patients/{pid}/adherence?days=14&tz=UTC").json()["days"]}
     assert (days[_ago(0.5).date().isoformat()]["sessions"], days[_ago(0.5).date().isoformat()]["nothing_measured"]) \
         == (1, 0)
+
+
+def _at(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def test_the_last_session_is_the_last_that_measured_something(api: TestClient, store: Store) -> None:
+    """The patient page and the patient list give the last session that measured something (the "last session"
+    the PT reads beside the missed-sessions alert) and how many begun after it measured nothing."""
+    pid = _patient(api)
+    knee = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+    _backdate(store, knee["id"], made=20)
+    _session(api, pid, 8, rx=knee)
+    for p in _both(api, pid):
+        assert (p["unmeasured_since"], _at(p["last_measured_session_at"])) == (0, _at(p["last_session_at"])), p
+    measured_at = _at(_both(api, pid)[0]["last_measured_session_at"])
+    assert abs(measured_at - _ago(8)) < timedelta(minutes=1), measured_at
+    _live_session(store, pid, knee, 3)
+    _live_session(store, pid, knee, 1, measured=1)
+    for p in _both(api, pid):
+        assert _at(p["last_measured_session_at"]) == measured_at, p
+        assert p["unmeasured_since"] == 2, p
+        assert abs(_at(p["last_session_at"]) - _ago(1)) < timedelta(minutes=1), p  # the field as it was
+    _live_session(store, pid, knee, 0.5, measured=30)  # a live set with the knee measured: a session done
+    for p in _both(api, pid):
+        assert abs(_at(p["last_measured_session_at"]) - _ago(0.5)) < timedelta(minutes=1), p
+        assert (p["unmeasured_since"], p["last_measured_session_at"]) == (0, p["last_session_at"]), p
+    # a patient who only ever began sessions that measured nothing; a second with none at all
+    tried = _patient(api, "Bea")
+    rx = api.post(f"/api/patients/{tried}/prescriptions", json=KNEE).json()
+    _live_session(store, tried, rx, 2)
+    _live_session(store, tried, rx, 1)
+    for p in _both(api, tried):
+        assert (p["last_measured_session_at"], p["unmeasured_since"]) == (None, 2), p
+        assert abs(_at(p["last_session_at"]) - _ago(1)) < timedelta(minutes=1), p
+    none = _patient(api, "Cy")
+    for p in _both(api, none):
+        assert (p["last_session_at"], p["last_measured_session_at"], p["unmeasured_since"]) == (None, None, 0), p
+
+
+def test_the_patient_lists_queries_do_not_grow_with_its_patients(api: TestClient, store: Store) -> None:
+    """The list reads every patient's last session that measured something, and the later ones that measured
+    nothing, in the same statements whatever the number of patients (no query per patient)."""
+    from test_fhir_queries import _statements
+
+    from romcam.store import service, trends
+
+    def listed() -> tuple[list[dict], int]:
+        with store.session() as db:
+            patients = service.list_patients(db)
+            with _statements(store) as sent:
+                out = trends.patient_summaries(db, patients, now=datetime.now(UTC))
+        return out, len([s for s in sent if s.lstrip().upper().startswith("SELECT")])
+
+    def add(name: str) -> str:
+        pid = _patient(api, name)
+        rx = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+        _session(api, pid, 5, rx=rx)
+        _live_session(store, pid, rx, 2)
+        return pid
+
+    first = add("Ada")
+    few, n_few = listed()
+    for name in ("Bea", "Cy", "Dot", "Eve"):
+        add(name)
+    many, n_many = listed()
+    assert (len(many), n_many) == (len(few) + 4, n_few), (n_few, n_many)
+    assert all(p["unmeasured_since"] == 1 for p in many if p["name"] != "Me"), many
+    [ada] = [p for p in many if p["id"] == uuid.UUID(first)]
+    assert abs(ada["last_measured_session_at"] - _ago(5)) < timedelta(minutes=1), ada

@@ -47,7 +47,13 @@ class PatientPublic(BaseModel):
     is_local: bool
     clinician_id: uuid.UUID | None = None
     plan_paused: bool
-    last_session_at: datetime | None
+    last_session_at: datetime | None = Field(description="when the patient's newest session began (not the demo "
+                                             "video), whether or not it measured anything")
+    last_measured_session_at: datetime | None = Field(
+        None, description="when the newest session that measured something began (a rep, a best angle, or two "
+        "measured samples): the dashboard's 'last session'; null when none did")
+    unmeasured_since: int = Field(0, description="sessions begun after last_measured_session_at (all of them when "
+                                  "it is null), each of which measured nothing; last_session_at is the newest")
     plan_started_at: datetime | None = Field(description="when the patient's current, continuous time under a "
                                              "plan began (each prescription from when it was made to when it "
                                              "ended, merged); null when nothing is prescribed")

@@ -88,7 +88,8 @@ CSV_COLUMNS = ["session_id", "session_started_at", "session_status", "demo", "se
                "target_max", "rep", "start_s", "peak_s", "end_s", "max_angle_deg", "min_angle_deg", "hold_s",
                "partial", "below_target", "peak_seen", "session_started_local", "set_started_local", "time_zone",
                "session_utc_offset", "set_utc_offset", "past_safe", "safe_max", "safe_min", "safe_limits_from",
-               "sample_fps", "sample_note", "laptop_clock_off_s", "clock_note", "target_judged"]
+               "sample_fps", "sample_note", "laptop_clock_off_s", "clock_note", "target_judged", "session_ended_at",
+               "session_ended_local", "session_ended_utc_offset", "session_duration_s"]
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"  # what spreadsheets read as a date and time (ISO 8601 with T and offset: text)
 NOT_SEEN = "furthest point not seen (the limb was out of view at the end of a repetition)"
 
@@ -128,7 +129,8 @@ def _utc_offset(value: datetime | None, zone: tzinfo) -> str:
 def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
     """One row per rep, and one per set without a rep. Times twice: ISO 8601 UTC (``*_at``) for programs,
     and in ``zone`` as ``YYYY-MM-DD HH:MM:SS`` (``*_local``, the zone named in ``time_zone``), which
-    spreadsheets read as dates, each with its offset from UTC then (``*_utc_offset``). A session a linked
+    spreadsheets read as dates, each with its offset from UTC then (``*_utc_offset``); the session's end likewise
+    (``session_ended_*``, empty while it has none) and its length (``session_duration_s``). A session a linked
     laptop sent with its clock off from the clinic's says so on each row (``laptop_clock_off_s``, seconds,
     negative: behind; ``clock_note`` in words): its times are the laptop's, not corrected."""
     out = io.StringIO()
@@ -148,7 +150,9 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
                  _utc_offset(session.started_at, zone), _utc_offset(s.started_at, zone))
         limits = set_limits(v, s.summary)
         safe = (limits.safe_max, limits.safe_min, limits.source, *_sample_cells(s), session.clock_off_s,
-                clock_note(session.clock_off_s), judged_target(s.summary))
+                clock_note(session.clock_off_s), judged_target(s.summary), session.ended_at,
+                _local(session.ended_at, zone), _utc_offset(session.ended_at, zone),
+                session_duration_s(session.started_at, session.ended_at))
         for i, r in enumerate(s.reps, start=1):
             past = limits.past(r.max_angle, r.min_angle)
             w.writerow([_fmt(x) for x in (*head, i, r.start, r.peak, r.end, r.max_angle, r.min_angle, r.hold_s,
@@ -157,6 +161,14 @@ def export_csv(db: DB, patient: Patient, *, zone: tzinfo = UTC) -> str:
             w.writerow([_fmt(x) for x in (*head, None, None, None, None, s.max_angle, s.min_angle, None, None,
                                           None, None, *local, None, *safe)])
     return out.getvalue()
+
+
+def session_duration_s(started_at: datetime, ended_at: datetime | None) -> int | None:
+    """How long a session lasted, in whole seconds (from its start to its end, as stored); None when it has no
+    end (a live session still recording, or one the laptop stopped before it could say when)."""
+    if ended_at is None:
+        return None
+    return round((ended_at - started_at).total_seconds())
 
 
 def _sample_cells(s: ExerciseSet) -> tuple[float | None, str | None]:

@@ -109,18 +109,29 @@ def delete_patient(db: DB, patient: Patient) -> None:
 
 def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> dict[str, Any]:
     """The patient as the list and detail routes show it (alerts refreshed first)."""
-    from .trends import adherence_ratio, open_alert_count, plan_started_at, refresh_alerts
+    from .trends import (
+        adherence_ratio,
+        last_measured_started,
+        open_alert_count,
+        plan_started_at,
+        refresh_alerts,
+        unmeasured_since_count,
+    )
 
     now = now or now_utc()
     refresh_alerts(db, patient, now=now)
-    last = db.scalar(select(func.max(Session.started_at)).where(Session.patient_id == patient.id,
-                                                                 Session.demo.is_(False)))  # not the demo video
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
+    # the last session begun (not the demo video), the last that measured something, and how many began after it
+    last, last_measured, unmeasured = db.execute(
+        select(select(func.max(Session.started_at)).where(Session.patient_id == Patient.id, Session.demo.is_(False))
+               .correlate(Patient).scalar_subquery(), last_measured_started(), unmeasured_since_count())
+        .where(Patient.id == patient.id)).one()
+    last, last_measured = (at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+                           for at in (last, last_measured))
     return {
         "id": patient.id, "name": patient.name, "notes": patient.notes, "created_at": patient.created_at,
         "is_local": patient.is_local, "clinician_id": patient.clinician_id, "plan_paused": patient.plan_paused,
         "last_session_at": last,
+        "last_measured_session_at": last_measured, "unmeasured_since": int(unmeasured or 0),
         "plan_started_at": plan_started_at(db, patient),  # None without an active prescription
         "adherence_7d": adherence_ratio(db, patient, 7, now=now),
         "adherence_30d": adherence_ratio(db, patient, 30, now=now),

@@ -285,11 +285,10 @@ def set_of_the_plan() -> ColumnElement[bool]:
         v.mode == ExerciseSet.mode, v.posture == ExerciseSet.posture)
 
 
-def set_measured() -> ColumnElement[bool]:
-    """An :class:`ExerciseSet` with something measured: a rep, a best angle, or at least two measured samples
-    (``sample_fps``: a live set still recording, no rep yet)."""
-    return (ExerciseSet.best_angle.is_not(None) | ((ExerciseSet.reps_full + ExerciseSet.reps_partial) > 0)
-            | ExerciseSet.sample_fps.is_not(None))
+def set_measured(es: Any = ExerciseSet) -> ColumnElement[bool]:
+    """An :class:`ExerciseSet` (or an alias of it, ``es``) with something measured: a rep, a best angle, or at
+    least two measured samples (``sample_fps``: a live set still recording, no rep yet)."""
+    return es.best_angle.is_not(None) | ((es.reps_full + es.reps_partial) > 0) | es.sample_fps.is_not(None)
 
 
 def session_measured() -> ColumnElement[bool]:
@@ -297,6 +296,28 @@ def session_measured() -> ColumnElement[bool]:
     query's sessions). A session with nothing measured — the patient sat down and stopped, nobody was in view —
     is not an exercise session: never counted as done (the module docstring's rule)."""
     return exists().where(ExerciseSet.session_id == Session.id, set_measured())
+
+
+def last_measured_started() -> Any:
+    """When the newest session of the patient (correlated to the enclosing query's :class:`Patient`) that
+    measured something began (:func:`session_measured`; the demo video is none of theirs): the dashboard's "last
+    session". A scalar subquery; NULL when none did."""
+    s, es = aliased(Session), aliased(ExerciseSet)
+    return (select(func.max(s.started_at))
+            .where(s.patient_id == Patient.id, s.demo == false(),
+                   exists().where(es.session_id == s.id, set_measured(es)))
+            .correlate(Patient).scalar_subquery())
+
+
+def unmeasured_since_count() -> Any:
+    """How many sessions of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
+    video) began after :func:`last_measured_started` — all of them when none measured anything: each of those
+    measured nothing. A scalar subquery."""
+    last = last_measured_started()
+    return (select(func.count()).select_from(Session)
+            .where(Session.patient_id == Patient.id, Session.demo == false(),
+                   last.is_(None) | (Session.started_at > last))
+            .correlate(Patient).scalar_subquery())
 
 
 def filed_of_the_plan() -> ColumnElement[bool]:
@@ -824,7 +845,9 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
 
     rows = db.execute(select(
         Patient.id,
-        per_patient(func.max(Session.started_at), real),  # the last session: the demo video is none
+        per_patient(func.max(Session.started_at), real),  # the last session begun: the demo video is none
+        last_measured_started(),  # the last session that measured something (the "last session" the PT reads)
+        unmeasured_since_count(),  # the sessions begun after it, each of which measured nothing
         # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
         # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
         per_patient(func.max(Session.started_at), real, filed_of_the_plan()),
@@ -834,13 +857,14 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                     PrescriptionVersion.prescription_id == Prescription.id,
                     PrescriptionVersion.version == Prescription.current_version,
                     Prescription.patient_id == Patient.id, Prescription.active),
-    ).where(Patient.id.in_(ids)))
+    ).where(Patient.id.in_(ids))).all()
     # when each patient's current time under a plan began (plan_start): one query, a row per prescription of
     # the listed patients (a few each), merged here
     periods: dict[uuid.UUID, list[tuple[datetime, datetime | None]]] = defaultdict(list)
     for pid, begin, end in db.execute(select(*plan_periods()).where(Prescription.patient_id.in_(ids))):
         periods[pid].append((_aware(begin), _aware(end)))  # type: ignore[arg-type]
-    figures = {row[0]: (row[1], _latest(row[2], row[3]), row[4], plan_start(periods[row[0]])) for row in rows}
+    lasts = {row[0]: (_aware(row[1]), _aware(row[2]), int(row[3] or 0)) for row in rows}
+    figures = {row[0]: (row[1], _latest(row[4], row[5]), row[6], plan_start(periods[row[0]])) for row in rows}
     pauses = plan_pauses(db, ids)
     # sittings of the plan over 7 and 30 days (sitting_starts), from the start times of the listed patients'
     # sessions of the plan in the 30 days (and the day before, for a sitting begun before them): the filed and
@@ -867,7 +891,8 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     changed = False
     out = []
     for p in patients:
-        last_any, last_planned, per_week, plan_from = figures[p.id]
+        _, last_planned, per_week, plan_from = figures[p.id]
+        last_any, last_measured, unmeasured = lasts[p.id]
         n7, n30 = counts[p.id]
         message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, plan_from, now=now,
                                                                          resumed=last_resumed(pauses[p.id]))
@@ -888,7 +913,8 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
                 changed = True
         out.append({
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
-            "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": _aware(last_any),
+            "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": last_any,
+            "last_measured_session_at": last_measured, "unmeasured_since": unmeasured,
             "plan_started_at": plan_from,  # None without an active prescription, as per_week
             "adherence_7d": adherence_figure(n7, per_week, 7, plan_from, now=now, pauses=pauses[p.id]),
             "adherence_30d": adherence_figure(n30, per_week, 30, plan_from, now=now, pauses=pauses[p.id]),

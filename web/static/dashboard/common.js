@@ -336,6 +336,19 @@ window.romcam = (function () {
   function planAgeDays(planStartedAt) {
     return planStartedAt ? Math.max(0, calendarDaysAgo(planStartedAt)) : null;
   }
+  /** The sessions begun after the patient's last session that measured something (``last_measured_session_at``,
+   * the "last session" the pages show: the figures, calendar and alerts count no session that measured nothing),
+   * in words — "a later session, begun Fri, 20 Nov 2026, measured nothing" — or null when there were none. */
+  function unmeasuredNote(p) {
+    const n = Number(p.unmeasured_since || 0);
+    if (n <= 0 || !p.last_session_at) return null;
+    const when = fmtDate(p.last_session_at);
+    if (p.last_measured_session_at) {
+      return n === 1 ? `a later session, begun ${when}, measured nothing` : `${n} later sessions measured nothing, the last begun ${when}`;
+    }
+    return n === 1 ? `a session begun ${when} measured nothing` : `${n} sessions begun measured nothing, the last ${when}`;
+  }
+
   /** "Sessions done against the plan: …" for a patient, saying when a figure counts from the plan's
    * start (a plan made this week has not asked for 30 days of sessions). */
   function adherenceSentence(p) {
@@ -645,7 +658,7 @@ window.romcam = (function () {
     fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, FEW_FRAMES, fewFrames, uncertainReasons, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
-    timeZone, adherencePath, calendarDays, adherenceSentence, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
+    timeZone, adherencePath, calendarDays, adherenceSentence, unmeasuredNote, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,
   };
 })();

@@ -25,7 +25,11 @@
     document.title = `${p.name} — romcam`;
     document.getElementById("patient-name").textContent = p.name;
     document.getElementById("paused-tag").hidden = !p.plan_paused;
-    const last = p.last_session_at ? `Last session ${R.fmtDate(p.last_session_at)} (${R.daysAgo(p.last_session_at)}).` : "No sessions yet.";
+    // the last session that measured something; any begun after it that measured nothing, said beside it
+    const note = R.unmeasuredNote(p);
+    const last = p.last_measured_session_at
+      ? `Last session ${R.fmtDate(p.last_measured_session_at)} (${R.daysAgo(p.last_measured_session_at)})${note ? `; ${note}` : ""}.`
+      : note ? `No session has measured anything yet: ${note} (${R.daysAgo(p.last_session_at)}).` : "No sessions yet.";
     document.getElementById("patient-summary").textContent = `${last} ${R.adherenceSentence(p)}`;
     document.getElementById("report-link").href = `/patients/${patientId}/report`;
     document.getElementById("csv-link").href = `${base}/export.csv?tz=${encodeURIComponent(R.timeZone())}`;

@@ -83,6 +83,13 @@
     return rows;
   }
 
+  /** The last session that measured something, and any begun after it that measured nothing. */
+  function lastSentence(p) {
+    const note = R.unmeasuredNote(p);
+    if (p.last_measured_session_at) return `Last session ${R.fmtDate(p.last_measured_session_at)}${note ? `; ${note}` : ""}.`;
+    return note ? `No session has measured anything yet: ${note}.` : "No sessions yet.";
+  }
+
   async function main() {
     document.getElementById("print-button").addEventListener("click", () => window.print());
     document.getElementById("patient-link").href = `/patients/${patientId}`;
@@ -92,7 +99,7 @@
       document.title = `${patient.name}: range-of-motion report — romcam`;
       document.getElementById("report-title").textContent = `Range-of-motion report: ${patient.name}`;
       document.getElementById("report-summary").textContent = [
-        patient.last_session_at ? `Last session ${R.fmtDate(patient.last_session_at)}.` : "No sessions yet.",
+        lastSentence(patient),
         R.adherenceSentence(patient),
         patient.plan_paused ? "The plan is paused." : "",
       ].join(" ");
