@@ -376,3 +376,15 @@ def test_a_set_refiled_under_a_safer_limit_names_the_version_it_was_coached_to(p
     assert "target 110° to 140° (plan v1, the version the set was coached to; filed under v2, whose safer limit " \
         "took over during it)" in note, note
     assert "(plan v2)" not in note, note
+    # the trend chart: the point's band is v1's (the API gave v2's 90° to 100°), its tooltip names both versions
+    page.goto(f"{server}/patients/{patient['id']}")
+    page.wait_for_selector("#charts[data-ready=true]")
+    canvas = "figure.chart[data-exercise=elbow_flexion] canvas"
+    band = page.eval_on_selector(canvas, """c => { const ch = Chart.getChart(c);
+        const p = ch.data.datasets[0].data.at(-1).p; return [p.target_min, p.target_max, p.target_version]; }""")
+    assert band == [110, 140, 1], band
+    tooltip = page.eval_on_selector(canvas, """c => { const ch = Chart.getChart(c);
+        const i = ch.data.datasets[0].data.length - 1;
+        ch.tooltip.setActiveElements([{datasetIndex: 0, index: i}], {x: 0, y: 0}); ch.update();
+        return ch.tooltip.body.flatMap(b => b.lines); }""")
+    assert any("(target 110° to 140°, plan v1, coached to; filed under v2)" in line for line in tooltip), tooltip

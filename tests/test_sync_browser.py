@@ -314,3 +314,47 @@ def test_a_session_from_a_laptop_a_day_behind_reaches_the_pt_marked(tmp_path: Pa
         rows = list(csv.DictReader(io.StringIO(got.text())))
         assert rows and {(r["session_id"], r["clock_note"]) for r in rows} == {(str(sid), note)}
         assert {abs(float(r["laptop_clock_off_s"]) + 26 * 3600) < 120 for r in rows} == {True}
+
+
+def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The clinic's server fails on one session (500) every round, without refusing it: the others go, it stays
+    queued — and each upload that went through cleared the link's error, so the panel said "everything else
+    sent" and nothing of it; its reason was only on its outbox row. The status and the panel say that it could
+    not be sent yet, why, and that romcam keeps trying; once the clinic takes it, that goes."""
+    from playwright.sync_api import expect
+    from sqlalchemy import text
+
+    with linked_coach(tmp_path, postgres_server) as site:
+        clinic, laptop = site.clinic, site.laptop
+        stuck, fine = laptop.record(2)
+        wait_for("both queued", lambda: laptop.status()["waiting"] == 2)
+        # the clinic's real server fails on that one session: its database raises on it (an internal error, 500)
+        with clinic.store.session() as db:
+            db.execute(text("CREATE FUNCTION fail_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                            f"IF NEW.id = '{stuck}' THEN RAISE EXCEPTION 'a server bug'; END IF; "
+                            "RETURN NEW; END $$"))
+            db.execute(text("CREATE TRIGGER fail_one BEFORE INSERT ON sessions FOR EACH ROW "
+                            "EXECUTE FUNCTION fail_one()"))
+            db.commit()
+        pg = site.open_page()
+        pg.click("#link-consent")
+        wait_for("the other session at the clinic", lambda: fine in clinic.sessions(), timeout=30)
+        status = wait_for("a round after it", lambda: (s := laptop.status())["failing"] and s, timeout=30)
+        assert stuck not in clinic.sessions()
+        assert (status["waiting"], status["failing"], status["rejected"]) == (1, 1, 0), status
+        assert status["failing_error"] == f"127.0.0.1:{clinic.port} is having trouble (HTTP 500)", status
+        note = pg.locator("#link-failing")
+        expect(note).to_have_text(f"1 session could not be sent yet (the last try: 127.0.0.1:{clinic.port} is "
+                                  "having trouble (HTTP 500)). It is kept on this laptop, and romcam keeps trying.",
+                                  timeout=20_000)
+        expect(pg.locator("#link-status")).to_contain_text("1 session waiting to be sent")
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "sync_failing.png"))
+
+        with clinic.store.session() as db:  # the clinic's server fixed: the session goes, the note with it
+            db.execute(text("DROP TRIGGER fail_one ON sessions"))
+            db.commit()
+        wait_for("the session at the clinic", lambda: stuck in clinic.sessions(), timeout=60)
+        expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=20_000)
+        assert pg.locator("#link-failing").count() == 0
+        assert (laptop.status()["failing"], laptop.status()["failing_error"]) == (0, "")

@@ -861,6 +861,10 @@ def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(stor
         assert rows == {big: ("pending", 1)} | dict.fromkeys(rest, ("sent", 1))
         assert "did not answer in time" in db.query(OutboxItem).filter_by(object_id=big).one().last_error
     assert worker._failures == 1  # it still backs the link off
+    # the uploads behind it cleared the link's error: the status says this one could not be sent yet, and why
+    status = worker.status()
+    assert (status.last_error, status.waiting, status.failing) == ("", 1, 1), status
+    assert status.failing_error == "cannot reach 127.0.0.1:9: it did not answer in time", status
     later = record(5)
     worker._retry_at = 0.0
     tried.clear()
@@ -872,6 +876,9 @@ def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(stor
     assert worker.upload_due() == 0
     assert len(tried) == 2, "a clinic out of reach: two tries in a row failed, the round ends"
     assert worker._failures == 3 and worker.status().waiting == 3
+    # the two tried this round failed (the last one out of reach); the third was not tried: not said as failing
+    status = worker.status()
+    assert (status.failing, status.failing_error) == (2, "cannot reach 127.0.0.1:9: its server is not answering")
 
 
 @pytest.mark.parametrize(("off_s", "size"), [(-29, "29 seconds behind"), (1, "1 second ahead of"),

@@ -273,6 +273,10 @@ class TrendPoint(BaseModel):
     target_max: float | None
     prescription_id: uuid.UUID | None
     prescription_version: int | None
+    target_version: int | None = Field(None, description="the set this point's best angle came from is a live set "
+                                       "refiled under a safer limit's prescription version during it: the earlier "
+                                       "version whose target (target_min, target_max) it was coached to; null "
+                                       "otherwise, the band being prescription_version's")
     demo: bool
     safe_max: float | None = Field(None, description="the safe maximum of the set this point's best angle came "
                                    "from (its prescription version's, or, filed under none, the one given to "

@@ -113,6 +113,18 @@ class Point:
     # a set of the session in the series was measured on too few frames a second (romcam.sample_rate): its
     # reps and peaks are not to be trusted (the decline and other-end rules leave the point out)
     few_frames: bool = False
+    # a live set refiled under a safer limit's version the PT set during it (its summary's ``target_version``):
+    # the earlier version of its prescription whose target it was coached to; None otherwise
+    target_version: int | None = None
+
+
+def coached_version(rx_version: int | None, value: object) -> int | None:
+    """A set's ``target_version`` as its summary kept it (``value``), when it names a version of its prescription
+    before ``rx_version`` (the one it is filed under) — as :func:`romcam.store.service.target_version_of` reads it;
+    else None."""
+    if rx_version is None or isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < rx_version:
+        return None
+    return value
 
 
 def _better(works: str, a: float, b: float) -> bool:
@@ -136,7 +148,8 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     q = (select(ExerciseSet.exercise, ExerciseSet.side, ExerciseSet.mode, ExerciseSet.posture,
                 ExerciseSet.session_id, ExerciseSet.session_started_at, ExerciseSet.best_angle,
                 ExerciseSet.min_angle, ExerciseSet.max_angle, ExerciseSet.prescription_id,
-                ExerciseSet.prescription_version, ExerciseSet.best_seen, ExerciseSet.sample_fps)
+                ExerciseSet.prescription_version, ExerciseSet.best_seen, ExerciseSet.sample_fps,
+                ExerciseSet.summary["target_version"])  # one element of the JSON, not the summary
          .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
     for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
                        (ExerciseSet.posture, posture)):
@@ -147,7 +160,7 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     catalog = default_catalog()
     works_of: dict[str, str] = {}
     for (exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version,
-         set_seen, set_fps) in db.execute(q):
+         set_seen, set_fps, coached) in db.execute(q):
         demo = session_id in demo_ids
         if demo and not include_demo:
             continue
@@ -161,7 +174,8 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
         few = too_few_frames(set_fps) or (old is not None and old.few_frames)
         if old is None or _better(works, best_angle, old.best):
             best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo, other,
-                                            seen, few)
+                                            seen, few,
+                                            coached_version(rx_version, coached) if rx_id is not None else None)
         elif other != old.other or seen != old.seen or few != old.few_frames:
             best[(key, session_id)] = dataclasses.replace(old, other=other, seen=seen, few_frames=few)
     out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
@@ -242,17 +256,26 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
         for p in points:
             v = None
             if p.prescription_id is not None:
-                k = (p.prescription_id, p.prescription_version or 0)
-                if k not in bands:
-                    bands[k] = db.get(PrescriptionVersion, k)
-                v = bands[k]
+                # the band the set was coached to and its reps judged by: its prescription version's, or for a
+                # live set refiled under a safer limit's version during it the earlier one (as the session page's)
+                for number in (p.target_version, p.prescription_version or 0):
+                    if number is None:
+                        continue
+                    k = (p.prescription_id, number)
+                    if k not in bands:
+                        bands[k] = db.get(PrescriptionVersion, k)
+                    v = bands[k]
+                    if v is not None:
+                        break
+            coached = p.target_version if v is not None and v.version == p.target_version else None
             safe = past_safe.get((m, pos, p.session_id)) or PastSafe(SafeLimits())
             out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
                         "max_angle": p.max_angle, "other_end": p.other, "best_seen": p.seen,
                         "too_few_frames": p.few_frames,
                         "target_min": v.target_min if v else None,
                         "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
-                        "prescription_version": p.prescription_version, "demo": p.demo,
+                        "prescription_version": p.prescription_version, "target_version": coached,
+                        "demo": p.demo,
                         "safe_max": safe.limits.safe_max, "safe_min": safe.limits.safe_min,
                         "safe_limits_from": safe.limits.source, "reps_past_safe_max": safe.past_max,
                         "reps_past_safe_min": safe.past_min})

@@ -235,6 +235,24 @@ def counts(db: DB, *, link_fp: str | None = None, answered_fp: str | None = None
             "held": found.get("held", 0)}
 
 
+def failing(db: DB, *, link_fp: str | None = None, answered_fp: str | None = None) -> tuple[int, str]:
+    """The sessions waiting to be sent whose last try failed (no answer in time, a 5xx: not refused, which
+    marks them ``rejected``), and the reason of the latest such try ("" when none). One the clinic's server fails
+    on every round stays queued while those behind it go, and the link's own error is cleared by each upload
+    that goes through: this is how the patient hears of it. With ``link_fp``, those recorded under a token the
+    clinic never answered are left out (they are not tried: :func:`unanswered`)."""
+    where = [OutboxItem.kind == "session", OutboxItem.state == "pending", OutboxItem.attempts > 0,
+             OutboxItem.last_error != ""]
+    if link_fp is not None:
+        where.append(not_(_unanswered(link_fp, answered_fp)))
+    n = int(db.scalar(select(func.count()).select_from(OutboxItem).where(*where)) or 0)
+    if not n:
+        return 0, ""
+    why = db.scalar(select(OutboxItem.last_error).where(*where)
+                    .order_by(OutboxItem.last_attempt_at.desc(), OutboxItem.id).limit(1))
+    return n, why or ""
+
+
 def sent_sessions(db: DB, clinic_patient_id: uuid.UUID) -> list[uuid.UUID]:
     """The sessions marked sent for ``clinic_patient_id``, oldest first (those sent for a patient the
     device token named before are not that patient's to ask about, nor to send again)."""

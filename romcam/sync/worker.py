@@ -61,6 +61,11 @@ def _plain_clinic(exc: ClinicError) -> str:
     return exc.message + NEW_KEY_STEPS if exc.kind == "auth" else exc.message
 
 
+def _reason(message: str) -> str:
+    """A failed try's reason as a clause (the panel says itself that romcam keeps trying)."""
+    return message.removesuffix("; trying again later")
+
+
 class _CannotSay(Exception):
     """The clinic refused the question (a server from before it could answer it)."""
 
@@ -94,6 +99,8 @@ class Status:
     rejected: int
     held: int  # recorded while the token named another clinic patient: not sent to this one
     unanswered: int  # recorded under a token the clinic never answered: sent under no other (docs/sync.md)
+    failing: int  # waiting sessions whose last try failed without being refused (a 5xx, no answer in time)
+    failing_error: str  # the reason of the latest such try, in plain words ("" when none)
     last_upload_at: datetime | None
     last_error: str
     last_error_at: datetime | None
@@ -209,6 +216,7 @@ class SyncWorker:
             db.commit()
             n = outbox.counts(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
             unanswered = outbox.unanswered(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
+            failing, why = outbox.failing(db, link_fp=self.fp, answered_fp=state.confirmed_fp)
             wait = self._retry_at - time.monotonic()
             confirmed = self.confirmed(state)  # not yet: the patient and consent are those of the link before
             off = None if self.consented(state) else outbox.recorded_since(
@@ -219,6 +227,7 @@ class SyncWorker:
                           consent_withdrawn_at=state.consent_withdrawn_at if off is not None else None,
                           recorded_while_off=off, waiting=n["pending"],
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], unanswered=unanswered,
+                          failing=failing, failing_error=_reason(why),
                           last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,

@@ -233,7 +233,8 @@ window.romcamCharts = (function () {
         segment: { borderColor: (ctx) => (notSeen(points[ctx.p0DataIndex]) || notSeen(points[ctx.p1DataIndex])
           ? withAlpha(style.color, 0.3) : undefined) },
       });
-      // the band of each point's prescription version, from that point to the next
+      // the band of each point's prescription version (for a set refiled mid-set, the one it was coached to:
+      // target_version), from that point to the next
       const segments = [];
       points.forEach((pt, i) => {
         const { target_min: lo, target_max: hi } = pt.p;
@@ -331,8 +332,13 @@ window.romcamCharts = (function () {
               title: (items) => (items.length ? R.fmtDate(items[0].raw.p.date) : ""),
               label: (item) => {
                 const p = item.raw.p;
+                // a live set refiled under a safer limit's version during it (target_version): its band is the
+                // earlier version's, the one it was coached to — "plan v2" beside v1's numbers would misname them
+                const plan = p.target_version !== null && p.target_version !== undefined
+                  ? `, plan v${p.target_version}, coached to; filed under v${p.prescription_version}`
+                  : p.prescription_version ? `, plan v${p.prescription_version}` : "";
                 const target = p.target_min !== null && p.target_min !== undefined
-                  ? ` (target ${R.fmtPlanRange(p.target_min, p.target_max)}${p.prescription_version ? `, plan v${p.prescription_version}` : ""})`
+                  ? ` (target ${R.fmtPlanRange(p.target_min, p.target_max)}${plan})`
                   : "";
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";

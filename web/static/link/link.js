@@ -105,6 +105,19 @@
       + "plan from the next exercise; a lower safe limit counts at once.");
   }
 
+  /** Sessions the clinic neither took nor refused at their last try (its server failed on one, 5xx; no answer
+   * in time): the others go on, and each upload that goes through clears the link's own error, so without this
+   * the panel said nothing of one stuck for days. Not said when the clinic refuses this laptop's key: the error
+   * above says that, and nothing can go. */
+  function failingNote(s) {
+    const n = s.failing || 0;
+    if (!n || s.token_refused) return null;
+    const why = s.failing_error ? ` (the last try: ${s.failing_error})` : "";
+    return el("p", { id: "link-failing", class: "link-error" },
+      `${n} session${n === 1 ? "" : "s"} could not be sent yet${why}. ${n === 1 ? "It is" : "They are"} kept on this `
+      + "laptop, and romcam keeps trying.");
+  }
+
   /** Where the uploads stand, in words that are true together: nothing is "all sent" before anything was
    * ("nothing to send yet" right after consent on a laptop with no session), and "last sent" names a time. */
   function uploads(s) {
@@ -123,6 +136,8 @@
     line.append(uploads(s));
     const parts = [line];
     if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
+    const failing = failingNote(s);
+    if (failing) parts.push(failing);
     if (s.rejected) {  // said for as long as they are kept, not only until the next upload goes through
       parts.push(el("p", { id: "link-refused", class: "link-error" },
         `${s.rejected} session${s.rejected === 1 ? " was" : "s were"} refused by the clinic and ${s.rejected === 1 ? "is" : "are"} `
@@ -160,7 +175,7 @@
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
     const key = JSON.stringify([s.confirmed, s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
-                                s.unanswered, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
+                                s.unanswered, s.failing, s.failing_error, s.token_refused, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
     if ((s.confirmed === false || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.confirmed === false) unconfirmed(s);
