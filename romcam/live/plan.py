@@ -39,10 +39,11 @@ def _withheld(db, link: LinkConfig | None) -> bool:  # type: ignore[no-untyped-d
 def plan_waiting(store: Store, link: LinkConfig | None) -> str | None:
     """Why the coach follows no plan from the therapist while linked to ``link``: the clinic has not answered its
     device token yet, and the plan on this laptop is the last token's patient's (None: the plan is this link's)."""
+    if link is None:
+        return None
     with store.session() as db:
         if not _withheld(db, link):
             return None
-    assert link is not None
     return (f"This laptop was linked again, and {link.clinic} has not answered it yet, so romcam does not know this "
             "patient's plan: it does not use the plan of the patient linked before. romcam measures and shows the "
             "range reached; the therapist's plan shows here once the clinic answers.")
