@@ -191,6 +191,26 @@ def _patient_words(db: DB, patient: Patient) -> str:
     return f"{name} (id {pid}: another patient has the same name)" if (same or 0) > 1 else name
 
 
+def _plan_is_another_links(db: DB) -> bool:
+    """Whether the plan stored for the laptop's own patient is another device token's patient's: the link file
+    (``romcam link``'s, at the default path) names a token the clinic has not answered yet — else the token romcam
+    last ran with — and the plan was pulled for the one it answered before (romcam.sync.plan.plan_withheld)."""
+    from .store.models import LinkState
+    from .sync.config import default_config_path, read_config
+    from .sync.plan import plan_withheld
+
+    fp = None
+    if default_config_path().exists():
+        try:
+            fp = read_config(default_config_path()).fingerprint
+        except UsageError:  # romcam serve refuses it too, and says why
+            fp = None
+    if fp is None:
+        state = db.get(LinkState, 1)
+        fp = state.started_fp if state is not None else None
+    return plan_withheld(db, fp)
+
+
 def _open_store_for_save(args: argparse.Namespace) -> tuple[PlanLink | None, str]:
     """With ``--save``, before the video is read: the patient id is a UUID, the database opens and the
     patient is in it (a minutes-long analysis should not end in 'patient not found'). Returns the
@@ -214,6 +234,11 @@ def _open_store_for_save(args: argparse.Namespace) -> tuple[PlanLink | None, str
                 raise UsageError(f"--patient {patient_id}: {NO_SUCH_PATIENT}; leave --patient out for this "
                                  "laptop's own patient") from None
             who = _patient_words(db, patient)
+            if patient.is_local and _plan_is_another_links(db):
+                print(f"for {who}: filed under no prescription: this laptop was linked again and the clinic has "
+                      "not answered it yet, so the plan stored here is the patient's linked before, not this one's "
+                      "(measured only, no target; the clinic takes the session once it answers)", file=sys.stderr)
+                return None, who
             for rx, v in active_prescriptions(db, patient):
                 if (v.exercise, v.side, v.mode, v.posture) == (args.exercise, args.side, args.mode, args.posture):
                     return PlanLink(rx.id, v.version, v.target_min, v.target_max, v.safe_max, v.safe_min), who

@@ -80,6 +80,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.log = tmp / f"{name}.log"
         self.starts = 0
+        self.live = False  # True: the live coach runs too (give it a --source in args)
 
     @property
     def url(self) -> str:
@@ -89,7 +90,7 @@ class Server:
         self.starts += 1
         with self.log.open("a") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "romcam.cli", "serve", "--host", "127.0.0.1", "--port",
-                                          str(self.port), "--no-live", *self.args],
+                                          str(self.port), *([] if self.live else ["--no-live"]), *self.args],
                                          env=os.environ | self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
         wait_until_up(self.url + self.ready, self.proc, self.log, timeout=120)
 

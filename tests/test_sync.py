@@ -7,6 +7,7 @@ first one's unsent sessions and sends the new one's."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -346,6 +347,77 @@ def test_sessions_recorded_under_a_token_the_clinic_never_answered_never_reach_a
         with clinic.store.session() as db:
             stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
         assert stored == {ada_first: clinic.patient_id, ada_second: clinic.patient_id} | dict.fromkeys(bobs, bob_id)
+    finally:
+        laptop.close()
+        clinic.close()
+
+
+def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answers_the_new_token(
+        tmp_path: Path, postgres_server, demo_clip: Path) -> None:  # noqa: F811
+    """Ada's laptop (her plan pulled: the knee and the shoulder the demo clip moves) is linked again with Bob's
+    token by `romcam link` while the clinic is out of reach. Until the clinic answers, the live coach follows
+    no plan — not Ada's — and says why, and a session `romcam analyze --save` records is filed under no
+    prescription; once the clinic answers, the coach takes Bob's plan, and that session reaches Bob's chart
+    (before, it was filed under Ada's shoulder prescription and the clinic refused it for Bob: never sent)."""
+    import subprocess
+    import sys
+
+    from romcam.store.models import ExerciseSet
+    from romcam.store.models import Session as SessionRow
+
+    shoulder = KNEE | {"exercise": "shoulder_abduction", "side": "left", "posture": "standing", "target_min": 90,
+                       "target_max": 130, "safe_max": 160, "hold_s": 0}
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    with clinic.store.session() as db:
+        adas_shoulder = service.create_prescription(db, service.get_patient(db, clinic.patient_id), shoulder).id
+        db.commit()
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    laptop = Laptop(tmp_path, clinic, extra_env=config)
+    try:
+        clinic.start()
+        laptop.start()
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.stop()
+        clinic.stop()
+        bob_id, bobs_token = _second_patient(clinic)
+        with clinic.store.session() as db:
+            bobs_knee = service.create_prescription(db, service.get_patient(db, bob_id),
+                                                    KNEE | {"target_min": 70, "target_max": 100}).id
+            db.commit()
+        romcam("link", "--upload-to", clinic.url, "--no-check", stdin=bobs_token + "\n", env=config)
+        laptop.args = ["--db", laptop.db_url, "--source", str(demo_clip)]  # the link file romcam link wrote
+        laptop.live = True
+        laptop.start()
+
+        code, plan = http("GET", laptop.url + "/live/plan")
+        assert code == 200 and [(p["exercise"], p["prescription_id"], p["target_min"]) for p in plan] == [
+            ("shoulder_abduction", None, None)], plan  # measure only: not Ada's knee and shoulder
+        code, live = http("GET", laptop.url + "/live/status")
+        assert code == 200 and f"127.0.0.1:{clinic.port} has not answered it yet" in live["plan_waiting"], live
+        assert "does not use the plan of the patient linked before" in live["plan_waiting"]
+
+        done = subprocess.run([sys.executable, "-m", "romcam.cli", "analyze", str(demo_clip), "--exercise",
+                               "shoulder_abduction", "--side", "left", "--quiet", "--save", "--db", laptop.db_url],
+                              capture_output=True, text=True, env=os.environ | laptop.env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "filed under no prescription: this laptop was linked again" in done.stderr, done.stderr
+        (bobs_session,) = laptop.local_sessions()
+        with laptop.store.session() as db:
+            filed = db.scalars(select(ExerciseSet.prescription_id).where(ExerciseSet.session_id == bobs_session))
+            assert list(filed) == [None]  # not Ada's shoulder prescription (adas_shoulder)
+
+        clinic.start()
+        plan = wait_for("Bob's plan on the coach", lambda: (p := http("GET", laptop.url + "/live/plan")[1])
+                        and p[0]["prescription_id"] == str(bobs_knee) and p, timeout=60)
+        assert [(p["exercise"], p["target_min"], p["target_max"]) for p in plan] == [("knee_flexion", 70, 100)]
+        assert http("GET", laptop.url + "/live/status")[1]["plan_waiting"] is None
+        assert laptop.status()["patient_name"] == "Bob Second"
+        laptop.consent()
+        wait_for("the session on Bob's chart", lambda: laptop.status()["sent"] == 1, timeout=60)
+        with clinic.store.session() as db:
+            stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
+        assert stored == {bobs_session: bob_id}
+        assert laptop.status()["rejected"] == 0 and str(adas_shoulder) not in str(plan)
     finally:
         laptop.close()
         clinic.close()

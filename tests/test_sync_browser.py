@@ -358,3 +358,49 @@ def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path
         expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=20_000)
         assert pg.locator("#link-failing").count() == 0
         assert (laptop.status()["failing"], laptop.status()["failing_error"]) == (0, "")
+
+
+def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path, postgres_server,  # noqa: F811
+                                                                   demo_clip: Path) -> None:
+    """Ada's plan (a knee exercise) was pulled; the laptop is linked with Bob's token while the clinic is out of
+    reach. The coaching page must not show Ada's plan as Bob's "Today's plan": it heads the measured exercise "No
+    plan from the therapist yet" and says the clinic has not answered; once it answers, Bob's plan shows."""
+    from datetime import UTC, datetime
+
+    from playwright.sync_api import expect
+
+    from romcam.store import accounts, service
+
+    with linked_coach(tmp_path, postgres_server) as site:
+        clinic, laptop = site.clinic, site.laptop
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        with clinic.store.session() as db:
+            bob = service.create_patient(db, name="Bob Second", clinician_id=clinic.clinician_id)
+            _, bobs_token = accounts.create_device_token(db, bob, now=datetime.now(UTC))
+            service.create_prescription(db, bob, KNEE | {"target_min": 70, "target_max": 100})
+            db.commit()
+        laptop.stop()
+        clinic.stop()
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", bobs_token,
+                       "--source", str(demo_clip)]
+        laptop.live = True
+        laptop.start()
+        pg = site.open_page()
+        pg.wait_for_selector("body[data-ready=true]")
+        expect(pg.locator("#plan-title")).to_have_text("No plan from the therapist yet")
+        note = pg.locator("#plan-empty")
+        expect(note).to_contain_text(f"This laptop was linked again, and 127.0.0.1:{clinic.port} has not answered "
+                                     "it yet")
+        expect(note).to_contain_text("it does not use the plan of the patient linked before")
+        items = pg.locator("#plan-list li")
+        expect(items).to_have_count(1)
+        expect(items.first).to_contain_text("Shoulder abduction")
+        expect(items.first).to_contain_text("measuring only")
+
+        clinic.start()
+        expect(pg.locator("#plan-title")).to_have_text("Today's plan", timeout=30_000)
+        expect(items).to_have_count(1)
+        expect(items.first).to_contain_text("Knee")
+        expect(items.first).to_contain_text("target 70°–100°")
+        expect(note).to_be_hidden()
+        assert laptop.status()["patient_name"] == "Bob Second"

@@ -889,3 +889,31 @@ def test_the_clock_note_says_a_small_offset_in_words_that_read_right(off_s: floa
     from romcam.session_doc import clock_note
     assert clock_note(off_s) == f"this laptop's clock was {size} the clinic's when it sent this session: its times " \
         "are the laptop's"
+
+
+def test_the_coach_follows_the_stored_plan_only_for_the_token_the_clinic_answered(store: Store) -> None:
+    """The plan stored for Ada's token is not followed under a token the clinic has not answered (measure only,
+    and the page is told why); back under Ada's token it is, at once; a laptop's own plan before any link is too."""
+    from romcam.live.plan import plan_waiting, todays_plan
+
+    me = store.local_patient_id
+    ada = LinkConfig("https://clinic.example", "romcam_dt_" + "a" * 30)
+    bob = LinkConfig("https://clinic.example", "romcam_dt_" + "b" * 30)
+    with store.session() as db:  # the laptop's own plan, before the clinic ever answered: followed
+        service.create_prescription(db, service.get_patient(db, me), KNEE | {"target_max": 100})
+    assert [i.target_max for i in todays_plan(store, link=bob)] == [100]
+    assert plan_waiting(store, bob) is None
+    rx = uuid.uuid4()
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(rx), now=T0, link_fp=ada.fingerprint)
+    assert [(i.prescription_id, i.target_max) for i in todays_plan(store, link=ada)] == [(str(rx), 120)]
+    assert plan_waiting(store, ada) is None
+    waiting = todays_plan(store, link=bob)  # re-linked: Ada's plan is not Bob's
+    assert [(i.exercise, i.prescription_id, i.target_min, i.target_max) for i in waiting] == [
+        ("shoulder_abduction", None, None, None)]
+    assert plan_waiting(store, bob) == (
+        "This laptop was linked again, and clinic.example has not answered it yet, so romcam does not know this "
+        "patient's plan: it does not use the plan of the patient linked before. romcam measures and shows the range "
+        "reached; the therapist's plan shows here once the clinic answers.")
+    assert [i.prescription_id for i in todays_plan(store, link=ada)] == [str(rx)]  # back to Ada's token
+    assert [i.prescription_id for i in todays_plan(store)] == [str(rx)]  # not linked: the stored plan

@@ -189,13 +189,18 @@ class CaptureWorker:
 
     def __init__(self, options: LiveOptions, plan: list[PlanItem], *, recorder: Recorder | None,
                  publish: Publish | None = None, estimator_factory: Callable[[], Any] | None = None,
-                 subject: str = "auto", plan_source: Callable[[], list[PlanItem]] | None = None) -> None:
+                 subject: str = "auto", plan_source: Callable[[], list[PlanItem]] | None = None,
+                 plan_waiting: Callable[[], str | None] | None = None) -> None:
         self.options = options
         self.subject_selector = parse_selector(subject)  # how each set picks the patient (docs/live.md)
         self.subject: SubjectTracker | None = None
         self.coach = Coach(plan, auto_start=options.auto_start)
         # where the PT's current plan is read when it changes (None: --exercise, measure only, never changes)
         self._plan_source = plan_source
+        # why no plan from the therapist is followed now (a re-linked laptop the clinic has not answered yet), read
+        # with the plan (at the start and in follow_plan); shown on the page (status "plan_waiting")
+        self._plan_waiting = plan_waiting
+        self.plan_waiting: str | None = plan_waiting() if plan_waiting is not None else None
         self._plan_lock = threading.Lock()  # one plan read-and-take at a time (the router and the sync worker)
         self._estimator: Any = None
         self._plan_seq = 0  # plans taken since the start
@@ -255,7 +260,9 @@ class CaptureWorker:
 
         with self._plan_lock:
             plan = self._plan_source()
+            waiting = self._plan_waiting() if self._plan_waiting is not None else None
             with self._lock:
+                self.plan_waiting = waiting
                 if not plan and not self.coach.started:  # no prescription left: measure only, as at a start
                     plan = [measure_only(DEFAULT_EXERCISE, DEFAULT_SIDE)]
                 actions = self.coach.take_plan(plan)
@@ -339,6 +346,7 @@ class CaptureWorker:
                 "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
                 "plan_change": ({"id": note[0], "text": note[1], "next_session": self.coach.plan_note_next_session}
                                 if (note := self.coach.plan_note) is not None else None),
+                "plan_waiting": self.plan_waiting,
                 "last_session_id": str(self.last_session_id) if self.last_session_id else None,
                 "started": self.coach.started, "auto_start": self.coach.auto_start,
                 "effective_fps": round(self.effective_fps(), 1),

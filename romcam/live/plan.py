@@ -1,12 +1,19 @@
 """Today's plan for the live coach: the local patient's active prescriptions (``GET /live/plan``), or
-one exercise with no targets (``--exercise/--side``, or no prescription at all): measure only."""
+one exercise with no targets (``--exercise/--side``, or no prescription at all): measure only. A laptop
+re-linked to a device token the clinic has not answered yet follows no plan (the one stored is the last
+token's patient's, romcam.sync.plan.plan_withheld) and says why (:func:`plan_waiting`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from ..catalog import get_motion
 from ..store import service
 from ..store.db import Store
 from .coach import PlanItem
+
+if TYPE_CHECKING:
+    from ..sync.config import LinkConfig
 
 DEFAULT_EXERCISE = "shoulder_abduction"
 DEFAULT_SIDE = "left"
@@ -21,8 +28,33 @@ def measure_only(exercise: str, side: str, *, mode: str = "active", posture: str
                     safe_min_noise_deg=m.low_end_noise_deg, experimental=m.experimental)
 
 
-def plan_from_store(store: Store) -> list[PlanItem]:
+def _withheld(db, link: LinkConfig | None) -> bool:  # type: ignore[no-untyped-def]
+    if link is None:
+        return False
+    from ..sync.plan import plan_withheld
+
+    return plan_withheld(db, link.fingerprint)
+
+
+def plan_waiting(store: Store, link: LinkConfig | None) -> str | None:
+    """Why the coach follows no plan from the therapist while linked to ``link``: the clinic has not answered its
+    device token yet, and the plan on this laptop is the last token's patient's (None: the plan is this link's)."""
+    if link is None:
+        return None
     with store.session() as db:
+        if not _withheld(db, link):
+            return None
+    return (f"This laptop was linked again, and {link.clinic} has not answered it yet, so romcam does not know this "
+            "patient's plan: it does not use the plan of the patient linked before. romcam measures and shows the "
+            "range reached; the therapist's plan shows here once the clinic answers.")
+
+
+def plan_from_store(store: Store, link: LinkConfig | None = None) -> list[PlanItem]:
+    """The local patient's active prescriptions; none while ``link``'s token waits for the clinic's first answer
+    (:func:`plan_waiting`)."""
+    with store.session() as db:
+        if _withheld(db, link):
+            return []
         patient = service.get_patient(db, store.local_patient_id)
         items = []
         for rx, v in service.active_prescriptions(db, patient):
@@ -39,10 +71,11 @@ def plan_from_store(store: Store) -> list[PlanItem]:
 
 
 def todays_plan(store: Store, exercise: str | None = None, side: str | None = None, *, mode: str = "active",
-                posture: str | None = None) -> list[PlanItem]:
+                posture: str | None = None, link: LinkConfig | None = None) -> list[PlanItem]:
     """``--exercise`` (and ``--side``, ``--mode``, ``--posture``) → that one exercise, measure only; else
-    the prescriptions; with none, the default exercise measured only."""
+    the prescriptions (none while ``link`` waits for the clinic's first answer); with none, the default exercise
+    measured only."""
     if exercise:
         return [measure_only(exercise, side or DEFAULT_SIDE, mode=mode, posture=posture)]
-    plan = plan_from_store(store)
+    plan = plan_from_store(store, link)
     return plan or [measure_only(DEFAULT_EXERCISE, side or DEFAULT_SIDE)]

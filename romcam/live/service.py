@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..server.settings import Settings
 from ..store.db import Store
 from .capture import CaptureWorker, LiveOptions, Publish
-from .plan import plan_from_store, todays_plan
+from .plan import plan_from_store, plan_waiting, todays_plan
 from .recorder import Recorder
 
+if TYPE_CHECKING:
+    from ..sync.config import LinkConfig
 
-def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publish: Publish) -> CaptureWorker:
-    plan = todays_plan(store, options.exercise, options.side, mode=options.mode, posture=options.posture)
+
+def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publish: Publish,
+                link: LinkConfig | None = None) -> CaptureWorker:
+    """``link``: the clinic this laptop is linked to; until it answers a new device token, no plan is followed
+    (the one stored is the last token's patient's: docs/sync.md "Whose plan the coach follows")."""
+    plan = todays_plan(store, options.exercise, options.side, mode=options.mode, posture=options.posture,
+                       link=link)
     if options.demo and options.demo_dir is None:
         options.demo_dir = settings.data / "demo"
     from pathlib import Path
@@ -27,6 +36,7 @@ def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publi
     recorder = Recorder(store, patient_id=store.local_patient_id, source=source, demo=options.demo, model="")
     # the day's plan is followed as the PT changes it (CaptureWorker.follow_plan); --exercise measures one
     # exercise and follows no plan
-    plan_source = None if options.exercise else (lambda: plan_from_store(store))
+    plan_source = None if options.exercise else (lambda: plan_from_store(store, link))
+    waiting = None if options.exercise or link is None else (lambda: plan_waiting(store, link))
     return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject,
-                         plan_source=plan_source)
+                         plan_source=plan_source, plan_waiting=waiting)

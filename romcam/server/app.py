@@ -233,7 +233,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if live is not None:
         from ..live.service import make_worker
 
-        live_service.worker = make_worker(live, store, settings, publish=hub.publish)
+        live_service.worker = make_worker(live, store, settings, publish=hub.publish, link=link)
     if sync is not None:  # the plan romcam starts with; one the clinic changes later goes to the running coach
         sync.note_plan_in_use()
         if live_service.worker is not None:

@@ -109,6 +109,19 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
     return state
 
 
+def plan_withheld(db: DB, link_fp: str | None) -> bool:
+    """Whether the plan stored on this laptop is another device token's patient's: it was pulled from the clinic
+    for the token it answered last (``confirmed_fp``), and the laptop now runs with ``link_fp``, a token the clinic
+    has not answered yet (a re-link, maybe to another patient). Until it answers, the coach measures only and
+    ``romcam analyze --save`` files under no prescription: a session filed under the other patient's
+    prescriptions would be refused by the clinic for the new one. A plan the laptop made itself before it was ever
+    linked (no clinic patient yet) is not withheld; nor is anything when not linked (``link_fp`` None)."""
+    if link_fp is None:
+        return False
+    state = db.get(LinkState, 1)
+    return state is not None and state.clinic_patient_id is not None and state.confirmed_fp != link_fp
+
+
 def plan_signature(db: DB, local_patient_id: uuid.UUID) -> frozenset[tuple[uuid.UUID, int]]:
     """The local patient's active prescriptions and their versions: what the live coach reads when it starts."""
     rows = db.execute(select(Prescription.id, Prescription.current_version)

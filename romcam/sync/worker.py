@@ -39,7 +39,7 @@ from . import outbox
 from .client import ClinicClient, ClinicError
 from .config import LinkConfig, SyncSettings
 from .document import checkin_document, clinic_document
-from .plan import apply_plan, link_state, plan_signature
+from .plan import apply_plan, link_state, plan_signature, plan_withheld
 
 log = logging.getLogger("romcam.sync")
 
@@ -166,6 +166,7 @@ class SyncWorker:
         self.token_refused = False
         self.plan_in_use: frozenset[tuple[uuid.UUID, int]] | None = None  # the plan the live coach follows
         self.plan_changed_at: datetime | None = None  # the last pull that changed it (since romcam started)
+        self._plan_withheld = False  # the stored plan is another token's patient's (plan_withheld), at the last look
         # the running coach takes a plan a pull changed (CaptureWorker.follow_plan; set by create_app)
         self.on_plan_change: Callable[[], object] | None = None
         # whether the live coach runs a session now: the plan is then pulled every session_plan_every_s (set by
@@ -261,9 +262,14 @@ class SyncWorker:
                                device=device, now=now, link_fp=self.fp)
             changed = False
             if self.plan_in_use is not None:  # the running coach follows the plan: it is told of a change
-                signature = plan_signature(db, self.store.local_patient_id)
+                signature = self._coached_signature(db)
+                waited = self._plan_withheld
+                self._plan_withheld = plan_withheld(db, self.fp)
                 if signature != self.plan_in_use:
-                    self.plan_in_use, self.plan_changed_at, changed = signature, now, True
+                    self.plan_in_use, changed = signature, True
+                    if not waited:  # (the first plan of a re-linked patient is no change the PT made)
+                        self.plan_changed_at = now
+                changed = changed or waited != self._plan_withheld
             if state.last_error.startswith(("could not get your plan", "cannot reach", f"{self.link.clinic} ")):
                 state.last_error, state.last_error_at = "", None  # the clinic answers again
                 db.commit()
@@ -280,7 +286,15 @@ class SyncWorker:
         edited, ended or added a prescription) is handed to the running coach (``on_plan_change``) and said
         on the link panel (``plan_changed_at``)."""
         with self.store.session() as db:
-            self.plan_in_use = plan_signature(db, self.store.local_patient_id)
+            self.plan_in_use = self._coached_signature(db)
+            self._plan_withheld = plan_withheld(db, self.fp)
+
+    def _coached_signature(self, db) -> frozenset[tuple[uuid.UUID, int]]:  # type: ignore[no-untyped-def]
+        """The plan the live coach follows: the stored one, or none while it is another token's patient's
+        (:func:`romcam.sync.plan.plan_withheld`: once the clinic answers this token, its patient's plan is taken)."""
+        if plan_withheld(db, self.fp):
+            return frozenset()
+        return plan_signature(db, self.store.local_patient_id)
 
     # ------------------------------------------------------------------ uploads
 

@@ -1573,7 +1573,9 @@
   let planKey = "";
   function renderPlan() {
     const index = app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : 0;
-    const key = JSON.stringify([app.planKnown, app.plan, index, app.state === "done"]);
+    // a re-linked laptop the clinic has not answered yet follows no plan, and says why (docs/sync.md)
+    const waiting = app.status && typeof app.status.plan_waiting === "string" ? app.status.plan_waiting : "";
+    const key = JSON.stringify([app.planKnown, app.plan, index, app.state === "done", waiting]);
     if (key === planKey) return;
     planKey = key;
     const list = $("plan-list");
@@ -1595,9 +1597,9 @@
     if (app.plan.length) {
       const helper = app.plan.every((p) => p.mode === "passive");
       $("plan-empty").hidden = prescribed;
-      $("plan-empty").textContent = prescribed ? "" : `romcam measures this exercise and shows the range reached, with no `
-        + `target to reach. ${helper ? "The patient's" : "Your"} therapist sets the plan (exercises, targets, safe limits) `
-        + "on romcam's dashboard; it then shows here.";
+      $("plan-empty").textContent = prescribed ? "" : waiting || (`romcam measures this exercise and shows the range `
+        + `reached, with no target to reach. ${helper ? "The patient's" : "Your"} therapist sets the plan (exercises, `
+        + "targets, safe limits) on romcam's dashboard; it then shows here.");
     }
     const current = app.plan[index];
     if (current) {
