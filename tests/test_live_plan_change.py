@@ -324,3 +324,15 @@ def test_after_the_session_is_done_a_change_is_told_once_for_the_next_session() 
     assert coach.take_plan([rx("a", 2, reps=1, safe_max=125.0)]) == [] and coach.plan_note[0] == 1  # said once
     coach.take_plan([rx("a", 3, reps=1, safe_max=125.0), rx("b", **ELBOW)])  # only what changed since
     assert coach.plan_note == (2, "Your PT changed your plan: elbow flexion: new (next session).")
+
+
+def test_a_plan_that_arrives_where_there_was_none_is_not_called_a_change() -> None:
+    """A re-linked laptop measures only until the clinic answers its new token; then the new patient's plan
+    arrives. The patient is told it arrived, not that their PT changed their plan."""
+    from romcam.live.plan import measure_only
+
+    coach = Coach([measure_only("shoulder_abduction", "left")])
+    coach.take_plan([rx("a"), rx("b", **ELBOW)], arrived=True)
+    assert coach.plan_note == (1, "Your PT's plan has arrived: shoulder flexion, elbow flexion.")
+    coach.take_plan([rx("a", 2, safe_max=120.0), rx("b", **ELBOW)])  # a later change is one
+    assert coach.plan_note == (2, "Your PT changed your plan: shoulder flexion: safe maximum now 120°.")

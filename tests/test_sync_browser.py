@@ -403,4 +403,7 @@ def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path
         expect(items.first).to_contain_text("Knee")
         expect(items.first).to_contain_text("target 70°–100°")
         expect(note).to_be_hidden()
+        # Bob's first plan is said as arrived, not as a change his PT made
+        expect(pg.locator("#plan-change")).to_contain_text("Your PT's plan has arrived: knee")
+        expect(pg.locator("#plan-change")).not_to_contain_text("changed")
         assert laptop.status()["patient_name"] == "Bob Second"

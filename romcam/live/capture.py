@@ -262,10 +262,11 @@ class CaptureWorker:
             plan = self._plan_source()
             waiting = self._plan_waiting() if self._plan_waiting is not None else None
             with self._lock:
+                arrived = self.plan_waiting is not None and waiting is None  # the clinic answered a re-link
                 self.plan_waiting = waiting
                 if not plan and not self.coach.started:  # no prescription left: measure only, as at a start
                     plan = [measure_only(DEFAULT_EXERCISE, DEFAULT_SIDE)]
-                actions = self.coach.take_plan(plan)
+                actions = self.coach.take_plan(plan, arrived=arrived)
                 self._plan_seq += 1  # the pose model's needs are looked at again (_estimator_between_sets)
                 t = self._last_t if math.isfinite(self._last_t) else 0.0
                 for what, arg in actions:

@@ -313,6 +313,7 @@ class Coach:
         self._view = ViewJudge()
         self._pending_plan: list[PlanItem] | None = None  # the PT's new plan, waiting for the set's end
         self.plan_note: tuple[int, str] | None = None  # the last "Your PT changed your plan: ..." and its number
+        self._arrived = False  # the plan being taken is the first of a patient the coach had none for (take_plan)
         self.plan_note_next_session = False  # ... made after the session was done: for the next session
         self._plan_after_done: list[PlanItem] | None = None  # the PT's plan last told of after the session was done
         self.limits_changed_in_set = False  # a safer limit of the PT's took over during the open set
@@ -391,8 +392,10 @@ class Coach:
         actions.append(("end_session", "complete"))
         return actions
 
-    def take_plan(self, plan: list[PlanItem]) -> list[tuple[str, Any]]:
-        """The PT changed the plan while the coach runs (docs/live.md "The PT changes the plan").
+    def take_plan(self, plan: list[PlanItem], *, arrived: bool = False) -> list[tuple[str, Any]]:
+        """The PT changed the plan while the coach runs (docs/live.md "The PT changes the plan"); ``arrived``: it
+        is the first plan of a patient the coach had none for (a re-linked laptop the clinic has now answered),
+        so ``plan_note`` names it as arrived, not as a change the PT made.
 
         Between sets (before Start, resting between exercises) it is taken at once: the exercises done or
         passed stay done and are not offered again (matched by ``prescription_id``), the rest of the plan is
@@ -403,6 +406,7 @@ class Coach:
         nothing is left to do, ``("end_session", "complete")``. Before Start the plan must not be empty."""
         if not self.started and not plan:
             raise ValueError("the coach needs a plan of at least one exercise")
+        self._arrived = arrived
         if self.state == "done":
             # the session is over: the next one starts with the plan as it is then, and the patient is told now
             # what it will be ("... (next session)"), each change once (against the plan last told of)
@@ -463,7 +467,8 @@ class Coach:
         if not changes:
             return
         number = self.plan_note[0] + 1 if self.plan_note is not None else 1
-        words = plan_change_words(changes)
+        new = self._plan_after_done if next_session else (self._pending_plan or self.plan)
+        words = plan_arrived_words(new or []) if self._arrived else plan_change_words(changes)
         if next_session:  # the session is done: the change is for the next one
             words = words.removesuffix(".") + " (next session)."
         self.plan_note = (number, words)
@@ -880,6 +885,17 @@ def describe_changes(old: list[PlanItem], new: list[PlanItem]) -> list[str]:
         if k not in after:
             out.append(f"{_item_name(p, both)}: no longer in your plan")
     return out
+
+
+def plan_arrived_words(plan: list[PlanItem]) -> str:
+    """The line shown and said when a patient's plan arrives where the coach had none (a re-linked laptop the
+    clinic has now answered): "Your PT's plan has arrived: knee extension, shoulder flexion." """
+    names = [_item_name(p, plan) for p in plan if p.prescription_id is not None]
+    if not names:
+        return "Your PT's plan has arrived: no exercises in it yet."
+    said = names[:MAX_CHANGES_SAID]
+    more = len(names) - len(said)
+    return f"Your PT's plan has arrived: {', '.join(said)}{f' and {more} more' if more else ''}."
 
 
 def plan_change_words(changes: list[str]) -> str:
