@@ -346,7 +346,7 @@ window.romcam = (function () {
     if (p.last_measured_session_at) {
       return n === 1 ? `a later session, begun ${when}, measured nothing` : `${n} later sessions measured nothing, the last begun ${when}`;
     }
-    return n === 1 ? `a session begun ${when} measured nothing` : `${n} sessions begun measured nothing, the last ${when}`;
+    return n === 1 ? `a session begun ${when} measured nothing` : `${n} sessions measured nothing, the last begun ${when}`;
   }
 
   /** "Sessions done against the plan: …" for a patient, saying when a figure counts from the plan's
