@@ -191,20 +191,29 @@ def _patient_words(db: DB, patient: Patient) -> str:
     return f"{name} (id {pid}: another patient has the same name)" if (same or 0) > 1 else name
 
 
+def _link_file() -> LinkConfig | None:
+    """The link ``romcam link`` wrote (at the default path), or None: none written, or one ``romcam serve`` refuses
+    too (and says why)."""
+    from .sync.config import default_config_path, read_config
+
+    path = default_config_path()
+    if not path.exists():
+        return None
+    try:
+        return read_config(path)
+    except UsageError:
+        return None
+
+
 def _plan_is_another_links(db: DB) -> bool:
     """Whether the plan stored for the laptop's own patient is another device token's patient's: the link file
     (``romcam link``'s, at the default path) names a token the clinic has not answered yet — else the token romcam
     last ran with — and the plan was pulled for the one it answered before (romcam.sync.plan.plan_withheld)."""
     from .store.models import LinkState
-    from .sync.config import default_config_path, read_config
     from .sync.plan import plan_withheld
 
-    fp = None
-    if default_config_path().exists():
-        try:
-            fp = read_config(default_config_path()).fingerprint
-        except UsageError:  # romcam serve refuses it too, and says why
-            fp = None
+    link = _link_file()
+    fp = link.fingerprint if link is not None else None
     if fp is None:
         state = db.get(LinkState, 1)
         fp = state.started_fp if state is not None else None
@@ -366,15 +375,10 @@ def _queue_for_link(db_url: str | None, session_id: uuid.UUID) -> str:
     from sqlalchemy.exc import SQLAlchemyError
 
     from .store import Store
-    from .sync.config import default_config_path, read_config
     from .sync.outbox import enqueue_session
 
-    path = default_config_path()
-    if not path.exists():
-        return ""
-    try:
-        link = read_config(path)
-    except UsageError:  # romcam serve refuses it too, and says why
+    link = _link_file()
+    if link is None:
         return ""
     store = Store(db_url)
     try:
