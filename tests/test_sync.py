@@ -356,9 +356,10 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
         tmp_path: Path, postgres_server, demo_clip: Path) -> None:  # noqa: F811
     """Ada's laptop (her plan pulled: the knee and the shoulder the demo clip moves) is linked again with Bob's
     token by `romcam link` while the clinic is out of reach. Until the clinic answers, the live coach follows
-    no plan — not Ada's — and says why, and a session `romcam analyze --save` records is filed under no
-    prescription; once the clinic answers, the coach takes Bob's plan, and that session reaches Bob's chart
-    (before, it was filed under Ada's shoulder prescription and the clinic refused it for Bob: never sent)."""
+    no plan — not Ada's — and says why (the clinic cannot be reached now), and a session `romcam analyze --save`
+    records is filed under no prescription; once the clinic answers, the coach takes Bob's plan, and that session
+    reaches Bob's chart (before, it was filed under Ada's shoulder prescription and the clinic refused it for Bob:
+    never sent)."""
     import subprocess
     import sys
 
@@ -393,8 +394,9 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
         assert code == 200 and [(p["exercise"], p["prescription_id"], p["target_min"]) for p in plan] == [
             ("shoulder_abduction", None, None)], plan  # measure only: not Ada's knee and shoulder
         code, live = http("GET", laptop.url + "/live/status")
-        assert code == 200 and f"127.0.0.1:{clinic.port} has not answered it yet" in live["plan_waiting"], live
+        assert code == 200 and f"127.0.0.1:{clinic.port} cannot be reached now" in live["plan_waiting"], live
         assert "does not use the plan of the patient linked before" in live["plan_waiting"]
+        assert "romcam keeps trying" in live["plan_waiting"]
 
         done = subprocess.run([sys.executable, "-m", "romcam.cli", "analyze", str(demo_clip), "--exercise",
                                "shoulder_abduction", "--side", "left", "--quiet", "--save", "--db", laptop.db_url],
@@ -421,3 +423,4 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
     finally:
         laptop.close()
         clinic.close()
+
