@@ -260,7 +260,7 @@ class SyncWorker:
             self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             # after the error is written: a status read in between said the token was refused with no reason
             self.token_refused = exc.kind == "auth"
-            self._answered({"auth": "refused", "offline": "unreachable"}.get(exc.kind))
+            self._answered("refused" if exc.kind == "auth" else "unreachable" if exc.kind == "offline" else None)
             return False
         self.token_refused = False
         self.clinic_answer = None
