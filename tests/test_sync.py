@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from db_fixtures import postgres_server  # noqa: F401 (fixture)
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sync_fixtures import KNEE, ClinicSite, Laptop, http, romcam, wait_for
 
 from romcam.store import accounts, live, service
@@ -356,9 +356,10 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
         tmp_path: Path, postgres_server, demo_clip: Path) -> None:  # noqa: F811
     """Ada's laptop (her plan pulled: the knee and the shoulder the demo clip moves) is linked again with Bob's
     token by `romcam link` while the clinic is out of reach. Until the clinic answers, the live coach follows
-    no plan — not Ada's — and says why, and a session `romcam analyze --save` records is filed under no
-    prescription; once the clinic answers, the coach takes Bob's plan, and that session reaches Bob's chart
-    (before, it was filed under Ada's shoulder prescription and the clinic refused it for Bob: never sent)."""
+    no plan — not Ada's — and says why (the clinic cannot be reached now), and a session `romcam analyze --save`
+    records is filed under no prescription; once the clinic answers, the coach takes Bob's plan, and that session
+    reaches Bob's chart (before, it was filed under Ada's shoulder prescription and the clinic refused it for Bob:
+    never sent)."""
     import subprocess
     import sys
 
@@ -393,8 +394,9 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
         assert code == 200 and [(p["exercise"], p["prescription_id"], p["target_min"]) for p in plan] == [
             ("shoulder_abduction", None, None)], plan  # measure only: not Ada's knee and shoulder
         code, live = http("GET", laptop.url + "/live/status")
-        assert code == 200 and f"127.0.0.1:{clinic.port} has not answered it yet" in live["plan_waiting"], live
+        assert code == 200 and f"127.0.0.1:{clinic.port} cannot be reached now" in live["plan_waiting"], live
         assert "does not use the plan of the patient linked before" in live["plan_waiting"]
+        assert "romcam keeps trying" in live["plan_waiting"]
 
         done = subprocess.run([sys.executable, "-m", "romcam.cli", "analyze", str(demo_clip), "--exercise",
                                "shoulder_abduction", "--side", "left", "--quiet", "--save", "--db", laptop.db_url],
@@ -418,6 +420,76 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
             stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
         assert stored == {bobs_session: bob_id}
         assert laptop.status()["rejected"] == 0 and str(adas_shoulder) not in str(plan)
+    finally:
+        laptop.close()
+        clinic.close()
+
+
+def test_a_live_session_recorded_before_the_clinic_answers_a_relink_reaches_the_new_patients_chart(
+        tmp_path: Path, postgres_server, demo_clip: Path) -> None:  # noqa: F811
+    """Ada's laptop (her plan pulled: the knee and the shoulder the demo clip moves) is linked again with Bob's token
+    by `romcam link` while the clinic is out of reach, and the live coach records a session on the rendered clip
+    (Start, the clip plays to its end, Stop). It follows no plan then, so its set is filed under no prescription —
+    none of Ada's —; once the clinic answers Bob's token and he consents, the session reaches Bob's chart, whole, and
+    nothing is refused."""
+    from romcam.store.models import ExerciseSet, Rep
+    from romcam.store.models import Session as SessionRow
+
+    shoulder = KNEE | {"exercise": "shoulder_abduction", "side": "left", "posture": "standing", "target_min": 90,
+                       "target_max": 130, "safe_max": 160, "hold_s": 0}
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    with clinic.store.session() as db:
+        adas_shoulder = service.create_prescription(db, service.get_patient(db, clinic.patient_id), shoulder).id
+        db.commit()
+    adas = {str(clinic.rx_id), str(adas_shoulder)}
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    laptop = Laptop(tmp_path, clinic, extra_env=config)
+    try:
+        clinic.start()
+        laptop.start()
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.stop()
+        clinic.stop()
+        bob_id, bobs_token = _second_patient(clinic)
+        romcam("link", "--upload-to", clinic.url, "--no-check", stdin=bobs_token + "\n", env=config)
+        laptop.args = ["--db", laptop.db_url, "--source", str(demo_clip)]  # the link file romcam link wrote
+        laptop.live = True
+        laptop.start()
+        assert laptop.status()["confirmed"] is False
+        code, live = http("GET", laptop.url + "/live/status")
+        assert code == 200 and live["plan_waiting"] and live["exercise"] == "shoulder_abduction", live
+
+        code, started = http("POST", laptop.url + "/live/start")
+        assert code == 200 and started["started"] is True, started
+        live = wait_for("the clip played to its end and the session was kept",
+                        lambda: (s := http("GET", laptop.url + "/live/status")[1])["last_session_id"] and s,
+                        timeout=300, every=0.5)
+        assert http("POST", laptop.url + "/live/stop")[0] == 200
+        session_id = uuid.UUID(live["last_session_id"])
+        with laptop.store.session() as db:
+            row = db.get(SessionRow, session_id)
+            assert row is not None and row.ended_at is not None and row.patient_id == laptop.store.local_patient_id
+            sets = list(db.scalars(select(ExerciseSet).where(ExerciseSet.session_id == session_id)))
+            assert [(s.exercise, s.prescription_id) for s in sets] == [("shoulder_abduction", None)]
+            reps = db.scalar(select(func.count()).select_from(Rep).where(Rep.set_id == sets[0].id))
+        assert reps >= 1, "the clip's abductions were measured as reps"
+        wait_for("the live session queued", lambda: laptop.status()["waiting"] == 1, timeout=30)
+        assert laptop.status()["sent"] == 0
+
+        clinic.start()
+        wait_for("Bob's token answered", lambda: laptop.status()["patient_name"] == "Bob Second", timeout=60)
+        laptop.consent()
+        status = wait_for("the live session sent", lambda: (s := laptop.status())["sent"] == 1 and s, timeout=60)
+        assert (status["rejected"], status["held"], status["unanswered"], status["waiting"]) == (0, 0, 0, 0), status
+        with clinic.store.session() as db:
+            stored = dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
+            assert stored == {session_id: bob_id}
+            filed = list(db.scalars(select(ExerciseSet.prescription_id).where(ExerciseSet.session_id == session_id)))
+            at_clinic = db.scalar(select(func.count()).select_from(Rep).join(ExerciseSet, Rep.set_id == ExerciseSet.id)
+                                  .where(ExerciseSet.session_id == session_id))
+        assert filed == [None] and not {str(p) for p in filed} & adas, filed
+        assert at_clinic == reps
+        assert laptop.outbox() == {"sent": 1}
     finally:
         laptop.close()
         clinic.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from db_fixtures import postgres_server  # noqa: F401 (fixture)
 from helpers import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, faketime_env, require_browser
-from sync_fixtures import KNEE, ClinicSite, Laptop, wait_for
+from sync_fixtures import KNEE, ClinicSite, Laptop, http, wait_for
 
 from romcam.store.models import OutboxItem
 
@@ -364,7 +364,7 @@ def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path
                                                                    demo_clip: Path) -> None:
     """Ada's plan (a knee exercise) was pulled; the laptop is linked with Bob's token while the clinic is out of
     reach. The coaching page must not show Ada's plan as Bob's "Today's plan": it heads the measured exercise "No
-    plan from the therapist yet" and says the clinic has not answered; once it answers, Bob's plan shows."""
+    plan from the therapist yet" and says the clinic cannot be reached now; once it answers, Bob's plan shows."""
     from datetime import UTC, datetime
 
     from playwright.sync_api import expect
@@ -389,9 +389,10 @@ def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path
         pg.wait_for_selector("body[data-ready=true]")
         expect(pg.locator("#plan-title")).to_have_text("No plan from the therapist yet")
         note = pg.locator("#plan-empty")
-        expect(note).to_contain_text(f"This laptop was linked again, and 127.0.0.1:{clinic.port} has not answered "
-                                     "it yet")
+        expect(note).to_contain_text(f"This laptop was linked again, and 127.0.0.1:{clinic.port} cannot be reached "
+                                     "now")
         expect(note).to_contain_text("it does not use the plan of the patient linked before")
+        expect(note).to_contain_text("romcam keeps trying, and the sessions recorded here are kept on this laptop")
         items = pg.locator("#plan-list li")
         expect(items).to_have_count(1)
         expect(items.first).to_contain_text("Shoulder abduction")
@@ -407,3 +408,55 @@ def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path
         expect(pg.locator("#plan-change")).to_contain_text("Your PT's plan has arrived: knee")
         expect(pg.locator("#plan-change")).not_to_contain_text("changed")
         assert laptop.status()["patient_name"] == "Bob Second"
+
+
+def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coaching_page(
+        tmp_path: Path, postgres_server, demo_clip: Path) -> None:  # noqa: F811
+    """Ada's plan was pulled; the laptop is linked again with a mistyped code while the clinic is out of reach, then
+    the clinic comes back and refuses the code (401). The coaching page said "has not answered it yet" even then: a
+    caregiver waited for an answer that had come. It must say the clinic cannot be reached while it cannot, then that
+    the clinic did not accept the link code, that the sessions are kept, and what to do; no plan of Ada's shows."""
+    from playwright.sync_api import expect
+
+    with linked_coach(tmp_path, postgres_server) as site:
+        clinic, laptop = site.clinic, site.laptop
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        laptop.stop()
+        clinic.stop()
+        mistyped = clinic.token[:-6] + ("zzzzzz" if not clinic.token.endswith("zzzzzz") else "yyyyyy")
+        laptop.args = ["--db", laptop.db_url, "--upload-to", clinic.url, "--token", mistyped,
+                       "--source", str(demo_clip)]
+        laptop.live = True
+        laptop.start()
+        clinic_name = f"127.0.0.1:{clinic.port}"
+        code, live = http("GET", laptop.url + "/live/status")
+        assert code == 200 and live["plan_waiting"] == (
+            f"This laptop was linked again, and {clinic_name} cannot be reached now, so romcam does not know this "
+            "patient's plan: it does not use the plan of the patient linked before. romcam keeps trying, and the "
+            "sessions recorded here are kept on this laptop. romcam measures and shows the range reached; the "
+            "therapist's plan shows here once the clinic answers."), live
+        pg = site.open_page()
+        pg.wait_for_selector("body[data-ready=true]")
+        note = pg.locator("#plan-empty")
+        expect(note).to_contain_text(f"{clinic_name} cannot be reached now")
+
+        clinic.start()  # it answers now: 401, it does not know this token
+        refused = (f"This laptop was linked again, but {clinic_name} did not accept its link code (it may have been "
+                   "mistyped, or cancelled at the clinic), so romcam does not know this patient's plan: it does not "
+                   "use the plan of the patient linked before. The sessions recorded here are kept on this laptop: "
+                   "nothing is lost. To fix it, ask the therapist for a new link code, then enter it on this laptop "
+                   "with `romcam link` (or ask whoever helps you with the computer) and start romcam again. Until "
+                   "then romcam measures and shows the range reached.")
+        expect(note).to_have_text(refused, timeout=30_000)
+        expect(note).not_to_contain_text("has not answered")
+        expect(pg.locator("#plan-title")).to_have_text("No plan from the therapist yet")
+        items = pg.locator("#plan-list li")
+        expect(items).to_have_count(1)
+        expect(items.first).to_contain_text("Shoulder abduction")
+        expect(items.first).to_contain_text("measuring only")
+        assert http("GET", laptop.url + "/live/status")[1]["plan_waiting"] == refused
+        status = laptop.status()
+        assert status["token_refused"] is True and status["confirmed"] is False, status
+        assert "does not know this device token" in status["last_error"], status
+        code, plan = http("GET", laptop.url + "/live/plan")
+        assert [(p["exercise"], p["prescription_id"]) for p in plan] == [("shoulder_abduction", None)], plan

@@ -917,3 +917,57 @@ def test_the_coach_follows_the_stored_plan_only_for_the_token_the_clinic_answere
         "reached; the therapist's plan shows here once the clinic answers.")
     assert [i.prescription_id for i in todays_plan(store, link=ada)] == [str(rx)]  # back to Ada's token
     assert [i.prescription_id for i in todays_plan(store)] == [str(rx)]  # not linked: the stored plan
+
+
+def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Store) -> None:
+    """While the plan is withheld, the words follow the clinic's last answer to the new token: refused (sessions
+    kept, ask the therapist for a new link code, `romcam link`), out of reach (romcam keeps trying), or none yet. The
+    sync worker remembers how its last pull failed and tells the coach only when that changes; a pull the clinic
+    answers clears it."""
+    from romcam.live.plan import plan_waiting
+    from romcam.sync.client import ClinicError
+    from romcam.sync.worker import SyncWorker
+
+    me = store.local_patient_id
+    ada = LinkConfig("https://clinic.example", "romcam_dt_" + "a" * 30)
+    bob = LinkConfig("https://clinic.example", "romcam_dt_" + "b" * 30)
+    rx = uuid.uuid4()
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(rx), now=T0, link_fp=ada.fingerprint)
+    assert plan_waiting(store, bob, "refused") == (
+        "This laptop was linked again, but clinic.example did not accept its link code (it may have been mistyped, or "
+        "cancelled at the clinic), so romcam does not know this patient's plan: it does not use the plan of the "
+        "patient linked before. The sessions recorded here are kept on this laptop: nothing is lost. To fix it, ask "
+        "the therapist for a new link code, then enter it on this laptop with `romcam link` (or ask whoever helps you "
+        "with the computer) and start romcam again. Until then romcam measures and shows the range reached.")
+    assert plan_waiting(store, bob, "unreachable") == (
+        "This laptop was linked again, and clinic.example cannot be reached now, so romcam does not know this "
+        "patient's plan: it does not use the plan of the patient linked before. romcam keeps trying, and the sessions "
+        "recorded here are kept on this laptop. romcam measures and shows the range reached; the therapist's plan "
+        "shows here once the clinic answers.")
+    assert plan_waiting(store, bob).startswith("This laptop was linked again, and clinic.example has not answered")
+    assert plan_waiting(store, ada, "refused") is None  # Ada's own token: her plan is followed, nothing to say
+
+    worker = SyncWorker(store, bob)
+    told: list[str | None] = []
+    worker.on_clinic_answer = lambda: told.append(worker.clinic_answer)
+    answers: list[object] = [ClinicError("offline", "cannot reach clinic.example: it did not answer in time"),
+                             ClinicError("offline", "cannot reach clinic.example: it did not answer in time"),
+                             ClinicError("auth", "clinic.example does not accept this laptop's key", 401),
+                             ClinicError("auth", "clinic.example does not accept this laptop's key", 401),
+                             {"patient_id": str(uuid.uuid4()), "patient_name": "Bob", "plan": []}]
+
+    def device(timeout: float | None = None) -> dict:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    worker.client.device = device  # type: ignore[method-assign]
+    assert worker.clinic_answer is None
+    assert worker.pull_plan() is False and worker.clinic_answer == "unreachable"
+    assert worker.pull_plan() is False and told == ["unreachable"]  # the same answer again: nothing new to say
+    assert worker.pull_plan() is False and worker.clinic_answer == "refused" and worker.token_refused
+    assert worker.pull_plan() is False and told == ["unreachable", "refused"]
+    assert worker.pull_plan() is True and worker.clinic_answer is None
+    assert plan_waiting(store, bob, worker.clinic_answer) is None  # answered: Bob's plan (empty) is his own

@@ -280,6 +280,21 @@ class CaptureWorker:
         self.publish(status_event(status))
         return True
 
+    def clinic_answer_changed(self) -> None:
+        """The clinic refused a re-linked laptop's new device token, or could not be reached (the sync worker, after
+        a pull that failed otherwise than the last): the page says why no plan is followed in words that say so
+        (status "plan_waiting"). The answer that gives the plan goes by :meth:`follow_plan`."""
+        if self._plan_waiting is None:
+            return
+        with self._plan_lock:
+            waiting = self._plan_waiting()
+            with self._lock:
+                if waiting is None or self.plan_waiting is None or waiting == self.plan_waiting:
+                    return  # the plan is this link's: follow_plan says it arrived
+                self.plan_waiting = waiting
+                status = self.status()
+        self.publish(status_event(status))
+
     @property
     def jpeg_seq(self) -> int:
         """The number of the newest annotated JPEG; reading it (the MJPEG route polls it) asks for more."""

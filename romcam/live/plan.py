@@ -1,7 +1,8 @@
 """Today's plan for the live coach: the local patient's active prescriptions (``GET /live/plan``), or
 one exercise with no targets (``--exercise/--side``, or no prescription at all): measure only. A laptop
 re-linked to a device token the clinic has not answered yet follows no plan (the one stored is the last
-token's patient's, romcam.sync.plan.plan_withheld) and says why (:func:`plan_waiting`)."""
+token's patient's, romcam.sync.plan.plan_withheld) and says why (:func:`plan_waiting`): the clinic has not answered
+yet, cannot be reached, or refused the new link code."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .coach import PlanItem
 
 if TYPE_CHECKING:
     from ..sync.config import LinkConfig
+    from ..sync.plan import ClinicAnswer
 
 DEFAULT_EXERCISE = "shoulder_abduction"
 DEFAULT_SIDE = "left"
@@ -36,17 +38,30 @@ def _withheld(db, link: LinkConfig | None) -> bool:  # type: ignore[no-untyped-d
     return plan_withheld(db, link.fingerprint)
 
 
-def plan_waiting(store: Store, link: LinkConfig | None) -> str | None:
-    """Why the coach follows no plan from the therapist while linked to ``link``: the clinic has not answered its
-    device token yet, and the plan on this laptop is the last token's patient's (None: the plan is this link's)."""
+def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | None = None) -> str | None:
+    """Why the coach follows no plan from the therapist while linked to ``link``: the clinic has not accepted its
+    device token yet, and the plan on this laptop is the last token's patient's (None: the plan is this link's).
+    ``answer``: how the clinic answered the last time it was asked (``SyncWorker.clinic_answer``): it refused the
+    token (the words say the sessions are kept and what to do), or could not be reached (romcam keeps trying); None:
+    not answered yet."""
     if link is None:
         return None
     with store.session() as db:
         if not _withheld(db, link):
             return None
-    return (f"This laptop was linked again, and {link.clinic} has not answered it yet, so romcam does not know this "
-            "patient's plan: it does not use the plan of the patient linked before. romcam measures and shows the "
-            "range reached; the therapist's plan shows here once the clinic answers.")
+    not_used = "romcam does not know this patient's plan: it does not use the plan of the patient linked before."
+    if answer == "refused":
+        return (f"This laptop was linked again, but {link.clinic} did not accept its link code (it may have been "
+                f"mistyped, or cancelled at the clinic), so {not_used} The sessions recorded here are kept on this "
+                "laptop: nothing is lost. To fix it, ask the therapist for a new link code, then enter it on this "
+                "laptop with `romcam link` (or ask whoever helps you with the computer) and start romcam again. "
+                "Until then romcam measures and shows the range reached.")
+    if answer == "unreachable":
+        return (f"This laptop was linked again, and {link.clinic} cannot be reached now, so {not_used} romcam keeps "
+                "trying, and the sessions recorded here are kept on this laptop. romcam measures and shows the range "
+                "reached; the therapist's plan shows here once the clinic answers.")
+    return (f"This laptop was linked again, and {link.clinic} has not answered it yet, so {not_used} romcam measures "
+            "and shows the range reached; the therapist's plan shows here once the clinic answers.")
 
 
 def plan_from_store(store: Store, link: LinkConfig | None = None) -> list[PlanItem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..server.settings import Settings
@@ -12,12 +13,15 @@ from .recorder import Recorder
 
 if TYPE_CHECKING:
     from ..sync.config import LinkConfig
+    from ..sync.plan import ClinicAnswer
 
 
 def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publish: Publish,
-                link: LinkConfig | None = None) -> CaptureWorker:
+                link: LinkConfig | None = None,
+                clinic_answer: Callable[[], ClinicAnswer | None] | None = None) -> CaptureWorker:
     """``link``: the clinic this laptop is linked to; until it answers a new device token, no plan is followed
-    (the one stored is the last token's patient's: docs/sync.md "Whose plan the coach follows")."""
+    (the one stored is the last token's patient's: docs/sync.md "Whose plan the coach follows"), and the page says
+    why in the words of ``clinic_answer()`` (how the clinic answered the last time: refused, out of reach)."""
     plan = todays_plan(store, options.exercise, options.side, mode=options.mode, posture=options.posture,
                        link=link)
     if options.demo and options.demo_dir is None:
@@ -37,6 +41,7 @@ def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publi
     # the day's plan is followed as the PT changes it (CaptureWorker.follow_plan); --exercise measures one
     # exercise and follows no plan
     plan_source = None if options.exercise else (lambda: plan_from_store(store, link))
-    waiting = None if options.exercise or link is None else (lambda: plan_waiting(store, link))
+    waiting = None if options.exercise or link is None else (
+        lambda: plan_waiting(store, link, clinic_answer() if clinic_answer is not None else None))
     return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject,
                          plan_source=plan_source, plan_waiting=waiting)

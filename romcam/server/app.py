@@ -233,12 +233,14 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     if live is not None:
         from ..live.service import make_worker
 
-        live_service.worker = make_worker(live, store, settings, publish=hub.publish, link=link)
+        live_service.worker = make_worker(live, store, settings, publish=hub.publish, link=link,
+                                          clinic_answer=None if sync is None else (lambda: sync.clinic_answer))
     if sync is not None:  # the plan romcam starts with; one the clinic changes later goes to the running coach
         sync.note_plan_in_use()
         if live_service.worker is not None:
             sync.on_plan_change = live_service.worker.follow_plan
             sync.in_session = live_service.worker.in_session
+            sync.on_clinic_answer = live_service.worker.clinic_answer_changed
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
@@ -19,6 +19,11 @@ from sqlalchemy.orm import Session as DB
 from ..store.models import LinkState, Prescription, PrescriptionVersion
 from ..store.service import PRESCRIPTION_FIELDS
 from .outbox import adopt_unsent, hold_unsent, release_held
+
+# how the clinic answered the last ``GET /api/device`` (SyncWorker.clinic_answer): it refused this laptop's device
+# token (401/403: mistyped, revoked), or it could not be reached (no answer, a timeout, a 5xx); None: it gave the
+# plan, or has not been asked yet
+ClinicAnswer = Literal["refused", "unreachable"]
 
 
 def link_state(db: DB, clinic_url: str) -> LinkState:

@@ -39,7 +39,7 @@ from . import outbox
 from .client import ClinicClient, ClinicError
 from .config import LinkConfig, SyncSettings
 from .document import checkin_document, clinic_document
-from .plan import apply_plan, link_state, plan_signature, plan_withheld
+from .plan import ClinicAnswer, apply_plan, link_state, plan_signature, plan_withheld
 
 log = logging.getLogger("romcam.sync")
 
@@ -164,6 +164,12 @@ class SyncWorker:
         self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
+        # how the clinic answered the last plan pull (None: it gave the plan, or was not asked yet): what a coach
+        # page of a re-linked laptop says while it follows no plan (romcam.live.plan.plan_waiting)
+        self.clinic_answer: ClinicAnswer | None = None
+        # told when clinic_answer changes to refused or out of reach (CaptureWorker.clinic_answer_changed; set by
+        # create_app): the page then says why again; a pull the clinic answers goes by on_plan_change
+        self.on_clinic_answer: Callable[[], object] | None = None
         self.plan_in_use: frozenset[tuple[uuid.UUID, int]] | None = None  # the plan the live coach follows
         self.plan_changed_at: datetime | None = None  # the last pull that changed it (since romcam started)
         self._plan_withheld = False  # the stored plan is another token's patient's (plan_withheld), at the last look
@@ -254,8 +260,10 @@ class SyncWorker:
             self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             # after the error is written: a status read in between said the token was refused with no reason
             self.token_refused = exc.kind == "auth"
+            self._answered("refused" if exc.kind == "auth" else "unreachable" if exc.kind == "offline" else None)
             return False
         self.token_refused = False
+        self.clinic_answer = None
         now = _now()
         with self.store.session() as db:
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
@@ -280,6 +288,17 @@ class SyncWorker:
             except Exception:  # the coach's trouble must not stop the uploads; the log says what it was
                 log.exception("sync: the live coach could not take the new plan")
         return True
+
+    def _answered(self, answer: ClinicAnswer | None) -> None:
+        """A pull failed: remember how (refused, out of reach), and tell the live coach when that changed."""
+        if answer == self.clinic_answer:
+            return
+        self.clinic_answer = answer
+        if self.on_clinic_answer is not None:
+            try:
+                self.on_clinic_answer()
+            except Exception:  # the coach's trouble must not stop the uploads; the log says what it was
+                log.exception("sync: the live coach could not say how the clinic answered")
 
     def note_plan_in_use(self) -> None:
         """Remember the plan the live coach read as romcam started: a later pull that changes it (the PT
