@@ -428,14 +428,23 @@ def test_one_person_found_when_a_helper_is_expected_is_not_taken_for_the_patient
 
 def test_the_voice_button_tells_a_screen_readers_user_how_to_hear_each_thing_once(
         server: str, problems: list[str]) -> None:
-    """With the voice on, the voice and a screen reader both say each cue (#cue is a live region); nothing told
-    a screen reader's user to turn the voice off. The button's description does now."""
-    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
-        described = pg.locator("#mute").evaluate(
+    """Each cue and count is said by the voice or by a screen reader, never both: the button's description says
+    which, and how to hear them from the other (tests/test_coach_live_browser.py has what is heard)."""
+    def described() -> str:
+        return " ".join(pg.locator("#mute").evaluate(
             "(b) => (b.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean)"
-            ".map((id) => document.getElementById(id).textContent).join(' ')")
-        assert "screen reader" in described and "Turn the voice off" in described, described
+            ".map((id) => document.getElementById(id).textContent).join(' ')").split())
+
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        on = described()
+        pg.locator("#mute").click()
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
+        off = described()
         assert pg.locator("#cue").get_attribute("aria-live") == "polite"  # what the description rests on
+    assert on == ("The voice says each cue and count, so your screen reader leaves them out. Turn the voice off "
+                  "to have your screen reader read them instead."), on
+    assert off == ("Your screen reader reads each cue and count. Turn the voice on to hear them from the page's "
+                   "voice instead, without your screen reader."), off
 
 
 def test_the_camera_checks_label_speaks_to_the_caregiver_before_the_plan_arrives(
