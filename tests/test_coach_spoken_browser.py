@@ -447,6 +447,37 @@ def test_the_voice_button_tells_a_screen_readers_user_how_to_hear_each_thing_onc
                    "voice instead, without your screen reader."), off
 
 
+def test_a_cue_the_voice_does_not_say_after_all_is_read_by_the_screen_reader(
+        server: str, problems: list[str]) -> None:
+    """With the voice on, a cue the voice says is hidden from a screen reader (#cue, aria-hidden), heard once. One
+    still waiting for the voice when the voice is turned off, or one the browser's voice fails to say, would then
+    be heard by nobody: it is written again in #cue, for the screen reader."""
+    def cue() -> dict[str, Any]:
+        return pg.evaluate("""() => { const span = document.querySelector('#cue > span');
+            return {text: span.textContent, hidden: span.getAttribute('aria-hidden') === 'true'}; }""")
+
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        pg.locator("#now-title").click()  # a tap on the page: the browser lets it speak from now on
+        coach.send(pg, _frame(cue="a little higher", cue_id=1))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === 'a little higher')", timeout=3_000)
+        assert cue() == {"text": "A little higher", "hidden": True}  # said by the voice alone
+        # the next cue within 2.5 s waits for the voice; the voice turned off (key M) meanwhile: never said
+        coach.send(pg, _frame(cue="good, lower slowly", cue_id=2, t=1.5))
+        pg.wait_for_function("() => document.querySelector('#cue').textContent === 'Good, lower slowly'")
+        assert cue() == {"text": "Good, lower slowly", "hidden": True}
+        pg.keyboard.press("m")
+        assert cue() == {"text": "Good, lower slowly", "hidden": False}, "the screen reader has it now"
+        assert not any(s.get("text") == "good, lower slowly" for s in _said(pg))
+        # the voice on again, and the browser's voice fails (no voice installed, say): the cue is read instead
+        pg.keyboard.press("m")
+        pg.evaluate("""() => { window.speechSynthesis.speak = (u) => {
+            if (u.text) setTimeout(() => u.onerror({error: "synthesis-failed"}), 50); }; }""")
+        coach.send(pg, _frame(cue="hold", cue_id=3, t=9.0))
+        pg.wait_for_function("""() => document.querySelector('#cue').textContent === 'Hold'
+                                      && document.querySelector('#cue > span:not([aria-hidden])')""", timeout=6_000)
+        assert cue() == {"text": "Hold", "hidden": False}
+
+
 def test_the_camera_checks_label_speaks_to_the_caregiver_before_the_plan_arrives(
         server: str, problems: list[str]) -> None:
     """Frames can come before the plan (a loaded machine; CI saw it): the check's detail spoke to the caregiver
