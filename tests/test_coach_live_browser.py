@@ -200,9 +200,13 @@ def test_a_screen_reader_hears_each_cue_once(server: str, problems: list[str]) -
     with the fuller words. Entering the target band with a hold prescribed, the cue says "hold" (in #cue,
     a polite live region) and the state becomes holding: not "Hold" from the cue and "Hold 1 second."
     from #announce at the same moment. Past the safe maximum the red banner (an alert) says stop, not the
-    cue too. A rest: "Rest 15 seconds." from #announce, the cue "Rest a moment" only on screen."""
+    cue too. A rest: "Rest 15 seconds." from #announce, the cue "Rest a moment" only on screen. The voice is
+    off, as a screen reader's user has it: with it on, the voice says the cues and #cue keeps them from the
+    screen reader (test_with_the_voice_on_a_screen_reader_does_not_hear_the_cues_the_voice_says)."""
     with offline_page(server, problems, init_script=LIVE_WRITES) as pg:
         _open_and_start(pg, server)
+        pg.locator("#mute").click()
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
         pg.evaluate("() => { window.__live = []; window.__cues = []; }")
         # three reps (about 11 s of the clip), each entering the band 90°-120° on the way up, past 125°: counted
         # on the page rather than timed, since a loaded machine plays the clip slower (docs/live.md "Keeping up")
@@ -268,6 +272,83 @@ def test_a_screen_reader_hears_the_set_done_the_next_exercise_and_the_end_once(t
     assert nexts[0][1].startswith("Next: Elbow flexion, left. "), nexts
     assert _heard(batches, "done") == [("announce", "Done for today — well done!")], _heard(batches, "done")
     assert "Well done — rest a moment" in cues and "Next: Elbow flexion" in cues and "Done for today" in cues, cues
+
+
+# LIVE_WRITES, and each cue as written in #cue: its words and whether they are hidden from a screen reader
+CUE_WRITES = LIVE_WRITES + """
+window.__cueWrites = [];
+new MutationObserver((records) => {
+  const cue = document.getElementById("cue");
+  const span = cue && cue.firstElementChild;
+  if (span && records.some((r) => r.target === cue)) {
+    window.__cueWrites.push({text: cue.textContent, hidden: span.getAttribute("aria-hidden") === "true"});
+  }
+}).observe(document, {subtree: true, childList: true});
+"""
+
+
+def _described(pg) -> str:  # type: ignore[no-untyped-def]
+    """What a screen reader says of the voice switch beside its name: the text of its aria-describedby."""
+    return pg.locator("#mute").evaluate("(b) => (b.getAttribute('aria-describedby') || '').split(/\\s+/)"
+                                        ".filter(Boolean).map((id) => document.getElementById(id).textContent)"
+                                        ".join(' ').replace(/\\s+/g, ' ').trim()")
+
+
+def _reps_then_collect(pg, reps: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Forget what was heard and said, let ``reps`` reps go by (counted on the page: a loaded machine plays the
+    clip slower), and return what was heard from each live region, each cue written and each word spoken."""
+    pg.evaluate("() => { window.__live = []; window.__cues = []; window.__cueWrites = []; window.__spoken = []; }")
+    first = int(pg.locator("#reps").get_attribute("data-rep") or 0)
+    pg.wait_for_function(f"() => Number(document.getElementById('reps').dataset.rep) >= {first + reps}",
+                         timeout=90_000)
+    pg.wait_for_timeout(1_000)  # the last rep's way back down, and a cue still waiting for the voice
+    return {"heard": pg.evaluate("window.__live"), "cues": pg.evaluate("window.__cueWrites"),
+            "spoken": pg.evaluate("window.__spoken")}
+
+
+def test_with_the_voice_on_a_screen_reader_does_not_hear_the_cues_the_voice_says(server: str,
+                                                                                problems: list[str]) -> None:
+    """The voice on, a screen reader's user heard each cue twice, overlapping: once from the page's voice, once
+    from #cue, a polite live region. Now, while the voice says the cues, their words in #cue are hidden from the
+    screen reader (aria-hidden; on screen as before), and what the voice does not say is still heard (#announce's
+    "Rest 15 seconds."). Voice off, the same cues are heard from #cue, as before. The switch's description
+    says which."""
+    with offline_page(server, problems, init_script=CUE_WRITES) as pg:
+        _open_and_start(pg, server)
+        # a tap on the page: a page opened on a session already started had no Start to press, and the browser
+        # lets the voice speak only after one
+        pg.locator("#state-msg").click()
+        pg.wait_for_selector("#voice-locked", state="hidden")
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "false"  # the voice on, as a page first opens
+        on_hint = _described(pg)
+        on = _reps_then_collect(pg, 2)
+        # what the voice does not say is still heard: the rest's length
+        pg.locator("#rest").click()
+        pg.wait_for_function("() => document.getElementById('announce').textContent === 'Rest 15 seconds.'")
+        rest_heard = pg.evaluate("window.__live")
+        pg.evaluate("() => fetch('/live/resume', {method: 'POST'})")
+        pg.wait_for_selector("body:not([data-state=resting])")
+        pg.keyboard.press("m")  # the voice off (key M), as a screen reader's user has it
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
+        off_hint = _described(pg)
+        off = _reps_then_collect(pg, 2)
+    spoken = {t.lower() for t in on["spoken"]}
+    # each cue the voice said is on screen, hidden from the screen reader: heard once, from the voice. The
+    # clip's arm rises fast ("slow down", said at once) and past the safe maximum (the stop, said by the banner)
+    voiced = [c for c in on["cues"] if c["text"].lower() in spoken]
+    assert "Slow down" in [c["text"] for c in voiced], (on["cues"], on["spoken"])
+    assert all(c["hidden"] for c in voiced), voiced
+    heard_cues = [text for batch in on["heard"] for region, text in batch if region == "cue"]
+    assert not [t for t in heard_cues if t.lower() in spoken], (heard_cues, on["spoken"])
+    assert ["announce", "Rest 15 seconds."] in [pair for batch in rest_heard for pair in batch], rest_heard
+    # the voice off: the same cues heard from #cue (the stop from the banner, as before), and nothing spoken
+    assert off["spoken"] == [], off["spoken"]
+    heard_off = [text for batch in off["heard"] for region, text in batch if region == "cue"]
+    assert "Slow down" in heard_off and "Hold" in heard_off, heard_off
+    assert not [c for c in off["cues"] if c["hidden"] and not c["text"].startswith("Stop")], off["cues"]
+    # the switch says which: with the voice on a screen reader leaves the cues out; off, it reads them
+    assert "leaves them out" in on_hint and "Turn the voice off" in on_hint, on_hint
+    assert "reads each cue" in off_hint and "leaves them out" not in off_hint, off_hint
 
 
 # The red "stop" banner, at every animation frame while it is shown: its box and the readout's (the angle

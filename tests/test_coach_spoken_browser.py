@@ -428,14 +428,54 @@ def test_one_person_found_when_a_helper_is_expected_is_not_taken_for_the_patient
 
 def test_the_voice_button_tells_a_screen_readers_user_how_to_hear_each_thing_once(
         server: str, problems: list[str]) -> None:
-    """With the voice on, the voice and a screen reader both say each cue (#cue is a live region); nothing told
-    a screen reader's user to turn the voice off. The button's description does now."""
-    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
-        described = pg.locator("#mute").evaluate(
+    """Each cue and count is said by the voice or by a screen reader, never both: the button's description says
+    which, and how to hear them from the other (tests/test_coach_live_browser.py has what is heard)."""
+    def described() -> str:
+        return " ".join(pg.locator("#mute").evaluate(
             "(b) => (b.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean)"
-            ".map((id) => document.getElementById(id).textContent).join(' ')")
-        assert "screen reader" in described and "Turn the voice off" in described, described
+            ".map((id) => document.getElementById(id).textContent).join(' ')").split())
+
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        on = described()
+        pg.locator("#mute").click()
+        assert pg.locator("#mute").get_attribute("aria-pressed") == "true"
+        off = described()
         assert pg.locator("#cue").get_attribute("aria-live") == "polite"  # what the description rests on
+    assert on == ("The voice says each cue and count, so your screen reader leaves them out. Turn the voice off "
+                  "to have your screen reader read them instead."), on
+    assert off == ("Your screen reader reads each cue and count. Turn the voice on to hear them from the page's "
+                   "voice instead, without your screen reader."), off
+
+
+def test_a_cue_the_voice_does_not_say_after_all_is_read_by_the_screen_reader(
+        server: str, problems: list[str]) -> None:
+    """With the voice on, a cue the voice says is hidden from a screen reader (#cue, aria-hidden), heard once. One
+    still waiting for the voice when the voice is turned off, or one the browser's voice fails to say, would then
+    be heard by nobody: it is written again in #cue, for the screen reader."""
+    def cue() -> dict[str, Any]:
+        return pg.evaluate("""() => { const span = document.querySelector('#cue > span');
+            return {text: span.textContent, hidden: span.getAttribute('aria-hidden') === 'true'}; }""")
+
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        pg.locator("#now-title").click()  # a tap on the page: the browser lets it speak from now on
+        coach.send(pg, _frame(cue="a little higher", cue_id=1))
+        pg.wait_for_function("() => window.__speech.some(s => s.text === 'a little higher')", timeout=3_000)
+        assert cue() == {"text": "A little higher", "hidden": True}  # said by the voice alone
+        # the next cue within 2.5 s waits for the voice; the voice turned off (key M) meanwhile: never said
+        coach.send(pg, _frame(cue="good, lower slowly", cue_id=2, t=1.5))
+        pg.wait_for_function("() => document.querySelector('#cue').textContent === 'Good, lower slowly'")
+        assert cue() == {"text": "Good, lower slowly", "hidden": True}
+        pg.keyboard.press("m")
+        assert cue() == {"text": "Good, lower slowly", "hidden": False}, "the screen reader has it now"
+        assert not any(s.get("text") == "good, lower slowly" for s in _said(pg))
+        # the voice on again, and the browser's voice fails (no voice installed, say): the cue is read instead
+        pg.keyboard.press("m")
+        pg.evaluate("""() => { window.speechSynthesis.speak = (u) => {
+            if (u.text) setTimeout(() => u.onerror({error: "synthesis-failed"}), 50); }; }""")
+        coach.send(pg, _frame(cue="hold", cue_id=3, t=9.0))
+        pg.wait_for_function("""() => document.querySelector('#cue').textContent === 'Hold'
+                                      && document.querySelector('#cue > span:not([aria-hidden])')""", timeout=6_000)
+        assert cue() == {"text": "Hold", "hidden": False}
 
 
 def test_the_camera_checks_label_speaks_to_the_caregiver_before_the_plan_arrives(

@@ -9,7 +9,9 @@
  *
  * A screen reader hears the cues (#cue) and one short sentence in #announce each time the state or
  * the rep count changes ("Rep 3 of 10." with the voice off — with it on, the voice alone says the count —,
- * "Rest 15 seconds."), never two regions for one thing, and then
+ * "Rest 15 seconds."), never two regions for one thing, nor a region and the voice: with the voice on,
+ * a cue the voice says is shown in #cue but hidden from the screen reader (cueVoiced; one the voice then
+ * does not say is put back for it: cueUnsaid), and then
  * the fuller words: entering a hold the cue says "hold"; a rest, the next exercise and the end are said
  * by #announce ("Set done. Rest 20 seconds.", not "well done — rest a moment" too), stop by the red
  * banner's alert — the cue stays on screen, hidden from the screen reader. The readout, rewritten every
@@ -38,6 +40,13 @@
   const LIGHT_MIN = 0.15;              // mean luma of the picture (event.light, 0..1) below this: too dark
   const CONF_WINDOW = 30;              // frames over which the confidence is averaged
 
+  // the voice switch's description (#mute-hint, heard on the button), with the voice on and off
+  const MUTE_HINT = {
+    on: "The voice says each cue and count, so your screen reader leaves them out. Turn the voice off to have "
+      + "your screen reader read them instead.",
+    off: "Your screen reader reads each cue and count. Turn the voice on to hear them from the page's voice "
+      + "instead, without your screen reader.",
+  };
   const MODE_LABEL = { active: "active", active_assisted: "active-assisted", passive: "passive (with a helper)" };
   const STATE_TEXT = {
     connecting: "Connecting to the camera…",
@@ -264,14 +273,16 @@
 
   const synth = "speechSynthesis" in window ? window.speechSynthesis : null;
 
-  function utter(text, urgent) {
-    if (!synth || app.muted || !app.speechUnlocked) return;
+  /** Say ``text`` (``urgent``: at once, cutting anything else short). ``unsaid``: called if the voice fails
+   * to say it (no voice installed, the audio gone), not when it is cut short on purpose. */
+  function utter(text, urgent, unsaid = null) {
+    if (!synth || app.muted || !app.speechUnlocked) { if (unsaid) unsaid(); return; }
     try {
       if (urgent) synth.cancel();
       const u = new SpeechSynthesisUtterance(text);
       u.rate = urgent ? 1.0 : 0.9;
       u.lang = document.documentElement.lang || "en";
-      u.onerror = () => {};
+      u.onerror = (e) => { if (unsaid && !(e && /interrupted|canceled/.test(e.error))) unsaid(); };
       synth.speak(u);
       const now = performance.now();
       app.lastSpeechAt = now;
@@ -279,18 +290,33 @@
       if (urgent) app.lastUrgentAt = now;
     } catch (err) {
       /* speech is a help, never a requirement: the cue is on screen */
+      if (unsaid) unsaid();
     }
   }
 
-  function speakCue(text) {
+  /** Say a cue, the latest only, at most one per SPEECH_GAP_MS. ``unsaid``: called if the voice does not
+   * say it after all (it waited too long, a newer cue or a stop took its place, the voice was turned off or
+   * failed); not when the same words were said less than 6 s ago. */
+  function speakCue(text, unsaid = null) {
     const now = performance.now();
     if (isSafetyCue(text) || isSlowCue(text)) {   // safety: at once, interrupting anything else
+      const before = app.pendingCue;
       app.pendingCue = null;
-      utter(text, true);
+      if (before && before.unsaid) before.unsaid();
+      utter(text, true, unsaid);
       return;
     }
-    app.pendingCue = { text, at: now };
+    const before = app.pendingCue;
+    app.pendingCue = { text, at: now, unsaid };
+    if (before && before.unsaid) before.unsaid();
     flushSpeech();
+  }
+
+  /** Whether the page's voice says the cues now: on, able to speak (a gesture unlocked it) and speaking them
+   * (after Start, or hands-free before it, as renderCue does). Then #cue hides a cue's words from a screen
+   * reader, which would say them too, over the voice: heard once. */
+  function cueVoiced() {
+    return Boolean(synth) && !app.muted && app.speechUnlocked && (app.started || app.autoStart);
   }
 
   /** Whether a rep's count is said aloud: the voice on and able to speak (after Start and a gesture). Then
@@ -320,11 +346,11 @@
     }
     const cue = app.pendingCue;
     if (!cue) return;
-    if (now - cue.at > SPEECH_STALE_MS) { app.pendingCue = null; return; }
+    if (now - cue.at > SPEECH_STALE_MS) { app.pendingCue = null; if (cue.unsaid) cue.unsaid(); return; }
     if (now - app.lastSpeechAt < SPEECH_GAP_MS || (synth && synth.speaking)) return;
     app.pendingCue = null;
     if (cue.text === app.lastSpoken.text && now - app.lastSpoken.at < SAME_PHRASE_GAP_MS) return;
-    utter(cue.text, false);
+    utter(cue.text, false, cue.unsaid);
   }
 
   /** Called inside a user gesture (click, tap, key): browsers allow speech from then on. A greeting is
@@ -345,8 +371,12 @@
     const button = $("mute");
     button.setAttribute("aria-pressed", muted ? "true" : "false");
     button.querySelector(".toggle-text").textContent = muted ? "Voice off" : "Voice on";
+    // the button's description: who says the cues and counts now, the voice or the screen reader (one of them)
+    $("mute-hint").textContent = muted ? MUTE_HINT.off : MUTE_HINT.on;
     if (muted) app.pendingCount = null;
     if (muted && synth) synth.cancel();
+    const cue = app.pendingCue;   // a cue still waiting for the voice: the screen reader says it now
+    if (muted && cue) { app.pendingCue = null; if (cue.unsaid) cue.unsaid(); }
   }
 
   // ---- the gauge ----------------------------------------------------------------------------------
@@ -617,23 +647,35 @@
   }
 
   /** Show (and speak) the event's cue when it is new. ``quiet``: another live region says it in this update
-   * (saidElsewhere), so the words are shown but hidden from the screen reader (aria-hidden), heard once. */
+   * (saidElsewhere), so the words are shown but hidden from the screen reader (aria-hidden), heard once. So
+   * they are while the voice says them (cueVoiced), unless the voice does not after all (cueUnsaid). */
   function renderCue(ev, quiet) {
     const cue = $("cue");
     const now = performance.now();
     if (newCue(ev) !== null) {
-      app.lastCueId = cueId(ev);
+      const id = cueId(ev);
+      const voiced = !quiet && cueVoiced();
+      app.lastCueId = id;
       app.cueShownAt = now;
       app.cueState = ev.state;
-      cue.replaceChildren(el("span", { "aria-hidden": quiet ? "true" : null }, cap(ev.cue)));
+      cue.replaceChildren(el("span", { "aria-hidden": quiet || voiced ? "true" : null }, cap(ev.cue)));
       cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
       cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
-      if (app.started || app.autoStart) speakCue(ev.cue);   // hands-free: guided into place by voice too
+      // hands-free: guided into place by voice too
+      if (app.started || app.autoStart) speakCue(ev.cue, voiced ? () => cueUnsaid(id, ev.cue) : null);
     }
     const stale = now - app.cueShownAt > CUE_SHOW_MS;
     cue.classList.toggle("stale", stale);
     // faded and said in another state ("rest a moment" while the state line says "go ahead"): gone
     if (stale && cue.textContent && ev && ev.state && ev.state !== app.cueState) cue.textContent = "";
+  }
+
+  /** The voice did not say the cue ``id`` after all (it waited too long, the voice was turned off or failed):
+   * still on screen, its words are written again, for the screen reader this time. */
+  function cueUnsaid(id, text) {
+    const cue = $("cue");
+    if (id !== app.lastCueId || !cue.textContent || !cue.querySelector("[aria-hidden=true]")) return;
+    cue.replaceChildren(el("span", {}, cap(text)));
   }
 
   /** Which of the PT's limits the event says was passed: "max", "min", or null. */
