@@ -415,7 +415,7 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
     """Ada's plan was pulled; the laptop is linked again with a mistyped code while the clinic is out of reach, then
     the clinic comes back and refuses the code (401). The coaching page said "has not answered it yet" even then: a
     caregiver waited for an answer that had come. It must say the clinic cannot be reached while it cannot, then that
-    the clinic did not accept the link code, that the sessions are kept, and what to do; no plan of Ada's shows."""
+    the clinic did not accept the key, that the sessions are kept, and what to do; no plan of Ada's shows."""
     from playwright.sync_api import expect
 
     with linked_coach(tmp_path, postgres_server) as site:
@@ -441,10 +441,10 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
         expect(note).to_contain_text(f"{clinic_name} cannot be reached now")
 
         clinic.start()  # it answers now: 401, it does not know this token
-        refused = (f"This laptop was linked again, but {clinic_name} did not accept its link code (it may have been "
-                   "mistyped, or cancelled at the clinic), so romcam does not know this patient's plan: it does not "
-                   "use the plan of the patient linked before. The sessions recorded here are kept on this laptop: "
-                   "nothing is lost. To fix it, ask the therapist for a new link code, then enter it on this laptop "
+        refused = (f"This laptop was linked again, but {clinic_name} did not accept this laptop's key (it may "
+                   "have been mistyped, or cancelled at the clinic), so romcam does not know this patient's plan: it "
+                   "does not use the plan of the patient linked before. The sessions recorded here are kept on this "
+                   "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this laptop "
                    "with `romcam link` (or ask whoever helps you with the computer) and start romcam again. Until "
                    "then romcam measures and shows the range reached.")
         expect(note).to_have_text(refused, timeout=30_000)

@@ -921,7 +921,7 @@ def test_the_coach_follows_the_stored_plan_only_for_the_token_the_clinic_answere
 
 def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Store) -> None:
     """While the plan is withheld, the words follow the clinic's last answer to the new token: refused (sessions
-    kept, ask the therapist for a new link code, `romcam link`), out of reach (romcam keeps trying), or none yet. The
+    kept, ask the therapist for a new key, `romcam link`), out of reach (romcam keeps trying), or none yet. The
     sync worker remembers how its last pull failed and tells the coach only when that changes; a pull the clinic
     answers clears it."""
     from romcam.live.plan import plan_waiting
@@ -935,10 +935,10 @@ def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Stor
     with store.session() as db:
         apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=_device(rx), now=T0, link_fp=ada.fingerprint)
     assert plan_waiting(store, bob, "refused") == (
-        "This laptop was linked again, but clinic.example did not accept its link code (it may have been mistyped, or "
-        "cancelled at the clinic), so romcam does not know this patient's plan: it does not use the plan of the "
+        "This laptop was linked again, but clinic.example did not accept this laptop's key (it may have been mistyped, "
+        "or cancelled at the clinic), so romcam does not know this patient's plan: it does not use the plan of the "
         "patient linked before. The sessions recorded here are kept on this laptop: nothing is lost. To fix it, ask "
-        "the therapist for a new link code, then enter it on this laptop with `romcam link` (or ask whoever helps you "
+        "the therapist for a new key, then enter it on this laptop with `romcam link` (or ask whoever helps you "
         "with the computer) and start romcam again. Until then romcam measures and shows the range reached.")
     assert plan_waiting(store, bob, "unreachable") == (
         "This laptop was linked again, and clinic.example cannot be reached now, so romcam does not know this "

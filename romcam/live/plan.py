@@ -2,7 +2,7 @@
 one exercise with no targets (``--exercise/--side``, or no prescription at all): measure only. A laptop
 re-linked to a device token the clinic has not answered yet follows no plan (the one stored is the last
 token's patient's, romcam.sync.plan.plan_withheld) and says why (:func:`plan_waiting`): the clinic has not answered
-yet, cannot be reached, or refused the new link code."""
+yet, cannot be reached, or refused the new key."""
 
 from __future__ import annotations
 
@@ -51,9 +51,9 @@ def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | N
             return None
     not_used = "romcam does not know this patient's plan: it does not use the plan of the patient linked before."
     if answer == "refused":
-        return (f"This laptop was linked again, but {link.clinic} did not accept its link code (it may have been "
+        return (f"This laptop was linked again, but {link.clinic} did not accept this laptop's key (it may have been "
                 f"mistyped, or cancelled at the clinic), so {not_used} The sessions recorded here are kept on this "
-                "laptop: nothing is lost. To fix it, ask the therapist for a new link code, then enter it on this "
+                "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this "
                 "laptop with `romcam link` (or ask whoever helps you with the computer) and start romcam again. "
                 "Until then romcam measures and shows the range reached.")
     if answer == "unreachable":
