@@ -245,8 +245,9 @@ def _open_store_for_save(args: argparse.Namespace) -> tuple[PlanLink | None, str
             who = _patient_words(db, patient)
             if patient.is_local and _plan_is_another_links(db):
                 print(f"for {who}: filed under no prescription: this laptop was linked again and the clinic has "
-                      "not answered it yet, so the plan stored here is the patient's linked before, not this one's "
-                      "(measured only, no target; the clinic takes the session once it answers)", file=sys.stderr)
+                      "not accepted its key yet, so the plan stored here is the patient's linked before, not this "
+                      "one's (measured only, no target; the clinic takes the session once it accepts the key)",
+                      file=sys.stderr)
                 return None, who
             for rx, v in active_prescriptions(db, patient):
                 if (v.exercise, v.side, v.mode, v.posture) == (args.exercise, args.side, args.mode, args.posture):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from romcam.errors import UsageError
 from romcam.store import Store, live, service
+from romcam.store.errors import ConflictError
 from romcam.store.models import LinkState, OutboxItem
 from romcam.store.models import Session as SessionRow
 from romcam.store.seed import synthetic_session
@@ -967,7 +968,15 @@ def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Stor
     assert worker.clinic_answer is None
     assert worker.pull_plan() is False and worker.clinic_answer == "unreachable"
     assert worker.pull_plan() is False and told == ["unreachable"]  # the same answer again: nothing new to say
+    with pytest.raises(ConflictError, match="has not answered since this laptop was linked"):
+        worker.set_consent(True)  # the consent panel's answer: whose results they would be is not known yet
     assert worker.pull_plan() is False and worker.clinic_answer == "refused" and worker.token_refused
+    with pytest.raises(ConflictError) as refused:
+        worker.set_consent(True)  # it was answered: refused, so the panel says so and what to do
+    assert str(refused.value).startswith("clinic.example did not accept this laptop's key, so romcam does not know "
+                                         "whose results it would share: consent is asked once it accepts one. Ask "
+                                         "your PT for a new key. Once you have it, enter it on this laptop with "
+                                         "`romcam link`"), str(refused.value)
     assert worker.pull_plan() is False and told == ["unreachable", "refused"]
     assert worker.pull_plan() is True and worker.clinic_answer is None
     assert plan_waiting(store, bob, worker.clinic_answer) is None  # answered: Bob's plan (empty) is his own

@@ -195,6 +195,10 @@ class SyncWorker:
         with self.store.session() as db:
             state = self._state(db)
             if given and not self.confirmed(state):
+                if self.clinic_answer == "refused":
+                    raise ConflictError(f"{self.link.clinic} did not accept this laptop's key, so romcam does not "
+                                        "know whose results it would share: consent is asked once it accepts one. "
+                                        "Ask your PT for a new key." + NEW_KEY_STEPS)
                 raise ConflictError(f"{self.link.clinic} has not answered since this laptop was linked to it, so "
                                     "romcam does not know yet whose results it would share: consent is asked once "
                                     "it answers")
