@@ -203,3 +203,13 @@ def test_a_session_still_being_recorded_has_not_measured_nothing(api: TestClient
         assert (p["last_measured_session_at"], p["unmeasured_since"], p["recording_session_at"]) == (None, 2, None), p
         assert _at(p["last_unmeasured_session_at"]) == no_set > crashed, p
     assert long_one < running
+    # the calendar: the session being recorded is not "started, nothing measured" today; the cut-off ones are
+    # (one sitting: begun within the hour of each other)
+
+    def nothing_measured(who: str) -> dict[str, int]:
+        days = api.get(f"/api/patients/{who}/adherence?days=14&tz=UTC").json()["days"]
+        return {d["date"]: d["nothing_measured"] for d in days if d["nothing_measured"]}
+
+    assert nothing_measured(pid) == {ended_empty.date().isoformat(): 1}
+    assert nothing_measured(bea) == {}
+    assert nothing_measured(cy) == {crashed.date().isoformat(): 1}

@@ -326,7 +326,8 @@ class AdherenceDay(BaseModel):
                               "apart, never counted as done")
     nothing_measured: int = Field(description="non-demo sittings begun that day of sessions none of whose sets "
                                   "measured anything (no rep, no best angle, fewer than two measured samples): "
-                                  "started, nothing measured — shown apart, never counted as done")
+                                  "started, nothing measured — shown apart, never counted as done; not one still "
+                                  "being recorded (see PatientPublic.recording_session_at)")
     paused: bool = Field(description="the plan was paused for more than half of the day: it asked for no session "
                          "(sittings done that day still count as done)")
 

@@ -38,8 +38,9 @@ Rules (docs/api.md says the same):
   (:func:`being_recorded`: no end time yet, and it or one of its sets began less than :data:`RECORDING_QUIET`, an
   hour, ago) may yet measure something: the patient list and page never count it among the sessions begun after the
   last measured one that measured nothing (:func:`unmeasured_since_count`), and say it apart
-  (:func:`recording_started`). One with no end and nothing begun in it for longer was cut off (a crash) and is read
-  as any other.
+  (:func:`recording_started`); the calendar does not show it as "started, nothing measured" until it has ended (or
+  shows it as done once it measures something). One with no end and nothing begun in it for longer was cut off (a
+  crash) and is read as any other.
 - **sittings**: adherence counts sittings, not stored sessions (:func:`sitting_starts`). Sessions of the
   plan that each begin less than :data:`SITTING_GAP` (1 hour) after the previous session of the plan
   began are one sitting, counted once, on the day and in the week it began: ``romcam analyze --save``
@@ -435,16 +436,21 @@ DONE, OUTSIDE, NOTHING_MEASURED = "done", "outside_plan", "nothing_measured"  # 
 BEFORE_PLAN = "before_plan"  # of the sittings DONE, those begun before the plan's start (the calendar's count)
 
 
-def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, str]]:
+def _sitting_times(db: DB, patient: Patient, since: datetime, *,
+                   now: datetime | None = None) -> list[tuple[datetime, str]]:
     """The patient's non-demo sittings (:func:`sitting_starts`) begun at ``since`` or later, oldest first:
     (when the sitting began, its kind): :data:`DONE` (of the plan, something measured: counted as done),
     :data:`OUTSIDE` (something measured, no set of the plan), :data:`NOTHING_MEASURED` (started, nothing
-    measured: shown, never counted). Each kind groups apart."""
-    q = (select(Session.started_at, session_of_the_plan(), session_measured())
+    measured: shown, never counted). Each kind groups apart. Given ``now``, a session :func:`being_recorded`
+    then that has measured nothing yet is none of them (it may yet measure something)."""
+    q = (select(Session.started_at, session_of_the_plan(), session_measured(),
+                being_recorded(now) if now is not None else false())
          .where(Session.patient_id == patient.id, Session.demo.is_(False),
                 Session.started_at >= since - SITTING_LOOKBACK))
     starts: dict[str, list[datetime]] = {DONE: [], OUTSIDE: [], NOTHING_MEASURED: []}
-    for at, planned, measured in db.execute(q):
+    for at, planned, measured, recording in db.execute(q):
+        if recording and not measured:
+            continue
         kind = NOTHING_MEASURED if not measured else DONE if planned else OUTSIDE
         starts[kind].append(at)  # a typed column: UTC-aware (UTCDateTime)
     return sorted((at, kind) for kind, times in starts.items() for at in sitting_starts(times) if at >= since)
@@ -627,7 +633,7 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     first = today - timedelta(days=days - 1)
     started = plan_started_at(db, patient)
     counts: dict[tuple[date, str], int] = defaultdict(int)
-    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone), now=now):
         counts[(t.astimezone(zone).date(), kind)] += 1
         if kind == DONE and started is not None and t < started:  # as the figure: from the plan's start
             counts[(t.astimezone(zone).date(), BEFORE_PLAN)] += 1
