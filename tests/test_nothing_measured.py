@@ -7,6 +7,7 @@ romcam.store.live, set by set."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
@@ -199,8 +200,10 @@ def test_a_session_still_being_recorded_has_not_measured_nothing(api: TestClient
     cy_rx = api.post(f"/api/patients/{cy}/prescriptions", json=KNEE).json()
     crashed = _running_session(store, cy, cy_rx, 120, set_minutes_ago=61)
     no_set = _running_session(store, cy, cy_rx, 90)  # cut off before its first set
+    # no end, a set begun 10 minutes ago, but the session begun 13 hours ago: longer than any exercise session
+    too_long = _running_session(store, cy, cy_rx, 13 * 60, set_minutes_ago=10)
     for p in _both(api, cy):
-        assert (p["last_measured_session_at"], p["unmeasured_since"], p["recording_session_at"]) == (None, 2, None), p
+        assert (p["last_measured_session_at"], p["unmeasured_since"], p["recording_session_at"]) == (None, 3, None), p
         assert _at(p["last_unmeasured_session_at"]) == no_set > crashed, p
     assert long_one < running
     # the calendar: the session being recorded is not "started, nothing measured" today; the cut-off ones are
@@ -212,4 +215,5 @@ def test_a_session_still_being_recorded_has_not_measured_nothing(api: TestClient
 
     assert nothing_measured(pid) == {ended_empty.date().isoformat(): 1}
     assert nothing_measured(bea) == {}
-    assert nothing_measured(cy) == {crashed.date().isoformat(): 1}
+    cut_off = Counter(at.date().isoformat() for at in (crashed, too_long))  # two sittings, 11 hours apart
+    assert nothing_measured(cy) == dict(cut_off)

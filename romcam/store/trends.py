@@ -339,18 +339,21 @@ def last_measured_started() -> Any:
 
 
 RECORDING_QUIET = timedelta(hours=1)  # a session with no end, nothing begun in it for this long: cut off
+RECORDING_LONGEST = timedelta(hours=12)  # a session with no end begun longer ago than this: cut off, whatever else
 
 
 def being_recorded(now: datetime, s: Any = Session) -> ColumnElement[bool]:
     """A :class:`Session` (or an alias of it, ``s``) still being recorded at ``now``: it has no end yet
     (``ended_at``: the live coach sets it when the session ends, complete or interrupted) and it, or one of its
     sets, began less than :data:`RECORDING_QUIET` (1 hour) before ``now`` — the newest time the store keeps of a
-    session being written. One with no end and nothing begun in it for longer was cut off (the laptop crashed or
-    lost power mid-session) and is read as any other session (the module docstring's rule)."""
+    session being written — and it began less than :data:`RECORDING_LONGEST` (12 hours) ago (no exercise session
+    lasts that long; the bound keeps the patient list's query on the index of sessions by start). One with no end
+    and nothing begun in it for longer was cut off (the laptop crashed or lost power mid-session) and is read as
+    any other session (the module docstring's rule)."""
     since = now - RECORDING_QUIET
     es = aliased(ExerciseSet)
-    return s.ended_at.is_(None) & ((s.started_at >= since)
-                                   | exists().where(es.session_id == s.id, es.started_at >= since))
+    return (s.ended_at.is_(None) & (s.started_at >= now - RECORDING_LONGEST)
+            & ((s.started_at >= since) | exists().where(es.session_id == s.id, es.started_at >= since)))
 
 
 def _unmeasured_since(now: datetime) -> Any:
@@ -370,10 +373,22 @@ def unmeasured_since_count(now: datetime) -> Any:
     return select(func.count()).select_from(Session).where(*_unmeasured_since(now)).correlate(Patient).scalar_subquery()
 
 
-def last_unmeasured_started(now: datetime) -> Any:
-    """When the newest of the sessions :func:`unmeasured_since_count` counts began (NULL when there are none).
-    A scalar subquery."""
-    return select(func.max(Session.started_at)).where(*_unmeasured_since(now)).correlate(Patient).scalar_subquery()
+def newest_not_recording_started(now: datetime) -> Any:
+    """When the newest session of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
+    video) that is not :func:`being_recorded` at ``now`` began (NULL when there is none). When
+    :func:`unmeasured_since_count` is above 0 this is the newest of the sessions it counts (every session begun
+    after the last that measured something measured nothing, or is being recorded): use :func:`last_unmeasured`.
+    A scalar subquery walking the index on (patient, demo, start) back from the newest session, not a second scan
+    of the patient's sessions for the last that measured something."""
+    return (select(Session.started_at).where(Session.patient_id == Patient.id, Session.demo == false(),
+                                             ~being_recorded(now))
+            .order_by(Session.started_at.desc()).limit(1).correlate(Patient).scalar_subquery())
+
+
+def last_unmeasured(unmeasured: int, newest_not_recording: datetime | None) -> datetime | None:
+    """When the newest of the ``unmeasured`` sessions (:func:`unmeasured_since_count`) began, from
+    :func:`newest_not_recording_started`'s value: None when there are none."""
+    return newest_not_recording if unmeasured > 0 else None
 
 
 def recording_started(now: datetime) -> Any:
@@ -918,7 +933,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
         per_patient(func.max(Session.started_at), real),  # the last session begun: the demo video is none
         last_measured_started(),  # the last session that measured something (the "last session" the PT reads)
         unmeasured_since_count(now),  # the sessions begun after it, each of which measured nothing
-        last_unmeasured_started(now),  # the newest of those
+        newest_not_recording_started(now),  # the newest of those when there are any (last_unmeasured)
         recording_started(now),  # a session still being recorded (no end yet, begun within the hour)
         # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
         # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
@@ -935,8 +950,8 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     periods: dict[uuid.UUID, list[tuple[datetime, datetime | None]]] = defaultdict(list)
     for pid, begin, end in db.execute(select(*plan_periods()).where(Prescription.patient_id.in_(ids))):
         periods[pid].append((_aware(begin), _aware(end)))  # type: ignore[arg-type]
-    lasts = {row[0]: (_aware(row[1]), _aware(row[2]), int(row[3] or 0), _aware(row[4]), _aware(row[5]))
-             for row in rows}
+    lasts = {row[0]: (_aware(row[1]), _aware(row[2]), int(row[3] or 0),
+                      last_unmeasured(int(row[3] or 0), _aware(row[4])), _aware(row[5])) for row in rows}
     figures = {row[0]: (row[1], _latest(row[6], row[7]), row[8], plan_start(periods[row[0]])) for row in rows}
     pauses = plan_pauses(db, ids)
     # sittings of the plan over 7 and 30 days (sitting_starts), from the start times of the listed patients'
@@ -965,7 +980,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     out = []
     for p in patients:
         _, last_planned, per_week, plan_from = figures[p.id]
-        last_any, last_measured, unmeasured, last_unmeasured, recording = lasts[p.id]
+        last_any, last_measured, unmeasured, newest_unmeasured, recording = lasts[p.id]
         n7, n30 = counts[p.id]
         message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, plan_from, now=now,
                                                                          resumed=last_resumed(pauses[p.id]))
@@ -988,7 +1003,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
             "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": last_any,
             "last_measured_session_at": last_measured, "unmeasured_since": unmeasured,
-            "last_unmeasured_session_at": last_unmeasured, "recording_session_at": recording,
+            "last_unmeasured_session_at": newest_unmeasured, "recording_session_at": recording,
             "plan_started_at": plan_from,  # None without an active prescription, as per_week
             "adherence_7d": adherence_figure(n7, per_week, 7, plan_from, now=now, pauses=pauses[p.id]),
             "adherence_30d": adherence_figure(n30, per_week, 30, plan_from, now=now, pauses=pauses[p.id]),
