@@ -35,9 +35,10 @@ Rules (docs/api.md says the same):
   exercise session. It never counts as done (the adherence figures, the calendar's count, ``missed_sessions``,
   the patient list: one rule, :func:`filed_of_the_plan` and :func:`unfiled_of_the_plan`); the calendar shows it
   apart as "started, nothing measured", so the PT sees the patient tried. A session still **being recorded**
-  (:func:`being_recorded`: no end time yet, and it or one of its sets began less than :data:`RECORDING_QUIET`, an
-  hour, ago) may yet measure something: the patient list and page never count it among the sessions begun after the
-  last measured one that measured nothing (:func:`unmeasured_since_count`), and say it apart
+  (:func:`being_recorded`: no end time yet, it or one of its sets began less than :data:`RECORDING_QUIET`, an
+  hour, ago, and it began less than :data:`RECORDING_LONGEST`, 12 hours, ago) may yet measure something: the
+  patient list and page never count it among the sessions begun after the last measured one that measured nothing
+  (:func:`unmeasured_since_count`), and say it apart
   (:func:`recording_started`); the calendar does not show it as "started, nothing measured" until it has ended (or
   shows it as done once it measures something). One with no end and nothing begun in it for longer was cut off (a
   crash) and is read as any other.
