@@ -1,5 +1,6 @@
 """The adherence calendar in a real browser (Debian's chromium, Playwright) against a real ``romcam serve``: the
-days the PT paused the plan and a session with nothing measured, as the PT sees them and a screen reader says them.
+days the PT paused the plan and a session with nothing measured, as the PT sees them and a screen reader says them;
+and a session still being recorded, said as such on the patient list, the patient page and the report.
 
 The patient is made through the API; the plan is dated 30 days back, the pause 20 to 5 days back, and a live session
 that measured nothing recorded 2 days ago through romcam.store.live on the server's own SQLite file (as the live
@@ -87,3 +88,74 @@ def test_paused_days_and_a_session_with_nothing_measured_on_the_calendar(served)
         note = page.locator("#adherence p.nothing-measured").inner_text()
         assert note.startswith("Also started: 1 session with nothing measured"), note
     assert date.fromisoformat(tried) < today
+
+
+def _live(store: Store, pid: str, rx: dict, at: datetime, *, measured: bool, ended: bool) -> None:
+    """A live session of one knee set begun ``at``, recorded through romcam.store.live as the coach records it:
+    ``measured`` (2 seconds of the knee measured, no rep) or nobody in view; ``ended`` two minutes later, or still
+    running (no end time)."""
+    sid = uuid.uuid4()
+    with store.session() as db:
+        live.begin_session(db, session_id=sid, patient_id=uuid.UUID(pid), started_at=at, source="camera 0",
+                           demo=False, model="pose_landmarker_full.task", romcam_version="0.1.0")
+        set_id = live.begin_set(db, session_id=sid, position=0, started_at=at, exercise=KNEE["exercise"],
+                                side=KNEE["side"], mode=KNEE["mode"], posture=KNEE["posture"],
+                                prescription_id=uuid.UUID(rx["id"]), prescription_version=1, fps=10.0)
+        angle = [20.0 + i if measured else float("nan") for i in range(20)]
+        live.put_samples(db, set_id=set_id, t=[i / 10 for i in range(20)], angle=angle, frames=20,
+                         view_ok_fraction=1.0 if measured else 0.0)
+        if ended:
+            live.finish_session(db, session_id=sid, status="interrupted", ended_at=at + timedelta(minutes=2),
+                                set_docs=[])
+
+
+def test_a_session_being_recorded_is_said_as_such_not_as_measured_nothing(served) -> None:  # type: ignore[no-untyped-def]
+    """The PT opening the list while the patient's coach ran its first set, nobody in view yet, read "a later
+    session, begun today, measured nothing". Now the list, the patient page and the printed report say the session
+    is being recorded, with when it began, and count only the ended one as having measured nothing."""
+    server, db_url = served
+    api = Api(server)
+    people = {}
+    for name in ("Recording Now", "Recording First"):
+        _, patient = api("POST", "/api/patients", {"name": f"{name} {uuid.uuid4().hex[:4]}"})
+        _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", KNEE)
+        people[name] = (patient["id"], rx)
+    (pid, rx), (first, first_rx) = people["Recording Now"], people["Recording First"]
+    done, empty, running = _ago(8), _ago(1), _ago(3 / (24 * 60))  # the session begun 3 minutes ago
+    store = Store(db_url)
+    try:
+        _live(store, pid, rx, done, measured=True, ended=True)
+        _live(store, pid, rx, empty, measured=False, ended=True)
+        _live(store, pid, rx, running, measured=False, ended=False)
+        _live(store, first, first_rx, running, measured=False, ended=False)
+    finally:
+        store.close()
+
+    def day(at: datetime) -> str:
+        return f"{at:%a}, {at.day} {at:%b %Y}"
+
+    # begun today (UTC, the page's zone): the time; just before midnight, the day too
+    begun = f"{running:%H:%M}" if running.date() == datetime.now(UTC).date() else f"{day(running)}, {running:%H:%M}"
+    now_note = f"a session is being recorded now, begun {begun}"
+    with chromium() as browser, checked_page(browser, server, timezone_id="UTC") as page:
+        page.goto(f"{server}/")
+        page.wait_for_selector("body[data-loaded=true]")
+        cell = page.locator(f"tr[data-patient-id='{pid}'] td").first.inner_text()
+        later = f"a later session, begun {day(empty)}, measured nothing"
+        assert cell == f"{day(done)}\n8 days ago\n{later}\n{now_note}", cell
+        cell = page.locator(f"tr[data-patient-id='{first}'] td").first.inner_text()
+        assert cell == f"Nothing measured yet\n{now_note}", cell
+        page.goto(f"{server}/patients/{pid}")
+        page.wait_for_selector("body[data-loaded=true]")
+        summary = page.locator("#patient-summary").inner_text()
+        assert summary.startswith(f"Last session {day(done)} (8 days ago); a later session, begun {day(empty)}, "
+                                  f"measured nothing; {now_note}. "), summary
+        page.goto(f"{server}/patients/{first}")
+        page.wait_for_selector("body[data-loaded=true]")
+        summary = page.locator("#patient-summary").inner_text()
+        assert summary.startswith(f"No session has measured anything yet: {now_note}. "), summary
+        page.goto(f"{server}/patients/{pid}/report")
+        page.wait_for_selector("body[data-loaded=true]")
+        report = page.locator("#report-summary").inner_text()
+        assert report.startswith(f"Last session {day(done)}; a later session, begun {day(empty)}, measured nothing; "
+                                 f"{now_note}. "), report

@@ -7,6 +7,7 @@ romcam.store.live, set by set."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from db_fixtures import *  # noqa: F403 (api, db_url, store, postgres_server)
@@ -136,3 +137,83 @@ def test_the_patient_lists_queries_do_not_grow_with_its_patients(api: TestClient
     assert all(p["unmeasured_since"] == 1 for p in many if p["name"] != "Me"), many
     [ada] = [p for p in many if p["id"] == uuid.UUID(first)]
     assert abs(ada["last_measured_session_at"] - _ago(5)) < timedelta(minutes=1), ada
+
+
+def _running_session(store: Store, pid: str, rx: dict, minutes_ago: float, *,
+                     set_minutes_ago: float | None = None) -> datetime:
+    """A live session as the coach leaves it while it runs — or as a crash leaves it: begun ``minutes_ago``, no end
+    time, status ``interrupted``; with a set of the plan begun ``set_minutes_ago`` (nothing measured in it yet: its
+    frames so far with nobody in view) or none."""
+    sid, at = uuid.uuid4(), datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    with store.session() as db:
+        live.begin_session(db, session_id=sid, patient_id=uuid.UUID(pid), started_at=at, source="camera 0",
+                           demo=False, model="pose_landmarker_full.task", romcam_version="0.1.0")
+        if set_minutes_ago is not None:
+            set_id = live.begin_set(db, session_id=sid, position=0,
+                                    started_at=datetime.now(UTC) - timedelta(minutes=set_minutes_ago),
+                                    exercise=KNEE["exercise"], side=KNEE["side"], mode=KNEE["mode"],
+                                    posture=KNEE["posture"], prescription_id=uuid.UUID(rx["id"]),
+                                    prescription_version=rx["version"], fps=10.0)
+            live.put_samples(db, set_id=set_id, t=[i / 10 for i in range(20)], angle=[float("nan")] * 20, frames=20,
+                             view_ok_fraction=0.0)
+    return at
+
+
+def test_a_session_still_being_recorded_has_not_measured_nothing(api: TestClient, store: Store) -> None:
+    """The PT reading the list while the patient's coach runs a set that has measured nothing yet read "a later
+    session, begun today, measured nothing". A session with no end whose start or newest set's start is within the
+    hour is being recorded (recording_session_at), not one of those that measured nothing; one with no end and
+    nothing begun in it for over an hour (the laptop crashed) measured nothing."""
+    pid = _patient(api)
+    knee = api.post(f"/api/patients/{pid}/prescriptions", json=KNEE).json()
+    _backdate(store, knee["id"], made=20)
+    _session(api, pid, 8, rx=knee)  # the last session that measured something
+    _live_session(store, pid, knee, 3)  # ended, measured nothing
+    measured_at = _at(_both(api, pid)[0]["last_measured_session_at"])
+    ended_empty = _at(_both(api, pid)[0]["last_session_at"])
+    for p in _both(api, pid):
+        assert (p["unmeasured_since"], _at(p["last_unmeasured_session_at"]), p["recording_session_at"]) == (
+            1, ended_empty, None), p
+    # the coach started a session 5 minutes ago: no set yet
+    running = _running_session(store, pid, knee, 5)
+    for p in _both(api, pid):
+        assert _at(p["last_session_at"]) == running, p  # the newest begun, as before
+        assert _at(p["recording_session_at"]) == running, p
+        assert (p["unmeasured_since"], _at(p["last_unmeasured_session_at"])) == (1, ended_empty), p
+        assert _at(p["last_measured_session_at"]) == measured_at, p
+    # a session with no end begun 3 hours ago whose set began 50 minutes ago: still being recorded, the newest
+    # being recorded is the one begun 5 minutes ago
+    long_one = _running_session(store, pid, knee, 180, set_minutes_ago=50)
+    for p in _both(api, pid):
+        assert _at(p["recording_session_at"]) == running, p
+        assert p["unmeasured_since"] == 1, p
+    # a patient whose only session is being recorded, its set begun a minute ago with nothing measured yet
+    bea = _patient(api, "Bea")
+    bea_rx = api.post(f"/api/patients/{bea}/prescriptions", json=KNEE).json()
+    bea_running = _running_session(store, bea, bea_rx, 3, set_minutes_ago=1)
+    for p in _both(api, bea):
+        assert (p["last_measured_session_at"], p["unmeasured_since"], p["last_unmeasured_session_at"]) == (
+            None, 0, None), p
+        assert _at(p["recording_session_at"]) == bea_running, p
+    # abandoned: no end, begun 2 hours ago, its set 61 minutes ago (the laptop crashed mid-set): measured nothing
+    cy = _patient(api, "Cy")
+    cy_rx = api.post(f"/api/patients/{cy}/prescriptions", json=KNEE).json()
+    crashed = _running_session(store, cy, cy_rx, 120, set_minutes_ago=61)
+    no_set = _running_session(store, cy, cy_rx, 90)  # cut off before its first set
+    # no end, a set begun 10 minutes ago, but the session begun 13 hours ago: longer than any exercise session
+    too_long = _running_session(store, cy, cy_rx, 13 * 60, set_minutes_ago=10)
+    for p in _both(api, cy):
+        assert (p["last_measured_session_at"], p["unmeasured_since"], p["recording_session_at"]) == (None, 3, None), p
+        assert _at(p["last_unmeasured_session_at"]) == no_set > crashed, p
+    assert long_one < running
+    # the calendar: the session being recorded is not "started, nothing measured" today; the cut-off ones are
+    # (one sitting: begun within the hour of each other)
+
+    def nothing_measured(who: str) -> dict[str, int]:
+        days = api.get(f"/api/patients/{who}/adherence?days=14&tz=UTC").json()["days"]
+        return {d["date"]: d["nothing_measured"] for d in days if d["nothing_measured"]}
+
+    assert nothing_measured(pid) == {ended_empty.date().isoformat(): 1}
+    assert nothing_measured(bea) == {}
+    cut_off = Counter(at.date().isoformat() for at in (crashed, too_long))  # two sittings, 11 hours apart
+    assert nothing_measured(cy) == dict(cut_off)

@@ -53,7 +53,14 @@ class PatientPublic(BaseModel):
         None, description="when the newest session that measured something began (a rep, a best angle, or two "
         "measured samples): the dashboard's 'last session'; null when none did")
     unmeasured_since: int = Field(0, description="sessions begun after last_measured_session_at (all of them when "
-                                  "it is null), each of which measured nothing; last_session_at is the newest")
+                                  "it is null), each of which measured nothing; not one still being recorded "
+                                  "(recording_session_at)")
+    last_unmeasured_session_at: datetime | None = Field(
+        None, description="when the newest of the unmeasured_since sessions began; null when there are none")
+    recording_session_at: datetime | None = Field(
+        None, description="when a session still being recorded began (no end yet, and it or one of its sets began "
+        "within the last hour; the newest such); null when none is. It may yet measure something: never counted in "
+        "unmeasured_since")
     plan_started_at: datetime | None = Field(description="when the patient's current, continuous time under a "
                                              "plan began (each prescription from when it was made to when it "
                                              "ended, merged); null when nothing is prescribed")
@@ -319,7 +326,8 @@ class AdherenceDay(BaseModel):
                               "apart, never counted as done")
     nothing_measured: int = Field(description="non-demo sittings begun that day of sessions none of whose sets "
                                   "measured anything (no rep, no best angle, fewer than two measured samples): "
-                                  "started, nothing measured — shown apart, never counted as done")
+                                  "started, nothing measured — shown apart, never counted as done; not one still "
+                                  "being recorded (see PatientPublic.recording_session_at)")
     paused: bool = Field(description="the plan was paused for more than half of the day: it asked for no session "
                          "(sittings done that day still count as done)")
 

@@ -112,26 +112,35 @@ def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> 
     from .trends import (
         adherence_ratio,
         last_measured_started,
+        last_unmeasured,
+        newest_not_recording_started,
         open_alert_count,
         plan_started_at,
+        recording_started,
         refresh_alerts,
         unmeasured_since_count,
     )
 
     now = now or now_utc()
     refresh_alerts(db, patient, now=now)
-    # the last session begun (not the demo video), the last that measured something, and how many began after it
-    last, last_measured, unmeasured = db.execute(
+    # the last session begun (not the demo video), the last that measured something, how many began after it
+    # (not one still being recorded) and the newest of those, and when one still being recorded began
+    last, last_measured, unmeasured, newest_not_recording, recording = db.execute(
         select(select(func.max(Session.started_at)).where(Session.patient_id == Patient.id, Session.demo.is_(False))
-               .correlate(Patient).scalar_subquery(), last_measured_started(), unmeasured_since_count())
+               .correlate(Patient).scalar_subquery(), last_measured_started(), unmeasured_since_count(now),
+               newest_not_recording_started(now), recording_started(now))
         .where(Patient.id == patient.id)).one()
-    last, last_measured = (at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-                           for at in (last, last_measured))
+    last, last_measured, newest_not_recording, recording = (
+        at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+        for at in (last, last_measured, newest_not_recording, recording))
+    unmeasured = int(unmeasured or 0)
     return {
         "id": patient.id, "name": patient.name, "notes": patient.notes, "created_at": patient.created_at,
         "is_local": patient.is_local, "clinician_id": patient.clinician_id, "plan_paused": patient.plan_paused,
         "last_session_at": last,
-        "last_measured_session_at": last_measured, "unmeasured_since": int(unmeasured or 0),
+        "last_measured_session_at": last_measured, "unmeasured_since": unmeasured,
+        "last_unmeasured_session_at": last_unmeasured(unmeasured, newest_not_recording),
+        "recording_session_at": recording,
         "plan_started_at": plan_started_at(db, patient),  # None without an active prescription
         "adherence_7d": adherence_ratio(db, patient, 7, now=now),
         "adherence_30d": adherence_ratio(db, patient, 30, now=now),

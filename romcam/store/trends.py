@@ -34,7 +34,14 @@ Rules (docs/api.md says the same):
   measured samples (:func:`session_measured`): the patient sat down and stopped, nobody was in view — is not an
   exercise session. It never counts as done (the adherence figures, the calendar's count, ``missed_sessions``,
   the patient list: one rule, :func:`filed_of_the_plan` and :func:`unfiled_of_the_plan`); the calendar shows it
-  apart as "started, nothing measured", so the PT sees the patient tried.
+  apart as "started, nothing measured", so the PT sees the patient tried. A session still **being recorded**
+  (:func:`being_recorded`: no end time yet, it or one of its sets began less than :data:`RECORDING_QUIET`, an
+  hour, ago, and it began less than :data:`RECORDING_LONGEST`, 12 hours, ago) may yet measure something: the
+  patient list and page never count it among the sessions begun after the last measured one that measured nothing
+  (:func:`unmeasured_since_count`), and say it apart
+  (:func:`recording_started`); the calendar does not show it as "started, nothing measured" until it has ended (or
+  shows it as done once it measures something). One with no end and nothing begun in it for longer was cut off (a
+  crash) and is read as any other.
 - **sittings**: adherence counts sittings, not stored sessions (:func:`sitting_starts`). Sessions of the
   plan that each begin less than :data:`SITTING_GAP` (1 hour) after the previous session of the plan
   began are one sitting, counted once, on the day and in the week it began: ``romcam analyze --save``
@@ -332,14 +339,65 @@ def last_measured_started() -> Any:
             .correlate(Patient).scalar_subquery())
 
 
-def unmeasured_since_count() -> Any:
-    """How many sessions of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
-    video) began after :func:`last_measured_started` — all of them when none measured anything: each of those
-    measured nothing. A scalar subquery."""
+RECORDING_QUIET = timedelta(hours=1)  # a session with no end, nothing begun in it for this long: cut off
+RECORDING_LONGEST = timedelta(hours=12)  # a session with no end begun longer ago than this: cut off, whatever else
+
+
+def being_recorded(now: datetime, s: Any = Session) -> ColumnElement[bool]:
+    """A :class:`Session` (or an alias of it, ``s``) still being recorded at ``now``: it has no end yet
+    (``ended_at``: the live coach sets it when the session ends, complete or interrupted) and it, or one of its
+    sets, began less than :data:`RECORDING_QUIET` (1 hour) before ``now`` — the newest time the store keeps of a
+    session being written — and it began less than :data:`RECORDING_LONGEST` (12 hours) ago (no exercise session
+    lasts that long; the bound keeps the patient list's query on the index of sessions by start). One with no end
+    and nothing begun in it for longer was cut off (the laptop crashed or lost power mid-session) and is read as
+    any other session (the module docstring's rule)."""
+    since = now - RECORDING_QUIET
+    es = aliased(ExerciseSet)
+    return (s.ended_at.is_(None) & (s.started_at >= now - RECORDING_LONGEST)
+            & ((s.started_at >= since) | exists().where(es.session_id == s.id, es.started_at >= since)))
+
+
+def _unmeasured_since(now: datetime) -> Any:
+    """The sessions of the patient (correlated to the enclosing query's :class:`Patient`; not the demo video)
+    begun after :func:`last_measured_started` (all of them when none measured anything) and not
+    :func:`being_recorded`: each of those measured nothing."""
     last = last_measured_started()
-    return (select(func.count()).select_from(Session)
-            .where(Session.patient_id == Patient.id, Session.demo == false(),
-                   last.is_(None) | (Session.started_at > last))
+    return (Session.patient_id == Patient.id, Session.demo == false(), last.is_(None) | (Session.started_at > last),
+            ~being_recorded(now))
+
+
+def unmeasured_since_count(now: datetime) -> Any:
+    """How many sessions of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
+    video) began after :func:`last_measured_started` — all of them when none measured anything — and are not
+    :func:`being_recorded` at ``now``: each of those measured nothing (one still being recorded may yet measure
+    something). A scalar subquery."""
+    return select(func.count()).select_from(Session).where(*_unmeasured_since(now)).correlate(Patient).scalar_subquery()
+
+
+def newest_not_recording_started(now: datetime) -> Any:
+    """When the newest session of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
+    video) that is not :func:`being_recorded` at ``now`` began (NULL when there is none). When
+    :func:`unmeasured_since_count` is above 0 this is the newest of the sessions it counts (every session begun
+    after the last that measured something measured nothing, or is being recorded): use :func:`last_unmeasured`.
+    A scalar subquery walking the index on (patient, demo, start) back from the newest session, not a second scan
+    of the patient's sessions for the last that measured something."""
+    return (select(Session.started_at).where(Session.patient_id == Patient.id, Session.demo == false(),
+                                             ~being_recorded(now))
+            .order_by(Session.started_at.desc()).limit(1).correlate(Patient).scalar_subquery())
+
+
+def last_unmeasured(unmeasured: int, newest_not_recording: datetime | None) -> datetime | None:
+    """When the newest of the ``unmeasured`` sessions (:func:`unmeasured_since_count`) began, from
+    :func:`newest_not_recording_started`'s value: None when there are none."""
+    return newest_not_recording if unmeasured > 0 else None
+
+
+def recording_started(now: datetime) -> Any:
+    """When the newest session of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
+    video) that is :func:`being_recorded` at ``now`` began; NULL when none is. A scalar subquery."""
+    s = aliased(Session)
+    return (select(func.max(s.started_at))
+            .where(s.patient_id == Patient.id, s.demo == false(), being_recorded(now, s))
             .correlate(Patient).scalar_subquery())
 
 
@@ -394,16 +452,21 @@ DONE, OUTSIDE, NOTHING_MEASURED = "done", "outside_plan", "nothing_measured"  # 
 BEFORE_PLAN = "before_plan"  # of the sittings DONE, those begun before the plan's start (the calendar's count)
 
 
-def _sitting_times(db: DB, patient: Patient, since: datetime) -> list[tuple[datetime, str]]:
+def _sitting_times(db: DB, patient: Patient, since: datetime, *,
+                   now: datetime | None = None) -> list[tuple[datetime, str]]:
     """The patient's non-demo sittings (:func:`sitting_starts`) begun at ``since`` or later, oldest first:
     (when the sitting began, its kind): :data:`DONE` (of the plan, something measured: counted as done),
     :data:`OUTSIDE` (something measured, no set of the plan), :data:`NOTHING_MEASURED` (started, nothing
-    measured: shown, never counted). Each kind groups apart."""
-    q = (select(Session.started_at, session_of_the_plan(), session_measured())
+    measured: shown, never counted). Each kind groups apart. Given ``now``, a session :func:`being_recorded`
+    then that has measured nothing yet is none of them (it may yet measure something)."""
+    q = (select(Session.started_at, session_of_the_plan(), session_measured(),
+                being_recorded(now) if now is not None else false())
          .where(Session.patient_id == patient.id, Session.demo.is_(False),
                 Session.started_at >= since - SITTING_LOOKBACK))
     starts: dict[str, list[datetime]] = {DONE: [], OUTSIDE: [], NOTHING_MEASURED: []}
-    for at, planned, measured in db.execute(q):
+    for at, planned, measured, recording in db.execute(q):
+        if recording and not measured:
+            continue
         kind = NOTHING_MEASURED if not measured else DONE if planned else OUTSIDE
         starts[kind].append(at)  # a typed column: UTC-aware (UTCDateTime)
     return sorted((at, kind) for kind, times in starts.items() for at in sitting_starts(times) if at >= since)
@@ -586,7 +649,7 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     first = today - timedelta(days=days - 1)
     started = plan_started_at(db, patient)
     counts: dict[tuple[date, str], int] = defaultdict(int)
-    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone)):
+    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone), now=now):
         counts[(t.astimezone(zone).date(), kind)] += 1
         if kind == DONE and started is not None and t < started:  # as the figure: from the plan's start
             counts[(t.astimezone(zone).date(), BEFORE_PLAN)] += 1
@@ -870,7 +933,9 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
         Patient.id,
         per_patient(func.max(Session.started_at), real),  # the last session begun: the demo video is none
         last_measured_started(),  # the last session that measured something (the "last session" the PT reads)
-        unmeasured_since_count(),  # the sessions begun after it, each of which measured nothing
+        unmeasured_since_count(now),  # the sessions begun after it, each of which measured nothing
+        newest_not_recording_started(now),  # the newest of those when there are any (last_unmeasured)
+        recording_started(now),  # a session still being recorded (no end yet, begun within the hour)
         # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
         # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
         per_patient(func.max(Session.started_at), real, filed_of_the_plan()),
@@ -886,8 +951,9 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     periods: dict[uuid.UUID, list[tuple[datetime, datetime | None]]] = defaultdict(list)
     for pid, begin, end in db.execute(select(*plan_periods()).where(Prescription.patient_id.in_(ids))):
         periods[pid].append((_aware(begin), _aware(end)))  # type: ignore[arg-type]
-    lasts = {row[0]: (_aware(row[1]), _aware(row[2]), int(row[3] or 0)) for row in rows}
-    figures = {row[0]: (row[1], _latest(row[4], row[5]), row[6], plan_start(periods[row[0]])) for row in rows}
+    lasts = {row[0]: (_aware(row[1]), _aware(row[2]), int(row[3] or 0),
+                      last_unmeasured(int(row[3] or 0), _aware(row[4])), _aware(row[5])) for row in rows}
+    figures = {row[0]: (row[1], _latest(row[6], row[7]), row[8], plan_start(periods[row[0]])) for row in rows}
     pauses = plan_pauses(db, ids)
     # sittings of the plan over 7 and 30 days (sitting_starts), from the start times of the listed patients'
     # sessions of the plan in the 30 days (and the day before, for a sitting begun before them): the filed and
@@ -915,7 +981,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
     out = []
     for p in patients:
         _, last_planned, per_week, plan_from = figures[p.id]
-        last_any, last_measured, unmeasured = lasts[p.id]
+        last_any, last_measured, unmeasured, newest_unmeasured, recording = lasts[p.id]
         n7, n30 = counts[p.id]
         message = None if p.plan_paused or not per_week else _missed_text(per_week, last_planned, plan_from, now=now,
                                                                          resumed=last_resumed(pauses[p.id]))
@@ -938,6 +1004,7 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
             "id": p.id, "name": p.name, "notes": p.notes, "created_at": p.created_at, "is_local": p.is_local,
             "clinician_id": p.clinician_id, "plan_paused": p.plan_paused, "last_session_at": last_any,
             "last_measured_session_at": last_measured, "unmeasured_since": unmeasured,
+            "last_unmeasured_session_at": newest_unmeasured, "recording_session_at": recording,
             "plan_started_at": plan_from,  # None without an active prescription, as per_week
             "adherence_7d": adherence_figure(n7, per_week, 7, plan_from, now=now, pauses=pauses[p.id]),
             "adherence_30d": adherence_figure(n30, per_week, 30, plan_from, now=now, pauses=pauses[p.id]),

@@ -338,15 +338,24 @@ window.romcam = (function () {
   }
   /** The sessions begun after the patient's last session that measured something (``last_measured_session_at``,
    * the "last session" the pages show: the figures, calendar and alerts count no session that measured nothing),
-   * in words — "a later session, begun Fri, 20 Nov 2026, measured nothing" — or null when there were none. */
+   * in words — "a later session, begun Fri, 20 Nov 2026, measured nothing" — or null when there were none. A
+   * session still being recorded is none of them (the API leaves it out: see recordingNote). */
   function unmeasuredNote(p) {
     const n = Number(p.unmeasured_since || 0);
-    if (n <= 0 || !p.last_session_at) return null;
-    const when = fmtDate(p.last_session_at);
+    if (n <= 0 || !p.last_unmeasured_session_at) return null;
+    const when = fmtDate(p.last_unmeasured_session_at);
     if (p.last_measured_session_at) {
       return n === 1 ? `a later session, begun ${when}, measured nothing` : `${n} later sessions measured nothing, the last begun ${when}`;
     }
     return n === 1 ? `a session begun ${when} measured nothing` : `${n} sessions measured nothing, the last begun ${when}`;
+  }
+  /** A session still being recorded (``recording_session_at``: no end yet, and it or one of its sets began within
+   * the hour; it may yet measure something) in words — "a session is being recorded now, begun 14:05", with the
+   * day when not today — or null when none is. */
+  function recordingNote(p) {
+    const at = p.recording_session_at;
+    if (!at) return null;
+    return `a session is being recorded now, begun ${calendarDaysAgo(at) === 0 ? timeFmt.format(toDate(at)) : fmtDateTime(at)}`;
   }
 
   /** "Sessions done against the plan: …" for a patient, saying when a figure counts from the plan's
@@ -658,7 +667,7 @@ window.romcam = (function () {
     fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, FEW_FRAMES, fewFrames, uncertainReasons, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
-    timeZone, adherencePath, calendarDays, adherenceSentence, unmeasuredNote, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
+    timeZone, adherencePath, calendarDays, adherenceSentence, unmeasuredNote, recordingNote, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,
   };
 })();

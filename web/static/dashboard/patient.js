@@ -25,11 +25,15 @@
     document.title = `${p.name} — romcam`;
     document.getElementById("patient-name").textContent = p.name;
     document.getElementById("paused-tag").hidden = !p.plan_paused;
-    // the last session that measured something; any begun after it that measured nothing, said beside it
+    // the last session that measured something; any begun after it that measured nothing, and one still being
+    // recorded, said beside it
     const note = R.unmeasuredNote(p);
+    const recording = R.recordingNote(p);
+    const notes = [note && !p.last_measured_session_at ? `${note} (${R.daysAgo(p.last_unmeasured_session_at)})` : note,
+      recording].filter(Boolean).join("; ");
     const last = p.last_measured_session_at
-      ? `Last session ${R.fmtDate(p.last_measured_session_at)} (${R.daysAgo(p.last_measured_session_at)})${note ? `; ${note}` : ""}.`
-      : note ? `No session has measured anything yet: ${note} (${R.daysAgo(p.last_session_at)}).` : "No sessions yet.";
+      ? `Last session ${R.fmtDate(p.last_measured_session_at)} (${R.daysAgo(p.last_measured_session_at)})${notes ? `; ${notes}` : ""}.`
+      : notes ? `No session has measured anything yet: ${notes}.` : "No sessions yet.";
     document.getElementById("patient-summary").textContent = `${last} ${R.adherenceSentence(p)}`;
     document.getElementById("report-link").href = `/patients/${patientId}/report`;
     document.getElementById("csv-link").href = `${base}/export.csv?tz=${encodeURIComponent(R.timeZone())}`;

@@ -32,12 +32,15 @@
       table.querySelector("thead th").after(el("th", { scope: "col", id: "clinician-col", text: "Clinician" }));
     }
     for (const p of patients) {
-      // the last session that measured something; any begun after it that measured nothing, said under it
+      // the last session that measured something; any begun after it that measured nothing, and one still being
+      // recorded, said under it
       const note = R.unmeasuredNote(p);
+      const recording = R.recordingNote(p);
       const last = p.last_measured_session_at
         ? [R.fmtDate(p.last_measured_session_at), el("br"), el("span", { class: "muted", text: R.daysAgo(p.last_measured_session_at) })]
-        : [el("span", { class: "muted", text: note ? "Nothing measured yet" : "No sessions yet" })];
+        : [el("span", { class: "muted", text: note || recording ? "Nothing measured yet" : "No sessions yet" })];
       if (note) last.push(el("br"), el("span", { class: "muted unmeasured", text: note }));
+      if (recording) last.push(el("br"), el("span", { class: "muted recording", text: recording }));
       const review = p.open_alerts > 0
         ? el("a", { href: `/patients/${p.id}#alerts-h`, class: "badge badge-alert", dataset: { openAlerts: String(p.open_alerts) },
           text: R.alertBadgeText(p.open_alerts) })

@@ -83,11 +83,12 @@
     return rows;
   }
 
-  /** The last session that measured something, and any begun after it that measured nothing. */
+  /** The last session that measured something, any begun after it that measured nothing, and one still being
+   * recorded. */
   function lastSentence(p) {
-    const note = R.unmeasuredNote(p);
-    if (p.last_measured_session_at) return `Last session ${R.fmtDate(p.last_measured_session_at)}${note ? `; ${note}` : ""}.`;
-    return note ? `No session has measured anything yet: ${note}.` : "No sessions yet.";
+    const notes = [R.unmeasuredNote(p), R.recordingNote(p)].filter(Boolean).join("; ");
+    if (p.last_measured_session_at) return `Last session ${R.fmtDate(p.last_measured_session_at)}${notes ? `; ${notes}` : ""}.`;
+    return notes ? `No session has measured anything yet: ${notes}.` : "No sessions yet.";
   }
 
   async function main() {
