@@ -5,7 +5,8 @@ romcam killed mid-session (a power cut, a crash) leaves a session with no end ti
 (trends.being_recorded) reads one begun under an hour ago as being recorded; the laptop's server knows better: its
 coach records one session, or none. Real parts: a real SQLite database where the "crashed" session is written
 through the store's live API (as the recorder writes it), real ``romcam serve`` subprocesses (with the live coach on
-the rendered demo clip and real MediaPipe, and without one, as the clinic's server runs), and their HTTP API.
+the rendered demo clip and real MediaPipe, and without one, as the clinic's server runs), their HTTP API, and the
+patient list's words in Debian's chromium.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import DEMO_SPEC
-from helpers import romcam_serve
+from helpers import chromium, require_browser, romcam_serve
+from test_dashboard_browser import checked_page
 
 from romcam.store import Store, live, service
 
@@ -84,6 +86,15 @@ def _figures(port: int, pid: str) -> list[tuple]:
             for p in (listed, one)]
 
 
+def _patient_list_words(port: int, pid: str, *, allow: tuple[str, ...] = ()) -> str:
+    """What the patient list says under the patient's last session, in a real browser."""
+    server = f"http://127.0.0.1:{port}"
+    with chromium() as browser, checked_page(browser, server, allow=allow, timezone_id="UTC") as page:
+        page.goto(server + "/")
+        page.wait_for_selector("body[data-loaded=true]")
+        return page.locator(f"#patients tr[data-patient-id='{pid}']").inner_text()
+
+
 def _nothing_measured_today(port: int, pid: str) -> int:
     days = _get(port, f"/api/patients/{pid}/adherence?days=7&tz=UTC")["days"]
     return sum(d["nothing_measured"] for d in days)
@@ -91,17 +102,23 @@ def _nothing_measured_today(port: int, pid: str) -> int:
 
 def test_a_session_left_with_no_end_is_not_being_recorded_on_the_laptop_whose_coach_is_not_recording_it(
         demo_clip: Path, tmp_path: Path) -> None:
+    require_browser()
     pid, crashed = _crashed_session(tmp_path / "romcam.db")
     # the clinic's rule (a server with no live coach): begun 5 minutes ago, no end: being recorded
     with romcam_serve(tmp_path, "--no-live", ready="/api/patients", timeout=60) as (port, _):
         assert _figures(port, pid) == [(crashed, 0, None)] * 2
         assert _nothing_measured_today(port, pid) == 0
+        # (the list asks /live/status for the coach's link, 503 with no capture worker: patients.js)
+        words = _patient_list_words(port, pid, allow=("status of 503",))
+        assert "a session is being recorded now, begun" in words and "measured nothing" not in words, words
     # the laptop's romcam serve, its coach idle: it records nothing, so the crashed session measured nothing
     with romcam_serve(tmp_path, "--source", str(demo_clip), "--exercise", DEMO_SPEC.exercise, "--side",
                       DEMO_SPEC.side, timeout=60) as (port, _):
         assert _get(port, "/live/status")["session_id"] is None
         assert _figures(port, pid) == [(None, 1, crashed)] * 2
         assert _nothing_measured_today(port, pid) == 1
+        words = _patient_list_words(port, pid)
+        assert "measured nothing" in words and "being recorded" not in words, words
         # Start: the session the coach records is being recorded; the crashed one still measured nothing
         assert _post(port, "/live/start")["started"] is True
         sid = _until(lambda: _get(port, "/live/status")["session_id"], 30, "the coach records a session")
