@@ -352,6 +352,12 @@ class CaptureWorker:
         """What is wrong with saving the session, for the page (None while everything is stored)."""
         return self.recorder.problem if self.recorder is not None else None
 
+    def recording_session_id(self) -> uuid.UUID | None:
+        """The session this coach is recording now (None between sessions): the dashboard's "being recorded"
+        (``romcam.store.trends.LiveCoach``)."""
+        with self._lock:
+            return self.recorder.session_id if self.recorder is not None else None
+
     def status(self) -> dict[str, Any]:
         with self._lock:
             item = self.coach.item

@@ -109,6 +109,15 @@ def now(conn: HTTPConnection) -> datetime:
     return clock()
 
 
+def live_coach(conn: HTTPConnection) -> trends.LiveCoach | None:
+    """The server's live coach and the session it is recording now (``romcam serve`` on the laptop, with its
+    capture worker), which alone is "being recorded" on the dashboard; None on a server with no live coach (the
+    clinic's: ``trends.being_recorded``'s rule on the database)."""
+    live = getattr(conn.app.state, "live", None)
+    worker = getattr(live, "worker", None)
+    return None if worker is None else trends.LiveCoach(worker.recording_session_id())
+
+
 def get_db(conn: HTTPConnection) -> Iterator[DB]:
     with get_store(conn).sessionmaker() as db:
         yield db
@@ -244,6 +253,7 @@ class Scope:
 
 
 DBDep = Annotated[DB, Depends(get_db)]
+CoachDep = Annotated[trends.LiveCoach | None, Depends(live_coach)]
 UserDep = Annotated[User, Depends(current_user)]
 
 

@@ -13,7 +13,7 @@ from starlette.requests import HTTPConnection
 
 from ..store import service, trends
 from ..store.errors import InvalidError
-from .deps import DBDep, PatientDep, StaffDep, UserDep, clinician_exists, record_access, visible_patients
+from .deps import CoachDep, DBDep, PatientDep, StaffDep, UserDep, clinician_exists, record_access, visible_patients
 from .schemas import PatientCreate, PatientPublic, PatientUpdate
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -32,11 +32,11 @@ def _check_owner(db: DBDep, user: UserDep, clinician_id: object) -> None:
 
 
 @router.get("", response_model=list[PatientPublic])
-def list_patients(conn: HTTPConnection, db: DBDep, user: UserDep) -> list[dict]:
+def list_patients(conn: HTTPConnection, db: DBDep, user: UserDep, coach: CoachDep) -> list[dict]:
     patients = visible_patients(db, user)
     record_access(conn, user, [p.id for p in patients], "read")
     # every patient's figures in a fixed number of queries (not a handful per patient): see trends.patient_summaries
-    return trends.patient_summaries(db, patients, now=service.now_utc())
+    return trends.patient_summaries(db, patients, now=service.now_utc(), coach=coach)
 
 
 @router.post("", response_model=PatientPublic, status_code=201)
@@ -54,17 +54,17 @@ def create_patient(body: PatientCreate, conn: HTTPConnection, db: DBDep, user: S
 
 
 @router.get("/{patient_id}", response_model=PatientPublic)
-def get_patient(scope: PatientDep) -> dict:
-    return service.patient_public(scope.db, scope.patient)
+def get_patient(scope: PatientDep, coach: CoachDep) -> dict:
+    return service.patient_public(scope.db, scope.patient, coach=coach)
 
 
 @router.patch("/{patient_id}", response_model=PatientPublic)
-def update_patient(body: PatientUpdate, scope: PatientDep) -> dict:
+def update_patient(body: PatientUpdate, scope: PatientDep, coach: CoachDep) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "clinician_id" in changes:
         _check_owner(scope.db, scope.user, changes["clinician_id"])
     service.update_patient(scope.db, scope.patient, **changes)
-    return service.patient_public(scope.db, scope.patient)
+    return service.patient_public(scope.db, scope.patient, coach=coach)
 
 
 @router.delete("/{patient_id}", status_code=204,

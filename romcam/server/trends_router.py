@@ -10,7 +10,7 @@ from ..session_doc import Mode, Posture, Side, check_exercise
 from ..store import trends
 from ..store.errors import InvalidError
 from ..store.service import now_utc
-from .deps import AlertDep, PatientDep, ZoneDep
+from .deps import AlertDep, CoachDep, PatientDep, ZoneDep
 from .schemas import AdherenceOut, AlertPublic, SnoozeIn, TrendOut
 
 router = APIRouter(prefix="/api", tags=["trends"])
@@ -27,9 +27,9 @@ def get_trends(scope: PatientDep, exercise: Annotated[str, Query(max_length=64)]
 
 
 @router.get("/patients/{patient_id}/adherence", response_model=AdherenceOut)
-def get_adherence(scope: PatientDep, zone: ZoneDep, days: int = Query(56, ge=1, le=731)) -> dict:
+def get_adherence(scope: PatientDep, zone: ZoneDep, coach: CoachDep, days: int = Query(56, ge=1, le=731)) -> dict:
     """The calendar's days are ``tz``'s (the dashboard sends its reader's zone)."""
-    return trends.adherence(scope.db, scope.patient, days=days, now=now_utc(), zone=zone)
+    return trends.adherence(scope.db, scope.patient, days=days, now=now_utc(), zone=zone, coach=coach)
 
 
 @router.get("/patients/{patient_id}/alerts", response_model=list[AlertPublic])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,9 @@ from .models import (
     Session,
     SetSamples,
 )
+
+if TYPE_CHECKING:
+    from .trends import LiveCoach
 
 PRESCRIPTION_FIELDS = ("exercise", "side", "mode", "posture", "target_min", "target_max", "safe_max", "safe_min",
                        "reps", "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")
@@ -107,8 +110,10 @@ def delete_patient(db: DB, patient: Patient) -> None:
         db.commit()
 
 
-def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> dict[str, Any]:
-    """The patient as the list and detail routes show it (alerts refreshed first)."""
+def patient_public(db: DB, patient: Patient, *, now: datetime | None = None,
+                   coach: LiveCoach | None = None) -> dict[str, Any]:
+    """The patient as the list and detail routes show it (alerts refreshed first). ``coach``: the server's live
+    coach (:class:`romcam.store.trends.LiveCoach`), which alone says which session is being recorded."""
     from .trends import (
         adherence_ratio,
         last_measured_started,
@@ -127,8 +132,8 @@ def patient_public(db: DB, patient: Patient, *, now: datetime | None = None) -> 
     # (not one still being recorded) and the newest of those, and when one still being recorded began
     last, last_measured, unmeasured, newest_not_recording, recording = db.execute(
         select(select(func.max(Session.started_at)).where(Session.patient_id == Patient.id, Session.demo.is_(False))
-               .correlate(Patient).scalar_subquery(), last_measured_started(), unmeasured_since_count(now),
-               newest_not_recording_started(now), recording_started(now))
+               .correlate(Patient).scalar_subquery(), last_measured_started(), unmeasured_since_count(now, coach),
+               newest_not_recording_started(now, coach), recording_started(now, coach))
         .where(Patient.id == patient.id)).one()
     last, last_measured, newest_not_recording, recording = (
         at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at

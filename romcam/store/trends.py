@@ -35,7 +35,8 @@ Rules (docs/api.md says the same):
   exercise session. It never counts as done (the adherence figures, the calendar's count, ``missed_sessions``,
   the patient list: one rule, :func:`filed_of_the_plan` and :func:`unfiled_of_the_plan`); the calendar shows it
   apart as "started, nothing measured", so the PT sees the patient tried. A session still **being recorded**
-  (:func:`being_recorded`: no end time yet, it or one of its sets began less than :data:`RECORDING_QUIET`, an
+  (:func:`being_recorded`: on the laptop, the session its live coach is recording now, :class:`LiveCoach`; on a
+  server with no live coach, no end time yet, it or one of its sets began less than :data:`RECORDING_QUIET`, an
   hour, ago, and it began less than :data:`RECORDING_LONGEST`, 12 hours, ago) may yet measure something: the
   patient list and page never count it among the sessions begun after the last measured one that measured nothing
   (:func:`unmeasured_since_count`), and say it apart
@@ -343,38 +344,56 @@ RECORDING_QUIET = timedelta(hours=1)  # a session with no end, nothing begun in 
 RECORDING_LONGEST = timedelta(hours=12)  # a session with no end begun longer ago than this: cut off, whatever else
 
 
-def being_recorded(now: datetime, s: Any = Session) -> ColumnElement[bool]:
-    """A :class:`Session` (or an alias of it, ``s``) still being recorded at ``now``: it has no end yet
+@dataclass(frozen=True)
+class LiveCoach:
+    """The live coach of the server answering (``romcam serve`` on the laptop, with its capture worker): the
+    session it is recording now, ``session_id`` (None between sessions). Given one, :func:`being_recorded` is
+    that session alone: the server knows what its coach records, and a session with no end left from before
+    (romcam killed mid-session) is not being recorded, however recently it began. A server with no live coach
+    (the clinic's) passes None and keeps the database's rule."""
+
+    session_id: uuid.UUID | None
+
+
+def being_recorded(now: datetime, s: Any = Session, coach: LiveCoach | None = None) -> ColumnElement[bool]:
+    """A :class:`Session` (or an alias of it, ``s``) still being recorded at ``now``. With the server's live
+    ``coach`` (:class:`LiveCoach`): the session it is recording, while it has no end. Without one (the clinic's
+    server, sessions synced from laptops): it has no end yet
     (``ended_at``: the live coach sets it when the session ends, complete or interrupted) and it, or one of its
     sets, began less than :data:`RECORDING_QUIET` (1 hour) before ``now`` — the newest time the store keeps of a
     session being written — and it began less than :data:`RECORDING_LONGEST` (12 hours) ago (no exercise session
     lasts that long; the bound keeps the patient list's query on the index of sessions by start). One with no end
     and nothing begun in it for longer was cut off (the laptop crashed or lost power mid-session) and is read as
     any other session (the module docstring's rule)."""
+    if coach is not None:
+        if coach.session_id is None:
+            return false()
+        return s.ended_at.is_(None) & (s.id == coach.session_id)
     since = now - RECORDING_QUIET
     es = aliased(ExerciseSet)
     return (s.ended_at.is_(None) & (s.started_at >= now - RECORDING_LONGEST)
             & ((s.started_at >= since) | exists().where(es.session_id == s.id, es.started_at >= since)))
 
 
-def _unmeasured_since(now: datetime) -> Any:
+def _unmeasured_since(now: datetime, coach: LiveCoach | None = None) -> Any:
     """The sessions of the patient (correlated to the enclosing query's :class:`Patient`; not the demo video)
     begun after :func:`last_measured_started` (all of them when none measured anything) and not
     :func:`being_recorded`: each of those measured nothing."""
     last = last_measured_started()
     return (Session.patient_id == Patient.id, Session.demo == false(), last.is_(None) | (Session.started_at > last),
-            ~being_recorded(now))
+            ~being_recorded(now, coach=coach))
 
 
-def unmeasured_since_count(now: datetime) -> Any:
+def unmeasured_since_count(now: datetime, coach: LiveCoach | None = None) -> Any:
     """How many sessions of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
     video) began after :func:`last_measured_started` — all of them when none measured anything — and are not
     :func:`being_recorded` at ``now``: each of those measured nothing (one still being recorded may yet measure
     something). A scalar subquery."""
-    return select(func.count()).select_from(Session).where(*_unmeasured_since(now)).correlate(Patient).scalar_subquery()
+    return (select(func.count()).select_from(Session).where(*_unmeasured_since(now, coach))
+            .correlate(Patient).scalar_subquery())
 
 
-def newest_not_recording_started(now: datetime) -> Any:
+def newest_not_recording_started(now: datetime, coach: LiveCoach | None = None) -> Any:
     """When the newest session of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
     video) that is not :func:`being_recorded` at ``now`` began (NULL when there is none). When
     :func:`unmeasured_since_count` is above 0 this is the newest of the sessions it counts (every session begun
@@ -382,7 +401,7 @@ def newest_not_recording_started(now: datetime) -> Any:
     A scalar subquery walking the index on (patient, demo, start) back from the newest session, not a second scan
     of the patient's sessions for the last that measured something."""
     return (select(Session.started_at).where(Session.patient_id == Patient.id, Session.demo == false(),
-                                             ~being_recorded(now))
+                                             ~being_recorded(now, coach=coach))
             .order_by(Session.started_at.desc()).limit(1).correlate(Patient).scalar_subquery())
 
 
@@ -392,12 +411,12 @@ def last_unmeasured(unmeasured: int, newest_not_recording: datetime | None) -> d
     return newest_not_recording if unmeasured > 0 else None
 
 
-def recording_started(now: datetime) -> Any:
+def recording_started(now: datetime, coach: LiveCoach | None = None) -> Any:
     """When the newest session of the patient (correlated to the enclosing query's :class:`Patient`; not the demo
     video) that is :func:`being_recorded` at ``now`` began; NULL when none is. A scalar subquery."""
     s = aliased(Session)
     return (select(func.max(s.started_at))
-            .where(s.patient_id == Patient.id, s.demo == false(), being_recorded(now, s))
+            .where(s.patient_id == Patient.id, s.demo == false(), being_recorded(now, s, coach))
             .correlate(Patient).scalar_subquery())
 
 
@@ -453,14 +472,14 @@ BEFORE_PLAN = "before_plan"  # of the sittings DONE, those begun before the plan
 
 
 def _sitting_times(db: DB, patient: Patient, since: datetime, *,
-                   now: datetime | None = None) -> list[tuple[datetime, str]]:
+                   now: datetime | None = None, coach: LiveCoach | None = None) -> list[tuple[datetime, str]]:
     """The patient's non-demo sittings (:func:`sitting_starts`) begun at ``since`` or later, oldest first:
     (when the sitting began, its kind): :data:`DONE` (of the plan, something measured: counted as done),
     :data:`OUTSIDE` (something measured, no set of the plan), :data:`NOTHING_MEASURED` (started, nothing
     measured: shown, never counted). Each kind groups apart. Given ``now``, a session :func:`being_recorded`
     then that has measured nothing yet is none of them (it may yet measure something)."""
     q = (select(Session.started_at, session_of_the_plan(), session_measured(),
-                being_recorded(now) if now is not None else false())
+                being_recorded(now, coach=coach) if now is not None else false())
          .where(Session.patient_id == patient.id, Session.demo.is_(False),
                 Session.started_at >= since - SITTING_LOOKBACK))
     starts: dict[str, list[datetime]] = {DONE: [], OUTSIDE: [], NOTHING_MEASURED: []}
@@ -638,7 +657,8 @@ def calendar_weeks(days: list[dict[str, Any]], per_week: int | None, plan_day: d
     return weeks
 
 
-def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinfo = UTC) -> dict[str, Any]:
+def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinfo = UTC,
+              coach: LiveCoach | None = None) -> dict[str, Any]:
     """Sittings of the plan (:func:`sitting_starts`: sessions begun within an hour of one another count
     once, on the day the sitting began) per day over the last ``days`` days (oldest first), for the
     calendar, and beside them the sittings outside the plan (never counted as done): the days of ``zone``,
@@ -649,7 +669,8 @@ def adherence(db: DB, patient: Patient, *, days: int, now: datetime, zone: tzinf
     first = today - timedelta(days=days - 1)
     started = plan_started_at(db, patient)
     counts: dict[tuple[date, str], int] = defaultdict(int)
-    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone), now=now):
+    for t, kind in _sitting_times(db, patient, since=datetime.combine(first, datetime.min.time(), zone), now=now,
+                                coach=coach):
         counts[(t.astimezone(zone).date(), kind)] += 1
         if kind == DONE and started is not None and t < started:  # as the figure: from the plan's start
             counts[(t.astimezone(zone).date(), BEFORE_PLAN)] += 1
@@ -915,7 +936,8 @@ def snooze_alert(db: DB, alert: Alert, *, days: int, now: datetime) -> dict[str,
 
 # --- the patient list -----------------------------------------------------------------------------
 
-def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list[dict[str, Any]]:
+def patient_summaries(db: DB, patients: list[Patient], *, now: datetime,
+                      coach: LiveCoach | None = None) -> list[dict[str, Any]]:
     """The patient list's figures (as :func:`romcam.store.service.patient_public`) for many patients in a
     fixed number of queries, whatever their count and history: last session, adherence over 7 and 30
     days (sittings of the plan, as :func:`adherence_ratio`), and open alerts after refreshing every
@@ -933,9 +955,9 @@ def patient_summaries(db: DB, patients: list[Patient], *, now: datetime) -> list
         Patient.id,
         per_patient(func.max(Session.started_at), real),  # the last session begun: the demo video is none
         last_measured_started(),  # the last session that measured something (the "last session" the PT reads)
-        unmeasured_since_count(now),  # the sessions begun after it, each of which measured nothing
-        newest_not_recording_started(now),  # the newest of those when there are any (last_unmeasured)
-        recording_started(now),  # a session still being recorded (no end yet, begun within the hour)
+        unmeasured_since_count(now, coach),  # the sessions begun after it, each of which measured nothing
+        newest_not_recording_started(now, coach),  # the newest of those when there are any (last_unmeasured)
+        recording_started(now, coach),  # a session still being recorded (being_recorded: the coach's, or the rule)
         # the newest session of the plan: the newest filed one, or the newest unfiled one of the plan (the index
         # on patient, demo, filed, start: walked back from the newest unfiled, and there are few)
         per_patient(func.max(Session.started_at), real, filed_of_the_plan()),

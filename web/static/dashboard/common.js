@@ -349,8 +349,9 @@ window.romcam = (function () {
     }
     return n === 1 ? `a session begun ${when} measured nothing` : `${n} sessions measured nothing, the last begun ${when}`;
   }
-  /** A session still being recorded (``recording_session_at``: no end yet, and it or one of its sets began within
-   * the hour; it may yet measure something) in words — "a session is being recorded now, begun 14:05", with the
+  /** A session still being recorded (``recording_session_at``: on the laptop, the one its live coach is recording;
+   * on the clinic's server, no end yet, and it or one of its sets began within the hour; it may yet measure
+   * something) in words — "a session is being recorded now, begun 14:05", with the
    * day when not today — or null when none is. */
   function recordingNote(p) {
     const at = p.recording_session_at;
