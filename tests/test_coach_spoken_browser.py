@@ -545,8 +545,10 @@ def test_with_the_voice_on_the_saving_and_pace_notes_are_said_by_it_alone(server
         assert not [s for s in _said(pg) if s.get("text") in (saving, too_few)]
 
 
+# the page's next connections refused (window.__refuse), as by a server that is gone, until the test lets them
 REFUSE = """() => { const W = window.WebSocket; window.__refuse = true;
-    window.WebSocket = class extends W { constructor(...a) { if (window.__refuse) throw new Error("refused"); super(...a); } }; }"""
+    window.WebSocket = class extends W {
+        constructor(...a) { if (window.__refuse) throw new Error("refused"); super(...a); } }; }"""
 
 
 @pytest.mark.parametrize("voice", [True, False])
