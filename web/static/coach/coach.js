@@ -240,10 +240,12 @@
     else if (!text && before) speakCue("Your session is saved now.");
   }
 
-  /** Whether the page's voice can speak now: on, and a gesture let it (app.speechUnlocked). Then a note it says
-   * (the saving problem, the pace note, the connection's) is not announced by its region too: heard once. */
+  /** Whether the page's voice can speak now: on, a gesture let it (app.speechUnlocked), and the browser has a
+   * voice (chromium with none installed says nothing, and tells nobody). Then a note it says (the saving problem,
+   * the pace note, the connection's) is not announced by its region too: heard once. */
   function voiceSpeaks() {
-    return Boolean(synth) && !app.muted && app.speechUnlocked;
+    const voices = synth && typeof synth.getVoices === "function" ? synth.getVoices() : null;
+    return Boolean(synth) && !app.muted && app.speechUnlocked && (voices === null || voices.length > 0);
   }
 
   /** ``node``, a note's live region (``role`` "alert" or "status"), ``live``: announced, or only shown (the voice
