@@ -232,10 +232,36 @@
     const before = app.saveProblem || "";
     app.saveProblem = text;
     const node = $("save-problem");
+    const voiced = Boolean(text) && !before && voiceSpeaks();   // the voice says a new problem, whole
+    if (text !== before) noteLive(node, "alert", !voiced);
     setText(node, text);
     node.hidden = !text;
-    if (text && !before) speakCue(text.split(/(?<=\.)\s/)[0]);
+    if (text && !before) speakCue(text, voiced ? () => noteUnsaid(node, "alert", text) : null);
     else if (!text && before) speakCue("Your session is saved now.");
+  }
+
+  /** Whether the page's voice can speak now: on, a gesture let it (app.speechUnlocked), and the browser has a
+   * voice (chromium with none installed says nothing, and tells nobody). Then a note it says (the saving problem,
+   * the pace note, the connection's) is not announced by its region too: heard once. */
+  function voiceSpeaks() {
+    const voices = synth && typeof synth.getVoices === "function" ? synth.getVoices() : null;
+    return Boolean(synth) && !app.muted && app.speechUnlocked && (voices === null || voices.length > 0);
+  }
+
+  /** ``node``, a note's live region (``role`` "alert" or "status"), ``live``: announced, or only shown (the voice
+   * says it whole). Not aria-hidden: a note lasts, and a screen reader's user can still read it on the page. */
+  function noteLive(node, role, live) {
+    if (live) { node.setAttribute("role", role); node.removeAttribute("aria-live"); }
+    else { node.removeAttribute("role"); node.setAttribute("aria-live", "off"); }
+  }
+
+  /** The voice did not say the note ``text`` after all (turned off while it waited, the browser's voice failing):
+   * still shown, it is announced by its region, live again and written again. */
+  function noteUnsaid(node, role, text) {
+    if (node.hidden || node.textContent !== text || node.getAttribute("aria-live") !== "off") return;
+    noteLive(node, role, true);
+    node.textContent = "";
+    setTimeout(() => { if (!node.textContent && !node.hidden) node.textContent = text; }, 100);
   }
 
   /** A video file damaged in its middle (romcam serve --source FILE): how many frames were skipped and what that
@@ -255,6 +281,9 @@
     const node = $("pace-problem");
     clearTimeout(app.paceClear);
     app.paceClear = null;
+    const say = kind === "too_few_frames" && !app.paceSaid;   // said once per page, the slow video never
+    const voiced = say && Boolean(text) && voiceSpeaks();
+    if ((text || now) && text !== node.textContent) noteLive(node, "status", !voiced);
     if (text || now) {
       setText(node, text);
       node.hidden = !text;
@@ -263,9 +292,9 @@
       // once it has kept up for PACE_CLEAR_MS (else a screen reader heard it come back over and over)
       app.paceClear = setTimeout(() => { setText(node, ""); node.hidden = true; app.paceClear = null; }, PACE_CLEAR_MS);
     }
-    if (kind === "too_few_frames" && !app.paceSaid) {
+    if (say) {
       app.paceSaid = true;
-      speakCue(text.split(/(?<=\.)\s/)[0]);
+      speakCue(text, voiced ? () => noteUnsaid(node, "status", text) : null);
     }
   }
 
@@ -1576,10 +1605,13 @@
     $("demo-banner").hidden = !demo;
   }
 
-  function setConn(ok, text) {
+  /** ``voiced``: the voice says it ("Connected to the coach again."), so #conn shows it without announcing it. */
+  function setConn(ok, text, voiced = false) {
     const node = $("conn");
+    const words = text || (ok ? "Connected" : "Reconnecting to the coach…");
+    if (node.textContent !== words) noteLive(node, "status", !voiced);   // a status poll's same words: as they are
     node.dataset.kind = ok ? "ok" : "bad";
-    setText(node, text || (ok ? "Connected" : "Reconnecting to the coach…"));
+    setText(node, words);
   }
 
   /** Today's plan, each item with its mode (passive: the page speaks to the caregiver). Once it is here —
@@ -1745,8 +1777,11 @@
     blankAngle();
     $("cue").textContent = "";   // the last cue ("stop: this is the PT's safe maximum") is not today's any more
     renderControls();
-    if (app.state !== "done") utter(lostText(forHelper()).split(":")[0] + ". " + (forHelper()
-      ? "Stop moving the limb." : "Stop and rest."), true);
+    if (app.state === "done") return;
+    // #conn said "Reconnecting to the coach…" as it closed; this is said by the voice, or else #announce
+    const words = lostText(forHelper());
+    if (voiceSpeaks()) utter(words, true, () => sayPolitely(words));
+    else sayPolitely(words);
   }
 
   function connectionBack() {
@@ -1754,7 +1789,10 @@
     if (!app.connLost) return;
     app.connLost = false;
     renderControls();
-    if (app.state !== "done") utter("Connected to the coach again.", false);
+    if (app.state === "done") return;
+    const words = "Connected to the coach again.";
+    // voice off: #conn's "Connected" says it; voice on, the voice (#conn's was not announced), or #announce
+    if (voiceSpeaks()) utter(words, false, () => sayPolitely(words));
   }
 
   function connect() {
@@ -1762,7 +1800,12 @@
     let ws;
     try { ws = new WebSocket(url); } catch (err) { setTimeout(connect, app.wsDelay); return; }
     app.ws = ws;
-    ws.addEventListener("open", () => { app.wsDelay = 1000; setConn(true); connectionBack(); refreshStatus(); });
+    ws.addEventListener("open", () => {
+      app.wsDelay = 1000;
+      setConn(true, null, app.connLost && app.state !== "done" && voiceSpeaks());   // connectionBack says it
+      connectionBack();
+      refreshStatus();
+    });
     ws.addEventListener("message", (e) => onMessage(e.data));
     ws.addEventListener("close", () => {
       setConn(false);
