@@ -454,7 +454,8 @@ def test_a_cue_the_voice_does_not_say_after_all_is_read_by_the_screen_reader(
         server: str, problems: list[str]) -> None:
     """With the voice on, a cue the voice says is hidden from a screen reader (#cue, aria-hidden), heard once. One
     still waiting for the voice when the voice is turned off, or one the browser's voice fails to say, would then
-    be heard by nobody: it is written again in #cue, for the screen reader."""
+    be heard by nobody: it is written again in #cue, for the screen reader. A browser with no voice installed says
+    nothing and no error: the cues and counts are the screen reader's from the start."""
     def cue() -> dict[str, Any]:
         return pg.evaluate("""() => { const span = document.querySelector('#cue > span');
             return {text: span.textContent, hidden: span.getAttribute('aria-hidden') === 'true'}; }""")
@@ -479,6 +480,15 @@ def test_a_cue_the_voice_does_not_say_after_all_is_read_by_the_screen_reader(
         pg.wait_for_function("""() => document.querySelector('#cue').textContent === 'Hold'
                                       && document.querySelector('#cue > span:not([aria-hidden])')""", timeout=6_000)
         assert cue() == {"text": "Hold", "hidden": False}
+        # a browser with no voice installed (headless chromium): it says nothing and reports no error, so the
+        # screen reader reads each cue at once, and each count (#announce)
+        pg.evaluate("() => { window.speechSynthesis.speak = () => {}; window.speechSynthesis.getVoices = () => []; }")
+        coach.send(pg, _frame(cue="a little higher", cue_id=4, t=12.0))
+        pg.wait_for_function("() => document.querySelector('#cue').textContent === 'A little higher'")
+        assert cue() == {"text": "A little higher", "hidden": False}
+        coach.send(pg, _frame(cue="a little higher", cue_id=4, t=12.5, rep=1))
+        pg.wait_for_function("() => /Rep 1 of 10/.test(document.getElementById('announce').textContent)",
+                             timeout=3_000)
 
 
 def test_the_camera_checks_label_speaks_to_the_caregiver_before_the_plan_arrives(

@@ -345,13 +345,13 @@
    * (after Start, or hands-free before it, as renderCue does). Then #cue hides a cue's words from a screen
    * reader, which would say them too, over the voice: heard once. */
   function cueVoiced() {
-    return Boolean(synth) && !app.muted && app.speechUnlocked && (app.started || app.autoStart);
+    return voiceSpeaks() && (app.started || app.autoStart);
   }
 
   /** Whether a rep's count is said aloud: the voice on and able to speak (after Start and a gesture). Then
    * #announce leaves the count out, so a screen reader with the voice on does not hear it twice. */
   function countSpoken() {
-    return Boolean(synth) && app.started && !app.muted && app.speechUnlocked;
+    return voiceSpeaks() && app.started;
   }
 
   /** Say a completed rep's count ("3 of 10."), for a patient too far from the screen to read it. Only the
