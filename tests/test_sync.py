@@ -352,6 +352,23 @@ def test_sessions_recorded_under_a_token_the_clinic_never_answered_never_reach_a
         clinic.close()
 
 
+def _ada_pulled_then_relinked_to_bob(clinic: ClinicSite, laptop: Laptop, demo_clip: Path,
+                                     config: dict[str, str]) -> uuid.UUID:
+    """The laptop pulls Ada's plan; both stop; Bob is made at the clinic, and the laptop is linked again with his
+    token by `romcam link` while the clinic is out of reach, to coach live on ``demo_clip`` at its next start.
+    Bob's patient id."""
+    clinic.start()
+    laptop.start()
+    wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+    laptop.stop()
+    clinic.stop()
+    bob_id, bobs_token = _second_patient(clinic)
+    romcam("link", "--upload-to", clinic.url, "--no-check", stdin=bobs_token + "\n", env=config)
+    laptop.args = ["--db", laptop.db_url, "--source", str(demo_clip)]  # the link file romcam link wrote
+    laptop.live = True
+    return bob_id
+
+
 def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answers_the_new_token(
         tmp_path: Path, postgres_server, demo_clip: Path) -> None:  # noqa: F811
     """Ada's laptop (her plan pulled: the knee and the shoulder the demo clip moves) is linked again with Bob's
@@ -375,19 +392,11 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
     config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     laptop = Laptop(tmp_path, clinic, extra_env=config)
     try:
-        clinic.start()
-        laptop.start()
-        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
-        laptop.stop()
-        clinic.stop()
-        bob_id, bobs_token = _second_patient(clinic)
+        bob_id = _ada_pulled_then_relinked_to_bob(clinic, laptop, demo_clip, config)
         with clinic.store.session() as db:
             bobs_knee = service.create_prescription(db, service.get_patient(db, bob_id),
                                                     KNEE | {"target_min": 70, "target_max": 100}).id
             db.commit()
-        romcam("link", "--upload-to", clinic.url, "--no-check", stdin=bobs_token + "\n", env=config)
-        laptop.args = ["--db", laptop.db_url, "--source", str(demo_clip)]  # the link file romcam link wrote
-        laptop.live = True
         laptop.start()
 
         code, plan = http("GET", laptop.url + "/live/plan")
@@ -445,15 +454,7 @@ def test_a_live_session_recorded_before_the_clinic_answers_a_relink_reaches_the_
     config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     laptop = Laptop(tmp_path, clinic, extra_env=config)
     try:
-        clinic.start()
-        laptop.start()
-        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
-        laptop.stop()
-        clinic.stop()
-        bob_id, bobs_token = _second_patient(clinic)
-        romcam("link", "--upload-to", clinic.url, "--no-check", stdin=bobs_token + "\n", env=config)
-        laptop.args = ["--db", laptop.db_url, "--source", str(demo_clip)]  # the link file romcam link wrote
-        laptop.live = True
+        bob_id = _ada_pulled_then_relinked_to_bob(clinic, laptop, demo_clip, config)
         laptop.start()
         assert laptop.status()["confirmed"] is False
         code, live = http("GET", laptop.url + "/live/status")
