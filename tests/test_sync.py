@@ -352,6 +352,18 @@ def test_sessions_recorded_under_a_token_the_clinic_never_answered_never_reach_a
         clinic.close()
 
 
+def _clinic_with_adas_shoulder(tmp_path: Path, postgres_server) -> tuple[ClinicSite, uuid.UUID]:  # noqa: F811
+    """A clinic on PostgreSQL whose patient Ada has, beside her knee, the shoulder abduction the demo clip moves:
+    the clinic and that prescription's id."""
+    shoulder = KNEE | {"exercise": "shoulder_abduction", "side": "left", "posture": "standing", "target_min": 90,
+                       "target_max": 130, "safe_max": 160, "hold_s": 0}
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    with clinic.store.session() as db:
+        adas_shoulder = service.create_prescription(db, service.get_patient(db, clinic.patient_id), shoulder).id
+        db.commit()
+    return clinic, adas_shoulder
+
+
 def _ada_pulled_then_relinked_to_bob(clinic: ClinicSite, laptop: Laptop, demo_clip: Path,
                                      config: dict[str, str]) -> uuid.UUID:
     """The laptop pulls Ada's plan; both stop; Bob is made at the clinic, and the laptop is linked again with his
@@ -383,12 +395,7 @@ def test_a_relinked_laptop_coaches_and_files_under_no_plan_until_the_clinic_answ
     from romcam.store.models import ExerciseSet
     from romcam.store.models import Session as SessionRow
 
-    shoulder = KNEE | {"exercise": "shoulder_abduction", "side": "left", "posture": "standing", "target_min": 90,
-                       "target_max": 130, "safe_max": 160, "hold_s": 0}
-    clinic = ClinicSite(tmp_path, postgres_server.new_database())
-    with clinic.store.session() as db:
-        adas_shoulder = service.create_prescription(db, service.get_patient(db, clinic.patient_id), shoulder).id
-        db.commit()
+    clinic, adas_shoulder = _clinic_with_adas_shoulder(tmp_path, postgres_server)
     config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     laptop = Laptop(tmp_path, clinic, extra_env=config)
     try:
@@ -444,12 +451,7 @@ def test_a_live_session_recorded_before_the_clinic_answers_a_relink_reaches_the_
     from romcam.store.models import ExerciseSet, Rep
     from romcam.store.models import Session as SessionRow
 
-    shoulder = KNEE | {"exercise": "shoulder_abduction", "side": "left", "posture": "standing", "target_min": 90,
-                       "target_max": 130, "safe_max": 160, "hold_s": 0}
-    clinic = ClinicSite(tmp_path, postgres_server.new_database())
-    with clinic.store.session() as db:
-        adas_shoulder = service.create_prescription(db, service.get_patient(db, clinic.patient_id), shoulder).id
-        db.commit()
+    clinic, adas_shoulder = _clinic_with_adas_shoulder(tmp_path, postgres_server)
     adas = {str(clinic.rx_id), str(adas_shoulder)}
     config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     laptop = Laptop(tmp_path, clinic, extra_env=config)
