@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import http.client
 import json
 import os
 import signal
@@ -101,7 +102,9 @@ def require_browser() -> None:
 
 def wait_until_up(url: str, proc: subprocess.Popen | None = None, log: Path | None = None,
                   timeout: float = 60.0) -> None:
-    """Poll ``url`` until it answers; fail with the server's log if it exits or never answers."""
+    """Poll ``url`` until it answers; fail with the server's log if it exits or never answers. Before the server
+    listens, a connection to a local port in the ephemeral range can connect to itself and read back its own
+    request (http.client's BadStatusLine): that is "not up yet" too."""
     deadline = time.monotonic() + timeout
     while True:
         if proc is not None and proc.poll() is not None:
@@ -109,7 +112,7 @@ def wait_until_up(url: str, proc: subprocess.Popen | None = None, log: Path | No
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{url} did not answer within {timeout:.0f} s:\n{_tail(log)}") from None
             time.sleep(0.2)
