@@ -965,6 +965,28 @@ def test_the_coach_follows_the_stored_plan_only_for_the_token_the_clinic_answere
     assert [i.prescription_id for i in todays_plan(store)] == [str(rx)]  # not linked: the stored plan
 
 
+def test_a_relinked_coach_does_not_say_the_patient_linked_befores_pause(store: Store) -> None:
+    """Ada's plan was paused at the clinic; the laptop is re-linked with Bob's token, which the clinic has not
+    answered yet: the coaching page says nothing of Ada's pause (it is not Bob's), as it follows none of her plan;
+    under Ada's token, or not linked, it says the plan is paused."""
+    from romcam.live.plan import plan_paused
+
+    me = store.local_patient_id
+    ada = LinkConfig("https://clinic.example", "romcam_dt_" + "a" * 30)
+    bob = LinkConfig("https://clinic.example", "romcam_dt_" + "b" * 30)
+    device = _device(uuid.uuid4()) | {"plan_paused": True, "pauses": [{"paused_at": "2026-03-03T10:00:00+00:00",
+                                                                       "resumed_at": None}]}
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=device, now=T0, link_fp=ada.fingerprint)
+    day = datetime(2026, 3, 3, 10, tzinfo=UTC).astimezone()
+    said = (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): "
+            "nothing is asked of you until they resume it. You can still do a session if you want; it is saved as "
+            "usual.")
+    assert plan_paused(store, ada) == said
+    assert plan_paused(store) == said
+    assert plan_paused(store, bob) is None
+
+
 def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Store) -> None:
     """While the plan is withheld, the words follow the clinic's last answer to the new token: refused (sessions
     kept, ask the therapist for a new key, `romcam link`), out of reach (romcam keeps trying), or none yet. The

@@ -69,6 +69,10 @@ def update_patient(body: PatientUpdate, scope: PatientDep, coach: CoachDep, conn
         # a linked laptop's pause is the clinic's, as its plan is (docs/sync.md): as the prescription routes say
         raise ConflictError(f"this plan is managed by your PT at {sync.link.clinic}: ask them to pause or resume it")
     service.update_patient(scope.db, scope.patient, **changes)
+    live = getattr(conn.app.state, "live", None)
+    worker = getattr(live, "worker", None)
+    if "plan_paused" in changes and worker is not None and scope.patient.is_local:
+        worker.pause_changed()  # after the commit: the coaching page says it is paused, or no longer
     return service.patient_public(scope.db, scope.patient, coach=coach)
 
 
