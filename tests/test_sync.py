@@ -496,3 +496,84 @@ def test_a_live_session_recorded_before_the_clinic_answers_a_relink_reaches_the_
     finally:
         laptop.close()
         clinic.close()
+
+
+def _pauses(store, patient_id: uuid.UUID) -> list[tuple[datetime, datetime | None]]:  # type: ignore[no-untyped-def]
+    """The patient's pauses of the plan in ``store`` (the clinic's or the laptop's), oldest first."""
+    from romcam.store.models import PlanPause
+
+    query = select(PlanPause).where(PlanPause.patient_id == patient_id).order_by(PlanPause.paused_at)
+    with store.session() as db:
+        return [(p.paused_at, p.resumed_at) for p in db.scalars(query)]
+
+
+def test_the_pts_pause_at_the_clinic_reaches_the_laptop_its_calendar_and_its_coaching_page(
+        sites, demo_clip: Path) -> None:
+    """The PT paused Ada's plan at the clinic (a hospital stay: paused, resumed, paused again). Her laptop pulls the
+    pause with the plan: its patient is paused with the clinic's own pause times, its calendar marks those days
+    paused, its coaching page says the plan is paused (the coach still runs), and a local pause or resume is
+    refused while linked (409, as the prescription routes) — other fields still change. The PT resumes the plan at
+    the clinic: the laptop's record and its running coaching page follow without a restart."""
+    from datetime import timedelta
+
+    from romcam.store.models import Prescription, PrescriptionVersion
+
+    clinic, laptop = sites
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with clinic.store.session() as db:  # the plan began 20 days ago
+        db.get(Prescription, clinic.rx_id).created_at = midnight - timedelta(days=20)
+        db.get(PrescriptionVersion, (clinic.rx_id, 1)).created_at = midnight - timedelta(days=20)
+        db.commit()
+        ada = service.get_patient(db, clinic.patient_id)
+        for paused, back in ((True, 10), (False, 6), (True, 3)):  # at 01:00 UTC those days
+            service.update_patient(db, ada, plan_paused=paused, now=midnight - timedelta(days=back, hours=-1))
+    at_clinic = _pauses(clinic.store, clinic.patient_id)
+    assert len(at_clinic) == 2 and at_clinic[1][1] is None
+    laptop.args = [*laptop.args, "--source", str(demo_clip)]
+    laptop.live = True
+    clinic.start()
+    laptop.start()  # the pull at start comes before the coach reads its plan
+    wait_for("the plan pulled", lambda: laptop.status()["plan_pulled_at"], timeout=30)
+
+    me = laptop.local_patient().id
+    assert laptop.local_patient().plan_paused is True
+    assert _pauses(laptop.store, me) == at_clinic
+    code, patient = http("GET", f"{laptop.url}/api/patients/{me}")
+    assert code == 200 and patient["plan_paused"] is True
+    code, cal = http("GET", f"{laptop.url}/api/patients/{me}/adherence?days=14&tz=UTC")
+    assert code == 200 and cal["plan_paused"] is True, cal
+    assert [(datetime.fromisoformat(p["paused_at"]), p["resumed_at"] and datetime.fromisoformat(p["resumed_at"]))
+            for p in cal["pauses"]] == at_clinic
+    paused = {d["date"]: d["paused"] for d in cal["days"]}
+    for back, expected in ((10, True), (9, True), (7, True), (6, False), (5, False), (4, False), (3, True), (1, True)):
+        day = (midnight - timedelta(days=back)).date().isoformat()
+        assert paused[day] is expected, (day, cal["days"])
+
+    day = at_clinic[1][0].astimezone()
+    code, live_status = http("GET", laptop.url + "/live/status")
+    assert code == 200 and live_status["plan_paused"] == (
+        f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): nothing "
+        "is asked of you until they resume it. You can still do a session if you want; it is saved as usual.")
+    assert [p["prescription_id"] for p in live_status["plan"]] == [str(clinic.rx_id)]  # the plan is still shown
+
+    # while linked, the pause is the clinic's: refused here, as the prescriptions are; other fields still change
+    code, body = http("PATCH", f"{laptop.url}/api/patients/{me}", {"plan_paused": False})
+    assert code == 409 and body["detail"] == (f"this plan is managed by your PT at 127.0.0.1:{clinic.port}: ask them "
+                                              "to pause or resume it"), body
+    assert laptop.local_patient().plan_paused is True and _pauses(laptop.store, me) == at_clinic
+    code, body = http("PATCH", f"{laptop.url}/api/patients/{me}", {"notes": "left knee sore"})
+    assert code == 200 and body["notes"] == "left knee sore" and body["plan_paused"] is True, body
+
+    # the PT resumes the plan at the clinic: the laptop and its running coach follow at the next pull
+    with clinic.store.session() as db:
+        service.update_patient(db, service.get_patient(db, clinic.patient_id), plan_paused=False)
+    at_clinic = _pauses(clinic.store, clinic.patient_id)
+    assert at_clinic[1][1] is not None
+    wait_for("the resume on the coaching page", lambda: http("GET", laptop.url + "/live/status")[1]["plan_paused"]
+             is None, timeout=60)
+    assert laptop.local_patient().plan_paused is False
+    assert _pauses(laptop.store, me) == at_clinic
+    code, cal = http("GET", f"{laptop.url}/api/patients/{me}/adherence?days=14&tz=UTC")
+    assert code == 200 and cal["plan_paused"] is False
+    assert datetime.fromisoformat(cal["pauses"][-1]["resumed_at"]) == at_clinic[1][1]

@@ -122,6 +122,51 @@ def test_a_prescription_the_clinic_puts_back_in_the_plan_counts_from_then(store:
         assert plan_started_at(db, service.get_patient(db, me)) == T0 + timedelta(days=25)
 
 
+def test_the_clinics_pause_replaces_the_laptops_and_an_older_clinic_leaves_it_alone(store: Store) -> None:
+    """A laptop paused on its own dashboard before it was linked: an older clinic's answer (no ``plan_paused``, no
+    ``pauses``) leaves that as it is; a clinic that sends them makes the laptop's pause state its own, in the pull's
+    transaction — paused with the clinic's times, then resumed; pauses it cannot read leave the laptop's whole."""
+    from romcam.store.models import PlanPause
+    from romcam.store.trends import adherence
+
+    def pauses(db) -> list[tuple[datetime, datetime | None]]:  # type: ignore[no-untyped-def]
+        return [(p.paused_at, p.resumed_at) for p in db.scalars(select(PlanPause).order_by(PlanPause.paused_at))]
+
+    me = store.local_patient_id
+    rx = uuid.uuid4()
+    with store.session() as db:
+        service.update_patient(db, service.get_patient(db, me), plan_paused=True, now=T0 - timedelta(days=2))
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=_device(rx), now=T0)  # an older clinic
+        assert service.get_patient(db, me).plan_paused is True
+        assert pauses(db) == [(T0 - timedelta(days=2), None)]
+
+        clinics = [(T0 + timedelta(days=1, hours=1), T0 + timedelta(days=4, hours=1)), (T0 + timedelta(days=6), None)]
+        device = _device(rx) | {"plan_paused": True, "pauses": [
+            {"paused_at": a.isoformat(), "resumed_at": b and b.isoformat()} for a, b in clinics]}
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0 + timedelta(days=7))
+    with store.session() as db:  # committed with the plan
+        assert service.get_patient(db, me).plan_paused is True
+        assert pauses(db) == clinics
+        cal = adherence(db, service.get_patient(db, me), days=8, now=T0 + timedelta(days=7, hours=12), zone=UTC)
+        # 20 Nov (the plan's first day) to 27 Nov: paused from 10:00 on the 21st to 10:00 on the 24th, from 09:00
+        # on the 26th on
+        assert [(d["date"].day, d["paused"]) for d in cal["days"]] == [
+            (20, False), (21, True), (22, True), (23, True), (24, False), (25, False), (26, True), (27, True)]
+
+        bad = _device(rx) | {"plan_paused": False, "pauses": [{"paused_at": "2026-11-21T09:00:00"}]}  # no offset
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=bad, now=T0 + timedelta(days=8))
+        assert service.get_patient(db, me).plan_paused is True
+        assert pauses(db) == clinics
+
+        resumed = [clinics[0], (clinics[1][0], T0 + timedelta(days=9))]
+        device = _device(rx) | {"plan_paused": False, "pauses": [
+            {"paused_at": a.isoformat(), "resumed_at": b.isoformat()} for a, b in resumed]}
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0 + timedelta(days=9))
+    with store.session() as db:
+        assert service.get_patient(db, me).plan_paused is False
+        assert pauses(db) == resumed
+
+
 def test_the_document_is_readdressed_to_the_clinic(store: Store) -> None:
     me = store.local_patient_id
     with store.session() as db:
@@ -918,6 +963,28 @@ def test_the_coach_follows_the_stored_plan_only_for_the_token_the_clinic_answere
         "reached; the therapist's plan shows here once the clinic answers.")
     assert [i.prescription_id for i in todays_plan(store, link=ada)] == [str(rx)]  # back to Ada's token
     assert [i.prescription_id for i in todays_plan(store)] == [str(rx)]  # not linked: the stored plan
+
+
+def test_a_relinked_coach_does_not_say_the_patient_linked_befores_pause(store: Store) -> None:
+    """Ada's plan was paused at the clinic; the laptop is re-linked with Bob's token, which the clinic has not
+    answered yet: the coaching page says nothing of Ada's pause (it is not Bob's), as it follows none of her plan;
+    under Ada's token, or not linked, it says the plan is paused."""
+    from romcam.live.plan import plan_paused
+
+    me = store.local_patient_id
+    ada = LinkConfig("https://clinic.example", "romcam_dt_" + "a" * 30)
+    bob = LinkConfig("https://clinic.example", "romcam_dt_" + "b" * 30)
+    device = _device(uuid.uuid4()) | {"plan_paused": True, "pauses": [{"paused_at": "2026-03-03T10:00:00+00:00",
+                                                                       "resumed_at": None}]}
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=device, now=T0, link_fp=ada.fingerprint)
+    day = datetime(2026, 3, 3, 10, tzinfo=UTC).astimezone()
+    said = (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): "
+            "nothing is asked of you until they resume it. You can still do a session if you want; it is saved as "
+            "usual.")
+    assert plan_paused(store, ada) == said
+    assert plan_paused(store) == said
+    assert plan_paused(store, bob) is None
 
 
 def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Store) -> None:

@@ -190,7 +190,8 @@ class CaptureWorker:
     def __init__(self, options: LiveOptions, plan: list[PlanItem], *, recorder: Recorder | None,
                  publish: Publish | None = None, estimator_factory: Callable[[], Any] | None = None,
                  subject: str = "auto", plan_source: Callable[[], list[PlanItem]] | None = None,
-                 plan_waiting: Callable[[], str | None] | None = None) -> None:
+                 plan_waiting: Callable[[], str | None] | None = None,
+                 plan_paused: Callable[[], str | None] | None = None) -> None:
         self.options = options
         self.subject_selector = parse_selector(subject)  # how each set picks the patient (docs/live.md)
         self.subject: SubjectTracker | None = None
@@ -201,6 +202,10 @@ class CaptureWorker:
         # with the plan (at the start and in follow_plan); shown on the page (status "plan_waiting")
         self._plan_waiting = plan_waiting
         self.plan_waiting: str | None = plan_waiting() if plan_waiting is not None else None
+        # the PT paused the plan (a hospital stay): what the page says about it (status "plan_paused"), read at the
+        # start, with each plan change and when a pause or resume reaches this laptop (pause_changed); None: not paused
+        self._plan_paused = plan_paused
+        self.plan_paused: str | None = plan_paused() if plan_paused is not None else None
         self._plan_lock = threading.Lock()  # one plan read-and-take at a time (the router and the sync worker)
         self._estimator: Any = None
         self._plan_seq = 0  # plans taken since the start
@@ -261,7 +266,9 @@ class CaptureWorker:
         with self._plan_lock:
             plan = self._plan_source()
             waiting = self._plan_waiting() if self._plan_waiting is not None else None
+            paused = self._plan_paused() if self._plan_paused is not None else None
             with self._lock:
+                self.plan_paused = paused
                 arrived = self.plan_waiting is not None and waiting is None  # the clinic answered a re-link
                 self.plan_waiting = waiting
                 if not plan and not self.coach.started:  # no prescription left: measure only, as at a start
@@ -279,6 +286,20 @@ class CaptureWorker:
                 status = self.status()
         self.publish(status_event(status))
         return True
+
+    def pause_changed(self) -> None:
+        """The PT paused or resumed the plan (the local patient route after its commit, the sync worker after a pull
+        that brought the clinic's pause): the page says so, or stops saying it (status "plan_paused"). The coach is
+        not stopped: a paused plan asks for nothing, and a session can still be done."""
+        if self._plan_paused is None:
+            return
+        paused = self._plan_paused()
+        with self._lock:
+            if paused == self.plan_paused:
+                return
+            self.plan_paused = paused
+            status = self.status()
+        self.publish(status_event(status))
 
     def clinic_answer_changed(self) -> None:
         """The clinic refused a re-linked laptop's new device token, or could not be reached (the sync worker, after
@@ -368,7 +389,7 @@ class CaptureWorker:
                 "plan": [p.to_dict() for p in self.plan], "session_id": str(sid) if sid else None,
                 "plan_change": ({"id": note[0], "text": note[1], "next_session": self.coach.plan_note_next_session}
                                 if (note := self.coach.plan_note) is not None else None),
-                "plan_waiting": self.plan_waiting,
+                "plan_waiting": self.plan_waiting, "plan_paused": self.plan_paused,
                 "last_session_id": str(self.last_session_id) if self.last_session_id else None,
                 "started": self.coach.started, "auto_start": self.coach.auto_start,
                 "effective_fps": round(self.effective_fps(), 1),

@@ -2,10 +2,12 @@
 one exercise with no targets (``--exercise/--side``, or no prescription at all): measure only. A laptop
 re-linked to a device token the clinic has not answered yet follows no plan (the one stored is the last
 token's patient's, romcam.sync.plan.plan_withheld) and says why (:func:`plan_waiting`): the clinic has not answered
-yet, cannot be reached, or refused the new key."""
+yet, cannot be reached, or refused the new key. A plan the PT paused (a hospital stay; the clinic's pause, on a linked
+laptop) is still shown, with :func:`plan_paused`'s words above it: nothing is asked, a session can still be done."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..catalog import get_motion
@@ -62,6 +64,24 @@ def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | N
                 "reached; the therapist's plan shows here once the clinic answers.")
     return (f"This laptop was linked again, and {link.clinic} has not answered it yet, so {not_used} romcam measures "
             "and shows the range reached; the therapist's plan shows here once the clinic answers.")
+
+
+def paused_words(since: datetime) -> str:
+    """What the coaching page says while the plan is paused (``since``: when, shown as this computer's local date)."""
+    day = since.astimezone()
+    return (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): "
+            "nothing is asked of you until they resume it. You can still do a session if you want; it is saved as "
+            "usual.")
+
+
+def plan_paused(store: Store, link: LinkConfig | None = None) -> str | None:
+    """The coaching page's words for the local patient's paused plan (None: it is not paused, or ``link``'s token
+    waits for the clinic's first answer: the pause stored is the last token's patient's, as the plan is)."""
+    with store.session() as db:
+        if _withheld(db, link):
+            return None
+        since = service.open_pause_since(db, store.local_patient_id)
+    return None if since is None else paused_words(since)
 
 
 def plan_from_store(store: Store, link: LinkConfig | None = None) -> list[PlanItem]:

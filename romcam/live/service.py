@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..server.settings import Settings
 from ..store.db import Store
 from .capture import CaptureWorker, LiveOptions, Publish
-from .plan import plan_from_store, plan_waiting, todays_plan
+from .plan import plan_from_store, plan_paused, plan_waiting, todays_plan
 from .recorder import Recorder
 
 if TYPE_CHECKING:
@@ -44,4 +44,4 @@ def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publi
     waiting = None if options.exercise or link is None else (
         lambda: plan_waiting(store, link, clinic_answer() if clinic_answer is not None else None))
     return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject,
-                         plan_source=plan_source, plan_waiting=waiting)
+                         plan_source=plan_source, plan_waiting=waiting, plan_paused=lambda: plan_paused(store, link))

@@ -15,7 +15,7 @@ from ..input_checks import CheckedInput, Uuid
 from ..store import accounts, audit, service
 from ..store.accounts import Role
 from .deps import AdminDep, DBDep, DeviceDep, StaffPatientDep, UserDep, get_settings, now, scoped_patient
-from .schemas import PrescriptionPublic
+from .schemas import PlanPauseOut, PrescriptionPublic
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -74,6 +74,11 @@ class DeviceOut(BaseModel):
     patient_id: uuid.UUID
     patient_name: str
     plan: list[PrescriptionPublic]
+    plan_paused: bool = Field(description="the PT paused the patient's plan (a hospital stay): it asks for no session "
+                              "until resumed")
+    pauses: list[PlanPauseOut] = Field(description="every time the plan was paused, oldest first (resumed_at null "
+                                       "while it lasts): a linked laptop keeps the same, for its calendar and "
+                                       "adherence")
 
 
 # --- users (admin) --------------------------------------------------------------------------------
@@ -152,4 +157,6 @@ def device(conn: HTTPConnection, db: DBDep, user: DeviceDep) -> dict:
     assert user.patient_id is not None
     patient = scoped_patient(conn, db, user, user.patient_id, "plan")
     plan = [service.prescription_public(rx, v) for rx, v in service.active_prescriptions(db, patient)]
-    return {"patient_id": patient.id, "patient_name": patient.name, "plan": plan}
+    pauses = [{"paused_at": p.paused_at, "resumed_at": p.resumed_at} for p in service.plan_pauses(db, patient.id)]
+    return {"patient_id": patient.id, "patient_name": patient.name, "plan": plan,
+            "plan_paused": bool(patient.plan_paused), "pauses": pauses}

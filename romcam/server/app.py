@@ -239,6 +239,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         sync.note_plan_in_use()
         if live_service.worker is not None:
             sync.on_plan_change = live_service.worker.follow_plan
+            sync.on_pause_change = live_service.worker.pause_changed
             sync.in_session = live_service.worker.in_session
             sync.on_clinic_answer = live_service.worker.clinic_answer_changed
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Response
 from starlette.requests import HTTPConnection
 
 from ..store import service, trends
-from ..store.errors import InvalidError
+from ..store.errors import ConflictError, InvalidError
 from .deps import CoachDep, DBDep, PatientDep, StaffDep, UserDep, clinician_exists, record_access, visible_patients
 from .schemas import PatientCreate, PatientPublic, PatientUpdate
 
@@ -58,12 +58,21 @@ def get_patient(scope: PatientDep, coach: CoachDep) -> dict:
     return service.patient_public(scope.db, scope.patient, coach=coach)
 
 
-@router.patch("/{patient_id}", response_model=PatientPublic)
-def update_patient(body: PatientUpdate, scope: PatientDep, coach: CoachDep) -> dict:
+@router.patch("/{patient_id}", response_model=PatientPublic,
+              responses={409: {"description": "plan_paused on a laptop linked to a clinic: the PT there pauses it"}})
+def update_patient(body: PatientUpdate, scope: PatientDep, coach: CoachDep, conn: HTTPConnection) -> dict:
     changes = body.model_dump(exclude_unset=True)
     if "clinician_id" in changes:
         _check_owner(scope.db, scope.user, changes["clinician_id"])
+    sync = getattr(conn.app.state, "sync", None)
+    if "plan_paused" in changes and sync is not None and scope.patient.is_local:
+        # a linked laptop's pause is the clinic's, as its plan is (docs/sync.md): as the prescription routes say
+        raise ConflictError(f"this plan is managed by your PT at {sync.link.clinic}: ask them to pause or resume it")
     service.update_patient(scope.db, scope.patient, **changes)
+    live = getattr(conn.app.state, "live", None)
+    worker = getattr(live, "worker", None)
+    if "plan_paused" in changes and worker is not None and scope.patient.is_local:
+        worker.pause_changed()  # after the commit: the coaching page says it is paused, or no longer
     return service.patient_public(scope.db, scope.patient, coach=coach)
 
 

@@ -89,6 +89,36 @@ def update_patient(db: DB, patient: Patient, *, now: datetime | None = None, **c
     return patient
 
 
+def plan_pauses(db: DB, patient_id: uuid.UUID) -> list[PlanPause]:
+    """The times the patient's plan was paused, oldest first (the open one, if any, last)."""
+    return list(db.scalars(select(PlanPause).where(PlanPause.patient_id == patient_id)
+                           .order_by(PlanPause.paused_at)))
+
+
+def open_pause_since(db: DB, patient_id: uuid.UUID) -> datetime | None:
+    """When the patient's plan was paused, while it is (None: it is not paused). A patient paused with no open pause
+    row (it cannot be made so, but a copy could hold one) is paused since its newest pause, or ``created_at``."""
+    patient = db.get(Patient, patient_id)
+    if patient is None or not patient.plan_paused:
+        return None
+    pauses = plan_pauses(db, patient_id)
+    open_ones = [p.paused_at for p in pauses if p.resumed_at is None]
+    since = open_ones[-1] if open_ones else pauses[-1].paused_at if pauses else patient.created_at
+    return since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+
+
+def replace_plan_pauses(db: DB, patient: Patient, *, paused: bool,
+                        pauses: list[tuple[datetime, datetime | None]]) -> None:
+    """Make the patient's pause state the one given (a linked laptop mirrors its clinic's: romcam.sync.plan): the
+    flag, and the pauses (paused_at, resumed_at or None) in place of the ones stored. Not committed: the caller's
+    transaction holds it with the rest (the plan pulled with it)."""
+    db.execute(delete(PlanPause).where(PlanPause.patient_id == patient.id))
+    for paused_at, resumed_at in pauses:
+        db.add(PlanPause(patient_id=patient.id, paused_at=paused_at, resumed_at=resumed_at))
+    patient.plan_paused = paused
+    db.flush()
+
+
 def delete_patient(db: DB, patient: Patient) -> None:
     """Remove the patient and every row of theirs in one transaction, through the schema's ON DELETE
     CASCADE: prescriptions and their versions, sessions, sets, reps, samples, check-ins, alerts (a

@@ -4,11 +4,14 @@ Each clinic prescription is kept locally under the clinic's own id and version (
 against it uploads with ids the clinic knows, and old sessions keep the targets they followed);
 local prescriptions the clinic's plan does not hold are deactivated. The live coach reads the local
 prescriptions as before; offline, the last pulled plan stays. Once linked the plan is read-only
-locally (the prescription routes answer 409).
+locally (the prescription routes answer 409). The clinic's pause of the plan (``plan_paused`` and its pauses) comes
+with it and replaces the laptop's own (:func:`mirror_pauses`), so the laptop's calendar and adherence leave the paused
+days out as the clinic's do; a local pause or resume is refused then too (``PATCH plan_paused``: 409).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -16,9 +19,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DB
 
-from ..store.models import LinkState, Prescription, PrescriptionVersion
-from ..store.service import PRESCRIPTION_FIELDS
+from ..store.models import LinkState, Patient, Prescription, PrescriptionVersion
+from ..store.service import PRESCRIPTION_FIELDS, replace_plan_pauses
 from .outbox import adopt_unsent, hold_unsent, release_held
+
+log = logging.getLogger(__name__)
 
 # how the clinic answered the last ``GET /api/device`` (SyncWorker.clinic_answer): it refused this laptop's device
 # token (401/403: mistyped, revoked), or it could not be reached (no answer, a timeout, a 5xx); None: it gave the
@@ -109,9 +114,37 @@ def apply_plan(db: DB, *, local_patient_id: uuid.UUID, clinic_url: str, device: 
         if str(rx.id) not in pulled:
             rx.active, rx.ended_at = False, now
     state.managed_rx = sorted(set(state.managed_rx or []) | set(pulled))
+    mirror_pauses(db, local_patient_id=local_patient_id, device=device)
     state.plan_pulled_at = now
     db.commit()
     return state
+
+
+def _when(value: Any) -> datetime:
+    at = datetime.fromisoformat(str(value))
+    if at.tzinfo is None:
+        raise ValueError(f"a pause time without a UTC offset: {value!r}")
+    return at
+
+
+def mirror_pauses(db: DB, *, local_patient_id: uuid.UUID, device: dict[str, Any]) -> bool:
+    """The clinic's pause of the plan (``GET /api/device``'s ``plan_paused`` and ``pauses``) made the local patient's,
+    in place of the laptop's own (not committed: :func:`apply_plan`'s transaction holds it). A clinic too old to send
+    them leaves the local state as it is (False); so does an answer whose pauses cannot be read (skipped whole, never
+    half-applied, and logged). True when they were mirrored."""
+    if "plan_paused" not in device or not isinstance(device.get("pauses"), list):
+        return False
+    try:
+        pauses = [(_when(p["paused_at"]), None if p.get("resumed_at") is None else _when(p["resumed_at"]))
+                  for p in device["pauses"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("sync: the clinic's pauses of the plan could not be read (%s): the laptop's are kept", exc)
+        return False
+    patient = db.get(Patient, local_patient_id)
+    if patient is None:
+        return False
+    replace_plan_pauses(db, patient, paused=bool(device["plan_paused"]), pauses=pauses)
+    return True
 
 
 def plan_withheld(db: DB, link_fp: str | None) -> bool:

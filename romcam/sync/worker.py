@@ -35,6 +35,7 @@ from typing import Any
 from ..store.db import Store
 from ..store.errors import ConflictError
 from ..store.models import LinkState, OutboxItem
+from ..store.service import open_pause_since
 from . import outbox
 from .client import ClinicClient, ClinicError
 from .config import LinkConfig, SyncSettings
@@ -175,6 +176,9 @@ class SyncWorker:
         self._plan_withheld = False  # the stored plan is another token's patient's (plan_withheld), at the last look
         # the running coach takes a plan a pull changed (CaptureWorker.follow_plan; set by create_app)
         self.on_plan_change: Callable[[], object] | None = None
+        # the running coach says the plan is paused, or no longer (CaptureWorker.pause_changed; set by create_app):
+        # told after a pull that paused or resumed it at the clinic
+        self.on_pause_change: Callable[[], object] | None = None
         # whether the live coach runs a session now: the plan is then pulled every session_plan_every_s (set by
         # create_app)
         self.in_session: Callable[[], bool] | None = None
@@ -270,8 +274,10 @@ class SyncWorker:
         self.clinic_answer = None
         now = _now()
         with self.store.session() as db:
+            paused_since = open_pause_since(db, self.store.local_patient_id)
             state = apply_plan(db, local_patient_id=self.store.local_patient_id, clinic_url=self.link.url,
                                device=device, now=now, link_fp=self.fp)
+            pause_changed = open_pause_since(db, self.store.local_patient_id) != paused_since
             changed = False
             if self.plan_in_use is not None:  # the running coach follows the plan: it is told of a change
                 signature = self._coached_signature(db)
@@ -291,6 +297,11 @@ class SyncWorker:
                 self.on_plan_change()
             except Exception:  # the coach's trouble must not stop the uploads; the log says what it was
                 log.exception("sync: the live coach could not take the new plan")
+        if pause_changed and self.on_pause_change is not None:
+            try:
+                self.on_pause_change()
+            except Exception:  # as above
+                log.exception("sync: the live coach could not say the plan was paused or resumed")
         return True
 
     def _answered(self, answer: ClinicAnswer | None) -> None:

@@ -1649,9 +1649,13 @@
     const index = app.status && Number.isInteger(app.status.plan_index) ? app.status.plan_index : 0;
     // a re-linked laptop the clinic has not answered yet follows no plan, and says why (docs/sync.md)
     const waiting = app.status && typeof app.status.plan_waiting === "string" ? app.status.plan_waiting : "";
-    const key = JSON.stringify([app.planKnown, app.plan, index, app.state === "done", waiting]);
+    // the PT paused the plan (a hospital stay): said above it; the coach still runs, a session is saved as usual
+    const paused = app.status && typeof app.status.plan_paused === "string" ? app.status.plan_paused : "";
+    const key = JSON.stringify([app.planKnown, app.plan, index, app.state === "done", waiting, paused]);
     if (key === planKey) return;
     planKey = key;
+    $("plan-paused").hidden = !paused;
+    $("plan-paused").textContent = paused;
     const list = $("plan-list");
     list.replaceChildren(...app.plan.map((p, i) => {
       const name = exerciseName(p.exercise, p.exercise_name);
@@ -1667,7 +1671,8 @@
     }));
     // no prescription behind any item (none yet, or --exercise): the one exercise measured is not the PT's plan
     const prescribed = app.plan.some((p) => p.prescription_id);
-    $("plan-title").textContent = app.plan.length && !prescribed ? "No plan from the therapist yet" : "Today's plan";
+    $("plan-title").textContent = paused ? "Your plan is paused"
+      : app.plan.length && !prescribed ? "No plan from the therapist yet" : "Today's plan";
     if (app.plan.length) {
       const helper = app.plan.every((p) => p.mode === "passive");
       $("plan-empty").hidden = prescribed;
