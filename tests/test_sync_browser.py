@@ -186,7 +186,10 @@ def test_sessions_recorded_under_a_mistyped_token_are_said_kept_and_not_sent(
         expect(note).to_contain_text("2 sessions were recorded while this laptop was linked with a key the clinic "
                                      "never answered (it could not be reached, or the key was mistyped).")
         expect(note).to_contain_text("They are kept on this laptop and not sent with this link")
-        expect(note).to_contain_text("link this laptop with that key again (`romcam link`)")
+        # the command is shown as code, not between backticks (a caregiver would type them)
+        expect(note).to_contain_text("link this laptop with that key again (romcam link).")
+        expect(note.locator("code")).to_have_text("romcam link")
+        assert "`" not in pg.locator("#link-panel").inner_text()
         pg.click("#link-consent")
         expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=30_000)
         expect(note).to_contain_text("2 sessions were recorded")  # said while they are kept, sharing or not
@@ -447,7 +450,10 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
                    "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this laptop "
                    "with `romcam link` (or ask whoever helps you with the computer) and start romcam again. Until "
                    "then romcam measures and shows the range reached.")
-        expect(note).to_have_text(refused, timeout=30_000)
+        expect(note).to_have_text(refused.replace("`", ""), timeout=30_000)  # the command shown as code
+        expect(note.locator("code")).to_have_text("romcam link")
+        assert "`" not in note.inner_text() and "`" not in pg.locator("#link-panel").inner_text()
+        expect(pg.locator("#link-error code")).to_have_text("romcam link")  # the link panel's reason says it too
         expect(note).not_to_contain_text("has not answered")
         expect(pg.locator("#plan-title")).to_have_text("No plan from the therapist yet")
         items = pg.locator("#plan-list li")

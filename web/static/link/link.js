@@ -1,6 +1,7 @@
 // The clinic link on the patient's page (docs/sync.md): the consent panel before the first upload,
 // then a status line (linked to X, N sessions waiting, last upload, last error) with "Stop sharing".
-// No inline script (the page's CSP): this file fills <section id="link-panel">, with textContent only.
+// No inline script (the page's CSP): this file fills <section id="link-panel">, with text nodes only (a `command`
+// in a message becomes a <code> element: web/static/shared/words.js).
 "use strict";
 
 (function () {
@@ -10,7 +11,7 @@
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
+    if (text !== undefined) window.romcamWords.fill(node, text);  // a `command` shown as <code>, not backticks
     return node;
   }
 
