@@ -363,6 +363,43 @@ def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path
         assert (laptop.status()["failing"], laptop.status()["failing_error"]) == (0, "")
 
 
+def test_a_clinic_out_of_reach_is_said_once_on_the_panel(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The clinic goes down while two sessions wait: the panel said "cannot reach …" and, apart, "2 sessions could
+    not be sent yet (the last try: cannot reach …)" — the same fact twice, the second read as a fault of the
+    sessions. It says once that the clinic cannot be reached now, that the sessions are kept on this laptop and
+    sent when it answers, and that romcam keeps trying, and when; once the clinic answers, they go and that goes."""
+    from playwright.sync_api import expect
+
+    with linked_coach(tmp_path, postgres_server, {"ROMCAM_SYNC_PLAN_EVERY_S": "3600"}) as site:
+        clinic, laptop = site.clinic, site.laptop
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        pg = site.open_page()
+        pg.click("#link-consent")
+        expect(pg.locator("#link-status")).to_contain_text("nothing to send yet")
+        clinic.stop()
+        laptop.record(2)
+        # the uploads were tried (not only the plan pull) and got no answer: both sessions' last try failed
+        status = wait_for("both tried", lambda: (s := laptop.status())["failing"] == 2 and s, timeout=30)
+        name = f"127.0.0.1:{clinic.port}"
+        said = (f"Cannot reach {name}: its server is not answering (it may be down or restarting). 2 sessions are "
+                "kept on this laptop and will be sent when it answers. romcam keeps trying: the next try is within a "
+                "minute.")
+        expect(pg.locator("#link-error")).to_have_text(said, timeout=20_000)
+        expect(pg.locator("#link-status")).to_contain_text("2 sessions waiting to be sent")
+        assert pg.locator("#link-failing").count() == 0
+        panel = pg.locator("#link-panel").inner_text()
+        assert "could not be sent" not in panel and panel.count("reach") == 1, panel
+        assert status["unreachable"] == f"cannot reach {name}: its server is not answering (it may be down or " \
+            "restarting)", status
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "sync_clinic_out_of_reach.png"))
+
+        clinic.start()
+        expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=30_000)
+        assert pg.locator("#link-error").count() == 0
+        assert laptop.status()["unreachable"] == ""
+
+
 def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path, postgres_server,  # noqa: F811
                                                                    demo_clip: Path) -> None:
     """Ada's plan (a knee exercise) was pulled; the laptop is linked with Bob's token while the clinic is out of

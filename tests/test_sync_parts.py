@@ -866,6 +866,7 @@ def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(stor
     status = worker.status()
     assert (status.last_error, status.waiting, status.failing) == ("", 1, 1), status
     assert status.failing_error == "cannot reach 127.0.0.1:9: it did not answer in time", status
+    assert status.unreachable == "", "the clinic took the ones behind it: it can be reached"
     later = record(5)
     worker._retry_at = 0.0
     tried.clear()
@@ -880,6 +881,7 @@ def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(stor
     # the two tried this round failed (the last one out of reach); the third was not tried: not said as failing
     status = worker.status()
     assert (status.failing, status.failing_error) == (2, "cannot reach 127.0.0.1:9: its server is not answering")
+    assert status.unreachable == "cannot reach 127.0.0.1:9: its server is not answering", "said once, as the clinic's"
 
 
 @pytest.mark.parametrize(("off_s", "size"), [(-29, "29 seconds behind"), (1, "1 second ahead of"),

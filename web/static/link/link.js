@@ -119,6 +119,29 @@
       + "laptop, and romcam keeps trying.");
   }
 
+  /** When romcam asks the clinic again (``next_try_in_s``: its backoff), in words: "within a minute", else the
+   * minute it is due by. */
+  function nextTry(s) {
+    const wait = s.next_try_in_s;
+    if (wait === null || wait === undefined || wait < 60) return "the next try is within a minute";
+    const at = new Date(Date.now() + wait * 1000);
+    if (at.getSeconds() || at.getMilliseconds()) at.setMinutes(at.getMinutes() + 1, 0, 0);  // due by that minute
+    return `the next try is by ${at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  }
+
+  /** The clinic out of reach (``unreachable``: why), said once: that it cannot be reached now, what waits on this
+   * laptop for it, and that romcam keeps trying and when — not also each waiting session as one that "could not be
+   * sent" (a session the clinic refused is still said apart: it answered). */
+  function unreachableNote(s) {
+    if (!s.unreachable) return null;
+    const n = s.waiting || 0;
+    const why = s.unreachable.charAt(0).toUpperCase() + s.unreachable.slice(1);
+    const kept = n ? ` ${n} session${n === 1 ? " is" : "s are"} kept on this laptop and will be sent when it answers.`
+      : " Nothing is lost: what you record is kept on this laptop and sent when it answers.";
+    return el("p", { id: "link-error", class: "link-error", role: "alert" },
+      `${why}.${kept} romcam keeps trying: ${nextTry(s)}.`);
+  }
+
   /** Where the uploads stand, in words that are true together: nothing is "all sent" before anything was
    * ("nothing to send yet" right after consent on a laptop with no session), and "last sent" names a time. */
   function uploads(s) {
@@ -136,8 +159,10 @@
     line.append("Sharing with ", el("strong", {}, s.clinic), ": ");
     line.append(uploads(s));
     const parts = [line];
-    if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
-    const failing = failingNote(s);
+    const unreachable = unreachableNote(s);
+    if (unreachable) parts.push(unreachable);  // said once: the failing note is that same fact
+    else if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
+    const failing = unreachable ? null : failingNote(s);
     if (failing) parts.push(failing);
     if (s.rejected) {  // said for as long as they are kept, not only until the next upload goes through
       parts.push(el("p", { id: "link-refused", class: "link-error" },
@@ -176,7 +201,7 @@
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
     const key = JSON.stringify([s.confirmed, s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
-                                s.unanswered, s.failing, s.failing_error, s.token_refused, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
+                                s.unanswered, s.failing, s.failing_error, s.unreachable, s.unreachable ? nextTry(s) : "", s.token_refused, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
     if ((s.confirmed === false || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.confirmed === false) unconfirmed(s);
