@@ -351,6 +351,12 @@ def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path
                                   "having trouble (HTTP 500)). It is kept on this laptop, and romcam keeps trying.",
                                   timeout=20_000)
         expect(pg.locator("#link-status")).to_contain_text("1 session waiting to be sent")
+        # a round with it alone: its failure is the link's error too ("… is having trouble (HTTP 500). Your sessions
+        # are kept …"), and the panel said it twice; the note says it once
+        wait_for("its failure the link's error", lambda: "(HTTP 500)" in laptop.status()["last_error"], timeout=30)
+        expect(pg.locator("#link-error")).to_have_count(0)
+        expect(note).to_be_visible()
+        assert pg.locator("#link-panel").inner_text().count("HTTP 500") == 1
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "sync_failing.png"))
 

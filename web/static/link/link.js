@@ -160,9 +160,11 @@
     line.append(uploads(s));
     const parts = [line];
     const unreachable = unreachableNote(s);
-    if (unreachable) parts.push(unreachable);  // said once: the failing note is that same fact
-    else if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
-    const failing = unreachable ? null : failingNote(s);
+    const failing = unreachable ? null : failingNote(s);  // said once: the clinic out of reach is that same fact
+    // the link's error is the failing session's own last try (a 500 on it alone, the others sent): the note says it
+    const same = failing && s.failing_error && (s.last_error || "").startsWith(s.failing_error);
+    if (unreachable) parts.push(unreachable);
+    else if (s.last_error && !same) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
     if (failing) parts.push(failing);
     if (s.rejected) {  // said for as long as they are kept, not only until the next upload goes through
       parts.push(el("p", { id: "link-refused", class: "link-error" },
