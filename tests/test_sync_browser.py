@@ -186,7 +186,10 @@ def test_sessions_recorded_under_a_mistyped_token_are_said_kept_and_not_sent(
         expect(note).to_contain_text("2 sessions were recorded while this laptop was linked with a key the clinic "
                                      "never answered (it could not be reached, or the key was mistyped).")
         expect(note).to_contain_text("They are kept on this laptop and not sent with this link")
-        expect(note).to_contain_text("link this laptop with that key again (`romcam link`)")
+        # the command is shown as code, not between backticks (a caregiver would type them)
+        expect(note).to_contain_text("link this laptop with that key again (romcam link).")
+        expect(note.locator("code")).to_have_text("romcam link")
+        assert "`" not in pg.locator("#link-panel").inner_text()
         pg.click("#link-consent")
         expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=30_000)
         expect(note).to_contain_text("2 sessions were recorded")  # said while they are kept, sharing or not
@@ -348,6 +351,12 @@ def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path
                                   "having trouble (HTTP 500)). It is kept on this laptop, and romcam keeps trying.",
                                   timeout=20_000)
         expect(pg.locator("#link-status")).to_contain_text("1 session waiting to be sent")
+        # a round with it alone: its failure is the link's error too ("… is having trouble (HTTP 500). Your sessions
+        # are kept …"), and the panel said it twice; the note says it once
+        wait_for("its failure the link's error", lambda: "(HTTP 500)" in laptop.status()["last_error"], timeout=30)
+        expect(pg.locator("#link-error")).to_have_count(0)
+        expect(note).to_be_visible()
+        assert pg.locator("#link-panel").inner_text().count("HTTP 500") == 1
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "sync_failing.png"))
 
@@ -358,6 +367,43 @@ def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path
         expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=20_000)
         assert pg.locator("#link-failing").count() == 0
         assert (laptop.status()["failing"], laptop.status()["failing_error"]) == (0, "")
+
+
+def test_a_clinic_out_of_reach_is_said_once_on_the_panel(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The clinic goes down while two sessions wait: the panel said "cannot reach …" and, apart, "2 sessions could
+    not be sent yet (the last try: cannot reach …)" — the same fact twice, the second read as a fault of the
+    sessions. It says once that the clinic cannot be reached now, that the sessions are kept on this laptop and
+    sent when it answers, and that romcam keeps trying, and when; once the clinic answers, they go and that goes."""
+    from playwright.sync_api import expect
+
+    with linked_coach(tmp_path, postgres_server, {"ROMCAM_SYNC_PLAN_EVERY_S": "3600"}) as site:
+        clinic, laptop = site.clinic, site.laptop
+        wait_for("Ada's plan pulled", lambda: laptop.status()["patient_name"] == "Ada Clinic")
+        pg = site.open_page()
+        pg.click("#link-consent")
+        expect(pg.locator("#link-status")).to_contain_text("nothing to send yet")
+        clinic.stop()
+        laptop.record(2)
+        # the uploads were tried (not only the plan pull) and got no answer: both sessions' last try failed
+        status = wait_for("both tried", lambda: (s := laptop.status())["failing"] == 2 and s, timeout=30)
+        name = f"127.0.0.1:{clinic.port}"
+        said = (f"Cannot reach {name}: its server is not answering (it may be down or restarting). 2 sessions are "
+                "kept on this laptop and will be sent when it answers. romcam keeps trying: the next try is within a "
+                "minute.")
+        expect(pg.locator("#link-error")).to_have_text(said, timeout=20_000)
+        expect(pg.locator("#link-status")).to_contain_text("2 sessions waiting to be sent")
+        assert pg.locator("#link-failing").count() == 0
+        panel = pg.locator("#link-panel").inner_text()
+        assert "could not be sent" not in panel and panel.count("reach") == 1, panel
+        assert status["unreachable"] == f"cannot reach {name}: its server is not answering (it may be down or " \
+            "restarting)", status
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "sync_clinic_out_of_reach.png"))
+
+        clinic.start()
+        expect(pg.locator("#link-status")).to_contain_text("everything sent", timeout=30_000)
+        assert pg.locator("#link-error").count() == 0
+        assert laptop.status()["unreachable"] == ""
 
 
 def test_a_relinked_laptops_coach_waits_for_the_new_patients_plan(tmp_path: Path, postgres_server,  # noqa: F811
@@ -447,7 +493,10 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
                    "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this laptop "
                    "with `romcam link` (or ask whoever helps you with the computer) and start romcam again. Until "
                    "then romcam measures and shows the range reached.")
-        expect(note).to_have_text(refused, timeout=30_000)
+        expect(note).to_have_text(refused.replace("`", ""), timeout=30_000)  # the command shown as code
+        expect(note.locator("code")).to_have_text("romcam link")
+        assert "`" not in note.inner_text() and "`" not in pg.locator("#link-panel").inner_text()
+        expect(pg.locator("#link-error code")).to_have_text("romcam link")  # the link panel's reason says it too
         expect(note).not_to_contain_text("has not answered")
         expect(pg.locator("#plan-title")).to_have_text("No plan from the therapist yet")
         items = pg.locator("#plan-list li")

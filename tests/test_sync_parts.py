@@ -301,6 +301,43 @@ def test_what_the_clinic_refused_is_offered_again_when_romcam_next_starts(store:
         assert outbox.offer_refused_again(db) == 0  # nothing else was refused
 
 
+def test_a_session_offered_again_is_not_called_failing_before_the_clinic_answers_it(store: Store) -> None:
+    """A session the clinic refused (422) is offered again when romcam starts — here with the clinic out of reach,
+    so it is not tried. It kept its refusal on its row, and the status counted it among the "failing" (the panel:
+    "1 session could not be sent yet (the last try: … refused it …)") until a retry answered, which never came
+    while the clinic was down. Until the clinic answers the new try it is only waiting; the status says the clinic
+    cannot be reached, in plain words."""
+    import time
+
+    from romcam.sync.config import SyncSettings
+    from romcam.sync.worker import SyncWorker
+
+    me = store.local_patient_id
+    spec = {"exercise": "knee_flexion", "side": "right", "mode": "active", "posture": "seated", "peak": 100.0}
+    link = LinkConfig("http://127.0.0.1:9", TOKEN)  # nothing listens there
+    with store.session() as db:
+        sid, _ = service.ingest_session(db, synthetic_session(me, T0, [spec]))
+        outbox.enqueue_pending(db, patient_id=me, orphans=frozenset(), now=T0, link_fp=link.fingerprint)
+        item = db.query(OutboxItem).filter_by(object_id=sid).one()
+        item.state, item.attempts, item.last_attempt_at = "rejected", 1, T0
+        item.last_error = "127.0.0.1:9 refused it (HTTP 422: reps.0.peak_seen: extra inputs are not permitted)"
+        db.commit()
+    worker = SyncWorker(store, link, SyncSettings(poll_s=0.05, timeout_s=1))
+    assert (worker.status().rejected, worker.status().failing) == (1, 0)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (worker.status().waiting == 1 and worker.status().unreachable):
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    status = worker.status()
+    assert (status.waiting, status.rejected, status.failing, status.failing_error) == (1, 0, 0, ""), status
+    assert status.unreachable == "cannot reach 127.0.0.1:9: its server is not answering (it may be down or restarting)"
+    with store.session() as db:
+        assert [i.object_id for i in outbox.due(db)] == [sid]
+
+
 def test_what_the_clinic_refused_is_offered_again_every_audit_interval_not_only_at_start(store: Store) -> None:
     """A session dated days ahead by a laptop clock set wrong is refused (a start in the future) until that
     day has come; romcam may run for weeks without a restart, so the refused are offered again every
@@ -911,6 +948,7 @@ def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(stor
     status = worker.status()
     assert (status.last_error, status.waiting, status.failing) == ("", 1, 1), status
     assert status.failing_error == "cannot reach 127.0.0.1:9: it did not answer in time", status
+    assert status.unreachable == "", "the clinic took the ones behind it: it can be reached"
     later = record(5)
     worker._retry_at = 0.0
     tried.clear()
@@ -925,6 +963,7 @@ def test_a_session_that_keeps_failing_does_not_hold_back_the_ones_behind_it(stor
     # the two tried this round failed (the last one out of reach); the third was not tried: not said as failing
     status = worker.status()
     assert (status.failing, status.failing_error) == (2, "cannot reach 127.0.0.1:9: its server is not answering")
+    assert status.unreachable == "cannot reach 127.0.0.1:9: its server is not answering", "said once, as the clinic's"
 
 
 @pytest.mark.parametrize(("off_s", "size"), [(-29, "29 seconds behind"), (1, "1 second ahead of"),

@@ -306,7 +306,9 @@ def offer_refused_again(db: DB) -> int:
     it starts: a clinic server updated since may take what an older one refused (a rep whose
     furthest point was not seen, for one), and one that still refuses just refuses again. The worker does
     it again every ``audit_every_s`` too: a session dated days ahead by a wrong clock is refused until
-    that day has come."""
-    n = db.execute(update(OutboxItem).where(OutboxItem.state == "rejected").values(state="pending")).rowcount
+    that day has come. Their refusal is cleared with it: until the clinic answers the new try, none of them is
+    "failing" (:func:`failing`), and the next refusal says why again."""
+    n = db.execute(update(OutboxItem).where(OutboxItem.state == "rejected")
+                   .values(state="pending", last_error="")).rowcount
     db.commit()
     return int(n or 0)

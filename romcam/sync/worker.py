@@ -102,6 +102,10 @@ class Status:
     unanswered: int  # recorded under a token the clinic never answered: sent under no other (docs/sync.md)
     failing: int  # waiting sessions whose last try failed without being refused (a 5xx, no answer in time)
     failing_error: str  # the reason of the latest such try, in plain words ("" when none)
+    # why the clinic cannot be reached now, in plain words ("" when it answered the last time it was asked, or was not
+    # asked yet): its plan pull got no answer (no answer at all, a timeout, a 5xx), or an upload round got none twice
+    # in a row, or no answer at all; the panel then says that once, not each waiting session as failing
+    unreachable: str
     last_upload_at: datetime | None
     last_error: str
     last_error_at: datetime | None
@@ -165,6 +169,7 @@ class SyncWorker:
         self._offer_at = 0.0  # time.monotonic() when what the clinic refused is next offered again
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
+        self.unreachable = ""  # Status.unreachable
         # how the clinic answered the last plan pull (None: it gave the plan, or was not asked yet): what a coach
         # page of a re-linked laptop says while it follows no plan (romcam.live.plan.plan_waiting)
         self.clinic_answer: ClinicAnswer | None = None
@@ -242,7 +247,7 @@ class SyncWorker:
                           consent_withdrawn_at=state.consent_withdrawn_at if off is not None else None,
                           recorded_while_off=off, waiting=n["pending"],
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], unanswered=unanswered,
-                          failing=failing, failing_error=_reason(why),
+                          failing=failing, failing_error=_reason(why), unreachable=self.unreachable,
                           last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
                           plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
@@ -268,9 +273,11 @@ class SyncWorker:
             self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             # after the error is written: a status read in between said the token was refused with no reason
             self.token_refused = exc.kind == "auth"
+            self.unreachable = _reason(exc.message) if exc.kind == "offline" else ""
             self._answered("refused" if exc.kind == "auth" else "unreachable" if exc.kind == "offline" else None)
             return False
         self.token_refused = False
+        self.unreachable = ""
         self.clinic_answer = None
         now = _now()
         with self.store.session() as db:
@@ -382,9 +389,14 @@ class SyncWorker:
                             row.state = "rejected"
                         db.commit()
                 if exc.kind == "rejected":
+                    self.unreachable = ""  # it answered
                     self._error(f"one session was refused and is kept on this laptop: {exc.message}")
                     continue
                 first, failed = not failed, True
+                # out of reach: no answer at all, or none twice in a row (one answer missing, a 5xx or a timeout, may
+                # be that one session's trouble: said apart as failing, while the others go); a refused key answered
+                self.unreachable = (_reason(exc.message) if exc.kind == "offline" and (not first or exc.status is None)
+                                    else "" if exc.kind == "auth" else self.unreachable)
                 if first:
                     self._fail(_plain_clinic(exc))
                 self.token_refused = exc.kind == "auth"  # after the error it comes with (see pull_plan)
@@ -417,6 +429,7 @@ class SyncWorker:
             if not failed:  # one that keeps failing still backs the link off, while the others go
                 self._failures = 0
             self.token_refused = False
+            self.unreachable = ""
             sent += 1
         return sent
 

@@ -1676,9 +1676,10 @@
     if (app.plan.length) {
       const helper = app.plan.every((p) => p.mode === "passive");
       $("plan-empty").hidden = prescribed;
-      $("plan-empty").textContent = prescribed ? "" : waiting || (`romcam measures this exercise and shows the range `
-        + `reached, with no target to reach. ${helper ? "The patient's" : "Your"} therapist sets the plan (exercises, `
-        + "targets, safe limits) on romcam's dashboard; it then shows here.");
+      // the server's words may name a `command` (romcam link): shown as <code>, without the backticks
+      window.romcamWords.fill($("plan-empty"), prescribed ? "" : waiting || (`romcam measures this exercise and shows `
+        + `the range reached, with no target to reach. ${helper ? "The patient's" : "Your"} therapist sets the plan `
+        + "(exercises, targets, safe limits) on romcam's dashboard; it then shows here."));
     }
     const current = app.plan[index];
     if (current) {

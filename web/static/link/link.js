@@ -1,6 +1,7 @@
 // The clinic link on the patient's page (docs/sync.md): the consent panel before the first upload,
 // then a status line (linked to X, N sessions waiting, last upload, last error) with "Stop sharing".
-// No inline script (the page's CSP): this file fills <section id="link-panel">, with textContent only.
+// No inline script (the page's CSP): this file fills <section id="link-panel">, with text nodes only (a `command`
+// in a message becomes a <code> element: web/static/shared/words.js).
 "use strict";
 
 (function () {
@@ -10,7 +11,7 @@
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
+    if (text !== undefined) window.romcamWords.fill(node, text);  // a `command` shown as <code>, not backticks
     return node;
   }
 
@@ -118,6 +119,29 @@
       + "laptop, and romcam keeps trying.");
   }
 
+  /** When romcam asks the clinic again (``next_try_in_s``: its backoff), in words: "within a minute", else the
+   * minute it is due by. */
+  function nextTry(s) {
+    const wait = s.next_try_in_s;
+    if (wait === null || wait === undefined || wait < 60) return "the next try is within a minute";
+    const at = new Date(Date.now() + wait * 1000);
+    if (at.getSeconds() || at.getMilliseconds()) at.setMinutes(at.getMinutes() + 1, 0, 0);  // due by that minute
+    return `the next try is by ${at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  }
+
+  /** The clinic out of reach (``unreachable``: why), said once: that it cannot be reached now, what waits on this
+   * laptop for it, and that romcam keeps trying and when — not also each waiting session as one that "could not be
+   * sent" (a session the clinic refused is still said apart: it answered). */
+  function unreachableNote(s) {
+    if (!s.unreachable) return null;
+    const n = s.waiting || 0;
+    const why = s.unreachable.charAt(0).toUpperCase() + s.unreachable.slice(1);
+    const kept = n ? ` ${n} session${n === 1 ? " is" : "s are"} kept on this laptop and will be sent when it answers.`
+      : " Nothing is lost: what you record is kept on this laptop and sent when it answers.";
+    return el("p", { id: "link-error", class: "link-error", role: "alert" },
+      `${why}.${kept} romcam keeps trying: ${nextTry(s)}.`);
+  }
+
   /** Where the uploads stand, in words that are true together: nothing is "all sent" before anything was
    * ("nothing to send yet" right after consent on a laptop with no session), and "last sent" names a time. */
   function uploads(s) {
@@ -135,8 +159,12 @@
     line.append("Sharing with ", el("strong", {}, s.clinic), ": ");
     line.append(uploads(s));
     const parts = [line];
-    if (s.last_error) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
-    const failing = failingNote(s);
+    const unreachable = unreachableNote(s);
+    const failing = unreachable ? null : failingNote(s);  // said once: the clinic out of reach is that same fact
+    // the link's error is the failing session's own last try (a 500 on it alone, the others sent): the note says it
+    const same = failing && s.failing_error && (s.last_error || "").startsWith(s.failing_error);
+    if (unreachable) parts.push(unreachable);
+    else if (s.last_error && !same) parts.push(el("p", { id: "link-error", class: "link-error", role: "alert" }, s.last_error));
     if (failing) parts.push(failing);
     if (s.rejected) {  // said for as long as they are kept, not only until the next upload goes through
       parts.push(el("p", { id: "link-refused", class: "link-error" },
@@ -175,7 +203,7 @@
     if (!s.linked) { panel.hidden = true; shown = ""; return; }
     panel.hidden = false;
     const key = JSON.stringify([s.confirmed, s.consent, panel.dataset.dismissed, s.clinic, s.waiting, s.sent > 0, s.rejected, s.held,
-                                s.unanswered, s.failing, s.failing_error, s.token_refused, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
+                                s.unanswered, s.failing, s.failing_error, s.unreachable, s.unreachable ? nextTry(s) : "", s.token_refused, s.last_upload_at, s.last_error, s.clock_off_s === null ? null : Math.round(s.clock_off_s / 60), s.plan_changed_at]);
     if ((s.confirmed === false || s.consent || panel.dataset.dismissed === "true") && key === shown && panel.dataset.view !== "consent") return;
     shown = key;
     if (s.confirmed === false) unconfirmed(s);
