@@ -167,6 +167,23 @@ def test_the_clinics_pause_replaces_the_laptops_and_an_older_clinic_leaves_it_al
         assert pauses(db) == resumed
 
 
+def test_a_pull_that_brings_the_same_pauses_rewrites_none(store: Store) -> None:
+    """The plan is pulled every few seconds during a session: the clinic's pauses, unchanged, stay the rows they
+    were (they were deleted and written again on every pull)."""
+    from romcam.store.models import PlanPause
+
+    me = store.local_patient_id
+    device = _device(uuid.uuid4()) | {"plan_paused": True, "pauses": [
+        {"paused_at": (T0 - timedelta(days=3)).isoformat(), "resumed_at": (T0 - timedelta(days=1)).isoformat()},
+        {"paused_at": T0.isoformat(), "resumed_at": None}]}
+    with store.session() as db:
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0)
+        first = [(p.id, p.paused_at, p.resumed_at) for p in service.plan_pauses(db, me)]
+        apply_plan(db, local_patient_id=me, clinic_url="https://c", device=device, now=T0 + timedelta(seconds=5))
+        assert [(p.id, p.paused_at, p.resumed_at) for p in service.plan_pauses(db, me)] == first
+        assert len(first) == 2 and db.query(PlanPause).count() == 2
+
+
 def test_the_document_is_readdressed_to_the_clinic(store: Store) -> None:
     me = store.local_patient_id
     with store.session() as db:

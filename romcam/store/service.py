@@ -111,11 +111,14 @@ def replace_plan_pauses(db: DB, patient: Patient, *, paused: bool,
                         pauses: list[tuple[datetime, datetime | None]]) -> None:
     """Make the patient's pause state the one given (a linked laptop mirrors its clinic's: romcam.sync.plan): the
     flag, and the pauses (paused_at, resumed_at or None) in place of the ones stored. Not committed: the caller's
-    transaction holds it with the rest (the plan pulled with it)."""
+    transaction holds it with the rest (the plan pulled with it). The same pauses as stored write nothing: the plan
+    is pulled every few seconds during a session."""
+    patient.plan_paused = paused
+    if [(p.paused_at, p.resumed_at) for p in plan_pauses(db, patient.id)] == pauses:
+        return
     db.execute(delete(PlanPause).where(PlanPause.patient_id == patient.id))
     for paused_at, resumed_at in pauses:
         db.add(PlanPause(patient_id=patient.id, paused_at=paused_at, resumed_at=resumed_at))
-    patient.plan_paused = paused
     db.flush()
 
 
