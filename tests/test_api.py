@@ -64,15 +64,19 @@ def test_patients_crud(api: TestClient) -> None:
     assert {p["name"] for p in api.get("/api/patients").json()} == {"Me", "Ada"}
 
 
+# an id no row has, fixed (not uuid4()): test ids must be the same in every pytest-xdist worker
+UNKNOWN = "7d3c1f0e-5b9a-4c2d-8e6f-0a1b2c3d4e5f"
+
+
 @pytest.mark.parametrize("method, path, body, status, loc", [
     ("post", "/api/patients", {"name": ""}, 422, ["body", "name"]),  # empty name
     ("post", "/api/patients", {"name": "x" * 201}, 422, ["body", "name"]),  # too long
     ("patch", "/api/patients/{pid}", {"plan_paused": "sometimes"}, 422, ["body", "plan_paused"]),
     ("get", "/api/patients/not-a-uuid", None, 422, ["path", "patient_id"]),
-    ("get", f"/api/patients/{uuid.uuid4()}", None, 404, None),  # unknown id
-    ("get", f"/api/sessions/{uuid.uuid4()}", None, 404, None),
-    ("put", f"/api/prescriptions/{uuid.uuid4()}", KNEE, 404, None),
-    ("post", f"/api/alerts/{uuid.uuid4()}/snooze", {"days": 3}, 404, None),
+    ("get", f"/api/patients/{UNKNOWN}", None, 404, None),  # unknown id
+    ("get", f"/api/sessions/{UNKNOWN}", None, 404, None),
+    ("put", f"/api/prescriptions/{UNKNOWN}", KNEE, 404, None),
+    ("post", f"/api/alerts/{UNKNOWN}/snooze", {"days": 3}, 404, None),
 ])  # fmt: skip
 def test_errors_name_the_field_or_say_not_found(api: TestClient, method, path, body, status, loc) -> None:
     pid = _patient(api)

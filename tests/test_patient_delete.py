@@ -152,6 +152,7 @@ def test_the_patient_at_this_laptop_cannot_be_deleted(api: TestClient, store: St
     assert api.get(f"/api/patients/{store.local_patient_id}").status_code == 200
 
 
-@pytest.mark.parametrize("bad", ["not-a-uuid", str(uuid.uuid4())])
+# a fixed unknown id (not uuid4()): test ids must be the same in every pytest-xdist worker
+@pytest.mark.parametrize("bad", ["not-a-uuid", "7d3c1f0e-5b9a-4c2d-8e6f-0a1b2c3d4e5f"])
 def test_deleting_an_unknown_patient_is_422_or_404(api: TestClient, bad: str) -> None:
     assert api.delete(f"/api/patients/{bad}").status_code == (422 if bad == "not-a-uuid" else 404)
