@@ -16,6 +16,7 @@ from helpers import offline_page, require_browser, serve_plan
 from sqlalchemy import select
 from sync_fixtures import http
 
+from romcam.live.plan import day_words
 from romcam.store.db import Store
 from romcam.store.models import PlanPause
 from tests.conftest import DEMO_SPEC
@@ -44,7 +45,8 @@ def test_a_paused_plan_is_said_on_the_coaching_page_which_still_coaches(demo_cli
                 since = db.scalar(select(PlanPause.paused_at).where(PlanPause.patient_id == me))
             assert since is not None and abs((datetime.now(UTC) - since).total_seconds()) < 120
             day = since.astimezone()
-            words = (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital "
+            said_day = day_words(day.date(), datetime.now(UTC).astimezone().date())
+            words = (f"Your therapist paused your exercise plan on {said_day} (for example for a hospital "
                      "stay): nothing is asked of you until they resume it. You can still do a session if you want; "
                      "it is saved as usual.")
             code, status = http("GET", server + "/live/status")
