@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers import offline_page, require_browser, serve_plan
+from helpers import RECORD_SPEECH, offline_page, require_browser, serve_plan
 from sqlalchemy import select
 from sync_fixtures import http
 
+from romcam.live.plan import day_words
 from romcam.store.db import Store
 from romcam.store.models import PlanPause
 from tests.conftest import DEMO_SPEC
@@ -44,7 +45,8 @@ def test_a_paused_plan_is_said_on_the_coaching_page_which_still_coaches(demo_cli
                 since = db.scalar(select(PlanPause.paused_at).where(PlanPause.patient_id == me))
             assert since is not None and abs((datetime.now(UTC) - since).total_seconds()) < 120
             day = since.astimezone()
-            words = (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital "
+            said_day = day_words(day.date(), datetime.now(UTC).astimezone().date())
+            words = (f"Your therapist paused your exercise plan on {said_day} (for example for a hospital "
                      "stay): nothing is asked of you until they resume it. You can still do a session if you want; "
                      "it is saved as usual.")
             code, status = http("GET", server + "/live/status")
@@ -68,5 +70,59 @@ def test_a_paused_plan_is_said_on_the_coaching_page_which_still_coaches(demo_cli
             assert pg.locator("#plan-title").inner_text() == "Today's plan"
             assert http("GET", server + "/live/status")[1]["plan_paused"] is None
             http("POST", server + "/live/stop")
+        store.close()
+    assert problems == []
+
+
+PAUSE_SAID = "Your therapist has paused your plan. You can still exercise if you want."
+RESUME_SAID = "Your therapist has resumed your plan."
+
+
+def test_the_voice_says_the_pause_once_and_the_resume(demo_clip: Path, tmp_path: Path, problems: list[str]) -> None:
+    """The page opened on a paused plan, voice on: the first gesture lets it speak, and it says the pause, short,
+    once — not again at each status poll; the PT resumes: it says so once; a new pause is said again."""
+    require_browser()
+    with serve_plan(tmp_path, demo_clip, [PLAN], "--loop") as server:
+        store = Store(f"sqlite:///{tmp_path / 'romcam.db'}")
+        me = store.local_patient_id
+        code, body = http("PATCH", f"{server}/api/patients/{me}", {"plan_paused": True})
+        assert code == 200 and body["plan_paused"] is True, body
+        with offline_page(server, problems, init_script=RECORD_SPEECH) as pg:
+            polls: list[str] = []
+            pg.on("response", lambda r: polls.append(r.url) if r.url.endswith("/live/status") else None)
+
+            def said(words: str) -> int:
+                return int(pg.evaluate("w => window.__spoken.filter(s => s === w).length", words))
+
+            def after_polls(n: int) -> None:
+                """Until the page has read ``n`` more status polls (every 3 s): each says the same state."""
+                until = len(polls) + n
+                for _ in range(600):  # the page's own polls, checked every 0.1 s for up to a minute
+                    if len(polls) >= until:
+                        return
+                    pg.wait_for_timeout(100)
+                raise AssertionError(f"the page did not poll /live/status {n} more times in a minute")
+
+            pg.goto(server + "/coach", wait_until="domcontentloaded")
+            pg.wait_for_selector("body[data-ready=true]")
+            pg.wait_for_function("() => !document.getElementById('plan-paused').hidden")
+            assert said(PAUSE_SAID) == 0  # no gesture yet: the browser lets no page speak
+            pg.keyboard.press("Shift")  # a gesture: the voice may speak from here
+            pg.wait_for_function("w => window.__spoken.includes(w)", arg=PAUSE_SAID, timeout=10_000)
+            after_polls(2)
+            assert said(PAUSE_SAID) == 1, pg.evaluate("window.__spoken")  # not again at each poll
+
+            code, body = http("PATCH", f"{server}/api/patients/{me}", {"plan_paused": False})
+            assert code == 200 and body["plan_paused"] is False, body
+            pg.wait_for_function("w => window.__spoken.includes(w)", arg=RESUME_SAID, timeout=10_000)
+            after_polls(2)
+            assert said(RESUME_SAID) == 1 and said(PAUSE_SAID) == 1, pg.evaluate("window.__spoken")
+
+            code, body = http("PATCH", f"{server}/api/patients/{me}", {"plan_paused": True})
+            assert code == 200 and body["plan_paused"] is True, body
+            pg.wait_for_function("w => window.__spoken.filter(s => s === w).length === 2", arg=PAUSE_SAID,
+                                 timeout=10_000)
+            after_polls(1)
+            assert said(PAUSE_SAID) == 2 and said(RESUME_SAID) == 1, pg.evaluate("window.__spoken")
         store.close()
     assert problems == []

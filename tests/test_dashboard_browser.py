@@ -935,6 +935,10 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     page.locator("#pause-button").click()
     page.wait_for_selector("#paused-tag:visible")
     assert page.locator("#pause-button").inner_text() == "Resume the plan"
+    # not linked to a clinic: the pause is this dashboard's, the button stays (a linked laptop's: test_sync_browser)
+    assert page.locator("#pause-button").is_visible()
+    assert page.locator("#plan-state-text").inner_text() == ("The plan is paused (for example, a hospital stay): "
+                                                             "missed sessions are not flagged.")
     # the page is busy until the alerts and the calendar are read again (a press meanwhile is not taken)
     page.wait_for_selector("#pause-button:not([aria-busy])")
     page.locator("#pause-button").click()

@@ -18,6 +18,7 @@ from db_fixtures import postgres_server  # noqa: F401 (fixture)
 from sqlalchemy import func, select
 from sync_fixtures import KNEE, ClinicSite, Laptop, http, romcam, wait_for
 
+from romcam.live.plan import day_words
 from romcam.store import accounts, live, service
 from romcam.store.models import Checkin, DeviceToken, LinkState, OutboxItem
 from romcam.sync.document import clinic_document
@@ -551,9 +552,10 @@ def test_the_pts_pause_at_the_clinic_reaches_the_laptop_its_calendar_and_its_coa
         assert paused[day] is expected, (day, cal["days"])
 
     day = at_clinic[1][0].astimezone()
+    said_day = day_words(day.date(), datetime.now(UTC).astimezone().date())
     code, live_status = http("GET", laptop.url + "/live/status")
     assert code == 200 and live_status["plan_paused"] == (
-        f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): nothing "
+        f"Your therapist paused your exercise plan on {said_day} (for example for a hospital stay): nothing "
         "is asked of you until they resume it. You can still do a session if you want; it is saved as usual.")
     assert [p["prescription_id"] for p in live_status["plan"]] == [str(clinic.rx_id)]  # the plan is still shown
 

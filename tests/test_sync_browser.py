@@ -509,3 +509,47 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
         assert "does not know this device token" in status["last_error"], status
         code, plan = http("GET", laptop.url + "/live/plan")
         assert [(p["exercise"], p["prescription_id"]) for p in plan] == [("shoulder_abduction", None)], plan
+
+
+def test_a_linked_laptops_dashboard_shows_the_pts_pause_read_only(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """On a laptop linked to a clinic the pause of the plan is the PT's there (a local PATCH is a 409): the
+    laptop's dashboard offers no "Pause the plan" / "Resume the plan" button a caregiver would press in vain, and
+    says who pauses it, and since when, in plain words."""
+    from datetime import UTC, datetime
+
+    from playwright.sync_api import expect
+
+    from romcam.store import service
+
+    months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+    with linked_coach(tmp_path, postgres_server) as site:
+        wait_for("the plan pulled", lambda: site.laptop.status()["plan_pulled_at"], timeout=30)
+        me = site.laptop.local_patient().id
+        clinic = f"127.0.0.1:{site.clinic.port}"
+        code, patient = http("GET", f"{site.laptop.url}/api/patients/{me}")
+        assert code == 200 and patient["plan_managed_by"] == clinic and patient["plan_paused_since"] is None, patient
+
+        pg = site.open_page()
+        pg.goto(f"{site.laptop.url}/patients/{me}")
+        pg.wait_for_selector("body[data-loaded=true]")
+        text = pg.locator("#plan-state-text")
+        expect(text).to_have_text(f"The plan is active. It is managed by your PT at {clinic}: ask them to pause it "
+                                  "if needed (for example, a hospital stay).")
+        expect(pg.locator("#pause-button")).to_be_hidden()
+
+        # the PT pauses the plan at the clinic: at the next pull the laptop's dashboard says it, still no button
+        with site.clinic.store.session() as db:
+            service.update_patient(db, service.get_patient(db, site.clinic.patient_id), plan_paused=True)
+        wait_for("the pause pulled", lambda: site.laptop.local_patient().plan_paused, timeout=30)
+        code, patient = http("GET", f"{site.laptop.url}/api/patients/{me}")
+        assert code == 200 and patient["plan_paused"] is True and patient["plan_managed_by"] == clinic, patient
+        since = datetime.fromisoformat(patient["plan_paused_since"])
+        assert abs((datetime.now(UTC) - since).total_seconds()) < 120
+        day = since.astimezone()  # the browser runs in this process's zone
+        pg.reload()
+        pg.wait_for_selector("body[data-loaded=true]")
+        expect(text).to_have_text(f"Paused by your PT at {clinic} on {day.day} {months[day.month - 1]} {day.year}: "
+                                  "missed sessions are not flagged. Ask them to resume it.")
+        expect(pg.locator("#paused-tag")).to_be_visible()
+        expect(pg.locator("#pause-button")).to_be_hidden()

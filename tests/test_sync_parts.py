@@ -1025,7 +1025,7 @@ def test_a_relinked_coach_does_not_say_the_patient_linked_befores_pause(store: S
     """Ada's plan was paused at the clinic; the laptop is re-linked with Bob's token, which the clinic has not
     answered yet: the coaching page says nothing of Ada's pause (it is not Bob's), as it follows none of her plan;
     under Ada's token, or not linked, it says the plan is paused."""
-    from romcam.live.plan import plan_paused
+    from romcam.live.plan import day_words, plan_paused
 
     me = store.local_patient_id
     ada = LinkConfig("https://clinic.example", "romcam_dt_" + "a" * 30)
@@ -1035,7 +1035,8 @@ def test_a_relinked_coach_does_not_say_the_patient_linked_befores_pause(store: S
     with store.session() as db:
         apply_plan(db, local_patient_id=me, clinic_url=ada.url, device=device, now=T0, link_fp=ada.fingerprint)
     day = datetime(2026, 3, 3, 10, tzinfo=UTC).astimezone()
-    said = (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): "
+    said_day = day_words(day.date(), datetime.now(UTC).astimezone().date())
+    said = (f"Your therapist paused your exercise plan on {said_day} (for example for a hospital stay): "
             "nothing is asked of you until they resume it. You can still do a session if you want; it is saved as "
             "usual.")
     assert plan_paused(store, ada) == said

@@ -7,7 +7,7 @@ laptop) is still shown, with :func:`plan_paused`'s words above it: nothing is as
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from ..catalog import get_motion
@@ -66,10 +66,23 @@ def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | N
             "and shows the range reached; the therapist's plan shows here once the clinic answers.")
 
 
-def paused_words(since: datetime) -> str:
-    """What the coaching page says while the plan is paused (``since``: when, shown as this computer's local date)."""
-    day = since.astimezone()
-    return (f"Your therapist paused your exercise plan on {day.day} {day:%B} (for example for a hospital stay): "
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # the page is English: not the process locale's (strftime %B follows LC_TIME)
+
+
+def day_words(day: date, today: date) -> str:
+    """``day`` as the patient reads it: "3 March", with the year when it is not ``today``'s ("28 December 2025",
+    a hospital stay over new year). Fixed English month names, whatever the locale."""
+    words = f"{day.day} {MONTHS[day.month - 1]}"
+    return words if day.year == today.year else f"{words} {day.year}"
+
+
+def paused_words(since: datetime, now: datetime | None = None) -> str:
+    """What the coaching page says while the plan is paused (``since``: when, shown as this computer's local date;
+    its year too when ``now``, default now, is in another year)."""
+    day = since.astimezone().date()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    return (f"Your therapist paused your exercise plan on {day_words(day, today)} (for example for a hospital stay): "
             "nothing is asked of you until they resume it. You can still do a session if you want; it is saved as "
             "usual.")
 

@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection
 from ..store import service, trends
 from ..store.errors import ConflictError, InvalidError
 from .deps import CoachDep, DBDep, PatientDep, StaffDep, UserDep, clinician_exists, record_access, visible_patients
-from .schemas import PatientCreate, PatientPublic, PatientUpdate
+from .schemas import PatientCreate, PatientDetail, PatientPublic, PatientUpdate
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
 
@@ -53,12 +53,21 @@ def create_patient(body: PatientCreate, conn: HTTPConnection, db: DBDep, user: S
     return service.patient_public(db, patient)
 
 
-@router.get("/{patient_id}", response_model=PatientPublic)
-def get_patient(scope: PatientDep, coach: CoachDep) -> dict:
-    return service.patient_public(scope.db, scope.patient, coach=coach)
+def _detail(conn: HTTPConnection, scope: PatientDep, coach: CoachDep) -> dict:
+    """The patient as the list shows it, plus when the pause began and, on a linked laptop's own patient, the clinic
+    that manages the plan (the dashboard shows its pause read-only then: docs/sync.md)."""
+    sync = getattr(conn.app.state, "sync", None)
+    return service.patient_public(scope.db, scope.patient, coach=coach) | {
+        "plan_paused_since": service.open_pause_since(scope.db, scope.patient.id),
+        "plan_managed_by": sync.link.clinic if sync is not None and scope.patient.is_local else None}
 
 
-@router.patch("/{patient_id}", response_model=PatientPublic,
+@router.get("/{patient_id}", response_model=PatientDetail)
+def get_patient(scope: PatientDep, coach: CoachDep, conn: HTTPConnection) -> dict:
+    return _detail(conn, scope, coach)
+
+
+@router.patch("/{patient_id}", response_model=PatientDetail,
               responses={409: {"description": "plan_paused on a laptop linked to a clinic: the PT there pauses it"}})
 def update_patient(body: PatientUpdate, scope: PatientDep, coach: CoachDep, conn: HTTPConnection) -> dict:
     changes = body.model_dump(exclude_unset=True)
@@ -73,7 +82,7 @@ def update_patient(body: PatientUpdate, scope: PatientDep, coach: CoachDep, conn
     worker = getattr(live, "worker", None)
     if "plan_paused" in changes and worker is not None and scope.patient.is_local:
         worker.pause_changed()  # after the commit: the coaching page says it is paused, or no longer
-    return service.patient_public(scope.db, scope.patient, coach=coach)
+    return _detail(conn, scope, coach)
 
 
 @router.delete("/{patient_id}", status_code=204,

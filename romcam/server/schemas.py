@@ -72,6 +72,16 @@ class PatientPublic(BaseModel):
     open_alerts: int
 
 
+class PatientDetail(PatientPublic):
+    """One patient (``GET``/``PATCH /api/patients/{id}``): as in the list, plus who pauses the plan and since when."""
+
+    plan_paused_since: datetime | None = Field(
+        None, description="when the plan's current pause began; null when it is not paused")
+    plan_managed_by: str | None = Field(
+        None, description="on a laptop linked to a clinic, for its own patient: the clinic (host and port) whose PT "
+        "manages the plan, its pause and prescriptions (a local change is a 409); null anywhere else")
+
+
 # --- prescriptions
 class PrescriptionIn(Strict):
     """Body of POST (version 1) and PUT (a new version)."""

@@ -392,6 +392,9 @@
     app.speechUnlocked = true;
     if (greeting) utter(greeting, true);
     renderControls();
+    // a page opened on a paused plan: said now that the voice may speak, after the greeting (after the press, too:
+    // the first press may be "Voice off")
+    setTimeout(sayPlanPause, 0);
   }
 
   function setMuted(muted) {
@@ -406,6 +409,7 @@
     if (muted && synth) synth.cancel();
     const cue = app.pendingCue;   // a cue still waiting for the voice: the screen reader says it now
     if (muted && cue) { app.pendingCue = null; if (cue.unsaid) cue.unsaid(); }
+    if (!muted) sayPlanPause();   // a pause that came while the voice was off
   }
 
   // ---- the gauge ----------------------------------------------------------------------------------
@@ -1567,6 +1571,22 @@
     if ("plan_change" in s) renderPlanChange(s.plan_change);
     renderPlan();
     renderControls();
+    sayPlanPause();
+  }
+
+  /** The voice says the PT's pause of the plan, short, once: when the page opens on a paused plan (as soon as a
+   * gesture lets it speak) or when the pause comes while it is open; and the resume, if it had said the pause.
+   * Not again on each status poll: only when the state differs from what the voice last told (app.pauseVoiced).
+   * The page shows the pause's whole words (#plan-paused, with the date) either way. */
+  function sayPlanPause() {
+    if (!app.planKnown || !app.status) return;
+    const paused = typeof app.status.plan_paused === "string" && app.status.plan_paused !== "";
+    if (paused === Boolean(app.pauseVoiced) || !voiceSpeaks()) return;
+    app.pauseVoiced = paused;
+    const helper = app.plan.length > 0 && app.plan.every((p) => p.mode === "passive");   // said to the caregiver
+    utter(paused ? (helper ? "The therapist has paused the patient's plan. A session can still be done if you want."
+      : "Your therapist has paused your plan. You can still exercise if you want.")
+      : (helper ? "The therapist has resumed the patient's plan." : "Your therapist has resumed your plan."), false);
   }
 
   /** "Your PT changed your plan: shoulder flexion: safe maximum now 120°." Shown while romcam runs, said once
@@ -1631,6 +1651,7 @@
     renderSafety(null);
     renderControls();
     renderChecks();
+    sayPlanPause();   // a status that came before the plan
     document.body.dataset.ready = "true";
   }
 

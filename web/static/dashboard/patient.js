@@ -38,12 +38,29 @@
     document.getElementById("report-link").href = `/patients/${patientId}/report`;
     document.getElementById("csv-link").href = `${base}/export.csv?tz=${encodeURIComponent(R.timeZone())}`;
     document.getElementById("fhir-link").href = `${base}/export.fhir.json`;
-    document.getElementById("plan-state-text").textContent = p.plan_paused
-      ? "The plan is paused (for example, a hospital stay): missed sessions are not flagged."
-      : "The plan is active.";
+    document.getElementById("plan-state-text").textContent = planStateWords(p);
     const pause = document.getElementById("pause-button");
     pause.textContent = p.plan_paused ? "Resume the plan" : "Pause the plan";
     pause.dataset.paused = String(Boolean(p.plan_paused));
+    // a laptop linked to a clinic: the pause is the PT's there (a press here would be refused), so no button
+    pause.hidden = Boolean(p.plan_managed_by);
+  }
+
+  const pauseDayFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
+
+  /** The plan's state in words; on a linked laptop (plan_managed_by) who pauses and resumes it. */
+  function planStateWords(p) {
+    const clinic = p.plan_managed_by;
+    if (!clinic) {
+      return p.plan_paused ? "The plan is paused (for example, a hospital stay): missed sessions are not flagged."
+        : "The plan is active.";
+    }
+    if (!p.plan_paused) {
+      return `The plan is active. It is managed by your PT at ${clinic}: ask them to pause it if needed (for `
+        + "example, a hospital stay).";
+    }
+    const since = p.plan_paused_since ? ` on ${pauseDayFmt.format(new Date(p.plan_paused_since))}` : "";
+    return `Paused by your PT at ${clinic}${since}: missed sessions are not flagged. Ask them to resume it.`;
   }
 
   function renderBadge(alerts) {
