@@ -1,6 +1,7 @@
 /* The patient page: trend chart per prescribed motion (and per motion with a change to review that the plan
  * no longer holds), alerts with snooze, adherence calendar,
- * the prescription editor (add, edit → new version, end) and pause / resume of the plan. */
+ * the prescription editor (add, edit → new version, end) and pause / resume of the plan (both read-only on a laptop
+ * linked to a clinic, whose PT sets the plan: plan_managed_by). */
 "use strict";
 
 (function () {
