@@ -895,6 +895,12 @@ def test_prescription_editor_versions_adds_ends_and_pauses(page, server, seeded)
     page.wait_for_selector("#charts[data-ready=true]")
     page.wait_for_selector("body[data-loaded=true]")  # alerts, calendar, sessions too
     page.once("dialog", lambda d: d.accept())  # window.confirm when ending a prescription
+    # not linked to a clinic: the plan is this dashboard's, with its controls and no "Your PT at … sets this plan"
+    # (a linked laptop's plan is read-only: test_sync_browser)
+    for shown in ("#new-prescription", "#pause-button", f"tr[data-prescription-id='{elbow}'] button:has-text('Edit')",
+                  f"tr[data-prescription-id='{elbow}'] button:has-text('End')"):
+        assert page.locator(shown).is_visible(), shown
+    assert page.locator("#plan-managed").is_hidden()
 
     # edit → a new version; an inconsistent target is refused in the form, naming the fields
     page.locator(f"tr[data-prescription-id='{elbow}'] button", has_text="Edit").click()

@@ -308,6 +308,11 @@ def test_a_session_from_a_laptop_a_day_behind_reaches_the_pt_marked(tmp_path: Pa
         pg.goto(f"{clinic.url}/patients/{clinic.patient_id}")
         item = pg.locator(f"#sessions li[data-session-id='{sid}']")
         expect(item).to_contain_text(f"({note})")
+        # at the clinic the plan is this PT's to change: the editor keeps its controls (the laptop's is read-only)
+        expect(pg.locator("#new-prescription")).to_be_visible()
+        expect(pg.locator("#prescriptions button", has_text="Edit")).to_be_visible()
+        expect(pg.locator("#pause-button")).to_be_visible()
+        expect(pg.locator("#plan-managed")).to_be_hidden()
         pg.goto(f"{clinic.url}/sessions/{sid}")
         expect(pg.locator("#session-clock")).to_have_text(note[0].upper() + note[1:] + ".")
         ARTIFACTS.mkdir(exist_ok=True)
@@ -511,10 +516,11 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
         assert [(p["exercise"], p["prescription_id"]) for p in plan] == [("shoulder_abduction", None)], plan
 
 
-def test_a_linked_laptops_dashboard_shows_the_pts_pause_read_only(tmp_path: Path, postgres_server) -> None:  # noqa: F811
-    """On a laptop linked to a clinic the pause of the plan is the PT's there (a local PATCH is a 409): the
-    laptop's dashboard offers no "Pause the plan" / "Resume the plan" button a caregiver would press in vain, and
-    says who pauses it, and since when, in plain words."""
+def test_a_linked_laptops_dashboard_shows_the_pts_plan_and_pause_read_only(tmp_path: Path,
+                                                                          postgres_server) -> None:  # noqa: F811
+    """On a laptop linked to a clinic the plan and its pause are the PT's there (a local change is a 409): the
+    laptop's dashboard offers no "Pause the plan" / "Resume the plan", "Add an exercise", "Edit" or "End" button a
+    caregiver would press in vain, and says who changes the plan, who pauses it, and since when, in plain words."""
     from datetime import UTC, datetime
 
     from playwright.sync_api import expect
@@ -537,6 +543,18 @@ def test_a_linked_laptops_dashboard_shows_the_pts_pause_read_only(tmp_path: Path
         expect(text).to_have_text(f"The plan is active. It is managed by your PT at {clinic}: ask them to pause it "
                                   "if needed (for example, a hospital stay).")
         expect(pg.locator("#pause-button")).to_be_hidden()
+        # the prescription editor too: the clinic's knee exercise is shown, with no control that the laptop refuses
+        row = pg.locator("#prescriptions tbody tr[data-prescription-id]")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Knee flexion")
+        for hidden in ("#new-prescription", "#prescriptions button:has-text('Edit')",
+                       "#prescriptions button:has-text('End')"):
+            expect(pg.locator(hidden).first).to_be_hidden()
+        expect(row.locator("button", has_text="History")).to_be_visible()  # reading the versions is not a change
+        managed = pg.locator("#plan-managed")
+        expect(managed).to_be_visible()
+        expect(managed).to_have_text(f"Your PT at {clinic} sets this plan: ask them to add, change or end an "
+                                     "exercise.")
 
         # the PT pauses the plan at the clinic: at the next pull the laptop's dashboard says it, still no button
         with site.clinic.store.session() as db:
@@ -553,3 +571,5 @@ def test_a_linked_laptops_dashboard_shows_the_pts_pause_read_only(tmp_path: Path
                                   "missed sessions are not flagged. Ask them to resume it.")
         expect(pg.locator("#paused-tag")).to_be_visible()
         expect(pg.locator("#pause-button")).to_be_hidden()
+        expect(managed).to_be_visible()
+        expect(pg.locator("#new-prescription")).to_be_hidden()

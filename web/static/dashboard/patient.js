@@ -1,6 +1,7 @@
 /* The patient page: trend chart per prescribed motion (and per motion with a change to review that the plan
  * no longer holds), alerts with snooze, adherence calendar,
- * the prescription editor (add, edit → new version, end) and pause / resume of the plan. */
+ * the prescription editor (add, edit → new version, end) and pause / resume of the plan (both read-only on a laptop
+ * linked to a clinic, whose PT sets the plan: plan_managed_by). */
 "use strict";
 
 (function () {
@@ -42,8 +43,14 @@
     const pause = document.getElementById("pause-button");
     pause.textContent = p.plan_paused ? "Resume the plan" : "Pause the plan";
     pause.dataset.paused = String(Boolean(p.plan_paused));
-    // a laptop linked to a clinic: the pause is the PT's there (a press here would be refused), so no button
-    pause.hidden = Boolean(p.plan_managed_by);
+    // a laptop linked to a clinic: the plan, its pause and its prescriptions, are the PT's there (a press here would be
+    // refused with a 409), so the plan is shown read-only, with no Pause, Add, Edit or End, and who changes it
+    const managed = Boolean(p.plan_managed_by);
+    document.getElementById("plan").classList.toggle("read-only", managed);
+    const who = document.getElementById("plan-managed");
+    who.textContent = managed ? `Your PT at ${p.plan_managed_by} sets this plan: ask them to add, change or end an `
+      + "exercise." : "";
+    who.hidden = !managed;
   }
 
   const pauseDayFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric" });
