@@ -134,14 +134,18 @@ def _plain(exc: Exception) -> str:
 
 
 class SyncWorker:
-    def __init__(self, store: Store, link: LinkConfig, settings: SyncSettings | None = None) -> None:
+    def __init__(self, store: Store, link: LinkConfig, settings: SyncSettings | None = None, *,
+                 orphans: frozenset[uuid.UUID] | None = None) -> None:
+        """``orphans``: the sessions unfinished when this process started (read now when not given); a worker made
+        for a link that changed while romcam runs (romcam.sync.follow) is given the start's, so a session the live
+        coach is recording now is not taken for one a crash cut off."""
         self.store = store
         self.link = link
         self.settings = settings or SyncSettings()
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
         self.fp = link.fingerprint  # which device token the sessions recorded from now on are under
         with store.session() as db:  # what a crash left unfinished, before this process records anything
-            self.orphans = outbox.unfinished_sessions(db)
+            self.orphans = outbox.unfinished_sessions(db) if orphans is None else orphans
             state = link_state(db, link.url)
             if state.started_fp != self.fp:
                 # a new token (or the first link): every session there is now was recorded under the token
