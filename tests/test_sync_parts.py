@@ -1153,10 +1153,12 @@ def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_
     """The app of `romcam serve` with the live coach, Ada's plan pulled from the clinic: `romcam link` with Bob's key
     while it runs. The link status is Bob's link at once (unconfirmed: the clinic cannot be reached here), and the
     coach stops following Ada's plan and says why (as after a restart with Bob's key); the file removed, the laptop
-    is unlinked and the coach follows the plan stored here again."""
+    is unlinked and the coach follows the plan stored here again. A key the clinic refuses asks for a new one with
+    `romcam link`, not for a restart too."""
     from romcam.live.capture import LiveOptions
     from romcam.server.app import create_app
     from romcam.server.settings import Settings
+    from romcam.sync.client import ClinicError
     from romcam.sync.worker import SyncWorker
 
     store = Store(f"sqlite:///{tmp_path / 'laptop.db'}")
@@ -1187,6 +1189,18 @@ def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_
             assert "does not use the plan of the patient linked before" in coach.plan_waiting
         finally:
             app.state.sync.stop()
+        sync = app.state.sync  # the clinic answers Bob's key: it does not know it (mistyped)
+
+        def refused(timeout: float | None = None) -> dict:
+            raise ClinicError("auth", "127.0.0.1:9 does not accept this laptop's key: the clinic does not know this "
+                              "device token", 401)
+
+        sync.client.device = refused  # type: ignore[method-assign]
+        assert sync.pull_plan() is False
+        for said in (coach.plan_waiting, sync.status().last_error):  # no restart to ask for: romcam follows the file
+            assert "with `romcam link` (or ask whoever helps you with the computer): romcam takes it within a few " \
+                   "seconds." in said, said
+            assert "start romcam again" not in said
         path.unlink()
         assert app.state.link_follower.check() is True and app.state.sync is None
         assert coach.plan_waiting is None and [p.prescription_id for p in coach.plan] == [str(rx)]

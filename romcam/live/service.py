@@ -44,7 +44,8 @@ def make_worker(options: LiveOptions, store: Store, settings: Settings, *, publi
     # exercise and follows no plan
     plan_source = None if options.exercise else (lambda: plan_from_store(store, link_now()))
     waiting = None if options.exercise or link is None else (
-        lambda: plan_waiting(store, link_now(), clinic_answer() if clinic_answer is not None else None))
+        lambda: plan_waiting(store, link_now(), clinic_answer() if clinic_answer is not None else None,
+                             follows_file=callable(link)))
     return CaptureWorker(options, plan, recorder=recorder, publish=publish, subject=options.subject,
                          plan_source=plan_source, plan_waiting=waiting,
                          plan_paused=lambda: plan_paused(store, link_now()))

@@ -236,6 +236,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     sync = None
     if link is not None:
         sync = SyncWorker(store, link)
+        sync.follows_link_file = link_file is not None  # a refused key: `romcam link` a new one, no restart
         sync.pull_plan(timeout=sync.settings.start_pull_timeout_s)  # offline: the last pulled plan is used
     linked: dict[str, Any] = {"link": link, "sync": sync}  # the link in use now (changed by the link file's watcher)
     hub = live_router.Hub()
@@ -277,11 +278,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
                 worker = None
                 if new is not None:
                     worker = SyncWorker(store, new, orphans=orphans)
+                    worker.follows_link_file = True
                     worker.pull_plan(timeout=worker.settings.start_pull_timeout_s)
                     wire(worker)
             except Exception:
                 if old is not None:  # the link in use stays: sync with it again
                     again = SyncWorker(store, old_link, orphans=orphans)
+                    again.follows_link_file = True
                     wire(again)
                     linked["sync"] = app.state.sync = again
                     again.start()

@@ -51,15 +51,19 @@ AUDIT_BATCH = 1000  # ids per question to the clinic (its HELD_QUERY_MAX)
 # what a patient whose device token the clinic refuses does next (after "ask your PT for a new one")
 NEW_KEY_STEPS = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you with the "
                  "computer) and start romcam again. Your sessions stay on this laptop until then.")
+# the same, for a romcam that follows its link file (romcam.sync.follow): no restart to ask for
+NEW_KEY_STEPS_FOLLOWED = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you "
+                          "with the computer): romcam takes it within a few seconds. Your sessions stay on this "
+                          "laptop until then.")
 
 
-def _plain_clinic(exc: ClinicError) -> str:
+def _plain_clinic(exc: ClinicError, steps: str = NEW_KEY_STEPS) -> str:
     """What went wrong with the clinic, and what it means for the patient's sessions: kept while it is out
-    of reach; what to do next when it refuses this laptop's key."""
+    of reach; what to do next when it refuses this laptop's key (``steps``)."""
     if exc.kind == "offline":
         return (exc.message.removesuffix("; trying again later")
                 + ". Your sessions are kept on this laptop and sent once it answers; trying again later")
-    return exc.message + NEW_KEY_STEPS if exc.kind == "auth" else exc.message
+    return exc.message + steps if exc.kind == "auth" else exc.message
 
 
 def _reason(message: str) -> str:
@@ -174,6 +178,9 @@ class SyncWorker:
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
         self.unreachable = ""  # Status.unreachable
+        # this romcam follows its link file (romcam.sync.follow; set by create_app): a new key entered with
+        # `romcam link` is taken without a restart, and the words for a refused key say so
+        self.follows_link_file = False
         # how the clinic answered the last plan pull (None: it gave the plan, or was not asked yet): what a coach
         # page of a re-linked laptop says while it follows no plan (romcam.live.plan.plan_waiting)
         self.clinic_answer: ClinicAnswer | None = None
@@ -191,6 +198,10 @@ class SyncWorker:
         # whether the live coach runs a session now: the plan is then pulled every session_plan_every_s (set by
         # create_app)
         self.in_session: Callable[[], bool] | None = None
+
+    @property
+    def _new_key_steps(self) -> str:
+        return NEW_KEY_STEPS_FOLLOWED if self.follows_link_file else NEW_KEY_STEPS
 
     # ------------------------------------------------------------------ state
 
@@ -211,7 +222,7 @@ class SyncWorker:
                 if self.clinic_answer == "refused":
                     raise ConflictError(f"{self.link.clinic} did not accept this laptop's key, so romcam does not "
                                         "know whose results it would share: consent is asked once it accepts one. "
-                                        "Ask your PT for a new key." + NEW_KEY_STEPS)
+                                        "Ask your PT for a new key." + self._new_key_steps)
                 raise ConflictError(f"{self.link.clinic} has not answered since this laptop was linked to it, so "
                                     "romcam does not know yet whose results it would share: consent is asked once "
                                     "it answers")
@@ -273,7 +284,7 @@ class SyncWorker:
             device = self.client.device(timeout=timeout)
         except ClinicError as exc:
             # out of reach, the patient's worry is their sessions, not the plan (the last one received is used)
-            why = _plain_clinic(exc)
+            why = _plain_clinic(exc, self._new_key_steps)
             self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             # after the error is written: a status read in between said the token was refused with no reason
             self.token_refused = exc.kind == "auth"
@@ -402,7 +413,7 @@ class SyncWorker:
                 self.unreachable = (_reason(exc.message) if exc.kind == "offline" and (not first or exc.status is None)
                                     else "" if exc.kind == "auth" else self.unreachable)
                 if first:
-                    self._fail(_plain_clinic(exc))
+                    self._fail(_plain_clinic(exc, self._new_key_steps))
                 self.token_refused = exc.kind == "auth"  # after the error it comes with (see pull_plan)
                 if first and exc.kind == "offline":
                     # the next one is tried once: this one may be the trouble (a session too big to send within the
