@@ -1178,6 +1178,7 @@ def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_
         coach = app.state.live.worker
         assert [p.prescription_id for p in coach.plan] == [str(rx)] and coach.plan_waiting is None
 
+        adas = app.state.sync
         write_config(path, bob)
         assert app.state.link_follower.check() is True
         try:
@@ -1190,6 +1191,10 @@ def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_
         finally:
             app.state.sync.stop()
         sync = app.state.sync  # the clinic answers Bob's key: it does not know it (mistyped)
+        with pytest.raises(ConflictError, match="link changed just now"):
+            adas.set_consent(True)  # a consent that reached Ada's link as it was replaced: not taken for Bob's
+        with store.session() as db:
+            assert db.get(LinkState, 1).consent_at is None  # Bob's key, when the clinic answers it, asks again
 
         def refused(timeout: float | None = None) -> dict:
             raise ClinicError("auth", "127.0.0.1:9 does not accept this laptop's key: the clinic does not know this "

@@ -216,6 +216,9 @@ class SyncWorker:
         return (state.consent_at is not None and state.consent_url == self.link.url and self.confirmed(state))
 
     def set_consent(self, given: bool) -> None:
+        if given and self._stop.is_set():  # the link file changed just now (romcam.sync.follow): not this link's
+            raise ConflictError("this laptop's link changed just now (`romcam link`): look at the panel again, and "
+                                "say yes there if you want to share with the clinic it names")
         with self.store.session() as db:
             state = self._state(db)
             if given and not self.confirmed(state):
