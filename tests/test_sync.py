@@ -620,7 +620,10 @@ def test_romcam_link_while_serve_runs_takes_effect_without_a_restart(tmp_path: P
                           == "Bob Second" and s, timeout=20)
         assert status["consent"] is False and status["confirmed"] is True, status  # whoever is there says yes again
         (bobs,) = laptop.record(1)
-        laptop.consent()
+        code, body = http("POST", laptop.url + "/api/link/consent", {"consent": True, "clinic_url": "http://127.0.0.1:1"})
+        assert code == 409 and "not the clinic the page showed" in body["detail"], body  # a page from before a re-link
+        code, body = http("POST", laptop.url + "/api/link/consent", {"consent": True, "clinic_url": clinic.url})
+        assert code == 200 and body["consent"] is True, body
         def stored() -> dict[uuid.UUID, uuid.UUID]:
             with clinic.store.session() as db:
                 return dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())

@@ -207,12 +207,6 @@ async def _keep_holding(store: Store, settings: Settings, held: list[server_lock
         log.warning("took the database lock again")
 
 
-def _sync_settings():  # type: ignore[no-untyped-def]
-    from ..sync.config import SyncSettings
-
-    return SyncSettings()
-
-
 def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None,  # type: ignore[no-untyped-def]
                link=None, link_file: Path | None = None) -> FastAPI:
     """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
@@ -263,6 +257,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     follower = None
     if link_file is not None:
         from ..sync import outbox
+        from ..sync.config import SyncSettings
         from ..sync.follow import LinkFollower
 
         with store.session() as db:  # as a worker started now would read them: the ones a crash cut off
@@ -296,9 +291,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
             if live_service.worker is not None:
                 live_service.worker.follow_plan()  # the new link's plan, or why none is followed yet
 
-        follower = LinkFollower(link_file, link, relink,
-                                every_s=sync.settings.link_check_s if sync is not None else
-                                _sync_settings().link_check_s)
+        follower = LinkFollower(link_file, link, relink, every_s=SyncSettings().link_check_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
