@@ -497,11 +497,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "ROMCAM_SECRET_KEY before keeping real patients here (python3 -c 'import secrets; "
               "print(secrets.token_urlsafe(48))').", file=sys.stderr)
     _check_port_free(settings.host, settings.port)
-    from .sync.config import resolve_link
+    from .sync.config import link_file, resolve_link
 
     link = resolve_link(args.upload_to, args.token, args.config)
     live = None if args.no_live else _live_options(args)
-    app = create_app(settings, live=live, link=link)
+    # on a clinic server there is no link to follow (it is the clinic)
+    follow = None if settings.clinic else link_file(args.upload_to, args.token, args.config)
+    app = create_app(settings, live=live, link=link, link_file=follow)
     # the app holds its lock while it runs; a rekey moving the audit log right now would otherwise stop it
     # inside uvicorn's start-up, as a traceback: say so in one line first (store/server_lock.py)
     from .store import server_lock
@@ -562,6 +564,11 @@ def _check_port_free(host: str, port: int) -> None:
                       f"there (open {local_url(host, port)}), or another program uses that port: {other}")
 
 
+# romcam link cannot tell whether a romcam serve runs: what one that does makes of the file (romcam.sync.follow)
+FOLLOWS = (". A romcam already running takes the new link within a few seconds (no restart), unless it was started "
+           "with --upload-to/--token")
+
+
 def cmd_link(args: argparse.Namespace) -> int:
     """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
     from .sync.config import TOKEN_HOWTO, LinkConfig, check_token, check_url, default_config_path, write_config
@@ -585,12 +592,12 @@ def cmd_link(args: argparse.Namespace) -> int:
         raise RomcamError(f"cannot write {path}: {exc.strerror or exc}") from None
     if args.no_check:
         print(f"saved the link to {link.url} in {path} (mode 0600), not checked with the clinic (--no-check): "
-              "`romcam serve` uploads there once the clinic answers and the patient consents on the coach page",
-              file=sys.stderr)
+              "`romcam serve` uploads there once the clinic answers and the patient consents on the coach page"
+              f"{FOLLOWS}", file=sys.stderr)
         return 0
     patient = check_link(link, path)
     print(f"linked to {link.clinic} as {patient}: saved in {path} (mode 0600); `romcam serve` now uploads there "
-          "once the patient consents on the coach page", file=sys.stderr)
+          f"once the patient consents on the coach page{FOLLOWS}", file=sys.stderr)
     return 0
 
 

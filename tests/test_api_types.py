@@ -177,6 +177,7 @@ CASES = [
     ("laptop", "POST", "/live/subject", "person", ("person",), 1.0, WHOLE),
     ("laptop", "POST", "/api/link/consent", "consent", ("consent",), 1, BOOLEAN),
     ("laptop", "POST", "/api/link/consent", "consent", ("consent",), "true", BOOLEAN),
+    ("laptop", "POST", "/api/link/consent", "consent", ("clinic_url",), 3, TEXT),
 ]  # fmt: skip
 
 

@@ -579,3 +579,69 @@ def test_the_pts_pause_at_the_clinic_reaches_the_laptop_its_calendar_and_its_coa
     code, cal = http("GET", f"{laptop.url}/api/patients/{me}/adherence?days=14&tz=UTC")
     assert code == 200 and cal["plan_paused"] is False
     assert datetime.fromisoformat(cal["pauses"][-1]["resumed_at"]) == at_clinic[1][1]
+
+
+def test_romcam_link_while_serve_runs_takes_effect_without_a_restart(tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """A caregiver runs `romcam link` with the coach's romcam already running, unlinked, a session recorded: within
+    seconds the running server is linked (the status names the clinic's patient), and once the patient consents that
+    session reaches the clinic. Then the laptop is re-linked, still running, to Bob's token: consent is asked again,
+    and Bob's session reaches Bob's chart, not Ada's; a half-written link file changes nothing; removing the file
+    unlinks it. No restart at any point (before, all of it waited for the next start: nothing was sent)."""
+    import subprocess
+    import sys
+
+    from romcam.store.models import Session as SessionRow
+
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "ROMCAM_SYNC_LINK_CHECK_S": "0.3"}
+    path = tmp_path / "config" / "romcam" / "link.toml"
+    clinic = ClinicSite(tmp_path, postgres_server.new_database())
+    laptop = Laptop(tmp_path, clinic, extra_env=config)
+    laptop.args = ["--db", laptop.db_url]  # no link: a plain `romcam serve`, as `make run` starts it
+    try:
+        clinic.start()
+        laptop.start()
+        assert laptop.status() == {"linked": False}
+        (before,) = laptop.record(1)  # recorded before the laptop was ever linked: the PT sees the history too
+
+        done = subprocess.run([sys.executable, "-m", "romcam.cli", "link", "--upload-to", clinic.url],
+                              input=clinic.token + "\n", capture_output=True, text=True, env=os.environ | config,
+                              timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "linked to 127.0.0.1" in done.stderr and "as Ada Clinic" in done.stderr, done.stderr
+        assert "A romcam already running takes the new link within a few seconds" in done.stderr, done.stderr
+        status = wait_for("the running laptop linked", lambda: (s := laptop.status())["linked"]
+                          and s["confirmed"] and s, timeout=20)
+        assert status["clinic_url"] == clinic.url and status["patient_name"] == "Ada Clinic", status
+        assert status["waiting"] == 1 and status["consent"] is False, status
+        laptop.consent()
+        wait_for("the session from before the link at the clinic", lambda: before in clinic.sessions(), timeout=20)
+
+        bob_id, bobs_token = _second_patient(clinic)
+        romcam("link", "--upload-to", clinic.url, "--no-check", stdin=bobs_token + "\n", env=config)
+        status = wait_for("the running laptop linked to Bob", lambda: (s := laptop.status())["patient_name"]
+                          == "Bob Second" and s, timeout=20)
+        assert status["consent"] is False and status["confirmed"] is True, status  # whoever is there says yes again
+        (bobs,) = laptop.record(1)
+        code, body = http("POST", laptop.url + "/api/link/consent", {"consent": True, "clinic_url": "http://127.0.0.1:1"})
+        assert code == 409 and "not the clinic the page showed" in body["detail"], body  # a page from before a re-link
+        code, body = http("POST", laptop.url + "/api/link/consent", {"consent": True, "clinic_url": clinic.url})
+        assert code == 200 and body["consent"] is True, body
+        def stored() -> dict[uuid.UUID, uuid.UUID]:
+            with clinic.store.session() as db:
+                return dict(db.execute(select(SessionRow.id, SessionRow.patient_id)).all())
+
+        wait_for("Bob's session at the clinic", lambda: bobs in stored(), timeout=20)
+        assert stored() == {before: clinic.patient_id, bobs: bob_id}
+
+        path.write_text('upload_to = "http://127.0.0.1:9"\ntoken = "romcam_dt_')  # half-written, by hand
+        wait_for("the log saying the link file cannot be used", lambda: "cannot be used" in laptop.log.read_text(),
+                 timeout=20)
+        status = laptop.status()
+        assert status["patient_name"] == "Bob Second" and status["clinic_url"] == clinic.url, status
+        path.unlink()
+        wait_for("the laptop unlinked", lambda: laptop.status() == {"linked": False}, timeout=20)
+        assert laptop.starts == 1 and laptop.proc is not None and laptop.proc.poll() is None
+        assert clinic.token not in laptop.log.read_text() and bobs_token not in laptop.log.read_text()
+    finally:
+        laptop.close()
+        clinic.close()

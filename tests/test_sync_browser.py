@@ -573,3 +573,50 @@ def test_a_linked_laptops_dashboard_shows_the_pts_plan_and_pause_read_only(tmp_p
         expect(pg.locator("#pause-button")).to_be_hidden()
         expect(managed).to_be_visible()
         expect(pg.locator("#new-prescription")).to_be_hidden()
+
+
+def test_romcam_link_while_the_coach_page_is_open_shows_the_panel_and_a_relink_renames_its_clinic(
+        tmp_path: Path, postgres_server) -> None:  # noqa: F811
+    """The coach page is open on a laptop not linked yet; the caregiver runs `romcam link`: within seconds, without a
+    restart or a reload, the page asks consent for that clinic. Linked again to another clinic address while that
+    question is on screen, the panel names the new one (it kept the old clinic's words, and "Yes" would have
+    consented to the new clinic on them); yes is then that clinic's."""
+    import os
+    import subprocess
+    import sys
+
+    from playwright.sync_api import expect
+
+    require_browser()
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "ROMCAM_SYNC_LINK_CHECK_S": "0.3"}
+    site = LinkedCoach(tmp_path, postgres_server, config)
+    clinic, laptop = site.clinic, site.laptop
+    laptop.args = ["--db", laptop.db_url]  # a plain `romcam serve`: not linked
+    try:
+        clinic.start()
+        laptop.start()
+        pg = site.open_page()
+        pg.wait_for_selector("body[data-ready=true]")
+        panel = pg.locator("#link-panel")
+        expect(panel).to_be_hidden()
+
+        def link(url: str) -> None:
+            done = subprocess.run([sys.executable, "-m", "romcam.cli", "link", "--upload-to", url, "--no-check"],
+                                  input=clinic.token + "\n", capture_output=True, text=True,
+                                  env=os.environ | config, timeout=60)
+            assert done.returncode == 0, done.stderr
+
+        link(clinic.url)
+        expect(panel).to_contain_text("Share your results with your physical therapist?", timeout=20_000)
+        expect(panel.locator(".link-url")).to_have_text(clinic.url)
+        other = f"http://localhost:{clinic.port}"  # the same clinic at another address: asked again
+        link(other)
+        expect(panel.locator(".link-url")).to_have_text(other, timeout=20_000)
+        pg.click("#link-consent")
+        expect(pg.locator("#link-status")).to_be_visible(timeout=20_000)
+        status = laptop.status()
+        assert status["consent"] is True and status["clinic_url"] == other, status
+        assert laptop.starts == 1
+    finally:
+        site.close()
+    assert not site.problems, "\n".join(site.problems)

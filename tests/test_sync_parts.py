@@ -1104,3 +1104,111 @@ def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Stor
     assert worker.pull_plan() is False and told == ["unreachable", "refused"]
     assert worker.pull_plan() is True and worker.clinic_answer is None
     assert plan_waiting(store, bob, worker.clinic_answer) is None  # answered: Bob's plan (empty) is his own
+
+
+def test_a_running_server_follows_its_link_file_and_keeps_the_link_through_a_broken_one(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """romcam.sync.follow: a link written, changed (another key) or removed while romcam runs is handed on; the
+    same link written again is no change; a half-written file or one others may read keeps the link in use, said
+    once in the log, and is read again at the next look; a link the app could not start is tried again."""
+    from romcam.sync.follow import LinkFollower
+
+    path = tmp_path / "romcam" / "link.toml"
+    ada = LinkConfig("https://clinic.example", TOKEN)
+    bob = LinkConfig("https://clinic.example", "romcam_dt_" + "b" * 40)
+    seen: list[LinkConfig | None] = []
+    follower = LinkFollower(path, None, seen.append, every_s=0.1)
+    assert follower.check() is False and seen == []  # no file: not linked, as it was
+    write_config(path, ada)
+    assert follower.check() is True and seen == [ada] and follower.current == ada
+    assert follower.check() is False  # unchanged: not read again
+    write_config(path, ada)  # `romcam link` run again with the same key
+    assert follower.check() is False and seen == [ada]
+
+    path.write_text('upload_to = "https://clinic.example"\ntoken = "romcam_dt_')  # half-written by an editor
+    with caplog.at_level("WARNING", logger="romcam.sync"):
+        assert follower.check() is False and follower.check() is False
+    said = [r.getMessage() for r in caplog.records if "cannot be used" in r.getMessage()]
+    assert len(said) == 1 and "is not valid TOML" in said[0] and "still linked to https://clinic.example" in said[0]
+    assert TOKEN not in caplog.text
+    write_config(path, bob)
+    os.chmod(path, 0o644)
+    assert follower.check() is False and follower.current == ada  # others may read it: refused, as at a start
+    assert "chmod 600" in caplog.text
+    os.chmod(path, 0o600)
+    assert follower.check() is True and seen == [ada, bob]
+
+    def refuse(link: LinkConfig | None) -> None:
+        raise RuntimeError("the database is busy")
+
+    follower.on_change = refuse
+    path.unlink()
+    with pytest.raises(RuntimeError):
+        follower.check()
+    assert follower.current == bob  # not taken: the next look tries again
+    follower.on_change = seen.append
+    assert follower.check() is True and seen == [ada, bob, None] and follower.current is None
+
+
+def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_plan_state(tmp_path: Path) -> None:
+    """The app of `romcam serve` with the live coach, Ada's plan pulled from the clinic: `romcam link` with Bob's key
+    while it runs. The link status is Bob's link at once (unconfirmed: the clinic cannot be reached here), and the
+    coach stops following Ada's plan and says why (as after a restart with Bob's key); the file removed, the laptop
+    is unlinked and the coach follows the plan stored here again. A key the clinic refuses asks for a new one with
+    `romcam link`, not for a restart too."""
+    from romcam.live.capture import LiveOptions
+    from romcam.server.app import create_app
+    from romcam.server.settings import Settings
+    from romcam.sync.client import ClinicError
+    from romcam.sync.worker import SyncWorker
+
+    store = Store(f"sqlite:///{tmp_path / 'laptop.db'}")
+    path = tmp_path / "link.toml"
+    ada = LinkConfig("http://127.0.0.1:9", TOKEN)  # nothing listens there: the clinic is out of reach
+    bob = LinkConfig("http://127.0.0.1:9", "romcam_dt_" + "b" * 40)
+    rx = uuid.uuid4()
+    try:
+        pulled = SyncWorker(store, ada)
+        pulled.client.device = lambda timeout=None: {  # type: ignore[method-assign]
+            "patient_id": str(uuid.uuid4()), "patient_name": "Ada Clinic",
+            "plan": [{"id": str(rx), "version": 1, "created_at": "2026-11-20T09:00:00+00:00", **KNEE}]}
+        assert pulled.pull_plan()
+        write_config(path, ada)
+        app = create_app(Settings(db=f"sqlite:///{tmp_path / 'laptop.db'}"), store=store,
+                         live=LiveOptions(source=None), link=ada, link_file=path)
+        coach = app.state.live.worker
+        assert [p.prescription_id for p in coach.plan] == [str(rx)] and coach.plan_waiting is None
+
+        adas = app.state.sync
+        write_config(path, bob)
+        assert app.state.link_follower.check() is True
+        try:
+            status = app.state.sync.status()
+            assert (status.linked, status.confirmed, status.patient_name) == (True, False, ""), status
+            assert app.state.sync.link == bob and app.state.sync.clinic_answer == "unreachable"
+            assert [p.prescription_id for p in coach.plan] == [None]  # measure only: not Ada's plan
+            assert "127.0.0.1:9 cannot be reached now" in coach.plan_waiting
+            assert "does not use the plan of the patient linked before" in coach.plan_waiting
+        finally:
+            app.state.sync.stop()
+        sync = app.state.sync  # the clinic answers Bob's key: it does not know it (mistyped)
+        with pytest.raises(ConflictError, match="link changed just now"):
+            adas.set_consent(True)  # a consent that reached Ada's link as it was replaced: not taken for Bob's
+        with store.session() as db:
+            assert db.get(LinkState, 1).consent_at is None  # Bob's key, when the clinic answers it, asks again
+
+        def refused(timeout: float | None = None) -> dict:
+            raise ClinicError("auth", "127.0.0.1:9 does not accept this laptop's key: the clinic does not know this "
+                              "device token", 401)
+
+        sync.client.device = refused  # type: ignore[method-assign]
+        assert sync.pull_plan() is False
+        for said in (coach.plan_waiting, sync.status().last_error):  # no restart to ask for: romcam follows the file
+            assert "with `romcam link` (or ask whoever helps you with the computer): romcam takes it within a few " \
+                   "seconds." in said, said
+            assert "start romcam again" not in said
+        path.unlink()
+        assert app.state.link_follower.check() is True and app.state.sync is None
+        assert coach.plan_waiting is None and [p.prescription_id for p in coach.plan] == [str(rx)]
+    finally:
+        store.close()

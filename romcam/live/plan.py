@@ -40,12 +40,14 @@ def _withheld(db, link: LinkConfig | None) -> bool:  # type: ignore[no-untyped-d
     return plan_withheld(db, link.fingerprint)
 
 
-def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | None = None) -> str | None:
+def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | None = None, *,
+                 follows_file: bool = False) -> str | None:
     """Why the coach follows no plan from the therapist while linked to ``link``: the clinic has not accepted its
     device token yet, and the plan on this laptop is the last token's patient's (None: the plan is this link's).
     ``answer``: how the clinic answered the last time it was asked (``SyncWorker.clinic_answer``): it refused the
     token (the words say the sessions are kept and what to do), or could not be reached (romcam keeps trying); None:
-    not answered yet."""
+    not answered yet. ``follows_file``: this romcam follows its link file (romcam.sync.follow), so a new key entered
+    with ``romcam link`` needs no restart."""
     if link is None:
         return None
     with store.session() as db:
@@ -56,8 +58,9 @@ def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | N
         return (f"This laptop was linked again, but {link.clinic} did not accept this laptop's key (it may have been "
                 f"mistyped, or cancelled at the clinic), so {not_used} The sessions recorded here are kept on this "
                 "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this "
-                "laptop with `romcam link` (or ask whoever helps you with the computer) and start romcam again. "
-                "Until then romcam measures and shows the range reached.")
+                "laptop with `romcam link` (or ask whoever helps you with the computer)"
+                + (": romcam takes it within a few seconds. " if follows_file else " and start romcam again. ")
+                + "Until then romcam measures and shows the range reached.")
     if answer == "unreachable":
         return (f"This laptop was linked again, and {link.clinic} cannot be reached now, so {not_used} romcam keeps "
                 "trying, and the sessions recorded here are kept on this laptop. romcam measures and shows the range "

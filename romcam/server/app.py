@@ -208,11 +208,14 @@ async def _keep_holding(store: Store, settings: Settings, held: list[server_lock
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None, live=None,  # type: ignore[no-untyped-def]
-               link=None) -> FastAPI:
+               link=None, link_file: Path | None = None) -> FastAPI:
     """The app; ``store`` reuses an opened store (tests), else one is opened from ``settings``.
     ``live`` (``romcam.live.capture.LiveOptions``) runs the capture worker of the live coach;
     ``link`` (``romcam.sync.config.LinkConfig``) links this laptop to a clinic (docs/sync.md): the plan
-    is pulled before the coach starts, and the sync worker uploads sessions while the app runs."""
+    is pulled before the coach starts, and the sync worker uploads sessions while the app runs.
+    ``link_file``: the link file ``link`` came from (or that makes a plain ``romcam serve`` linked once written):
+    while the app runs, a link written there (``romcam link``), changed or removed takes effect within seconds
+    (romcam.sync.follow)."""
     settings = settings or Settings()
     own_store = store is None
     store = store or Store(settings.db_url)
@@ -222,26 +225,73 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
         if own_store:
             store.close()
         raise
+    from ..sync.worker import SyncWorker
+
     sync = None
     if link is not None:
-        from ..sync.worker import SyncWorker
-
         sync = SyncWorker(store, link)
+        sync.follows_link_file = link_file is not None  # a refused key: `romcam link` a new one, no restart
         sync.pull_plan(timeout=sync.settings.start_pull_timeout_s)  # offline: the last pulled plan is used
+    linked: dict[str, Any] = {"link": link, "sync": sync}  # the link in use now (changed by the link file's watcher)
     hub = live_router.Hub()
     live_service = live_router.LiveService(hub, None)
     if live is not None:
         from ..live.service import make_worker
 
-        live_service.worker = make_worker(live, store, settings, publish=hub.publish, link=link,
-                                          clinic_answer=None if sync is None else (lambda: sync.clinic_answer))
-    if sync is not None:  # the plan romcam starts with; one the clinic changes later goes to the running coach
-        sync.note_plan_in_use()
+        live_service.worker = make_worker(
+            live, store, settings, publish=hub.publish,
+            link=(lambda: linked["link"]) if link_file is not None else link,
+            clinic_answer=lambda: None if linked["sync"] is None else linked["sync"].clinic_answer)
+
+    def wire(worker: SyncWorker) -> None:
+        """The plan romcam follows now; one the clinic changes later goes to the running coach."""
+        worker.note_plan_in_use()
         if live_service.worker is not None:
-            sync.on_plan_change = live_service.worker.follow_plan
-            sync.on_pause_change = live_service.worker.pause_changed
-            sync.in_session = live_service.worker.in_session
-            sync.on_clinic_answer = live_service.worker.clinic_answer_changed
+            worker.on_plan_change = live_service.worker.follow_plan
+            worker.on_pause_change = live_service.worker.pause_changed
+            worker.in_session = live_service.worker.in_session
+            worker.on_clinic_answer = live_service.worker.clinic_answer_changed
+
+    if sync is not None:
+        wire(sync)
+    follower = None
+    if link_file is not None:
+        from ..sync import outbox
+        from ..sync.config import SyncSettings
+        from ..sync.follow import LinkFollower
+
+        with store.session() as db:  # as a worker started now would read them: the ones a crash cut off
+            orphans = sync.orphans if sync is not None else outbox.unfinished_sessions(db)
+
+        def relink(new: Any) -> None:
+            """The link file changed while romcam runs: stop syncing with the old link, start with the new one
+            (None: unlinked), as a start with it would; the coach reads the plan of the link in use again."""
+            old, old_link = linked["sync"], linked["link"]
+            if old is not None:
+                old.stop()
+            try:
+                worker = None
+                if new is not None:
+                    worker = SyncWorker(store, new, orphans=orphans)
+                    worker.follows_link_file = True
+                    worker.pull_plan(timeout=worker.settings.start_pull_timeout_s)
+                    wire(worker)
+            except Exception:
+                if old is not None:  # the link in use stays: sync with it again
+                    again = SyncWorker(store, old_link, orphans=orphans)
+                    again.follows_link_file = True
+                    wire(again)
+                    linked["sync"] = app.state.sync = again
+                    again.start()
+                raise
+            linked["link"], linked["sync"] = new, worker
+            app.state.sync = worker
+            if worker is not None:
+                worker.start()
+            if live_service.worker is not None:
+                live_service.worker.follow_plan()  # the new link's plan, or why none is followed yet
+
+        follower = LinkFollower(link_file, link, relink, every_s=SyncSettings().link_check_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -257,9 +307,13 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
                 live_service.worker.start()
             if sync is not None:
                 sync.start()
+            if follower is not None:
+                follower.start()
             yield
-            if sync is not None:
-                await asyncio.to_thread(sync.stop)
+            if follower is not None:
+                await asyncio.to_thread(follower.stop)
+            if linked["sync"] is not None:
+                await asyncio.to_thread(linked["sync"].stop)
             if live_service.worker is not None:
                 await asyncio.to_thread(live_service.worker.stop)
             hub.loop = None
@@ -280,6 +334,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None, 
     app.state.store = store
     app.state.live = live_service
     app.state.sync = sync
+    app.state.link_follower = follower  # None: the link is the command line's (or this is a clinic server)
     app.add_middleware(HostCheckMiddleware, allowed=allowed_hosts(settings.host))
     _error_handlers(app)
     auth_router.install(app)

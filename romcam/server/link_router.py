@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 from starlette.requests import HTTPConnection
 
 from ..input_checks import CheckedInput, MustBeTrue
@@ -26,6 +26,9 @@ class ConsentIn(CheckedInput):
     model_config = ConfigDict(extra="forbid")
 
     consent: MustBeTrue
+    # the clinic the page named when the patient said yes (the coach page sends it): a link changed since
+    # (`romcam link` while romcam runs) is not consented to on words that named another clinic
+    clinic_url: str | None = Field(None, max_length=2000)
 
 
 def _sync(conn: HTTPConnection):  # type: ignore[no-untyped-def]
@@ -58,6 +61,9 @@ def link_status(conn: HTTPConnection) -> dict[str, Any]:
 def give_consent(body: ConsentIn, conn: HTTPConnection) -> dict[str, Any]:
     _same_origin(conn)
     sync = _sync(conn)
+    if body.clinic_url is not None and body.clinic_url != sync.link.url:
+        raise ConflictError(f"this laptop is now linked to {sync.link.clinic}, not the clinic the page showed: look "
+                            "at the panel again, and say yes there if you want to share with it")
     sync.set_consent(True)
     return sync.status().public()
 

@@ -42,6 +42,8 @@ class SyncSettings(BaseSettings):
     backoff_cap_s: float = Field(600.0, gt=0, le=86_400, description="the longest retry delay")
     timeout_s: float = Field(30.0, gt=0, le=600, description="one HTTP request's timeout")
     start_pull_timeout_s: float = Field(5.0, gt=0, le=120, description="the plan pull before the coach starts")
+    link_check_s: float = Field(2.0, gt=0, le=3600, description="how often a running romcam serve looks whether its "
+                                "link file was written (`romcam link`), changed or removed: it follows it")
     audit_every_s: float = Field(21_600.0, gt=0, le=7 * 86_400,
                                  description="how often the clinic is asked whether it still holds every session "
                                  "sent (one restored from a backup lost the later ones), and what it refused is "
@@ -128,6 +130,14 @@ def write_config(path: Path, link: LinkConfig) -> None:
                 f"upload_to = \"{link.url}\"\ntoken = \"{link.token}\"\n")
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def link_file(upload_to: str | None, token: str | None, config: str | None) -> Path | None:
+    """The link file a ``romcam serve`` with these options follows while it runs (``config`` or the default path,
+    there or not yet); None when the link is given on the command line (``--upload-to``/``--token``)."""
+    if upload_to or token:
+        return None
+    return Path(config).expanduser() if config else default_config_path()
 
 
 def resolve_link(upload_to: str | None, token: str | None, config: str | None) -> LinkConfig | None:

@@ -51,15 +51,19 @@ AUDIT_BATCH = 1000  # ids per question to the clinic (its HELD_QUERY_MAX)
 # what a patient whose device token the clinic refuses does next (after "ask your PT for a new one")
 NEW_KEY_STEPS = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you with the "
                  "computer) and start romcam again. Your sessions stay on this laptop until then.")
+# the same, for a romcam that follows its link file (romcam.sync.follow): no restart to ask for
+NEW_KEY_STEPS_FOLLOWED = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you "
+                          "with the computer): romcam takes it within a few seconds. Your sessions stay on this "
+                          "laptop until then.")
 
 
-def _plain_clinic(exc: ClinicError) -> str:
+def _plain_clinic(exc: ClinicError, steps: str = NEW_KEY_STEPS) -> str:
     """What went wrong with the clinic, and what it means for the patient's sessions: kept while it is out
-    of reach; what to do next when it refuses this laptop's key."""
+    of reach; what to do next when it refuses this laptop's key (``steps``)."""
     if exc.kind == "offline":
         return (exc.message.removesuffix("; trying again later")
                 + ". Your sessions are kept on this laptop and sent once it answers; trying again later")
-    return exc.message + NEW_KEY_STEPS if exc.kind == "auth" else exc.message
+    return exc.message + steps if exc.kind == "auth" else exc.message
 
 
 def _reason(message: str) -> str:
@@ -134,14 +138,18 @@ def _plain(exc: Exception) -> str:
 
 
 class SyncWorker:
-    def __init__(self, store: Store, link: LinkConfig, settings: SyncSettings | None = None) -> None:
+    def __init__(self, store: Store, link: LinkConfig, settings: SyncSettings | None = None, *,
+                 orphans: frozenset[uuid.UUID] | None = None) -> None:
+        """``orphans``: the sessions unfinished when this process started (read now when not given); a worker made
+        for a link that changed while romcam runs (romcam.sync.follow) is given the start's, so a session the live
+        coach is recording now is not taken for one a crash cut off."""
         self.store = store
         self.link = link
         self.settings = settings or SyncSettings()
         self.client = ClinicClient(link, timeout=self.settings.timeout_s)
         self.fp = link.fingerprint  # which device token the sessions recorded from now on are under
         with store.session() as db:  # what a crash left unfinished, before this process records anything
-            self.orphans = outbox.unfinished_sessions(db)
+            self.orphans = outbox.unfinished_sessions(db) if orphans is None else orphans
             state = link_state(db, link.url)
             if state.started_fp != self.fp:
                 # a new token (or the first link): every session there is now was recorded under the token
@@ -170,6 +178,9 @@ class SyncWorker:
         self._audit_checkins = True  # False: the clinic cannot say which check-ins it holds (until the next start)
         self.token_refused = False
         self.unreachable = ""  # Status.unreachable
+        # this romcam follows its link file (romcam.sync.follow; set by create_app): a new key entered with
+        # `romcam link` is taken without a restart, and the words for a refused key say so
+        self.follows_link_file = False
         # how the clinic answered the last plan pull (None: it gave the plan, or was not asked yet): what a coach
         # page of a re-linked laptop says while it follows no plan (romcam.live.plan.plan_waiting)
         self.clinic_answer: ClinicAnswer | None = None
@@ -188,6 +199,10 @@ class SyncWorker:
         # create_app)
         self.in_session: Callable[[], bool] | None = None
 
+    @property
+    def _new_key_steps(self) -> str:
+        return NEW_KEY_STEPS_FOLLOWED if self.follows_link_file else NEW_KEY_STEPS
+
     # ------------------------------------------------------------------ state
 
     def _state(self, db) -> LinkState:  # type: ignore[no-untyped-def]
@@ -201,13 +216,16 @@ class SyncWorker:
         return (state.consent_at is not None and state.consent_url == self.link.url and self.confirmed(state))
 
     def set_consent(self, given: bool) -> None:
+        if given and self._stop.is_set():  # the link file changed just now (romcam.sync.follow): not this link's
+            raise ConflictError("this laptop's link changed just now (`romcam link`): look at the panel again, and "
+                                "say yes there if you want to share with the clinic it names")
         with self.store.session() as db:
             state = self._state(db)
             if given and not self.confirmed(state):
                 if self.clinic_answer == "refused":
                     raise ConflictError(f"{self.link.clinic} did not accept this laptop's key, so romcam does not "
                                         "know whose results it would share: consent is asked once it accepts one. "
-                                        "Ask your PT for a new key." + NEW_KEY_STEPS)
+                                        "Ask your PT for a new key." + self._new_key_steps)
                 raise ConflictError(f"{self.link.clinic} has not answered since this laptop was linked to it, so "
                                     "romcam does not know yet whose results it would share: consent is asked once "
                                     "it answers")
@@ -269,7 +287,7 @@ class SyncWorker:
             device = self.client.device(timeout=timeout)
         except ClinicError as exc:
             # out of reach, the patient's worry is their sessions, not the plan (the last one received is used)
-            why = _plain_clinic(exc)
+            why = _plain_clinic(exc, self._new_key_steps)
             self._error(why if exc.kind == "offline" else f"could not get your plan: {why}")
             # after the error is written: a status read in between said the token was refused with no reason
             self.token_refused = exc.kind == "auth"
@@ -398,7 +416,7 @@ class SyncWorker:
                 self.unreachable = (_reason(exc.message) if exc.kind == "offline" and (not first or exc.status is None)
                                     else "" if exc.kind == "auth" else self.unreachable)
                 if first:
-                    self._fail(_plain_clinic(exc))
+                    self._fail(_plain_clinic(exc, self._new_key_steps))
                 self.token_refused = exc.kind == "auth"  # after the error it comes with (see pull_plan)
                 if first and exc.kind == "offline":
                     # the next one is tried once: this one may be the trouble (a session too big to send within the

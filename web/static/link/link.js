@@ -20,15 +20,18 @@
     return d.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
   }
 
-  async function send(method) {
+  async function send(method, clinicUrl) {
     const opts = { method, headers: { "Content-Type": "application/json" } };
-    if (method === "POST") opts.body = JSON.stringify({ consent: true });
+    // the clinic this panel named: one linked since (romcam link while romcam runs) is refused, and the panel is read again
+    if (method === "POST") opts.body = JSON.stringify({ consent: true, clinic_url: clinicUrl });
     const r = await fetch("/api/link/consent", opts);
     if (r.ok) render(await r.json());
+    else if (r.status === 409) { panel.dataset.view = ""; shown = ""; poll(); }
   }
 
   function consentPanel(s) {
     panel.dataset.view = "consent";
+    panel.dataset.clinic = s.clinic_url;  // a panel naming another clinic than the link's is rebuilt (render)
     const h = el("h2", { id: "link-title" }, "Share your results with your physical therapist?");
     const who = el("p", { class: "link-who" });
     who.append("This laptop is linked to ", el("strong", {}, s.clinic), " (", el("span", { class: "link-url" }, s.clinic_url), ").");
@@ -39,7 +42,7 @@
     const later = el("p", {}, "Nothing is sent until you say yes. You can stop sharing at any time.");
     const waiting = s.waiting ? el("p", { class: "link-waiting" }, keptLine(s)) : null;
     const yes = el("button", { type: "button", id: "link-consent", class: "link-yes" }, "Yes, share my results");
-    yes.addEventListener("click", () => send("POST"));
+    yes.addEventListener("click", () => send("POST", s.clinic_url));
     const no = el("button", { type: "button", id: "link-later", class: "link-no" }, "Not now");
     no.addEventListener("click", () => { panel.dataset.dismissed = "true"; notSharing(s); });
     const buttons = el("p", { class: "link-buttons" });
@@ -209,7 +212,8 @@
     if (s.confirmed === false) unconfirmed(s);
     else if (s.consent) statusLine(s);
     else if (panel.dataset.dismissed === "true") notSharing(s);
-    else if (panel.dataset.view !== "consent") consentPanel(s); // not rebuilt while the patient reads it
+    // not rebuilt while the patient reads it, unless the laptop was linked to another clinic meanwhile
+    else if (panel.dataset.view !== "consent" || panel.dataset.clinic !== s.clinic_url) consentPanel(s);
   }
 
   async function poll() {
