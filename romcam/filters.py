@@ -19,9 +19,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import signal as sps
 
-__all__ = ["OneEuroFilter", "estimate_noise", "smooth_zero_phase"]
+__all__ = ["OneEuroFilter", "estimate_noise", "preload", "smooth_zero_phase"]
+
+def preload() -> None:
+    """Import what :func:`smooth_zero_phase` needs (scipy.signal, 2 s: it brings scipy.stats) now. It is imported on
+    first use, not with this module, so that ``romcam serve`` starts without it; the live coach calls this on a
+    thread of its own as it starts, so that the first set's end does not stall the capture loop for it."""
+    from scipy import signal  # noqa: F401
+
 
 # Gaussian consistency constant: std = MAD_SCALE * median absolute deviation, for normal noise.
 MAD_SCALE = 1.482602218505602
@@ -262,6 +268,10 @@ def smooth_zero_phase(
 
     half_width = max(HAMPEL_MIN_HALF_WIDTH, round(HAMPEL_WINDOW_S * fps / 2.0))
     out[_hampel_outliers(xx, half_width)] = np.nan
+
+    # imported here, not at the top: scipy.signal takes 2 s to import, and every `romcam serve` imports this
+    # module (see preload)
+    from scipy import signal as sps
 
     fc = min(cutoff, MAX_CUTOFF_FRACTION_OF_FPS * fps)
     sos = sps.butter(int(order), fc, btype="lowpass", fs=fps, output="sos")

@@ -31,7 +31,7 @@ from typing import Any
 from ..angles import reads_limb_axes
 from ..catalog import get_motion
 from ..errors import CameraError, CorruptVideoError, RomcamError
-from ..filters import OneEuroFilter
+from ..filters import OneEuroFilter, preload
 from ..measure import MotionMeter, Sample
 from ..reps import AUTO_HYSTERESIS_MIN_DEG, RepDetector, below_target
 from ..sample_rate import MIN_COUNT_FPS as MIN_COUNT_FPS  # the rule lives there, shared with the stored sets
@@ -325,6 +325,8 @@ class CaptureWorker:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        # what the end of a set needs (filters.preload), imported beside the capture loop instead of inside it
+        threading.Thread(target=preload, name="romcam-preload", daemon=True).start()
         self._thread = threading.Thread(target=self._run, name="romcam-capture", daemon=True)
         self._thread.start()
 

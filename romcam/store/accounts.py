@@ -6,6 +6,7 @@ is stored, so a copy of the database lets nobody in. Functions that write commit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import unicodedata
@@ -33,8 +34,13 @@ TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this ofte
 MIN_PASSWORD = 12
 
 _hasher = PasswordHasher()
-# verified against when the email is unknown, so that answer costs the same time as a wrong password
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that answer costs the same time as a wrong password (made
+    at the first login, not at import: an argon2 hash takes 0.2 s, and every `romcam serve` imports this module)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def sha256_hex(secret: str) -> str:
@@ -171,7 +177,7 @@ def authenticate(db: DB, email: str, password: str) -> User | None:
     verification all the same (against a dummy hash), so timing does not tell the two apart."""
     user = db.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None or not user.active:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return None
     if not _verify(user.password_hash, password):
         return None
