@@ -20,10 +20,12 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/romcam serve
 
+# pytest workers for make test (0: none, every test in one process, in file order)
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/ruff check romcam tests benchmarks
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # the long checks kept out of make test: the API fuzzer with 300 examples per operation
 test-slow: install
