@@ -347,7 +347,9 @@ def test_a_session_the_clinic_fails_on_every_round_is_said_on_the_panel(tmp_path
         pg = site.open_page()
         pg.click("#link-consent")
         wait_for("the other session at the clinic", lambda: fine in clinic.sessions(), timeout=30)
-        status = wait_for("a round after it", lambda: (s := laptop.status())["failing"] and s, timeout=30)
+        # the clinic stores the other session before the laptop marks it sent: wait for both
+        status = wait_for("a round after it", lambda: (s := laptop.status())["failing"] and s["waiting"] == 1 and s,
+                          timeout=30)
         assert stuck not in clinic.sessions()
         assert (status["waiting"], status["failing"], status["rejected"]) == (1, 1, 0), status
         assert status["failing_error"] == f"127.0.0.1:{clinic.port} is having trouble (HTTP 500)", status
