@@ -1150,6 +1150,44 @@ def test_a_running_server_follows_its_link_file_and_keeps_the_link_through_a_bro
     assert follower.check() is True and seen == [ada, bob, None] and follower.current is None
 
 
+def test_a_link_that_cannot_be_started_is_tried_at_every_look_and_said_once(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The follower's own looks (its thread): a new link whose start fails (the database busy) is tried again at
+    every look, and the log says so once with the traceback, not every 2 s; it says again when it fails another way,
+    and the link is taken once it can start."""
+    from romcam.sync.follow import LinkFollower
+
+    path = tmp_path / "romcam" / "link.toml"
+    ada = LinkConfig("https://clinic.example", TOKEN)
+    bob = LinkConfig("https://clinic.example", "romcam_dt_" + "b" * 40)
+    tries: list[LinkConfig | None] = []
+    errors = ["the database is busy"] * 5 + ["the disk is full"] * 3
+
+    def start(link: LinkConfig | None) -> None:
+        tries.append(link)
+        if errors:
+            raise RuntimeError(errors.pop(0))
+
+    follower = LinkFollower(path, ada, start, every_s=0.1)
+    write_config(path, ada)
+    follower.look()
+    assert tries == []  # the link in use: nothing to start
+    write_config(path, bob)
+    with caplog.at_level("DEBUG", logger="romcam.sync"):
+        for _ in range(10):
+            follower.look()
+    assert tries == [bob] * 9 and follower.current == bob  # 8 failed, the 9th started; the 10th: no change
+    said = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in said] == [
+        "sync: could not switch to the changed link file (RuntimeError: the database is busy): still linked to "
+        "https://clinic.example; trying again every 0.1 s",
+        "sync: could not switch to the changed link file (RuntimeError: the disk is full): still linked to "
+        "https://clinic.example; trying again every 0.1 s"]
+    assert all(r.exc_info is not None for r in said)  # with the traceback, for whoever reads the log
+    assert "now linked to https://clinic.example with another device token" in caplog.text
+    assert TOKEN not in caplog.text and bob.token not in caplog.text
+
+
 def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_plan_state(tmp_path: Path) -> None:
     """The app of `romcam serve` with the live coach, Ada's plan pulled from the clinic: `romcam link` with Bob's key
     while it runs. The link status is Bob's link at once (unconfirmed: the clinic cannot be reached here), and the

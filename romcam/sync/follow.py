@@ -47,6 +47,7 @@ class LinkFollower:
         self.every_s = every_s
         self._seen: FileIdentity | tuple[str] = ("unknown",)  # read at the first look: it may have changed since
         self._said = ""  # the last problem logged (said once, not every look)
+        self._failed = ""  # the last error of a link that could not be started (said once, with its traceback)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -82,12 +83,27 @@ class LinkFollower:
                         " with another device token" if before is not None and before.url == link.url else "")
         return True
 
+    def look(self) -> None:
+        """One look as the thread takes it: a new link that cannot be started (the database busy, the clinic's
+        worker refused) leaves the link in use and is tried again at the next look — said once with its
+        traceback, not at every look, until it starts or fails another way."""
+        try:
+            self.check()
+        except Exception as exc:  # whatever the app raised: the link in use stays, and the log says why
+            failed = f"{type(exc).__name__}: {exc}"
+            if failed != self._failed:
+                self._failed = failed
+                keep = f"still linked to {self.current.url}" if self.current is not None else "still not linked"
+                log.exception("sync: could not switch to the changed link file (%s): %s; trying again every %g s",
+                              failed, keep, self.every_s)
+            else:
+                log.debug("sync: the changed link file still cannot be used: %s", failed)
+        else:
+            self._failed = ""
+
     def run(self) -> None:
         while not self._stop.wait(self.every_s):
-            try:
-                self.check()
-            except Exception:  # the new link could not be started: the old one stays; said, tried again
-                log.exception("sync: could not switch to the changed link file; trying again")
+            self.look()
 
     def start(self) -> None:
         if self._thread is None:
