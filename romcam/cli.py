@@ -570,9 +570,17 @@ FOLLOWS = (". A romcam already running takes the new link within a few seconds (
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
+    """Write the link file that a plain `romcam serve` (or `make run`) then uses (``--remove``: remove it)."""
     from .sync.config import TOKEN_HOWTO, LinkConfig, check_token, check_url, default_config_path, write_config
 
+    if args.remove:
+        if args.upload_to or args.token or args.no_check:
+            raise UsageError("--remove takes no --upload-to, --token or --no-check: it unlinks this laptop "
+                             "(`romcam link --remove`, with --config PATH for a link file elsewhere)")
+        return unlink(Path(args.config).expanduser() if args.config else default_config_path())
+    if not args.upload_to:
+        raise UsageError("give the clinic's address with --upload-to URL (the PT has it, beside the device token), "
+                         "or unlink this laptop with --remove")
     token = args.token
     if token is None:
         if sys.stdin.isatty():
@@ -598,6 +606,30 @@ def cmd_link(args: argparse.Namespace) -> int:
     patient = check_link(link, path)
     print(f"linked to {link.clinic} as {patient}: saved in {path} (mode 0600); `romcam serve` now uploads there "
           f"once the patient consents on the coach page{FOLLOWS}", file=sys.stderr)
+    return 0
+
+
+def unlink(path: Path) -> int:
+    """Remove the link file at ``path``: this laptop is no longer linked (its sessions stay here). Nothing there
+    is no error: it was not linked."""
+    from .sync.config import read_config
+
+    if not path.exists() and not path.is_symlink():
+        print(f"this laptop is not linked: there is no link file at {path}", file=sys.stderr)
+        return 0
+    try:
+        clinic = f" from {read_config(path).clinic}"
+    except UsageError:  # half-written, others may read it: removed all the same, it was no usable link
+        clinic = ""
+    try:
+        path.unlink()
+    except OSError as exc:
+        raise RomcamError(f"cannot remove the link file {path}: {exc.strerror or exc}; this laptop is still "
+                          "linked") from None
+    print(f"unlinked this laptop{clinic}: removed {path}. The sessions recorded here stay on this laptop and nothing "
+          "more is sent to the clinic; a romcam already running stops sending within a few seconds (no restart), "
+          "unless it was started with --upload-to/--token. To link again: `romcam link --upload-to URL`",
+          file=sys.stderr)
     return 0
 
 
@@ -1233,11 +1265,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "--upload-to/--token (default: ~/.config/romcam/link.toml when it exists)")
     s.set_defaults(func=cmd_serve)
     lk = sub.add_parser("link", help="save this laptop's link to a clinic (URL and device token) in a 0600 file")
-    lk.add_argument("--upload-to", required=True, metavar="URL", help="the clinic server's address (https://...)")
+    lk.add_argument("--upload-to", metavar="URL", help="the clinic server's address (https://...)")
     lk.add_argument("--token", metavar="TOKEN", help="the device token (default: read from standard input)")
     lk.add_argument("--config", metavar="PATH", help="where to write it (default: ~/.config/romcam/link.toml)")
     lk.add_argument("--no-check", action="store_true",
                     help="save without asking the clinic whether it knows the token (a laptop not online yet)")
+    lk.add_argument("--remove", action="store_true",
+                    help="unlink this laptop: remove the link file (its sessions stay here; nothing more is sent)")
     lk.set_defaults(func=cmd_link)
     _account_parsers(sub)
     return p

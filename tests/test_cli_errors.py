@@ -304,3 +304,43 @@ def test_link_without_a_token_says_one_is_needed_and_where_it_comes_from(tmp_pat
                    "ID` on the clinic server; then give it with --token, paste it when asked, or pipe it on standard "
                    "input\n"), err
     assert not path.exists()
+
+
+def test_link_remove_unlinks_this_laptop_and_says_what_becomes_of_its_sessions(tmp_path: Path, capsys) -> None:
+    """`romcam link --remove`: the link file goes (a running romcam follows it: tests/test_sync.py), the words say
+    the laptop is unlinked from which clinic and that its sessions stay; run again, it says the laptop is not linked;
+    a link file romcam cannot remove says so, and that the laptop is still linked."""
+    path = tmp_path / "romcam" / "link.toml"
+    rc, _, _ = _run(["link", "--upload-to", "https://clinic.example", "--token", "romcam_dt_" + "a" * 40,
+                     "--config", str(path), "--no-check"], capsys)
+    assert rc == 0 and path.exists()
+    rc, out, err = _run(["link", "--remove", "--config", str(path)], capsys)
+    assert (rc, out) == (0, "") and not path.exists()
+    assert err == (f"unlinked this laptop from clinic.example: removed {path}. The sessions recorded here stay on "
+                   "this laptop and nothing more is sent to the clinic; a romcam already running stops sending "
+                   "within a few seconds (no restart), unless it was started with --upload-to/--token. To link "
+                   "again: `romcam link --upload-to URL`\n"), err
+    rc, out, err = _run(["link", "--remove", "--config", str(path)], capsys)
+    assert (rc, err) == (0, f"this laptop is not linked: there is no link file at {path}\n"), err
+
+    path.mkdir()  # not a file romcam can remove
+    rc, out, err = _run(["link", "--remove", "--config", str(path)], capsys)
+    assert rc == 1 and err.startswith(f"romcam: cannot remove the link file {path}: ") and \
+        err.endswith("; this laptop is still linked\n"), err
+    assert path.is_dir()
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["link", "--remove", "--upload-to", "https://clinic.example"],
+     "--remove takes no --upload-to, --token or --no-check: it unlinks this laptop (`romcam link --remove`, with "
+     "--config PATH for a link file elsewhere)"),
+    (["link", "--token", "romcam_dt_" + "a" * 40],
+     "give the clinic's address with --upload-to URL (the PT has it, beside the device token), or unlink this "
+     "laptop with --remove"),
+])
+def test_link_says_which_of_its_two_uses_it_was_given_wrong(argv: list[str], said: str, tmp_path: Path,
+                                                           capsys) -> None:
+    path = tmp_path / "link.toml"
+    rc, out, err = _run([*argv, "--config", str(path)], capsys)
+    assert (rc, err) == (2, f"romcam: {said}\n"), err
+    assert not path.exists()
