@@ -497,11 +497,11 @@ def test_a_relinked_laptop_whose_new_code_the_clinic_refuses_says_so_on_the_coac
         refused = (f"This laptop was linked again, but {clinic_name} did not accept this laptop's key (it may "
                    "have been mistyped, or cancelled at the clinic), so romcam does not know this patient's plan: it "
                    "does not use the plan of the patient linked before. The sessions recorded here are kept on this "
-                   "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this laptop "
-                   "with `romcam link` (or ask whoever helps you with the computer) and start romcam again. Until "
-                   "then romcam measures and shows the range reached.")
-        expect(note).to_have_text(refused.replace("`", ""), timeout=30_000)  # the command shown as code
-        expect(note.locator("code")).to_have_text("romcam link")
+                   "laptop: nothing is lost. To fix it, ask the therapist for a new key, then start romcam again "
+                   "with it after `--token`, in place of the old one (or ask whoever started romcam for you). Until "
+                   "then romcam measures and shows the range reached.")  # started with --token: no link file read
+        expect(note).to_have_text(refused.replace("`", ""), timeout=30_000)  # the option shown as code
+        expect(note.locator("code")).to_have_text("--token")
         assert "`" not in note.inner_text() and "`" not in pg.locator("#link-panel").inner_text()
         expect(pg.locator("#link-error code")).to_have_text("romcam link")  # the link panel's reason says it too
         expect(note).not_to_contain_text("has not answered")

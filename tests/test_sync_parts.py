@@ -1044,6 +1044,37 @@ def test_a_relinked_coach_does_not_say_the_patient_linked_befores_pause(store: S
     assert plan_paused(store, bob) is None
 
 
+def test_a_status_read_while_the_key_is_refused_never_says_refused_without_why(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sync thread writes the error, then sets ``token_refused``; a status read (the panel's poll, another
+    thread) that read the stored error first and the flag after — the pull failing in between — said the key was
+    refused with no reason (a panel with "ask for a new key" and nothing else; tests/test_sync.py saw it under
+    load). The flag is read before the stored error: a status says both, or neither yet."""
+    from romcam.sync import worker as worker_module
+    from romcam.sync.client import ClinicError
+
+    link = LinkConfig("https://clinic.example", TOKEN)
+    worker = worker_module.SyncWorker(store, link)
+
+    def refused(timeout: float | None = None) -> dict:
+        raise ClinicError("auth", "clinic.example does not accept this laptop's key: this device token was "
+                          "revoked on 29 Nov 2026: ask your PT for a new one", 401)
+
+    worker.client.device = refused  # type: ignore[method-assign]
+    counts = worker_module.outbox.counts
+
+    def counts_while_the_pull_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not worker.token_refused:
+            worker.pull_plan()  # the sync thread, between the status's reads
+        return counts(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module.outbox, "counts", counts_while_the_pull_fails)
+    first = worker.status()
+    assert (first.token_refused, first.last_error) == (False, "")  # read before the pull: neither yet
+    then = worker.status()
+    assert then.token_refused and "revoked on 29 Nov 2026" in then.last_error
+
+
 def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Store) -> None:
     """While the plan is withheld, the words follow the clinic's last answer to the new token: refused (sessions
     kept, ask the therapist for a new key, `romcam link`), out of reach (romcam keeps trying), or none yet. The
@@ -1063,8 +1094,10 @@ def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Stor
         "This laptop was linked again, but clinic.example did not accept this laptop's key (it may have been mistyped, "
         "or cancelled at the clinic), so romcam does not know this patient's plan: it does not use the plan of the "
         "patient linked before. The sessions recorded here are kept on this laptop: nothing is lost. To fix it, ask "
-        "the therapist for a new key, then enter it on this laptop with `romcam link` (or ask whoever helps you "
-        "with the computer) and start romcam again. Until then romcam measures and shows the range reached.")
+        "the therapist for a new key, then start romcam again with it after `--token`, in place of the old one (or "
+        "ask whoever started romcam for you). Until then romcam measures and shows the range reached.")
+    assert "then enter it on this laptop with `romcam link` (or ask whoever helps you with the computer): romcam " \
+        "takes it within a few seconds. Until then" in plan_waiting(store, bob, "refused", follows_file=True)
     assert plan_waiting(store, bob, "unreachable") == (
         "This laptop was linked again, and clinic.example cannot be reached now, so romcam does not know this "
         "patient's plan: it does not use the plan of the patient linked before. romcam keeps trying, and the sessions "
@@ -1099,8 +1132,14 @@ def test_a_relinked_coach_says_how_the_clinic_answered_the_new_token(store: Stor
         worker.set_consent(True)  # it was answered: refused, so the panel says so and what to do
     assert str(refused.value).startswith("clinic.example did not accept this laptop's key, so romcam does not know "
                                          "whose results it would share: consent is asked once it accepts one. Ask "
-                                         "your PT for a new key. Once you have it, enter it on this laptop with "
-                                         "`romcam link`"), str(refused.value)
+                                         "your PT for a new key. Once you have it, start romcam again with it "
+                                         "after `--token`"), str(refused.value)  # a worker of a --token start
+    worker.follows_link_file = True  # one of a plain `romcam serve`, which follows its link file
+    with pytest.raises(ConflictError) as refused:
+        worker.set_consent(True)
+    assert str(refused.value).endswith("Ask your PT for a new key. Once you have it, enter it on this laptop with "
+                                       "`romcam link` (or ask whoever helps you with the computer): romcam takes it "
+                                       "within a few seconds. Your sessions stay on this laptop until then.")
     assert worker.pull_plan() is False and told == ["unreachable", "refused"]
     assert worker.pull_plan() is True and worker.clinic_answer is None
     assert plan_waiting(store, bob, worker.clinic_answer) is None  # answered: Bob's plan (empty) is his own

@@ -47,7 +47,8 @@ def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | N
     ``answer``: how the clinic answered the last time it was asked (``SyncWorker.clinic_answer``): it refused the
     token (the words say the sessions are kept and what to do), or could not be reached (romcam keeps trying); None:
     not answered yet. ``follows_file``: this romcam follows its link file (romcam.sync.follow), so a new key entered
-    with ``romcam link`` needs no restart."""
+    with ``romcam link`` needs no restart; otherwise it was given its key on the command line (``--token``) and the
+    new one goes there."""
     if link is None:
         return None
     with store.session() as db:
@@ -57,9 +58,11 @@ def plan_waiting(store: Store, link: LinkConfig | None, answer: ClinicAnswer | N
     if answer == "refused":
         return (f"This laptop was linked again, but {link.clinic} did not accept this laptop's key (it may have been "
                 f"mistyped, or cancelled at the clinic), so {not_used} The sessions recorded here are kept on this "
-                "laptop: nothing is lost. To fix it, ask the therapist for a new key, then enter it on this "
-                "laptop with `romcam link` (or ask whoever helps you with the computer)"
-                + (": romcam takes it within a few seconds. " if follows_file else " and start romcam again. ")
+                "laptop: nothing is lost. To fix it, ask the therapist for a new key, then "
+                + ("enter it on this laptop with `romcam link` (or ask whoever helps you with the computer): romcam "
+                   "takes it within a few seconds. " if follows_file else
+                   "start romcam again with it after `--token`, in place of the old one (or ask whoever started "
+                   "romcam for you). ")
                 + "Until then romcam measures and shows the range reached.")
     if answer == "unreachable":
         return (f"This laptop was linked again, and {link.clinic} cannot be reached now, so {not_used} romcam keeps "

@@ -48,9 +48,11 @@ CLOCK_TOLERANCE_S = 300.0  # a clock off by more than this from the clinic's is 
 AUDIT_BATCH = 1000  # ids per question to the clinic (its HELD_QUERY_MAX)
 
 
-# what a patient whose device token the clinic refuses does next (after "ask your PT for a new one")
-NEW_KEY_STEPS = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you with the "
-                 "computer) and start romcam again. Your sessions stay on this laptop until then.")
+# what a patient whose device token the clinic refuses does next (after "ask your PT for a new one"), for a romcam
+# given its key on the command line (`romcam serve --upload-to URL --token KEY`): it reads no link file, so a key
+# saved with `romcam link` would not reach it
+NEW_KEY_STEPS = (" Once you have it, start romcam again with it after `--token`, in place of the old one (or ask "
+                 "whoever started romcam for you). Your sessions stay on this laptop until then.")
 # the same, for a romcam that follows its link file (romcam.sync.follow): no restart to ask for
 NEW_KEY_STEPS_FOLLOWED = (" Once you have it, enter it on this laptop with `romcam link` (or ask whoever helps you "
                           "with the computer): romcam takes it within a few seconds. Your sessions stay on this "
@@ -249,6 +251,9 @@ class SyncWorker:
         log.warning("sync: %s", message)
 
     def status(self) -> Status:
+        # the flags before the stored error: the sync thread writes the error first and sets them after, so a
+        # pull failing between the reads below gives a status that says both or neither, never "refused" and no why
+        refused, unreachable = self.token_refused, self.unreachable
         with self.store.session() as db:
             state = self._state(db)
             db.commit()
@@ -265,10 +270,10 @@ class SyncWorker:
                           consent_withdrawn_at=state.consent_withdrawn_at if off is not None else None,
                           recorded_while_off=off, waiting=n["pending"],
                           sent=n["sent"], rejected=n["rejected"], held=n["held"], unanswered=unanswered,
-                          failing=failing, failing_error=_reason(why), unreachable=self.unreachable,
+                          failing=failing, failing_error=_reason(why), unreachable=unreachable,
                           last_upload_at=state.last_upload_at,
                           last_error=state.last_error, last_error_at=state.last_error_at,
-                          plan_pulled_at=state.plan_pulled_at, token_refused=self.token_refused,
+                          plan_pulled_at=state.plan_pulled_at, token_refused=refused,
                           next_try_in_s=round(wait, 1) if wait > 0 else None, clock_off_s=self.clock_off_s(),
                           plan_changed_at=self.plan_changed_at)
 
