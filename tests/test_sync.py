@@ -587,8 +587,8 @@ def test_romcam_link_while_serve_runs_takes_effect_without_a_restart(tmp_path: P
     """A caregiver runs `romcam link` with the coach's romcam already running, unlinked, a session recorded: within
     seconds the running server is linked (the status names the clinic's patient), and once the patient consents that
     session reaches the clinic. Then the laptop is re-linked, still running, to Bob's token: consent is asked again,
-    and Bob's session reaches Bob's chart, not Ada's; a half-written link file changes nothing; removing the file
-    unlinks it. No restart at any point (before, all of it waited for the next start: nothing was sent)."""
+    and Bob's session reaches Bob's chart, not Ada's; a half-written link file changes nothing; `romcam link
+    --remove` unlinks it. No restart at any point (before, all of it waited for the next start: nothing was sent)."""
     import subprocess
     import sys
 
@@ -640,7 +640,8 @@ def test_romcam_link_while_serve_runs_takes_effect_without_a_restart(tmp_path: P
                  timeout=20)
         status = laptop.status()
         assert status["patient_name"] == "Bob Second" and status["clinic_url"] == clinic.url, status
-        path.unlink()
+        romcam("link", "--remove", env=config)  # the caregiver unlinks the laptop (the half-written file goes too)
+        assert not path.exists()
         wait_for("the laptop unlinked", lambda: laptop.status() == {"linked": False}, timeout=20)
         assert laptop.starts == 1 and laptop.proc is not None and laptop.proc.poll() is None
         assert clinic.token not in laptop.log.read_text() and bobs_token not in laptop.log.read_text()
