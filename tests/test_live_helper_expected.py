@@ -7,6 +7,7 @@ patient? Tap the patient." of a patient alone in view."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from romcam.live.capture import CaptureWorker, LiveOptions
@@ -44,7 +45,7 @@ def test_an_active_exercise_alone_in_view_is_not_asked_who_the_patient_is(demo_c
 
 
 def test_a_new_plan_that_needs_a_helper_gets_a_pose_model_for_two_between_sets(demo_clip: Path) -> None:
-    active = measure_only(DEMO_SPEC.exercise, DEMO_SPEC.side)
+    active = replace(measure_only(DEMO_SPEC.exercise, DEMO_SPEC.side), prescription_id="rx-active")  # the PT's plan
     plans = [[active]]
     worker = CaptureWorker(LiveOptions(source=str(demo_clip), loop=True), [active], recorder=None,
                            plan_source=lambda: plans[-1])
@@ -57,7 +58,8 @@ def test_a_new_plan_that_needs_a_helper_gets_a_pose_model_for_two_between_sets(d
         if "first" not in seen:
             seen["first"] = est
             assert worker._estimator_made_for == (1, False)
-            plans.append([active, measure_only("elbow_flexion", "left", mode="passive")])
+            plans.append([active, replace(measure_only("elbow_flexion", "left", mode="passive"),
+                                          prescription_id="rx-passive")])
             assert worker.follow_plan()  # before Start: between sets
             seen["frames"] = worker.frames_processed
             return False
@@ -66,4 +68,5 @@ def test_a_new_plan_that_needs_a_helper_gets_a_pose_model_for_two_between_sets(d
     _play(worker, until)
     assert worker._estimator is not seen["first"], "the pose model was not made again"
     assert worker._estimator_made_for[0] == 2 and worker.people() == 2
-    assert worker.plan[1].mode == "passive" and worker.coach.plan_note is not None
+    assert worker.plan[1].mode == "passive"
+    assert worker.coach.plan_note == (1, "Your PT changed your plan: elbow flexion: new.")

@@ -1289,3 +1289,37 @@ def test_a_link_file_changed_while_the_coach_runs_gives_its_coach_the_new_links_
         assert coach.plan_waiting is None and [p.prescription_id for p in coach.plan] == [str(rx)]
     finally:
         store.close()
+
+
+def test_a_first_link_while_the_coach_runs_says_the_pts_plan_arrived(tmp_path: Path) -> None:
+    """The app of a plain `romcam serve` with the live coach, never linked (measure only); `romcam link` while it
+    runs, and the clinic answers with Ada's plan: the coach follows it, and the page says the PT's plan arrived —
+    not "Your PT changed your plan", a change the PT never made to a plan this laptop never had."""
+    from romcam.live.capture import LiveOptions
+    from romcam.server.app import create_app
+    from romcam.server.settings import Settings
+
+    store = Store(f"sqlite:///{tmp_path / 'laptop.db'}")
+    path = tmp_path / "link.toml"
+    ada = LinkConfig("http://127.0.0.1:9", TOKEN)  # nothing listens there: the answer is given below
+    rx = uuid.uuid4()
+    try:
+        app = create_app(Settings(db=f"sqlite:///{tmp_path / 'laptop.db'}"), store=store,
+                         live=LiveOptions(source=None), link=None, link_file=path)
+        coach = app.state.live.worker
+        assert [p.prescription_id for p in coach.plan] == [None] and coach.plan_waiting is None
+        write_config(path, ada)
+        assert app.state.link_follower.check() is True
+        sync = app.state.sync
+        try:
+            sync.client.device = lambda timeout=None: {  # type: ignore[method-assign]
+                "patient_id": str(uuid.uuid4()), "patient_name": "Ada Clinic",
+                "plan": [{"id": str(rx), "version": 1, "created_at": "2026-11-20T09:00:00+00:00", **KNEE}]}
+            assert sync.pull_plan()
+            assert [p.prescription_id for p in coach.plan] == [str(rx)] and coach.plan_waiting is None
+            note = coach.status()["plan_change"]
+            assert note is not None and note["text"] == "Your PT's plan has arrived: knee flexion.", note
+        finally:
+            sync.stop()
+    finally:
+        store.close()

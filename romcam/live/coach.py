@@ -406,7 +406,10 @@ class Coach:
         nothing is left to do, ``("end_session", "complete")``. Before Start the plan must not be empty."""
         if not self.started and not plan:
             raise ValueError("the coach needs a plan of at least one exercise")
-        self._arrived = arrived
+        had = self._plan_after_done if self.state == "done" and self._plan_after_done is not None else self.plan
+        # a laptop that followed no plan of the PT's (measure only: never linked, or no exercise prescribed yet)
+        # gets its first one: it arrived, the PT changed nothing the patient had
+        self._arrived = arrived or (not _prescribed(had) and _prescribed(plan))
         if self.state == "done":
             # the session is over: the next one starts with the plan as it is then, and the patient is told now
             # what it will be ("... (next session)"), each change once (against the plan last told of)
@@ -865,15 +868,18 @@ def item_changes(old: PlanItem, new: PlanItem) -> list[str]:
     return out
 
 
+def _prescribed(plan: list[PlanItem]) -> bool:
+    """Whether ``plan`` holds an exercise the PT prescribed (else it is measure only: no plan of theirs)."""
+    return any(p.prescription_id is not None for p in plan)
+
+
 def describe_changes(old: list[PlanItem], new: list[PlanItem]) -> list[str]:
     """What changed from plan ``old`` to plan ``new``, one short line per exercise, matched by prescription
     ("shoulder flexion: safe maximum now 120°", "elbow flexion: new", "knee extension: no longer in your
-    plan"). Items without a prescription (measure only) are matched by exercise and side."""
-    def key(p: PlanItem) -> tuple[str, ...]:
-        return (p.prescription_id,) if p.prescription_id is not None else (p.exercise, p.side)
-
-    before = {key(p): p for p in old}
-    after = {key(p): p for p in new}
+    plan"). Items without a prescription (the exercise measured when there is no plan) are no part of the PT's
+    plan: they are neither new nor gone."""
+    before = {p.prescription_id: p for p in old if p.prescription_id is not None}
+    after = {p.prescription_id: p for p in new if p.prescription_id is not None}
     both = old + new
     out: list[str] = []
     for k, p in after.items():
