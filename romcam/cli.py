@@ -717,6 +717,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_model(args.model)
     if not args.no_save:
         _refuse_in_memory(args.db, "demo")
+        from .store import Store
+
+        Store(args.db).close()  # a database that does not open fails now, not after a minute of rendering
     out_dir = Path(args.out_dir) if args.out_dir else data_dir() / "demo"  # this user's, as `serve`'s demo
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():

@@ -75,3 +75,19 @@ def test_a_read_only_folder_is_named_not_called_a_read_only_database(name: str, 
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+def test_demo_refuses_a_database_that_does_not_open_before_rendering(tmp_path: Path, capsys) -> None:
+    """`romcam demo` rendered its clip (a minute) and analysed it before it found that `--db` does not open;
+    it now opens the database first, as `analyze --save` does, and renders nothing."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    out_dir = tmp_path / "demo"
+    rc = main(["demo", "--db", f"sqlite:///{folder}", "--out-dir", str(out_dir)])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert out == ""
+    assert err.strip() == (f"romcam: cannot open the database sqlite:///{folder}: {folder} is a folder — give --db a "
+                           f"file in it, e.g. sqlite:///{folder / 'romcam.db'}"), err
+    assert not out_dir.exists()  # nothing rendered
+    assert list(folder.iterdir()) == []
