@@ -262,6 +262,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .report import samples_csv, summary_text
     from .subject import SelectorError, parse_selector
 
+    if not args.save:  # a --patient or --db without --save would be ignored: the caregiver would think it stored
+        for flag, value, what in (("--patient", args.patient, "whose session to store"),
+                                  ("--db", args.db, "the database to store the session in")):
+            if value is not None:
+                raise UsageError(f"{flag} goes with --save ({what}), and nothing is stored without it: add --save "
+                                 f"to store this analysis as a session, or leave {flag} out")
     try:
         parse_selector(args.subject)  # a malformed --subject fails before the video is opened
     except SelectorError as exc:
@@ -1128,7 +1134,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(and, with --save, recorded with the set)")
     a.add_argument("--posture", choices=("standing", "seated", "lying"),
                    help="the patient's posture (default: standing, or the one the exercise is done in)")
-    a.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    a.add_argument("--db", metavar="URL", help="with --save: the database URL (default: $ROMCAM_DB or SQLite in "
+                   "$ROMCAM_DATA)")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("exercises", help="list the exercise catalog")

@@ -304,3 +304,21 @@ def test_link_without_a_token_says_one_is_needed_and_where_it_comes_from(tmp_pat
                    "ID` on the clinic server; then give it with --token, paste it when asked, or pipe it on standard "
                    "input\n"), err
     assert not path.exists()
+
+
+@pytest.mark.parametrize("flag, what", [("--patient", "whose session to store"),
+                                        ("--db", "the database to store the session in")])
+def test_patient_or_db_without_save_is_refused_before_the_video(tmp_path: Path, capsys, flag: str,
+                                                                 what: str) -> None:
+    """`--patient` and `--db` only say where `--save` stores: without `--save` they were ignored, the analysis
+    ran and nothing was stored, while the caregiver who named the patient thought it was. Refused at once."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the arguments are refused first")
+    value = {"--patient": "00000000-0000-0000-0000-000000000001", "--db": f"sqlite:///{tmp_path / 'r.db'}"}[flag]
+    code, out, err = _run(["analyze", str(clip), "--exercise", "elbow_flexion", "--side", "right", flag, value],
+                          capsys)
+    assert code == 2
+    assert out == ""
+    assert err == (f"romcam: {flag} goes with --save ({what}), and nothing is stored without it: add --save to "
+                   f"store this analysis as a session, or leave {flag} out\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no database made
