@@ -262,6 +262,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .report import samples_csv, summary_text
     from .subject import SelectorError, parse_selector
 
+    side_given = args.side is not None
+    args.side = args.side or "left"
     if not args.save:  # a --patient or --db without --save would be ignored: the caregiver would think it stored
         for flag, value, what in (("--patient", args.patient, "whose session to store"),
                                   ("--db", args.db, "the database to store the session in")):
@@ -327,6 +329,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             failed.append(RomcamError(f"cannot print the summary: {exc.strerror or exc}"))
     if result.error is not None:
         print(f"romcam: {result.error}", file=sys.stderr)
+    if not side_given and not result.reps:  # a right arm's video measured on the default left side reads as no reps
+        print("romcam: no repetition found on the left side, the one measured when --side is not given: if the "
+              "patient moved the right side, run it again with --side right", file=sys.stderr)
     for exc in failed:
         print(f"romcam: {exc}", file=sys.stderr)
     if failed:  # the results were not all kept: that matters more than why the video stopped
@@ -1110,8 +1115,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="measure an exercise in a video: angles, reps, range")
     a.add_argument("video", help="path of the video file")
     a.add_argument("--exercise", required=True, help="catalog id, e.g. shoulder_abduction (see `romcam exercises`)")
-    a.add_argument("--side", choices=("left", "right"), default="left",
-                   help="the patient's body side that moves (default %(default)s)")
+    a.add_argument("--side", choices=("left", "right"),
+                   help="the patient's body side that moves (default left)")
     a.add_argument("--subject", default="auto", metavar="WHO",
                    help="which person is the patient: auto (default; the prescription's --posture decides when "
                         "the scene is clear), image-left, image-right, lying, seated, or X,Y (a point on the patient, "

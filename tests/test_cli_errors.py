@@ -322,3 +322,33 @@ def test_patient_or_db_without_save_is_refused_before_the_video(tmp_path: Path, 
     assert err == (f"romcam: {flag} goes with --save ({what}), and nothing is stored without it: add --save to "
                    f"store this analysis as a session, or leave {flag} out\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no database made
+
+
+def test_no_reps_on_the_default_side_says_to_give_side_right(tmp_path: Path, demo_clip: Path, capsys) -> None:
+    """`--side` defaults to left: a video of the right arm analysed without it read "repetitions: 0" and a few
+    degrees of range, and said nothing more (with --save, a session of no reps for the PT). The demo clip
+    mirrored is a patient raising the right arm."""
+    cap = cv2.VideoCapture(str(demo_clip))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.flip(frame, 1))
+    cap.release()
+    right = tmp_path / "right_arm.avi"
+    _write_video(right, frames, fps=fps)
+    hint = ("romcam: no repetition found on the left side, the one measured when --side is not given: if the "
+            "patient moved the right side, run it again with --side right\n")
+    code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q"], capsys)
+    assert code == 0
+    assert "Shoulder abduction, left side" in out and "repetitions: 0" in out, out
+    assert err == hint
+    code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q", "--side", "right"], capsys)
+    assert code == 0
+    assert "repetitions: 3" in out, out  # the hint was right: the right side did the demo's 3 reps
+    assert err == ""
+    code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q", "--side", "left"], capsys)
+    assert "repetitions: 0" in out and err == ""  # the side given: the user chose it, nothing to suggest
+
