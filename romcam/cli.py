@@ -584,6 +584,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     """Write the link file that a plain `romcam serve` (or `make run`) then uses."""
     from .sync.config import TOKEN_HOWTO, LinkConfig, check_token, check_url, default_config_path, write_config
 
+    url = check_url(args.upload_to)  # a mistyped address is said before the token is asked for and pasted
     token = args.token
     if token is None:
         if sys.stdin.isatty():
@@ -595,7 +596,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     if not token.strip():  # nothing typed or piped: not a "malformed" token
         raise UsageError(f"no device token given: {TOKEN_HOWTO}; then give it with --token, paste it when asked, "
                          "or pipe it on standard input")
-    link = LinkConfig(check_url(args.upload_to), check_token(token))
+    link = LinkConfig(url, check_token(token))
     path = Path(args.config).expanduser() if args.config else default_config_path()
     try:
         write_config(path, link)

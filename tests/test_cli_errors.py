@@ -352,3 +352,21 @@ def test_no_reps_on_the_default_side_says_to_give_side_right(tmp_path: Path, dem
     code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q", "--side", "left"], capsys)
     assert "repetitions: 0" in out and err == ""  # the side given: the user chose it, nothing to suggest
 
+
+@pytest.mark.parametrize("url", ["clinic.example", "https://", "http://clinic example.org"])
+def test_link_says_a_malformed_address_before_asking_for_the_token(tmp_path: Path, capsys, url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token was asked for (and pasted, with weak hands) before the address was looked at, so a mistyped
+    address was said only after; with nothing piped in, only "no device token given" was said, and the address
+    after the token was found. A space in the address was told to "use https://"."""
+    import io
+
+    token = "romcam_dt_" + "a" * 40 + "\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(token))
+    path = tmp_path / "link.toml"
+    rc, out, err = _run(["link", "--upload-to", url, "--config", str(path)], capsys)
+    assert rc == 2
+    assert err == (f"romcam: --upload-to {url!r} is not a clinic URL: give https://HOST (e.g. "
+                   "https://clinic.example)\n"), err
+    assert sys.stdin.read() == token  # the token was not asked for
+    assert not path.exists()
