@@ -262,6 +262,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .report import samples_csv, summary_text
     from .subject import SelectorError, parse_selector
 
+    side_given = args.side is not None
+    args.side = args.side or "left"
+    if not args.save:  # a --patient or --db without --save would be ignored: the caregiver would think it stored
+        for flag, value, what in (("--patient", args.patient, "whose session to store"),
+                                  ("--db", args.db, "the database to store the session in")):
+            if value is not None:
+                raise UsageError(f"{flag} goes with --save ({what}), and nothing is stored without it: add --save "
+                                 f"to store this analysis as a session, or leave {flag} out")
     try:
         parse_selector(args.subject)  # a malformed --subject fails before the video is opened
     except SelectorError as exc:
@@ -321,6 +329,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             failed.append(RomcamError(f"cannot print the summary: {exc.strerror or exc}"))
     if result.error is not None:
         print(f"romcam: {result.error}", file=sys.stderr)
+    if not side_given and not result.reps:  # a right arm's video measured on the default left side reads as no reps
+        print("romcam: no repetition found on the left side, the one measured when --side is not given: if the "
+              "patient moved the right side, run it again with --side right", file=sys.stderr)
     for exc in failed:
         print(f"romcam: {exc}", file=sys.stderr)
     if failed:  # the results were not all kept: that matters more than why the video stopped
@@ -581,6 +592,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     if not args.upload_to:
         raise UsageError("give the clinic's address with --upload-to URL (the PT has it, beside the device token), "
                          "or unlink this laptop with --remove")
+    url = check_url(args.upload_to)  # a mistyped address is said before the token is asked for and pasted
     token = args.token
     if token is None:
         if sys.stdin.isatty():
@@ -592,7 +604,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     if not token.strip():  # nothing typed or piped: not a "malformed" token
         raise UsageError(f"no device token given: {TOKEN_HOWTO}; then give it with --token, paste it when asked, "
                          "or pipe it on standard input")
-    link = LinkConfig(check_url(args.upload_to), check_token(token))
+    link = LinkConfig(url, check_token(token))
     path = Path(args.config).expanduser() if args.config else default_config_path()
     try:
         write_config(path, link)
@@ -749,6 +761,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     check_model(args.model)
     if not args.no_save:
         _refuse_in_memory(args.db, "demo")
+        from .store import Store
+
+        Store(args.db).close()  # a database that does not open fails now, not after a minute of rendering
     out_dir = Path(args.out_dir) if args.out_dir else data_dir() / "demo"  # this user's, as `serve`'s demo
     clip = out_dir / f"demo_{args.exercise}.mp4"
     if not clip.exists():
@@ -1133,8 +1148,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="measure an exercise in a video: angles, reps, range")
     a.add_argument("video", help="path of the video file")
     a.add_argument("--exercise", required=True, help="catalog id, e.g. shoulder_abduction (see `romcam exercises`)")
-    a.add_argument("--side", choices=("left", "right"), default="left",
-                   help="the patient's body side that moves (default %(default)s)")
+    a.add_argument("--side", choices=("left", "right"),
+                   help="the patient's body side that moves (default left)")
     a.add_argument("--subject", default="auto", metavar="WHO",
                    help="which person is the patient: auto (default; the prescription's --posture decides when "
                         "the scene is clear), image-left, image-right, lying, seated, or X,Y (a point on the patient, "
@@ -1157,7 +1172,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(and, with --save, recorded with the set)")
     a.add_argument("--posture", choices=("standing", "seated", "lying"),
                    help="the patient's posture (default: standing, or the one the exercise is done in)")
-    a.add_argument("--db", metavar="URL", help="database URL (default: $ROMCAM_DB or SQLite in $ROMCAM_DATA)")
+    a.add_argument("--db", metavar="URL", help="with --save: the database URL (default: $ROMCAM_DB or SQLite in "
+                   "$ROMCAM_DATA)")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("exercises", help="list the exercise catalog")

@@ -343,4 +343,69 @@ def test_link_says_which_of_its_two_uses_it_was_given_wrong(argv: list[str], sai
     path = tmp_path / "link.toml"
     rc, out, err = _run([*argv, "--config", str(path)], capsys)
     assert (rc, err) == (2, f"romcam: {said}\n"), err
+
+
+@pytest.mark.parametrize("flag, what", [("--patient", "whose session to store"),
+                                        ("--db", "the database to store the session in")])
+def test_patient_or_db_without_save_is_refused_before_the_video(tmp_path: Path, capsys, flag: str,
+                                                                 what: str) -> None:
+    """`--patient` and `--db` only say where `--save` stores: without `--save` they were ignored, the analysis
+    ran and nothing was stored, while the caregiver who named the patient thought it was. Refused at once."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the arguments are refused first")
+    value = {"--patient": "00000000-0000-0000-0000-000000000001", "--db": f"sqlite:///{tmp_path / 'r.db'}"}[flag]
+    code, out, err = _run(["analyze", str(clip), "--exercise", "elbow_flexion", "--side", "right", flag, value],
+                          capsys)
+    assert code == 2
+    assert out == ""
+    assert err == (f"romcam: {flag} goes with --save ({what}), and nothing is stored without it: add --save to "
+                   f"store this analysis as a session, or leave {flag} out\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]  # no database made
+
+
+def test_no_reps_on_the_default_side_says_to_give_side_right(tmp_path: Path, demo_clip: Path, capsys) -> None:
+    """`--side` defaults to left: a video of the right arm analysed without it read "repetitions: 0" and a few
+    degrees of range, and said nothing more (with --save, a session of no reps for the PT). The demo clip
+    mirrored is a patient raising the right arm."""
+    cap = cv2.VideoCapture(str(demo_clip))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.flip(frame, 1))
+    cap.release()
+    right = tmp_path / "right_arm.avi"
+    _write_video(right, frames, fps=fps)
+    hint = ("romcam: no repetition found on the left side, the one measured when --side is not given: if the "
+            "patient moved the right side, run it again with --side right\n")
+    code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q"], capsys)
+    assert code == 0
+    assert "Shoulder abduction, left side" in out and "repetitions: 0" in out, out
+    assert err == hint
+    code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q", "--side", "right"], capsys)
+    assert code == 0
+    assert "repetitions: 3" in out, out  # the hint was right: the right side did the demo's 3 reps
+    assert err == ""
+    code, out, err = _run(["analyze", str(right), "--exercise", "shoulder_abduction", "-q", "--side", "left"], capsys)
+    assert "repetitions: 0" in out and err == ""  # the side given: the user chose it, nothing to suggest
+
+
+@pytest.mark.parametrize("url", ["clinic.example", "https://", "http://clinic example.org"])
+def test_link_says_a_malformed_address_before_asking_for_the_token(tmp_path: Path, capsys, url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token was asked for (and pasted, with weak hands) before the address was looked at, so a mistyped
+    address was said only after; with nothing piped in, only "no device token given" was said, and the address
+    after the token was found. A space in the address was told to "use https://"."""
+    import io
+
+    token = "romcam_dt_" + "a" * 40 + "\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(token))
+    path = tmp_path / "link.toml"
+    rc, out, err = _run(["link", "--upload-to", url, "--config", str(path)], capsys)
+    assert rc == 2
+    assert err == (f"romcam: --upload-to {url!r} is not a clinic URL: give https://HOST (e.g. "
+                   "https://clinic.example)\n"), err
+    assert sys.stdin.read() == token  # the token was not asked for
     assert not path.exists()

@@ -75,3 +75,39 @@ def test_a_read_only_folder_is_named_not_called_a_read_only_database(name: str, 
     finally:
         folder.chmod(0o755)
         shutil.rmtree(folder)
+
+
+def test_demo_refuses_a_database_that_does_not_open_before_rendering(tmp_path: Path, capsys) -> None:
+    """`romcam demo` rendered its clip (a minute) and analysed it before it found that `--db` does not open;
+    it now opens the database first, as `analyze --save` does, and renders nothing."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    out_dir = tmp_path / "demo"
+    rc = main(["demo", "--db", f"sqlite:///{folder}", "--out-dir", str(out_dir)])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert out == ""
+    assert err.strip() == (f"romcam: cannot open the database sqlite:///{folder}: {folder} is a folder — give --db a "
+                           f"file in it, e.g. sqlite:///{folder / 'romcam.db'}"), err
+    assert not out_dir.exists()  # nothing rendered
+    assert list(folder.iterdir()) == []
+
+
+def test_a_postgresql_server_that_does_not_answer_is_one_line(tmp_path: Path, capsys) -> None:
+    """libpq's message is two lines (the error, then "Is the server running on that host…" after a tab): the
+    error came out as two lines, where every romcam error is one."""
+    from helpers import free_port
+
+    port = free_port()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not read: the database is refused first")
+    rc = main(["analyze", str(clip), "--exercise", "shoulder_abduction", "--save", "--db",
+               f"postgresql://nobody@127.0.0.1:{port}/romcam"])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert out == ""
+    assert err.count("\n") == 1 and "\t" not in err, err
+    assert err.startswith(f"romcam: cannot open the database postgresql+psycopg://nobody@127.0.0.1:{port}/romcam: "
+                          "connection failed: "), err
+    assert "Connection refused Is the server running on that host" in err, err
+    assert err.endswith("— check --db / ROMCAM_DB and that the server is running\n"), err

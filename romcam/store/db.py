@@ -107,6 +107,7 @@ def open_problem(url: str, exc: BaseException) -> DatabaseError:
                              "ROMCAM_DB, or ROMCAM_DATA for the default) a file in a folder you may write to")
     cause = storage_cause(exc)
     detail = str(getattr(exc, "orig", None) or (exc.strerror if isinstance(exc, OSError) else None) or exc)
+    detail = " ".join(detail.split())  # one line: libpq's own message is several (the error, then a hint)
     if cause is not None and cause != UNREACHABLE:
         return DatabaseError(f"cannot open the database {where}: {cause} — {STORAGE_FIX[cause]}")
     if "disk i/o error" in detail.lower():

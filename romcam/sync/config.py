@@ -78,7 +78,7 @@ def check_url(url: str) -> str:
     """The clinic's base URL without a trailing slash; plain http only to this machine (the token
     would cross the network in clear)."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url.strip()):
         raise UsageError(f"--upload-to {url!r} is not a clinic URL: give https://HOST (e.g. https://clinic.example)")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(f"--upload-to {url!r}: use https:// — over plain http the device token and the "
