@@ -388,3 +388,56 @@ def test_a_set_refiled_under_a_safer_limit_names_the_version_it_was_coached_to(p
         ch.tooltip.setActiveElements([{datasetIndex: 0, index: i}], {x: 0, y: 0}); ch.update();
         return ch.tooltip.body.flatMap(b => b.lines); }""")
     assert any("(target 110° to 140°, plan v1, coached to; filed under v2)" in line for line in tooltip), tooltip
+
+
+# ---- a trend chart with two series names whose safe limit each line is --------------------------------------
+
+_SAFE_LABELS = """sel => Chart.getChart(document.querySelector(sel)).options.plugins.romcamOverlay.steps
+  .filter(s => s.label).map(s => s.label)"""
+
+
+def test_each_safe_limit_line_says_whose_it_is_when_a_chart_has_two_series(page, server) -> None:
+    """Active shoulder flexion (safe maximum 150°) and passive (175°) share a chart. The passive sessions reach
+    158°: drawn under an unnamed "safe max 150°" line they read as sessions past the safe limit (no red cross, the
+    text beside the chart says none was). Each line names its series, on the patient page and in the report; a
+    chart of one series keeps its plain label, and one limit that two series share is one line naming both."""
+    api = Api(server)
+    patient, elbow_rx = _patient_with_elbow_plan(api, "Two Limits Example")  # elbow: one series, safe max 150°
+    rx = {}
+    for key, safe, lo, hi in (("shoulder_active", 150, 120, 145), ("shoulder_passive", 175, 130, 165)):
+        exercise, side, mode, posture, *_, per_week = PRESCRIPTIONS[key]
+        _, rx[key] = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+            "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo,
+            "target_max": hi, "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week,
+            "max_reps": None, "max_minutes": 20, "notes": ""})
+    for i in range(4):
+        start = _today() - timedelta(days=2 * (4 - i))
+        sets = [_set_document("shoulder_active", 138.0 + i, rx["shoulder_active"], 1, start),
+                _set_document("shoulder_passive", 158.0, rx["shoulder_passive"], 1, start + timedelta(minutes=4)),
+                _set_document("elbow_active", 128.0, elbow_rx, 1, start + timedelta(minutes=8))]
+        assert api("POST", "/api/sessions", _session_document(patient["id"], start, sets))[0] == 201
+
+    shoulder = "figure.chart[data-exercise=shoulder_flexion] canvas"
+    elbow = "figure.chart[data-exercise=elbow_flexion] canvas"
+    for url in (f"{server}/patients/{patient['id']}", f"{server}/patients/{patient['id']}/report"):
+        _open(page, url)
+        assert page.evaluate(_SAFE_LABELS, shoulder) == [
+            "safe max 150° (active, standing)", "safe max 175° (passive, seated)"], url
+        assert page.evaluate(_SAFE_LABELS, elbow) == ["safe max 150°"], url
+        series = page.evaluate("sel => Chart.getChart(document.querySelector(sel)).data.datasets.map(d => d.label)",
+                               shoulder)
+        assert series == ["Active, standing", "Passive, seated"], series  # no red cross: no rep went past a limit
+    _screenshot(page, "report-two-safe-limits.png")
+
+    # the PT raises the active limit to the passive one's: one line, named for both series
+    active = rx["shoulder_active"]
+    assert api("PUT", f"/api/prescriptions/{active['id']}", {
+        **{k: active[k] for k in ("exercise", "side", "mode", "posture", "target_min", "target_max", "reps",
+                                  "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")},
+        "safe_max": 175})[0] == 200
+    start = _today() - timedelta(hours=1)
+    sets = [_set_document("shoulder_active", 142.0, {**active, "safe_max": 175}, 2, start),
+            _set_document("shoulder_passive", 158.0, rx["shoulder_passive"], 1, start + timedelta(minutes=4))]
+    assert api("POST", "/api/sessions", _session_document(patient["id"], start, sets))[0] == 201
+    _open(page, f"{server}/patients/{patient['id']}")
+    assert page.evaluate(_SAFE_LABELS, shoulder) == ["safe max 175° (active, standing; passive, seated)"]
