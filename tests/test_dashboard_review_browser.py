@@ -427,6 +427,12 @@ def test_each_safe_limit_line_says_whose_it_is_when_a_chart_has_two_series(page,
         series = page.evaluate("sel => Chart.getChart(document.querySelector(sel)).data.datasets.map(d => d.label)",
                                shoulder)
         assert series == ["Active, standing", "Passive, seated"], series  # no red cross: no rep went past a limit
+        # every line's label is whole: "safe max 175° (passive, seated)" 5° under "normal max 180°" covered it
+        boxes = page.evaluate("sel => Chart.getChart(document.querySelector(sel)).$romcamLabels", shoulder)
+        assert {b["text"] for b in boxes} >= {"normal max 180°", "safe max 175° (passive, seated)"}, boxes
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not (a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"]), (a, b)
     _screenshot(page, "report-two-safe-limits.png")
 
     # the PT raises the active limit to the passive one's: one line, named for both series

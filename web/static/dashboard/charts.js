@@ -88,7 +88,8 @@ window.romcamCharts = (function () {
           const tw = ctx.measureText(line.label).width;
           ctx.fillStyle = "rgba(255,255,255,0.85)";
           ctx.fillRect(area.right - tw - 8, above ? yy - 19 : yy + 2, tw + 6, 17);
-          placed.push({ x0: area.right - tw - 8, x1: area.right - 2, y0: above ? yy - 19 : yy + 2, y1: above ? yy - 2 : yy + 19 });
+          placed.push({ x0: area.right - tw - 8, x1: area.right - 2, y0: above ? yy - 19 : yy + 2, y1: above ? yy - 2 : yy + 19,
+            text: line.label });
           ctx.fillStyle = line.color;
           ctx.fillText(line.label, area.right - 5, above ? yy - 3 : yy + 3);
         }
@@ -117,7 +118,7 @@ window.romcamCharts = (function () {
             if (!hits(box(x0, !above)).length && (above ? area.bottom - yy > 20 : yy - area.top > 20)) above = !above;
             else x0 = Math.max(area.left + 4, Math.min(...hits(box(x0, above)).map((o) => o.x0)) - tw - 10);
           }
-          placed.push(box(x0, above));
+          placed.push({ ...box(x0, above), text: step.label });
           ctx.textBaseline = above ? "bottom" : "top";
           ctx.fillStyle = "rgba(255,255,255,0.85)";
           ctx.fillRect(x0 - 2, above ? yy - 19 : yy + 2, tw + 6, 17);
@@ -125,6 +126,7 @@ window.romcamCharts = (function () {
           ctx.fillText(step.label, x0 + 1, above ? yy - 3 : yy + 3);
         }
       }
+      chart.$romcamLabels = placed;  // where each line's label went (the tests read it)
       ctx.restore();
     },
     afterDatasetsDraw(chart, args, opts) {
