@@ -447,3 +447,53 @@ def test_each_safe_limit_line_says_whose_it_is_when_a_chart_has_two_series(page,
     assert api("POST", "/api/sessions", _session_document(patient["id"], start, sets))[0] == 201
     _open(page, f"{server}/patients/{patient['id']}")
     assert page.evaluate(_SAFE_LABELS, shoulder) == ["safe max 175° (active, standing; passive, seated)"]
+
+
+# ---- a session with no repetition counted is not drawn as a rep's peak ----------------------------------------
+
+def test_a_session_with_no_repetition_counted_says_so_on_the_chart_and_in_the_report(page, server) -> None:
+    """A seated knee that rests bent at 90° and moved a few degrees, no rep counted, reaches 97° — drawn as a plain
+    point after a session whose reps peaked at 89°, it read as the knee bending 8° further. Its trend point says no
+    rep was counted (`reps_counted` 0, the API), the chart draws it hollow, and the patient page's summary and the
+    report's latest values say "no repetition counted"; sessions with reps keep their plain markers and words."""
+    from romcam.degrees import whole_degrees
+
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "No Rep Example")
+    for i in range(3):
+        start = _today() - timedelta(days=2 * (4 - i))
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 126.0 + i, rx, 1, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    # held near 95°, a few degrees of wobble: romcam's own analysis counts no rep
+    motion = get_motion("elbow_flexion")
+    t = np.arange(0, 20.0, 0.1)
+    angle = 95.0 + 2.0 * np.sin(0.9 * t)
+    samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
+               for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
+    start = _today() - timedelta(hours=2)
+    still = summarize(motion, "left", samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
+                      target=float(rx["target_min"]), model="pose_landmarker_full.task").to_document()
+    assert still["reps"] == []
+    still.update(frames_with_subject=len(t), mode="active", posture="seated", prescription_id=rx["id"],
+                 prescription_version=1, started_at=start.isoformat())
+    assert api("POST", "/api/sessions", _session_document(patient["id"], start, [still]))[0] == 201
+
+    _, trends = api("GET", f"/api/patients/{patient['id']}/trends?exercise=elbow_flexion&side=left")
+    [series] = trends["series"]
+    assert [p["reps_counted"] for p in series["points"]] == [4, 4, 4, 0]
+    best = f"{whole_degrees(series['points'][-1]['best_angle'])}°"
+
+    _open(page, f"{server}/patients/{patient['id']}")
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary li").inner_text()
+    assert f"latest {best} (no repetition counted) on " in summary, summary
+    assert ("1 session with no repetition counted (hollow marker): the angle is the furthest the joint went, "
+            "not a rep's peak.") in summary, summary
+    hollow = page.evaluate("""sel => { const c = Chart.getChart(document.querySelector(sel));
+        const d = c.data.datasets[0]; return d.data.map((_, i) => d.pointBackgroundColor({ raw: d.data[i] })); }""",
+                           "figure.chart[data-exercise=elbow_flexion] canvas")
+    assert hollow[-1] == "#ffffff" and "#ffffff" not in hollow[:-1], hollow
+
+    _open(page, f"{server}/patients/{patient['id']}/report")
+    [row] = page.locator("#latest tbody tr").all()
+    assert row.locator("td").nth(2).inner_text().strip() == f"{best}: no repetition counted"
+    _screenshot(page, "report-no-repetition-counted.png")

@@ -211,7 +211,8 @@ window.romcamCharts = (function () {
     let unseen = 0;
     let fewFramesCount = 0;
     // hollow: its best angle is a bound (furthest point not seen) or uncertain (measured on too few frames)
-    const notSeen = (pt) => Boolean(pt && pt.p && (pt.p.best_seen === false || R.fewFrames(pt.p)));
+    const notSeen = (pt) => Boolean(pt && pt.p && (pt.p.best_seen === false || R.fewFrames(pt.p) || R.noReps(pt.p)));
+    let noRepsCount = 0;
     const hollow = (color) => (ctx) => (notSeen(ctx.raw) ? "#ffffff" : color);
     for (const series of trends.series || []) {
       const style = MODE_STYLE[series.mode] || MODE_STYLE.active;
@@ -223,6 +224,7 @@ window.romcamCharts = (function () {
       const fewCount = points.filter((pt) => R.fewFrames(pt.p)).length;
       unseen += hollowCount;
       fewFramesCount += fewCount;
+      noRepsCount += points.filter((pt) => R.noReps(pt.p)).length;
       seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length, not_seen: hollowCount,
         too_few_frames: fewCount });
       if (!points.length) continue;
@@ -321,6 +323,10 @@ window.romcamCharts = (function () {
       extras.push({ text: `hollow marker: ${R.FEW_FRAMES}, the best angle and rep count uncertain`,
         pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR });
     }
+    if (noRepsCount) {
+      extras.push({ text: `hollow marker: ${R.NO_REPS}, the furthest angle the joint went, not a rep's peak`,
+        pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR });
+    }
     if (safeSteps.length) {
       extras.push({ text: "safe limit (dashed red line)", pointStyle: "line", fillStyle: SAFE_COLOR, strokeStyle: SAFE_COLOR,
         lineDash: [8, 5], lineWidth: 3 });
@@ -369,11 +375,12 @@ window.romcamCharts = (function () {
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";
                 if (item.dataset.pointStyle === "crossRot") return R.pastSafeClauses(p).filter((c) => !c.startsWith("no rep"));
-                if (p.best_seen === false || R.fewFrames(p)) {
+                if (p.best_seen === false || R.fewFrames(p) || R.noReps(p)) {
                   const value = p.best_seen === false ? R.fmtBound(p.best_angle, trends.works) : R.fmtAngle(p.best_angle);
                   return [`${item.dataset.label}: ${value}${back}${target}`,
                     ...(p.best_seen === false ? [`${R.NOT_SEEN}: at least this far`] : []),
-                    ...(R.fewFrames(p) ? [`${R.FEW_FRAMES}: best angle and rep count uncertain`] : [])];
+                    ...(R.fewFrames(p) ? [`${R.FEW_FRAMES}: best angle and rep count uncertain`] : []),
+                    ...(R.noReps(p) ? [`${R.NO_REPS}: the furthest angle the joint went, not a rep's peak`] : [])];
                 }
                 return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${back}${target}`;
               },
