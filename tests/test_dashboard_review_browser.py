@@ -497,3 +497,25 @@ def test_a_session_with_no_repetition_counted_says_so_on_the_chart_and_in_the_re
     [row] = page.locator("#latest tbody tr").all()
     assert row.locator("td").nth(2).inner_text().strip() == f"{best}: no repetition counted"
     _screenshot(page, "report-no-repetition-counted.png")
+
+
+# ---- the session page's repetitions say which columns are times and which angles ----------------------------
+
+def test_the_rep_table_says_which_columns_are_times_and_which_angles(page, server) -> None:
+    """"Peak 2.0 s" beside "Highest 117°" read as a second angle: each column says what it holds."""
+    from romcam.degrees import whole_degrees
+
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Rep Table Example")
+    start = _today() - timedelta(days=1)
+    one = _set_document("elbow_active", 128.0, rx, 1, start)
+    doc = _session_document(patient["id"], start, [one])
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/sessions/{doc['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    assert page.locator("table.reps thead th").all_inner_texts() == [
+        "Rep", "Starts at", "Peak at", "Ends at", "Highest angle", "Lowest angle", "Held near peak", "Note"]
+    first = one["reps"][0]
+    cells = page.locator("table.reps tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:4] == ["1", f"{first['start']:.1f} s", f"{first['peak']:.1f} s", f"{first['end']:.1f} s"], cells
+    assert cells[4] == f"{whole_degrees(first['max_angle'])}°", cells
