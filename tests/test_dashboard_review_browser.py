@@ -388,3 +388,134 @@ def test_a_set_refiled_under_a_safer_limit_names_the_version_it_was_coached_to(p
         ch.tooltip.setActiveElements([{datasetIndex: 0, index: i}], {x: 0, y: 0}); ch.update();
         return ch.tooltip.body.flatMap(b => b.lines); }""")
     assert any("(target 110° to 140°, plan v1, coached to; filed under v2)" in line for line in tooltip), tooltip
+
+
+# ---- a trend chart with two series names whose safe limit each line is --------------------------------------
+
+_SAFE_LABELS = """sel => Chart.getChart(document.querySelector(sel)).options.plugins.romcamOverlay.steps
+  .filter(s => s.label).map(s => s.label)"""
+
+
+def test_each_safe_limit_line_says_whose_it_is_when_a_chart_has_two_series(page, server) -> None:
+    """Active shoulder flexion (safe maximum 150°) and passive (175°) share a chart. The passive sessions reach
+    158°: drawn under an unnamed "safe max 150°" line they read as sessions past the safe limit (no red cross, the
+    text beside the chart says none was). Each line names its series, on the patient page and in the report; a
+    chart of one series keeps its plain label, and one limit that two series share is one line naming both."""
+    api = Api(server)
+    patient, elbow_rx = _patient_with_elbow_plan(api, "Two Limits Example")  # elbow: one series, safe max 150°
+    rx = {}
+    for key, safe, lo, hi in (("shoulder_active", 150, 120, 145), ("shoulder_passive", 175, 130, 165)):
+        exercise, side, mode, posture, *_, per_week = PRESCRIPTIONS[key]
+        _, rx[key] = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+            "exercise": exercise, "side": side, "mode": mode, "posture": posture, "target_min": lo,
+            "target_max": hi, "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": per_week,
+            "max_reps": None, "max_minutes": 20, "notes": ""})
+    for i in range(4):
+        start = _today() - timedelta(days=2 * (4 - i))
+        sets = [_set_document("shoulder_active", 138.0 + i, rx["shoulder_active"], 1, start),
+                _set_document("shoulder_passive", 158.0, rx["shoulder_passive"], 1, start + timedelta(minutes=4)),
+                _set_document("elbow_active", 128.0, elbow_rx, 1, start + timedelta(minutes=8))]
+        assert api("POST", "/api/sessions", _session_document(patient["id"], start, sets))[0] == 201
+
+    shoulder = "figure.chart[data-exercise=shoulder_flexion] canvas"
+    elbow = "figure.chart[data-exercise=elbow_flexion] canvas"
+    for url in (f"{server}/patients/{patient['id']}", f"{server}/patients/{patient['id']}/report"):
+        _open(page, url)
+        assert page.evaluate(_SAFE_LABELS, shoulder) == [
+            "safe max 150° (active, standing)", "safe max 175° (passive, seated)"], url
+        assert page.evaluate(_SAFE_LABELS, elbow) == ["safe max 150°"], url
+        series = page.evaluate("sel => Chart.getChart(document.querySelector(sel)).data.datasets.map(d => d.label)",
+                               shoulder)
+        assert series == ["Active, standing", "Passive, seated"], series  # no red cross: no rep went past a limit
+        # every line's label is whole: "safe max 175° (passive, seated)" 5° under "normal max 180°" covered it
+        boxes = page.evaluate("sel => Chart.getChart(document.querySelector(sel)).$romcamLabels", shoulder)
+        assert {b["text"] for b in boxes} >= {"normal max 180°", "safe max 175° (passive, seated)"}, boxes
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert not (a["x0"] < b["x1"] and b["x0"] < a["x1"] and a["y0"] < b["y1"] and b["y0"] < a["y1"]), (a, b)
+    _screenshot(page, "report-two-safe-limits.png")
+
+    # the PT raises the active limit to the passive one's: one line, named for both series
+    active = rx["shoulder_active"]
+    assert api("PUT", f"/api/prescriptions/{active['id']}", {
+        **{k: active[k] for k in ("exercise", "side", "mode", "posture", "target_min", "target_max", "reps",
+                                  "hold_s", "sessions_per_week", "max_reps", "max_minutes", "notes")},
+        "safe_max": 175})[0] == 200
+    start = _today() - timedelta(hours=1)
+    sets = [_set_document("shoulder_active", 142.0, {**active, "safe_max": 175}, 2, start),
+            _set_document("shoulder_passive", 158.0, rx["shoulder_passive"], 1, start + timedelta(minutes=4))]
+    assert api("POST", "/api/sessions", _session_document(patient["id"], start, sets))[0] == 201
+    _open(page, f"{server}/patients/{patient['id']}")
+    assert page.evaluate(_SAFE_LABELS, shoulder) == ["safe max 175° (active, standing; passive, seated)"]
+
+
+# ---- a session with no repetition counted is not drawn as a rep's peak ----------------------------------------
+
+def test_a_session_with_no_repetition_counted_says_so_on_the_chart_and_in_the_report(page, server) -> None:
+    """A seated knee that rests bent at 90° and moved a few degrees, no rep counted, reaches 97° — drawn as a plain
+    point after a session whose reps peaked at 89°, it read as the knee bending 8° further. Its trend point says no
+    rep was counted (`reps_counted` 0, the API), the chart draws it hollow, and the patient page's summary and the
+    report's latest values say "no repetition counted"; sessions with reps keep their plain markers and words."""
+    from romcam.degrees import whole_degrees
+
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "No Rep Example")
+    for i in range(3):
+        start = _today() - timedelta(days=2 * (4 - i))
+        doc = _session_document(patient["id"], start, [_set_document("elbow_active", 126.0 + i, rx, 1, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    # held near 95°, a few degrees of wobble: romcam's own analysis counts no rep
+    motion = get_motion("elbow_flexion")
+    t = np.arange(0, 20.0, 0.1)
+    angle = 95.0 + 2.0 * np.sin(0.9 * t)
+    samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
+               for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
+    start = _today() - timedelta(hours=2)
+    still = summarize(motion, "left", samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
+                      target=float(rx["target_min"]), model="pose_landmarker_full.task").to_document()
+    assert still["reps"] == []
+    still.update(frames_with_subject=len(t), mode="active", posture="seated", prescription_id=rx["id"],
+                 prescription_version=1, started_at=start.isoformat())
+    assert api("POST", "/api/sessions", _session_document(patient["id"], start, [still]))[0] == 201
+
+    _, trends = api("GET", f"/api/patients/{patient['id']}/trends?exercise=elbow_flexion&side=left")
+    [series] = trends["series"]
+    assert [p["reps_counted"] for p in series["points"]] == [4, 4, 4, 0]
+    best = f"{whole_degrees(series['points'][-1]['best_angle'])}°"
+
+    _open(page, f"{server}/patients/{patient['id']}")
+    summary = page.locator("figure.chart[data-exercise=elbow_flexion] ul.series-summary li").inner_text()
+    assert f"latest {best} (no repetition counted) on " in summary, summary
+    assert ("1 session with no repetition counted (hollow marker): the angle is the furthest the joint went, "
+            "not a rep's peak.") in summary, summary
+    hollow = page.evaluate("""sel => { const c = Chart.getChart(document.querySelector(sel));
+        const d = c.data.datasets[0]; return d.data.map((_, i) => d.pointBackgroundColor({ raw: d.data[i] })); }""",
+                           "figure.chart[data-exercise=elbow_flexion] canvas")
+    assert hollow[-1] == "#ffffff" and "#ffffff" not in hollow[:-1], hollow
+
+    _open(page, f"{server}/patients/{patient['id']}/report")
+    [row] = page.locator("#latest tbody tr").all()
+    assert row.locator("td").nth(2).inner_text().strip() == f"{best}: no repetition counted"
+    _screenshot(page, "report-no-repetition-counted.png")
+
+
+# ---- the session page's repetitions say which columns are times and which angles ----------------------------
+
+def test_the_rep_table_says_which_columns_are_times_and_which_angles(page, server) -> None:
+    """"Peak 2.0 s" beside "Highest 117°" read as a second angle: each column says what it holds."""
+    from romcam.degrees import whole_degrees
+
+    api = Api(server)
+    patient, rx = _patient_with_elbow_plan(api, "Rep Table Example")
+    start = _today() - timedelta(days=1)
+    one = _set_document("elbow_active", 128.0, rx, 1, start)
+    doc = _session_document(patient["id"], start, [one])
+    assert api("POST", "/api/sessions", doc)[0] == 201
+    page.goto(f"{server}/sessions/{doc['id']}")
+    page.wait_for_selector("#sets[data-ready=true]")
+    assert page.locator("table.reps thead th").all_inner_texts() == [
+        "Rep", "Starts at", "Peak at", "Ends at", "Highest angle", "Lowest angle", "Held near peak", "Note"]
+    first = one["reps"][0]
+    cells = page.locator("table.reps tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:4] == ["1", f"{first['start']:.1f} s", f"{first['peak']:.1f} s", f"{first['end']:.1f} s"], cells
+    assert cells[4] == f"{whole_degrees(first['max_angle'])}°", cells

@@ -286,6 +286,9 @@ class TrendPoint(BaseModel):
     too_few_frames: bool = Field(False, description="true when a set of this session in the series was measured on "
                                  "fewer than 4 frames a second (romcam.sample_rate): its best angle and rep count are "
                                  "uncertain, and the decline and other-end alerts leave it out")
+    reps_counted: int = Field(description="the repetitions (whole and cut off) counted in this session's sets in the "
+                              "series: 0 when none was, so best_angle is the furthest the joint went at any moment "
+                              "(held still, or moved too little for a rep), not a rep's peak")
     target_min: float | None
     target_max: float | None
     prescription_id: uuid.UUID | None

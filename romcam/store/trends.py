@@ -124,6 +124,9 @@ class Point:
     # a live set refiled under a safer limit's version the PT set during it (its summary's ``target_version``):
     # the earlier version of its prescription whose target it was coached to; None otherwise
     target_version: int | None = None
+    # the repetitions counted in the session's sets in the series (whole and cut off): 0 when none was — the
+    # point is then the furthest angle the joint went, held or moved too little for a rep, not a rep's peak
+    reps: int = 0
 
 
 def coached_version(rx_version: int | None, value: object) -> int | None:
@@ -157,7 +160,8 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
                 ExerciseSet.session_id, ExerciseSet.session_started_at, ExerciseSet.best_angle,
                 ExerciseSet.min_angle, ExerciseSet.max_angle, ExerciseSet.prescription_id,
                 ExerciseSet.prescription_version, ExerciseSet.best_seen, ExerciseSet.sample_fps,
-                ExerciseSet.summary["target_version"])  # one element of the JSON, not the summary
+                ExerciseSet.summary["target_version"],  # one element of the JSON, not the summary
+                ExerciseSet.reps_full, ExerciseSet.reps_partial)
          .where(ExerciseSet.patient_id == patient.id, ExerciseSet.best_angle.is_not(None)))
     for col, value in ((ExerciseSet.exercise, exercise), (ExerciseSet.side, side), (ExerciseSet.mode, mode),
                        (ExerciseSet.posture, posture)):
@@ -168,7 +172,7 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
     catalog = default_catalog()
     works_of: dict[str, str] = {}
     for (exercise_, side_, mode_, posture_, session_id, at, best_angle, lo, hi, rx_id, rx_version,
-         set_seen, set_fps, coached) in db.execute(q):
+         set_seen, set_fps, coached, reps_full, reps_partial) in db.execute(q):
         demo = session_id in demo_ids
         if demo and not include_demo:
             continue
@@ -180,12 +184,14 @@ def series_points(db: DB, patient: Patient, *, exercise: str | None = None, side
         other = _further_back(works, lo if works == "max" else hi, old.other if old is not None else None)
         seen = bool(set_seen) and (old is None or old.seen)
         few = too_few_frames(set_fps) or (old is not None and old.few_frames)
+        reps = (reps_full or 0) + (reps_partial or 0) + (old.reps if old is not None else 0)
         if old is None or _better(works, best_angle, old.best):
             best[(key, session_id)] = Point(session_id, at, best_angle, lo, hi, rx_id, rx_version, demo, other,
                                             seen, few,
-                                            coached_version(rx_version, coached) if rx_id is not None else None)
-        elif other != old.other or seen != old.seen or few != old.few_frames:
-            best[(key, session_id)] = dataclasses.replace(old, other=other, seen=seen, few_frames=few)
+                                            coached_version(rx_version, coached) if rx_id is not None else None,
+                                            reps=reps)
+        elif other != old.other or seen != old.seen or few != old.few_frames or reps != old.reps:
+            best[(key, session_id)] = dataclasses.replace(old, other=other, seen=seen, few_frames=few, reps=reps)
     out: dict[tuple[str, str, str, str], list[Point]] = defaultdict(list)
     for (key, _), p in best.items():  # dicts keep insertion order: oldest session first
         out[key].append(p)
@@ -279,7 +285,7 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
             safe = past_safe.get((m, pos, p.session_id)) or PastSafe(SafeLimits())
             out.append({"session_id": p.session_id, "date": p.at, "best_angle": p.best, "min_angle": p.min_angle,
                         "max_angle": p.max_angle, "other_end": p.other, "best_seen": p.seen,
-                        "too_few_frames": p.few_frames,
+                        "too_few_frames": p.few_frames, "reps_counted": p.reps,
                         "target_min": v.target_min if v else None,
                         "target_max": v.target_max if v else None, "prescription_id": p.prescription_id,
                         "prescription_version": p.prescription_version, "target_version": coached,

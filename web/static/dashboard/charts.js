@@ -2,8 +2,8 @@
  *
  * trendChart: the best angle per session over time for one motion and side, one series per
  *   (mode, posture), each with its own target band (stepped: a new prescription version may move
- *   it), its safe maximum and minimum as dashed dark red lines (stepped the same way, labelled, the
- *   ones the sessions were judged against), a cross on each session with a rep past one, and the
+ *   it), its safe maximum and minimum as dashed dark red lines (stepped the same way, labelled — with the
+ *   series' mode and posture when the chart draws two series —, the ones the sessions were judged against), a cross on each session with a rep past one, and the
  *   motion's normal range as dashed grey lines.
  * sessionChart: one set's angle-time curve, its reps shaded and numbered, the target band and the
  *   safe maximum.
@@ -67,6 +67,10 @@ window.romcamCharts = (function () {
         }
       }
       ctx.font = `${Math.max(12, Chart.defaults.font.size - 2)}px ${Chart.defaults.font.family}`;
+      // the labels' boxes drawn so far: a label that would cover another (a safe maximum 15° under the normal
+      // maximum, on a small chart) goes below its line, or else to the left of the one it would cover
+      const placed = [];
+      const hits = (r) => placed.filter((o) => r.x0 < o.x1 && o.x0 < r.x1 && r.y0 < o.y1 && o.y0 < r.y1);
       for (const line of opts.lines || []) {
         if (line.y < y.min || line.y > y.max) continue;
         const yy = y.getPixelForValue(line.y);
@@ -84,6 +88,8 @@ window.romcamCharts = (function () {
           const tw = ctx.measureText(line.label).width;
           ctx.fillStyle = "rgba(255,255,255,0.85)";
           ctx.fillRect(area.right - tw - 8, above ? yy - 19 : yy + 2, tw + 6, 17);
+          placed.push({ x0: area.right - tw - 8, x1: area.right - 2, y0: above ? yy - 19 : yy + 2, y1: above ? yy - 2 : yy + 19,
+            text: line.label });
           ctx.fillStyle = line.color;
           ctx.fillText(line.label, area.right - 5, above ? yy - 3 : yy + 3);
         }
@@ -104,16 +110,23 @@ window.romcamCharts = (function () {
           ctx.setLineDash([]);
           ctx.textAlign = "left";
           const yy = y.getPixelForValue(last.y);
-          const above = yy - area.top > 20;
-          ctx.textBaseline = above ? "bottom" : "top";
           const tw = ctx.measureText(step.label).width;
-          const x0 = Math.max(area.left + 4, Math.min(px(last.x0), area.right - tw - 8));
+          let x0 = Math.max(area.left + 4, Math.min(px(last.x0), area.right - tw - 8));
+          const box = (left, up) => ({ x0: left - 2, x1: left + tw + 4, y0: up ? yy - 19 : yy + 2, y1: up ? yy - 2 : yy + 19 });
+          let above = yy - area.top > 20;
+          if (hits(box(x0, above)).length) {
+            if (!hits(box(x0, !above)).length && (above ? area.bottom - yy > 20 : yy - area.top > 20)) above = !above;
+            else x0 = Math.max(area.left + 4, Math.min(...hits(box(x0, above)).map((o) => o.x0)) - tw - 10);
+          }
+          placed.push({ ...box(x0, above), text: step.label });
+          ctx.textBaseline = above ? "bottom" : "top";
           ctx.fillStyle = "rgba(255,255,255,0.85)";
           ctx.fillRect(x0 - 2, above ? yy - 19 : yy + 2, tw + 6, 17);
           ctx.fillStyle = step.color;
           ctx.fillText(step.label, x0 + 1, above ? yy - 3 : yy + 3);
         }
       }
+      chart.$romcamLabels = placed;  // where each line's label went (the tests read it)
       ctx.restore();
     },
     afterDatasetsDraw(chart, args, opts) {
@@ -198,7 +211,8 @@ window.romcamCharts = (function () {
     let unseen = 0;
     let fewFramesCount = 0;
     // hollow: its best angle is a bound (furthest point not seen) or uncertain (measured on too few frames)
-    const notSeen = (pt) => Boolean(pt && pt.p && (pt.p.best_seen === false || R.fewFrames(pt.p)));
+    const notSeen = (pt) => Boolean(pt && pt.p && (pt.p.best_seen === false || R.fewFrames(pt.p) || R.noReps(pt.p)));
+    let noRepsCount = 0;
     const hollow = (color) => (ctx) => (notSeen(ctx.raw) ? "#ffffff" : color);
     for (const series of trends.series || []) {
       const style = MODE_STYLE[series.mode] || MODE_STYLE.active;
@@ -210,6 +224,7 @@ window.romcamCharts = (function () {
       const fewCount = points.filter((pt) => R.fewFrames(pt.p)).length;
       unseen += hollowCount;
       fewFramesCount += fewCount;
+      noRepsCount += points.filter((pt) => R.noReps(pt.p)).length;
       seriesInfo.push({ mode: series.mode, posture: series.posture, points: points.length, not_seen: hollowCount,
         too_few_frames: fewCount });
       if (!points.length) continue;
@@ -260,16 +275,29 @@ window.romcamCharts = (function () {
         if (!steps.length) continue;
         const last = points.filter((pt) => pt.p[key] !== null && pt.p[key] !== undefined).pop().p;
         const label = `safe ${end} ${R.fmtPlanAngle(last[key])}${last.safe_limits_from === "analyze" ? " (given to romcam analyze)" : ""}`;
-        safeSteps.push({ color: SAFE_COLOR, dash: [8, 5], width: 2, segments: steps, label });
+        safeSteps.push({ color: SAFE_COLOR, dash: [8, 5], width: 2, segments: steps, label,
+          series: R.seriesLabel(series.mode, series.posture).toLowerCase() });
       }
       pastSafe.push(...points.filter((pt) => R.wentPastSafe(pt.p)).map((pt) => ({ x: pt.x, y: pt.y, p: pt.p })));
     }
-    // one label per limit line drawn at the same place (two series under one limit draw one line, named once)
-    const named = new Set();
+    // one label per limit line drawn at the same place (two series under one limit draw one line, named once).
+    // With two series drawn, each line says whose limit it is: an active series' safe maximum of 150° drawn
+    // unnamed under a passive series that reaches 152° (its own limit 165°) reads as the passive sessions past it
+    const named = new Map();
+    const drawn = seriesInfo.filter((s) => s.points > 0).length > 1;
     for (const step of safeSteps) {
       const at = `${step.label}|${step.segments[step.segments.length - 1].y}`;
-      if (named.has(at)) step.label = null;
-      named.add(at);
+      const first = named.get(at);
+      if (first) {
+        if (!first.whose.includes(step.series)) first.whose.push(step.series);
+        step.label = null;
+      } else {
+        step.whose = [step.series];
+        named.set(at, step);
+      }
+    }
+    if (drawn) {
+      for (const step of named.values()) step.label = `${step.label} (${step.whose.join("; ")})`;
     }
     if (pastSafe.length) {
       datasets.push({ label: "reps past the safe limit", data: pastSafe, showLine: false, pointStyle: "crossRot",
@@ -293,6 +321,10 @@ window.romcamCharts = (function () {
       pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR }] : [];
     if (fewFramesCount) {
       extras.push({ text: `hollow marker: ${R.FEW_FRAMES}, the best angle and rep count uncertain`,
+        pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR });
+    }
+    if (noRepsCount) {
+      extras.push({ text: `hollow marker: ${R.NO_REPS}, the furthest angle the joint went, not a rep's peak`,
         pointStyle: "circle", fillStyle: "#ffffff", strokeStyle: TEXT_COLOR });
     }
     if (safeSteps.length) {
@@ -343,11 +375,12 @@ window.romcamCharts = (function () {
                 const back = p.other_end !== null && p.other_end !== undefined
                   ? `, other end ${R.fmtAngle(p.other_end)}` : "";
                 if (item.dataset.pointStyle === "crossRot") return R.pastSafeClauses(p).filter((c) => !c.startsWith("no rep"));
-                if (p.best_seen === false || R.fewFrames(p)) {
+                if (p.best_seen === false || R.fewFrames(p) || R.noReps(p)) {
                   const value = p.best_seen === false ? R.fmtBound(p.best_angle, trends.works) : R.fmtAngle(p.best_angle);
                   return [`${item.dataset.label}: ${value}${back}${target}`,
                     ...(p.best_seen === false ? [`${R.NOT_SEEN}: at least this far`] : []),
-                    ...(R.fewFrames(p) ? [`${R.FEW_FRAMES}: best angle and rep count uncertain`] : [])];
+                    ...(R.fewFrames(p) ? [`${R.FEW_FRAMES}: best angle and rep count uncertain`] : []),
+                    ...(R.noReps(p) ? [`${R.NO_REPS}: the furthest angle the joint went, not a rep's peak`] : [])];
                 }
                 return `${item.dataset.label}: ${R.fmtAngle(p.best_angle)}${back}${target}`;
               },

@@ -206,6 +206,11 @@ window.romcam = (function () {
    * too_few_frames, romcam/sample_rate.py): its rep count and peaks are not to be trusted. */
   const FEW_FRAMES = "measured on too few frames a second";
   const fewFrames = (p) => Boolean(p && p.too_few_frames);
+  /** A session with no repetition counted in the series (reps_counted 0: the joint held still, or moved too little
+   * for a rep): its best angle is the furthest the joint went at any moment, not a rep's peak — a seated knee resting
+   * at 98° is not a knee bent to 98°. Still counted in the medians and the change notes, as the server counts it. */
+  const NO_REPS = "no repetition counted";
+  const noReps = (p) => Boolean(p && p.reps_counted === 0);
   /** Why a trend point is hollow and left out of the medians and the decline rule: one reason or both. */
   function uncertainReasons(p) {
     return [p.best_seen === false ? NOT_SEEN : "", fewFrames(p) ? FEW_FRAMES : ""].filter(Boolean);
@@ -666,7 +671,7 @@ window.romcam = (function () {
     me,
     api, pagePatient, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     fmtPlanAngle, fmtPlanRange,
-    NOT_SEEN, FEW_FRAMES, fewFrames, uncertainReasons, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
+    NOT_SEEN, FEW_FRAMES, fewFrames, NO_REPS, noReps, uncertainReasons, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     timeZone, adherencePath, calendarDays, adherenceSentence, unmeasuredNote, recordingNote, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,

@@ -137,7 +137,9 @@
       const median = seen.length >= 3 ? `median of the last 3 sessions ${R.fmtAngle(last3)}; `
         : seen.length === 2 ? `median of the 2 sessions counted ${R.fmtAngle(last3)}; ` : "";
       const latest = (last.best_seen === false ? R.fmtBound(last.best_angle, trends.works) : R.fmtAngle(last.best_angle))
-        + (R.uncertainReasons(last).length ? ` (${R.uncertainReasons(last).join("; ")})` : "");
+        + (R.uncertainReasons(last).length || R.noReps(last)
+          ? ` (${[...R.uncertainReasons(last), R.noReps(last) ? R.NO_REPS : ""].filter(Boolean).join("; ")})` : "");
+      const none = pts.filter((p) => R.noReps(p)).length;
       list.append(el("li", {},
         el("strong", { text: `${R.seriesLabel(s.mode, s.posture)}: ` }),
         `latest ${latest} on ${R.fmtDate(last.date)}; ${median}`,
@@ -146,6 +148,8 @@
           + "the joint got at least that far; left out of the median." : "",
         few ? ` ${few} session${few === 1 ? "" : "s"} ${R.FEW_FRAMES} (hollow marker${few === 1 ? "" : "s"}): `
           + `the best angle and rep count uncertain; left out of the median${both ? ` (${both} of them also with the ${R.NOT_SEEN})` : ""}.` : "",
+        none ? ` ${none} session${none === 1 ? "" : "s"} with ${R.NO_REPS} (hollow marker${none === 1 ? "" : "s"}): `
+          + "the angle is the furthest the joint went, not a rep's peak." : "",
         // the chart's safe limit line and its crosses, in words (a screen reader reads this list, not the canvas)
         R.safeSeriesText(pts) ? el("span", { class: "safe-note", text: ` ${R.safeSeriesText(pts)}` }) : ""));
     }

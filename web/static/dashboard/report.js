@@ -70,10 +70,11 @@
         el("td", { text: R.seriesLabel(s.mode, s.posture) }),
         // a bound or an uncertain angle (too few frames a second) and why: the note wraps, so the table keeps to
         // the page's width
-        R.uncertainReasons(last).length
-          ? el("td", { class: `num wraps${last.best_seen === false ? " not-seen" : ""}${R.fewFrames(last) ? " few-frames" : ""}` },
+        // (or no repetition counted: the furthest angle the joint went, not a rep's peak)
+        R.uncertainReasons(last).length || R.noReps(last)
+          ? el("td", { class: `num wraps${last.best_seen === false ? " not-seen" : ""}${R.fewFrames(last) ? " few-frames" : ""}${R.noReps(last) ? " no-reps" : ""}` },
             el("span", { class: "nowrap", text: `${last.best_seen === false ? R.fmtBound(last.best_angle, trends.works) : R.fmtAngle(last.best_angle)}:` }),
-            ` ${R.uncertainReasons(last).join("; ")}`, safeNote)
+            ` ${[...R.uncertainReasons(last), R.noReps(last) ? R.NO_REPS : ""].filter(Boolean).join("; ")}`, safeNote)
           : el("td", { class: safeNote ? "num wraps" : "num" }, el("span", { class: "nowrap", text: R.fmtAngle(last.best_angle) }), safeNote),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num wraps", text: compareCell(cmp) }),

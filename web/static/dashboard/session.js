@@ -67,8 +67,10 @@
     const reps = set.reps || [];
     const worksMin = set.works === "min";
     if (!reps.length) return el("p", { class: "empty", text: "No complete repetition was detected in this set." });
+    // the times are seconds into the set, the angles the rep's two ends: "Peak 2.0 s" beside "Highest 117°" read as
+    // a second angle column to a PT
     const table = el("table", { class: "reps" });
-    table.append(el("thead", {}, el("tr", {}, ...["Rep", "Start", "Peak", "End", "Highest", "Lowest", "Hold", "Note"]
+    table.append(el("thead", {}, el("tr", {}, ...["Rep", "Starts at", "Peak at", "Ends at", "Highest angle", "Lowest angle", "Held near peak", "Note"]
       .map((h) => el("th", { scope: "col", text: h })))));
     const body = el("tbody");
     reps.forEach((r, i) => {
