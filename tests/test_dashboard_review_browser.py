@@ -249,6 +249,35 @@ def test_a_knee_that_straightens_less_is_not_titled_below_its_baseline(page, ser
         assert "knee extension (seated) (active)" in message and "active, seated" not in message, message
 
 
+def test_a_knee_extension_chart_is_scaled_to_its_straightening_not_to_its_safe_maximum(page, server) -> None:
+    """Knee extension works the low end: best angles of 7-23°, a safe maximum of 100° (the bent end). The scale took
+    in the 100° line, and the points filled a strip a few pixels tall where a 13° decline barely showed. The scale
+    follows the worked end (the points, the target band, a safe minimum); the safe maximum off it is named in the
+    legend, on the patient page and in the report."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Knee Scale Example {uuid.uuid4().hex[:4]}"})
+    _, rx = api("POST", f"/api/patients/{patient['id']}/prescriptions", {
+        "exercise": "knee_extension", "side": "right", "mode": "active", "posture": "seated", "target_min": 0,
+        "target_max": 15, "safe_max": 100, "safe_min": -5, "reps": 8, "hold_s": 2, "sessions_per_week": 3})
+    lowest = [8.0, 9.0, 7.0, 8.0, 9.0, 22.0, 21.0, 23.0]
+    for i, value in enumerate(lowest):
+        start = _today() - timedelta(days=2 * (len(lowest) - i))
+        doc = _session_document(patient["id"], start, [_knee_extension_set(value, rx, start)])
+        assert api("POST", "/api/sessions", doc)[0] == 201
+    knee = "figure.chart[data-exercise=knee_extension] canvas"
+    for url in (f"{server}/patients/{patient['id']}", f"{server}/patients/{patient['id']}/report"):
+        _open(page, url)
+        y = page.evaluate("sel => { const s = Chart.getChart(document.querySelector(sel)).scales.y; "
+                          "return [s.min, s.max, s.bottom - s.top]; }", knee)
+        assert y[0] <= -5 and y[1] <= 40, f"{url}: the scale {y[0]}..{y[1]}° is not the straightening's"
+        # the 16° decline spans at least a fifth of the plot's height (an eighth on the scale of -20..110° it had)
+        assert (23 - 7) / (y[1] - y[0]) * y[2] >= y[2] / 5, (url, y)
+        legend = page.evaluate("sel => Chart.getChart(document.querySelector(sel)).legend.legendItems"
+                               ".map(i => i.text)", knee)
+        assert "safe max 100°: above this chart's scale" in legend, (url, legend)
+        assert page.evaluate(_SAFE_LABELS, knee) == ["safe max 100°", "safe min −5°"], url
+
+
 # ---- a long name on a phone ---------------------------------------------------------------------------------------
 
 def test_a_long_name_does_not_push_the_pages_sideways_on_a_phone(browser, server) -> None:

@@ -214,6 +214,11 @@ window.romcamCharts = (function () {
     const notSeen = (pt) => Boolean(pt && pt.p && (pt.p.best_seen === false || R.fewFrames(pt.p) || R.noReps(pt.p)));
     let noRepsCount = 0;
     const hollow = (color) => (ctx) => (notSeen(ctx.raw) ? "#ffffff" : color);
+    // the scale takes in the safe limit of the end the exercise works (knee extension: the minimum); the other
+    // end's (knee extension's safe maximum of 100°, beside best angles of 0-20°) would squash the points into a
+    // strip where a decline of a few degrees does not show: that line is named in the legend instead
+    const worksMin = trends.works === "min";
+    const worked = worksMin ? "min" : "max";
     for (const series of trends.series || []) {
       const style = MODE_STYLE[series.mode] || MODE_STYLE.active;
       const points = (series.points || [])
@@ -269,7 +274,7 @@ window.romcamCharts = (function () {
         points.forEach((pt, i) => {
           const limit = pt.p[key];
           if (limit === null || limit === undefined) return;
-          values.push(limit);
+          if (end === worked) values.push(limit);
           steps.push({ x0: i === 0 ? -Infinity : pt.x, x1: i === points.length - 1 ? Infinity : points[i + 1].x, y: limit });
         });
         if (!steps.length) continue;
@@ -306,7 +311,6 @@ window.romcamCharts = (function () {
     }
     const normal = trends.normal || {};
     const lines = [];
-    const worksMin = trends.works === "min";
     const relevant = worksMin ? normal.min : normal.max;
     const other = worksMin ? normal.max : normal.min;
     if (relevant !== null && relevant !== undefined) {
@@ -330,6 +334,13 @@ window.romcamCharts = (function () {
     if (safeSteps.length) {
       extras.push({ text: "safe limit (dashed red line)", pointStyle: "line", fillStyle: SAFE_COLOR, strokeStyle: SAFE_COLOR,
         lineDash: [8, 5], lineWidth: 3 });
+    }
+    for (const step of named.values()) {  // a limit of the other end, off the scale: said, not drawn
+      const y = step.segments[step.segments.length - 1].y;
+      if (step.label && bounds.max !== undefined && (y > bounds.max || y < bounds.min)) {
+        extras.push({ text: `${step.label}: ${y > bounds.max ? "above" : "below"} this chart's scale`,
+          pointStyle: "line", fillStyle: SAFE_COLOR, strokeStyle: SAFE_COLOR, lineDash: [8, 5], lineWidth: 3 });
+      }
     }
     const chart = new Chart(canvas, {
       type: "line",
