@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 from helpers import offline_page, require_browser, romcam_serve, serve_plan
@@ -97,11 +98,15 @@ class Coach:
 
 
 @contextmanager
-def coach_page(server: str, problems: list[str], status: dict[str, Any]) -> Iterator[tuple[Any, Coach]]:
+def coach_page(server: str, problems: list[str], status: dict[str, Any],
+               plan: list[dict[str, Any]] | None = None) -> Iterator[tuple[Any, Coach]]:
+    """The page on ``server`` with /live/ws and /live/status answered by the test (and /live/plan: ``plan``)."""
     coach = Coach({"type": "status", "demo": False, "source": "0", "plan_index": 0, "session_id": None,
                    "auto_start": False, "recording_problem": None, "source_error": None} | status)
     with offline_page(server, problems, init_script=SPEECH) as pg:
         pg.route(re.compile(r".*/live/status$"), coach.status_route)
+        if plan is not None:
+            pg.route(re.compile(r".*/live/plan$"), lambda route: route.fulfill(json=plan))
         pg.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: coach.sockets.append(ws))
         pg.goto(server + "/coach", wait_until="domcontentloaded")
         pg.wait_for_selector("body[data-ready=true]")
@@ -279,6 +284,45 @@ def test_before_start_all_set_and_the_state_line_agree(server: str, problems: li
         assert seen[6][1] == "", seen  # the view not judged: not all set
         # a screen reader hears it too, not only "Let's get you in position." from the state's first frame
         assert pg.locator("#announce").text_content() == "You're in position: press Start or the space bar."
+
+
+def _seated_plan(server: str) -> list[dict[str, Any]]:
+    """The server's plan item, done in a chair: with the camera setup the server gives for it."""
+    with urlopen(f"{server}/live/plan") as plan, urlopen(
+            f"{server}/live/setup?exercise={DEMO_SPEC.exercise}&posture=seated&side={DEMO_SPEC.side}") as setup:
+        item = json.load(plan)[0]
+        return [item | {"posture": "seated", "setup": json.load(setup)}]
+
+
+@pytest.mark.parametrize("view_ok", [None, False], ids=["in-place-view-not-judged-yet", "camera-in-the-wrong-place"])
+def test_a_seated_patient_in_place_is_asked_to_start_and_hears_the_camera_setup_only_when_it_is_wrong(
+        server: str, problems: list[str], view_ok: bool | None) -> None:
+    """In a chair, the arm at rest: the camera's view of it is judged once it moves (after Start), so before
+    Start it reads "Checking…". The state line said "Let's get you in position." there — with nothing to put
+    right — and Start read the whole camera setup out (40 words) to a patient already in place. Now it asks
+    for Start, and the setup is said with "Let's begin." when the camera is judged in the wrong place."""
+    plan = _seated_plan(server)
+    setup = plan[0]["setup"]
+    hint = setup["fix"] if view_ok is False else None
+    with coach_page(server, problems, {"state": "positioning", "started": False}, plan=plan) as (pg, coach):
+        # Start is answered here too: the module's server must not begin a session
+        pg.route(re.compile(r".*/live/start$"), lambda route: route.fulfill(
+            json=coach.status | {"state": "positioning", "started": True}))
+        pg.wait_for_selector("#current-setup:not([hidden])")
+        for i in range(4):
+            coach.send(pg, _frame(t=1.0 + i / 10, state="positioning", started=False, angle=5.0, zone="below",
+                                  view_ok=view_ok, view_hint=hint))
+        pg.wait_for_timeout(300)
+        state_line = pg.locator("#state-msg").inner_text()
+        if view_ok is None:
+            assert pg.locator("#check-view").inner_text().endswith("Checking…")
+            assert state_line == "Ready when you are: press Start.", state_line
+        else:
+            assert state_line == "Put the camera straight in front of the patient, at shoulder height.", state_line
+        pg.locator("#primary").click()
+        pg.wait_for_function("() => window.__speech.some((s) => s.text)", timeout=3_000)
+        said = [s["text"] for s in _said(pg) if "text" in s]
+        assert said[0] == ("Let's begin." if view_ok is None else f"Let's begin. {setup['text']}"), said
 
 
 @pytest.mark.parametrize("peak, safe_max, praise, limit", [

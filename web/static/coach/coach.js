@@ -565,6 +565,13 @@
     return app.demo && !app.lastFrameAt && app.state !== "source_lost" && app.state !== "done";
   }
 
+  /** In the picture and measured, the view not judged yet: a seated or lying patient at rest, whose view is judged
+   * once the limb moves — that is, after Start. Nothing to put right before it ("Let's get you in position." said
+   * nothing to do), and the camera setup is not read out to a patient already in place. */
+  function inPictureUnjudged(ev) {
+    return Boolean(ev) && ev.view_ok === null && !ev.missing && num(ev.angle) !== null;
+  }
+
   function stateMessage(ev) {
     const state = app.state;
     const helper = forHelper();
@@ -579,7 +586,7 @@
       const countdown = ev ? num(ev.auto_start_in_s) : null;
       if (!app.started && countdown !== null) return `All set: starting by itself in ${Math.max(1, Math.ceil(countdown))} s.`;
       if (!app.started && app.allSet) return inPositionText(helper);
-      if (!app.started && ev && ev.view_ok === true) return app.autoStart ? "Starting by itself once you are in place."
+      if (!app.started && ev && (ev.view_ok === true || inPictureUnjudged(ev))) return app.autoStart ? "Starting by itself once you are in place."
         : "Ready when you are: press Start.";
       return helper ? HELPER_TEXT.positioning : STATE_TEXT.positioning;
     }
@@ -1450,7 +1457,9 @@
 
   function primaryAction() {
     const item = planItemFor(app.last);
-    const setup = item && item.setup && app.last && app.last.view_ok !== true ? ` ${item.setup.text}` : "";
+    // the camera setup with the greeting while the camera is in the wrong place, or the patient not all in it
+    const placed = app.last && (app.last.view_ok === true || inPictureUnjudged(app.last));
+    const setup = item && item.setup && !placed ? ` ${item.setup.text}` : "";
     unlockSpeech(app.started ? null : `Let's begin.${setup}`);
     if (!app.started) {
       post("/live/start", () => { app.started = true; refreshStatus(); });
