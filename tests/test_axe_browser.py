@@ -186,7 +186,15 @@ def _coach(*events: Callable[[Site], dict], link: dict | None = None, ready: str
         end = {k: ev[k] for ev in sent for k in ("started", "state", "session_id") if k in ev}
         if link is not None:
             page.route("**/api/link/status", lambda route: route.fulfill(json=link))
-        page.route("**/live/status", lambda route: route.fulfill(json=route.fetch().json() | end))
+        def status(route: Any) -> None:
+            from playwright.sync_api import Error as PlaywrightError
+
+            try:
+                route.fulfill(json=route.fetch().json() | end)
+            except PlaywrightError:  # the page closed while its 3 s poll was asked ("Response has been disposed")
+                pass
+
+        page.route("**/live/status", status)
         page.route_web_socket(re.compile(r".*/live/ws$"), lambda ws: sockets.append(ws))
         page.goto(site.laptop + "/coach", wait_until="domcontentloaded")
         page.wait_for_selector("body[data-ready=true]")
