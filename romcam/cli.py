@@ -329,7 +329,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             failed.append(RomcamError(f"cannot print the summary: {exc.strerror or exc}"))
     if result.error is not None:
         print(f"romcam: {result.error}", file=sys.stderr)
-    if not side_given and not result.reps:  # a right arm's video measured on the default left side reads as no reps
+    # a right arm's video measured on the default left side reads as no reps (a limb never measured says so itself)
+    if not side_given and not result.reps and any(smp.angle is not None for smp in result.samples):
         print("romcam: no repetition found on the left side, the one measured when --side is not given: if the "
               "patient moved the right side, run it again with --side right", file=sys.stderr)
     for exc in failed:
