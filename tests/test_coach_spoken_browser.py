@@ -634,3 +634,68 @@ def test_lost_and_back_in_contact_is_heard_once_with_the_voice_on_or_off(
         assert said.count("Connected to the coach again.") == (1 if voice else 0), said
         assert "Connected to the coach again." not in pg.locator("#announce").inner_text()
         assert _live(pg, "#conn") == ((None, "off", "Connected") if voice else ("status", None, "Connected"))
+
+
+def _hold_box(pg: Any) -> tuple[str, str, str]:
+    """The hold box as the patient reads it: its label, its number with the unit, the bar's fill."""
+    return tuple(pg.evaluate("""() => [document.querySelector('#hold-box .label').textContent,
+        document.querySelector('#hold-box .value').textContent,
+        document.getElementById('hold-fill').style.width]"""))
+
+
+def test_the_hold_box_says_the_goal_between_holds_and_the_time_left_while_holding(
+        server: str, problems: list[str]) -> None:
+    """Between holds the box showed "HOLD 2.0 s", and still 2.0 beside an empty bar as a hold began: it read as
+    two seconds already held. It says the goal between holds ("Hold for 2 s"), the time left while holding,
+    counting down as the bar fills, and "Held" once done."""
+    with coach_page(server, problems, {"state": "exercising", "started": True}) as (pg, coach):
+        steps = [  # (the event's state, hold_s, hold_target_s) → what the box says
+            (("exercising", 0.0, 2), ("Hold for", "2 s", "0%")),
+            (("holding", 0.0, 2), ("Time left", "2.0 s", "0%")),
+            (("holding", 0.5, 2), ("Time left", "1.5 s", "25%")),
+            (("holding", 2.0, 2), ("Held", "2 s", "100%")),
+            (("exercising", 0.0, 2), ("Hold for", "2 s", "0%")),
+            (("exercising", 0.0, 1.5), ("Hold for", "1.5 s", "0%")),
+            (("holding", 0.3, 12), ("Time left", "12 s", "2.5%")),
+        ]
+        for i, ((state, held, goal), want) in enumerate(steps):
+            angle = 100.0 + i  # each frame's own angle: the page has drawn this frame once it shows it
+            coach.send(pg, _frame(t=2.0 + i, state=state, hold_s=held, hold_target_s=goal, zone="in_target",
+                                  angle=angle))
+            pg.wait_for_function("(a) => document.getElementById('angle').dataset.angle === a",
+                                 arg=f"{angle:.1f}", timeout=3_000)
+            assert _hold_box(pg) == want, (state, held, goal)
+        assert pg.locator("#hold-box").is_visible()
+
+
+def test_the_hands_free_countdown_is_shown_once_on_the_state_line_and_still_heard(
+        server: str, problems: list[str]) -> None:
+    """With "Start by itself" on, the state line "All set: starting by itself in 5 s." and the cue "All set:
+    starting in 5 seconds" stood one above the other. The state line alone shows it (and counts down); the
+    cue is still said by the voice, and is in #cue for a screen reader, visually hidden. After Start the cues
+    are shown again."""
+    def cue_box() -> dict[str, Any]:
+        return pg.evaluate("""() => { const span = document.querySelector('#cue > span');
+            const r = span.getBoundingClientRect();
+            return {text: span.textContent, width: r.width, height: r.height}; }""")
+
+    with coach_page(server, problems, {"state": "positioning", "started": False, "auto_start": True}) as (pg, coach):
+        pg.locator("#now-title").click()  # a tap on the page: the browser lets it speak from now on
+        before = {"state": "positioning", "started": False, "view_ok": True}
+        coach.send(pg, _frame(t=1.0, cue="all set: starting in 5 seconds", cue_id=7, auto_start_in_s=5.0, **before))
+        pg.wait_for_function("() => document.querySelector('#cue > span')", timeout=3_000)
+        assert pg.locator("#state-msg").text_content() == "All set: starting by itself in 5 s."
+        box = cue_box()
+        assert box["text"] == "All set: starting in 5 seconds"  # for the screen reader
+        assert box["width"] <= 1 and box["height"] <= 1, box  # not shown a second time
+        pg.wait_for_function("() => window.__speech.some(s => s.text === 'all set: starting in 5 seconds')",
+                             timeout=3_000)
+        coach.send(pg, _frame(t=2.1, cue="all set: starting in 5 seconds", cue_id=7, auto_start_in_s=3.9, **before))
+        pg.wait_for_function("""() => document.getElementById('state-msg').textContent
+                                      === 'All set: starting by itself in 4 s.'""", timeout=3_000)
+        assert cue_box()["width"] <= 1
+        assert [s["text"] for s in _said(pg) if "starting" in s.get("text", "")] == ["all set: starting in 5 seconds"]
+        # started: the next cue is on screen, large
+        coach.send(pg, _frame(t=3.0, cue="a little higher", cue_id=8, state="exercising", started=True))
+        pg.wait_for_function("() => document.querySelector('#cue').textContent === 'A little higher'", timeout=3_000)
+        assert cue_box()["width"] > 20

@@ -57,63 +57,91 @@ def test_the_safe_minimum_is_drawn_where_the_knee_would_be_at_it(safe_min: float
     assert len(_red(annotate(blank, frame, get_motion("knee_extension"), without, angle=70.0, zone="in_target"))) == 0
 
 
-def _white_after(jpeg: bytes, text: str) -> int:
-    """Near-white pixels in the status line's band (bottom-left of the picture, where annotate writes
-    "<state>  rep N" in white on a black edge) to the right of ``text``: what is written after it."""
+def _white_in_status_band(jpeg: bytes) -> int:
+    """Near-white pixels in the bottom-left band of the picture, where annotate once wrote the coach's state
+    ("exercising  rep 2") in white on a black edge."""
     import cv2
 
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     h = image.shape[0]
-    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
-    band = image[h - 32:h - 2, 10 + width + 6:10 + width + 110]
+    band = image[h - 32:h - 2, 10:330]
     return int(np.count_nonzero(np.all(band > 215, axis=2)))
 
 
-def test_before_start_the_picture_shows_no_rep_count_as_the_page_shows_none(demo_clip) -> None:  # type: ignore[no-untyped-def]
-    """The page shows REPS 0 until Start (the demo loops: a count that drops to 0 at Start reads as reps
-    lost), while the detector already counts. The picture must not say "positioning  rep 2" beside it:
-    after Start its count is the page's."""
-    import threading
+class _Drawn:
+    """The words and rings annotate draws (cv2.putText, cv2.circle), recorded as it draws them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import romcam.live.annotate as module
+
+        self.texts: list[str] = []
+        self.rings: list[tuple[tuple[int, int], int]] = []
+        put, circle = module.cv2.putText, module.cv2.circle
+
+        def put_text(img, text, org, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.texts.append(text)
+            return put(img, text, org, *args, **kwargs)
+
+        def ring(img, centre, radius, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.rings.append((tuple(centre), radius))
+            return circle(img, centre, radius, *args, **kwargs)
+
+        monkeypatch.setattr(module.cv2, "putText", put_text)
+        monkeypatch.setattr(module.cv2, "circle", ring)
+
+
+@pytest.mark.parametrize("angle, page", [
+    (-3.4, "-3"),  # the page's "-3°", not "-3 deg"
+    (112.5, "113"),  # Math.round, half up, as the page: not Python's half-to-even "112"
+    (-1.5, "-1"),
+])  # fmt: skip
+def test_the_angle_is_written_as_the_page_writes_it(angle: float, page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    item = replace(measure_only("knee_extension", "left", posture="seated"), target_min=20.0, target_max=50.0)
+    blank = np.zeros((480, 640, 3), dtype=np.uint8)
+    drawn = _Drawn(monkeypatch)
+    out = annotate(blank, _seated_knee(70.0), get_motion("knee_extension"), item, angle=angle, zone="in_target")
+    assert set(drawn.texts) == {page}, drawn.texts  # the number alone (black edge, then colour): no other words
+    # the degree sign: a small ring at the top right of the number, in the zone's colour
+    rings = [(c, r) for c, r in drawn.rings if r == 5]
+    assert rings, "no degree sign drawn"
+    (rx, ry), _ = rings[-1]
+    assert tuple(out[ry - 5, rx]) == (80, 200, 60)  # the ring's top, in the zone's green
+    drawn.texts.clear()
+    annotate(blank, _seated_knee(70.0), get_motion("knee_extension"), item, angle=math.nan, zone="unknown")
+    assert drawn.texts == [], "no angle: nothing written (the page shows a dash)"
+
+
+def test_the_picture_carries_no_state_or_rep_count_before_or_after_start(demo_clip) -> None:  # type: ignore[no-untyped-def]
+    """The page shows the state, the reps and the rest in large type. The picture once wrote its own copy,
+    raw ("positioning", "exercising  rep 2" while the page said "Rest 20 s"): now it writes none, before Start
+    and after it, as the real capture loop makes it from the demo clip."""
     import time
 
     from romcam.live.capture import CaptureWorker, LiveOptions
 
-    seen: list[dict] = []
-    counted = threading.Event()
-
-    def publish(ev: dict) -> None:
-        seen.append(ev)
-        if ev.get("type") == "frame" and ev.get("started") is False and (ev.get("rep") or 0) >= 1:
-            counted.set()
-
     worker = CaptureWorker(LiveOptions(source=str(demo_clip), loop=True), [measure_only("shoulder_abduction", "left")],
-                           recorder=None, publish=publish)
+                           recorder=None, publish=lambda ev: None)
     worker.start()
     worker.wake()
-    try:
+
+    def pictures(n: int) -> list[bytes]:
+        out: list[bytes] = []
         deadline = time.monotonic() + 120
-        while not counted.is_set() and time.monotonic() < deadline:
-            _ = worker.jpeg_seq  # a video client is watching: annotated pictures are made
-            time.sleep(0.05)
-        assert counted.is_set(), "the detector counted no rep of the demo before Start"
-        seq = worker.jpeg_seq
-        while worker.jpeg_seq == seq:  # a picture made after the detector's count
-            time.sleep(0.02)
-        status = worker.status()
-        assert status.get("started") in (False, None)
-        before = worker.latest_jpeg
-        assert before is not None
-        state = next(e["state"] for e in reversed(seen) if e.get("type") == "frame")
-        assert _white_after(before, state.replace("_", " ")) == 0, "a rep count is written after the state"
-        worker.command("start")
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            seq = worker.jpeg_seq
-            while worker.jpeg_seq == seq:
+        while len(out) < n and time.monotonic() < deadline:
+            seq = worker.jpeg_seq  # a video client is watching: annotated pictures are made
+            while worker.jpeg_seq == seq and time.monotonic() < deadline:
                 time.sleep(0.02)
-            if _white_after(worker.latest_jpeg, "exercising") > 0:  # type: ignore[arg-type]
-                break
-        else:
-            raise AssertionError("after Start the picture shows no rep count")
+            if worker.latest_jpeg is not None and worker.jpeg_seq != seq:
+                out.append(worker.latest_jpeg)
+        assert len(out) == n, "the worker made too few pictures"
+        return out
+
+    try:
+        before = pictures(5)
+        assert [_white_in_status_band(j) for j in before] == [0] * 5, "words written in the picture before Start"
+        worker.command("start")
+        after = pictures(10)
+        assert worker.status().get("started") is True
+        assert [_white_in_status_band(j) for j in after] == [0] * 10, "words written in the picture after Start"
     finally:
         worker.stop()

@@ -2,6 +2,11 @@
 the target arc (the PT's band in green, the safe maximum and the safe minimum as red ticks), drawn on a
 copy of the frame.
 
+The picture carries no words of the coach's own: the state, the rep count, the hold and the cues are the
+page's, in large type beside it (a second, lagging copy burned into the picture — "exercising rep 2" while
+the page says "Rest 20 s" — only contradicted it). The angle is written as the page writes it: whole
+degrees, rounded half up as the page's ``Math.round`` (``romcam.degrees``), with a degree sign ("-3°").
+
 Pure drawing with OpenCV on numpy arrays; nothing leaves the machine (``/live/video.mjpg`` serves
 loopback clients only).
 """
@@ -15,6 +20,7 @@ import numpy as np
 
 from ..angles import signed_angle_2d
 from ..catalog import Motion
+from ..degrees import whole_degrees_as_stored
 from ..landmarks import DRAWN_VISIBILITY, INDEX, LIMB_LINES, TORSO_OUTLINE, Pose, PoseFrame, point_landmarks
 from .coach import PlanItem
 
@@ -59,6 +65,23 @@ def _label(out: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, 
     cv2.putText(out, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 2, cv2.LINE_AA)
 
 
+def angle_text(angle: float) -> str | None:
+    """The angle's number as the page shows it (its ``deg``: ``Math.round`` of the event's angle, stored to
+    0.1°), without the degree sign (OpenCV's fonts have none: ``_angle_label`` draws it); None when there is
+    no angle (the page shows a dash and the picture nothing)."""
+    return str(whole_degrees_as_stored(angle)) if math.isfinite(angle) else None
+
+
+def _angle_label(out: np.ndarray, text: str, org: tuple[int, int], colour: tuple[int, int, int]) -> None:
+    """``text`` then a degree sign (a small ring at the top right of the digits), black-edged as the labels."""
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 1.0
+    (width, height), _ = cv2.getTextSize(text, font, scale, 2)
+    ring = (org[0] + width + 8, org[1] - height + 4)
+    for ink, thick in (((0, 0, 0), 5), (colour, 2)):
+        cv2.putText(out, text, org, font, scale, ink, thick, cv2.LINE_AA)
+        cv2.circle(out, ring, 5, ink, thick, cv2.LINE_AA)
+
+
 BOX_MARGIN_PX = 12  # the frame around a person clears their landmarks (joint centres) by this much
 
 
@@ -83,15 +106,15 @@ def _outline(out: np.ndarray, pose: Pose, colour: tuple[int, int, int], thicknes
 
 
 def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: PlanItem, *, angle: float,
-             zone: str, demo: bool = False, state: str = "", rep: int | None = None, subject: Pose | None = None,
+             zone: str, demo: bool = False, subject: Pose | None = None,
              others: tuple[Pose, ...] = (), tracked: bool = False, confirmed: bool = False) -> np.ndarray:
-    """A copy of ``image`` (BGR) with the skeleton, the angle at the joint and the target arc.
+    """A copy of ``image`` (BGR) with the skeleton, the angle at the joint (as the page writes it: "-3°")
+    and the target arc; no state, rep count or other words of the coach's (the page says them).
 
     With a subject tracker (``tracked``), the patient (``subject``) is drawn in a green box labelled
     PATIENT and everyone else (``others``) in a grey one whenever more than one person is in view, so
     the caregiver sees who is measured; with nobody locked, everyone is grey and labelled "tap the
-    patient". ``rep``: the reps the page shows, or None before Start (the page shows none then, so
-    neither does the picture: a second, different count would confuse the patient)."""
+    patient"."""
     out = image.copy()
     h, w = out.shape[:2]
     pose = subject if tracked else (main_pose(frame) if frame is not None else None)
@@ -135,14 +158,10 @@ def annotate(image: np.ndarray, frame: PoseFrame | None, motion: Motion, item: P
                     cv2.ellipse(out, centre, (radius, radius), 0, a - 1.5, a + 1.5, SAFE_COLOUR, 10, cv2.LINE_AA)
             cv2.line(out, centre, (int(pivot[0] + ref[0] / np.linalg.norm(ref) * radius),
                                    int(pivot[1] + ref[1] / np.linalg.norm(ref) * radius)), (180, 180, 180), 1)
-        label = f"{angle:.0f} deg" if math.isfinite(angle) else "--"
-        org = (min(max(centre[0] + 12, 0), w - 140), min(max(centre[1] - 12, 30), h - 10))
-        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 5, cv2.LINE_AA)
-        cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 1.0, colour, 2, cv2.LINE_AA)
-    status = state.replace("_", " ") + (f"  rep {rep}" if rep is not None else "") if state else ""
-    if status:
-        cv2.putText(out, status, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 5, cv2.LINE_AA)
-        cv2.putText(out, status, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        label = angle_text(angle)
+        if label is not None:
+            org = (min(max(centre[0] + 12, 0), w - 110), min(max(centre[1] - 12, 30), h - 10))
+            _angle_label(out, label, org, colour)
     if demo:
         cv2.rectangle(out, (0, 0), (w, 34), (0, 140, 255), -1)
         cv2.putText(out, "DEMO VIDEO - rendered, not a real patient", (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7,

@@ -866,9 +866,7 @@ class CaptureWorker:
         if watched and now - self._last_jpeg_wall >= 1.0 / MJPEG_MAX_FPS:
             self._last_jpeg_wall = now
             image = annotate(frame.image, pose_frame, self.motion, item, angle=filt, zone=out.zone,
-                             demo=self.options.demo, state=out.state,
-                             rep=out.rep if out.started else None,  # none before Start, as on the page
-                             subject=subject_pose, others=others, tracked=tracker is not None,
+                             demo=self.options.demo, subject=subject_pose, others=others, tracked=tracker is not None,
                              confirmed=bool(tracker is not None and tracker.confirmed))
             self.latest_jpeg = to_jpeg(image)
             self._jpeg_seq += 1

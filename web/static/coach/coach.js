@@ -644,15 +644,19 @@
     $("reps").dataset.rep = String(rep);
     $("reps-target").textContent = Number.isInteger(ev.reps_target) && ev.reps_target > 0 ? `/ ${ev.reps_target}` : "";
 
-    // hold countdown
+    // the hold: between holds the goal ("Hold for 2 s"); holding, the time left counting down ("Time left
+    // 1.4 s") as the bar fills; done, "Held 2 s" — never the goal beside an empty bar, read as time held
     const holdTarget = num(ev.hold_target_s);
     const holdBox = $("hold-box");
     if (holdTarget && holdTarget > 0) {
       holdBox.hidden = false;
       const held = Math.max(0, num(ev.hold_s) ?? 0);
       const holding = app.state === "holding";
-      const left = holding ? Math.max(0, holdTarget - held) : holdTarget;
-      $("hold").textContent = left >= 10 ? String(Math.ceil(left)) : left.toFixed(1);
+      const left = Math.max(0, holdTarget - held);
+      const goal = Number.isInteger(holdTarget) ? String(holdTarget) : holdTarget.toFixed(1);
+      const counting = holding && left > 0;
+      $("hold-label").textContent = !holding ? "Hold for" : counting ? "Time left" : "Held";
+      $("hold").textContent = !counting ? goal : left >= 10 ? String(Math.ceil(left)) : left.toFixed(1);
       holdBox.dataset.active = holding ? "true" : "false";
       $("hold-fill").style.width = `${holding ? Math.min(100, (held / holdTarget) * 100) : 0}%`;
     } else {
@@ -666,6 +670,8 @@
   }
 
   function cueId(ev) { return ev.cue_id !== undefined && ev.cue_id !== null ? ev.cue_id : ev.cue; }
+
+  const COUNTDOWN_CUE = /^all set: starting in\b/i;   // the coach's hands-free start (romcam/live/coach.py)
 
   /** The event's cue when the page has not shown it yet (a new ``cue_id``), else null. */
   function newCue(ev) {
@@ -698,7 +704,11 @@
       app.lastCueId = id;
       app.cueShownAt = now;
       app.cueState = ev.state;
-      cue.replaceChildren(el("span", { "aria-hidden": quiet || voiced ? "true" : null }, cap(ev.cue)));
+      // the hands-free start's "all set: starting in 5 seconds": the state line already shows it, counting
+      // down ("All set: starting by itself in 4 s."); on screen once, there — heard (voice or screen reader) as a cue
+      const shownByStateLine = !app.started && COUNTDOWN_CUE.test(ev.cue);
+      cue.replaceChildren(el("span", { "aria-hidden": quiet || voiced ? "true" : null,
+                                       class: shownByStateLine ? "sr-only" : null }, cap(ev.cue)));
       cue.classList.toggle("long", ev.cue.length > 22);   // a smaller size; the box keeps its height (coach.css)
       cue.dataset.kind = isSafetyCue(ev.cue) ? "stop" : isSlowCue(ev.cue) ? "slow" : "normal";
       // hands-free: guided into place by voice too
@@ -715,7 +725,8 @@
   function cueUnsaid(id, text) {
     const cue = $("cue");
     if (id !== app.lastCueId || !cue.textContent || !cue.querySelector("[aria-hidden=true]")) return;
-    cue.replaceChildren(el("span", {}, cap(text)));
+    cue.replaceChildren(el("span", { class: cue.firstElementChild ? cue.firstElementChild.className || null : null },
+                           cap(text)));
   }
 
   /** Which of the PT's limits the event says was passed: "max", "min", or null. */
