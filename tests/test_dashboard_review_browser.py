@@ -548,3 +548,100 @@ def test_the_rep_table_says_which_columns_are_times_and_which_angles(page, serve
     cells = page.locator("table.reps tbody tr").first.locator("td").all_inner_texts()
     assert cells[:4] == ["1", f"{first['start']:.1f} s", f"{first['peak']:.1f} s", f"{first['end']:.1f} s"], cells
     assert cells[4] == f"{whole_degrees(first['max_angle'])}°", cells
+
+
+# ---- reps short of the target are said where the PT looks first -------------------------------------------------
+
+def _set_of_reps(exercise: str, side: str, extremes: list[float], rest: float, rx: dict,
+                 started_at: datetime) -> dict:
+    """A set whose rep ``k`` goes from ``rest`` to ``extremes[k]`` and back (5 s a rep, 10 Hz), through romcam's own
+    analysis, judged against the plan's near end as `romcam analyze` judges it (target_min for a motion that works
+    the high end, target_max for one that works the low end)."""
+    motion = get_motion(exercise)
+    t = np.arange(0, 2.0 + 5.0 * len(extremes), 0.1)
+    k = np.clip(((t - 1.0) // 5.0).astype(int), 0, len(extremes) - 1)
+    phase = np.clip(t - 1.0, 0, 5.0 * len(extremes)) / 5.0
+    extreme = np.array(extremes)[k]
+    angle = rest + (extreme - rest) * (1 - np.cos(2 * np.pi * phase)) / 2 + 0.4 * np.sin(7.3 * t)
+    samples = [Sample(index=i, t=float(ti), angle=float(a), confidence=0.9, view_ok=True, view_error=0.0, detail=None)
+               for i, (ti, a) in enumerate(zip(t, angle, strict=True))]
+    near = rx["target_max"] if motion.works == "min" else rx["target_min"]
+    doc = summarize(motion, side, samples, fps=10.0, video="synthetic (browser test)", frames=len(t),
+                    target=None if near is None else float(near), model="pose_landmarker_full.task").to_document()
+    doc.update(frames_with_subject=len(t), mode=rx["mode"], posture=rx["posture"], prescription_id=rx["id"],
+               prescription_version=1, started_at=started_at.isoformat())
+    return doc
+
+
+def test_reps_short_of_the_target_are_said_in_the_session_list_the_chart_summary_and_the_report(page, server) -> None:
+    """A knee flexion session with 3 of 8 reps peaking at 87-89° against a target of 90°-120° was marked only in the
+    session page's rep rows: the patient page's session list, the text beside the chart and the report's latest
+    values said reps past the safe limit but nothing of the target missed. They say it now, in the same places; a
+    knee extension (worked at the low end: short means not straight enough) says it stopped above the target; an
+    elbow set whose every rep reached its target says nothing."""
+    api = Api(server)
+    _, patient = api("POST", "/api/patients", {"name": f"Short Of Target Example {uuid.uuid4().hex[:4]}"})
+    pid = patient["id"]
+    rx = {}
+    for key, exercise, side, lo, hi, safe in (("flex", "knee_flexion", "right", 90, 120, 130),
+                                              ("ext", "knee_extension", "right", 0, 15, 100),
+                                              ("elbow", "elbow_flexion", "left", 110, 140, 150)):
+        _, rx[key] = api("POST", f"/api/patients/{pid}/prescriptions", {
+            "exercise": exercise, "side": side, "mode": "active", "posture": "seated", "target_min": lo,
+            "target_max": hi, "safe_max": safe, "reps": 8, "hold_s": 2, "sessions_per_week": 3})
+    earlier = _today() - timedelta(days=3)  # every rep reached its target
+    sets = [_set_of_reps("knee_flexion", "right", [100.0] * 8, 10.0, rx["flex"], earlier),
+            _set_of_reps("knee_extension", "right", [8.0] * 4, 80.0, rx["ext"], earlier + timedelta(minutes=3))]
+    assert api("POST", "/api/sessions", _session_document(pid, earlier, sets))[0] == 201
+    latest = _today() - timedelta(hours=2)
+    flex = _set_of_reps("knee_flexion", "right", [100.0, 89.0, 98.0, 88.0, 101.0, 87.0, 99.0, 100.0], 10.0,
+                        rx["flex"], latest)
+    ext = _set_of_reps("knee_extension", "right", [8.0, 24.0, 9.0, 7.0], 80.0, rx["ext"],
+                       latest + timedelta(minutes=3))
+    elbow = _set_of_reps("elbow_flexion", "left", [128.0] * 4, 10.0, rx["elbow"], latest + timedelta(minutes=6))
+    # romcam's own analysis judged the reps: 3 of 8 short of 90°, 1 of 4 not straight to 15°, none of the elbow's
+    assert [r["below_target"] for r in flex["reps"]] == [False, True, False, True, False, True, False, False]
+    assert [r["below_target"] for r in ext["reps"]] == [False, True, False, False]
+    assert [r["below_target"] for r in elbow["reps"]] == [False] * 4
+    # measured only (no plan, no target): its reps at 60° are judged short of nothing, and say nothing
+    measured = _set_of_reps("knee_flexion", "left", [60.0] * 4, 10.0, {
+        "id": None, "mode": "active", "posture": "seated", "target_min": None, "target_max": None},
+        latest + timedelta(minutes=9))
+    measured.update(prescription_id=None, prescription_version=None)
+    assert [r["below_target"] for r in measured["reps"]] == [None] * 4
+    assert api("POST", "/api/sessions", _session_document(pid, latest, [flex, ext, elbow, measured]))[0] == 201
+
+    _, sessions = api("GET", f"/api/patients/{pid}/sessions")
+    assert [[(x["reps_short_of_target"], x["target_min"], x["target_max"]) for x in s["sets"]] for s in sessions] == [
+        [(3, 90, 120), (1, 0, 15), (0, 110, 140), (0, None, None)], [(0, 90, 120), (0, 0, 15)]]
+    _, trend = api("GET", f"/api/patients/{pid}/trends?exercise=knee_flexion&side=right")
+    assert [(p["reps_short_of_target"], p["reps_counted"]) for p in trend["series"][0]["points"]] == [(0, 8), (3, 8)]
+
+    flex_words = "3 of 8 reps short of the target 90°–120° (stopped below 90°)"
+    ext_words = "1 of 4 reps short of the target 0°–15° (stopped above 15°)"
+    _open(page, f"{server}/patients/{pid}")
+    page.wait_for_selector("#sessions li[data-session-id]")
+    items = page.locator("#sessions li[data-session-id]")
+    newest = items.nth(0).inner_text()
+    assert f", {flex_words}" in newest and f", {ext_words}" in newest, newest
+    assert "Knee flexion (left, Active, seated): 4 reps, best " in newest, newest
+    assert newest.count("short of the target") == 2, f"the elbow's or the measured set said so: {newest}"
+    assert "short of the target" not in items.nth(1).inner_text(), items.nth(1).inner_text()
+    summary = {m: page.locator(f"figure.chart[data-exercise={m}] ul.series-summary").inner_text()
+               for m in ("knee_flexion", "knee_extension", "elbow_flexion")}
+    assert (f"Short of the target: 1 of 2 sessions with a target had reps short of it; the latest, "
+            f"{page.evaluate('d => window.romcam.fmtShortDate(d)', trend['series'][0]['points'][-1]['date'])}: "
+            f"{flex_words}.") in summary["knee_flexion"], summary
+    assert ext_words in summary["knee_extension"], summary
+    assert "short of" not in summary["elbow_flexion"].lower(), summary
+
+    _open(page, f"{server}/patients/{pid}/report")
+    rows = {r.locator("td").nth(0).inner_text(): r.locator("td").nth(2).inner_text()
+            for r in page.locator("#latest tbody tr").all()}
+    assert flex_words in rows["Knee flexion, right"], rows
+    assert ext_words in rows["Knee extension (seated), right"], rows
+    assert "short of" not in rows["Elbow flexion, left"], rows
+    notes = page.locator("figure.chart[data-exercise=knee_flexion] p.short-note").inner_text()
+    assert notes.startswith("Active, seated: Short of the target: 1 of 2 sessions") and flex_words in notes, notes
+    assert not page.locator("figure.chart[data-exercise=elbow_flexion] p.short-note").count()
+    _screenshot(page, "report-short-of-target.png")

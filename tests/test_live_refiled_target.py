@@ -65,6 +65,7 @@ def test_a_set_refiled_after_a_target_and_safe_max_edit_is_judged_by_the_target_
         with store.session() as db:
             detail = service.session_detail(db, service.get_session(db, sid))
             table = export_csv(db, service.get_patient(db, store.local_patient_id))
+            listed = service.list_sessions(db, service.get_patient(db, store.local_patient_id))
         (stored,) = detail["sets"]
         # filed under the new version: its safer limit judges the set
         assert (stored["prescription_version"], stored["safe_max"]) == (2, edited["safe_max"])
@@ -73,6 +74,10 @@ def test_a_set_refiled_after_a_target_and_safe_max_edit_is_judged_by_the_target_
         assert stored["target_version"] == 1
         assert len(stored["reps"]) == DEMO_SPEC.reps
         assert all(r["below_target"] is True for r in stored["reps"]), stored["reps"]
+        # the patient page's session list says the same target and how many reps fell short of it
+        (brief,) = [x for s in listed if s["id"] == sid for x in s["sets"]]
+        assert (brief["target_min"], brief["target_max"], brief["reps_short_of_target"]) == (
+            coached["target_min"], coached["target_max"], DEMO_SPEC.reps)
         rows = list(csv.DictReader(io.StringIO(table)))
         assert len(rows) == DEMO_SPEC.reps
         assert {(r["prescription_version"], r["target_min"], r["target_max"], r["below_target"]) for r in rows} == {

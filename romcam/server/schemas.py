@@ -188,6 +188,16 @@ class SetBrief(BaseModel):
         "`romcam analyze` (a set filed under no prescription, analysed with --safe-max or --safe-min); null: no limit")
     reps_past_safe_max: int = Field(0, description="reps that went above safe_max (0 without one)")
     reps_past_safe_min: int = Field(0, description="reps that went below safe_min (0 without one)")
+    target_min: float | None = Field(None, description="the target range the set was coached to and its reps "
+                                     "judged by (its prescription version's, or for a live set refiled under a "
+                                     "safer limit's version during it the earlier one: target_version); null: none")
+    target_max: float | None = None
+    target_judged: float | None = Field(None, description="the angle the reps' below_target was judged against, as "
+                                        "`romcam analyze` kept it with the set (its --target, or the near end of the "
+                                        "plan's range); null: none kept")
+    reps_short_of_target: int = Field(0, description="reps whose worked end fell short of the target (below_target "
+                                      "true, as judged when the set was measured: a knee extension's rep not "
+                                      "straight enough); 0 without a target")
 
 
 class SessionBrief(BaseModel):
@@ -245,11 +255,6 @@ class SetDetail(SetBrief):
     fps: float
     frames: int
     view_ok_fraction: float
-    target_min: float | None
-    target_max: float | None
-    target_judged: float | None = Field(None, description="the angle the reps' below_target was judged against, as "
-                                        "`romcam analyze` kept it with the set (its --target, or the near end of the "
-                                        "plan's range); null: none kept")
     target_version: int | None = Field(None, description="a live set refiled under a safer limit's prescription "
                                        "version during it: the earlier version whose target (target_min, "
                                        "target_max) it was coached to and its reps judged by; null otherwise")
@@ -306,6 +311,11 @@ class TrendPoint(BaseModel):
     reps_past_safe_max: int = Field(0, description="reps of the session's sets in the series that went above "
                                     "their set's safe maximum")
     reps_past_safe_min: int = Field(0, description="reps that went below their set's safe minimum")
+    reps_short_of_target: int = Field(0, description="reps of the session's sets in the series whose worked end "
+                                      "fell short of their set's target (below_target true, as judged when measured)")
+    target_judged: float | None = Field(None, description="no target band (a set filed under no prescription): "
+                                        "the target given to `romcam analyze --target` its reps were judged "
+                                        "against; null otherwise")
 
 
 class TrendSeries(BaseModel):

@@ -422,10 +422,13 @@ def target_version_of(db: DB, s: ExerciseSet, version: PrescriptionVersion | Non
     return db.get(PrescriptionVersion, (s.prescription_id, coached)) or version
 
 
-def _set_brief(s: ExerciseSet, version: PrescriptionVersion | None) -> dict[str, Any]:
-    """A set's summary; ``version``: the prescription version it followed, or None. Its reps past its safe
+def _set_brief(s: ExerciseSet, version: PrescriptionVersion | None,
+               target: PrescriptionVersion | None) -> dict[str, Any]:
+    """A set's summary; ``version``: the prescription version it followed, or None; ``target``: the one whose
+    target band it was coached to and its reps judged by (:func:`target_version_of`). Its reps past its safe
     limits (:func:`romcam.safe_limits.set_limits`: that version's, or else those it was analysed with) are
-    counted, by the rule ``romcam analyze`` flags them with."""
+    counted, by the rule ``romcam analyze`` flags them with, and so are its reps short of the target (their
+    ``below_target``, as judged when the set was measured)."""
     limits = set_limits(version, s.summary)
     past = [limits.past(r.max_angle, r.min_angle) for r in s.reps]
     return {"id": s.id, "exercise": s.exercise, "side": s.side, "mode": s.mode, "posture": s.posture,
@@ -436,7 +439,10 @@ def _set_brief(s: ExerciseSet, version: PrescriptionVersion | None) -> dict[str,
             "prescription_id": s.prescription_id, "prescription_version": s.prescription_version,
             "safe_max": limits.safe_max, "safe_min": limits.safe_min, "safe_limits_from": limits.source,
             "reps_past_safe_max": sum(1 for p in past if p in ("max", "both")),
-            "reps_past_safe_min": sum(1 for p in past if p in ("min", "both"))}
+            "reps_past_safe_min": sum(1 for p in past if p in ("min", "both")),
+            "target_min": target.target_min if target else None, "target_max": target.target_max if target else None,
+            "target_judged": judged_target(s.summary),
+            "reps_short_of_target": sum(1 for r in s.reps if r.below_target)}
 
 
 def versions_followed(db: DB, sets: list[ExerciseSet]) -> dict[tuple[uuid.UUID, int], PrescriptionVersion]:
@@ -484,9 +490,16 @@ def list_sessions(db: DB, patient: Patient, *, limit: int = 50, after: uuid.UUID
                         and_(Session.started_at == mark.started_at, Session.id > mark.id)))
     rows = list(db.scalars(q.order_by(Session.started_at.desc(), Session.id).limit(limit)
                            .options(selectinload(Session.sets).selectinload(ExerciseSet.reps))))
-    versions = versions_followed(db, [x for s in rows for x in s.sets])
-    return [_session_brief(s) | {"sets": [_set_brief(x, versions.get((x.prescription_id, x.prescription_version)))
-                                          for x in s.sets]} for s in rows]
+    versions = versions_followed(db, [x for s in rows for x in s.sets])  # every version of those prescriptions
+
+    def brief(x: ExerciseSet) -> dict[str, Any]:
+        v = versions.get((x.prescription_id, x.prescription_version)) if x.prescription_id else None
+        coached = (x.summary or {}).get("target_version")
+        tv = (versions.get((x.prescription_id, coached)) if x.prescription_id and isinstance(coached, int)
+              and not isinstance(coached, bool) else None) or v  # as target_version_of, from the versions read
+        return _set_brief(x, v, tv)
+
+    return [_session_brief(s) | {"sets": [brief(x) for x in s.sets]} for s in rows]
 
 
 def judged_target(summary: dict[str, Any] | None) -> float | None:
@@ -508,10 +521,8 @@ def session_detail(db: DB, session: Session) -> dict[str, Any]:
         tv = target_version_of(db, s, v)  # a set refiled mid-set: the target it was coached to
         motion = default_catalog().get(s.exercise)
         measured_fps = sample_fps(t, angle)  # from the set's own samples: a live set and an analyzed video alike
-        sets.append(_set_brief(s, v) | {
-            "target_min": tv.target_min if tv else None, "target_max": tv.target_max if tv else None,
+        sets.append(_set_brief(s, v, tv) | {
             "target_version": tv.version if tv is not None and tv is not v else None,
-            "target_judged": judged_target(s.summary),
             "exercise_name": motion.display_name, "works": motion.works, "started_at": s.started_at,
             "fps": s.fps, "frames": s.frames, "view_ok_fraction": s.view_ok_fraction,
             "sample_fps": None if measured_fps is None else round(measured_fps, 1),

@@ -93,6 +93,7 @@ from ..safe_limits import SafeLimits, set_limits
 from ..sample_rate import too_few_frames
 from .errors import NotFoundError
 from .models import Alert, ExerciseSet, Patient, PlanPause, Prescription, PrescriptionVersion, Rep, Session
+from .service import judged_target
 
 RECENT_SESSIONS = 3
 BASELINE_DAYS = 28
@@ -207,6 +208,8 @@ class PastSafe:
     limits: SafeLimits
     past_max: int = 0
     past_min: int = 0
+    short: int = 0  # reps of the session's sets in the series short of their set's target (below_target)
+    judged: float | None = None  # the target given to ``romcam analyze`` for the point's set filed under no plan
 
 
 def _past_safe_points(db: DB, patient: Patient, works: str, *, exercise: str, side: str, mode: str | None,
@@ -228,9 +231,11 @@ def _past_safe_points(db: DB, patient: Patient, works: str, *, exercise: str, si
     summaries = {set_id: summary for set_id, summary in db.execute(
         select(ExerciseSet.id, ExerciseSet.summary).where(*where, ExerciseSet.prescription_id.is_(None)))}
     reps: dict[uuid.UUID, list[tuple[float, float]]] = defaultdict(list)
-    for set_id, hi, lo in db.execute(select(Rep.set_id, Rep.max_angle, Rep.min_angle)
-                                     .join(ExerciseSet, ExerciseSet.id == Rep.set_id).where(*where)):
+    short: dict[uuid.UUID, int] = defaultdict(int)
+    for set_id, hi, lo, below in db.execute(select(Rep.set_id, Rep.max_angle, Rep.min_angle, Rep.below_target)
+                                            .join(ExerciseSet, ExerciseSet.id == Rep.set_id).where(*where)):
         reps[set_id].append((hi, lo))
+        short[set_id] += bool(below)
     out: dict[tuple[str, str, uuid.UUID], PastSafe] = {}
     best: dict[tuple[str, str, uuid.UUID], float] = {}
     for set_id, session_id, mode_, posture_, best_angle, rx_id, rx_version in sets:
@@ -244,15 +249,17 @@ def _past_safe_points(db: DB, patient: Patient, works: str, *, exercise: str, si
         past = [limits.past(hi, lo) for hi, lo in reps.get(set_id, [])]
         n_max = sum(1 for x in past if x in ("max", "both"))
         n_min = sum(1 for x in past if x in ("min", "both"))
+        judged = judged_target(summaries.get(set_id))  # a set filed under no prescription: its --target
         key = (mode_, posture_, session_id)
         old = out.get(key)
         if old is None:
-            out[key], best[key] = PastSafe(limits, n_max, n_min), best_angle
+            out[key], best[key] = PastSafe(limits, n_max, n_min, short[set_id], judged), best_angle
             continue
         if _better(works, best_angle, best[key]):  # as series_points picks the point's set: the first best
             best[key] = best_angle
-            old = dataclasses.replace(old, limits=limits)
-        out[key] = dataclasses.replace(old, past_max=old.past_max + n_max, past_min=old.past_min + n_min)
+            old = dataclasses.replace(old, limits=limits, judged=judged)
+        out[key] = dataclasses.replace(old, past_max=old.past_max + n_max, past_min=old.past_min + n_min,
+                                       short=old.short + short[set_id])
     return out
 
 
@@ -292,7 +299,8 @@ def trends(db: DB, patient: Patient, *, exercise: str, side: str, mode: str | No
                         "demo": p.demo,
                         "safe_max": safe.limits.safe_max, "safe_min": safe.limits.safe_min,
                         "safe_limits_from": safe.limits.source, "reps_past_safe_max": safe.past_max,
-                        "reps_past_safe_min": safe.past_min})
+                        "reps_past_safe_min": safe.past_min, "reps_short_of_target": safe.short,
+                        "target_judged": safe.judged if v is None else None})
         series.append({"mode": m, "posture": pos, "points": out})
     return {"exercise": motion.id, "exercise_name": motion.display_name, "works": motion.works, "side": side,
             "measurement_noise_deg": motion.measurement_noise_deg, "return_noise_deg": motion.return_noise_deg,

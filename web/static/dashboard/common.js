@@ -256,6 +256,40 @@ window.romcam = (function () {
       + past.map((p) => `${fmtShortDate(p.date)}, ${pastSafeClauses(p).filter((c) => !c.startsWith("no rep")).join(" and ")}`)
         .join("; ") + ".";
   }
+  /** Reps short of the target in the words every page uses: "3 of 8 reps short of the target 90°–120° (stopped
+   * below 90°)" — for a motion that works the low end (knee extension: reached by going low enough) "… short of
+   * the target 0°–10° (stopped above 10°)". ``x``: a set of /api/sessions (its reps reps_full + reps_partial) or a
+   * trend point (reps_counted), with reps_short_of_target, target_min/target_max (the plan version's band) or
+   * target_judged (a target given to romcam analyze); ``works``: the catalog's end. "" when no rep fell short or
+   * the set had no target (measure only): the server judges (below_target), this only words it. */
+  function shortOfTargetText(x, works) {
+    const has = (v) => v !== null && v !== undefined;
+    const n = (x && x.reps_short_of_target) || 0;
+    if (!n || !(has(x.target_min) || has(x.target_judged))) return "";
+    const total = has(x.reps_counted) ? x.reps_counted : (x.reps_full || 0) + (x.reps_partial || 0);
+    const band = has(x.target_min) && has(x.target_max)
+      ? (Number(x.target_min) < 0 ? `${fmtPlanAngle(x.target_min)} to ${fmtPlanAngle(x.target_max)}`
+        : `${fmtPlanAngle(x.target_min)}–${fmtPlanAngle(x.target_max)}`)
+      : `${fmtPlanAngle(x.target_judged)} given to romcam analyze`;
+    const near = has(x.target_judged) ? x.target_judged : works === "min" ? x.target_max : x.target_min;
+    const of = total >= n ? `${n} of ${total}` : String(n);
+    return `${of} rep${total === 1 && n === 1 ? "" : "s"} short of the target ${band} `
+      + `(stopped ${works === "min" ? "above" : "below"} ${fmtPlanAngle(near)})`;
+  }
+  /** A trend series' reps short of the target in words, the text beside its chart: how many sessions had reps
+   * short of their target and the latest session's — "Short of the target: 2 of 5 sessions had reps short of it;
+   * the latest, 12 Nov: 3 of 8 reps short of the target 90°–120° (stopped below 90°)." "" when no session did. */
+  function shortSeriesText(points, works) {
+    const has = (v) => v !== null && v !== undefined;
+    const targeted = points.filter((p) => has(p.target_min) || has(p.target_judged));
+    const short = targeted.filter((p) => shortOfTargetText(p, works));
+    if (!short.length) return "";
+    const last = targeted[targeted.length - 1];
+    const latest = shortOfTargetText(last, works);
+    return `Short of the target: ${short.length} of ${targeted.length} session${targeted.length === 1 ? "" : "s"} `
+      + `with a target had reps short of it; the latest, ${fmtShortDate(last.date)}: `
+      + `${latest || "every rep reached the target"}.`;
+  }
   function fmtPercent(v) {
     if (v === null || v === undefined || !Number.isFinite(Number(v))) return "—";
     return `${Math.round(Number(v) * 100)}%`;
@@ -672,6 +706,7 @@ window.romcam = (function () {
     api, pagePatient, el, scrollBox, setStatus, toDate, fmtDate, fmtShortDate, fmtDateTime, fmtAngle, fmtRange, fmtSpan, fmtPercent, daysAgo,
     fmtPlanAngle, fmtPlanRange,
     NOT_SEEN, FEW_FRAMES, fewFrames, NO_REPS, noReps, uncertainReasons, fmtBound, safeLimitText, pastSafeClauses, wentPastSafe, safeSeriesText,
+    shortOfTargetText, shortSeriesText,
     isoDay, median, modeLabel, postureLabel, sideLabel, seriesLabel, catalog, motion, exerciseName, noiseNote,
     timeZone, adherencePath, calendarDays, adherenceSentence, unmeasuredNote, recordingNote, planAgeDays, renderCalendar, renderAlerts, alertTitle, alertBadgeText,
     alertedMotions, notInPlanNote, DAY_MS,

@@ -151,7 +151,10 @@
         none ? ` ${none} session${none === 1 ? "" : "s"} with ${R.NO_REPS} (hollow marker${none === 1 ? "" : "s"}): `
           + "the angle is the furthest the joint went, not a rep's peak." : "",
         // the chart's safe limit line and its crosses, in words (a screen reader reads this list, not the canvas)
-        R.safeSeriesText(pts) ? el("span", { class: "safe-note", text: ` ${R.safeSeriesText(pts)}` }) : ""));
+        R.safeSeriesText(pts) ? el("span", { class: "safe-note", text: ` ${R.safeSeriesText(pts)}` }) : "",
+        // reps short of the target (the session page marks each), so a patient no longer reaching it shows here
+        R.shortSeriesText(pts, trends.works)
+          ? el("span", { class: "short-note", text: ` ${R.shortSeriesText(pts, trends.works)}` }) : ""));
     }
     return list;
   }
@@ -232,11 +235,14 @@
       const whose = x.safe_limits_from === "analyze" ? (end) => `the safe ${end} given to romcam analyze` : (end) => `the PT's safe ${end}`;
       const past = [[x.reps_past_safe_max, "maximum"], [x.reps_past_safe_min, "minimum"]]
         .filter(([n]) => n > 0).map(([n, end]) => `, ${n} past ${whose(end)}`).join("");
+      // reps short of the target the set was judged by, as the session page marks them (a set with no target: nothing)
+      const shortText = R.shortOfTargetText(x, R.motion(x.exercise)?.works || "max");
+      const short = shortText ? `, ${shortText}` : "";
       // a set measured on too few frames a second: its count and peaks are not to be trusted (the session page says more)
       const few = x.too_few_frames
         ? ` (measured on ${Number(x.sample_fps.toFixed(1))} pictures a second: rep count and peaks uncertain)` : "";
       return `${R.exerciseName(x.exercise)} (${R.sideLabel(x.side).toLowerCase()}, ${R.seriesLabel(x.mode, x.posture)}): `
-        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}${few}`;
+        + `${x.reps_full} rep${x.reps_full === 1 ? "" : "s"}, ${best}${past}${short}${few}`;
     });
     const flags = [s.status === "interrupted" ? "interrupted" : "", s.demo ? "demo" : ""].filter(Boolean);
     return el("li", { dataset: { sessionId: s.id } },

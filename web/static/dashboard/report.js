@@ -64,6 +64,10 @@
       // its best angle (a column of its own would not fit the page's width); the charts' notes name every limit
       const safeNote = R.wentPastSafe(last) ? el("span", { class: "safe-note past-safe",
         text: R.pastSafeClauses(last).filter((c) => !c.startsWith("no rep")).join("; ") }) : null;
+      // and its reps short of the target, as the patient page's session list says them (none short: nothing)
+      const shortText = R.shortOfTargetText(last, trends.works);
+      const shortNote = shortText ? el("span", { class: "safe-note short-note", text: shortText }) : null;
+      const notes = [safeNote, shortNote].filter(Boolean);
       rows.push(el("tr", {},
         el("td", { text: `${R.exerciseName(group.exercise, trends.exercise_name)}, ${R.sideLabel(group.side).toLowerCase()}`
           + (group.inPlan ? "" : " (not in the current plan)") }),
@@ -74,8 +78,8 @@
         R.uncertainReasons(last).length || R.noReps(last)
           ? el("td", { class: `num wraps${last.best_seen === false ? " not-seen" : ""}${R.fewFrames(last) ? " few-frames" : ""}${R.noReps(last) ? " no-reps" : ""}` },
             el("span", { class: "nowrap", text: `${last.best_seen === false ? R.fmtBound(last.best_angle, trends.works) : R.fmtAngle(last.best_angle)}:` }),
-            ` ${[...R.uncertainReasons(last), R.noReps(last) ? R.NO_REPS : ""].filter(Boolean).join("; ")}`, safeNote)
-          : el("td", { class: safeNote ? "num wraps" : "num" }, el("span", { class: "nowrap", text: R.fmtAngle(last.best_angle) }), safeNote),
+            ` ${[...R.uncertainReasons(last), R.noReps(last) ? R.NO_REPS : ""].filter(Boolean).join("; ")}`, ...notes)
+          : el("td", { class: notes.length ? "num wraps" : "num" }, el("span", { class: "nowrap", text: R.fmtAngle(last.best_angle) }), ...notes),
         el("td", { text: R.fmtShortDate(last.date) + " " + R.toDate(last.date).getFullYear() }),
         el("td", { class: "num wraps", text: compareCell(cmp) }),
         el("td", { class: "num wraps" }, ...targetNow(group, s)),
@@ -150,6 +154,8 @@
           for (const s of t.series || []) {
             const text = R.safeSeriesText(s.points || []);
             if (text) figure.append(el("p", { class: "safe-note", text: `${R.seriesLabel(s.mode, s.posture)}: ${text}` }));
+            const short = R.shortSeriesText(s.points || [], t.works);
+            if (short) figure.append(el("p", { class: "short-note", text: `${R.seriesLabel(s.mode, s.posture)}: ${short}` }));
           }
         } else {
           figure.dataset.points = "0";
